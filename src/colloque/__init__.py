@@ -1,0 +1,1 @@
+"""Colloque: medical appointments with end-to-end encrypted health data."""

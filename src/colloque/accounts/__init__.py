@@ -1,0 +1,1 @@
+"""Accounts, access tokens and practice memberships."""

@@ -1,0 +1,1 @@
+"""The audit log: who touched which personal data, when."""

@@ -1,0 +1,65 @@
+"""Writing audit events. Called by service functions inside their own transaction."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from colloque.audit.models import AuditEvent
+from colloque.authorization.principal import Principal
+from colloque.ids import new_id
+
+
+class AuditAction(enum.StrEnum):
+    APPOINTMENT_BOOKED = "booking:appointment:book"
+    APPOINTMENT_CANCELLED = "booking:appointment:cancel"
+    APPOINTMENT_RESCHEDULED = "booking:appointment:reschedule"
+    APPOINTMENT_MARKED = "booking:appointment:mark"
+    APPOINTMENT_VIEWED = "booking:appointment:view"
+    APPOINTMENTS_LISTED = "booking:appointment:list"
+    AGENDA_VIEWED = "scheduling:agenda:view"
+    AGENDA_CHANGED = "scheduling:agenda:change"
+    PRACTICE_CHANGED = "scheduling:practice:change"
+    RELATIVE_CHANGED = "patients:relative:change"
+    WAITLIST_CHANGED = "waitlist:entry:change"
+    WAITLIST_OFFERED = "waitlist:offer:create"
+    WAITLIST_OFFER_DECIDED = "waitlist:offer:decide"
+
+
+def actor_role(principal: Principal, practice_id: UUID | None) -> str:
+    if principal.account_id is None:
+        return "anonymous"
+    if practice_id is not None:
+        role = principal.role_in(practice_id)
+        if role is not None:
+            return role.value
+    return "operator" if principal.is_operator else "patient"
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    action: AuditAction,
+    principal: Principal,
+    object_kind: str,
+    object_id: UUID | None,
+    practice_id: UUID | None = None,
+    subject_id: UUID | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            event_id=new_id(),
+            at=at,
+            action=action.value,
+            actor_account_id=principal.account_id,
+            actor_role=actor_role(principal, practice_id),
+            practice_id=practice_id,
+            subject_id=subject_id,
+            object_kind=object_kind,
+            object_id=object_id,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Who is acting, and the one policy that decides what they may do."""

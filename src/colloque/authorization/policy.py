@@ -1,0 +1,124 @@
+"""The single place where access decisions are made.
+
+Services call :func:`authorize` (or :func:`require`) with the principal, the action and the
+object. A denial carries a reason for the audit log; callers turn "not yours" into the same
+404 as "does not exist" so that probing reveals nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from uuid import UUID
+
+from colloque.authorization.principal import Principal, Role
+from colloque.errors import Forbidden, NotFound, Unauthenticated
+
+
+class Action(enum.StrEnum):
+    """``scope:resource:action``. A misspelt action is a type error, not a silent hole."""
+
+    PATIENT_APPOINTMENT_BOOK = "patient:appointment:book"
+    PATIENT_APPOINTMENT_VIEW = "patient:appointment:view"
+    PATIENT_APPOINTMENT_CHANGE = "patient:appointment:change"
+    PATIENT_RELATIVE_MANAGE = "patient:relative:manage"
+    PATIENT_WAITLIST_MANAGE = "patient:waitlist:manage"
+    PRACTICE_AGENDA_VIEW = "practice:agenda:view"
+    PRACTICE_APPOINTMENT_BOOK = "practice:appointment:book"
+    PRACTICE_APPOINTMENT_CHANGE = "practice:appointment:change"
+    PRACTICE_APPOINTMENT_MARK = "practice:appointment:mark"
+    PRACTICE_AGENDA_MANAGE = "practice:agenda:manage"
+    PRACTICE_SETTINGS_MANAGE = "practice:settings:manage"
+
+
+PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
+    Action.PRACTICE_AGENDA_VIEW: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
+    Action.PRACTICE_APPOINTMENT_BOOK: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
+    Action.PRACTICE_APPOINTMENT_CHANGE: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
+    Action.PRACTICE_APPOINTMENT_MARK: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
+    Action.PRACTICE_AGENDA_MANAGE: frozenset({Role.SECRETARY, Role.ADMIN}),
+    Action.PRACTICE_SETTINGS_MANAGE: frozenset({Role.ADMIN}),
+}
+
+PATIENT_ACTIONS = frozenset(
+    {
+        Action.PATIENT_APPOINTMENT_BOOK,
+        Action.PATIENT_APPOINTMENT_VIEW,
+        Action.PATIENT_APPOINTMENT_CHANGE,
+        Action.PATIENT_RELATIVE_MANAGE,
+        Action.PATIENT_WAITLIST_MANAGE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientTarget:
+    """Something that belongs to a patient: the account that manages that patient decides."""
+
+    holder_account_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeTarget:
+    practice_id: UUID
+
+
+Target = PatientTarget | PracticeTarget
+
+
+class Reason(enum.StrEnum):
+    ANONYMOUS = "anonymous"
+    NOT_HOLDER = "not_holder"
+    NOT_MEMBER = "not_member"
+    ROLE_TOO_LOW = "role_too_low"
+    WRONG_TARGET = "wrong_target"
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    def __bool__(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    reason: Reason
+
+    def __bool__(self) -> bool:
+        return False
+
+
+Decision = Allowed | Denied
+ALLOWED = Allowed()
+
+
+def authorize(principal: Principal, action: Action, target: Target) -> Decision:
+    if principal.account_id is None:
+        return Denied(Reason.ANONYMOUS)
+    if action in PATIENT_ACTIONS:
+        if not isinstance(target, PatientTarget):
+            return Denied(Reason.WRONG_TARGET)
+        if target.holder_account_id != principal.account_id:
+            return Denied(Reason.NOT_HOLDER)
+        return ALLOWED
+    if not isinstance(target, PracticeTarget):
+        return Denied(Reason.WRONG_TARGET)
+    role = principal.role_in(target.practice_id)
+    if role is None:
+        return Denied(Reason.NOT_MEMBER)
+    if role not in PRACTICE_ROLES[action]:
+        return Denied(Reason.ROLE_TOO_LOW)
+    return ALLOWED
+
+
+def require(principal: Principal, action: Action, target: Target, *, what: str) -> None:
+    """Raise unless allowed. Not yours looks exactly like not there; a known place, too low a role,
+    is a 403 since the principal already knows the practice exists."""
+    decision = authorize(principal, action, target)
+    if isinstance(decision, Allowed):
+        return
+    if decision.reason is Reason.ANONYMOUS:
+        raise Unauthenticated("sign in to do this")
+    if decision.reason is Reason.ROLE_TOO_LOW:
+        raise Forbidden("your role in this practice does not allow this")
+    raise NotFound(f"{what} not found")

@@ -1,0 +1,108 @@
+"""Booking rules that are pure decisions: no I/O, inputs in, a verdict out."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from colloque.errors import RuleViolation, SlotTaken
+from colloque.scheduling.domain import PatientKind, SlotProblem
+
+
+class Source(enum.StrEnum):
+    ONLINE = "online"
+    PRACTICE = "practice"
+    INTEGRATION = "integration"
+    WAITLIST = "waitlist"
+
+
+class Status(enum.StrEnum):
+    HELD = "held"
+    BOOKED = "booked"
+    CANCELLED_BY_PATIENT = "cancelled_by_patient"
+    CANCELLED_BY_PRACTICE = "cancelled_by_practice"
+    NO_SHOW = "no_show"
+    DONE = "done"
+    HOLD_LAPSED = "hold_lapsed"
+
+
+class CancelReason(enum.StrEnum):
+    """Reasons are codes, never free text: a cancellation note could carry health data."""
+
+    PATIENT_UNAVAILABLE = "patient_unavailable"
+    NO_LONGER_NEEDED = "no_longer_needed"
+    BOOKED_ELSEWHERE = "booked_elsewhere"
+    PRACTITIONER_UNAVAILABLE = "practitioner_unavailable"
+    PRACTICE_CLOSED = "practice_closed"
+    BOOKED_BY_MISTAKE = "booked_by_mistake"
+    OTHER = "other"
+
+
+SLOT_PROBLEM_MESSAGES: dict[SlotProblem, str] = {
+    SlotProblem.NOT_ALIGNED: "this time is not one of the agenda's slot times",
+    SlotProblem.TOO_SOON: "this slot is too soon to book online",
+    SlotProblem.TOO_FAR: "this slot is beyond the booking horizon",
+    SlotProblem.CLOSED: "the practitioner does not see patients at this time",
+    SlotProblem.ABSENT: "the practitioner is absent at this time",
+    SlotProblem.VISIT_TYPE_NOT_OFFERED: "this visit type is not offered at this time",
+    SlotProblem.TAKEN: "this slot was just taken",
+    SlotProblem.DAY_FULL: "the practitioner's day is full",
+}
+
+
+def raise_for_slot_problem(problem: SlotProblem | None) -> None:
+    if problem is None:
+        return
+    message = SLOT_PROBLEM_MESSAGES[problem]
+    if problem is SlotProblem.TAKEN:
+        raise SlotTaken(message, field="starts_at")
+    raise RuleViolation(message, rule=problem.value, field="starts_at")
+
+
+def check_patient_kind(
+    *, kind: PatientKind, is_known: bool, accepts_new_patients: bool, by_practice: bool
+) -> None:
+    if kind is PatientKind.NEW_ONLY and is_known:
+        raise RuleViolation(
+            "this visit type is for new patients", rule="new_patients_only", field="visit_type_id"
+        )
+    if kind is PatientKind.KNOWN_ONLY and not is_known:
+        raise RuleViolation(
+            "this visit type is for the practitioner's existing patients",
+            rule="known_patients_only",
+            field="visit_type_id",
+        )
+    if not is_known and not accepts_new_patients and not by_practice:
+        raise RuleViolation(
+            "the practitioner does not accept new patients online",
+            rule="not_accepting_new_patients",
+            field="practitioner_id",
+        )
+
+
+def check_anti_hoarding(
+    *, starts_at: datetime, other_starts: Iterable[datetime], min_gap_days: int
+) -> None:
+    """One patient may not hold two future appointments in a specialty less than N days apart."""
+    if min_gap_days <= 0:
+        return
+    gap = timedelta(days=min_gap_days)
+    for other in other_starts:
+        if abs(other - starts_at) < gap:
+            raise RuleViolation(
+                f"you already have an appointment in this specialty less than {min_gap_days} days "
+                "from this one",
+                rule="anti_hoarding",
+                field="starts_at",
+            )
+
+
+def check_patient_cutoff(*, starts_at: datetime, now: datetime, cutoff_minutes: int) -> None:
+    if starts_at - now < timedelta(minutes=cutoff_minutes):
+        hours = cutoff_minutes / 60
+        raise RuleViolation(
+            f"appointments cannot be changed online less than {hours:g} hours before they start; "
+            "please call the practice",
+            rule="cancellation_cutoff",
+        )

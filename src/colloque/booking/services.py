@@ -1,0 +1,654 @@
+"""Use cases of appointments: book, cancel, reschedule, mark, view.
+
+Each function checks the principal with the one policy, applies the booking rules, makes the
+change with its history event, audit event and outbox message, and leaves the commit to the
+caller. On PostgreSQL the exclusion constraint is the last word on overlaps: a racing insert that
+slipped past the check fails there and becomes the same 409 as a check that caught it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, authorize, require
+from colloque.authorization.principal import Principal
+from colloque.booking import queries
+from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.rules import (
+    CancelReason,
+    Source,
+    Status,
+    check_anti_hoarding,
+    check_patient_cutoff,
+    check_patient_kind,
+    raise_for_slot_problem,
+)
+from colloque.errors import InvalidInput, NotFound, RuleViolation, SlotTaken, Unauthenticated
+from colloque.ids import new_id
+from colloque.notifications.services import Template, enqueue
+from colloque.patients.models import Patient
+from colloque.scheduling.domain import PatientKind
+from colloque.scheduling.models import Practitioner
+from colloque.scheduling.services import (
+    LoadedAgenda,
+    agenda_buffers,
+    get_practice,
+    load_agenda,
+    mark_agenda_stale,
+)
+from colloque.scheduling.slots import check_slot
+from colloque.waitlist import services as waitlist
+
+EXCLUSION_VIOLATION = "23P01"
+
+
+@contextmanager
+def translate_overlap() -> Iterator[None]:
+    """Turn the database's refusal of an overlapping appointment into a 409."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise SlotTaken("this slot was just taken", field="starts_at") from exc
+        raise
+
+
+def _get_patient(session: Session, patient_id: UUID) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient not found", field="patient_id")
+    return patient
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    practice_id: UUID
+    practitioner_id: UUID
+    visit_type_id: UUID
+    patient_id: UUID
+    starts_at: datetime
+
+
+def do_book_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    request: BookingRequest,
+    source: Source,
+) -> Appointment:
+    """Book a slot. Online, the principal must manage the patient; by the practice (phone,
+    integration), the principal must be a member of that practice."""
+    by_practice = source in (Source.PRACTICE, Source.INTEGRATION)
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    if by_practice:
+        require(
+            principal,
+            Action.PRACTICE_APPOINTMENT_BOOK,
+            PracticeTarget(request.practice_id),
+            what="practice",
+        )
+        patient = _get_patient(session, request.patient_id)
+    else:
+        patient = _get_patient(session, request.patient_id)
+        require(
+            principal,
+            Action.PATIENT_APPOINTMENT_BOOK,
+            PatientTarget(patient.holder_account_id),
+            what="patient",
+        )
+    loaded = load_agenda(
+        session,
+        practice_id=request.practice_id,
+        practitioner_id=request.practitioner_id,
+        from_day=(request.starts_at - timedelta(days=1)).date(),
+    )
+    visit_type = loaded.visit_types.get(request.visit_type_id)
+    if visit_type is None:
+        raise NotFound("visit type not found", field="visit_type_id")
+    if not visit_type.online_bookable and not by_practice:
+        raise RuleViolation(
+            "this visit type is booked by the practice only; please call them",
+            rule="practice_only",
+            field="visit_type_id",
+        )
+    practitioner = session.get(Practitioner, request.practitioner_id)
+    assert practitioner is not None  # the agenda row's foreign key guarantees it
+    check_patient_kind(
+        kind=PatientKind(visit_type.patient_kind),
+        is_known=queries.is_known_patient(
+            session,
+            practice_id=request.practice_id,
+            practitioner_id=request.practitioner_id,
+            patient_id=patient.patient_id,
+            now=now,
+        ),
+        accepts_new_patients=practitioner.accepts_new_patients,
+        by_practice=by_practice,
+    )
+    starts_at = request.starts_at
+    ends_at = starts_at + timedelta(minutes=visit_type.duration_minutes)
+    blocked_until = ends_at + loaded.agenda.rules.buffer_after
+    _take_time(
+        session,
+        loaded=loaded,
+        now=now,
+        visit_type_id=request.visit_type_id,
+        starts_at=starts_at,
+        blocked_until=blocked_until,
+        relaxed=by_practice,
+    )
+    if not by_practice:
+        check_anti_hoarding(
+            starts_at=starts_at,
+            other_starts=queries.future_starts_in_specialty(
+                session, patient_id=patient.patient_id, specialty=practitioner.specialty, now=now
+            ),
+            min_gap_days=loaded.practice.anti_hoarding_days,
+        )
+    appointment = Appointment(
+        practice_id=request.practice_id,
+        appointment_id=new_id(),
+        practitioner_id=request.practitioner_id,
+        visit_type_id=request.visit_type_id,
+        patient_id=patient.patient_id,
+        booked_by_account_id=principal.account_id,
+        specialty=practitioner.specialty,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        blocked_until=blocked_until,
+        status=Status.BOOKED.value,
+        source=source.value,
+        cancel_reason=None,
+        hold_expires_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(appointment)
+    with translate_overlap():
+        session.flush()
+    _history(
+        session, appointment, now=now, principal=principal, kind="booked", new_starts_at=starts_at
+    )
+    _audit(
+        session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_BOOKED
+    )
+    enqueue(
+        session,
+        at=now,
+        practice_id=appointment.practice_id,
+        template=Template.APPOINTMENT_CONFIRMED,
+        appointment_id=appointment.appointment_id,
+        recipient_account_id=patient.holder_account_id,
+    )
+    return appointment
+
+
+def _take_time(
+    session: Session,
+    *,
+    loaded: LoadedAgenda,
+    now: datetime,
+    visit_type_id: UUID,
+    starts_at: datetime,
+    blocked_until: datetime,
+    relaxed: bool,
+    exclude_appointment_id: UUID | None = None,
+) -> None:
+    """Check the slot against the agenda and the taken time, and drop it from the search cache."""
+    practitioner_id = loaded.row.practitioner_id
+    queries.lapse_expired_holds(
+        session, practitioner_id=practitioner_id, start=starts_at, until=blocked_until, now=now
+    )
+    busy = queries.busy_around(
+        session,
+        practitioner_id=practitioner_id,
+        start=starts_at,
+        until=blocked_until,
+        now=now,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    raise_for_slot_problem(
+        check_slot(
+            loaded.agenda,
+            loaded.spec(visit_type_id),
+            start=starts_at,
+            now=now,
+            busy=busy,
+            relaxed=relaxed,
+        )
+    )
+    queries.drop_cached_slots(
+        session,
+        practitioner_id=practitioner_id,
+        buffers=agenda_buffers(session, practitioner_id=practitioner_id),
+        start=starts_at,
+        until=blocked_until,
+    )
+
+
+def _history(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    principal: Principal,
+    kind: str,
+    previous_starts_at: datetime | None = None,
+    new_starts_at: datetime | None = None,
+    reason: str | None = None,
+) -> None:
+    role = principal.role_in(appointment.practice_id)
+    session.add(
+        AppointmentEvent(
+            practice_id=appointment.practice_id,
+            event_id=new_id(),
+            appointment_id=appointment.appointment_id,
+            at=now,
+            kind=kind,
+            actor_account_id=principal.account_id,
+            actor_role=role.value if role else ("patient" if principal.account_id else "system"),
+            previous_starts_at=previous_starts_at,
+            new_starts_at=new_starts_at,
+            reason=reason,
+        )
+    )
+
+
+def _audit(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    principal: Principal,
+    action: AuditAction,
+) -> None:
+    record(
+        session,
+        at=now,
+        action=action,
+        principal=principal,
+        practice_id=appointment.practice_id,
+        subject_id=appointment.patient_id,
+        object_kind="appointment",
+        object_id=appointment.appointment_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """How a principal reaches an appointment: as the patient's manager or as the practice."""
+
+    appointment: Appointment
+    patient: Patient
+    as_practice: bool
+
+
+def _reach(
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    practice_action: Action,
+    patient_action: Action,
+) -> Access:
+    """Find an appointment the principal may act on; otherwise the same 404 as a missing one."""
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    appointment = session.get(Appointment, (practice_id, appointment_id))
+    if appointment is not None and appointment.status != Status.HOLD_LAPSED:
+        patient = _get_patient(session, appointment.patient_id)
+        if authorize(principal, practice_action, PracticeTarget(practice_id)):
+            return Access(appointment=appointment, patient=patient, as_practice=True)
+        if authorize(principal, patient_action, PatientTarget(patient.holder_account_id)):
+            return Access(appointment=appointment, patient=patient, as_practice=False)
+        if principal.role_in(practice_id) is not None:
+            # A member of this practice whose role is too low: the appointment's existence is
+            # no secret to them, its handling is.
+            require(principal, practice_action, PracticeTarget(practice_id), what="appointment")
+    raise NotFound("appointment not found")
+
+
+def get_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+) -> Access:
+    access = _reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_AGENDA_VIEW,
+        patient_action=Action.PATIENT_APPOINTMENT_VIEW,
+    )
+    _audit(
+        session,
+        access.appointment,
+        now=now,
+        principal=principal,
+        action=AuditAction.APPOINTMENT_VIEWED,
+    )
+    return access
+
+
+def list_history(
+    session: Session, *, practice_id: UUID, appointment_id: UUID
+) -> list[AppointmentEvent]:
+    """History of an appointment already reached with :func:`get_appointment`."""
+    return list(
+        session.scalars(
+            select(AppointmentEvent)
+            .where(
+                AppointmentEvent.practice_id == practice_id,
+                AppointmentEvent.appointment_id == appointment_id,
+            )
+            .order_by(AppointmentEvent.at)
+        )
+    )
+
+
+def do_cancel_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    reason: CancelReason,
+) -> Appointment:
+    access = _reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
+        patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+    )
+    appointment = access.appointment
+    if appointment.status != Status.BOOKED:
+        raise RuleViolation("only a booked appointment can be cancelled", rule="not_booked")
+    if appointment.starts_at <= now:
+        raise RuleViolation("this appointment has already started", rule="in_the_past")
+    if not access.as_practice:
+        practice = get_practice(session, practice_id=practice_id)
+        check_patient_cutoff(
+            starts_at=appointment.starts_at, now=now, cutoff_minutes=practice.cancel_cutoff_minutes
+        )
+    appointment.status = (
+        Status.CANCELLED_BY_PRACTICE if access.as_practice else Status.CANCELLED_BY_PATIENT
+    ).value
+    appointment.cancel_reason = reason.value
+    appointment.updated_at = now
+    session.flush()
+    _history(
+        session, appointment, now=now, principal=principal, kind="cancelled", reason=reason.value
+    )
+    _audit(
+        session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_CANCELLED
+    )
+    enqueue(
+        session,
+        at=now,
+        practice_id=practice_id,
+        template=Template.APPOINTMENT_CANCELLED,
+        appointment_id=appointment.appointment_id,
+        recipient_account_id=access.patient.holder_account_id,
+    )
+    _slot_freed(session, appointment=appointment, now=now, principal=principal)
+    return appointment
+
+
+def _slot_freed(
+    session: Session, *, appointment: Appointment, now: datetime, principal: Principal
+) -> None:
+    mark_agenda_stale(
+        session, practice_id=appointment.practice_id, practitioner_id=appointment.practitioner_id
+    )
+    waitlist.offer_freed_time(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=appointment.practice_id,
+        practitioner_id=appointment.practitioner_id,
+        starts_at=appointment.starts_at,
+    )
+
+
+def do_reschedule_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    new_starts_at: datetime,
+) -> Appointment:
+    """Move an appointment: the new time is taken and the old one freed in one transaction."""
+    access = _reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
+        patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+    )
+    appointment = access.appointment
+    if appointment.status != Status.BOOKED:
+        raise RuleViolation("only a booked appointment can be moved", rule="not_booked")
+    if appointment.starts_at <= now:
+        raise RuleViolation("this appointment has already started", rule="in_the_past")
+    if new_starts_at == appointment.starts_at:
+        raise InvalidInput("the new time is the current time", field="starts_at")
+    loaded = load_agenda(
+        session,
+        practice_id=practice_id,
+        practitioner_id=appointment.practitioner_id,
+        from_day=(min(new_starts_at, appointment.starts_at) - timedelta(days=1)).date(),
+    )
+    if not access.as_practice:
+        check_patient_cutoff(
+            starts_at=appointment.starts_at,
+            now=now,
+            cutoff_minutes=loaded.practice.cancel_cutoff_minutes,
+        )
+    if appointment.visit_type_id not in loaded.visit_types:
+        raise RuleViolation(
+            "this visit type is no longer offered; please book a new appointment",
+            rule="visit_type_retired",
+        )
+    duration = appointment.ends_at - appointment.starts_at
+    blocked_until = new_starts_at + duration + loaded.agenda.rules.buffer_after
+    _take_time(
+        session,
+        loaded=loaded,
+        now=now,
+        visit_type_id=appointment.visit_type_id,
+        starts_at=new_starts_at,
+        blocked_until=blocked_until,
+        relaxed=access.as_practice,
+        exclude_appointment_id=appointment.appointment_id,
+    )
+    if not access.as_practice:
+        check_anti_hoarding(
+            starts_at=new_starts_at,
+            other_starts=queries.future_starts_in_specialty(
+                session,
+                patient_id=appointment.patient_id,
+                specialty=appointment.specialty,
+                now=now,
+                exclude_appointment_id=appointment.appointment_id,
+            ),
+            min_gap_days=loaded.practice.anti_hoarding_days,
+        )
+    previous = appointment.starts_at
+    appointment.starts_at = new_starts_at
+    appointment.ends_at = new_starts_at + duration
+    appointment.blocked_until = blocked_until
+    appointment.updated_at = now
+    with translate_overlap():
+        session.flush()
+    _history(
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        kind="rescheduled",
+        previous_starts_at=previous,
+        new_starts_at=new_starts_at,
+    )
+    _audit(
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        action=AuditAction.APPOINTMENT_RESCHEDULED,
+    )
+    enqueue(
+        session,
+        at=now,
+        practice_id=practice_id,
+        template=Template.APPOINTMENT_MOVED,
+        appointment_id=appointment.appointment_id,
+        recipient_account_id=access.patient.holder_account_id,
+    )
+    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=appointment.practitioner_id)
+    waitlist.offer_freed_time(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=practice_id,
+        practitioner_id=appointment.practitioner_id,
+        starts_at=previous,
+    )
+    return appointment
+
+
+def do_mark_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    outcome: Status,
+) -> Appointment:
+    """The practice records that the patient came (done) or did not (no-show)."""
+    if outcome not in (Status.DONE, Status.NO_SHOW):
+        raise InvalidInput("outcome must be done or no_show", field="outcome")
+    access = _reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_APPOINTMENT_MARK,
+        patient_action=Action.PATIENT_APPOINTMENT_VIEW,
+    )
+    if not access.as_practice:
+        raise NotFound("appointment not found")
+    appointment = access.appointment
+    if appointment.status != Status.BOOKED:
+        raise RuleViolation("only a booked appointment can be marked", rule="not_booked")
+    if appointment.starts_at > now:
+        raise RuleViolation("this appointment has not started yet", rule="in_the_future")
+    appointment.status = outcome.value
+    appointment.updated_at = now
+    _history(
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        kind="marked_done" if outcome is Status.DONE else "marked_no_show",
+    )
+    _audit(
+        session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_MARKED
+    )
+    return appointment
+
+
+@dataclass(frozen=True, slots=True)
+class PatientAppointmentRow:
+    appointment: Appointment
+    patient: Patient
+
+
+def list_my_appointments(
+    session: Session, *, now: datetime, principal: Principal, upcoming_only: bool = False
+) -> list[PatientAppointmentRow]:
+    """Appointments of every patient the principal manages (themself and relatives)."""
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    query = (
+        select(Appointment, Patient)
+        .join(Patient, Patient.patient_id == Appointment.patient_id)
+        .where(
+            Patient.holder_account_id == principal.account_id,
+            Appointment.status != Status.HOLD_LAPSED,
+        )
+        .order_by(Appointment.starts_at)
+    )
+    if upcoming_only:
+        query = query.where(Appointment.starts_at > now)
+    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
+    record(
+        session,
+        at=now,
+        action=AuditAction.APPOINTMENTS_LISTED,
+        principal=principal,
+        object_kind="appointment_list",
+        object_id=None,
+    )
+    return rows
+
+
+def list_practice_agenda(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    start: datetime,
+    until: datetime,
+    practitioner_id: UUID | None = None,
+) -> list[PatientAppointmentRow]:
+    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
+    if until <= start or until - start > timedelta(days=31):
+        raise InvalidInput("the window must be positive and at most 31 days", field="until")
+    query = (
+        select(Appointment, Patient)
+        .join(Patient, Patient.patient_id == Appointment.patient_id)
+        .where(
+            Appointment.practice_id == practice_id,
+            Appointment.starts_at < until,
+            Appointment.ends_at > start,
+            Appointment.status != Status.HOLD_LAPSED,
+        )
+        .order_by(Appointment.starts_at)
+    )
+    if practitioner_id is not None:
+        query = query.where(Appointment.practitioner_id == practitioner_id)
+    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
+    record(
+        session,
+        at=now,
+        action=AuditAction.AGENDA_VIEWED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="agenda",
+        object_id=practitioner_id,
+    )
+    return rows

@@ -1,0 +1,67 @@
+"""Domain errors. Each maps to one RFC 9457 problem type; the API layer renders them.
+
+Messages are written for the person using the API and never contain personal data or secrets.
+"""
+
+from __future__ import annotations
+
+
+class ColloqueError(Exception):
+    status: int = 400
+    code: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(ColloqueError):
+    """Also what a principal gets for an object that exists but is not theirs."""
+
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Forbidden(ColloqueError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class Unauthenticated(ColloqueError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class InvalidInput(ColloqueError):
+    status = 422
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class RuleViolation(ColloqueError):
+    """A booking rule refused the request; ``rule`` names which one."""
+
+    status = 422
+    code = "rule-violation"
+    title = "Booking rule not met"
+
+    def __init__(self, detail: str, *, rule: str, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.rule = rule
+
+
+class SlotTaken(ColloqueError):
+    status = 409
+    code = "slot-taken"
+    title = "Slot just taken"
+
+
+class Conflict(ColloqueError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"

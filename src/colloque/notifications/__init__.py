@@ -1,0 +1,1 @@
+"""Notifications: the transactional outbox that mail and SMS senders drain."""

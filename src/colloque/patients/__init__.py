@@ -1,0 +1,1 @@
+"""Patients: an account holder and the relatives they manage."""

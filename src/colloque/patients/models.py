@@ -1,0 +1,39 @@
+"""The patients table: the people appointments are for."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from colloque.storage.base import Base, ShardKind, shard
+from colloque.storage.types import UTCDateTime
+
+RELATIONSHIPS = ("self", "child", "parent", "partner", "sibling", "dependant", "other")
+
+
+class Patient(Base):
+    """A person who receives care. ``relationship`` is to the managing account's holder."""
+
+    __tablename__ = "patients"
+    __table_args__ = (
+        CheckConstraint(
+            "relationship IN (" + ", ".join(f"'{r}'" for r in RELATIONSHIPS) + ")",
+            name="relationship",
+        ),
+        Index("ix_patients_holder", "holder_account_id"),
+        {"info": shard(ShardKind.GLOBAL)},
+    )
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    #: NULL once the holder deleted their account: the practices keep what the law requires.
+    holder_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="SET NULL"), nullable=True
+    )
+    relationship: Mapped[str] = mapped_column(String(12))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

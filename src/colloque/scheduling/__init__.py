@@ -1,0 +1,1 @@
+"""Agendas: practices, practitioners, visit types, opening hours and the slot engine."""

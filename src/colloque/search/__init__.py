@@ -1,0 +1,1 @@
+"""Finding practitioners, sorted by their earliest free slot or by distance."""

@@ -1,0 +1,44 @@
+"""The precomputed next free slots that make search fast.
+
+Search never runs the slot engine. Each agenda keeps its next few free slots per online visit
+type in ``next_slots``. A booking deletes the slots it overlaps in the same transaction, so the
+cache never offers a taken slot for long; a freed slot or an agenda change marks the agenda for a
+rebuild, which the refresher does (and tops up the cache as time passes).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKeyConstraint, Index, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from colloque.storage.base import Base, ShardKind, shard
+from colloque.storage.types import UTCDateTime
+
+
+class NextSlot(Base):
+    __tablename__ = "next_slots"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "practitioner_id"],
+            ["practice_practitioners.practice_id", "practice_practitioners.practitioner_id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["practice_id", "visit_type_id"],
+            ["visit_types.practice_id", "visit_types.visit_type_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_next_slots_agenda_bookable", "practice_id", "practitioner_id", "bookable_until"),
+        {"info": shard(ShardKind.PRACTICE)},
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    practitioner_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    visit_type_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The last instant this slot can be booked online (start minus the minimum notice).
+    bookable_until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,359 @@
+"""Finding practitioners, and keeping the next-slots cache that makes it fast.
+
+A search is three indexed queries whatever the country's size: the matching agendas with their
+earliest cached slot (sorted and paged in SQL), their next few slots, and their visit types. It
+never runs the slot engine; :func:`refresh_agenda` does, when an agenda changes or its cache ages.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from colloque.booking.queries import busy_between
+from colloque.errors import InvalidInput
+from colloque.scheduling.domain import PatientKind, VisitMode
+from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
+from colloque.scheduling.services import load_agenda
+from colloque.scheduling.slots import free_slots
+from colloque.scheduling.specialties import Specialty
+from colloque.search.models import NextSlot
+from colloque.text import search_key
+
+#: Cached free slots per online visit type of an agenda.
+SLOTS_PER_VISIT_TYPE = 8
+#: A cache older than this is rebuilt even if nothing changed (time passes, notice moves on).
+CACHE_MAX_AGE = timedelta(hours=1)
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE_LATITUDE = 111.2
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+# --- the cache --------------------------------------------------------------------------------
+
+
+def refresh_agenda(
+    session: Session, *, now: datetime, practice_id: UUID, practitioner_id: UUID
+) -> int:
+    """Rebuild one agenda's cached next slots. Returns how many slots it now holds."""
+    loaded = load_agenda(
+        session,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        from_day=(now - timedelta(days=1)).date(),
+    )
+    rules = loaded.agenda.rules
+    until = now + rules.max_horizon + timedelta(days=1)
+    busy = busy_between(
+        session,
+        practitioner_id=practitioner_id,
+        start=now - timedelta(days=1),
+        until=until,
+        now=now,
+    )
+    session.execute(
+        delete(NextSlot).where(
+            NextSlot.practice_id == practice_id, NextSlot.practitioner_id == practitioner_id
+        )
+    )
+    rows: list[NextSlot] = []
+    for visit_type in loaded.visit_types.values():
+        if not visit_type.online_bookable:
+            continue
+        for slot in free_slots(
+            loaded.agenda,
+            loaded.spec(visit_type.visit_type_id),
+            window_start=now,
+            window_end=until,
+            now=now,
+            busy=busy,
+            limit=SLOTS_PER_VISIT_TYPE,
+        ):
+            rows.append(
+                NextSlot(
+                    practice_id=practice_id,
+                    practitioner_id=practitioner_id,
+                    visit_type_id=visit_type.visit_type_id,
+                    starts_at=slot.start,
+                    ends_at=slot.end,
+                    bookable_until=slot.start - rules.min_notice,
+                )
+            )
+    session.add_all(rows)
+    loaded.row.slots_refreshed_at = now
+    session.flush()
+    return len(rows)
+
+
+def agendas_due(session: Session, *, now: datetime, limit: int) -> list[tuple[UUID, UUID]]:
+    """Agendas whose cache is marked stale or older than :data:`CACHE_MAX_AGE`, stale first."""
+    rows = session.execute(
+        select(PracticePractitioner.practice_id, PracticePractitioner.practitioner_id)
+        .where(
+            or_(
+                PracticePractitioner.slots_refreshed_at.is_(None),
+                PracticePractitioner.slots_refreshed_at < now - CACHE_MAX_AGE,
+            )
+        )
+        .order_by(
+            PracticePractitioner.slots_refreshed_at.is_not(None),
+            PracticePractitioner.slots_refreshed_at,
+        )
+        .limit(limit)
+    )
+    return [(practice_id, practitioner_id) for practice_id, practitioner_id in rows]
+
+
+# --- the query --------------------------------------------------------------------------------
+
+
+class SortOrder(enum.StrEnum):
+    EARLIEST = "earliest"
+    DISTANCE = "distance"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    specialty: Specialty | None = None
+    city: str | None = None
+    postcode: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
+    name: str | None = None
+    mode: VisitMode | None = None
+    visit_type: str | None = None
+    new_patients: bool | None = None
+    language: str | None = None
+    sort: SortOrder = SortOrder.EARLIEST
+    page: int = 1
+    page_size: int = 20
+    slots_per_result: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOffer:
+    starts_at: datetime
+    visit_type_ids: tuple[UUID, ...]
+
+
+@dataclass(slots=True)
+class SearchHit:
+    practice: Practice
+    practitioner: Practitioner
+    earliest: datetime | None
+    distance_km: float | None
+    next_slots: list[SlotOffer] = field(default_factory=list)
+    visit_types: list[VisitType] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    hits: list[SearchHit]
+    page: int
+    page_size: int
+    has_more: bool
+
+
+def check_query(query: SearchQuery) -> None:
+    has_point = query.latitude is not None or query.longitude is not None
+    if has_point and (query.latitude is None or query.longitude is None):
+        raise InvalidInput("give both latitude and longitude", field="longitude")
+    if query.radius_km is not None and not has_point:
+        raise InvalidInput("a radius needs a point (latitude and longitude)", field="radius_km")
+    if query.sort is SortOrder.DISTANCE and not has_point:
+        raise InvalidInput("sorting by distance needs a point", field="sort")
+    if not (query.specialty or query.city or query.postcode or has_point or query.name):
+        raise InvalidInput("give a specialty, a place or a name to search for", field="specialty")
+    if not 1 <= query.page <= 500:
+        raise InvalidInput("page must be 1 to 500", field="page")
+    if not 1 <= query.page_size <= 50:
+        raise InvalidInput("page_size must be 1 to 50", field="page_size")
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def _visit_type_filter(query: SearchQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        VisitType.active.is_(True),
+        VisitType.online_bookable.is_(True),
+    ]
+    if query.mode is not None:
+        conditions.append(VisitType.mode == query.mode.value)
+    if query.new_patients:
+        conditions.append(
+            VisitType.patient_kind.in_((PatientKind.NEW_ONLY.value, PatientKind.ANY.value))
+        )
+    if query.visit_type:
+        conditions.append(
+            func.lower(VisitType.label).contains(query.visit_type.strip().lower(), autoescape=True)
+        )
+    return conditions
+
+
+def search_practitioners(session: Session, *, now: datetime, query: SearchQuery) -> SearchPage:
+    check_query(query)
+    type_filter = _visit_type_filter(query)
+    filtered_types = len(type_filter) > 2
+    earliest_query = select(func.min(NextSlot.starts_at)).where(
+        NextSlot.practice_id == PracticePractitioner.practice_id,
+        NextSlot.practitioner_id == PracticePractitioner.practitioner_id,
+        NextSlot.bookable_until > now,
+    )
+    if filtered_types:
+        earliest_query = earliest_query.join(
+            VisitType,
+            and_(
+                VisitType.practice_id == NextSlot.practice_id,
+                VisitType.visit_type_id == NextSlot.visit_type_id,
+            ),
+        ).where(*type_filter)
+    earliest = earliest_query.correlate(PracticePractitioner).scalar_subquery().label("earliest")
+
+    statement = (
+        select(Practice, Practitioner, earliest)
+        .select_from(PracticePractitioner)
+        .join(Practice, Practice.practice_id == PracticePractitioner.practice_id)
+        .join(Practitioner, Practitioner.practitioner_id == PracticePractitioner.practitioner_id)
+    )
+    if query.specialty is not None:
+        statement = statement.where(Practitioner.specialty == query.specialty.value)
+    if query.city:
+        statement = statement.where(Practice.city_key == search_key(query.city))
+    if query.postcode:
+        code = query.postcode.strip().upper()
+        statement = statement.where(
+            Practice.postcode == code
+            if len(code) >= 5
+            else Practice.postcode.startswith(code, autoescape=True)
+        )
+    if query.name:
+        for term in search_key(query.name).split():
+            statement = statement.where(Practitioner.name_key.contains(term, autoescape=True))
+    if query.language:
+        statement = statement.where(
+            Practitioner.languages.contains(f",{query.language.strip().lower()},", autoescape=True)
+        )
+    if query.new_patients:
+        statement = statement.where(Practitioner.accepts_new_patients.is_(True))
+    if filtered_types:
+        statement = statement.where(
+            exists(
+                select(VisitType.visit_type_id).where(
+                    VisitType.practice_id == PracticePractitioner.practice_id,
+                    VisitType.practitioner_id == PracticePractitioner.practitioner_id,
+                    *type_filter,
+                )
+            )
+        )
+
+    offset = (query.page - 1) * query.page_size
+    if query.latitude is not None and query.longitude is not None:
+        hits = _search_around(session, statement, query)
+        page_hits = hits[offset : offset + query.page_size + 1]
+    else:
+        statement = (
+            statement.order_by(
+                earliest.is_(None), earliest, Practitioner.last_name, Practitioner.practitioner_id
+            )
+            .offset(offset)
+            .limit(query.page_size + 1)
+        )
+        page_hits = [
+            SearchHit(
+                practice=practice, practitioner=practitioner, earliest=first, distance_km=None
+            )
+            for practice, practitioner, first in session.execute(statement)
+        ]
+    has_more = len(page_hits) > query.page_size
+    page_hits = page_hits[: query.page_size]
+    _attach_slots_and_types(session, now=now, hits=page_hits, query=query)
+    return SearchPage(hits=page_hits, page=query.page, page_size=query.page_size, has_more=has_more)
+
+
+def _search_around(session: Session, statement: Select[Practice, Practitioner, datetime], query: SearchQuery) -> list[SearchHit]:
+    """Bounding box in SQL (indexed), exact great-circle distance and sorting in Python."""
+    assert query.latitude is not None
+    assert query.longitude is not None
+    radius = query.radius_km if query.radius_km is not None else 25.0
+    if not 0 < radius <= 200:
+        raise InvalidInput("radius_km must be more than 0 and at most 200", field="radius_km")
+    dlat = radius / KM_PER_DEGREE_LATITUDE
+    dlon = radius / max(KM_PER_DEGREE_LATITUDE * math.cos(math.radians(query.latitude)), 1e-6)
+    statement = statement.where(
+        Practice.latitude.between(query.latitude - dlat, query.latitude + dlat),
+        Practice.longitude.between(query.longitude - dlon, query.longitude + dlon),
+    ).limit(5000)
+    hits: list[SearchHit] = []
+    for practice, practitioner, first in session.execute(statement):
+        distance = haversine_km(
+            query.latitude, query.longitude, practice.latitude, practice.longitude
+        )
+        if distance <= radius:
+            hits.append(
+                SearchHit(
+                    practice=practice,
+                    practitioner=practitioner,
+                    earliest=first,
+                    distance_km=distance,
+                )
+            )
+    if query.sort is SortOrder.DISTANCE:
+        hits.sort(key=lambda h: (h.distance_km or 0.0, h.earliest or FAR_FUTURE))
+    else:
+        hits.sort(
+            key=lambda h: (h.earliest is None, h.earliest or FAR_FUTURE, h.distance_km or 0.0)
+        )
+    return hits
+
+
+def _attach_slots_and_types(
+    session: Session, *, now: datetime, hits: list[SearchHit], query: SearchQuery
+) -> None:
+    if not hits:
+        return
+    keys = [(h.practice.practice_id, h.practitioner.practitioner_id) for h in hits]
+    type_filter = _visit_type_filter(query)
+    types_by_agenda: dict[tuple[UUID, UUID], list[VisitType]] = defaultdict(list)
+    for visit_type in session.scalars(
+        select(VisitType)
+        .where(tuple_(VisitType.practice_id, VisitType.practitioner_id).in_(keys), *type_filter)
+        .order_by(VisitType.duration_minutes, VisitType.label)
+    ):
+        types_by_agenda[(visit_type.practice_id, visit_type.practitioner_id)].append(visit_type)
+    allowed_types = {vt.visit_type_id for types in types_by_agenda.values() for vt in types}
+    slots_by_agenda: dict[tuple[UUID, UUID], dict[datetime, list[UUID]]] = defaultdict(dict)
+    for practice_id, practitioner_id, visit_type_id, starts_at in session.execute(
+        select(
+            NextSlot.practice_id,
+            NextSlot.practitioner_id,
+            NextSlot.visit_type_id,
+            NextSlot.starts_at,
+        )
+        .where(
+            tuple_(NextSlot.practice_id, NextSlot.practitioner_id).in_(keys),
+            NextSlot.bookable_until > now,
+        )
+        .order_by(NextSlot.starts_at)
+    ):
+        if visit_type_id in allowed_types:
+            slots_by_agenda[(practice_id, practitioner_id)].setdefault(starts_at, []).append(
+                visit_type_id
+            )
+    for hit, key in zip(hits, keys, strict=True):
+        hit.visit_types = types_by_agenda.get(key, [])
+        starts = sorted(slots_by_agenda.get(key, {}).items())[: query.slots_per_result]
+        hit.next_slots = [SlotOffer(starts_at=s, visit_type_ids=tuple(ids)) for s, ids in starts]

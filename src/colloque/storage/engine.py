@@ -1,0 +1,108 @@
+"""Engines and transactions.
+
+Service functions never commit: the caller opens one transaction per use case with
+:meth:`Database.write` (or :meth:`Database.read`), so a change, its audit event and its outbox
+messages commit together or not at all.
+
+SQLite serialises writers: a write transaction starts with ``BEGIN IMMEDIATE`` so that the checks a
+service makes (for example "is this slot still free?") and the insert that follows cannot interleave
+with another writer. Readers use WAL and never block writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(raw: str) -> URL:
+    """Accept the URLs people type (``postgresql://``, ``postgres://``) and pick psycopg 3."""
+    url = make_url(raw)
+    if url.drivername in {"postgresql", "postgres"}:
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ValueError("unsupported database: use sqlite:///PATH or postgresql://...")
+    return url
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _configure_sqlite(engine: Engine, *, begin_statement: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin_statement)
+
+
+class Database:
+    """One database, seen through a writer and a reader engine.
+
+    On PostgreSQL both are the same pooled engine. On SQLite the writer begins transactions
+    with ``BEGIN IMMEDIATE`` and the reader with a deferred ``BEGIN``.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        if self.is_sqlite:
+            database = self.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.writer_engine = create_engine(self.url, echo=echo)
+            _configure_sqlite(self.writer_engine, begin_statement="BEGIN IMMEDIATE")
+            self.reader_engine = create_engine(self.url, echo=echo)
+            _configure_sqlite(self.reader_engine, begin_statement="BEGIN")
+        else:
+            self.writer_engine = create_engine(
+                self.url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+            )
+            self.reader_engine = self.writer_engine
+        self._writer = sessionmaker(self.writer_engine, expire_on_commit=False)
+        self._reader = sessionmaker(self.reader_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.writer_engine.dispose()
+        if self.reader_engine is not self.writer_engine:
+            self.reader_engine.dispose()

@@ -1,0 +1,1 @@
+"""Waitlists: patients waiting for a slot to free up, and the holds offered to them."""
