@@ -284,7 +284,9 @@ def search_practitioners(session: Session, *, now: datetime, query: SearchQuery)
     return SearchPage(hits=page_hits, page=query.page, page_size=query.page_size, has_more=has_more)
 
 
-def _search_around(session: Session, statement: Select[Practice, Practitioner, datetime], query: SearchQuery) -> list[SearchHit]:
+def _search_around(
+    session: Session, statement: Select[Practice, Practitioner, datetime], query: SearchQuery
+) -> list[SearchHit]:
     """Bounding box in SQL (indexed), exact great-circle distance and sorting in Python."""
     assert query.latitude is not None
     assert query.longitude is not None

@@ -1,0 +1,89 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from colloque.accounts.views import router as accounts_router
+from colloque.api import problems
+from colloque.booking.views import router as booking_router
+from colloque.clock import Clock, SystemClock
+from colloque.config import Settings, load_settings
+from colloque.patients.views import router as patients_router
+from colloque.scheduling.views import router as scheduling_router
+from colloque.search.views import router as search_router
+from colloque.storage.engine import Database
+from colloque.waitlist.views import router as waitlist_router
+from colloque.worker import BackgroundRefresher
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    settings = settings or load_settings()
+    settings.check_production()
+    database = database or Database(settings.effective_database_url)
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        refresher = None
+        if settings.run_refresher:
+            refresher = BackgroundRefresher(
+                database,
+                clock,
+                interval=settings.refresh_interval_seconds,
+                batch=settings.refresh_batch,
+            )
+            refresher.start()
+        try:
+            yield
+        finally:
+            if refresher is not None:
+                refresher.stop()
+
+    app = FastAPI(
+        title="Colloque",
+        version="0.1.0",
+        summary="Medical appointments with end-to-end encrypted health data",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.database = database
+    app.state.clock = clock
+    app.state.settings = settings
+    problems.install(app)
+
+    @app.get(
+        "/healthz", tags=["operations"], summary="Liveness and readiness: the database answers"
+    )
+    def healthz() -> JSONResponse:
+        body: dict[str, Any] = {"status": "ok", "database": "ok"}
+        try:
+            with database.read() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            body = {"status": "unavailable", "database": "unreachable"}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    for router in (
+        search_router,
+        scheduling_router,
+        booking_router,
+        patients_router,
+        waitlist_router,
+        accounts_router,
+    ):
+        app.include_router(router)
+    return app

@@ -1,0 +1,88 @@
+"""RFC 9457 problem details for every error, including the framework's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from colloque.errors import ColloqueError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://colloque.invalid/problems/"
+
+log = structlog.get_logger("colloque.api")
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if field is not None:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or str(location[-1] if location else "request")
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ColloqueError)
+    extra = {"rule": exc.rule} if hasattr(exc, "rule") else None
+    return problem(exc.status, exc.code, exc.title, exc.detail, field=exc.field, extra=extra)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Never echo the input back: it may hold personal data.
+    errors = [
+        {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+        for e in exc.errors()
+    ]
+    first = errors[0]["field"] if errors else None
+    detail = f"{first}: {errors[0]['message']}" if errors else "the request is not valid"
+    return problem(422, "invalid-input", "Invalid input", detail, field=first, errors=errors)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
+    title = titles.get(exc.status_code, "Error")
+    code = title.lower().replace(" ", "-")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem(exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled_error", error_type=type(exc).__name__)
+    return problem(500, "internal-error", "Internal error", "something went wrong on our side")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ColloqueError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

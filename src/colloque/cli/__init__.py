@@ -1,0 +1,1 @@
+"""The `colloque` command line."""

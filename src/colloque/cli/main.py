@@ -1,0 +1,226 @@
+"""``colloque serve | migrate | demo | worker``.
+
+Errors end with a one-line message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from colloque.clock import SystemClock
+from colloque.config import ConfigurationError, Settings, load_settings
+from colloque.logs import configure as configure_logging
+from colloque.storage.engine import Database
+from colloque.storage.migrate import upgrade
+
+app = typer.Typer(
+    name="colloque",
+    help="Colloque: medical appointments with end-to-end encrypted health data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+MAX_DEMO_PRACTITIONERS = 10_000
+MAX_DEMO_APPOINTMENTS = 1_000_000
+MAX_DEMO_PATIENTS = 2_000_000
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _settings(database_url: str | None) -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # pydantic reports which variable is wrong
+        raise _fail(f"invalid configuration: {exc}") from None
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+def _database(settings: Settings) -> Database:
+    try:
+        return Database(settings.effective_database_url)
+    except Exception as exc:
+        raise _fail(f"cannot use the database URL: {exc}") from None
+
+
+def _migrate(settings: Settings) -> None:
+    try:
+        upgrade(settings.effective_database_url)
+    except Exception as exc:
+        raise _fail(
+            f"migration failed ({type(exc).__name__}); is the database reachable?"
+        ) from None
+
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Overrides COLLOQUE_DATABASE_URL (sqlite:///PATH or postgresql://...).",
+    ),
+]
+
+
+@app.command()
+def migrate(database_url: DatabaseOption = None) -> None:
+    """Bring the database schema up to date."""
+    settings = _settings(database_url)
+    _migrate(settings)
+    console.print("schema is up to date")
+
+
+@app.command()
+def serve(
+    database_url: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API (migrating the schema first)."""
+    settings = _settings(database_url)
+    _migrate(settings)
+    _run_server(settings, host=host or settings.host, port=port or settings.port, workers=workers)
+
+
+def _run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    import os
+
+    import uvicorn
+
+    configure_logging(json=settings.environment == "production")
+    if settings.database_url:
+        os.environ["COLLOQUE_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "colloque.api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker(
+    database_url: DatabaseOption = None,
+    once: Annotated[bool, typer.Option(help="Run one cycle and exit.")] = False,
+) -> None:
+    """Rebuild stale search caches and lapse expired waitlist holds, periodically."""
+    from colloque.worker import run_cycle
+
+    settings = _settings(database_url)
+    database = _database(settings)
+    clock = SystemClock()
+    while True:
+        report = run_cycle(database, clock, batch=settings.refresh_batch)
+        console.print(
+            f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers"
+        )
+        if once:
+            return
+        time.sleep(settings.refresh_interval_seconds)
+
+
+@app.command()
+def demo(
+    database_url: DatabaseOption = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same data.")
+    ] = 2026,
+    practitioners: Annotated[
+        int, typer.Option(help=f"Practitioners to create (1 to {MAX_DEMO_PRACTITIONERS}).")
+    ] = 200,
+    patients: Annotated[int, typer.Option(help="Patient accounts to create.")] = 1_000,
+    appointments: Annotated[
+        int, typer.Option(help=f"Appointments to create (0 to {MAX_DEMO_APPOINTMENTS}).")
+    ] = 20_000,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server afterwards.")
+    ] = True,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
+) -> None:
+    """Load realistic demo data (once), print the logins, and serve."""
+    if not 1 <= practitioners <= MAX_DEMO_PRACTITIONERS:
+        raise _fail(f"--practitioners must be between 1 and {MAX_DEMO_PRACTITIONERS}")
+    if not 0 <= appointments <= MAX_DEMO_APPOINTMENTS:
+        raise _fail(f"--appointments must be between 0 and {MAX_DEMO_APPOINTMENTS}")
+    if not 1 <= patients <= MAX_DEMO_PATIENTS:
+        raise _fail(f"--patients must be between 1 and {MAX_DEMO_PATIENTS}")
+    settings = _settings(database_url)
+    if settings.environment == "production":
+        raise _fail("demo data is refused in production")
+    _migrate(settings)
+    database = _database(settings)
+
+    from colloque.demo.generator import DemoSummary, generate_demo
+    from colloque.scheduling.models import Practitioner
+
+    with database.read() as session:
+        existing = session.scalar(select(func.count()).select_from(Practitioner)) or 0
+    summary: DemoSummary | None = None
+    if existing:
+        console.print(
+            f"the database already holds {existing} practitioners; demo data not loaded again"
+        )
+    else:
+        with Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            summary = generate_demo(
+                database,
+                seed=seed,
+                practitioners=practitioners,
+                patients=patients,
+                appointments=appointments,
+                now=datetime.now(UTC),
+                progress=report,
+            )
+    url = f"http://{host or settings.host}:{port or settings.port}"
+    console.print(f"\n[bold]Colloque demo[/] at [link={url}]{url}[/]  (API docs: {url}/docs)")
+    if summary is not None:
+        table = Table("role", "name", "email", "bearer token", title="Demo logins")
+        for login in summary.logins:
+            table.add_row(login.role, login.display_name, login.email, login.token)
+        console.print(table)
+        console.print(
+            "Try: curl -s "
+            f"'{url}/api/v1/search?specialty=general_practice&city=Paris' | python3 -m json.tool\n"
+            f"     curl -s -H 'Authorization: Bearer {summary.logins[0].token}' {url}/api/v1/me/appointments"
+        )
+    database.dispose()
+    if serve_after:
+        _run_server(settings, host=host or settings.host, port=port or settings.port, workers=1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,443 @@
+"""HTTP routes of practices, practitioners and agendas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+from pydantic import AwareDatetime, Field
+from sqlalchemy import select
+
+from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.schemas import Body, Out
+from colloque.booking.queries import busy_between
+from colloque.errors import InvalidInput, NotFound
+from colloque.scheduling import services
+from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
+from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
+from colloque.scheduling.slots import free_slots
+from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
+
+router = APIRouter(prefix="/api/v1", tags=["practices"])
+
+MAX_SLOT_WINDOW_DAYS = 31
+
+
+class SpecialtyOut(Out):
+    code: Specialty
+    label_en: str
+    label_fr: str
+
+
+@router.get("/specialties", response_model=list[SpecialtyOut])
+def list_specialties() -> list[SpecialtyOut]:
+    return [
+        SpecialtyOut(code=code, label_en=en, label_fr=fr)
+        for code, (en, fr) in SPECIALTY_LABELS.items()
+    ]
+
+
+class PracticeOut(Out):
+    practice_id: UUID
+    name: str
+    address: str
+    postcode: str
+    city: str
+    latitude: float
+    longitude: float
+    timezone: str
+
+
+class PracticeSettingsOut(PracticeOut):
+    cancel_cutoff_minutes: int
+    anti_hoarding_days: int
+    hold_minutes: int
+
+
+class VisitTypeOut(Out):
+    visit_type_id: UUID
+    label: str
+    duration_minutes: int
+    online_bookable: bool
+    patient_kind: PatientKind
+    mode: VisitMode
+
+
+class PractitionerOut(Out):
+    practitioner_id: UUID
+    title: str
+    first_name: str
+    last_name: str
+    specialty: Specialty
+    languages: list[str]
+    accepts_new_patients: bool
+
+    @classmethod
+    def of(cls, practitioner: Practitioner) -> PractitionerOut:
+        return cls(
+            practitioner_id=practitioner.practitioner_id,
+            title=practitioner.title,
+            first_name=practitioner.first_name,
+            last_name=practitioner.last_name,
+            specialty=Specialty(practitioner.specialty),
+            languages=[code for code in practitioner.languages.split(",") if code],
+            accepts_new_patients=practitioner.accepts_new_patients,
+        )
+
+
+class AgendaOut(Out):
+    practitioner: PractitionerOut
+    visit_types: list[VisitTypeOut]
+
+
+@router.get("/practices/{practice_id}", response_model=PracticeOut)
+def get_practice(practice_id: UUID, db: DB) -> Practice:
+    with db.read() as session:
+        return services.get_practice(session, practice_id=practice_id)
+
+
+@router.get("/practices/{practice_id}/practitioners", response_model=list[AgendaOut])
+def list_practice_practitioners(practice_id: UUID, db: DB) -> list[AgendaOut]:
+    with db.read() as session:
+        services.get_practice(session, practice_id=practice_id)
+        rows = session.scalars(
+            select(Practitioner)
+            .join(
+                PracticePractitioner,
+                PracticePractitioner.practitioner_id == Practitioner.practitioner_id,
+            )
+            .where(PracticePractitioner.practice_id == practice_id)
+            .order_by(Practitioner.last_name, Practitioner.first_name)
+        ).all()
+        return [
+            AgendaOut(
+                practitioner=PractitionerOut.of(p),
+                visit_types=[
+                    VisitTypeOut.model_validate(vt)
+                    for vt in services.list_visit_types(
+                        session, practice_id=practice_id, practitioner_id=p.practitioner_id
+                    )
+                    if vt.online_bookable
+                ],
+            )
+            for p in rows
+        ]
+
+
+class SlotOut(Out):
+    starts_at: datetime
+    ends_at: datetime
+
+
+@router.get(
+    "/practices/{practice_id}/practitioners/{practitioner_id}/slots",
+    response_model=list[SlotOut],
+    summary="Free slots of one visit type, computed live from the agenda",
+)
+def list_slots(
+    practice_id: UUID,
+    practitioner_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    visit_type_id: UUID,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    days: Annotated[int, Query(ge=1, le=MAX_SLOT_WINDOW_DAYS)] = 7,
+) -> list[SlotOut]:
+    now = clock.now()
+    window_start = max(start, now) if start is not None else now
+    window_end = window_start + timedelta(days=days)
+    with db.read() as session:
+        loaded = services.load_agenda(
+            session,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            from_day=(window_start - timedelta(days=1)).date(),
+        )
+        visit_type = loaded.visit_types.get(visit_type_id)
+        if visit_type is None or not visit_type.online_bookable:
+            raise NotFound("visit type not found", field="visit_type_id")
+        busy = busy_between(
+            session,
+            practitioner_id=practitioner_id,
+            start=window_start - timedelta(days=1),
+            until=window_end + timedelta(days=1),
+            now=now,
+        )
+        slots = free_slots(
+            loaded.agenda,
+            loaded.spec(visit_type_id),
+            window_start=window_start,
+            window_end=window_end,
+            now=now,
+            busy=busy,
+        )
+    return [SlotOut(starts_at=s.start, ends_at=s.end) for s in slots]
+
+
+# --- practice management ----------------------------------------------------------------------
+
+
+class PracticeIn(Body):
+    name: str = Field(min_length=2, max_length=200)
+    address: str = Field(min_length=2, max_length=300)
+    postcode: str = Field(min_length=3, max_length=10)
+    city: str = Field(min_length=1, max_length=100)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+
+
+@router.post("/practices", response_model=PracticeSettingsOut, status_code=status.HTTP_201_CREATED)
+def create_practice(
+    body: PracticeIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> Practice:
+    with db.write() as session:
+        return services.do_create_practice(
+            session, now=clock.now(), principal=principal, **body.model_dump()
+        )
+
+
+class PracticeSettingsIn(Body):
+    cancel_cutoff_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    anti_hoarding_days: int | None = Field(default=None, ge=0, le=365)
+    hold_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+
+
+@router.patch("/practices/{practice_id}/settings", response_model=PracticeSettingsOut)
+def update_practice_settings(
+    practice_id: UUID,
+    body: PracticeSettingsIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> Practice:
+    with db.write() as session:
+        return services.do_update_practice_settings(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            **body.model_dump(),
+        )
+
+
+class RulesIn(Body):
+    slot_step_minutes: int = Field(default=15, ge=5, le=240)
+    min_notice_minutes: int = Field(default=120, ge=0, le=60 * 24 * 60)
+    max_horizon_days: int = Field(default=90, ge=1, le=730)
+    buffer_after_minutes: int = Field(default=0, ge=0, le=240)
+    daily_cap: int | None = Field(default=None, ge=1, le=500)
+
+
+class PractitionerIn(Body):
+    title: str = Field(default="", max_length=20)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    specialty: Specialty
+    languages: list[str] = Field(default_factory=lambda: ["fr"], min_length=1, max_length=20)
+    accepts_new_patients: bool = True
+    rules: RulesIn = Field(default_factory=RulesIn)
+
+
+@router.post(
+    "/practices/{practice_id}/practitioners",
+    response_model=PractitionerOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_practitioner(
+    practice_id: UUID, body: PractitionerIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> PractitionerOut:
+    with db.write() as session:
+        practitioner = services.do_add_practitioner(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            title=body.title,
+            first_name=body.first_name,
+            last_name=body.last_name,
+            specialty=body.specialty,
+            languages=body.languages,
+            accepts_new_patients=body.accepts_new_patients,
+            rules=services.AgendaRulesInput(**body.rules.model_dump()),
+        )
+        return PractitionerOut.of(practitioner)
+
+
+@router.put(
+    "/practices/{practice_id}/practitioners/{practitioner_id}/rules", response_model=RulesIn
+)
+def update_rules(
+    practice_id: UUID,
+    practitioner_id: UUID,
+    body: RulesIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> RulesIn:
+    with db.write() as session:
+        row = services.do_update_agenda_rules(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            rules=services.AgendaRulesInput(**body.model_dump()),
+        )
+        return RulesIn(
+            slot_step_minutes=row.slot_step_minutes,
+            min_notice_minutes=row.min_notice_minutes,
+            max_horizon_days=row.max_horizon_days,
+            buffer_after_minutes=row.buffer_after_minutes,
+            daily_cap=row.daily_cap,
+        )
+
+
+class VisitTypeIn(Body):
+    label: str = Field(min_length=1, max_length=120)
+    duration_minutes: int = Field(ge=5, le=480)
+    online_bookable: bool = True
+    patient_kind: PatientKind = PatientKind.ANY
+    mode: VisitMode = VisitMode.IN_PERSON
+
+
+@router.post(
+    "/practices/{practice_id}/practitioners/{practitioner_id}/visit-types",
+    response_model=VisitTypeOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_visit_type(
+    practice_id: UUID,
+    practitioner_id: UUID,
+    body: VisitTypeIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> VisitType:
+    with db.write() as session:
+        return services.do_add_visit_type(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            **body.model_dump(),
+        )
+
+
+class TimeRangeIn(Body):
+    weekday: int = Field(ge=0, le=6, description="0 is Monday")
+    start_minute: int = Field(ge=0, lt=24 * 60, description="minutes after local midnight")
+    end_minute: int = Field(gt=0, le=24 * 60)
+
+
+class OpeningIn(TimeRangeIn):
+    visit_type_ids: list[UUID] = Field(min_length=1, max_length=50)
+
+
+class CreatedOut(Out):
+    id: UUID
+
+
+@router.post(
+    "/practices/{practice_id}/practitioners/{practitioner_id}/openings",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_opening(
+    practice_id: UUID,
+    practitioner_id: UUID,
+    body: OpeningIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> CreatedOut:
+    with db.write() as session:
+        opening = services.do_add_opening_range(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            **body.model_dump(),
+        )
+        return CreatedOut(id=opening.opening_id)
+
+
+@router.delete(
+    "/practices/{practice_id}/openings/{opening_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+def remove_opening(
+    practice_id: UUID, opening_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> None:
+    with db.write() as session:
+        services.do_remove_opening_range(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            opening_id=opening_id,
+        )
+
+
+@router.post(
+    "/practices/{practice_id}/practitioners/{practitioner_id}/breaks",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_break(
+    practice_id: UUID,
+    practitioner_id: UUID,
+    body: TimeRangeIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> CreatedOut:
+    with db.write() as session:
+        pause = services.do_add_break(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            **body.model_dump(),
+        )
+        return CreatedOut(id=pause.break_id)
+
+
+class OverrideIn(Body):
+    kind: OverrideKind
+    first_day: date
+    last_day: date
+    start_minute: int | None = Field(default=None, ge=0, lt=24 * 60)
+    end_minute: int | None = Field(default=None, gt=0, le=24 * 60)
+    visit_type_ids: list[UUID] = Field(default_factory=list, max_length=50)
+
+
+@router.post(
+    "/practices/{practice_id}/practitioners/{practitioner_id}/overrides",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_override(
+    practice_id: UUID,
+    practitioner_id: UUID,
+    body: OverrideIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> CreatedOut:
+    if body.first_day > body.last_day:
+        raise InvalidInput("first_day must not be after last_day", field="last_day")
+    with db.write() as session:
+        override = services.do_add_override(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            **body.model_dump(),
+        )
+        return CreatedOut(id=override.override_id)

@@ -1,0 +1,106 @@
+"""HTTP route of practitioner search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from colloque.api.deps import DB, ClockDep
+from colloque.api.schemas import Out
+from colloque.scheduling.domain import VisitMode
+from colloque.scheduling.specialties import Specialty
+from colloque.scheduling.views import PracticeOut, PractitionerOut, VisitTypeOut
+from colloque.search import services
+from colloque.search.services import SearchQuery, SortOrder
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+
+class SlotOfferOut(Out):
+    starts_at: datetime
+    visit_type_ids: list[UUID]
+
+
+class SearchHitOut(Out):
+    practice: PracticeOut
+    practitioner: PractitionerOut
+    earliest_slot: datetime | None
+    distance_km: float | None
+    next_slots: list[SlotOfferOut]
+    visit_types: list[VisitTypeOut]
+
+
+class SearchPageOut(Out):
+    results: list[SearchHitOut]
+    page: int
+    page_size: int
+    has_more: bool
+
+
+@router.get(
+    "/search",
+    response_model=SearchPageOut,
+    summary="Find practitioners, earliest availability first",
+)
+def search(
+    db: DB,
+    clock: ClockDep,
+    specialty: Specialty | None = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+    postcode: Annotated[
+        str | None, Query(min_length=2, max_length=10, pattern=r"^[0-9A-Za-z]+$")
+    ] = None,
+    latitude: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    longitude: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    radius_km: Annotated[float | None, Query(gt=0, le=200)] = None,
+    name: Annotated[str | None, Query(min_length=2, max_length=100)] = None,
+    mode: VisitMode | None = None,
+    visit_type: Annotated[str | None, Query(min_length=2, max_length=60)] = None,
+    new_patients: bool | None = None,
+    language: Annotated[
+        str | None, Query(min_length=2, max_length=2, pattern=r"^[a-zA-Z]{2}$")
+    ] = None,
+    sort: SortOrder = SortOrder.EARLIEST,
+    page: Annotated[int, Query(ge=1, le=500)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> SearchPageOut:
+    query = SearchQuery(
+        specialty=specialty,
+        city=city,
+        postcode=postcode,
+        latitude=latitude,
+        longitude=longitude,
+        radius_km=radius_km,
+        name=name,
+        mode=mode,
+        visit_type=visit_type,
+        new_patients=new_patients,
+        language=language,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+    )
+    with db.read() as session:
+        result = services.search_practitioners(session, now=clock.now(), query=query)
+        return SearchPageOut(
+            results=[
+                SearchHitOut(
+                    practice=PracticeOut.model_validate(hit.practice),
+                    practitioner=PractitionerOut.of(hit.practitioner),
+                    earliest_slot=hit.earliest,
+                    distance_km=round(hit.distance_km, 2) if hit.distance_km is not None else None,
+                    next_slots=[
+                        SlotOfferOut(starts_at=s.starts_at, visit_type_ids=list(s.visit_type_ids))
+                        for s in hit.next_slots
+                    ],
+                    visit_types=[VisitTypeOut.model_validate(vt) for vt in hit.visit_types],
+                )
+                for hit in result.hits
+            ],
+            page=result.page,
+            page_size=result.page_size,
+            has_more=result.has_more,
+        )

@@ -1,0 +1,113 @@
+"""HTTP routes of the waitlist."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.schemas import Body, Out
+from colloque.waitlist import services
+from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
+
+router = APIRouter(prefix="/api/v1", tags=["waitlist"])
+
+
+class WaitlistIn(Body):
+    practice_id: UUID
+    practitioner_id: UUID
+    visit_type_id: UUID
+    patient_id: UUID
+    first_day: date
+    last_day: date
+
+
+class OfferOut(Out):
+    offer_id: UUID
+    appointment_id: UUID
+    offered_at: datetime
+    expires_at: datetime
+    outcome: str
+
+
+class WaitlistEntryOut(Out):
+    entry_id: UUID
+    practice_id: UUID
+    practitioner_id: UUID
+    visit_type_id: UUID
+    patient_id: UUID
+    first_day: date
+    last_day: date
+    status: str
+    created_at: datetime
+    pending_offer: OfferOut | None = None
+
+    @classmethod
+    def of(cls, entry: WaitlistEntry, offer: WaitlistOffer | None) -> WaitlistEntryOut:
+        out = cls.model_validate(entry)
+        out.pending_offer = OfferOut.model_validate(offer) if offer is not None else None
+        return out
+
+
+@router.post("/waitlist", response_model=WaitlistEntryOut, status_code=status.HTTP_201_CREATED)
+def join(
+    body: WaitlistIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> WaitlistEntryOut:
+    with db.write() as session:
+        entry = services.do_join_waitlist(
+            session, now=clock.now(), principal=principal, **body.model_dump()
+        )
+        return WaitlistEntryOut.of(entry, None)
+
+
+@router.get("/me/waitlist", response_model=list[WaitlistEntryOut])
+def mine(db: DB, principal: CurrentPrincipal) -> list[WaitlistEntryOut]:
+    with db.read() as session:
+        return [
+            WaitlistEntryOut.of(e, o)
+            for e, o in services.list_my_waitlist(session, principal=principal)
+        ]
+
+
+@router.delete("/practices/{practice_id}/waitlist/{entry_id}", response_model=WaitlistEntryOut)
+def leave(
+    practice_id: UUID, entry_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> WaitlistEntryOut:
+    with db.write() as session:
+        entry = services.do_leave_waitlist(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            entry_id=entry_id,
+        )
+        return WaitlistEntryOut.of(entry, None)
+
+
+class DecisionIn(Body):
+    accept: bool
+
+
+@router.post(
+    "/practices/{practice_id}/waitlist-offers/{offer_id}/decision", response_model=OfferOut
+)
+def decide(
+    practice_id: UUID,
+    offer_id: UUID,
+    body: DecisionIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> WaitlistOffer:
+    with db.write() as session:
+        decision = services.do_decide_offer(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            offer_id=offer_id,
+            accept=body.accept,
+        )
+        return decision.offer

@@ -1,0 +1,264 @@
+"""Test data built with the real service functions, so tests cannot drift from the app.
+
+``build_world`` makes one practice in Paris with a GP whose agenda is Monday to Friday,
+09:00-12:00 and 14:00-18:00, 15-minute slots, and the people around it: the practice admin, a
+secretary, the GP's own login, a patient holder with a child, and a stranger patient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from colloque.accounts.models import Account
+from colloque.accounts.services import (
+    do_add_member,
+    do_create_account,
+    do_issue_token,
+    principal_for_account,
+)
+from colloque.authorization.principal import Principal, Role
+from colloque.booking.models import Appointment
+from colloque.booking.rules import Source
+from colloque.booking.services import BookingRequest, do_book_appointment
+from colloque.clock import SettableClock
+from colloque.patients.services import Relationship, do_add_patient
+from colloque.scheduling.domain import PatientKind, VisitMode
+from colloque.scheduling.services import (
+    AgendaRulesInput,
+    do_add_break,
+    do_add_opening_range,
+    do_add_practitioner,
+    do_add_visit_type,
+    do_create_practice,
+)
+from colloque.scheduling.specialties import Specialty
+from colloque.storage.engine import Database
+
+
+@dataclass
+class Person:
+    account_id: UUID
+    token: str
+
+    def principal(self, db: Database) -> Principal:
+        with db.read() as session:
+            account = session.get(Account, self.account_id)
+            assert account is not None
+            return principal_for_account(session, account)
+
+
+@dataclass
+class World:
+    practice_id: UUID
+    practitioner_id: UUID
+    consultation_id: UUID  # 20 min, any patient, online
+    first_visit_id: UUID  # 30 min, new patients only
+    follow_up_id: UUID  # 15 min, known patients only
+    video_id: UUID  # 15 min, video
+    urgent_id: UUID  # 15 min, practice only
+    admin: Person
+    secretary: Person
+    doctor: Person
+    holder: Person
+    holder_patient_id: UUID
+    child_patient_id: UUID
+    stranger: Person
+    stranger_patient_id: UUID
+
+
+def make_person(db: Database, clock: SettableClock, name: str) -> Person:
+    with db.write() as session:
+        account = do_create_account(
+            session,
+            now=clock.now(),
+            display_name=name,
+            email=f"{name.lower().replace(' ', '.')}@example.test",
+        )
+        token = do_issue_token(
+            session, now=clock.now(), account_id=account.account_id, lifetime=timedelta(days=3650)
+        )
+        return Person(account_id=account.account_id, token=token)
+
+
+def make_patient(
+    db: Database,
+    clock: SettableClock,
+    person: Person,
+    first: str,
+    last: str,
+    relationship: Relationship = Relationship.SELF,
+    birth: date = date(1985, 5, 17),
+) -> UUID:
+    with db.write() as session:
+        patient = do_add_patient(
+            session,
+            now=clock.now(),
+            principal=person.principal(db),
+            first_name=first,
+            last_name=last,
+            birth_date=birth,
+            relationship=relationship,
+        )
+        return patient.patient_id
+
+
+def build_world(
+    db: Database,
+    clock: SettableClock,
+    *,
+    rules: AgendaRulesInput | None = None,
+    timezone: str = "Europe/Paris",
+) -> World:
+    admin = make_person(db, clock, "Admin Alice")
+    now = clock.now()
+    with db.write() as session:
+        practice = do_create_practice(
+            session,
+            now=now,
+            principal=admin.principal(db),
+            name="Cabinet du Test",
+            address="12 rue de la Paix",
+            postcode="75002",
+            city="Paris",
+            latitude=48.8686,
+            longitude=2.3314,
+            timezone=timezone,
+        )
+        practice_id = practice.practice_id
+    admin_principal = admin.principal(db)
+    with db.write() as session:
+        gp = do_add_practitioner(
+            session,
+            now=now,
+            principal=admin_principal,
+            practice_id=practice_id,
+            first_name="Claire",
+            last_name="Martin",
+            title="Dr",
+            specialty=Specialty.GENERAL_PRACTICE,
+            languages=["fr", "en"],
+            rules=rules
+            or AgendaRulesInput(slot_step_minutes=15, min_notice_minutes=60, max_horizon_days=60),
+        )
+        practitioner_id = gp.practitioner_id
+        types = {}
+        for key, label, minutes, kind, online, mode in (
+            ("consultation", "Consultation", 20, PatientKind.ANY, True, VisitMode.IN_PERSON),
+            ("first", "Première consultation", 30, PatientKind.NEW_ONLY, True, VisitMode.IN_PERSON),
+            ("follow_up", "Suivi", 15, PatientKind.KNOWN_ONLY, True, VisitMode.IN_PERSON),
+            ("video", "Téléconsultation", 15, PatientKind.ANY, True, VisitMode.VIDEO),
+            ("urgent", "Urgence", 15, PatientKind.ANY, False, VisitMode.IN_PERSON),
+        ):
+            types[key] = do_add_visit_type(
+                session,
+                now=now,
+                principal=admin_principal,
+                practice_id=practice_id,
+                practitioner_id=practitioner_id,
+                label=label,
+                duration_minutes=minutes,
+                online_bookable=online,
+                patient_kind=kind,
+                mode=mode,
+            ).visit_type_id
+        session.flush()
+        in_person = [types["consultation"], types["first"], types["follow_up"], types["urgent"]]
+        for weekday in range(5):
+            do_add_opening_range(
+                session,
+                now=now,
+                principal=admin_principal,
+                practice_id=practice_id,
+                practitioner_id=practitioner_id,
+                weekday=weekday,
+                start_minute=9 * 60,
+                end_minute=12 * 60,
+                visit_type_ids=in_person,
+            )
+            do_add_opening_range(
+                session,
+                now=now,
+                principal=admin_principal,
+                practice_id=practice_id,
+                practitioner_id=practitioner_id,
+                weekday=weekday,
+                start_minute=14 * 60,
+                end_minute=18 * 60,
+                visit_type_ids=[*in_person, types["video"]],
+            )
+        do_add_break(
+            session,
+            now=now,
+            principal=admin_principal,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            weekday=2,
+            start_minute=16 * 60,
+            end_minute=16 * 60 + 30,
+        )
+    secretary = make_person(db, clock, "Secretary Sam")
+    doctor = make_person(db, clock, "Doctor Claire")
+    with db.write() as session:
+        do_add_member(
+            session, practice_id=practice_id, account_id=secretary.account_id, role=Role.SECRETARY
+        )
+        do_add_member(
+            session,
+            practice_id=practice_id,
+            account_id=doctor.account_id,
+            role=Role.PRACTITIONER,
+            practitioner_id=practitioner_id,
+        )
+    holder = make_person(db, clock, "Holder Hugo")
+    holder_patient_id = make_patient(db, clock, holder, "Hugo", "Bernard")
+    child_patient_id = make_patient(
+        db, clock, holder, "Lina", "Bernard", Relationship.CHILD, date(2018, 9, 1)
+    )
+    stranger = make_person(db, clock, "Stranger Sophie")
+    stranger_patient_id = make_patient(db, clock, stranger, "Sophie", "Petit")
+    return World(
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        consultation_id=types["consultation"],
+        first_visit_id=types["first"],
+        follow_up_id=types["follow_up"],
+        video_id=types["video"],
+        urgent_id=types["urgent"],
+        admin=admin,
+        secretary=secretary,
+        doctor=doctor,
+        holder=holder,
+        holder_patient_id=holder_patient_id,
+        child_patient_id=child_patient_id,
+        stranger=stranger,
+        stranger_patient_id=stranger_patient_id,
+    )
+
+
+def book(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    starts_at: datetime,
+    *,
+    person: Person | None = None,
+    patient_id: UUID | None = None,
+    visit_type_id: UUID | None = None,
+    source: Source = Source.ONLINE,
+) -> Appointment:
+    with db.write() as session:
+        return do_book_appointment(
+            session,
+            now=clock.now(),
+            principal=(person or world.holder).principal(db),
+            request=BookingRequest(
+                practice_id=world.practice_id,
+                practitioner_id=world.practitioner_id,
+                visit_type_id=visit_type_id or world.consultation_id,
+                patient_id=patient_id or world.holder_patient_id,
+                starts_at=starts_at,
+            ),
+            source=source,
+        )
