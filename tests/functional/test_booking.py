@@ -203,7 +203,7 @@ def test_cancel_by_patient_respects_cutoff(
 ) -> None:
     appointment = book(db, clock, world, TUE_0900)
     clock.set(TUE_0900 - timedelta(hours=3))
-    with db.write() as session, pytest.raises(RuleViolation) as caught:
+    with pytest.raises(RuleViolation) as caught, db.write() as session:
         do_cancel_appointment(
             session,
             now=clock.now(),
@@ -306,7 +306,7 @@ def test_failed_reschedule_changes_nothing(
         person=world.stranger,
         patient_id=world.stranger_patient_id,
     )
-    with db.write() as session, pytest.raises(SlotTaken):
+    with pytest.raises(SlotTaken), db.write() as session:
         do_reschedule_appointment(
             session,
             now=clock.now(),
@@ -326,7 +326,7 @@ def test_mark_no_show_only_after_start_and_only_by_practice(
     db: Database, clock: SettableClock, world: World
 ) -> None:
     appointment = book(db, clock, world, MON_0900)
-    with db.write() as session, pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation), db.write() as session:
         do_mark_appointment(
             session,
             now=clock.now(),
@@ -336,7 +336,7 @@ def test_mark_no_show_only_after_start_and_only_by_practice(
             outcome=Status.NO_SHOW,
         )
     clock.set(MON_0900 + timedelta(minutes=30))
-    with db.write() as session, pytest.raises(NotFound):
+    with pytest.raises(NotFound), db.write() as session:
         do_mark_appointment(
             session,
             now=clock.now(),
@@ -361,7 +361,7 @@ def test_foreign_appointment_is_invisible(db: Database, clock: SettableClock, wo
     appointment = book(db, clock, world, MON_0900)
     outsider = make_person(db, clock, "Other Admin")
     for principal in (world.stranger.principal(db), outsider.principal(db)):
-        with db.write() as session, pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as caught, db.write() as session:
             get_appointment(
                 session,
                 now=clock.now(),
@@ -370,7 +370,7 @@ def test_foreign_appointment_is_invisible(db: Database, clock: SettableClock, wo
                 appointment_id=appointment.appointment_id,
             )
         assert caught.value.detail == "appointment not found"
-        with db.write() as session, pytest.raises(NotFound) as missing:
+        with pytest.raises(NotFound) as missing, db.write() as session:
             get_appointment(
                 session,
                 now=clock.now(),
@@ -379,7 +379,7 @@ def test_foreign_appointment_is_invisible(db: Database, clock: SettableClock, wo
                 appointment_id=world.practice_id,
             )
         assert missing.value.detail == caught.value.detail
-        with db.write() as session, pytest.raises(NotFound):
+        with pytest.raises(NotFound), db.write() as session:
             do_cancel_appointment(
                 session,
                 now=clock.now(),
@@ -388,7 +388,7 @@ def test_foreign_appointment_is_invisible(db: Database, clock: SettableClock, wo
                 appointment_id=appointment.appointment_id,
                 reason=CancelReason.OTHER,
             )
-    with db.write() as session, pytest.raises(Unauthenticated):
+    with pytest.raises(Unauthenticated), db.write() as session:
         get_appointment(
             session,
             now=clock.now(),
@@ -432,7 +432,7 @@ def test_lists(db: Database, clock: SettableClock, world: World) -> None:
             until=MON_0900 + timedelta(days=2),
         )
         assert len(agenda) == 3
-    with db.write() as session, pytest.raises(NotFound):
+    with pytest.raises(NotFound), db.write() as session:
         list_practice_agenda(
             session,
             now=clock.now(),
@@ -444,7 +444,7 @@ def test_lists(db: Database, clock: SettableClock, world: World) -> None:
 
 
 def test_secretary_cannot_change_settings(db: Database, clock: SettableClock, world: World) -> None:
-    with db.write() as session, pytest.raises(Forbidden):
+    with pytest.raises(Forbidden), db.write() as session:
         do_update_practice_settings(
             session,
             now=clock.now(),

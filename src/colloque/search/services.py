@@ -211,7 +211,7 @@ def search_practitioners(session: Session, *, now: datetime, query: SearchQuery)
     earliest_query = select(func.min(NextSlot.starts_at)).where(
         NextSlot.practice_id == PracticePractitioner.practice_id,
         NextSlot.practitioner_id == PracticePractitioner.practitioner_id,
-        NextSlot.bookable_until > now,
+        NextSlot.bookable_until >= now,
     )
     if filtered_types:
         earliest_query = earliest_query.join(
@@ -347,7 +347,7 @@ def _attach_slots_and_types(
         )
         .where(
             tuple_(NextSlot.practice_id, NextSlot.practitioner_id).in_(keys),
-            NextSlot.bookable_until > now,
+            NextSlot.bookable_until >= now,
         )
         .order_by(NextSlot.starts_at)
     ):

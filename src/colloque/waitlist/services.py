@@ -385,8 +385,7 @@ def do_decide_offer(
     if offer.outcome != "pending":
         raise RuleViolation("this offer is no longer open", rule="offer_closed")
     if offer.expires_at <= now:
-        _close_offer(session, offer, now=now, principal=principal, outcome="lapsed")
-        entry.status = "waiting"
+        # The upkeep worker closes it and passes the slot on (see lapse_due_offers).
         raise RuleViolation("this offer has expired", rule="offer_expired")
     if not accept:
         _close_offer(session, offer, now=now, principal=principal, outcome="declined")
