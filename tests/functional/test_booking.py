@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from colloque.audit.models import AuditEvent
+from colloque.authorization.principal import ANONYMOUS
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import CancelReason, Source, Status
 from colloque.booking.services import (
@@ -20,7 +21,6 @@ from colloque.booking.services import (
 )
 from colloque.clock import SettableClock
 from colloque.errors import Forbidden, NotFound, RuleViolation, SlotTaken, Unauthenticated
-from colloque.authorization.principal import ANONYMOUS
 from colloque.notifications.models import OutboxMessage
 from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.services import do_add_override, do_update_practice_settings

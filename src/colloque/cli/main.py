@@ -11,14 +11,21 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import func, select
 
 from colloque.clock import SystemClock
 from colloque.config import ConfigurationError, Settings, load_settings
 from colloque.logs import configure as configure_logging
-from colloque.storage.engine import Database
+from colloque.storage.engine import Database, normalise_url
 from colloque.storage.migrate import upgrade
 
 app = typer.Typer(
@@ -50,6 +57,10 @@ def _settings(database_url: str | None) -> Settings:
         raise _fail(f"invalid configuration: {exc}") from None
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
+    try:
+        normalise_url(settings.effective_database_url)
+    except Exception as exc:
+        raise _fail(f"invalid database URL: {exc}") from None
     return settings
 
 

@@ -1,0 +1,5 @@
+"""``python -m colloque.cli``."""
+
+from colloque.cli.main import app
+
+app()

@@ -1,0 +1,101 @@
+"""The one policy: every action for every kind of principal and target."""
+
+from __future__ import annotations
+
+import uuid
+from types import MappingProxyType
+
+import pytest
+
+from colloque.audit.services import actor_role
+from colloque.authorization.policy import (
+    PATIENT_ACTIONS,
+    PRACTICE_ROLES,
+    Action,
+    Allowed,
+    Denied,
+    PatientTarget,
+    PracticeTarget,
+    Reason,
+    authorize,
+    require,
+)
+from colloque.authorization.principal import ANONYMOUS, Membership, Principal, Role
+from colloque.errors import Forbidden, NotFound, Unauthenticated
+
+ME = uuid.uuid4()
+OTHER = uuid.uuid4()
+PRACTICE = uuid.uuid4()
+OTHER_PRACTICE = uuid.uuid4()
+
+
+def member(role: Role) -> Principal:
+    return Principal(account_id=ME, memberships=MappingProxyType({PRACTICE: Membership(role=role)}))
+
+
+def test_every_action_is_classified() -> None:
+    assert set(Action) == PATIENT_ACTIONS | set(PRACTICE_ROLES)
+
+
+@pytest.mark.parametrize("action", sorted(PATIENT_ACTIONS))
+def test_patient_actions(action: Action) -> None:
+    me = Principal(account_id=ME)
+    assert authorize(me, action, PatientTarget(ME)) == Allowed()
+    assert authorize(me, action, PatientTarget(OTHER)) == Denied(Reason.NOT_HOLDER)
+    assert authorize(me, action, PatientTarget(None)) == Denied(Reason.NOT_HOLDER)
+    assert authorize(me, action, PracticeTarget(PRACTICE)) == Denied(Reason.WRONG_TARGET)
+    assert authorize(ANONYMOUS, action, PatientTarget(ME)) == Denied(Reason.ANONYMOUS)
+
+
+@pytest.mark.parametrize("action", sorted(PRACTICE_ROLES))
+@pytest.mark.parametrize("role", list(Role))
+def test_practice_actions(action: Action, role: Role) -> None:
+    principal = member(role)
+    expected = Allowed() if role in PRACTICE_ROLES[action] else Denied(Reason.ROLE_TOO_LOW)
+    assert authorize(principal, action, PracticeTarget(PRACTICE)) == expected
+    assert authorize(principal, action, PracticeTarget(OTHER_PRACTICE)) == Denied(Reason.NOT_MEMBER)
+    assert authorize(principal, action, PatientTarget(ME)) == Denied(Reason.WRONG_TARGET)
+
+
+def test_decisions_are_truthy_only_when_allowed() -> None:
+    assert Allowed()
+    assert not Denied(Reason.NOT_MEMBER)
+
+
+def test_require_maps_denials() -> None:
+    require(
+        member(Role.ADMIN),
+        Action.PRACTICE_SETTINGS_MANAGE,
+        PracticeTarget(PRACTICE),
+        what="practice",
+    )
+    with pytest.raises(Unauthenticated):
+        require(ANONYMOUS, Action.PATIENT_APPOINTMENT_VIEW, PatientTarget(ME), what="appointment")
+    with pytest.raises(Forbidden):
+        require(
+            member(Role.SECRETARY),
+            Action.PRACTICE_SETTINGS_MANAGE,
+            PracticeTarget(PRACTICE),
+            what="practice",
+        )
+    with pytest.raises(NotFound, match="appointment not found"):
+        require(
+            member(Role.ADMIN),
+            Action.PRACTICE_AGENDA_VIEW,
+            PracticeTarget(OTHER_PRACTICE),
+            what="appointment",
+        )
+
+
+def test_principal_helpers() -> None:
+    assert not ANONYMOUS.is_authenticated
+    assert member(Role.ADMIN).role_in(PRACTICE) is Role.ADMIN
+    assert member(Role.ADMIN).role_in(OTHER_PRACTICE) is None
+
+
+def test_actor_role_for_audit() -> None:
+    assert actor_role(ANONYMOUS, PRACTICE) == "anonymous"
+    assert actor_role(member(Role.SECRETARY), PRACTICE) == "secretary"
+    assert actor_role(member(Role.SECRETARY), OTHER_PRACTICE) == "patient"
+    assert actor_role(Principal(account_id=ME), None) == "patient"
+    assert actor_role(Principal(account_id=ME, is_operator=True), None) == "operator"
