@@ -1,8 +1,12 @@
 """Reads and small writes that booking and the waitlist share. No authorization here: the
-service functions that call these have already decided."""
+service functions that call these have already decided.
+
+Each helper is one round trip, because these run inside every booking transaction.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -19,7 +23,16 @@ from colloque.waitlist.models import WaitlistOffer
 DAY_MARGIN = timedelta(hours=40)
 
 
-def busy_around(
+@dataclass(frozen=True, slots=True)
+class TimeNearby:
+    """The practitioner's taken time around a request, at every practice they work at."""
+
+    busy: list[Busy]
+    #: Waitlist holds past their expiry that overlap the requested time: free it before taking it.
+    expired_holds: list[tuple[UUID, UUID]] = field(default_factory=list)
+
+
+def time_nearby(
     session: Session,
     *,
     practitioner_id: UUID,
@@ -27,23 +40,38 @@ def busy_around(
     until: datetime,
     now: datetime,
     exclude_appointment_id: UUID | None = None,
-) -> list[Busy]:
-    """The practitioner's taken time near [start, until), at every practice they work at.
-
-    Unexpired holds count as taken; lapsed ones do not.
-    """
-    query = select(Appointment.starts_at, Appointment.blocked_until).where(
+) -> TimeNearby:
+    query = select(
+        Appointment.practice_id,
+        Appointment.appointment_id,
+        Appointment.starts_at,
+        Appointment.blocked_until,
+        Appointment.status,
+        Appointment.hold_expires_at,
+    ).where(
         Appointment.practitioner_id == practitioner_id,
         Appointment.starts_at < until + DAY_MARGIN,
         Appointment.blocked_until > start - DAY_MARGIN,
-        or_(
-            Appointment.status == Status.BOOKED,
-            and_(Appointment.status == Status.HELD, Appointment.hold_expires_at > now),
-        ),
+        Appointment.status.in_(ACTIVE_STATUSES),
     )
     if exclude_appointment_id is not None:
         query = query.where(Appointment.appointment_id != exclude_appointment_id)
-    return [Busy(start=s, until=u) for s, u in session.execute(query)]
+    busy: list[Busy] = []
+    expired: list[tuple[UUID, UUID]] = []
+    for (
+        practice_id,
+        appointment_id,
+        starts_at,
+        blocked_until,
+        status,
+        hold_expires_at,
+    ) in session.execute(query):
+        if status == Status.HELD and hold_expires_at is not None and hold_expires_at <= now:
+            if starts_at < until and blocked_until > start:
+                expired.append((practice_id, appointment_id))
+            continue
+        busy.append(Busy(start=starts_at, until=blocked_until))
+    return TimeNearby(busy=busy, expired_holds=expired)
 
 
 def busy_between(
@@ -66,30 +94,14 @@ def busy_between(
     return [Busy(start=s, until=u) for s, u in rows]
 
 
-def lapse_expired_holds(
-    session: Session, *, practitioner_id: UUID, start: datetime, until: datetime, now: datetime
-) -> None:
-    """Free expired waitlist holds that overlap [start, until) before taking that time.
-
-    The database constraint still sees an expired hold as active until its status changes.
-    """
-    expired = list(
-        session.execute(
-            select(Appointment.practice_id, Appointment.appointment_id).where(
-                Appointment.practitioner_id == practitioner_id,
-                Appointment.status == Status.HELD,
-                Appointment.hold_expires_at <= now,
-                Appointment.starts_at < until,
-                Appointment.blocked_until > start,
-            )
-        )
-    )
-    for practice_id, appointment_id in expired:
+def lapse_holds(session: Session, *, holds: list[tuple[UUID, UUID]], now: datetime) -> None:
+    """Free expired waitlist holds. The database constraint sees a hold as active until its
+    status changes, so this runs before the time is taken again."""
+    for practice_id, appointment_id in holds:
         session.execute(
             update(Appointment)
             .where(
-                Appointment.practice_id == practice_id,
-                Appointment.appointment_id == appointment_id,
+                Appointment.practice_id == practice_id, Appointment.appointment_id == appointment_id
             )
             .values(status=Status.HOLD_LAPSED, hold_expires_at=None, updated_at=now)
         )
@@ -104,61 +116,69 @@ def lapse_expired_holds(
         )
 
 
-def is_known_patient(
-    session: Session, *, practice_id: UUID, practitioner_id: UUID, patient_id: UUID, now: datetime
-) -> bool:
-    """Known: the patient has already been seen by this practitioner at this practice."""
-    seen = session.scalar(
-        select(Appointment.appointment_id)
-        .where(
-            Appointment.patient_id == patient_id,
-            Appointment.practice_id == practice_id,
-            Appointment.practitioner_id == practitioner_id,
-            or_(
-                Appointment.status == Status.DONE,
-                and_(Appointment.status == Status.BOOKED, Appointment.ends_at <= now),
-            ),
-        )
-        .limit(1)
-    )
-    return seen is not None
+@dataclass(frozen=True, slots=True)
+class PatientHistory:
+    #: Already seen by this practitioner at this practice.
+    is_known: bool
+    #: Starts of the patient's future active appointments in the specialty.
+    future_starts_in_specialty: list[datetime]
 
 
-def future_starts_in_specialty(
+def patient_history(
     session: Session,
     *,
     patient_id: UUID,
+    practice_id: UUID,
+    practitioner_id: UUID,
     specialty: str,
     now: datetime,
     exclude_appointment_id: UUID | None = None,
-) -> list[datetime]:
-    query = select(Appointment.starts_at).where(
-        Appointment.patient_id == patient_id,
-        Appointment.specialty == specialty,
-        Appointment.starts_at > now,
-        Appointment.status.in_(ACTIVE_STATUSES),
+) -> PatientHistory:
+    rows = session.execute(
+        select(
+            Appointment.appointment_id,
+            Appointment.practice_id,
+            Appointment.practitioner_id,
+            Appointment.specialty,
+            Appointment.status,
+            Appointment.starts_at,
+            Appointment.ends_at,
+        ).where(
+            Appointment.patient_id == patient_id,
+            or_(Appointment.specialty == specialty, Appointment.practitioner_id == practitioner_id),
+        )
     )
-    if exclude_appointment_id is not None:
-        query = query.where(Appointment.appointment_id != exclude_appointment_id)
-    return list(session.scalars(query))
+    known = False
+    future: list[datetime] = []
+    for (
+        appointment_id,
+        row_practice,
+        row_practitioner,
+        row_specialty,
+        status,
+        starts_at,
+        ends_at,
+    ) in rows:
+        if appointment_id == exclude_appointment_id:
+            continue
+        same_agenda = row_practice == practice_id and row_practitioner == practitioner_id
+        seen = status == Status.DONE or (status == Status.BOOKED and ends_at <= now)
+        if same_agenda and seen:
+            known = True
+        if row_specialty == specialty and starts_at > now and status in ACTIVE_STATUSES:
+            future.append(starts_at)
+    return PatientHistory(is_known=known, future_starts_in_specialty=future)
 
 
 def drop_cached_slots(
-    session: Session,
-    *,
-    practitioner_id: UUID,
-    buffers: dict[UUID, timedelta],
-    start: datetime,
-    until: datetime,
+    session: Session, *, practitioner_id: UUID, start: datetime, until: datetime
 ) -> None:
-    """Remove cached search slots that taking [start, until) makes unbookable, in every agenda
-    of the practitioner (``buffers`` maps each of their practices to its buffer)."""
-    for practice_id, buffer in buffers.items():
-        session.execute(
-            delete(NextSlot).where(
-                NextSlot.practice_id == practice_id,
-                NextSlot.practitioner_id == practitioner_id,
-                NextSlot.starts_at < until,
-                NextSlot.ends_at > start - buffer,
-            )
+    """Remove the cached search slots, in every agenda of the practitioner, that taking
+    [start, until) makes unbookable."""
+    session.execute(
+        delete(NextSlot).where(
+            NextSlot.practitioner_id == practitioner_id,
+            NextSlot.starts_at < until,
+            NextSlot.blocked_until > start,
         )
+    )

@@ -36,15 +36,8 @@ from colloque.errors import InvalidInput, NotFound, RuleViolation, SlotTaken, Un
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
-from colloque.scheduling.domain import PatientKind
-from colloque.scheduling.models import Practitioner
-from colloque.scheduling.services import (
-    LoadedAgenda,
-    agenda_buffers,
-    get_practice,
-    load_agenda,
-    mark_agenda_stale,
-)
+from colloque.scheduling.loading import LoadedAgenda, load_agenda
+from colloque.scheduling.services import get_practice, mark_agenda_stale
 from colloque.scheduling.slots import check_slot
 from colloque.waitlist import services as waitlist
 
@@ -108,10 +101,7 @@ def do_book_appointment(
             what="patient",
         )
     loaded = load_agenda(
-        session,
-        practice_id=request.practice_id,
-        practitioner_id=request.practitioner_id,
-        from_day=(request.starts_at - timedelta(days=1)).date(),
+        session, practice_id=request.practice_id, practitioner_id=request.practitioner_id
     )
     visit_type = loaded.visit_types.get(request.visit_type_id)
     if visit_type is None:
@@ -122,18 +112,19 @@ def do_book_appointment(
             rule="practice_only",
             field="visit_type_id",
         )
-    practitioner = session.get(Practitioner, request.practitioner_id)
-    assert practitioner is not None  # the agenda row's foreign key guarantees it
+    specialty = loaded.practitioner.specialty
+    history = queries.patient_history(
+        session,
+        patient_id=patient.patient_id,
+        practice_id=request.practice_id,
+        practitioner_id=request.practitioner_id,
+        specialty=specialty,
+        now=now,
+    )
     check_patient_kind(
-        kind=PatientKind(visit_type.patient_kind),
-        is_known=queries.is_known_patient(
-            session,
-            practice_id=request.practice_id,
-            practitioner_id=request.practitioner_id,
-            patient_id=patient.patient_id,
-            now=now,
-        ),
-        accepts_new_patients=practitioner.accepts_new_patients,
+        kind=visit_type.patient_kind,
+        is_known=history.is_known,
+        accepts_new_patients=loaded.practitioner.accepts_new_patients,
         by_practice=by_practice,
     )
     starts_at = request.starts_at
@@ -151,9 +142,7 @@ def do_book_appointment(
     if not by_practice:
         check_anti_hoarding(
             starts_at=starts_at,
-            other_starts=queries.future_starts_in_specialty(
-                session, patient_id=patient.patient_id, specialty=practitioner.specialty, now=now
-            ),
+            other_starts=history.future_starts_in_specialty,
             min_gap_days=loaded.practice.anti_hoarding_days,
         )
     appointment = Appointment(
@@ -163,7 +152,7 @@ def do_book_appointment(
         visit_type_id=request.visit_type_id,
         patient_id=patient.patient_id,
         booked_by_account_id=principal.account_id,
-        specialty=practitioner.specialty,
+        specialty=specialty,
         starts_at=starts_at,
         ends_at=ends_at,
         blocked_until=blocked_until,
@@ -206,13 +195,9 @@ def _take_time(
     exclude_appointment_id: UUID | None = None,
 ) -> None:
     """Check the slot against the agenda and the taken time, and drop it from the search cache."""
-    practitioner_id = loaded.row.practitioner_id
-    queries.lapse_expired_holds(
-        session, practitioner_id=practitioner_id, start=starts_at, until=blocked_until, now=now
-    )
-    busy = queries.busy_around(
+    nearby = queries.time_nearby(
         session,
-        practitioner_id=practitioner_id,
+        practitioner_id=loaded.practitioner_id,
         start=starts_at,
         until=blocked_until,
         now=now,
@@ -224,16 +209,14 @@ def _take_time(
             loaded.spec(visit_type_id),
             start=starts_at,
             now=now,
-            busy=busy,
+            busy=nearby.busy,
             relaxed=relaxed,
         )
     )
+    if nearby.expired_holds:
+        queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
     queries.drop_cached_slots(
-        session,
-        practitioner_id=practitioner_id,
-        buffers=agenda_buffers(session, practitioner_id=practitioner_id),
-        start=starts_at,
-        until=blocked_until,
+        session, practitioner_id=loaded.practitioner_id, start=starts_at, until=blocked_until
     )
 
 
@@ -455,10 +438,7 @@ def do_reschedule_appointment(
     if new_starts_at == appointment.starts_at:
         raise InvalidInput("the new time is the current time", field="starts_at")
     loaded = load_agenda(
-        session,
-        practice_id=practice_id,
-        practitioner_id=appointment.practitioner_id,
-        from_day=(min(new_starts_at, appointment.starts_at) - timedelta(days=1)).date(),
+        session, practice_id=practice_id, practitioner_id=appointment.practitioner_id
     )
     if not access.as_practice:
         check_patient_cutoff(
@@ -484,15 +464,18 @@ def do_reschedule_appointment(
         exclude_appointment_id=appointment.appointment_id,
     )
     if not access.as_practice:
+        history = queries.patient_history(
+            session,
+            patient_id=appointment.patient_id,
+            practice_id=practice_id,
+            practitioner_id=appointment.practitioner_id,
+            specialty=appointment.specialty,
+            now=now,
+            exclude_appointment_id=appointment.appointment_id,
+        )
         check_anti_hoarding(
             starts_at=new_starts_at,
-            other_starts=queries.future_starts_in_specialty(
-                session,
-                patient_id=appointment.patient_id,
-                specialty=appointment.specialty,
-                now=now,
-                exclude_appointment_id=appointment.appointment_id,
-            ),
+            other_starts=history.future_starts_in_specialty,
             min_gap_days=loaded.practice.anti_hoarding_days,
         )
     previous = appointment.starts_at

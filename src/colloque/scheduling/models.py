@@ -106,6 +106,8 @@ class PracticePractitioner(Base):
     daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: When the search cache of this agenda was last rebuilt; NULL means "rebuild me".
     slots_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Bumped by every change to the agenda's definition, so processes can cache it safely.
+    agenda_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 def _agenda_fk() -> ForeignKeyConstraint:

@@ -7,10 +7,9 @@ policy, make one change with its audit event, and never commit: the caller owns 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -24,15 +23,9 @@ from colloque.authorization.principal import Principal, Role
 from colloque.errors import InvalidInput, NotFound
 from colloque.ids import new_id
 from colloque.scheduling.domain import (
-    Agenda,
-    BookingRules,
-    DateOverride,
     OverrideKind,
     PatientKind,
     VisitMode,
-    VisitTypeSpec,
-    WeeklyBreak,
-    WeeklyRange,
 )
 from colloque.scheduling.models import (
     AgendaBreak,
@@ -161,6 +154,7 @@ def do_update_practice_settings(
         practice.anti_hoarding_days = anti_hoarding_days
     if hold_minutes is not None:
         practice.hold_minutes = hold_minutes
+    _practice_definition_changed(session, practice_id)
     record(
         session,
         at=now,
@@ -285,6 +279,7 @@ def _add_agenda(
         buffer_after_minutes=rules.buffer_after_minutes,
         daily_cap=rules.daily_cap,
         slots_refreshed_at=None,
+        agenda_version=1,
     )
     session.add(agenda)
     session.flush()
@@ -330,7 +325,7 @@ def do_update_agenda_rules(
     row.max_horizon_days = rules.max_horizon_days
     row.buffer_after_minutes = rules.buffer_after_minutes
     row.daily_cap = rules.daily_cap
-    row.slots_refreshed_at = None
+    _definition_changed(row)
     _audit_agenda(session, now, principal, practice_id, practitioner_id)
     return row
 
@@ -346,6 +341,20 @@ def _audit_agenda(
         practice_id=practice_id,
         object_kind="agenda",
         object_id=practitioner_id,
+    )
+
+
+def _definition_changed(row: PracticePractitioner) -> None:
+    """The agenda's definition changed: caches of it (in processes, in search) are now stale."""
+    row.agenda_version += 1
+    row.slots_refreshed_at = None
+
+
+def _practice_definition_changed(session: Session, practice_id: UUID) -> None:
+    session.execute(
+        update(PracticePractitioner)
+        .where(PracticePractitioner.practice_id == practice_id)
+        .values(agenda_version=PracticePractitioner.agenda_version + 1, slots_refreshed_at=None)
     )
 
 
@@ -396,7 +405,7 @@ def do_add_visit_type(
         active=True,
     )
     session.add(visit_type)
-    row.slots_refreshed_at = None
+    _definition_changed(row)
     _audit_agenda(session, now, principal, practice_id, practitioner_id)
     return visit_type
 
@@ -497,7 +506,7 @@ def do_add_opening_range(
         )
         for vt in ids
     )
-    row.slots_refreshed_at = None
+    _definition_changed(row)
     _audit_agenda(session, now, principal, practice_id, practitioner_id)
     return opening
 
@@ -509,7 +518,9 @@ def do_remove_opening_range(
     opening = session.get(OpeningRange, (practice_id, opening_id))
     if opening is None:
         raise NotFound("opening not found")
-    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=opening.practitioner_id)
+    _definition_changed(
+        get_agenda_row(session, practice_id=practice_id, practitioner_id=opening.practitioner_id)
+    )
     _audit_agenda(session, now, principal, practice_id, opening.practitioner_id)
     session.delete(opening)
 
@@ -539,7 +550,7 @@ def do_add_break(
         end_minute=end_minute,
     )
     session.add(pause)
-    row.slots_refreshed_at = None
+    _definition_changed(row)
     _audit_agenda(session, now, principal, practice_id, practitioner_id)
     return pause
 
@@ -593,128 +604,9 @@ def do_add_override(
         )
         for vt in ids
     )
-    row.slots_refreshed_at = None
+    _definition_changed(row)
     _audit_agenda(session, now, principal, practice_id, practitioner_id)
     return override
-
-
-# --- loading an agenda for the engine ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedAgenda:
-    """An agenda in domain form, with the rows booking needs beside it."""
-
-    practice: Practice
-    row: PracticePractitioner
-    agenda: Agenda
-    visit_types: dict[UUID, VisitType]
-
-    def spec(self, visit_type_id: UUID) -> VisitTypeSpec:
-        visit_type = self.visit_types[visit_type_id]
-        return VisitTypeSpec(
-            id=visit_type_id, duration=timedelta(minutes=visit_type.duration_minutes)
-        )
-
-
-def load_agenda(
-    session: Session, *, practice_id: UUID, practitioner_id: UUID, from_day: date | None = None
-) -> LoadedAgenda:
-    """Read one agenda. Overrides that ended before ``from_day`` are left out."""
-    practice = get_practice(session, practice_id=practice_id)
-    row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
-    visit_types = {
-        vt.visit_type_id: vt
-        for vt in list_visit_types(
-            session, practice_id=practice_id, practitioner_id=practitioner_id
-        )
-    }
-    range_types: dict[UUID, set[UUID]] = defaultdict(set)
-    for opening_id, visit_type_id in session.execute(
-        select(OpeningRangeVisitType.opening_id, OpeningRangeVisitType.visit_type_id)
-        .join(
-            OpeningRange,
-            (OpeningRange.practice_id == OpeningRangeVisitType.practice_id)
-            & (OpeningRange.opening_id == OpeningRangeVisitType.opening_id),
-        )
-        .where(
-            OpeningRange.practice_id == practice_id, OpeningRange.practitioner_id == practitioner_id
-        )
-    ):
-        if visit_type_id in visit_types:
-            range_types[opening_id].add(visit_type_id)
-    weekly = tuple(
-        WeeklyRange(
-            weekday=o.weekday,
-            start=minute_to_time(o.start_minute),
-            end=minute_to_time(o.end_minute),
-            visit_type_ids=frozenset(range_types[o.opening_id]),
-        )
-        for o in session.scalars(
-            select(OpeningRange)
-            .where(
-                OpeningRange.practice_id == practice_id,
-                OpeningRange.practitioner_id == practitioner_id,
-            )
-            .order_by(OpeningRange.weekday, OpeningRange.start_minute)
-        )
-    )
-    breaks = tuple(
-        WeeklyBreak(
-            weekday=b.weekday,
-            start=minute_to_time(b.start_minute),
-            end=minute_to_time(b.end_minute),
-        )
-        for b in session.scalars(
-            select(AgendaBreak).where(
-                AgendaBreak.practice_id == practice_id,
-                AgendaBreak.practitioner_id == practitioner_id,
-            )
-        )
-    )
-    override_query = select(AgendaOverride).where(
-        AgendaOverride.practice_id == practice_id, AgendaOverride.practitioner_id == practitioner_id
-    )
-    if from_day is not None:
-        override_query = override_query.where(AgendaOverride.last_day >= from_day)
-    override_rows = list(session.scalars(override_query))
-    override_types: dict[UUID, set[UUID]] = defaultdict(set)
-    extra_ids = [o.override_id for o in override_rows if o.kind == OverrideKind.EXTRA_OPENING]
-    if extra_ids:
-        for override_id, visit_type_id in session.execute(
-            select(OverrideVisitType.override_id, OverrideVisitType.visit_type_id).where(
-                OverrideVisitType.practice_id == practice_id,
-                OverrideVisitType.override_id.in_(extra_ids),
-            )
-        ):
-            if visit_type_id in visit_types:
-                override_types[override_id].add(visit_type_id)
-    overrides = tuple(
-        DateOverride(
-            kind=OverrideKind(o.kind),
-            first_day=o.first_day,
-            last_day=o.last_day,
-            start=minute_to_time(o.start_minute) if o.start_minute is not None else None,
-            end=minute_to_time(o.end_minute) if o.end_minute is not None else None,
-            visit_type_ids=frozenset(override_types[o.override_id]),
-        )
-        for o in override_rows
-    )
-    rules = BookingRules(
-        slot_step=timedelta(minutes=row.slot_step_minutes),
-        min_notice=timedelta(minutes=row.min_notice_minutes),
-        max_horizon=timedelta(days=row.max_horizon_days),
-        buffer_after=timedelta(minutes=row.buffer_after_minutes),
-        daily_cap=row.daily_cap,
-    )
-    agenda = Agenda(
-        timezone=ZoneInfo(practice.timezone),
-        weekly=weekly,
-        breaks=breaks,
-        overrides=overrides,
-        rules=rules,
-    )
-    return LoadedAgenda(practice=practice, row=row, agenda=agenda, visit_types=visit_types)
 
 
 def list_practitioner_practices(session: Session, *, practitioner_id: UUID) -> list[UUID]:
@@ -725,15 +617,3 @@ def list_practitioner_practices(session: Session, *, practitioner_id: UUID) -> l
             )
         )
     )
-
-
-def agenda_buffers(session: Session, *, practitioner_id: UUID) -> dict[UUID, timedelta]:
-    """Each practice the practitioner works at, with that agenda's buffer after appointments."""
-    return {
-        practice_id: timedelta(minutes=buffer)
-        for practice_id, buffer in session.execute(
-            select(
-                PracticePractitioner.practice_id, PracticePractitioner.buffer_after_minutes
-            ).where(PracticePractitioner.practitioner_id == practitioner_id)
-        )
-    }

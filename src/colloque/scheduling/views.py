@@ -16,6 +16,7 @@ from colloque.booking.queries import busy_between
 from colloque.errors import InvalidInput, NotFound
 from colloque.scheduling import services
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
+from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
 from colloque.scheduling.slots import free_slots
 from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
@@ -149,12 +150,7 @@ def list_slots(
     window_start = max(start, now) if start is not None else now
     window_end = window_start + timedelta(days=days)
     with db.read() as session:
-        loaded = services.load_agenda(
-            session,
-            practice_id=practice_id,
-            practitioner_id=practitioner_id,
-            from_day=(window_start - timedelta(days=1)).date(),
-        )
+        loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
         visit_type = loaded.visit_types.get(visit_type_id)
         if visit_type is None or not visit_type.online_bookable:
             raise NotFound("visit type not found", field="visit_type_id")

@@ -32,6 +32,7 @@ class NextSlot(Base):
             ondelete="CASCADE",
         ),
         Index("ix_next_slots_agenda_bookable", "practice_id", "practitioner_id", "bookable_until"),
+        Index("ix_next_slots_practitioner_start", "practitioner_id", "starts_at"),
         {"info": shard(ShardKind.PRACTICE)},
     )
 
@@ -40,5 +41,7 @@ class NextSlot(Base):
     visit_type_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ``ends_at`` plus the agenda's buffer: booking anything before this instant removes the slot.
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The last instant this slot can be booked online (start minus the minimum notice).
     bookable_until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,14 +14,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from colloque.booking.queries import busy_between
 from colloque.errors import InvalidInput
 from colloque.scheduling.domain import PatientKind, VisitMode
+from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
-from colloque.scheduling.services import load_agenda
 from colloque.scheduling.slots import free_slots
 from colloque.scheduling.specialties import Specialty
 from colloque.search.models import NextSlot
@@ -43,12 +54,7 @@ def refresh_agenda(
     session: Session, *, now: datetime, practice_id: UUID, practitioner_id: UUID
 ) -> int:
     """Rebuild one agenda's cached next slots. Returns how many slots it now holds."""
-    loaded = load_agenda(
-        session,
-        practice_id=practice_id,
-        practitioner_id=practitioner_id,
-        from_day=(now - timedelta(days=1)).date(),
-    )
+    loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
     rules = loaded.agenda.rules
     until = now + rules.max_horizon + timedelta(days=1)
     busy = busy_between(
@@ -83,12 +89,19 @@ def refresh_agenda(
                     visit_type_id=visit_type.visit_type_id,
                     starts_at=slot.start,
                     ends_at=slot.end,
+                    blocked_until=slot.end + rules.buffer_after,
                     bookable_until=slot.start - rules.min_notice,
                 )
             )
     session.add_all(rows)
-    loaded.row.slots_refreshed_at = now
-    session.flush()
+    session.execute(
+        update(PracticePractitioner)
+        .where(
+            PracticePractitioner.practice_id == practice_id,
+            PracticePractitioner.practitioner_id == practitioner_id,
+        )
+        .values(slots_refreshed_at=now)
+    )
     return len(rows)
 
 

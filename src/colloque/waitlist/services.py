@@ -24,8 +24,8 @@ from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticat
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
-from colloque.scheduling.models import Practitioner
-from colloque.scheduling.services import get_visit_type, load_agenda
+from colloque.scheduling.loading import load_agenda
+from colloque.scheduling.services import get_visit_type
 from colloque.scheduling.slots import check_slot
 from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
 
@@ -200,12 +200,7 @@ def offer_freed_time(
     """
     if starts_at <= now:
         return None
-    loaded = load_agenda(
-        session,
-        practice_id=practice_id,
-        practitioner_id=practitioner_id,
-        from_day=(starts_at - timedelta(days=1)).date(),
-    )
+    loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
     local_day = starts_at.astimezone(loaded.agenda.timezone).date()
     already_offered = (
         select(WaitlistOffer.entry_id)
@@ -233,34 +228,41 @@ def offer_freed_time(
         .order_by(WaitlistEntry.created_at)
         .limit(50)
     ).all()
-    practitioner = session.get(Practitioner, practitioner_id)
-    assert practitioner is not None
+    specialty = loaded.practitioner.specialty
     for entry in candidates:
         if entry.visit_type_id not in loaded.visit_types:
             continue
         spec = loaded.spec(entry.visit_type_id)
         blocked_until = starts_at + spec.duration + loaded.agenda.rules.buffer_after
-        busy = queries.busy_around(
+        nearby = queries.time_nearby(
             session, practitioner_id=practitioner_id, start=starts_at, until=blocked_until, now=now
         )
-        if check_slot(loaded.agenda, spec, start=starts_at, now=now, busy=busy) is not None:
+        if check_slot(loaded.agenda, spec, start=starts_at, now=now, busy=nearby.busy) is not None:
             continue
+        history = queries.patient_history(
+            session,
+            patient_id=entry.patient_id,
+            practice_id=practice_id,
+            practitioner_id=practitioner_id,
+            specialty=specialty,
+            now=now,
+        )
         try:
             check_anti_hoarding(
                 starts_at=starts_at,
-                other_starts=queries.future_starts_in_specialty(
-                    session, patient_id=entry.patient_id, specialty=practitioner.specialty, now=now
-                ),
+                other_starts=history.future_starts_in_specialty,
                 min_gap_days=loaded.practice.anti_hoarding_days,
             )
         except RuleViolation:
             continue
+        if nearby.expired_holds:
+            queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
         return _make_offer(
             session,
             now=now,
             principal=principal,
             entry=entry,
-            specialty=practitioner.specialty,
+            specialty=specialty,
             starts_at=starts_at,
             ends_at=starts_at + spec.duration,
             blocked_until=blocked_until,

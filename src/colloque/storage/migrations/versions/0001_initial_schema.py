@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 12:21:09.288952
 """
 
 from __future__ import annotations
@@ -210,6 +209,7 @@ def upgrade() -> None:
         sa.Column(
             "slots_refreshed_at", colloque.storage.types.UTCDateTime(timezone=True), nullable=True
         ),
+        sa.Column("agenda_version", sa.Integer(), server_default="1", nullable=False),
         sa.CheckConstraint(
             "buffer_after_minutes BETWEEN 0 AND 240",
             name=op.f("ck_practice_practitioners_buffer_range"),
@@ -477,6 +477,9 @@ def upgrade() -> None:
         sa.Column("starts_at", colloque.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", colloque.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
+            "blocked_until", colloque.storage.types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
             "bookable_until", colloque.storage.types.UTCDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
@@ -505,6 +508,9 @@ def upgrade() -> None:
             "ix_next_slots_agenda_bookable",
             ["practice_id", "practitioner_id", "bookable_until"],
             unique=False,
+        )
+        batch_op.create_index(
+            "ix_next_slots_practitioner_start", ["practitioner_id", "starts_at"], unique=False
         )
 
     op.create_table(
@@ -690,6 +696,7 @@ def downgrade() -> None:
     op.drop_table("waitlist_entries")
     op.drop_table("opening_range_visit_types")
     with op.batch_alter_table("next_slots", schema=None) as batch_op:
+        batch_op.drop_index("ix_next_slots_practitioner_start")
         batch_op.drop_index("ix_next_slots_agenda_bookable")
 
     op.drop_table("next_slots")
