@@ -123,10 +123,11 @@ def resolve_principal(session: Session, *, now: datetime, token: str | None) -> 
     account -> refused; else the account with its memberships."""
     if token is None:
         return ANONYMOUS
-    row = session.get(AccessToken, hash_token(token))
-    if row is None or row.expires_at <= now:
-        raise Unauthenticated("the access token is not valid")
-    account = session.get(Account, row.account_id)
+    account = session.scalar(
+        select(Account)
+        .join(AccessToken, AccessToken.account_id == Account.account_id)
+        .where(AccessToken.token_hash == hash_token(token), AccessToken.expires_at > now)
+    )
     if account is None or account.disabled:
         raise Unauthenticated("the access token is not valid")
     return principal_for_account(session, account)

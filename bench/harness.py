@@ -1,0 +1,248 @@
+"""Shared pieces of the benchmarks: scratch PostgreSQL databases, a real server, wrk, pgbench.
+
+Every figure is measured on this machine in one run, side by side with its baseline, and printed
+as medians and ratios. Nothing here runs in the test suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from colloque.storage.engine import normalise_url
+
+ADMIN_URL = os.environ.get(
+    "COLLOQUE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    memory = ""
+    try:
+        with open("/proc/meminfo") as handle:
+            kib = int(handle.readline().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:  # pragma: no cover
+        pass
+    return (
+        f"{cpus} cores ({model}){memory}, Python {platform.python_version()}, {platform.system()}"
+    )
+
+
+def postgres_version() -> str:
+    engine = create_engine(normalise_url(ADMIN_URL))
+    with engine.connect() as connection:
+        version = str(connection.execute(text("SHOW server_version")).scalar())
+    engine.dispose()
+    return version
+
+
+def database_url(name: str) -> str:
+    return normalise_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def database_exists(name: str) -> bool:
+    engine = create_engine(normalise_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).scalar()
+    engine.dispose()
+    return found is not None
+
+
+def recreate_database(name: str) -> str:
+    engine = create_engine(normalise_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return database_url(name)
+
+
+@contextmanager
+def server(url: str, *, workers: int, port: int = 8765) -> Iterator[str]:
+    """`colloque serve` in a subprocess, as in production, without the upkeep loop."""
+    env = {
+        **os.environ,
+        "COLLOQUE_DATABASE_URL": url,
+        "COLLOQUE_RUN_REFRESHER": "false",
+        "COLLOQUE_ENVIRONMENT": "development",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "colloque.cli",
+            "serve",
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            process.kill()
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests: int
+    statuses: dict[str, int]
+
+
+WRK_DONE = """
+done = function(summary, latency, requests)
+  if threads ~= nil then
+    for _, t in ipairs(threads) do
+      for _, code in ipairs({"200", "201", "409", "422", "404", "401", "500"}) do
+        local n = t:get("c" .. code)
+        if n ~= nil and n > 0 then io.write("STATUS " .. code .. " " .. n .. "\\n") end
+      end
+    end
+  end
+  io.write("WRK_JSON ")
+  io.write(string.format('{"p50": %d, "p95": %d, "p99": %d, "requests": %d, "duration_us": %d}\\n',
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.requests, summary.duration))
+end
+"""
+
+
+def run_wrk(
+    base: str, script: str, *, connections: int, threads: int, seconds: int, label: str
+) -> WrkResult:
+    """Run wrk with a Lua script (which must not define `done`) and collect its numbers."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script + WRK_DONE)
+        path = handle.name
+    output = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            path,
+            "--timeout",
+            "10s",
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(path)
+    match = re.search(r"WRK_JSON (\{.*\})", output)
+    if match is None:
+        raise RuntimeError(f"wrk gave no summary for {label}:\n{output}")
+    numbers = json.loads(match.group(1))
+    statuses: dict[str, int] = {}
+    for status, count in re.findall(r"STATUS (\d+) (\d+)", output):
+        statuses[status] = statuses.get(status, 0) + int(count)
+    return WrkResult(
+        requests_per_second=numbers["requests"] / (numbers["duration_us"] / 1e6),
+        p50_ms=numbers["p50"] / 1000,
+        p95_ms=numbers["p95"] / 1000,
+        p99_ms=numbers["p99"] / 1000,
+        requests=numbers["requests"],
+        statuses=statuses,
+    )
+
+
+def run_pgbench(url: str, script: str, *, clients: int, threads: int, seconds: int) -> float:
+    """Transactions per second of a custom pgbench script against the same database."""
+    if shutil.which("pgbench") is None:
+        raise SystemExit("pgbench is not installed: apt-get install postgresql-client")
+    parsed = normalise_url(url)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+        handle.write(script)
+        path = handle.name
+    completed = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-f",
+            path,
+            "-c",
+            str(clients),
+            "-j",
+            str(threads),
+            "-T",
+            str(seconds),
+            "-h",
+            parsed.host or "127.0.0.1",
+            "-p",
+            str(parsed.port or 5432),
+            "-U",
+            parsed.username or "postgres",
+            parsed.database or "",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    os.unlink(path)
+    output = completed.stdout
+    if completed.returncode != 0:
+        raise RuntimeError(f"pgbench failed:\n{completed.stderr[-2000:]}")
+    match = re.search(r"tps = ([0-9.]+)", output)
+    if match is None:
+        raise RuntimeError(f"pgbench gave no tps:\n{output}")
+    return float(match.group(1))
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
