@@ -71,6 +71,7 @@ class Reason(enum.StrEnum):
     NOT_HOLDER = "not_holder"
     NOT_MEMBER = "not_member"
     ROLE_TOO_LOW = "role_too_low"
+    MFA_REQUIRED = "mfa_required"
     WRONG_TARGET = "wrong_target"
 
 
@@ -106,6 +107,8 @@ def authorize(principal: Principal, action: Action, target: Target) -> Decision:
     role = principal.role_in(target.practice_id)
     if role is None:
         return Denied(Reason.NOT_MEMBER)
+    if not principal.mfa_satisfied:
+        return Denied(Reason.MFA_REQUIRED)
     if role not in PRACTICE_ROLES[action]:
         return Denied(Reason.ROLE_TOO_LOW)
     return ALLOWED
@@ -121,4 +124,6 @@ def require(principal: Principal, action: Action, target: Target, *, what: str) 
         raise Unauthenticated("sign in to do this")
     if decision.reason is Reason.ROLE_TOO_LOW:
         raise Forbidden("your role in this practice does not allow this")
+    if decision.reason is Reason.MFA_REQUIRED:
+        raise Forbidden("practice members must set up two-factor authentication first")
     raise NotFound(f"{what} not found")

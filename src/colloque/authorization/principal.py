@@ -28,6 +28,8 @@ class Principal:
     account_id: UUID | None
     memberships: Mapping[UUID, Membership] = field(default_factory=lambda: MappingProxyType({}))
     is_operator: bool = False
+    #: False for a practice member who has not set up (or not passed) MFA: no practice action then.
+    mfa_satisfied: bool = True
 
     @property
     def is_authenticated(self) -> bool:

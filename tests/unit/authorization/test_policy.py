@@ -57,6 +57,18 @@ def test_practice_actions(action: Action, role: Role) -> None:
     assert authorize(principal, action, PatientTarget(ME)) == Denied(Reason.WRONG_TARGET)
 
 
+def test_members_without_mfa_are_denied_practice_actions() -> None:
+    principal = Principal(
+        account_id=ME,
+        memberships=MappingProxyType({PRACTICE: Membership(role=Role.ADMIN)}),
+        mfa_satisfied=False,
+    )
+    decision = authorize(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(PRACTICE))
+    assert decision == Denied(Reason.MFA_REQUIRED)
+    with pytest.raises(Forbidden, match="two-factor"):
+        require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(PRACTICE), what="practice")
+
+
 def test_decisions_are_truthy_only_when_allowed() -> None:
     assert Allowed()
     assert not Denied(Reason.NOT_MEMBER)
