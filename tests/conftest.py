@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from colloque.clock import SettableClock
+from colloque.scheduling.loading import AGENDAS
 from colloque.storage.engine import Database, normalise_url
 from colloque.storage.migrate import upgrade
 from colloque.storage.registry import load_metadata
@@ -94,6 +95,8 @@ def _truncate_all(database: Database) -> None:
 def postgres_db(postgres_url: str) -> Iterator[Database]:
     database = Database(postgres_url, pool_size=20)
     _truncate_all(database)
+    # Same database URL, fresh rows: snapshots of the previous test's agendas must go.
+    AGENDAS.clear()
     yield database
     database.dispose()
 

@@ -197,6 +197,7 @@ def _take_time(
     """Check the slot against the agenda and the taken time, and drop it from the search cache."""
     nearby = queries.time_nearby(
         session,
+        practice_ids=loaded.practitioner_practice_ids,
         practitioner_id=loaded.practitioner_id,
         start=starts_at,
         until=blocked_until,
@@ -216,7 +217,11 @@ def _take_time(
     if nearby.expired_holds:
         queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
     queries.drop_cached_slots(
-        session, practitioner_id=loaded.practitioner_id, start=starts_at, until=blocked_until
+        session,
+        practice_ids=loaded.practitioner_practice_ids,
+        practitioner_id=loaded.practitioner_id,
+        start=starts_at,
+        until=blocked_until,
     )
 
 

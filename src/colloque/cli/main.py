@@ -219,7 +219,11 @@ def demo(
     url = f"http://{host or settings.host}:{port or settings.port}"
     console.print(f"\n[bold]Colloque demo[/] at [link={url}]{url}[/]  (API docs: {url}/docs)")
     if summary is not None:
-        table = Table("role", "name", "email", "bearer token", title="Demo logins")
+        table = Table(title="Demo logins")
+        table.add_column("role")
+        table.add_column("name")
+        table.add_column("email", overflow="fold")
+        table.add_column("bearer token", overflow="fold")
         for login in summary.logins:
             table.add_row(login.role, login.display_name, login.email, login.token)
         console.print(table)

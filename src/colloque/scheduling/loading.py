@@ -88,6 +88,8 @@ class LoadedAgenda:
     practitioner: PractitionerInfo
     visit_types: dict[UUID, VisitTypeInfo]
     agenda: Agenda
+    #: Every practice the practitioner works at: their time is one, wherever it is booked.
+    practitioner_practice_ids: tuple[UUID, ...]
 
     def spec(self, visit_type_id: UUID) -> VisitTypeSpec:
         visit_type = self.visit_types[visit_type_id]
@@ -101,10 +103,10 @@ class AgendaCache:
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[UUID, UUID], LoadedAgenda] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, UUID, UUID], LoadedAgenda] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[UUID, UUID], version: int) -> LoadedAgenda | None:
+    def get(self, key: tuple[str, UUID, UUID], version: int) -> LoadedAgenda | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.version != version:
@@ -112,9 +114,9 @@ class AgendaCache:
             self._entries.move_to_end(key)
             return entry
 
-    def put(self, entry: LoadedAgenda) -> None:
+    def put(self, database: str, entry: LoadedAgenda) -> None:
         with self._lock:
-            key = (entry.practice_id, entry.practitioner_id)
+            key = (database, entry.practice_id, entry.practitioner_id)
             current = self._entries.get(key)
             if current is not None and current.version > entry.version:
                 return
@@ -141,14 +143,20 @@ def load_agenda(session: Session, *, practice_id: UUID, practitioner_id: UUID) -
     )
     if version is None:
         raise NotFound("practitioner not found at this practice")
-    cached = AGENDAS.get((practice_id, practitioner_id), version)
+    database = _database_key(session)
+    cached = AGENDAS.get((database, practice_id, practitioner_id), version)
     if cached is not None:
         return cached
     loaded = _read_agenda(
         session, practice_id=practice_id, practitioner_id=practitioner_id, version=version
     )
-    AGENDAS.put(loaded)
+    AGENDAS.put(database, loaded)
     return loaded
+
+
+def _database_key(session: Session) -> str:
+    """Which database a snapshot came from, so that one process may use several."""
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
 def _read_agenda(
@@ -251,6 +259,13 @@ def _read_agenda(
         )
         for o in override_rows
     )
+    practice_ids = tuple(
+        session.scalars(
+            select(PracticePractitioner.practice_id)
+            .where(PracticePractitioner.practitioner_id == practitioner_id)
+            .order_by(PracticePractitioner.practice_id)
+        )
+    )
     rules = BookingRules(
         slot_step=timedelta(minutes=row.slot_step_minutes),
         min_notice=timedelta(minutes=row.min_notice_minutes),
@@ -279,4 +294,5 @@ def _read_agenda(
             overrides=overrides,
             rules=rules,
         ),
+        practitioner_practice_ids=practice_ids,
     )

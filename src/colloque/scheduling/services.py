@@ -250,6 +250,15 @@ def do_link_practitioner(
     if session.get(PracticePractitioner, (practice_id, practitioner_id)) is not None:
         raise InvalidInput("this practitioner already works here", field="practitioner_id")
     agenda = _add_agenda(session, practice_id, practitioner_id, rules or AgendaRulesInput())
+    # The practitioner's other agendas now share their time with this one.
+    session.execute(
+        update(PracticePractitioner)
+        .where(
+            PracticePractitioner.practitioner_id == practitioner_id,
+            PracticePractitioner.practice_id != practice_id,
+        )
+        .values(agenda_version=PracticePractitioner.agenda_version + 1)
+    )
     record(
         session,
         at=now,

@@ -156,6 +156,7 @@ def list_slots(
             raise NotFound("visit type not found", field="visit_type_id")
         busy = busy_between(
             session,
+            practice_ids=loaded.practitioner_practice_ids,
             practitioner_id=practitioner_id,
             start=window_start - timedelta(days=1),
             until=window_end + timedelta(days=1),

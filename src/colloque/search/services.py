@@ -59,6 +59,7 @@ def refresh_agenda(
     until = now + rules.max_horizon + timedelta(days=1)
     busy = busy_between(
         session,
+        practice_ids=loaded.practitioner_practice_ids,
         practitioner_id=practitioner_id,
         start=now - timedelta(days=1),
         until=until,

@@ -235,7 +235,12 @@ def offer_freed_time(
         spec = loaded.spec(entry.visit_type_id)
         blocked_until = starts_at + spec.duration + loaded.agenda.rules.buffer_after
         nearby = queries.time_nearby(
-            session, practitioner_id=practitioner_id, start=starts_at, until=blocked_until, now=now
+            session,
+            practice_ids=loaded.practitioner_practice_ids,
+            practitioner_id=practitioner_id,
+            start=starts_at,
+            until=blocked_until,
+            now=now,
         )
         if check_slot(loaded.agenda, spec, start=starts_at, now=now, busy=nearby.busy) is not None:
             continue
