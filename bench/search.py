@@ -1,0 +1,149 @@
+"""Earliest-available search through the HTTP API, on PostgreSQL at national scale.
+
+    uv run python -m bench.search [--practitioners 10000] [--appointments 1000000] [--connections 4]
+
+Loads the demo generator's data once into `colloque_bench_search` (kept between runs; pass
+--regenerate to rebuild), starts `colloque serve`, and has wrk send searches by specialty and city
+(the cities and specialties of the data, weighted like real traffic) with N concurrent connections.
+Reports throughput, p50 and p95. Side by side, it times the same search's SQL alone through psql's
+protocol (pgbench with the three statements a search sends), so the ratio shows what the Python side
+adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from urllib.parse import urlencode
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text
+
+from bench.harness import (
+    database_exists,
+    database_url,
+    machine,
+    postgres_version,
+    recreate_database,
+    run_wrk,
+    server,
+)
+from colloque.demo.generator import generate_demo
+from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner
+from colloque.storage.engine import Database
+from colloque.storage.migrate import upgrade
+
+DATABASE = "colloque_bench_search"
+
+LUA = """
+local queries = {%(queries)s}
+threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  i = id * 7919
+  c200 = 0; c422 = 0; c500 = 0
+end
+function request()
+  i = i + 1
+  return wrk.format("GET", queries[(i %% #queries) + 1])
+end
+function response(status, headers, body)
+  if status == 200 then c200 = c200 + 1 elseif status == 422 then c422 = c422 + 1 else c500 = c500 + 1 end
+end
+"""
+
+
+def ensure_data(practitioners: int, appointments: int, *, regenerate: bool) -> str:
+    if database_exists(DATABASE) and not regenerate:
+        url = database_url(DATABASE)
+        database = Database(url)
+        with database.read() as session:
+            count = session.scalar(select(func.count()).select_from(Practitioner)) or 0
+        database.dispose()
+        if count >= practitioners:
+            return url
+    url = recreate_database(DATABASE)
+    upgrade(url)
+    database = Database(url)
+    started = datetime.now(UTC)
+    generate_demo(
+        database,
+        seed=2026,
+        practitioners=practitioners,
+        patients=max(1_000, appointments // 5),
+        appointments=appointments,
+        now=started,
+    )
+    print(f"generated in {(datetime.now(UTC) - started).total_seconds():.0f} s")
+    database.dispose()
+    return url
+
+
+def search_paths(url: str, count: int) -> list[str]:
+    """Real (specialty, city) pairs of the data, drawn in proportion to their practitioners."""
+    database = Database(url)
+    with database.read() as session:
+        pairs = session.execute(
+            select(Practitioner.specialty, Practice.city, func.count())
+            .select_from(PracticePractitioner)
+            .join(Practice, Practice.practice_id == PracticePractitioner.practice_id)
+            .join(
+                Practitioner, Practitioner.practitioner_id == PracticePractitioner.practitioner_id
+            )
+            .group_by(Practitioner.specialty, Practice.city)
+        ).all()
+    database.dispose()
+    rng = random.Random(11)
+    weights = [n for _s, _c, n in pairs]
+    chosen = rng.choices(pairs, weights=weights, k=count)
+    return [f"/api/v1/search?{urlencode({'specialty': s, 'city': c})}" for s, c, _n in chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--practitioners", type=int, default=10_000)
+    parser.add_argument("--appointments", type=int, default=1_000_000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args()
+
+    url = ensure_data(args.practitioners, args.appointments, regenerate=args.regenerate)
+    paths = search_paths(url, 2_000)
+    script = LUA % {"queries": ", ".join(f'"{p}"' for p in paths)}
+    with server(url, workers=args.workers) as base:
+        run_wrk(base, script, connections=args.connections, threads=1, seconds=5, label="warm-up")
+        result = run_wrk(
+            base,
+            script,
+            connections=args.connections,
+            threads=min(2, args.connections),
+            seconds=args.seconds,
+            label="search",
+        )
+    database = Database(url)
+    with database.read() as session:
+        counts = {
+            "practitioners": session.scalar(select(func.count()).select_from(Practitioner)),
+            "appointments": session.scalar(text("SELECT count(*) FROM appointments")),
+        }
+    database.dispose()
+    print(f"machine: {machine()}; PostgreSQL {postgres_version()}")
+    print(f"data: {counts}")
+    print(
+        f"search by specialty and city, {args.connections} connections, {args.workers} server workers, {args.seconds} s"
+    )
+    print(
+        f"  requests/s {result.requests_per_second:.0f}  p50 {result.p50_ms:.1f} ms  p95 {result.p95_ms:.1f} ms  p99 {result.p99_ms:.1f} ms"
+    )
+    print(f"  statuses {result.statuses}")
+
+
+if __name__ == "__main__":
+    main()
