@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import random
-from urllib.parse import urlencode
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select, text
 
