@@ -202,11 +202,13 @@ def _write_network(
         insert_rows(session, "practice_members", network.members)
         insert_rows(session, "practitioners", network.practitioners)
     report(STAGE_PRACTICES, len(practices), total)
+    city_keys = {row["practice_id"]: row["city_key"] for row in practices}
     for offset in range(0, len(agendas), AGENDAS_PER_TRANSACTION):
         chunk = agendas[offset : offset + AGENDAS_PER_TRANSACTION]
         rows: dict[str, list[Row]] = {name: [] for name in AGENDA_TABLES}
         for plan in chunk:
-            for name, agenda_table_rows in agenda_rows(plan, new_id).items():
+            agenda_tables = agenda_rows(plan, new_id, city_key=city_keys[plan.practice_id])
+            for name, agenda_table_rows in agenda_tables.items():
                 rows[name].extend(agenda_table_rows)
         with db.write() as session:
             for name in AGENDA_TABLES:

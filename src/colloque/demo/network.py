@@ -263,7 +263,9 @@ def _add_secretary(
     network.secretaries[practice_id] = account_id
 
 
-def agenda_rows(plan: AgendaPlan, new_id: Callable[[], UUID]) -> dict[str, list[Row]]:
+def agenda_rows(
+    plan: AgendaPlan, new_id: Callable[[], UUID], *, city_key: str
+) -> dict[str, list[Row]]:
     """The rows of one agenda, by table."""
     practice_id, practitioner_id = plan.practice_id, plan.practitioner_id
     rows: dict[str, list[Row]] = {
@@ -271,6 +273,8 @@ def agenda_rows(plan: AgendaPlan, new_id: Callable[[], UUID]) -> dict[str, list[
             {
                 "practice_id": practice_id,
                 "practitioner_id": practitioner_id,
+                "specialty": plan.specialty.value,
+                "city_key": city_key,
                 "slot_step_minutes": plan.rules.step,
                 "min_notice_minutes": plan.rules.notice_minutes,
                 "max_horizon_days": plan.rules.horizon_days,

@@ -32,6 +32,7 @@ class Practitioner(Base):
     __table_args__ = (
         CheckConstraint("length(first_name) > 0 AND length(last_name) > 0", name="named"),
         Index("ix_practitioners_name_key", "name_key"),
+        Index("ix_practitioners_specialty", "specialty"),
         {"info": shard(ShardKind.REFERENCE)},
     )
 
@@ -90,6 +91,7 @@ class PracticePractitioner(Base):
         CheckConstraint("max_horizon_days BETWEEN 1 AND 730", name="horizon_range"),
         CheckConstraint("buffer_after_minutes BETWEEN 0 AND 240", name="buffer_range"),
         CheckConstraint("daily_cap IS NULL OR daily_cap > 0", name="cap_positive"),
+        Index("ix_practice_practitioners_search", "specialty", "city_key"),
         {"info": shard(ShardKind.PRACTICE)},
     )
 
@@ -106,6 +108,9 @@ class PracticePractitioner(Base):
     daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: When the search cache of this agenda was last rebuilt; NULL means "rebuild me".
     slots_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Copies of the practitioner's specialty and the practice's city key: search starts here.
+    specialty: Mapped[str] = mapped_column(String(40))
+    city_key: Mapped[str] = mapped_column(String(100))
     #: Bumped by every change to the agenda's definition, so processes can cache it safely.
     agenda_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 

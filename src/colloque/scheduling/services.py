@@ -203,7 +203,7 @@ def do_add_practitioner(
     require(
         principal, Action.PRACTICE_SETTINGS_MANAGE, PracticeTarget(practice_id), what="practice"
     )
-    get_practice(session, practice_id=practice_id)
+    practice = get_practice(session, practice_id=practice_id)
     codes = check_languages(languages)
     practitioner = Practitioner(
         practitioner_id=practitioner_id or new_id(),
@@ -218,7 +218,7 @@ def do_add_practitioner(
     )
     session.add(practitioner)
     session.flush()
-    _add_agenda(session, practice_id, practitioner.practitioner_id, rules or AgendaRulesInput())
+    _add_agenda(session, practice, practitioner, rules or AgendaRulesInput())
     record(
         session,
         at=now,
@@ -244,12 +244,13 @@ def do_link_practitioner(
     require(
         principal, Action.PRACTICE_SETTINGS_MANAGE, PracticeTarget(practice_id), what="practice"
     )
-    get_practice(session, practice_id=practice_id)
-    if session.get(Practitioner, practitioner_id) is None:
+    practice = get_practice(session, practice_id=practice_id)
+    practitioner = session.get(Practitioner, practitioner_id)
+    if practitioner is None:
         raise NotFound("practitioner not found")
     if session.get(PracticePractitioner, (practice_id, practitioner_id)) is not None:
         raise InvalidInput("this practitioner already works here", field="practitioner_id")
-    agenda = _add_agenda(session, practice_id, practitioner_id, rules or AgendaRulesInput())
+    agenda = _add_agenda(session, practice, practitioner, rules or AgendaRulesInput())
     # The practitioner's other agendas now share their time with this one.
     session.execute(
         update(PracticePractitioner)
@@ -276,12 +277,14 @@ def practitioner_name_key(first_name: str, last_name: str) -> str:
 
 
 def _add_agenda(
-    session: Session, practice_id: UUID, practitioner_id: UUID, rules: AgendaRulesInput
+    session: Session, practice: Practice, practitioner: Practitioner, rules: AgendaRulesInput
 ) -> PracticePractitioner:
     _check_rules(rules)
     agenda = PracticePractitioner(
-        practice_id=practice_id,
-        practitioner_id=practitioner_id,
+        practice_id=practice.practice_id,
+        practitioner_id=practitioner.practitioner_id,
+        specialty=practitioner.specialty,
+        city_key=practice.city_key,
         slot_step_minutes=rules.slot_step_minutes,
         min_notice_minutes=rules.min_notice_minutes,
         max_horizon_days=rules.max_horizon_days,

@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -222,10 +223,17 @@ def search_practitioners(session: Session, *, now: datetime, query: SearchQuery)
     check_query(query)
     type_filter = _visit_type_filter(query)
     filtered_types = len(type_filter) > 2
-    earliest_query = select(func.min(NextSlot.starts_at)).where(
-        NextSlot.practice_id == PracticePractitioner.practice_id,
-        NextSlot.practitioner_id == PracticePractitioner.practitioner_id,
-        NextSlot.bookable_until >= now,
+    # Within one agenda the notice is constant, so the first slot by bookable_until is also the
+    # earliest by start: one step down the (agenda, bookable_until) index, not an aggregate.
+    earliest_query = (
+        select(NextSlot.starts_at)
+        .where(
+            NextSlot.practice_id == PracticePractitioner.practice_id,
+            NextSlot.practitioner_id == PracticePractitioner.practitioner_id,
+            NextSlot.bookable_until >= now,
+        )
+        .order_by(NextSlot.bookable_until)
+        .limit(1)
     )
     if filtered_types:
         earliest_query = earliest_query.join(
@@ -237,22 +245,30 @@ def search_practitioners(session: Session, *, now: datetime, query: SearchQuery)
         ).where(*type_filter)
     earliest = earliest_query.correlate(PracticePractitioner).scalar_subquery().label("earliest")
 
-    statement = (
-        select(Practice, Practitioner, earliest)
-        .select_from(PracticePractitioner)
-        .join(Practice, Practice.practice_id == PracticePractitioner.practice_id)
-        .join(Practitioner, Practitioner.practitioner_id == PracticePractitioner.practitioner_id)
+    statement = select(
+        PracticePractitioner.practice_id, PracticePractitioner.practitioner_id, earliest
     )
+    # The agenda row carries specialty and city, so the common search touches no other table
+    # until the page is known.
     if query.specialty is not None:
-        statement = statement.where(Practitioner.specialty == query.specialty.value)
+        statement = statement.where(PracticePractitioner.specialty == query.specialty.value)
     if query.city:
-        statement = statement.where(Practice.city_key == search_key(query.city))
+        statement = statement.where(PracticePractitioner.city_key == search_key(query.city))
+    around = query.latitude is not None and query.longitude is not None
+    if query.postcode or around:
+        statement = statement.join(
+            Practice, Practice.practice_id == PracticePractitioner.practice_id
+        ).add_columns(Practice.latitude, Practice.longitude)
     if query.postcode:
         code = query.postcode.strip().upper()
         statement = statement.where(
             Practice.postcode == code
             if len(code) >= 5
             else Practice.postcode.startswith(code, autoescape=True)
+        )
+    if query.name or query.language or query.new_patients:
+        statement = statement.join(
+            Practitioner, Practitioner.practitioner_id == PracticePractitioner.practitioner_id
         )
     if query.name:
         for term in search_key(query.name).split():
@@ -275,32 +291,64 @@ def search_practitioners(session: Session, *, now: datetime, query: SearchQuery)
         )
 
     offset = (query.page - 1) * query.page_size
-    if query.latitude is not None and query.longitude is not None:
-        hits = _search_around(session, statement, query)
-        page_hits = hits[offset : offset + query.page_size + 1]
+    ranked: list[Ranked]
+    if around:
+        ranked = _rank_around(session, statement, query)[offset : offset + query.page_size + 1]
     else:
         statement = (
-            statement.order_by(
-                earliest.is_(None), earliest, Practitioner.last_name, Practitioner.practitioner_id
-            )
+            statement.order_by(earliest.asc().nulls_last(), PracticePractitioner.practitioner_id)
             .offset(offset)
             .limit(query.page_size + 1)
         )
-        page_hits = [
-            SearchHit(
-                practice=practice, practitioner=practitioner, earliest=first, distance_km=None
-            )
-            for practice, practitioner, first in session.execute(statement)
+        ranked = [
+            Ranked(practice_id=row[0], practitioner_id=row[1], earliest=row[2], distance_km=None)
+            for row in session.execute(statement)
         ]
-    has_more = len(page_hits) > query.page_size
-    page_hits = page_hits[: query.page_size]
+    has_more = len(ranked) > query.page_size
+    page_hits = _load_hits(session, ranked[: query.page_size])
     _attach_slots_and_types(session, now=now, hits=page_hits, query=query)
     return SearchPage(hits=page_hits, page=query.page, page_size=query.page_size, has_more=has_more)
 
 
-def _search_around(
-    session: Session, statement: Select[Practice, Practitioner, datetime], query: SearchQuery
-) -> list[SearchHit]:
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    practice_id: UUID
+    practitioner_id: UUID
+    earliest: datetime | None
+    distance_km: float | None
+
+
+def _load_hits(session: Session, ranked: list[Ranked]) -> list[SearchHit]:
+    if not ranked:
+        return []
+    practices = {
+        p.practice_id: p
+        for p in session.scalars(
+            select(Practice).where(Practice.practice_id.in_({r.practice_id for r in ranked}))
+        )
+    }
+    practitioners = {
+        p.practitioner_id: p
+        for p in session.scalars(
+            select(Practitioner).where(
+                Practitioner.practitioner_id.in_({r.practitioner_id for r in ranked})
+            )
+        )
+    }
+    return [
+        SearchHit(
+            practice=practices[r.practice_id],
+            practitioner=practitioners[r.practitioner_id],
+            earliest=r.earliest,
+            distance_km=r.distance_km,
+        )
+        for r in ranked
+    ]
+
+
+def _rank_around(
+    session: Session, statement: Select[*tuple[Any, ...]], query: SearchQuery
+) -> list[Ranked]:
     """Bounding box in SQL (indexed), exact great-circle distance and sorting in Python."""
     assert query.latitude is not None
     assert query.longitude is not None
@@ -313,27 +361,25 @@ def _search_around(
         Practice.latitude.between(query.latitude - dlat, query.latitude + dlat),
         Practice.longitude.between(query.longitude - dlon, query.longitude + dlon),
     ).limit(5000)
-    hits: list[SearchHit] = []
-    for practice, practitioner, first in session.execute(statement):
-        distance = haversine_km(
-            query.latitude, query.longitude, practice.latitude, practice.longitude
-        )
+    ranked: list[Ranked] = []
+    for practice_id, practitioner_id, first, latitude, longitude in session.execute(statement):
+        distance = haversine_km(query.latitude, query.longitude, latitude, longitude)
         if distance <= radius:
-            hits.append(
-                SearchHit(
-                    practice=practice,
-                    practitioner=practitioner,
+            ranked.append(
+                Ranked(
+                    practice_id=practice_id,
+                    practitioner_id=practitioner_id,
                     earliest=first,
                     distance_km=distance,
                 )
             )
     if query.sort is SortOrder.DISTANCE:
-        hits.sort(key=lambda h: (h.distance_km or 0.0, h.earliest or FAR_FUTURE))
+        ranked.sort(key=lambda r: (r.distance_km or 0.0, r.earliest or FAR_FUTURE))
     else:
-        hits.sort(
-            key=lambda h: (h.earliest is None, h.earliest or FAR_FUTURE, h.distance_km or 0.0)
+        ranked.sort(
+            key=lambda r: (r.earliest is None, r.earliest or FAR_FUTURE, r.distance_km or 0.0)
         )
-    return hits
+    return ranked
 
 
 def _attach_slots_and_types(

@@ -117,6 +117,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("practitioners", schema=None) as batch_op:
         batch_op.create_index("ix_practitioners_name_key", ["name_key"], unique=False)
+        batch_op.create_index("ix_practitioners_specialty", ["specialty"], unique=False)
 
     op.create_table(
         "access_tokens",
@@ -209,6 +210,8 @@ def upgrade() -> None:
         sa.Column(
             "slots_refreshed_at", colloque.storage.types.UTCDateTime(timezone=True), nullable=True
         ),
+        sa.Column("specialty", sa.String(length=40), nullable=False),
+        sa.Column("city_key", sa.String(length=100), nullable=False),
         sa.Column("agenda_version", sa.Integer(), server_default="1", nullable=False),
         sa.CheckConstraint(
             "buffer_after_minutes BETWEEN 0 AND 240",
@@ -244,6 +247,10 @@ def upgrade() -> None:
         ),
         info={"shard": "practice"},
     )
+    with op.batch_alter_table("practice_practitioners", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_practice_practitioners_search", ["specialty", "city_key"], unique=False
+        )
     op.create_table(
         "agenda_breaks",
         sa.Column("practice_id", sa.Uuid(), nullable=False),
@@ -736,6 +743,7 @@ def downgrade() -> None:
 
     op.drop_table("access_tokens")
     with op.batch_alter_table("practitioners", schema=None) as batch_op:
+        batch_op.drop_index("ix_practitioners_specialty")
         batch_op.drop_index("ix_practitioners_name_key")
 
     op.drop_table("practitioners")
