@@ -37,6 +37,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
 _DAY_US = 86_400_000_000
 _MIDNIGHT = time(0)
+_END_OF_DAY = time.max  # as an end: 24:00, the first instant of the next day
 _NEVER = 2**63  # a start later than any busy interval's
 
 _Piece: TypeAlias = tuple[int, int]  # [start, end) in microseconds since the epoch
@@ -181,6 +182,8 @@ class _LocalDay:
 
     def instant(self, wall: time) -> int:
         """The instant a wall time of this day stands for (see ``_wall_instant``)."""
+        if wall == _END_OF_DAY:
+            return self.end
         if self.end - self.start == _DAY_US:
             # A 24-hour day: the clock does not change today, so wall time is elapsed time.
             return self.start + _time_us(wall)
@@ -372,7 +375,7 @@ class _BusyIndex:
         """Whether [start, end) overlaps busy time."""
         if self._next_start < end:
             self._take_in(end)
-        i = bisect_left(self._untils, start)
+        i = bisect_right(self._untils, start)
         return i < len(self._starts) and self._starts[i] < end
 
     def starts_between(self, start: int, end: int) -> int:
@@ -408,9 +411,9 @@ def _checked_start(item: Busy) -> datetime:
     """The sort key of a busy interval: its start in UTC.
 
     Not ``item.start`` itself: Python compares two datetimes sharing a tzinfo by their wall-clock
-    fields, so 02:05 CEST would sort after 02:00 CET, which comes an hour later.
+    fields, so 02:05 CEST would sort after 02:00 CET, which comes 55 minutes later.
     """
-    if _is_naive(item.start) or _is_naive(item.until):
+    if item.start.tzinfo is None or item.until.tzinfo is None:
         raise ValueError(f"busy time must be timezone-aware, got {item!r}")
     start = item.start.astimezone(UTC)
     if item.until.astimezone(UTC) < start:
@@ -480,13 +483,9 @@ def _duration_us(visit_type: VisitTypeSpec) -> int:
 
 
 def _aware_us(value: datetime, name: str) -> int:
-    if _is_naive(value):
+    if value.tzinfo is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
     return _us(value - _EPOCH)
-
-
-def _is_naive(value: datetime) -> bool:
-    return value.tzinfo is None or value.utcoffset() is None
 
 
 def _naive(day: date, wall: time) -> datetime:
@@ -500,6 +499,9 @@ def _local_date(instant: int, tz: ZoneInfo) -> date:
 
 
 def _time_us(wall: time) -> int:
+    """Microseconds after midnight; ``time.max`` stands for 24:00."""
+    if wall == _END_OF_DAY:
+        return _DAY_US
     return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
 
 
