@@ -99,11 +99,11 @@ SELECT agenda_version FROM practice_practitioners
 SELECT appointment_id, specialty, status, starts_at, ends_at FROM appointments
   WHERE patient_id = ':patient_id' AND (specialty = 'general_practice' OR practitioner_id = ':practitioner_id');
 SELECT practice_id, appointment_id, starts_at, blocked_until, status, hold_expires_at FROM appointments
-  WHERE practitioner_id = ':practitioner_id'
+  WHERE practice_id IN (':practice_id') AND practitioner_id = ':practitioner_id'
     AND starts_at < timestamptz '2040-01-01' + :n * interval '10 minutes' + interval '40 hours'
     AND blocked_until > timestamptz '2040-01-01' + :n * interval '10 minutes' - interval '40 hours'
     AND status IN ('held', 'booked');
-DELETE FROM next_slots WHERE practitioner_id = ':practitioner_id'
+DELETE FROM next_slots WHERE practice_id IN (':practice_id') AND practitioner_id = ':practitioner_id'
   AND starts_at < timestamptz '2040-01-01' + :n * interval '10 minutes' + interval '10 minutes'
   AND blocked_until > timestamptz '2040-01-01' + :n * interval '10 minutes';
 INSERT INTO appointments (practice_id, appointment_id, practitioner_id, visit_type_id, patient_id,
