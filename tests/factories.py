@@ -23,6 +23,7 @@ from colloque.booking.models import Appointment
 from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
+from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.scheduling.domain import PatientKind, VisitMode
 from colloque.scheduling.services import (
@@ -261,4 +262,14 @@ def book(
                 starts_at=starts_at,
             ),
             source=source,
+        )
+
+
+def register_at_practice(
+    db: Database, clock: SettableClock, world: World, patient_id: UUID
+) -> None:
+    """Make a patient known to the world's practice (as a first online booking would)."""
+    with db.write() as session:
+        remember_patient(
+            session, practice_id=world.practice_id, patient_id=patient_id, now=clock.now()
         )

@@ -1,7 +1,8 @@
 """Settings, read from the environment (``COLLOQUE_*``).
 
 Production refuses to start with a missing or default secret, or with the demo's console
-defaults: see :meth:`Settings.check_production`.
+defaults (console mail, cookies without ``Secure``, the tests' key-derivation cost): see
+:meth:`Settings.check_production`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,23 @@ class Environment(enum.StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class MailBackend(enum.StrEnum):
+    #: Prints mail on standard output: the local demo only.
+    CONSOLE = "console"
+    SMTP = "smtp"
+
+
+class KdfCost(enum.StrEnum):
+    """The Argon2id cost handed to clients for new passwords (docs/accounts.md)."""
+
+    #: 3 passes over 64 MiB: what real deployments use.
+    INTERACTIVE = "interactive"
+    #: The OWASP ASVS floor (2 passes over 19 MiB): slow machines, the demo's logins.
+    MINIMUM = "minimum"
+    #: Far below the floor, so that tests run fast. Refused in production.
+    TEST = "test"
 
 
 class ConfigurationError(Exception):
@@ -41,11 +59,46 @@ class Settings(BaseSettings):
     #: Start the in-process refresher with the web server. Turn off when a separate worker runs it.
     run_refresher: bool = True
 
+    #: Where account mail (sign-up codes, invitations, notices) goes. Unset: the console in
+    #: development and tests, SMTP in production (where the console is refused).
+    mail_backend: MailBackend | None = None
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    #: Unset: STARTTLS in production, plain SMTP elsewhere. Production refuses ``false``.
+    smtp_starttls: bool | None = None
+    mail_from: str = "Colloque <noreply@localhost>"
+    #: ``Secure`` on the session cookies. Unset: on, except in development (the local demo is
+    #: served over plain HTTP on 127.0.0.1). Production refuses ``false``.
+    cookie_secure: bool | None = None
+    kdf_cost: KdfCost = KdfCost.INTERACTIVE
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'colloque.sqlite3').resolve()}"
+
+    @property
+    def effective_mail_backend(self) -> MailBackend:
+        if self.mail_backend is not None:
+            return self.mail_backend
+        if self.environment is Environment.PRODUCTION:
+            return MailBackend.SMTP
+        return MailBackend.CONSOLE
+
+    @property
+    def effective_smtp_starttls(self) -> bool:
+        if self.smtp_starttls is not None:
+            return self.smtp_starttls
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def effective_cookie_secure(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment is not Environment.DEVELOPMENT
 
     def check_production(self) -> None:
         if self.environment is not Environment.PRODUCTION:
@@ -58,6 +111,20 @@ class Settings(BaseSettings):
             )
         if not self.database_url:
             raise ConfigurationError("COLLOQUE_DATABASE_URL must be set in production")
+        if self.effective_mail_backend is MailBackend.CONSOLE:
+            raise ConfigurationError("COLLOQUE_MAIL_BACKEND=console is refused in production")
+        if not self.effective_smtp_starttls:
+            raise ConfigurationError("COLLOQUE_SMTP_STARTTLS=false is refused in production")
+        if self.smtp_username and not (
+            self.smtp_password and self.smtp_password.get_secret_value()
+        ):
+            raise ConfigurationError(
+                "COLLOQUE_SMTP_PASSWORD must be set when COLLOQUE_SMTP_USERNAME is"
+            )
+        if not self.effective_cookie_secure:
+            raise ConfigurationError("COLLOQUE_COOKIE_SECURE=false is refused in production")
+        if self.kdf_cost is KdfCost.TEST:
+            raise ConfigurationError("COLLOQUE_KDF_COST=test is refused in production")
 
 
 def load_settings() -> Settings:

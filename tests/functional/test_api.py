@@ -324,12 +324,35 @@ def test_practice_management_over_http(client: TestClient, world: World) -> None
 
 
 def test_practice_agenda_and_phone_booking(client: TestClient, world: World) -> None:
-    phone = client.post(
+    caller = client.post(
+        f"/api/v1/practices/{world.practice_id}/patients",
+        json={"first_name": "Jean", "last_name": "Caller", "birth_date": "1970-01-02"},
+        headers=auth(world.secretary.token),
+    )
+    assert caller.status_code == 201, caller.text
+    found = client.get(
+        f"/api/v1/practices/{world.practice_id}/patients",
+        params={"query": "caller"},
+        headers=auth(world.secretary.token),
+    ).json()
+    assert [p["patient_id"] for p in found] == [caller.json()["patient_id"]]
+    unknown = client.post(
         f"/api/v1/practices/{world.practice_id}/appointments",
         json={
             "practitioner_id": str(world.practitioner_id),
             "visit_type_id": str(world.urgent_id),
             "patient_id": str(world.stranger_patient_id),
+            "starts_at": MON_0900.isoformat(),
+        },
+        headers=auth(world.secretary.token),
+    )
+    assert_problem(unknown, 404, "patient_id")
+    phone = client.post(
+        f"/api/v1/practices/{world.practice_id}/appointments",
+        json={
+            "practitioner_id": str(world.practitioner_id),
+            "visit_type_id": str(world.urgent_id),
+            "patient_id": caller.json()["patient_id"],
             "starts_at": MON_0900.isoformat(),
         },
         headers=auth(world.secretary.token),

@@ -22,10 +22,18 @@ from colloque.booking.services import (
 from colloque.clock import SettableClock
 from colloque.errors import Forbidden, NotFound, RuleViolation, SlotTaken, Unauthenticated
 from colloque.notifications.models import OutboxMessage
+from colloque.patients.registry import do_register_patient, find_practice_patients
 from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.services import do_add_override, do_update_practice_settings
 from colloque.storage.engine import Database
-from tests.factories import World, book, build_world, make_patient, make_person
+from tests.factories import (
+    World,
+    book,
+    build_world,
+    make_patient,
+    make_person,
+    register_at_practice,
+)
 
 # T0 is Monday 2026-03-02 08:00 in Paris (UTC+1). Opening: 09:00-12:00 and 14:00-18:00.
 MON_0900 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -134,6 +142,7 @@ def test_online_booking_refused_for_practice_only_type(
     with pytest.raises(RuleViolation) as caught:
         book(db, clock, world, MON_0900, visit_type_id=world.urgent_id)
     assert caught.value.rule == "practice_only"
+    register_at_practice(db, clock, world, world.holder_patient_id)
     by_phone = book(
         db,
         clock,
@@ -151,6 +160,7 @@ def test_practice_booking_skips_notice(db: Database, clock: SettableClock, world
     clock.set(soon - timedelta(minutes=10))
     with pytest.raises(RuleViolation):
         book(db, clock, world, soon)
+    register_at_practice(db, clock, world, world.holder_patient_id)
     assert (
         book(db, clock, world, soon, person=world.secretary, source=Source.PRACTICE).status
         == Status.BOOKED
@@ -459,3 +469,77 @@ def test_relative_of_another_holder(db: Database, clock: SettableClock, world: W
     grandchild = make_patient(db, clock, other, "Tom", "Roux")
     with pytest.raises(NotFound):
         book(db, clock, world, MON_0900, patient_id=grandchild)
+
+
+def test_practice_books_only_patients_it_knows(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """Knowing a patient's id is not enough for a practice to book them or read their name."""
+    with pytest.raises(NotFound) as caught:
+        book(
+            db,
+            clock,
+            world,
+            MON_0900,
+            person=world.secretary,
+            patient_id=world.stranger_patient_id,
+            source=Source.PRACTICE,
+        )
+    assert caught.value.field == "patient_id"
+    # Once the patient has booked online there, the practice knows them.
+    book(db, clock, world, TUE_0900, person=world.stranger, patient_id=world.stranger_patient_id)
+    by_phone = book(
+        db,
+        clock,
+        world,
+        TUE_0900 + timedelta(days=7),
+        person=world.secretary,
+        patient_id=world.stranger_patient_id,
+        source=Source.PRACTICE,
+    )
+    assert by_phone.patient_id == world.stranger_patient_id
+
+
+def test_practice_registers_and_finds_a_caller(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    with db.write() as session:
+        patient = do_register_patient(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=world.practice_id,
+            first_name="Élodie",
+            last_name="Garçon",
+            birth_date=date(1990, 4, 2),
+        )
+        patient_id = patient.patient_id
+    assert patient.holder_account_id is None
+    with db.write() as session:
+        found = find_practice_patients(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=world.practice_id,
+            query="elodie garc",
+        )
+        assert [p.patient_id for p in found] == [patient_id]
+    booked = book(
+        db,
+        clock,
+        world,
+        MON_0900,
+        person=world.secretary,
+        patient_id=patient_id,
+        source=Source.PRACTICE,
+    )
+    assert booked.status == Status.BOOKED
+    other = make_person(db, clock, "Other Admin")
+    with pytest.raises(NotFound), db.write() as session:
+        find_practice_patients(
+            session,
+            now=clock.now(),
+            principal=other.principal(db),
+            practice_id=world.practice_id,
+            query="elodie",
+        )

@@ -1,32 +1,54 @@
-"""Accounts and bearer tokens, and resolving the acting principal from a token.
+"""Accounts, memberships and issued tokens, and resolving the acting principal from a token.
 
-This is the foundation's simple principal: an opaque random token, stored hashed. The accounts
-work replaces token issuance with real sign-up and login, behind the same resolve function.
+Sign-up, login and the rest of the account life cycle live beside this module (``signup``,
+``login``, ``mfa``, ``invitations``, ``deletion``); see docs/accounts.md.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colloque.accounts.models import AccessToken, Account, PracticeMember
-from colloque.authorization.principal import ANONYMOUS, Membership, Principal, Role
-from colloque.errors import InvalidInput, Unauthenticated
+from colloque.accounts.config import normalise_email
+from colloque.accounts.models import Account, PracticeMember
+from colloque.accounts.sessions import (
+    TOKEN_BYTES,
+    TOKEN_PREFIX,
+    SessionKind,
+    hash_token,
+    load_memberships,
+    open_session,
+    resolve_session,
+)
+from colloque.authorization.principal import ANONYMOUS, MEMBER_ROLES, Principal, Role
+from colloque.errors import InvalidInput
 from colloque.ids import new_id
 
-TOKEN_BYTES = 32
-TOKEN_PREFIX = "clq_"  # noqa: S105 - a public marker, not a secret
+__all__ = [
+    "DEFAULT_TOKEN_LIFETIME",
+    "TOKEN_BYTES",
+    "TOKEN_PREFIX",
+    "do_add_member",
+    "do_create_account",
+    "do_issue_token",
+    "hash_token",
+    "principal_for_account",
+    "resolve_principal",
+]
+
 DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
 
 
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+def check_email(email: str) -> str:
+    """The normalised address, or InvalidInput naming the field."""
+    normalised = normalise_email(email)
+    local, at, domain = normalised.partition("@")
+    if not at or not local or "." not in domain or "@" in domain or len(normalised) > 320:
+        raise InvalidInput("email is not valid", field="email")
+    return normalised
 
 
 def do_create_account(
@@ -40,15 +62,11 @@ def do_create_account(
 ) -> Account:
     if not display_name.strip():
         raise InvalidInput("display name is required", field="display_name")
-    normalised = email.strip().lower() if email else None
-    if normalised is not None:
-        if "@" not in normalised:
-            raise InvalidInput("email is not valid", field="email")
-        if (
-            session.scalar(select(Account.account_id).where(Account.email == normalised))
-            is not None
-        ):
-            raise InvalidInput("email is not available", field="email")
+    normalised = check_email(email) if email else None
+    if normalised is not None and (
+        session.scalar(select(Account.account_id).where(Account.email == normalised)) is not None
+    ):
+        raise InvalidInput("email is not available", field="email")
     account = Account(
         account_id=account_id or new_id(),
         email=normalised,
@@ -69,17 +87,19 @@ def do_issue_token(
     account_id: UUID,
     lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
 ) -> str:
-    """Return a new bearer token (256 random bits). Only its hash is stored."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
-    session.add(
-        AccessToken(
-            token_hash=hash_token(token),
-            account_id=account_id,
-            created_at=now,
-            expires_at=now + lifetime,
-        )
-    )
-    return token
+    """Return a new bearer token (256 random bits) issued in-process (CLI, demo, tests).
+
+    The issuer vouches for the holder: no idle timeout, MFA counted as satisfied. Tokens that
+    people get over HTTP come from a login instead (``colloque.accounts.login``).
+    """
+    return open_session(
+        session,
+        now=now,
+        account_id=account_id,
+        kind=SessionKind.ISSUED,
+        mfa_verified=True,
+        lifetime=lifetime,
+    ).token
 
 
 def do_add_member(
@@ -90,6 +110,8 @@ def do_add_member(
     role: Role,
     practitioner_id: UUID | None = None,
 ) -> PracticeMember:
+    if role not in MEMBER_ROLES:
+        raise InvalidInput("not a role a practice member can hold", field="role")
     if role is Role.PRACTITIONER and practitioner_id is None:
         raise InvalidInput(
             "a practitioner member must be linked to a practitioner", field="practitioner_id"
@@ -105,29 +127,21 @@ def do_add_member(
 
 
 def principal_for_account(session: Session, account: Account) -> Principal:
-    memberships = {
-        m.practice_id: Membership(role=Role(m.role), practitioner_id=m.practitioner_id)
-        for m in session.scalars(
-            select(PracticeMember).where(PracticeMember.account_id == account.account_id)
-        )
-    }
+    """The principal of an account acting in-process (CLI, demo, tests): fully trusted.
+
+    Requests over HTTP get theirs from :func:`resolve_principal`, which applies the session's
+    timeouts and MFA state.
+    """
     return Principal(
         account_id=account.account_id,
-        memberships=MappingProxyType(memberships),
+        memberships=load_memberships(session, account.account_id),
         is_operator=account.is_operator,
     )
 
 
 def resolve_principal(session: Session, *, now: datetime, token: str | None) -> Principal:
-    """Early exits, in order: no token -> anonymous; unknown or expired -> refused; disabled
-    account -> refused; else the account with its memberships."""
+    """Early exits, in order: no token -> anonymous; unknown, expired, idle or too old -> refused;
+    disabled account -> refused; else the account with its memberships."""
     if token is None:
         return ANONYMOUS
-    account = session.scalar(
-        select(Account)
-        .join(AccessToken, AccessToken.account_id == Account.account_id)
-        .where(AccessToken.token_hash == hash_token(token), AccessToken.expires_at > now)
-    )
-    if account is None or account.disabled:
-        raise Unauthenticated("the access token is not valid")
-    return principal_for_account(session, account)
+    return resolve_session(session, now=now, token=token).principal

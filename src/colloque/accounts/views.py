@@ -1,30 +1,47 @@
-"""HTTP route describing the signed-in principal."""
+"""HTTP routes of the signed-in account: who am I, address, MFA, deletion; and the routers of
+the accounts domain, gathered for the app (``auth_views``, ``invitation_views``)."""
 
 from __future__ import annotations
 
-from uuid import UUID
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter
+from colloque.accounts.auth_views import router as auth_router
+from colloque.accounts.deletion import do_delete_account
+from colloque.accounts.invitation_views import router as invitation_router
+from colloque.accounts.mfa import (
+    do_begin_totp,
+    do_confirm_totp,
+    do_disable_totp,
+    do_renew_recovery_codes,
+)
+from colloque.accounts.schemas import (
+    CodeIn,
+    EmailChangeOut,
+    EmailConfirmIn,
+    EmailIn,
+    MembershipOut,
+    MeOut,
+    RecoveryCodesOut,
+    TotpSetupOut,
+)
+from colloque.accounts.services import check_email
+from colloque.accounts.signup import CODE_LIFETIME, do_confirm_email_change, do_start_email_change
+from colloque.accounts.web import AccountsRoute, attempt, clear_cookies
+from colloque.api.deps import (
+    DB,
+    AccountsConfigDep,
+    ClientIp,
+    ClockDep,
+    CurrentPrincipal,
+    CurrentSession,
+    Mail,
+    SettingsDep,
+)
 
-from colloque.api.deps import CurrentPrincipal
-from colloque.api.schemas import Out
-from colloque.authorization.principal import Role
-
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+me_router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=AccountsRoute)
 
 
-class MembershipOut(Out):
-    practice_id: UUID
-    role: Role
-    practitioner_id: UUID | None
-
-
-class MeOut(Out):
-    account_id: UUID
-    memberships: list[MembershipOut]
-
-
-@router.get("/me", response_model=MeOut)
+@me_router.get("/me", response_model=MeOut)
 def me(principal: CurrentPrincipal) -> MeOut:
     assert principal.account_id is not None
     return MeOut(
@@ -33,4 +50,149 @@ def me(principal: CurrentPrincipal) -> MeOut:
             MembershipOut(practice_id=pid, role=m.role, practitioner_id=m.practitioner_id)
             for pid, m in principal.memberships.items()
         ],
+        mfa_satisfied=principal.mfa_satisfied,
     )
+
+
+@me_router.post(
+    "/me/email",
+    response_model=EmailChangeOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Mail a code to a new address (re-authenticate first)",
+)
+def email_change_start(
+    body: EmailIn,
+    resolved: CurrentSession,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+    mail: Mail,
+    client_ip: ClientIp,
+) -> EmailChangeOut:
+    new_email = check_email(body.email)
+    with database.write() as session:
+        challenge_id, message = do_start_email_change(
+            session,
+            now=clock.now(),
+            resolved=resolved,
+            new_email=new_email,
+            client_ip=client_ip,
+            config=config,
+        )
+    mail.send_later(message)
+    return EmailChangeOut(
+        challenge_id=challenge_id, expires_in_seconds=int(CODE_LIFETIME.total_seconds())
+    )
+
+
+@me_router.post(
+    "/me/email/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Switch to the new address with its code",
+)
+def email_change_confirm(
+    body: EmailConfirmIn,
+    resolved: CurrentSession,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+    mail: Mail,
+) -> None:
+    message = attempt(
+        database,
+        lambda session: do_confirm_email_change(
+            session,
+            now=clock.now(),
+            resolved=resolved,
+            challenge_id=body.challenge_id,
+            code=body.code,
+            config=config,
+        ),
+        mail,
+    )
+    mail.send_later(message)
+
+
+@me_router.post(
+    "/me/mfa/totp",
+    response_model=TotpSetupOut,
+    summary="Start setting up TOTP (re-authenticate first)",
+)
+def totp_begin(
+    resolved: CurrentSession, database: DB, clock: ClockDep, config: AccountsConfigDep
+) -> TotpSetupOut:
+    with database.write() as session:
+        setup = do_begin_totp(session, now=clock.now(), resolved=resolved, config=config)
+    return TotpSetupOut(secret=setup.secret, uri=setup.uri)
+
+
+@me_router.post(
+    "/me/mfa/totp/confirm",
+    response_model=RecoveryCodesOut,
+    summary="Turn TOTP on with a first code; returns the recovery codes, once",
+)
+def totp_confirm(
+    body: CodeIn,
+    resolved: CurrentSession,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+) -> RecoveryCodesOut:
+    with database.write() as session:
+        codes = do_confirm_totp(
+            session, now=clock.now(), resolved=resolved, code=body.code, config=config
+        )
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@me_router.delete(
+    "/me/mfa/totp",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Turn TOTP off (patients only; re-authenticate first)",
+)
+def totp_disable(resolved: CurrentSession, database: DB, clock: ClockDep, mail: Mail) -> None:
+    with database.write() as session:
+        message = do_disable_totp(session, now=clock.now(), resolved=resolved)
+    mail.send_later(message)
+
+
+@me_router.post(
+    "/me/mfa/recovery-codes",
+    response_model=RecoveryCodesOut,
+    summary="Replace the recovery codes (re-authenticate first)",
+)
+def recovery_codes_renew(
+    resolved: CurrentSession, database: DB, clock: ClockDep
+) -> RecoveryCodesOut:
+    with database.write() as session:
+        codes = do_renew_recovery_codes(session, now=clock.now(), resolved=resolved)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@me_router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete this account (re-authenticate first)",
+)
+def delete_account(
+    resolved: CurrentSession,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+    settings: SettingsDep,
+    mail: Mail,
+) -> Response:
+    """Appointments already made stay with the practices, without the account; everything else
+    personal goes."""
+    with database.write() as session:
+        message = do_delete_account(session, now=clock.now(), resolved=resolved, config=config)
+    mail.send_later(message)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_cookies(response, secure=settings.effective_cookie_secure)
+    return response
+
+
+router = APIRouter()
+router.include_router(auth_router)
+router.include_router(me_router)
+router.include_router(invitation_router)

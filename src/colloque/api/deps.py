@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import BackgroundTasks, Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from colloque.accounts.services import resolve_principal
-from colloque.authorization.principal import Principal
+from colloque.accounts.config import AccountsConfig
+from colloque.accounts.mailing import MailQueue, sender_from_settings
+from colloque.accounts.sessions import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    ResolvedSession,
+    check_csrf,
+    resolve_session,
+    touch_session,
+)
+from colloque.authorization.principal import ANONYMOUS, Principal
 from colloque.clock import Clock
+from colloque.config import Settings
 from colloque.errors import Unauthenticated
+from colloque.notifications.interfaces import MailSender
 from colloque.storage.engine import Database
 
 _bearer = HTTPBearer(
     auto_error=False, description="An access token: `Authorization: Bearer clq_...`"
+)
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description=f"A browser session; unsafe methods also need the `{CSRF_HEADER}` header.",
 )
 
 
@@ -28,18 +44,98 @@ def _clock(request: Request) -> Clock:
     return clock
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 DB = Annotated[Database, Depends(_database)]
 ClockDep = Annotated[Clock, Depends(_clock)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-def _principal(
+def _accounts_config(request: Request, settings: SettingsDep) -> AccountsConfig:
+    config: AccountsConfig | None = getattr(request.app.state, "accounts_config", None)
+    if config is None:
+        config = AccountsConfig.from_settings(settings)
+        request.app.state.accounts_config = config
+    return config
+
+
+def _mail_sender(request: Request, settings: SettingsDep) -> MailSender:
+    """``app.state.mail_sender`` if set, else the one the settings name (made once)."""
+    sender: MailSender | None = getattr(request.app.state, "mail_sender", None)
+    if sender is None:
+        sender = sender_from_settings(settings)
+        request.app.state.mail_sender = sender
+    return sender
+
+
+def _mail_queue(
+    request: Request,
+    background: BackgroundTasks,
+    sender: Annotated[MailSender, Depends(_mail_sender)],
+) -> MailQueue:
+    queue = MailQueue(sender, background)
+    request.state.mail_queue = queue  # so that error responses send it too
+    return queue
+
+
+def _client_ip(request: Request) -> str:
+    """The peer address from the ASGI scope. Behind a reverse proxy, run uvicorn with
+    ``--forwarded-allow-ips`` set to the proxy's address so that the scope carries the client's
+    (docs/accounts.md); a header is never trusted here."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+AccountsConfigDep = Annotated[AccountsConfig, Depends(_accounts_config)]
+Mail = Annotated[MailQueue, Depends(_mail_queue)]
+ClientIp = Annotated[str, Depends(_client_ip)]
+
+
+def _session(
+    request: Request,
     database: DB,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    token = credentials.credentials if credentials is not None else None
-    with database.read() as session:
-        return resolve_principal(session, now=clock.now(), token=token)
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> ResolvedSession | None:
+    """The session behind the request, if any.
+
+    A bearer token wins over a cookie and must be valid. A cookie that is no longer valid counts as
+    no session (public pages keep working); with a valid one, unsafe methods need the CSRF header.
+    Activity is recorded at most once a minute, in a transaction of its own.
+    """
+    now = clock.now()
+    if credentials is not None:
+        with database.read() as session:
+            resolved = resolve_session(session, now=now, token=credentials.credentials)
+    elif cookie is not None:
+        try:
+            with database.read() as session:
+                resolved = resolve_session(session, now=now, token=cookie)
+        except Unauthenticated:
+            return None
+        check_csrf(resolved, method=request.method, header=request.headers.get(CSRF_HEADER))
+    else:
+        return None
+    if resolved.needs_touch:
+        with database.write() as session:
+            touch_session(session, now=now, token_hash=resolved.token_hash)
+    return resolved
+
+
+SessionDep = Annotated[ResolvedSession | None, Depends(_session)]
+
+
+def _principal(resolved: SessionDep) -> Principal:
+    return resolved.principal if resolved is not None else ANONYMOUS
+
+
+def _current_session(resolved: SessionDep) -> ResolvedSession:
+    if resolved is None:
+        raise Unauthenticated("sign in to do this")
+    return resolved
 
 
 def _signed_in(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
@@ -52,3 +148,5 @@ def _signed_in(principal: Annotated[Principal, Depends(_principal)]) -> Principa
 AnyPrincipal = Annotated[Principal, Depends(_principal)]
 #: A signed-in account; anonymous requests get a 401 problem.
 CurrentPrincipal = Annotated[Principal, Depends(_signed_in)]
+#: The signed-in session itself (logout, re-authentication, sensitive changes).
+CurrentSession = Annotated[ResolvedSession, Depends(_current_session)]

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from colloque.errors import ColloqueError
+from colloque.authorization.probing import note_miss
+from colloque.errors import ColloqueError, NotFound
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://colloque.invalid/problems/"
@@ -49,10 +50,16 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or str(location[-1] if location else "request")
 
 
-async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ColloqueError)
+    if isinstance(exc, NotFound):
+        # Counted against the principal (probing detection); the answer stays the same.
+        await note_miss(request)
     extra = {"rule": exc.rule} if hasattr(exc, "rule") else None
-    return problem(exc.status, exc.code, exc.title, exc.detail, field=exc.field, extra=extra)
+    headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+    return problem(
+        exc.status, exc.code, exc.title, exc.detail, field=exc.field, extra=extra, headers=headers
+    )
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:

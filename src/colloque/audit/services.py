@@ -24,9 +24,33 @@ class AuditAction(enum.StrEnum):
     AGENDA_CHANGED = "scheduling:agenda:change"
     PRACTICE_CHANGED = "scheduling:practice:change"
     RELATIVE_CHANGED = "patients:relative:change"
+    PRACTICE_PATIENT_REGISTERED = "patients:practice_patient:register"
+    PRACTICE_PATIENTS_SEARCHED = "patients:practice_patient:search"
     WAITLIST_CHANGED = "waitlist:entry:change"
     WAITLIST_OFFERED = "waitlist:offer:create"
     WAITLIST_OFFER_DECIDED = "waitlist:offer:decide"
+    OPERATOR_ACCESS_GRANTED = "security:operator_access:grant"
+    OPERATOR_ACCESS_REVOKED = "security:operator_access:revoke"
+    PROBING_SLOWED = "security:probing:slowed"
+    PROBING_LOCKED = "security:probing:locked"
+    ACCOUNT_CREATED = "accounts:account:create"
+    ACCOUNT_DELETED = "accounts:account:delete"
+    ACCOUNT_DISABLED = "accounts:account:disable"
+    ACCOUNT_LOCKED = "accounts:account:lock"
+    EMAIL_CHANGED = "accounts:email:change"
+    PASSWORD_CHANGED = "accounts:password:change"  # noqa: S105 - an audit tag
+    PASSWORD_RECOVERED = "accounts:password:recover"  # noqa: S105 - an audit tag
+    LOGIN_SUCCEEDED = "accounts:session:login"
+    LOGIN_FAILED = "accounts:session:login-failed"
+    LOGGED_OUT = "accounts:session:logout"
+    REAUTHENTICATED = "accounts:session:reauth"
+    MFA_ENABLED = "accounts:mfa:enable"
+    MFA_DISABLED = "accounts:mfa:disable"
+    MFA_CODES_RENEWED = "accounts:mfa:renew-codes"
+    MFA_CODE_USED = "accounts:mfa:use-code"
+    INVITATION_CREATED = "accounts:invitation:create"
+    INVITATION_ACCEPTED = "accounts:invitation:accept"
+    INVITATION_REVOKED = "accounts:invitation:revoke"
 
 
 def actor_role(principal: Principal, practice_id: UUID | None) -> str:

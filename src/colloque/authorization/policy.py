@@ -2,7 +2,8 @@
 
 Services call :func:`authorize` (or :func:`require`) with the principal, the action and the
 object. A denial carries a reason for the audit log; callers turn "not yours" into the same
-404 as "does not exist" so that probing reveals nothing.
+404 as "does not exist" so that probing reveals nothing. docs/authorization.md has the roles,
+the decision order and the reasons.
 """
 
 from __future__ import annotations
@@ -29,15 +30,20 @@ class Action(enum.StrEnum):
     PRACTICE_APPOINTMENT_MARK = "practice:appointment:mark"
     PRACTICE_AGENDA_MANAGE = "practice:agenda:manage"
     PRACTICE_SETTINGS_MANAGE = "practice:settings:manage"
+    PRACTICE_OPERATOR_ACCESS_MANAGE = "practice:operator_access:manage"
 
+
+_STAFF = frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN})
 
 PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
-    Action.PRACTICE_AGENDA_VIEW: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
-    Action.PRACTICE_APPOINTMENT_BOOK: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
-    Action.PRACTICE_APPOINTMENT_CHANGE: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
-    Action.PRACTICE_APPOINTMENT_MARK: frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
+    # An operator with an active grant reads the agenda and its appointments; nothing else.
+    Action.PRACTICE_AGENDA_VIEW: _STAFF | {Role.OPERATOR},
+    Action.PRACTICE_APPOINTMENT_BOOK: _STAFF,
+    Action.PRACTICE_APPOINTMENT_CHANGE: _STAFF,
+    Action.PRACTICE_APPOINTMENT_MARK: _STAFF,
     Action.PRACTICE_AGENDA_MANAGE: frozenset({Role.SECRETARY, Role.ADMIN}),
     Action.PRACTICE_SETTINGS_MANAGE: frozenset({Role.ADMIN}),
+    Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
 }
 
 PATIENT_ACTIONS = frozenset(
@@ -70,6 +76,8 @@ class Reason(enum.StrEnum):
     ANONYMOUS = "anonymous"
     NOT_HOLDER = "not_holder"
     NOT_MEMBER = "not_member"
+    #: An operator role in the principal's memberships, but the account is no operator.
+    NOT_OPERATOR = "not_operator"
     ROLE_TOO_LOW = "role_too_low"
     MFA_REQUIRED = "mfa_required"
     WRONG_TARGET = "wrong_target"
@@ -91,32 +99,45 @@ class Denied:
 
 Decision = Allowed | Denied
 ALLOWED = Allowed()
+#: Decisions are immutable: one of each, so that deciding allocates nothing.
+_DENIED = {reason: Denied(reason) for reason in Reason}
 
 
 def authorize(principal: Principal, action: Action, target: Target) -> Decision:
+    """Early exits, in order; the first that applies decides. Pure: no I/O, no clock."""
     if principal.account_id is None:
-        return Denied(Reason.ANONYMOUS)
+        return _DENIED[Reason.ANONYMOUS]
     if action in PATIENT_ACTIONS:
         if not isinstance(target, PatientTarget):
-            return Denied(Reason.WRONG_TARGET)
+            return _DENIED[Reason.WRONG_TARGET]
         if target.holder_account_id != principal.account_id:
-            return Denied(Reason.NOT_HOLDER)
+            return _DENIED[Reason.NOT_HOLDER]
         return ALLOWED
     if not isinstance(target, PracticeTarget):
-        return Denied(Reason.WRONG_TARGET)
+        return _DENIED[Reason.WRONG_TARGET]
     role = principal.role_in(target.practice_id)
     if role is None:
-        return Denied(Reason.NOT_MEMBER)
+        return _DENIED[Reason.NOT_MEMBER]
+    if role is Role.OPERATOR and not principal.is_operator:
+        return _DENIED[Reason.NOT_OPERATOR]
     if not principal.mfa_satisfied:
-        return Denied(Reason.MFA_REQUIRED)
+        return _DENIED[Reason.MFA_REQUIRED]
     if role not in PRACTICE_ROLES[action]:
-        return Denied(Reason.ROLE_TOO_LOW)
+        return _DENIED[Reason.ROLE_TOO_LOW]
     return ALLOWED
 
 
-def require(principal: Principal, action: Action, target: Target, *, what: str) -> None:
-    """Raise unless allowed. Not yours looks exactly like not there; a known place, too low a role,
-    is a 403 since the principal already knows the practice exists."""
+def require(
+    principal: Principal,
+    action: Action,
+    target: Target,
+    *,
+    what: str,
+    field: str | None = None,
+) -> None:
+    """Raise unless allowed. Not yours looks exactly like not there: the caller passes the same
+    ``what`` and ``field`` as its own "missing" error. A known place, too low a role, is a 403
+    since the principal already knows the practice exists."""
     decision = authorize(principal, action, target)
     if isinstance(decision, Allowed):
         return
@@ -126,4 +147,4 @@ def require(principal: Principal, action: Action, target: Target, *, what: str) 
         raise Forbidden("your role in this practice does not allow this")
     if decision.reason is Reason.MFA_REQUIRED:
         raise Forbidden("practice members must set up two-factor authentication first")
-    raise NotFound(f"{what} not found")
+    raise NotFound(f"{what} not found", field=field)

@@ -13,6 +13,14 @@ class Role(enum.StrEnum):
     PRACTITIONER = "practitioner"
     SECRETARY = "secretary"
     ADMIN = "admin"
+    #: Never a membership: an operator's read-only access to one practice, granted by one of its
+    #: admins for at most 72 hours (``authorization.services.do_grant_operator_access``).
+    OPERATOR = "operator"
+
+
+#: The roles a practice membership can hold (``practice_members.role``). Inputs that create
+#: memberships (invitations) must accept these only, never :attr:`Role.OPERATOR`.
+MEMBER_ROLES = frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,8 @@ class Principal:
     """An authenticated account (``account_id``) or the anonymous visitor (``None``)."""
 
     account_id: UUID | None
+    #: Practice id -> role there. For an operator, also the practices it holds an active grant
+    #: for (role :attr:`Role.OPERATOR`); a real membership of the same practice takes precedence.
     memberships: Mapping[UUID, Membership] = field(default_factory=lambda: MappingProxyType({}))
     is_operator: bool = False
     #: False for a practice member who has not set up (or not passed) MFA: no practice action then.

@@ -36,6 +36,7 @@ from colloque.errors import InvalidInput, NotFound, RuleViolation, SlotTaken, Un
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
+from colloque.patients.registry import get_registered_patient, remember_patient
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.services import get_practice, mark_agenda_stale
 from colloque.scheduling.slots import check_slot
@@ -91,7 +92,10 @@ def do_book_appointment(
             PracticeTarget(request.practice_id),
             what="practice",
         )
-        patient = _get_patient(session, request.patient_id)
+        # Knowing an id is not enough: the practice books only the patients it knows.
+        patient = get_registered_patient(
+            session, practice_id=request.practice_id, patient_id=request.patient_id
+        )
     else:
         patient = _get_patient(session, request.patient_id)
         require(
@@ -99,6 +103,7 @@ def do_book_appointment(
             Action.PATIENT_APPOINTMENT_BOOK,
             PatientTarget(patient.holder_account_id),
             what="patient",
+            field="patient_id",
         )
     loaded = load_agenda(
         session, practice_id=request.practice_id, practitioner_id=request.practitioner_id
@@ -166,6 +171,10 @@ def do_book_appointment(
     session.add(appointment)
     with translate_overlap():
         session.flush()
+    if not by_practice:
+        remember_patient(
+            session, practice_id=request.practice_id, patient_id=patient.patient_id, now=now
+        )
     _history(
         session, appointment, now=now, principal=principal, kind="booked", new_starts_at=starts_at
     )

@@ -94,6 +94,7 @@ def patient_batches(
                     "relationship": relationship.value,
                     "first_name": first_name,
                     "last_name": last_name,
+                    "name_key": search_key(f"{first_name} {last_name}"),
                     "birth_date": birth_date(rng, today, member_age),
                     "created_at": created_at,
                 }

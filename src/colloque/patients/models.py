@@ -35,5 +35,26 @@ class Patient(Base):
     relationship: Mapped[str] = mapped_column(String(12))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
+    #: ``search_key`` of "first last", for the practice desk's look-up by name.
+    name_key: Mapped[str] = mapped_column(String(220), default="", server_default="")
     birth_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PracticePatient(Base):
+    """A patient known to a practice: booked there online, or registered by it.
+
+    A practice member may book only for patients in this registry, so knowing a patient's id
+    is not enough to book them, or to read their name back, from another practice.
+    """
+
+    __tablename__ = "practice_patients"
+    __table_args__ = ({"info": shard(ShardKind.PRACTICE)},)
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("practices.practice_id", ondelete="CASCADE"), primary_key=True
+    )
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("patients.patient_id"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)

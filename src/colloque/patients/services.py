@@ -15,6 +15,7 @@ from colloque.authorization.principal import Principal
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.ids import new_id
 from colloque.patients.models import Patient
+from colloque.text import search_key
 
 
 class Relationship(enum.StrEnum):
@@ -69,6 +70,7 @@ def do_add_patient(
         relationship=relationship.value,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
+        name_key=search_key(f"{first_name} {last_name}"),
         birth_date=birth_date,
         created_at=now,
     )
@@ -95,6 +97,7 @@ def get_patient_for_holder(session: Session, *, principal: Principal, patient_id
         Action.PATIENT_RELATIVE_MANAGE,
         PatientTarget(patient.holder_account_id),
         what="patient",
+        field="patient_id",
     )
     return patient
 

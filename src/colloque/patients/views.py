@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
-from colloque.patients import services
+from colloque.patients import registry, services
 from colloque.patients.models import Patient
 from colloque.patients.services import Relationship
 
@@ -52,4 +53,54 @@ def remove_relative(patient_id: UUID, db: DB, clock: ClockDep, principal: Curren
     with db.write() as session:
         services.do_remove_relative(
             session, now=clock.now(), principal=principal, patient_id=patient_id
+        )
+
+
+class PracticePatientIn(Body):
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+
+
+class PracticePatientOut(Out):
+    patient_id: UUID
+    first_name: str
+    last_name: str
+    birth_date: date
+
+
+@router.post(
+    "/practices/{practice_id}/patients",
+    response_model=PracticePatientOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a patient who contacted the practice (no account needed)",
+)
+def register_practice_patient(
+    practice_id: UUID, body: PracticePatientIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> Patient:
+    with db.write() as session:
+        return registry.do_register_patient(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            **body.model_dump(),
+        )
+
+
+@router.get(
+    "/practices/{practice_id}/patients",
+    response_model=list[PracticePatientOut],
+    summary="Find the practice's patients by name",
+)
+def find_practice_patients(
+    practice_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    query: Annotated[str, Query(min_length=2, max_length=100)],
+) -> list[Patient]:
+    with db.write() as session:
+        return registry.find_practice_patients(
+            session, now=clock.now(), principal=principal, practice_id=practice_id, query=query
         )

@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 def load_metadata() -> MetaData:
     from colloque.accounts import models as _accounts  # noqa: F401
     from colloque.audit import models as _audit  # noqa: F401
+    from colloque.authorization import models as _authorization  # noqa: F401
     from colloque.booking import models as _booking  # noqa: F401
     from colloque.notifications import models as _notifications  # noqa: F401
     from colloque.patients import models as _patients  # noqa: F401

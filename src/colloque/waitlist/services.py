@@ -53,6 +53,7 @@ def do_join_waitlist(
         Action.PATIENT_WAITLIST_MANAGE,
         PatientTarget(patient.holder_account_id),
         what="patient",
+        field="patient_id",
     )
     visit_type = get_visit_type(session, practice_id=practice_id, visit_type_id=visit_type_id)
     if visit_type.practitioner_id != practitioner_id or not visit_type.online_bookable:
@@ -123,7 +124,12 @@ def _audit(
 
 
 def _reach_entry(
-    session: Session, *, principal: Principal, practice_id: UUID, entry_id: UUID
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    entry_id: UUID,
+    what: str = "waitlist entry",
 ) -> tuple[WaitlistEntry, Patient]:
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
@@ -134,7 +140,7 @@ def _reach_entry(
             principal, Action.PATIENT_WAITLIST_MANAGE, PatientTarget(patient.holder_account_id)
         ):
             return entry, patient
-    raise NotFound("waitlist entry not found")
+    raise NotFound(f"{what} not found")
 
 
 def do_leave_waitlist(
@@ -384,8 +390,9 @@ def do_decide_offer(
     offer = session.get(WaitlistOffer, (practice_id, offer_id))
     if offer is None:
         raise NotFound("offer not found")
+    # Somebody else's offer answers exactly like a missing one.
     entry, _patient = _reach_entry(
-        session, principal=principal, practice_id=practice_id, entry_id=offer.entry_id
+        session, principal=principal, practice_id=practice_id, entry_id=offer.entry_id, what="offer"
     )
     appointment = session.get(Appointment, (practice_id, offer.appointment_id))
     assert appointment is not None

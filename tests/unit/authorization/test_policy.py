@@ -20,7 +20,13 @@ from colloque.authorization.policy import (
     authorize,
     require,
 )
-from colloque.authorization.principal import ANONYMOUS, Membership, Principal, Role
+from colloque.authorization.principal import (
+    ANONYMOUS,
+    MEMBER_ROLES,
+    Membership,
+    Principal,
+    Role,
+)
 from colloque.errors import Forbidden, NotFound, Unauthenticated
 
 ME = uuid.uuid4()
@@ -30,7 +36,12 @@ OTHER_PRACTICE = uuid.uuid4()
 
 
 def member(role: Role) -> Principal:
-    return Principal(account_id=ME, memberships=MappingProxyType({PRACTICE: Membership(role=role)}))
+    """A member of PRACTICE; for the operator role, an operator account holding a grant there."""
+    return Principal(
+        account_id=ME,
+        memberships=MappingProxyType({PRACTICE: Membership(role=role)}),
+        is_operator=role is Role.OPERATOR,
+    )
 
 
 def test_every_action_is_classified() -> None:
@@ -55,6 +66,29 @@ def test_practice_actions(action: Action, role: Role) -> None:
     assert authorize(principal, action, PracticeTarget(PRACTICE)) == expected
     assert authorize(principal, action, PracticeTarget(OTHER_PRACTICE)) == Denied(Reason.NOT_MEMBER)
     assert authorize(principal, action, PatientTarget(ME)) == Denied(Reason.WRONG_TARGET)
+
+
+def test_operators_only_read_and_only_with_a_grant() -> None:
+    granted = member(Role.OPERATOR)
+    allowed = {a for a in PRACTICE_ROLES if authorize(granted, a, PracticeTarget(PRACTICE))}
+    assert allowed == {Action.PRACTICE_AGENDA_VIEW}
+    without_grant = Principal(account_id=ME, is_operator=True)
+    decision = authorize(without_grant, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(PRACTICE))
+    assert decision == Denied(Reason.NOT_MEMBER)
+
+
+def test_an_operator_role_counts_only_for_operator_accounts() -> None:
+    impostor = Principal(
+        account_id=ME, memberships=MappingProxyType({PRACTICE: Membership(role=Role.OPERATOR)})
+    )
+    decision = authorize(impostor, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(PRACTICE))
+    assert decision == Denied(Reason.NOT_OPERATOR)
+    with pytest.raises(NotFound, match="practice not found"):
+        require(impostor, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(PRACTICE), what="practice")
+
+
+def test_member_roles_exclude_the_operator() -> None:
+    assert set(Role) - MEMBER_ROLES == {Role.OPERATOR}
 
 
 def test_members_without_mfa_are_denied_practice_actions() -> None:
@@ -90,13 +124,28 @@ def test_require_maps_denials() -> None:
             PracticeTarget(PRACTICE),
             what="practice",
         )
-    with pytest.raises(NotFound, match="appointment not found"):
+    with pytest.raises(NotFound, match="appointment not found") as caught:
         require(
             member(Role.ADMIN),
             Action.PRACTICE_AGENDA_VIEW,
             PracticeTarget(OTHER_PRACTICE),
             what="appointment",
         )
+    assert caught.value.field is None
+
+
+def test_require_names_the_field_like_the_missing_case() -> None:
+    """A caller that says "patient not found" on patient_id for a missing patient says the same
+    for somebody else's: the two answers must not differ by a single byte."""
+    with pytest.raises(NotFound) as caught:
+        require(
+            Principal(account_id=ME),
+            Action.PATIENT_APPOINTMENT_BOOK,
+            PatientTarget(OTHER),
+            what="patient",
+            field="patient_id",
+        )
+    assert (caught.value.detail, caught.value.field) == ("patient not found", "patient_id")
 
 
 def test_principal_helpers() -> None:
@@ -111,3 +160,4 @@ def test_actor_role_for_audit() -> None:
     assert actor_role(member(Role.SECRETARY), OTHER_PRACTICE) == "patient"
     assert actor_role(Principal(account_id=ME), None) == "patient"
     assert actor_role(Principal(account_id=ME, is_operator=True), None) == "operator"
+    assert actor_role(member(Role.OPERATOR), PRACTICE) == "operator"

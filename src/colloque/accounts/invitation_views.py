@@ -1,0 +1,124 @@
+"""HTTP routes of practice invitations: admins invite, the invitee accepts."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from colloque.accounts.invitations import (
+    do_accept_invitation,
+    do_invite,
+    do_revoke_invitation,
+    list_invitations,
+)
+from colloque.accounts.models import PracticeInvitation
+from colloque.accounts.schemas import AcceptIn, InvitationIn, InvitationOut, MembershipOut
+from colloque.accounts.services import check_email
+from colloque.accounts.web import AccountsRoute
+from colloque.api.deps import DB, ClockDep, CurrentPrincipal, Mail
+from colloque.authorization.principal import Role
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=AccountsRoute)
+
+
+def _out(invitation: PracticeInvitation) -> InvitationOut:
+    return InvitationOut(
+        invitation_id=invitation.invitation_id,
+        practice_id=invitation.practice_id,
+        email=invitation.email,
+        role=Role(invitation.role),
+        practitioner_id=invitation.practitioner_id,
+        expires_at=invitation.expires_at,
+    )
+
+
+@router.post(
+    "/practices/{practice_id}/invitations",
+    response_model=InvitationOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Invite someone to join the practice (admins)",
+)
+def invite(
+    practice_id: UUID,
+    body: InvitationIn,
+    principal: CurrentPrincipal,
+    database: DB,
+    clock: ClockDep,
+    mail: Mail,
+) -> InvitationOut:
+    """The token is mailed to the address and appears nowhere else."""
+    email = check_email(body.email)
+    with database.write() as session:
+        invitation, message = do_invite(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            email=email,
+            role=body.role,
+            practitioner_id=body.practitioner_id,
+        )
+        out = _out(invitation)
+    mail.send_later(message)
+    return out
+
+
+@router.get(
+    "/practices/{practice_id}/invitations",
+    response_model=list[InvitationOut],
+    summary="Pending invitations (admins)",
+)
+def pending_invitations(
+    practice_id: UUID, principal: CurrentPrincipal, database: DB, clock: ClockDep
+) -> list[InvitationOut]:
+    with database.read() as session:
+        return [
+            _out(i)
+            for i in list_invitations(
+                session, now=clock.now(), principal=principal, practice_id=practice_id
+            )
+        ]
+
+
+@router.delete(
+    "/practices/{practice_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a pending invitation (admins)",
+)
+def revoke_invitation(
+    practice_id: UUID,
+    invitation_id: UUID,
+    principal: CurrentPrincipal,
+    database: DB,
+    clock: ClockDep,
+) -> None:
+    with database.write() as session:
+        do_revoke_invitation(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            invitation_id=invitation_id,
+        )
+
+
+@router.post(
+    "/invitations/accept",
+    response_model=MembershipOut,
+    summary="Join a practice with the mailed token",
+)
+def accept_invitation(
+    body: AcceptIn, principal: CurrentPrincipal, database: DB, clock: ClockDep
+) -> MembershipOut:
+    """Signed in with an account of the invited address. Set up MFA next: until then, no
+    practice action is allowed."""
+    with database.write() as session:
+        member = do_accept_invitation(
+            session, now=clock.now(), principal=principal, token=body.token
+        )
+        return MembershipOut(
+            practice_id=member.practice_id,
+            role=Role(member.role),
+            practitioner_id=member.practitioner_id,
+        )

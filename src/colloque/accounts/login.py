@@ -1,0 +1,271 @@
+"""Prelogin, login and re-authentication: the server's side of a login that never sees the password.
+
+The client asks for its KDF parameters (:func:`prelogin`), derives an authentication key from the
+password, and sends that key. The server checks it against an Argon2id hash (:func:`check_proof`,
+in a read transaction), then checks the second factor and opens the session (:func:`do_log_in`,
+in a write transaction). Unknown addresses get stable fake parameters, the same refusal and the
+same work (a dummy hash is checked, a failure is counted), so neither the answer nor its timing
+tells whether an account exists. docs/accounts.md has the whole flow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colloque.accounts import throttling
+from colloque.accounts.config import AccountsConfig, normalise_email
+from colloque.accounts.interfaces import LoginFailed, Recorder, Refusal
+from colloque.accounts.mailing import account_locked
+from colloque.accounts.mfa import check_second_factor, totp_enabled
+from colloque.accounts.models import Account, Credentials, KeyBundleRow
+from colloque.accounts.sessions import (
+    NewSession,
+    ResolvedSession,
+    SessionKind,
+    load_memberships,
+    mark_reauthenticated,
+    open_session,
+)
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.principal import ANONYMOUS, Principal
+from colloque.crypto.errors import AuthenticationFailed
+from colloque.crypto.login import auth_key_needs_rehash, hash_auth_key, verify_auth_key
+from colloque.notifications.interfaces import MailMessage
+
+WRONG_CREDENTIALS = "the email address or the password is not right"
+
+
+@dataclass(frozen=True)
+class Prelogin:
+    kdf_params: bytes
+    recovery_kdf_params: bytes
+
+
+def prelogin(session: Session, *, email: str, config: AccountsConfig) -> Prelogin:
+    """The stored parameters, or for an address without credentials stable fake ones."""
+    normalised = normalise_email(email)
+    stored = session.execute(
+        select(Credentials.kdf_params, Credentials.recovery_kdf_params)
+        .join(Account, Account.account_id == Credentials.account_id)
+        .where(Account.email == normalised)
+    ).one_or_none()
+    if stored is not None:
+        return Prelogin(stored.kdf_params, stored.recovery_kdf_params)
+    return Prelogin(
+        config.fake_params(normalised, purpose="login").to_bytes(),
+        config.fake_params(normalised, purpose="recovery").to_bytes(),
+    )
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who proved their password (or recovery code): the account and the address it signs in with."""
+
+    account_id: UUID
+    email: str
+
+
+def email_throttle_key(config: AccountsConfig, email: str) -> str:
+    return "login:email:" + config.email_key(email)
+
+
+def failure_recorder(
+    config: AccountsConfig,
+    *,
+    now: datetime,
+    email: str,
+    client_ip: str,
+    account_id: UUID | None,
+) -> Recorder:
+    """Count a failed proof for the address and the IP; mail the owner when it locks the account."""
+
+    def record_failure(session: Session) -> MailMessage | None:
+        throttling.count(
+            session,
+            throttling.ip_key("login", client_ip),
+            now=now,
+            limit=throttling.LOGIN_FAILURES_PER_IP,
+        )
+        locked_until = throttling.count(
+            session,
+            email_throttle_key(config, email),
+            now=now,
+            limit=throttling.LOGIN_FAILURES_PER_EMAIL,
+        )
+        _audit(session, now, ANONYMOUS, AuditAction.LOGIN_FAILED, account_id)
+        if locked_until is None or account_id is None:
+            return None
+        _audit(session, now, ANONYMOUS, AuditAction.ACCOUNT_LOCKED, account_id)
+        return account_locked(email, locked_until)
+
+    return record_failure
+
+
+def _audit(
+    session: Session,
+    now: datetime,
+    principal: Principal,
+    action: AuditAction,
+    account_id: UUID | None,
+) -> None:
+    record(
+        session,
+        at=now,
+        action=action,
+        principal=principal,
+        object_kind="account",
+        object_id=account_id,
+    )
+
+
+def check_proof(
+    session: Session,
+    *,
+    now: datetime,
+    email: str,
+    proof: bytes,
+    client_ip: str,
+    config: AccountsConfig,
+    recovery: bool = False,
+) -> Subject:
+    """Check an authentication key (or, with ``recovery``, a recovery authentication key).
+
+    Raises Throttled while the IP or the address is locked, and a Refusal (to be recorded) when the
+    key is wrong or the address has no usable account. Reads only: call it outside a write.
+    """
+    normalised = normalise_email(email)
+    throttling.check(session, throttling.ip_key("login", client_ip), now=now)
+    throttling.check(session, email_throttle_key(config, normalised), now=now)
+    column = Credentials.recovery_auth_key_hash if recovery else Credentials.auth_key_hash
+    found = session.execute(
+        select(Account.account_id, Account.disabled, column)
+        .outerjoin(Credentials, Credentials.account_id == Account.account_id)
+        .where(Account.email == normalised)
+    ).one_or_none()
+    stored = found[2] if found is not None and not found.disabled else None
+    try:
+        verify_auth_key(stored, proof)
+    except AuthenticationFailed:
+        account_id = found.account_id if found is not None else None
+        recorder = failure_recorder(
+            config, now=now, email=normalised, client_ip=client_ip, account_id=account_id
+        )
+        raise Refusal(LoginFailed(WRONG_CREDENTIALS), recorder) from None
+    assert found is not None  # only a stored hash verifies
+    return Subject(account_id=found.account_id, email=normalised)
+
+
+@dataclass(frozen=True)
+class KeyBundleOut:
+    epoch: int
+    encryption_public: bytes
+    signing_public: bytes
+    sealed_by_password: bytes
+    sealed_by_recovery: bytes
+
+
+def key_bundle(session: Session, account_id: UUID) -> KeyBundleOut:
+    row = session.get_one(KeyBundleRow, account_id)
+    return KeyBundleOut(
+        row.epoch,
+        row.encryption_public,
+        row.signing_public,
+        row.sealed_by_password,
+        row.sealed_by_recovery,
+    )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    account_id: UUID
+    session: NewSession
+    kdf_params: bytes
+    keys: KeyBundleOut
+    mfa_enabled: bool
+    is_member: bool
+
+
+def do_log_in(
+    session: Session,
+    *,
+    now: datetime,
+    subject: Subject,
+    auth_key: bytes,
+    totp: str | None,
+    recovery_code: str | None,
+    kind: SessionKind,
+    client_ip: str,
+    config: AccountsConfig,
+) -> LoginResult:
+    """After :func:`check_proof`: the second factor, then a new session of ``kind``."""
+    account_id = subject.account_id
+    recorder = failure_recorder(
+        config, now=now, email=subject.email, client_ip=client_ip, account_id=account_id
+    )
+    check_second_factor(
+        session,
+        now=now,
+        account_id=account_id,
+        totp=totp,
+        recovery_code=recovery_code,
+        config=config,
+        on_failure=recorder,
+    )
+    mfa_enabled = totp_enabled(session, account_id)
+    throttling.clear(session, email_throttle_key(config, subject.email))
+    credentials = session.get_one(Credentials, account_id)
+    if auth_key_needs_rehash(credentials.auth_key_hash):
+        credentials.auth_key_hash = hash_auth_key(auth_key)
+    new = open_session(session, now=now, account_id=account_id, kind=kind, mfa_verified=mfa_enabled)
+    _audit(session, now, Principal(account_id=account_id), AuditAction.LOGIN_SUCCEEDED, account_id)
+    return LoginResult(
+        account_id=account_id,
+        session=new,
+        kdf_params=credentials.kdf_params,
+        keys=key_bundle(session, account_id),
+        mfa_enabled=mfa_enabled,
+        is_member=bool(load_memberships(session, account_id)),
+    )
+
+
+def account_email(session: Session, account_id: UUID) -> str:
+    """The address an account signs in with; accounts without one cannot prove a password, so
+    they get an address that matches none (and fail like an unknown one)."""
+    email = session.scalar(select(Account.email).where(Account.account_id == account_id))
+    return email or f"{account_id}@accounts.invalid"
+
+
+def do_reauthenticate(
+    session: Session,
+    *,
+    now: datetime,
+    resolved: ResolvedSession,
+    subject: Subject,
+    totp: str | None,
+    recovery_code: str | None,
+    client_ip: str,
+    config: AccountsConfig,
+) -> datetime:
+    """After :func:`check_proof` of the session's own account: second factor, then the session
+    may make sensitive changes for five minutes. Returns when that window started."""
+    recorder = failure_recorder(
+        config, now=now, email=subject.email, client_ip=client_ip, account_id=subject.account_id
+    )
+    check_second_factor(
+        session,
+        now=now,
+        account_id=subject.account_id,
+        totp=totp,
+        recovery_code=recovery_code,
+        config=config,
+        on_failure=recorder,
+    )
+    throttling.clear(session, email_throttle_key(config, subject.email))
+    mark_reauthenticated(session, token_hash=resolved.token_hash, now=now)
+    _audit(session, now, resolved.principal, AuditAction.REAUTHENTICATED, subject.account_id)
+    return now

@@ -1,0 +1,227 @@
+"""Changing the password (with the old one) and recovering the account (with the recovery code).
+
+Either way the client derives the new keys and re-seals its private keys itself; the server stores
+the new hash, parameters and sealed copies, ends every session of the account and opens a fresh
+one for the caller. docs/accounts.md has both flows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from colloque.accounts import throttling
+from colloque.accounts.config import AccountsConfig
+from colloque.accounts.interfaces import LoginFailed
+from colloque.accounts.login import (
+    Subject,
+    account_email,
+    email_throttle_key,
+    failure_recorder,
+)
+from colloque.accounts.mailing import password_changed
+from colloque.accounts.mfa import check_second_factor, totp_enabled
+from colloque.accounts.models import Credentials, KeyBundleRow, RecoveryGrant
+from colloque.accounts.sessions import (
+    NewSession,
+    ResolvedSession,
+    SessionKind,
+    end_all_sessions,
+    hash_token,
+    open_session,
+)
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.principal import Principal
+from colloque.crypto.login import hash_auth_key
+from colloque.notifications.interfaces import MailMessage
+
+RECOVERY_GRANT_LIFETIME = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    """What a client sends for a new password: all derived and sealed on the client."""
+
+    auth_key: bytes = field(repr=False)
+    kdf_params: bytes
+    sealed_by_password: bytes
+
+
+@dataclass(frozen=True)
+class NewRecoveryCode:
+    """After a recovery, the keys sealed under a new recovery code and its authentication key."""
+
+    auth_key: bytes = field(repr=False)
+    kdf_params: bytes
+    sealed_by_recovery: bytes
+
+
+def _store(
+    session: Session,
+    *,
+    now: datetime,
+    account_id: UUID,
+    password: NewPassword,
+    recovery: NewRecoveryCode | None,
+    config: AccountsConfig,
+) -> None:
+    config.check_params(password.kdf_params, field="new_kdf_params")
+    if recovery is not None:
+        config.check_params(recovery.kdf_params, field="new_recovery_kdf_params")
+    credentials = session.get_one(Credentials, account_id)
+    credentials.kdf_params = password.kdf_params
+    credentials.auth_key_hash = hash_auth_key(password.auth_key)
+    credentials.password_changed_at = now
+    keys = session.get_one(KeyBundleRow, account_id)
+    keys.sealed_by_password = password.sealed_by_password
+    keys.updated_at = now
+    if recovery is not None:
+        credentials.recovery_kdf_params = recovery.kdf_params
+        credentials.recovery_auth_key_hash = hash_auth_key(recovery.auth_key)
+        keys.sealed_by_recovery = recovery.sealed_by_recovery
+    end_all_sessions(session, account_id=account_id)
+
+
+def do_change_password(
+    session: Session,
+    *,
+    now: datetime,
+    resolved: ResolvedSession,
+    subject: Subject,
+    new: NewPassword,
+    config: AccountsConfig,
+) -> tuple[NewSession, MailMessage]:
+    """After :func:`~colloque.accounts.login.check_proof` of the old authentication key."""
+    assert subject.account_id == resolved.account_id
+    _store(
+        session,
+        now=now,
+        account_id=subject.account_id,
+        password=new,
+        recovery=None,
+        config=config,
+    )
+    kind = SessionKind.BEARER if resolved.kind is SessionKind.ISSUED else resolved.kind
+    fresh = open_session(
+        session,
+        now=now,
+        account_id=subject.account_id,
+        kind=kind,
+        mfa_verified=resolved.mfa_verified,
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.PASSWORD_CHANGED,
+        principal=resolved.principal,
+        object_kind="account",
+        object_id=subject.account_id,
+    )
+    return fresh, password_changed(subject.email)
+
+
+@dataclass(frozen=True)
+class RecoveryStart:
+    token: str = field(repr=False)
+    account_id: UUID
+    sealed_by_recovery: bytes
+    kdf_params: bytes
+    recovery_kdf_params: bytes
+
+
+def do_begin_recovery(
+    session: Session,
+    *,
+    now: datetime,
+    subject: Subject,
+    totp: str | None,
+    mfa_recovery_code: str | None,
+    client_ip: str,
+    config: AccountsConfig,
+) -> RecoveryStart:
+    """After :func:`~colloque.accounts.login.check_proof` of the recovery authentication key: the
+    second factor, then a grant to set a new password, with the sealed keys and fresh parameters."""
+    check_second_factor(
+        session,
+        now=now,
+        account_id=subject.account_id,
+        totp=totp,
+        recovery_code=mfa_recovery_code,
+        config=config,
+        on_failure=failure_recorder(
+            config,
+            now=now,
+            email=subject.email,
+            client_ip=client_ip,
+            account_id=subject.account_id,
+        ),
+    )
+    token = "clqr_" + secrets.token_urlsafe(32)
+    session.add(
+        RecoveryGrant(
+            token_hash=hash_token(token),
+            account_id=subject.account_id,
+            created_at=now,
+            expires_at=now + RECOVERY_GRANT_LIFETIME,
+        )
+    )
+    return RecoveryStart(
+        token=token,
+        account_id=subject.account_id,
+        sealed_by_recovery=session.get_one(KeyBundleRow, subject.account_id).sealed_by_recovery,
+        kdf_params=config.new_params().to_bytes(),
+        recovery_kdf_params=config.new_params().to_bytes(),
+    )
+
+
+def do_complete_recovery(
+    session: Session,
+    *,
+    now: datetime,
+    token: str,
+    password: NewPassword,
+    recovery: NewRecoveryCode,
+    kind: SessionKind,
+    config: AccountsConfig,
+) -> tuple[UUID, NewSession, MailMessage]:
+    """Set the new password and recovery code with a grant (used once), end every session."""
+    grant = session.scalars(
+        select(RecoveryGrant)
+        .where(RecoveryGrant.token_hash == hash_token(token), RecoveryGrant.expires_at > now)
+        .with_for_update()
+    ).one_or_none()
+    if grant is None:
+        raise LoginFailed("the recovery has expired; start again", field="recovery_token")
+    account_id = grant.account_id
+    session.execute(delete(RecoveryGrant).where(RecoveryGrant.account_id == account_id))
+    _store(
+        session,
+        now=now,
+        account_id=account_id,
+        password=password,
+        recovery=recovery,
+        config=config,
+    )
+    email = account_email(session, account_id)
+    throttling.clear(session, email_throttle_key(config, email))
+    fresh = open_session(
+        session,
+        now=now,
+        account_id=account_id,
+        kind=kind,
+        mfa_verified=totp_enabled(session, account_id),
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.PASSWORD_RECOVERED,
+        principal=Principal(account_id=account_id),
+        object_kind="account",
+        object_id=account_id,
+    )
+    return account_id, fresh, password_changed(email)

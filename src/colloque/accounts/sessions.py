@@ -1,0 +1,219 @@
+"""Sessions: browser cookies, bearer tokens from a login, and tokens issued in-process.
+
+A session is a row of ``access_tokens`` keyed by the SHA-256 of a 256-bit random token. Login
+sessions end after an idle time and an absolute lifetime that depend on the account's role
+(docs/accounts.md); ``issued`` tokens (CLI, demo, tests) end at their own ``expires_at``. Every
+session of an account ends when its password changes, when it is recovered and when it is
+disabled. ``last_seen_at`` is written at most once a minute.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from uuid import UUID
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from colloque.accounts.config import sha256
+from colloque.accounts.interfaces import ReauthenticationRequired
+from colloque.accounts.models import AccessToken, Account, PracticeMember
+from colloque.authorization.principal import Membership, Principal, Role
+from colloque.errors import Forbidden, Unauthenticated
+
+TOKEN_BYTES = 32
+TOKEN_PREFIX = "clq_"  # noqa: S105 - a public marker, not a secret
+MEMBER_IDLE = timedelta(minutes=30)
+MEMBER_LIFETIME = timedelta(hours=12)
+PATIENT_IDLE = timedelta(hours=24)
+PATIENT_LIFETIME = timedelta(days=30)
+TOUCH_EVERY = timedelta(minutes=1)
+#: How long a re-authentication allows sensitive changes (email, MFA, deletion).
+REAUTH_WINDOW = timedelta(minutes=5)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SessionKind(enum.StrEnum):
+    ISSUED = "issued"
+    COOKIE = "cookie"
+    BEARER = "bearer"
+
+
+def hash_token(token: str) -> bytes:
+    return sha256(token.encode())
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def limits_for(*, is_member: bool) -> tuple[timedelta, timedelta]:
+    """(idle timeout, absolute lifetime) of a login session."""
+    return (MEMBER_IDLE, MEMBER_LIFETIME) if is_member else (PATIENT_IDLE, PATIENT_LIFETIME)
+
+
+def load_memberships(session: Session, account_id: UUID) -> MappingProxyType[UUID, Membership]:
+    return MappingProxyType(
+        {
+            m.practice_id: Membership(role=Role(m.role), practitioner_id=m.practitioner_id)
+            for m in session.scalars(
+                select(PracticeMember).where(PracticeMember.account_id == account_id)
+            )
+        }
+    )
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just opened. The tokens exist only here; the database keeps their hashes."""
+
+    kind: SessionKind
+    token: str = field(repr=False)
+    csrf_token: str | None = field(repr=False)
+    expires_at: datetime
+    idle_timeout: timedelta | None
+
+
+def open_session(
+    session: Session,
+    *,
+    now: datetime,
+    account_id: UUID,
+    kind: SessionKind,
+    mfa_verified: bool,
+    lifetime: timedelta | None = None,
+) -> NewSession:
+    """Open a session. A login session counts as a fresh re-authentication."""
+    idle: timedelta | None = None
+    if kind is SessionKind.ISSUED:
+        assert lifetime is not None
+    else:
+        idle, lifetime = limits_for(is_member=bool(load_memberships(session, account_id)))
+    token = new_token()
+    csrf_token = secrets.token_urlsafe(TOKEN_BYTES) if kind is SessionKind.COOKIE else None
+    session.add(
+        AccessToken(
+            token_hash=hash_token(token),
+            account_id=account_id,
+            created_at=now,
+            expires_at=now + lifetime,
+            kind=kind.value,
+            csrf_hash=hash_token(csrf_token) if csrf_token is not None else None,
+            mfa_verified=mfa_verified,
+            last_seen_at=now,
+            reauth_at=None if kind is SessionKind.ISSUED else now,
+        )
+    )
+    return NewSession(kind, token, csrf_token, now + lifetime, idle)
+
+
+@dataclass(frozen=True)
+class ResolvedSession:
+    """The session behind a request, and the principal it stands for."""
+
+    principal: Principal
+    token_hash: bytes = field(repr=False)
+    kind: SessionKind
+    csrf_hash: bytes | None = field(repr=False)
+    mfa_verified: bool
+    reauth_at: datetime | None
+    needs_touch: bool
+
+    @property
+    def account_id(self) -> UUID:
+        assert self.principal.account_id is not None
+        return self.principal.account_id
+
+
+def resolve_session(session: Session, *, now: datetime, token: str) -> ResolvedSession:
+    """Early exits, in order: unknown token, disabled account, expired, idle or too old: refused."""
+    found = session.execute(
+        select(AccessToken, Account)
+        .join(Account, Account.account_id == AccessToken.account_id)
+        .where(AccessToken.token_hash == hash_token(token))
+    ).one_or_none()
+    if found is None:
+        raise Unauthenticated("the access token is not valid")
+    row, account = found
+    if account.disabled or row.expires_at <= now:
+        raise Unauthenticated("the access token is not valid")
+    memberships = load_memberships(session, account.account_id)
+    kind = SessionKind(row.kind)
+    last_seen = row.last_seen_at or row.created_at
+    if kind is not SessionKind.ISSUED:
+        idle, lifetime = limits_for(is_member=bool(memberships))
+        if now >= last_seen + idle or now >= row.created_at + lifetime:
+            raise Unauthenticated("the session has ended; sign in again")
+    principal = Principal(
+        account_id=account.account_id,
+        memberships=memberships,
+        is_operator=account.is_operator,
+        mfa_satisfied=not memberships or row.mfa_verified,
+    )
+    return ResolvedSession(
+        principal=principal,
+        token_hash=row.token_hash,
+        kind=kind,
+        csrf_hash=row.csrf_hash,
+        mfa_verified=row.mfa_verified,
+        reauth_at=row.reauth_at,
+        needs_touch=now - last_seen >= TOUCH_EVERY,
+    )
+
+
+def touch_session(session: Session, *, now: datetime, token_hash: bytes) -> None:
+    """Record activity; a no-op when another request did within the minute."""
+    session.execute(
+        update(AccessToken)
+        .where(
+            AccessToken.token_hash == token_hash,
+            or_(AccessToken.last_seen_at.is_(None), AccessToken.last_seen_at <= now - TOUCH_EVERY),
+        )
+        .values(last_seen_at=now)
+    )
+
+
+def check_csrf(resolved: ResolvedSession, *, method: str, header: str | None) -> None:
+    """Cookie sessions: unsafe methods must echo the CSRF token (double submit)."""
+    if resolved.kind is not SessionKind.COOKIE or method.upper() in SAFE_METHODS:
+        return
+    assert resolved.csrf_hash is not None  # a CHECK constraint guarantees it
+    if header is None or not hmac.compare_digest(hash_token(header), resolved.csrf_hash):
+        raise Forbidden("the CSRF token is missing or does not match", field="X-CSRF-Token")
+
+
+def require_recent_reauth(resolved: ResolvedSession, *, now: datetime) -> None:
+    if resolved.reauth_at is None or now - resolved.reauth_at > REAUTH_WINDOW:
+        raise ReauthenticationRequired(
+            "confirm your password (and your code) first: POST /api/v1/auth/reauth"
+        )
+
+
+def mark_reauthenticated(session: Session, *, token_hash: bytes, now: datetime) -> None:
+    session.execute(
+        update(AccessToken).where(AccessToken.token_hash == token_hash).values(reauth_at=now)
+    )
+
+
+def end_session(session: Session, *, token_hash: bytes) -> None:
+    session.execute(delete(AccessToken).where(AccessToken.token_hash == token_hash))
+
+
+def end_all_sessions(session: Session, *, account_id: UUID) -> None:
+    session.execute(delete(AccessToken).where(AccessToken.account_id == account_id))
+
+
+def purge_expired(session: Session, *, now: datetime) -> None:
+    """Drop sessions past their absolute expiry (for the periodic upkeep)."""
+    session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))
+
+
+#: The browser session cookie (HttpOnly) and the CSRF cookie the page reads (not HttpOnly).
+SESSION_COOKIE = "colloque_session"
+CSRF_COOKIE = "colloque_csrf"
+CSRF_HEADER = "X-CSRF-Token"
