@@ -29,6 +29,7 @@ from bench.harness import (
     server,
 )
 from colloque.demo.generator import generate_demo
+from colloque.demo.search_cache import refresh_search_cache
 from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
@@ -84,6 +85,24 @@ def ensure_data(practitioners: int, appointments: int, *, regenerate: bool) -> s
     return url
 
 
+def refresh_all_caches(url: str) -> None:
+    """Rebuild every agenda's cached slots as of now (the data may have been loaded hours ago)."""
+    database = Database(url)
+    with database.read() as session:
+        keys = [
+            (practice_id, practitioner_id)
+            for practice_id, practitioner_id in session.execute(
+                select(PracticePractitioner.practice_id, PracticePractitioner.practitioner_id)
+            )
+        ]
+    started = datetime.now(UTC)
+    refresh_search_cache(database, keys, now=started, report=lambda _done, _total: None)
+    print(
+        f"refreshed {len(keys)} agenda caches in {(datetime.now(UTC) - started).total_seconds():.0f} s"
+    )
+    database.dispose()
+
+
 def search_paths(url: str, count: int) -> list[str]:
     """Real (specialty, city) pairs of the data, drawn in proportion to their practitioners."""
     database = Database(url)
@@ -115,6 +134,8 @@ def main() -> None:
     args = parser.parse_args()
 
     url = ensure_data(args.practitioners, args.appointments, regenerate=args.regenerate)
+    upgrade(url)
+    refresh_all_caches(url)
     paths = search_paths(url, 2_000)
     script = LUA % {"queries": ", ".join(f'"{p}"' for p in paths)}
     with server(url, workers=args.workers) as base:

@@ -1,4 +1,5 @@
-"""Periodic upkeep: rebuild stale search caches and pass lapsed waitlist holds on.
+"""Periodic upkeep: rebuild stale search caches, pass lapsed waitlist holds on, purge expired
+account data.
 
 It runs inside ``colloque serve`` by default (a daemon thread), or alone with
 ``colloque worker``. Each agenda is rebuilt in its own short transaction, so a slow rebuild never
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from colloque.accounts.upkeep import purge_expired_account_data
 from colloque.authorization.principal import ANONYMOUS
 from colloque.clock import Clock
 from colloque.errors import NotFound
@@ -31,6 +33,9 @@ class CycleReport:
 def run_cycle(database: Database, clock: Clock, *, batch: int) -> CycleReport:
     with database.write() as session:
         lapsed = lapse_due_offers(session, now=clock.now(), principal=ANONYMOUS)
+    with database.write() as session:
+        # Expired sessions, codes, recovery grants and throttle windows: nothing kept for nothing.
+        purge_expired_account_data(session, now=clock.now())
     with database.read() as session:
         due = agendas_due(session, now=clock.now(), limit=batch)
     refreshed = 0

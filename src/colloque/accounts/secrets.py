@@ -1,32 +1,27 @@
 """Secrets the server itself must read back, kept at rest: the TOTP seeds.
 
-TODO(crypto): ``colloque.crypto`` has no recipe yet for sealing a value under a server key (an AEAD
-under a key derived from COLLOQUE_SECRET_KEY, with the account id as associated data), and only
-``colloque.crypto`` may talk to libsodium. Until it has one, seeds are stored with the format byte
-``UNSEALED``: readable by whoever reads the database. Every stored value starts with its format
-byte, so sealed values can be introduced later and old rows re-sealed when next used. The call
-sites already pass the key and the context the recipe will need.
+They are sealed with :mod:`colloque.crypto.server_secrets` under a key derived from
+COLLOQUE_SECRET_KEY and bound to the account, so a stolen database or backup without the
+deployment's secret does not yield them, and a seed cannot be moved to another account.
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-#: Format byte of a value stored as is (see the TODO above).
-UNSEALED = 0x00
+from colloque.crypto import server_secrets
 
-
-class UnreadableSecret(Exception):
-    """A stored value in a format this version cannot read."""
+TOTP_PURPOSE = "totp-seed"
 
 
 def seal_server_secret(value: bytes, *, key: bytes, account_id: UUID) -> bytes:
-    del key, account_id  # used by the sealing recipe, once colloque.crypto has it
-    return bytes((UNSEALED,)) + value
+    return server_secrets.seal_server_secret(
+        value, key=key, purpose=TOTP_PURPOSE, subject_id=account_id
+    )
 
 
 def open_server_secret(stored: bytes, *, key: bytes, account_id: UUID) -> bytes:
-    del key, account_id
-    if not stored or stored[0] != UNSEALED:
-        raise UnreadableSecret("stored secret in an unknown format")
-    return stored[1:]
+    """Raise ``CryptoError`` for a value sealed under another key, for another account or altered."""
+    return server_secrets.open_server_secret(
+        stored, key=key, purpose=TOTP_PURPOSE, subject_id=account_id
+    )

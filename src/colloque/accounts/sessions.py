@@ -24,6 +24,7 @@ from colloque.accounts.config import sha256
 from colloque.accounts.interfaces import ReauthenticationRequired
 from colloque.accounts.models import AccessToken, Account, PracticeMember
 from colloque.authorization.principal import Membership, Principal, Role
+from colloque.authorization.services import active_grants
 from colloque.errors import Forbidden, Unauthenticated
 
 TOKEN_BYTES = 32
@@ -143,6 +144,11 @@ def resolve_session(session: Session, *, now: datetime, token: str) -> ResolvedS
     if account.disabled or row.expires_at <= now:
         raise Unauthenticated("the access token is not valid")
     memberships = load_memberships(session, account.account_id)
+    if account.is_operator:
+        # Time-limited grants from practice admins; a real membership wins over a grant.
+        memberships = MappingProxyType(
+            {**active_grants(session, account.account_id, now), **memberships}
+        )
     kind = SessionKind(row.kind)
     last_seen = row.last_seen_at or row.created_at
     if kind is not SessionKind.ISSUED:

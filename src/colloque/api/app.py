@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from colloque.accounts.views import router as accounts_router
 from colloque.api import problems
-from colloque.authorization import wiring
+from colloque.authorization import probing
 from colloque.authorization.views import router as operator_access_router
 from colloque.booking.views import router as booking_router
 from colloque.clock import Clock, SystemClock
@@ -65,7 +65,7 @@ def create_app(
     app.state.clock = clock
     app.state.settings = settings
     problems.install(app)
-    wiring.install(app, secret=settings.secret_key.get_secret_value())
+    probing.install(app, secret=settings.secret_key.get_secret_value())
 
     @app.get(
         "/healthz", tags=["operations"], summary="Liveness and readiness: the database answers"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from colloque.accounts.config import AccountsConfig
 from colloque.accounts.mailing import MailQueue, sender_from_settings
@@ -17,6 +19,7 @@ from colloque.accounts.sessions import (
     resolve_session,
     touch_session,
 )
+from colloque.authorization import probing
 from colloque.authorization.principal import ANONYMOUS, Principal
 from colloque.clock import Clock
 from colloque.config import Settings
@@ -110,10 +113,12 @@ def _session(
     if credentials is not None:
         with database.read() as session:
             resolved = resolve_session(session, now=now, token=credentials.credentials)
+            _guard_principal(session, request, resolved, now)
     elif cookie is not None:
         try:
             with database.read() as session:
                 resolved = resolve_session(session, now=now, token=cookie)
+                _guard_principal(session, request, resolved, now)
         except Unauthenticated:
             return None
         check_csrf(resolved, method=request.method, header=request.headers.get(CSRF_HEADER))
@@ -123,6 +128,14 @@ def _session(
         with database.write() as session:
             touch_session(session, now=now, token_hash=resolved.token_hash)
     return resolved
+
+
+def _guard_principal(
+    session: Session, request: Request, resolved: ResolvedSession, now: datetime
+) -> None:
+    """Let a later 404 count against this principal, and refuse one locked for probing."""
+    probing.note_principal(request, resolved.principal)
+    probing.check_not_locked(session, request=request, principal=resolved.principal, now=now)
 
 
 SessionDep = Annotated[ResolvedSession | None, Depends(_session)]

@@ -24,6 +24,7 @@ class EnvelopeType(IntEnum):
     DOCUMENT = 0x06
     KEY_BINDING = 0x07
     KDF_PARAMS = 0x08
+    SERVER_SECRET = 0x09
 
 
 def prefix(envelope_type: EnvelopeType) -> bytes:

@@ -56,6 +56,7 @@ def minute_to_time(minute: int) -> time:
 @dataclass(frozen=True, slots=True)
 class PracticeSettings:
     timezone: str
+    city_key: str
     cancel_cutoff_minutes: int
     anti_hoarding_days: int
     hold_minutes: int
@@ -279,6 +280,7 @@ def _read_agenda(
         version=version,
         practice=PracticeSettings(
             timezone=practice.timezone,
+            city_key=practice.city_key,
             cancel_cutoff_minutes=practice.cancel_cutoff_minutes,
             anti_hoarding_days=practice.anti_hoarding_days,
             hold_minutes=practice.hold_minutes,

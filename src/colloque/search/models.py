@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKeyConstraint, Index, Uuid
+from sqlalchemy import ForeignKeyConstraint, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colloque.storage.base import Base, ShardKind, shard
@@ -33,6 +33,7 @@ class NextSlot(Base):
         ),
         Index("ix_next_slots_agenda_bookable", "practice_id", "practitioner_id", "bookable_until"),
         Index("ix_next_slots_practitioner_start", "practitioner_id", "starts_at"),
+        Index("ix_next_slots_specialty_city_start", "specialty", "city_key", "starts_at"),
         {"info": shard(ShardKind.PRACTICE)},
     )
 
@@ -43,5 +44,8 @@ class NextSlot(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: ``ends_at`` plus the agenda's buffer: booking anything before this instant removes the slot.
     blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Copies of the agenda's specialty and city, so the common search walks one index in time order.
+    specialty: Mapped[str] = mapped_column(String(40))
+    city_key: Mapped[str] = mapped_column(String(100))
     #: The last instant this slot can be booked online (start minus the minimum notice).
     bookable_until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -92,6 +92,8 @@ def refresh_agenda(
                     starts_at=slot.start,
                     ends_at=slot.end,
                     blocked_until=slot.end + rules.buffer_after,
+                    specialty=loaded.practitioner.specialty,
+                    city_key=loaded.practice.city_key,
                     bookable_until=slot.start - rules.min_notice,
                 )
             )
@@ -219,8 +221,66 @@ def _visit_type_filter(query: SearchQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _is_plain(query: SearchQuery) -> bool:
+    """Specialty and city, earliest first, nothing else: the common search, with a fast path."""
+    return (
+        query.specialty is not None
+        and bool(query.city)
+        and query.sort is SortOrder.EARLIEST
+        and not (query.postcode or query.name or query.language or query.visit_type)
+        and query.latitude is None
+        and query.longitude is None
+        and query.mode is None
+        and not query.new_patients
+    )
+
+
+def _rank_by_time(session: Session, *, now: datetime, query: SearchQuery) -> list[Ranked] | None:
+    """Walk the (specialty, city, start) index of cached slots in time order.
+
+    The first slot met of each agenda is its earliest. Enough agendas are found in a short window
+    whenever the page is made of agendas with free slots; the answer is then exact, because every
+    agenda left out has its earliest slot after the window's last one. Otherwise (a page past the
+    agendas with free slots, ties at the window's edge) the caller ranks all candidates.
+    """
+    assert query.specialty is not None
+    assert query.city
+    offset = (query.page - 1) * query.page_size
+    need = offset + query.page_size + 1
+    window = min(need * 12, 3_000)
+    rows = session.execute(
+        select(NextSlot.practice_id, NextSlot.practitioner_id, NextSlot.starts_at)
+        .where(
+            NextSlot.specialty == query.specialty.value,
+            NextSlot.city_key == search_key(query.city),
+            NextSlot.bookable_until >= now,
+        )
+        .order_by(NextSlot.starts_at)
+        .limit(window)
+    ).all()
+    earliest: dict[tuple[UUID, UUID], datetime] = {}
+    for practice_id, practitioner_id, starts_at in rows:
+        earliest.setdefault((practice_id, practitioner_id), starts_at)
+    ranked = sorted(earliest.items(), key=lambda item: (item[1], item[0][1]))
+    if len(ranked) < need or (len(rows) == window and ranked[need - 1][1] >= rows[-1][2]):
+        return None
+    return [
+        Ranked(practice_id=p, practitioner_id=r, earliest=first, distance_km=None)
+        for (p, r), first in ranked[offset:need]
+    ]
+
+
 def search_practitioners(session: Session, *, now: datetime, query: SearchQuery) -> SearchPage:
     check_query(query)
+    if _is_plain(query):
+        fast = _rank_by_time(session, now=now, query=query)
+        if fast is not None:
+            has_more = len(fast) > query.page_size
+            page_hits = _load_hits(session, fast[: query.page_size])
+            _attach_slots_and_types(session, now=now, hits=page_hits, query=query)
+            return SearchPage(
+                hits=page_hits, page=query.page, page_size=query.page_size, has_more=has_more
+            )
     type_filter = _visit_type_filter(query)
     filtered_types = len(type_filter) > 2
     # Within one agenda the notice is constant, so the first slot by bookable_until is also the

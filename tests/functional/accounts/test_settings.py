@@ -10,11 +10,8 @@ from pydantic import SecretStr
 
 from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.mailing import send_quietly, sender_from_settings, signup_code
-from colloque.accounts.secrets import (
-    UnreadableSecret,
-    open_server_secret,
-    seal_server_secret,
-)
+from colloque.accounts.secrets import open_server_secret, seal_server_secret
+from colloque.crypto import CryptoError
 from colloque.accounts.services import do_add_member
 from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
@@ -100,13 +97,15 @@ def test_mail_senders() -> None:
     send_quietly(unreachable, signup_code("ana@example.test", "123456"))
 
 
-def test_server_secrets_carry_their_format() -> None:
+def test_server_secrets_are_sealed_to_their_account() -> None:
     account_id = uuid.uuid4()
     sealed = seal_server_secret(b"JBSWY3DPEHPK3PXP", key=bytes(32), account_id=account_id)
     assert open_server_secret(sealed, key=bytes(32), account_id=account_id) == b"JBSWY3DPEHPK3PXP"
     for stored in (b"", b"\x07JBSWY3DPEHPK3PXP"):
-        with pytest.raises(UnreadableSecret):
+        with pytest.raises(CryptoError):
             open_server_secret(stored, key=bytes(32), account_id=account_id)
+    with pytest.raises(CryptoError):
+        open_server_secret(sealed, key=bytes(32), account_id=uuid.uuid4())
 
 
 def test_memberships_take_member_roles_only(db: Database, clock: SettableClock) -> None:

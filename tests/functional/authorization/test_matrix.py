@@ -12,6 +12,13 @@ cell the test sends the request as that role and checks:
 - and, for every cell: never a 500, and never the id of anything the role may not see (the scene
   registers every object it makes and who may see it).
 
+An entry may ask for more (``Spec``): a *twin* request that must be answered alike (a known and an
+unknown address at a login), the same answer for every role (``uniform``), the problem type of
+every refusal (``refusal``), no other account's id or address in any answer (``own_account``),
+or a disposable session of the role's account (``ends_session``, for a logout). Each operation is
+sent from a client address of its own, so that the throttles of one (failed logins, codes mailed)
+never spill into another's cells.
+
 Each role is also sent a request for a missing object (404, or 401 where it is anonymous). A new
 operation without an entry fails ``test_every_operation_has_an_entry`` with the entries to add;
 docs/authorization.md explains how to add one.
@@ -19,29 +26,206 @@ docs/authorization.md explains how to add one.
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from uuid import UUID
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from colloque.accounts.config import TEST_COST, AccountsConfig
+from colloque.accounts.demo import do_create_demo_login
+from colloque.accounts.invitations import do_invite
+from colloque.accounts.models import Account, EmailChallenge
+from colloque.accounts.schemas import b64
+from colloque.accounts.services import do_issue_token
+from colloque.accounts.signup import CODE_LIFETIME
 from colloque.api.app import create_app
+from colloque.api.problems import PROBLEM_BASE
+from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.patients.registry import remember_patient
 from colloque.storage.engine import Database
 from colloque.storage.registry import load_metadata
 from tests.conftest import T0
 from tests.functional.authorization.conftest import MATRIX_RUNS, make_app
-from tests.functional.authorization.scene import ROLES, Mode, Scene, Target
+from tests.functional.authorization.scene import (
+    ADMIN_OF,
+    PLACEHOLDER_TIME,
+    ROLES,
+    SITE_OF,
+    Known,
+    Mode,
+    Ref,
+    Scene,
+    Site,
+    Target,
+)
 
 P = "/api/v1/practices"
+AUTH = "/api/v1/auth"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+#: A password good enough for the strength check; the accounts that have one are not roles.
+PASSWORD = "vR7#kq2!Lm9@zP-long enough"
+
+
+# --- the scene, with what the account and registry operations need ------------------------------
+
+
+class MatrixScene(Scene):
+    """The scene of ``scene.py``, plus:
+
+    - the practice registries: a practice books by phone only the patients it knows, so each
+      patient the scene books by phone is registered at that practice first (as the desk would,
+      with POST .../patients), and so are the desk patients of ``book_by_practice``;
+    - for each site, patients that exist but are *not* in its registry (``unregistered``);
+    - accounts with a password that no role holds, to log in (and recover) with a wrong key;
+    - pending invitations, seen by their practice's admin only;
+    - an address-change code pending for the outsider's account.
+    """
+
+    def __init__(self, db: Database, clock: SettableClock, config: AccountsConfig) -> None:
+        super().__init__(db, clock)
+        a_desk, b_desk = self.sites["A"].desk_patient_id, self.sites["B"].desk_patient_id
+        self._register("A", a_desk)
+        self._register("B", b_desk)
+        b_only = self._new_patient("outsider")
+        self._register("B", b_only)
+        #: Real patients that a site's registry does not hold, by what they are.
+        self.unregistered = {
+            "A": {"the outsider's": self.main_patient["outsider"], "B's only": b_only},
+            "B": {"the holder's": self.main_patient["holder"], "A's desk patient": a_desk},
+        }
+        self.keyed = {
+            purpose: self._keyed(purpose) for purpose in ("prelogin", "login", "recovery")
+        }
+        outsider = self.principal("outsider").account_id
+        assert outsider is not None
+        ids = {name: p.account_id for name, p in self.people.items() if p is not None}
+        ids |= {"outsider": outsider, "spare": self.spare_operator.account_id}
+        with db.read() as session:
+            rows = session.execute(
+                select(Account.account_id, Account.email).where(
+                    Account.account_id.in_([*ids.values(), *self.keyed.values()])
+                )
+            )
+            emails = {row.account_id: row.email for row in rows}
+        #: Every account of the scene: its id and its address, by role (or purpose).
+        self.accounts: dict[str, tuple[str, ...]] = {
+            name: (str(id_), emails[id_] or "") for name, id_ in ids.items()
+        }
+        self.accounts |= {f"keyed {p}": (str(i), emails[i] or "") for p, i in self.keyed.items()}
+        #: Addresses of existing accounts, handed out in turn (at most five codes an hour each).
+        self._known_emails = itertools.cycle(
+            sorted(email for name, (_, email) in self.accounts.items() if email)
+        )
+        self._invitations = {n: self._invitation(n) for n in ("here", "there")}
+        self.foreign_challenge = self._challenge(config, outsider)
+
+    def _visible(self, role: str, known: Known) -> bool:
+        if known.kind == "invitation":
+            return any(ADMIN_OF[site] == role for site in known.sites)
+        return super()._visible(role, known)
+
+    def _book(self, site_name: str, patient_id: UUID, starts_at: Any) -> Ref:
+        self._register(site_name, patient_id)
+        return super()._book(site_name, patient_id, starts_at)
+
+    def _register(self, site_name: str, patient_id: UUID) -> None:
+        with self.db.write() as session:
+            remember_patient(
+                session,
+                practice_id=self.sites[site_name].practice_id,
+                patient_id=patient_id,
+                now=self.now,
+            )
+        self._seen_at(patient_id, site_name)
+
+    def _keyed(self, purpose: str) -> UUID:
+        with self.db.write() as session:
+            account, _token = do_create_demo_login(
+                session,
+                now=self.now,
+                email=f"keyed.{purpose}@example.test",
+                display_name=f"Keyed {purpose.title()}",
+                password=PASSWORD,
+                kdf_cost=TEST_COST,
+                insecure_allow_weak_cost=True,
+            )
+            return account.account_id
+
+    def keyed_email(self, purpose: str) -> str:
+        return self.accounts[f"keyed {purpose}"][1]
+
+    def known_email(self) -> str:
+        return next(self._known_emails)
+
+    def others(self, role: str) -> list[str]:
+        """Ids and addresses of every account but the role's own."""
+        return [value for name, values in self.accounts.items() if name != role for value in values]
+
+    def invitation(self, target: Target) -> Ref:
+        if target.mode is Mode.MISSING:
+            return Ref(self.sites[target.site].practice_id, uuid.uuid4())
+        if target.mode is Mode.STATIC:
+            return self._invitations[target.name]
+        return self._invitation(target.name)
+
+    def _invitation(self, name: str) -> Ref:
+        site_name = SITE_OF[name]
+        site = self.sites[site_name]
+        with self.db.write() as session:
+            invitation, _mail = do_invite(
+                session,
+                now=self.now,
+                principal=self.principal(site.admin),
+                practice_id=site.practice_id,
+                email=f"invitee.{uuid.uuid4().hex[:12]}@example.test",
+                role=Role.SECRETARY,
+                practitioner_id=None,
+            )
+            ref = Ref(site.practice_id, invitation.invitation_id)
+        self._know("invitation", ref.id, None, site_name)
+        return ref
+
+    def _challenge(self, config: AccountsConfig, account_id: UUID) -> UUID:
+        challenge_id = uuid.uuid4()
+        with self.db.write() as session:
+            session.add(
+                EmailChallenge(
+                    challenge_id=challenge_id,
+                    purpose="email_change",
+                    email="olivier.nouveau@example.test",
+                    account_id=account_id,
+                    code_hash=config.code_hash(challenge_id, "123456"),
+                    attempts=0,
+                    created_at=self.now,
+                    expires_at=self.now + CODE_LIFETIME,
+                )
+            )
+        self._know("challenge", challenge_id, "outsider")
+        return challenge_id
+
+    def spare_session(self, role: str) -> str | None:
+        """A new session of the role's account, to be ended."""
+        person = self.person(role)
+        if person is None:
+            return None
+        with self.db.write() as session:
+            return do_issue_token(
+                session, now=self.now, account_id=person.account_id, lifetime=timedelta(days=1)
+            )
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -54,7 +238,7 @@ class Call:
     params: dict[str, Any] | None = None
 
 
-Builder = Callable[[Scene, Target], Call]
+Builder = Callable[[MatrixScene, Target], Call]
 
 
 def healthz(_s: Scene, _t: Target) -> Call:
@@ -248,6 +432,148 @@ def decide_offer(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{ref.practice_id}/waitlist-offers/{ref.id}/decision", json={"accept": True})
 
 
+def register_caller(s: Scene, t: Target) -> Call:
+    body = {"first_name": "Appel", "last_name": "Matrice", "birth_date": "1970-01-01"}
+    return Call(f"{P}/{s.practice(t)}/patients", json=body)
+
+
+def find_callers(s: Scene, t: Target) -> Call:
+    # The scene's own patients are all called "Matrix ...": those of the other practice must
+    # never show.
+    return Call(f"{P}/{s.practice(t)}/patients", params={"query": "matrix"})
+
+
+# Account operations. Secrets the matrix cannot make cheaply (a mailed code, a sign-up or
+# recovery token) are sent syntactically valid and wrong: the answer must be the same refusal
+# for every role.
+KEY = b64(bytes(32))
+PARAMS = b64(bytes(27))
+SEALED = b64(bytes(64))
+
+
+def unknown_email() -> str:
+    return f"nobody.{uuid.uuid4().hex[:12]}@example.test"
+
+
+def prelogin_known(s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/prelogin", json={"email": s.keyed_email("prelogin")})
+
+
+def prelogin_unknown(_s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/prelogin", json={"email": unknown_email()})
+
+
+def signup_known(s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/signup", json={"email": s.known_email()})
+
+
+def signup_unknown(_s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/signup", json={"email": unknown_email()})
+
+
+def signup_verify(_s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/signup/verify", json={"signup_id": str(uuid.uuid4()), "code": "000000"})
+
+
+def signup_complete(_s: MatrixScene, _t: Target) -> Call:
+    body = {
+        "signup_token": "clqs_" + uuid.uuid4().hex,
+        "display_name": "Nobody",
+        "auth_key": KEY,
+        "kdf_params": PARAMS,
+        "recovery_auth_key": KEY,
+        "recovery_kdf_params": PARAMS,
+        "encryption_public": KEY,
+        "signing_public": KEY,
+        "sealed_by_password": SEALED,
+        "sealed_by_recovery": SEALED,
+    }
+    return Call(AUTH + "/signup/complete", json=body)
+
+
+def login_known(s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/login", json={"email": s.keyed_email("login"), "auth_key": KEY})
+
+
+def login_unknown(_s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/login", json={"email": unknown_email(), "auth_key": KEY})
+
+
+def reauth(_s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/reauth", json={"auth_key": KEY})
+
+
+def change_password(_s: MatrixScene, _t: Target) -> Call:
+    body = {
+        "old_auth_key": KEY,
+        "new_auth_key": KEY,
+        "new_kdf_params": PARAMS,
+        "new_sealed_by_password": SEALED,
+    }
+    return Call(AUTH + "/password", json=body)
+
+
+def recovery_known(s: MatrixScene, _t: Target) -> Call:
+    body = {"email": s.keyed_email("recovery"), "recovery_auth_key": KEY}
+    return Call(AUTH + "/recovery", json=body)
+
+
+def recovery_unknown(_s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/recovery", json={"email": unknown_email(), "recovery_auth_key": KEY})
+
+
+def recovery_complete(_s: MatrixScene, _t: Target) -> Call:
+    body = {
+        "recovery_token": uuid.uuid4().hex,
+        "new_auth_key": KEY,
+        "new_kdf_params": PARAMS,
+        "new_sealed_by_password": SEALED,
+        "new_recovery_auth_key": KEY,
+        "new_recovery_kdf_params": PARAMS,
+        "new_sealed_by_recovery": SEALED,
+    }
+    return Call(AUTH + "/recovery/complete", json=body)
+
+
+def to(path: str, body: dict[str, Any] | None = None) -> Builder:
+    def build(_s: MatrixScene, _t: Target) -> Call:
+        return Call(path, json=body)
+
+    return build
+
+
+def confirm_foreign_email(s: MatrixScene, _t: Target) -> Call:
+    """Somebody else's pending address change: must look like one that does not exist."""
+    body = {"challenge_id": str(s.foreign_challenge), "code": "000000"}
+    return Call("/api/v1/me/email/confirm", json=body)
+
+
+def confirm_missing_email(_s: MatrixScene, _t: Target) -> Call:
+    body = {"challenge_id": str(uuid.uuid4()), "code": "000000"}
+    return Call("/api/v1/me/email/confirm", json=body)
+
+
+def invite(s: MatrixScene, t: Target) -> Call:
+    email = unknown_email() if t.mode is Mode.FRESH else "invitee@example.test"
+    return Call(f"{P}/{s.practice(t)}/invitations", json={"email": email, "role": "secretary"})
+
+
+def list_invitations(s: MatrixScene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/invitations")
+
+
+def revoke_invitation(s: MatrixScene, t: Target) -> Call:
+    ref = s.invitation(t)
+    return Call(f"{P}/{ref.practice_id}/invitations/{ref.id}")
+
+
+def accept_invitation(s: MatrixScene, t: Target) -> Call:
+    """A well-formed token of practice A that no invitation has (of a random practice if missing)."""
+    practice = uuid.uuid4() if t.mode is Mode.MISSING else s.sites["A"].practice_id
+    token = b64(practice.bytes + uuid.uuid4().bytes + uuid.uuid4().bytes)
+    return Call("/api/v1/invitations/accept", json={"token": token})
+
+
 # --- expected outcomes -------------------------------------------------------------------------
 
 
@@ -415,10 +741,42 @@ PATIENT_ONLY = grid("""
 """)
 
 
+def same_for_all(outcome: str) -> Grid:
+    return grid("\n".join(["-", *(f"{role} {outcome}" for role in ROLES)]))
+
+
+def signed_in(outcome: str) -> Grid:
+    """Anonymous: 401; every signed-in role: ``outcome``, on its own account (no other target)."""
+    return grid("\n".join(["-", "anonymous 401", *(f"{role} {outcome}" for role in ROLES[1:])]))
+
+
+#: A wrong key (or token) gets the same 401, whoever asks and whichever the address.
+LOGIN_FAILS = same_for_all("401")
+#: A wrong mailed code or sign-up token: refused alike for everybody.
+REFUSED = same_for_all("4xx")
+#: Destructive changes of one's own account need a re-authentication of that session first:
+#: the matrix's sessions have none, so these are refused rather than run on the scene's accounts.
+REAUTH_FIRST = signed_in("403")
+
+assert ROLES[0] == "anonymous"
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     build: Builder
     grid: Grid
+    #: A second request that must be answered alike: same status and content type, the same
+    #: bytes for a refusal, the same JSON shape for a success.
+    twin: Builder | None = None
+    #: Every role gets alike answers (the operation is not about any object).
+    uniform: bool = False
+    #: The problem type of every refusal to a signed-in role.
+    refusal: str | None = None
+    #: No answer carries the id or the address of another account.
+    own_account: bool = False
+    #: Sent with a disposable session of the role's account, which must be over afterwards while
+    #: the role's own session still works.
+    ends_session: bool = False
 
 
 PRACTICE = "/api/v1/practices/{practice_id}"
@@ -455,11 +813,69 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/me/patients"): Spec(get("/api/v1/me/patients"), SIGNED_IN),
     ("POST", "/api/v1/me/patients"): Spec(add_relative, SIGNED_IN),
     ("DELETE", "/api/v1/me/patients/{patient_id}"): Spec(remove_relative, PATIENT_ONLY),
+    ("POST", PRACTICE + "/patients"): Spec(register_caller, PRACTICE_BOOK),
+    ("GET", PRACTICE + "/patients"): Spec(find_callers, PRACTICE_READ),
     ("POST", "/api/v1/waitlist"): Spec(join_waitlist, PATIENT_ONLY),
     ("GET", "/api/v1/me/waitlist"): Spec(get("/api/v1/me/waitlist"), SIGNED_IN),
     ("DELETE", PRACTICE + "/waitlist/{entry_id}"): Spec(leave_waitlist, PATIENT_ONLY),
     ("POST", PRACTICE + "/waitlist-offers/{offer_id}/decision"): Spec(decide_offer, PATIENT_ONLY),
-    ("GET", "/api/v1/me"): Spec(get("/api/v1/me"), SIGNED_IN),
+    ("POST", AUTH + "/prelogin"): Spec(
+        prelogin_known, PUBLIC, twin=prelogin_unknown, uniform=True, own_account=True
+    ),
+    ("POST", AUTH + "/signup"): Spec(
+        signup_known, PUBLIC, twin=signup_unknown, uniform=True, own_account=True
+    ),
+    ("POST", AUTH + "/signup/verify"): Spec(signup_verify, REFUSED, uniform=True),
+    ("POST", AUTH + "/signup/complete"): Spec(signup_complete, REFUSED, uniform=True),
+    ("POST", AUTH + "/login"): Spec(
+        login_known, LOGIN_FAILS, twin=login_unknown, uniform=True, own_account=True
+    ),
+    ("POST", AUTH + "/logout"): Spec(
+        to(AUTH + "/logout"), PUBLIC, own_account=True, ends_session=True
+    ),
+    ("POST", AUTH + "/reauth"): Spec(reauth, LOGIN_FAILS, refusal="login-failed"),
+    ("POST", AUTH + "/password/params"): Spec(
+        to(AUTH + "/password/params"), SIGNED_IN, own_account=True
+    ),
+    ("POST", AUTH + "/password"): Spec(change_password, LOGIN_FAILS, refusal="login-failed"),
+    ("POST", AUTH + "/recovery"): Spec(
+        recovery_known, LOGIN_FAILS, twin=recovery_unknown, uniform=True, own_account=True
+    ),
+    ("POST", AUTH + "/recovery/complete"): Spec(recovery_complete, LOGIN_FAILS, uniform=True),
+    ("GET", "/api/v1/me"): Spec(get("/api/v1/me"), SIGNED_IN, own_account=True),
+    ("DELETE", "/api/v1/me"): Spec(
+        to("/api/v1/me"), REAUTH_FIRST, refusal="reauthentication-required"
+    ),
+    ("POST", "/api/v1/me/email"): Spec(
+        to("/api/v1/me/email", {"email": "changed.address@example.test"}),
+        REAUTH_FIRST,
+        refusal="reauthentication-required",
+    ),
+    ("POST", "/api/v1/me/email/confirm"): Spec(
+        confirm_foreign_email,
+        signed_in("422"),
+        twin=confirm_missing_email,
+        refusal="invalid-input",
+        own_account=True,
+    ),
+    ("POST", "/api/v1/me/mfa/totp"): Spec(
+        to("/api/v1/me/mfa/totp"), REAUTH_FIRST, refusal="reauthentication-required"
+    ),
+    ("DELETE", "/api/v1/me/mfa/totp"): Spec(
+        to("/api/v1/me/mfa/totp"), REAUTH_FIRST, refusal="reauthentication-required"
+    ),
+    ("POST", "/api/v1/me/mfa/totp/confirm"): Spec(
+        to("/api/v1/me/mfa/totp/confirm", {"code": "123456"}),
+        REAUTH_FIRST,
+        refusal="reauthentication-required",
+    ),
+    ("POST", "/api/v1/me/mfa/recovery-codes"): Spec(
+        to("/api/v1/me/mfa/recovery-codes"), REAUTH_FIRST, refusal="reauthentication-required"
+    ),
+    ("POST", PRACTICE + "/invitations"): Spec(invite, ADMIN_ONLY),
+    ("GET", PRACTICE + "/invitations"): Spec(list_invitations, ADMIN_ONLY),
+    ("DELETE", PRACTICE + "/invitations/{invitation_id}"): Spec(revoke_invitation, ADMIN_ONLY),
+    ("POST", "/api/v1/invitations/accept"): Spec(accept_invitation, signed_in("404")),
     ("POST", PRACTICE + "/operator-grants"): Spec(grant, ADMIN_ONLY),
     ("GET", PRACTICE + "/operator-grants"): Spec(list_grants, ADMIN_ONLY),
     ("DELETE", PRACTICE + "/operator-grants/{grant_id}"): Spec(revoke, ADMIN_ONLY),
@@ -487,6 +903,37 @@ def shape(answer: Answer) -> tuple[int, str | None, bytes]:
     return answer.status_code, answer.headers.get("content-type"), answer.content
 
 
+def skeleton(value: object) -> object:
+    """A JSON value with its texts reduced to their lengths: the shape of an answer."""
+    if isinstance(value, dict):
+        return {key: skeleton(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [skeleton(item) for item in value]
+    if isinstance(value, str):
+        return len(value)
+    return type(value).__name__
+
+
+def alike(one: Answer, other: Answer) -> bool:
+    """Same status and content type; a refusal byte for byte, a success in shape."""
+    if shape(one)[:2] != shape(other)[:2]:
+        return False
+    if one.content == other.content:
+        return True
+    if not 200 <= one.status_code < 300 or not one.content or not other.content:
+        return False
+    return skeleton(json.loads(one.content)) == skeleton(json.loads(other.content))
+
+
+def problem_type(answer: Answer) -> str | None:
+    try:
+        body = json.loads(answer.content)
+    except ValueError:
+        return None
+    kind = body.get("type") if isinstance(body, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 class Answer(Protocol):
     """What the checks read of a response."""
 
@@ -503,19 +950,37 @@ class Answer(Protocol):
 @dataclass
 class Matrix:
     backend: str
-    scene: Scene
-    client: TestClient
+    scene: MatrixScene
+    app: FastAPI
+    clients: dict[str, TestClient] = field(default_factory=dict)
 
-    def send(self, method: str, template: str, role: str, call: Call) -> Answer:
+    def client(self, method: str, template: str) -> TestClient:
+        """The client of one operation: an address of its own, so that throttles stay apart."""
+        key = f"{method} {template}"
+        if key not in self.clients:
+            address = f"198.51.100.{len(self.clients) + 1}"
+            assert len(self.clients) < 250
+            self.clients[key] = TestClient(
+                self.app, raise_server_exceptions=False, client=(address, 50000)
+            )
+        return self.clients[key]
+
+    def send(
+        self, method: str, template: str, role: str, call: Call, *, token: str | None = None
+    ) -> Answer:
         assert template_pattern(template).match(call.path), (template, call.path)
         person = self.scene.person(role)
-        headers = {"Authorization": f"Bearer {person.token}"} if person is not None else {}
+        if token is None and person is not None:
+            token = person.token
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         self.scene.requests += 1
-        return self.client.request(
+        return self.client(method, template).request(
             method, call.path, json=call.json, params=call.params, headers=headers
         )
 
-    def judge(self, role: str, expected: str, response: Answer) -> list[str]:
+    def judge(
+        self, role: str, expected: str, response: Answer, spec: Spec | None = None
+    ) -> list[str]:
         status = response.status_code
         problems = []
         if status >= 500:
@@ -531,20 +996,45 @@ class Matrix:
         leaked = [secret for secret in self.scene.secrets(role) if secret in response.text]
         if leaked:
             problems.append(f"leaks ids it may not see: {leaked}")
+        if spec is None:
+            return problems
+        refused = not 200 <= status < 300
+        if spec.refusal is not None and refused and role != "anonymous":
+            wanted = PROBLEM_BASE + spec.refusal
+            if problem_type(response) != wanted:
+                problems.append(f"expected a refusal of type {wanted}")
+        if spec.own_account:
+            foreign = [value for value in self.scene.others(role) if value in response.text]
+            if foreign:
+                problems.append(f"shows another account: {foreign}")
+        return problems
+
+    def after_logout(self, role: str, ended: str) -> list[str]:
+        me = "/api/v1/me"
+        problems = []
+        gone = self.send("GET", me, role, Call(me), token=ended)
+        if gone.status_code != 401:
+            problems.append(f"the session it ended still answers {gone.status_code}")
+        kept = self.send("GET", me, role, Call(me))
+        if kept.status_code != 200:
+            problems.append(f"the role's other session answers {kept.status_code}")
         return problems
 
     def run(self, method: str, template: str) -> list[str]:
         spec = MATRIX[(method, template)]
         failures: list[str] = []
+        firsts: dict[str, Answer] = {}
         for role in ROLES:
             compared = False
             for column in spec.grid.columns:
                 expected = spec.grid.cells[role][column]
                 fresh = method != "GET" and expected == "ok"
                 target = Target(column, Mode.FRESH if fresh else Mode.STATIC)
-                response = self.send(method, template, role, spec.build(self.scene, target))
+                token = self.scene.spare_session(role) if spec.ends_session else None
+                call = spec.build(self.scene, target)
+                response = self.send(method, template, role, call, token=token)
                 self.scene.cases += 1
-                problems = self.judge(role, expected, response)
+                problems = self.judge(role, expected, response, spec)
                 if expected == "404":
                     compared = True
                     twin = self.send(
@@ -553,17 +1043,28 @@ class Matrix:
                     problems += [f"(missing twin) {p}" for p in self.judge(role, "404", twin)]
                     if shape(response) != shape(twin):
                         problems.append(f"differs from a missing one: {twin.text[:300]}")
+                if spec.twin is not None:
+                    twin = self.send(method, template, role, spec.twin(self.scene, target))
+                    problems += [f"(twin) {p}" for p in self.judge(role, expected, twin, spec)]
+                    if not alike(response, twin):
+                        problems.append(f"differs from its twin: {twin.text[:300]}")
+                if spec.uniform:
+                    first = firsts.setdefault(column, response)
+                    if not alike(first, response):
+                        problems.append(f"differs from what {ROLES[0]} got: {first.text[:300]}")
+                if token is not None:
+                    problems += self.after_logout(role, token)
                 failures += [
                     f"{method} {template} as {role} on {column}: {problem}\n    {response.text[:300]}"
                     for problem in problems
                 ]
-            first = spec.grid.columns[0]
-            if not compared and first != "-":
-                expected = "401" if spec.grid.cells[role][first] == "401" else "404"
-                missing = spec.build(self.scene, Target(first, Mode.MISSING))
+            first_column = spec.grid.columns[0]
+            if not compared and first_column != "-":
+                expected = "401" if spec.grid.cells[role][first_column] == "401" else "404"
+                missing = spec.build(self.scene, Target(first_column, Mode.MISSING))
                 response = self.send(method, template, role, missing)
                 failures += [
-                    f"{method} {template} as {role} on a missing {first}: {problem}"
+                    f"{method} {template} as {role} on a missing {first_column}: {problem}"
                     for problem in self.judge(role, expected, response)
                 ]
         return failures
@@ -593,9 +1094,12 @@ def matrix(
         _truncate(database)
     clock = SettableClock(T0)
     app, _sleeps = make_app(database, clock)
-    scene = Scene(database, clock)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield Matrix(request.param, scene, client)
+    scene = MatrixScene(database, clock, AccountsConfig.from_settings(app.state.settings))
+    with TestClient(app, raise_server_exceptions=False):  # runs the app's lifespan
+        matrix = Matrix(request.param, scene, app)
+        yield matrix
+    for client in matrix.clients.values():
+        client.close()
     database.dispose()
     MATRIX_RUNS.append(
         f"authorization matrix on {request.param}: {scene.cases} cases "
@@ -625,3 +1129,38 @@ def test_every_operation_has_an_entry(tmp_path: Path) -> None:
 def test_matrix(matrix: Matrix, method: str, template: str) -> None:
     failures = matrix.run(method, template)
     assert not failures, f"{len(failures)} failures on {matrix.backend}:\n" + "\n".join(failures)
+
+
+def test_phone_booking_knows_only_registered_patients(matrix: Matrix) -> None:
+    """A practice books by phone only the patients of its registry: any other patient, however
+    real (somebody's own record, another practice's patient), answers exactly like a missing one
+    (404 on ``patient_id``). The grid of ``book_by_practice`` covers the registered desk patient."""
+    scene = matrix.scene
+    template = PRACTICE + "/appointments"
+    bookers = {"A": ("secretary", "practitioner", "admin"), "B": ("other_admin",)}
+    failures = []
+
+    def booking(site: Site, patient_id: UUID) -> Call:
+        body = {
+            "practitioner_id": str(site.practitioner_id),
+            "visit_type_id": str(site.visit_type_id),
+            "patient_id": str(patient_id),
+            "starts_at": PLACEHOLDER_TIME.isoformat(),
+        }
+        return Call(f"{P}/{site.practice_id}/appointments", json=body)
+
+    for site_name, roles in bookers.items():
+        site = scene.sites[site_name]
+        for role in roles:
+            missing = matrix.send("POST", template, role, booking(site, uuid.uuid4()))
+            problems = matrix.judge(role, "404", missing)
+            if json.loads(missing.content).get("field") != "patient_id":
+                problems.append(f"a missing patient is not a 404 on patient_id: {missing.text}")
+            for what, patient_id in scene.unregistered[site_name].items():
+                response = matrix.send("POST", template, role, booking(site, patient_id))
+                scene.cases += 1
+                problems += [f"{what}: {p}" for p in matrix.judge(role, "404", response)]
+                if shape(response) != shape(missing):
+                    problems.append(f"{what} differs from a missing one: {response.text[:300]}")
+            failures += [f"{role} books by phone at {site_name}: {p}" for p in problems]
+    assert not failures, "\n".join(failures)
