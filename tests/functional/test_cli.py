@@ -64,7 +64,32 @@ def test_production_refuses_default_secret(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_migrate_sqlite(tmp_path: Path) -> None:
-    result = run("migrate", env_extra={"COLLOQUE_DATA_DIR": str(tmp_path)})
+def test_migrate_sqlite_creates_the_data_directory(tmp_path: Path) -> None:
+    data_dir = tmp_path / "not" / "there" / "yet"
+    result = run("migrate", env_extra={"COLLOQUE_DATA_DIR": str(data_dir)})
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "colloque.sqlite3").exists()
+    assert (data_dir / "colloque.sqlite3").exists()
+
+
+def test_demo_loads_and_prints_logins(tmp_path: Path) -> None:
+    """The README's first command on a fresh data directory (without serving)."""
+    data_dir = tmp_path / "var"
+    result = run(
+        "demo",
+        "--no-serve",
+        "--practitioners",
+        "20",
+        "--patients",
+        "50",
+        "--appointments",
+        "500",
+        env_extra={"COLLOQUE_DATA_DIR": str(data_dir), "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "http://127.0.0.1:8000" in result.stdout
+    for email in ("patient@", "secretary@", "practitioner@", "admin@"):
+        assert email in result.stdout
+    assert "tilleul-marmotte-horizon-patient" in result.stdout
+    again = run("demo", "--no-serve", env_extra={"COLLOQUE_DATA_DIR": str(data_dir)})
+    assert again.returncode == 0, again.stderr
+    assert "demo data not loaded again" in again.stdout

@@ -223,9 +223,10 @@ def demo(
         table.add_column("role")
         table.add_column("name")
         table.add_column("email", overflow="fold")
+        table.add_column("password", overflow="fold")
         table.add_column("bearer token", overflow="fold")
         for login in summary.logins:
-            table.add_row(login.role, login.display_name, login.email, login.token)
+            table.add_row(login.role, login.display_name, login.email, login.password, login.token)
         console.print(table)
         console.print(
             "Try: curl -s "

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.models import Account
 from colloque.accounts.services import (
     do_add_member,
-    do_create_account,
     do_issue_token,
     principal_for_account,
 )
@@ -62,6 +62,9 @@ class DemoLogin:
     role: str
     display_name: str
     email: str
+    #: A real password: logging in with it goes through the end-to-end login (docs/accounts.md).
+    password: str
+    #: A bearer token for API calls (curl), valid for the demo's lifetime.
     token: str
 
 
@@ -141,6 +144,7 @@ def build_showcase(db: Database, *, new_id: Callable[[], UUID], now: datetime) -
                 role=role,
                 display_name=account.display_name,
                 email=account.email or "",
+                password=DEMO_PASSWORDS[role],
                 token=do_issue_token(
                     session, now=now, account_id=account.account_id, lifetime=DEMO_TOKEN_LIFETIME
                 ),
@@ -177,16 +181,29 @@ def build_showcase(db: Database, *, new_id: Callable[[], UUID], now: datetime) -
     )
 
 
+#: Public demo passwords, strong enough for the clients' strength check. Demo data only.
+DEMO_PASSWORDS = {
+    "patient": "tilleul-marmotte-horizon-patient",
+    "secretary": "agenda-lavande-comptoir-secretaire",
+    "practitioner": "stethoscope-glycine-aurore-docteur",
+    "admin": "cabinet-orchidee-registre-admin",
+}
+
+
 def _account(
     session: Session, new_id: Callable[[], UUID], person: _Person, role: str, at: datetime
 ) -> Account:
-    return do_create_account(
+    """A real sign-up, back at ``at``, with the role's demo password."""
+    del new_id  # the account id comes from the sign-up itself
+    account, _old_token = do_create_demo_login(
         session,
         now=at,
-        display_name=person.display_name,
         email=f"{role}@{EMAIL_DOMAIN}",
-        account_id=new_id(),
+        display_name=person.display_name,
+        password=DEMO_PASSWORDS[role],
+        token_lifetime=DEMO_TOKEN_LIFETIME,
     )
+    return account
 
 
 def _apply_plan(

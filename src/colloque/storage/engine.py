@@ -33,6 +33,12 @@ def normalise_url(raw: str) -> URL:
     return url
 
 
+def ensure_sqlite_directory(url: URL) -> None:
+    """SQLite creates the file but not its folder: create the data directory on first use."""
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def sqlite_url_for(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -64,9 +70,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = normalise_url(url)
         if self.is_sqlite:
-            database = self.url.database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_directory(self.url)
             self.writer_engine = create_engine(self.url, echo=echo)
             _configure_sqlite(self.writer_engine, begin_statement="BEGIN IMMEDIATE")
             self.reader_engine = create_engine(self.url, echo=echo)

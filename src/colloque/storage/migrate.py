@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
-from colloque.storage.engine import normalise_url
+from colloque.storage.engine import ensure_sqlite_directory, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -24,6 +24,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
+    ensure_sqlite_directory(normalise_url(url))
     command.upgrade(alembic_config(url), "head")
 
 
