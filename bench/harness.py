@@ -38,7 +38,7 @@ def machine() -> str:
         with open("/proc/meminfo") as handle:
             kib = int(handle.readline().split()[1])
         memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
-    except OSError:  # pragma: no cover - not Linux
+    except OSError:  # not Linux
         pass
     model = ""
     try:
@@ -47,7 +47,7 @@ def machine() -> str:
                 if line.startswith("model name"):
                     model = line.split(":", 1)[1].strip()
                     break
-    except OSError:  # pragma: no cover
+    except OSError:  # not Linux
         pass
     return (
         f"{cpus} cores ({model}){memory}, Python {platform.python_version()}, {platform.system()}"
@@ -125,7 +125,7 @@ def server(url: str, *, workers: int, port: int = 8765) -> Iterator[str]:
         process.terminate()
         try:
             process.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # pragma: no cover
+        except subprocess.TimeoutExpired:
             process.kill()
 
 

@@ -169,6 +169,15 @@ def test_authentication(client: TestClient, world: World) -> None:
     ]
 
 
+def test_practice_page_lists_online_visit_types(client: TestClient, world: World) -> None:
+    agendas = client.get(f"/api/v1/practices/{world.practice_id}/practitioners").json()
+    assert [a["practitioner"]["last_name"] for a in agendas] == ["Martin"]
+    labels = [vt["label"] for vt in agendas[0]["visit_types"]]
+    assert "Urgence" not in labels
+    assert {"Consultation", "Téléconsultation", "Suivi"} <= set(labels)
+    assert_problem(client.get(f"/api/v1/practices/{world.practitioner_id}/practitioners"), 404)
+
+
 def test_slots_endpoint(client: TestClient, world: World) -> None:
     response = client.get(
         f"/api/v1/practices/{world.practice_id}/practitioners/{world.practitioner_id}/slots",

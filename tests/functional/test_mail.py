@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from email import message_from_bytes
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -13,15 +11,7 @@ from aiosmtpd.controller import Controller
 from colloque.notifications.interfaces import DeliveryError, MailMessage, MailSender
 from colloque.notifications.mail import ConsoleMailSender, SmtpMailSender
 from tests.server import free_port
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
+from tests.smtp import Inbox
 
 
 @pytest.fixture
@@ -41,7 +31,7 @@ def test_smtp_sender_delivers(smtp: tuple[Inbox, int]) -> None:
     [(recipients, message)] = inbox.messages
     assert recipients == ["ana@example.test"]
     assert message["Subject"] == "Votre code"
-    assert "123456" in message.get_payload(decode=True).decode()
+    assert "123456" in inbox.last_text("ana@example.test")
 
 
 def test_smtp_failure_is_a_delivery_error_without_personal_data() -> None:

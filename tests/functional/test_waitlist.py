@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
 import pytest
 from sqlalchemy import select
@@ -38,7 +39,7 @@ def join(
     clock: SettableClock,
     world: World,
     person: Person,
-    patient_id: object,
+    patient_id: UUID,
     first: date,
     last: date,
 ) -> WaitlistEntry:
@@ -50,7 +51,7 @@ def join(
             practice_id=world.practice_id,
             practitioner_id=world.practitioner_id,
             visit_type_id=world.consultation_id,
-            patient_id=patient_id,  # type: ignore[arg-type]
+            patient_id=patient_id,
             first_day=first,
             last_day=last,
         )

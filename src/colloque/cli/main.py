@@ -236,7 +236,3 @@ def demo(
     database.dispose()
     if serve_after:
         _run_server(settings, host=host or settings.host, port=port or settings.port, workers=1)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()

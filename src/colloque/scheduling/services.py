@@ -7,6 +7,7 @@ policy, make one change with its audit event, and never commit: the caller owns 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -443,6 +444,34 @@ def list_visit_types(
             .order_by(VisitType.duration_minutes, VisitType.label)
         )
     )
+
+
+def list_practice_agendas(
+    session: Session, *, practice_id: UUID
+) -> list[tuple[Practitioner, list[VisitType]]]:
+    """The practice's practitioners with their online visit types: two queries, whatever the size."""
+    get_practice(session, practice_id=practice_id)
+    practitioners = session.scalars(
+        select(Practitioner)
+        .join(
+            PracticePractitioner,
+            PracticePractitioner.practitioner_id == Practitioner.practitioner_id,
+        )
+        .where(PracticePractitioner.practice_id == practice_id)
+        .order_by(Practitioner.last_name, Practitioner.first_name)
+    ).all()
+    types: dict[UUID, list[VisitType]] = defaultdict(list)
+    for visit_type in session.scalars(
+        select(VisitType)
+        .where(
+            VisitType.practice_id == practice_id,
+            VisitType.active.is_(True),
+            VisitType.online_bookable.is_(True),
+        )
+        .order_by(VisitType.duration_minutes, VisitType.label)
+    ):
+        types[visit_type.practitioner_id].append(visit_type)
+    return [(p, types[p.practitioner_id]) for p in practitioners]
 
 
 # --- weekly openings, breaks, overrides ---------------------------------------------------------

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
@@ -17,7 +16,7 @@ from colloque.errors import InvalidInput, NotFound
 from colloque.scheduling import services
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
 from colloque.scheduling.loading import load_agenda
-from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
+from colloque.scheduling.models import Practice, Practitioner, VisitType
 from colloque.scheduling.slots import free_slots
 from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
 
@@ -102,28 +101,14 @@ def get_practice(practice_id: UUID, db: DB) -> Practice:
 @router.get("/practices/{practice_id}/practitioners", response_model=list[AgendaOut])
 def list_practice_practitioners(practice_id: UUID, db: DB) -> list[AgendaOut]:
     with db.read() as session:
-        services.get_practice(session, practice_id=practice_id)
-        rows = session.scalars(
-            select(Practitioner)
-            .join(
-                PracticePractitioner,
-                PracticePractitioner.practitioner_id == Practitioner.practitioner_id,
-            )
-            .where(PracticePractitioner.practice_id == practice_id)
-            .order_by(Practitioner.last_name, Practitioner.first_name)
-        ).all()
         return [
             AgendaOut(
-                practitioner=PractitionerOut.of(p),
-                visit_types=[
-                    VisitTypeOut.model_validate(vt)
-                    for vt in services.list_visit_types(
-                        session, practice_id=practice_id, practitioner_id=p.practitioner_id
-                    )
-                    if vt.online_bookable
-                ],
+                practitioner=PractitionerOut.of(practitioner),
+                visit_types=[VisitTypeOut.model_validate(vt) for vt in visit_types],
             )
-            for p in rows
+            for practitioner, visit_types in services.list_practice_agendas(
+                session, practice_id=practice_id
+            )
         ]
 
 

@@ -31,13 +31,13 @@ from colloque.waitlist.models import WaitlistEntry
 from colloque.waitlist.services import do_join_waitlist
 from tests.factories import Person, book, build_world, make_patient
 from tests.functional.accounts.conftest import (
-    Inbox,
     bearer,
     login_body,
     register,
     totp_now,
 )
 from tests.functional.test_api import assert_problem
+from tests.smtp import Inbox
 
 LOGIN = "/api/v1/auth/login"
 

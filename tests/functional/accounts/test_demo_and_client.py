@@ -23,8 +23,12 @@ from colloque.crypto.login import ASVS_MINIMUM_COST, INTERACTIVE_COST, KdfParams
 from colloque.errors import InvalidInput
 from colloque.storage.engine import Database
 from tests.factories import build_world
-from tests.functional.accounts.conftest import PASSWORD, Inbox, make_settings
+from tests.functional.accounts.conftest import (
+    PASSWORD,
+    make_settings,
+)
 from tests.server import running_server
+from tests.smtp import Inbox
 
 TUESDAY_10 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 

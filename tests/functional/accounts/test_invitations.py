@@ -14,8 +14,12 @@ from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
 from colloque.storage.engine import Database
 from tests.factories import World, build_world
-from tests.functional.accounts.conftest import Inbox, bearer, register
+from tests.functional.accounts.conftest import (
+    bearer,
+    register,
+)
 from tests.functional.test_api import assert_problem
+from tests.smtp import Inbox
 
 ACCEPT = "/api/v1/invitations/accept"
 

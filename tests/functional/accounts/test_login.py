@@ -20,12 +20,12 @@ from tests.factories import make_person
 from tests.functional.accounts.conftest import (
     OTHER_PASSWORD,
     PASSWORD,
-    Inbox,
     login_body,
     new_client,
     register,
 )
 from tests.functional.test_api import assert_problem
+from tests.smtp import Inbox
 
 LOGIN = "/api/v1/auth/login"
 

@@ -17,7 +17,6 @@ from colloque.storage.engine import Database
 from tests.factories import World, build_world
 from tests.functional.accounts.conftest import (
     PASSWORD,
-    Inbox,
     Registered,
     auth_key,
     bearer,
@@ -27,6 +26,7 @@ from tests.functional.accounts.conftest import (
     totp_now,
 )
 from tests.functional.test_api import assert_problem
+from tests.smtp import Inbox
 
 LOGIN = "/api/v1/auth/login"
 

@@ -21,7 +21,6 @@ from colloque.storage.engine import Database
 from tests.functional.accounts.conftest import (
     OTHER_PASSWORD,
     PASSWORD,
-    Inbox,
     auth_key,
     bearer,
     login_body,
@@ -30,6 +29,7 @@ from tests.functional.accounts.conftest import (
     sign_up,
 )
 from tests.functional.test_api import assert_problem
+from tests.smtp import Inbox
 
 NEW_PASSWORD = "a brand new Passphrase, 2026"
 

@@ -19,8 +19,14 @@ from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
 from colloque.storage.engine import Database
 from tests.factories import build_world
-from tests.functional.accounts.conftest import Inbox, bearer, login_body, make_settings, register
+from tests.functional.accounts.conftest import (
+    bearer,
+    login_body,
+    make_settings,
+    register,
+)
 from tests.functional.test_api import assert_problem
+from tests.smtp import Inbox
 
 LOGIN = "/api/v1/auth/login"
 PATIENT = {

@@ -16,8 +16,13 @@ from colloque.clock import SettableClock
 from colloque.crypto.keys import unlock_with_recovery_code
 from colloque.crypto.login import Argon2Cost, KdfParams
 from colloque.storage.engine import Database
-from tests.functional.accounts.conftest import PASSWORD, Inbox, new_client, sign_up
+from tests.functional.accounts.conftest import (
+    PASSWORD,
+    new_client,
+    sign_up,
+)
 from tests.functional.test_api import assert_problem
+from tests.smtp import Inbox
 
 
 def test_sign_up_happy_path(db: Database, http: TestClient, inbox: Inbox) -> None:
