@@ -10,8 +10,11 @@ def load_metadata() -> MetaData:
     from colloque.audit import models as _audit  # noqa: F401
     from colloque.authorization import models as _authorization  # noqa: F401
     from colloque.booking import models as _booking  # noqa: F401
+    from colloque.keydirectory import models as _keydirectory  # noqa: F401
     from colloque.notifications import models as _notifications  # noqa: F401
     from colloque.patients import models as _patients  # noqa: F401
+    from colloque.practicekeys import models as _practicekeys  # noqa: F401
+    from colloque.records import models as _records  # noqa: F401
     from colloque.scheduling import models as _scheduling  # noqa: F401
     from colloque.search import models as _search  # noqa: F401
     from colloque.storage.base import Base

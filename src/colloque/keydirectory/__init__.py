@@ -1,0 +1,1 @@
+"""The key directory: every public key binding in an append-only Merkle log with signed checkpoints."""

@@ -1,0 +1,68 @@
+"""Tables of practice key groups: the epochs of a practice's key and each member's wrap of them.
+
+The group id of a practice is its ``practice_id``. Only the newest epoch is current; older ones stay
+so that a member's client can still open item keys that have not been re-wrapped yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from colloque.storage.base import Base, ShardKind, shard
+from colloque.storage.types import UTCDateTime
+
+
+class PracticeKeyEpoch(Base):
+    __tablename__ = "practice_key_epochs"
+    __table_args__ = (
+        CheckConstraint("epoch >= 1", name="epoch_positive"),
+        {"info": shard(ShardKind.PRACTICE)},
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("practices.practice_id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The binding's position in the key directory.
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    #: The member whose client made this epoch (NULL once that account is deleted).
+    created_by_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PracticeKeyWrap(Base):
+    """The practice's private key of one epoch, sealed for one member's encryption key."""
+
+    __tablename__ = "practice_key_wraps"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "epoch"],
+            ["practice_key_epochs.practice_id", "practice_key_epochs.epoch"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_practice_key_wraps_account", "account_id"),
+        {"info": shard(ShardKind.PRACTICE)},
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True
+    )
+    wrap: Mapped[bytes] = mapped_column(LargeBinary(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""Sealed health data: visit reasons, notes, messages and documents, as ciphertext with key wraps."""
