@@ -106,9 +106,9 @@ SELECT practice_id, appointment_id, starts_at, blocked_until, status, hold_expir
 DELETE FROM next_slots WHERE practice_id IN (':practice_id') AND practitioner_id = ':practitioner_id'
   AND starts_at < timestamptz '2040-01-01' + :n * interval '10 minutes' + interval '10 minutes'
   AND blocked_until > timestamptz '2040-01-01' + :n * interval '10 minutes';
-INSERT INTO appointments (practice_id, appointment_id, practitioner_id, visit_type_id, patient_id,
+INSERT INTO appointments (practice_id, appointment_id, practitioner_id, patient_id,
   booked_by_account_id, specialty, starts_at, ends_at, blocked_until, status, source, created_at, updated_at)
-  VALUES (':practice_id', gen_random_uuid(), ':practitioner_id', ':visit_type_id', ':patient_id', ':account_id',
+  VALUES (':practice_id', gen_random_uuid(), ':practitioner_id', ':patient_id', ':account_id',
   'general_practice', timestamptz '2040-01-01' + :n * interval '10 minutes',
   timestamptz '2040-01-01' + :n * interval '10 minutes' + interval '10 minutes',
   timestamptz '2040-01-01' + :n * interval '10 minutes' + interval '10 minutes', 'booked', 'online', now(), now());
@@ -260,7 +260,7 @@ def write_requests(
         local = datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=PARIS)
         token, patient_id = patients[rng.randrange(len(patients))]
         body = (
-            f'{{"practice_id":"{agenda[0]}","practitioner_id":"{agenda[1]}","visit_type_id":"{agenda[2]}",'
+            f'{{"practice_id":"{agenda[0]}","practitioner_id":"{agenda[1]}","duration_minutes":{SLOT_MINUTES},'
             f'"patient_id":"{patient_id}","starts_at":"{local.astimezone(UTC).isoformat()}"}}'
         )
         lines.append(f"{token}\t{body}")

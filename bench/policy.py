@@ -183,7 +183,7 @@ def bench_bookings(bookings: int, warmup: int, decision_ns: float) -> None:
             request = BookingRequest(
                 practice_id=world.practice_id,
                 practitioner_id=world.practitioner_id,
-                visit_type_id=world.consultation_id,
+                duration_minutes=20,
                 patient_id=patient_id,
                 starts_at=next(free),
             )

@@ -246,7 +246,7 @@ def book(
     *,
     person: Person | None = None,
     patient_id: UUID | None = None,
-    visit_type_id: UUID | None = None,
+    duration_minutes: int = 20,
     source: Source = Source.ONLINE,
 ) -> Appointment:
     with db.write() as session:
@@ -257,9 +257,9 @@ def book(
             request=BookingRequest(
                 practice_id=world.practice_id,
                 practitioner_id=world.practitioner_id,
-                visit_type_id=visit_type_id or world.consultation_id,
                 patient_id=patient_id or world.holder_patient_id,
                 starts_at=starts_at,
+                duration_minutes=duration_minutes,
             ),
             source=source,
         )

@@ -53,7 +53,7 @@ def booking_body(
     body: dict[str, Any] = {
         "practice_id": str(world.practice_id),
         "practitioner_id": str(world.practitioner_id),
-        "visit_type_id": str(world.consultation_id),
+        "duration_minutes": 20,
         "patient_id": str(world.holder_patient_id),
         "starts_at": starts_at.isoformat(),
     }
@@ -121,7 +121,9 @@ def test_foreign_and_missing_look_the_same(client: TestClient, world: World) -> 
         ({"starts_at": "2026-03-02T09:00:00"}, "starts_at"),  # naive
         ({"starts_at": "tomorrow"}, "starts_at"),
         ({"patient_id": "12"}, "patient_id"),
-        ({"visit_type_id": None}, "visit_type_id"),
+        ({"duration_minutes": None}, "duration_minutes"),
+        ({"duration_minutes": 17}, "duration_minutes"),
+        ({"appointment_id": "00000000-0000-1000-8000-000000000000"}, "appointment_id"),
         ({"unexpected": 1}, "unexpected"),
     ],
 )
@@ -349,7 +351,7 @@ def test_practice_agenda_and_phone_booking(client: TestClient, world: World) -> 
         f"/api/v1/practices/{world.practice_id}/appointments",
         json={
             "practitioner_id": str(world.practitioner_id),
-            "visit_type_id": str(world.urgent_id),
+            "duration_minutes": 15,
             "patient_id": str(world.stranger_patient_id),
             "starts_at": MON_0900.isoformat(),
         },
@@ -360,7 +362,7 @@ def test_practice_agenda_and_phone_booking(client: TestClient, world: World) -> 
         f"/api/v1/practices/{world.practice_id}/appointments",
         json={
             "practitioner_id": str(world.practitioner_id),
-            "visit_type_id": str(world.urgent_id),
+            "duration_minutes": 15,
             "patient_id": caller.json()["patient_id"],
             "starts_at": MON_0900.isoformat(),
         },

@@ -113,10 +113,10 @@ def test_visit_type_restricted_to_its_openings(
     db: Database, clock: SettableClock, world: World
 ) -> None:
     with pytest.raises(RuleViolation) as caught:
-        book(db, clock, world, MON_0900, visit_type_id=world.video_id)  # video only afternoons
+        book(db, clock, world, MON_0900, duration_minutes=15)  # video only afternoons
     assert caught.value.rule == "visit_type_not_offered"
     afternoon = MON_0900 + timedelta(hours=5)
-    assert book(db, clock, world, afternoon, visit_type_id=world.video_id).status == Status.BOOKED
+    assert book(db, clock, world, afternoon, duration_minutes=15).status == Status.BOOKED
 
 
 def test_absence_refuses(db: Database, clock: SettableClock, world: World) -> None:
@@ -136,19 +136,22 @@ def test_absence_refuses(db: Database, clock: SettableClock, world: World) -> No
     assert caught.value.rule == "absent"
 
 
-def test_online_booking_refused_for_practice_only_type(
+def test_practice_only_length_is_booked_by_the_practice(
     db: Database, clock: SettableClock, world: World
 ) -> None:
+    # 15 minutes online at 09:00 could be a follow-up (known patients only) or a video visit
+    # (afternoons only): neither fits a new patient in the morning.
     with pytest.raises(RuleViolation) as caught:
-        book(db, clock, world, MON_0900, visit_type_id=world.urgent_id)
-    assert caught.value.rule == "practice_only"
+        book(db, clock, world, MON_0900, duration_minutes=15)
+    assert caught.value.rule == "visit_type_not_offered"
+    # The practice may also book it as the practice-only emergency slot, which fits.
     register_at_practice(db, clock, world, world.holder_patient_id)
     by_phone = book(
         db,
         clock,
         world,
         MON_0900,
-        visit_type_id=world.urgent_id,
+        duration_minutes=15,
         person=world.secretary,
         source=Source.PRACTICE,
     )
@@ -168,10 +171,11 @@ def test_practice_booking_skips_notice(db: Database, clock: SettableClock, world
 
 
 def test_patient_kind_rules(db: Database, clock: SettableClock, world: World) -> None:
+    # 15 minutes in the morning is a follow-up only, and this patient is new.
     with pytest.raises(RuleViolation) as caught:
-        book(db, clock, world, MON_0900, visit_type_id=world.follow_up_id)
-    assert caught.value.rule == "known_patients_only"
-    first = book(db, clock, world, MON_0900, visit_type_id=world.first_visit_id)
+        book(db, clock, world, MON_0900, duration_minutes=15)
+    assert caught.value.rule == "visit_type_not_offered"
+    first = book(db, clock, world, MON_0900, duration_minutes=30)
     clock.set(first.ends_at + timedelta(minutes=5))
     with db.write() as session:
         do_mark_appointment(
@@ -184,9 +188,9 @@ def test_patient_kind_rules(db: Database, clock: SettableClock, world: World) ->
         )
     later = MON_0900 + timedelta(days=8)
     with pytest.raises(RuleViolation) as caught:
-        book(db, clock, world, later, visit_type_id=world.first_visit_id)
+        book(db, clock, world, later, duration_minutes=30)
     assert caught.value.rule == "new_patients_only"
-    assert book(db, clock, world, later, visit_type_id=world.follow_up_id).status == Status.BOOKED
+    assert book(db, clock, world, later, duration_minutes=15).status == Status.BOOKED
 
 
 def test_anti_hoarding(db: Database, clock: SettableClock, world: World) -> None:

@@ -31,12 +31,12 @@ SLOTS_PER_ROUND = 3
 MON_0900 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
-async def _race(base_url: str, bodies: list[tuple[str, dict[str, str]]]) -> list[httpx.Response]:
+async def _race(base_url: str, bodies: list[tuple[str, dict[str, object]]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=CLIENTS + 10, max_keepalive_connections=CLIENTS + 10)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
         start = asyncio.Event()
 
-        async def one(token: str, body: dict[str, str]) -> httpx.Response:
+        async def one(token: str, body: dict[str, object]) -> httpx.Response:
             await start.wait()
             return await client.post(
                 "/api/v1/appointments", json=body, headers={"Authorization": f"Bearer {token}"}
@@ -74,7 +74,7 @@ def test_each_slot_has_exactly_one_winner(db: Database, clock: SettableClock) ->
                     {
                         "practice_id": str(world.practice_id),
                         "practitioner_id": str(world.practitioner_id),
-                        "visit_type_id": str(world.consultation_id),
+                        "duration_minutes": 20,
                         "patient_id": patient_id,
                         "starts_at": slots[index % SLOTS_PER_ROUND].isoformat(),
                     },

@@ -50,7 +50,7 @@ def join(
             principal=person.principal(db),
             practice_id=world.practice_id,
             practitioner_id=world.practitioner_id,
-            visit_type_id=world.consultation_id,
+            duration_minutes=20,
             patient_id=patient_id,
             first_day=first,
             last_day=last,

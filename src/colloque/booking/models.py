@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import true
 
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
@@ -49,10 +51,6 @@ class Appointment(Base):
             ["practice_id", "practitioner_id"],
             ["practice_practitioners.practice_id", "practice_practitioners.practitioner_id"],
         ),
-        ForeignKeyConstraint(
-            ["practice_id", "visit_type_id"],
-            ["visit_types.practice_id", "visit_types.visit_type_id"],
-        ),
         CheckConstraint(f"status IN {_in(ALL_STATUSES)}", name="status"),
         CheckConstraint(f"source IN {_in(SOURCES)}", name="source"),
         CheckConstraint("starts_at < ends_at AND ends_at <= blocked_until", name="times"),
@@ -67,7 +65,6 @@ class Appointment(Base):
     practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     appointment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     practitioner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    visit_type_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.patient_id"))
     #: Who made the booking: the patient's holder, a relative's holder, or a practice member.
     booked_by_account_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -83,6 +80,9 @@ class Appointment(Base):
     source: Mapped[str] = mapped_column(String(16))
     cancel_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Whether the patient wants reminders. The visit type is not stored: it travels sealed with
+    #: the visit reason (records.SealedItemRow, kind "visit_reason"); the duration is ends_at.
+    reminders_wanted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

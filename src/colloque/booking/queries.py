@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from colloque.booking.models import ACTIVE_STATUSES, Appointment
 from colloque.booking.rules import Status
+from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.scheduling.domain import Busy
 from colloque.search.models import NextSlot
 from colloque.waitlist.models import WaitlistOffer
@@ -199,3 +200,61 @@ def drop_cached_slots(
             NextSlot.blocked_until > start,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SealedReasonCopy:
+    """An appointment's sealed visit reason with the wraps one reader can open."""
+
+    item_id: UUID
+    envelope: bytes
+    wraps: list[ItemKeyWrap]
+
+
+def sealed_reasons(
+    session: Session,
+    *,
+    appointments: Sequence[Appointment],
+    recipient_kind: str,
+    recipient_id: UUID | None = None,
+) -> dict[UUID, SealedReasonCopy]:
+    """Visit reasons of ``appointments`` keyed by appointment id, in two queries.
+
+    ``recipient_kind`` "practice" keeps each appointment's practice wraps; "user" keeps the wraps
+    made for the account ``recipient_id``.
+    """
+    if not appointments:
+        return {}
+    practices = {a.appointment_id: a.practice_id for a in appointments}
+    items = [
+        item
+        for item in session.scalars(
+            select(SealedItemRow).where(
+                SealedItemRow.kind == "visit_reason",
+                SealedItemRow.context_id.in_(list(practices)),
+            )
+        )
+        if practices.get(item.context_id) == item.practice_id
+    ]
+    if not items:
+        return {}
+    wrap_filter = (
+        ItemKeyWrap.recipient_id == ItemKeyWrap.practice_id
+        if recipient_kind == "practice"
+        else ItemKeyWrap.recipient_id == recipient_id
+    )
+    wraps: dict[UUID, list[ItemKeyWrap]] = {item.item_id: [] for item in items}
+    for wrap in session.scalars(
+        select(ItemKeyWrap)
+        .where(
+            ItemKeyWrap.item_id.in_(list(wraps)),
+            ItemKeyWrap.recipient_kind == recipient_kind,
+            wrap_filter,
+        )
+        .order_by(ItemKeyWrap.epoch)
+    ):
+        wraps[wrap.item_id].append(wrap)
+    return {
+        item.context_id: SealedReasonCopy(item.item_id, item.envelope, wraps[item.item_id])
+        for item in items
+    }

@@ -6,8 +6,8 @@ import enum
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from colloque.errors import RuleViolation, SlotTaken
-from colloque.scheduling.domain import PatientKind, SlotProblem
+from colloque.errors import InvalidInput, RuleViolation, SlotTaken
+from colloque.scheduling.domain import PatientKind, SlotProblem, VisitTypeInfo
 
 
 class Source(enum.StrEnum):
@@ -60,25 +60,75 @@ def raise_for_slot_problem(problem: SlotProblem | None) -> None:
     raise RuleViolation(message, rule=problem.value, field="starts_at")
 
 
-def check_patient_kind(
-    *, kind: PatientKind, is_known: bool, accepts_new_patients: bool, by_practice: bool
-) -> None:
-    if kind is PatientKind.NEW_ONLY and is_known:
-        raise RuleViolation(
-            "this visit type is for new patients", rule="new_patients_only", field="visit_type_id"
-        )
-    if kind is PatientKind.KNOWN_ONLY and not is_known:
-        raise RuleViolation(
-            "this visit type is for the practitioner's existing patients",
-            rule="known_patients_only",
-            field="visit_type_id",
-        )
+def fitting_visit_types(
+    visit_types: Iterable[VisitTypeInfo],
+    *,
+    duration_minutes: int,
+    is_known: bool,
+    accepts_new_patients: bool,
+    by_practice: bool,
+) -> list[VisitTypeInfo]:
+    """The visit types a booking of this length could be, for this patient and this channel.
+
+    The server never learns which visit type was chosen (it travels sealed with the reason), so
+    a booking is accepted when at least one visit type fits. When none does, the error names the
+    rule that removed the last candidates, so the patient reads the same reason as before.
+    """
     if not is_known and not accepts_new_patients and not by_practice:
         raise RuleViolation(
             "the practitioner does not accept new patients online",
             rule="not_accepting_new_patients",
             field="practitioner_id",
         )
+    candidates = [vt for vt in visit_types if vt.duration_minutes == duration_minutes]
+    if not candidates:
+        raise InvalidInput(
+            f"no visit type of this practitioner lasts {duration_minutes} minutes",
+            field="duration_minutes",
+        )
+    if not by_practice:
+        candidates = [vt for vt in candidates if vt.online_bookable]
+        if not candidates:
+            raise RuleViolation(
+                "this visit type is booked by the practice only; please call them",
+                rule="practice_only",
+                field="duration_minutes",
+            )
+    kinds = {vt.patient_kind for vt in candidates}
+    candidates = [vt for vt in candidates if _kind_allows(vt.patient_kind, is_known=is_known)]
+    if not candidates:
+        if PatientKind.NEW_ONLY in kinds:
+            raise RuleViolation(
+                "this visit type is for new patients",
+                rule="new_patients_only",
+                field="duration_minutes",
+            )
+        raise RuleViolation(
+            "this visit type is for the practitioner's existing patients",
+            rule="known_patients_only",
+            field="duration_minutes",
+        )
+    return candidates
+
+
+def _kind_allows(kind: PatientKind, *, is_known: bool) -> bool:
+    if kind is PatientKind.NEW_ONLY:
+        return not is_known
+    if kind is PatientKind.KNOWN_ONLY:
+        return is_known
+    return True
+
+
+def closest_slot_problem(problems: Iterable[SlotProblem | None]) -> SlotProblem | None:
+    """None if any candidate visit type fits the slot; else the problem of the candidate that
+    passed the most checks (problems are listed in the order the checks run)."""
+    order = list(SlotProblem)
+    seen = list(problems)
+    if not seen:
+        raise ValueError("no candidate visit type was checked")
+    if None in seen:
+        return None
+    return max((p for p in seen if p is not None), key=order.index)
 
 
 def check_anti_hoarding(

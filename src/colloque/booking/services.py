@@ -8,7 +8,7 @@ slipped past the check fails there and becomes the same 409 as a check that caug
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,14 +29,24 @@ from colloque.booking.rules import (
     Status,
     check_anti_hoarding,
     check_patient_cutoff,
-    check_patient_kind,
+    closest_slot_problem,
+    fitting_visit_types,
     raise_for_slot_problem,
 )
-from colloque.errors import InvalidInput, NotFound, RuleViolation, SlotTaken, Unauthenticated
+from colloque.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    SlotTaken,
+    Unauthenticated,
+)
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
 from colloque.patients.registry import get_registered_patient, remember_patient
+from colloque.records.services import store_sealed_item
+from colloque.scheduling.domain import VisitTypeInfo
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.services import get_practice, mark_agenda_stale
 from colloque.scheduling.slots import check_slot
@@ -64,12 +74,24 @@ def _get_patient(session: Session, patient_id: UUID) -> Patient:
 
 
 @dataclass(frozen=True, slots=True)
+class SealedReason:
+    """The visit reason and visit type, sealed on the booker's device (crypto.items)."""
+
+    envelope: bytes
+    wraps: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BookingRequest:
     practice_id: UUID
     practitioner_id: UUID
-    visit_type_id: UUID
     patient_id: UUID
     starts_at: datetime
+    duration_minutes: int
+    #: Chosen by the client when it seals a reason, whose associated data names the appointment.
+    appointment_id: UUID | None = None
+    reminders_wanted: bool = True
+    sealed_reason: SealedReason | None = None
 
 
 def do_book_appointment(
@@ -105,18 +127,10 @@ def do_book_appointment(
             what="patient",
             field="patient_id",
         )
+    appointment_id = _fresh_appointment_id(session, request)
     loaded = load_agenda(
         session, practice_id=request.practice_id, practitioner_id=request.practitioner_id
     )
-    visit_type = loaded.visit_types.get(request.visit_type_id)
-    if visit_type is None:
-        raise NotFound("visit type not found", field="visit_type_id")
-    if not visit_type.online_bookable and not by_practice:
-        raise RuleViolation(
-            "this visit type is booked by the practice only; please call them",
-            rule="practice_only",
-            field="visit_type_id",
-        )
     specialty = loaded.practitioner.specialty
     history = queries.patient_history(
         session,
@@ -126,20 +140,21 @@ def do_book_appointment(
         specialty=specialty,
         now=now,
     )
-    check_patient_kind(
-        kind=visit_type.patient_kind,
+    candidates = fitting_visit_types(
+        loaded.visit_types.values(),
+        duration_minutes=request.duration_minutes,
         is_known=history.is_known,
         accepts_new_patients=loaded.practitioner.accepts_new_patients,
         by_practice=by_practice,
     )
     starts_at = request.starts_at
-    ends_at = starts_at + timedelta(minutes=visit_type.duration_minutes)
+    ends_at = starts_at + timedelta(minutes=request.duration_minutes)
     blocked_until = ends_at + loaded.agenda.rules.buffer_after
     _take_time(
         session,
         loaded=loaded,
         now=now,
-        visit_type_id=request.visit_type_id,
+        candidates=candidates,
         starts_at=starts_at,
         blocked_until=blocked_until,
         relaxed=by_practice,
@@ -152,9 +167,8 @@ def do_book_appointment(
         )
     appointment = Appointment(
         practice_id=request.practice_id,
-        appointment_id=new_id(),
+        appointment_id=appointment_id,
         practitioner_id=request.practitioner_id,
-        visit_type_id=request.visit_type_id,
         patient_id=patient.patient_id,
         booked_by_account_id=principal.account_id,
         specialty=specialty,
@@ -165,6 +179,7 @@ def do_book_appointment(
         source=source.value,
         cancel_reason=None,
         hold_expires_at=None,
+        reminders_wanted=request.reminders_wanted,
         created_at=now,
         updated_at=now,
     )
@@ -174,6 +189,18 @@ def do_book_appointment(
     if not by_practice:
         remember_patient(
             session, practice_id=request.practice_id, patient_id=patient.patient_id, now=now
+        )
+    if request.sealed_reason is not None:
+        store_sealed_item(
+            session,
+            principal=principal,
+            practice_id=request.practice_id,
+            patient_id=patient.patient_id,
+            kind="visit_reason",
+            context_id=appointment_id,
+            envelope=request.sealed_reason.envelope,
+            wraps=request.sealed_reason.wraps,
+            now=now,
         )
     _history(
         session, appointment, now=now, principal=principal, kind="booked", new_starts_at=starts_at
@@ -192,18 +219,41 @@ def do_book_appointment(
     return appointment
 
 
+def _fresh_appointment_id(session: Session, request: BookingRequest) -> UUID:
+    if request.appointment_id is None:
+        if request.sealed_reason is not None:
+            raise InvalidInput(
+                "a sealed reason names its appointment: send the appointment_id it was sealed for",
+                field="appointment_id",
+            )
+        return new_id()
+    if request.appointment_id.version != 4:
+        raise InvalidInput("appointment ids are random (UUID version 4)", field="appointment_id")
+    taken = session.scalar(
+        select(Appointment.appointment_id).where(
+            Appointment.appointment_id == request.appointment_id
+        )
+    )
+    if taken is not None:
+        raise Conflict("this appointment id is already used", field="appointment_id")
+    return request.appointment_id
+
+
 def _take_time(
     session: Session,
     *,
     loaded: LoadedAgenda,
     now: datetime,
-    visit_type_id: UUID,
+    candidates: Sequence[VisitTypeInfo],
     starts_at: datetime,
     blocked_until: datetime,
     relaxed: bool,
     exclude_appointment_id: UUID | None = None,
 ) -> None:
-    """Check the slot against the agenda and the taken time, and drop it from the search cache."""
+    """Check the slot against the agenda and the taken time, and drop it from the search cache.
+
+    The slot is good when it is good for at least one of the visit types the booking could be.
+    """
     nearby = queries.time_nearby(
         session,
         practice_ids=loaded.practitioner_practice_ids,
@@ -214,13 +264,16 @@ def _take_time(
         exclude_appointment_id=exclude_appointment_id,
     )
     raise_for_slot_problem(
-        check_slot(
-            loaded.agenda,
-            loaded.spec(visit_type_id),
-            start=starts_at,
-            now=now,
-            busy=nearby.busy,
-            relaxed=relaxed,
+        closest_slot_problem(
+            check_slot(
+                loaded.agenda,
+                candidate.spec(),
+                start=starts_at,
+                now=now,
+                busy=nearby.busy,
+                relaxed=relaxed,
+            )
+            for candidate in candidates
         )
     )
     if nearby.expired_holds:
@@ -460,18 +513,19 @@ def do_reschedule_appointment(
             now=now,
             cutoff_minutes=loaded.practice.cancel_cutoff_minutes,
         )
-    if appointment.visit_type_id not in loaded.visit_types:
+    duration = appointment.ends_at - appointment.starts_at
+    candidates = [vt for vt in loaded.visit_types.values() if vt.spec().duration == duration]
+    if not candidates:
         raise RuleViolation(
             "this visit type is no longer offered; please book a new appointment",
             rule="visit_type_retired",
         )
-    duration = appointment.ends_at - appointment.starts_at
     blocked_until = new_starts_at + duration + loaded.agenda.rules.buffer_after
     _take_time(
         session,
         loaded=loaded,
         now=now,
-        visit_type_id=appointment.visit_type_id,
+        candidates=candidates,
         starts_at=new_starts_at,
         blocked_until=blocked_until,
         relaxed=access.as_practice,

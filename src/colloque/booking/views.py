@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -10,14 +10,19 @@ from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime, Field
 from sqlalchemy.orm import Session
 
+from colloque.accounts.schemas import B64
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
-from colloque.booking import services
+from colloque.authorization.principal import Principal, Role
+from colloque.booking import queries, services
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason, Source, Status
 from colloque.patients.models import Patient
 
 router = APIRouter(prefix="/api/v1", tags=["appointments"])
+
+#: A sealed reason: header, at most 64 KiB of padded text, tag and signature.
+MAX_REASON_ENVELOPE = 70_000
 
 
 class PatientSummary(Out):
@@ -27,11 +32,28 @@ class PatientSummary(Out):
     birth_date: date
 
 
+class ItemKeyWrapOut(Out):
+    recipient_kind: str
+    recipient_id: UUID
+    epoch: int
+    wrap: B64
+
+
+class SealedReasonOut(Out):
+    """The visit reason and visit type, sealed; ``wraps`` are the ones this reader can open."""
+
+    item_id: UUID
+    envelope: B64
+    wraps: list[ItemKeyWrapOut]
+
+
 class AppointmentOut(Out):
     appointment_id: UUID
     practice_id: UUID
     practitioner_id: UUID
-    visit_type_id: UUID
+    duration_minutes: int
+    reminders_wanted: bool
+    sealed_reason: SealedReasonOut | None
     patient: PatientSummary
     booked_by_account_id: UUID | None
     starts_at: datetime
@@ -44,12 +66,25 @@ class AppointmentOut(Out):
     updated_at: datetime
 
     @classmethod
-    def of(cls, appointment: Appointment, patient: Patient) -> AppointmentOut:
+    def of(
+        cls,
+        appointment: Appointment,
+        patient: Patient,
+        reason: queries.SealedReasonCopy | None = None,
+    ) -> AppointmentOut:
         return cls(
             appointment_id=appointment.appointment_id,
             practice_id=appointment.practice_id,
             practitioner_id=appointment.practitioner_id,
-            visit_type_id=appointment.visit_type_id,
+            duration_minutes=(appointment.ends_at - appointment.starts_at) // timedelta(minutes=1),
+            reminders_wanted=appointment.reminders_wanted,
+            sealed_reason=None
+            if reason is None
+            else SealedReasonOut(
+                item_id=reason.item_id,
+                envelope=reason.envelope,
+                wraps=[ItemKeyWrapOut.model_validate(w) for w in reason.wraps],
+            ),
             patient=PatientSummary.model_validate(patient),
             booked_by_account_id=appointment.booked_by_account_id,
             starts_at=appointment.starts_at,
@@ -78,22 +113,47 @@ class AppointmentDetailOut(AppointmentOut):
     history: list[EventOut]
 
 
-class BookingIn(Body):
-    practice_id: UUID
+class SealedReasonIn(Body):
+    envelope: Annotated[B64, Field(min_length=64, max_length=MAX_REASON_ENVELOPE)]
+    wraps: list[Annotated[B64, Field(min_length=32, max_length=512)]] = Field(
+        min_length=1, max_length=4
+    )
+
+
+class _BookingFields(Body):
     practitioner_id: UUID
-    visit_type_id: UUID
     patient_id: UUID = Field(description="the account holder's own patient record or a relative's")
     starts_at: AwareDatetime
-
-
-def _request(body: BookingIn) -> services.BookingRequest:
-    return services.BookingRequest(
-        practice_id=body.practice_id,
-        practitioner_id=body.practitioner_id,
-        visit_type_id=body.visit_type_id,
-        patient_id=body.patient_id,
-        starts_at=body.starts_at,
+    duration_minutes: int = Field(
+        ge=5, le=480, description="the length of the visit type chosen; the type itself is sealed"
     )
+    appointment_id: UUID | None = Field(
+        default=None, description="random (UUIDv4), chosen by the client that sealed the reason"
+    )
+    reminders_wanted: bool = True
+    sealed_reason: SealedReasonIn | None = Field(
+        default=None,
+        description="the visit reason and visit type, sealed for the patient and the practice",
+    )
+
+    def request(self, practice_id: UUID) -> services.BookingRequest:
+        reason = self.sealed_reason
+        return services.BookingRequest(
+            practice_id=practice_id,
+            practitioner_id=self.practitioner_id,
+            patient_id=self.patient_id,
+            starts_at=self.starts_at,
+            duration_minutes=self.duration_minutes,
+            appointment_id=self.appointment_id,
+            reminders_wanted=self.reminders_wanted,
+            sealed_reason=None
+            if reason is None
+            else services.SealedReason(envelope=reason.envelope, wraps=tuple(reason.wraps)),
+        )
+
+
+class BookingIn(_BookingFields):
+    practice_id: UUID
 
 
 @router.post(
@@ -111,19 +171,13 @@ def book_online(
             session,
             now=clock.now(),
             principal=principal,
-            request=_request(body),
+            request=body.request(body.practice_id),
             source=Source.ONLINE,
         )
-        patient = session.get(Patient, appointment.patient_id)
-        assert patient is not None
-        return AppointmentOut.of(appointment, patient)
+        return _out(session, appointment, principal, as_practice=False)
 
 
-class PracticeBookingIn(Body):
-    practitioner_id: UUID
-    visit_type_id: UUID
-    patient_id: UUID
-    starts_at: AwareDatetime
+class PracticeBookingIn(_BookingFields):
     source: Source = Source.PRACTICE
 
 
@@ -145,18 +199,10 @@ def book_by_practice(
             session,
             now=clock.now(),
             principal=principal,
-            request=services.BookingRequest(
-                practice_id=practice_id,
-                practitioner_id=body.practitioner_id,
-                visit_type_id=body.visit_type_id,
-                patient_id=body.patient_id,
-                starts_at=body.starts_at,
-            ),
+            request=body.request(practice_id),
             source=source,
         )
-        patient = session.get(Patient, appointment.patient_id)
-        assert patient is not None
-        return AppointmentOut.of(appointment, patient)
+        return _out(session, appointment, principal, as_practice=True)
 
 
 @router.get("/me/appointments", response_model=list[AppointmentOut])
@@ -167,7 +213,16 @@ def my_appointments(
         rows = services.list_my_appointments(
             session, now=clock.now(), principal=principal, upcoming_only=upcoming
         )
-        return [AppointmentOut.of(r.appointment, r.patient) for r in rows]
+        reasons = queries.sealed_reasons(
+            session,
+            appointments=[r.appointment for r in rows],
+            recipient_kind="user",
+            recipient_id=principal.account_id,
+        )
+        return [
+            AppointmentOut.of(r.appointment, r.patient, reasons.get(r.appointment.appointment_id))
+            for r in rows
+        ]
 
 
 @router.get(
@@ -187,7 +242,7 @@ def get_appointment(
         history = services.list_history(
             session, practice_id=practice_id, appointment_id=appointment_id
         )
-        base = AppointmentOut.of(access.appointment, access.patient)
+        base = _out(session, access.appointment, principal, as_practice=access.as_practice)
         return AppointmentDetailOut(
             **base.model_dump(), history=[EventOut.model_validate(event) for event in history]
         )
@@ -217,7 +272,7 @@ def cancel(
             appointment_id=appointment_id,
             reason=body.reason,
         )
-        return _out(session, appointment)
+        return _out(session, appointment, principal)
 
 
 class RescheduleIn(Body):
@@ -246,7 +301,7 @@ def reschedule(
             appointment_id=appointment_id,
             new_starts_at=body.starts_at,
         )
-        return _out(session, appointment)
+        return _out(session, appointment, principal)
 
 
 class MarkIn(Body):
@@ -273,7 +328,7 @@ def mark(
             appointment_id=appointment_id,
             outcome=body.outcome,
         )
-        return _out(session, appointment)
+        return _out(session, appointment, principal)
 
 
 @router.get("/practices/{practice_id}/agenda", response_model=list[AppointmentOut])
@@ -296,10 +351,48 @@ def practice_agenda(
             until=until,
             practitioner_id=practitioner_id,
         )
-        return [AppointmentOut.of(r.appointment, r.patient) for r in rows]
+        reasons = (
+            queries.sealed_reasons(
+                session, appointments=[r.appointment for r in rows], recipient_kind="practice"
+            )
+            if _holds_practice_key(principal, practice_id)
+            else {}
+        )
+        return [
+            AppointmentOut.of(r.appointment, r.patient, reasons.get(r.appointment.appointment_id))
+            for r in rows
+        ]
 
 
-def _out(session: Session, appointment: Appointment) -> AppointmentOut:
+def _holds_practice_key(principal: Principal, practice_id: UUID) -> bool:
+    """Staff are in the practice's key group; an operator reading the agenda is not."""
+    return principal.role_in(practice_id) in (Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN)
+
+
+def _out(
+    session: Session,
+    appointment: Appointment,
+    principal: Principal,
+    *,
+    as_practice: bool | None = None,
+) -> AppointmentOut:
+    """The appointment with its sealed reason as this reader opens it: through the practice's key
+    when they act for the practice, through their own keys when they act as the patient."""
+    if as_practice is None:
+        as_practice = principal.role_in(appointment.practice_id) is not None
     patient = session.get(Patient, appointment.patient_id)
     assert patient is not None
-    return AppointmentOut.of(appointment, patient)
+    if as_practice:
+        reasons = (
+            queries.sealed_reasons(session, appointments=[appointment], recipient_kind="practice")
+            if _holds_practice_key(principal, appointment.practice_id)
+            else {}
+        )
+    else:
+        reasons = queries.sealed_reasons(
+            session,
+            appointments=[appointment],
+            recipient_kind="user",
+            recipient_id=principal.account_id,
+        )
+    return AppointmentOut.of(appointment, patient, reasons.get(appointment.appointment_id))

@@ -15,7 +15,9 @@ from uuid import UUID
 
 import httpx
 
+from colloque.client.appointments import open_booking_reason, sealed_booking_fields
 from colloque.client.passwords import check_password
+from colloque.crypto.items import VisitReason
 from colloque.crypto.keys import (
     RecoveryCode,
     UserKeys,
@@ -27,6 +29,7 @@ from colloque.crypto.keys import (
     unlock_with_recovery_code,
 )
 from colloque.crypto.login import KdfParams, LoginKeys, derive_login_keys
+from colloque.crypto.transparency import KeyBinding
 
 Json = dict[str, Any]
 
@@ -383,22 +386,40 @@ class ColloqueClient:
         *,
         practice_id: UUID,
         practitioner_id: UUID,
-        visit_type_id: UUID,
         patient_id: UUID,
         starts_at: datetime,
+        visit_type_id: UUID,
+        duration_minutes: int,
+        reason: str = "",
+        practice_key: KeyBinding | None = None,
+        reminders_wanted: bool = True,
     ) -> Json:
-        out: Json = self._request(
-            "POST",
-            "/api/v1/appointments",
-            json={
-                "practice_id": str(practice_id),
-                "practitioner_id": str(practitioner_id),
-                "visit_type_id": str(visit_type_id),
-                "patient_id": str(patient_id),
-                "starts_at": starts_at.isoformat(),
-            },
-        )
+        """Book online. The visit type and the reason are sealed here for this account and for
+        ``practice_key`` (the practice's current key from the verified directory); the server
+        receives the time and the duration."""
+        keys = self.unlocked_keys
+        body: Json = {
+            "practice_id": str(practice_id),
+            "practitioner_id": str(practitioner_id),
+            "patient_id": str(patient_id),
+            "starts_at": starts_at.isoformat(),
+            "duration_minutes": duration_minutes,
+            "reminders_wanted": reminders_wanted,
+            **sealed_booking_fields(
+                author=keys,
+                visit_type_id=visit_type_id,
+                reason=reason,
+                patient_key=keys.encryption_binding(),
+                practice_key=practice_key,
+            ),
+        }
+        out: Json = self._request("POST", "/api/v1/appointments", json=body)
         return out
+
+    def read_my_reason(self, appointment: Json) -> VisitReason:
+        """The reason and visit type of one of this account's own bookings."""
+        keys = self.unlocked_keys
+        return open_booking_reason(appointment, holder=keys, author=keys.signing_binding())
 
     def my_appointments(self) -> list[Json]:
         out: list[Json] = self._request("GET", "/api/v1/me/appointments")

@@ -327,7 +327,6 @@ class AppointmentWriter:
                     "practice_id": plan.practice_id,
                     "appointment_id": appointment_id,
                     "practitioner_id": plan.practitioner_id,
-                    "visit_type_id": visit_type.visit_type_id,
                     "patient_id": patients.ids[patient],
                     "booked_by_account_id": booker,
                     "specialty": plan.specialty.value,

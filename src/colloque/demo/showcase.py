@@ -352,9 +352,9 @@ def _book_family(
             request=BookingRequest(
                 practice_id=plan.practice_id,
                 practitioner_id=plan.practitioner_id,
-                visit_type_id=visit_type.visit_type_id,
                 patient_id=family[who].patient_id,
                 starts_at=starts_at,
+                duration_minutes=visit_type.duration,
             ),
             source=source,
         )

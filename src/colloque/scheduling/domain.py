@@ -99,6 +99,23 @@ class VisitTypeSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class VisitTypeInfo:
+    """What the booking rules know of a visit type."""
+
+    visit_type_id: UUID
+    label: str
+    duration_minutes: int
+    online_bookable: bool
+    patient_kind: PatientKind
+    mode: VisitMode
+
+    def spec(self) -> VisitTypeSpec:
+        return VisitTypeSpec(
+            id=self.visit_type_id, duration=timedelta(minutes=self.duration_minutes)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Busy:
     """Time already taken: an appointment (or a hold) from ``start`` until ``until``.
 

@@ -27,6 +27,7 @@ from colloque.scheduling.domain import (
     OverrideKind,
     PatientKind,
     VisitMode,
+    VisitTypeInfo,
     VisitTypeSpec,
     WeeklyBreak,
     WeeklyRange,
@@ -66,16 +67,6 @@ class PracticeSettings:
 class PractitionerInfo:
     specialty: str
     accepts_new_patients: bool
-
-
-@dataclass(frozen=True, slots=True)
-class VisitTypeInfo:
-    visit_type_id: UUID
-    label: str
-    duration_minutes: int
-    online_bookable: bool
-    patient_kind: PatientKind
-    mode: VisitMode
 
 
 @dataclass(frozen=True, slots=True)

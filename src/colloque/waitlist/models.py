@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Uuid,
 )
@@ -30,11 +31,8 @@ class WaitlistEntry(Base):
             ["practice_id", "practitioner_id"],
             ["practice_practitioners.practice_id", "practice_practitioners.practitioner_id"],
         ),
-        ForeignKeyConstraint(
-            ["practice_id", "visit_type_id"],
-            ["visit_types.practice_id", "visit_types.visit_type_id"],
-        ),
         CheckConstraint("first_day <= last_day", name="days"),
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
         CheckConstraint(
             "status IN (" + ", ".join(f"'{s}'" for s in ENTRY_STATUSES) + ")", name="status"
         ),
@@ -48,7 +46,8 @@ class WaitlistEntry(Base):
     practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     entry_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     practitioner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    visit_type_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: The length of visit wanted; which visit type it is stays on the patient's device.
+    duration_minutes: Mapped[int] = mapped_column(Integer)
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.patient_id"))
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.account_id", ondelete="SET NULL"), nullable=True

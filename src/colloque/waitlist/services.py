@@ -1,6 +1,6 @@
 """Use cases of the waitlist: join, leave, and the offer of freed time.
 
-When time frees up, the earliest waiting entry whose days and visit type fit gets a hold: a
+When time frees up, the earliest waiting entry whose days and visit length fit gets a hold: a
 'held' appointment that blocks the slot for everyone else until it is accepted, declined or
 lapses. The offer is recorded; its delivery by mail or SMS goes through the outbox.
 """
@@ -19,13 +19,18 @@ from colloque.authorization.policy import Action, PatientTarget, authorize, requ
 from colloque.authorization.principal import Principal
 from colloque.booking import queries
 from colloque.booking.models import Appointment, AppointmentEvent
-from colloque.booking.rules import Source, Status, check_anti_hoarding
+from colloque.booking.rules import (
+    Source,
+    Status,
+    check_anti_hoarding,
+    closest_slot_problem,
+    fitting_visit_types,
+)
 from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
 from colloque.scheduling.loading import load_agenda
-from colloque.scheduling.services import get_visit_type
 from colloque.scheduling.slots import check_slot
 from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
 
@@ -40,7 +45,7 @@ def do_join_waitlist(
     principal: Principal,
     practice_id: UUID,
     practitioner_id: UUID,
-    visit_type_id: UUID,
+    duration_minutes: int,
     patient_id: UUID,
     first_day: date,
     last_day: date,
@@ -55,9 +60,15 @@ def do_join_waitlist(
         what="patient",
         field="patient_id",
     )
-    visit_type = get_visit_type(session, practice_id=practice_id, visit_type_id=visit_type_id)
-    if visit_type.practitioner_id != practitioner_id or not visit_type.online_bookable:
-        raise NotFound("visit type not found", field="visit_type_id")
+    loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
+    if not any(
+        vt.online_bookable and vt.duration_minutes == duration_minutes
+        for vt in loaded.visit_types.values()
+    ):
+        raise InvalidInput(
+            f"no visit type of this practitioner lasts {duration_minutes} minutes",
+            field="duration_minutes",
+        )
     if first_day > last_day:
         raise InvalidInput("first_day must not be after last_day", field="last_day")
     if last_day < now.date():
@@ -81,7 +92,7 @@ def do_join_waitlist(
         practice_id=practice_id,
         entry_id=new_id(),
         practitioner_id=practitioner_id,
-        visit_type_id=visit_type_id,
+        duration_minutes=duration_minutes,
         patient_id=patient_id,
         account_id=principal.account_id,
         first_day=first_day,
@@ -236,20 +247,6 @@ def offer_freed_time(
     ).all()
     specialty = loaded.practitioner.specialty
     for entry in candidates:
-        if entry.visit_type_id not in loaded.visit_types:
-            continue
-        spec = loaded.spec(entry.visit_type_id)
-        blocked_until = starts_at + spec.duration + loaded.agenda.rules.buffer_after
-        nearby = queries.time_nearby(
-            session,
-            practice_ids=loaded.practitioner_practice_ids,
-            practitioner_id=practitioner_id,
-            start=starts_at,
-            until=blocked_until,
-            now=now,
-        )
-        if check_slot(loaded.agenda, spec, start=starts_at, now=now, busy=nearby.busy) is not None:
-            continue
         history = queries.patient_history(
             session,
             patient_id=entry.patient_id,
@@ -258,13 +255,36 @@ def offer_freed_time(
             specialty=specialty,
             now=now,
         )
+        duration = timedelta(minutes=entry.duration_minutes)
+        blocked_until = starts_at + duration + loaded.agenda.rules.buffer_after
+        nearby = queries.time_nearby(
+            session,
+            practice_ids=loaded.practitioner_practice_ids,
+            practitioner_id=practitioner_id,
+            start=starts_at,
+            until=blocked_until,
+            now=now,
+        )
         try:
+            fitting = fitting_visit_types(
+                loaded.visit_types.values(),
+                duration_minutes=entry.duration_minutes,
+                is_known=history.is_known,
+                accepts_new_patients=loaded.practitioner.accepts_new_patients,
+                by_practice=False,
+            )
             check_anti_hoarding(
                 starts_at=starts_at,
                 other_starts=history.future_starts_in_specialty,
                 min_gap_days=loaded.practice.anti_hoarding_days,
             )
-        except RuleViolation:
+        except (InvalidInput, RuleViolation):
+            continue
+        problem = closest_slot_problem(
+            check_slot(loaded.agenda, vt.spec(), start=starts_at, now=now, busy=nearby.busy)
+            for vt in fitting
+        )
+        if problem is not None:
             continue
         if nearby.expired_holds:
             queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
@@ -275,7 +295,7 @@ def offer_freed_time(
             entry=entry,
             specialty=specialty,
             starts_at=starts_at,
-            ends_at=starts_at + spec.duration,
+            ends_at=starts_at + duration,
             blocked_until=blocked_until,
             hold=timedelta(minutes=loaded.practice.hold_minutes),
         )
@@ -299,7 +319,6 @@ def _make_offer(
         practice_id=entry.practice_id,
         appointment_id=new_id(),
         practitioner_id=entry.practitioner_id,
-        visit_type_id=entry.visit_type_id,
         patient_id=entry.patient_id,
         booked_by_account_id=entry.account_id,
         specialty=specialty,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from fastapi import APIRouter, status
+from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["waitlist"])
 class WaitlistIn(Body):
     practice_id: UUID
     practitioner_id: UUID
-    visit_type_id: UUID
+    duration_minutes: int = Field(ge=5, le=480, description="the length of the visit wanted")
     patient_id: UUID
     first_day: date
     last_day: date
@@ -36,7 +37,7 @@ class WaitlistEntryOut(Out):
     entry_id: UUID
     practice_id: UUID
     practitioner_id: UUID
-    visit_type_id: UUID
+    duration_minutes: int
     patient_id: UUID
     first_day: date
     last_day: date

@@ -125,10 +125,14 @@ def test_client_end_to_end_at_the_interactive_cost(
             practice_id=world.practice_id,
             practitioner_id=world.practitioner_id,
             visit_type_id=world.consultation_id,
+            duration_minutes=20,
+            reason="Toux depuis trois semaines",
             patient_id=UUID(patient.json()["patient_id"]),
             starts_at=TUESDAY_10,
         )
         assert booked["status"] == "booked"
+        assert "visit_type_id" not in booked
+        assert booked["duration_minutes"] == 20
         keys = client.unlocked_keys
         client.log_out()
         with pytest.raises(NotLoggedIn):
@@ -138,5 +142,8 @@ def test_client_end_to_end_at_the_interactive_cost(
         assert again.unlocked_keys.encryption_secret == keys.encryption_secret
         [mine] = again.my_appointments()
         assert mine["appointment_id"] == booked["appointment_id"]
+        reason = again.read_my_reason(mine)
+        assert reason.reason == "Toux depuis trois semaines"
+        assert reason.visit_type_id == world.consultation_id
         clock.advance(timedelta(minutes=1))
         again.reauthenticate(PASSWORD)

@@ -412,9 +412,9 @@ class Scene:
                 request=BookingRequest(
                     practice_id=site.practice_id,
                     practitioner_id=site.practitioner_id,
-                    visit_type_id=site.visit_type_id,
                     patient_id=patient_id,
                     starts_at=starts_at,
+                    duration_minutes=20,
                 ),
                 source=Source.PRACTICE,
             )
@@ -429,7 +429,7 @@ class Scene:
                 principal=self._principals[target.owner],
                 practice_id=site.practice_id,
                 practitioner_id=site.practitioner_id,
-                visit_type_id=site.visit_type_id,
+                duration_minutes=20,
                 patient_id=patient_id,
                 first_day=day,
                 last_day=day,

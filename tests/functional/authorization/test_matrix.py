@@ -313,7 +313,7 @@ def book_by_practice(s: Scene, t: Target) -> Call:
     site = s.site(t)
     body = {
         "practitioner_id": str(site.practitioner_id),
-        "visit_type_id": str(site.visit_type_id),
+        "duration_minutes": 20,
         "patient_id": str(site.desk_patient_id),
         "starts_at": s.slot(t).isoformat(),
     }
@@ -397,7 +397,7 @@ def book_online(s: Scene, t: Target) -> Call:
     body = {
         "practice_id": str(site.practice_id),
         "practitioner_id": str(site.practitioner_id),
-        "visit_type_id": str(site.visit_type_id),
+        "duration_minutes": 20,
         "patient_id": str(s.patient(t)),
         "starts_at": s.slot(t).isoformat(),
     }
@@ -410,7 +410,7 @@ def join_waitlist(s: Scene, t: Target) -> Call:
     body = {
         "practice_id": str(site.practice_id),
         "practitioner_id": str(site.practitioner_id),
-        "visit_type_id": str(site.visit_type_id),
+        "duration_minutes": 20,
         "patient_id": str(s.patient(t)),
         "first_day": day,
         "last_day": day,
@@ -1143,7 +1143,7 @@ def test_phone_booking_knows_only_registered_patients(matrix: Matrix) -> None:
     def booking(site: Site, patient_id: UUID) -> Call:
         body = {
             "practitioner_id": str(site.practitioner_id),
-            "visit_type_id": str(site.visit_type_id),
+            "duration_minutes": 20,
             "patient_id": str(patient_id),
             "starts_at": PLACEHOLDER_TIME.isoformat(),
         }

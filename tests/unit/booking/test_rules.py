@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 
@@ -10,11 +11,12 @@ from colloque.booking.rules import (
     SLOT_PROBLEM_MESSAGES,
     check_anti_hoarding,
     check_patient_cutoff,
-    check_patient_kind,
+    closest_slot_problem,
+    fitting_visit_types,
     raise_for_slot_problem,
 )
-from colloque.errors import RuleViolation, SlotTaken
-from colloque.scheduling.domain import PatientKind, SlotProblem
+from colloque.errors import InvalidInput, RuleViolation, SlotTaken
+from colloque.scheduling.domain import PatientKind, SlotProblem, VisitMode, VisitTypeInfo
 
 NOON = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -37,6 +39,19 @@ def test_taken_is_a_conflict() -> None:
     raise_for_slot_problem(None)
 
 
+def _type(
+    minutes: int, kind: PatientKind = PatientKind.ANY, *, online: bool = True
+) -> VisitTypeInfo:
+    return VisitTypeInfo(
+        visit_type_id=uuid4(),
+        label=f"{minutes} min",
+        duration_minutes=minutes,
+        online_bookable=online,
+        patient_kind=kind,
+        mode=VisitMode.IN_PERSON,
+    )
+
+
 @pytest.mark.parametrize(
     ("kind", "known", "accepts", "by_practice", "rule"),
     [
@@ -49,19 +64,79 @@ def test_taken_is_a_conflict() -> None:
         (PatientKind.NEW_ONLY, False, True, False, None),
     ],
 )
-def test_patient_kind(
+def test_patient_kind_of_a_single_candidate(
     kind: PatientKind, known: bool, accepts: bool, by_practice: bool, rule: str | None
 ) -> None:
-    if rule is None:
-        check_patient_kind(
-            kind=kind, is_known=known, accepts_new_patients=accepts, by_practice=by_practice
+    only = _type(20, kind)
+
+    def fit() -> list[VisitTypeInfo]:
+        return fitting_visit_types(
+            [only, _type(30)],
+            duration_minutes=20,
+            is_known=known,
+            accepts_new_patients=accepts,
+            by_practice=by_practice,
         )
+
+    if rule is None:
+        assert fit() == [only]
         return
     with pytest.raises(RuleViolation) as caught:
-        check_patient_kind(
-            kind=kind, is_known=known, accepts_new_patients=accepts, by_practice=by_practice
-        )
+        fit()
     assert caught.value.rule == rule
+
+
+def test_fitting_keeps_every_type_of_that_length_that_fits() -> None:
+    follow_up = _type(15, PatientKind.KNOWN_ONLY)
+    video = _type(15)
+    urgent = _type(15, online=False)
+    types = [follow_up, video, urgent, _type(30, PatientKind.NEW_ONLY)]
+
+    def fit(*, known: bool, by_practice: bool) -> list[VisitTypeInfo]:
+        return fitting_visit_types(
+            types,
+            duration_minutes=15,
+            is_known=known,
+            accepts_new_patients=True,
+            by_practice=by_practice,
+        )
+
+    assert fit(known=False, by_practice=False) == [video]
+    assert fit(known=True, by_practice=False) == [follow_up, video]
+    assert fit(known=False, by_practice=True) == [video, urgent]
+
+
+def test_no_type_of_that_length() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        fitting_visit_types(
+            [_type(20)],
+            duration_minutes=25,
+            is_known=False,
+            accepts_new_patients=True,
+            by_practice=False,
+        )
+    assert caught.value.field == "duration_minutes"
+
+
+def test_only_practice_booked_types_of_that_length() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        fitting_visit_types(
+            [_type(15, online=False)],
+            duration_minutes=15,
+            is_known=False,
+            accepts_new_patients=True,
+            by_practice=False,
+        )
+    assert caught.value.rule == "practice_only"
+
+
+def test_closest_problem_is_the_one_that_passed_most_checks() -> None:
+    offered, taken = SlotProblem.VISIT_TYPE_NOT_OFFERED, SlotProblem.TAKEN
+    assert closest_slot_problem([offered, taken]) is taken
+    assert closest_slot_problem([taken, offered]) is taken
+    assert closest_slot_problem([offered, None]) is None
+    with pytest.raises(ValueError, match="no candidate"):
+        closest_slot_problem([])
 
 
 def test_anti_hoarding_gap_is_strict() -> None:

@@ -15,6 +15,7 @@ from colloque.accounts.models import Account, PracticeMember
 from colloque.accounts.services import resolve_principal
 from colloque.authorization.principal import Role
 from colloque.booking.models import ACTIVE_STATUSES, Appointment, AppointmentEvent
+from colloque.booking.rules import closest_slot_problem
 from colloque.demo import search_cache
 from colloque.demo.generator import (
     STAGE_APPOINTMENTS,
@@ -175,12 +176,12 @@ def test_appointments_sit_on_the_agendas_grids(demo: Demo) -> None:
                 )
             agenda = loaded[key]
             as_if_booked_at = a.starts_at - agenda.agenda.rules.min_notice - timedelta(minutes=1)
-            problem = check_slot(
-                agenda.agenda,
-                agenda.spec(a.visit_type_id),
-                start=a.starts_at,
-                now=as_if_booked_at,
-                busy=[],
+            problem = closest_slot_problem(
+                check_slot(
+                    agenda.agenda, vt.spec(), start=a.starts_at, now=as_if_booked_at, busy=[]
+                )
+                for vt in agenda.visit_types.values()
+                if vt.spec().duration == a.ends_at - a.starts_at
             )
             assert problem is None, (a.appointment_id, a.starts_at, problem)
     assert len(appointments) == demo.summary.appointments
