@@ -198,6 +198,27 @@ def test_slots_endpoint(client: TestClient, world: World) -> None:
     assert_problem(bad, 422, "days")
 
 
+def test_slots_by_length_are_the_union_of_the_fitting_types(
+    client: TestClient, world: World
+) -> None:
+    url = f"/api/v1/practices/{world.practice_id}/practitioners/{world.practitioner_id}/slots"
+
+    def starts(params: dict[str, Any]) -> set[str]:
+        response = client.get(url, params={**params, "days": 1})
+        assert response.status_code == 200, response.text
+        return {s["starts_at"] for s in response.json()}
+
+    # 15 minutes online: the follow-up (mornings and afternoons) and the video visit
+    # (afternoons); the practice-only emergency slot is not offered online.
+    follow_up = starts({"visit_type_id": str(world.follow_up_id)})
+    video = starts({"visit_type_id": str(world.video_id)})
+    assert starts({"duration_minutes": 15}) == follow_up | video
+    assert_problem(client.get(url, params={"duration_minutes": 25}), 404, "duration_minutes")
+    assert_problem(client.get(url), 422, "visit_type_id")
+    both: dict[str, str | int] = {"duration_minutes": 15, "visit_type_id": str(world.video_id)}
+    assert_problem(client.get(url, params=both), 422, "visit_type_id")
+
+
 def test_search(client: TestClient, db: Database, clock: SettableClock, world: World) -> None:
     run_cycle(db, clock, batch=50)
     response = client.get(

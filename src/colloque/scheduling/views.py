@@ -120,25 +120,38 @@ class SlotOut(Out):
 @router.get(
     "/practices/{practice_id}/practitioners/{practitioner_id}/slots",
     response_model=list[SlotOut],
-    summary="Free slots of one visit type, computed live from the agenda",
+    summary="Free slots of one visit type, or of any online visit type of one length",
+    description=(
+        "Give `visit_type_id`, or `duration_minutes` so that the server does not learn which "
+        "visit type the patient is looking for (the booking itself sends only the length)."
+    ),
 )
 def list_slots(
     practice_id: UUID,
     practitioner_id: UUID,
     db: DB,
     clock: ClockDep,
-    visit_type_id: UUID,
+    visit_type_id: UUID | None = None,
+    duration_minutes: Annotated[int | None, Query(ge=5, le=480)] = None,
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_SLOT_WINDOW_DAYS)] = 7,
 ) -> list[SlotOut]:
+    if (visit_type_id is None) == (duration_minutes is None):
+        raise InvalidInput("give either visit_type_id or duration_minutes", field="visit_type_id")
     now = clock.now()
     window_start = max(start, now) if start is not None else now
     window_end = window_start + timedelta(days=days)
     with db.read() as session:
         loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
-        visit_type = loaded.visit_types.get(visit_type_id)
-        if visit_type is None or not visit_type.online_bookable:
-            raise NotFound("visit type not found", field="visit_type_id")
+        online = [vt for vt in loaded.visit_types.values() if vt.online_bookable]
+        if visit_type_id is not None:
+            wanted = [vt for vt in online if vt.visit_type_id == visit_type_id]
+            if not wanted:
+                raise NotFound("visit type not found", field="visit_type_id")
+        else:
+            wanted = [vt for vt in online if vt.duration_minutes == duration_minutes]
+            if not wanted:
+                raise NotFound("no visit type lasts this long", field="duration_minutes")
         busy = busy_between(
             session,
             practice_ids=loaded.practitioner_practice_ids,
@@ -147,15 +160,19 @@ def list_slots(
             until=window_end + timedelta(days=1),
             now=now,
         )
-        slots = free_slots(
-            loaded.agenda,
-            loaded.spec(visit_type_id),
-            window_start=window_start,
-            window_end=window_end,
-            now=now,
-            busy=busy,
-        )
-    return [SlotOut(starts_at=s.start, ends_at=s.end) for s in slots]
+        slots = {
+            slot
+            for vt in wanted
+            for slot in free_slots(
+                loaded.agenda,
+                vt.spec(),
+                window_start=window_start,
+                window_end=window_end,
+                now=now,
+                busy=busy,
+            )
+        }
+    return [SlotOut(starts_at=s.start, ends_at=s.end) for s in sorted(slots)]
 
 
 # --- practice management ----------------------------------------------------------------------
