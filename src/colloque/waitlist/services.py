@@ -7,6 +7,7 @@ lapses. The offer is recorded; its delivery by mail or SMS goes through the outb
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -30,6 +31,7 @@ from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticat
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
+from colloque.records.services import store_sealed_item
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.slots import check_slot
 from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
@@ -404,8 +406,14 @@ def do_decide_offer(
     practice_id: UUID,
     offer_id: UUID,
     accept: bool,
+    reason_envelope: bytes | None = None,
+    reason_wraps: Sequence[bytes] = (),
 ) -> OfferDecision:
-    """The patient takes the held slot (it becomes a booked appointment) or lets it go."""
+    """The patient takes the held slot (it becomes a booked appointment) or lets it go.
+
+    On accepting, the patient's client may attach the visit reason, sealed for the held
+    appointment's id (crypto.items.seal_visit_reason), as at booking.
+    """
     offer = session.get(WaitlistOffer, (practice_id, offer_id))
     if offer is None:
         raise NotFound("offer not found")
@@ -439,6 +447,18 @@ def do_decide_offer(
     appointment.hold_expires_at = None
     appointment.booked_by_account_id = principal.account_id
     appointment.updated_at = now
+    if reason_envelope is not None:
+        store_sealed_item(
+            session,
+            principal=principal,
+            practice_id=practice_id,
+            patient_id=appointment.patient_id,
+            kind="visit_reason",
+            context_id=appointment.appointment_id,
+            envelope=reason_envelope,
+            wraps=reason_wraps,
+            now=now,
+        )
     _event(session, appointment, now=now, principal=principal, kind="offer_accepted")
     _audit(
         session,

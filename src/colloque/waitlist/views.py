@@ -10,6 +10,7 @@ from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
+from colloque.booking.views import SealedReasonIn
 from colloque.waitlist import services
 from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
 
@@ -89,6 +90,10 @@ def leave(
 
 class DecisionIn(Body):
     accept: bool
+    sealed_reason: SealedReasonIn | None = Field(
+        default=None,
+        description="on accepting: the visit reason sealed for the held appointment's id",
+    )
 
 
 @router.post(
@@ -110,5 +115,7 @@ def decide(
             practice_id=practice_id,
             offer_id=offer_id,
             accept=body.accept,
+            reason_envelope=body.sealed_reason.envelope if body.sealed_reason else None,
+            reason_wraps=body.sealed_reason.wraps if body.sealed_reason else (),
         )
         return decision.offer
