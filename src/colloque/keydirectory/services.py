@@ -58,15 +58,20 @@ def _load(session: Session, size: int) -> tuple[list[bytes], _Compact]:
     cache = _cache_for(session)
     with _caches_lock:
         hashes, compact = cache.hashes, cache.compact
-    if size and len(hashes) >= size:
-        # Rows never change, so one known hash tells whether this is still the same log (a test
-        # database that was emptied and refilled is not).
-        stored = session.scalar(
-            select(KeyDirectoryLeaf.leaf_hash).where(KeyDirectoryLeaf.leaf_index == size - 1)
-        )
-        if stored != hashes[size - 1]:
-            hashes, compact = [], []
     known = min(len(hashes), size)
+    if known:
+        # Rows never change, and each leaf hash commits to a distinct binding, so one known hash
+        # tells whether this is still the same log (a test database emptied and refilled is not).
+        stored = session.scalar(
+            select(KeyDirectoryLeaf.leaf_hash).where(KeyDirectoryLeaf.leaf_index == known - 1)
+        )
+        if stored != hashes[known - 1]:
+            with _caches_lock:
+                cache.hashes, cache.compact = [], []
+            hashes, compact, known = [], [], 0
+    if known < len(hashes):  # an older size than the cache's (a read that began earlier)
+        hashes = hashes[:known]
+        compact = _compact_of(hashes)
     if known < size:
         fresh = session.scalars(
             select(KeyDirectoryLeaf.leaf_hash)
@@ -75,16 +80,13 @@ def _load(session: Session, size: int) -> tuple[list[bytes], _Compact]:
         ).all()
         if len(fresh) != size - known:  # pragma: no cover - rows are never deleted
             raise RuntimeError("the key directory has a gap")
-        hashes = [*hashes[:known], *fresh]
-        compact = _compact_of(hashes[:known]) if known != len(cache.hashes) else compact
+        hashes = [*hashes, *fresh]
         for leaf_hash in fresh:
             compact = transparency.compact_range_append(compact, leaf_hash)
         with _caches_lock:
             if len(hashes) > len(cache.hashes):
                 cache.hashes, cache.compact = hashes, compact
-    elif len(hashes) > size:
-        compact = _compact_of(hashes[:size])
-    return hashes[:size], compact
+    return hashes, compact
 
 
 def _compact_of(hashes: Sequence[bytes]) -> _Compact:
@@ -192,7 +194,8 @@ class Head:
     signed_checkpoint: str
 
 
-def _signed_note(session: Session, size: int, log: LogSigner) -> str:
+def signed_checkpoint(session: Session, *, size: int, log: LogSigner) -> str:
+    """The signed note of the checkpoint at ``size`` (the empty tree's is signed on demand)."""
     if size == 0:
         return log.sign(Checkpoint(log.origin, 0, transparency.tree_root([])))
     return session.get_one(KeyDirectoryCheckpoint, size).signed_note
@@ -201,7 +204,7 @@ def _signed_note(session: Session, size: int, log: LogSigner) -> str:
 def log_head(session: Session, *, log: LogSigner) -> Head:
     """The log's identity and its latest signed checkpoint (the empty tree's, signed now, if none)."""
     size = tree_size(session)
-    return Head(log.origin, log.public_key, size, _signed_note(session, size, log))
+    return Head(log.origin, log.public_key, size, signed_checkpoint(session, size=size, log=log))
 
 
 def consistency(session: Session, *, old_size: int, new_size: int) -> list[bytes]:
@@ -232,11 +235,16 @@ def current_binding(
     return KeyBinding.from_leaf(leaf) if leaf is not None else None
 
 
-def current_encryption_keys(session: Session, *, user_ids: Sequence[UUID]) -> dict[UUID, Proven]:
-    """Users' current encryption bindings, by user id (those without one are left out)."""
+def current_encryption_keys(
+    session: Session, *, user_ids: Sequence[UUID], size: int | None = None
+) -> dict[UUID, Proven]:
+    """Users' current encryption bindings, by user id (those without one are left out), proven
+    against the tree of ``size`` leaves (default: the latest)."""
     return {
         proven.binding.subject_id: proven
-        for proven in proven_current(session, SubjectKind.USER, user_ids, [KeyPurpose.ENCRYPTION])
+        for proven in proven_current(
+            session, SubjectKind.USER, user_ids, [KeyPurpose.ENCRYPTION], size=size
+        )
     }
 
 
@@ -255,11 +263,15 @@ def proven_current(
     kind: SubjectKind,
     subject_ids: Sequence[UUID],
     purposes: Sequence[KeyPurpose],
+    *,
+    size: int | None = None,
 ) -> list[Proven]:
-    """The newest binding of each subject and purpose, proven against the latest checkpoint."""
+    """The newest binding of each subject and purpose among the first ``size`` leaves (default:
+    the whole log), proven against the checkpoint of that size."""
     if not subject_ids:
         return []
-    size = tree_size(session)
+    if size is None:
+        size = tree_size(session)
     newest = (
         select(
             KeyDirectoryLeaf.subject_id,
@@ -356,6 +368,6 @@ def subject_keys(
         raise NotFound(f"{what} keys not found")
     return SubjectKeys(
         bindings=proven,
-        signed_checkpoint=_signed_note(session, proven[0].tree_size, log),
+        signed_checkpoint=signed_checkpoint(session, size=proven[0].tree_size, log=log),
         fingerprint=transparency.fingerprint(p.binding for p in proven),
     )

@@ -33,6 +33,8 @@ from colloque.keydirectory.services import (
     current_encryption_keys,
     proven_current,
     publish_bindings,
+    signed_checkpoint,
+    tree_size,
 )
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
 
@@ -333,9 +335,13 @@ class GroupState:
     binding: Proven
     #: The caller's wraps, newest epoch first (older ones open items not re-wrapped yet).
     wraps: list[PracticeKeyWrap]
+    #: The checkpoint the binding's proof is against.
+    signed_checkpoint: str
 
 
-def group_state(session: Session, *, principal: Principal, practice_id: UUID) -> GroupState:
+def group_state(
+    session: Session, *, principal: Principal, practice_id: UUID, log: LogSigner
+) -> GroupState:
     """For a member: the current epoch, its directory binding with proof, and my wraps."""
     require(principal, Action.PRACTICE_KEYS_VIEW, PracticeTarget(practice_id), what="practice")
     current = _current_row(session, practice_id)
@@ -348,7 +354,8 @@ def group_state(session: Session, *, principal: Principal, practice_id: UUID) ->
         )
         .order_by(PracticeKeyWrap.epoch.desc())
     ).all()
-    return GroupState(current.epoch, current.rotation_due, proven, list(wraps))
+    note = signed_checkpoint(session, size=proven.tree_size, log=log)
+    return GroupState(current.epoch, current.rotation_due, proven, list(wraps), note)
 
 
 @dataclass(frozen=True)
@@ -371,24 +378,37 @@ def _wrapped(session: Session, practice_id: UUID, epoch: int) -> set[UUID]:
     )
 
 
+@dataclass(frozen=True)
+class Members:
+    epoch: int | None
+    members: list[MemberKey]
+    #: The checkpoint the keys' proofs are against.
+    signed_checkpoint: str
+
+
 def list_members(
-    session: Session, *, principal: Principal, practice_id: UUID
-) -> tuple[int | None, list[MemberKey]]:
+    session: Session, *, principal: Principal, practice_id: UUID, log: LogSigner
+) -> Members:
     """The current epoch and every member with their encryption key (to check against the
     directory before wrapping) and whether they hold the current key."""
     require(principal, Action.PRACTICE_KEYS_VIEW, PracticeTarget(practice_id), what="practice")
+    size = tree_size(session)
     members = session.execute(
         select(PracticeMember.account_id, PracticeMember.role)
         .where(PracticeMember.practice_id == practice_id)
         .order_by(PracticeMember.account_id)
     ).all()
-    keys = current_encryption_keys(session, user_ids=[m.account_id for m in members])
+    keys = current_encryption_keys(session, user_ids=[m.account_id for m in members], size=size)
     epoch = current_epoch(session, practice_id=practice_id)
     wrapped = _wrapped(session, practice_id, epoch) if epoch is not None else set()
-    return epoch, [
-        MemberKey(m.account_id, m.role, keys.get(m.account_id), m.account_id in wrapped)
-        for m in members
-    ]
+    return Members(
+        epoch,
+        [
+            MemberKey(m.account_id, m.role, keys.get(m.account_id), m.account_id in wrapped)
+            for m in members
+        ],
+        signed_checkpoint(session, size=size, log=log),
+    )
 
 
 def _audit(

@@ -77,6 +77,7 @@ class GroupOut(Out):
     rotation_due: bool
     binding: BindingOut
     wraps: list[WrapOut]
+    signed_checkpoint: str
 
 
 class WrapsAddedOut(Out):
@@ -93,6 +94,7 @@ class MemberOut(Out):
 class MembersOut(Out):
     epoch: int | None
     members: list[MemberOut]
+    signed_checkpoint: str
 
 
 @router.post(
@@ -127,14 +129,15 @@ def create_group(
     response_model=GroupOut,
     summary="The current group key binding with its proof, and my wraps of every epoch",
 )
-def group(practice_id: UUID, db: DB, principal: CurrentPrincipal) -> GroupOut:
+def group(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> GroupOut:
     with db.read() as session:
-        state = services.group_state(session, principal=principal, practice_id=practice_id)
+        state = services.group_state(session, principal=principal, practice_id=practice_id, log=log)
         return GroupOut(
             epoch=state.epoch,
             rotation_due=state.rotation_due,
             binding=BindingOut.of(state.binding),
             wraps=[WrapOut(epoch=w.epoch, wrap=w.wrap) for w in state.wraps],
+            signed_checkpoint=state.signed_checkpoint,
         )
 
 
@@ -143,11 +146,14 @@ def group(practice_id: UUID, db: DB, principal: CurrentPrincipal) -> GroupOut:
     response_model=MembersOut,
     summary="Members with their encryption keys and whether they hold the current group key",
 )
-def members(practice_id: UUID, db: DB, principal: CurrentPrincipal) -> MembersOut:
+def members(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> MembersOut:
     with db.read() as session:
-        epoch, found = services.list_members(session, principal=principal, practice_id=practice_id)
+        found = services.list_members(
+            session, principal=principal, practice_id=practice_id, log=log
+        )
         return MembersOut(
-            epoch=epoch,
+            epoch=found.epoch,
+            signed_checkpoint=found.signed_checkpoint,
             members=[
                 MemberOut(
                     account_id=m.account_id,
@@ -155,7 +161,7 @@ def members(practice_id: UUID, db: DB, principal: CurrentPrincipal) -> MembersOu
                     encryption_key=BindingOut.of(m.key) if m.key is not None else None,
                     wrapped=m.wrapped,
                 )
-                for m in found
+                for m in found.members
             ],
         )
 
