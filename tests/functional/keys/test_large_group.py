@@ -80,7 +80,11 @@ def _rotation_queries(db: Database, clock: SettableClock, http: TestClient, n: i
     second = groups.rotate_group_key(
         first.group_key, members=[u.encryption_binding() for u in users]
     )
-    body = {"epoch": 2, "public_key": b64(second.group_key.public_key), "wraps": wraps(second)}
+    body: dict[str, Any] = {
+        "epoch": 2,
+        "public_key": b64(second.group_key.public_key),
+        "wraps": wraps(second),
+    }
     with counting(db) as statements:
         answer = http.post(path + "/rotations", json=body, headers=admin.headers)
     assert answer.status_code == 201, answer.text
@@ -94,4 +98,4 @@ def test_a_thousand_members_rotate_in_constant_queries(
 ) -> None:
     small = _rotation_queries(db, clock, http, 3)
     large = _rotation_queries(db, clock, http, 1000)
-    assert large == small
+    assert 0 < large == small

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from colloque.accounts.services import do_add_member, do_create_account
 from colloque.authorization.principal import Role
 from colloque.client import ApiError, ColloqueClient, NotPinned
 from colloque.clock import SettableClock
@@ -36,6 +37,11 @@ def team(db: Database, clock: SettableClock) -> dict[str, Any]:
 def test_group_life_cycle(db: Database, clock: SettableClock, http: TestClient, team: Any) -> None:
     practice, admin, secretary = team["practice"], team["admin"], team["sec"]
     admin_client, sec_client = admin.client(http), secretary.client(http)
+    with db.write() as session:  # an account without keys (made in-process): nothing to wrap for
+        keyless = do_create_account(session, now=clock.now(), display_name="Sans Clés")
+        do_add_member(
+            session, practice_id=practice, account_id=keyless.account_id, role=Role.SECRETARY
+        )
     with db.read() as session:
         assert services.current_epoch(session, practice_id=practice) is None
         assert services.rotation_due(session, practice_id=practice) is False
@@ -54,7 +60,11 @@ def test_group_life_cycle(db: Database, clock: SettableClock, http: TestClient, 
     add(db, practice, newcomer)
     epoch, members = sec_client.practice_keys.members(practice)
     assert epoch == 1
-    assert {m.account_id for m in members if not m.wrapped} == {newcomer.account_id}
+    assert {m.account_id for m in members if not m.wrapped} == {
+        newcomer.account_id,
+        keyless.account_id,
+    }
+    assert [m.key for m in members if m.account_id == keyless.account_id] == [None]
     assert sec_client.practice_keys.wrap_for_pending(practice) == 1
     assert sec_client.practice_keys.wrap_for_pending(practice) == 0
     new_client = newcomer.client(http)
@@ -96,10 +106,21 @@ def test_removal_marks_rotation_due_and_guards_admins(
         team["sec"],
         team["admin2"],
     )
-    admin.client(http).practice_keys.create_group(practice)
 
     def remove(who: Keyed, whom: uuid.UUID) -> Any:
         return http.delete(f"/api/v1/practices/{practice}/members/{whom}", headers=who.headers)
+
+    early = keyed(db, clock, "early")
+    add(db, practice, early)
+    assert remove(admin, early.account_id).status_code == 204  # before any group: nothing due
+    with db.read() as session:
+        assert services.rotation_due(session, practice_id=practice) is False
+    admin.client(http).practice_keys.create_group(practice)
+    nothing = {"epoch": 1, "wraps": []}
+    added = http.post(
+        f"/api/v1/practices/{practice}/key-group/wraps", json=nothing, headers=admin.headers
+    )
+    assert added.json() == {"added": 0}
 
     assert remove(secretary, admin.account_id).status_code == 403
     assert remove(admin, uuid.uuid4()).status_code == 404
@@ -174,7 +195,7 @@ def test_wraps_are_checked(db: Database, clock: SettableClock, http: TestClient,
     members = [admin, secretary, second, newcomer]
     keys = [m.client(http).unlocked_keys.encryption_binding() for m in members]
     nxt = groups.rotate_group_key(rotation.group_key, members=keys)
-    rotate = {
+    rotate: dict[str, Any] = {
         "epoch": 2,
         "public_key": b64(nxt.group_key.public_key),
         "wraps": [{"account_id": str(a), "wrap": b64(w)} for a, w in nxt.wraps.items()],
