@@ -70,7 +70,7 @@ def _rotation_queries(db: Database, clock: SettableClock, http: TestClient, n: i
     def wraps(rotation: groups.GroupRotation) -> list[dict[str, str]]:
         return [{"account_id": str(a), "wrap": b64(w)} for a, w in rotation.wraps.items()]
 
-    body = {"public_key": b64(first.group_key.public_key), "wraps": wraps(first)}
+    body: dict[str, Any] = {"public_key": b64(first.group_key.public_key), "wraps": wraps(first)}
     assert http.post(path, json=body, headers=admin.headers).status_code == 201
     leaving = users.pop()
     removed = http.delete(
@@ -80,7 +80,7 @@ def _rotation_queries(db: Database, clock: SettableClock, http: TestClient, n: i
     second = groups.rotate_group_key(
         first.group_key, members=[u.encryption_binding() for u in users]
     )
-    body: dict[str, Any] = {
+    body = {
         "epoch": 2,
         "public_key": b64(second.group_key.public_key),
         "wraps": wraps(second),
