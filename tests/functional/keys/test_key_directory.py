@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from colloque.accounts.models import KeyBundleRow
@@ -17,11 +18,13 @@ from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict
 from colloque.keydirectory import services
+from colloque.keydirectory.config import LogKey
+from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLeaf
 from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.storage.engine import Database
-from tests.functional.keys.conftest import LOG, Keyed, add, keyed, new_practice
+from tests.functional.keys.conftest import LOG, SETTINGS, Keyed, add, keyed, new_practice
 
 
 def _directory(http: TestClient, person: Keyed) -> KeyDirectory:
@@ -242,3 +245,11 @@ def _b64(data: bytes) -> str:
     import base64
 
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def test_the_log_key_is_a_log_signer_and_keeps_its_seed_out_of_reprs() -> None:
+    signer: LogSigner = LOG
+    assert signer.public_key == transparency.log_public_key(LOG.seed)
+    assert LOG.seed.hex() not in repr(LOG)
+    other = LogKey.from_settings(SETTINGS.model_copy(update={"secret_key": SecretStr("x" * 40)}))
+    assert other.public_key != LOG.public_key
