@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     #: served over plain HTTP on 127.0.0.1). Production refuses ``false``.
     cookie_secure: bool | None = None
     kdf_cost: KdfCost = KdfCost.INTERACTIVE
+    #: The key directory's log name, in its signed checkpoints; clients pin it with the log's key.
+    key_directory_origin: str = Field(
+        default="localhost/colloque/key-directory", pattern=r"^[^\s+\x00-\x1f]{1,200}$"
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -57,6 +57,7 @@ from colloque.api.deps import (
     ClientIp,
     ClockDep,
     CurrentSession,
+    LogDep,
     Mail,
     SessionDep,
     SettingsDep,
@@ -135,6 +136,7 @@ def signup_complete(
     clock: ClockDep,
     config: AccountsConfigDep,
     settings: SettingsDep,
+    log: LogDep,
 ) -> SignedUpOut:
     with database.write() as session:
         account, new = do_complete_signup(
@@ -149,6 +151,7 @@ def signup_complete(
             public_keys=PublicKeys(body.encryption_public, body.signing_public),
             kind=_kind(body.session),
             config=config,
+            log=log,
         )
     return SignedUpOut(
         account_id=account.account_id,

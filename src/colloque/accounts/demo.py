@@ -12,9 +12,12 @@ from colloque.accounts.passwords import NewPassword, NewRecoveryCode
 from colloque.accounts.services import check_email, do_issue_token
 from colloque.accounts.signup import PublicKeys, create_account_with_credentials
 from colloque.client.passwords import check_password
+from colloque.config import Settings
 from colloque.crypto.keys import create_key_bundle
 from colloque.crypto.login import ASVS_MINIMUM_COST, Argon2Cost, derive_login_keys, new_kdf_params
 from colloque.ids import new_id
+from colloque.keydirectory.config import LogKey
+from colloque.keydirectory.interfaces import LogSigner
 
 DEMO_TOKEN_LIFETIME = timedelta(days=90)
 
@@ -29,13 +32,16 @@ def do_create_demo_login(
     kdf_cost: Argon2Cost = ASVS_MINIMUM_COST,
     token_lifetime: timedelta = DEMO_TOKEN_LIFETIME,
     insecure_allow_weak_cost: bool = False,
+    log: LogSigner | None = None,
 ) -> tuple[Account, str]:
     """Sign up ``email`` with ``password`` as a client would, and issue a bearer token.
 
     The password must pass the clients' strength check (``WeakPassword`` otherwise). The cost
     defaults to the OWASP ASVS floor, to keep generation quick; it must not be below it (only
     tests may pass ``insecure_allow_weak_cost``). The recovery code is thrown away: demo accounts
-    cannot be recovered.
+    cannot be recovered. The account's keys are published in the key directory, signed by
+    ``log`` (default: the log key of the settings in the environment, which the server the demo
+    data is for will use too).
     """
     check_password(password, user_inputs=[email, display_name])
     account_id = new_id()
@@ -70,6 +76,7 @@ def do_create_demo_login(
             signing_public=created.bundle.signing_public,
             epoch=created.bundle.epoch,
         ),
+        log=log if log is not None else LogKey.from_settings(Settings()),
     )
     token = do_issue_token(session, now=now, account_id=account_id, lifetime=token_lifetime)
     return account, token

@@ -34,8 +34,11 @@ from colloque.accounts.sessions import (
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.principal import Principal
 from colloque.crypto.login import hash_auth_key
+from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import InvalidInput
 from colloque.ids import new_id
+from colloque.keydirectory.interfaces import LogSigner
+from colloque.keydirectory.services import publish_bindings
 from colloque.notifications.interfaces import MailMessage
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -177,6 +180,7 @@ def do_complete_signup(
     public_keys: PublicKeys,
     kind: SessionKind,
     config: AccountsConfig,
+    log: LogSigner,
 ) -> tuple[Account, NewSession]:
     """Create the account with what the client derived and sealed, and open its first session."""
     challenge = session.scalars(
@@ -202,6 +206,7 @@ def do_complete_signup(
         password=password,
         recovery=recovery,
         public_keys=public_keys,
+        log=log,
     )
     session.delete(challenge)
     fresh = open_session(
@@ -220,8 +225,10 @@ def create_account_with_credentials(
     password: NewPassword,
     recovery: NewRecoveryCode,
     public_keys: PublicKeys,
+    log: LogSigner,
 ) -> Account:
-    """The rows of a new account (also used by the demo's in-process sign-up)."""
+    """The rows of a new account (also used by the demo's in-process sign-up), with its two
+    public keys published in the key directory."""
     if not display_name.strip():
         raise InvalidInput("display name is required", field="display_name")
     account = Account(
@@ -258,6 +265,27 @@ def create_account_with_credentials(
             sealed_by_recovery=recovery.sealed_by_recovery,
             updated_at=now,
         )
+    )
+    publish_bindings(
+        session,
+        bindings=[
+            KeyBinding(
+                SubjectKind.USER,
+                account_id,
+                KeyPurpose.ENCRYPTION,
+                public_keys.epoch,
+                public_keys.encryption_public,
+            ),
+            KeyBinding(
+                SubjectKind.USER,
+                account_id,
+                KeyPurpose.SIGNING,
+                public_keys.epoch,
+                public_keys.signing_public,
+            ),
+        ],
+        now=now,
+        log=log,
     )
     record(
         session,

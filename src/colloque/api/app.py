@@ -17,7 +17,9 @@ from colloque.authorization.views import router as operator_access_router
 from colloque.booking.views import router as booking_router
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
+from colloque.keydirectory.views import router as key_directory_router
 from colloque.patients.views import router as patients_router
+from colloque.practicekeys.views import router as practice_keys_router
 from colloque.scheduling.views import router as scheduling_router
 from colloque.search.views import router as search_router
 from colloque.storage.engine import Database
@@ -88,6 +90,8 @@ def create_app(
         waitlist_router,
         accounts_router,
         operator_access_router,
+        key_directory_router,
+        practice_keys_router,
     ):
         app.include_router(router)
     return app

@@ -24,6 +24,8 @@ from colloque.authorization.principal import ANONYMOUS, Principal
 from colloque.clock import Clock
 from colloque.config import Settings
 from colloque.errors import Unauthenticated
+from colloque.keydirectory.config import LogKey
+from colloque.keydirectory.interfaces import LogSigner
 from colloque.notifications.interfaces import MailSender
 from colloque.storage.engine import Database
 
@@ -65,6 +67,15 @@ def _accounts_config(request: Request, settings: SettingsDep) -> AccountsConfig:
     return config
 
 
+def _log_signer(request: Request, settings: SettingsDep) -> LogSigner:
+    """``app.state.log_signer`` if set, else the key derived from the settings (made once)."""
+    signer: LogSigner | None = getattr(request.app.state, "log_signer", None)
+    if signer is None:
+        signer = LogKey.from_settings(settings)
+        request.app.state.log_signer = signer
+    return signer
+
+
 def _mail_sender(request: Request, settings: SettingsDep) -> MailSender:
     """``app.state.mail_sender`` if set, else the one the settings name (made once)."""
     sender: MailSender | None = getattr(request.app.state, "mail_sender", None)
@@ -92,6 +103,8 @@ def _client_ip(request: Request) -> str:
 
 
 AccountsConfigDep = Annotated[AccountsConfig, Depends(_accounts_config)]
+#: The key directory's log: its origin, its public key and the signer of its checkpoints.
+LogDep = Annotated[LogSigner, Depends(_log_signer)]
 Mail = Annotated[MailQueue, Depends(_mail_queue)]
 ClientIp = Annotated[str, Depends(_client_ip)]
 

@@ -51,6 +51,10 @@ class AuditAction(enum.StrEnum):
     INVITATION_CREATED = "accounts:invitation:create"
     INVITATION_ACCEPTED = "accounts:invitation:accept"
     INVITATION_REVOKED = "accounts:invitation:revoke"
+    MEMBER_REMOVED = "accounts:member:remove"
+    PRACTICE_KEY_GROUP_CREATED = "keys:practice_group:create"
+    PRACTICE_KEY_GROUP_WRAPPED = "keys:practice_group:wrap"
+    PRACTICE_KEY_GROUP_ROTATED = "keys:practice_group:rotate"
 
 
 def actor_role(principal: Principal, practice_id: UUID | None) -> str:

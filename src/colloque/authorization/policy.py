@@ -31,6 +31,10 @@ class Action(enum.StrEnum):
     PRACTICE_AGENDA_MANAGE = "practice:agenda:manage"
     PRACTICE_SETTINGS_MANAGE = "practice:settings:manage"
     PRACTICE_OPERATOR_ACCESS_MANAGE = "practice:operator_access:manage"
+    # Practice key groups (colloque.practicekeys): staff hold the group key; admins remove members.
+    PRACTICE_KEYS_VIEW = "practice:keys:view"
+    PRACTICE_KEYS_MANAGE = "practice:keys:manage"
+    PRACTICE_MEMBER_REMOVE = "practice:member:remove"
 
 
 _STAFF = frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN})
@@ -44,6 +48,10 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_AGENDA_MANAGE: frozenset({Role.SECRETARY, Role.ADMIN}),
     Action.PRACTICE_SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
+    # Operators never hold a practice's group key, grant or not.
+    Action.PRACTICE_KEYS_VIEW: _STAFF,
+    Action.PRACTICE_KEYS_MANAGE: _STAFF,
+    Action.PRACTICE_MEMBER_REMOVE: frozenset({Role.ADMIN}),
 }
 
 PATIENT_ACTIONS = frozenset(

@@ -1,11 +1,26 @@
 """The Python client of Colloque: the client side of sign-up, login and key handling.
 
 ``ColloqueClient(base_url)`` signs up, logs in, changes and recovers passwords without the
-password ever leaving the process, and holds the user's unlocked keys. The password policy
+password ever leaving the process, and holds the user's unlocked keys. It checks every public key
+against the pinned key directory (:class:`KeyDirectory`) and handles practice key groups
+(:class:`PracticeKeys`). The password policy
 (:func:`check_password`, :class:`WeakPassword`) applies before any request.
 """
 
-from colloque.client.client import ApiError, ColloqueClient, NotLoggedIn
+from colloque.client.client import ApiError, ColloqueClient, NotLoggedIn, NotPinned
+from colloque.client.directory import KeyDirectory, SubjectKeys
 from colloque.client.passwords import WeakPassword, check_password
+from colloque.client.practice_keys import Member, PracticeKeys
 
-__all__ = ["ApiError", "ColloqueClient", "NotLoggedIn", "WeakPassword", "check_password"]
+__all__ = [
+    "ApiError",
+    "ColloqueClient",
+    "KeyDirectory",
+    "Member",
+    "NotLoggedIn",
+    "NotPinned",
+    "PracticeKeys",
+    "SubjectKeys",
+    "WeakPassword",
+    "check_password",
+]

@@ -16,7 +16,9 @@ from uuid import UUID
 import httpx
 
 from colloque.client.appointments import open_booking_reason, sealed_booking_fields
+from colloque.client.directory import KeyDirectory
 from colloque.client.passwords import check_password
+from colloque.client.practice_keys import PracticeKeys
 from colloque.crypto.items import VisitReason
 from colloque.crypto.keys import (
     RecoveryCode,
@@ -73,6 +75,10 @@ class ApiError(Exception):
 
 class NotLoggedIn(Exception):
     """The call needs a session: log in (or sign up) first."""
+
+
+class NotPinned(Exception):
+    """The call needs the key directory's origin and public key: pin them first."""
 
 
 def _b64(data: bytes) -> str:
@@ -424,3 +430,34 @@ class ColloqueClient:
     def my_appointments(self) -> list[Json]:
         out: list[Json] = self._request("GET", "/api/v1/me/appointments")
         return out
+
+    # Key directory and practice keys -----------------------------------------------------------
+
+    _directory: KeyDirectory | None = None
+    _practice_keys: PracticeKeys | None = None
+
+    def _get(self, path: str) -> Any:
+        return self._request("GET", path)
+
+    def pin_key_directory(self, *, origin: str, log_public_key: bytes) -> KeyDirectory:
+        """Trust this log only: its origin and key come from configuration, not the server."""
+        self._directory = KeyDirectory(self._get, origin=origin, log_public_key=log_public_key)
+        self._practice_keys = None
+        return self._directory
+
+    @property
+    def key_directory(self) -> KeyDirectory:
+        if self._directory is None:
+            raise NotPinned("pin the key directory first")
+        return self._directory
+
+    @property
+    def practice_keys(self) -> PracticeKeys:
+        """Practice key groups as this user, remembering the last epoch seen of each group."""
+        if self._practice_keys is None:
+            self._practice_keys = PracticeKeys(
+                lambda method, path, body: self._request(method, path, json=body),
+                directory=self.key_directory,
+                me=self.unlocked_keys,
+            )
+        return self._practice_keys

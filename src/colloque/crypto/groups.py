@@ -74,6 +74,29 @@ def add_member(group_key: GroupKey, *, member: KeyBinding) -> bytes:
     return _wrap(group_key, member, None)
 
 
+@dataclass(frozen=True)
+class GroupWrapHeader:
+    """The clear header of a group key wrap: what a server may check without opening it."""
+
+    group_id: UUID
+    epoch: int
+    public_key: bytes
+    member_id: UUID
+
+
+def read_group_wrap_header(wrap: bytes) -> GroupWrapHeader:
+    """Parse a group key wrap's clear header; raises MalformedEnvelope unless it is 220 bytes long.
+
+    For the server, which stores wraps opaque: it checks that a wrap is for this group, epoch,
+    public key and member. Only the member can check that the sealed part matches (on opening).
+    """
+    reader = Reader(wrap, EnvelopeType.GROUP_KEY_WRAP)
+    header = GroupWrapHeader(reader.uuid(), reader.u32(), reader.take(32), reader.uuid())
+    reader.take(_sodium.SEAL_OVERHEAD + _HEADER_BYTES + 32)
+    reader.end()
+    return header
+
+
 def open_group_key(
     wrap: bytes, *, expected: KeyBinding, member: UserKeys, last_seen_epoch: int
 ) -> GroupKey:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     Uuid,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colloque.storage.base import Base, ShardKind, shard
@@ -43,6 +45,8 @@ class PracticeKeyEpoch(Base):
         ForeignKey("accounts.account_id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A member was removed since this epoch was made: the next client to act should rotate.
+    rotation_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class PracticeKeyWrap(Base):

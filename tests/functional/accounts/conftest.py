@@ -22,6 +22,7 @@ from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, MailBackend, Settings
 from colloque.crypto.login import derive_login_keys
+from colloque.keydirectory.config import LogKey
 from colloque.storage.engine import Database
 from tests.server import free_port
 from tests.smtp import Inbox
@@ -29,6 +30,8 @@ from tests.smtp import Inbox
 PASSWORD = "vR7#kq2!Lm9@zP-long enough"
 OTHER_PASSWORD = "another Str0ng passphrase!"
 SECRET = "a-test-secret-key-of-at-least-32-characters"
+#: The key directory's log key of apps made with ``make_settings``.
+TEST_LOG = LogKey.from_settings(Settings(secret_key=SecretStr(SECRET)))
 
 
 @pytest.fixture
@@ -112,6 +115,7 @@ def register(
             password=password,
             kdf_cost=TEST_COST,
             insecure_allow_weak_cost=True,
+            log=TEST_LOG,
         )
         return Registered(account.account_id, email, password, token)
 

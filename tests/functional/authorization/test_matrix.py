@@ -46,16 +46,20 @@ from sqlalchemy import select, text
 from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.invitations import do_invite
-from colloque.accounts.models import Account, EmailChallenge
+from colloque.accounts.models import Account, EmailChallenge, PracticeMember
 from colloque.accounts.schemas import b64
-from colloque.accounts.services import do_issue_token
+from colloque.accounts.services import do_add_member, do_create_account, do_issue_token
 from colloque.accounts.signup import CODE_LIFETIME
 from colloque.api.app import create_app
 from colloque.api.problems import PROBLEM_BASE
 from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.crypto.groups import create_group
+from colloque.keydirectory.config import LogKey
+from colloque.keydirectory.services import publish_bindings
 from colloque.patients.registry import remember_patient
+from colloque.practicekeys.services import MemberWrap, do_create_group
 from colloque.storage.engine import Database
 from colloque.storage.registry import load_metadata
 from tests.conftest import T0
@@ -72,6 +76,7 @@ from tests.functional.authorization.scene import (
     Site,
     Target,
 )
+from tests.unit.crypto.helpers import new_user
 
 P = "/api/v1/practices"
 AUTH = "/api/v1/auth"
@@ -132,6 +137,54 @@ class MatrixScene(Scene):
         )
         self._invitations = {n: self._invitation(n) for n in ("here", "there")}
         self.foreign_challenge = self._challenge(config, outsider)
+        self._key_groups()
+
+    def _key_groups(self) -> None:
+        """Every person's keys in the directory, and a key group at each practice."""
+        people = [p for p in self.people.values() if p is not None]
+        users = {p.account_id: new_user(p.account_id) for p in people}
+        log = LogKey.from_settings(Settings())
+        with self.db.write() as session:
+            publish_bindings(
+                session,
+                bindings=[
+                    b for u in users.values() for b in (u.encryption_binding(), u.signing_binding())
+                ],
+                now=self.now,
+                log=log,
+            )
+            for site in self.sites.values():
+                members = session.scalars(
+                    select(PracticeMember.account_id).where(
+                        PracticeMember.practice_id == site.practice_id
+                    )
+                ).all()
+                rotation = create_group(
+                    site.practice_id, members=[users[m].encryption_binding() for m in members]
+                )
+                do_create_group(
+                    session,
+                    now=self.now,
+                    principal=self.principal(site.admin),
+                    practice_id=site.practice_id,
+                    public_key=rotation.group_key.public_key,
+                    wraps=[MemberWrap(a, w) for a, w in rotation.wraps.items()],
+                    log=log,
+                )
+
+    def member(self, target: Target) -> UUID:
+        """A disposable secretary of the target's practice (a random id for a missing one)."""
+        if target.mode is Mode.MISSING:
+            return uuid.uuid4()
+        with self.db.write() as session:
+            account = do_create_account(session, now=self.now, display_name="Membre Jetable")
+            do_add_member(
+                session,
+                practice_id=self.sites[target.site].practice_id,
+                account_id=account.account_id,
+                role=Role.SECRETARY,
+            )
+            return account.account_id
 
     def _visible(self, role: str, known: Known) -> bool:
         if known.kind == "invitation":
@@ -574,6 +627,31 @@ def accept_invitation(s: MatrixScene, t: Target) -> Call:
     return Call("/api/v1/invitations/accept", json={"token": token})
 
 
+def user_keys(s: MatrixScene, t: Target) -> Call:
+    """The holder's keys: for themselves and the staff of the practice where their patient is."""
+    holder = s.principal("holder").account_id
+    return Call(f"/api/v1/key-directory/users/{uuid.uuid4() if t.mode is Mode.MISSING else holder}")
+
+
+def practice_keys(s: MatrixScene, t: Target) -> Call:
+    return Call(f"/api/v1/key-directory/practices/{s.practice(t)}")
+
+
+def key_group(suffix: str, body: dict[str, Any] | None = None) -> Builder:
+    def build(s: MatrixScene, t: Target) -> Call:
+        return Call(f"{P}/{s.practice(t)}/key-group{suffix}", json=body)
+
+    return build
+
+
+#: A valid shape the server refuses: the group exists (create), epoch 1 is no rotation.
+GROUP_BODY = {"public_key": KEY, "wraps": []}
+
+
+def remove_member(s: MatrixScene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/members/{s.member(t)}")
+
+
 # --- expected outcomes -------------------------------------------------------------------------
 
 
@@ -741,6 +819,48 @@ PATIENT_ONLY = grid("""
 """)
 
 
+#: Staff reach the key group and are refused by its state (the group exists; a stale epoch).
+KEY_GROUP_CONFLICT = grid("""
+                  here  there
+    anonymous     401   401
+    holder        404   404
+    stranger      404   404
+    secretary     409   404
+    practitioner  409   404
+    admin         409   404
+    other_admin   404   409
+    operator      404   404
+    granted       403   404
+""")
+
+#: A user's keys: themselves, and staff of a practice where they hold a registered patient.
+USER_KEYS = grid("""
+                  holder
+    anonymous     401
+    holder        ok
+    stranger      404
+    secretary     ok
+    practitioner  ok
+    admin         ok
+    other_admin   404
+    operator      404
+    granted       404
+""")
+
+SIGNED_IN_PRACTICE = grid("""
+                  here  there
+    anonymous     401   401
+    holder        ok    ok
+    stranger      ok    ok
+    secretary     ok    ok
+    practitioner  ok    ok
+    admin         ok    ok
+    other_admin   ok    ok
+    operator      ok    ok
+    granted       ok    ok
+""")
+
+
 def same_for_all(outcome: str) -> Grid:
     return grid("\n".join(["-", *(f"{role} {outcome}" for role in ROLES)]))
 
@@ -879,6 +999,25 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", PRACTICE + "/operator-grants"): Spec(grant, ADMIN_ONLY),
     ("GET", PRACTICE + "/operator-grants"): Spec(list_grants, ADMIN_ONLY),
     ("DELETE", PRACTICE + "/operator-grants/{grant_id}"): Spec(revoke, ADMIN_ONLY),
+    ("GET", "/api/v1/key-directory"): Spec(get("/api/v1/key-directory"), PUBLIC),
+    ("GET", "/api/v1/key-directory/consistency"): Spec(
+        lambda _s, _t: Call("/api/v1/key-directory/consistency", params={"from": 0, "to": 0}),
+        PUBLIC,
+    ),
+    ("GET", "/api/v1/key-directory/users/{account_id}"): Spec(user_keys, USER_KEYS),
+    ("GET", "/api/v1/key-directory/practices/{practice_id}"): Spec(
+        practice_keys, SIGNED_IN_PRACTICE
+    ),
+    ("POST", PRACTICE + "/key-group"): Spec(key_group("", GROUP_BODY), KEY_GROUP_CONFLICT),
+    ("GET", PRACTICE + "/key-group"): Spec(key_group(""), PRACTICE_BOOK),
+    ("GET", PRACTICE + "/key-group/members"): Spec(key_group("/members"), PRACTICE_BOOK),
+    ("POST", PRACTICE + "/key-group/wraps"): Spec(
+        key_group("/wraps", {"epoch": 1, "wraps": []}), PRACTICE_BOOK
+    ),
+    ("POST", PRACTICE + "/key-group/rotations"): Spec(
+        key_group("/rotations", {**GROUP_BODY, "epoch": 1}), KEY_GROUP_CONFLICT
+    ),
+    ("DELETE", PRACTICE + "/members/{account_id}"): Spec(remove_member, ADMIN_ONLY),
 }
 
 

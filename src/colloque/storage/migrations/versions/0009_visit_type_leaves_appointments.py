@@ -5,7 +5,7 @@ the waitlist, the duration wanted). Existing visit types of appointments are dro
 anywhere: they are exactly the clear health data this change removes.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,246 @@
+"""Joining and leaving a practice key group of 1,000 members: `uv run python -m bench.groups`.
+
+Client side, each against the raw libsodium calls it makes (PyNaCl directly, interleaved in the
+same loop, as in ``bench/crypto.py``):
+
+- join: check the newcomer's key binding against the log (an inclusion proof: SHA-256 per level)
+  and seal the group key for them (one ``crypto_box_seal``);
+- leave: check the 999 remaining members' bindings, make the next key pair and seal it for each.
+
+Server side, on a scratch PostgreSQL database (``colloque_bench_groups``, recreated each run): the
+rotation a remaining member's client posts (999 wrap headers checked, the binding appended to the
+key directory with a signed checkpoint, 999 wraps stored), against inserting the same 999 rows
+alone. Each server run is rolled back, so every repetition rotates the same epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from nacl import bindings as raw
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from bench.harness import machine, postgres_version, recreate_database
+from colloque.accounts.models import PracticeMember
+from colloque.accounts.services import do_add_member, do_create_account, principal_for_account
+from colloque.authorization.principal import Role
+from colloque.config import Settings
+from colloque.crypto import groups, keys, transparency
+from colloque.keydirectory.config import LogKey
+from colloque.keydirectory.services import publish_bindings
+from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
+from colloque.practicekeys.services import MemberWrap, do_create_group, do_rotate_group
+from colloque.scheduling.services import do_create_practice
+from colloque.storage.engine import Database
+from colloque.storage.migrate import upgrade
+
+MEMBERS = 1000
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def _user() -> keys.UserKeys:
+    return keys._keys_from_secrets(uuid.uuid4(), 1, os.urandom(32), os.urandom(32))
+
+
+def _measure(
+    ours: Callable[[], object], baseline: Callable[[], object], repetitions: int
+) -> tuple[float, float]:
+    """Medians in seconds, the two alternating so that drift hits both alike."""
+    ours_ns: list[int] = []
+    raw_ns: list[int] = []
+    for i in range(repetitions):
+        pair = ((ours, ours_ns), (baseline, raw_ns))
+        for function, sink in pair if i % 2 == 0 else pair[::-1]:
+            start = time.perf_counter_ns()
+            function()
+            sink.append(time.perf_counter_ns() - start)
+    return statistics.median(ours_ns) / 1e9, statistics.median(raw_ns) / 1e9
+
+
+def _raw_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> None:
+    """RFC 9162 inclusion check with bare SHA-256 calls: the hashing the recipe does."""
+    fn, sn, r = index, size - 1, raw.crypto_hash_sha256(b"\x00" + leaf)
+    for p in proof:
+        if fn & 1 or fn == sn:
+            r = raw.crypto_hash_sha256(b"\x01" + p + r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = raw.crypto_hash_sha256(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    assert r == root
+
+
+def client_side() -> list[tuple[str, float, float]]:
+    users = [_user() for _ in range(MEMBERS + 1)]
+    bindings = [u.encryption_binding() for u in users]
+    leaves = [b.to_leaf() for b in bindings]
+    hashes = [transparency.leaf_hash(leaf) for leaf in leaves]
+    checkpoint = transparency.Checkpoint("bench/log", len(hashes), transparency.tree_root(hashes))
+    proofs = transparency.inclusion_proofs(hashes, range(len(hashes)))
+    group = groups.create_group(uuid.uuid4(), members=bindings[:MEMBERS])
+    newcomer = len(bindings) - 1
+    secret = os.urandom(32)
+
+    def join() -> bytes:
+        transparency.verify_key_binding(
+            bindings[newcomer], leaf_index=newcomer, proof=proofs[newcomer], checkpoint=checkpoint
+        )
+        return groups.add_member(group.group_key, member=bindings[newcomer])
+
+    def join_raw() -> bytes:
+        _raw_inclusion(
+            leaves[newcomer], newcomer, checkpoint.tree_size, proofs[newcomer], checkpoint.root_hash
+        )
+        return raw.crypto_box_seal(b"h" * 70 + secret, bindings[newcomer].public_key)
+
+    remaining = range(1, MEMBERS)
+
+    def leave() -> groups.GroupRotation:
+        for i in remaining:
+            transparency.verify_key_binding(
+                bindings[i], leaf_index=i, proof=proofs[i], checkpoint=checkpoint
+            )
+        return groups.rotate_group_key(group.group_key, members=[bindings[i] for i in remaining])
+
+    def leave_raw() -> None:
+        for i in remaining:
+            _raw_inclusion(leaves[i], i, checkpoint.tree_size, proofs[i], checkpoint.root_hash)
+        new_secret = os.urandom(32)
+        raw.crypto_scalarmult_base(new_secret)
+        for i in remaining:
+            raw.crypto_box_seal(b"h" * 70 + new_secret, bindings[i].public_key)
+
+    return [
+        (f"join a group of {MEMBERS} (check 1 key, 1 wrap)", *_measure(join, join_raw, 2000)),
+        (
+            f"leave a group of {MEMBERS} (check {MEMBERS - 1} keys, {MEMBERS - 1} wraps)",
+            *_measure(leave, leave_raw, 21),
+        ),
+    ]
+
+
+def server_side() -> tuple[str, float, float]:
+    url = recreate_database("colloque_bench_groups")
+    upgrade(url)
+    db = Database(url)
+    log = LogKey.from_settings(Settings())
+    users = [_user() for _ in range(MEMBERS)]
+    with db.write() as session:
+        admin = do_create_account(session, now=NOW, display_name="Bench Admin")
+        principal = principal_for_account(session, admin)
+        practice = do_create_practice(
+            session,
+            now=NOW,
+            principal=principal,
+            name="Cabinet Banc d'Essai",
+            address="1 rue du Banc",
+            postcode="75001",
+            city="Paris",
+            latitude=48.86,
+            longitude=2.34,
+        ).practice_id
+        for user in users:
+            do_create_account(session, now=NOW, display_name="Member", account_id=user.user_id)
+            do_add_member(
+                session, practice_id=practice, account_id=user.user_id, role=Role.SECRETARY
+            )
+        publish_bindings(
+            session, bindings=[u.encryption_binding() for u in users], now=NOW, log=log
+        )
+        principal = principal_for_account(session, admin)
+        first = groups.create_group(practice, members=[u.encryption_binding() for u in users])
+        do_create_group(
+            session,
+            now=NOW,
+            principal=principal,
+            practice_id=practice,
+            public_key=first.group_key.public_key,
+            wraps=[MemberWrap(a, w) for a, w in first.wraps.items()],
+            log=log,
+        )
+    # The first member has left (removed at the database level: the bench measures the rotation).
+    with db.write() as session:
+        session.delete(session.get_one(PracticeMember, (practice, users[0].user_id)))
+    remaining = [u.encryption_binding() for u in users[1:]]
+    rotation = groups.rotate_group_key(first.group_key, members=remaining)
+    wraps = [MemberWrap(a, w) for a, w in rotation.wraps.items()]
+
+    def in_rolled_back(work: Callable[[Session], object]) -> Callable[[], None]:
+        def run() -> None:
+            with Session(db.writer_engine) as session, session.begin():
+                work(session)
+                session.rollback()
+
+        return run
+
+    def rotate(session: Session) -> object:
+        return do_rotate_group(
+            session,
+            now=NOW,
+            principal=principal,
+            practice_id=practice,
+            epoch=2,
+            public_key=rotation.group_key.public_key,
+            wraps=wraps,
+            log=log,
+        )
+
+    def store_only(session: Session) -> object:
+        """The rows a rotation cannot avoid: the epoch and 999 wraps, with no checks or log."""
+        session.add(
+            PracticeKeyEpoch(
+                practice_id=practice,
+                epoch=2,
+                public_key=rotation.group_key.public_key,
+                leaf_index=0,
+                created_by_account_id=None,
+                created_at=NOW,
+                rotation_due=False,
+            )
+        )
+        session.flush()
+        return session.execute(
+            insert(PracticeKeyWrap),
+            [
+                {
+                    "practice_id": practice,
+                    "epoch": 2,
+                    "account_id": w.account_id,
+                    "wrap": w.wrap,
+                    "created_at": NOW,
+                }
+                for w in wraps
+            ],
+        )
+
+    result = _measure(in_rolled_back(rotate), in_rolled_back(store_only), 31)
+    db.dispose()
+    return (f"server: rotation of {MEMBERS} ({MEMBERS - 1} wraps), PostgreSQL", *result)
+
+
+def main() -> None:
+    print(machine())
+    print(f"PostgreSQL {postgres_version()}")
+    rows = [*client_side(), server_side()]
+    print(f"{'operation':<62} {'colloque':>10} {'baseline':>10} {'ratio':>6}")
+    for name, ours, baseline in rows:
+        print(f"{name:<62} {_fmt(ours):>10} {_fmt(baseline):>10} {ours / baseline:>6.2f}")
+
+
+def _fmt(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The client's view of the key directory: trust no key the log does not vouch for.
+
+:class:`KeyDirectory` pins the log's origin and public key (from configuration, not from the
+server). It keeps the largest checkpoint it has verified; every newer checkpoint must carry the
+log's signature and be consistent with it (an RFC 9162 consistency proof fetched from the
+server), and every key binding must be included in a verified checkpoint before it is used.
+A server that substitutes a key, rewrites the log or shows an older view is caught here
+(docs/crypto.md, sections 5.5 and 5.8).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from colloque.crypto.errors import ProofInvalid
+from colloque.crypto.transparency import (
+    Checkpoint,
+    KeyBinding,
+    KeyPurpose,
+    SubjectKind,
+    fingerprint,
+    verify_checkpoint,
+    verify_checkpoint_consistency,
+    verify_key_binding,
+)
+
+Json = dict[str, Any]
+#: GET a path of the API and return its JSON body.
+Fetch = Callable[[str], Any]
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class SubjectKeys:
+    """A subject's current keys, each proven in the log, and the fingerprint computed here."""
+
+    bindings: dict[KeyPurpose, KeyBinding]
+    fingerprint: str
+
+
+class KeyDirectory:
+    def __init__(self, fetch: Fetch, *, origin: str, log_public_key: bytes) -> None:
+        self._fetch = fetch
+        self.origin = origin
+        self.log_public_key = log_public_key
+        #: The largest checkpoint verified so far (``None`` before the first).
+        self.checkpoint: Checkpoint | None = None
+
+    def accept_checkpoint(self, note: str) -> Checkpoint:
+        """Verify ``note``'s signature and its consistency with the last checkpoint seen."""
+        new = verify_checkpoint(note, origin=self.origin, log_public_key=self.log_public_key)
+        old = self.checkpoint
+        if old is not None:
+            proof: list[bytes] = []
+            if old.tree_size < new.tree_size:
+                answer = self._fetch(
+                    f"/api/v1/key-directory/consistency?from={old.tree_size}&to={new.tree_size}"
+                )
+                proof = [unb64(h) for h in answer["proof"]]
+            # An older checkpoint is refused here too: a log never shrinks.
+            verify_checkpoint_consistency(old, new, proof)
+        self.checkpoint = new
+        return new
+
+    def refresh(self) -> Checkpoint:
+        """Fetch the log head; its origin and key must be the pinned ones."""
+        head = self._fetch("/api/v1/key-directory")
+        if head["origin"] != self.origin or unb64(head["public_key"]) != self.log_public_key:
+            raise ProofInvalid("the server names another log")
+        return self.accept_checkpoint(head["signed_checkpoint"])
+
+    def verify_binding(
+        self,
+        out: Json,
+        *,
+        note: str,
+        subject_kind: SubjectKind,
+        subject_id: UUID,
+        purpose: KeyPurpose | None = None,
+    ) -> KeyBinding:
+        """A binding as the server sent it (``BindingOut``), once proven against ``note``.
+
+        The leaf itself is what is proven; the binding must be of the subject (and purpose)
+        asked for, so a proven key of somebody else is refused too.
+        """
+        checkpoint = self.accept_checkpoint(note)
+        binding = KeyBinding.from_leaf(unb64(out["leaf"]))
+        if (binding.subject_kind, binding.subject_id) != (subject_kind, subject_id) or (
+            purpose is not None and binding.purpose is not purpose
+        ):
+            raise ProofInvalid("a key of another subject")
+        if out["tree_size"] != checkpoint.tree_size:
+            raise ProofInvalid("the proof is for another checkpoint")
+        verify_key_binding(
+            binding,
+            leaf_index=out["leaf_index"],
+            proof=[unb64(h) for h in out["inclusion_proof"]],
+            checkpoint=checkpoint,
+        )
+        return binding
+
+    def _subject(self, path: str, kind: SubjectKind, subject_id: UUID) -> SubjectKeys:
+        answer = self._fetch(path)
+        bindings = {}
+        for out in answer["bindings"]:
+            binding = self.verify_binding(
+                out, note=answer["signed_checkpoint"], subject_kind=kind, subject_id=subject_id
+            )
+            bindings[binding.purpose] = binding
+        return SubjectKeys(bindings, fingerprint(bindings.values()))
+
+    def user_keys(self, user_id: UUID) -> SubjectKeys:
+        """A user's encryption and signing keys, proven; their fingerprint, computed here."""
+        return self._subject(f"/api/v1/key-directory/users/{user_id}", SubjectKind.USER, user_id)
+
+    def practice_key(self, practice_id: UUID) -> KeyBinding:
+        """A practice group's current encryption key, proven."""
+        keys = self._subject(
+            f"/api/v1/key-directory/practices/{practice_id}", SubjectKind.GROUP, practice_id
+        )
+        return keys.bindings[KeyPurpose.ENCRYPTION]

@@ -1,0 +1,172 @@
+"""The client's half of practice key groups: make, open, share and rotate the group key.
+
+Every member key is checked against the key directory before anything is wrapped for it, and the
+group key is opened only if its binding is proven in the log and its epoch is not older than the
+last one this client opened for the group (a replayed old key is refused: ``StaleEpoch``).
+Format and flows: docs/crypto.md, section 5.4.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from colloque.client.directory import KeyDirectory, unb64
+from colloque.crypto.groups import (
+    GroupKey,
+    add_member,
+    create_group,
+    open_group_key,
+    read_group_wrap_header,
+    rotate_group_key,
+)
+from colloque.crypto.keys import UserKeys
+from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind, fingerprint
+
+Json = dict[str, Any]
+#: ``request(method, path, body)``: the API's JSON answer (``None`` for an empty one).
+Request = Callable[[str, str, Json | None], Any]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class Member:
+    account_id: UUID
+    role: str
+    #: Proven in the key directory; ``None`` for an account without keys (nothing to wrap for).
+    key: KeyBinding | None
+    #: Holds a wrap of the current epoch's key.
+    wrapped: bool
+
+
+class PracticeKeys:
+    def __init__(self, request: Request, *, directory: KeyDirectory, me: UserKeys) -> None:
+        self._request = request
+        self._directory = directory
+        self._me = me
+        #: The highest epoch opened per group: never accept an older one as current.
+        self.last_seen_epoch: dict[UUID, int] = {}
+
+    def _path(self, practice_id: UUID, suffix: str = "") -> str:
+        return f"/api/v1/practices/{practice_id}/key-group{suffix}"
+
+    def members(self, practice_id: UUID) -> tuple[int | None, list[Member]]:
+        """The current epoch and the members, each key proven against the directory."""
+        answer = self._request("GET", self._path(practice_id, "/members"), None)
+        members = []
+        for out in answer["members"]:
+            account_id = UUID(out["account_id"])
+            key = None
+            if out["encryption_key"] is not None:
+                key = self._directory.verify_binding(
+                    out["encryption_key"],
+                    note=answer["signed_checkpoint"],
+                    subject_kind=SubjectKind.USER,
+                    subject_id=account_id,
+                    purpose=KeyPurpose.ENCRYPTION,
+                )
+            members.append(Member(account_id, out["role"], key, out["wrapped"]))
+        return answer["epoch"], members
+
+    def _keyed(self, practice_id: UUID) -> list[KeyBinding]:
+        _epoch, members = self.members(practice_id)
+        return [m.key for m in members if m.key is not None]
+
+    def _wraps(self, wraps: dict[UUID, bytes]) -> list[Json]:
+        return [{"account_id": str(a), "wrap": _b64(w)} for a, w in wraps.items()]
+
+    def create_group(self, practice_id: UUID) -> GroupKey:
+        """Epoch 1, wrapped for every member with a key."""
+        rotation = create_group(practice_id, members=self._keyed(practice_id))
+        key = rotation.group_key
+        body = {"public_key": _b64(key.public_key), "wraps": self._wraps(dict(rotation.wraps))}
+        self._request("POST", self._path(practice_id), body)
+        self.last_seen_epoch[practice_id] = key.epoch
+        return key
+
+    def open_group_key(self, practice_id: UUID) -> GroupKey:
+        """The current group key, if the log vouches for it and it is not older than the last."""
+        answer = self._request("GET", self._path(practice_id), None)
+        binding = self._directory.verify_binding(
+            answer["binding"],
+            note=answer["signed_checkpoint"],
+            subject_kind=SubjectKind.GROUP,
+            subject_id=practice_id,
+            purpose=KeyPurpose.ENCRYPTION,
+        )
+        wraps = {out["epoch"]: unb64(out["wrap"]) for out in answer["wraps"]}
+        key = open_group_key(
+            wraps.get(binding.epoch, b""),
+            expected=binding,
+            member=self._me,
+            last_seen_epoch=self.last_seen_epoch.get(practice_id, 0),
+        )
+        self.last_seen_epoch[practice_id] = key.epoch
+        return key
+
+    def older_group_keys(self, practice_id: UUID) -> dict[int, GroupKey]:
+        """Keys of earlier epochs, to open item keys not re-wrapped yet; never to encrypt to."""
+        answer = self._request("GET", self._path(practice_id), None)
+        keys = {}
+        for out in answer["wraps"]:
+            wrap = unb64(out["wrap"])
+            header = read_group_wrap_header(wrap)
+            if header.epoch >= answer["epoch"]:
+                continue
+            expected = KeyBinding(
+                SubjectKind.GROUP,
+                practice_id,
+                KeyPurpose.ENCRYPTION,
+                header.epoch,
+                header.public_key,
+            )
+            keys[header.epoch] = open_group_key(
+                wrap, expected=expected, member=self._me, last_seen_epoch=0
+            )
+        return keys
+
+    def wrap_for_pending(self, practice_id: UUID) -> int:
+        """Seal the current key for members with a key but no wrap of it (e.g. newly invited)."""
+        key = self.open_group_key(practice_id)
+        _epoch, members = self.members(practice_id)
+        wraps = {
+            m.account_id: add_member(key, member=m.key)
+            for m in members
+            if m.key is not None and not m.wrapped
+        }
+        if wraps:
+            body = {"epoch": key.epoch, "wraps": self._wraps(wraps)}
+            self._request("POST", self._path(practice_id, "/wraps"), body)
+        return len(wraps)
+
+    def rotate(self, practice_id: UUID) -> GroupKey:
+        """The next epoch, wrapped for exactly the current members."""
+        previous = self.open_group_key(practice_id)
+        rotation = rotate_group_key(previous, members=self._keyed(practice_id))
+        key = rotation.group_key
+        body = {
+            "epoch": key.epoch,
+            "public_key": _b64(key.public_key),
+            "wraps": self._wraps(dict(rotation.wraps)),
+        }
+        self._request("POST", self._path(practice_id, "/rotations"), body)
+        self.last_seen_epoch[practice_id] = key.epoch
+        return key
+
+    def remove_member(self, practice_id: UUID, account_id: UUID) -> GroupKey:
+        """Remove a member (admins), then rotate so that they hold no key of later items."""
+        self._request("DELETE", f"/api/v1/practices/{practice_id}/members/{account_id}", None)
+        return self.rotate(practice_id)
+
+    def practice_fingerprint(self, practice_id: UUID) -> str:
+        """The group key's fingerprint, from its proven binding, to compare in person."""
+        return fingerprint([self._directory.practice_key(practice_id)])
+
+    def user_fingerprint(self, user_id: UUID) -> str:
+        return self._directory.user_keys(user_id).fingerprint

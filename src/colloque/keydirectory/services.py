@@ -1,0 +1,370 @@
+"""The key directory on the server: append bindings, sign checkpoints, hand out proofs.
+
+The log is append-only (a PostgreSQL trigger refuses UPDATE and DELETE on both tables). Appends
+are serialised: a transaction-scoped advisory lock on PostgreSQL; on SQLite writers already are
+(``BEGIN IMMEDIATE``). Each append stores a signed checkpoint for the new tree size in the
+caller's transaction, so a binding and the checkpoint that commits to it appear together.
+
+Leaf hashes are kept per process (:class:`_LeafCache`), with the compact range of the cached tree:
+an append reads only the leaves it has not seen and hashes O(log n) nodes. Proofs are computed from
+the cached leaf hashes (docs/crypto.md, section 5.5).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import and_, exists, func, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from colloque.accounts.models import PracticeMember
+from colloque.authorization.principal import MEMBER_ROLES, Principal
+from colloque.crypto import transparency
+from colloque.crypto.transparency import Checkpoint, KeyBinding, KeyPurpose, SubjectKind
+from colloque.errors import Conflict, InvalidInput, NotFound
+from colloque.keydirectory.interfaces import LogSigner
+from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLeaf
+from colloque.patients.models import Patient, PracticePatient
+
+#: Any fixed 64-bit number: the advisory lock that serialises appends on PostgreSQL.
+_APPEND_LOCK = 0x436C6F4B65794C67
+_Compact = list[tuple[int, bytes]]
+
+
+class _LeafCache:
+    """The leaf hashes of one database's log, in order, as far as this process has read them."""
+
+    def __init__(self) -> None:
+        self.hashes: list[bytes] = []
+        self.compact: _Compact = []
+
+
+_caches: dict[str, _LeafCache] = {}
+_caches_lock = threading.Lock()
+
+
+def _cache_for(session: Session) -> _LeafCache:
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    with _caches_lock:
+        return _caches.setdefault(key, _LeafCache())
+
+
+def _load(session: Session, size: int) -> tuple[list[bytes], _Compact]:
+    """The first ``size`` leaf hashes and their compact range, reading only what is not cached."""
+    cache = _cache_for(session)
+    with _caches_lock:
+        hashes, compact = cache.hashes, cache.compact
+    known = min(len(hashes), size)
+    if known:
+        # Rows never change, and each leaf hash commits to a distinct binding, so one known hash
+        # tells whether this is still the same log (a test database emptied and refilled is not).
+        stored = session.scalar(
+            select(KeyDirectoryLeaf.leaf_hash).where(KeyDirectoryLeaf.leaf_index == known - 1)
+        )
+        if stored != hashes[known - 1]:
+            with _caches_lock:
+                cache.hashes, cache.compact = [], []
+            hashes, compact, known = [], [], 0
+    if known < len(hashes):  # an older size than the cache's (a read that began earlier)
+        hashes = hashes[:known]
+        compact = _compact_of(hashes)
+    if known < size:
+        fresh = session.scalars(
+            select(KeyDirectoryLeaf.leaf_hash)
+            .where(KeyDirectoryLeaf.leaf_index >= known, KeyDirectoryLeaf.leaf_index < size)
+            .order_by(KeyDirectoryLeaf.leaf_index)
+        ).all()
+        if len(fresh) != size - known:  # pragma: no cover - rows are never deleted
+            raise RuntimeError("the key directory has a gap")
+        hashes = [*hashes, *fresh]
+        for leaf_hash in fresh:
+            compact = transparency.compact_range_append(compact, leaf_hash)
+        with _caches_lock:
+            if len(hashes) > len(cache.hashes):
+                cache.hashes, cache.compact = hashes, compact
+    return hashes, compact
+
+
+def _compact_of(hashes: Sequence[bytes]) -> _Compact:
+    compact: _Compact = []
+    for leaf_hash in hashes:
+        compact = transparency.compact_range_append(compact, leaf_hash)
+    return compact
+
+
+def tree_size(session: Session) -> int:
+    """How many leaves the log has (every size it ever had has a signed checkpoint)."""
+    return session.scalar(select(func.coalesce(func.max(KeyDirectoryCheckpoint.tree_size), 0))) or 0
+
+
+def _lock_for_append(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+
+
+def _check_epochs(session: Session, bindings: Sequence[KeyBinding]) -> None:
+    subjects = {(b.subject_kind.value, b.subject_id, b.purpose.value) for b in bindings}
+    rows = session.execute(
+        select(
+            KeyDirectoryLeaf.subject_kind,
+            KeyDirectoryLeaf.subject_id,
+            KeyDirectoryLeaf.purpose,
+            func.max(KeyDirectoryLeaf.epoch),
+        )
+        .where(
+            tuple_(
+                KeyDirectoryLeaf.subject_kind,
+                KeyDirectoryLeaf.subject_id,
+                KeyDirectoryLeaf.purpose,
+            ).in_(subjects)
+        )
+        .group_by(
+            KeyDirectoryLeaf.subject_kind, KeyDirectoryLeaf.subject_id, KeyDirectoryLeaf.purpose
+        )
+    )
+    latest = {(kind, subject, purpose): epoch for kind, subject, purpose, epoch in rows}
+    for binding in bindings:
+        key = (binding.subject_kind.value, binding.subject_id, binding.purpose.value)
+        if key in latest and binding.epoch <= latest[key]:
+            if binding.epoch == latest[key]:
+                raise Conflict("a key is already published for this epoch", field="epoch")
+            raise Conflict("a newer key is already published", field="epoch")
+        latest[key] = binding.epoch
+
+
+def publish_bindings(
+    session: Session, *, bindings: Sequence[KeyBinding], now: datetime, log: LogSigner
+) -> list[int]:
+    """Append ``bindings`` to the log in the caller's transaction; their leaf indexes, in order.
+
+    A binding whose subject and purpose already have this epoch or a later one is refused
+    (Conflict). The new tree size gets its signed checkpoint.
+    """
+    if not bindings:
+        return []
+    _lock_for_append(session)
+    _check_epochs(session, bindings)
+    size = tree_size(session)
+    _hashes, compact = _load(session, size)
+    indexes = []
+    for offset, binding in enumerate(bindings):
+        leaf = binding.to_leaf()
+        leaf_hash = transparency.leaf_hash(leaf)
+        session.add(
+            KeyDirectoryLeaf(
+                leaf_index=size + offset,
+                subject_kind=binding.subject_kind.value,
+                subject_id=binding.subject_id,
+                purpose=binding.purpose.value,
+                epoch=binding.epoch,
+                public_key=binding.public_key,
+                leaf=leaf,
+                leaf_hash=leaf_hash,
+                created_at=now,
+            )
+        )
+        compact = transparency.compact_range_append(compact, leaf_hash)
+        indexes.append(size + offset)
+    new_size = size + len(bindings)
+    root = transparency.compact_range_root(compact)
+    session.add(
+        KeyDirectoryCheckpoint(
+            tree_size=new_size,
+            root_hash=root,
+            signed_note=log.sign(Checkpoint(log.origin, new_size, root)),
+            created_at=now,
+        )
+    )
+    session.flush()
+    return indexes
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    origin: str
+    public_key: bytes
+    tree_size: int
+    signed_checkpoint: str
+
+
+def signed_checkpoint(session: Session, *, size: int, log: LogSigner) -> str:
+    """The signed note of the checkpoint at ``size`` (the empty tree's is signed on demand)."""
+    if size == 0:
+        return log.sign(Checkpoint(log.origin, 0, transparency.tree_root([])))
+    return session.get_one(KeyDirectoryCheckpoint, size).signed_note
+
+
+def log_head(session: Session, *, log: LogSigner) -> Head:
+    """The log's identity and its latest signed checkpoint (the empty tree's, signed now, if none)."""
+    size = tree_size(session)
+    return Head(log.origin, log.public_key, size, signed_checkpoint(session, size=size, log=log))
+
+
+def consistency(session: Session, *, old_size: int, new_size: int) -> list[bytes]:
+    """RFC 9162 PROOF(old_size, D[new_size]) for two sizes the log has had."""
+    size = tree_size(session)
+    if not 0 <= new_size <= size:
+        raise InvalidInput("the log has not reached this size", field="to")
+    if not 0 <= old_size <= new_size:
+        raise InvalidInput("the old size must be between 0 and the new size", field="from")
+    hashes, _compact = _load(session, new_size)
+    return transparency.consistency_proof(hashes, old_size)
+
+
+def current_binding(
+    session: Session, *, subject_kind: SubjectKind, subject_id: UUID, purpose: KeyPurpose
+) -> KeyBinding | None:
+    """The newest published binding of this subject and purpose, if any."""
+    leaf = session.scalar(
+        select(KeyDirectoryLeaf.leaf)
+        .where(
+            KeyDirectoryLeaf.subject_kind == subject_kind.value,
+            KeyDirectoryLeaf.subject_id == subject_id,
+            KeyDirectoryLeaf.purpose == purpose.value,
+        )
+        .order_by(KeyDirectoryLeaf.epoch.desc())
+        .limit(1)
+    )
+    return KeyBinding.from_leaf(leaf) if leaf is not None else None
+
+
+def current_encryption_keys(
+    session: Session, *, user_ids: Sequence[UUID], size: int | None = None
+) -> dict[UUID, Proven]:
+    """Users' current encryption bindings, by user id (those without one are left out), proven
+    against the tree of ``size`` leaves (default: the latest)."""
+    return {
+        proven.binding.subject_id: proven
+        for proven in proven_current(
+            session, SubjectKind.USER, user_ids, [KeyPurpose.ENCRYPTION], size=size
+        )
+    }
+
+
+@dataclass(frozen=True)
+class Proven:
+    """A binding with its place in the log and its inclusion proof against ``tree_size``."""
+
+    binding: KeyBinding
+    leaf_index: int
+    tree_size: int
+    proof: list[bytes]
+
+
+def proven_current(
+    session: Session,
+    kind: SubjectKind,
+    subject_ids: Sequence[UUID],
+    purposes: Sequence[KeyPurpose],
+    *,
+    size: int | None = None,
+) -> list[Proven]:
+    """The newest binding of each subject and purpose among the first ``size`` leaves (default:
+    the whole log), proven against the checkpoint of that size."""
+    if size is None:
+        size = tree_size(session)
+    newest = (
+        select(
+            KeyDirectoryLeaf.subject_id,
+            KeyDirectoryLeaf.purpose,
+            func.max(KeyDirectoryLeaf.epoch).label("epoch"),
+        )
+        .where(
+            KeyDirectoryLeaf.subject_kind == kind.value,
+            KeyDirectoryLeaf.subject_id.in_(subject_ids),
+            KeyDirectoryLeaf.purpose.in_([p.value for p in purposes]),
+            KeyDirectoryLeaf.leaf_index < size,
+        )
+        .group_by(KeyDirectoryLeaf.subject_id, KeyDirectoryLeaf.purpose)
+        .subquery()
+    )
+    rows = session.execute(
+        select(KeyDirectoryLeaf.leaf_index, KeyDirectoryLeaf.leaf)
+        .join(
+            newest,
+            and_(
+                KeyDirectoryLeaf.subject_kind == kind.value,
+                KeyDirectoryLeaf.subject_id == newest.c.subject_id,
+                KeyDirectoryLeaf.purpose == newest.c.purpose,
+                KeyDirectoryLeaf.epoch == newest.c.epoch,
+            ),
+        )
+        .order_by(KeyDirectoryLeaf.leaf_index)
+    ).all()
+    if not rows:
+        return []
+    hashes, _compact = _load(session, size)
+    proofs = transparency.inclusion_proofs(hashes, [row.leaf_index for row in rows])
+    return [
+        Proven(KeyBinding.from_leaf(row.leaf), row.leaf_index, size, proof)
+        for row, proof in zip(rows, proofs, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class SubjectKeys:
+    bindings: list[Proven]
+    signed_checkpoint: str
+    fingerprint: str
+
+
+def _may_see_user(session: Session, principal: Principal, user_id: UUID) -> bool:
+    """Oneself; a co-member; a member of a practice where the user holds a registered patient;
+    the holder of a patient registered where the user is a member."""
+    viewer = principal.account_id
+    assert viewer is not None  # the routes require a signed-in account
+    if viewer == user_id:
+        return True
+    mine = [
+        practice_id
+        for practice_id, membership in principal.memberships.items()
+        if membership.role in MEMBER_ROLES
+    ]
+    co_member = exists().where(
+        PracticeMember.account_id == user_id, PracticeMember.practice_id.in_(mine)
+    )
+    their_patient_here = exists().where(
+        Patient.holder_account_id == user_id,
+        PracticePatient.patient_id == Patient.patient_id,
+        PracticePatient.practice_id.in_(mine),
+    )
+    my_patient_there = exists().where(
+        PracticeMember.account_id == user_id,
+        PracticePatient.practice_id == PracticeMember.practice_id,
+        Patient.patient_id == PracticePatient.patient_id,
+        Patient.holder_account_id == viewer,
+    )
+    return bool(session.scalar(select(co_member | their_patient_here | my_patient_there)))
+
+
+def subject_keys(
+    session: Session,
+    *,
+    principal: Principal,
+    subject_kind: SubjectKind,
+    subject_id: UUID,
+    log: LogSigner,
+) -> SubjectKeys:
+    """A subject's current bindings with their proofs, the checkpoint and the fingerprint.
+
+    A practice's keys are for any signed-in account; a user's, for those who deal with them
+    (:func:`_may_see_user`). Otherwise, and when there are none, the same 404.
+    """
+    what = "user" if subject_kind is SubjectKind.USER else "practice"
+    if subject_kind is SubjectKind.USER and not _may_see_user(session, principal, subject_id):
+        raise NotFound(f"{what} keys not found")
+    proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose))
+    if not proven:
+        raise NotFound(f"{what} keys not found")
+    return SubjectKeys(
+        bindings=proven,
+        signed_checkpoint=signed_checkpoint(session, size=proven[0].tree_size, log=log),
+        fingerprint=transparency.fingerprint(p.binding for p in proven),
+    )

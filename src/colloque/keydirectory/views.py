@@ -1,0 +1,126 @@
+"""HTTP routes of the key directory: the log head, consistency proofs, a subject's keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from colloque.accounts.schemas import B64
+from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep
+from colloque.api.schemas import Out
+from colloque.crypto.transparency import SubjectKind
+from colloque.keydirectory import services
+
+router = APIRouter(prefix="/api/v1/key-directory", tags=["key directory"])
+#: Far above any real log; keeps the sizes in the signed 64-bit range the database holds.
+MAX_SIZE = 2**62
+
+
+class LogHeadOut(Out):
+    origin: str
+    public_key: B64
+    tree_size: int
+    signed_checkpoint: str
+
+
+class ConsistencyOut(Out):
+    old_size: int
+    new_size: int
+    proof: list[B64]
+
+
+class BindingOut(Out):
+    purpose: str
+    epoch: int
+    public_key: B64
+    leaf: B64
+    leaf_index: int
+    tree_size: int
+    inclusion_proof: list[B64]
+
+    @classmethod
+    def of(cls, proven: services.Proven) -> BindingOut:
+        binding = proven.binding
+        return cls(
+            purpose=binding.purpose.name.lower(),
+            epoch=binding.epoch,
+            public_key=binding.public_key,
+            leaf=binding.to_leaf(),
+            leaf_index=proven.leaf_index,
+            tree_size=proven.tree_size,
+            inclusion_proof=proven.proof,
+        )
+
+
+class SubjectKeysOut(Out):
+    subject_kind: str
+    subject_id: UUID
+    bindings: list[BindingOut]
+    signed_checkpoint: str
+    fingerprint: str
+
+
+@router.get("", response_model=LogHeadOut, summary="The log's origin, key and latest checkpoint")
+def head(db: DB, log: LogDep, _principal: AnyPrincipal) -> LogHeadOut:
+    with db.read() as session:
+        found = services.log_head(session, log=log)
+    return LogHeadOut(
+        origin=found.origin,
+        public_key=found.public_key,
+        tree_size=found.tree_size,
+        signed_checkpoint=found.signed_checkpoint,
+    )
+
+
+@router.get(
+    "/consistency",
+    response_model=ConsistencyOut,
+    summary="Proof that the log at one size extends the log at an older size",
+)
+def consistency(
+    db: DB,
+    _principal: AnyPrincipal,
+    old_size: Annotated[int, Query(alias="from", ge=0, le=MAX_SIZE)],
+    new_size: Annotated[int, Query(alias="to", ge=0, le=MAX_SIZE)],
+) -> ConsistencyOut:
+    with db.read() as session:
+        proof = services.consistency(session, old_size=old_size, new_size=new_size)
+    return ConsistencyOut(old_size=old_size, new_size=new_size, proof=proof)
+
+
+def _keys(
+    db: DB, log: LogDep, principal: CurrentPrincipal, kind: SubjectKind, subject_id: UUID
+) -> SubjectKeysOut:
+    with db.read() as session:
+        found = services.subject_keys(
+            session, principal=principal, subject_kind=kind, subject_id=subject_id, log=log
+        )
+    return SubjectKeysOut(
+        subject_kind="user" if kind is SubjectKind.USER else "practice",
+        subject_id=subject_id,
+        bindings=[BindingOut.of(proven) for proven in found.bindings],
+        signed_checkpoint=found.signed_checkpoint,
+        fingerprint=found.fingerprint,
+    )
+
+
+@router.get(
+    "/users/{account_id}",
+    response_model=SubjectKeysOut,
+    summary="A user's current public keys, with inclusion proofs and fingerprint",
+)
+def user_keys(account_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> SubjectKeysOut:
+    return _keys(db, log, principal, SubjectKind.USER, account_id)
+
+
+@router.get(
+    "/practices/{practice_id}",
+    response_model=SubjectKeysOut,
+    summary="A practice group's current public key, with inclusion proof and fingerprint",
+)
+def practice_keys(
+    practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
+) -> SubjectKeysOut:
+    return _keys(db, log, principal, SubjectKind.GROUP, practice_id)

@@ -1,0 +1,425 @@
+"""Practice key groups on the server: store what members' clients make, check its clear headers.
+
+The server never sees a group private key. A staff member's client makes the group (epoch 1) or
+a rotation (epoch + 1) and sends the public key with one wrap per member; the server checks each
+wrap's clear header (group, epoch, public key, member), that the wraps cover exactly the members
+who have an encryption key in the directory, and publishes the group's binding in the key
+directory in the same transaction. Removing a member marks the group rotation-due; the next
+rotation wraps the new key for the remaining members only (docs/crypto.md, section 5.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from colloque.accounts.models import PracticeMember
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.policy import Action, PracticeTarget, require
+from colloque.authorization.principal import Principal, Role
+from colloque.crypto.errors import CryptoError
+from colloque.crypto.groups import FIRST_EPOCH, read_group_wrap_header
+from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
+from colloque.errors import Conflict, InvalidInput, NotFound
+from colloque.keydirectory.interfaces import LogSigner
+from colloque.keydirectory.models import KeyDirectoryLeaf
+from colloque.keydirectory.services import (
+    Proven,
+    current_encryption_keys,
+    proven_current,
+    publish_bindings,
+    signed_checkpoint,
+    tree_size,
+)
+from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
+
+GROUP_NOT_FOUND = "practice key group not found"
+
+
+@dataclass(frozen=True)
+class MemberWrap:
+    """A wrap of the group key sent by a member's client for ``account_id``."""
+
+    account_id: UUID
+    wrap: bytes
+
+
+# For other areas -------------------------------------------------------------------------------
+
+
+def current_epoch(session: Session, *, practice_id: UUID) -> int | None:
+    """The practice group's current epoch (``None`` before the group is made)."""
+    return session.scalar(
+        select(func.max(PracticeKeyEpoch.epoch)).where(PracticeKeyEpoch.practice_id == practice_id)
+    )
+
+
+def rotation_due(session: Session, *, practice_id: UUID) -> bool:
+    """True once a member was removed and no rotation has followed yet."""
+    due = session.scalar(
+        select(PracticeKeyEpoch.rotation_due)
+        .where(PracticeKeyEpoch.practice_id == practice_id)
+        .order_by(PracticeKeyEpoch.epoch.desc())
+        .limit(1)
+    )
+    return bool(due)
+
+
+# Checks ------------------------------------------------------------------------------------------
+
+
+def _current_row(session: Session, practice_id: UUID, *, lock: bool = False) -> PracticeKeyEpoch:
+    query = (
+        select(PracticeKeyEpoch)
+        .where(PracticeKeyEpoch.practice_id == practice_id)
+        .order_by(PracticeKeyEpoch.epoch.desc())
+        .limit(1)
+    )
+    row = session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if row is None:
+        raise NotFound(GROUP_NOT_FOUND)
+    return row
+
+
+def _keyed_members(session: Session, practice_id: UUID) -> set[UUID]:
+    """Members who have an encryption key in the directory: those the group key is wrapped for."""
+    return set(
+        session.scalars(
+            select(PracticeMember.account_id)
+            .where(PracticeMember.practice_id == practice_id)
+            .where(
+                select(KeyDirectoryLeaf.leaf_index)
+                .where(
+                    KeyDirectoryLeaf.subject_kind == SubjectKind.USER.value,
+                    KeyDirectoryLeaf.subject_id == PracticeMember.account_id,
+                    KeyDirectoryLeaf.purpose == KeyPurpose.ENCRYPTION.value,
+                )
+                .exists()
+            )
+        )
+    )
+
+
+def _check_wraps(
+    wraps: Sequence[MemberWrap],
+    *,
+    practice_id: UUID,
+    epoch: int,
+    public_key: bytes,
+    allowed: set[UUID],
+    exactly: bool,
+) -> None:
+    """Every wrap's clear header names this group, epoch, key and its member; each member at most
+    once, all in ``allowed``, and (``exactly``) every one of ``allowed``."""
+    seen: set[UUID] = set()
+    for wrap in wraps:
+        try:
+            header = read_group_wrap_header(wrap.wrap)
+        except CryptoError:
+            raise InvalidInput("not a group key wrap", field="wraps") from None
+        if (header.group_id, header.epoch, header.public_key, header.member_id) != (
+            practice_id,
+            epoch,
+            public_key,
+            wrap.account_id,
+        ):
+            raise InvalidInput("a wrap is for another group, epoch, key or member", field="wraps")
+        if wrap.account_id in seen:
+            raise InvalidInput("a member has two wraps", field="wraps")
+        seen.add(wrap.account_id)
+    if not seen <= allowed or (exactly and seen != allowed):
+        what = "exactly the current members" if exactly else "members waiting for one"
+        raise InvalidInput(f"wraps must be for {what}", field="wraps")
+
+
+def _store_epoch(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    epoch: int,
+    public_key: bytes,
+    wraps: Sequence[MemberWrap],
+    log: LogSigner,
+) -> PracticeKeyEpoch:
+    binding = KeyBinding(SubjectKind.GROUP, practice_id, KeyPurpose.ENCRYPTION, epoch, public_key)
+    (leaf_index,) = publish_bindings(session, bindings=[binding], now=now, log=log)
+    row = PracticeKeyEpoch(
+        practice_id=practice_id,
+        epoch=epoch,
+        public_key=public_key,
+        leaf_index=leaf_index,
+        created_by_account_id=principal.account_id,
+        created_at=now,
+        rotation_due=False,
+    )
+    session.add(row)
+    session.flush()
+    _insert_wraps(session, now=now, practice_id=practice_id, epoch=epoch, wraps=wraps)
+    return row
+
+
+def _insert_wraps(
+    session: Session, *, now: datetime, practice_id: UUID, epoch: int, wraps: Sequence[MemberWrap]
+) -> None:
+    if wraps:
+        # One multi-row statement: a rotation of 1,000 members is not 1,000 round trips.
+        session.execute(
+            insert(PracticeKeyWrap),
+            [
+                {
+                    "practice_id": practice_id,
+                    "epoch": epoch,
+                    "account_id": wrap.account_id,
+                    "wrap": wrap.wrap,
+                    "created_at": now,
+                }
+                for wrap in wraps
+            ],
+        )
+
+
+# Use cases ---------------------------------------------------------------------------------------
+
+
+def do_create_group(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    public_key: bytes,
+    wraps: Sequence[MemberWrap],
+    log: LogSigner,
+) -> PracticeKeyEpoch:
+    """Epoch 1, made by a staff member's client: its public key and a wrap for every member."""
+    require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
+    if current_epoch(session, practice_id=practice_id) is not None:
+        raise Conflict("the practice already has a key group")
+    _check_wraps(
+        wraps,
+        practice_id=practice_id,
+        epoch=FIRST_EPOCH,
+        public_key=public_key,
+        allowed=_keyed_members(session, practice_id),
+        exactly=True,
+    )
+    row = _store_epoch(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=practice_id,
+        epoch=FIRST_EPOCH,
+        public_key=public_key,
+        wraps=wraps,
+        log=log,
+    )
+    _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_CREATED)
+    return row
+
+
+def do_add_wraps(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    epoch: int,
+    wraps: Sequence[MemberWrap],
+) -> int:
+    """A member's client seals the current key for members who have no wrap of it (newcomers)."""
+    require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
+    current = _current_row(session, practice_id)
+    if epoch != current.epoch:
+        raise Conflict("the group key has changed; fetch it again", field="epoch")
+    _check_wraps(
+        wraps,
+        practice_id=practice_id,
+        epoch=current.epoch,
+        public_key=current.public_key,
+        allowed=_keyed_members(session, practice_id) - _wrapped(session, practice_id, epoch),
+        exactly=False,
+    )
+    _insert_wraps(session, now=now, practice_id=practice_id, epoch=epoch, wraps=wraps)
+    _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_WRAPPED)
+    return len(wraps)
+
+
+def do_rotate_group(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    epoch: int,
+    public_key: bytes,
+    wraps: Sequence[MemberWrap],
+    log: LogSigner,
+) -> PracticeKeyEpoch:
+    """The next epoch, wrapped for exactly the remaining members; clears rotation-due."""
+    require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
+    current = _current_row(session, practice_id, lock=True)
+    if epoch != current.epoch + 1:
+        raise Conflict("a rotation makes the epoch after the current one", field="epoch")
+    _check_wraps(
+        wraps,
+        practice_id=practice_id,
+        epoch=epoch,
+        public_key=public_key,
+        allowed=_keyed_members(session, practice_id),
+        exactly=True,
+    )
+    row = _store_epoch(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=practice_id,
+        epoch=epoch,
+        public_key=public_key,
+        wraps=wraps,
+        log=log,
+    )
+    _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_ROTATED)
+    return row
+
+
+def do_remove_member(
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, account_id: UUID
+) -> None:
+    """An admin removes a member (not the last admin): membership and wraps go, rotation is due."""
+    require(principal, Action.PRACTICE_MEMBER_REMOVE, PracticeTarget(practice_id), what="practice")
+    # Lock the admins too, so two admins removing each other cannot both succeed.
+    admins = session.scalars(
+        select(PracticeMember.account_id)
+        .where(PracticeMember.practice_id == practice_id, PracticeMember.role == Role.ADMIN.value)
+        .with_for_update()
+    ).all()
+    member = session.get(PracticeMember, (practice_id, account_id), with_for_update=True)
+    if member is None:
+        raise NotFound("member not found")
+    if member.role == Role.ADMIN.value and len(admins) <= 1:
+        raise Conflict("the last admin of a practice cannot be removed")
+    session.delete(member)
+    session.execute(
+        delete(PracticeKeyWrap).where(
+            PracticeKeyWrap.practice_id == practice_id, PracticeKeyWrap.account_id == account_id
+        )
+    )
+    latest = current_epoch(session, practice_id=practice_id)
+    if latest is not None:
+        session.get_one(PracticeKeyEpoch, (practice_id, latest)).rotation_due = True
+    record(
+        session,
+        at=now,
+        action=AuditAction.MEMBER_REMOVED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="account",
+        object_id=account_id,
+    )
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupState:
+    epoch: int
+    rotation_due: bool
+    binding: Proven
+    #: The caller's wraps, newest epoch first (older ones open items not re-wrapped yet).
+    wraps: list[PracticeKeyWrap]
+    #: The checkpoint the binding's proof is against.
+    signed_checkpoint: str
+
+
+def group_state(
+    session: Session, *, principal: Principal, practice_id: UUID, log: LogSigner
+) -> GroupState:
+    """For a member: the current epoch, its directory binding with proof, and my wraps."""
+    require(principal, Action.PRACTICE_KEYS_VIEW, PracticeTarget(practice_id), what="practice")
+    current = _current_row(session, practice_id)
+    (proven,) = proven_current(session, SubjectKind.GROUP, [practice_id], [KeyPurpose.ENCRYPTION])
+    wraps = session.scalars(
+        select(PracticeKeyWrap)
+        .where(
+            PracticeKeyWrap.practice_id == practice_id,
+            PracticeKeyWrap.account_id == principal.account_id,
+        )
+        .order_by(PracticeKeyWrap.epoch.desc())
+    ).all()
+    note = signed_checkpoint(session, size=proven.tree_size, log=log)
+    return GroupState(current.epoch, current.rotation_due, proven, list(wraps), note)
+
+
+@dataclass(frozen=True)
+class MemberKey:
+    account_id: UUID
+    role: str
+    #: The member's current encryption key, with proof; ``None`` for an account without keys.
+    key: Proven | None
+    #: Whether the member has a wrap of the current epoch's key (always False without a group).
+    wrapped: bool
+
+
+def _wrapped(session: Session, practice_id: UUID, epoch: int) -> set[UUID]:
+    return set(
+        session.scalars(
+            select(PracticeKeyWrap.account_id).where(
+                PracticeKeyWrap.practice_id == practice_id, PracticeKeyWrap.epoch == epoch
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Members:
+    epoch: int | None
+    members: list[MemberKey]
+    #: The checkpoint the keys' proofs are against.
+    signed_checkpoint: str
+
+
+def list_members(
+    session: Session, *, principal: Principal, practice_id: UUID, log: LogSigner
+) -> Members:
+    """The current epoch and every member with their encryption key (to check against the
+    directory before wrapping) and whether they hold the current key."""
+    require(principal, Action.PRACTICE_KEYS_VIEW, PracticeTarget(practice_id), what="practice")
+    size = tree_size(session)
+    members = session.execute(
+        select(PracticeMember.account_id, PracticeMember.role)
+        .where(PracticeMember.practice_id == practice_id)
+        .order_by(PracticeMember.account_id)
+    ).all()
+    keys = current_encryption_keys(session, user_ids=[m.account_id for m in members], size=size)
+    epoch = current_epoch(session, practice_id=practice_id)
+    wrapped = _wrapped(session, practice_id, epoch) if epoch is not None else set()
+    return Members(
+        epoch,
+        [
+            MemberKey(m.account_id, m.role, keys.get(m.account_id), m.account_id in wrapped)
+            for m in members
+        ],
+        signed_checkpoint(session, size=size, log=log),
+    )
+
+
+def _audit(
+    session: Session, now: datetime, principal: Principal, practice_id: UUID, action: AuditAction
+) -> None:
+    record(
+        session,
+        at=now,
+        action=action,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="practice_key_group",
+        object_id=practice_id,
+    )
