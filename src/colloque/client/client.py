@@ -19,7 +19,7 @@ from colloque.client.appointments import open_booking_reason, sealed_booking_fie
 from colloque.client.directory import KeyDirectory
 from colloque.client.passwords import check_password
 from colloque.client.practice_keys import PracticeKeys
-from colloque.crypto.items import VisitReason
+from colloque.crypto.items import VisitReason, read_item_header
 from colloque.crypto.keys import (
     RecoveryCode,
     UserKeys,
@@ -31,7 +31,7 @@ from colloque.crypto.keys import (
     unlock_with_recovery_code,
 )
 from colloque.crypto.login import KdfParams, LoginKeys, derive_login_keys
-from colloque.crypto.transparency import KeyBinding
+from colloque.crypto.transparency import KeyBinding, KeyPurpose
 
 Json = dict[str, Any]
 
@@ -397,12 +397,11 @@ class ColloqueClient:
         visit_type_id: UUID,
         duration_minutes: int,
         reason: str = "",
-        practice_key: KeyBinding | None = None,
         reminders_wanted: bool = True,
     ) -> Json:
-        """Book online. The visit type and the reason are sealed here for this account and for
-        ``practice_key`` (the practice's current key from the verified directory); the server
-        receives the time and the duration."""
+        """Book online for a patient this account holds. The visit type and the reason are sealed
+        here for this account and for the practice's current key, proven in the key directory;
+        the server receives the time and the duration."""
         keys = self.unlocked_keys
         body: Json = {
             "practice_id": str(practice_id),
@@ -416,16 +415,44 @@ class ColloqueClient:
                 visit_type_id=visit_type_id,
                 reason=reason,
                 patient_key=keys.encryption_binding(),
-                practice_key=practice_key,
+                practice_key=self._practice_key_if_any(practice_id),
             ),
         }
         out: Json = self._request("POST", "/api/v1/appointments", json=body)
         return out
 
-    def read_my_reason(self, appointment: Json) -> VisitReason:
-        """The reason and visit type of one of this account's own bookings."""
+    def _practice_key_if_any(self, practice_id: UUID) -> KeyBinding | None:
+        """The practice's proven key; None when the practice has not made its key group yet."""
+        try:
+            return self.key_directory.practice_key(practice_id)
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def read_reason(self, appointment: Json) -> VisitReason:
+        """Open an appointment's sealed reason and visit type: with this account's keys when it
+        holds the patient, else with the practice's group key of the wrap's epoch. The author's
+        signing key comes from the verified key directory."""
         keys = self.unlocked_keys
-        return open_booking_reason(appointment, holder=keys, author=keys.signing_binding())
+        sealed = appointment.get("sealed_reason")
+        if sealed is None:
+            raise LookupError("this appointment carries no sealed reason")
+        author_id = read_item_header(_unb64(sealed["envelope"])).author_id
+        author = (
+            keys.signing_binding()
+            if author_id == keys.user_id
+            else self.key_directory.user_keys(author_id).bindings[KeyPurpose.SIGNING]
+        )
+        practice_id = UUID(appointment["practice_id"])
+        if any(wrap["recipient_kind"] == "user" for wrap in sealed["wraps"]):
+            return open_booking_reason(appointment, holder=keys, author=author)
+        group = self.practice_keys.open_group_key(practice_id)
+        holders = {group.epoch: group, **self.practice_keys.older_group_keys(practice_id)}
+        epoch = max(wrap["epoch"] for wrap in sealed["wraps"])
+        if epoch not in holders:
+            raise LookupError("no group key of this wrap's epoch")
+        return open_booking_reason(appointment, holder=holders[epoch], author=author)
 
     def my_appointments(self) -> list[Json]:
         out: list[Json] = self._request("GET", "/api/v1/me/appointments")

@@ -21,6 +21,7 @@ from colloque.clock import SettableClock
 from colloque.config import KdfCost
 from colloque.crypto.login import ASVS_MINIMUM_COST, INTERACTIVE_COST, KdfParams
 from colloque.errors import InvalidInput
+from colloque.keydirectory.config import LogKey
 from colloque.storage.engine import Database
 from tests.factories import build_world
 from tests.functional.accounts.conftest import (
@@ -97,8 +98,11 @@ def test_client_end_to_end_at_the_interactive_cost(
     """The one test at the production cost: sign up, log in, find a slot, book it, list it."""
     inbox, port = smtp
     world = build_world(db, clock)
-    app = create_app(make_settings(port, kdf_cost=KdfCost.INTERACTIVE), database=db, clock=clock)
+    settings = make_settings(port, kdf_cost=KdfCost.INTERACTIVE)
+    log = LogKey.from_settings(settings)
+    app = create_app(settings, database=db, clock=clock)
     with running_server(app) as url, ColloqueClient(url) as client:
+        client.pin_key_directory(origin=log.origin, log_public_key=log.public_key)
         with pytest.raises(NotLoggedIn):
             _ = client.unlocked_keys
         recovery_code = client.sign_up(
@@ -142,7 +146,7 @@ def test_client_end_to_end_at_the_interactive_cost(
         assert again.unlocked_keys.encryption_secret == keys.encryption_secret
         [mine] = again.my_appointments()
         assert mine["appointment_id"] == booked["appointment_id"]
-        reason = again.read_my_reason(mine)
+        reason = again.read_reason(mine)
         assert reason.reason == "Toux depuis trois semaines"
         assert reason.visit_type_id == world.consultation_id
         clock.advance(timedelta(minutes=1))
