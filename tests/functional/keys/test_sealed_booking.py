@@ -1,0 +1,192 @@
+"""Bookings carry the visit reason and visit type sealed for the patient and the practice.
+
+People are real accounts with keys (tests.functional.keys.conftest); the practice makes its key
+group through the API; the patient books through the Python client, which seals on the device.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from colloque.authorization.principal import Role
+from colloque.booking.models import Appointment
+from colloque.client import ApiError, ColloqueClient
+from colloque.client.appointments import sealed_booking_fields
+from colloque.clock import SettableClock
+from colloque.crypto.errors import WrongContext
+from colloque.patients.services import Relationship, do_add_patient
+from colloque.records.models import SealedItemRow
+from colloque.storage.engine import Database
+from tests.factories import World, build_world
+from tests.functional.keys.conftest import Keyed, add, keyed
+
+MON_0900 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+TUE_0900 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+REASON = "Douleur au genou depuis la chute"
+
+
+@pytest.fixture
+def world(db: Database, clock: SettableClock) -> World:
+    return build_world(db, clock)
+
+
+def _self_patient(db: Database, clock: SettableClock, person: Keyed) -> UUID:
+    with db.write() as session:
+        return do_add_patient(
+            session,
+            now=clock.now(),
+            principal=person.principal(db),
+            first_name="Paul",
+            last_name="Genou",
+            birth_date=date(1980, 5, 6),
+            relationship=Relationship.SELF,
+        ).patient_id
+
+
+@pytest.fixture
+def team(db: Database, clock: SettableClock, world: World, http: TestClient) -> dict[str, Any]:
+    desk = keyed(db, clock, "desk")
+    add(db, world.practice_id, desk, Role.SECRETARY)
+    desk_client = desk.client(http)
+    desk_client.practice_keys.create_group(world.practice_id)
+    patient = keyed(db, clock, "patient")
+    return {
+        "desk": desk_client,
+        "patient": patient.client(http),
+        "patient_id": _self_patient(db, clock, patient),
+    }
+
+
+def _book(client: ColloqueClient, world: World, patient_id: UUID, at: datetime) -> dict[str, Any]:
+    return client.book(
+        practice_id=world.practice_id,
+        practitioner_id=world.practitioner_id,
+        patient_id=patient_id,
+        starts_at=at,
+        visit_type_id=world.consultation_id,
+        duration_minutes=20,
+        reason=REASON,
+    )
+
+
+def test_patient_and_practice_open_what_the_server_cannot(
+    db: Database, world: World, team: dict[str, Any], http: TestClient
+) -> None:
+    booked = _book(team["patient"], world, team["patient_id"], MON_0900)
+    assert "visit_type_id" not in booked
+    assert [w["recipient_kind"] for w in booked["sealed_reason"]["wraps"]] == ["user"]
+    mine = team["patient"].read_reason(booked)
+    assert (mine.reason, mine.visit_type_id) == (REASON, world.consultation_id)
+
+    desk: ColloqueClient = team["desk"]
+    agenda = http.get(
+        f"/api/v1/practices/{world.practice_id}/agenda",
+        params={"from": "2026-03-02T00:00:00+01:00", "until": "2026-03-03T00:00:00+01:00"},
+        headers={"Authorization": f"Bearer {desk.token}"},
+    ).json()
+    [seen] = agenda
+    assert [w["recipient_kind"] for w in seen["sealed_reason"]["wraps"]] == ["practice"]
+    theirs = desk.read_reason(seen)
+    assert (theirs.reason, theirs.visit_type_id) == (REASON, world.consultation_id)
+
+    with db.read() as session:
+        stored = session.scalars(select(SealedItemRow.envelope)).one()
+        columns = session.get_one(Appointment, (world.practice_id, UUID(booked["appointment_id"])))
+    assert REASON.encode() not in stored
+    assert not hasattr(columns, "visit_type_id")
+    assert columns.ends_at - columns.starts_at == (TUE_0900 - MON_0900) / 72
+
+
+def test_a_reason_moved_onto_another_appointment_is_refused_and_detected(
+    db: Database, world: World, team: dict[str, Any], http: TestClient
+) -> None:
+    patient: ColloqueClient = team["patient"]
+    first = _book(patient, world, team["patient_id"], MON_0900)
+    # The server refuses an envelope sealed for another appointment id.
+    replay = {
+        "practice_id": str(world.practice_id),
+        "practitioner_id": str(world.practitioner_id),
+        "patient_id": str(team["patient_id"]),
+        "starts_at": TUE_0900.isoformat(),
+        "duration_minutes": 20,
+        "appointment_id": str(uuid4()),
+        "sealed_reason": {
+            "envelope": first["sealed_reason"]["envelope"],
+            "wraps": [w["wrap"] for w in first["sealed_reason"]["wraps"]],
+        },
+    }
+    refused = http.post(
+        "/api/v1/appointments",
+        json=replay,
+        headers={"Authorization": f"Bearer {patient.token}"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"].startswith("sealed_reason")
+    # A server that moves the ciphertext itself is caught when the patient opens it.
+    second = patient.book(
+        practice_id=world.practice_id,
+        practitioner_id=world.practitioner_id,
+        patient_id=team["patient_id"],
+        starts_at=TUE_0900,
+        visit_type_id=world.follow_up_id,
+        duration_minutes=15,
+        reason="autre chose",
+    )
+    with db.write() as session:
+        session.execute(
+            update(SealedItemRow)
+            .where(SealedItemRow.context_id == UUID(first["appointment_id"]))
+            .values(context_id=UUID(second["appointment_id"]))
+        )
+        session.execute(
+            update(SealedItemRow)
+            .where(SealedItemRow.item_id == UUID(second["sealed_reason"]["item_id"]))
+            .values(context_id=UUID(first["appointment_id"]))
+        )
+    moved = {a["appointment_id"]: a for a in patient.my_appointments()}
+    with pytest.raises(WrongContext):
+        patient.read_reason(moved[second["appointment_id"]])
+
+
+def test_the_wraps_must_reach_exactly_the_patient_and_the_practice(
+    db: Database, clock: SettableClock, world: World, team: dict[str, Any], http: TestClient
+) -> None:
+    patient: ColloqueClient = team["patient"]
+    # A client that skips the practice's key is refused: the practice could not read the reason.
+    keys = patient.unlocked_keys
+    fields = sealed_booking_fields(
+        author=keys,
+        visit_type_id=world.consultation_id,
+        reason=REASON,
+        patient_key=keys.encryption_binding(),
+        practice_key=None,
+    )
+    body = {
+        "practice_id": str(world.practice_id),
+        "practitioner_id": str(world.practitioner_id),
+        "patient_id": str(team["patient_id"]),
+        "starts_at": MON_0900.isoformat(),
+        "duration_minutes": 20,
+        **fields,
+    }
+    answer = http.post(
+        "/api/v1/appointments", json=body, headers={"Authorization": f"Bearer {patient.token}"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"].startswith("sealed_reason")
+    with db.read() as session:
+        assert session.scalars(select(Appointment)).all() == []
+    # Without a sealed reason, an appointment id must not be sent (nothing names it).
+    with pytest.raises(ApiError) as caught:
+        patient._request(
+            "POST",
+            "/api/v1/appointments",
+            json={**body, "sealed_reason": None, "appointment_id": str(uuid4()) + "x"},
+        )
+    assert caught.value.field == "appointment_id"
