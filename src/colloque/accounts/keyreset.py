@@ -8,7 +8,7 @@ bundle with what the client generated, ends every session and tells the owner by
 
 Everything sealed for the old keys stays sealed for them: only a practice can re-share it, once
 a member has checked the patient's identity. docs/accounts.md has the rules, docs/crypto.md
-section 5.4 what happens to keys.
+section 3.1 what happens to keys.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def create_key_bundle(
 ) -> NewKeyBundle:
     """Sign-up: new X25519 and Ed25519 key pairs, sealed under ``kek`` and under a new recovery code.
 
-    A key reset (docs/crypto.md, section 5.4) calls it again with the next ``epoch``: new pairs,
+    A key reset (docs/crypto.md, section 3.1) calls it again with the next ``epoch``: new pairs,
     so nothing sealed for an earlier epoch opens with them.
     """
     if not FIRST_EPOCH <= epoch <= MAX_EPOCH:
