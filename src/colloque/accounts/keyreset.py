@@ -66,8 +66,11 @@ def do_start_key_reset(
     The same work and the same answer whether or not the address has an account: only its
     owner learns, by the mail, that it has one."""
     count_mail(session, now=now, email=email, client_ip=client_ip, config=config)
+    # Only an account with keys has anything to reset (accounts made in-process may have none).
     account_id = session.scalar(
-        select(Account.account_id).where(Account.email == email, Account.disabled.is_(False))
+        select(Account.account_id)
+        .join(KeyBundleRow, KeyBundleRow.account_id == Account.account_id)
+        .where(Account.email == email, Account.disabled.is_(False))
     )
     challenge, code = challenge_with_code(
         session, now=now, purpose=PURPOSE, email=email, account_id=account_id, config=config
@@ -98,8 +101,8 @@ def do_verify_key_reset(
     config: AccountsConfig,
 ) -> KeyResetTicket:
     """The mailed code, then the second factor: a TOTP code (or an MFA recovery code) when TOTP
-    is enrolled. A practice member without TOTP is refused: mail alone never hands over a
-    member's account."""
+    is enrolled. A practice member (or an operator) without TOTP is refused: mail alone never
+    hands over an account that reaches practice data."""
     challenge = session.scalars(
         select(EmailChallenge)
         .where(EmailChallenge.challenge_id == reset_id, EmailChallenge.purpose == PURPOSE)
@@ -133,10 +136,10 @@ def do_verify_key_reset(
             config=config,
             on_failure=record_failure,
         )
-    elif load_memberships(session, account_id):
+    elif load_memberships(session, account_id) or session.get_one(Account, account_id).is_operator:
         raise Forbidden(
-            "a practice member without two-factor authentication cannot reset their keys by "
-            "mail; ask an administrator of your practice",
+            "a practice member or operator without two-factor authentication cannot reset their "
+            "keys by mail; ask an administrator of your practice",
             field="totp",
         )
     token = "clqk_" + secrets.token_urlsafe(32)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from colloque.accounts.deletion import do_disable_account
 from colloque.accounts.keyreset import _publish_new_keys
-from colloque.accounts.models import EmailChallenge, KeyBundleRow
+from colloque.accounts.models import Account, EmailChallenge, KeyBundleRow
 from colloque.accounts.schemas import b64
 from colloque.accounts.services import current_key_epoch, do_add_member, do_create_account
 from colloque.accounts.signup import PublicKeys
@@ -202,14 +202,19 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(
             principal=Principal(account_id=uuid.uuid4(), is_operator=True),
             account_id=disabled.account_id,
         )
+    with db.write() as session:
+        do_create_account(
+            session, now=clock.now(), display_name="No keys", email="keyless@example.test"
+        )
     inbox.messages.clear()
     known = _start(http, ANA)
-    answers = [known, _start(http, "nobody@example.test"), _start(http, disabled.email)]
+    others = ("nobody@example.test", disabled.email, "keyless@example.test")
+    answers = [known, *(_start(http, email) for email in others)]
     shapes = {
         (a.status_code, tuple(sorted(a.json())), a.json()["expires_in_seconds"]) for a in answers
     }
     assert shapes == {(202, ("expires_in_seconds", "reset_id"), 600)}
-    assert len({a.json()["reset_id"] for a in answers}) == 3
+    assert len({a.json()["reset_id"] for a in answers}) == 4
     assert [rcpt for rcpt, _ in inbox.messages] == [[ANA]]
     # No code was mailed for them, so none is right (not even the one mailed elsewhere).
     for answer in answers[1:]:
@@ -329,7 +334,7 @@ def test_totp_is_required_when_enrolled(
     assert device.me()["mfa_satisfied"] is True
 
 
-def test_a_practice_member_needs_totp(
+def test_a_practice_member_or_operator_needs_totp(
     db: Database, clock: SettableClock, http: TestClient, inbox: Inbox
 ) -> None:
     world = build_world(db, clock)
@@ -344,6 +349,12 @@ def test_a_practice_member_needs_totp(
     reset_id = _start(http, ANA).json()["reset_id"]
     refused = assert_problem(_verify(http, reset_id, inbox.code(ANA)), 403, "totp")
     assert "practice" in refused["detail"]
+    operator = register(db, clock, "operator@example.test")
+    with db.write() as session:
+        # No service promotes an account to operator (they are made by the CLI, without keys).
+        session.get_one(Account, operator.account_id).is_operator = True
+    reset_id = _start(http, operator.email).json()["reset_id"]
+    assert_problem(_verify(http, reset_id, inbox.code(operator.email)), 403, "totp")
 
 
 def test_a_reset_ends_sessions_and_pending_recoveries(
