@@ -106,6 +106,34 @@ def email_changed(to: str) -> MailMessage:
     )
 
 
+def key_reset_code(to: str, code: str) -> MailMessage:
+    return MailMessage(
+        to=to,
+        subject="Réinitialisation de vos clés Colloque",
+        text=(
+            f"Votre code de réinitialisation : {code}\n\n"
+            "Il est valable 10 minutes. À n'utiliser que si vous avez perdu à la fois votre mot de "
+            "passe et votre code de récupération : vous recevrez de nouvelles clés, et vos "
+            "documents chiffrés resteront illisibles jusqu'à ce que vos cabinets vous les "
+            "partagent de nouveau. Si vous n'avez rien demandé, ignorez ce message." + _SIGNATURE
+        ),
+    )
+
+
+def keys_reset(to: str) -> MailMessage:
+    return MailMessage(
+        to=to,
+        subject="Vos clés Colloque ont été réinitialisées",
+        text=(
+            "Les clés de chiffrement de votre compte Colloque viennent d'être remplacées, avec un "
+            "nouveau mot de passe et un nouveau code de récupération ; toutes vos sessions ont été "
+            "fermées. Vos cabinets doivent vous partager de nouveau vos documents : ils le feront "
+            "après avoir vérifié votre identité. Si ce n'est pas vous, contactez sans attendre "
+            "vos cabinets et le support de Colloque." + _SIGNATURE
+        ),
+    )
+
+
 def account_locked(to: str, until: datetime) -> MailMessage:
     return MailMessage(
         to=to,

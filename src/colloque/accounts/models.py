@@ -28,7 +28,7 @@ from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
 
 SESSION_KINDS = ("issued", "cookie", "bearer")
-CHALLENGE_PURPOSES = ("signup", "email_change")
+CHALLENGE_PURPOSES = ("signup", "email_change", "key_reset")
 ROLES_CHECK = "role IN ('practitioner', 'secretary', 'admin')"
 
 
@@ -116,13 +116,15 @@ class KeyBundleRow(Base):
 
 
 class EmailChallenge(Base):
-    """A code mailed to prove control of an address: for a sign-up or an email change."""
+    """A code mailed to prove control of an address: for a sign-up, an email change or a key reset."""
 
     __tablename__ = "email_challenges"
     __table_args__ = (
-        CheckConstraint("purpose IN ('signup', 'email_change')", name="purpose"),
+        CheckConstraint("purpose IN ('signup', 'email_change', 'key_reset')", name="purpose"),
+        # A key reset names its account only when the address has one (docs/accounts.md).
         CheckConstraint(
-            "(purpose = 'email_change') = (account_id IS NOT NULL)", name="account_for_change"
+            "purpose = 'key_reset' OR (purpose = 'email_change') = (account_id IS NOT NULL)",
+            name="account_for_change",
         ),
         Index("ix_email_challenges_token", "token_hash", unique=True),
         {"info": shard(ShardKind.GLOBAL)},
@@ -131,7 +133,8 @@ class EmailChallenge(Base):
     challenge_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     purpose: Mapped[str] = mapped_column(String(16))
     email: Mapped[str] = mapped_column(String(320))
-    #: The account whose address changes (email_change only).
+    #: The account whose address changes (email_change), or whose keys are reset (key_reset, when
+    #: the address had an account).
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=True
     )
@@ -140,7 +143,8 @@ class EmailChallenge(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: After a right code (sign-up): the SHA-256 of the sign-up token, the account id to create.
+    #: After a right code: the SHA-256 of the sign-up (or key reset) token; for a sign-up, the
+    #: account id to create.
     token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     new_account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 

@@ -182,6 +182,42 @@ class RecoveryCompleteIn(Body):
     session: SessionChoice = SessionChoice.TOKEN
 
 
+class KeyResetStartOut(Out):
+    reset_id: UUID
+    expires_in_seconds: int
+
+
+class KeyResetVerifyIn(Body):
+    reset_id: UUID
+    code: Code
+    #: Required when the account has TOTP: a code of the app, or one of the MFA recovery codes.
+    totp: Code | None = None
+    recovery_code: Code | None = None
+
+
+class KeyResetVerifyOut(Out):
+    account_id: UUID
+    reset_token: str
+    #: The epoch the new keys must carry.
+    epoch: int
+    kdf_params: B64
+    recovery_kdf_params: B64
+
+
+class KeyResetCompleteIn(Body):
+    reset_token: Token
+    epoch: Annotated[int, Field(ge=2, le=2**32 - 1)]
+    auth_key: Key32
+    kdf_params: Params
+    recovery_auth_key: Key32
+    recovery_kdf_params: Params
+    encryption_public: Key32
+    signing_public: Key32
+    sealed_by_password: Sealed
+    sealed_by_recovery: Sealed
+    session: SessionChoice = SessionChoice.TOKEN
+
+
 class EmailChangeOut(Out):
     challenge_id: UUID
     expires_in_seconds: int

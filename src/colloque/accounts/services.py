@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import normalise_email
-from colloque.accounts.models import Account, PracticeMember
+from colloque.accounts.models import Account, KeyBundleRow, PracticeMember
 from colloque.accounts.sessions import (
     TOKEN_BYTES,
     TOKEN_PREFIX,
@@ -24,13 +24,14 @@ from colloque.accounts.sessions import (
     resolve_session,
 )
 from colloque.authorization.principal import ANONYMOUS, MEMBER_ROLES, Principal, Role
-from colloque.errors import InvalidInput
+from colloque.errors import InvalidInput, NotFound
 from colloque.ids import new_id
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
     "TOKEN_BYTES",
     "TOKEN_PREFIX",
+    "current_key_epoch",
     "do_add_member",
     "do_create_account",
     "do_issue_token",
@@ -145,3 +146,13 @@ def resolve_principal(session: Session, *, now: datetime, token: str | None) -> 
     if token is None:
         return ANONYMOUS
     return resolve_session(session, now=now, token=token).principal
+
+
+def current_key_epoch(session: Session, *, account_id: UUID) -> int:
+    """The epoch of the account's current keys: 1 from sign-up, one more at each key reset
+    (``colloque.accounts.keyreset``). Whatever was sealed for the account at an earlier epoch
+    cannot be opened with its keys any more until a practice re-shares it."""
+    epoch = session.scalar(select(KeyBundleRow.epoch).where(KeyBundleRow.account_id == account_id))
+    if epoch is None:
+        raise NotFound("this account has no keys")
+    return epoch

@@ -51,7 +51,7 @@ def _new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def _count_mail(
+def count_mail(
     session: Session, *, now: datetime, email: str, client_ip: str, config: AccountsConfig
 ) -> None:
     """At most 5 codes an hour to one address, 20 from one IP address."""
@@ -63,7 +63,7 @@ def _count_mail(
     throttling.count(session, email_key, now=now, limit=throttling.CODES_PER_EMAIL)
 
 
-def _challenge(
+def challenge_with_code(
     session: Session,
     *,
     now: datetime,
@@ -88,7 +88,7 @@ def _challenge(
     return challenge, code
 
 
-def _check_code(
+def check_code(
     session: Session,
     challenge: EmailChallenge | None,
     *,
@@ -123,8 +123,8 @@ def do_start_signup(
     session: Session, *, now: datetime, email: str, client_ip: str, config: AccountsConfig
 ) -> tuple[UUID, MailMessage]:
     """Open a challenge for ``email`` (normalised, checked) and say what to mail to it."""
-    _count_mail(session, now=now, email=email, client_ip=client_ip, config=config)
-    challenge, code = _challenge(
+    count_mail(session, now=now, email=email, client_ip=client_ip, config=config)
+    challenge, code = challenge_with_code(
         session, now=now, purpose="signup", email=email, account_id=None, config=config
     )
     taken = session.scalar(select(Account.account_id).where(Account.email == email))
@@ -148,7 +148,7 @@ def do_verify_signup(
         .where(EmailChallenge.challenge_id == challenge_id, EmailChallenge.purpose == "signup")
         .with_for_update()
     ).one_or_none()
-    challenge = _check_code(session, challenge, now=now, code=code, config=config)
+    challenge = check_code(session, challenge, now=now, code=code, config=config)
     token = "clqs_" + secrets.token_urlsafe(32)
     account_id = new_id()
     challenge.token_hash = hash_token(token)
@@ -309,8 +309,8 @@ def do_start_email_change(
 ) -> tuple[UUID, MailMessage]:
     """Mail a code to the new address (whether or not it is taken: that shows at confirmation)."""
     require_recent_reauth(resolved, now=now)
-    _count_mail(session, now=now, email=new_email, client_ip=client_ip, config=config)
-    challenge, code = _challenge(
+    count_mail(session, now=now, email=new_email, client_ip=client_ip, config=config)
+    challenge, code = challenge_with_code(
         session,
         now=now,
         purpose="email_change",
@@ -340,7 +340,7 @@ def do_confirm_email_change(
         )
         .with_for_update()
     ).one_or_none()
-    challenge = _check_code(session, challenge, now=now, code=code, config=config)
+    challenge = check_code(session, challenge, now=now, code=code, config=config)
     account = session.get_one(Account, resolved.account_id)
     old_email = account.email
     assert old_email is not None  # re-authenticated at the start, so it has an address

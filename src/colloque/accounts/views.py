@@ -1,5 +1,6 @@
 """HTTP routes of the signed-in account: who am I, address, MFA, deletion; and the routers of
-the accounts domain, gathered for the app (``auth_views``, ``invitation_views``)."""
+the accounts domain, gathered for the app (``auth_views``, ``keyreset_views``,
+``invitation_views``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from colloque.accounts.auth_views import router as auth_router
 from colloque.accounts.deletion import do_delete_account
 from colloque.accounts.invitation_views import router as invitation_router
+from colloque.accounts.keyreset_views import router as key_reset_router
 from colloque.accounts.mfa import (
     do_begin_totp,
     do_confirm_totp,
@@ -194,5 +196,6 @@ def delete_account(
 
 router = APIRouter()
 router.include_router(auth_router)
+router.include_router(key_reset_router)
 router.include_router(me_router)
 router.include_router(invitation_router)

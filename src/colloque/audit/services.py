@@ -40,6 +40,7 @@ class AuditAction(enum.StrEnum):
     EMAIL_CHANGED = "accounts:email:change"
     PASSWORD_CHANGED = "accounts:password:change"  # noqa: S105 - an audit tag
     PASSWORD_RECOVERED = "accounts:password:recover"  # noqa: S105 - an audit tag
+    KEYS_RESET = "accounts:keys:reset"
     LOGIN_SUCCEEDED = "accounts:session:login"
     LOGIN_FAILED = "accounts:session:login-failed"
     LOGGED_OUT = "accounts:session:logout"

@@ -21,6 +21,8 @@ from colloque.client.passwords import check_password
 from colloque.client.practice_keys import PracticeKeys
 from colloque.crypto.items import VisitReason, read_item_header
 from colloque.crypto.keys import (
+    FIRST_EPOCH,
+    NewKeyBundle,
     RecoveryCode,
     UserKeys,
     create_key_bundle,
@@ -181,39 +183,52 @@ class ColloqueClient:
             json={"signup_id": started["signup_id"], "code": read_code(email)},
             auth=False,
         )
-        account_id = UUID(ticket["account_id"])
-        params = _unb64(ticket["kdf_params"])
-        recovery_params = _unb64(ticket["recovery_kdf_params"])
-        login_keys = self._derive(password, params)
-        created = create_key_bundle(
-            account_id,
-            login_keys.kek,
-            recovery_cost=KdfParams.from_bytes(recovery_params).cost,
-            insecure_allow_weak_cost=self._insecure,
-        )
-        recovery_keys = self._derive(created.recovery_code.text, recovery_params)
-        bundle = created.bundle
+        created, fields = self._new_credentials(ticket, password, epoch=FIRST_EPOCH)
         out = self._request(
             "POST",
             "/api/v1/auth/signup/complete",
             json={
                 "signup_token": ticket["signup_token"],
                 "display_name": display_name,
-                "auth_key": _b64(login_keys.auth_key),
-                "kdf_params": _b64(params),
-                "recovery_auth_key": _b64(recovery_keys.auth_key),
-                "recovery_kdf_params": _b64(recovery_params),
-                "encryption_public": _b64(bundle.encryption_public),
-                "signing_public": _b64(bundle.signing_public),
-                "sealed_by_password": _b64(bundle.sealed_by_password),
-                "sealed_by_recovery": _b64(bundle.sealed_by_recovery),
-                "session": "token",
+                **fields,
             },
             auth=False,
         )
+        return self._created(email, out, created)
+
+    def _new_credentials(
+        self, ticket: Json, password: str, *, epoch: int
+    ) -> tuple[NewKeyBundle, Json]:
+        """New key pairs for the account and epoch of ``ticket``, sealed under ``password`` and a
+        new recovery code, with the fresh parameters the server handed out: the request fields."""
+        params = _unb64(ticket["kdf_params"])
+        recovery_params = _unb64(ticket["recovery_kdf_params"])
+        login_keys = self._derive(password, params)
+        created = create_key_bundle(
+            UUID(ticket["account_id"]),
+            login_keys.kek,
+            epoch=epoch,
+            recovery_cost=KdfParams.from_bytes(recovery_params).cost,
+            insecure_allow_weak_cost=self._insecure,
+        )
+        recovery_keys = self._derive(created.recovery_code.text, recovery_params)
+        bundle = created.bundle
+        return created, {
+            "auth_key": _b64(login_keys.auth_key),
+            "kdf_params": _b64(params),
+            "recovery_auth_key": _b64(recovery_keys.auth_key),
+            "recovery_kdf_params": _b64(recovery_params),
+            "encryption_public": _b64(bundle.encryption_public),
+            "signing_public": _b64(bundle.signing_public),
+            "sealed_by_password": _b64(bundle.sealed_by_password),
+            "sealed_by_recovery": _b64(bundle.sealed_by_recovery),
+            "session": "token",
+        }
+
+    def _created(self, email: str, out: Json, created: NewKeyBundle) -> str:
         self._opened(email, out["account_id"], out["session"])
         self._keys = created.keys
-        self._sealed_by_password = bundle.sealed_by_password
+        self._sealed_by_password = created.bundle.sealed_by_password
         return created.recovery_code.text
 
     def log_in(
@@ -355,6 +370,44 @@ class ColloqueClient:
         self._keys = keys
         self._sealed_by_password = sealed_by_password
         return new_code.text
+
+    def reset_keys(
+        self,
+        email: str,
+        new_password: str,
+        read_code: Callable[[str], str],
+        totp: str | None = None,
+        *,
+        mfa_recovery_code: str | None = None,
+    ) -> str:
+        """When both the password and the recovery code are lost: new keys, made here, replace the
+        old ones after a code mailed to ``email`` (``read_code(email)`` returns it) and, if the
+        account has TOTP, ``totp`` or ``mfa_recovery_code``. Returns the new recovery code, to
+        show once. What was sealed for the old keys stays unreadable until a practice re-shares
+        it."""
+        check_password(new_password, user_inputs=[email])
+        started = self._request(
+            "POST", "/api/v1/auth/keys/reset", json={"email": email}, auth=False
+        )
+        ticket = self._request(
+            "POST",
+            "/api/v1/auth/keys/reset/verify",
+            json={
+                "reset_id": started["reset_id"],
+                "code": read_code(email),
+                "totp": totp,
+                "recovery_code": mfa_recovery_code,
+            },
+            auth=False,
+        )
+        created, fields = self._new_credentials(ticket, new_password, epoch=int(ticket["epoch"]))
+        out = self._request(
+            "POST",
+            "/api/v1/auth/keys/reset/complete",
+            json={"reset_token": ticket["reset_token"], "epoch": created.bundle.epoch, **fields},
+            auth=False,
+        )
+        return self._created(email, out, created)
 
     def log_out(self) -> None:
         self._request("POST", "/api/v1/auth/logout")

@@ -30,6 +30,8 @@ RECOVERY_CONTEXT = b"CQ-recov"
 RECOVERY_KEY_ID = 1
 RECOVERY_CODE_BYTES = 20
 FIRST_EPOCH = 1
+#: Epochs travel as u32 in the sealed headers and in key bindings.
+MAX_EPOCH = 2**32 - 1
 _PLAINTEXT_BYTES = 64
 
 
@@ -127,13 +129,21 @@ def create_key_bundle(
     user_id: UUID,
     kek: bytes,
     *,
+    epoch: int = FIRST_EPOCH,
     recovery_cost: Argon2Cost = INTERACTIVE_COST,
     insecure_allow_weak_cost: bool = False,
 ) -> NewKeyBundle:
-    """Sign-up: new X25519 and Ed25519 key pairs, sealed under ``kek`` and under a new recovery code."""
+    """Sign-up: new X25519 and Ed25519 key pairs, sealed under ``kek`` and under a new recovery code.
+
+    A key reset (docs/crypto.md, section 3.1) calls it again with the next ``epoch``: new pairs,
+    so nothing sealed for an earlier epoch opens with them.
+    """
+    if not FIRST_EPOCH <= epoch <= MAX_EPOCH:
+        raise ValueError("a key epoch is between 1 and 2**32 - 1")
     return _create_key_bundle(
         user_id,
         kek,
+        epoch=epoch,
         encryption_secret=_sodium.random_bytes(32),
         signing_seed=_sodium.random_bytes(32),
         recovery_code=RecoveryCode(_sodium.random_bytes(RECOVERY_CODE_BYTES)),
@@ -192,6 +202,28 @@ def new_recovery_envelope(
     return sealed, code
 
 
+@dataclass(frozen=True)
+class SealedKeysHeader:
+    """The clear header of sealed private keys: what the server may check without any key."""
+
+    epoch: int
+    encryption_public: bytes
+    signing_public: bytes
+
+
+def read_sealed_keys_header(
+    sealed: bytes, *, user_id: UUID, by_recovery: bool = False
+) -> SealedKeysHeader:
+    """Server side: parse the header of keys sealed under a KEK (or, ``by_recovery``, under a
+    recovery code) for ``user_id``, so that a bundle whose copies disagree with its public keys or
+    epoch is refused on arrival. Raises MalformedEnvelope or WrongContext."""
+    envelope_type = (
+        EnvelopeType.PRIVATE_KEYS_RECOVERY if by_recovery else EnvelopeType.PRIVATE_KEYS_LOGIN
+    )
+    parsed = _parse(sealed, envelope_type, user_id)
+    return SealedKeysHeader(parsed.epoch, parsed.encryption_public, parsed.signing_public)
+
+
 # Internals (deterministic when given their randomness: test vectors) -------------------------------
 
 
@@ -219,6 +251,7 @@ def _create_key_bundle(
     user_id: UUID,
     kek: bytes,
     *,
+    epoch: int = FIRST_EPOCH,
     encryption_secret: bytes,
     signing_seed: bytes,
     recovery_code: RecoveryCode,
@@ -227,7 +260,7 @@ def _create_key_bundle(
     recovery_nonce: bytes,
     insecure_allow_weak_cost: bool,
 ) -> NewKeyBundle:
-    keys = _keys_from_secrets(user_id, FIRST_EPOCH, encryption_secret, signing_seed)
+    keys = _keys_from_secrets(user_id, epoch, encryption_secret, signing_seed)
     recovery_key = _recovery_key(recovery_code, recovery_params, insecure_allow_weak_cost)
     bundle = KeyBundle(
         user_id=user_id,

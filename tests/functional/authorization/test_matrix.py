@@ -588,6 +588,35 @@ def recovery_complete(_s: MatrixScene, _t: Target) -> Call:
     return Call(AUTH + "/recovery/complete", json=body)
 
 
+def key_reset_known(s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/keys/reset", json={"email": s.known_email()})
+
+
+def key_reset_unknown(_s: MatrixScene, _t: Target) -> Call:
+    return Call(AUTH + "/keys/reset", json={"email": unknown_email()})
+
+
+def key_reset_verify(_s: MatrixScene, _t: Target) -> Call:
+    body = {"reset_id": str(uuid.uuid4()), "code": "000000", "totp": "000000"}
+    return Call(AUTH + "/keys/reset/verify", json=body)
+
+
+def key_reset_complete(_s: MatrixScene, _t: Target) -> Call:
+    body = {
+        "reset_token": "clqk_" + uuid.uuid4().hex,
+        "epoch": 2,
+        "auth_key": KEY,
+        "kdf_params": PARAMS,
+        "recovery_auth_key": KEY,
+        "recovery_kdf_params": PARAMS,
+        "encryption_public": KEY,
+        "signing_public": KEY,
+        "sealed_by_password": SEALED,
+        "sealed_by_recovery": SEALED,
+    }
+    return Call(AUTH + "/keys/reset/complete", json=body)
+
+
 def to(path: str, body: dict[str, Any] | None = None) -> Builder:
     def build(_s: MatrixScene, _t: Target) -> Call:
         return Call(path, json=body)
@@ -962,6 +991,12 @@ MATRIX: dict[tuple[str, str], Spec] = {
         recovery_known, LOGIN_FAILS, twin=recovery_unknown, uniform=True, own_account=True
     ),
     ("POST", AUTH + "/recovery/complete"): Spec(recovery_complete, LOGIN_FAILS, uniform=True),
+    # Key reset (docs/accounts.md): codes are mailed alike for known and unknown addresses.
+    ("POST", AUTH + "/keys/reset"): Spec(
+        key_reset_known, PUBLIC, twin=key_reset_unknown, uniform=True, own_account=True
+    ),
+    ("POST", AUTH + "/keys/reset/verify"): Spec(key_reset_verify, REFUSED, uniform=True),
+    ("POST", AUTH + "/keys/reset/complete"): Spec(key_reset_complete, REFUSED, uniform=True),
     ("GET", "/api/v1/me"): Spec(get("/api/v1/me"), SIGNED_IN, own_account=True),
     ("DELETE", "/api/v1/me"): Spec(
         to("/api/v1/me"), REAUTH_FIRST, refusal="reauthentication-required"

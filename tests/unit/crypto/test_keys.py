@@ -179,3 +179,35 @@ def test_user_keys_hide_secrets_in_repr(created: keys.NewKeyBundle) -> None:
     shown = repr(created.keys)
     assert created.keys.encryption_secret.hex() not in shown
     assert repr(created.keys.signing_seed) not in shown
+
+
+def test_a_reset_bundle_has_the_next_epoch_and_new_keys(created: keys.NewKeyBundle) -> None:
+    reset = keys.create_key_bundle(
+        USER, KEK, epoch=2, recovery_cost=CHEAP, insecure_allow_weak_cost=True
+    )
+    assert reset.keys.epoch == reset.bundle.epoch == 2
+    assert reset.keys.encryption_binding().epoch == 2
+    assert reset.keys.encryption_public != created.keys.encryption_public
+    assert keys.unlock_with_kek(reset.bundle.sealed_by_password, user_id=USER, kek=KEK).epoch == 2
+
+
+@pytest.mark.parametrize("epoch", [0, -1, 2**32])
+def test_an_epoch_out_of_range_is_refused(epoch: int) -> None:
+    with pytest.raises(ValueError, match="epoch"):
+        keys.create_key_bundle(USER, KEK, epoch=epoch)
+
+
+def test_the_server_reads_the_clear_header_of_both_sealed_copies(
+    created: keys.NewKeyBundle,
+) -> None:
+    bundle = created.bundle
+    expected = keys.SealedKeysHeader(1, bundle.encryption_public, bundle.signing_public)
+    assert keys.read_sealed_keys_header(bundle.sealed_by_password, user_id=USER) == expected
+    by_recovery = keys.read_sealed_keys_header(
+        bundle.sealed_by_recovery, user_id=USER, by_recovery=True
+    )
+    assert by_recovery == expected
+    with pytest.raises(MalformedEnvelope):
+        keys.read_sealed_keys_header(bundle.sealed_by_recovery, user_id=USER)
+    with pytest.raises(WrongContext):
+        keys.read_sealed_keys_header(bundle.sealed_by_password, user_id=uuid.uuid4())

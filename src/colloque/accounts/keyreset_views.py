@@ -1,0 +1,128 @@
+"""HTTP routes of the key reset, for an account whose password and recovery code are both lost
+(docs/accounts.md, "Key reset")."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from colloque.accounts.keyreset import (
+    do_complete_key_reset,
+    do_start_key_reset,
+    do_verify_key_reset,
+)
+from colloque.accounts.passwords import NewPassword, NewRecoveryCode
+from colloque.accounts.schemas import (
+    EmailIn,
+    KeyResetCompleteIn,
+    KeyResetStartOut,
+    KeyResetVerifyIn,
+    KeyResetVerifyOut,
+    SessionChoice,
+    SignedUpOut,
+)
+from colloque.accounts.services import check_email
+from colloque.accounts.sessions import SessionKind
+from colloque.accounts.signup import CODE_LIFETIME, PublicKeys
+from colloque.accounts.web import AccountsRoute, attempt, session_out
+from colloque.api.deps import DB, AccountsConfigDep, ClientIp, ClockDep, LogDep, Mail, SettingsDep
+
+router = APIRouter(prefix="/api/v1/auth/keys/reset", tags=["accounts"], route_class=AccountsRoute)
+
+
+@router.post(
+    "",
+    response_model=KeyResetStartOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Mail a key-reset code",
+)
+def key_reset_start(
+    body: EmailIn,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+    mail: Mail,
+    client_ip: ClientIp,
+) -> KeyResetStartOut:
+    """The same answer for an address without an account (which gets no mail)."""
+    email = check_email(body.email)
+    with database.write() as session:
+        reset_id, message = do_start_key_reset(
+            session, now=clock.now(), email=email, client_ip=client_ip, config=config
+        )
+    mail.send_later(message)
+    return KeyResetStartOut(
+        reset_id=reset_id, expires_in_seconds=int(CODE_LIFETIME.total_seconds())
+    )
+
+
+@router.post(
+    "/verify",
+    response_model=KeyResetVerifyOut,
+    summary="Check the mailed code and the second factor",
+)
+def key_reset_verify(
+    body: KeyResetVerifyIn,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+    mail: Mail,
+    client_ip: ClientIp,
+) -> KeyResetVerifyOut:
+    ticket = attempt(
+        database,
+        lambda session: do_verify_key_reset(
+            session,
+            now=clock.now(),
+            reset_id=body.reset_id,
+            code=body.code,
+            totp=body.totp,
+            mfa_recovery_code=body.recovery_code,
+            client_ip=client_ip,
+            config=config,
+        ),
+        mail,
+    )
+    return KeyResetVerifyOut(
+        account_id=ticket.account_id,
+        reset_token=ticket.token,
+        epoch=ticket.epoch,
+        kdf_params=ticket.kdf_params,
+        recovery_kdf_params=ticket.recovery_kdf_params,
+    )
+
+
+@router.post(
+    "/complete",
+    response_model=SignedUpOut,
+    summary="Replace the credentials and keys with new ones made on the device",
+)
+def key_reset_complete(
+    body: KeyResetCompleteIn,
+    response: Response,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+    settings: SettingsDep,
+    mail: Mail,
+    log: LogDep,
+) -> SignedUpOut:
+    """Every session of the account ends; the caller gets a new one."""
+    with database.write() as session:
+        account_id, new, message = do_complete_key_reset(
+            session,
+            now=clock.now(),
+            token=body.reset_token,
+            password=NewPassword(body.auth_key, body.kdf_params, body.sealed_by_password),
+            recovery=NewRecoveryCode(
+                body.recovery_auth_key, body.recovery_kdf_params, body.sealed_by_recovery
+            ),
+            public_keys=PublicKeys(body.encryption_public, body.signing_public, body.epoch),
+            kind=SessionKind.COOKIE if body.session is SessionChoice.COOKIE else SessionKind.BEARER,
+            config=config,
+            log=log,
+        )
+    mail.send_later(message)
+    return SignedUpOut(
+        account_id=account_id,
+        session=session_out(new, response, secure=settings.effective_cookie_secure),
+    )
