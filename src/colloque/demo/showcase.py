@@ -29,10 +29,13 @@ from colloque.booking.services import (
     do_cancel_appointment,
     do_mark_appointment,
 )
+from colloque.crypto.groups import GroupKey
+from colloque.crypto.keys import UserKeys
 from colloque.demo.network import EMAIL_DOMAIN
 from colloque.demo.places import SHOWCASE_PLACE
 from colloque.demo.plans import AgendaPlan
 from colloque.demo.showcase_agendas import DENTIST, GP, PHYSIO, showcase_plans
+from colloque.demo.showcase_keys import make_practice_group, seal_reason, unlock
 from colloque.errors import Conflict
 from colloque.notifications.models import OutboxMessage
 from colloque.patients.models import Patient
@@ -139,6 +142,22 @@ def build_showcase(db: Database, *, new_id: Callable[[], UUID], now: datetime) -
             practitioner_id=plans[GP].practitioner_id,
         )
         holder = _account(session, new_id, _PATIENT, "patient", now - timedelta(days=200))
+        keys = {
+            role: unlock(session, account, DEMO_PASSWORDS[role])
+            for role, account in (
+                ("patient", holder),
+                ("secretary", secretary),
+                ("practitioner", doctor),
+                ("admin", admin),
+            )
+        }
+        group = make_practice_group(
+            session,
+            now=setup,
+            practice_id=practice_id,
+            creator=principal_for_account(session, admin),
+            members=[keys["admin"], keys["secretary"], keys["practitioner"]],
+        )
         logins = tuple(
             DemoLogin(
                 role=role,
@@ -166,6 +185,7 @@ def build_showcase(db: Database, *, new_id: Callable[[], UUID], now: datetime) -
             desk=principal_for_account(session, secretary),
             now=now,
             today=today,
+            sealing=_Sealing(keys["patient"], keys["secretary"], group),
         )
         # Messages about these appointments belong to the past: do not send them now.
         session.execute(
@@ -326,6 +346,30 @@ _BOOKINGS: tuple[tuple[str, int, str, int, int, Status, Source], ...] = (
 )
 
 
+#: What each booking's patient wrote; sealed on the "device", never stored in clear.
+_REASONS = (
+    "Fatigue persistante depuis deux mois",
+    "Fièvre et toux depuis trois jours",
+    "Douleurs lombaires après un déménagement",
+    "Rééducation du dos, deuxième séance",
+    "Contrôle annuel",
+    "Rééducation du dos",
+    "Vertiges depuis ce matin (appel au secrétariat)",
+    "Résultats de la prise de sang",
+    "Rééducation du dos, suite",
+    "Contrôle après le soin de la carie",
+    "Renouvellement d'ordonnance",
+    "Détartrage",
+)
+
+
+@dataclass(frozen=True)
+class _Sealing:
+    holder: UserKeys
+    desk: UserKeys
+    group: GroupKey
+
+
 def _book_family(
     session: Session,
     *,
@@ -335,16 +379,26 @@ def _book_family(
     desk: Principal,
     now: datetime,
     today: date,
+    sealing: _Sealing,
 ) -> None:
     """Book each appointment at the first free slot from the wished time, as it would have been
     booked back then, then record what happened."""
-    for who, index, label, days, hour, outcome, source in _BOOKINGS:
+    for (who, index, label, days, hour, outcome, source), reason in zip(
+        _BOOKINGS, _REASONS, strict=True
+    ):
         plan = plans[index]
         visit_type = next(v for v in plan.visit_types if v.label == label)
         tz = ZoneInfo(plan.timezone)
         wished = datetime.combine(today + timedelta(days=days), time(hour), tzinfo=tz)
         booked_at = wished - timedelta(days=7) if days < 0 else now - timedelta(hours=days + 2)
         starts_at = _first_free(session, plan, visit_type.visit_type_id, wished, booked_at)
+        appointment_id, sealed = seal_reason(
+            author=sealing.desk if source is Source.PRACTICE else sealing.holder,
+            holder=sealing.holder,
+            group=sealing.group,
+            visit_type_id=visit_type.visit_type_id,
+            reason=reason,
+        )
         appointment = do_book_appointment(
             session,
             now=booked_at,
@@ -355,6 +409,8 @@ def _book_family(
                 patient_id=family[who].patient_id,
                 starts_at=starts_at,
                 duration_minutes=visit_type.duration,
+                appointment_id=appointment_id,
+                sealed_reason=sealed,
             ),
             source=source,
         )

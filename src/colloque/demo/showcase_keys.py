@@ -1,0 +1,76 @@
+"""The showcase's end-to-end encryption, done as the demo users' devices would do it.
+
+The demo knows its users' passwords, so it can unlock their keys as their clients would, make the
+practice's key group for its members, and seal each showcase booking's reason for the patient and
+the practice: a demo login then opens real ciphertext, and the database holds no reason in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy.orm import Session
+
+from colloque.accounts.models import Account, Credentials, KeyBundleRow
+from colloque.authorization.principal import Principal
+from colloque.booking.services import SealedReason
+from colloque.config import Settings
+from colloque.crypto.groups import GroupKey, create_group
+from colloque.crypto.items import seal_visit_reason
+from colloque.crypto.keys import UserKeys, unlock_with_kek
+from colloque.crypto.login import KdfParams, derive_login_keys
+from colloque.keydirectory.config import LogKey
+from colloque.practicekeys.services import MemberWrap, do_create_group
+
+
+def unlock(session: Session, account: Account, password: str) -> UserKeys:
+    """What a login does on the device: derive the KEK from the password, open the key bundle."""
+    credentials = session.get_one(Credentials, account.account_id)
+    bundle = session.get_one(KeyBundleRow, account.account_id)
+    kek = derive_login_keys(password, KdfParams.from_bytes(credentials.kdf_params)).kek
+    return unlock_with_kek(bundle.sealed_by_password, user_id=account.account_id, kek=kek)
+
+
+def make_practice_group(
+    session: Session,
+    *,
+    now: datetime,
+    practice_id: UUID,
+    creator: Principal,
+    members: Sequence[UserKeys],
+) -> GroupKey:
+    """Epoch 1 of the practice's key group, wrapped for every member (as a member's client)."""
+    rotation = create_group(practice_id, members=[m.encryption_binding() for m in members])
+    do_create_group(
+        session,
+        now=now,
+        principal=creator,
+        practice_id=practice_id,
+        public_key=rotation.group_key.public_key,
+        wraps=[MemberWrap(member, wrap) for member, wrap in rotation.wraps.items()],
+        log=LogKey.from_settings(Settings()),
+    )
+    return rotation.group_key
+
+
+def seal_reason(
+    *,
+    author: UserKeys,
+    holder: UserKeys,
+    group: GroupKey,
+    visit_type_id: UUID,
+    reason: str,
+) -> tuple[UUID, SealedReason]:
+    """A fresh appointment id and the reason sealed for it, as the booking client sends them."""
+    appointment_id = uuid4()
+    sealed = seal_visit_reason(
+        item_id=uuid4(),
+        appointment_id=appointment_id,
+        visit_type_id=visit_type_id,
+        reason=reason,
+        author=author,
+        recipients=[holder.encryption_binding(), group.encryption_binding()],
+    )
+    return appointment_id, SealedReason(envelope=sealed.envelope, wraps=sealed.wraps)
