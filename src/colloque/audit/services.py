@@ -51,6 +51,11 @@ class AuditAction(enum.StrEnum):
     INVITATION_CREATED = "accounts:invitation:create"
     INVITATION_ACCEPTED = "accounts:invitation:accept"
     INVITATION_REVOKED = "accounts:invitation:revoke"
+    # Sealed records (notes, messages, documents, their key wraps)
+    SEALED_ITEM_STORED = "records:item:store"
+    SEALED_ITEMS_READ = "records:item:read"
+    ITEM_KEYS_REWRAPPED = "records:item_key:rewrap"
+    ITEM_KEYS_RESHARED = "records:item_key:reshare"
 
 
 def actor_role(principal: Principal, practice_id: UUID | None) -> str:

@@ -31,6 +31,15 @@ class Action(enum.StrEnum):
     PRACTICE_AGENDA_MANAGE = "practice:agenda:manage"
     PRACTICE_SETTINGS_MANAGE = "practice:settings:manage"
     PRACTICE_OPERATOR_ACCESS_MANAGE = "practice:operator_access:manage"
+    # Sealed records: notes, messages, documents and their key wraps (docs/authorization.md)
+    PATIENT_RECORDS_VIEW = "patient:records:view"
+    PATIENT_MESSAGE_SEND = "patient:message:send"
+    PRACTICE_NOTE_WRITE = "practice:note:write"
+    PRACTICE_NOTE_READ = "practice:note:read"
+    PRACTICE_MESSAGE_SEND = "practice:message:send"
+    PRACTICE_MESSAGE_READ = "practice:message:read"
+    PRACTICE_ITEM_KEY_REWRAP = "practice:item_key:rewrap"
+    PRACTICE_ITEM_KEY_RESHARE = "practice:item_key:reshare"
 
 
 _STAFF = frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN})
@@ -44,6 +53,14 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_AGENDA_MANAGE: frozenset({Role.SECRETARY, Role.ADMIN}),
     Action.PRACTICE_SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
+    # Sealed records. Notes and documents are clinical: practitioners only, even though the
+    # practice's group key would open them for any member (the server still refuses the others).
+    Action.PRACTICE_NOTE_WRITE: frozenset({Role.PRACTITIONER}),
+    Action.PRACTICE_NOTE_READ: frozenset({Role.PRACTITIONER}),
+    Action.PRACTICE_MESSAGE_SEND: _STAFF,
+    Action.PRACTICE_MESSAGE_READ: _STAFF,
+    Action.PRACTICE_ITEM_KEY_REWRAP: _STAFF,
+    Action.PRACTICE_ITEM_KEY_RESHARE: _STAFF,
 }
 
 PATIENT_ACTIONS = frozenset(
@@ -53,6 +70,8 @@ PATIENT_ACTIONS = frozenset(
         Action.PATIENT_APPOINTMENT_CHANGE,
         Action.PATIENT_RELATIVE_MANAGE,
         Action.PATIENT_WAITLIST_MANAGE,
+        Action.PATIENT_RECORDS_VIEW,
+        Action.PATIENT_MESSAGE_SEND,
     }
 )
 
