@@ -16,6 +16,7 @@ from uuid import UUID
 import httpx
 
 from colloque.client.passwords import check_password
+from colloque.client.records import SealedRecords
 from colloque.crypto.keys import (
     RecoveryCode,
     UserKeys,
@@ -403,3 +404,10 @@ class ColloqueClient:
     def my_appointments(self) -> list[Json]:
         out: list[Json] = self._request("GET", "/api/v1/me/appointments")
         return out
+
+    # Sealed records
+
+    @property
+    def records(self) -> SealedRecords:
+        """Notes, messages, documents and key re-wrapping, as the signed-in user (records.py)."""
+        return SealedRecords(self._request, self.unlocked_keys)

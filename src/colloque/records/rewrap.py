@@ -24,7 +24,7 @@ from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.records.services import (
     MAX_PAGE,
     Recipient,
-    check_wraps,
+    check_wrap,
     current_practice_epoch,
     parse_wrap,
     replace_wraps,
@@ -45,6 +45,7 @@ def _group_epoch(session: Session, practice_id: UUID) -> int:
 class StaleWraps:
     current_epoch: int
     wraps: list[ItemKeyWrap]
+    next_after: UUID | None
 
 
 def list_stale_practice_wraps(
@@ -55,18 +56,28 @@ def list_stale_practice_wraps(
         principal, Action.PRACTICE_ITEM_KEY_REWRAP, PracticeTarget(practice_id), what="practice"
     )
     current = _group_epoch(session, practice_id)
-    statement = select(ItemKeyWrap).where(
+    stale = (
         ItemKeyWrap.practice_id == practice_id,
         ItemKeyWrap.recipient_kind == "practice",
         ItemKeyWrap.recipient_id == practice_id,
         ItemKeyWrap.epoch < current,
     )
+    statement = select(ItemKeyWrap.item_id).where(*stale).distinct()
     if after is not None:
         statement = statement.where(ItemKeyWrap.item_id > after)
+    size = min(limit, MAX_PAGE)
+    item_ids = list(session.scalars(statement.order_by(ItemKeyWrap.item_id).limit(size)))
     wraps = session.scalars(
-        statement.order_by(ItemKeyWrap.item_id, ItemKeyWrap.epoch).limit(min(limit, MAX_PAGE))
+        select(ItemKeyWrap)
+        .where(*stale, ItemKeyWrap.item_id.in_(item_ids))
+        .order_by(ItemKeyWrap.item_id, ItemKeyWrap.epoch)
     )
-    return StaleWraps(current, list(wraps))
+    return StaleWraps(current, list(wraps), _next(item_ids, size))
+
+
+def _next(item_ids: list[UUID], size: int) -> UUID | None:
+    """The cursor of the next page, or None when this page is the last."""
+    return item_ids[-1] if len(item_ids) == size else None
 
 
 def _batch(
@@ -110,7 +121,7 @@ def do_rewrap_practice_items(
     by_item = _batch(session, wraps, practice_id, None)
     wanted = Recipient("practice", practice_id, current)
     for index, (item_id, wrap) in enumerate(by_item.items()):
-        check_wraps([wrap], item_id=item_id, wanted={wanted}, field=f"wraps[{index}]")
+        check_wrap(wrap, item_id=item_id, wanted={wanted}, field=f"wraps[{index}]")
     replace_wraps(
         session,
         practice_id=practice_id,
@@ -139,6 +150,7 @@ class Reshare:
     holder_epoch: int
     #: The practice's wraps of each item the holder cannot open at their current epoch.
     wraps: list[ItemKeyWrap]
+    next_after: UUID | None
 
 
 def _holder(session: Session, practice_id: UUID, patient_id: UUID) -> tuple[UUID, int]:
@@ -179,9 +191,8 @@ def list_reshare(
     )
     if after is not None:
         statement = statement.where(SealedItemRow.item_id > after)
-    item_ids = list(
-        session.scalars(statement.order_by(SealedItemRow.item_id).limit(min(limit, MAX_PAGE)))
-    )
+    size = min(limit, MAX_PAGE)
+    item_ids = list(session.scalars(statement.order_by(SealedItemRow.item_id).limit(size)))
     wraps = session.scalars(
         select(ItemKeyWrap)
         .where(
@@ -201,7 +212,7 @@ def list_reshare(
         object_kind="item_key_wraps",
         object_id=None,
     )
-    return Reshare(holder, epoch, list(wraps))
+    return Reshare(holder, epoch, list(wraps), _next(item_ids, size))
 
 
 def do_reshare_patient_items(
@@ -226,7 +237,7 @@ def do_reshare_patient_items(
     by_item = _batch(session, wraps, practice_id, patient_id)
     wanted = Recipient("user", holder, epoch)
     for index, (item_id, wrap) in enumerate(by_item.items()):
-        check_wraps([wrap], item_id=item_id, wanted={wanted}, field=f"wraps[{index}]")
+        check_wrap(wrap, item_id=item_id, wanted={wanted}, field=f"wraps[{index}]")
     replace_wraps(
         session,
         practice_id=practice_id,

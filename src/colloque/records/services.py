@@ -105,26 +105,32 @@ def parse_wrap(wrap: bytes, *, field: str) -> WrapHeader:
         raise InvalidInput("not a key wrap", field=field) from None
 
 
+def check_wrap(wrap: bytes, *, item_id: UUID, wanted: set[Recipient], field: str) -> Recipient:
+    """The wrap is for this item and for one of the ``wanted`` recipients (at their epoch)."""
+    header = parse_wrap(wrap, field=field)
+    if header.item_id != item_id:
+        raise InvalidInput("a key wrap of another item", field=field)
+    recipient = Recipient(_RECIPIENT[header.recipient_kind], header.recipient_id, header.epoch)
+    if recipient not in wanted:
+        raise InvalidInput("a key wrap for a recipient or epoch not expected", field=field)
+    return recipient
+
+
 def check_wraps(
-    wraps: Sequence[bytes], *, item_id: UUID, wanted: set[Recipient], field: str = "wraps"
+    wraps: Sequence[bytes], *, item_id: UUID, wanted: set[Recipient]
 ) -> list[tuple[Recipient, bytes]]:
     """Each wrap is for this item and one wanted recipient; every wanted recipient has one."""
     if len(wraps) > MAX_WRAPS:
-        raise InvalidInput("too many key wraps", field=field)
+        raise InvalidInput("too many key wraps", field="wraps")
     found: dict[Recipient, bytes] = {}
     for index, wrap in enumerate(wraps):
-        at = f"{field}[{index}]"
-        header = parse_wrap(wrap, field=at)
-        if header.item_id != item_id:
-            raise InvalidInput("a key wrap of another item", field=at)
-        recipient = Recipient(_RECIPIENT[header.recipient_kind], header.recipient_id, header.epoch)
-        if recipient not in wanted:
-            raise InvalidInput("a key wrap for a recipient or epoch not expected", field=at)
+        at = f"wraps[{index}]"
+        recipient = check_wrap(wrap, item_id=item_id, wanted=wanted, field=at)
         if recipient in found:
             raise InvalidInput("two key wraps for the same recipient", field=at)
         found[recipient] = wrap
     if len(found) != len(wanted):
-        raise InvalidInput("a recipient has no key wrap", field=field)
+        raise InvalidInput("a recipient has no key wrap", field="wraps")
     return list(found.items())
 
 

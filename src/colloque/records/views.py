@@ -326,6 +326,8 @@ class StaleWrapOut(Out):
 class StaleWrapsOut(Out):
     current_epoch: int
     wraps: list[StaleWrapOut]
+    #: Pass as ``after`` for the next page; null on the last page.
+    next_after: UUID | None
 
 
 class WrapsIn(Body):
@@ -356,7 +358,11 @@ def stale_wraps(
         found = rewrap.list_stale_practice_wraps(
             session, principal=principal, practice_id=practice_id, after=after, limit=limit
         )
-        return StaleWrapsOut(current_epoch=found.current_epoch, wraps=_stale(found.wraps))
+        return StaleWrapsOut(
+            current_epoch=found.current_epoch,
+            wraps=_stale(found.wraps),
+            next_after=found.next_after,
+        )
 
 
 @router.post(
@@ -378,6 +384,7 @@ class ReshareOut(Out):
     holder_account_id: UUID
     holder_epoch: int
     wraps: list[StaleWrapOut]
+    next_after: UUID | None
 
 
 class ReshareIn(Body):
@@ -413,6 +420,7 @@ def reshare_candidates(
             holder_account_id=found.holder_account_id,
             holder_epoch=found.holder_epoch,
             wraps=_stale(found.wraps),
+            next_after=found.next_after,
         )
 
 
