@@ -42,9 +42,16 @@ def _staff_patient(
 
 
 def _held_patient(
-    session: Session, principal: Principal, action: Action, practice_id: UUID, patient_id: UUID
+    session: Session,
+    principal: Principal,
+    action: Action,
+    practice_id: UUID,
+    patient_id: UUID,
+    *,
+    known_there: bool,
 ) -> Patient:
-    """A patient the principal holds, known to this practice; anything else is not found."""
+    """A patient the principal holds (and, if ``known_there``, in the practice's registry, so that
+    nobody writes to a practice that never saw them); anything else is not found."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     patient = session.get(Patient, patient_id)
@@ -57,7 +64,7 @@ def _held_patient(
         what="patient",
         field="patient_id",
     )
-    if session.get(PracticePatient, (practice_id, patient_id)) is None:
+    if known_there and session.get(PracticePatient, (practice_id, patient_id)) is None:
         raise NotFound("practice not found", field="practice_id")
     return patient
 
@@ -76,7 +83,14 @@ def do_write_item(
 ) -> SealedItemRow:
     """A practitioner's note, or a message from staff (``as_holder`` False) or the holder."""
     if as_holder:
-        _held_patient(session, principal, Action.PATIENT_MESSAGE_SEND, practice_id, patient_id)
+        _held_patient(
+            session,
+            principal,
+            Action.PATIENT_MESSAGE_SEND,
+            practice_id,
+            patient_id,
+            known_there=True,
+        )
     else:
         action = Action.PRACTICE_NOTE_WRITE if kind == NOTE else Action.PRACTICE_MESSAGE_SEND
         _staff_patient(session, principal, action, practice_id, patient_id)
@@ -107,7 +121,14 @@ def read_items(
 ) -> list[ItemWithWraps]:
     """Notes or messages, newest first, each with the wraps the reader can open. Audited."""
     if as_holder:
-        _held_patient(session, principal, Action.PATIENT_RECORDS_VIEW, practice_id, patient_id)
+        _held_patient(
+            session,
+            principal,
+            Action.PATIENT_RECORDS_VIEW,
+            practice_id,
+            patient_id,
+            known_there=False,
+        )
         assert principal.account_id is not None  # checked by _held_patient
         reader = Recipient("user", principal.account_id, 0)
     else:
