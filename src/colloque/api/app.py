@@ -18,6 +18,7 @@ from colloque.booking.views import router as booking_router
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
 from colloque.patients.views import router as patients_router
+from colloque.records.document_views import router as documents_router
 from colloque.records.views import router as records_router
 from colloque.scheduling.views import router as scheduling_router
 from colloque.search.views import router as search_router
@@ -90,6 +91,7 @@ def create_app(
         accounts_router,
         operator_access_router,
         records_router,
+        documents_router,
     ):
         app.include_router(router)
     return app

@@ -34,8 +34,8 @@ class Action(enum.StrEnum):
     # Sealed records: notes, messages, documents and their key wraps (docs/authorization.md)
     PATIENT_RECORDS_VIEW = "patient:records:view"
     PATIENT_MESSAGE_SEND = "patient:message:send"
-    PRACTICE_NOTE_WRITE = "practice:note:write"
-    PRACTICE_NOTE_READ = "practice:note:read"
+    PRACTICE_CLINICAL_WRITE = "practice:clinical_record:write"
+    PRACTICE_CLINICAL_READ = "practice:clinical_record:read"
     PRACTICE_MESSAGE_SEND = "practice:message:send"
     PRACTICE_MESSAGE_READ = "practice:message:read"
     PRACTICE_ITEM_KEY_REWRAP = "practice:item_key:rewrap"
@@ -55,8 +55,8 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
     # Sealed records. Notes and documents are clinical: practitioners only, even though the
     # practice's group key would open them for any member (the server still refuses the others).
-    Action.PRACTICE_NOTE_WRITE: frozenset({Role.PRACTITIONER}),
-    Action.PRACTICE_NOTE_READ: frozenset({Role.PRACTITIONER}),
+    Action.PRACTICE_CLINICAL_WRITE: frozenset({Role.PRACTITIONER}),
+    Action.PRACTICE_CLINICAL_READ: frozenset({Role.PRACTITIONER}),
     Action.PRACTICE_MESSAGE_SEND: _STAFF,
     Action.PRACTICE_MESSAGE_READ: _STAFF,
     Action.PRACTICE_ITEM_KEY_REWRAP: _STAFF,

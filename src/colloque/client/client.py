@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
 import httpx
 
 from colloque.client.passwords import check_password
-from colloque.client.records import SealedRecords
 from colloque.crypto.keys import (
     RecoveryCode,
     UserKeys,
@@ -28,6 +27,9 @@ from colloque.crypto.keys import (
     unlock_with_recovery_code,
 )
 from colloque.crypto.login import KdfParams, LoginKeys, derive_login_keys
+
+if TYPE_CHECKING:
+    from colloque.client.records import SealedRecords
 
 Json = dict[str, Any]
 
@@ -409,5 +411,9 @@ class ColloqueClient:
 
     @property
     def records(self) -> SealedRecords:
-        """Notes, messages, documents and key re-wrapping, as the signed-in user (records.py)."""
-        return SealedRecords(self._request, self.unlocked_keys)
+        """Notes, messages, documents and key re-wrapping, as the signed-in user (records.py).
+        Documents stream through the HTTP client itself: an ``httpx.Client`` or a TestClient."""
+        from colloque.client.records import SealedRecords, StreamingHttp  # records needs ApiError
+
+        raw = cast("StreamingHttp", self._http)
+        return SealedRecords(self._request, self.unlocked_keys, http=raw, token=self.token)

@@ -10,15 +10,24 @@ conversation, author signature, key commitment) and raises ``CryptoError`` on an
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 from uuid import UUID, uuid4
 
+from colloque.client.client import ApiError
+from colloque.crypto.documents import (
+    CHUNK_BYTES,
+    decrypt_document,
+    encrypt_document,
+    new_document_key,
+)
 from colloque.crypto.groups import GroupKey, rewrap_item_key
 from colloque.crypto.items import (
+    ItemKey,
     KeyPairHolder,
     conversation_id,
     open_message,
@@ -29,6 +38,13 @@ from colloque.crypto.items import (
     wrap_item_key_for,
 )
 from colloque.crypto.keys import UserKeys
+from colloque.crypto.sealed_documents import (
+    DocumentInfo,
+    StreamDigest,
+    check_digest,
+    open_document,
+    seal_document,
+)
 from colloque.crypto.transparency import KeyBinding, SubjectKind
 
 Json = dict[str, Any]
@@ -38,6 +54,39 @@ AuthorKeys = Callable[[UUID], KeyBinding]
 
 class Request(Protocol):
     def __call__(self, method: str, path: str, *, json: Json | None = None) -> Any: ...
+
+
+class RawResponse(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+    def json(self) -> Any: ...
+
+
+class StreamedResponse(RawResponse, Protocol):
+    def iter_bytes(self) -> Iterator[bytes]: ...
+
+    def read(self) -> bytes: ...
+
+
+class StreamingHttp(Protocol):
+    """What documents need of the HTTP client: a streamed request body and a streamed answer."""
+
+    def request(
+        self, method: str, url: str, *, content: Iterable[bytes], headers: dict[str, str]
+    ) -> RawResponse: ...
+
+    def stream(
+        self, method: str, url: str, *, headers: dict[str, str]
+    ) -> AbstractContextManager[StreamedResponse]: ...
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
 
 
 class NoKeyForItem(Exception):
@@ -50,6 +99,16 @@ class OpenedItem:
     author_account_id: UUID
     created_at: datetime
     text: str
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """A document's verified description; its content comes with :meth:`download_document`."""
+
+    document_id: UUID
+    author_account_id: UUID
+    created_at: datetime
+    info: DocumentInfo
 
 
 def b64(data: bytes) -> str:
@@ -68,9 +127,18 @@ def _query(path: str, **params: object) -> str:
 class SealedRecords:
     """Bound to one signed-in user: ``request`` sends with their session, ``keys`` sign."""
 
-    def __init__(self, request: Request, keys: UserKeys) -> None:
+    def __init__(
+        self,
+        request: Request,
+        keys: UserKeys,
+        *,
+        http: StreamingHttp | None = None,
+        token: str | None = None,
+    ) -> None:
         self._request = request
         self._keys = keys
+        self._http = http
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     @staticmethod
     def _base(practice_id: UUID, patient_id: UUID, *, as_holder: bool) -> str:
@@ -158,18 +226,10 @@ class SealedRecords:
         before: UUID | None,
         limit: int,
     ) -> list[OpenedItem]:
-        as_holder = group_keys is None
-        path = self._base(practice_id, patient_id, as_holder=as_holder) + f"/{what}"
-        page = self._request("GET", _query(path, before=before, limit=limit))
         opened = []
-        for entry in page:
+        for entry, item_key in self._page(what, practice_id, patient_id, group_keys, before, limit):
             item_id = UUID(entry["item_id"])
-            author_id = UUID(entry["author_account_id"])
-            item_key = unwrap_item_key(
-                self._pick_wrap(entry["wraps"], group_keys),
-                item_id=item_id,
-                holder=self._holder(entry["wraps"], group_keys),
-            )
+            author = authors(UUID(entry["author_account_id"]))
             envelope = unb64(entry["envelope"])
             if what == "notes":
                 text = open_note(
@@ -177,7 +237,7 @@ class SealedRecords:
                     item_key=item_key,
                     item_id=item_id,
                     patient_id=patient_id,
-                    author=authors(author_id),
+                    author=author,
                 )
             else:
                 text = open_message(
@@ -185,11 +245,30 @@ class SealedRecords:
                     item_key=item_key,
                     item_id=item_id,
                     conversation_id=conversation_id(practice_id=practice_id, patient_id=patient_id),
-                    author=authors(author_id),
+                    author=author,
                 )
             created_at = datetime.fromisoformat(entry["created_at"])
-            opened.append(OpenedItem(item_id, author_id, created_at, text))
+            opened.append(OpenedItem(item_id, author.subject_id, created_at, text))
         return opened
+
+    def _page(
+        self,
+        what: str,
+        practice_id: UUID,
+        patient_id: UUID,
+        group_keys: Mapping[int, GroupKey] | None,
+        before: UUID | None,
+        limit: int,
+    ) -> Iterator[tuple[Json, ItemKey]]:
+        """One page of items, each with its item key opened."""
+        path = self._base(practice_id, patient_id, as_holder=group_keys is None) + f"/{what}"
+        for entry in self._request("GET", _query(path, before=before, limit=limit)):
+            item_key = unwrap_item_key(
+                self._pick_wrap(entry["wraps"], group_keys),
+                item_id=UUID(entry["item_id"]),
+                holder=self._holder(entry["wraps"], group_keys),
+            )
+            yield entry, item_key
 
     def _usable(self, wraps: list[Json], group_keys: Mapping[int, GroupKey] | None) -> Json:
         for wrap in wraps:
@@ -208,6 +287,118 @@ class SealedRecords:
         if group_keys is None:
             return self._keys
         return group_keys[self._usable(wraps, group_keys)["epoch"]]
+
+    # Documents ---------------------------------------------------------------------------------
+
+    def _raw(self) -> StreamingHttp:
+        if self._http is None:
+            raise ValueError("documents need the client's HTTP connection")
+        return self._http
+
+    def upload_document(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        source: Readable,
+        name: str,
+        media_type: str,
+        recipients: Sequence[KeyBinding],
+    ) -> UUID:
+        """Encrypt ``source`` as it is read and stream it up, then post its signed description.
+
+        Memory stays at a few chunks whatever the size (up to 100 MiB).
+        """
+        document_id, stream_key, digest = uuid4(), new_document_key(), StreamDigest()
+
+        def plaintext() -> Iterator[bytes]:
+            while piece := source.read(CHUNK_BYTES):
+                yield piece
+
+        def ciphertext() -> Iterator[bytes]:
+            for piece in encrypt_document(plaintext(), document_id=document_id, key=stream_key):
+                digest.update(piece)
+                yield piece
+
+        base = self._base(practice_id, patient_id, as_holder=False) + "/documents"
+        answer = self._raw().request(
+            "PUT", f"{base}/{document_id}/content", content=ciphertext(), headers=self._headers
+        )
+        if answer.status_code >= 400:
+            raise ApiError(answer.status_code, answer.json())
+        sealed = seal_document(
+            document_id=document_id,
+            patient_id=patient_id,
+            info=DocumentInfo(name, media_type, digest.digest(), stream_key),
+            author=self._keys,
+            recipients=recipients,
+        )
+        return self._post(base, sealed.envelope, sealed.wraps)
+
+    def list_documents(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        authors: AuthorKeys,
+        group_keys: Mapping[int, GroupKey] | None = None,
+        before: UUID | None = None,
+        limit: int = 50,
+    ) -> list[DocumentEntry]:
+        """One page of documents, their descriptions verified and opened (names, types)."""
+        found = []
+        for entry, item_key in self._page(
+            "documents", practice_id, patient_id, group_keys, before, limit
+        ):
+            document_id = UUID(entry["item_id"])
+            author = authors(UUID(entry["author_account_id"]))
+            info = open_document(
+                unb64(entry["envelope"]),
+                item_key=item_key,
+                document_id=document_id,
+                patient_id=patient_id,
+                author=author,
+            )
+            created_at = datetime.fromisoformat(entry["created_at"])
+            found.append(DocumentEntry(document_id, author.subject_id, created_at, info))
+        return found
+
+    def download_document(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        document: DocumentEntry,
+        target: Writable,
+        as_holder: bool = False,
+    ) -> int:
+        """Stream the document down, decrypting into ``target``; returns the plaintext size.
+
+        Raises ``CryptoError`` if the stream is truncated, reordered, altered or not the one its
+        author signed; ``target`` may then hold a prefix, so write to a temporary file and keep
+        it only when this returns.
+        """
+        base = self._base(practice_id, patient_id, as_holder=as_holder)
+        path = f"{base}/documents/{document.document_id}/content"
+        digest = StreamDigest()
+        written = 0
+        with self._raw().stream("GET", path, headers=self._headers) as answer:
+            if answer.status_code >= 400:
+                answer.read()
+                raise ApiError(answer.status_code, answer.json())
+
+            def ciphertext() -> Iterator[bytes]:
+                for piece in answer.iter_bytes():
+                    digest.update(piece)
+                    yield piece
+
+            for plain in decrypt_document(
+                ciphertext(), document_id=document.document_id, key=document.info.stream_key
+            ):
+                target.write(plain)
+                written += len(plain)
+        check_digest(digest, document.info)
+        return written
 
     # Moving item keys --------------------------------------------------------------------------
 

@@ -26,22 +26,23 @@ from colloque.records.services import ItemWithWraps, Recipient, list_items, stor
 
 NOTE = "note"
 MESSAGE = "message"
+DOCUMENT = "document"
 
 
 def _context(kind: str, practice_id: UUID, patient_id: UUID) -> UUID:
-    if kind == NOTE:
+    if kind in (NOTE, DOCUMENT):
         return patient_id
     return conversation_id(practice_id=practice_id, patient_id=patient_id)
 
 
-def _staff_patient(
+def staff_patient(
     session: Session, principal: Principal, action: Action, practice_id: UUID, patient_id: UUID
 ) -> Patient:
     require(principal, action, PracticeTarget(practice_id), what="practice")
     return get_registered_patient(session, practice_id=practice_id, patient_id=patient_id)
 
 
-def _held_patient(
+def held_patient(
     session: Session,
     principal: Principal,
     action: Action,
@@ -83,7 +84,7 @@ def do_write_item(
 ) -> SealedItemRow:
     """A practitioner's note, or a message from staff (``as_holder`` False) or the holder."""
     if as_holder:
-        _held_patient(
+        held_patient(
             session,
             principal,
             Action.PATIENT_MESSAGE_SEND,
@@ -92,8 +93,8 @@ def do_write_item(
             known_there=True,
         )
     else:
-        action = Action.PRACTICE_NOTE_WRITE if kind == NOTE else Action.PRACTICE_MESSAGE_SEND
-        _staff_patient(session, principal, action, practice_id, patient_id)
+        action = Action.PRACTICE_MESSAGE_SEND if kind == MESSAGE else Action.PRACTICE_CLINICAL_WRITE
+        staff_patient(session, principal, action, practice_id, patient_id)
     return store_sealed_item(
         session,
         principal=principal,
@@ -121,7 +122,7 @@ def read_items(
 ) -> list[ItemWithWraps]:
     """Notes or messages, newest first, each with the wraps the reader can open. Audited."""
     if as_holder:
-        _held_patient(
+        held_patient(
             session,
             principal,
             Action.PATIENT_RECORDS_VIEW,
@@ -129,11 +130,11 @@ def read_items(
             patient_id,
             known_there=False,
         )
-        assert principal.account_id is not None  # checked by _held_patient
+        assert principal.account_id is not None  # checked by held_patient
         reader = Recipient("user", principal.account_id, 0)
     else:
-        action = Action.PRACTICE_NOTE_READ if kind == NOTE else Action.PRACTICE_MESSAGE_READ
-        _staff_patient(session, principal, action, practice_id, patient_id)
+        action = Action.PRACTICE_MESSAGE_READ if kind == MESSAGE else Action.PRACTICE_CLINICAL_READ
+        staff_patient(session, principal, action, practice_id, patient_id)
         reader = Recipient("practice", practice_id, 0)
     found = list_items(
         session,

@@ -101,7 +101,7 @@ def _write(
         return CreatedOut(item_id=row.item_id, created_at=row.created_at)
 
 
-def _read(
+def read_page(
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
@@ -168,7 +168,7 @@ def practice_notes(
     before: UUID | None = None,
     limit: Limit = 50,
 ) -> list[ItemOut]:
-    return _read(
+    return read_page(
         db,
         clock,
         principal,
@@ -195,7 +195,7 @@ def my_notes(
     before: UUID | None = None,
     limit: Limit = 50,
 ) -> list[ItemOut]:
-    return _read(
+    return read_page(
         db,
         clock,
         principal,
@@ -248,7 +248,7 @@ def practice_messages(
     before: UUID | None = None,
     limit: Limit = 50,
 ) -> list[ItemOut]:
-    return _read(
+    return read_page(
         db,
         clock,
         principal,
@@ -301,7 +301,7 @@ def holder_messages(
     before: UUID | None = None,
     limit: Limit = 50,
 ) -> list[ItemOut]:
-    return _read(
+    return read_page(
         db,
         clock,
         principal,

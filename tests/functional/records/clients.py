@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pyotp
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from colloque.accounts.config import TEST_COST
@@ -23,14 +26,16 @@ from colloque.crypto.transparency import KeyBinding
 from colloque.storage.engine import Database
 from tests.factories import Person, World, build_world, make_patient, register_at_practice
 from tests.functional.records.helpers import make_group
+from tests.server import running_server
 
 PASSWORD = "vR7#kq2!Lm9@zP-long enough"
+Http = TestClient | httpx.Client
 
 
 @dataclass
 class Scene:
     world: World
-    http: TestClient
+    http: Http
     doctor: ColloqueClient
     secretary: ColloqueClient
     holder: ColloqueClient
@@ -48,7 +53,17 @@ class Scene:
         raise LookupError(account_id)
 
 
-def _login(db: Database, clock: SettableClock, http: TestClient, email: str) -> ColloqueClient:
+@contextmanager
+def _http(app: FastAPI, server: bool) -> Iterator[Http]:
+    if not server:
+        with TestClient(app, base_url="https://testserver") as client:
+            yield client
+        return
+    with running_server(app) as url, httpx.Client(base_url=url, timeout=300) as client:
+        yield client
+
+
+def _login(db: Database, clock: SettableClock, http: Http, email: str) -> ColloqueClient:
     with db.write() as session:
         do_create_demo_login(
             session,
@@ -67,7 +82,7 @@ def _login(db: Database, clock: SettableClock, http: TestClient, email: str) -> 
 def _member(
     db: Database,
     clock: SettableClock,
-    http: TestClient,
+    http: Http,
     world: World,
     email: str,
     role: Role,
@@ -87,11 +102,14 @@ def _member(
     return client
 
 
-def scene(db: Database, clock: SettableClock, data_dir: Path) -> Iterator[Scene]:
+def scene(
+    db: Database, clock: SettableClock, data_dir: Path, *, server: bool = False
+) -> Iterator[Scene]:
+    """The scene over FastAPI's TestClient, or over a real uvicorn server and httpx (``server``)."""
     world = build_world(db, clock)
     settings = Settings(run_refresher=False, kdf_cost=KdfCost.TEST, data_dir=data_dir)
     app = create_app(settings, database=db, clock=clock)
-    with TestClient(app, base_url="https://testserver") as http:
+    with _http(app, server) as http:
         doctor = _member(db, clock, http, world, "doc.records@example.test", Role.PRACTITIONER)
         secretary = _member(db, clock, http, world, "desk.records@example.test", Role.SECRETARY)
         holder = _login(db, clock, http, "holder.records@example.test")
