@@ -603,6 +603,29 @@ def own_records(suffix: str, body: dict[str, Any] | None = None) -> Builder:
     return build
 
 
+def desk_document(s: Scene, t: Target) -> Call:
+    """A document that does not exist, of the desk patient of a real practice (also when the
+    target is missing: then only the document differs, and every answer must be the same)."""
+    site = s.sites[t.site]
+    path = f"{P}/{site.practice_id}/patients/{site.desk_patient_id}"
+    return Call(f"{path}/documents/{uuid.uuid4()}/content")
+
+
+def own_document(s: Scene, t: Target) -> Call:
+    patient = s.patient(Target(t.name))
+    practice = s.sites[t.site].practice_id
+    return Call(
+        f"/api/v1/me/patients/{patient}/practices/{practice}/documents/{uuid.uuid4()}/content"
+    )
+
+
+def upload_document(s: Scene, t: Target) -> Call:
+    """An empty stream: the practitioner gets past the policy to a 422 on the body."""
+    site = s.site(t)
+    path = f"{P}/{site.practice_id}/patients/{site.desk_patient_id}"
+    return Call(f"{path}/documents/{uuid.uuid4()}/content")
+
+
 def practice_records(suffix: str, body: dict[str, Any] | None = None) -> Builder:
     def build(s: Scene, t: Target) -> Call:
         return Call(f"{P}/{s.practice(t)}/{suffix}", json=body)
@@ -777,10 +800,11 @@ PATIENT_ONLY = grid("""
 """)
 
 
-def refused_body(base: Grid) -> Grid:
-    """``base`` where every "ok" becomes the 422 of a body that is no valid envelope."""
+def refused_body(base: Grid, instead: str = "422") -> Grid:
+    """``base`` where every "ok" becomes the 422 of a body that is no valid envelope (or the
+    404 of an object that does not exist)."""
     cells = {
-        role: {column: "422" if out == "ok" else out for column, out in row.items()}
+        role: {column: instead if out == "ok" else out for column, out in row.items()}
         for role, row in base.cells.items()
     }
     return Grid(base.columns, cells)
@@ -960,6 +984,16 @@ MATRIX: dict[tuple[str, str], Spec] = {
         practice_records("item-key-wraps", {"wraps": SEALED_BODY["wraps"]}), STAFF_RECORDS
     ),
     ("GET", RECORDS + "/reshare"): Spec(desk_records("reshare"), STAFF_RECORDS),
+    ("PUT", RECORDS + "/documents/{document_id}/content"): Spec(upload_document, NOTES_WRITE),
+    ("POST", RECORDS + "/documents"): Spec(desk_records("documents", SEALED_BODY), NOTES_WRITE),
+    ("GET", RECORDS + "/documents"): Spec(desk_records("documents"), NOTES_READ),
+    ("GET", MY_RECORDS + "/documents"): Spec(own_records("documents"), PATIENT_ONLY),
+    ("GET", RECORDS + "/documents/{document_id}/content"): Spec(
+        desk_document, refused_body(NOTES_READ, "404")
+    ),
+    ("GET", MY_RECORDS + "/documents/{document_id}/content"): Spec(
+        own_document, refused_body(PATIENT_ONLY, "404")
+    ),
     ("POST", RECORDS + "/reshare"): Spec(
         desk_records("reshare", {"identity_checked": True, "wraps": SEALED_BODY["wraps"]}),
         STAFF_RECORDS,
