@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import KeyBundleRow
@@ -232,7 +232,7 @@ def list_items(
     practice_id: UUID,
     kind: str,
     context_id: UUID,
-    reader: Recipient | None,
+    reader: Recipient,
     before: UUID | None,
     limit: int,
 ) -> list[ItemWithWraps]:
@@ -267,7 +267,7 @@ def list_items(
         )
     )
     wraps: dict[UUID, list[ItemKeyWrap]] = {row.item_id: [] for row in rows}
-    if rows and reader is not None:
+    if rows:
         for wrap in session.scalars(
             select(ItemKeyWrap)
             .where(
@@ -311,16 +311,4 @@ def replace_wraps(
             wrap=wrap,
         )
         for item_id, wrap in items
-    )
-
-
-def existing_items(session: Session, *, practice_id: UUID, item_ids: Sequence[UUID]) -> set[UUID]:
-    return set(
-        session.scalars(
-            select(SealedItemRow.item_id).where(
-                tuple_(SealedItemRow.practice_id, SealedItemRow.item_id).in_(
-                    [(practice_id, item_id) for item_id in item_ids]
-                )
-            )
-        )
     )

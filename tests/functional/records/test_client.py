@@ -10,7 +10,9 @@ import pytest
 
 from colloque.client import ApiError
 from colloque.clock import SettableClock
+from colloque.patients.services import Relationship
 from colloque.storage.engine import Database
+from tests.factories import Person, make_patient
 from tests.functional.records.clients import Scene, scene
 
 
@@ -71,3 +73,35 @@ def test_messages_go_both_ways_and_page(s: Scene, clock: SettableClock) -> None:
     )
     assert [m.text for m in first + rest] == [f"message {i}" for i in reversed(range(5))]
     assert [m.item_id for m in first + rest] == list(reversed(sent))
+
+
+def test_an_unknown_paging_cursor_is_refused(s: Scene) -> None:
+    with pytest.raises(ApiError) as refused:
+        s.holder.records.read_messages(
+            practice_id=s.world.practice_id,
+            patient_id=s.patient_id,
+            authors=s.authors,
+            before=s.patient_id,
+        )
+    assert (refused.value.status, refused.value.field) == (422, "before")
+
+
+def test_a_holder_writes_only_to_a_practice_that_knows_the_patient(
+    s: Scene, db: Database, clock: SettableClock
+) -> None:
+    relative = make_patient(
+        db, clock, Person(s.holder.account_id, ""), "Noé", "Record", Relationship.CHILD
+    )
+    with pytest.raises(ApiError) as unknown:
+        s.holder.records.send_message(
+            practice_id=s.world.practice_id,
+            patient_id=relative,
+            text="Bonjour",
+            recipients=s.recipients(),
+            as_holder=True,
+        )
+    assert (unknown.value.status, unknown.value.field) == (404, "practice_id")
+    read = s.holder.records.read_messages(
+        practice_id=s.world.practice_id, patient_id=relative, authors=s.authors
+    )
+    assert read == []

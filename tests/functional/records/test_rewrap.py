@@ -193,11 +193,13 @@ def test_after_a_key_reset_the_practice_reshares_once_identity_is_checked(
             practice_id=s.world.practice_id, patient_id=s.patient_id, authors=s.authors
         )
 
-    def reshare(holder_key: KeyBinding, *, checked: bool = True, batch: int = 100) -> int:
+    def reshare(
+        holder_key: KeyBinding, *, checked: bool = True, batch: int = 100, epochs: int = 1
+    ) -> int:
         return s.secretary.records.reshare(
             practice_id=s.world.practice_id,
             patient_id=s.patient_id,
-            group_keys={1: s.group},
+            group_keys={1: s.group} if epochs else {},
             holder_key=holder_key,
             identity_checked=checked,
             batch=batch,
@@ -208,6 +210,7 @@ def test_after_a_key_reset_the_practice_reshares_once_identity_is_checked(
     assert (refused.value.status, refused.value.field) == (422, "identity_checked")
     with pytest.raises(ValueError, match="holder's key"):
         reshare(s.holder.unlocked_keys.encryption_binding())  # the old epoch
+    assert reshare(new_keys.encryption_binding(), epochs=0) == 0  # no group key: nothing to open
     assert reshare(new_keys.encryption_binding(), batch=2) == 4
     texts = new_device.read_notes(
         practice_id=s.world.practice_id, patient_id=s.patient_id, authors=s.authors
