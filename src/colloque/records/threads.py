@@ -19,6 +19,7 @@ from colloque.authorization.policy import Action, PatientTarget, PracticeTarget,
 from colloque.authorization.principal import Principal
 from colloque.crypto.items import conversation_id
 from colloque.errors import NotFound, Unauthenticated
+from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient, PracticePatient
 from colloque.patients.registry import get_registered_patient
 from colloque.records.models import SealedItemRow
@@ -84,7 +85,7 @@ def do_write_item(
 ) -> SealedItemRow:
     """A practitioner's note, or a message from staff (``as_holder`` False) or the holder."""
     if as_holder:
-        held_patient(
+        patient = held_patient(
             session,
             principal,
             Action.PATIENT_MESSAGE_SEND,
@@ -94,8 +95,8 @@ def do_write_item(
         )
     else:
         action = Action.PRACTICE_MESSAGE_SEND if kind == MESSAGE else Action.PRACTICE_CLINICAL_WRITE
-        staff_patient(session, principal, action, practice_id, patient_id)
-    return store_sealed_item(
+        patient = staff_patient(session, principal, action, practice_id, patient_id)
+    row = store_sealed_item(
         session,
         principal=principal,
         practice_id=practice_id,
@@ -106,6 +107,17 @@ def do_write_item(
         wraps=wraps,
         now=now,
     )
+    if kind == MESSAGE and not as_holder:
+        # Ids and a template only: the mail says a message is waiting, never what it says.
+        enqueue(
+            session,
+            at=now,
+            practice_id=practice_id,
+            template=Template.MESSAGE_RECEIVED,
+            appointment_id=None,
+            recipient_account_id=patient.holder_account_id,
+        )
+    return row
 
 
 def read_items(

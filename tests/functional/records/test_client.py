@@ -7,9 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from colloque.client import ApiError
 from colloque.clock import SettableClock
+from colloque.notifications.models import OutboxMessage
 from colloque.patients.services import Relationship
 from colloque.storage.engine import Database
 from tests.factories import Person, make_patient
@@ -105,3 +107,21 @@ def test_a_holder_writes_only_to_a_practice_that_knows_the_patient(
         practice_id=s.world.practice_id, patient_id=relative, authors=s.authors
     )
     assert read == []
+
+
+def test_a_message_from_the_practice_queues_a_mail_without_content(s: Scene, db: Database) -> None:
+    for sender, as_holder in ((s.secretary, False), (s.holder, True)):
+        sender.records.send_message(
+            practice_id=s.world.practice_id,
+            patient_id=s.patient_id,
+            text="Vos résultats sont arrivés",
+            recipients=s.recipients(),
+            as_holder=as_holder,
+        )
+    with db.read() as session:
+        queued = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "message_received")
+        ).all()
+    assert [(m.recipient_account_id, m.appointment_id) for m in queued] == [
+        (s.holder.account_id, None)
+    ]
