@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from colloque.client import ApiError
+from colloque.client.records import b64
 from colloque.clock import SettableClock
 from colloque.crypto.errors import CryptoError, SignatureInvalid, WrongContext
+from colloque.crypto.items import seal_note
 from colloque.patients.services import Relationship
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.storage.engine import Database
@@ -110,3 +114,25 @@ def test_a_wrap_swapped_between_items_does_not_open(s: Scene, db: Database) -> N
             authors=s.authors,
             group_keys={1: s.group},
         )
+
+
+def test_a_note_posted_under_another_patient_is_refused_by_the_server(
+    s: Scene, db: Database, clock: SettableClock
+) -> None:
+    """A client (or a proxy) that files a ciphertext under another patient: the header check."""
+    child = make_patient(
+        db, clock, Person(s.holder.account_id, ""), "Léa", "Record", Relationship.CHILD
+    )
+    register_at_practice(db, clock, s.world, child)
+    sealed = seal_note(
+        item_id=uuid.uuid4(),
+        patient_id=s.patient_id,
+        text="pour le parent",
+        author=s.doctor.unlocked_keys,
+        recipients=s.recipients(),
+    )
+    body = {"envelope": b64(sealed.envelope), "wraps": [b64(w) for w in sealed.wraps]}
+    path = f"/api/v1/practices/{s.world.practice_id}/patients/{child}/notes"
+    with pytest.raises(ApiError) as refused:
+        s.doctor._request("POST", path, json=body)
+    assert (refused.value.status, refused.value.field) == (422, "envelope")
