@@ -65,3 +65,9 @@ class Conflict(ColloqueError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class TooLarge(ColloqueError):
+    status = 413
+    code = "too-large"
+    title = "Content too large"

@@ -20,6 +20,8 @@ from colloque.config import Settings, load_settings
 from colloque.keydirectory.views import router as key_directory_router
 from colloque.patients.views import router as patients_router
 from colloque.practicekeys.views import router as practice_keys_router
+from colloque.records.document_views import router as documents_router
+from colloque.records.views import router as records_router
 from colloque.scheduling.views import router as scheduling_router
 from colloque.search.views import router as search_router
 from colloque.storage.engine import Database
@@ -92,6 +94,8 @@ def create_app(
         operator_access_router,
         key_directory_router,
         practice_keys_router,
+        records_router,
+        documents_router,
     ):
         app.include_router(router)
     return app

@@ -56,6 +56,11 @@ class AuditAction(enum.StrEnum):
     PRACTICE_KEY_GROUP_CREATED = "keys:practice_group:create"
     PRACTICE_KEY_GROUP_WRAPPED = "keys:practice_group:wrap"
     PRACTICE_KEY_GROUP_ROTATED = "keys:practice_group:rotate"
+    # Sealed records (notes, messages, documents, their key wraps)
+    SEALED_ITEM_STORED = "records:item:store"
+    SEALED_ITEMS_READ = "records:item:read"
+    ITEM_KEYS_REWRAPPED = "records:item_key:rewrap"
+    ITEM_KEYS_RESHARED = "records:item_key:reshare"
 
 
 def actor_role(principal: Principal, practice_id: UUID | None) -> str:

@@ -35,6 +35,15 @@ class Action(enum.StrEnum):
     PRACTICE_KEYS_VIEW = "practice:keys:view"
     PRACTICE_KEYS_MANAGE = "practice:keys:manage"
     PRACTICE_MEMBER_REMOVE = "practice:member:remove"
+    # Sealed records: notes, messages, documents and their key wraps (docs/authorization.md)
+    PATIENT_RECORDS_VIEW = "patient:records:view"
+    PATIENT_MESSAGE_SEND = "patient:message:send"
+    PRACTICE_CLINICAL_WRITE = "practice:clinical_record:write"
+    PRACTICE_CLINICAL_READ = "practice:clinical_record:read"
+    PRACTICE_MESSAGE_SEND = "practice:message:send"
+    PRACTICE_MESSAGE_READ = "practice:message:read"
+    PRACTICE_ITEM_KEY_REWRAP = "practice:item_key:rewrap"
+    PRACTICE_ITEM_KEY_RESHARE = "practice:item_key:reshare"
 
 
 _STAFF = frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN})
@@ -52,6 +61,14 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_KEYS_VIEW: _STAFF,
     Action.PRACTICE_KEYS_MANAGE: _STAFF,
     Action.PRACTICE_MEMBER_REMOVE: frozenset({Role.ADMIN}),
+    # Sealed records. Notes and documents are clinical: practitioners only, even though the
+    # practice's group key would open them for any member (the server still refuses the others).
+    Action.PRACTICE_CLINICAL_WRITE: frozenset({Role.PRACTITIONER}),
+    Action.PRACTICE_CLINICAL_READ: frozenset({Role.PRACTITIONER}),
+    Action.PRACTICE_MESSAGE_SEND: _STAFF,
+    Action.PRACTICE_MESSAGE_READ: _STAFF,
+    Action.PRACTICE_ITEM_KEY_REWRAP: _STAFF,
+    Action.PRACTICE_ITEM_KEY_RESHARE: _STAFF,
 }
 
 PATIENT_ACTIONS = frozenset(
@@ -61,6 +78,8 @@ PATIENT_ACTIONS = frozenset(
         Action.PATIENT_APPOINTMENT_CHANGE,
         Action.PATIENT_RELATIVE_MANAGE,
         Action.PATIENT_WAITLIST_MANAGE,
+        Action.PATIENT_RECORDS_VIEW,
+        Action.PATIENT_MESSAGE_SEND,
     }
 )
 

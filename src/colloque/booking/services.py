@@ -23,6 +23,7 @@ from colloque.authorization.policy import Action, PatientTarget, PracticeTarget,
 from colloque.authorization.principal import Principal
 from colloque.booking import queries
 from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.reasons import SealedReason, store_reason
 from colloque.booking.rules import (
     CancelReason,
     Source,
@@ -45,7 +46,6 @@ from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
 from colloque.patients.registry import get_registered_patient, remember_patient
-from colloque.records.services import store_sealed_item
 from colloque.scheduling.domain import VisitTypeInfo
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.services import get_practice, mark_agenda_stale
@@ -71,14 +71,6 @@ def _get_patient(session: Session, patient_id: UUID) -> Patient:
     if patient is None:
         raise NotFound("patient not found", field="patient_id")
     return patient
-
-
-@dataclass(frozen=True, slots=True)
-class SealedReason:
-    """The visit reason and visit type, sealed on the booker's device (crypto.items)."""
-
-    envelope: bytes
-    wraps: tuple[bytes, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,15 +183,11 @@ def do_book_appointment(
             session, practice_id=request.practice_id, patient_id=patient.patient_id, now=now
         )
     if request.sealed_reason is not None:
-        store_sealed_item(
+        store_reason(
             session,
             principal=principal,
-            practice_id=request.practice_id,
-            patient_id=patient.patient_id,
-            kind="visit_reason",
-            context_id=appointment_id,
-            envelope=request.sealed_reason.envelope,
-            wraps=request.sealed_reason.wraps,
+            appointment=appointment,
+            reason=request.sealed_reason,
             now=now,
         )
     _history(

@@ -16,6 +16,7 @@ from colloque.api.schemas import Body, Out
 from colloque.authorization.principal import Principal, Role
 from colloque.booking import queries, services
 from colloque.booking.models import Appointment
+from colloque.booking.reasons import SealedReason
 from colloque.booking.rules import CancelReason, Source, Status
 from colloque.patients.models import Patient
 
@@ -148,7 +149,7 @@ class _BookingFields(Body):
             reminders_wanted=self.reminders_wanted,
             sealed_reason=None
             if reason is None
-            else services.SealedReason(envelope=reason.envelope, wraps=tuple(reason.wraps)),
+            else SealedReason(envelope=reason.envelope, wraps=tuple(reason.wraps)),
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
 import httpx
@@ -34,6 +34,9 @@ from colloque.crypto.keys import (
 )
 from colloque.crypto.login import KdfParams, LoginKeys, derive_login_keys
 from colloque.crypto.transparency import KeyBinding, KeyPurpose
+
+if TYPE_CHECKING:
+    from colloque.client.records import SealedRecords
 
 Json = dict[str, Any]
 
@@ -541,3 +544,14 @@ class ColloqueClient:
                 me=self.unlocked_keys,
             )
         return self._practice_keys
+
+    # Sealed records
+
+    @property
+    def records(self) -> SealedRecords:
+        """Notes, messages, documents and key re-wrapping, as the signed-in user (records.py).
+        Documents stream through the HTTP client itself: an ``httpx.Client`` or a TestClient."""
+        from colloque.client.records import SealedRecords, StreamingHttp  # records needs ApiError
+
+        raw = cast("StreamingHttp", self._http)
+        return SealedRecords(self._request, self.unlocked_keys, http=raw, token=self.token)

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 
 from nacl import bindings as _b
+from nacl import hashlib as _nacl_hashlib
 from nacl.exceptions import CryptoError as _NaclCryptoError
 
 from colloque.crypto.errors import (
@@ -74,6 +75,19 @@ def unpad(data: bytes, block: int) -> bytes:
 def blake2b(message: bytes, *, length: int, key: bytes = b"") -> bytes:
     """``crypto_generichash``: BLAKE2b with an optional key."""
     return _b.crypto_generichash_blake2b_salt_personal(message, digest_size=length, key=key)
+
+
+class Blake2bStream:
+    """``crypto_generichash`` fed piece by piece (PyNaCl's libsodium-backed incremental state)."""
+
+    def __init__(self, length: int) -> None:
+        self._state = _nacl_hashlib.blake2b(digest_size=length)
+
+    def update(self, data: bytes) -> None:
+        self._state.update(data)
+
+    def digest(self) -> bytes:
+        return self._state.digest()
 
 
 def kdf_derive(key: bytes, subkey_id: int, context: bytes, length: int = KEY_BYTES) -> bytes:

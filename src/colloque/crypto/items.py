@@ -24,6 +24,7 @@ PAD_BLOCK = 256
 MAX_BODY_BYTES = 65_536
 COMMITMENT_CONTEXT = b"colloque/item-key-commitment/v1"
 SIGNATURE_CONTEXT = b"colloque/item-signature/v1"
+CONVERSATION_CONTEXT = b"colloque/conversation/v1"
 _HEADER_BYTES = 107
 _WRAP_HEADER_BYTES = 39
 _MAX_CIPHERTEXT = MAX_BODY_BYTES + PAD_BLOCK + _sodium.TAG_BYTES
@@ -33,6 +34,7 @@ class ItemKind(IntEnum):
     VISIT_REASON = 0x01  # context: the appointment
     NOTE = 0x02  # context: the patient
     MESSAGE = 0x03  # context: the conversation
+    DOCUMENT = 0x04  # context: the patient; the body describes a stream (crypto.document_items)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,16 @@ class SealedItem:
 class VisitReason:
     visit_type_id: UUID
     reason: str
+
+
+@dataclass(frozen=True)
+class WrapHeader:
+    """The clear part of an item key wrap: which item, for whom, at which key epoch."""
+
+    item_id: UUID
+    recipient_kind: SubjectKind
+    recipient_id: UUID
+    epoch: int
 
 
 @dataclass(frozen=True)
@@ -194,6 +206,32 @@ def open_message(
 def read_item_header(envelope: bytes) -> ItemHeader:
     """Parse the clear header (no verification: pair with :func:`verify_item_signature`)."""
     return _parse(envelope).header
+
+
+def read_wrap_header(wrap: bytes) -> WrapHeader:
+    """Parse a wrap's clear header and check its length (no key needed, nothing verified)."""
+    reader = Reader(wrap, EnvelopeType.ITEM_KEY_WRAP)
+    item_id = reader.uuid()
+    try:
+        recipient_kind = SubjectKind(reader.u8())
+    except ValueError:
+        raise MalformedEnvelope("unknown recipient kind") from None
+    recipient_id = reader.uuid()
+    epoch = reader.u32()
+    reader.take(_sodium.SEAL_OVERHEAD + _WRAP_HEADER_BYTES + _sodium.KEY_BYTES)
+    reader.end()
+    return WrapHeader(item_id, recipient_kind, recipient_id, epoch)
+
+
+def conversation_id(*, practice_id: UUID, patient_id: UUID) -> UUID:
+    """The id of the one conversation between a practice and a patient: derived, never stored.
+
+    Both sides compute it, so a message's context binds it to this practice and this patient.
+    """
+    digest = _sodium.blake2b(
+        CONVERSATION_CONTEXT + practice_id.bytes + patient_id.bytes, length=UUID_BYTES
+    )
+    return UUID(bytes=digest)
 
 
 def verify_item_signature(envelope: bytes, *, author: KeyBinding) -> None:

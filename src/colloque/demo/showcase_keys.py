@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts.models import Account, Credentials, KeyBundleRow
 from colloque.authorization.principal import Principal
-from colloque.booking.services import SealedReason
+from colloque.booking.reasons import SealedReason
 from colloque.config import Settings
 from colloque.crypto.groups import GroupKey, create_group
 from colloque.crypto.items import seal_visit_reason

@@ -17,6 +17,8 @@ class Template(enum.StrEnum):
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_MOVED = "appointment_moved"
     WAITLIST_OFFER = "waitlist_offer"
+    #: "You have a new message from <practice>": never the message, which the server cannot read.
+    MESSAGE_RECEIVED = "message_received"
 
 
 def enqueue(

@@ -20,6 +20,7 @@ from colloque.authorization.policy import Action, PatientTarget, authorize, requ
 from colloque.authorization.principal import Principal
 from colloque.booking import queries
 from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.reasons import SealedReason, store_reason
 from colloque.booking.rules import (
     Source,
     Status,
@@ -31,7 +32,6 @@ from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticat
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
-from colloque.records.services import store_sealed_item
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.slots import check_slot
 from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
@@ -448,15 +448,11 @@ def do_decide_offer(
     appointment.booked_by_account_id = principal.account_id
     appointment.updated_at = now
     if reason_envelope is not None:
-        store_sealed_item(
+        store_reason(
             session,
             principal=principal,
-            practice_id=practice_id,
-            patient_id=appointment.patient_id,
-            kind="visit_reason",
-            context_id=appointment.appointment_id,
-            envelope=reason_envelope,
-            wraps=reason_wraps,
+            appointment=appointment,
+            reason=SealedReason(envelope=reason_envelope, wraps=tuple(reason_wraps)),
             now=now,
         )
     _event(session, appointment, now=now, principal=principal, kind="offer_accepted")

@@ -673,12 +673,71 @@ def key_group(suffix: str, body: dict[str, Any] | None = None) -> Builder:
     return build
 
 
+# Sealed records. The scene's accounts have no keys: a body that parses but is no valid envelope
+# gets the roles allowed past the policy a 422 (the records tests cover the successes).
+SEALED_BODY = {"envelope": b64(b"\x01\x03" + bytes(250)), "wraps": [b64(bytes(158))]}
+
+
+def desk_records(suffix: str, body: dict[str, Any] | None = None) -> Builder:
+    """A practice's records of its desk patient (registered there)."""
+
+    def build(s: Scene, t: Target) -> Call:
+        site = s.site(t)
+        path = f"{P}/{site.practice_id}/patients/{site.desk_patient_id}/{suffix}"
+        return Call(path, json=body)
+
+    return build
+
+
 #: A valid shape the server refuses: the group exists (create), epoch 1 is no rotation.
 GROUP_BODY = {"public_key": KEY, "wraps": []}
 
 
 def remove_member(s: MatrixScene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/members/{s.member(t)}")
+
+
+def own_records(suffix: str, body: dict[str, Any] | None = None) -> Builder:
+    """The records of a patient the owner holds at the target's practice. A write needs the
+    patient in that practice's registry: the scene registers them first."""
+
+    def build(s: MatrixScene, t: Target) -> Call:
+        practice = s.sites[t.site].practice_id
+        if body is not None and t.mode is not Mode.MISSING:
+            s._register(t.site, s.patient(t))
+        return Call(f"/api/v1/me/patients/{s.patient(t)}/practices/{practice}/{suffix}", json=body)
+
+    return build
+
+
+def desk_document(s: Scene, t: Target) -> Call:
+    """A document that does not exist, of the desk patient of a real practice (also when the
+    target is missing: then only the document differs, and every answer must be the same)."""
+    site = s.sites[t.site]
+    path = f"{P}/{site.practice_id}/patients/{site.desk_patient_id}"
+    return Call(f"{path}/documents/{uuid.uuid4()}/content")
+
+
+def own_document(s: Scene, t: Target) -> Call:
+    patient = s.patient(Target(t.name))
+    practice = s.sites[t.site].practice_id
+    return Call(
+        f"/api/v1/me/patients/{patient}/practices/{practice}/documents/{uuid.uuid4()}/content"
+    )
+
+
+def upload_document(s: Scene, t: Target) -> Call:
+    """An empty stream: the practitioner gets past the policy to a 422 on the body."""
+    site = s.site(t)
+    path = f"{P}/{site.practice_id}/patients/{site.desk_patient_id}"
+    return Call(f"{path}/documents/{uuid.uuid4()}/content")
+
+
+def practice_records(suffix: str, body: dict[str, Any] | None = None) -> Builder:
+    def build(s: Scene, t: Target) -> Call:
+        return Call(f"{P}/{s.practice(t)}/{suffix}", json=body)
+
+    return build
 
 
 # --- expected outcomes -------------------------------------------------------------------------
@@ -890,6 +949,33 @@ SIGNED_IN_PRACTICE = grid("""
 """)
 
 
+def refused_body(base: Grid, instead: str = "422") -> Grid:
+    """``base`` where every "ok" becomes the 422 of a body that is no valid envelope (or the
+    404 of an object that does not exist)."""
+    cells = {
+        role: {column: instead if out == "ok" else out for column, out in row.items()}
+        for role, row in base.cells.items()
+    }
+    return Grid(base.columns, cells)
+
+
+NOTES_READ = grid("""
+                  here  there
+    anonymous     401   401
+    holder        404   404
+    stranger      404   404
+    secretary     403   404
+    practitioner  ok    404
+    admin         403   404
+    other_admin   404   403
+    operator      404   404
+    granted       403   404
+""")
+NOTES_WRITE = refused_body(NOTES_READ)
+#: Messages and key wraps: any staff member (no operator); a no-group practice answers 422.
+STAFF_RECORDS = refused_body(PRACTICE_BOOK)
+
+
 def same_for_all(outcome: str) -> Grid:
     return grid("\n".join(["-", *(f"{role} {outcome}" for role in ROLES)]))
 
@@ -931,6 +1017,8 @@ class Spec:
 PRACTICE = "/api/v1/practices/{practice_id}"
 AGENDA = PRACTICE + "/practitioners/{practitioner_id}"
 APPOINTMENT = PRACTICE + "/appointments/{appointment_id}"
+RECORDS = PRACTICE + "/patients/{patient_id}"
+MY_RECORDS = "/api/v1/me/patients/{patient_id}/practices/{practice_id}"
 
 #: Every operation of the API. Keep in the order of the OpenAPI document.
 MATRIX: dict[tuple[str, str], Spec] = {
@@ -1053,6 +1141,37 @@ MATRIX: dict[tuple[str, str], Spec] = {
         key_group("/rotations", {**GROUP_BODY, "epoch": 1}), KEY_GROUP_CONFLICT
     ),
     ("DELETE", PRACTICE + "/members/{account_id}"): Spec(remove_member, ADMIN_ONLY),
+    # Sealed records
+    ("POST", RECORDS + "/notes"): Spec(desk_records("notes", SEALED_BODY), NOTES_WRITE),
+    ("GET", RECORDS + "/notes"): Spec(desk_records("notes"), NOTES_READ),
+    ("GET", MY_RECORDS + "/notes"): Spec(own_records("notes"), PATIENT_ONLY),
+    ("POST", RECORDS + "/messages"): Spec(desk_records("messages", SEALED_BODY), STAFF_RECORDS),
+    ("GET", RECORDS + "/messages"): Spec(desk_records("messages"), PRACTICE_BOOK),
+    ("POST", MY_RECORDS + "/messages"): Spec(
+        own_records("messages", SEALED_BODY), refused_body(PATIENT_ONLY)
+    ),
+    ("GET", MY_RECORDS + "/messages"): Spec(own_records("messages"), PATIENT_ONLY),
+    ("GET", PRACTICE + "/item-key-wraps/stale"): Spec(
+        practice_records("item-key-wraps/stale"), STAFF_RECORDS
+    ),
+    ("POST", PRACTICE + "/item-key-wraps"): Spec(
+        practice_records("item-key-wraps", {"wraps": SEALED_BODY["wraps"]}), STAFF_RECORDS
+    ),
+    ("GET", RECORDS + "/reshare"): Spec(desk_records("reshare"), STAFF_RECORDS),
+    ("PUT", RECORDS + "/documents/{document_id}/content"): Spec(upload_document, NOTES_WRITE),
+    ("POST", RECORDS + "/documents"): Spec(desk_records("documents", SEALED_BODY), NOTES_WRITE),
+    ("GET", RECORDS + "/documents"): Spec(desk_records("documents"), NOTES_READ),
+    ("GET", MY_RECORDS + "/documents"): Spec(own_records("documents"), PATIENT_ONLY),
+    ("GET", RECORDS + "/documents/{document_id}/content"): Spec(
+        desk_document, refused_body(NOTES_READ, "404")
+    ),
+    ("GET", MY_RECORDS + "/documents/{document_id}/content"): Spec(
+        own_document, refused_body(PATIENT_ONLY, "404")
+    ),
+    ("POST", RECORDS + "/reshare"): Spec(
+        desk_records("reshare", {"identity_checked": True, "wraps": SEALED_BODY["wraps"]}),
+        STAFF_RECORDS,
+    ),
 }
 
 

@@ -16,12 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import sleep
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
+from colloque.accounts.services import do_add_member
 from colloque.authorization.principal import Role
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
@@ -117,7 +120,14 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
         keyed(scene.database, clock, name) for name in ("desk", "doctor", "holder")
     )
     add(scene.database, world.practice_id, desk, Role.SECRETARY)
-    add(scene.database, world.practice_id, doctor, Role.ADMIN)
+    with scene.database.write() as session:
+        do_add_member(
+            session,
+            practice_id=world.practice_id,
+            account_id=doctor.account_id,
+            role=Role.PRACTITIONER,
+            practitioner_id=world.practitioner_id,
+        )
     with scene.database.write() as session:
         principal = holder.principal(scene.database)
         own, child = (
@@ -157,9 +167,9 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
     monday = _next_monday_nine(now)
     try:
         with server_process(env, log_path) as url:
-            staff, practitioner, patient = (
+            staff, practitioner, patient = clients = [
                 _client(url, person) for person in (desk, doctor, holder)
-            )
+            ]
             staff.practice_keys.create_group(world.practice_id)
             booked = [
                 patient.book(
@@ -202,7 +212,7 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
                 as_holder=False,
             )
             content = (b"%PDF-1.7 " + canaries["doc"].encode() + b" ") * 2000
-            staff.records.upload_document(
+            practitioner.records.upload_document(
                 practice_id=world.practice_id,
                 patient_id=own,
                 source=io.BytesIO(content),
@@ -240,6 +250,13 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
             )
             assert opened.getvalue() == content
             assert document.info.name == f"{canaries['name']}.pdf"
+            # A mail goes out too (a key-reset code): mail is part of what leaves the server.
+            httpx.post(f"{url}/api/v1/auth/keys/reset", json={"email": holder.email})
+            deadline = datetime.now(UTC) + timedelta(seconds=10)
+            while not inbox.messages and datetime.now(UTC) < deadline:
+                sleep(0.05)
+            for client in clients:
+                client.close()
     finally:
         controller.stop()
 
@@ -250,7 +267,13 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
     artifacts |= {
         f"mail/{n}": message.as_bytes() for n, (_to, message) in enumerate(inbox.messages)
     }
-    assert any(name.startswith("data_dir/") for name in artifacts)
+    # The leftovers are real: access logs with every request, the stored document, the database.
+    assert b"POST /api/v1/appointments" in artifacts["server.log"]
+    assert any(name.startswith("data_dir/blobs/") for name in artifacts)
+    assert any(name.startswith("data_dir/colloque.sqlite3") for name in artifacts) == (
+        scene.kind == "sqlite"
+    )
+    assert any(name.startswith("mail/") for name in artifacts)
     assert search(artifacts, canaries.values()) == []
     # The search does see real data: the administrative names are there (the server holds them).
     assert search(artifacts, ["Administratine"])

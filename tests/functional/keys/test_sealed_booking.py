@@ -6,7 +6,7 @@ group through the API; the patient books through the Python client, which seals 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -113,7 +113,7 @@ def test_a_reason_moved_onto_another_appointment_is_refused_and_detected(
         "practice_id": str(world.practice_id),
         "practitioner_id": str(world.practitioner_id),
         "patient_id": str(team["patient_id"]),
-        "starts_at": TUE_0900.isoformat(),
+        "starts_at": (MON_0900 + timedelta(days=14)).isoformat(),
         "duration_minutes": 20,
         "appointment_id": str(uuid4()),
         "sealed_reason": {
@@ -133,9 +133,9 @@ def test_a_reason_moved_onto_another_appointment_is_refused_and_detected(
         practice_id=world.practice_id,
         practitioner_id=world.practitioner_id,
         patient_id=team["patient_id"],
-        starts_at=TUE_0900,
-        visit_type_id=world.follow_up_id,
-        duration_minutes=15,
+        starts_at=MON_0900 + timedelta(days=7),
+        visit_type_id=world.consultation_id,
+        duration_minutes=20,
         reason="autre chose",
     )
     with db.write() as session:

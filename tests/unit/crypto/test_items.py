@@ -315,3 +315,24 @@ def test_malformed_envelopes_are_refused() -> None:
     ):
         with pytest.raises(MalformedEnvelope):
             items.read_item_header(bad)
+
+
+def test_the_server_reads_a_wrap_header_without_any_key() -> None:
+    sealed = seal_reason(uuid.uuid4())
+    patient_wrap, group_wrap = (items.read_wrap_header(w) for w in sealed.wraps)
+    assert patient_wrap == items.WrapHeader(sealed.item_id, SubjectKind.USER, PATIENT.user_id, 1)
+    assert group_wrap == items.WrapHeader(sealed.item_id, SubjectKind.GROUP, GROUP.group_id, 1)
+    with pytest.raises(MalformedEnvelope):
+        items.read_wrap_header(sealed.wraps[0][:-1])
+    with pytest.raises(MalformedEnvelope):
+        items.read_wrap_header(sealed.wraps[0] + b"\x00")
+    with pytest.raises(MalformedEnvelope, match="recipient kind"):
+        items.read_wrap_header(sealed.wraps[0][:18] + b"\x09" + sealed.wraps[0][19:])
+
+
+def test_a_conversation_id_binds_practice_and_patient() -> None:
+    practice, patient = uuid.uuid4(), uuid.uuid4()
+    first = items.conversation_id(practice_id=practice, patient_id=patient)
+    assert first == items.conversation_id(practice_id=practice, patient_id=patient)
+    assert first != items.conversation_id(practice_id=patient, patient_id=practice)
+    assert first != items.conversation_id(practice_id=uuid.uuid4(), patient_id=patient)

@@ -1,0 +1,470 @@
+"""The client's half of sealed records: seal and post notes and messages, fetch and open them, and
+move item keys to new keys (after a group rotation, after a patient's key reset).
+
+Public keys come from the caller: ``recipients`` (encryption keys) and ``authors`` (a look-up of
+signing keys) must be what the key directory proved (inclusion and consistency), never a key the
+server merely sent. Opening checks every item against what was asked for (kind, patient or
+conversation, author signature, key commitment) and raises ``CryptoError`` on any mismatch.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import urlencode
+from uuid import UUID, uuid4
+
+from colloque.client.client import ApiError
+from colloque.crypto.documents import (
+    CHUNK_BYTES,
+    decrypt_document,
+    encrypt_document,
+    new_document_key,
+)
+from colloque.crypto.groups import GroupKey, rewrap_item_key
+from colloque.crypto.items import (
+    ItemKey,
+    KeyPairHolder,
+    conversation_id,
+    open_message,
+    open_note,
+    seal_message,
+    seal_note,
+    unwrap_item_key,
+    wrap_item_key_for,
+)
+from colloque.crypto.keys import UserKeys
+from colloque.crypto.sealed_documents import (
+    DocumentInfo,
+    StreamDigest,
+    check_digest,
+    open_document,
+    seal_document,
+)
+from colloque.crypto.transparency import KeyBinding, SubjectKind
+
+Json = dict[str, Any]
+#: The author's signing key, by account id, as the key directory proves it.
+AuthorKeys = Callable[[UUID], KeyBinding]
+
+
+class Request(Protocol):
+    def __call__(self, method: str, path: str, *, json: Json | None = None) -> Any: ...
+
+
+class RawResponse(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+    def json(self) -> Any: ...
+
+
+class StreamedResponse(RawResponse, Protocol):
+    def iter_bytes(self) -> Iterator[bytes]: ...
+
+    def read(self) -> bytes: ...
+
+
+class StreamingHttp(Protocol):
+    """What documents need of the HTTP client: a streamed request body and a streamed answer."""
+
+    def request(
+        self, method: str, url: str, *, content: Iterable[bytes], headers: dict[str, str]
+    ) -> RawResponse: ...
+
+    def stream(
+        self, method: str, url: str, *, headers: dict[str, str]
+    ) -> AbstractContextManager[StreamedResponse]: ...
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+class NoKeyForItem(Exception):
+    """None of the item's wraps is for a key this client holds (not yet re-wrapped or re-shared)."""
+
+
+@dataclass(frozen=True)
+class OpenedItem:
+    item_id: UUID
+    author_account_id: UUID
+    created_at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """A document's verified description; its content comes with :meth:`download_document`."""
+
+    document_id: UUID
+    author_account_id: UUID
+    created_at: datetime
+    info: DocumentInfo
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _query(path: str, **params: object) -> str:
+    present = {key: str(value) for key, value in params.items() if value is not None}
+    return f"{path}?{urlencode(present)}" if present else path
+
+
+class SealedRecords:
+    """Bound to one signed-in user: ``request`` sends with their session, ``keys`` sign."""
+
+    def __init__(
+        self,
+        request: Request,
+        keys: UserKeys,
+        *,
+        http: StreamingHttp | None = None,
+        token: str | None = None,
+    ) -> None:
+        self._request = request
+        self._keys = keys
+        self._http = http
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    @staticmethod
+    def _base(practice_id: UUID, patient_id: UUID, *, as_holder: bool) -> str:
+        if as_holder:
+            return f"/api/v1/me/patients/{patient_id}/practices/{practice_id}"
+        return f"/api/v1/practices/{practice_id}/patients/{patient_id}"
+
+    def _post(self, path: str, envelope: bytes, wraps: Sequence[bytes]) -> UUID:
+        body = {"envelope": b64(envelope), "wraps": [b64(wrap) for wrap in wraps]}
+        return UUID(self._request("POST", path, json=body)["item_id"])
+
+    # Notes and messages ------------------------------------------------------------------------
+
+    def write_note(
+        self, *, practice_id: UUID, patient_id: UUID, text: str, recipients: Sequence[KeyBinding]
+    ) -> UUID:
+        """A practitioner's note; ``recipients``: the patient's holder and the practice group."""
+        sealed = seal_note(
+            item_id=uuid4(),
+            patient_id=patient_id,
+            text=text,
+            author=self._keys,
+            recipients=recipients,
+        )
+        path = self._base(practice_id, patient_id, as_holder=False) + "/notes"
+        return self._post(path, sealed.envelope, sealed.wraps)
+
+    def send_message(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        text: str,
+        recipients: Sequence[KeyBinding],
+        as_holder: bool,
+    ) -> UUID:
+        """A message in the conversation of this practice and patient, from either side."""
+        sealed = seal_message(
+            item_id=uuid4(),
+            conversation_id=conversation_id(practice_id=practice_id, patient_id=patient_id),
+            text=text,
+            author=self._keys,
+            recipients=recipients,
+        )
+        path = self._base(practice_id, patient_id, as_holder=as_holder) + "/messages"
+        return self._post(path, sealed.envelope, sealed.wraps)
+
+    def read_notes(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        authors: AuthorKeys,
+        group_keys: Mapping[int, GroupKey] | None = None,
+        before: UUID | None = None,
+        limit: int = 50,
+    ) -> list[OpenedItem]:
+        """One page, newest first. With ``group_keys`` (by epoch) as staff, else as the holder."""
+        return self._read(
+            "notes", practice_id, patient_id, authors, group_keys, before=before, limit=limit
+        )
+
+    def read_messages(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        authors: AuthorKeys,
+        group_keys: Mapping[int, GroupKey] | None = None,
+        before: UUID | None = None,
+        limit: int = 50,
+    ) -> list[OpenedItem]:
+        return self._read(
+            "messages", practice_id, patient_id, authors, group_keys, before=before, limit=limit
+        )
+
+    def _read(
+        self,
+        what: str,
+        practice_id: UUID,
+        patient_id: UUID,
+        authors: AuthorKeys,
+        group_keys: Mapping[int, GroupKey] | None,
+        *,
+        before: UUID | None,
+        limit: int,
+    ) -> list[OpenedItem]:
+        opened = []
+        for entry, item_key in self._page(what, practice_id, patient_id, group_keys, before, limit):
+            item_id = UUID(entry["item_id"])
+            author = authors(UUID(entry["author_account_id"]))
+            envelope = unb64(entry["envelope"])
+            if what == "notes":
+                text = open_note(
+                    envelope,
+                    item_key=item_key,
+                    item_id=item_id,
+                    patient_id=patient_id,
+                    author=author,
+                )
+            else:
+                text = open_message(
+                    envelope,
+                    item_key=item_key,
+                    item_id=item_id,
+                    conversation_id=conversation_id(practice_id=practice_id, patient_id=patient_id),
+                    author=author,
+                )
+            created_at = datetime.fromisoformat(entry["created_at"])
+            opened.append(OpenedItem(item_id, author.subject_id, created_at, text))
+        return opened
+
+    def _page(
+        self,
+        what: str,
+        practice_id: UUID,
+        patient_id: UUID,
+        group_keys: Mapping[int, GroupKey] | None,
+        before: UUID | None,
+        limit: int,
+    ) -> Iterator[tuple[Json, ItemKey]]:
+        """One page of items, each with its item key opened."""
+        path = self._base(practice_id, patient_id, as_holder=group_keys is None) + f"/{what}"
+        for entry in self._request("GET", _query(path, before=before, limit=limit)):
+            item_key = unwrap_item_key(
+                self._pick_wrap(entry["wraps"], group_keys),
+                item_id=UUID(entry["item_id"]),
+                holder=self._holder(entry["wraps"], group_keys),
+            )
+            yield entry, item_key
+
+    def _usable(self, wraps: list[Json], group_keys: Mapping[int, GroupKey] | None) -> Json:
+        for wrap in wraps:
+            if group_keys is None and wrap["epoch"] == self._keys.epoch:
+                return wrap
+            if group_keys is not None and wrap["epoch"] in group_keys:
+                return wrap
+        raise NoKeyForItem("no wrap of this item opens with the keys of this device")
+
+    def _pick_wrap(self, wraps: list[Json], group_keys: Mapping[int, GroupKey] | None) -> bytes:
+        return unb64(self._usable(wraps, group_keys)["wrap"])
+
+    def _holder(
+        self, wraps: list[Json], group_keys: Mapping[int, GroupKey] | None
+    ) -> KeyPairHolder:
+        if group_keys is None:
+            return self._keys
+        return group_keys[self._usable(wraps, group_keys)["epoch"]]
+
+    # Documents ---------------------------------------------------------------------------------
+
+    def _raw(self) -> StreamingHttp:
+        if self._http is None:
+            raise ValueError("documents need the client's HTTP connection")
+        return self._http
+
+    def upload_document(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        source: Readable,
+        name: str,
+        media_type: str,
+        recipients: Sequence[KeyBinding],
+    ) -> UUID:
+        """Encrypt ``source`` as it is read and stream it up, then post its signed description.
+
+        Memory stays at a few chunks whatever the size (up to 100 MiB).
+        """
+        document_id, stream_key, digest = uuid4(), new_document_key(), StreamDigest()
+
+        def plaintext() -> Iterator[bytes]:
+            while piece := source.read(CHUNK_BYTES):
+                yield piece
+
+        def ciphertext() -> Iterator[bytes]:
+            for piece in encrypt_document(plaintext(), document_id=document_id, key=stream_key):
+                digest.update(piece)
+                yield piece
+
+        base = self._base(practice_id, patient_id, as_holder=False) + "/documents"
+        answer = self._raw().request(
+            "PUT", f"{base}/{document_id}/content", content=ciphertext(), headers=self._headers
+        )
+        if answer.status_code >= 400:
+            raise ApiError(answer.status_code, answer.json())
+        sealed = seal_document(
+            document_id=document_id,
+            patient_id=patient_id,
+            info=DocumentInfo(name, media_type, digest.digest(), stream_key),
+            author=self._keys,
+            recipients=recipients,
+        )
+        return self._post(base, sealed.envelope, sealed.wraps)
+
+    def list_documents(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        authors: AuthorKeys,
+        group_keys: Mapping[int, GroupKey] | None = None,
+        before: UUID | None = None,
+        limit: int = 50,
+    ) -> list[DocumentEntry]:
+        """One page of documents, their descriptions verified and opened (names, types)."""
+        found = []
+        for entry, item_key in self._page(
+            "documents", practice_id, patient_id, group_keys, before, limit
+        ):
+            document_id = UUID(entry["item_id"])
+            author = authors(UUID(entry["author_account_id"]))
+            info = open_document(
+                unb64(entry["envelope"]),
+                item_key=item_key,
+                document_id=document_id,
+                patient_id=patient_id,
+                author=author,
+            )
+            created_at = datetime.fromisoformat(entry["created_at"])
+            found.append(DocumentEntry(document_id, author.subject_id, created_at, info))
+        return found
+
+    def download_document(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        document: DocumentEntry,
+        target: Writable,
+        as_holder: bool = False,
+    ) -> int:
+        """Stream the document down, decrypting into ``target``; returns the plaintext size.
+
+        Raises ``CryptoError`` if the stream is truncated, reordered, altered or not the one its
+        author signed; ``target`` may then hold a prefix, so write to a temporary file and keep
+        it only when this returns.
+        """
+        base = self._base(practice_id, patient_id, as_holder=as_holder)
+        path = f"{base}/documents/{document.document_id}/content"
+        digest = StreamDigest()
+        written = 0
+        with self._raw().stream("GET", path, headers=self._headers) as answer:
+            if answer.status_code >= 400:
+                answer.read()
+                raise ApiError(answer.status_code, answer.json())
+
+            def ciphertext() -> Iterator[bytes]:
+                for piece in answer.iter_bytes():
+                    digest.update(piece)
+                    yield piece
+
+            for plain in decrypt_document(
+                ciphertext(), document_id=document.document_id, key=document.info.stream_key
+            ):
+                target.write(plain)
+                written += len(plain)
+        check_digest(digest, document.info)
+        return written
+
+    # Moving item keys --------------------------------------------------------------------------
+
+    def rewrap_after_rotation(
+        self, *, practice_id: UUID, group_keys: Mapping[int, GroupKey], batch: int = 100
+    ) -> int:
+        """Re-wrap every item key of the practice still at an older epoch for the current one.
+
+        Wraps of an epoch this member never held are left for another member.
+        """
+        path = f"/api/v1/practices/{practice_id}/item-key-wraps"
+        stored = 0
+        after: UUID | None = None
+        while True:
+            page = self._request("GET", _query(path + "/stale", after=after, limit=batch))
+            current = group_keys[page["current_epoch"]].encryption_binding()
+            fresh: dict[UUID, bytes] = {}
+            for entry in page["wraps"]:
+                item_id = UUID(entry["item_id"])
+                old = group_keys.get(entry["epoch"])
+                if old is not None and item_id not in fresh:
+                    fresh[item_id] = rewrap_item_key(
+                        unb64(entry["wrap"]), item_id=item_id, old_group=old, new_group=current
+                    )
+            if fresh:
+                body = {"wraps": [b64(wrap) for wrap in fresh.values()]}
+                stored += self._request("POST", path, json=body)["stored"]
+            if page["next_after"] is None:
+                return stored
+            after = UUID(page["next_after"])
+
+    def reshare(
+        self,
+        *,
+        practice_id: UUID,
+        patient_id: UUID,
+        group_keys: Mapping[int, GroupKey],
+        holder_key: KeyBinding,
+        identity_checked: bool,
+        batch: int = 100,
+    ) -> int:
+        """After a patient's key reset: wrap their items' keys for ``holder_key`` (their new
+        encryption key from the key directory), once a member checked their identity in person."""
+        path = f"/api/v1/practices/{practice_id}/patients/{patient_id}/reshare"
+        stored = 0
+        after: UUID | None = None
+        while True:
+            page = self._request("GET", _query(path, after=after, limit=batch))
+            expected = (SubjectKind.USER, UUID(page["holder_account_id"]), page["holder_epoch"])
+            if (holder_key.subject_kind, holder_key.subject_id, holder_key.epoch) != expected:
+                raise ValueError("the holder's key is not the one the practice must share to")
+            fresh: dict[UUID, bytes] = {}
+            for entry in page["wraps"]:
+                item_id = UUID(entry["item_id"])
+                group = group_keys.get(entry["epoch"])
+                if group is not None and item_id not in fresh:
+                    item_key = unwrap_item_key(unb64(entry["wrap"]), item_id=item_id, holder=group)
+                    fresh[item_id] = wrap_item_key_for(
+                        item_key, item_id=item_id, recipient=holder_key
+                    )
+            if fresh:
+                body = {
+                    "identity_checked": identity_checked,
+                    "wraps": [b64(wrap) for wrap in fresh.values()],
+                }
+                stored += self._request("POST", path, json=body)["stored"]
+            if page["next_after"] is None:
+                return stored
+            after = UUID(page["next_after"])

@@ -1,0 +1,250 @@
+"""HTTP routes of documents: the stream goes up and down as raw bytes, never whole in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from colloque.api.deps import DB, ClockDep, CurrentPrincipal, SettingsDep
+from colloque.crypto.sealed_documents import MAX_STREAM_BYTES
+from colloque.errors import TooLarge
+from colloque.records import documents, threads
+from colloque.records.views import (
+    HOLDER_PATIENT,
+    STAFF_PATIENT,
+    CreatedOut,
+    ItemOut,
+    Limit,
+    SealedIn,
+    read_page,
+)
+from colloque.storage.blobs import BlobStore, FilesystemBlobStore
+
+router = APIRouter(prefix="/api/v1", tags=["records"])
+
+OCTETS = "application/octet-stream"
+_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {"content": {OCTETS: {}}, "description": "The encrypted document stream"}
+}
+
+
+def _blob_store(request: Request, settings: SettingsDep) -> BlobStore:
+    """``app.state.blob_store`` if set, else the filesystem under the data directory (made once)."""
+    store: BlobStore | None = getattr(request.app.state, "blob_store", None)
+    if store is None:
+        store = FilesystemBlobStore(settings.data_dir / "blobs")
+        request.app.state.blob_store = store
+    return store
+
+
+Blobs = Annotated[BlobStore, Depends(_blob_store)]
+
+
+@router.put(
+    STAFF_PATIENT + "/documents/{document_id}/content",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Upload a document's encrypted stream (body: raw bytes), before its envelope",
+)
+async def upload_document(
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+    request: Request,
+    db: DB,
+    principal: CurrentPrincipal,
+    blobs: Blobs,
+) -> Response:
+    def check() -> None:
+        with db.read() as session:
+            documents.check_upload(
+                session,
+                principal=principal,
+                practice_id=practice_id,
+                patient_id=patient_id,
+                document_id=document_id,
+            )
+
+    await run_in_threadpool(check)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_STREAM_BYTES:
+        raise TooLarge("documents are limited to 100 MiB", field="body")
+    framing = documents.StreamFraming(document_id)
+    writer = blobs.create(documents.blob_key(practice_id, document_id))
+    try:
+        async for piece in request.stream():
+            data = framing.feed(piece)
+            if data:
+                writer.write(data)
+        framing.finish()
+        await run_in_threadpool(writer.commit)
+    except BaseException:
+        writer.abort()
+        raise
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    STAFF_PATIENT + "/documents",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="The sealed description of an uploaded document",
+)
+def describe_document(
+    practice_id: UUID,
+    patient_id: UUID,
+    body: SealedIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    blobs: Blobs,
+) -> CreatedOut:
+    with db.write() as session:
+        row = documents.do_store_document(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            envelope=body.envelope,
+            wraps=body.wraps,
+            blobs=blobs,
+        )
+        return CreatedOut(item_id=row.item_id, created_at=row.created_at)
+
+
+@router.get(
+    STAFF_PATIENT + "/documents",
+    response_model=list[ItemOut],
+    summary="A patient's documents (their sealed descriptions), newest first",
+)
+def practice_documents(
+    practice_id: UUID,
+    patient_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    before: UUID | None = None,
+    limit: Limit = 50,
+) -> list[ItemOut]:
+    return read_page(
+        db,
+        clock,
+        principal,
+        kind=threads.DOCUMENT,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        before=before,
+        limit=limit,
+    )
+
+
+@router.get(
+    HOLDER_PATIENT + "/documents",
+    response_model=list[ItemOut],
+    summary="The documents a practice keeps about a patient you hold",
+)
+def my_documents(
+    practice_id: UUID,
+    patient_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    before: UUID | None = None,
+    limit: Limit = 50,
+) -> list[ItemOut]:
+    return read_page(
+        db,
+        clock,
+        principal,
+        kind=threads.DOCUMENT,
+        as_holder=True,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        before=before,
+        limit=limit,
+    )
+
+
+def _download(
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    blobs: BlobStore,
+    *,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+) -> StreamingResponse:
+    with db.write() as session:
+        stream: Iterator[bytes] = documents.open_document_stream(
+            session,
+            now=clock.now(),
+            principal=principal,
+            as_holder=as_holder,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            document_id=document_id,
+            blobs=blobs,
+        )
+    return StreamingResponse(stream, media_type=OCTETS)
+
+
+@router.get(
+    STAFF_PATIENT + "/documents/{document_id}/content",
+    response_class=StreamingResponse,
+    responses=_STREAM,
+    summary="Download a document's encrypted stream",
+)
+def practice_download(
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    blobs: Blobs,
+) -> StreamingResponse:
+    return _download(
+        db,
+        clock,
+        principal,
+        blobs,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        document_id=document_id,
+    )
+
+
+@router.get(
+    HOLDER_PATIENT + "/documents/{document_id}/content",
+    response_class=StreamingResponse,
+    responses=_STREAM,
+    summary="Download a document about a patient you hold (encrypted stream)",
+)
+def holder_download(
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    blobs: Blobs,
+) -> StreamingResponse:
+    return _download(
+        db,
+        clock,
+        principal,
+        blobs,
+        as_holder=True,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        document_id=document_id,
+    )

@@ -1,0 +1,167 @@
+"""Documents up to 100 MB: the ciphertext stream in blob storage, its signed description in the database.
+
+Upload is two steps (docs/crypto.md, section 5.3): the client streams the encrypted document
+(``PUT .../documents/{id}/content``; the server checks its header names this document and that its
+size is one a stream can have), then posts the item envelope that describes it, signed by the
+author over the stream's digest. Until then the blob is unreachable: every read starts from the
+database row. A stream uploaded but never described stays on disk (a sweep is left to operations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.policy import Action
+from colloque.authorization.principal import Principal
+from colloque.crypto.documents import HEADER_BYTES
+from colloque.crypto.errors import CryptoError
+from colloque.crypto.items import read_item_header
+from colloque.crypto.sealed_documents import (
+    MAX_STREAM_BYTES,
+    check_stream_size,
+    read_stream_header,
+)
+from colloque.errors import Conflict, InvalidInput, NotFound, TooLarge
+from colloque.records.models import SealedItemRow
+from colloque.records.services import store_sealed_item
+from colloque.records.threads import DOCUMENT, held_patient, staff_patient
+from colloque.storage.blobs import BlobMissing, BlobStore
+
+
+def blob_key(practice_id: UUID, document_id: UUID) -> str:
+    return f"documents/{practice_id}/{document_id}"
+
+
+def check_upload(
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+) -> None:
+    """May this principal upload this document's stream? Only before its envelope is stored."""
+    staff_patient(session, principal, Action.PRACTICE_CLINICAL_WRITE, practice_id, patient_id)
+    taken = session.scalar(
+        select(SealedItemRow.item_id).where(SealedItemRow.item_id == document_id).limit(1)
+    )
+    if taken is not None:
+        raise Conflict("this document already exists", field="document_id")
+
+
+class StreamFraming:
+    """Checks an upload as it arrives, without the key: the first 46 bytes must be the header of
+    this document's stream (nothing is passed on before), the total a size a stream can have."""
+
+    def __init__(self, document_id: UUID) -> None:
+        self._document_id = document_id
+        self._head: bytearray | None = bytearray()
+        self.size = 0
+
+    def feed(self, piece: bytes) -> bytes:
+        """What to write now (possibly nothing)."""
+        self.size += len(piece)
+        if self.size > MAX_STREAM_BYTES:
+            raise TooLarge("documents are limited to 100 MiB", field="body")
+        if self._head is None:
+            return piece
+        self._head += piece
+        if len(self._head) < HEADER_BYTES:
+            return b""
+        try:
+            document_id = read_stream_header(bytes(self._head[:HEADER_BYTES]))
+        except CryptoError:
+            raise InvalidInput("not an encrypted document", field="body") from None
+        if document_id != self._document_id:
+            raise InvalidInput("the stream of another document", field="body")
+        head, self._head = bytes(self._head), None
+        return head
+
+    def finish(self) -> None:
+        try:
+            check_stream_size(self.size)
+        except CryptoError:
+            raise InvalidInput("the document stream is incomplete", field="body") from None
+
+
+def do_store_document(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    patient_id: UUID,
+    envelope: bytes,
+    wraps: Sequence[bytes],
+    blobs: BlobStore,
+) -> SealedItemRow:
+    """The description of a document whose stream was uploaded; checked like any sealed item."""
+    staff_patient(session, principal, Action.PRACTICE_CLINICAL_WRITE, practice_id, patient_id)
+    try:
+        document_id = read_item_header(envelope).item_id
+    except CryptoError:
+        raise InvalidInput("not an item envelope", field="envelope") from None
+    size = blobs.size(blob_key(practice_id, document_id))
+    if size is None:
+        raise InvalidInput("upload the document's content first", field="envelope")
+    return store_sealed_item(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        kind=DOCUMENT,
+        context_id=patient_id,
+        envelope=envelope,
+        wraps=wraps,
+        now=now,
+        size_bytes=size,
+    )
+
+
+def open_document_stream(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+    blobs: BlobStore,
+) -> Iterator[bytes]:
+    """The ciphertext of a document the principal may read, as a stream. Audited."""
+    if as_holder:
+        held_patient(
+            session,
+            principal,
+            Action.PATIENT_RECORDS_VIEW,
+            practice_id,
+            patient_id,
+            known_there=False,
+        )
+    else:
+        staff_patient(session, principal, Action.PRACTICE_CLINICAL_READ, practice_id, patient_id)
+    row = session.get(SealedItemRow, (practice_id, document_id))
+    if row is None or row.kind != DOCUMENT or row.patient_id != patient_id:
+        raise NotFound("document not found", field="document_id")
+    try:
+        stream = blobs.open(blob_key(practice_id, document_id))
+    except BlobMissing:
+        raise NotFound("document not found", field="document_id") from None
+    record(
+        session,
+        at=now,
+        action=AuditAction.SEALED_ITEMS_READ,
+        principal=principal,
+        practice_id=practice_id,
+        subject_id=patient_id,
+        object_kind=DOCUMENT,
+        object_id=document_id,
+    )
+    return stream

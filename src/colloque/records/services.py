@@ -1,0 +1,311 @@
+"""Sealed items: storing them after checking their clear headers, listing them, moving their key wraps.
+
+The server never holds an item key. What it can check without one, it checks before storing
+(docs/crypto.md, "What the server checks"): the envelope's kind, item id, context and author match
+the request; the author's signature verifies with the author's current signing key; and the key
+is wrapped exactly once for each recipient that must read the item (the patient's holder at their
+current key epoch, the practice group at its current epoch), for nobody else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from colloque.accounts.models import KeyBundleRow
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.principal import Principal
+from colloque.crypto.errors import CryptoError
+from colloque.crypto.items import (
+    ItemKind,
+    WrapHeader,
+    read_item_header,
+    read_wrap_header,
+    verify_item_signature,
+)
+from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
+from colloque.errors import Conflict, InvalidInput, Unauthenticated
+from colloque.patients.models import Patient
+from colloque.practicekeys.services import current_epoch, rotation_due
+from colloque.records.models import ItemKeyWrap, SealedItemRow
+
+#: An item envelope: 171 bytes of header and signature around at most 64 KiB + 256 + 16.
+MAX_ENVELOPE_BYTES = 66_000
+#: A wrap is 158 bytes in this version; a little room for the next.
+MAX_WRAP_BYTES = 512
+MAX_WRAPS = 4
+MAX_PAGE = 100
+
+KINDS: dict[str, ItemKind] = {
+    "visit_reason": ItemKind.VISIT_REASON,
+    "note": ItemKind.NOTE,
+    "message": ItemKind.MESSAGE,
+    "document": ItemKind.DOCUMENT,
+}
+_RECIPIENT = {SubjectKind.USER: "user", SubjectKind.GROUP: "practice"}
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who must get a wrap: ``kind`` "user" (an account) or "practice" (the practice's group)."""
+
+    kind: str
+    recipient_id: UUID
+    epoch: int
+
+
+def user_epoch(session: Session, *, account_id: UUID) -> int | None:
+    bundle = session.get(KeyBundleRow, account_id)
+    return None if bundle is None else bundle.epoch
+
+
+def expected_recipients(session: Session, *, practice_id: UUID, patient: Patient) -> set[Recipient]:
+    """The patient's holder (if any, with keys) and the practice group (once it exists)."""
+    wanted: set[Recipient] = set()
+    if patient.holder_account_id is not None:
+        epoch = user_epoch(session, account_id=patient.holder_account_id)
+        if epoch is not None:
+            wanted.add(Recipient("user", patient.holder_account_id, epoch))
+    group_epoch = current_epoch(session, practice_id=practice_id)
+    if group_epoch is not None:
+        wanted.add(Recipient("practice", practice_id, group_epoch))
+    return wanted
+
+
+def _author_key(session: Session, account_id: UUID) -> KeyBinding:
+    bundle = session.get(KeyBundleRow, account_id)
+    if bundle is None:
+        raise InvalidInput("your account has no signing key yet", field="envelope")
+    return KeyBinding(
+        SubjectKind.USER, account_id, KeyPurpose.SIGNING, bundle.epoch, bundle.signing_public
+    )
+
+
+def parse_wrap(wrap: bytes, *, field: str) -> WrapHeader:
+    """The clear header of a wrap from a request, or a 422 naming ``field``."""
+    if len(wrap) > MAX_WRAP_BYTES:
+        raise InvalidInput("a key wrap is too large", field=field)
+    try:
+        return read_wrap_header(wrap)
+    except CryptoError:
+        raise InvalidInput("not a key wrap", field=field) from None
+
+
+def check_wrap(wrap: bytes, *, item_id: UUID, wanted: set[Recipient], field: str) -> Recipient:
+    """The wrap is for this item and for one of the ``wanted`` recipients (at their epoch)."""
+    header = parse_wrap(wrap, field=field)
+    if header.item_id != item_id:
+        raise InvalidInput("a key wrap of another item", field=field)
+    recipient = Recipient(_RECIPIENT[header.recipient_kind], header.recipient_id, header.epoch)
+    if recipient not in wanted:
+        raise InvalidInput("a key wrap for a recipient or epoch not expected", field=field)
+    return recipient
+
+
+def check_wraps(
+    wraps: Sequence[bytes], *, item_id: UUID, wanted: set[Recipient]
+) -> list[tuple[Recipient, bytes]]:
+    """Each wrap is for this item and one wanted recipient; every wanted recipient has one."""
+    if len(wraps) > MAX_WRAPS:
+        raise InvalidInput("too many key wraps", field="wraps")
+    found: dict[Recipient, bytes] = {}
+    for index, wrap in enumerate(wraps):
+        at = f"wraps[{index}]"
+        recipient = check_wrap(wrap, item_id=item_id, wanted=wanted, field=at)
+        if recipient in found:
+            raise InvalidInput("two key wraps for the same recipient", field=at)
+        found[recipient] = wrap
+    if len(found) != len(wanted):
+        raise InvalidInput("a recipient has no key wrap", field="wraps")
+    return list(found.items())
+
+
+def store_sealed_item(
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    patient_id: UUID,
+    kind: str,
+    context_id: UUID,
+    envelope: bytes,
+    wraps: Sequence[bytes],
+    now: datetime,
+    size_bytes: int | None = None,
+) -> SealedItemRow:
+    """Check and store one sealed item and its key wraps. The caller has authorized the principal.
+
+    ``size_bytes`` is the stored ciphertext size when it is not the envelope's (a document).
+    Raises a 4xx problem naming ``envelope`` or ``wraps[i]`` for anything that does not fit.
+    """
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    expected_kind = KINDS[kind]
+    if len(envelope) > MAX_ENVELOPE_BYTES:
+        raise InvalidInput("the envelope is too large", field="envelope")
+    try:
+        header = read_item_header(envelope)
+    except CryptoError:
+        raise InvalidInput("not an item envelope", field="envelope") from None
+    if header.kind is not expected_kind:
+        raise InvalidInput("the envelope is of another kind", field="envelope")
+    if header.context_id != context_id:
+        raise InvalidInput("the envelope belongs to another context", field="envelope")
+    if header.author_id != principal.account_id:
+        raise InvalidInput("the envelope names another author", field="envelope")
+    try:
+        verify_item_signature(envelope, author=_author_key(session, principal.account_id))
+    except CryptoError:
+        raise InvalidInput("the author signature does not verify", field="envelope") from None
+    taken = session.scalar(
+        select(SealedItemRow.item_id).where(SealedItemRow.item_id == header.item_id).limit(1)
+    )
+    if taken is not None:
+        raise Conflict("this item id is already used", field="envelope")
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise ValueError("store_sealed_item needs an existing patient")
+    if rotation_due(session, practice_id=practice_id):
+        # A member left and still holds the current group key: nothing new is sealed for it.
+        raise Conflict(
+            "the practice's key must be rotated first (a member left); try again shortly",
+            field="wraps",
+        )
+    wanted = expected_recipients(session, practice_id=practice_id, patient=patient)
+    if not wanted:
+        raise InvalidInput("nobody could read this item yet", field="wraps")
+    checked = check_wraps(wraps, item_id=header.item_id, wanted=wanted)
+    row = SealedItemRow(
+        practice_id=practice_id,
+        item_id=header.item_id,
+        kind=kind,
+        patient_id=patient_id,
+        context_id=context_id,
+        author_account_id=principal.account_id,
+        envelope=envelope,
+        size_bytes=len(envelope) if size_bytes is None else size_bytes,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    session.add_all(
+        ItemKeyWrap(
+            practice_id=practice_id,
+            item_id=header.item_id,
+            recipient_kind=recipient.kind,
+            recipient_id=recipient.recipient_id,
+            epoch=recipient.epoch,
+            wrap=wrap,
+        )
+        for recipient, wrap in checked
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.SEALED_ITEM_STORED,
+        principal=principal,
+        practice_id=practice_id,
+        subject_id=patient_id,
+        object_kind=kind,
+        object_id=header.item_id,
+    )
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWithWraps:
+    item: SealedItemRow
+    wraps: list[ItemKeyWrap]
+
+
+def list_items(
+    session: Session,
+    *,
+    practice_id: UUID,
+    kind: str,
+    context_id: UUID,
+    reader: Recipient,
+    before: UUID | None,
+    limit: int,
+) -> list[ItemWithWraps]:
+    """Newest first, ``limit`` items older than the item ``before``; with the reader's wraps.
+
+    ``reader`` is ("user", account, any epoch) for a holder, ("practice", practice, any epoch) for
+    staff: the epoch is ignored so that wraps not yet re-wrapped are still handed out.
+    """
+    statement = select(SealedItemRow).where(
+        SealedItemRow.practice_id == practice_id,
+        SealedItemRow.context_id == context_id,
+        SealedItemRow.kind == kind,
+    )
+    if before is not None:
+        anchor = session.get(SealedItemRow, (practice_id, before))
+        if anchor is None or anchor.context_id != context_id or anchor.kind != kind:
+            raise InvalidInput("unknown paging cursor", field="before")
+        statement = statement.where(
+            or_(
+                SealedItemRow.created_at < anchor.created_at,
+                and_(
+                    SealedItemRow.created_at == anchor.created_at,
+                    SealedItemRow.item_id < anchor.item_id,
+                ),
+            )
+        )
+    rows = list(
+        session.scalars(
+            statement.order_by(SealedItemRow.created_at.desc(), SealedItemRow.item_id.desc()).limit(
+                min(limit, MAX_PAGE)
+            )
+        )
+    )
+    wraps: dict[UUID, list[ItemKeyWrap]] = {row.item_id: [] for row in rows}
+    if rows:
+        for wrap in session.scalars(
+            select(ItemKeyWrap)
+            .where(
+                ItemKeyWrap.practice_id == practice_id,
+                ItemKeyWrap.item_id.in_(list(wraps)),
+                ItemKeyWrap.recipient_kind == reader.kind,
+                ItemKeyWrap.recipient_id == reader.recipient_id,
+            )
+            .order_by(ItemKeyWrap.epoch)
+        ):
+            wraps[wrap.item_id].append(wrap)
+    return [ItemWithWraps(row, wraps[row.item_id]) for row in rows]
+
+
+def replace_wraps(
+    session: Session,
+    *,
+    practice_id: UUID,
+    recipient_kind: str,
+    recipient_id: UUID,
+    new_epoch: int,
+    items: Sequence[tuple[UUID, bytes]],
+) -> None:
+    """Store new wraps for (recipient, ``new_epoch``) and drop that recipient's older wraps."""
+    item_ids = [item_id for item_id, _ in items]
+    session.execute(
+        delete(ItemKeyWrap).where(
+            ItemKeyWrap.practice_id == practice_id,
+            ItemKeyWrap.item_id.in_(item_ids),
+            ItemKeyWrap.recipient_kind == recipient_kind,
+            ItemKeyWrap.recipient_id == recipient_id,
+        )
+    )
+    session.add_all(
+        ItemKeyWrap(
+            practice_id=practice_id,
+            item_id=item_id,
+            recipient_kind=recipient_kind,
+            recipient_id=recipient_id,
+            epoch=new_epoch,
+            wrap=wrap,
+        )
+        for item_id, wrap in items
+    )

@@ -1,0 +1,170 @@
+"""Notes about a patient and the messages between a patient and a practice.
+
+Notes are clinical: practitioners write and read them; the patient's holder reads them. Secretaries
+and admins do not, although the practice's group key would open them for any member: the server
+refuses them the ciphertext (docs/authorization.md). Messages are one conversation per practice and
+patient (its id is derived: ``crypto.items.conversation_id``), written by the holder or any staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
+from colloque.authorization.principal import Principal
+from colloque.crypto.items import conversation_id
+from colloque.errors import NotFound, Unauthenticated
+from colloque.notifications.services import Template, enqueue
+from colloque.patients.models import Patient, PracticePatient
+from colloque.patients.registry import get_registered_patient
+from colloque.records.models import SealedItemRow
+from colloque.records.services import ItemWithWraps, Recipient, list_items, store_sealed_item
+
+NOTE = "note"
+MESSAGE = "message"
+DOCUMENT = "document"
+
+
+def _context(kind: str, practice_id: UUID, patient_id: UUID) -> UUID:
+    if kind in (NOTE, DOCUMENT):
+        return patient_id
+    return conversation_id(practice_id=practice_id, patient_id=patient_id)
+
+
+def staff_patient(
+    session: Session, principal: Principal, action: Action, practice_id: UUID, patient_id: UUID
+) -> Patient:
+    require(principal, action, PracticeTarget(practice_id), what="practice")
+    return get_registered_patient(session, practice_id=practice_id, patient_id=patient_id)
+
+
+def held_patient(
+    session: Session,
+    principal: Principal,
+    action: Action,
+    practice_id: UUID,
+    patient_id: UUID,
+    *,
+    known_there: bool,
+) -> Patient:
+    """A patient the principal holds (and, if ``known_there``, in the practice's registry, so that
+    nobody writes to a practice that never saw them); anything else is not found."""
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient not found", field="patient_id")
+    require(
+        principal,
+        action,
+        PatientTarget(patient.holder_account_id),
+        what="patient",
+        field="patient_id",
+    )
+    if known_there and session.get(PracticePatient, (practice_id, patient_id)) is None:
+        raise NotFound("practice not found", field="practice_id")
+    return patient
+
+
+def do_write_item(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    kind: str,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+    envelope: bytes,
+    wraps: Sequence[bytes],
+) -> SealedItemRow:
+    """A practitioner's note, or a message from staff (``as_holder`` False) or the holder."""
+    if as_holder:
+        patient = held_patient(
+            session,
+            principal,
+            Action.PATIENT_MESSAGE_SEND,
+            practice_id,
+            patient_id,
+            known_there=True,
+        )
+    else:
+        action = Action.PRACTICE_MESSAGE_SEND if kind == MESSAGE else Action.PRACTICE_CLINICAL_WRITE
+        patient = staff_patient(session, principal, action, practice_id, patient_id)
+    row = store_sealed_item(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        kind=kind,
+        context_id=_context(kind, practice_id, patient_id),
+        envelope=envelope,
+        wraps=wraps,
+        now=now,
+    )
+    if kind == MESSAGE and not as_holder:
+        # Ids and a template only: the mail says a message is waiting, never what it says.
+        enqueue(
+            session,
+            at=now,
+            practice_id=practice_id,
+            template=Template.MESSAGE_RECEIVED,
+            appointment_id=None,
+            recipient_account_id=patient.holder_account_id,
+        )
+    return row
+
+
+def read_items(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    kind: str,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+    before: UUID | None,
+    limit: int,
+) -> list[ItemWithWraps]:
+    """Notes or messages, newest first, each with the wraps the reader can open. Audited."""
+    if as_holder:
+        held_patient(
+            session,
+            principal,
+            Action.PATIENT_RECORDS_VIEW,
+            practice_id,
+            patient_id,
+            known_there=False,
+        )
+        assert principal.account_id is not None  # checked by held_patient
+        reader = Recipient("user", principal.account_id, 0)
+    else:
+        action = Action.PRACTICE_MESSAGE_READ if kind == MESSAGE else Action.PRACTICE_CLINICAL_READ
+        staff_patient(session, principal, action, practice_id, patient_id)
+        reader = Recipient("practice", practice_id, 0)
+    found = list_items(
+        session,
+        practice_id=practice_id,
+        kind=kind,
+        context_id=_context(kind, practice_id, patient_id),
+        reader=reader,
+        before=before,
+        limit=limit,
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.SEALED_ITEMS_READ,
+        principal=principal,
+        practice_id=practice_id,
+        subject_id=patient_id,
+        object_kind=kind,
+        object_id=None,
+    )
+    return found

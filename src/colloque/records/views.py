@@ -1,0 +1,450 @@
+"""HTTP routes of sealed records: notes, messages and the re-wrapping of their keys.
+
+Envelopes and wraps travel as base64url text; the server stores them as opaque bytes after checking
+their clear headers (``records.services``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+from pydantic import Field
+
+from colloque.accounts.schemas import B64
+from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.schemas import Body, Out
+from colloque.records import rewrap, threads
+from colloque.records.models import ItemKeyWrap
+from colloque.records.services import (
+    MAX_ENVELOPE_BYTES,
+    MAX_PAGE,
+    MAX_WRAP_BYTES,
+    MAX_WRAPS,
+    ItemWithWraps,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["records"])
+
+Envelope = Annotated[B64, Field(min_length=1, max_length=MAX_ENVELOPE_BYTES)]
+Wrap = Annotated[B64, Field(min_length=1, max_length=MAX_WRAP_BYTES)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+STAFF_PATIENT = "/practices/{practice_id}/patients/{patient_id}"
+HOLDER_PATIENT = "/me/patients/{patient_id}/practices/{practice_id}"
+
+
+class SealedIn(Body):
+    envelope: Envelope
+    wraps: list[Wrap] = Field(min_length=1, max_length=MAX_WRAPS)
+
+
+class CreatedOut(Out):
+    item_id: UUID
+    created_at: datetime
+
+
+class WrapOut(Out):
+    recipient_kind: str
+    epoch: int
+    wrap: B64
+
+
+class ItemOut(Out):
+    item_id: UUID
+    kind: str
+    author_account_id: UUID | None
+    created_at: datetime
+    envelope: B64
+    wraps: list[WrapOut]
+
+
+def _items(found: list[ItemWithWraps]) -> list[ItemOut]:
+    return [
+        ItemOut(
+            item_id=entry.item.item_id,
+            kind=entry.item.kind,
+            author_account_id=entry.item.author_account_id,
+            created_at=entry.item.created_at,
+            envelope=entry.item.envelope,
+            wraps=[WrapOut.model_validate(wrap) for wrap in entry.wraps],
+        )
+        for entry in found
+    ]
+
+
+def _write(
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    *,
+    kind: str,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+    body: SealedIn,
+) -> CreatedOut:
+    with db.write() as session:
+        row = threads.do_write_item(
+            session,
+            now=clock.now(),
+            principal=principal,
+            kind=kind,
+            as_holder=as_holder,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            envelope=body.envelope,
+            wraps=body.wraps,
+        )
+        return CreatedOut(item_id=row.item_id, created_at=row.created_at)
+
+
+def read_page(
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    *,
+    kind: str,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+    before: UUID | None,
+    limit: int,
+) -> list[ItemOut]:
+    # A write transaction: reading personal data writes its audit event.
+    with db.write() as session:
+        return _items(
+            threads.read_items(
+                session,
+                now=clock.now(),
+                principal=principal,
+                kind=kind,
+                as_holder=as_holder,
+                practice_id=practice_id,
+                patient_id=patient_id,
+                before=before,
+                limit=limit,
+            )
+        )
+
+
+@router.post(
+    STAFF_PATIENT + "/notes",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="A practitioner's sealed note about a patient of the practice",
+)
+def write_note(
+    practice_id: UUID,
+    patient_id: UUID,
+    body: SealedIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> CreatedOut:
+    return _write(
+        db,
+        clock,
+        principal,
+        kind=threads.NOTE,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        body=body,
+    )
+
+
+@router.get(
+    STAFF_PATIENT + "/notes", response_model=list[ItemOut], summary="Sealed notes, newest first"
+)
+def practice_notes(
+    practice_id: UUID,
+    patient_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    before: UUID | None = None,
+    limit: Limit = 50,
+) -> list[ItemOut]:
+    return read_page(
+        db,
+        clock,
+        principal,
+        kind=threads.NOTE,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        before=before,
+        limit=limit,
+    )
+
+
+@router.get(
+    HOLDER_PATIENT + "/notes",
+    response_model=list[ItemOut],
+    summary="The notes a practice wrote about a patient you hold",
+)
+def my_notes(
+    practice_id: UUID,
+    patient_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    before: UUID | None = None,
+    limit: Limit = 50,
+) -> list[ItemOut]:
+    return read_page(
+        db,
+        clock,
+        principal,
+        kind=threads.NOTE,
+        as_holder=True,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        before=before,
+        limit=limit,
+    )
+
+
+@router.post(
+    STAFF_PATIENT + "/messages",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="A sealed message from the practice to a patient",
+)
+def practice_send(
+    practice_id: UUID,
+    patient_id: UUID,
+    body: SealedIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> CreatedOut:
+    return _write(
+        db,
+        clock,
+        principal,
+        kind=threads.MESSAGE,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        body=body,
+    )
+
+
+@router.get(
+    STAFF_PATIENT + "/messages",
+    response_model=list[ItemOut],
+    summary="The conversation, newest first",
+)
+def practice_messages(
+    practice_id: UUID,
+    patient_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    before: UUID | None = None,
+    limit: Limit = 50,
+) -> list[ItemOut]:
+    return read_page(
+        db,
+        clock,
+        principal,
+        kind=threads.MESSAGE,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        before=before,
+        limit=limit,
+    )
+
+
+@router.post(
+    HOLDER_PATIENT + "/messages",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="A sealed message from a patient you hold to a practice",
+)
+def holder_send(
+    practice_id: UUID,
+    patient_id: UUID,
+    body: SealedIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> CreatedOut:
+    return _write(
+        db,
+        clock,
+        principal,
+        kind=threads.MESSAGE,
+        as_holder=True,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        body=body,
+    )
+
+
+@router.get(
+    HOLDER_PATIENT + "/messages",
+    response_model=list[ItemOut],
+    summary="Your conversation with a practice",
+)
+def holder_messages(
+    practice_id: UUID,
+    patient_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    before: UUID | None = None,
+    limit: Limit = 50,
+) -> list[ItemOut]:
+    return read_page(
+        db,
+        clock,
+        principal,
+        kind=threads.MESSAGE,
+        as_holder=True,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        before=before,
+        limit=limit,
+    )
+
+
+# Re-wrapping after a group rotation, re-sharing after a patient's key reset ------------------
+
+
+class StaleWrapOut(Out):
+    item_id: UUID
+    epoch: int
+    wrap: B64
+
+
+class StaleWrapsOut(Out):
+    current_epoch: int
+    wraps: list[StaleWrapOut]
+    #: Pass as ``after`` for the next page; null on the last page.
+    next_after: UUID | None
+
+
+class WrapsIn(Body):
+    wraps: list[Wrap] = Field(min_length=1, max_length=rewrap.MAX_BATCH)
+
+
+class CountOut(Out):
+    stored: int
+
+
+def _stale(wraps: list[ItemKeyWrap]) -> list[StaleWrapOut]:
+    return [StaleWrapOut.model_validate(wrap) for wrap in wraps]
+
+
+@router.get(
+    "/practices/{practice_id}/item-key-wraps/stale",
+    response_model=StaleWrapsOut,
+    summary="The practice's item key wraps at an older group epoch, by item id",
+)
+def stale_wraps(
+    practice_id: UUID,
+    db: DB,
+    principal: CurrentPrincipal,
+    after: UUID | None = None,
+    limit: Limit = 100,
+) -> StaleWrapsOut:
+    with db.read() as session:
+        found = rewrap.list_stale_practice_wraps(
+            session, principal=principal, practice_id=practice_id, after=after, limit=limit
+        )
+        return StaleWrapsOut(
+            current_epoch=found.current_epoch,
+            wraps=_stale(found.wraps),
+            next_after=found.next_after,
+        )
+
+
+@router.post(
+    "/practices/{practice_id}/item-key-wraps",
+    response_model=CountOut,
+    summary="Item keys re-wrapped for the practice's current group epoch",
+)
+def post_rewraps(
+    practice_id: UUID, body: WrapsIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> CountOut:
+    with db.write() as session:
+        stored = rewrap.do_rewrap_practice_items(
+            session, now=clock.now(), principal=principal, practice_id=practice_id, wraps=body.wraps
+        )
+        return CountOut(stored=stored)
+
+
+class ReshareOut(Out):
+    holder_account_id: UUID
+    holder_epoch: int
+    wraps: list[StaleWrapOut]
+    next_after: UUID | None
+
+
+class ReshareIn(Body):
+    identity_checked: bool
+    wraps: list[Wrap] = Field(min_length=1, max_length=rewrap.MAX_BATCH)
+
+
+@router.get(
+    STAFF_PATIENT + "/reshare",
+    response_model=ReshareOut,
+    summary="A patient's items not yet shared with their current keys",
+)
+def reshare_candidates(
+    practice_id: UUID,
+    patient_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    after: UUID | None = None,
+    limit: Limit = 100,
+) -> ReshareOut:
+    with db.write() as session:
+        found = rewrap.list_reshare(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            after=after,
+            limit=limit,
+        )
+        return ReshareOut(
+            holder_account_id=found.holder_account_id,
+            holder_epoch=found.holder_epoch,
+            wraps=_stale(found.wraps),
+            next_after=found.next_after,
+        )
+
+
+@router.post(
+    STAFF_PATIENT + "/reshare",
+    response_model=CountOut,
+    summary="Re-share a patient's items to their new keys, after checking their identity",
+)
+def reshare(
+    practice_id: UUID,
+    patient_id: UUID,
+    body: ReshareIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> CountOut:
+    with db.write() as session:
+        stored = rewrap.do_reshare_patient_items(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            identity_checked=body.identity_checked,
+            wraps=body.wraps,
+        )
+        return CountOut(stored=stored)

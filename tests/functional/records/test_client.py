@@ -1,0 +1,127 @@
+"""The client side through the real API: seal, post, fetch, verify, open; tampering is caught."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from colloque.client import ApiError
+from colloque.clock import SettableClock
+from colloque.notifications.models import OutboxMessage
+from colloque.patients.services import Relationship
+from colloque.storage.engine import Database
+from tests.factories import Person, make_patient
+from tests.functional.records.clients import Scene, scene
+
+
+@pytest.fixture
+def s(db: Database, clock: SettableClock, tmp_path: Path) -> Iterator[Scene]:
+    yield from scene(db, clock, tmp_path)
+
+
+def test_a_note_is_read_by_practitioner_and_holder_not_by_the_desk(s: Scene) -> None:
+    practice, patient = s.world.practice_id, s.patient_id
+    note_id = s.doctor.records.write_note(
+        practice_id=practice,
+        patient_id=patient,
+        text="Allergie: pénicilline",
+        recipients=s.recipients(),
+    )
+    by_doctor = s.doctor.records.read_notes(
+        practice_id=practice, patient_id=patient, authors=s.authors, group_keys={1: s.group}
+    )
+    by_holder = s.holder.records.read_notes(
+        practice_id=practice, patient_id=patient, authors=s.authors
+    )
+    for notes in (by_doctor, by_holder):
+        assert [(n.item_id, n.text, n.author_account_id) for n in notes] == [
+            (note_id, "Allergie: pénicilline", s.doctor.account_id)
+        ]
+    with pytest.raises(ApiError) as refused:
+        s.secretary.records.read_notes(
+            practice_id=practice, patient_id=patient, authors=s.authors, group_keys={1: s.group}
+        )
+    assert refused.value.status == 403
+
+
+def test_messages_go_both_ways_and_page(s: Scene, clock: SettableClock) -> None:
+    practice, patient = s.world.practice_id, s.patient_id
+    sent = []
+    for index in range(5):
+        sender, as_holder = (s.holder, True) if index % 2 == 0 else (s.secretary, False)
+        sent.append(
+            sender.records.send_message(
+                practice_id=practice,
+                patient_id=patient,
+                text=f"message {index}",
+                recipients=s.recipients(),
+                as_holder=as_holder,
+            )
+        )
+        clock.advance(timedelta(minutes=1))
+    first = s.holder.records.read_messages(
+        practice_id=practice, patient_id=patient, authors=s.authors, limit=3
+    )
+    rest = s.doctor.records.read_messages(
+        practice_id=practice,
+        patient_id=patient,
+        authors=s.authors,
+        group_keys={1: s.group},
+        before=first[-1].item_id,
+    )
+    assert [m.text for m in first + rest] == [f"message {i}" for i in reversed(range(5))]
+    assert [m.item_id for m in first + rest] == list(reversed(sent))
+
+
+def test_an_unknown_paging_cursor_is_refused(s: Scene) -> None:
+    with pytest.raises(ApiError) as refused:
+        s.holder.records.read_messages(
+            practice_id=s.world.practice_id,
+            patient_id=s.patient_id,
+            authors=s.authors,
+            before=s.patient_id,
+        )
+    assert (refused.value.status, refused.value.field) == (422, "before")
+
+
+def test_a_holder_writes_only_to_a_practice_that_knows_the_patient(
+    s: Scene, db: Database, clock: SettableClock
+) -> None:
+    relative = make_patient(
+        db, clock, Person(s.holder.account_id, ""), "Noé", "Record", Relationship.CHILD
+    )
+    with pytest.raises(ApiError) as unknown:
+        s.holder.records.send_message(
+            practice_id=s.world.practice_id,
+            patient_id=relative,
+            text="Bonjour",
+            recipients=s.recipients(),
+            as_holder=True,
+        )
+    assert (unknown.value.status, unknown.value.field) == (404, "practice_id")
+    read = s.holder.records.read_messages(
+        practice_id=s.world.practice_id, patient_id=relative, authors=s.authors
+    )
+    assert read == []
+
+
+def test_a_message_from_the_practice_queues_a_mail_without_content(s: Scene, db: Database) -> None:
+    for sender, as_holder in ((s.secretary, False), (s.holder, True)):
+        sender.records.send_message(
+            practice_id=s.world.practice_id,
+            patient_id=s.patient_id,
+            text="Vos résultats sont arrivés",
+            recipients=s.recipients(),
+            as_holder=as_holder,
+        )
+    with db.read() as session:
+        queued = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "message_received")
+        ).all()
+    assert [(m.recipient_account_id, m.appointment_id) for m in queued] == [
+        (s.holder.account_id, None)
+    ]
