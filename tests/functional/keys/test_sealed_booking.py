@@ -14,16 +14,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from colloque.accounts.schemas import b64
 from colloque.authorization.principal import Role
 from colloque.booking.models import Appointment
+from colloque.booking.rules import CancelReason
+from colloque.booking.services import do_cancel_appointment
 from colloque.client import ApiError, ColloqueClient
 from colloque.client.appointments import sealed_booking_fields
 from colloque.clock import SettableClock
 from colloque.crypto.errors import WrongContext
+from colloque.crypto.items import seal_visit_reason
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.records.models import SealedItemRow
 from colloque.storage.engine import Database
-from tests.factories import World, build_world
+from tests.factories import World, book, build_world
 from tests.functional.keys.conftest import Keyed, add, keyed
 
 MON_0900 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -190,3 +194,91 @@ def test_the_wraps_must_reach_exactly_the_patient_and_the_practice(
             json={**body, "sealed_reason": None, "appointment_id": str(uuid4()) + "x"},
         )
     assert caught.value.field == "appointment_id"
+
+
+def test_nothing_is_sealed_for_a_key_a_removed_member_still_holds(
+    db: Database, clock: SettableClock, world: World, team: dict[str, Any], http: TestClient
+) -> None:
+    boss, leaver = keyed(db, clock, "boss"), keyed(db, clock, "leaver")
+    add(db, world.practice_id, boss, Role.ADMIN)
+    add(db, world.practice_id, leaver, Role.SECRETARY)
+    desk: ColloqueClient = team["desk"]
+    assert desk.practice_keys.wrap_for_pending(world.practice_id) == 2
+    # The admin removes the member without rotating (a client that stopped half-way).
+    removed = http.delete(
+        f"/api/v1/practices/{world.practice_id}/members/{leaver.account_id}",
+        headers=boss.headers,
+    )
+    assert removed.status_code == 204, removed.text
+    with pytest.raises(ApiError) as caught:
+        _book(team["patient"], world, team["patient_id"], MON_0900)
+    assert (caught.value.status, caught.value.field) == (409, "sealed_reason.wraps")
+    with db.read() as session:
+        assert session.scalars(select(Appointment)).all() == []
+    # Once a remaining member's client rotates, booking works, sealed for the new epoch only.
+    new_key = desk.practice_keys.rotate(world.practice_id)
+    booked = _book(team["patient"], world, team["patient_id"], MON_0900)
+    agenda = http.get(
+        f"/api/v1/practices/{world.practice_id}/appointments/{booked['appointment_id']}",
+        headers={"Authorization": f"Bearer {desk.token}"},
+    ).json()
+    assert [w["epoch"] for w in agenda["sealed_reason"]["wraps"]] == [new_key.epoch]
+    assert desk.read_reason(agenda).reason == REASON
+
+
+def test_accepting_a_waitlist_offer_attaches_a_sealed_reason(
+    db: Database, clock: SettableClock, world: World, team: dict[str, Any], http: TestClient
+) -> None:
+    taken = book(db, clock, world, TUE_0900)
+    patient: ColloqueClient = team["patient"]
+    auth = {"Authorization": f"Bearer {patient.token}"}
+    joined = http.post(
+        "/api/v1/waitlist",
+        json={
+            "practice_id": str(world.practice_id),
+            "practitioner_id": str(world.practitioner_id),
+            "duration_minutes": 20,
+            "patient_id": str(team["patient_id"]),
+            "first_day": "2026-03-03",
+            "last_day": "2026-03-03",
+        },
+        headers=auth,
+    )
+    assert joined.status_code == 201, joined.text
+    with db.write() as session:
+        do_cancel_appointment(
+            session,
+            now=clock.now(),
+            principal=world.holder.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=taken.appointment_id,
+            reason=CancelReason.NO_LONGER_NEEDED,
+        )
+    [entry] = http.get("/api/v1/me/waitlist", headers=auth).json()
+    offer = entry["pending_offer"]
+    keys = patient.unlocked_keys
+    sealed = seal_visit_reason(
+        item_id=uuid4(),
+        appointment_id=UUID(offer["appointment_id"]),
+        visit_type_id=world.consultation_id,
+        reason=REASON,
+        author=keys,
+        recipients=[
+            keys.encryption_binding(),
+            patient.key_directory.practice_key(world.practice_id),
+        ],
+    )
+    accepted = http.post(
+        f"/api/v1/practices/{world.practice_id}/waitlist-offers/{offer['offer_id']}/decision",
+        json={
+            "accept": True,
+            "sealed_reason": {
+                "envelope": b64(sealed.envelope),
+                "wraps": [b64(wrap) for wrap in sealed.wraps],
+            },
+        },
+        headers=auth,
+    )
+    assert accepted.status_code == 200, accepted.text
+    mine = {a["appointment_id"]: a for a in patient.my_appointments()}
+    assert patient.read_reason(mine[offer["appointment_id"]]).reason == REASON
