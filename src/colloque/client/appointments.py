@@ -64,6 +64,14 @@ def sealed_booking_fields(
     }
 
 
+def sealed_part(appointment: Json) -> Json:
+    """The appointment's ``sealed_reason``; LookupError when it was booked without one."""
+    sealed: Json | None = appointment.get("sealed_reason")
+    if sealed is None:
+        raise LookupError("this appointment carries no sealed reason")
+    return sealed
+
+
 def open_booking_reason(
     appointment: Json, *, holder: KeyPairHolder, author: KeyBinding
 ) -> VisitReason:
@@ -71,9 +79,7 @@ def open_booking_reason(
 
     ``author`` is the booker's signing key from the verified key directory.
     """
-    sealed = appointment.get("sealed_reason")
-    if sealed is None:
-        raise LookupError("this appointment carries no sealed reason")
+    sealed = sealed_part(appointment)
     item_id = UUID(sealed["item_id"])
     mine = holder.encryption_binding()
     for wrap in sealed["wraps"]:

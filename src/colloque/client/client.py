@@ -15,7 +15,11 @@ from uuid import UUID
 
 import httpx
 
-from colloque.client.appointments import open_booking_reason, sealed_booking_fields
+from colloque.client.appointments import (
+    open_booking_reason,
+    sealed_booking_fields,
+    sealed_part,
+)
 from colloque.client.directory import KeyDirectory
 from colloque.client.passwords import check_password
 from colloque.client.practice_keys import PracticeKeys
@@ -491,9 +495,7 @@ class ColloqueClient:
         holds the patient, else with the practice's group key of the wrap's epoch. The author's
         signing key comes from the verified key directory."""
         keys = self.unlocked_keys
-        sealed = appointment.get("sealed_reason")
-        if sealed is None:
-            raise LookupError("this appointment carries no sealed reason")
+        sealed = sealed_part(appointment)
         author_id = read_item_header(_unb64(sealed["envelope"])).author_id
         author = (
             keys.signing_binding()

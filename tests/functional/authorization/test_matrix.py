@@ -972,7 +972,8 @@ NOTES_READ = grid("""
     granted       403   404
 """)
 NOTES_WRITE = refused_body(NOTES_READ)
-#: Messages and key wraps: any staff member (no operator); a no-group practice answers 422.
+#: Messages, re-wraps and re-shares: any staff member (no operator); these bodies are no valid
+#: envelope or wrap, so the roles let past the policy get a 422.
 STAFF_RECORDS = refused_body(PRACTICE_BOOK)
 
 
@@ -1151,8 +1152,9 @@ MATRIX: dict[tuple[str, str], Spec] = {
         own_records("messages", SEALED_BODY), refused_body(PATIENT_ONLY)
     ),
     ("GET", MY_RECORDS + "/messages"): Spec(own_records("messages"), PATIENT_ONLY),
+    # The scene's practices have key groups (made for the key-group rows): nothing is stale.
     ("GET", PRACTICE + "/item-key-wraps/stale"): Spec(
-        practice_records("item-key-wraps/stale"), STAFF_RECORDS
+        practice_records("item-key-wraps/stale"), PRACTICE_BOOK
     ),
     ("POST", PRACTICE + "/item-key-wraps"): Spec(
         practice_records("item-key-wraps", {"wraps": SEALED_BODY["wraps"]}), STAFF_RECORDS

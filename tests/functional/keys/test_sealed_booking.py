@@ -20,7 +20,7 @@ from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason
 from colloque.booking.services import do_cancel_appointment
 from colloque.client import ApiError, ColloqueClient
-from colloque.client.appointments import sealed_booking_fields
+from colloque.client.appointments import open_booking_reason, sealed_booking_fields
 from colloque.clock import SettableClock
 from colloque.crypto.errors import WrongContext
 from colloque.crypto.items import seal_visit_reason
@@ -282,3 +282,34 @@ def test_accepting_a_waitlist_offer_attaches_a_sealed_reason(
     assert accepted.status_code == 200, accepted.text
     mine = {a["appointment_id"]: a for a in patient.my_appointments()}
     assert patient.read_reason(mine[offer["appointment_id"]]).reason == REASON
+
+
+def test_the_client_says_what_it_cannot_open(
+    db: Database, clock: SettableClock, world: World, team: dict[str, Any], http: TestClient
+) -> None:
+    patient: ColloqueClient = team["patient"]
+    desk: ColloqueClient = team["desk"]
+    booked = _book(patient, world, team["patient_id"], MON_0900)
+    with pytest.raises(LookupError, match="no sealed reason"):
+        patient.read_reason({**booked, "sealed_reason": None})
+    # A wrap for someone else: nothing these keys can open.
+    with pytest.raises(LookupError, match="addressed"):
+        open_booking_reason(
+            booked, holder=desk.unlocked_keys, author=patient.unlocked_keys.signing_binding()
+        )
+    # Staff holding no group key of the wrap's epoch.
+    seen = http.get(
+        f"/api/v1/practices/{world.practice_id}/appointments/{booked['appointment_id']}",
+        headers={"Authorization": f"Bearer {desk.token}"},
+    ).json()
+    for wrap in seen["sealed_reason"]["wraps"]:
+        wrap["epoch"] = 99
+    with pytest.raises(LookupError, match="epoch"):
+        desk.read_reason(seen)
+    # A directory that cannot answer stops the booking before anything is sent.
+    patient._token = "not-a-token"
+    with pytest.raises(ApiError) as caught:
+        _book(patient, world, team["patient_id"], MON_0900 + timedelta(days=7))
+    assert caught.value.status == 401
+    with db.read() as session:
+        assert len(session.scalars(select(Appointment)).all()) == 1
