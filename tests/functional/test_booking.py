@@ -9,15 +9,13 @@ from sqlalchemy import func, select
 
 from colloque.audit.models import AuditEvent
 from colloque.authorization.principal import ANONYMOUS
+from colloque.booking.access import get_appointment, list_my_appointments, list_practice_agenda
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import CancelReason, Source, Status
 from colloque.booking.services import (
     do_cancel_appointment,
     do_mark_appointment,
     do_reschedule_appointment,
-    get_appointment,
-    list_my_appointments,
-    list_practice_agenda,
 )
 from colloque.clock import SettableClock
 from colloque.errors import Forbidden, NotFound, RuleViolation, SlotTaken, Unauthenticated

@@ -1,4 +1,4 @@
-"""Use cases of appointments: book, cancel, reschedule, mark, view.
+"""Use cases that change appointments: book, cancel, reschedule, mark (reading them: access.py).
 
 Each function checks the principal with the one policy, applies the booking rules, makes the
 change with its history event, audit event and outbox message, and leaves the commit to the
@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, authorize, require
+from colloque.audit.services import AuditAction
+from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
 from colloque.authorization.principal import Principal
 from colloque.booking import queries
+from colloque.booking.access import audit_appointment, get_patient, reach
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.reasons import SealedReason, store_reason
 from colloque.booking.rules import (
@@ -44,7 +45,6 @@ from colloque.errors import (
 )
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
-from colloque.patients.models import Patient
 from colloque.patients.registry import get_registered_patient, remember_patient
 from colloque.scheduling.domain import VisitTypeInfo
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
@@ -64,13 +64,6 @@ def translate_overlap() -> Iterator[None]:
         if getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
             raise SlotTaken("this slot was just taken", field="starts_at") from exc
         raise
-
-
-def _get_patient(session: Session, patient_id: UUID) -> Patient:
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("patient not found", field="patient_id")
-    return patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +104,7 @@ def do_book_appointment(
             session, practice_id=request.practice_id, patient_id=request.patient_id
         )
     else:
-        patient = _get_patient(session, request.patient_id)
+        patient = get_patient(session, request.patient_id)
         require(
             principal,
             Action.PATIENT_APPOINTMENT_BOOK,
@@ -193,7 +186,7 @@ def do_book_appointment(
     _history(
         session, appointment, now=now, principal=principal, kind="booked", new_starts_at=starts_at
     )
-    _audit(
+    audit_appointment(
         session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_BOOKED
     )
     enqueue(
@@ -303,103 +296,6 @@ def _history(
     )
 
 
-def _audit(
-    session: Session,
-    appointment: Appointment,
-    *,
-    now: datetime,
-    principal: Principal,
-    action: AuditAction,
-) -> None:
-    record(
-        session,
-        at=now,
-        action=action,
-        principal=principal,
-        practice_id=appointment.practice_id,
-        subject_id=appointment.patient_id,
-        object_kind="appointment",
-        object_id=appointment.appointment_id,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """How a principal reaches an appointment: as the patient's manager or as the practice."""
-
-    appointment: Appointment
-    patient: Patient
-    as_practice: bool
-
-
-def _reach(
-    session: Session,
-    *,
-    principal: Principal,
-    practice_id: UUID,
-    appointment_id: UUID,
-    practice_action: Action,
-    patient_action: Action,
-) -> Access:
-    """Find an appointment the principal may act on; otherwise the same 404 as a missing one."""
-    if principal.account_id is None:
-        raise Unauthenticated("sign in to do this")
-    appointment = session.get(Appointment, (practice_id, appointment_id))
-    if appointment is not None and appointment.status != Status.HOLD_LAPSED:
-        patient = _get_patient(session, appointment.patient_id)
-        if authorize(principal, practice_action, PracticeTarget(practice_id)):
-            return Access(appointment=appointment, patient=patient, as_practice=True)
-        if authorize(principal, patient_action, PatientTarget(patient.holder_account_id)):
-            return Access(appointment=appointment, patient=patient, as_practice=False)
-        if principal.role_in(practice_id) is not None:
-            # A member of this practice whose role is too low: the appointment's existence is
-            # no secret to them, its handling is.
-            require(principal, practice_action, PracticeTarget(practice_id), what="appointment")
-    raise NotFound("appointment not found")
-
-
-def get_appointment(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    appointment_id: UUID,
-) -> Access:
-    access = _reach(
-        session,
-        principal=principal,
-        practice_id=practice_id,
-        appointment_id=appointment_id,
-        practice_action=Action.PRACTICE_AGENDA_VIEW,
-        patient_action=Action.PATIENT_APPOINTMENT_VIEW,
-    )
-    _audit(
-        session,
-        access.appointment,
-        now=now,
-        principal=principal,
-        action=AuditAction.APPOINTMENT_VIEWED,
-    )
-    return access
-
-
-def list_history(
-    session: Session, *, practice_id: UUID, appointment_id: UUID
-) -> list[AppointmentEvent]:
-    """History of an appointment already reached with :func:`get_appointment`."""
-    return list(
-        session.scalars(
-            select(AppointmentEvent)
-            .where(
-                AppointmentEvent.practice_id == practice_id,
-                AppointmentEvent.appointment_id == appointment_id,
-            )
-            .order_by(AppointmentEvent.at)
-        )
-    )
-
-
 def do_cancel_appointment(
     session: Session,
     *,
@@ -409,7 +305,7 @@ def do_cancel_appointment(
     appointment_id: UUID,
     reason: CancelReason,
 ) -> Appointment:
-    access = _reach(
+    access = reach(
         session,
         principal=principal,
         practice_id=practice_id,
@@ -436,7 +332,7 @@ def do_cancel_appointment(
     _history(
         session, appointment, now=now, principal=principal, kind="cancelled", reason=reason.value
     )
-    _audit(
+    audit_appointment(
         session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_CANCELLED
     )
     enqueue(
@@ -477,7 +373,7 @@ def do_reschedule_appointment(
     new_starts_at: datetime,
 ) -> Appointment:
     """Move an appointment: the new time is taken and the old one freed in one transaction."""
-    access = _reach(
+    access = reach(
         session,
         principal=principal,
         practice_id=practice_id,
@@ -550,7 +446,7 @@ def do_reschedule_appointment(
         previous_starts_at=previous,
         new_starts_at=new_starts_at,
     )
-    _audit(
+    audit_appointment(
         session,
         appointment,
         now=now,
@@ -589,7 +485,7 @@ def do_mark_appointment(
     """The practice records that the patient came (done) or did not (no-show)."""
     if outcome not in (Status.DONE, Status.NO_SHOW):
         raise InvalidInput("outcome must be done or no_show", field="outcome")
-    access = _reach(
+    access = reach(
         session,
         principal=principal,
         practice_id=practice_id,
@@ -613,81 +509,7 @@ def do_mark_appointment(
         principal=principal,
         kind="marked_done" if outcome is Status.DONE else "marked_no_show",
     )
-    _audit(
+    audit_appointment(
         session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_MARKED
     )
     return appointment
-
-
-@dataclass(frozen=True, slots=True)
-class PatientAppointmentRow:
-    appointment: Appointment
-    patient: Patient
-
-
-def list_my_appointments(
-    session: Session, *, now: datetime, principal: Principal, upcoming_only: bool = False
-) -> list[PatientAppointmentRow]:
-    """Appointments of every patient the principal manages (themself and relatives)."""
-    if principal.account_id is None:
-        raise Unauthenticated("sign in to do this")
-    query = (
-        select(Appointment, Patient)
-        .join(Patient, Patient.patient_id == Appointment.patient_id)
-        .where(
-            Patient.holder_account_id == principal.account_id,
-            Appointment.status != Status.HOLD_LAPSED,
-        )
-        .order_by(Appointment.starts_at)
-    )
-    if upcoming_only:
-        query = query.where(Appointment.starts_at > now)
-    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
-    record(
-        session,
-        at=now,
-        action=AuditAction.APPOINTMENTS_LISTED,
-        principal=principal,
-        object_kind="appointment_list",
-        object_id=None,
-    )
-    return rows
-
-
-def list_practice_agenda(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    start: datetime,
-    until: datetime,
-    practitioner_id: UUID | None = None,
-) -> list[PatientAppointmentRow]:
-    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
-    if until <= start or until - start > timedelta(days=31):
-        raise InvalidInput("the window must be positive and at most 31 days", field="until")
-    query = (
-        select(Appointment, Patient)
-        .join(Patient, Patient.patient_id == Appointment.patient_id)
-        .where(
-            Appointment.practice_id == practice_id,
-            Appointment.starts_at < until,
-            Appointment.ends_at > start,
-            Appointment.status != Status.HOLD_LAPSED,
-        )
-        .order_by(Appointment.starts_at)
-    )
-    if practitioner_id is not None:
-        query = query.where(Appointment.practitioner_id == practitioner_id)
-    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
-    record(
-        session,
-        at=now,
-        action=AuditAction.AGENDA_VIEWED,
-        principal=principal,
-        practice_id=practice_id,
-        object_kind="agenda",
-        object_id=practitioner_id,
-    )
-    return rows

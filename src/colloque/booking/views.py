@@ -14,6 +14,7 @@ from colloque.accounts.schemas import B64
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
 from colloque.authorization.principal import Principal, Role
+from colloque.booking import access as reading
 from colloque.booking import queries, services
 from colloque.booking.models import Appointment
 from colloque.booking.reasons import SealedReason
@@ -211,7 +212,7 @@ def my_appointments(
     db: DB, clock: ClockDep, principal: CurrentPrincipal, upcoming: bool = False
 ) -> list[AppointmentOut]:
     with db.write() as session:
-        rows = services.list_my_appointments(
+        rows = reading.list_my_appointments(
             session, now=clock.now(), principal=principal, upcoming_only=upcoming
         )
         reasons = queries.sealed_reasons(
@@ -233,14 +234,14 @@ def get_appointment(
     practice_id: UUID, appointment_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> AppointmentDetailOut:
     with db.write() as session:
-        access = services.get_appointment(
+        access = reading.get_appointment(
             session,
             now=clock.now(),
             principal=principal,
             practice_id=practice_id,
             appointment_id=appointment_id,
         )
-        history = services.list_history(
+        history = reading.list_history(
             session, practice_id=practice_id, appointment_id=appointment_id
         )
         base = _out(session, access.appointment, principal, as_practice=access.as_practice)
@@ -343,7 +344,7 @@ def practice_agenda(
     practitioner_id: UUID | None = None,
 ) -> list[AppointmentOut]:
     with db.write() as session:
-        rows = services.list_practice_agenda(
+        rows = reading.list_practice_agenda(
             session,
             now=clock.now(),
             principal=principal,

@@ -1,0 +1,200 @@
+"""Reaching appointments and reading them: who may see which, and the lists.
+
+Every read of personal data is audited in the caller's transaction. An appointment that exists but
+is not the principal's answers exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colloque.audit.services import AuditAction, record
+from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, authorize, require
+from colloque.authorization.principal import Principal
+from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.rules import Status
+from colloque.errors import InvalidInput, NotFound, Unauthenticated
+from colloque.patients.models import Patient
+
+
+def get_patient(session: Session, patient_id: UUID) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient not found", field="patient_id")
+    return patient
+
+
+def audit_appointment(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    principal: Principal,
+    action: AuditAction,
+) -> None:
+    record(
+        session,
+        at=now,
+        action=action,
+        principal=principal,
+        practice_id=appointment.practice_id,
+        subject_id=appointment.patient_id,
+        object_kind="appointment",
+        object_id=appointment.appointment_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """How a principal reaches an appointment: as the patient's manager or as the practice."""
+
+    appointment: Appointment
+    patient: Patient
+    as_practice: bool
+
+
+def reach(
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    practice_action: Action,
+    patient_action: Action,
+) -> Access:
+    """Find an appointment the principal may act on; otherwise the same 404 as a missing one."""
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    appointment = session.get(Appointment, (practice_id, appointment_id))
+    if appointment is not None and appointment.status != Status.HOLD_LAPSED:
+        patient = get_patient(session, appointment.patient_id)
+        if authorize(principal, practice_action, PracticeTarget(practice_id)):
+            return Access(appointment=appointment, patient=patient, as_practice=True)
+        if authorize(principal, patient_action, PatientTarget(patient.holder_account_id)):
+            return Access(appointment=appointment, patient=patient, as_practice=False)
+        if principal.role_in(practice_id) is not None:
+            # A member of this practice whose role is too low: the appointment's existence is
+            # no secret to them, its handling is.
+            require(principal, practice_action, PracticeTarget(practice_id), what="appointment")
+    raise NotFound("appointment not found")
+
+
+def get_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+) -> Access:
+    access = reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_AGENDA_VIEW,
+        patient_action=Action.PATIENT_APPOINTMENT_VIEW,
+    )
+    audit_appointment(
+        session,
+        access.appointment,
+        now=now,
+        principal=principal,
+        action=AuditAction.APPOINTMENT_VIEWED,
+    )
+    return access
+
+
+def list_history(
+    session: Session, *, practice_id: UUID, appointment_id: UUID
+) -> list[AppointmentEvent]:
+    """History of an appointment already reached with :func:`get_appointment`."""
+    return list(
+        session.scalars(
+            select(AppointmentEvent)
+            .where(
+                AppointmentEvent.practice_id == practice_id,
+                AppointmentEvent.appointment_id == appointment_id,
+            )
+            .order_by(AppointmentEvent.at)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PatientAppointmentRow:
+    appointment: Appointment
+    patient: Patient
+
+
+def list_my_appointments(
+    session: Session, *, now: datetime, principal: Principal, upcoming_only: bool = False
+) -> list[PatientAppointmentRow]:
+    """Appointments of every patient the principal manages (themself and relatives)."""
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    query = (
+        select(Appointment, Patient)
+        .join(Patient, Patient.patient_id == Appointment.patient_id)
+        .where(
+            Patient.holder_account_id == principal.account_id,
+            Appointment.status != Status.HOLD_LAPSED,
+        )
+        .order_by(Appointment.starts_at)
+    )
+    if upcoming_only:
+        query = query.where(Appointment.starts_at > now)
+    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
+    record(
+        session,
+        at=now,
+        action=AuditAction.APPOINTMENTS_LISTED,
+        principal=principal,
+        object_kind="appointment_list",
+        object_id=None,
+    )
+    return rows
+
+
+def list_practice_agenda(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    start: datetime,
+    until: datetime,
+    practitioner_id: UUID | None = None,
+) -> list[PatientAppointmentRow]:
+    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
+    if until <= start or until - start > timedelta(days=31):
+        raise InvalidInput("the window must be positive and at most 31 days", field="until")
+    query = (
+        select(Appointment, Patient)
+        .join(Patient, Patient.patient_id == Appointment.patient_id)
+        .where(
+            Appointment.practice_id == practice_id,
+            Appointment.starts_at < until,
+            Appointment.ends_at > start,
+            Appointment.status != Status.HOLD_LAPSED,
+        )
+        .order_by(Appointment.starts_at)
+    )
+    if practitioner_id is not None:
+        query = query.where(Appointment.practitioner_id == practitioner_id)
+    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
+    record(
+        session,
+        at=now,
+        action=AuditAction.AGENDA_VIEWED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="agenda",
+        object_id=practitioner_id,
+    )
+    return rows
