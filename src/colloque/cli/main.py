@@ -5,6 +5,7 @@ Errors end with a one-line message and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime
 from typing import Annotated
@@ -183,6 +184,7 @@ def demo(
     database = _database(settings)
 
     from colloque.demo.generator import DemoSummary, generate_demo
+    from colloque.keydirectory.config import LogKey
     from colloque.scheduling.models import Practitioner
 
     with database.read() as session:
@@ -232,6 +234,13 @@ def demo(
             "Try: curl -s "
             f"'{url}/api/v1/search?specialty=general_practice&city=Paris' | python3 -m json.tool\n"
             f"     curl -s -H 'Authorization: Bearer {summary.logins[0].token}' {url}/api/v1/me/appointments"
+        )
+        log = LogKey.from_settings(settings)
+        console.print(
+            "Key directory to pin in clients (colloque.client pin_key_directory): origin "
+            f"{log.origin!r}, log public key {base64.b64encode(log.public_key).decode()} (base64)\n"
+            "The showcase's reasons are sealed: log in as the patient or a practice member with "
+            "colloque.client and call read_reason() on an appointment to open one."
         )
     database.dispose()
     if serve_after:
