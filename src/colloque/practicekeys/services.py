@@ -59,6 +59,23 @@ def current_epoch(session: Session, *, practice_id: UUID) -> int | None:
     )
 
 
+@dataclass(frozen=True)
+class CurrentEpoch:
+    epoch: int
+    rotation_due: bool
+
+
+def current_state(session: Session, *, practice_id: UUID) -> CurrentEpoch | None:
+    """The current epoch and whether it is rotation-due, in one query (None: no group yet)."""
+    row = session.execute(
+        select(PracticeKeyEpoch.epoch, PracticeKeyEpoch.rotation_due)
+        .where(PracticeKeyEpoch.practice_id == practice_id)
+        .order_by(PracticeKeyEpoch.epoch.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else CurrentEpoch(row.epoch, bool(row.rotation_due))
+
+
 def rotation_due(session: Session, *, practice_id: UUID) -> bool:
     """True once a member was removed and no rotation has followed yet."""
     due = session.scalar(

@@ -31,7 +31,7 @@ from colloque.crypto.items import (
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, Unauthenticated
 from colloque.patients.models import Patient
-from colloque.practicekeys.services import current_epoch, rotation_due
+from colloque.practicekeys.services import CurrentEpoch, current_state
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 
 #: An item envelope: 171 bytes of header and signature around at most 64 KiB + 256 + 16.
@@ -64,16 +64,17 @@ def user_epoch(session: Session, *, account_id: UUID) -> int | None:
     return None if bundle is None else bundle.epoch
 
 
-def expected_recipients(session: Session, *, practice_id: UUID, patient: Patient) -> set[Recipient]:
+def expected_recipients(
+    session: Session, *, practice_id: UUID, patient: Patient, group: CurrentEpoch | None
+) -> set[Recipient]:
     """The patient's holder (if any, with keys) and the practice group (once it exists)."""
     wanted: set[Recipient] = set()
     if patient.holder_account_id is not None:
         epoch = user_epoch(session, account_id=patient.holder_account_id)
         if epoch is not None:
             wanted.add(Recipient("user", patient.holder_account_id, epoch))
-    group_epoch = current_epoch(session, practice_id=practice_id)
-    if group_epoch is not None:
-        wanted.add(Recipient("practice", practice_id, group_epoch))
+    if group is not None:
+        wanted.add(Recipient("practice", practice_id, group.epoch))
     return wanted
 
 
@@ -170,13 +171,14 @@ def store_sealed_item(
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise ValueError("store_sealed_item needs an existing patient")
-    if rotation_due(session, practice_id=practice_id):
+    group = current_state(session, practice_id=practice_id)
+    if group is not None and group.rotation_due:
         # A member left and still holds the current group key: nothing new is sealed for it.
         raise Conflict(
             "the practice's key must be rotated first (a member left); try again shortly",
             field="wraps",
         )
-    wanted = expected_recipients(session, practice_id=practice_id, patient=patient)
+    wanted = expected_recipients(session, practice_id=practice_id, patient=patient, group=group)
     if not wanted:
         raise InvalidInput("nobody could read this item yet", field="wraps")
     checked = check_wraps(wraps, item_id=header.item_id, wanted=wanted)
