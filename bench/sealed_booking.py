@@ -53,7 +53,7 @@ from tests.factories import World, build_world
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
-LOCAL_TIMES = [clock_time(h, m) for h in (9, 10, 11, 14, 15) for m in (0, 30)]
+LOCAL_TIMES = [clock_time(h, m) for h in (9, 10, 11, 14, 15, 17) for m in (0, 30)]
 PASSWORD = "bench-sealed-booking-passphrase-7"
 REASON = "Douleur au genou depuis la chute de ski, gonflement le soir"
 
@@ -218,7 +218,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--batches", type=int, default=51)
-    parser.add_argument("--bookings", type=int, default=200)
+    parser.add_argument("--bookings", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args()
