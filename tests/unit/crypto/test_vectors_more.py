@@ -234,6 +234,7 @@ def test_log_recipe_vectors() -> None:
     for step, leaf in zip(v["steps"], hashes, strict=True):
         compact = transparency.compact_range_append(compact, leaf)
         assert [[n, h.hex()] for n, h in compact] == step["compact_range"]
+        assert transparency.compact_range_root(compact).hex() == step["root"]
         assert transparency.tree_root(hashes[: step["size"]]).hex() == step["root"]
     batch = v["inclusion_proofs"]
     root = bytes.fromhex(v["steps"][batch["tree_size"] - 1]["root"])
