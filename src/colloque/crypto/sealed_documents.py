@@ -76,13 +76,7 @@ def seal_document(
     recipients: Sequence[KeyBinding],
 ) -> SealedItem:
     """The envelope of a document already encrypted under ``info.stream_key`` (digest known)."""
-    name = info.name.encode("utf-8")
-    media_type = info.media_type.encode("ascii")
-    if len(name) > MAX_NAME_BYTES or len(media_type) > MAX_MEDIA_TYPE_BYTES:
-        raise ValueError("document name or media type too long")
-    if len(info.digest) != DIGEST_BYTES:
-        raise ValueError("a stream digest is 32 bytes")
-    body = info.stream_key.secret + info.digest + len(name).to_bytes(2, "big") + name + media_type
+    body = _document_body(info)
     return _seal_random(ItemKind.DOCUMENT, document_id, patient_id, body, author, recipients)
 
 
@@ -138,3 +132,14 @@ def check_stream_size(size: int) -> None:
     padded = final - _FINAL_OVERHEAD
     if padded <= 0 or padded % FINAL_PAD_BLOCK:
         raise MalformedEnvelope("impossible document size")
+
+
+def _document_body(info: DocumentInfo) -> bytes:
+    """The item body describing a stream (apart so that test vectors can seal it deterministically)."""
+    name = info.name.encode("utf-8")
+    media_type = info.media_type.encode("ascii")
+    if len(name) > MAX_NAME_BYTES or len(media_type) > MAX_MEDIA_TYPE_BYTES:
+        raise ValueError("document name or media type too long")
+    if len(info.digest) != DIGEST_BYTES:
+        raise ValueError("a stream digest is 32 bytes")
+    return info.stream_key.secret + info.digest + len(name).to_bytes(2, "big") + name + media_type

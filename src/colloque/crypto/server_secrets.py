@@ -31,11 +31,8 @@ def _purpose_field(purpose: str) -> bytes:
 
 
 def seal_server_secret(value: bytes, *, key: bytes, purpose: str, subject_id: UUID) -> bytes:
-    if len(key) != KEY_BYTES:
-        raise ValueError("the sealing key must be 32 bytes")
-    header = prefix(EnvelopeType.SERVER_SECRET) + _purpose_field(purpose) + subject_id.bytes
     nonce = _sodium.random_bytes(NONCE_BYTES)
-    return header + nonce + _sodium.aead_encrypt(value, header + nonce, nonce, key)
+    return _seal(value, key=key, purpose=purpose, subject_id=subject_id, nonce=nonce)
 
 
 def open_server_secret(sealed: bytes, *, key: bytes, purpose: str, subject_id: UUID) -> bytes:
@@ -48,3 +45,11 @@ def open_server_secret(sealed: bytes, *, key: bytes, purpose: str, subject_id: U
     nonce = reader.take(NONCE_BYTES)
     header = reader.consumed()
     return _sodium.aead_decrypt(reader.rest(), header, nonce, key)
+
+
+def _seal(value: bytes, *, key: bytes, purpose: str, subject_id: UUID, nonce: bytes) -> bytes:
+    """Deterministic given its nonce: for test vectors only (a reused nonce breaks the AEAD)."""
+    if len(key) != KEY_BYTES:
+        raise ValueError("the sealing key must be 32 bytes")
+    header = prefix(EnvelopeType.SERVER_SECRET) + _purpose_field(purpose) + subject_id.bytes
+    return header + nonce + _sodium.aead_encrypt(value, header + nonce, nonce, key)

@@ -1,7 +1,8 @@
 """Colloque's own test vectors: fixed keys, nonces and ephemeral seeds -> exact envelope bytes.
 
 ``uv run python -m tests.unit.crypto.vectors`` rewrites tests/vectors/{login,key_bundle,items,groups,
-transparency}.json from the deterministic test hooks, and writes documents.json only if it is missing
+transparency}.json from the deterministic test hooks (and the files of
+:mod:`tests.unit.crypto.vectors_more`), and writes documents.json only if it is missing
 (libsodium draws the secretstream header itself, so those ciphertexts cannot be reproduced; they are
 checked in the decryption direction only). The tests regenerate the deterministic files in memory and
 compare them with the stored ones byte for byte, so a format change cannot go unnoticed.
@@ -367,12 +368,18 @@ def load(name: str) -> Any:
 
 
 def main() -> None:
+    # Imported here: vectors_more builds on this module's fixed inputs.
+    from tests.unit.crypto import vectors_more
+
     VECTORS.mkdir(parents=True, exist_ok=True)
     for name, generate in GENERATED.items():
         (VECTORS / f"{name}.json").write_text(dump(generate()), encoding="utf-8")
     target = VECTORS / "documents.json"
     if not target.exists() or "--documents" in sys.argv:
         target.write_text(dump(document_vectors()), encoding="utf-8")
+    # After documents.json and items.json, which some of them read.
+    for name, generate in vectors_more.GENERATED.items():
+        (VECTORS / f"{name}.json").write_text(dump(generate()), encoding="utf-8")
 
 
 if __name__ == "__main__":
