@@ -228,10 +228,15 @@ def conversation_id(*, practice_id: UUID, patient_id: UUID) -> UUID:
 
     Both sides compute it, so a message's context binds it to this practice and this patient.
     """
-    digest = _sodium.blake2b(
-        CONVERSATION_CONTEXT + practice_id.bytes + patient_id.bytes, length=UUID_BYTES
+    digest = bytearray(
+        _sodium.blake2b(
+            CONVERSATION_CONTEXT + practice_id.bytes + patient_id.bytes, length=UUID_BYTES
+        )
     )
-    return UUID(bytes=digest)
+    # A UUIDv8 (RFC 9562, custom): a derived id, and still a well-formed UUID for any library.
+    digest[6] = (digest[6] & 0x0F) | 0x80
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return UUID(bytes=bytes(digest))
 
 
 def verify_item_signature(envelope: bytes, *, author: KeyBinding) -> None:

@@ -336,3 +336,4 @@ def test_a_conversation_id_binds_practice_and_patient() -> None:
     assert first == items.conversation_id(practice_id=practice, patient_id=patient)
     assert first != items.conversation_id(practice_id=patient, patient_id=practice)
     assert first != items.conversation_id(practice_id=uuid.uuid4(), patient_id=patient)
+    assert (first.version, first.variant) == (8, uuid.RFC_4122)
