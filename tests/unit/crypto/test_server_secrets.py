@@ -47,3 +47,5 @@ def test_parameters_are_checked() -> None:
         seal_server_secret(b"x", key=KEY, purpose="", subject_id=ACCOUNT)
     with pytest.raises(ValueError, match="purpose"):
         seal_server_secret(b"x", key=KEY, purpose="x" * 17, subject_id=ACCOUNT)
+    with pytest.raises(ValueError, match="purpose"):
+        seal_server_secret(b"x", key=KEY, purpose="totp\x00", subject_id=ACCOUNT)
