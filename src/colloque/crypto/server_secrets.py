@@ -27,7 +27,7 @@ def _purpose_field(purpose: str) -> bytes:
     raw = purpose.encode("ascii")
     # No NUL: the field is NUL-padded, so "a" and "a\0" would be the same purpose.
     if not raw or len(raw) > PURPOSE_BYTES or b"\x00" in raw:
-        raise ValueError("purpose must be 1 to 16 printable ASCII characters, without NUL")
+        raise ValueError("purpose must be 1 to 16 ASCII characters, without NUL")
     return raw.ljust(PURPOSE_BYTES, b"\x00")
 
 
