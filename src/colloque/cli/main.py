@@ -135,16 +135,27 @@ def worker(
     database_url: DatabaseOption = None,
     once: Annotated[bool, typer.Option(help="Run one cycle and exit.")] = False,
 ) -> None:
-    """Rebuild stale search caches and lapse expired waitlist holds, periodically."""
+    """Rebuild stale search caches, lapse expired waitlist holds and sweep document streams
+    never described, periodically."""
+    from colloque.storage.blobs import FilesystemBlobStore
     from colloque.worker import run_cycle
 
     settings = _settings(database_url)
     database = _database(settings)
     clock = SystemClock()
+    blobs = FilesystemBlobStore(settings.data_dir / "blobs")
     while True:
-        report = run_cycle(database, clock, batch=settings.refresh_batch)
+        report = run_cycle(
+            database,
+            clock,
+            batch=settings.refresh_batch,
+            blobs=blobs,
+            document_upload_grace=settings.document_upload_grace,
+        )
         console.print(
-            f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers"
+            f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers, "
+            f"swept {report.documents_swept} undescribed documents and "
+            f"{report.temporaries_removed} temporary files"
         )
         if once:
             return
