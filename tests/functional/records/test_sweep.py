@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from colloque.client import ApiError
 from colloque.client.records import DocumentEntry, b64
@@ -23,7 +24,7 @@ from colloque.records.documents import blob_key, parse_blob_key
 from colloque.records.upkeep import COMMIT_MARGIN
 from colloque.storage.blobs import FilesystemBlobStore
 from colloque.storage.engine import Database
-from colloque.worker import CycleReport, run_cycle
+from colloque.worker import CycleReport, log_report, run_cycle
 from tests.functional.records.clients import Scene, scene
 
 GRACE = timedelta(hours=24)
@@ -244,3 +245,39 @@ def test_keys_the_documents_area_never_makes_are_left_alone(
 )
 def test_parse_blob_key(key: str, expected: tuple[uuid.UUID, uuid.UUID] | None) -> None:
     assert parse_blob_key(key) == expected
+
+
+def test_an_upload_refused_after_several_batches_leaves_no_temporary_file(
+    s: Scene, tmp_path: Path
+) -> None:
+    """Written to disk in batches through the thread pool, then refused at the end (a size no
+    stream has): nothing stays, not even the temporary file."""
+    document_id = uuid.uuid4()
+    stream = b"".join(
+        encrypt_document([bytes(3 * 1024 * 1024)], document_id=document_id, key=new_document_key())
+    )[:-5]
+    response = s.http.request(
+        "PUT",
+        f"{base(s)}/{document_id}/content",
+        content=iter([stream[i : i + 65_536] for i in range(0, len(stream), 65_536)]),
+        headers={"Authorization": f"Bearer {s.doctor.token}"},
+    )
+    assert response.status_code == 422
+    directory = tmp_path / "blobs" / "documents" / str(s.world.practice_id)
+    assert list(directory.iterdir()) == []
+
+
+def test_the_cycle_logs_counts_only() -> None:
+    with capture_logs() as logs:
+        log_report(CycleReport(0, 0, 0, 0))
+        log_report(CycleReport(0, 0, documents_swept=2, temporaries_removed=1))
+    assert logs == [
+        {
+            "event": "upkeep_cycle",
+            "log_level": "info",
+            "agendas_refreshed": 0,
+            "offers_lapsed": 0,
+            "documents_swept": 2,
+            "temporaries_removed": 1,
+        }
+    ]
