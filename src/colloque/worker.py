@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -38,6 +38,26 @@ class CycleReport:
 
 
 _DEFAULT_GRACE = timedelta(seconds=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS)
+#: The documents sweep walks the whole blob directory: hourly is ample against a grace of hours.
+DOCUMENT_SWEEP_INTERVAL = timedelta(hours=1)
+
+
+class SweepSchedule:
+    """Hands out the blob store to at most one cycle per :data:`DOCUMENT_SWEEP_INTERVAL`."""
+
+    def __init__(self, blobs: BlobStore | None, clock: Clock) -> None:
+        self._blobs = blobs
+        self._clock = clock
+        self._last: datetime | None = None
+
+    def due(self) -> BlobStore | None:
+        now = self._clock.now()
+        if self._blobs is None or (
+            self._last is not None and now - self._last < DOCUMENT_SWEEP_INTERVAL
+        ):
+            return None
+        self._last = now
+        return self._blobs
 
 
 def run_cycle(
@@ -101,7 +121,7 @@ class BackgroundRefresher:
         self._clock = clock
         self._interval = interval
         self._batch = batch
-        self._blobs = blobs
+        self._sweeps = SweepSchedule(blobs, clock)
         self._grace = document_upload_grace
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="colloque-refresher", daemon=True)
@@ -120,7 +140,7 @@ class BackgroundRefresher:
                     self._database,
                     self._clock,
                     batch=self._batch,
-                    blobs=self._blobs,
+                    blobs=self._sweeps.due(),
                     document_upload_grace=self._grace,
                 )
                 log_report(report)

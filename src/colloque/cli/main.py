@@ -138,23 +138,23 @@ def worker(
     """Rebuild stale search caches, lapse expired waitlist holds and sweep document streams
     never described, periodically."""
     from colloque.storage.blobs import FilesystemBlobStore
-    from colloque.worker import run_cycle
+    from colloque.worker import SweepSchedule, run_cycle
 
     settings = _settings(database_url)
     database = _database(settings)
     clock = SystemClock()
-    blobs = FilesystemBlobStore(settings.data_dir / "blobs")
+    sweeps = SweepSchedule(FilesystemBlobStore(settings.data_dir / "blobs"), clock)
     while True:
         report = run_cycle(
             database,
             clock,
             batch=settings.refresh_batch,
-            blobs=blobs,
+            blobs=sweeps.due(),
             document_upload_grace=settings.document_upload_grace,
         )
         console.print(
             f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers, "
-            f"swept {report.documents_swept} undescribed documents and "
+            f"swept {report.documents_swept} documents never described, "
             f"{report.temporaries_removed} temporary files"
         )
         if once:

@@ -23,7 +23,7 @@ from colloque.records.views import (
     SealedIn,
     read_page,
 )
-from colloque.storage.blobs import BlobStore, BlobWriter, FilesystemBlobStore
+from colloque.storage.blobs import BlobStore, BlobWriter
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
 
@@ -37,13 +37,10 @@ _STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _blob_store(request: Request, settings: SettingsDep) -> BlobStore:
-    """``app.state.blob_store`` (set by create_app), else the filesystem under the data directory
-    (made once)."""
-    store: BlobStore | None = getattr(request.app.state, "blob_store", None)
-    if store is None:
-        store = FilesystemBlobStore(settings.data_dir / "blobs")
-        request.app.state.blob_store = store
+def _blob_store(request: Request) -> BlobStore:
+    """The store create_app made (the filesystem under the data directory), which the upkeep's
+    sweep uses too."""
+    store: BlobStore = request.app.state.blob_store
     return store
 
 

@@ -24,7 +24,13 @@ from colloque.records.documents import blob_key, parse_blob_key
 from colloque.records.upkeep import COMMIT_MARGIN
 from colloque.storage.blobs import FilesystemBlobStore
 from colloque.storage.engine import Database
-from colloque.worker import CycleReport, log_report, run_cycle
+from colloque.worker import (
+    DOCUMENT_SWEEP_INTERVAL,
+    CycleReport,
+    SweepSchedule,
+    log_report,
+    run_cycle,
+)
 from tests.functional.records.clients import Scene, scene
 
 GRACE = timedelta(hours=24)
@@ -281,3 +287,14 @@ def test_the_cycle_logs_counts_only() -> None:
             "temporaries_removed": 1,
         }
     ]
+
+
+def test_the_sweep_runs_at_most_hourly(clock: SettableClock, tmp_path: Path) -> None:
+    blobs = store(tmp_path)
+    sweeps = SweepSchedule(blobs, clock)
+    assert sweeps.due() is blobs
+    clock.advance(DOCUMENT_SWEEP_INTERVAL - timedelta(seconds=1))
+    assert sweeps.due() is None
+    clock.advance(timedelta(seconds=1))
+    assert sweeps.due() is blobs
+    assert SweepSchedule(None, clock).due() is None
