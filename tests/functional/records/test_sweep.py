@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
+from colloque.api.app import create_app
 from colloque.client import ApiError
 from colloque.client.records import DocumentEntry, b64
 from colloque.clock import SettableClock
+from colloque.config import KdfCost, Settings
 from colloque.crypto.documents import encrypt_document, new_document_key
 from colloque.crypto.sealed_documents import DocumentInfo, StreamDigest, seal_document
 from colloque.records.documents import blob_key, parse_blob_key
@@ -298,3 +302,21 @@ def test_the_sweep_runs_at_most_hourly(clock: SettableClock, tmp_path: Path) -> 
     clock.advance(timedelta(seconds=1))
     assert sweeps.due() is blobs
     assert SweepSchedule(None, clock).due() is None
+
+
+def test_the_servers_own_upkeep_sweeps_with_the_routes_store(
+    db: Database, clock: SettableClock, tmp_path: Path
+) -> None:
+    settings = Settings(kdf_cost=KdfCost.TEST, data_dir=tmp_path, refresh_interval_seconds=3600)
+    app = create_app(settings, database=db, clock=clock)
+    blobs: FilesystemBlobStore = app.state.blob_store
+    key = blob_key(uuid.uuid4(), uuid.uuid4())
+    writer = blobs.create(key)
+    writer.write(b"never described")
+    writer.commit(at=clock.now() - timedelta(days=3))
+    with TestClient(app):  # starts the refresher, whose first cycle runs at once
+        for _ in range(600):
+            if blobs.stat(key) is None:
+                break
+            time.sleep(0.05)
+    assert blobs.stat(key) is None
