@@ -8,6 +8,7 @@ defaults (console mail, cookies without ``Secure``, the tests' key-derivation co
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -15,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "colloque-development-secret-not-for-production"  # noqa: S105 - refused in production
 MIN_SECRET_LENGTH = 32
+#: A day: a document's stream must be described within it, and is swept some time after.
+DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS = 86_400
 
 
 class Environment(enum.StrEnum):
@@ -58,6 +61,12 @@ class Settings(BaseSettings):
     refresh_batch: int = Field(default=200, ge=1)
     #: Start the in-process refresher with the web server. Turn off when a separate worker runs it.
     run_refresher: bool = True
+    #: How long an uploaded document stream waits for its description. Older, the description is
+    #: refused, and the upkeep removes the stream (an hour later) if it has none; it also removes
+    #: what uploads cut off mid-way left behind, once untouched for this long.
+    document_upload_grace_seconds: int = Field(
+        default=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS, ge=3_600, le=30 * 86_400
+    )
 
     #: Where account mail (sign-up codes, invitations, notices) goes. Unset: the console in
     #: development and tests, SMTP in production (where the console is refused).
@@ -83,6 +92,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'colloque.sqlite3').resolve()}"
+
+    @property
+    def document_upload_grace(self) -> timedelta:
+        return timedelta(seconds=self.document_upload_grace_seconds)
 
     @property
     def effective_mail_backend(self) -> MailBackend:

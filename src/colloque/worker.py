@@ -1,5 +1,5 @@
 """Periodic upkeep: rebuild stale search caches, pass lapsed waitlist holds on, purge expired
-account data.
+account data, sweep document streams never described.
 
 It runs inside ``colloque serve`` by default (a daemon thread), or alone with
 ``colloque worker``. Each agenda is rebuilt in its own short transaction, so a slow rebuild never
@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 
 from colloque.accounts.upkeep import purge_expired_account_data
 from colloque.authorization.principal import ANONYMOUS
 from colloque.clock import Clock
+from colloque.config import DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS
 from colloque.errors import NotFound
+from colloque.records.upkeep import sweep_document_blobs
 from colloque.search.services import agendas_due, refresh_agenda
+from colloque.storage.blobs import BlobStore
 from colloque.storage.engine import Database
 from colloque.waitlist.services import lapse_due_offers
 
@@ -28,9 +32,43 @@ log = structlog.get_logger("colloque.worker")
 class CycleReport:
     agendas_refreshed: int
     offers_lapsed: int
+    #: Document streams never described, and temporary files of cut-off uploads, removed.
+    documents_swept: int = 0
+    temporaries_removed: int = 0
 
 
-def run_cycle(database: Database, clock: Clock, *, batch: int) -> CycleReport:
+_DEFAULT_GRACE = timedelta(seconds=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS)
+#: The documents sweep walks the whole blob directory: hourly is ample against a grace of hours.
+DOCUMENT_SWEEP_INTERVAL = timedelta(hours=1)
+
+
+class SweepSchedule:
+    """Hands out the blob store to at most one cycle per :data:`DOCUMENT_SWEEP_INTERVAL`."""
+
+    def __init__(self, blobs: BlobStore | None, clock: Clock) -> None:
+        self._blobs = blobs
+        self._clock = clock
+        self._last: datetime | None = None
+
+    def due(self) -> BlobStore | None:
+        now = self._clock.now()
+        if self._blobs is None or (
+            self._last is not None and now - self._last < DOCUMENT_SWEEP_INTERVAL
+        ):
+            return None
+        self._last = now
+        return self._blobs
+
+
+def run_cycle(
+    database: Database,
+    clock: Clock,
+    *,
+    batch: int,
+    blobs: BlobStore | None = None,
+    document_upload_grace: timedelta = _DEFAULT_GRACE,
+) -> CycleReport:
+    """One round of upkeep; the documents sweep runs when given the ``blobs`` store."""
     with database.write() as session:
         lapsed = lapse_due_offers(session, now=clock.now(), principal=ANONYMOUS)
     with database.write() as session:
@@ -51,17 +89,40 @@ def run_cycle(database: Database, clock: Clock, *, batch: int) -> CycleReport:
             refreshed += 1
         except NotFound:  # removed meanwhile
             continue
-    return CycleReport(agendas_refreshed=refreshed, offers_lapsed=lapsed)
+    swept = temporaries = 0
+    if blobs is not None:
+        # Last, so that a failing store never holds up the rest of the upkeep.
+        sweep = sweep_document_blobs(
+            database, blobs=blobs, now=clock.now(), upload_grace=document_upload_grace
+        )
+        swept, temporaries = sweep.streams_removed, sweep.temporaries_removed
+    return CycleReport(
+        agendas_refreshed=refreshed,
+        offers_lapsed=lapsed,
+        documents_swept=swept,
+        temporaries_removed=temporaries,
+    )
 
 
 class BackgroundRefresher:
     """Runs :func:`run_cycle` every ``interval`` seconds on a daemon thread until stopped."""
 
-    def __init__(self, database: Database, clock: Clock, *, interval: float, batch: int) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        interval: float,
+        batch: int,
+        blobs: BlobStore | None = None,
+        document_upload_grace: timedelta = _DEFAULT_GRACE,
+    ) -> None:
         self._database = database
         self._clock = clock
         self._interval = interval
         self._batch = batch
+        self._sweeps = SweepSchedule(blobs, clock)
+        self._grace = document_upload_grace
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="colloque-refresher", daemon=True)
 
@@ -75,13 +136,31 @@ class BackgroundRefresher:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                report = run_cycle(self._database, self._clock, batch=self._batch)
-                if report.agendas_refreshed or report.offers_lapsed:
-                    log.info(
-                        "upkeep_cycle",
-                        agendas_refreshed=report.agendas_refreshed,
-                        offers_lapsed=report.offers_lapsed,
-                    )
+                report = run_cycle(
+                    self._database,
+                    self._clock,
+                    batch=self._batch,
+                    blobs=self._sweeps.due(),
+                    document_upload_grace=self._grace,
+                )
+                log_report(report)
             except Exception as exc:  # keep the loop alive; the next cycle retries
                 log.error("upkeep_failed", error_type=type(exc).__name__)
             self._stop.wait(self._interval)
+
+
+def log_report(report: CycleReport) -> None:
+    """Counts only: never which practice or document."""
+    if (
+        report.agendas_refreshed
+        or report.offers_lapsed
+        or report.documents_swept
+        or report.temporaries_removed
+    ):
+        log.info(
+            "upkeep_cycle",
+            agendas_refreshed=report.agendas_refreshed,
+            offers_lapsed=report.offers_lapsed,
+            documents_swept=report.documents_swept,
+            temporaries_removed=report.temporaries_removed,
+        )

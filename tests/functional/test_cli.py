@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,18 @@ def test_demo_loads_and_prints_logins(tmp_path: Path) -> None:
     again = run("demo", "--no-serve", env_extra={"COLLOQUE_DATA_DIR": str(data_dir)})
     assert again.returncode == 0, again.stderr
     assert "demo data not loaded again" in again.stdout
+
+
+def test_the_worker_sweeps_old_undescribed_documents(tmp_path: Path) -> None:
+    env = {"COLLOQUE_DATA_DIR": str(tmp_path)}
+    assert run("migrate", env_extra=env).returncode == 0
+    orphan = tmp_path / "blobs" / "documents" / str(uuid.uuid4()) / str(uuid.uuid4())
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"never described")
+    long_ago = (datetime.now(UTC) - timedelta(days=3)).timestamp()
+    os.utime(orphan, (long_ago, long_ago))
+    result = run("worker", "--once", env_extra=env)
+    assert result.returncode == 0, result.stderr
+    printed = " ".join(result.stdout.split())  # the console wraps long lines
+    assert "swept 1 documents never described, 0 temporary files" in printed
+    assert not orphan.exists()

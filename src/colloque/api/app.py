@@ -24,6 +24,7 @@ from colloque.records.document_views import router as documents_router
 from colloque.records.views import router as records_router
 from colloque.scheduling.views import router as scheduling_router
 from colloque.search.views import router as search_router
+from colloque.storage.blobs import FilesystemBlobStore
 from colloque.storage.engine import Database
 from colloque.waitlist.views import router as waitlist_router
 from colloque.worker import BackgroundRefresher
@@ -41,7 +42,7 @@ def create_app(
     clock = clock or SystemClock()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         refresher = None
         if settings.run_refresher:
             refresher = BackgroundRefresher(
@@ -49,6 +50,9 @@ def create_app(
                 clock,
                 interval=settings.refresh_interval_seconds,
                 batch=settings.refresh_batch,
+                # Read at start: the store the routes use, even one set after create_app.
+                blobs=running.state.blob_store,
+                document_upload_grace=settings.document_upload_grace,
             )
             refresher.start()
         try:
@@ -68,6 +72,7 @@ def create_app(
     app.state.database = database
     app.state.clock = clock
     app.state.settings = settings
+    app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
     problems.install(app)
     probing.install(app, secret=settings.secret_key.get_secret_value())
 

@@ -135,16 +135,27 @@ def worker(
     database_url: DatabaseOption = None,
     once: Annotated[bool, typer.Option(help="Run one cycle and exit.")] = False,
 ) -> None:
-    """Rebuild stale search caches and lapse expired waitlist holds, periodically."""
-    from colloque.worker import run_cycle
+    """Rebuild stale search caches, lapse expired waitlist holds and sweep document streams
+    never described, periodically."""
+    from colloque.storage.blobs import FilesystemBlobStore
+    from colloque.worker import SweepSchedule, run_cycle
 
     settings = _settings(database_url)
     database = _database(settings)
     clock = SystemClock()
+    sweeps = SweepSchedule(FilesystemBlobStore(settings.data_dir / "blobs"), clock)
     while True:
-        report = run_cycle(database, clock, batch=settings.refresh_batch)
+        report = run_cycle(
+            database,
+            clock,
+            batch=settings.refresh_batch,
+            blobs=sweeps.due(),
+            document_upload_grace=settings.document_upload_grace,
+        )
         console.print(
-            f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers"
+            f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers, "
+            f"swept {report.documents_swept} documents never described, "
+            f"{report.temporaries_removed} temporary files"
         )
         if once:
             return

@@ -23,9 +23,13 @@ from colloque.records.views import (
     SealedIn,
     read_page,
 )
-from colloque.storage.blobs import BlobStore, FilesystemBlobStore
+from colloque.storage.blobs import BlobStore, BlobWriter
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
+
+#: An upload reaches the disk through the thread pool in batches of about this much: the event
+#: loop never waits on a write, and a request holds at most a batch (plus one piece) in memory.
+WRITE_BATCH_BYTES = 1024 * 1024
 
 OCTETS = "application/octet-stream"
 _STREAM: dict[int | str, dict[str, Any]] = {
@@ -33,16 +37,19 @@ _STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _blob_store(request: Request, settings: SettingsDep) -> BlobStore:
-    """``app.state.blob_store`` if set, else the filesystem under the data directory (made once)."""
-    store: BlobStore | None = getattr(request.app.state, "blob_store", None)
-    if store is None:
-        store = FilesystemBlobStore(settings.data_dir / "blobs")
-        request.app.state.blob_store = store
+def _blob_store(request: Request) -> BlobStore:
+    """The store create_app made (the filesystem under the data directory), which the upkeep's
+    sweep uses too."""
+    store: BlobStore = request.app.state.blob_store
     return store
 
 
 Blobs = Annotated[BlobStore, Depends(_blob_store)]
+
+
+def _write_all(writer: BlobWriter, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        writer.write(piece)
 
 
 @router.put(
@@ -56,6 +63,7 @@ async def upload_document(
     document_id: UUID,
     request: Request,
     db: DB,
+    clock: ClockDep,
     principal: CurrentPrincipal,
     blobs: Blobs,
 ) -> Response:
@@ -75,14 +83,24 @@ async def upload_document(
         raise TooLarge("documents are limited to 100 MiB", field="body")
     framing = documents.StreamFraming(document_id)
     writer = blobs.create(documents.blob_key(practice_id, document_id))
+    pending: list[bytes] = []
+    pending_bytes = 0
     try:
         async for piece in request.stream():
             data = framing.feed(piece)
             if data:
-                writer.write(data)
+                pending.append(data)
+                pending_bytes += len(data)
+            if pending_bytes >= WRITE_BATCH_BYTES:
+                await run_in_threadpool(_write_all, writer, pending)
+                pending, pending_bytes = [], 0
         framing.finish()
-        await run_in_threadpool(writer.commit)
+        await run_in_threadpool(_write_all, writer, pending)
+        await run_in_threadpool(lambda: writer.commit(at=clock.now()))
     except BaseException:
+        # Here, not in the thread pool: a cancelled request could not await it. Closing and
+        # unlinking one file is quick; a process killed first leaves the temporary file to the
+        # upkeep's sweep.
         writer.abort()
         raise
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -100,6 +118,7 @@ def describe_document(
     body: SealedIn,
     db: DB,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     blobs: Blobs,
 ) -> CreatedOut:
@@ -113,6 +132,7 @@ def describe_document(
             envelope=body.envelope,
             wraps=body.wraps,
             blobs=blobs,
+            upload_grace=settings.document_upload_grace,
         )
         return CreatedOut(item_id=row.item_id, created_at=row.created_at)
 

@@ -4,13 +4,14 @@ Upload is two steps (docs/crypto.md, section 5.3): the client streams the encryp
 (``PUT .../documents/{id}/content``; the server checks its header names this document and that its
 size is one a stream can have), then posts the item envelope that describes it, signed by the
 author over the stream's digest. Until then the blob is unreachable: every read starts from the
-database row. A stream uploaded but never described stays on disk (a sweep is left to operations).
+database row. A stream must be described within the upload grace period (a setting); one never
+described is removed by the upkeep (:mod:`colloque.records.upkeep`) once older than that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import select
@@ -33,9 +34,25 @@ from colloque.records.services import store_sealed_item
 from colloque.records.threads import DOCUMENT, held_patient, staff_patient
 from colloque.storage.blobs import BlobMissing, BlobStore
 
+BLOB_PREFIX = "documents"
+
 
 def blob_key(practice_id: UUID, document_id: UUID) -> str:
-    return f"documents/{practice_id}/{document_id}"
+    return f"{BLOB_PREFIX}/{practice_id}/{document_id}"
+
+
+def parse_blob_key(key: str) -> tuple[UUID, UUID] | None:
+    """The practice and document a key names, or None for a key this module never makes."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != BLOB_PREFIX:
+        return None
+    try:
+        practice_id, document_id = UUID(parts[1]), UUID(parts[2])
+    except ValueError:
+        return None
+    if blob_key(practice_id, document_id) != key:
+        return None
+    return practice_id, document_id
 
 
 def check_upload(
@@ -100,16 +117,23 @@ def do_store_document(
     envelope: bytes,
     wraps: Sequence[bytes],
     blobs: BlobStore,
+    upload_grace: timedelta,
 ) -> SealedItemRow:
-    """The description of a document whose stream was uploaded; checked like any sealed item."""
+    """The description of a document whose stream was uploaded within ``upload_grace``; checked
+    like any sealed item. An older stream is refused: the sweep may be removing it."""
     staff_patient(session, principal, Action.PRACTICE_CLINICAL_WRITE, practice_id, patient_id)
     try:
         document_id = read_item_header(envelope).item_id
     except CryptoError:
         raise InvalidInput("not an item envelope", field="envelope") from None
-    size = blobs.size(blob_key(practice_id, document_id))
-    if size is None:
+    stream = blobs.stat(blob_key(practice_id, document_id))
+    if stream is None:
         raise InvalidInput("upload the document's content first", field="envelope")
+    if stream.committed_at < now - upload_grace:
+        raise InvalidInput(
+            "the document's content was uploaded too long ago: upload it again",
+            field="envelope",
+        )
     return store_sealed_item(
         session,
         principal=principal,
@@ -120,7 +144,7 @@ def do_store_document(
         envelope=envelope,
         wraps=wraps,
         now=now,
-        size_bytes=size,
+        size_bytes=stream.size,
     )
 
 
