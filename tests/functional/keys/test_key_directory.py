@@ -126,9 +126,9 @@ def test_publishing_refuses_old_and_repeated_epochs(db: Database, clock: Settabl
         assert session.scalar(select(func.count()).select_from(KeyDirectoryLeaf)) == 2
 
 
-def test_the_log_is_append_only_in_postgres(db: Database, clock: SettableClock) -> None:
-    if not db.is_postgres:
-        pytest.skip("a PostgreSQL trigger")
+@pytest.mark.postgres
+def test_the_log_is_append_only_in_postgres(postgres_db: Database, clock: SettableClock) -> None:
+    db = postgres_db
     keyed(db, clock, "ana")
     for statement in (
         "UPDATE key_directory_leaves SET epoch = 9",
