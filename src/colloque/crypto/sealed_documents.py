@@ -95,6 +95,9 @@ def open_document(
     name_end = 2 * _sodium.KEY_BYTES + 2 + int.from_bytes(body[64:66], "big")
     if name_end > len(body):
         raise MalformedEnvelope("document name overruns its description")
+    # The limits sealing applies, so that a signed but oversized description is refused too.
+    if name_end - 66 > MAX_NAME_BYTES or len(body) - name_end > MAX_MEDIA_TYPE_BYTES:
+        raise MalformedEnvelope("document name or media type too long")
     try:
         name = body[66:name_end].decode("utf-8")
         media_type = body[name_end:].decode("ascii")

@@ -109,6 +109,8 @@ def test_sealing_refuses_misuse() -> None:
         bytes(64) + b"\x00\x09abc",
         bytes(64) + b"\x00\x01\xff",
         bytes(64) + b"\x00\x00\xff",
+        bytes(64) + (1025).to_bytes(2, "big") + b"n" * 1025 + b"text/plain",
+        bytes(64) + b"\x00\x01n" + b"t" * 256,
     ],
 )
 def test_malformed_descriptions_are_refused(body: bytes) -> None:
