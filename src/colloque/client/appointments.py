@@ -6,10 +6,10 @@ server cannot move the ciphertext onto another appointment without the open fail
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 from uuid import UUID, uuid4
 
+from colloque.client.encoding import b64, unb64
 from colloque.crypto.items import (
     KeyPairHolder,
     VisitReason,
@@ -21,14 +21,6 @@ from colloque.crypto.keys import UserKeys
 from colloque.crypto.transparency import KeyBinding
 
 Json = dict[str, Any]
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def sealed_booking_fields(

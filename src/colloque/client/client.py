@@ -7,7 +7,6 @@ Passwords are checked against the policy before any request (:class:`WeakPasswor
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -21,6 +20,7 @@ from colloque.client.appointments import (
     sealed_part,
 )
 from colloque.client.directory import KeyDirectory
+from colloque.client.encoding import b64, unb64
 from colloque.client.passwords import check_password
 from colloque.client.practice_keys import PracticeKeys
 from colloque.crypto.items import VisitReason, read_item_header
@@ -90,14 +90,6 @@ class NotPinned(Exception):
     """The call needs the key directory's origin and public key: pin them first."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class ColloqueClient:
     """``ColloqueClient("https://colloque.example")``; pass ``http`` to reuse an httpx client
     (tests pass FastAPI's TestClient). ``insecure_allow_weak_cost`` is for tests only: it lets
@@ -165,7 +157,7 @@ class ColloqueClient:
 
     def _prelogin(self, email: str) -> tuple[bytes, bytes]:
         answer = self._request("POST", "/api/v1/auth/prelogin", json={"email": email}, auth=False)
-        return _unb64(answer["kdf_params"]), _unb64(answer["recovery_kdf_params"])
+        return unb64(answer["kdf_params"]), unb64(answer["recovery_kdf_params"])
 
     def _opened(self, email: str, account_id: str, session: Json) -> None:
         self._email = email
@@ -208,8 +200,8 @@ class ColloqueClient:
     ) -> tuple[NewKeyBundle, Json]:
         """New key pairs for the account and epoch of ``ticket``, sealed under ``password`` and a
         new recovery code, with the fresh parameters the server handed out: the request fields."""
-        params = _unb64(ticket["kdf_params"])
-        recovery_params = _unb64(ticket["recovery_kdf_params"])
+        params = unb64(ticket["kdf_params"])
+        recovery_params = unb64(ticket["recovery_kdf_params"])
         login_keys = self._derive(password, params)
         created = create_key_bundle(
             UUID(ticket["account_id"]),
@@ -221,14 +213,14 @@ class ColloqueClient:
         recovery_keys = self._derive(created.recovery_code.text, recovery_params)
         bundle = created.bundle
         return created, {
-            "auth_key": _b64(login_keys.auth_key),
-            "kdf_params": _b64(params),
-            "recovery_auth_key": _b64(recovery_keys.auth_key),
-            "recovery_kdf_params": _b64(recovery_params),
-            "encryption_public": _b64(bundle.encryption_public),
-            "signing_public": _b64(bundle.signing_public),
-            "sealed_by_password": _b64(bundle.sealed_by_password),
-            "sealed_by_recovery": _b64(bundle.sealed_by_recovery),
+            "auth_key": b64(login_keys.auth_key),
+            "kdf_params": b64(params),
+            "recovery_auth_key": b64(recovery_keys.auth_key),
+            "recovery_kdf_params": b64(recovery_params),
+            "encryption_public": b64(bundle.encryption_public),
+            "signing_public": b64(bundle.signing_public),
+            "sealed_by_password": b64(bundle.sealed_by_password),
+            "sealed_by_recovery": b64(bundle.sealed_by_recovery),
             "session": "token",
         }
 
@@ -254,7 +246,7 @@ class ColloqueClient:
             "/api/v1/auth/login",
             json={
                 "email": email,
-                "auth_key": _b64(login_keys.auth_key),
+                "auth_key": b64(login_keys.auth_key),
                 "totp": totp,
                 "recovery_code": recovery_code,
                 "session": "token",
@@ -262,7 +254,7 @@ class ColloqueClient:
             auth=False,
         )
         self._opened(email, out["account_id"], out["session"])
-        sealed = _unb64(out["keys"]["sealed_by_password"])
+        sealed = unb64(out["keys"]["sealed_by_password"])
         self._keys = unlock_with_kek(sealed, user_id=self.account_id, kek=login_keys.kek)
         self._sealed_by_password = sealed
         return {"account_id": out["account_id"], "mfa": out["mfa"]}
@@ -278,7 +270,7 @@ class ColloqueClient:
             "POST",
             "/api/v1/auth/reauth",
             json={
-                "auth_key": _b64(self._derive(password, params).auth_key),
+                "auth_key": b64(self._derive(password, params).auth_key),
                 "totp": totp,
                 "recovery_code": recovery_code,
             },
@@ -293,7 +285,7 @@ class ColloqueClient:
         check_password(new_password, user_inputs=[self._email])
         params, _ = self._prelogin(self._email)
         old_keys = self._derive(old_password, params)
-        new_params = _unb64(self._request("POST", "/api/v1/auth/password/params")["kdf_params"])
+        new_params = unb64(self._request("POST", "/api/v1/auth/password/params")["kdf_params"])
         new_keys = self._derive(new_password, new_params)
         # Also proves the old password locally before anything is sent.
         sealed = rewrap_for_new_kek(
@@ -306,10 +298,10 @@ class ColloqueClient:
             "POST",
             "/api/v1/auth/password",
             json={
-                "old_auth_key": _b64(old_keys.auth_key),
-                "new_auth_key": _b64(new_keys.auth_key),
-                "new_kdf_params": _b64(new_params),
-                "new_sealed_by_password": _b64(sealed),
+                "old_auth_key": b64(old_keys.auth_key),
+                "new_auth_key": b64(new_keys.auth_key),
+                "new_kdf_params": b64(new_params),
+                "new_sealed_by_password": b64(sealed),
             },
         )
         self._token = out["session"]["token"]
@@ -335,7 +327,7 @@ class ColloqueClient:
             "/api/v1/auth/recovery",
             json={
                 "email": email,
-                "recovery_auth_key": _b64(proof.auth_key),
+                "recovery_auth_key": b64(proof.auth_key),
                 "totp": totp,
                 "recovery_code": mfa_recovery_code,
             },
@@ -343,13 +335,13 @@ class ColloqueClient:
         )
         account_id = UUID(start["account_id"])
         keys = unlock_with_recovery_code(
-            _unb64(start["sealed_by_recovery"]),
+            unb64(start["sealed_by_recovery"]),
             user_id=account_id,
             recovery_code=code,
             insecure_allow_weak_cost=self._insecure,
         )
-        new_params = _unb64(start["kdf_params"])
-        new_recovery_params = _unb64(start["recovery_kdf_params"])
+        new_params = unb64(start["kdf_params"])
+        new_recovery_params = unb64(start["recovery_kdf_params"])
         login_keys = self._derive(new_password, new_params)
         sealed_by_password = seal_for_kek(keys, login_keys.kek)
         sealed_by_recovery, new_code = new_recovery_envelope(
@@ -363,12 +355,12 @@ class ColloqueClient:
             "/api/v1/auth/recovery/complete",
             json={
                 "recovery_token": start["recovery_token"],
-                "new_auth_key": _b64(login_keys.auth_key),
-                "new_kdf_params": _b64(new_params),
-                "new_sealed_by_password": _b64(sealed_by_password),
-                "new_recovery_auth_key": _b64(new_proof.auth_key),
-                "new_recovery_kdf_params": _b64(new_recovery_params),
-                "new_sealed_by_recovery": _b64(sealed_by_recovery),
+                "new_auth_key": b64(login_keys.auth_key),
+                "new_kdf_params": b64(new_params),
+                "new_sealed_by_password": b64(sealed_by_password),
+                "new_recovery_auth_key": b64(new_proof.auth_key),
+                "new_recovery_kdf_params": b64(new_recovery_params),
+                "new_sealed_by_recovery": b64(sealed_by_recovery),
                 "session": "token",
             },
             auth=False,
@@ -496,7 +488,7 @@ class ColloqueClient:
         signing key comes from the verified key directory."""
         keys = self.unlocked_keys
         sealed = sealed_part(appointment)
-        author_id = read_item_header(_unb64(sealed["envelope"])).author_id
+        author_id = read_item_header(unb64(sealed["envelope"])).author_id
         author = (
             keys.signing_binding()
             if author_id == keys.user_id

@@ -10,12 +10,12 @@ A server that substitutes a key, rewrites the log or shows an older view is caug
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from colloque.client.encoding import unb64
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import (
     Checkpoint,
@@ -31,10 +31,6 @@ from colloque.crypto.transparency import (
 Json = dict[str, Any]
 #: GET a path of the API and return its JSON body.
 Fetch = Callable[[str], Any]
-
-
-def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ Format and flows: docs/crypto.md, section 5.4.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from colloque.client.directory import KeyDirectory, unb64
+from colloque.client.directory import KeyDirectory
+from colloque.client.encoding import b64, unb64
 from colloque.crypto.groups import (
     GroupKey,
     add_member,
@@ -29,10 +29,6 @@ from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind, fi
 Json = dict[str, Any]
 #: ``request(method, path, body)``: the API's JSON answer (``None`` for an empty one).
 Request = Callable[[str, str, Json | None], Any]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 @dataclass(frozen=True)
@@ -79,13 +75,13 @@ class PracticeKeys:
         return [m.key for m in members if m.key is not None]
 
     def _wraps(self, wraps: dict[UUID, bytes]) -> list[Json]:
-        return [{"account_id": str(a), "wrap": _b64(w)} for a, w in wraps.items()]
+        return [{"account_id": str(a), "wrap": b64(w)} for a, w in wraps.items()]
 
     def create_group(self, practice_id: UUID) -> GroupKey:
         """Epoch 1, wrapped for every member with a key."""
         rotation = create_group(practice_id, members=self._keyed(practice_id))
         key = rotation.group_key
-        body = {"public_key": _b64(key.public_key), "wraps": self._wraps(dict(rotation.wraps))}
+        body = {"public_key": b64(key.public_key), "wraps": self._wraps(dict(rotation.wraps))}
         self._request("POST", self._path(practice_id), body)
         self.last_seen_epoch[practice_id] = key.epoch
         return key
@@ -152,7 +148,7 @@ class PracticeKeys:
         key = rotation.group_key
         body = {
             "epoch": key.epoch,
-            "public_key": _b64(key.public_key),
+            "public_key": b64(key.public_key),
             "wraps": self._wraps(dict(rotation.wraps)),
         }
         self._request("POST", self._path(practice_id, "/rotations"), body)

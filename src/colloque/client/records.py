@@ -9,7 +9,6 @@ conversation, author signature, key commitment) and raises ``CryptoError`` on an
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from urllib.parse import urlencode
 from uuid import UUID, uuid4
 
 from colloque.client.client import ApiError
+from colloque.client.encoding import b64, unb64
 from colloque.crypto.documents import (
     CHUNK_BYTES,
     decrypt_document,
@@ -109,14 +109,6 @@ class DocumentEntry:
     author_account_id: UUID
     created_at: datetime
     info: DocumentInfo
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _query(path: str, **params: object) -> str:

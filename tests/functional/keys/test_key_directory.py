@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from colloque.accounts.models import KeyBundleRow
-from colloque.client.directory import KeyDirectory, unb64
+from colloque.client.directory import KeyDirectory
+from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
 from colloque.crypto import transparency
 from colloque.crypto.errors import ProofInvalid

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from colloque.client import ApiError
-from colloque.client.records import DocumentEntry, SealedRecords, b64
+from colloque.client.encoding import b64
+from colloque.client.records import DocumentEntry, SealedRecords
 from colloque.clock import SettableClock
 from colloque.crypto.documents import (
     CIPHERTEXT_CHUNK_BYTES,

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import delete, select
 
 from colloque.client import ApiError
-from colloque.client.records import NoKeyForItem, SealedRecords, b64
+from colloque.client.encoding import b64
+from colloque.client.records import NoKeyForItem, SealedRecords
 from colloque.clock import SettableClock
 from colloque.crypto.groups import GroupKey, rewrap_item_key
 from colloque.crypto.items import seal_note

@@ -19,7 +19,8 @@ from structlog.testing import capture_logs
 
 from colloque.api.app import create_app
 from colloque.client import ApiError
-from colloque.client.records import DocumentEntry, b64
+from colloque.client.encoding import b64
+from colloque.client.records import DocumentEntry
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, Settings
 from colloque.crypto.documents import encrypt_document, new_document_key

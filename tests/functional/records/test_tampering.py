@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from colloque.client import ApiError
-from colloque.client.records import b64
+from colloque.client.encoding import b64
 from colloque.clock import SettableClock
 from colloque.crypto.errors import CryptoError, SignatureInvalid, WrongContext
 from colloque.crypto.items import seal_note
