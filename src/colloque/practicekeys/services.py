@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import PracticeMember
@@ -52,13 +52,6 @@ class MemberWrap:
 # For other areas -------------------------------------------------------------------------------
 
 
-def current_epoch(session: Session, *, practice_id: UUID) -> int | None:
-    """The practice group's current epoch (``None`` before the group is made)."""
-    return session.scalar(
-        select(func.max(PracticeKeyEpoch.epoch)).where(PracticeKeyEpoch.practice_id == practice_id)
-    )
-
-
 @dataclass(frozen=True)
 class CurrentEpoch:
     epoch: int
@@ -76,15 +69,16 @@ def current_state(session: Session, *, practice_id: UUID) -> CurrentEpoch | None
     return None if row is None else CurrentEpoch(row.epoch, bool(row.rotation_due))
 
 
+def current_epoch(session: Session, *, practice_id: UUID) -> int | None:
+    """The practice group's current epoch (``None`` before the group is made)."""
+    state = current_state(session, practice_id=practice_id)
+    return None if state is None else state.epoch
+
+
 def rotation_due(session: Session, *, practice_id: UUID) -> bool:
     """True once a member was removed and no rotation has followed yet."""
-    due = session.scalar(
-        select(PracticeKeyEpoch.rotation_due)
-        .where(PracticeKeyEpoch.practice_id == practice_id)
-        .order_by(PracticeKeyEpoch.epoch.desc())
-        .limit(1)
-    )
-    return bool(due)
+    state = current_state(session, practice_id=practice_id)
+    return state is not None and state.rotation_due
 
 
 # Checks ------------------------------------------------------------------------------------------

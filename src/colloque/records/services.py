@@ -78,13 +78,11 @@ def expected_recipients(
     return wanted
 
 
-def _author_key(session: Session, account_id: UUID) -> KeyBinding:
+def _author_bundle(session: Session, account_id: UUID) -> KeyBundleRow:
     bundle = session.get(KeyBundleRow, account_id)
     if bundle is None:
         raise InvalidInput("your account has no signing key yet", field="envelope")
-    return KeyBinding(
-        SubjectKind.USER, account_id, KeyPurpose.SIGNING, bundle.epoch, bundle.signing_public
-    )
+    return bundle
 
 
 def parse_wrap(wrap: bytes, *, field: str) -> WrapHeader:
@@ -159,8 +157,14 @@ def store_sealed_item(
         raise InvalidInput("the envelope belongs to another context", field="envelope")
     if header.author_id != principal.account_id:
         raise InvalidInput("the envelope names another author", field="envelope")
+    # Held for the whole call: the session's identity map keeps rows only while they are
+    # referenced, and the holder is often the author (a patient booking for themself).
+    author = _author_bundle(session, principal.account_id)
+    signing = KeyBinding(
+        SubjectKind.USER, author.account_id, KeyPurpose.SIGNING, author.epoch, author.signing_public
+    )
     try:
-        verify_item_signature(envelope, author=_author_key(session, principal.account_id))
+        verify_item_signature(envelope, author=signing)
     except CryptoError:
         raise InvalidInput("the author signature does not verify", field="envelope") from None
     taken = session.scalar(
