@@ -141,6 +141,24 @@ def test_the_log_is_append_only_in_postgres(postgres_db: Database, clock: Settab
             session.execute(text(statement))
 
 
+def test_a_gap_in_the_log_is_an_error_not_a_wrong_proof(
+    sqlite_db: Database, clock: SettableClock
+) -> None:
+    """SQLite has no append-only trigger: a row deleted behind the app's back must not yield a
+    proof over the wrong leaves."""
+    subject = uuid.uuid4()
+    bindings = [
+        KeyBinding(SubjectKind.GROUP, subject, KeyPurpose.ENCRYPTION, epoch, bytes([epoch]) * 32)
+        for epoch in (1, 2, 3)
+    ]
+    with sqlite_db.write() as session:
+        services.publish_bindings(session, bindings=bindings, now=clock.now(), log=LOG)
+        session.execute(text("DELETE FROM key_directory_leaves WHERE leaf_index = 1"))
+    services._caches.clear()  # as a freshly started process would find it
+    with sqlite_db.read() as session, pytest.raises(RuntimeError, match="gap"):
+        services.consistency(session, old_size=1, new_size=3)
+
+
 def test_who_sees_whose_keys(db: Database, clock: SettableClock, http: TestClient) -> None:
     admin, secretary, holder, stranger, elsewhere = (
         keyed(db, clock, name) for name in ("admin", "secretary", "holder", "stranger", "other")
