@@ -27,15 +27,15 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bench.harness import machine, postgres_version, recreate_database
-from colloque.accounts.models import PracticeMember
 from colloque.accounts.services import do_add_member, do_create_account, principal_for_account
-from colloque.authorization.principal import Role
 from colloque.config import Settings
 from colloque.crypto import groups, keys, transparency
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
 from colloque.practicekeys.services import MemberWrap, do_create_group, do_rotate_group
+from colloque.principal import Role
+from colloque.scheduling.models import PracticeMember
 from colloque.scheduling.services import do_create_practice
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade

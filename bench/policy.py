@@ -39,12 +39,12 @@ from colloque.authorization.policy import (
     Target,
     authorize,
 )
-from colloque.authorization.principal import ANONYMOUS, Membership, Principal, Role
 from colloque.booking import services as booking
 from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
 from colloque.patients.services import Relationship, do_add_patient
+from colloque.principal import ANONYMOUS, Membership, Principal, Role
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
 from tests.factories import build_world

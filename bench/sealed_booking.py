@@ -30,7 +30,6 @@ from nacl import bindings as raw
 from bench.harness import machine, postgres_version, recreate_database
 from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.services import do_add_member, principal_for_account
-from colloque.authorization.principal import Principal, Role
 from colloque.booking.reasons import SealedReason
 from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
@@ -47,6 +46,7 @@ from colloque.crypto.keys import UserKeys
 from colloque.demo.showcase_keys import make_practice_group, unlock
 from colloque.keydirectory.config import LogKey
 from colloque.patients.services import Relationship, do_add_patient
+from colloque.principal import Principal, Role
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
 from tests.factories import World, build_world

@@ -20,9 +20,9 @@ from sqlalchemy.engine import make_url
 
 from colloque.clock import SettableClock
 from colloque.scheduling.loading import AGENDAS
+from colloque.schema import load_metadata
 from colloque.storage.engine import Database, normalise_url
 from colloque.storage.migrate import upgrade
-from colloque.storage.registry import load_metadata
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 #: A Monday morning in Paris, in winter time.

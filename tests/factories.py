@@ -18,13 +18,13 @@ from colloque.accounts.services import (
     do_issue_token,
     principal_for_account,
 )
-from colloque.authorization.principal import Principal, Role
 from colloque.booking.models import Appointment
 from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
 from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship, do_add_patient
+from colloque.principal import Principal, Role
 from colloque.scheduling.domain import PatientKind, VisitMode
 from colloque.scheduling.services import (
     AgendaRulesInput,

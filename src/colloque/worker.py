@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 import structlog
 
 from colloque.accounts.upkeep import purge_expired_account_data
-from colloque.authorization.principal import ANONYMOUS
+from colloque.booking.waitlist.services import lapse_due_offers
 from colloque.clock import Clock
 from colloque.config import DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS
 from colloque.errors import NotFound
+from colloque.principal import ANONYMOUS
 from colloque.records.upkeep import sweep_document_blobs
 from colloque.search.services import agendas_due, refresh_agenda
 from colloque.storage.blobs import BlobStore
 from colloque.storage.engine import Database
-from colloque.waitlist.services import lapse_due_offers
 
 log = structlog.get_logger("colloque.worker")
 

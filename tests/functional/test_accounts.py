@@ -15,9 +15,9 @@ from colloque.accounts.services import (
     hash_token,
     resolve_principal,
 )
-from colloque.authorization.principal import ANONYMOUS, Role
 from colloque.clock import SettableClock
 from colloque.errors import InvalidInput, Unauthenticated
+from colloque.principal import ANONYMOUS, Role
 from colloque.storage.engine import Database
 from tests.factories import build_world
 

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from colloque.audit.models import AuditEvent
-from colloque.authorization.principal import ANONYMOUS
 from colloque.booking.access import get_appointment, list_my_appointments, list_practice_agenda
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import CancelReason, Source, Status
@@ -21,6 +20,7 @@ from colloque.clock import SettableClock
 from colloque.errors import Forbidden, NotFound, RuleViolation, SlotTaken, Unauthenticated
 from colloque.notifications.models import OutboxMessage
 from colloque.patients.registry import do_register_patient, find_practice_patients
+from colloque.principal import ANONYMOUS
 from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.services import do_add_override, do_update_practice_settings
 from colloque.storage.engine import Database

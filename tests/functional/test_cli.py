@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from colloque.clock import SystemClock
 
 
 def run(
@@ -104,7 +106,7 @@ def test_the_worker_sweeps_old_undescribed_documents(tmp_path: Path) -> None:
     orphan = tmp_path / "blobs" / "documents" / str(uuid.uuid4()) / str(uuid.uuid4())
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"never described")
-    long_ago = (datetime.now(UTC) - timedelta(days=3)).timestamp()
+    long_ago = (SystemClock().now() - timedelta(days=3)).timestamp()
     os.utime(orphan, (long_ago, long_ago))
     result = run("worker", "--once", env_extra=env)
     assert result.returncode == 0, result.stderr

@@ -8,22 +8,22 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from colloque.authorization.principal import ANONYMOUS
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason, Status
 from colloque.booking.services import do_cancel_appointment
-from colloque.clock import SettableClock
-from colloque.errors import NotFound, RuleViolation, SlotTaken
-from colloque.notifications.models import OutboxMessage
-from colloque.storage.engine import Database
-from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
-from colloque.waitlist.services import (
+from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
+from colloque.booking.waitlist.services import (
     do_decide_offer,
     do_join_waitlist,
     do_leave_waitlist,
     lapse_due_offers,
     list_my_waitlist,
 )
+from colloque.clock import SettableClock
+from colloque.errors import NotFound, RuleViolation, SlotTaken
+from colloque.notifications.models import OutboxMessage
+from colloque.principal import ANONYMOUS
+from colloque.storage.engine import Database
 from tests.factories import Person, World, book, build_world, make_patient, make_person
 
 TUE_0900 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)

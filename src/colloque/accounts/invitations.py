@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts.config import normalise_email
 from colloque.accounts.mailing import invitation as invitation_mail
-from colloque.accounts.models import Account, PracticeInvitation, PracticeMember
+from colloque.accounts.models import Account, PracticeInvitation
 from colloque.accounts.services import do_add_member
 from colloque.accounts.sessions import hash_token
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.authorization.principal import MEMBER_ROLES, Principal, Role
 from colloque.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colloque.ids import new_id
 from colloque.notifications.interfaces import MailMessage
-from colloque.scheduling.models import PracticePractitioner
+from colloque.principal import MEMBER_ROLES, Principal, Role
+from colloque.scheduling.models import PracticeMember, PracticePractitioner
 from colloque.scheduling.services import get_practice
 
 INVITATION_LIFETIME = timedelta(days=7)

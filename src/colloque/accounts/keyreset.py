@@ -45,7 +45,6 @@ from colloque.accounts.sessions import (
 )
 from colloque.accounts.signup import PublicKeys, challenge_with_code, check_code, count_mail
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.principal import Principal
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.keys import SealedKeysHeader, read_sealed_keys_header
 from colloque.crypto.login import hash_auth_key
@@ -54,6 +53,7 @@ from colloque.errors import Forbidden, InvalidInput
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.services import publish_bindings
 from colloque.notifications.interfaces import MailMessage
+from colloque.principal import Principal
 
 PURPOSE = "key_reset"
 RESET_TOKEN_LIFETIME = timedelta(minutes=30)

@@ -32,10 +32,10 @@ from colloque.accounts.sessions import (
     open_session,
 )
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.principal import ANONYMOUS, Principal
 from colloque.crypto.errors import AuthenticationFailed
 from colloque.crypto.login import auth_key_needs_rehash, hash_auth_key, verify_auth_key
 from colloque.notifications.interfaces import MailMessage
+from colloque.principal import ANONYMOUS, Principal
 
 WRONG_CREDENTIALS = "the email address or the password is not right"
 

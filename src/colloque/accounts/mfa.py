@@ -29,9 +29,9 @@ from colloque.accounts.sessions import (
     require_recent_reauth,
 )
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.principal import Principal
 from colloque.errors import Conflict, Forbidden, InvalidInput
 from colloque.notifications.interfaces import MailMessage
+from colloque.principal import Principal
 
 TOTP_STEP_SECONDS = 30
 TOTP_DIGITS = 6

@@ -24,12 +24,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from colloque.scheduling.models import ROLES_CHECK
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
 
 SESSION_KINDS = ("issued", "cookie", "bearer")
 CHALLENGE_PURPOSES = ("signup", "email_change", "key_reset")
-ROLES_CHECK = "role IN ('practitioner', 'secretary', 'admin')"
 
 
 class Account(Base):
@@ -213,31 +213,6 @@ class Throttle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: How many times the key was locked in a row: each lock lasts twice as long as the last.
     lock_count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class PracticeMember(Base):
-    """An account's role in one practice. One person may hold different roles in several."""
-
-    __tablename__ = "practice_members"
-    __table_args__ = (
-        CheckConstraint(ROLES_CHECK, name="role"),
-        CheckConstraint(
-            "role <> 'practitioner' OR practitioner_id IS NOT NULL", name="practitioner_linked"
-        ),
-        Index("ix_practice_members_account", "account_id"),
-        {"info": shard(ShardKind.PRACTICE)},
-    )
-
-    practice_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("practices.practice_id", ondelete="CASCADE"), primary_key=True
-    )
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True
-    )
-    role: Mapped[str] = mapped_column(String(16))
-    practitioner_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("practitioners.practitioner_id"), nullable=True
-    )
 
 
 class PracticeInvitation(Base):

@@ -36,9 +36,9 @@ from colloque.accounts.sessions import (
     open_session,
 )
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.principal import Principal
 from colloque.crypto.login import hash_auth_key
 from colloque.notifications.interfaces import MailMessage
+from colloque.principal import Principal
 
 RECOVERY_GRANT_LIFETIME = timedelta(minutes=15)
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import normalise_email
-from colloque.accounts.models import Account, KeyBundleRow, PracticeMember
+from colloque.accounts.models import Account, KeyBundleRow
 from colloque.accounts.sessions import (
     TOKEN_BYTES,
     TOKEN_PREFIX,
@@ -23,9 +23,10 @@ from colloque.accounts.sessions import (
     open_session,
     resolve_session,
 )
-from colloque.authorization.principal import ANONYMOUS, MEMBER_ROLES, Principal, Role
 from colloque.errors import InvalidInput, NotFound
 from colloque.ids import new_id
+from colloque.principal import ANONYMOUS, MEMBER_ROLES, Principal, Role
+from colloque.scheduling.models import PracticeMember
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",

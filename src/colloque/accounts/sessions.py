@@ -21,11 +21,12 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import sha256
+from colloque.accounts.grants import active_grants
 from colloque.accounts.interfaces import ReauthenticationRequired
-from colloque.accounts.models import AccessToken, Account, PracticeMember
-from colloque.authorization.principal import Membership, Principal, Role
-from colloque.authorization.services import active_grants
+from colloque.accounts.models import AccessToken, Account
 from colloque.errors import Forbidden, Unauthenticated
+from colloque.principal import Membership, Principal, Role
+from colloque.scheduling.models import PracticeMember
 
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "clq_"  # noqa: S105 - a public marker, not a secret

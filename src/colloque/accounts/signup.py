@@ -32,7 +32,6 @@ from colloque.accounts.sessions import (
     require_recent_reauth,
 )
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.principal import Principal
 from colloque.crypto.login import hash_auth_key
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import InvalidInput
@@ -40,6 +39,7 @@ from colloque.ids import new_id
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.services import publish_bindings
 from colloque.notifications.interfaces import MailMessage
+from colloque.principal import Principal
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_ATTEMPTS = 5

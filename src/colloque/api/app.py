@@ -10,23 +10,23 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from colloque.accounts.views import router as accounts_router
 from colloque.api import problems
+from colloque.api.routes.accounts import router as accounts_router
+from colloque.api.routes.booking import router as booking_router
+from colloque.api.routes.documents import router as documents_router
+from colloque.api.routes.key_directory import router as key_directory_router
+from colloque.api.routes.operator_access import router as operator_access_router
+from colloque.api.routes.patients import router as patients_router
+from colloque.api.routes.practice_keys import router as practice_keys_router
+from colloque.api.routes.records import router as records_router
+from colloque.api.routes.scheduling import router as scheduling_router
+from colloque.api.routes.search import router as search_router
+from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
-from colloque.authorization.views import router as operator_access_router
-from colloque.booking.views import router as booking_router
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
-from colloque.keydirectory.views import router as key_directory_router
-from colloque.patients.views import router as patients_router
-from colloque.practicekeys.views import router as practice_keys_router
-from colloque.records.document_views import router as documents_router
-from colloque.records.views import router as records_router
-from colloque.scheduling.views import router as scheduling_router
-from colloque.search.views import router as search_router
 from colloque.storage.blobs import FilesystemBlobStore
 from colloque.storage.engine import Database
-from colloque.waitlist.views import router as waitlist_router
 from colloque.worker import BackgroundRefresher
 
 

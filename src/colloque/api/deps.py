@@ -20,13 +20,13 @@ from colloque.accounts.sessions import (
     touch_session,
 )
 from colloque.authorization import probing
-from colloque.authorization.principal import ANONYMOUS, Principal
 from colloque.clock import Clock
 from colloque.config import Settings
 from colloque.errors import Unauthenticated
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.notifications.interfaces import MailSender
+from colloque.principal import ANONYMOUS, Principal
 from colloque.storage.engine import Database
 
 _bearer = HTTPBearer(

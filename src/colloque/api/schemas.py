@@ -1,8 +1,33 @@
-"""Shared pieces of request and response bodies."""
+"""Shared pieces of request and response bodies. Binary values travel as base64url text."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import base64
+import binascii
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+
+
+def _decode(value: object) -> object:
+    if not isinstance(value, str):
+        return value  # left to pydantic, which refuses anything but text and bytes
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64url text") from None
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+B64 = Annotated[
+    bytes,
+    BeforeValidator(_decode),
+    PlainSerializer(b64, return_type=str),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64url"}),
+]
 
 
 class Body(BaseModel):

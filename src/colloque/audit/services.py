@@ -9,8 +9,8 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 
 from colloque.audit.models import AuditEvent
-from colloque.authorization.principal import Principal
 from colloque.ids import new_id
+from colloque.principal import Principal
 
 
 class AuditAction(enum.StrEnum):

@@ -12,8 +12,8 @@ import enum
 from dataclasses import dataclass
 from uuid import UUID
 
-from colloque.authorization.principal import Principal, Role
 from colloque.errors import Forbidden, NotFound, Unauthenticated
+from colloque.principal import Principal, Role
 
 
 class Action(enum.StrEnum):

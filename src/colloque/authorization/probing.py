@@ -33,9 +33,9 @@ from starlette.requests import Request
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.models import AccessMiss, ProbingIncident
-from colloque.authorization.principal import ANONYMOUS, Principal
 from colloque.errors import ColloqueError
 from colloque.ids import new_id
+from colloque.principal import ANONYMOUS, Principal
 from colloque.storage.engine import Database
 
 ENV_PREFIX = "COLLOQUE_PROBING_"

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, authorize, require
-from colloque.authorization.principal import Principal
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import Status
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
+from colloque.principal import Principal
 
 
 def get_patient(session: Session, patient_id: UUID) -> Patient:

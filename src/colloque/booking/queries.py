@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from colloque.booking.models import ACTIVE_STATUSES, Appointment
 from colloque.booking.rules import Status
+from colloque.booking.waitlist.models import WaitlistOffer
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.scheduling.domain import Busy
-from colloque.search.models import NextSlot
-from colloque.waitlist.models import WaitlistOffer
+from colloque.scheduling.models import NextSlot
 
 #: Wide enough to hold every appointment of the local day of any instant, in any time zone.
 DAY_MARGIN = timedelta(hours=40)

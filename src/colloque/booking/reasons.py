@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from colloque.authorization.principal import Principal
 from colloque.booking.models import Appointment
 from colloque.errors import Conflict, InvalidInput
+from colloque.principal import Principal
 from colloque.records.services import store_sealed_item
 
 

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
-from colloque.authorization.principal import Principal
 from colloque.booking import queries
 from colloque.booking.access import audit_appointment, get_patient, reach
 from colloque.booking.models import Appointment, AppointmentEvent
@@ -35,6 +34,7 @@ from colloque.booking.rules import (
     fitting_visit_types,
     raise_for_slot_problem,
 )
+from colloque.booking.waitlist import services as waitlist
 from colloque.errors import (
     Conflict,
     InvalidInput,
@@ -46,11 +46,11 @@ from colloque.errors import (
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.registry import get_registered_patient, remember_patient
+from colloque.principal import Principal
 from colloque.scheduling.domain import VisitTypeInfo
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.services import get_practice, mark_agenda_stale
 from colloque.scheduling.slots import check_slot
-from colloque.waitlist import services as waitlist
 
 EXCLUSION_VIOLATION = "23P01"
 

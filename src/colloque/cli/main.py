@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -226,7 +225,7 @@ def demo(
                 practitioners=practitioners,
                 patients=patients,
                 appointments=appointments,
-                now=datetime.now(UTC),
+                now=SystemClock().now(),
                 progress=report,
             )
     url = f"http://{host or settings.host}:{port or settings.port}"

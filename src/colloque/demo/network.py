@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from colloque.authorization.principal import Role
 from colloque.demo.people import random_person, title_for
 from colloque.demo.places import Place, near, pick_place, street_address
 from colloque.demo.plans import (
@@ -27,6 +26,7 @@ from colloque.demo.profiles import (
     pick_visit_templates,
 )
 from colloque.demo.tables import Row
+from colloque.principal import Role
 from colloque.scheduling.services import practitioner_name_key
 from colloque.scheduling.specialties import Specialty
 from colloque.text import search_key

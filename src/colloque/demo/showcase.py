@@ -20,7 +20,6 @@ from colloque.accounts.services import (
     do_issue_token,
     principal_for_account,
 )
-from colloque.authorization.principal import Principal, Role
 from colloque.booking.queries import busy_between
 from colloque.booking.rules import CancelReason, Source, Status
 from colloque.booking.services import (
@@ -40,6 +39,7 @@ from colloque.errors import Conflict
 from colloque.notifications.models import OutboxMessage
 from colloque.patients.models import Patient
 from colloque.patients.services import Relationship, do_add_patient
+from colloque.principal import Principal, Role
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.services import (
     AgendaRulesInput,

@@ -14,7 +14,6 @@ from uuid import UUID, uuid4
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import Account, Credentials, KeyBundleRow
-from colloque.authorization.principal import Principal
 from colloque.booking.reasons import SealedReason
 from colloque.config import Settings
 from colloque.crypto.groups import GroupKey, create_group
@@ -23,6 +22,7 @@ from colloque.crypto.keys import UserKeys, unlock_with_kek
 from colloque.crypto.login import KdfParams, derive_login_keys
 from colloque.keydirectory.config import LogKey
 from colloque.practicekeys.services import MemberWrap, do_create_group
+from colloque.principal import Principal
 
 
 def unlock(session: Session, account: Account, password: str) -> UserKeys:

@@ -15,7 +15,7 @@ from psycopg import sql
 from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
-from colloque.storage.registry import load_metadata
+from colloque.schema import load_metadata
 from colloque.storage.types import UTCDateTime
 
 Row = dict[str, Any]

@@ -21,14 +21,14 @@ from uuid import UUID
 from sqlalchemy import and_, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from colloque.accounts.models import PracticeMember
-from colloque.authorization.principal import MEMBER_ROLES, Principal
 from colloque.crypto import transparency
 from colloque.crypto.transparency import Checkpoint, KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLeaf
 from colloque.patients.models import Patient, PracticePatient
+from colloque.principal import MEMBER_ROLES, Principal
+from colloque.scheduling.models import PracticeMember
 
 #: Any fixed 64-bit number: the advisory lock that serialises appends on PostgreSQL.
 _APPEND_LOCK = 0x436C6F4B65794C67

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.authorization.principal import Principal
 from colloque.errors import InvalidInput, NotFound
 from colloque.ids import new_id
 from colloque.patients.models import Patient, PracticePatient
+from colloque.principal import Principal
 from colloque.text import search_key
 
 MAX_RESULTS = 50

@@ -18,10 +18,8 @@ from uuid import UUID
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from colloque.accounts.models import PracticeMember
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.authorization.principal import Principal, Role
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import FIRST_EPOCH, read_group_wrap_header
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
@@ -37,6 +35,8 @@ from colloque.keydirectory.services import (
     tree_size,
 )
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
+from colloque.principal import Principal, Role
+from colloque.scheduling.models import PracticeMember
 
 GROUP_NOT_FOUND = "practice key group not found"
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action
-from colloque.authorization.principal import Principal
 from colloque.crypto.documents import HEADER_BYTES
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.items import read_item_header
@@ -29,6 +28,7 @@ from colloque.crypto.sealed_documents import (
     read_stream_header,
 )
 from colloque.errors import Conflict, InvalidInput, NotFound, TooLarge
+from colloque.principal import Principal
 from colloque.records.models import SealedItemRow
 from colloque.records.services import store_sealed_item
 from colloque.records.threads import DOCUMENT, held_patient, staff_patient

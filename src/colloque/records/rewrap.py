@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.authorization.principal import Principal
 from colloque.errors import InvalidInput
 from colloque.patients.registry import get_registered_patient
 from colloque.practicekeys.services import current_epoch
+from colloque.principal import Principal
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.records.services import (
     MAX_PAGE,

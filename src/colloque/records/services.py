@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts.models import KeyBundleRow
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.principal import Principal
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.items import (
     ItemKind,
@@ -32,6 +31,7 @@ from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, Unauthenticated
 from colloque.patients.models import Patient
 from colloque.practicekeys.services import CurrentEpoch, current_state
+from colloque.principal import Principal
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 
 #: An item envelope: 171 bytes of header and signature around at most 64 KiB + 256 + 16.

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
-from colloque.authorization.principal import Principal
 from colloque.crypto.items import conversation_id
 from colloque.errors import NotFound, Unauthenticated
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient, PracticePatient
 from colloque.patients.registry import get_registered_patient
+from colloque.principal import Principal
 from colloque.records.models import SealedItemRow
 from colloque.records.services import ItemWithWraps, Recipient, list_items, store_sealed_item
 

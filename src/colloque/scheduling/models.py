@@ -22,6 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
 
+ROLES_CHECK = "role IN ('practitioner', 'secretary', 'admin')"
+
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -258,3 +260,65 @@ class OverrideVisitType(Base):
     practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     override_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     visit_type_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
+class PracticeMember(Base):
+    """An account's role in one practice. One person may hold different roles in several."""
+
+    __tablename__ = "practice_members"
+    __table_args__ = (
+        CheckConstraint(ROLES_CHECK, name="role"),
+        CheckConstraint(
+            "role <> 'practitioner' OR practitioner_id IS NOT NULL", name="practitioner_linked"
+        ),
+        Index("ix_practice_members_account", "account_id"),
+        {"info": shard(ShardKind.PRACTICE)},
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("practices.practice_id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    practitioner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("practitioners.practitioner_id"), nullable=True
+    )
+
+
+class NextSlot(Base):
+    """The precomputed next free slots that make search fast (see search/services.py): search
+    never runs the slot engine. A booking deletes the slots it overlaps in its own transaction, so
+    the cache never offers a taken slot for long; the search refresher rebuilds stale agendas."""
+
+    __tablename__ = "next_slots"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "practitioner_id"],
+            ["practice_practitioners.practice_id", "practice_practitioners.practitioner_id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["practice_id", "visit_type_id"],
+            ["visit_types.practice_id", "visit_types.visit_type_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_next_slots_agenda_bookable", "practice_id", "practitioner_id", "bookable_until"),
+        Index("ix_next_slots_practitioner_start", "practitioner_id", "starts_at"),
+        Index("ix_next_slots_specialty_city_start", "specialty", "city_key", "starts_at"),
+        {"info": shard(ShardKind.PRACTICE)},
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    practitioner_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    visit_type_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ``ends_at`` plus the agenda's buffer: booking anything before this instant removes the slot.
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Copies of the agenda's specialty and city, so the common search walks one index in time order.
+    specialty: Mapped[str] = mapped_column(String(40))
+    city_key: Mapped[str] = mapped_column(String(100))
+    #: The last instant this slot can be booked online (start minus the minimum notice).
+    bookable_until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from colloque.accounts.models import PracticeMember
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.authorization.principal import Principal, Role
 from colloque.errors import InvalidInput, NotFound
 from colloque.ids import new_id
+from colloque.principal import Principal, Role
 from colloque.scheduling.domain import (
     OverrideKind,
     PatientKind,
@@ -35,6 +34,7 @@ from colloque.scheduling.models import (
     OpeningRangeVisitType,
     OverrideVisitType,
     Practice,
+    PracticeMember,
     PracticePractitioner,
     Practitioner,
     VisitType,

@@ -33,10 +33,15 @@ from colloque.booking.queries import busy_between
 from colloque.errors import InvalidInput
 from colloque.scheduling.domain import PatientKind, VisitMode
 from colloque.scheduling.loading import load_agenda
-from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
+from colloque.scheduling.models import (
+    NextSlot,
+    Practice,
+    PracticePractitioner,
+    Practitioner,
+    VisitType,
+)
 from colloque.scheduling.slots import free_slots
 from colloque.scheduling.specialties import Specialty
-from colloque.search.models import NextSlot
 from colloque.text import search_key
 
 #: Cached free slots per online visit type of an agenda.

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, pool
 
 from colloque.storage.engine import ensure_sqlite_directory, normalise_url
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from colloque.accounts.deletion import do_disable_account
 from colloque.accounts.models import (
     AccessToken,
     Account,
@@ -19,16 +18,17 @@ from colloque.accounts.models import (
 )
 from colloque.accounts.services import do_add_member, principal_for_account
 from colloque.audit.models import AuditEvent
-from colloque.authorization.principal import Role
 from colloque.booking.models import Appointment
+from colloque.booking.waitlist.models import WaitlistEntry
+from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock
+from colloque.erasure.services import do_disable_account
 from colloque.errors import Forbidden, NotFound
 from colloque.patients.models import Patient
 from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship
+from colloque.principal import Role
 from colloque.storage.engine import Database
-from colloque.waitlist.models import WaitlistEntry
-from colloque.waitlist.services import do_join_waitlist
 from tests.factories import Person, book, build_world, make_patient
 from tests.functional.accounts.conftest import (
     bearer,

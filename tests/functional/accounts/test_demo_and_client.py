@@ -15,13 +15,13 @@ from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.models import Credentials
 from colloque.accounts.services import do_add_member
 from colloque.api.app import create_app
-from colloque.authorization.principal import Role
 from colloque.client import ColloqueClient, NotLoggedIn, WeakPassword
 from colloque.clock import SettableClock
 from colloque.config import KdfCost
 from colloque.crypto.login import ASVS_MINIMUM_COST, INTERACTIVE_COST, KdfParams
 from colloque.errors import InvalidInput
 from colloque.keydirectory.config import LogKey
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.factories import build_world
 from tests.functional.accounts.conftest import (

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from colloque.accounts.models import PracticeInvitation, PracticeMember
+from colloque.accounts.models import PracticeInvitation
 from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
+from colloque.scheduling.models import PracticeMember
 from colloque.storage.engine import Database
 from tests.factories import World, build_world
 from tests.functional.accounts.conftest import (

@@ -13,15 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from colloque.accounts.deletion import do_disable_account
 from colloque.accounts.keyreset import _publish_new_keys
 from colloque.accounts.models import Account, EmailChallenge, KeyBundleRow
-from colloque.accounts.schemas import b64
 from colloque.accounts.services import current_key_epoch, do_add_member, do_create_account
 from colloque.accounts.signup import PublicKeys
 from colloque.api.app import create_app
+from colloque.api.schemas import b64
 from colloque.audit.models import AuditEvent
-from colloque.authorization.principal import Principal, Role
 from colloque.client import ApiError, ColloqueClient
 from colloque.clock import SettableClock
 from colloque.config import Settings
@@ -30,9 +28,11 @@ from colloque.crypto.items import seal_note, unwrap_item_key
 from colloque.crypto.keys import UserKeys, create_key_bundle
 from colloque.crypto.login import KdfParams, derive_login_keys
 from colloque.crypto.transparency import KeyPurpose, SubjectKind
+from colloque.erasure.services import do_disable_account
 from colloque.errors import NotFound
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import current_binding
+from colloque.principal import Principal, Role
 from colloque.storage.engine import Database
 from tests.factories import build_world
 from tests.functional.accounts.conftest import (

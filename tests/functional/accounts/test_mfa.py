@@ -11,8 +11,8 @@ from sqlalchemy import select
 from colloque.accounts.models import MfaRecoveryCode, TotpFactor
 from colloque.accounts.services import do_add_member
 from colloque.audit.models import AuditEvent
-from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.factories import World, build_world
 from tests.functional.accounts.conftest import (

@@ -13,9 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from colloque.schema import load_metadata
 from colloque.storage.engine import normalise_url
 from colloque.storage.migrate import alembic_config
-from colloque.storage.registry import load_metadata
 from tests.conftest import _postgres_admin_url
 
 

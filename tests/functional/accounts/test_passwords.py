@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from colloque.accounts.models import Credentials, Throttle
-from colloque.accounts.schemas import b64
+from colloque.api.schemas import b64
 from colloque.client import ApiError, WeakPassword
 from colloque.clock import SettableClock
 from colloque.crypto.errors import CryptoError

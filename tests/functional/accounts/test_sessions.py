@@ -15,8 +15,8 @@ from colloque.accounts.models import AccessToken, EmailChallenge, RecoveryGrant,
 from colloque.accounts.services import do_add_member, hash_token
 from colloque.accounts.upkeep import purge_expired_account_data
 from colloque.api.app import create_app
-from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.factories import build_world
 from tests.functional.accounts.conftest import (

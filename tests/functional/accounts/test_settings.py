@@ -12,13 +12,13 @@ from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.mailing import send_quietly, sender_from_settings, signup_code
 from colloque.accounts.secrets import open_server_secret, seal_server_secret
 from colloque.accounts.services import do_add_member
-from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
 from colloque.config import ConfigurationError, Environment, KdfCost, MailBackend, Settings
 from colloque.crypto import CryptoError
 from colloque.crypto.login import INTERACTIVE_COST
 from colloque.errors import InvalidInput
 from colloque.notifications.mail import ConsoleMailSender, SmtpMailSender
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.factories import build_world
 from tests.server import free_port

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from colloque.accounts.models import Account, Credentials, EmailChallenge, KeyBundleRow
-from colloque.accounts.schemas import b64
+from colloque.api.schemas import b64
 from colloque.client import ApiError, WeakPassword
 from colloque.clock import SettableClock
 from colloque.crypto.keys import unlock_with_recovery_code

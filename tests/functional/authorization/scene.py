@@ -25,12 +25,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from colloque.authorization.principal import Principal
-from colloque.authorization.services import do_grant_operator_access
+from colloque.accounts.grants import do_grant_operator_access
 from colloque.booking.rules import CancelReason, Source
 from colloque.booking.services import BookingRequest, do_book_appointment, do_cancel_appointment
+from colloque.booking.waitlist.models import WaitlistOffer
+from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock
 from colloque.patients.services import Relationship, do_add_patient
+from colloque.principal import Principal
 from colloque.scheduling.domain import PatientKind
 from colloque.scheduling.services import (
     AgendaRulesInput,
@@ -41,8 +43,6 @@ from colloque.scheduling.services import (
 )
 from colloque.scheduling.specialties import Specialty
 from colloque.storage.engine import Database
-from colloque.waitlist.models import WaitlistOffer
-from colloque.waitlist.services import do_join_waitlist
 from tests.factories import Person, build_world, make_patient, make_person
 from tests.functional.authorization.conftest import make_operator
 

@@ -12,18 +12,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from colloque.accounts.models import Account
-from colloque.audit.models import AuditEvent
-from colloque.authorization.models import OperatorGrant
-from colloque.authorization.principal import Membership, Principal, Role
-from colloque.authorization.services import (
+from colloque.accounts.grants import (
     active_grants,
     do_grant_operator_access,
     do_revoke_operator_access,
     with_operator_grants,
 )
+from colloque.accounts.models import Account
+from colloque.audit.models import AuditEvent
+from colloque.authorization.models import OperatorGrant
 from colloque.clock import SettableClock
 from colloque.errors import Conflict, Forbidden, InvalidInput, NotFound
+from colloque.principal import Membership, Principal, Role
 from colloque.storage.engine import Database
 from tests.conftest import T0
 from tests.factories import World, book

@@ -46,13 +46,12 @@ from sqlalchemy import select, text
 from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.invitations import do_invite
-from colloque.accounts.models import Account, EmailChallenge, PracticeMember
-from colloque.accounts.schemas import b64
+from colloque.accounts.models import Account, EmailChallenge
 from colloque.accounts.services import do_add_member, do_create_account, do_issue_token
 from colloque.accounts.signup import CODE_LIFETIME
 from colloque.api.app import create_app
 from colloque.api.problems import PROBLEM_BASE
-from colloque.authorization.principal import Role
+from colloque.api.schemas import b64
 from colloque.clock import SettableClock
 from colloque.config import Settings
 from colloque.crypto.groups import create_group
@@ -60,8 +59,10 @@ from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
 from colloque.patients.registry import remember_patient
 from colloque.practicekeys.services import MemberWrap, do_create_group
+from colloque.principal import Role
+from colloque.scheduling.models import PracticeMember
+from colloque.schema import load_metadata
 from colloque.storage.engine import Database
-from colloque.storage.registry import load_metadata
 from tests.conftest import T0
 from tests.functional.authorization.conftest import MATRIX_RUNS, make_app
 from tests.functional.authorization.scene import (

@@ -16,7 +16,6 @@ from colloque.api import problems
 from colloque.audit.models import AuditEvent
 from colloque.authorization import probing
 from colloque.authorization.models import AccessMiss, ProbingIncident
-from colloque.authorization.principal import ANONYMOUS
 from colloque.authorization.probing import (
     ProbingGuard,
     ProbingLimits,
@@ -27,6 +26,7 @@ from colloque.authorization.probing import (
 )
 from colloque.clock import SettableClock
 from colloque.errors import NotFound
+from colloque.principal import ANONYMOUS
 from colloque.storage.engine import Database
 from tests.factories import World, book
 from tests.functional.authorization.conftest import auth, make_app

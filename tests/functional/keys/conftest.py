@@ -22,11 +22,11 @@ from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.models import Account
 from colloque.accounts.services import do_add_member, principal_for_account
 from colloque.api.app import create_app
-from colloque.authorization.principal import Principal, Role
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, MailBackend, Settings
 from colloque.keydirectory.config import LogKey
+from colloque.principal import Principal, Role
 from colloque.scheduling.services import do_create_practice
 from colloque.storage.engine import Database
 

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from colloque.accounts.services import do_add_member, do_create_account
-from colloque.authorization.principal import Role
 from colloque.clock import SettableClock
 from colloque.crypto import groups
 from colloque.crypto.keys import UserKeys
 from colloque.keydirectory.services import publish_bindings
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.functional.keys.conftest import LOG, keyed, new_practice
 from tests.unit.crypto.helpers import new_user

@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from colloque.accounts.services import do_add_member, do_create_account
-from colloque.authorization.principal import Role
 from colloque.client import ApiError, ColloqueClient, NotPinned
 from colloque.clock import SettableClock
 from colloque.crypto import groups, items
 from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
 from colloque.crypto.transparency import fingerprint
 from colloque.practicekeys import services
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.functional.keys.conftest import LOG, Keyed, add, keyed, new_practice
 

@@ -14,8 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from colloque.accounts.schemas import b64
-from colloque.authorization.principal import Role
+from colloque.api.schemas import b64
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason
 from colloque.booking.services import do_cancel_appointment
@@ -25,6 +24,7 @@ from colloque.clock import SettableClock
 from colloque.crypto.errors import WrongContext
 from colloque.crypto.items import seal_visit_reason
 from colloque.patients.services import Relationship, do_add_patient
+from colloque.principal import Role
 from colloque.records.models import SealedItemRow
 from colloque.storage.engine import Database
 from tests.factories import World, book, build_world

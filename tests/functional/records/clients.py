@@ -17,12 +17,12 @@ from colloque.accounts.config import TEST_COST
 from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.services import do_add_member
 from colloque.api.app import create_app
-from colloque.authorization.principal import Role
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, Settings
 from colloque.crypto.groups import GroupKey
 from colloque.crypto.transparency import KeyBinding
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.factories import Person, World, build_world, make_patient, register_at_practice
 from tests.functional.records.helpers import make_group

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from colloque.audit.models import AuditEvent
-from colloque.authorization.principal import ANONYMOUS
 from colloque.clock import SettableClock
 from colloque.crypto.items import SealedItem, seal_message, seal_note, seal_visit_reason
 from colloque.crypto.keys import UserKeys
 from colloque.crypto.transparency import KeyBinding
 from colloque.errors import Conflict, InvalidInput, Unauthenticated
 from colloque.practicekeys.models import PracticeKeyEpoch
+from colloque.principal import ANONYMOUS
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.records.services import store_sealed_item
 from colloque.storage.engine import Database

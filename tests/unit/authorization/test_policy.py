@@ -20,14 +20,14 @@ from colloque.authorization.policy import (
     authorize,
     require,
 )
-from colloque.authorization.principal import (
+from colloque.errors import Forbidden, NotFound, Unauthenticated
+from colloque.principal import (
     ANONYMOUS,
     MEMBER_ROLES,
     Membership,
     Principal,
     Role,
 )
-from colloque.errors import Forbidden, NotFound, Unauthenticated
 
 ME = uuid.uuid4()
 OTHER = uuid.uuid4()

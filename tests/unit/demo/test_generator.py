@@ -11,9 +11,8 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select
 
-from colloque.accounts.models import Account, PracticeMember
+from colloque.accounts.models import Account
 from colloque.accounts.services import resolve_principal
-from colloque.authorization.principal import Role
 from colloque.booking.models import ACTIVE_STATUSES, Appointment, AppointmentEvent
 from colloque.booking.rules import closest_slot_problem
 from colloque.demo import search_cache
@@ -30,17 +29,19 @@ from colloque.demo.plans import easter_sunday, french_public_holidays
 from colloque.demo.showcase import SHOWCASE_NAME
 from colloque.errors import Conflict
 from colloque.patients.models import Patient
+from colloque.principal import Role
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.models import (
     AgendaBreak,
     AgendaOverride,
+    NextSlot,
     Practice,
+    PracticeMember,
     PracticePractitioner,
     Practitioner,
     VisitType,
 )
 from colloque.scheduling.slots import check_slot
-from colloque.search.models import NextSlot
 from colloque.storage.engine import Database
 from tests.unit.demo.support import (
     APPOINTMENTS,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from colloque.clock import SystemClock
 from colloque.storage.blobs import BlobInfo, BlobMissing, BlobStore, FilesystemBlobStore
 
 KEY = f"documents/{uuid.uuid4()}/{uuid.uuid4()}"
@@ -97,7 +98,7 @@ def test_a_conditional_delete_spares_a_blob_committed_again(tmp_path: Path) -> N
 
 def test_stale_temporaries_are_removed_and_fresh_ones_kept(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path)
-    now = datetime.now(UTC)
+    now = SystemClock().now()
     _put(store, KEY, now - timedelta(days=30))  # an old blob is not a temporary
     stale, fresh = store.create(KEY), store.create(KEY)
     stale.write(b"died mid-upload")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from colloque.schema import load_metadata
 from colloque.storage.base import SHARD_KEY, ShardKind
-from colloque.storage.registry import load_metadata
 
 
 def test_every_table_declares_its_shard_kind() -> None:

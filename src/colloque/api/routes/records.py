@@ -13,9 +13,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 from pydantic import Field
 
-from colloque.accounts.schemas import B64
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
-from colloque.api.schemas import Body, Out
+from colloque.api.schemas import B64, Body, Out
 from colloque.records import rewrap, threads
 from colloque.records.models import ItemKeyWrap
 from colloque.records.services import (

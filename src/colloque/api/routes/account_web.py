@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts.interfaces import Refusal, Throttled
 from colloque.accounts.mailing import MailQueue
-from colloque.accounts.schemas import SessionOut
 from colloque.accounts.sessions import CSRF_COOKIE, SESSION_COOKIE, NewSession, SessionKind
 from colloque.api.problems import problem
+from colloque.api.routes.account_schemas import SessionOut
 from colloque.errors import ColloqueError
 from colloque.storage.engine import Database
 

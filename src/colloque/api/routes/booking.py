@@ -10,16 +10,15 @@ from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime, Field
 from sqlalchemy.orm import Session
 
-from colloque.accounts.schemas import B64
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
-from colloque.api.schemas import Body, Out
-from colloque.authorization.principal import Principal, Role
+from colloque.api.schemas import B64, Body, Out
 from colloque.booking import access as reading
 from colloque.booking import queries, services
 from colloque.booking.models import Appointment
 from colloque.booking.reasons import SealedReason
 from colloque.booking.rules import CancelReason, Source, Status
 from colloque.patients.models import Patient
+from colloque.principal import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["appointments"])
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, authorize, require
-from colloque.authorization.principal import Principal
 from colloque.booking import queries
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.reasons import SealedReason, store_reason
@@ -28,13 +27,14 @@ from colloque.booking.rules import (
     closest_slot_problem,
     fitting_visit_types,
 )
+from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
+from colloque.principal import Principal
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.slots import check_slot
-from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
 
 MAX_WAITLIST_SPAN_DAYS = 120
 MAX_OPEN_ENTRIES_PER_PATIENT = 5

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from colloque.schema import load_metadata
 from colloque.storage.engine import normalise_url
-from colloque.storage.registry import load_metadata
 
 config = context.config
 target_metadata = load_metadata()

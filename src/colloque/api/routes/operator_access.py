@@ -8,9 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, status
 from pydantic import Field
 
+from colloque.accounts import grants as operator_grants
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
-from colloque.authorization import services
 from colloque.authorization.models import MAX_GRANT_HOURS, OperatorGrant
 
 router = APIRouter(prefix="/api/v1", tags=["operator access"])
@@ -41,7 +41,7 @@ class OperatorGrantOut(Out):
             granted_at=grant.granted_at,
             expires_at=grant.expires_at,
             revoked_at=grant.revoked_at,
-            active=services.is_active(grant, now),
+            active=operator_grants.is_active(grant, now),
         )
 
 
@@ -60,7 +60,7 @@ def grant_operator_access(
 ) -> OperatorGrantOut:
     now = clock.now()
     with db.write() as session:
-        grant = services.do_grant_operator_access(
+        grant = operator_grants.do_grant_operator_access(
             session,
             now=now,
             principal=principal,
@@ -81,7 +81,7 @@ def list_operator_grants(
 ) -> list[OperatorGrantOut]:
     now = clock.now()
     with db.read() as session:
-        grants = services.list_operator_grants(
+        grants = operator_grants.list_operator_grants(
             session, principal=principal, practice_id=practice_id
         )
         return [OperatorGrantOut.of(grant, now) for grant in grants]
@@ -97,7 +97,7 @@ def revoke_operator_access(
 ) -> OperatorGrantOut:
     now = clock.now()
     with db.write() as session:
-        grant = services.do_revoke_operator_access(
+        grant = operator_grants.do_revoke_operator_access(
             session, now=now, principal=principal, practice_id=practice_id, grant_id=grant_id
         )
         return OperatorGrantOut.of(grant, now)

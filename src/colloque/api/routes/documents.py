@@ -11,10 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, SettingsDep
-from colloque.crypto.sealed_documents import MAX_STREAM_BYTES
-from colloque.errors import TooLarge
-from colloque.records import documents, threads
-from colloque.records.views import (
+from colloque.api.routes.records import (
     HOLDER_PATIENT,
     STAFF_PATIENT,
     CreatedOut,
@@ -23,6 +20,9 @@ from colloque.records.views import (
     SealedIn,
     read_page,
 )
+from colloque.crypto.sealed_documents import MAX_STREAM_BYTES
+from colloque.errors import TooLarge
+from colloque.records import documents, threads
 from colloque.storage.blobs import BlobStore, BlobWriter
 
 router = APIRouter(prefix="/api/v1", tags=["records"])

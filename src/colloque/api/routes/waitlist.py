@@ -9,10 +9,10 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.routes.booking import SealedReasonIn
 from colloque.api.schemas import Body, Out
-from colloque.booking.views import SealedReasonIn
-from colloque.waitlist import services
-from colloque.waitlist.models import WaitlistEntry, WaitlistOffer
+from colloque.booking.waitlist import services
+from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 
 router = APIRouter(prefix="/api/v1", tags=["waitlist"])
 

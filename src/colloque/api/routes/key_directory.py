@@ -7,9 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from colloque.accounts.schemas import B64
 from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep
-from colloque.api.schemas import Out
+from colloque.api.schemas import B64, Out
 from colloque.crypto.transparency import SubjectKind
 from colloque.keydirectory import services
 

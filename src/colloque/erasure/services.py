@@ -27,13 +27,13 @@ from colloque.accounts.sessions import (
     require_recent_reauth,
 )
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.principal import Principal
 from colloque.booking.models import Appointment
+from colloque.booking.waitlist.models import WaitlistEntry
+from colloque.booking.waitlist.services import do_leave_waitlist
 from colloque.errors import Conflict, Forbidden, NotFound
 from colloque.notifications.interfaces import MailMessage
 from colloque.patients.models import Patient
-from colloque.waitlist.models import WaitlistEntry
-from colloque.waitlist.services import do_leave_waitlist
+from colloque.principal import Principal
 
 
 def do_delete_account(

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import Field
 
-from colloque.api.schemas import Body, Out
-from colloque.authorization.principal import Role
+from colloque.api.schemas import B64, Body, Out
+from colloque.principal import Role
 
-
-def _decode(value: object) -> object:
-    if not isinstance(value, str):
-        return value  # left to pydantic, which refuses anything but text and bytes
-    try:
-        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("must be base64url text") from None
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-B64 = Annotated[
-    bytes,
-    BeforeValidator(_decode),
-    PlainSerializer(b64, return_type=str),
-    WithJsonSchema({"type": "string", "contentEncoding": "base64url"}),
-]
 #: An authentication key: 32 bytes.
 Key32 = Annotated[B64, Field(min_length=32, max_length=32)]
 #: ``KdfParams.to_bytes()``.

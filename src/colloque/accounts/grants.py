@@ -20,9 +20,9 @@ from colloque.accounts.models import Account
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.models import MAX_GRANT_HOURS, OperatorGrant
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.authorization.principal import Membership, Principal, Role
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.ids import new_id
+from colloque.principal import Membership, Principal, Role
 
 MAX_GRANT = timedelta(hours=MAX_GRANT_HOURS)
 LIST_LIMIT = 100

@@ -9,10 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from colloque.api.deps import DB, ClockDep
+from colloque.api.routes.scheduling import PracticeOut, PractitionerOut, VisitTypeOut
 from colloque.api.schemas import Out
 from colloque.scheduling.domain import VisitMode
 from colloque.scheduling.specialties import Specialty
-from colloque.scheduling.views import PracticeOut, PractitionerOut, VisitTypeOut
 from colloque.search import services
 from colloque.search.services import SearchQuery, SortOrder
 

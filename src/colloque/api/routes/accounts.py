@@ -6,29 +6,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from colloque.accounts.auth_views import router as auth_router
-from colloque.accounts.deletion import do_delete_account
-from colloque.accounts.invitation_views import router as invitation_router
-from colloque.accounts.keyreset_views import router as key_reset_router
 from colloque.accounts.mfa import (
     do_begin_totp,
     do_confirm_totp,
     do_disable_totp,
     do_renew_recovery_codes,
 )
-from colloque.accounts.schemas import (
-    CodeIn,
-    EmailChangeOut,
-    EmailConfirmIn,
-    EmailIn,
-    MembershipOut,
-    MeOut,
-    RecoveryCodesOut,
-    TotpSetupOut,
-)
 from colloque.accounts.services import check_email
 from colloque.accounts.signup import CODE_LIFETIME, do_confirm_email_change, do_start_email_change
-from colloque.accounts.web import AccountsRoute, attempt, clear_cookies
 from colloque.api.deps import (
     DB,
     AccountsConfigDep,
@@ -39,6 +24,21 @@ from colloque.api.deps import (
     Mail,
     SettingsDep,
 )
+from colloque.api.routes.account_schemas import (
+    CodeIn,
+    EmailChangeOut,
+    EmailConfirmIn,
+    EmailIn,
+    MembershipOut,
+    MeOut,
+    RecoveryCodesOut,
+    TotpSetupOut,
+)
+from colloque.api.routes.account_web import AccountsRoute, attempt, clear_cookies
+from colloque.api.routes.auth import router as auth_router
+from colloque.api.routes.invitations import router as invitation_router
+from colloque.api.routes.key_reset import router as key_reset_router
+from colloque.erasure.services import do_delete_account
 
 me_router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=AccountsRoute)
 

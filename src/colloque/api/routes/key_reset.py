@@ -11,7 +11,11 @@ from colloque.accounts.keyreset import (
     do_verify_key_reset,
 )
 from colloque.accounts.passwords import NewPassword, NewRecoveryCode
-from colloque.accounts.schemas import (
+from colloque.accounts.services import check_email
+from colloque.accounts.sessions import SessionKind
+from colloque.accounts.signup import CODE_LIFETIME, PublicKeys
+from colloque.api.deps import DB, AccountsConfigDep, ClientIp, ClockDep, LogDep, Mail, SettingsDep
+from colloque.api.routes.account_schemas import (
     EmailIn,
     KeyResetCompleteIn,
     KeyResetStartOut,
@@ -20,11 +24,7 @@ from colloque.accounts.schemas import (
     SessionChoice,
     SignedUpOut,
 )
-from colloque.accounts.services import check_email
-from colloque.accounts.sessions import SessionKind
-from colloque.accounts.signup import CODE_LIFETIME, PublicKeys
-from colloque.accounts.web import AccountsRoute, attempt, session_out
-from colloque.api.deps import DB, AccountsConfigDep, ClientIp, ClockDep, LogDep, Mail, SettingsDep
+from colloque.api.routes.account_web import AccountsRoute, attempt, session_out
 
 router = APIRouter(prefix="/api/v1/auth/keys/reset", tags=["accounts"], route_class=AccountsRoute)
 

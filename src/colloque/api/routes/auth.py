@@ -20,7 +20,27 @@ from colloque.accounts.passwords import (
     do_change_password,
     do_complete_recovery,
 )
-from colloque.accounts.schemas import (
+from colloque.accounts.services import check_email
+from colloque.accounts.sessions import REAUTH_WINDOW, SessionKind, end_session
+from colloque.accounts.signup import (
+    CODE_LIFETIME,
+    PublicKeys,
+    do_complete_signup,
+    do_start_signup,
+    do_verify_signup,
+)
+from colloque.api.deps import (
+    DB,
+    AccountsConfigDep,
+    ClientIp,
+    ClockDep,
+    CurrentSession,
+    LogDep,
+    Mail,
+    SessionDep,
+    SettingsDep,
+)
+from colloque.api.routes.account_schemas import (
     EmailIn,
     KeyBundleOut,
     LoginIn,
@@ -41,27 +61,7 @@ from colloque.accounts.schemas import (
     SignupVerifyIn,
     SignupVerifyOut,
 )
-from colloque.accounts.services import check_email
-from colloque.accounts.sessions import REAUTH_WINDOW, SessionKind, end_session
-from colloque.accounts.signup import (
-    CODE_LIFETIME,
-    PublicKeys,
-    do_complete_signup,
-    do_start_signup,
-    do_verify_signup,
-)
-from colloque.accounts.web import AccountsRoute, attempt, clear_cookies, session_out
-from colloque.api.deps import (
-    DB,
-    AccountsConfigDep,
-    ClientIp,
-    ClockDep,
-    CurrentSession,
-    LogDep,
-    Mail,
-    SessionDep,
-    SettingsDep,
-)
+from colloque.api.routes.account_web import AccountsRoute, attempt, clear_cookies, session_out
 from colloque.audit.services import AuditAction, record
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"], route_class=AccountsRoute)

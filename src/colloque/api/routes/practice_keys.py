@@ -8,10 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import Field
 
-from colloque.accounts.schemas import B64
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
-from colloque.api.schemas import Body, Out
-from colloque.keydirectory.views import BindingOut
+from colloque.api.routes.key_directory import BindingOut
+from colloque.api.schemas import B64, Body, Out
 from colloque.practicekeys import services
 from colloque.practicekeys.models import PracticeKeyEpoch
 

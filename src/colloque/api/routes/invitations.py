@@ -13,11 +13,11 @@ from colloque.accounts.invitations import (
     list_invitations,
 )
 from colloque.accounts.models import PracticeInvitation
-from colloque.accounts.schemas import AcceptIn, InvitationIn, InvitationOut, MembershipOut
 from colloque.accounts.services import check_email
-from colloque.accounts.web import AccountsRoute
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, Mail
-from colloque.authorization.principal import Role
+from colloque.api.routes.account_schemas import AcceptIn, InvitationIn, InvitationOut, MembershipOut
+from colloque.api.routes.account_web import AccountsRoute
+from colloque.principal import Role
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=AccountsRoute)
 

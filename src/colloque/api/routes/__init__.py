@@ -1,0 +1,1 @@
+"""HTTP routes: each module parses and validates, calls one service, shapes the answer."""
