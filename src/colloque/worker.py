@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from colloque.accounts.upkeep import purge_expired_account_data
-from colloque.booking.waitlist.services import lapse_due_offers
+from colloque.booking.waitlist.offers import lapse_due_offers
 from colloque.clock import Clock
 from colloque.config import DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS
 from colloque.errors import NotFound

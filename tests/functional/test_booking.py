@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 
 from colloque.audit.models import AuditEvent
 from colloque.booking.access import get_appointment, list_my_appointments, list_practice_agenda
-from colloque.booking.models import Appointment, AppointmentEvent
-from colloque.booking.rules import CancelReason, Source, Status
-from colloque.booking.services import (
+from colloque.booking.changes import (
     do_cancel_appointment,
     do_mark_appointment,
     do_reschedule_appointment,
 )
+from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.rules import CancelReason, Source, Status
 from colloque.clock import SettableClock
 from colloque.errors import Forbidden, NotFound, RuleViolation, SlotTaken, Unauthenticated
 from colloque.notifications.models import OutboxMessage
@@ -234,7 +234,7 @@ def test_cancel_by_patient_respects_cutoff(
             appointment_id=appointment.appointment_id,
             reason=CancelReason.PRACTITIONER_UNAVAILABLE,
         )
-    assert cancelled.status == Status.CANCELLED_BY_PRACTICE
+    assert cancelled.appointment.status == Status.CANCELLED_BY_PRACTICE
     # The freed slot can be booked again.
     assert (
         book(
@@ -255,8 +255,8 @@ def test_cancel_by_patient_before_cutoff(db: Database, clock: SettableClock, wor
             appointment_id=appointment.appointment_id,
             reason=CancelReason.NO_LONGER_NEEDED,
         )
-    assert cancelled.status == Status.CANCELLED_BY_PATIENT
-    assert cancelled.cancel_reason == CancelReason.NO_LONGER_NEEDED
+    assert cancelled.appointment.status == Status.CANCELLED_BY_PATIENT
+    assert cancelled.appointment.cancel_reason == CancelReason.NO_LONGER_NEEDED
 
 
 def test_reschedule_moves_and_frees(db: Database, clock: SettableClock, world: World) -> None:
@@ -271,8 +271,8 @@ def test_reschedule_moves_and_frees(db: Database, clock: SettableClock, world: W
             appointment_id=appointment.appointment_id,
             new_starts_at=new_time,
         )
-    assert moved.starts_at == new_time
-    assert moved.ends_at == new_time + timedelta(minutes=20)
+    assert moved.appointment.starts_at == new_time
+    assert moved.appointment.ends_at == new_time + timedelta(minutes=20)
     # Old slot free, new one taken.
     book(db, clock, world, TUE_0900, person=world.stranger, patient_id=world.stranger_patient_id)
     with pytest.raises(SlotTaken):
@@ -303,7 +303,7 @@ def test_reschedule_to_overlapping_own_time_is_allowed(
             appointment_id=appointment.appointment_id,
             new_starts_at=TUE_0900 + timedelta(minutes=15),
         )
-    assert moved.starts_at == TUE_0900 + timedelta(minutes=15)
+    assert moved.appointment.starts_at == TUE_0900 + timedelta(minutes=15)
 
 
 def test_failed_reschedule_changes_nothing(
@@ -366,7 +366,7 @@ def test_mark_no_show_only_after_start_and_only_by_practice(
             appointment_id=appointment.appointment_id,
             outcome=Status.NO_SHOW,
         )
-    assert marked.status == Status.NO_SHOW
+    assert marked.appointment.status == Status.NO_SHOW
 
 
 def test_foreign_appointment_is_invisible(db: Database, clock: SettableClock, world: World) -> None:

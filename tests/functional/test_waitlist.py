@@ -8,17 +8,12 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
+from colloque.booking.changes import do_cancel_appointment
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason, Status
-from colloque.booking.services import do_cancel_appointment
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
-from colloque.booking.waitlist.services import (
-    do_decide_offer,
-    do_join_waitlist,
-    do_leave_waitlist,
-    lapse_due_offers,
-    list_my_waitlist,
-)
+from colloque.booking.waitlist.offers import do_decide_offer, lapse_due_offers
+from colloque.booking.waitlist.services import do_join_waitlist, do_leave_waitlist, list_my_waitlist
 from colloque.clock import SettableClock
 from colloque.errors import NotFound, RuleViolation, SlotTaken
 from colloque.notifications.models import OutboxMessage

@@ -45,6 +45,7 @@ from colloque.accounts.sessions import (
 )
 from colloque.accounts.signup import PublicKeys, challenge_with_code, check_code, count_mail
 from colloque.audit.services import AuditAction, record
+from colloque.authorization.policy import may_reset_keys_by_mail_alone
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.keys import SealedKeysHeader, read_sealed_keys_header
 from colloque.crypto.login import hash_auth_key
@@ -138,7 +139,10 @@ def do_verify_key_reset(
             config=config,
             on_failure=record_failure,
         )
-    elif load_memberships(session, account_id) or session.get_one(Account, account_id).is_operator:
+    elif not may_reset_keys_by_mail_alone(
+        practice_member=bool(load_memberships(session, account_id)),
+        operator=session.get_one(Account, account_id).is_operator,
+    ):
         raise Forbidden(
             "a practice member or operator without two-factor authentication cannot reset their "
             "keys by mail; ask an administrator of your practice",

@@ -44,6 +44,13 @@ class Action(enum.StrEnum):
     PRACTICE_MESSAGE_READ = "practice:message:read"
     PRACTICE_ITEM_KEY_REWRAP = "practice:item_key:rewrap"
     PRACTICE_ITEM_KEY_RESHARE = "practice:item_key:reshare"
+    #: Items sealed to the practice's group key (the visit reasons in an agenda): its key
+    #: holders, never an operator reading the agenda under a grant.
+    PRACTICE_SEALED_WRAPS_READ = "practice:sealed_wraps:read"
+    # A person's published keys (the key directory): themselves and those who deal with them.
+    PERSON_KEYS_VIEW = "person:keys:view"
+    # The platform's own operators.
+    PLATFORM_ACCOUNT_DISABLE = "platform:account:disable"
 
 
 _STAFF = frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN})
@@ -69,6 +76,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_MESSAGE_READ: _STAFF,
     Action.PRACTICE_ITEM_KEY_REWRAP: _STAFF,
     Action.PRACTICE_ITEM_KEY_RESHARE: _STAFF,
+    Action.PRACTICE_SEALED_WRAPS_READ: _STAFF,
 }
 
 PATIENT_ACTIONS = frozenset(
@@ -96,7 +104,24 @@ class PracticeTarget:
     practice_id: UUID
 
 
-Target = PatientTarget | PracticeTarget
+@dataclass(frozen=True, slots=True)
+class PersonTarget:
+    """Another account, with the facts the service read about how the principal deals with it:
+    a co-member of a practice, a patient registered where the principal works, or a member of a
+    practice where the principal's patient is registered."""
+
+    account_id: UUID
+    deals_with_principal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformTarget:
+    """The platform itself: accounts across practices, which only operators act on."""
+
+
+PLATFORM = PlatformTarget()
+
+Target = PatientTarget | PracticeTarget | PersonTarget | PlatformTarget
 
 
 class Reason(enum.StrEnum):
@@ -105,6 +130,8 @@ class Reason(enum.StrEnum):
     NOT_MEMBER = "not_member"
     #: An operator role in the principal's memberships, but the account is no operator.
     NOT_OPERATOR = "not_operator"
+    #: Another person's keys, and the principal has no dealings with them.
+    UNRELATED = "unrelated"
     ROLE_TOO_LOW = "role_too_low"
     MFA_REQUIRED = "mfa_required"
     WRONG_TARGET = "wrong_target"
@@ -139,6 +166,18 @@ def authorize(principal: Principal, action: Action, target: Target) -> Decision:
             return _DENIED[Reason.WRONG_TARGET]
         if target.holder_account_id != principal.account_id:
             return _DENIED[Reason.NOT_HOLDER]
+        return ALLOWED
+    if action is Action.PERSON_KEYS_VIEW:
+        if not isinstance(target, PersonTarget):
+            return _DENIED[Reason.WRONG_TARGET]
+        if target.account_id != principal.account_id and not target.deals_with_principal:
+            return _DENIED[Reason.UNRELATED]
+        return ALLOWED
+    if action is Action.PLATFORM_ACCOUNT_DISABLE:
+        if not isinstance(target, PlatformTarget):
+            return _DENIED[Reason.WRONG_TARGET]
+        if not principal.is_operator:
+            return _DENIED[Reason.NOT_OPERATOR]
         return ALLOWED
     if not isinstance(target, PracticeTarget):
         return _DENIED[Reason.WRONG_TARGET]
@@ -175,3 +214,11 @@ def require(
     if decision.reason is Reason.MFA_REQUIRED:
         raise Forbidden("practice members must set up two-factor authentication first")
     raise NotFound(f"{what} not found", field=field)
+
+
+def may_reset_keys_by_mail_alone(*, practice_member: bool, operator: bool) -> Decision:
+    """Whether an account may reset its keys with a mailed code and no second factor: patients
+    may; a practice member or an operator may not, since their keys open other people's data."""
+    if practice_member or operator:
+        return _DENIED[Reason.MFA_REQUIRED]
+    return ALLOWED

@@ -1,7 +1,9 @@
 """Reaching appointments and reading them: who may see which, and the lists.
 
 Every read of personal data is audited in the caller's transaction. An appointment that exists but
-is not the principal's answers exactly like a missing one.
+is not the principal's answers exactly like a missing one. Reads answer with
+:class:`AppointmentView`: the appointment as this reader may see it, its sealed reason carrying
+only the key wraps the reader can open.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, authorize, require
+from colloque.booking import queries
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import Status
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
@@ -47,6 +50,71 @@ def audit_appointment(
         object_kind="appointment",
         object_id=appointment.appointment_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PatientAppointmentRow:
+    appointment: Appointment
+    patient: Patient
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    """An appointment as one reader sees it. ``reason`` holds the wraps that reader can open:
+    the practice's for its key holders, the account's own for a patient's manager, and no reason
+    at all for an operator reading an agenda under a grant."""
+
+    appointment: Appointment
+    patient: Patient
+    reason: queries.SealedReasonCopy | None
+    history: tuple[AppointmentEvent, ...] = ()
+
+
+def practice_views(
+    session: Session, *, principal: Principal, practice_id: UUID, rows: list[PatientAppointmentRow]
+) -> list[AppointmentView]:
+    """Rows of one practice, read for the practice: reasons only for its key holders."""
+    holds_key = authorize(principal, Action.PRACTICE_SEALED_WRAPS_READ, PracticeTarget(practice_id))
+    reasons = (
+        queries.sealed_reasons(
+            session, appointments=[r.appointment for r in rows], recipient_kind="practice"
+        )
+        if holds_key
+        else {}
+    )
+    return [
+        AppointmentView(r.appointment, r.patient, reasons.get(r.appointment.appointment_id))
+        for r in rows
+    ]
+
+
+def holder_views(
+    session: Session, *, principal: Principal, rows: list[PatientAppointmentRow]
+) -> list[AppointmentView]:
+    """Rows read by the patients' manager: reasons with the wraps made for their account."""
+    reasons = queries.sealed_reasons(
+        session,
+        appointments=[r.appointment for r in rows],
+        recipient_kind="user",
+        recipient_id=principal.account_id,
+    )
+    return [
+        AppointmentView(r.appointment, r.patient, reasons.get(r.appointment.appointment_id))
+        for r in rows
+    ]
+
+
+def view_appointment(
+    session: Session, *, principal: Principal, appointment: Appointment, as_practice: bool
+) -> AppointmentView:
+    """One appointment the principal just reached or changed, read as the practice or as the
+    patient's manager."""
+    rows = [PatientAppointmentRow(appointment, get_patient(session, appointment.patient_id))]
+    if as_practice:
+        return practice_views(
+            session, principal=principal, practice_id=appointment.practice_id, rows=rows
+        )[0]
+    return holder_views(session, principal=principal, rows=rows)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +159,8 @@ def get_appointment(
     principal: Principal,
     practice_id: UUID,
     appointment_id: UUID,
-) -> Access:
+) -> AppointmentView:
+    """One appointment with its history, read as the practice or as the patient's manager."""
     access = reach(
         session,
         principal=principal,
@@ -107,13 +176,19 @@ def get_appointment(
         principal=principal,
         action=AuditAction.APPOINTMENT_VIEWED,
     )
-    return access
+    view = view_appointment(
+        session,
+        principal=principal,
+        appointment=access.appointment,
+        as_practice=access.as_practice,
+    )
+    history = _history(session, practice_id=practice_id, appointment_id=appointment_id)
+    return AppointmentView(view.appointment, view.patient, view.reason, tuple(history))
 
 
-def list_history(
+def _history(
     session: Session, *, practice_id: UUID, appointment_id: UUID
 ) -> list[AppointmentEvent]:
-    """History of an appointment already reached with :func:`get_appointment`."""
     return list(
         session.scalars(
             select(AppointmentEvent)
@@ -126,15 +201,9 @@ def list_history(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PatientAppointmentRow:
-    appointment: Appointment
-    patient: Patient
-
-
 def list_my_appointments(
     session: Session, *, now: datetime, principal: Principal, upcoming_only: bool = False
-) -> list[PatientAppointmentRow]:
+) -> list[AppointmentView]:
     """Appointments of every patient the principal manages (themself and relatives)."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
@@ -158,7 +227,7 @@ def list_my_appointments(
         object_kind="appointment_list",
         object_id=None,
     )
-    return rows
+    return holder_views(session, principal=principal, rows=rows)
 
 
 def list_practice_agenda(
@@ -170,7 +239,7 @@ def list_practice_agenda(
     start: datetime,
     until: datetime,
     practitioner_id: UUID | None = None,
-) -> list[PatientAppointmentRow]:
+) -> list[AppointmentView]:
     require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
     if until <= start or until - start > timedelta(days=31):
         raise InvalidInput("the window must be positive and at most 31 days", field="until")
@@ -197,4 +266,4 @@ def list_practice_agenda(
         object_kind="agenda",
         object_id=practitioner_id,
     )
-    return rows
+    return practice_views(session, principal=principal, practice_id=practice_id, rows=rows)

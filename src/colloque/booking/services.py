@@ -1,4 +1,4 @@
-"""Use cases that change appointments: book, cancel, reschedule, mark (reading them: access.py).
+"""Booking an appointment (changing it: changes.py; reading it: access.py).
 
 Each function checks the principal with the one policy, applies the booking rules, makes the
 change with its history event, audit event and outbox message, and leaves the commit to the
@@ -21,25 +21,21 @@ from sqlalchemy.orm import Session
 from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
 from colloque.booking import queries
-from colloque.booking.access import audit_appointment, get_patient, reach
-from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.access import audit_appointment, get_patient
+from colloque.booking.history import record_event
+from colloque.booking.models import Appointment
 from colloque.booking.reasons import SealedReason, store_reason
 from colloque.booking.rules import (
-    CancelReason,
     Source,
     Status,
     check_anti_hoarding,
-    check_patient_cutoff,
     closest_slot_problem,
     fitting_visit_types,
     raise_for_slot_problem,
 )
-from colloque.booking.waitlist import services as waitlist
 from colloque.errors import (
     Conflict,
     InvalidInput,
-    NotFound,
-    RuleViolation,
     SlotTaken,
     Unauthenticated,
 )
@@ -49,7 +45,6 @@ from colloque.patients.registry import get_registered_patient, remember_patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import VisitTypeInfo
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
-from colloque.scheduling.services import get_practice, mark_agenda_stale
 from colloque.scheduling.slots import check_slot
 
 EXCLUSION_VIOLATION = "23P01"
@@ -135,7 +130,7 @@ def do_book_appointment(
     starts_at = request.starts_at
     ends_at = starts_at + timedelta(minutes=request.duration_minutes)
     blocked_until = ends_at + loaded.agenda.rules.buffer_after
-    _take_time(
+    take_time(
         session,
         loaded=loaded,
         now=now,
@@ -183,7 +178,7 @@ def do_book_appointment(
             reason=request.sealed_reason,
             now=now,
         )
-    _history(
+    record_event(
         session, appointment, now=now, principal=principal, kind="booked", new_starts_at=starts_at
     )
     audit_appointment(
@@ -220,7 +215,7 @@ def _fresh_appointment_id(session: Session, request: BookingRequest) -> UUID:
     return request.appointment_id
 
 
-def _take_time(
+def take_time(
     session: Session,
     *,
     loaded: LoadedAgenda,
@@ -266,250 +261,3 @@ def _take_time(
         start=starts_at,
         until=blocked_until,
     )
-
-
-def _history(
-    session: Session,
-    appointment: Appointment,
-    *,
-    now: datetime,
-    principal: Principal,
-    kind: str,
-    previous_starts_at: datetime | None = None,
-    new_starts_at: datetime | None = None,
-    reason: str | None = None,
-) -> None:
-    role = principal.role_in(appointment.practice_id)
-    session.add(
-        AppointmentEvent(
-            practice_id=appointment.practice_id,
-            event_id=new_id(),
-            appointment_id=appointment.appointment_id,
-            at=now,
-            kind=kind,
-            actor_account_id=principal.account_id,
-            actor_role=role.value if role else ("patient" if principal.account_id else "system"),
-            previous_starts_at=previous_starts_at,
-            new_starts_at=new_starts_at,
-            reason=reason,
-        )
-    )
-
-
-def do_cancel_appointment(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    appointment_id: UUID,
-    reason: CancelReason,
-) -> Appointment:
-    access = reach(
-        session,
-        principal=principal,
-        practice_id=practice_id,
-        appointment_id=appointment_id,
-        practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
-        patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
-    )
-    appointment = access.appointment
-    if appointment.status != Status.BOOKED:
-        raise RuleViolation("only a booked appointment can be cancelled", rule="not_booked")
-    if appointment.starts_at <= now:
-        raise RuleViolation("this appointment has already started", rule="in_the_past")
-    if not access.as_practice:
-        practice = get_practice(session, practice_id=practice_id)
-        check_patient_cutoff(
-            starts_at=appointment.starts_at, now=now, cutoff_minutes=practice.cancel_cutoff_minutes
-        )
-    appointment.status = (
-        Status.CANCELLED_BY_PRACTICE if access.as_practice else Status.CANCELLED_BY_PATIENT
-    ).value
-    appointment.cancel_reason = reason.value
-    appointment.updated_at = now
-    session.flush()
-    _history(
-        session, appointment, now=now, principal=principal, kind="cancelled", reason=reason.value
-    )
-    audit_appointment(
-        session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_CANCELLED
-    )
-    enqueue(
-        session,
-        at=now,
-        practice_id=practice_id,
-        template=Template.APPOINTMENT_CANCELLED,
-        appointment_id=appointment.appointment_id,
-        recipient_account_id=access.patient.holder_account_id,
-    )
-    _slot_freed(session, appointment=appointment, now=now, principal=principal)
-    return appointment
-
-
-def _slot_freed(
-    session: Session, *, appointment: Appointment, now: datetime, principal: Principal
-) -> None:
-    mark_agenda_stale(
-        session, practice_id=appointment.practice_id, practitioner_id=appointment.practitioner_id
-    )
-    waitlist.offer_freed_time(
-        session,
-        now=now,
-        principal=principal,
-        practice_id=appointment.practice_id,
-        practitioner_id=appointment.practitioner_id,
-        starts_at=appointment.starts_at,
-    )
-
-
-def do_reschedule_appointment(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    appointment_id: UUID,
-    new_starts_at: datetime,
-) -> Appointment:
-    """Move an appointment: the new time is taken and the old one freed in one transaction."""
-    access = reach(
-        session,
-        principal=principal,
-        practice_id=practice_id,
-        appointment_id=appointment_id,
-        practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
-        patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
-    )
-    appointment = access.appointment
-    if appointment.status != Status.BOOKED:
-        raise RuleViolation("only a booked appointment can be moved", rule="not_booked")
-    if appointment.starts_at <= now:
-        raise RuleViolation("this appointment has already started", rule="in_the_past")
-    if new_starts_at == appointment.starts_at:
-        raise InvalidInput("the new time is the current time", field="starts_at")
-    loaded = load_agenda(
-        session, practice_id=practice_id, practitioner_id=appointment.practitioner_id
-    )
-    if not access.as_practice:
-        check_patient_cutoff(
-            starts_at=appointment.starts_at,
-            now=now,
-            cutoff_minutes=loaded.practice.cancel_cutoff_minutes,
-        )
-    duration = appointment.ends_at - appointment.starts_at
-    candidates = [vt for vt in loaded.visit_types.values() if vt.spec().duration == duration]
-    if not candidates:
-        raise RuleViolation(
-            "this visit type is no longer offered; please book a new appointment",
-            rule="visit_type_retired",
-        )
-    blocked_until = new_starts_at + duration + loaded.agenda.rules.buffer_after
-    _take_time(
-        session,
-        loaded=loaded,
-        now=now,
-        candidates=candidates,
-        starts_at=new_starts_at,
-        blocked_until=blocked_until,
-        relaxed=access.as_practice,
-        exclude_appointment_id=appointment.appointment_id,
-    )
-    if not access.as_practice:
-        history = queries.patient_history(
-            session,
-            patient_id=appointment.patient_id,
-            practice_id=practice_id,
-            practitioner_id=appointment.practitioner_id,
-            specialty=appointment.specialty,
-            now=now,
-            exclude_appointment_id=appointment.appointment_id,
-        )
-        check_anti_hoarding(
-            starts_at=new_starts_at,
-            other_starts=history.future_starts_in_specialty,
-            min_gap_days=loaded.practice.anti_hoarding_days,
-        )
-    previous = appointment.starts_at
-    appointment.starts_at = new_starts_at
-    appointment.ends_at = new_starts_at + duration
-    appointment.blocked_until = blocked_until
-    appointment.updated_at = now
-    with translate_overlap():
-        session.flush()
-    _history(
-        session,
-        appointment,
-        now=now,
-        principal=principal,
-        kind="rescheduled",
-        previous_starts_at=previous,
-        new_starts_at=new_starts_at,
-    )
-    audit_appointment(
-        session,
-        appointment,
-        now=now,
-        principal=principal,
-        action=AuditAction.APPOINTMENT_RESCHEDULED,
-    )
-    enqueue(
-        session,
-        at=now,
-        practice_id=practice_id,
-        template=Template.APPOINTMENT_MOVED,
-        appointment_id=appointment.appointment_id,
-        recipient_account_id=access.patient.holder_account_id,
-    )
-    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=appointment.practitioner_id)
-    waitlist.offer_freed_time(
-        session,
-        now=now,
-        principal=principal,
-        practice_id=practice_id,
-        practitioner_id=appointment.practitioner_id,
-        starts_at=previous,
-    )
-    return appointment
-
-
-def do_mark_appointment(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    appointment_id: UUID,
-    outcome: Status,
-) -> Appointment:
-    """The practice records that the patient came (done) or did not (no-show)."""
-    if outcome not in (Status.DONE, Status.NO_SHOW):
-        raise InvalidInput("outcome must be done or no_show", field="outcome")
-    access = reach(
-        session,
-        principal=principal,
-        practice_id=practice_id,
-        appointment_id=appointment_id,
-        practice_action=Action.PRACTICE_APPOINTMENT_MARK,
-        patient_action=Action.PATIENT_APPOINTMENT_VIEW,
-    )
-    if not access.as_practice:
-        raise NotFound("appointment not found")
-    appointment = access.appointment
-    if appointment.status != Status.BOOKED:
-        raise RuleViolation("only a booked appointment can be marked", rule="not_booked")
-    if appointment.starts_at > now:
-        raise RuleViolation("this appointment has not started yet", rule="in_the_future")
-    appointment.status = outcome.value
-    appointment.updated_at = now
-    _history(
-        session,
-        appointment,
-        now=now,
-        principal=principal,
-        kind="marked_done" if outcome is Status.DONE else "marked_no_show",
-    )
-    audit_appointment(
-        session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_MARKED
-    )
-    return appointment

@@ -20,14 +20,10 @@ from colloque.accounts.services import (
     do_issue_token,
     principal_for_account,
 )
+from colloque.booking.changes import do_cancel_appointment, do_mark_appointment
 from colloque.booking.queries import busy_between
 from colloque.booking.rules import CancelReason, Source, Status
-from colloque.booking.services import (
-    BookingRequest,
-    do_book_appointment,
-    do_cancel_appointment,
-    do_mark_appointment,
-)
+from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.crypto.groups import GroupKey
 from colloque.crypto.keys import UserKeys
 from colloque.demo.network import EMAIL_DOMAIN

@@ -27,6 +27,7 @@ from colloque.accounts.sessions import (
     require_recent_reauth,
 )
 from colloque.audit.services import AuditAction, record
+from colloque.authorization.policy import PLATFORM, Action, authorize
 from colloque.booking.models import Appointment
 from colloque.booking.waitlist.models import WaitlistEntry
 from colloque.booking.waitlist.services import do_leave_waitlist
@@ -115,7 +116,7 @@ def do_disable_account(
     session: Session, *, now: datetime, principal: Principal, account_id: UUID
 ) -> None:
     """An operator disables an account: every session ends and none can open."""
-    if not principal.is_operator:
+    if not authorize(principal, Action.PLATFORM_ACCOUNT_DISABLE, PLATFORM):
         raise Forbidden("only operators disable accounts")
     account = session.get(Account, account_id)
     if account is None:

@@ -21,6 +21,7 @@ from uuid import UUID
 from sqlalchemy import and_, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from colloque.authorization.policy import Action, PersonTarget, require
 from colloque.crypto import transparency
 from colloque.crypto.transparency import Checkpoint, KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
@@ -315,13 +316,10 @@ class SubjectKeys:
     fingerprint: str
 
 
-def _may_see_user(session: Session, principal: Principal, user_id: UUID) -> bool:
-    """Oneself; a co-member; a member of a practice where the user holds a registered patient;
-    the holder of a patient registered where the user is a member."""
+def _deals_with(session: Session, principal: Principal, user_id: UUID) -> bool:
+    """Whether the user is a co-member, holds a patient registered where the principal works,
+    or works where the principal's patient is registered: the facts the policy decides on."""
     viewer = principal.account_id
-    assert viewer is not None  # the routes require a signed-in account
-    if viewer == user_id:
-        return True
     mine = [
         practice_id
         for practice_id, membership in principal.memberships.items()
@@ -355,11 +353,16 @@ def subject_keys(
     """A subject's current bindings with their proofs, the checkpoint and the fingerprint.
 
     A practice's keys are for any signed-in account; a user's, for those who deal with them
-    (:func:`_may_see_user`). Otherwise, and when there are none, the same 404.
+    (the policy's ``PERSON_KEYS_VIEW``). Otherwise, and when there are none, the same 404.
     """
     what = "user" if subject_kind is SubjectKind.USER else "practice"
-    if subject_kind is SubjectKind.USER and not _may_see_user(session, principal, subject_id):
-        raise NotFound(f"{what} keys not found")
+    if subject_kind is SubjectKind.USER:
+        target = PersonTarget(
+            account_id=subject_id,
+            deals_with_principal=principal.account_id not in (None, subject_id)
+            and _deals_with(session, principal, subject_id),
+        )
+        require(principal, Action.PERSON_KEYS_VIEW, target, what=f"{what} keys")
     proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose))
     if not proven:
         raise NotFound(f"{what} keys not found")

@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from colloque.accounts.grants import do_grant_operator_access
+from colloque.booking.changes import do_cancel_appointment
 from colloque.booking.rules import CancelReason, Source
-from colloque.booking.services import BookingRequest, do_book_appointment, do_cancel_appointment
+from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.booking.waitlist.models import WaitlistOffer
 from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock

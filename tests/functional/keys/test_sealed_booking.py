@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from colloque.api.schemas import b64
+from colloque.booking.changes import do_cancel_appointment
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason
-from colloque.booking.services import do_cancel_appointment
 from colloque.client import ApiError, ColloqueClient
 from colloque.client.appointments import open_booking_reason, sealed_booking_fields
 from colloque.clock import SettableClock

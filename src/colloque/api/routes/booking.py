@@ -8,17 +8,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime, Field
-from sqlalchemy.orm import Session
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import B64, Body, Out
 from colloque.booking import access as reading
-from colloque.booking import queries, services
-from colloque.booking.models import Appointment
+from colloque.booking import changes, services
 from colloque.booking.reasons import SealedReason
 from colloque.booking.rules import CancelReason, Source, Status
-from colloque.patients.models import Patient
-from colloque.principal import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["appointments"])
 
@@ -67,12 +63,8 @@ class AppointmentOut(Out):
     updated_at: datetime
 
     @classmethod
-    def of(
-        cls,
-        appointment: Appointment,
-        patient: Patient,
-        reason: queries.SealedReasonCopy | None = None,
-    ) -> AppointmentOut:
+    def of(cls, view: reading.AppointmentView) -> AppointmentOut:
+        appointment, reason = view.appointment, view.reason
         return cls(
             appointment_id=appointment.appointment_id,
             practice_id=appointment.practice_id,
@@ -86,7 +78,7 @@ class AppointmentOut(Out):
                 envelope=reason.envelope,
                 wraps=[ItemKeyWrapOut.model_validate(w) for w in reason.wraps],
             ),
-            patient=PatientSummary.model_validate(patient),
+            patient=PatientSummary.model_validate(view.patient),
             booked_by_account_id=appointment.booked_by_account_id,
             starts_at=appointment.starts_at,
             ends_at=appointment.ends_at,
@@ -175,7 +167,11 @@ def book_online(
             request=body.request(body.practice_id),
             source=Source.ONLINE,
         )
-        return _out(session, appointment, principal, as_practice=False)
+        return AppointmentOut.of(
+            reading.view_appointment(
+                session, principal=principal, appointment=appointment, as_practice=False
+            )
+        )
 
 
 class PracticeBookingIn(_BookingFields):
@@ -203,7 +199,11 @@ def book_by_practice(
             request=body.request(practice_id),
             source=source,
         )
-        return _out(session, appointment, principal, as_practice=True)
+        return AppointmentOut.of(
+            reading.view_appointment(
+                session, principal=principal, appointment=appointment, as_practice=True
+            )
+        )
 
 
 @router.get("/me/appointments", response_model=list[AppointmentOut])
@@ -211,19 +211,10 @@ def my_appointments(
     db: DB, clock: ClockDep, principal: CurrentPrincipal, upcoming: bool = False
 ) -> list[AppointmentOut]:
     with db.write() as session:
-        rows = reading.list_my_appointments(
+        views = reading.list_my_appointments(
             session, now=clock.now(), principal=principal, upcoming_only=upcoming
         )
-        reasons = queries.sealed_reasons(
-            session,
-            appointments=[r.appointment for r in rows],
-            recipient_kind="user",
-            recipient_id=principal.account_id,
-        )
-        return [
-            AppointmentOut.of(r.appointment, r.patient, reasons.get(r.appointment.appointment_id))
-            for r in rows
-        ]
+        return [AppointmentOut.of(view) for view in views]
 
 
 @router.get(
@@ -233,19 +224,16 @@ def get_appointment(
     practice_id: UUID, appointment_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> AppointmentDetailOut:
     with db.write() as session:
-        access = reading.get_appointment(
+        view = reading.get_appointment(
             session,
             now=clock.now(),
             principal=principal,
             practice_id=practice_id,
             appointment_id=appointment_id,
         )
-        history = reading.list_history(
-            session, practice_id=practice_id, appointment_id=appointment_id
-        )
-        base = _out(session, access.appointment, principal, as_practice=access.as_practice)
         return AppointmentDetailOut(
-            **base.model_dump(), history=[EventOut.model_validate(event) for event in history]
+            **AppointmentOut.of(view).model_dump(),
+            history=[EventOut.model_validate(event) for event in view.history],
         )
 
 
@@ -265,7 +253,7 @@ def cancel(
     principal: CurrentPrincipal,
 ) -> AppointmentOut:
     with db.write() as session:
-        appointment = services.do_cancel_appointment(
+        changed = changes.do_cancel_appointment(
             session,
             now=clock.now(),
             principal=principal,
@@ -273,7 +261,7 @@ def cancel(
             appointment_id=appointment_id,
             reason=body.reason,
         )
-        return _out(session, appointment, principal)
+        return AppointmentOut.of(changed)
 
 
 class RescheduleIn(Body):
@@ -294,7 +282,7 @@ def reschedule(
     principal: CurrentPrincipal,
 ) -> AppointmentOut:
     with db.write() as session:
-        appointment = services.do_reschedule_appointment(
+        changed = changes.do_reschedule_appointment(
             session,
             now=clock.now(),
             principal=principal,
@@ -302,7 +290,7 @@ def reschedule(
             appointment_id=appointment_id,
             new_starts_at=body.starts_at,
         )
-        return _out(session, appointment, principal)
+        return AppointmentOut.of(changed)
 
 
 class MarkIn(Body):
@@ -321,7 +309,7 @@ def mark(
     principal: CurrentPrincipal,
 ) -> AppointmentOut:
     with db.write() as session:
-        appointment = services.do_mark_appointment(
+        changed = changes.do_mark_appointment(
             session,
             now=clock.now(),
             principal=principal,
@@ -329,7 +317,7 @@ def mark(
             appointment_id=appointment_id,
             outcome=body.outcome,
         )
-        return _out(session, appointment, principal)
+        return AppointmentOut.of(changed)
 
 
 @router.get("/practices/{practice_id}/agenda", response_model=list[AppointmentOut])
@@ -343,7 +331,7 @@ def practice_agenda(
     practitioner_id: UUID | None = None,
 ) -> list[AppointmentOut]:
     with db.write() as session:
-        rows = reading.list_practice_agenda(
+        views = reading.list_practice_agenda(
             session,
             now=clock.now(),
             principal=principal,
@@ -352,48 +340,4 @@ def practice_agenda(
             until=until,
             practitioner_id=practitioner_id,
         )
-        reasons = (
-            queries.sealed_reasons(
-                session, appointments=[r.appointment for r in rows], recipient_kind="practice"
-            )
-            if _holds_practice_key(principal, practice_id)
-            else {}
-        )
-        return [
-            AppointmentOut.of(r.appointment, r.patient, reasons.get(r.appointment.appointment_id))
-            for r in rows
-        ]
-
-
-def _holds_practice_key(principal: Principal, practice_id: UUID) -> bool:
-    """Staff are in the practice's key group; an operator reading the agenda is not."""
-    return principal.role_in(practice_id) in (Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN)
-
-
-def _out(
-    session: Session,
-    appointment: Appointment,
-    principal: Principal,
-    *,
-    as_practice: bool | None = None,
-) -> AppointmentOut:
-    """The appointment with its sealed reason as this reader opens it: through the practice's key
-    when they act for the practice, through their own keys when they act as the patient."""
-    if as_practice is None:
-        as_practice = principal.role_in(appointment.practice_id) is not None
-    patient = session.get(Patient, appointment.patient_id)
-    assert patient is not None
-    if as_practice:
-        reasons = (
-            queries.sealed_reasons(session, appointments=[appointment], recipient_kind="practice")
-            if _holds_practice_key(principal, appointment.practice_id)
-            else {}
-        )
-    else:
-        reasons = queries.sealed_reasons(
-            session,
-            appointments=[appointment],
-            recipient_kind="user",
-            recipient_id=principal.account_id,
-        )
-    return AppointmentOut.of(appointment, patient, reasons.get(appointment.appointment_id))
+        return [AppointmentOut.of(view) for view in views]

@@ -11,7 +11,7 @@ from pydantic import Field
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.routes.booking import SealedReasonIn
 from colloque.api.schemas import Body, Out
-from colloque.booking.waitlist import services
+from colloque.booking.waitlist import offers, services
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 
 router = APIRouter(prefix="/api/v1", tags=["waitlist"])
@@ -108,7 +108,7 @@ def decide(
     principal: CurrentPrincipal,
 ) -> WaitlistOffer:
     with db.write() as session:
-        decision = services.do_decide_offer(
+        decision = offers.do_decide_offer(
             session,
             now=clock.now(),
             principal=principal,

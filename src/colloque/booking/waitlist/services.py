@@ -1,4 +1,4 @@
-"""Use cases of the waitlist: join, leave, and the offer of freed time.
+"""Use cases of the waitlist entries: join, leave, list (the offers of freed time: offers.py).
 
 When time frees up, the earliest waiting entry whose days and visit length fit gets a hold: a
 'held' appointment that blocks the slot for everyone else until it is accepted, declined or
@@ -7,34 +7,21 @@ lapses. The offer is recorded; its delivery by mail or SMS goes through the outb
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, authorize, require
-from colloque.booking import queries
-from colloque.booking.models import Appointment, AppointmentEvent
-from colloque.booking.reasons import SealedReason, store_reason
-from colloque.booking.rules import (
-    Source,
-    Status,
-    check_anti_hoarding,
-    closest_slot_problem,
-    fitting_visit_types,
-)
+from colloque.audit.services import AuditAction
+from colloque.authorization.policy import Action, PatientTarget, require
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
+from colloque.booking.waitlist.offers import audit_waitlist, close_offer, pending_offer, reach_entry
 from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
 from colloque.ids import new_id
-from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
 from colloque.principal import Principal
 from colloque.scheduling.loading import load_agenda
-from colloque.scheduling.slots import check_slot
 
 MAX_WAITLIST_SPAN_DAYS = 120
 MAX_OPEN_ENTRIES_PER_PATIENT = 5
@@ -103,7 +90,7 @@ def do_join_waitlist(
         created_at=now,
     )
     session.add(entry)
-    _audit(
+    audit_waitlist(
         session,
         now,
         principal,
@@ -115,60 +102,19 @@ def do_join_waitlist(
     return entry
 
 
-def _audit(
-    session: Session,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    patient_id: UUID,
-    object_id: UUID,
-    action: AuditAction,
-) -> None:
-    record(
-        session,
-        at=now,
-        action=action,
-        principal=principal,
-        practice_id=practice_id,
-        subject_id=patient_id,
-        object_kind="waitlist",
-        object_id=object_id,
-    )
-
-
-def _reach_entry(
-    session: Session,
-    *,
-    principal: Principal,
-    practice_id: UUID,
-    entry_id: UUID,
-    what: str = "waitlist entry",
-) -> tuple[WaitlistEntry, Patient]:
-    if principal.account_id is None:
-        raise Unauthenticated("sign in to do this")
-    entry = session.get(WaitlistEntry, (practice_id, entry_id))
-    if entry is not None:
-        patient = session.get(Patient, entry.patient_id)
-        if patient is not None and authorize(
-            principal, Action.PATIENT_WAITLIST_MANAGE, PatientTarget(patient.holder_account_id)
-        ):
-            return entry, patient
-    raise NotFound(f"{what} not found")
-
-
 def do_leave_waitlist(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID, entry_id: UUID
 ) -> WaitlistEntry:
-    entry, patient = _reach_entry(
+    entry, patient = reach_entry(
         session, principal=principal, practice_id=practice_id, entry_id=entry_id
     )
     if entry.status not in ("waiting", "offered"):
         raise RuleViolation("this entry is no longer waiting", rule="not_waiting")
-    pending = _pending_offer(session, entry)
+    pending = pending_offer(session, entry)
     if pending is not None:
-        _close_offer(session, pending, now=now, principal=principal, outcome="declined")
+        close_offer(session, pending, now=now, principal=principal, outcome="declined")
     entry.status = "withdrawn"
-    _audit(
+    audit_waitlist(
         session,
         now,
         principal,
@@ -191,343 +137,4 @@ def list_my_waitlist(
         .where(Patient.holder_account_id == principal.account_id)
         .order_by(WaitlistEntry.created_at)
     ).all()
-    return [(entry, _pending_offer(session, entry)) for entry in entries]
-
-
-def _pending_offer(session: Session, entry: WaitlistEntry) -> WaitlistOffer | None:
-    return session.scalar(
-        select(WaitlistOffer).where(
-            WaitlistOffer.practice_id == entry.practice_id,
-            WaitlistOffer.entry_id == entry.entry_id,
-            WaitlistOffer.outcome == "pending",
-        )
-    )
-
-
-def offer_freed_time(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    practitioner_id: UUID,
-    starts_at: datetime,
-) -> WaitlistOffer | None:
-    """Offer the slot starting at ``starts_at`` to the earliest waiting entry it fits, if any.
-
-    Entries already offered this very slot (and that let it go) are skipped.
-    """
-    if starts_at <= now:
-        return None
-    loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
-    local_day = starts_at.astimezone(loaded.agenda.timezone).date()
-    already_offered = (
-        select(WaitlistOffer.entry_id)
-        .join(
-            Appointment,
-            (Appointment.practice_id == WaitlistOffer.practice_id)
-            & (Appointment.appointment_id == WaitlistOffer.appointment_id),
-        )
-        .where(
-            WaitlistOffer.practice_id == practice_id,
-            Appointment.practitioner_id == practitioner_id,
-            Appointment.starts_at == starts_at,
-        )
-    )
-    candidates = session.scalars(
-        select(WaitlistEntry)
-        .where(
-            WaitlistEntry.practice_id == practice_id,
-            WaitlistEntry.practitioner_id == practitioner_id,
-            WaitlistEntry.status == "waiting",
-            WaitlistEntry.first_day <= local_day,
-            WaitlistEntry.last_day >= local_day,
-            WaitlistEntry.entry_id.not_in(already_offered),
-        )
-        .order_by(WaitlistEntry.created_at)
-        .limit(50)
-    ).all()
-    specialty = loaded.practitioner.specialty
-    for entry in candidates:
-        history = queries.patient_history(
-            session,
-            patient_id=entry.patient_id,
-            practice_id=practice_id,
-            practitioner_id=practitioner_id,
-            specialty=specialty,
-            now=now,
-        )
-        duration = timedelta(minutes=entry.duration_minutes)
-        blocked_until = starts_at + duration + loaded.agenda.rules.buffer_after
-        nearby = queries.time_nearby(
-            session,
-            practice_ids=loaded.practitioner_practice_ids,
-            practitioner_id=practitioner_id,
-            start=starts_at,
-            until=blocked_until,
-            now=now,
-        )
-        try:
-            fitting = fitting_visit_types(
-                loaded.visit_types.values(),
-                duration_minutes=entry.duration_minutes,
-                is_known=history.is_known,
-                accepts_new_patients=loaded.practitioner.accepts_new_patients,
-                by_practice=False,
-            )
-            check_anti_hoarding(
-                starts_at=starts_at,
-                other_starts=history.future_starts_in_specialty,
-                min_gap_days=loaded.practice.anti_hoarding_days,
-            )
-        except (InvalidInput, RuleViolation):
-            continue
-        problem = closest_slot_problem(
-            check_slot(loaded.agenda, vt.spec(), start=starts_at, now=now, busy=nearby.busy)
-            for vt in fitting
-        )
-        if problem is not None:
-            continue
-        if nearby.expired_holds:
-            queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
-        return _make_offer(
-            session,
-            now=now,
-            principal=principal,
-            entry=entry,
-            specialty=specialty,
-            starts_at=starts_at,
-            ends_at=starts_at + duration,
-            blocked_until=blocked_until,
-            hold=timedelta(minutes=loaded.practice.hold_minutes),
-        )
-    return None
-
-
-def _make_offer(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    entry: WaitlistEntry,
-    specialty: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    blocked_until: datetime,
-    hold: timedelta,
-) -> WaitlistOffer:
-    expires_at = min(now + hold, starts_at)
-    hold_row = Appointment(
-        practice_id=entry.practice_id,
-        appointment_id=new_id(),
-        practitioner_id=entry.practitioner_id,
-        patient_id=entry.patient_id,
-        booked_by_account_id=entry.account_id,
-        specialty=specialty,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        blocked_until=blocked_until,
-        status=Status.HELD.value,
-        source=Source.WAITLIST.value,
-        cancel_reason=None,
-        hold_expires_at=expires_at,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(hold_row)
-    offer = WaitlistOffer(
-        practice_id=entry.practice_id,
-        offer_id=new_id(),
-        entry_id=entry.entry_id,
-        appointment_id=hold_row.appointment_id,
-        offered_at=now,
-        expires_at=expires_at,
-        outcome="pending",
-        decided_at=None,
-    )
-    session.add(offer)
-    entry.status = "offered"
-    session.flush()
-    _event(session, hold_row, now=now, principal=principal, kind="offered")
-    _audit(
-        session,
-        now,
-        principal,
-        entry.practice_id,
-        entry.patient_id,
-        offer.offer_id,
-        AuditAction.WAITLIST_OFFERED,
-    )
-    holder = session.scalar(
-        select(Patient.holder_account_id).where(Patient.patient_id == entry.patient_id)
-    )
-    enqueue(
-        session,
-        at=now,
-        practice_id=entry.practice_id,
-        template=Template.WAITLIST_OFFER,
-        appointment_id=hold_row.appointment_id,
-        recipient_account_id=holder,
-    )
-    return offer
-
-
-def _event(
-    session: Session, appointment: Appointment, *, now: datetime, principal: Principal, kind: str
-) -> None:
-    role = principal.role_in(appointment.practice_id)
-    session.add(
-        AppointmentEvent(
-            practice_id=appointment.practice_id,
-            event_id=new_id(),
-            appointment_id=appointment.appointment_id,
-            at=now,
-            kind=kind,
-            actor_account_id=principal.account_id,
-            actor_role=role.value if role else ("patient" if principal.account_id else "system"),
-            previous_starts_at=None,
-            new_starts_at=appointment.starts_at,
-            reason=None,
-        )
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class OfferDecision:
-    offer: WaitlistOffer
-    appointment: Appointment
-
-
-def do_decide_offer(
-    session: Session,
-    *,
-    now: datetime,
-    principal: Principal,
-    practice_id: UUID,
-    offer_id: UUID,
-    accept: bool,
-    reason_envelope: bytes | None = None,
-    reason_wraps: Sequence[bytes] = (),
-) -> OfferDecision:
-    """The patient takes the held slot (it becomes a booked appointment) or lets it go.
-
-    On accepting, the patient's client may attach the visit reason, sealed for the held
-    appointment's id (crypto.items.seal_visit_reason), as at booking.
-    """
-    offer = session.get(WaitlistOffer, (practice_id, offer_id))
-    if offer is None:
-        raise NotFound("offer not found")
-    # Somebody else's offer answers exactly like a missing one.
-    entry, _patient = _reach_entry(
-        session, principal=principal, practice_id=practice_id, entry_id=offer.entry_id, what="offer"
-    )
-    appointment = session.get(Appointment, (practice_id, offer.appointment_id))
-    assert appointment is not None
-    if offer.outcome != "pending":
-        raise RuleViolation("this offer is no longer open", rule="offer_closed")
-    if offer.expires_at <= now:
-        # The upkeep worker closes it and passes the slot on (see lapse_due_offers).
-        raise RuleViolation("this offer has expired", rule="offer_expired")
-    if not accept:
-        _close_offer(session, offer, now=now, principal=principal, outcome="declined")
-        entry.status = "waiting"
-        offer_freed_time(
-            session,
-            now=now,
-            principal=principal,
-            practice_id=practice_id,
-            practitioner_id=appointment.practitioner_id,
-            starts_at=appointment.starts_at,
-        )
-        return OfferDecision(offer=offer, appointment=appointment)
-    offer.outcome = "accepted"
-    offer.decided_at = now
-    entry.status = "booked"
-    appointment.status = Status.BOOKED.value
-    appointment.hold_expires_at = None
-    appointment.booked_by_account_id = principal.account_id
-    appointment.updated_at = now
-    if reason_envelope is not None:
-        store_reason(
-            session,
-            principal=principal,
-            appointment=appointment,
-            reason=SealedReason(envelope=reason_envelope, wraps=tuple(reason_wraps)),
-            now=now,
-        )
-    _event(session, appointment, now=now, principal=principal, kind="offer_accepted")
-    _audit(
-        session,
-        now,
-        principal,
-        practice_id,
-        appointment.patient_id,
-        offer_id,
-        AuditAction.WAITLIST_OFFER_DECIDED,
-    )
-    enqueue(
-        session,
-        at=now,
-        practice_id=practice_id,
-        template=Template.APPOINTMENT_CONFIRMED,
-        appointment_id=appointment.appointment_id,
-        recipient_account_id=principal.account_id,
-    )
-    return OfferDecision(offer=offer, appointment=appointment)
-
-
-def _close_offer(
-    session: Session, offer: WaitlistOffer, *, now: datetime, principal: Principal, outcome: str
-) -> None:
-    offer.outcome = outcome
-    offer.decided_at = now
-    appointment = session.get(Appointment, (offer.practice_id, offer.appointment_id))
-    assert appointment is not None
-    appointment.status = Status.HOLD_LAPSED.value
-    appointment.hold_expires_at = None
-    appointment.updated_at = now
-    _event(
-        session,
-        appointment,
-        now=now,
-        principal=principal,
-        kind="offer_declined" if outcome == "declined" else "hold_lapsed",
-    )
-    _audit(
-        session,
-        now,
-        principal,
-        offer.practice_id,
-        appointment.patient_id,
-        offer.offer_id,
-        AuditAction.WAITLIST_OFFER_DECIDED,
-    )
-
-
-def lapse_due_offers(
-    session: Session, *, now: datetime, principal: Principal, limit: int = 200
-) -> int:
-    """Close offers whose hold expired and pass the slot to the next entry. Run periodically."""
-    due = session.scalars(
-        select(WaitlistOffer)
-        .where(WaitlistOffer.outcome == "pending", WaitlistOffer.expires_at <= now)
-        .order_by(WaitlistOffer.expires_at)
-        .limit(limit)
-    ).all()
-    for offer in due:
-        appointment = session.get(Appointment, (offer.practice_id, offer.appointment_id))
-        entry = session.get(WaitlistEntry, (offer.practice_id, offer.entry_id))
-        assert appointment is not None
-        assert entry is not None
-        _close_offer(session, offer, now=now, principal=principal, outcome="lapsed")
-        entry.status = "waiting" if entry.last_day >= now.date() else "expired"
-        session.flush()
-        offer_freed_time(
-            session,
-            now=now,
-            principal=principal,
-            practice_id=offer.practice_id,
-            practitioner_id=appointment.practitioner_id,
-            starts_at=appointment.starts_at,
-        )
-    return len(due)
+    return [(entry, pending_offer(session, entry)) for entry in entries]

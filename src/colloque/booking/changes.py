@@ -1,0 +1,252 @@
+"""Use cases that change a booked appointment: cancel, reschedule, mark done or no-show.
+
+As in services.py, each checks the principal with the one policy, applies the rules, writes the
+history event, audit event and outbox message, and leaves the commit to the caller. A freed time
+is offered to the waitlist in the same transaction. Each answers with the appointment as the
+principal may read it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from colloque.audit.services import AuditAction
+from colloque.authorization.policy import Action
+from colloque.booking import queries
+from colloque.booking.access import AppointmentView, audit_appointment, reach, view_appointment
+from colloque.booking.history import record_event
+from colloque.booking.models import Appointment
+from colloque.booking.rules import (
+    CancelReason,
+    Status,
+    check_anti_hoarding,
+    check_changeable,
+    check_markable,
+    check_patient_cutoff,
+)
+from colloque.booking.services import take_time, translate_overlap
+from colloque.booking.waitlist import offers as waitlist
+from colloque.errors import InvalidInput, NotFound, RuleViolation
+from colloque.notifications.services import Template, enqueue
+from colloque.principal import Principal
+from colloque.scheduling.loading import load_agenda
+from colloque.scheduling.services import get_practice, mark_agenda_stale
+
+
+def do_cancel_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    reason: CancelReason,
+) -> AppointmentView:
+    access = reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
+        patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+    )
+    appointment = access.appointment
+    check_changeable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
+    if not access.as_practice:
+        practice = get_practice(session, practice_id=practice_id)
+        check_patient_cutoff(
+            starts_at=appointment.starts_at, now=now, cutoff_minutes=practice.cancel_cutoff_minutes
+        )
+    appointment.status = (
+        Status.CANCELLED_BY_PRACTICE if access.as_practice else Status.CANCELLED_BY_PATIENT
+    ).value
+    appointment.cancel_reason = reason.value
+    appointment.updated_at = now
+    session.flush()
+    record_event(
+        session, appointment, now=now, principal=principal, kind="cancelled", reason=reason.value
+    )
+    audit_appointment(
+        session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_CANCELLED
+    )
+    enqueue(
+        session,
+        at=now,
+        practice_id=practice_id,
+        template=Template.APPOINTMENT_CANCELLED,
+        appointment_id=appointment.appointment_id,
+        recipient_account_id=access.patient.holder_account_id,
+    )
+    _slot_freed(session, appointment=appointment, now=now, principal=principal)
+    return view_appointment(
+        session, principal=principal, appointment=appointment, as_practice=access.as_practice
+    )
+
+
+def _slot_freed(
+    session: Session, *, appointment: Appointment, now: datetime, principal: Principal
+) -> None:
+    mark_agenda_stale(
+        session, practice_id=appointment.practice_id, practitioner_id=appointment.practitioner_id
+    )
+    waitlist.offer_freed_time(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=appointment.practice_id,
+        practitioner_id=appointment.practitioner_id,
+        starts_at=appointment.starts_at,
+    )
+
+
+def do_reschedule_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    new_starts_at: datetime,
+) -> AppointmentView:
+    """Move an appointment: the new time is taken and the old one freed in one transaction."""
+    access = reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
+        patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+    )
+    appointment = access.appointment
+    check_changeable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
+    if new_starts_at == appointment.starts_at:
+        raise InvalidInput("the new time is the current time", field="starts_at")
+    loaded = load_agenda(
+        session, practice_id=practice_id, practitioner_id=appointment.practitioner_id
+    )
+    if not access.as_practice:
+        check_patient_cutoff(
+            starts_at=appointment.starts_at,
+            now=now,
+            cutoff_minutes=loaded.practice.cancel_cutoff_minutes,
+        )
+    duration = appointment.ends_at - appointment.starts_at
+    candidates = [vt for vt in loaded.visit_types.values() if vt.spec().duration == duration]
+    if not candidates:
+        raise RuleViolation(
+            "this visit type is no longer offered; please book a new appointment",
+            rule="visit_type_retired",
+        )
+    blocked_until = new_starts_at + duration + loaded.agenda.rules.buffer_after
+    take_time(
+        session,
+        loaded=loaded,
+        now=now,
+        candidates=candidates,
+        starts_at=new_starts_at,
+        blocked_until=blocked_until,
+        relaxed=access.as_practice,
+        exclude_appointment_id=appointment.appointment_id,
+    )
+    if not access.as_practice:
+        history = queries.patient_history(
+            session,
+            patient_id=appointment.patient_id,
+            practice_id=practice_id,
+            practitioner_id=appointment.practitioner_id,
+            specialty=appointment.specialty,
+            now=now,
+            exclude_appointment_id=appointment.appointment_id,
+        )
+        check_anti_hoarding(
+            starts_at=new_starts_at,
+            other_starts=history.future_starts_in_specialty,
+            min_gap_days=loaded.practice.anti_hoarding_days,
+        )
+    previous = appointment.starts_at
+    appointment.starts_at = new_starts_at
+    appointment.ends_at = new_starts_at + duration
+    appointment.blocked_until = blocked_until
+    appointment.updated_at = now
+    with translate_overlap():
+        session.flush()
+    record_event(
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        kind="rescheduled",
+        previous_starts_at=previous,
+        new_starts_at=new_starts_at,
+    )
+    audit_appointment(
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        action=AuditAction.APPOINTMENT_RESCHEDULED,
+    )
+    enqueue(
+        session,
+        at=now,
+        practice_id=practice_id,
+        template=Template.APPOINTMENT_MOVED,
+        appointment_id=appointment.appointment_id,
+        recipient_account_id=access.patient.holder_account_id,
+    )
+    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=appointment.practitioner_id)
+    waitlist.offer_freed_time(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=practice_id,
+        practitioner_id=appointment.practitioner_id,
+        starts_at=previous,
+    )
+    return view_appointment(
+        session, principal=principal, appointment=appointment, as_practice=access.as_practice
+    )
+
+
+def do_mark_appointment(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    appointment_id: UUID,
+    outcome: Status,
+) -> AppointmentView:
+    """The practice records that the patient came (done) or did not (no-show)."""
+    if outcome not in (Status.DONE, Status.NO_SHOW):
+        raise InvalidInput("outcome must be done or no_show", field="outcome")
+    access = reach(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        practice_action=Action.PRACTICE_APPOINTMENT_MARK,
+        patient_action=Action.PATIENT_APPOINTMENT_VIEW,
+    )
+    if not access.as_practice:
+        raise NotFound("appointment not found")
+    appointment = access.appointment
+    check_markable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
+    appointment.status = outcome.value
+    appointment.updated_at = now
+    record_event(
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        kind="marked_done" if outcome is Status.DONE else "marked_no_show",
+    )
+    audit_appointment(
+        session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_MARKED
+    )
+    return view_appointment(
+        session, principal=principal, appointment=appointment, as_practice=access.as_practice
+    )
