@@ -33,13 +33,12 @@ from colloque.patients.services import Relationship, do_add_patient
 from colloque.scheduling.domain import PatientKind
 from colloque.scheduling.services import (
     AgendaRulesInput,
-    do_add_opening_range,
     do_add_practitioner,
-    do_add_visit_type,
     do_create_practice,
     do_update_practice_settings,
 )
 from colloque.scheduling.specialties import Specialty
+from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from sqlalchemy.orm import Session
+
 from colloque.accounts.models import Account
 from colloque.accounts.services import (
     do_add_member,
@@ -22,19 +24,15 @@ from colloque.booking.models import Appointment
 from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
+from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
+from colloque.keydirectory.services import proven_current
 from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Principal, Role
 from colloque.scheduling.domain import PatientKind, VisitMode
-from colloque.scheduling.services import (
-    AgendaRulesInput,
-    do_add_break,
-    do_add_opening_range,
-    do_add_practitioner,
-    do_add_visit_type,
-    do_create_practice,
-)
+from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner, do_create_practice
 from colloque.scheduling.specialties import Specialty
+from colloque.scheduling.timetable import do_add_break, do_add_opening_range, do_add_visit_type
 from colloque.storage.engine import Database
 
 
@@ -273,3 +271,11 @@ def register_at_practice(
         remember_patient(
             session, practice_id=world.practice_id, patient_id=patient_id, now=clock.now()
         )
+
+
+def newest_binding(
+    session: Session, *, subject_kind: SubjectKind, subject_id: UUID, purpose: KeyPurpose
+) -> KeyBinding | None:
+    """The subject's current published binding for ``purpose``, if any."""
+    proven = proven_current(session, subject_kind, [subject_id], [purpose])
+    return proven[0].binding if proven else None

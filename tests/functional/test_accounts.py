@@ -13,11 +13,11 @@ from colloque.accounts.services import (
     do_create_account,
     do_issue_token,
     hash_token,
-    resolve_principal,
 )
+from colloque.accounts.sessions import resolve_session
 from colloque.clock import SettableClock
 from colloque.errors import InvalidInput, Unauthenticated
-from colloque.principal import ANONYMOUS, Role
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.factories import build_world
 
@@ -34,13 +34,12 @@ def test_token_is_stored_hashed_and_resolves(db: Database, clock: SettableClock)
     with db.read() as session:
         stored = session.scalars(select(AccessToken.token_hash)).all()
         assert stored == [hash_token(token)]
-        principal = resolve_principal(session, now=clock.now(), token=token)
+        principal = resolve_session(session, now=clock.now(), token=token).principal
         assert principal.account_id == account.account_id
-        assert resolve_principal(session, now=clock.now(), token=None) == ANONYMOUS
         with pytest.raises(Unauthenticated):
-            resolve_principal(session, now=clock.now(), token="clq_forged")
+            resolve_session(session, now=clock.now(), token="clq_forged")
         with pytest.raises(Unauthenticated):
-            resolve_principal(session, now=clock.now() + timedelta(days=31), token=token)
+            resolve_session(session, now=clock.now() + timedelta(days=31), token=token)
 
 
 def test_disabled_account_is_refused(db: Database, clock: SettableClock) -> None:
@@ -52,7 +51,7 @@ def test_disabled_account_is_refused(db: Database, clock: SettableClock) -> None
         assert row is not None
         row.disabled = True
     with db.read() as session, pytest.raises(Unauthenticated):
-        resolve_principal(session, now=clock.now(), token=token)
+        resolve_session(session, now=clock.now(), token=token)
 
 
 def test_account_input_checks(db: Database, clock: SettableClock) -> None:
@@ -72,7 +71,7 @@ def test_account_input_checks(db: Database, clock: SettableClock) -> None:
 def test_memberships_resolve(db: Database, clock: SettableClock) -> None:
     world = build_world(db, clock)
     with db.read() as session:
-        doctor = resolve_principal(session, now=clock.now(), token=world.doctor.token)
+        doctor = resolve_session(session, now=clock.now(), token=world.doctor.token).principal
     membership = doctor.memberships[world.practice_id]
     assert membership.role is Role.PRACTITIONER
     assert membership.practitioner_id == world.practitioner_id

@@ -22,7 +22,8 @@ from colloque.notifications.models import OutboxMessage
 from colloque.patients.registry import do_register_patient, find_practice_patients
 from colloque.principal import ANONYMOUS
 from colloque.scheduling.domain import OverrideKind
-from colloque.scheduling.services import do_add_override, do_update_practice_settings
+from colloque.scheduling.services import do_update_practice_settings
+from colloque.scheduling.timetable import do_add_override
 from colloque.storage.engine import Database
 from tests.factories import (
     World,

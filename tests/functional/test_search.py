@@ -9,13 +9,9 @@ import pytest
 
 from colloque.clock import SettableClock
 from colloque.scheduling.domain import PatientKind
-from colloque.scheduling.services import (
-    AgendaRulesInput,
-    do_add_opening_range,
-    do_add_practitioner,
-    do_add_visit_type,
-)
+from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner
 from colloque.scheduling.specialties import Specialty
+from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
 from colloque.search import services as search
 from colloque.search.services import SearchQuery
 from colloque.storage.engine import Database

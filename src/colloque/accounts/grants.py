@@ -8,9 +8,7 @@ and so is everything the operator reads meanwhile (as every read of personal dat
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from uuid import UUID
 
 from sqlalchemy import select
@@ -125,17 +123,6 @@ def active_grants(session: Session, account_id: UUID, now: datetime) -> dict[UUI
         .distinct()
     )
     return {practice_id: Membership(role=Role.OPERATOR) for practice_id in practice_ids}
-
-
-def with_operator_grants(session: Session, principal: Principal, *, now: datetime) -> Principal:
-    """The principal with its active grants added, if it is an operator (one query then; none
-    for everybody else). A real membership of the same practice wins over a grant."""
-    if not principal.is_operator or principal.account_id is None:
-        return principal
-    grants = active_grants(session, principal.account_id, now)
-    if not grants:
-        return principal
-    return replace(principal, memberships=MappingProxyType({**grants, **principal.memberships}))
 
 
 def _audit(

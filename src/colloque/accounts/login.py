@@ -27,6 +27,7 @@ from colloque.accounts.sessions import (
     NewSession,
     ResolvedSession,
     SessionKind,
+    end_session,
     load_memberships,
     mark_reauthenticated,
     open_session,
@@ -269,3 +270,16 @@ def do_reauthenticate(
     mark_reauthenticated(session, token_hash=resolved.token_hash, now=now)
     _audit(session, now, resolved.principal, AuditAction.REAUTHENTICATED, subject.account_id)
     return now
+
+
+def do_log_out(session: Session, *, now: datetime, resolved: ResolvedSession) -> None:
+    """End this session (the account's others stay open)."""
+    end_session(session, token_hash=resolved.token_hash)
+    record(
+        session,
+        at=now,
+        action=AuditAction.LOGGED_OUT,
+        principal=resolved.principal,
+        object_kind="account",
+        object_id=resolved.account_id,
+    )

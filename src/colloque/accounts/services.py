@@ -21,11 +21,10 @@ from colloque.accounts.sessions import (
     hash_token,
     load_memberships,
     open_session,
-    resolve_session,
 )
 from colloque.errors import InvalidInput, NotFound
 from colloque.ids import new_id
-from colloque.principal import ANONYMOUS, MEMBER_ROLES, Principal, Role
+from colloque.principal import MEMBER_ROLES, Principal, Role
 from colloque.scheduling.models import PracticeMember
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "do_issue_token",
     "hash_token",
     "principal_for_account",
-    "resolve_principal",
 ]
 
 DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
@@ -131,7 +129,7 @@ def do_add_member(
 def principal_for_account(session: Session, account: Account) -> Principal:
     """The principal of an account acting in-process (CLI, demo, tests): fully trusted.
 
-    Requests over HTTP get theirs from :func:`resolve_principal`, which applies the session's
+    Requests over HTTP get theirs from :func:`~colloque.accounts.sessions.resolve_session`, which applies the session's
     timeouts and MFA state.
     """
     return Principal(
@@ -139,14 +137,6 @@ def principal_for_account(session: Session, account: Account) -> Principal:
         memberships=load_memberships(session, account.account_id),
         is_operator=account.is_operator,
     )
-
-
-def resolve_principal(session: Session, *, now: datetime, token: str | None) -> Principal:
-    """Early exits, in order: no token -> anonymous; unknown, expired, idle or too old -> refused;
-    disabled account -> refused; else the account with its memberships."""
-    if token is None:
-        return ANONYMOUS
-    return resolve_session(session, now=now, token=token).principal
 
 
 def current_key_epoch(session: Session, *, account_id: UUID) -> int:

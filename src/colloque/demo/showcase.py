@@ -37,17 +37,15 @@ from colloque.patients.models import Patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Principal, Role
 from colloque.scheduling.loading import load_agenda
-from colloque.scheduling.services import (
-    AgendaRulesInput,
+from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner, do_create_practice
+from colloque.scheduling.slots import free_slots
+from colloque.scheduling.specialties import Specialty
+from colloque.scheduling.timetable import (
     do_add_break,
     do_add_opening_range,
     do_add_override,
-    do_add_practitioner,
     do_add_visit_type,
-    do_create_practice,
 )
-from colloque.scheduling.slots import free_slots
-from colloque.scheduling.specialties import Specialty
 from colloque.storage.engine import Database
 
 SHOWCASE_NAME = "Cabinet médical Colloque démo"

@@ -219,23 +219,6 @@ def consistency(session: Session, *, old_size: int, new_size: int) -> list[bytes
     return transparency.consistency_proof(hashes, old_size)
 
 
-def current_binding(
-    session: Session, *, subject_kind: SubjectKind, subject_id: UUID, purpose: KeyPurpose
-) -> KeyBinding | None:
-    """The newest published binding of this subject and purpose, if any."""
-    leaf = session.scalar(
-        select(KeyDirectoryLeaf.leaf)
-        .where(
-            KeyDirectoryLeaf.subject_kind == subject_kind.value,
-            KeyDirectoryLeaf.subject_id == subject_id,
-            KeyDirectoryLeaf.purpose == purpose.value,
-        )
-        .order_by(KeyDirectoryLeaf.epoch.desc())
-        .limit(1)
-    )
-    return KeyBinding.from_leaf(leaf) if leaf is not None else None
-
-
 def current_encryption_keys(
     session: Session, *, user_ids: Sequence[UUID], size: int | None = None
 ) -> dict[UUID, Proven]:

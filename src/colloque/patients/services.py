@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, authorize, require
+from colloque.authorization.policy import Action, PatientTarget, require
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.ids import new_id
 from colloque.patients.models import Patient
@@ -100,14 +100,6 @@ def get_patient_for_holder(session: Session, *, principal: Principal, patient_id
         field="patient_id",
     )
     return patient
-
-
-def is_holder(principal: Principal, patient: Patient) -> bool:
-    return bool(
-        authorize(
-            principal, Action.PATIENT_APPOINTMENT_VIEW, PatientTarget(patient.holder_account_id)
-        )
-    )
 
 
 def list_patients(session: Session, *, principal: Principal) -> list[Patient]:

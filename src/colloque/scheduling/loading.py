@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import time, timedelta
 from uuid import UUID
@@ -161,109 +162,13 @@ def _read_agenda(
         practice is None or row is None or practitioner is None
     ):  # pragma: no cover - checked by version
         raise NotFound("practitioner not found at this practice")
-    visit_types = {
-        vt.visit_type_id: VisitTypeInfo(
-            visit_type_id=vt.visit_type_id,
-            label=vt.label,
-            duration_minutes=vt.duration_minutes,
-            online_bookable=vt.online_bookable,
-            patient_kind=PatientKind(vt.patient_kind),
-            mode=VisitMode(vt.mode),
-        )
-        for vt in session.scalars(
-            select(VisitType).where(
-                VisitType.practice_id == practice_id,
-                VisitType.practitioner_id == practitioner_id,
-                VisitType.active.is_(True),
-            )
-        )
-    }
-    range_types: dict[UUID, set[UUID]] = defaultdict(set)
-    for opening_id, visit_type_id in session.execute(
-        select(OpeningRangeVisitType.opening_id, OpeningRangeVisitType.visit_type_id)
-        .join(
-            OpeningRange,
-            (OpeningRange.practice_id == OpeningRangeVisitType.practice_id)
-            & (OpeningRange.opening_id == OpeningRangeVisitType.opening_id),
-        )
-        .where(
-            OpeningRange.practice_id == practice_id, OpeningRange.practitioner_id == practitioner_id
-        )
-    ):
-        if visit_type_id in visit_types:
-            range_types[opening_id].add(visit_type_id)
-    weekly = tuple(
-        WeeklyRange(
-            weekday=o.weekday,
-            start=minute_to_time(o.start_minute),
-            end=minute_to_time(o.end_minute),
-            visit_type_ids=frozenset(range_types[o.opening_id]),
-        )
-        for o in session.scalars(
-            select(OpeningRange)
-            .where(
-                OpeningRange.practice_id == practice_id,
-                OpeningRange.practitioner_id == practitioner_id,
-            )
-            .order_by(OpeningRange.weekday, OpeningRange.start_minute)
-        )
-    )
-    breaks = tuple(
-        WeeklyBreak(
-            weekday=b.weekday,
-            start=minute_to_time(b.start_minute),
-            end=minute_to_time(b.end_minute),
-        )
-        for b in session.scalars(
-            select(AgendaBreak).where(
-                AgendaBreak.practice_id == practice_id,
-                AgendaBreak.practitioner_id == practitioner_id,
-            )
-        )
-    )
-    override_rows = list(
-        session.scalars(
-            select(AgendaOverride).where(
-                AgendaOverride.practice_id == practice_id,
-                AgendaOverride.practitioner_id == practitioner_id,
-            )
-        )
-    )
-    override_types: dict[UUID, set[UUID]] = defaultdict(set)
-    extra_ids = [o.override_id for o in override_rows if o.kind == OverrideKind.EXTRA_OPENING]
-    if extra_ids:
-        for override_id, visit_type_id in session.execute(
-            select(OverrideVisitType.override_id, OverrideVisitType.visit_type_id).where(
-                OverrideVisitType.practice_id == practice_id,
-                OverrideVisitType.override_id.in_(extra_ids),
-            )
-        ):
-            if visit_type_id in visit_types:
-                override_types[override_id].add(visit_type_id)
-    overrides = tuple(
-        DateOverride(
-            kind=OverrideKind(o.kind),
-            first_day=o.first_day,
-            last_day=o.last_day,
-            start=minute_to_time(o.start_minute) if o.start_minute is not None else None,
-            end=minute_to_time(o.end_minute) if o.end_minute is not None else None,
-            visit_type_ids=frozenset(override_types[o.override_id]),
-        )
-        for o in override_rows
-    )
+    visit_types = _visit_types(session, practice_id=practice_id, practitioner_id=practitioner_id)
     practice_ids = tuple(
         session.scalars(
             select(PracticePractitioner.practice_id)
             .where(PracticePractitioner.practitioner_id == practitioner_id)
             .order_by(PracticePractitioner.practice_id)
         )
-    )
-    rules = BookingRules(
-        slot_step=timedelta(minutes=row.slot_step_minutes),
-        min_notice=timedelta(minutes=row.min_notice_minutes),
-        max_horizon=timedelta(days=row.max_horizon_days),
-        buffer_after=timedelta(minutes=row.buffer_after_minutes),
-        daily_cap=row.daily_cap,
     )
     return LoadedAgenda(
         practice_id=practice_id,
@@ -282,10 +187,128 @@ def _read_agenda(
         visit_types=visit_types,
         agenda=Agenda(
             timezone=ZoneInfo(practice.timezone),
-            weekly=weekly,
-            breaks=breaks,
-            overrides=overrides,
-            rules=rules,
+            weekly=_weekly_ranges(session, row=row, known_types=visit_types.keys()),
+            breaks=_weekly_breaks(session, row=row),
+            overrides=_date_overrides(session, row=row, known_types=visit_types.keys()),
+            rules=BookingRules(
+                slot_step=timedelta(minutes=row.slot_step_minutes),
+                min_notice=timedelta(minutes=row.min_notice_minutes),
+                max_horizon=timedelta(days=row.max_horizon_days),
+                buffer_after=timedelta(minutes=row.buffer_after_minutes),
+                daily_cap=row.daily_cap,
+            ),
         ),
         practitioner_practice_ids=practice_ids,
+    )
+
+
+def _visit_types(
+    session: Session, *, practice_id: UUID, practitioner_id: UUID
+) -> dict[UUID, VisitTypeInfo]:
+    """The agenda's active visit types, by id."""
+    return {
+        vt.visit_type_id: VisitTypeInfo(
+            visit_type_id=vt.visit_type_id,
+            label=vt.label,
+            duration_minutes=vt.duration_minutes,
+            online_bookable=vt.online_bookable,
+            patient_kind=PatientKind(vt.patient_kind),
+            mode=VisitMode(vt.mode),
+        )
+        for vt in session.scalars(
+            select(VisitType).where(
+                VisitType.practice_id == practice_id,
+                VisitType.practitioner_id == practitioner_id,
+                VisitType.active.is_(True),
+            )
+        )
+    }
+
+
+def _weekly_ranges(
+    session: Session, *, row: PracticePractitioner, known_types: Collection[UUID]
+) -> tuple[WeeklyRange, ...]:
+    """Opening ranges in week order, each with the active visit types it offers."""
+    range_types: dict[UUID, set[UUID]] = defaultdict(set)
+    for opening_id, visit_type_id in session.execute(
+        select(OpeningRangeVisitType.opening_id, OpeningRangeVisitType.visit_type_id)
+        .join(
+            OpeningRange,
+            (OpeningRange.practice_id == OpeningRangeVisitType.practice_id)
+            & (OpeningRange.opening_id == OpeningRangeVisitType.opening_id),
+        )
+        .where(
+            OpeningRange.practice_id == row.practice_id,
+            OpeningRange.practitioner_id == row.practitioner_id,
+        )
+    ):
+        if visit_type_id in known_types:
+            range_types[opening_id].add(visit_type_id)
+    return tuple(
+        WeeklyRange(
+            weekday=o.weekday,
+            start=minute_to_time(o.start_minute),
+            end=minute_to_time(o.end_minute),
+            visit_type_ids=frozenset(range_types[o.opening_id]),
+        )
+        for o in session.scalars(
+            select(OpeningRange)
+            .where(
+                OpeningRange.practice_id == row.practice_id,
+                OpeningRange.practitioner_id == row.practitioner_id,
+            )
+            .order_by(OpeningRange.weekday, OpeningRange.start_minute)
+        )
+    )
+
+
+def _weekly_breaks(session: Session, *, row: PracticePractitioner) -> tuple[WeeklyBreak, ...]:
+    return tuple(
+        WeeklyBreak(
+            weekday=b.weekday,
+            start=minute_to_time(b.start_minute),
+            end=minute_to_time(b.end_minute),
+        )
+        for b in session.scalars(
+            select(AgendaBreak).where(
+                AgendaBreak.practice_id == row.practice_id,
+                AgendaBreak.practitioner_id == row.practitioner_id,
+            )
+        )
+    )
+
+
+def _date_overrides(
+    session: Session, *, row: PracticePractitioner, known_types: Collection[UUID]
+) -> tuple[DateOverride, ...]:
+    """Absences and extra openings; an extra opening with the active visit types it offers."""
+    override_rows = list(
+        session.scalars(
+            select(AgendaOverride).where(
+                AgendaOverride.practice_id == row.practice_id,
+                AgendaOverride.practitioner_id == row.practitioner_id,
+            )
+        )
+    )
+    override_types: dict[UUID, set[UUID]] = defaultdict(set)
+    extra_ids = [o.override_id for o in override_rows if o.kind == OverrideKind.EXTRA_OPENING]
+    if extra_ids:
+        for override_id, visit_type_id in session.execute(
+            select(OverrideVisitType.override_id, OverrideVisitType.visit_type_id).where(
+                OverrideVisitType.practice_id == row.practice_id,
+                OverrideVisitType.override_id.in_(extra_ids),
+            )
+        ):
+            if visit_type_id in known_types:
+                override_types[override_id].add(visit_type_id)
+    return tuple(
+        DateOverride(
+            kind=OverrideKind(o.kind),
+            first_day=o.first_day,
+            last_day=o.last_day,
+            start=minute_to_time(o.start_minute) if o.start_minute is not None else None,
+            end=minute_to_time(o.end_minute) if o.end_minute is not None else None,
+            visit_type_ids=frozenset(override_types[o.override_id]),
+        )
+        for o in override_rows
     )

@@ -6,9 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
 
 from colloque.storage.engine import ensure_sqlite_directory, normalise_url
 
@@ -26,14 +23,3 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     ensure_sqlite_directory(normalise_url(url))
     command.upgrade(alembic_config(url), "head")
-
-
-def is_up_to_date(url: str) -> bool:
-    script = ScriptDirectory.from_config(alembic_config(url))
-    engine = create_engine(normalise_url(url), poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_heads()
-    finally:
-        engine.dispose()
-    return set(current) == set(script.get_heads())

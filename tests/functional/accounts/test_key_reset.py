@@ -31,10 +31,9 @@ from colloque.crypto.transparency import KeyPurpose, SubjectKind
 from colloque.erasure.services import do_disable_account
 from colloque.errors import NotFound
 from colloque.keydirectory.config import LogKey
-from colloque.keydirectory.services import current_binding
 from colloque.principal import Principal, Role
 from colloque.storage.engine import Database
-from tests.factories import build_world
+from tests.factories import build_world, newest_binding
 from tests.functional.accounts.conftest import (
     OTHER_PASSWORD,
     PASSWORD,
@@ -429,7 +428,7 @@ def test_the_new_bindings_enter_the_key_directory(db: Database, clock: SettableC
     )
     with db.read() as session:
         for binding in (encryption, signing):
-            published = current_binding(
+            published = newest_binding(
                 session,
                 subject_kind=SubjectKind.USER,
                 subject_id=account_id,

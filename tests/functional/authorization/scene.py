@@ -35,14 +35,9 @@ from colloque.clock import SettableClock
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import PatientKind
-from colloque.scheduling.services import (
-    AgendaRulesInput,
-    do_add_opening_range,
-    do_add_practitioner,
-    do_add_visit_type,
-    do_create_practice,
-)
+from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner, do_create_practice
 from colloque.scheduling.specialties import Specialty
+from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
 from colloque.storage.engine import Database
 from tests.factories import Person, build_world, make_patient, make_person
 from tests.functional.authorization.conftest import make_operator

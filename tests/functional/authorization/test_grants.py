@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -16,14 +15,13 @@ from colloque.accounts.grants import (
     active_grants,
     do_grant_operator_access,
     do_revoke_operator_access,
-    with_operator_grants,
 )
 from colloque.accounts.models import Account
 from colloque.audit.models import AuditEvent
 from colloque.authorization.models import OperatorGrant
 from colloque.clock import SettableClock
 from colloque.errors import Conflict, Forbidden, InvalidInput, NotFound
-from colloque.principal import Membership, Principal, Role
+from colloque.principal import Membership, Role
 from colloque.storage.engine import Database
 from tests.conftest import T0
 from tests.factories import World, book
@@ -245,23 +243,6 @@ def test_active_grants_and_the_principal(db: Database, clock: SettableClock, wor
     with db.read() as session:
         grants = active_grants(session, operator.account_id, clock.now())
         assert grants == {world.practice_id: Membership(role=Role.OPERATOR)}
-        bare = operator.principal(db)
-        assert bare.role_in(world.practice_id) is None
-        granted = with_operator_grants(session, bare, now=clock.now())
-        assert granted.role_in(world.practice_id) is Role.OPERATOR
-        # A real membership wins over a grant.
-        member = Principal(
-            account_id=operator.account_id,
-            memberships=MappingProxyType({world.practice_id: Membership(role=Role.ADMIN)}),
-            is_operator=True,
-        )
-        merged = with_operator_grants(session, member, now=clock.now())
-        assert merged.role_in(world.practice_id) is Role.ADMIN
-        # Not an operator, or an operator without grants: the principal is unchanged.
-        holder = world.holder.principal(db)
-        assert with_operator_grants(session, holder, now=clock.now()) is holder
-        other = make_operator(db, clock, "Operator Otto").principal(db)
-        assert with_operator_grants(session, other, now=clock.now()) is other
 
 
 def test_grant_listing_is_newest_first(

@@ -25,6 +25,7 @@ from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLea
 from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.storage.engine import Database
+from tests.factories import newest_binding
 from tests.functional.keys.conftest import LOG, SETTINGS, Keyed, add, keyed, new_practice
 
 
@@ -109,14 +110,14 @@ def test_publishing_refuses_old_and_repeated_epochs(db: Database, clock: Settabl
                 session, bindings=[binding(e) for e in epochs], now=clock.now(), log=LOG
             )
     with db.read() as session:
-        assert services.current_binding(
+        assert newest_binding(
             session,
             subject_kind=SubjectKind.GROUP,
             subject_id=subject,
             purpose=KeyPurpose.ENCRYPTION,
         ) == binding(2)
         assert (
-            services.current_binding(
+            newest_binding(
                 session,
                 subject_kind=SubjectKind.GROUP,
                 subject_id=subject,

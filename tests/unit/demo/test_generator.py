@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from colloque.accounts.models import Account
-from colloque.accounts.services import resolve_principal
+from colloque.accounts.sessions import resolve_session
 from colloque.booking.models import ACTIVE_STATUSES, Appointment, AppointmentEvent
 from colloque.booking.rules import closest_slot_problem
 from colloque.demo import search_cache
@@ -231,12 +231,12 @@ def test_demo_logins_resolve_to_their_roles(demo: Demo) -> None:
     practice_id = summary.showcase_practice_id
     with demo.db.read() as session:
         for login in summary.logins:
-            principal = resolve_principal(session, now=DEMO_NOW, token=login.token)
+            principal = resolve_session(session, now=DEMO_NOW, token=login.token).principal
             account = session.get(Account, principal.account_id)
             assert account is not None
             assert account.email == login.email
             assert account.display_name == login.display_name
-        patient = resolve_principal(session, now=DEMO_NOW, token=logins["patient"].token)
+        patient = resolve_session(session, now=DEMO_NOW, token=logins["patient"].token).principal
         family = Counter(
             session.scalars(
                 select(Patient.relationship).where(Patient.holder_account_id == patient.account_id)
@@ -244,9 +244,13 @@ def test_demo_logins_resolve_to_their_roles(demo: Demo) -> None:
         )
         assert family == Counter({"self": 1, "child": 1, "parent": 1})
         for role in (Role.SECRETARY, Role.PRACTITIONER, Role.ADMIN):
-            principal = resolve_principal(session, now=DEMO_NOW, token=logins[role.value].token)
+            principal = resolve_session(
+                session, now=DEMO_NOW, token=logins[role.value].token
+            ).principal
             assert principal.role_in(practice_id) is role
-        doctor = resolve_principal(session, now=DEMO_NOW, token=logins["practitioner"].token)
+        doctor = resolve_session(
+            session, now=DEMO_NOW, token=logins["practitioner"].token
+        ).principal
         member = session.get(PracticeMember, (practice_id, doctor.account_id))
         assert member is not None
         practitioner = session.get(Practitioner, member.practitioner_id)
@@ -283,7 +287,9 @@ def test_the_showcase_practice_is_complete(demo: Demo) -> None:
         )
         assert kinds == {"absence", "holiday", "extra_opening"}
         assert session.scalar(select(func.count()).where(AgendaBreak.practice_id == practice_id))
-        patient = resolve_principal(session, now=DEMO_NOW, token=demo.summary.logins[0].token)
+        patient = resolve_session(
+            session, now=DEMO_NOW, token=demo.summary.logins[0].token
+        ).principal
         family_statuses = Counter(
             session.scalars(
                 select(Appointment.status)
@@ -416,6 +422,6 @@ def test_postgres_bulk_copy_and_parallel_refresh(
             select(func.count()).where(PracticePractitioner.slots_refreshed_at.is_(None))
         )
         assert stale == 0
-        patient = resolve_principal(session, now=DEMO_NOW, token=summary.logins[0].token)
+        patient = resolve_session(session, now=DEMO_NOW, token=summary.logins[0].token).principal
         assert patient.account_id is not None
     assert summary.cached_slots == _count(postgres_db, NextSlot) > 0

@@ -10,6 +10,7 @@ from colloque.accounts.login import (
     account_email,
     check_proof,
     do_log_in,
+    do_log_out,
     do_reauthenticate,
     prelogin,
 )
@@ -21,7 +22,7 @@ from colloque.accounts.passwords import (
     do_complete_recovery,
 )
 from colloque.accounts.services import check_email
-from colloque.accounts.sessions import REAUTH_WINDOW, SessionKind, end_session
+from colloque.accounts.sessions import REAUTH_WINDOW, SessionKind
 from colloque.accounts.signup import (
     CODE_LIFETIME,
     PublicKeys,
@@ -62,7 +63,6 @@ from colloque.api.routes.account_schemas import (
     SignupVerifyOut,
 )
 from colloque.api.routes.account_web import AccountsRoute, attempt, clear_cookies, session_out
-from colloque.audit.services import AuditAction, record
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"], route_class=AccountsRoute)
 
@@ -222,15 +222,7 @@ def logout(resolved: SessionDep, database: DB, clock: ClockDep, settings: Settin
     """Ends the session if there is one, and clears the browser's cookies either way."""
     if resolved is not None:
         with database.write() as session:
-            end_session(session, token_hash=resolved.token_hash)
-            record(
-                session,
-                at=clock.now(),
-                action=AuditAction.LOGGED_OUT,
-                principal=resolved.principal,
-                object_kind="account",
-                object_id=resolved.account_id,
-            )
+            do_log_out(session, now=clock.now(), resolved=resolved)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_cookies(response, secure=settings.effective_cookie_secure)
     return response

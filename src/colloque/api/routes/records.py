@@ -74,32 +74,6 @@ def _items(found: list[ItemWithWraps]) -> list[ItemOut]:
     ]
 
 
-def _write(
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    *,
-    kind: str,
-    as_holder: bool,
-    practice_id: UUID,
-    patient_id: UUID,
-    body: SealedIn,
-) -> CreatedOut:
-    with db.write() as session:
-        row = threads.do_write_item(
-            session,
-            now=clock.now(),
-            principal=principal,
-            kind=kind,
-            as_holder=as_holder,
-            practice_id=practice_id,
-            patient_id=patient_id,
-            envelope=body.envelope,
-            wraps=body.wraps,
-        )
-        return CreatedOut(item_id=row.item_id, created_at=row.created_at)
-
-
 def read_page(
     db: DB,
     clock: ClockDep,
@@ -112,6 +86,7 @@ def read_page(
     before: UUID | None,
     limit: int,
 ) -> list[ItemOut]:
+    """A page of sealed items of one kind, newest first (notes, messages, documents)."""
     # A write transaction: reading personal data writes its audit event.
     with db.write() as session:
         return _items(
@@ -129,188 +104,109 @@ def read_page(
         )
 
 
-@router.post(
+def _thread_routes(
+    path: str,
+    *,
+    kind: str,
+    as_holder: bool,
+    write: tuple[str, str] | None,
+    read: tuple[str, str],
+) -> None:
+    """The two routes of one thread (notes or messages) seen from one side (staff or holder):
+    post a sealed item, and read a page of them, newest first. ``write`` and ``read`` are each
+    the route's name (its operation id) and summary; holders do not write notes."""
+
+    def write_item(
+        practice_id: UUID,
+        patient_id: UUID,
+        body: SealedIn,
+        db: DB,
+        clock: ClockDep,
+        principal: CurrentPrincipal,
+    ) -> CreatedOut:
+        with db.write() as session:
+            row = threads.do_write_item(
+                session,
+                now=clock.now(),
+                principal=principal,
+                kind=kind,
+                as_holder=as_holder,
+                practice_id=practice_id,
+                patient_id=patient_id,
+                envelope=body.envelope,
+                wraps=body.wraps,
+            )
+            return CreatedOut(item_id=row.item_id, created_at=row.created_at)
+
+    def read_items(
+        practice_id: UUID,
+        patient_id: UUID,
+        db: DB,
+        clock: ClockDep,
+        principal: CurrentPrincipal,
+        before: UUID | None = None,
+        limit: Limit = 50,
+    ) -> list[ItemOut]:
+        return read_page(
+            db,
+            clock,
+            principal,
+            kind=kind,
+            as_holder=as_holder,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            before=before,
+            limit=limit,
+        )
+
+    if write is not None:
+        router.add_api_route(
+            path,
+            write_item,
+            methods=["POST"],
+            response_model=CreatedOut,
+            status_code=status.HTTP_201_CREATED,
+            name=write[0],
+            summary=write[1],
+        )
+    router.add_api_route(
+        path,
+        read_items,
+        methods=["GET"],
+        response_model=list[ItemOut],
+        name=read[0],
+        summary=read[1],
+    )
+
+
+_thread_routes(
     STAFF_PATIENT + "/notes",
-    response_model=CreatedOut,
-    status_code=status.HTTP_201_CREATED,
-    summary="A practitioner's sealed note about a patient of the practice",
+    kind=threads.NOTE,
+    as_holder=False,
+    write=("write_note", "A practitioner's sealed note about a patient of the practice"),
+    read=("practice_notes", "Sealed notes, newest first"),
 )
-def write_note(
-    practice_id: UUID,
-    patient_id: UUID,
-    body: SealedIn,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-) -> CreatedOut:
-    return _write(
-        db,
-        clock,
-        principal,
-        kind=threads.NOTE,
-        as_holder=False,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        body=body,
-    )
-
-
-@router.get(
-    STAFF_PATIENT + "/notes", response_model=list[ItemOut], summary="Sealed notes, newest first"
-)
-def practice_notes(
-    practice_id: UUID,
-    patient_id: UUID,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    before: UUID | None = None,
-    limit: Limit = 50,
-) -> list[ItemOut]:
-    return read_page(
-        db,
-        clock,
-        principal,
-        kind=threads.NOTE,
-        as_holder=False,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        before=before,
-        limit=limit,
-    )
-
-
-@router.get(
+_thread_routes(
     HOLDER_PATIENT + "/notes",
-    response_model=list[ItemOut],
-    summary="The notes a practice wrote about a patient you hold",
+    kind=threads.NOTE,
+    as_holder=True,
+    write=None,
+    read=("my_notes", "The notes a practice wrote about a patient you hold"),
 )
-def my_notes(
-    practice_id: UUID,
-    patient_id: UUID,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    before: UUID | None = None,
-    limit: Limit = 50,
-) -> list[ItemOut]:
-    return read_page(
-        db,
-        clock,
-        principal,
-        kind=threads.NOTE,
-        as_holder=True,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        before=before,
-        limit=limit,
-    )
-
-
-@router.post(
+_thread_routes(
     STAFF_PATIENT + "/messages",
-    response_model=CreatedOut,
-    status_code=status.HTTP_201_CREATED,
-    summary="A sealed message from the practice to a patient",
+    kind=threads.MESSAGE,
+    as_holder=False,
+    write=("practice_send", "A sealed message from the practice to a patient"),
+    read=("practice_messages", "The conversation, newest first"),
 )
-def practice_send(
-    practice_id: UUID,
-    patient_id: UUID,
-    body: SealedIn,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-) -> CreatedOut:
-    return _write(
-        db,
-        clock,
-        principal,
-        kind=threads.MESSAGE,
-        as_holder=False,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        body=body,
-    )
-
-
-@router.get(
-    STAFF_PATIENT + "/messages",
-    response_model=list[ItemOut],
-    summary="The conversation, newest first",
-)
-def practice_messages(
-    practice_id: UUID,
-    patient_id: UUID,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    before: UUID | None = None,
-    limit: Limit = 50,
-) -> list[ItemOut]:
-    return read_page(
-        db,
-        clock,
-        principal,
-        kind=threads.MESSAGE,
-        as_holder=False,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        before=before,
-        limit=limit,
-    )
-
-
-@router.post(
+_thread_routes(
     HOLDER_PATIENT + "/messages",
-    response_model=CreatedOut,
-    status_code=status.HTTP_201_CREATED,
-    summary="A sealed message from a patient you hold to a practice",
+    kind=threads.MESSAGE,
+    as_holder=True,
+    write=("holder_send", "A sealed message from a patient you hold to a practice"),
+    read=("holder_messages", "Your conversation with a practice"),
 )
-def holder_send(
-    practice_id: UUID,
-    patient_id: UUID,
-    body: SealedIn,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-) -> CreatedOut:
-    return _write(
-        db,
-        clock,
-        principal,
-        kind=threads.MESSAGE,
-        as_holder=True,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        body=body,
-    )
-
-
-@router.get(
-    HOLDER_PATIENT + "/messages",
-    response_model=list[ItemOut],
-    summary="Your conversation with a practice",
-)
-def holder_messages(
-    practice_id: UUID,
-    patient_id: UUID,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    before: UUID | None = None,
-    limit: Limit = 50,
-) -> list[ItemOut]:
-    return read_page(
-        db,
-        clock,
-        principal,
-        kind=threads.MESSAGE,
-        as_holder=True,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        before=before,
-        limit=limit,
-    )
 
 
 # Re-wrapping after a group rotation, re-sharing after a patient's key reset ------------------

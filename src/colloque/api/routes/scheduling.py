@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,14 +11,12 @@ from pydantic import AwareDatetime, Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
-from colloque.booking.queries import busy_between
-from colloque.errors import InvalidInput, NotFound
-from colloque.scheduling import services
+from colloque.errors import InvalidInput
+from colloque.scheduling import services, timetable
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
-from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.models import Practice, Practitioner, VisitType
-from colloque.scheduling.slots import free_slots
 from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
+from colloque.search import availability
 
 router = APIRouter(prefix="/api/v1", tags=["practices"])
 
@@ -106,7 +104,7 @@ def list_practice_practitioners(practice_id: UUID, db: DB) -> list[AgendaOut]:
                 practitioner=PractitionerOut.of(practitioner),
                 visit_types=[VisitTypeOut.model_validate(vt) for vt in visit_types],
             )
-            for practitioner, visit_types in services.list_practice_agendas(
+            for practitioner, visit_types in timetable.list_practice_agendas(
                 session, practice_id=practice_id
             )
         ]
@@ -136,43 +134,18 @@ def list_slots(
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_SLOT_WINDOW_DAYS)] = 7,
 ) -> list[SlotOut]:
-    if (visit_type_id is None) == (duration_minutes is None):
-        raise InvalidInput("give either visit_type_id or duration_minutes", field="visit_type_id")
-    now = clock.now()
-    window_start = max(start, now) if start is not None else now
-    window_end = window_start + timedelta(days=days)
     with db.read() as session:
-        loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
-        online = [vt for vt in loaded.visit_types.values() if vt.online_bookable]
-        if visit_type_id is not None:
-            wanted = [vt for vt in online if vt.visit_type_id == visit_type_id]
-            if not wanted:
-                raise NotFound("visit type not found", field="visit_type_id")
-        else:
-            wanted = [vt for vt in online if vt.duration_minutes == duration_minutes]
-            if not wanted:
-                raise NotFound("no visit type lasts this long", field="duration_minutes")
-        busy = busy_between(
+        slots = availability.list_free_slots(
             session,
-            practice_ids=loaded.practitioner_practice_ids,
+            now=clock.now(),
+            practice_id=practice_id,
             practitioner_id=practitioner_id,
-            start=window_start - timedelta(days=1),
-            until=window_end + timedelta(days=1),
-            now=now,
+            visit_type_id=visit_type_id,
+            duration_minutes=duration_minutes,
+            start=start,
+            days=days,
         )
-        slots = {
-            slot
-            for vt in wanted
-            for slot in free_slots(
-                loaded.agenda,
-                vt.spec(),
-                window_start=window_start,
-                window_end=window_end,
-                now=now,
-                busy=busy,
-            )
-        }
-    return [SlotOut(starts_at=s.start, ends_at=s.end) for s in sorted(slots)]
+    return [SlotOut(starts_at=slot.start, ends_at=slot.end) for slot in slots]
 
 
 # --- practice management ----------------------------------------------------------------------
@@ -316,7 +289,7 @@ def add_visit_type(
     principal: CurrentPrincipal,
 ) -> VisitType:
     with db.write() as session:
-        return services.do_add_visit_type(
+        return timetable.do_add_visit_type(
             session,
             now=clock.now(),
             principal=principal,
@@ -354,7 +327,7 @@ def add_opening(
     principal: CurrentPrincipal,
 ) -> CreatedOut:
     with db.write() as session:
-        opening = services.do_add_opening_range(
+        opening = timetable.do_add_opening_range(
             session,
             now=clock.now(),
             principal=principal,
@@ -372,7 +345,7 @@ def remove_opening(
     practice_id: UUID, opening_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> None:
     with db.write() as session:
-        services.do_remove_opening_range(
+        timetable.do_remove_opening_range(
             session,
             now=clock.now(),
             principal=principal,
@@ -395,7 +368,7 @@ def add_break(
     principal: CurrentPrincipal,
 ) -> CreatedOut:
     with db.write() as session:
-        pause = services.do_add_break(
+        pause = timetable.do_add_break(
             session,
             now=clock.now(),
             principal=principal,
@@ -431,7 +404,7 @@ def add_override(
     if body.first_day > body.last_day:
         raise InvalidInput("first_day must not be after last_day", field="last_day")
     with db.write() as session:
-        override = services.do_add_override(
+        override = timetable.do_add_override(
             session,
             now=clock.now(),
             principal=principal,
