@@ -6,7 +6,7 @@ applied here is docs/scheduling.md.
 Internally, instants are integers: microseconds since the Unix epoch, in UTC. Wall-clock values
 from the agenda (weekly ranges, breaks, override times) are turned into instants once per local day,
 with one rule: a wall time stands for the first instant at which the local clock reads that time or
-a later one (see ``_wall_instant``). Durations are then added to instants, never to local times.
+a later one (see ``timeline.wall_instant``). Durations are then added to instants, never to local times.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeAlias
+from datetime import date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -29,18 +28,27 @@ from colloque.scheduling.domain import (
     WeeklyBreak,
     WeeklyRange,
 )
+from colloque.scheduling.timeline import (
+    DAY_MICROS,
+    END_OF_DAY,
+    EPOCH,
+    BusyIndex,
+    Piece,
+    aware_micros,
+    fits_in,
+    from_micros,
+    local_date_of,
+    micros,
+    micros_after_midnight,
+    naive_wall,
+    subtract_pieces,
+    wall_instant,
+)
 
 __all__ = ["OpenSegment", "check_slot", "free_slots", "open_segments"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
-_DAY_US = 86_400_000_000
 _MIDNIGHT = time(0)
-_END_OF_DAY = time.max  # as an end: 24:00, the first instant of the next day
-_NEVER = 2**63  # a start later than any busy interval's
-
-_Piece: TypeAlias = tuple[int, int]  # [start, end) in microseconds since the epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,25 +77,25 @@ def free_slots(
 
     Stops after ``limit`` slots when it is given. Slot instants are UTC.
     """
-    first = _aware_us(window_start, "window_start")
-    stop = _aware_us(window_end, "window_end")
-    now_us = _aware_us(now, "now")
+    first = aware_micros(window_start, "window_start")
+    stop = aware_micros(window_end, "window_end")
+    now_us = aware_micros(now, "now")
     if limit is not None and limit < 0:
         raise ValueError("limit must not be negative")
     duration = _duration_us(visit_type)
     rules = agenda.rules
-    first = max(first, now_us + _us(rules.min_notice))
-    last = min(stop - 1, now_us + _us(rules.max_horizon))  # the latest start allowed, included
-    taken = _BusyIndex(busy)
+    first = max(first, now_us + micros(rules.min_notice))
+    last = min(stop - 1, now_us + micros(rules.max_horizon))  # the latest start allowed, included
+    taken = BusyIndex(busy)
     planner = _Planner(
         agenda,
-        first_day=_local_date(first, agenda.timezone),
-        last_day=_local_date(last, agenda.timezone),
+        first_day=local_date_of(first, agenda.timezone),
+        last_day=local_date_of(last, agenda.timezone),
     )
     slots: list[Slot] = []
     if limit == 0:
         return slots
-    reach = duration + _us(rules.buffer_after)
+    reach = duration + micros(rules.buffer_after)
     for day in planner.days():
         if planner.day_full(day, taken):
             continue
@@ -99,7 +107,7 @@ def free_slots(
                 hi = bisect_right(grid, min(piece_end - duration, last))
                 starts.update(g for g in grid[lo:hi] if not taken.overlaps(g, g + reach))
         for start in sorted(starts):
-            begins = _instant(start)
+            begins = from_micros(start)
             slots.append(Slot(start=begins, end=begins + visit_type.duration))
             if len(slots) == limit:
                 return slots
@@ -120,12 +128,12 @@ def check_slot(
     ``relaxed`` is for the practice booking on a patient's behalf: alignment, notice, horizon and
     the daily cap are not checked; opening hours, absences, visit types and busy time still are.
     """
-    at = _aware_us(start, "start")
-    now_us = _aware_us(now, "now")
+    at = aware_micros(start, "start")
+    now_us = aware_micros(now, "now")
     duration = _duration_us(visit_type)
     rules = agenda.rules
-    taken = _BusyIndex(busy)
-    date_ = _local_date(at, agenda.timezone)
+    taken = BusyIndex(busy)
+    date_ = local_date_of(at, agenda.timezone)
     planner = _Planner(agenda, first_day=date_, last_day=date_)
     day = planner.local_day(date_)
     openings = planner.openings(day)
@@ -135,20 +143,20 @@ def check_slot(
         if not on_grid and any(o.start <= at < o.end for o in openings):
             return SlotProblem.NOT_ALIGNED
         openings = on_grid
-        if at < now_us + _us(rules.min_notice):
+        if at < now_us + micros(rules.min_notice):
             return SlotProblem.TOO_SOON
-        if at > now_us + _us(rules.max_horizon):
+        if at > now_us + micros(rules.max_horizon):
             return SlotProblem.TOO_FAR
 
     end = at + duration
-    if not any(_fits(o.open, at, end) for o in openings):
+    if not any(fits_in(o.open, at, end) for o in openings):
         return SlotProblem.CLOSED
-    available = [o for o in openings if _fits(o.available, at, end)]
+    available = [o for o in openings if fits_in(o.available, at, end)]
     if not available:
         return SlotProblem.ABSENT
     if not any(visit_type.id in o.visit_type_ids for o in available):
         return SlotProblem.VISIT_TYPE_NOT_OFFERED
-    if taken.overlaps(at, end + _us(rules.buffer_after)):
+    if taken.overlaps(at, end + micros(rules.buffer_after)):
         return SlotProblem.TAKEN
     if not relaxed and planner.day_full(day, taken):
         return SlotProblem.DAY_FULL
@@ -160,7 +168,7 @@ def open_segments(agenda: Agenda, day: date) -> list[OpenSegment]:
     breaks, holidays and absences, by start. Booking rules and busy time play no part."""
     planner = _Planner(agenda, first_day=day, last_day=day)
     segments = [
-        OpenSegment(start=_instant(s), end=_instant(e), visit_type_ids=opening.visit_type_ids)
+        OpenSegment(start=from_micros(s), end=from_micros(e), visit_type_ids=opening.visit_type_ids)
         for opening in planner.openings(planner.local_day(day))
         for s, e in opening.available
     ]
@@ -181,13 +189,13 @@ class _LocalDay:
     end: int
 
     def instant(self, wall: time) -> int:
-        """The instant a wall time of this day stands for (see ``_wall_instant``)."""
-        if wall == _END_OF_DAY:
+        """The instant a wall time of this day stands for (see ``timeline.wall_instant``)."""
+        if wall == END_OF_DAY:
             return self.end
-        if self.end - self.start == _DAY_US:
+        if self.end - self.start == DAY_MICROS:
             # A 24-hour day: the clock does not change today, so wall time is elapsed time.
-            return self.start + _time_us(wall)
-        return _wall_instant(self.day, wall, self.tz)
+            return self.start + micros_after_midnight(wall)
+        return wall_instant(self.day, wall, self.tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +211,8 @@ class _Opening:
     start: int
     end: int
     grid: Sequence[int]
-    open: tuple[_Piece, ...]
-    available: tuple[_Piece, ...]
+    open: tuple[Piece, ...]
+    available: tuple[Piece, ...]
 
 
 class _Planner:
@@ -215,7 +223,7 @@ class _Planner:
         self._first_day = first_day
         self._last_day = last_day
         self._tz = agenda.timezone
-        self._step = _us(agenda.rules.slot_step)
+        self._step = micros(agenda.rules.slot_step)
         self._cap = agenda.rules.daily_cap
         self._weekly: list[list[WeeklyRange]] = [[] for _ in range(7)]
         for weekly in agenda.weekly:
@@ -241,7 +249,7 @@ class _Planner:
         """The openings of ``day``; only those offering ``visit_type_id`` when it is given."""
         closed = False
         absent_all_day = False
-        absences: list[_Piece] = []
+        absences: list[Piece] = []
         extras: list[tuple[time, time, frozenset[UUID]]] = []
         for override in self._overrides:
             if not override.first_day <= day.day <= override.last_day:
@@ -262,7 +270,7 @@ class _Planner:
             for r in self._weekly[weekday]
             if visit_type_id is None or visit_type_id in r.visit_type_ids
         ]
-        breaks: list[_Piece] = []
+        breaks: list[Piece] = []
         if ranges and not closed:
             breaks = sorted(
                 (day.instant(b.start), day.instant(b.end)) for b in self._breaks[weekday]
@@ -280,20 +288,20 @@ class _Planner:
                     end=o.end,
                     grid=o.grid,
                     open=() if closed else o.open,
-                    available=() if closed or absent_all_day else _subtract(o.open, absences),
+                    available=() if closed or absent_all_day else subtract_pieces(o.open, absences),
                 )
                 for o in openings
             ]
         return openings
 
-    def day_full(self, day: _LocalDay, taken: _BusyIndex) -> bool:
+    def day_full(self, day: _LocalDay, taken: BusyIndex) -> bool:
         """Whether the daily cap is reached on ``day``."""
         return self._cap is not None and taken.starts_between(day.start, day.end) >= self._cap
 
     def _day_start(self, day: date) -> int:
         start = self._day_starts.get(day)
         if start is None:
-            start = self._day_starts[day] = _wall_instant(day, _MIDNIGHT, self._tz)
+            start = self._day_starts[day] = wall_instant(day, _MIDNIGHT, self._tz)
         return start
 
     def _opening(
@@ -302,149 +310,31 @@ class _Planner:
         start: time,
         end: time,
         visit_type_ids: frozenset[UUID],
-        breaks: Sequence[_Piece] = (),
+        breaks: Sequence[Piece] = (),
     ) -> _Opening:
         first, stop = day.instant(start), day.instant(end)
         grid: Sequence[int]
-        if stop - first == _time_us(end) - _time_us(start):
+        if stop - first == micros_after_midnight(end) - micros_after_midnight(start):
             # No clock change inside: wall time and elapsed time advance together.
             grid = range(first, stop, self._step)
         else:
             grid = self._grid_across_change(day.day, start, end)
-        pieces = _subtract(((first, stop),), breaks) if first < stop else ()
+        pieces = subtract_pieces(((first, stop),), breaks) if first < stop else ()
         return _Opening(visit_type_ids, first, stop, grid, pieces, pieces)
 
     def _grid_across_change(self, day: date, start: time, end: time) -> list[int]:
         """The grid of an opening the clock changes in: wall times skipped by a spring-forward
         jump give no start; wall times repeated by a fall-back give their first occurrence."""
         step = timedelta(microseconds=self._step)
-        wall = _naive(day, start)
-        wall_end = _naive(day, end)
+        wall = naive_wall(day, start)
+        wall_end = naive_wall(day, end)
         grid: list[int] = []
         while wall < wall_end:
-            instant = _us(wall.replace(tzinfo=self._tz) - _EPOCH)  # fold=0: first occurrence
-            if _instant(instant).astimezone(self._tz).replace(tzinfo=None) == wall:
+            instant = micros(wall.replace(tzinfo=self._tz) - EPOCH)  # fold=0: first occurrence
+            if from_micros(instant).astimezone(self._tz).replace(tzinfo=None) == wall:
                 grid.append(instant)
             wall += step  # naive datetimes: wall-clock arithmetic, which is what the grid is
         return grid
-
-
-def _wall_instant(day: date, wall: time, tz: ZoneInfo) -> int:
-    """The first instant at which the clock in ``tz`` reads ``day`` ``wall`` or later.
-
-    For most wall times that is simply when the clock shows it. For a time repeated by a fall-back
-    it is the first occurrence (fold=0). For a time skipped by a spring-forward jump it is the
-    instant of the jump, e.g. 02:30 on a Paris spring-forward day gives 03:00 CEST.
-    """
-    naive = _naive(day, wall)
-    local = naive.replace(tzinfo=tz)
-    instant = _us(local - _EPOCH)  # with fold=0
-    if _instant(instant).astimezone(tz).replace(tzinfo=None) == naive:
-        return instant
-    # A skipped time: the jump lies between its fold=1 and fold=0 readings. Before the jump the
-    # clock reads less than ``naive``, from the jump onwards more. Search for the jump.
-    low, high = sorted((_us(local.replace(fold=1) - _EPOCH), instant))
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _instant(middle).astimezone(tz).replace(tzinfo=None) >= naive:
-            high = middle
-        else:
-            low = middle
-    return high
-
-
-# -- Busy time -------------------------------------------------------------------------------
-
-
-class _BusyIndex:
-    """Busy time as sorted, disjoint pieces, plus the starts that count toward a daily cap.
-
-    Busy intervals are sorted once, then taken in by start as queries reach them, so that a search
-    stopping after a few days converts only the intervals of those days.
-    """
-
-    def __init__(self, busy: Sequence[Busy]) -> None:
-        self._pending = sorted(busy, key=_checked_start)
-        self._taken_in = 0
-        self._next_start = self._start_of(0)
-        self._starts: list[int] = []
-        self._untils: list[int] = []
-        self._cap_starts: list[int] = []
-
-    def overlaps(self, start: int, end: int) -> bool:
-        """Whether [start, end) overlaps busy time."""
-        if self._next_start < end:
-            self._take_in(end)
-        i = bisect_right(self._untils, start)
-        return i < len(self._starts) and self._starts[i] < end
-
-    def starts_between(self, start: int, end: int) -> int:
-        """How many cap-counting busy intervals start in [start, end)."""
-        if self._next_start < end:
-            self._take_in(end)
-        return bisect_left(self._cap_starts, end) - bisect_left(self._cap_starts, start)
-
-    def _take_in(self, bound: int) -> None:
-        """Take in every busy interval starting before ``bound``."""
-        while self._next_start < bound:
-            start = self._next_start
-            item = self._pending[self._taken_in]
-            until = _us(item.until - _EPOCH)
-            if item.counts_toward_cap:
-                self._cap_starts.append(start)
-            if until > start:  # an empty interval blocks nothing
-                if self._untils and start <= self._untils[-1]:
-                    self._untils[-1] = max(self._untils[-1], until)
-                else:
-                    self._starts.append(start)
-                    self._untils.append(until)
-            self._taken_in += 1
-            self._next_start = self._start_of(self._taken_in)
-
-    def _start_of(self, index: int) -> int:
-        if index == len(self._pending):
-            return _NEVER
-        return _us(self._pending[index].start - _EPOCH)
-
-
-def _checked_start(item: Busy) -> datetime:
-    """The sort key of a busy interval: its start in UTC.
-
-    Not ``item.start`` itself: Python compares two datetimes sharing a tzinfo by their wall-clock
-    fields, so 02:05 CEST would sort after 02:00 CET, which comes 55 minutes later.
-    """
-    if item.start.tzinfo is None or item.until.tzinfo is None:
-        raise ValueError(f"busy time must be timezone-aware, got {item!r}")
-    start = item.start.astimezone(UTC)
-    if item.until.astimezone(UTC) < start:
-        raise ValueError(f"busy time must not end before it starts, got {item!r}")
-    return start
-
-
-# -- Small helpers ---------------------------------------------------------------------------
-
-
-def _subtract(pieces: Sequence[_Piece], holes: Sequence[_Piece]) -> tuple[_Piece, ...]:
-    """``pieces`` (sorted, disjoint) minus ``holes``."""
-    result = list(pieces)
-    for hole_start, hole_end in holes:
-        if hole_start >= hole_end:
-            continue
-        kept: list[_Piece] = []
-        for start, end in result:
-            if hole_end <= start or end <= hole_start:
-                kept.append((start, end))
-                continue
-            if start < hole_start:
-                kept.append((start, hole_start))
-            if hole_end < end:
-                kept.append((hole_end, end))
-        result = kept
-    return tuple(result)
-
-
-def _fits(pieces: Sequence[_Piece], start: int, end: int) -> bool:
-    return any(s <= start and end <= e for s, e in pieces)
 
 
 def _validate(agenda: Agenda) -> None:
@@ -479,35 +369,4 @@ def _validate(agenda: Agenda) -> None:
 def _duration_us(visit_type: VisitTypeSpec) -> int:
     if visit_type.duration <= timedelta(0):
         raise ValueError("a visit type's duration must be positive")
-    return _us(visit_type.duration)
-
-
-def _aware_us(value: datetime, name: str) -> int:
-    if value.tzinfo is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
-    return _us(value - _EPOCH)
-
-
-def _naive(day: date, wall: time) -> datetime:
-    """``day`` at ``wall``, naive and with fold=0 whatever ``wall`` carries: a weekly wall time
-    has no zone of its own and no second occurrence."""
-    return datetime.combine(day, wall).replace(tzinfo=None, fold=0)
-
-
-def _local_date(instant: int, tz: ZoneInfo) -> date:
-    return _instant(instant).astimezone(tz).date()
-
-
-def _time_us(wall: time) -> int:
-    """Microseconds after midnight; ``time.max`` stands for 24:00."""
-    if wall == _END_OF_DAY:
-        return _DAY_US
-    return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
-
-
-def _us(delta: timedelta) -> int:
-    return delta // _MICROSECOND
-
-
-def _instant(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
+    return micros(visit_type.duration)
