@@ -15,10 +15,8 @@ from colloque.api.routes.records import (
     HOLDER_PATIENT,
     STAFF_PATIENT,
     CreatedOut,
-    ItemOut,
-    Limit,
     SealedIn,
-    read_page,
+    add_page_route,
 )
 from colloque.crypto.sealed_documents import MAX_STREAM_BYTES
 from colloque.errors import TooLarge
@@ -137,58 +135,22 @@ def describe_document(
         return CreatedOut(item_id=row.item_id, created_at=row.created_at)
 
 
-@router.get(
+add_page_route(
+    router,
     STAFF_PATIENT + "/documents",
-    response_model=list[ItemOut],
+    kind=threads.DOCUMENT,
+    as_holder=False,
+    name="practice_documents",
     summary="A patient's documents (their sealed descriptions), newest first",
 )
-def practice_documents(
-    practice_id: UUID,
-    patient_id: UUID,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    before: UUID | None = None,
-    limit: Limit = 50,
-) -> list[ItemOut]:
-    return read_page(
-        db,
-        clock,
-        principal,
-        kind=threads.DOCUMENT,
-        as_holder=False,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        before=before,
-        limit=limit,
-    )
-
-
-@router.get(
+add_page_route(
+    router,
     HOLDER_PATIENT + "/documents",
-    response_model=list[ItemOut],
+    kind=threads.DOCUMENT,
+    as_holder=True,
+    name="my_documents",
     summary="The documents a practice keeps about a patient you hold",
 )
-def my_documents(
-    practice_id: UUID,
-    patient_id: UUID,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    before: UUID | None = None,
-    limit: Limit = 50,
-) -> list[ItemOut]:
-    return read_page(
-        db,
-        clock,
-        principal,
-        kind=threads.DOCUMENT,
-        as_holder=True,
-        practice_id=practice_id,
-        patient_id=patient_id,
-        before=before,
-        limit=limit,
-    )
 
 
 def _download(

@@ -74,34 +74,40 @@ def _items(found: list[ItemWithWraps]) -> list[ItemOut]:
     ]
 
 
-def read_page(
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    *,
-    kind: str,
-    as_holder: bool,
-    practice_id: UUID,
-    patient_id: UUID,
-    before: UUID | None,
-    limit: int,
-) -> list[ItemOut]:
-    """A page of sealed items of one kind, newest first (notes, messages, documents)."""
-    # A write transaction: reading personal data writes its audit event.
-    with db.write() as session:
-        return _items(
-            threads.read_items(
-                session,
-                now=clock.now(),
-                principal=principal,
-                kind=kind,
-                as_holder=as_holder,
-                practice_id=practice_id,
-                patient_id=patient_id,
-                before=before,
-                limit=limit,
+def add_page_route(
+    target: APIRouter, path: str, *, kind: str, as_holder: bool, name: str, summary: str
+) -> None:
+    """A route reading a page of sealed items of one kind (notes, messages, documents), newest
+    first, from one side (staff or holder). ``name`` is its operation id."""
+
+    def read_items(
+        practice_id: UUID,
+        patient_id: UUID,
+        db: DB,
+        clock: ClockDep,
+        principal: CurrentPrincipal,
+        before: UUID | None = None,
+        limit: Limit = 50,
+    ) -> list[ItemOut]:
+        # A write transaction: reading personal data writes its audit event.
+        with db.write() as session:
+            return _items(
+                threads.read_items(
+                    session,
+                    now=clock.now(),
+                    principal=principal,
+                    kind=kind,
+                    as_holder=as_holder,
+                    practice_id=practice_id,
+                    patient_id=patient_id,
+                    before=before,
+                    limit=limit,
+                )
             )
-        )
+
+    target.add_api_route(
+        path, read_items, methods=["GET"], response_model=list[ItemOut], name=name, summary=summary
+    )
 
 
 def _thread_routes(
@@ -138,27 +144,6 @@ def _thread_routes(
             )
             return CreatedOut(item_id=row.item_id, created_at=row.created_at)
 
-    def read_items(
-        practice_id: UUID,
-        patient_id: UUID,
-        db: DB,
-        clock: ClockDep,
-        principal: CurrentPrincipal,
-        before: UUID | None = None,
-        limit: Limit = 50,
-    ) -> list[ItemOut]:
-        return read_page(
-            db,
-            clock,
-            principal,
-            kind=kind,
-            as_holder=as_holder,
-            practice_id=practice_id,
-            patient_id=patient_id,
-            before=before,
-            limit=limit,
-        )
-
     if write is not None:
         router.add_api_route(
             path,
@@ -169,14 +154,7 @@ def _thread_routes(
             name=write[0],
             summary=write[1],
         )
-    router.add_api_route(
-        path,
-        read_items,
-        methods=["GET"],
-        response_model=list[ItemOut],
-        name=read[0],
-        summary=read[1],
-    )
+    add_page_route(router, path, kind=kind, as_holder=as_holder, name=read[0], summary=read[1])
 
 
 _thread_routes(
