@@ -1,21 +1,31 @@
 """Settings, read from the environment (``COLLOQUE_*``).
 
-Production refuses to start with a missing or default secret, or with the demo's console
+Production refuses to start with a missing or default secret or log key, or with the demo's console
 defaults (console mail, cookies without ``Secure``, the tests' key-derivation cost): see
 :meth:`Settings.check_production`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from datetime import timedelta
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from colloque.server_keys import ServerKeys, legacy_log_signing_seed
 
 DEVELOPMENT_SECRET = "colloque-development-secret-not-for-production"  # noqa: S105 - refused in production
 MIN_SECRET_LENGTH = 32
+#: The key directory's log key when none is set outside production: the one earlier versions
+#: derived from the development secret, so existing demo databases keep their log. Public, so
+#: refused in production.
+DEVELOPMENT_LOG_SEED = legacy_log_signing_seed(DEVELOPMENT_SECRET)
+LOG_SEED_BYTES = 32
 #: A day: a document's stream must be described within it, and is swept some time after.
 DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS = 86_400
 
@@ -47,8 +57,29 @@ class ConfigurationError(Exception):
     """The settings cannot run Colloque; the message says which setting and why."""
 
 
+def decode_log_seed(text: str) -> bytes:
+    """A 32-byte seed written in hex (64 digits) or base64 (standard or URL-safe, padding optional)."""
+    text = text.strip()
+    try:
+        if len(text) == 2 * LOG_SEED_BYTES:
+            seed = bytes.fromhex(text)
+        else:
+            padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
+            seed = base64.b64decode(padded, validate=True)
+    except (ValueError, binascii.Error):
+        seed = b""
+    if len(seed) != LOG_SEED_BYTES:
+        raise ValueError(
+            f"COLLOQUE_KEY_DIRECTORY_LOG_KEY must be {LOG_SEED_BYTES} random bytes in hex or base64"
+        )
+    return seed
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="COLLOQUE_", extra="ignore")
+    #: Errors name the setting, never its value: some values are secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="COLLOQUE_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("var")
@@ -86,6 +117,47 @@ class Settings(BaseSettings):
     key_directory_origin: str = Field(
         default="localhost/colloque/key-directory", pattern=r"^[^\s+\x00-\x1f]{1,200}$"
     )
+    #: The seed of the key directory log's signing key (32 bytes, hex or base64). Its own secret,
+    #: independent of ``secret_key``. Required in production; elsewhere DEVELOPMENT_LOG_SEED.
+    key_directory_log_key: SecretStr | None = None
+
+    #: Probing (docs/authorization.md): from ``slow_after`` "not found" answers within the window
+    #: every further one is delayed by ``delay_seconds``; at ``lock_after`` the principal is locked.
+    probing_slow_after: int = Field(default=10, ge=1)
+    probing_lock_after: int = Field(default=20, ge=1)
+    probing_window_seconds: float = Field(default=600.0, gt=0)
+    probing_lock_seconds: float = Field(default=900.0, gt=0)
+    probing_delay_seconds: float = Field(default=1.0, ge=0, le=60)
+
+    @field_validator("key_directory_log_key")
+    @classmethod
+    def _log_key_is_a_seed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_log_seed(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _probing_lock_not_before_slowing(self) -> Self:
+        if self.probing_lock_after < self.probing_slow_after:
+            raise ValueError(
+                "COLLOQUE_PROBING_LOCK_AFTER must not be below COLLOQUE_PROBING_SLOW_AFTER"
+            )
+        return self
+
+    @property
+    def server_keys(self) -> ServerKeys:
+        """The keys derived from ``secret_key``, one per purpose (``colloque.server_keys``)."""
+        return ServerKeys.from_secret(self.secret_key.get_secret_value())
+
+    @property
+    def log_signing_seed(self) -> bytes:
+        """The key directory log's signing seed: ``key_directory_log_key``, or outside production
+        the development default."""
+        if self.key_directory_log_key is not None:
+            return decode_log_seed(self.key_directory_log_key.get_secret_value())
+        if self.environment is Environment.PRODUCTION:
+            raise ConfigurationError("COLLOQUE_KEY_DIRECTORY_LOG_KEY must be set in production")
+        return DEVELOPMENT_LOG_SEED
 
     @property
     def effective_database_url(self) -> str:
@@ -142,6 +214,10 @@ class Settings(BaseSettings):
             raise ConfigurationError("COLLOQUE_COOKIE_SECURE=false is refused in production")
         if self.kdf_cost is KdfCost.TEST:
             raise ConfigurationError("COLLOQUE_KDF_COST=test is refused in production")
+        if self.log_signing_seed == DEVELOPMENT_LOG_SEED:
+            raise ConfigurationError(
+                "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"
+            )
 
 
 def load_settings() -> Settings:

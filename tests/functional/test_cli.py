@@ -69,6 +69,21 @@ def test_production_refuses_default_secret(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_production_refuses_to_start_without_its_own_log_key(tmp_path: Path) -> None:
+    result = run(
+        "migrate",
+        env_extra={
+            "COLLOQUE_ENVIRONMENT": "production",
+            "COLLOQUE_SECRET_KEY": "a-production-secret-of-at-least-32-characters",
+            "COLLOQUE_DATABASE_URL": f"sqlite:///{tmp_path / 'colloque.sqlite3'}",
+            "COLLOQUE_DATA_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 2
+    assert "COLLOQUE_KEY_DIRECTORY_LOG_KEY must be set in production" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_migrate_sqlite_creates_the_data_directory(tmp_path: Path) -> None:
     data_dir = tmp_path / "not" / "there" / "yet"
     result = run("migrate", env_extra={"COLLOQUE_DATA_DIR": str(data_dir)})

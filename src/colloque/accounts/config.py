@@ -1,5 +1,5 @@
-"""What the accounts domain takes from the settings: keys derived from COLLOQUE_SECRET_KEY and
-the Argon2id cost handed to clients."""
+"""What the accounts domain takes from the settings: keys derived from COLLOQUE_SECRET_KEY
+(``colloque.server_keys``) and the Argon2id cost handed to clients."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from colloque.crypto.login import (
     new_kdf_params,
 )
 from colloque.errors import InvalidInput
+from colloque.server_keys import ServerKeys
 
 #: Far below the OWASP floor, for tests only (libsodium's own minimum: 1 pass, 8 KiB).
 TEST_COST = Argon2Cost(opslimit=1, memlimit=8 * 1024)
@@ -37,9 +38,9 @@ def normalise_email(email: str) -> str:
 
 @dataclass(frozen=True)
 class AccountsConfig:
-    """Server-side keys, each an HMAC-SHA256 of a label under COLLOQUE_SECRET_KEY, and the cost."""
+    """Server-side keys (each one derived from COLLOQUE_SECRET_KEY for its purpose) and the cost."""
 
-    secret_key: bytes = field(repr=False)
+    keys: ServerKeys = field(repr=False)
     kdf_cost: Argon2Cost = INTERACTIVE_COST
     #: Only with ``COLLOQUE_KDF_COST=test``, which production refuses.
     allow_weak_cost: bool = False
@@ -47,36 +48,39 @@ class AccountsConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountsConfig:
         return cls(
-            secret_key=settings.secret_key.get_secret_value().encode("utf-8"),
+            keys=settings.server_keys,
             kdf_cost=COSTS[settings.kdf_cost],
             allow_weak_cost=settings.kdf_cost is KdfCost.TEST,
         )
 
-    def _subkey(self, label: str) -> bytes:
-        return hmac.new(self.secret_key, b"colloque/accounts/" + label.encode(), "sha256").digest()
-
     def email_key(self, email: str) -> str:
         """A keyed hash naming an address in throttle keys, so no address is stored in clear."""
         digest = hmac.new(
-            self._subkey("email-key/v1"), normalise_email(email).encode(), "sha256"
+            self.keys.email_hash, normalise_email(email).encode(), "sha256"
         ).hexdigest()
         return digest[:40]
+
+    def client_key(self, client_ip: str) -> str:
+        """A keyed hash naming a client address in throttle keys: an address space as small as
+        IPv4 cannot be reversed from it without the server's secret."""
+        digest = hmac.new(self.keys.throttle_client_hash, client_ip.encode(), "sha256").hexdigest()
+        return digest[:32]
 
     def code_hash(self, challenge_id: UUID, code: str) -> bytes:
         """Keyed hash of a mailed code: a database copy does not allow guessing it offline."""
         message = challenge_id.bytes + code.encode()
-        return hmac.new(self._subkey("email-code/v1"), message, "sha256").digest()
+        return hmac.new(self.keys.email_code_hash, message, "sha256").digest()
 
     @property
     def totp_key(self) -> bytes:
-        return self._subkey("totp-seal/v1")
+        return self.keys.totp_seal
 
     def new_params(self) -> KdfParams:
         return new_kdf_params(self.kdf_cost)
 
     def fake_params(self, email: str, *, purpose: str) -> KdfParams:
         """Stable parameters for an address without an account (or without credentials)."""
-        return fake_kdf_params_for(email, self._subkey(f"fake-salt/{purpose}/v1"), self.kdf_cost)
+        return fake_kdf_params_for(email, self.keys.fake_salt(purpose), self.kdf_cost)
 
     def check_params(self, raw: bytes, *, field: str) -> KdfParams:
         """Parameters sent by a client: well formed, not cheaper than ours, not absurd."""

@@ -112,7 +112,7 @@ def do_verify_key_reset(
         .with_for_update()
     ).one_or_none()
     if challenge is not None:
-        throttling.check(session, throttling.ip_key("login", client_ip), now=now)
+        throttling.check(session, throttling.ip_key(config, "login", client_ip), now=now)
         throttling.check(session, email_throttle_key(config, challenge.email), now=now)
         # An address without an account got no code: no code can be right for it.
         if challenge.account_id is None or not _still_owned(session, challenge):

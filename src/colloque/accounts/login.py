@@ -88,7 +88,7 @@ def failure_recorder(
     def record_failure(session: Session) -> MailMessage | None:
         throttling.count(
             session,
-            throttling.ip_key("login", client_ip),
+            throttling.ip_key(config, "login", client_ip),
             now=now,
             limit=throttling.LOGIN_FAILURES_PER_IP,
         )
@@ -140,7 +140,7 @@ def check_proof(
     key is wrong or the address has no usable account. Reads only: call it outside a write.
     """
     normalised = normalise_email(email)
-    throttling.check(session, throttling.ip_key("login", client_ip), now=now)
+    throttling.check(session, throttling.ip_key(config, "login", client_ip), now=now)
     throttling.check(session, email_throttle_key(config, normalised), now=now)
     column = Credentials.recovery_auth_key_hash if recovery else Credentials.auth_key_hash
     found = session.execute(

@@ -55,7 +55,7 @@ def count_mail(
     session: Session, *, now: datetime, email: str, client_ip: str, config: AccountsConfig
 ) -> None:
     """At most 5 codes an hour to one address, 20 from one IP address."""
-    ip_key = throttling.ip_key("codes", client_ip)
+    ip_key = throttling.ip_key(config, "codes", client_ip)
     email_key = "codes:email:" + config.email_key(email)
     throttling.check(session, ip_key, now=now)
     throttling.check(session, email_key, now=now)

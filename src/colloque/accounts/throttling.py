@@ -6,7 +6,8 @@ Two kinds of limit share one table (``throttles``), one row per key:
 - a *lock*: ``count`` failures (within ``window``) lock the key for ``lock``, doubling at each lock in
   a row; a success clears it.
 
-Keys name an email by a keyed hash (``AccountsConfig.email_key``), never in clear.
+Keys name an email or a client address by a keyed hash (``AccountsConfig.email_key`` and
+``client_key``), never in clear.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from colloque.accounts.config import AccountsConfig
 from colloque.accounts.interfaces import Throttled
 from colloque.accounts.models import Throttle
 
@@ -46,8 +48,9 @@ CODES_PER_EMAIL = Limit(5, timedelta(hours=1))
 CODES_PER_IP = Limit(20, timedelta(hours=1))
 
 
-def ip_key(kind: str, client_ip: str) -> str:
-    return f"{kind}:ip:{client_ip}"[:96]
+def ip_key(config: AccountsConfig, kind: str, client_ip: str) -> str:
+    """``<kind>:ip:<keyed hash of the address>``: the address itself is never stored."""
+    return f"{kind}:ip:{config.client_key(client_ip)}"
 
 
 def _seconds(delta: timedelta) -> int:

@@ -74,7 +74,7 @@ def create_app(
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
     problems.install(app)
-    probing.install(app, secret=settings.secret_key.get_secret_value())
+    probing.install(app, settings)
 
     @app.get(
         "/healthz", tags=["operations"], summary="Liveness and readiness: the database answers"

@@ -10,7 +10,8 @@ gets a 429 problem, checked early by :func:`check_not_locked`. Both events are r
 
 Wiring: the HTTP layer calls :func:`note_principal` once the principal is known and
 :func:`check_not_locked` before any work; ``api/problems.py`` calls :func:`note_miss` when it
-renders a 404. Limits come from ``COLLOQUE_PROBING_*`` variables (:meth:`ProbingLimits.from_env`).
+renders a 404. Limits come from the ``probing_*`` settings (``COLLOQUE_PROBING_*`` variables,
+:meth:`ProbingLimits.from_settings`); the address hash key from ``colloque.server_keys``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import asyncio
 import hashlib
 import hmac
 import math
-import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,9 +33,11 @@ from starlette.requests import Request
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.models import AccessMiss, ProbingIncident
+from colloque.config import Settings
 from colloque.errors import ColloqueError
 from colloque.ids import new_id
 from colloque.principal import ANONYMOUS, Principal
+from colloque.server_keys import ServerKeys
 from colloque.storage.engine import Database
 
 ENV_PREFIX = "COLLOQUE_PROBING_"
@@ -80,33 +82,16 @@ class ProbingLimits:
             raise ValueError(f"{ENV_PREFIX}DELAY_SECONDS must be 0 to 60")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ProbingLimits:
-        """Defaults overridden by ``COLLOQUE_PROBING_SLOW_AFTER``, ``_LOCK_AFTER``,
-        ``_WINDOW_SECONDS``, ``_LOCK_SECONDS`` and ``_DELAY_SECONDS``."""
-        env = os.environ if environ is None else environ
-        defaults = cls()
+    def from_settings(cls, settings: Settings) -> ProbingLimits:
+        """The ``probing_*`` settings (``COLLOQUE_PROBING_SLOW_AFTER``, ``_LOCK_AFTER``,
+        ``_WINDOW_SECONDS``, ``_LOCK_SECONDS`` and ``_DELAY_SECONDS``)."""
         return cls(
-            slow_after=int(_number(env, "SLOW_AFTER", defaults.slow_after, integer=True)),
-            lock_after=int(_number(env, "LOCK_AFTER", defaults.lock_after, integer=True)),
-            window=timedelta(
-                seconds=_number(env, "WINDOW_SECONDS", defaults.window.total_seconds())
-            ),
-            lock_for=timedelta(
-                seconds=_number(env, "LOCK_SECONDS", defaults.lock_for.total_seconds())
-            ),
-            delay_seconds=_number(env, "DELAY_SECONDS", defaults.delay_seconds),
+            slow_after=settings.probing_slow_after,
+            lock_after=settings.probing_lock_after,
+            window=timedelta(seconds=settings.probing_window_seconds),
+            lock_for=timedelta(seconds=settings.probing_lock_seconds),
+            delay_seconds=settings.probing_delay_seconds,
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> float:
-    raw = env.get(ENV_PREFIX + name)
-    if raw is None:
-        return default
-    try:
-        return int(raw.strip()) if integer else float(raw.strip())
-    except ValueError:
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"{ENV_PREFIX}{name} must be {kind}, got {raw!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +112,8 @@ class ProbingGuard:
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
 
     @classmethod
-    def for_secret(cls, secret: str, limits: ProbingLimits | None = None) -> ProbingGuard:
-        key = hmac.new(secret.encode(), b"colloque:probing:client", hashlib.sha256).digest()
-        return cls(limits=limits or ProbingLimits.from_env(), client_key=key)
+    def for_keys(cls, keys: ServerKeys, limits: ProbingLimits) -> ProbingGuard:
+        return cls(limits=limits, client_key=keys.probing_client_hash)
 
     def key_for(self, request: Request, principal: Principal | None) -> str:
         """``account:<id>``, or ``client:<keyed hash>`` when nobody is signed in: an address
@@ -141,10 +125,10 @@ class ProbingGuard:
         return f"client:{digest[:32]}"
 
 
-def install(app: Starlette, *, secret: str, limits: ProbingLimits | None = None) -> ProbingGuard:
-    """Put the guard on ``app.state`` (where :func:`note_miss` and :func:`check_not_locked`
-    find it). ``limits`` default to :meth:`ProbingLimits.from_env`."""
-    guard = ProbingGuard.for_secret(secret, limits)
+def install(app: Starlette, settings: Settings) -> ProbingGuard:
+    """Put the guard made from ``settings`` on ``app.state`` (where :func:`note_miss` and
+    :func:`check_not_locked` find it)."""
+    guard = ProbingGuard.for_keys(settings.server_keys, ProbingLimits.from_settings(settings))
     app.state.probing = guard
     return guard
 

@@ -1,4 +1,4 @@
-"""``colloque serve | migrate | demo | worker``.
+"""``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key``.
 
 Errors end with a one-line message and a non-zero exit, never a traceback.
 """
@@ -6,7 +6,9 @@ Errors end with a one-line message and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import base64
+import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,6 +27,7 @@ from sqlalchemy import func, select
 from colloque.clock import SystemClock
 from colloque.config import ConfigurationError, Settings, load_settings
 from colloque.logs import configure as configure_logging
+from colloque.server_keys import ServerKeys
 from colloque.storage.engine import Database, normalise_url
 from colloque.storage.migrate import upgrade
 
@@ -255,3 +258,96 @@ def demo(
     database.dispose()
     if serve_after:
         _run_server(settings, host=host or settings.host, port=port or settings.port, workers=1)
+
+
+def _read_secret_file(path: Path) -> str:
+    """The file's text without its final line break; ``-`` reads standard input."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {path}: {type(exc).__name__}") from None
+    secret = text.rstrip("\r\n")
+    if not secret:
+        raise _fail(f"{path} holds no secret")
+    return secret
+
+
+@app.command("rotate-secret")
+def rotate_secret(
+    old_secret_file: Annotated[
+        Path,
+        typer.Option(
+            "--old-secret-file",
+            help="A file holding the previous COLLOQUE_SECRET_KEY ('-': standard input). "
+            "The secret itself is never an argument: it would show in the process list.",
+        ),
+    ],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Re-seal every TOTP seed from the previous secret under COLLOQUE_SECRET_KEY, in one
+    transaction (docs/operations.md, "Rotating the secret key"). Safe to run again."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from colloque.accounts.secrets import SealedUnderNeither, do_reseal_totp_seeds
+
+    settings = _settings(database_url)
+    old_secret = _read_secret_file(old_secret_file)
+    if old_secret == settings.secret_key.get_secret_value():
+        raise _fail(
+            "the old secret is COLLOQUE_SECRET_KEY itself: set COLLOQUE_SECRET_KEY to the new one"
+        )
+    database = _database(settings)
+    try:
+        with Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("re-sealing TOTP seeds", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            with database.write() as session:
+                result = do_reseal_totp_seeds(
+                    session,
+                    old=ServerKeys.from_secret(old_secret),
+                    new=settings.server_keys,
+                    progress=report,
+                )
+    except SealedUnderNeither as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"cannot re-seal ({type(exc).__name__}); is the database reachable and migrated?"
+        ) from None
+    finally:
+        database.dispose()
+    console.print(
+        f"re-sealed {result.resealed} TOTP seeds under the new secret; "
+        f"{result.current} were already under it"
+    )
+
+
+@app.command("legacy-log-key")
+def legacy_log_key() -> None:
+    """Print the key directory log key that versions before COLLOQUE_KEY_DIRECTORY_LOG_KEY
+    derived from COLLOQUE_SECRET_KEY: set it as COLLOQUE_KEY_DIRECTORY_LOG_KEY to keep the log
+    clients pinned. It is a secret: keep the output out of logs and shells' history."""
+    from colloque.keydirectory.config import LogKey
+    from colloque.server_keys import legacy_log_signing_seed
+
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic reports which variable is wrong
+        raise _fail(f"invalid configuration: {exc}") from None
+    seed = legacy_log_signing_seed(settings.secret_key.get_secret_value())
+    log = LogKey(origin=settings.key_directory_origin, seed=seed)
+    # Plain lines, never wrapped: made to be appended to an environment file.
+    typer.echo(f"COLLOQUE_KEY_DIRECTORY_LOG_KEY={base64.b64encode(seed).decode()}")
+    typer.echo(
+        f"# log public key {base64.b64encode(log.public_key).decode()} "
+        "(compare with GET /api/v1/key-directory)"
+    )

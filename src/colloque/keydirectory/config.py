@@ -1,21 +1,17 @@
-"""The log's signing key, derived from COLLOQUE_SECRET_KEY, and its origin, from the settings.
+"""The log's signing key and its origin, from the settings.
 
-The seed is HMAC-SHA256 of a fixed label under the deployment secret, as the accounts module
-derives its keys: every process of one deployment signs with the same key, and nothing about it
-is stored. Rotating the secret changes the log's key, which every client has pinned: treat that
-as a new log (docs/crypto.md, section 5.5).
+The seed is its own setting (``COLLOQUE_KEY_DIRECTORY_LOG_KEY``), not derived from
+COLLOQUE_SECRET_KEY: every process of one deployment signs with the same key, nothing about it is
+stored, and rotating the server secret leaves it alone. Changing it changes the log's key, which
+every client has pinned: treat that as a new log (docs/crypto.md, section 5.5).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass, field
 
 from colloque.config import Settings
 from colloque.crypto.transparency import Checkpoint, log_public_key, sign_checkpoint
-
-_LABEL = b"colloque/key-directory/log-signing/v1"
 
 
 @dataclass(frozen=True)
@@ -31,9 +27,7 @@ class LogKey:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LogKey:
-        secret = settings.secret_key.get_secret_value().encode("utf-8")
-        seed = hmac.new(secret, _LABEL, hashlib.sha256).digest()
-        return cls(origin=settings.key_directory_origin, seed=seed)
+        return cls(origin=settings.key_directory_origin, seed=settings.log_signing_seed)
 
     def sign(self, checkpoint: Checkpoint) -> str:
         return sign_checkpoint(checkpoint, log_signing_seed=self.seed)

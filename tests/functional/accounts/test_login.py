@@ -11,9 +11,11 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from colloque.accounts.config import AccountsConfig
 from colloque.accounts.models import Account, Credentials, Throttle
 from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
+from colloque.config import Settings
 from colloque.crypto.login import KDF_PARAMS_BYTES, KdfParams, verify_auth_key
 from colloque.storage.engine import Database
 from tests.factories import make_person
@@ -149,7 +151,7 @@ def test_locks_grow(db: Database, clock: SettableClock, http: TestClient) -> Non
 
 
 def test_too_many_failures_from_one_ip(
-    db: Database, clock: SettableClock, http: TestClient
+    db: Database, clock: SettableClock, http: TestClient, settings: Settings
 ) -> None:
     register(db, clock, "ana@example.test")
     for index in range(30):
@@ -158,6 +160,12 @@ def test_too_many_failures_from_one_ip(
     refused = http.post(LOGIN, json=login_body(http, "ana@example.test"))
     assert_problem(refused, 429)
     assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    # The address is counted under a keyed hash, never stored ("testclient" is the test peer).
+    with db.read() as session:
+        keys = set(session.scalars(select(Throttle.key)).all())
+    client_key = AccountsConfig.from_settings(settings).client_key("testclient")
+    assert f"login:ip:{client_key}" in keys
+    assert not any("testclient" in key for key in keys)
     clock.advance(timedelta(minutes=15))
     assert http.post(LOGIN, json=login_body(http, "ana@example.test")).status_code == 200
 

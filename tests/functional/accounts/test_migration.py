@@ -57,3 +57,35 @@ def empty_postgres(postgres_url: str) -> Iterator[str]:
 @pytest.mark.postgres
 def test_postgres(empty_postgres: str) -> None:
     _round_trip(empty_postgres)
+
+
+def _throttle_keys_after_upgrade(url: str) -> set[str]:
+    """Throttle rows written by 0010's code (client addresses in clear), then the upgrade."""
+    config = alembic_config(url)
+    command.upgrade(config, "0010")
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.begin() as connection:
+            for key in ("login:ip:203.0.113.9", "codes:ip:2001:db8::1", "login:email:0123abcd"):
+                connection.execute(
+                    text(
+                        "INSERT INTO throttles (key, count, window_started_at, lock_count) "
+                        "VALUES (:key, 1, CURRENT_TIMESTAMP, 0)"
+                    ),
+                    {"key": key},
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            return set(connection.execute(text("SELECT key FROM throttles")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_throttles_keyed_by_a_clear_address_are_dropped(tmp_path: Path) -> None:
+    keys = _throttle_keys_after_upgrade(f"sqlite:///{tmp_path / 'throttles.sqlite3'}")
+    assert keys == {"login:email:0123abcd"}
+
+
+@pytest.mark.postgres
+def test_postgres_throttles_keyed_by_a_clear_address_are_dropped(empty_postgres: str) -> None:
+    assert _throttle_keys_after_upgrade(empty_postgres) == {"login:email:0123abcd"}

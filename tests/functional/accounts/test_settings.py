@@ -27,6 +27,7 @@ PRODUCTION: dict[str, Any] = {
     "environment": Environment.PRODUCTION,
     "secret_key": SecretStr("k" * 40),
     "database_url": "postgresql://x/y",
+    "key_directory_log_key": SecretStr("6b" * 32),
 }
 
 

@@ -15,6 +15,7 @@ from colloque.api.app import create_app
 from colloque.authorization.probing import ProbingGuard, ProbingLimits
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.server_keys import ServerKeys
 from colloque.storage.engine import Database
 from tests.factories import Person, World, build_world
 
@@ -40,7 +41,7 @@ def make_app(
 ) -> tuple[FastAPI, Sleeps]:
     app = create_app(Settings(run_refresher=False), database=database, clock=clock)
     sleeps = Sleeps()
-    guard = ProbingGuard.for_secret("test secret", limits)
+    guard = ProbingGuard.for_keys(ServerKeys.from_secret("test secret"), limits)
     app.state.probing = replace(guard, sleep=sleeps)
     return app, sleeps
 

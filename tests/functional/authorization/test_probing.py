@@ -27,6 +27,7 @@ from colloque.authorization.probing import (
 from colloque.clock import SettableClock
 from colloque.errors import NotFound
 from colloque.principal import ANONYMOUS
+from colloque.server_keys import ServerKeys
 from colloque.storage.engine import Database
 from tests.factories import World, book
 from tests.functional.authorization.conftest import auth, make_app
@@ -197,9 +198,15 @@ def test_without_a_delay_nobody_waits(db: Database, clock: SettableClock) -> Non
 
 def test_the_client_key_depends_on_the_secret() -> None:
     request = Request({"type": "http", "client": ("203.0.113.9", 1)})
-    one = ProbingGuard.for_secret("one", LIMITS).key_for(request, None)
-    two = ProbingGuard.for_secret("two", LIMITS).key_for(request, None)
+    one = ProbingGuard.for_keys(ServerKeys.from_secret("one"), LIMITS).key_for(request, None)
+    two = ProbingGuard.for_keys(ServerKeys.from_secret("two"), LIMITS).key_for(request, None)
     assert one != two
-    assert one == ProbingGuard.for_secret("one", LIMITS).key_for(request, ANONYMOUS)
+    assert one == ProbingGuard.for_keys(ServerKeys.from_secret("one"), LIMITS).key_for(
+        request, ANONYMOUS
+    )
     unknown = Request({"type": "http", "client": None})
-    assert ProbingGuard.for_secret("one", LIMITS).key_for(unknown, None).startswith("client:")
+    assert (
+        ProbingGuard.for_keys(ServerKeys.from_secret("one"), LIMITS)
+        .key_for(unknown, None)
+        .startswith("client:")
+    )

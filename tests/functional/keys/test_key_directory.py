@@ -271,5 +271,11 @@ def test_the_log_key_is_a_log_signer_and_keeps_its_seed_out_of_reprs() -> None:
     signer: LogSigner = LOG
     assert signer.public_key == transparency.log_public_key(LOG.seed)
     assert LOG.seed.hex() not in repr(LOG)
-    other = LogKey.from_settings(SETTINGS.model_copy(update={"secret_key": SecretStr("x" * 40)}))
+    # The log key is its own setting: rotating the server secret leaves it alone.
+    rotated = LogKey.from_settings(SETTINGS.model_copy(update={"secret_key": SecretStr("x" * 40)}))
+    assert rotated.public_key == LOG.public_key
+    other = LogKey.from_settings(
+        SETTINGS.model_copy(update={"key_directory_log_key": SecretStr("07" * 32)})
+    )
     assert other.public_key != LOG.public_key
+    assert other.seed == bytes([7]) * 32

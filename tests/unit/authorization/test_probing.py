@@ -1,12 +1,15 @@
-"""Probing limits: defaults, environment overrides and the checks that refuse nonsense."""
+"""Probing limits: defaults, the settings they come from, and the checks that refuse nonsense."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from colloque.authorization.probing import ProbingLimits, ProbingLocked
+from colloque.config import Settings
 
 
 def test_defaults() -> None:
@@ -15,21 +18,19 @@ def test_defaults() -> None:
     assert limits.window == timedelta(minutes=10)
     assert limits.lock_for == timedelta(minutes=15)
     assert limits.delay_seconds == 1.0
-    assert ProbingLimits.from_env({}) == limits
+    assert ProbingLimits.from_settings(Settings()) == limits
 
 
-def test_environment_overrides() -> None:
-    limits = ProbingLimits.from_env(
-        {
-            "COLLOQUE_PROBING_SLOW_AFTER": "5",
-            "COLLOQUE_PROBING_LOCK_AFTER": " 8 ",
-            "COLLOQUE_PROBING_WINDOW_SECONDS": "120",
-            "COLLOQUE_PROBING_LOCK_SECONDS": "3600",
-            "COLLOQUE_PROBING_DELAY_SECONDS": "0.25",
-            "COLLOQUE_UNRELATED": "x",
-        }
-    )
-    assert limits == ProbingLimits(
+def test_the_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "SLOW_AFTER": "5",
+        "LOCK_AFTER": " 8 ",
+        "WINDOW_SECONDS": "120",
+        "LOCK_SECONDS": "3600",
+        "DELAY_SECONDS": "0.25",
+    }.items():
+        monkeypatch.setenv(f"COLLOQUE_PROBING_{name}", value)
+    assert ProbingLimits.from_settings(Settings()) == ProbingLimits(
         slow_after=5,
         lock_after=8,
         window=timedelta(minutes=2),
@@ -38,28 +39,43 @@ def test_environment_overrides() -> None:
     )
 
 
-def test_from_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLLOQUE_PROBING_LOCK_AFTER", "50")
-    assert ProbingLimits.from_env().lock_after == 50
-
-
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"COLLOQUE_PROBING_SLOW_AFTER": "ten"}, "SLOW_AFTER must be an integer"),
-        ({"COLLOQUE_PROBING_SLOW_AFTER": "2.5"}, "SLOW_AFTER must be an integer"),
-        ({"COLLOQUE_PROBING_WINDOW_SECONDS": "soon"}, "WINDOW_SECONDS must be a number"),
-        ({"COLLOQUE_PROBING_SLOW_AFTER": "0"}, "SLOW_AFTER must be at least 1"),
+        ({"COLLOQUE_PROBING_SLOW_AFTER": "ten"}, "probing_slow_after"),
+        ({"COLLOQUE_PROBING_SLOW_AFTER": "2.5"}, "probing_slow_after"),
+        ({"COLLOQUE_PROBING_WINDOW_SECONDS": "soon"}, "probing_window_seconds"),
+        ({"COLLOQUE_PROBING_SLOW_AFTER": "0"}, "probing_slow_after"),
         ({"COLLOQUE_PROBING_LOCK_AFTER": "5"}, "LOCK_AFTER must not be below"),
-        ({"COLLOQUE_PROBING_WINDOW_SECONDS": "0"}, "WINDOW_SECONDS must be positive"),
-        ({"COLLOQUE_PROBING_LOCK_SECONDS": "-1"}, "LOCK_SECONDS must be positive"),
-        ({"COLLOQUE_PROBING_DELAY_SECONDS": "-0.1"}, "DELAY_SECONDS must be 0 to 60"),
-        ({"COLLOQUE_PROBING_DELAY_SECONDS": "61"}, "DELAY_SECONDS must be 0 to 60"),
+        ({"COLLOQUE_PROBING_WINDOW_SECONDS": "0"}, "probing_window_seconds"),
+        ({"COLLOQUE_PROBING_LOCK_SECONDS": "-1"}, "probing_lock_seconds"),
+        ({"COLLOQUE_PROBING_DELAY_SECONDS": "-0.1"}, "probing_delay_seconds"),
+        ({"COLLOQUE_PROBING_DELAY_SECONDS": "61"}, "probing_delay_seconds"),
     ],
 )
-def test_nonsense_is_refused_naming_the_variable(environ: dict[str, str], message: str) -> None:
+def test_settings_refuse_nonsense_naming_the_variable(
+    environ: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"slow_after": 0}, "SLOW_AFTER must be at least 1"),
+        ({"lock_after": 5}, "LOCK_AFTER must not be below"),
+        ({"window": timedelta(0)}, "WINDOW_SECONDS must be positive"),
+        ({"lock_for": -timedelta(seconds=1)}, "LOCK_SECONDS must be positive"),
+        ({"delay_seconds": -0.1}, "DELAY_SECONDS must be 0 to 60"),
+        ({"delay_seconds": 61}, "DELAY_SECONDS must be 0 to 60"),
+    ],
+)
+def test_limits_made_in_code_refuse_nonsense_too(limits: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        ProbingLimits.from_env(environ)
+        ProbingLimits(**limits)
 
 
 def test_the_lock_problem_says_when_to_retry_and_nothing_else() -> None:
