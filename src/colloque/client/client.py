@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
-import httpx
+import httpx2
 
 from colloque.client.appointments import (
     open_booking_reason,
@@ -56,7 +56,7 @@ class HttpResponse(Protocol):
 
 
 class HttpClient(Protocol):
-    """What the client needs of an HTTP client: ``httpx.Client`` (or Starlette's TestClient)."""
+    """What the client needs of an HTTP client: ``httpx2.Client`` (or Starlette's TestClient)."""
 
     def request(
         self,
@@ -91,7 +91,7 @@ class NotPinned(Exception):
 
 
 class ColloqueClient:
-    """``ColloqueClient("https://colloque.example")``; pass ``http`` to reuse an httpx client
+    """``ColloqueClient("https://colloque.example")``; pass ``http`` to reuse an httpx2 client
     (tests pass FastAPI's TestClient). ``insecure_allow_weak_cost`` is for tests only: it lets
     the client accept key-derivation parameters below the OWASP floor."""
 
@@ -104,7 +104,7 @@ class ColloqueClient:
         timeout: float = 30.0,
     ) -> None:
         self._http: HttpClient = (
-            http if http is not None else httpx.Client(base_url=base_url, timeout=timeout)
+            http if http is not None else httpx2.Client(base_url=base_url, timeout=timeout)
         )
         self._insecure = insecure_allow_weak_cost
         self._token: str | None = None
@@ -544,7 +544,7 @@ class ColloqueClient:
     @property
     def records(self) -> SealedRecords:
         """Notes, messages, documents and key re-wrapping, as the signed-in user (records.py).
-        Documents stream through the HTTP client itself: an ``httpx.Client`` or a TestClient."""
+        Documents stream through the HTTP client itself: an ``httpx2.Client`` or a TestClient."""
         from colloque.client.records import SealedRecords, StreamingHttp  # records needs ApiError
 
         raw = cast("StreamingHttp", self._http)
