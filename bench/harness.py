@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 from sqlalchemy import create_engine, text
 
 from colloque.storage.engine import normalise_url
@@ -113,9 +113,9 @@ def server(url: str, *, workers: int, port: int = 8765) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                if httpx2.get(base + "/healthz", timeout=1).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("server did not start")

@@ -12,7 +12,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import func, select
 
@@ -31,12 +31,14 @@ SLOTS_PER_ROUND = 3
 MON_0900 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
-async def _race(base_url: str, bodies: list[tuple[str, dict[str, object]]]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=CLIENTS + 10, max_keepalive_connections=CLIENTS + 10)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+async def _race(
+    base_url: str, bodies: list[tuple[str, dict[str, object]]]
+) -> list[httpx2.Response]:
+    limits = httpx2.Limits(max_connections=CLIENTS + 10, max_keepalive_connections=CLIENTS + 10)
+    async with httpx2.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
         start = asyncio.Event()
 
-        async def one(token: str, body: dict[str, object]) -> httpx.Response:
+        async def one(token: str, body: dict[str, object]) -> httpx2.Response:
             await start.wait()
             return await client.post(
                 "/api/v1/appointments", json=body, headers={"Authorization": f"Bearer {token}"}

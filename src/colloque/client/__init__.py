@@ -7,10 +7,12 @@ against the pinned key directory (:class:`KeyDirectory`) and handles practice ke
 (:func:`check_password`, :class:`WeakPassword`) applies before any request.
 """
 
-from colloque.client.client import ApiError, ColloqueClient, NotLoggedIn, NotPinned
+from colloque.client.client import ColloqueClient, NotPinned
 from colloque.client.directory import KeyDirectory, SubjectKeys
+from colloque.client.http import ApiError
 from colloque.client.passwords import WeakPassword, check_password
 from colloque.client.practice_keys import Member, PracticeKeys
+from colloque.client.session import NotLoggedIn
 
 __all__ = [
     "ApiError",

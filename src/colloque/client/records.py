@@ -5,27 +5,27 @@ Public keys come from the caller: ``recipients`` (encryption keys) and ``authors
 signing keys) must be what the key directory proved (inclusion and consistency), never a key the
 server merely sent. Opening checks every item against what was asked for (kind, patient or
 conversation, author signature, key commitment) and raises ``CryptoError`` on any mismatch.
+Moving item keys page by page is in ``rewrap.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
-from urllib.parse import urlencode
+from typing import Protocol
 from uuid import UUID, uuid4
 
-from colloque.client.client import ApiError
 from colloque.client.encoding import b64, unb64
+from colloque.client.http import Json, Request, StreamingHttp, raise_for_problem, with_query
+from colloque.client.rewrap import reshare_to_holder, rewrap_for_current_epoch
 from colloque.crypto.documents import (
     CHUNK_BYTES,
     decrypt_document,
     encrypt_document,
     new_document_key,
 )
-from colloque.crypto.groups import GroupKey, rewrap_item_key
+from colloque.crypto.groups import GroupKey
 from colloque.crypto.items import (
     ItemKey,
     KeyPairHolder,
@@ -35,7 +35,6 @@ from colloque.crypto.items import (
     seal_message,
     seal_note,
     unwrap_item_key,
-    wrap_item_key_for,
 )
 from colloque.crypto.keys import UserKeys
 from colloque.crypto.sealed_documents import (
@@ -45,40 +44,10 @@ from colloque.crypto.sealed_documents import (
     open_document,
     seal_document,
 )
-from colloque.crypto.transparency import KeyBinding, SubjectKind
+from colloque.crypto.transparency import KeyBinding
 
-Json = dict[str, Any]
 #: The author's signing key, by account id, as the key directory proves it.
 AuthorKeys = Callable[[UUID], KeyBinding]
-
-
-class Request(Protocol):
-    def __call__(self, method: str, path: str, *, json: Json | None = None) -> Any: ...
-
-
-class RawResponse(Protocol):
-    @property
-    def status_code(self) -> int: ...
-
-    def json(self) -> Any: ...
-
-
-class StreamedResponse(RawResponse, Protocol):
-    def iter_bytes(self) -> Iterator[bytes]: ...
-
-    def read(self) -> bytes: ...
-
-
-class StreamingHttp(Protocol):
-    """What documents need of the HTTP client: a streamed request body and a streamed answer."""
-
-    def request(
-        self, method: str, url: str, *, content: Iterable[bytes], headers: dict[str, str]
-    ) -> RawResponse: ...
-
-    def stream(
-        self, method: str, url: str, *, headers: dict[str, str]
-    ) -> AbstractContextManager[StreamedResponse]: ...
 
 
 class Readable(Protocol):
@@ -109,11 +78,6 @@ class DocumentEntry:
     author_account_id: UUID
     created_at: datetime
     info: DocumentInfo
-
-
-def _query(path: str, **params: object) -> str:
-    present = {key: str(value) for key, value in params.items() if value is not None}
-    return f"{path}?{urlencode(present)}" if present else path
 
 
 class SealedRecords:
@@ -254,7 +218,7 @@ class SealedRecords:
     ) -> Iterator[tuple[Json, ItemKey]]:
         """One page of items, each with its item key opened."""
         path = self._base(practice_id, patient_id, as_holder=group_keys is None) + f"/{what}"
-        for entry in self._request("GET", _query(path, before=before, limit=limit)):
+        for entry in self._request("GET", with_query(path, before=before, limit=limit)):
             item_key = unwrap_item_key(
                 self._pick_wrap(entry["wraps"], group_keys),
                 item_id=UUID(entry["item_id"]),
@@ -316,8 +280,7 @@ class SealedRecords:
         answer = self._raw().request(
             "PUT", f"{base}/{document_id}/content", content=ciphertext(), headers=self._headers
         )
-        if answer.status_code >= 400:
-            raise ApiError(answer.status_code, answer.json())
+        raise_for_problem(answer)
         sealed = seal_document(
             document_id=document_id,
             patient_id=patient_id,
@@ -377,7 +340,7 @@ class SealedRecords:
         with self._raw().stream("GET", path, headers=self._headers) as answer:
             if answer.status_code >= 400:
                 answer.read()
-                raise ApiError(answer.status_code, answer.json())
+                raise_for_problem(answer)
 
             def ciphertext() -> Iterator[bytes]:
                 for piece in answer.iter_bytes():
@@ -401,26 +364,9 @@ class SealedRecords:
 
         Wraps of an epoch this member never held are left for another member.
         """
-        path = f"/api/v1/practices/{practice_id}/item-key-wraps"
-        stored = 0
-        after: UUID | None = None
-        while True:
-            page = self._request("GET", _query(path + "/stale", after=after, limit=batch))
-            current = group_keys[page["current_epoch"]].encryption_binding()
-            fresh: dict[UUID, bytes] = {}
-            for entry in page["wraps"]:
-                item_id = UUID(entry["item_id"])
-                old = group_keys.get(entry["epoch"])
-                if old is not None and item_id not in fresh:
-                    fresh[item_id] = rewrap_item_key(
-                        unb64(entry["wrap"]), item_id=item_id, old_group=old, new_group=current
-                    )
-            if fresh:
-                body = {"wraps": [b64(wrap) for wrap in fresh.values()]}
-                stored += self._request("POST", path, json=body)["stored"]
-            if page["next_after"] is None:
-                return stored
-            after = UUID(page["next_after"])
+        return rewrap_for_current_epoch(
+            self._request, practice_id=practice_id, group_keys=group_keys, batch=batch
+        )
 
     def reshare(
         self,
@@ -434,29 +380,12 @@ class SealedRecords:
     ) -> int:
         """After a patient's key reset: wrap their items' keys for ``holder_key`` (their new
         encryption key from the key directory), once a member checked their identity in person."""
-        path = f"/api/v1/practices/{practice_id}/patients/{patient_id}/reshare"
-        stored = 0
-        after: UUID | None = None
-        while True:
-            page = self._request("GET", _query(path, after=after, limit=batch))
-            expected = (SubjectKind.USER, UUID(page["holder_account_id"]), page["holder_epoch"])
-            if (holder_key.subject_kind, holder_key.subject_id, holder_key.epoch) != expected:
-                raise ValueError("the holder's key is not the one the practice must share to")
-            fresh: dict[UUID, bytes] = {}
-            for entry in page["wraps"]:
-                item_id = UUID(entry["item_id"])
-                group = group_keys.get(entry["epoch"])
-                if group is not None and item_id not in fresh:
-                    item_key = unwrap_item_key(unb64(entry["wrap"]), item_id=item_id, holder=group)
-                    fresh[item_id] = wrap_item_key_for(
-                        item_key, item_id=item_id, recipient=holder_key
-                    )
-            if fresh:
-                body = {
-                    "identity_checked": identity_checked,
-                    "wraps": [b64(wrap) for wrap in fresh.values()],
-                }
-                stored += self._request("POST", path, json=body)["stored"]
-            if page["next_after"] is None:
-                return stored
-            after = UUID(page["next_after"])
+        return reshare_to_holder(
+            self._request,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            group_keys=group_keys,
+            holder_key=holder_key,
+            identity_checked=identity_checked,
+            batch=batch,
+        )

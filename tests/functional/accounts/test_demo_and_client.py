@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import select
 
@@ -72,7 +72,7 @@ def test_demo_login_works_for_a_real_login(
         assert answer["mfa"] == {"enabled": False, "required": True}
         assert client.me()["mfa_satisfied"] is False
         # The printed bearer token acts at once, as the demo's logins always did.
-        agenda = httpx.get(
+        agenda = httpx2.get(
             f"{url}/api/v1/practices/{world.practice_id}/agenda",
             params={"from": "2026-03-03T00:00:00+01:00", "until": "2026-03-04T00:00:00+01:00"},
             headers={"Authorization": f"Bearer {token}"},
@@ -112,7 +112,7 @@ def test_client_end_to_end_at_the_interactive_cost(
         with db.read() as session:
             stored = session.scalars(select(Credentials.kdf_params)).one()
         assert KdfParams.from_bytes(stored).cost == INTERACTIVE_COST
-        patient = httpx.post(
+        patient = httpx2.post(
             f"{url}/api/v1/me/patients",
             json={
                 "first_name": "Pat",

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from tests.server import free_port
 
@@ -84,7 +84,7 @@ def files_under(root: Path, label: str) -> dict[str, bytes]:
 
 def pg_dump(url: str) -> bytes:
     """A plain-format dump, as a backup job would take it."""
-    parsed = httpx.URL(url.replace("postgresql+psycopg://", "postgresql://"))
+    parsed = httpx2.URL(url.replace("postgresql+psycopg://", "postgresql://"))
     command = [
         "pg_dump",
         "--no-owner",
@@ -130,9 +130,9 @@ def server_process(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
                 if process.poll() is not None:
                     raise RuntimeError(log_path.read_text(errors="replace")[-2000:])
                 try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
                         break
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError("the server did not start")

@@ -19,7 +19,7 @@ from pathlib import Path
 from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
-import httpx
+import httpx2
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
@@ -251,7 +251,7 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
             assert opened.getvalue() == content
             assert document.info.name == f"{canaries['name']}.pdf"
             # A mail goes out too (a key-reset code): mail is part of what leaves the server.
-            httpx.post(f"{url}/api/v1/auth/keys/reset", json={"email": holder.email})
+            httpx2.post(f"{url}/api/v1/auth/keys/reset", json={"email": holder.email})
             deadline = monotonic() + 10
             while not inbox.messages and monotonic() < deadline:
                 sleep(0.05)

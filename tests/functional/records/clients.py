@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-import httpx
+import httpx2
 import pyotp
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -29,7 +29,7 @@ from tests.functional.records.helpers import make_group
 from tests.server import running_server
 
 PASSWORD = "vR7#kq2!Lm9@zP-long enough"
-Http = TestClient | httpx.Client
+Http = TestClient | httpx2.Client
 
 
 @dataclass
@@ -59,7 +59,7 @@ def _http(app: FastAPI, server: bool) -> Iterator[Http]:
         with TestClient(app, base_url="https://testserver") as client:
             yield client
         return
-    with running_server(app) as url, httpx.Client(base_url=url, timeout=300) as client:
+    with running_server(app) as url, httpx2.Client(base_url=url, timeout=300) as client:
         yield client
 
 
@@ -105,7 +105,7 @@ def _member(
 def scene(
     db: Database, clock: SettableClock, data_dir: Path, *, server: bool = False
 ) -> Iterator[Scene]:
-    """The scene over FastAPI's TestClient, or over a real uvicorn server and httpx (``server``)."""
+    """The scene over FastAPI's TestClient, or over a real uvicorn server and httpx2 (``server``)."""
     world = build_world(db, clock)
     settings = Settings(run_refresher=False, kdf_cost=KdfCost.TEST, data_dir=data_dir)
     app = create_app(settings, database=db, clock=clock)

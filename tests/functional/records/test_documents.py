@@ -244,7 +244,7 @@ class Counting:
 def test_100_mb_stream_up_and_down_in_bounded_memory(
     sqlite_db: Database, clock: SettableClock, tmp_path: Path
 ) -> None:
-    """Through a real server and httpx, in this process: the peak stays far below the size.
+    """Through a real server and httpx2, in this process: the peak stays far below the size.
     (SQLite only: the database holds only the envelope.)"""
     for live in scene(sqlite_db, clock, tmp_path, server=True):
         size = 100 * MB
