@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from colloque.accounts.views import router as accounts_router
-from colloque.api import problems
+from colloque.api import observability, problems
 from colloque.authorization import probing
 from colloque.authorization.views import router as operator_access_router
 from colloque.booking.views import router as booking_router
@@ -74,6 +74,7 @@ def create_app(
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
     problems.install(app)
+    observability.install(app, settings, database)
     probing.install(app, secret=settings.secret_key.get_secret_value())
 
     @app.get(

@@ -44,6 +44,7 @@ from colloque.errors import (
     Unauthenticated,
 )
 from colloque.ids import new_id
+from colloque.metrics import BookingAction, count_booking_on_commit
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.registry import get_registered_patient, remember_patient
 from colloque.scheduling.domain import VisitTypeInfo
@@ -197,6 +198,7 @@ def do_book_appointment(
         appointment_id=appointment.appointment_id,
         recipient_account_id=patient.holder_account_id,
     )
+    count_booking_on_commit(session, BookingAction.MADE)
     return appointment
 
 
@@ -344,6 +346,7 @@ def do_cancel_appointment(
         recipient_account_id=access.patient.holder_account_id,
     )
     _slot_freed(session, appointment=appointment, now=now, principal=principal)
+    count_booking_on_commit(session, BookingAction.CANCELLED)
     return appointment
 
 
@@ -470,6 +473,7 @@ def do_reschedule_appointment(
         practitioner_id=appointment.practitioner_id,
         starts_at=previous,
     )
+    count_booking_on_commit(session, BookingAction.RESCHEDULED)
     return appointment
 
 
