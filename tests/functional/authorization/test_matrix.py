@@ -76,7 +76,7 @@ from tests.functional.authorization.scene import (
     Site,
     Target,
 )
-from tests.problems import same_bytes_but_request_id
+from tests.problems import blank_request_id, same_bytes_but_request_id
 from tests.unit.crypto.helpers import new_user
 
 P = "/api/v1/practices"
@@ -1195,8 +1195,9 @@ def template_pattern(template: str) -> re.Pattern[str]:
 
 
 def shape(answer: Answer) -> tuple[int, str | None, bytes]:
-    """What must not differ between somebody else's object and a missing one."""
-    return answer.status_code, answer.headers.get("content-type"), answer.content
+    """What must not differ between somebody else's object and a missing one (but the
+    request id every problem body carries)."""
+    return answer.status_code, answer.headers.get("content-type"), blank_request_id(answer.content)
 
 
 def skeleton(value: object) -> object:
