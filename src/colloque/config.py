@@ -159,6 +159,20 @@ class Settings(BaseSettings):
             raise ConfigurationError("COLLOQUE_KEY_DIRECTORY_LOG_KEY must be set in production")
         return DEVELOPMENT_LOG_SEED
 
+    #: Apply ``X-Forwarded-For``/``-Proto`` from the addresses below (docs/operations.md).
+    proxy_headers: bool = True
+    #: The reverse proxies trusted for ``X-Forwarded-For``, ``X-Forwarded-Proto`` and
+    #: ``X-Request-ID``: comma-separated addresses or networks, or ``*`` (uvicorn's syntax).
+    forwarded_allow_ips: str = "127.0.0.1"
+    #: A bearer token for ``GET /metrics``. Unset: open in development and tests, off (404) in
+    #: production.
+    metrics_token: SecretStr | None = None
+    #: prometheus-client's own variable, set by ``colloque serve --workers N`` (N > 1): the
+    #: directory where each worker keeps its values, added up at scrape time.
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR"
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from colloque.api import problems
+from colloque.api import observability, problems
 from colloque.api.routes.accounts import router as accounts_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
@@ -74,6 +74,7 @@ def create_app(
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
     problems.install(app)
+    observability.install(app, settings, database)
     probing.install(app, settings)
 
     @app.get(

@@ -96,7 +96,7 @@ def _mail_queue(
 
 
 def _client_ip(request: Request) -> str:
-    """The peer address from the ASGI scope. Behind a reverse proxy, run uvicorn with
+    """The peer address from the ASGI scope. Behind a reverse proxy, run ``colloque serve`` with
     ``--forwarded-allow-ips`` set to the proxy's address so that the scope carries the client's
     (docs/accounts.md); a header is never trusted here."""
     return request.client.host if request.client is not None else "unknown"

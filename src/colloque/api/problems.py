@@ -1,4 +1,8 @@
-"""RFC 9457 problem details for every error, including the framework's own."""
+"""RFC 9457 problem details for every error, including the framework's own.
+
+Every problem body carries the request's id as ``request_id`` (api/requestids.py), so that a
+user's report can be matched with the server's log lines.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from colloque.api.requestids import REQUEST_ID_HEADER, current_request_id, request_id_of
 from colloque.authorization.probing import note_miss
 from colloque.errors import ColloqueError, NotFound
 
@@ -29,7 +34,9 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    request_id: str | None = None,
 ) -> JSONResponse:
+    """A problem response; ``request_id`` defaults to the id of the request being handled."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": title,
@@ -42,6 +49,9 @@ def problem(
         body["errors"] = errors
     if extra:
         body.update(extra)
+    request_id = request_id or current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -83,9 +93,18 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
 
 
-async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled_error", error_type=type(exc).__name__)
-    return problem(500, "internal-error", "Internal error", "something went wrong on our side")
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette calls this outside the observability middleware: the id comes from the request.
+    request_id = request_id_of(request)
+    log.error("unhandled_error", error_type=type(exc).__name__, request_id=request_id, exc_info=exc)
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "something went wrong on our side",
+        request_id=request_id,
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -30,6 +30,7 @@ from colloque.booking.rules import (
 from colloque.booking.services import take_time, translate_overlap
 from colloque.booking.waitlist import offers as waitlist
 from colloque.errors import InvalidInput, NotFound, RuleViolation
+from colloque.metrics import BookingAction, count_booking_on_commit
 from colloque.notifications.services import Template, enqueue
 from colloque.principal import Principal
 from colloque.scheduling.loading import load_agenda
@@ -81,6 +82,7 @@ def do_cancel_appointment(
         recipient_account_id=access.patient.holder_account_id,
     )
     _slot_freed(session, appointment=appointment, now=now, principal=principal)
+    count_booking_on_commit(session, BookingAction.CANCELLED)
     return view_appointment(
         session, principal=principal, appointment=appointment, as_practice=access.as_practice
     )
@@ -206,6 +208,7 @@ def do_reschedule_appointment(
         practitioner_id=appointment.practitioner_id,
         starts_at=previous,
     )
+    count_booking_on_commit(session, BookingAction.RESCHEDULED)
     return view_appointment(
         session, principal=principal, appointment=appointment, as_practice=access.as_practice
     )

@@ -40,6 +40,7 @@ from colloque.errors import (
     Unauthenticated,
 )
 from colloque.ids import new_id
+from colloque.metrics import BookingAction, count_booking_on_commit
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.registry import get_registered_patient, remember_patient
 from colloque.principal import Principal
@@ -192,6 +193,7 @@ def do_book_appointment(
         appointment_id=appointment.appointment_id,
         recipient_account_id=patient.holder_account_id,
     )
+    count_booking_on_commit(session, BookingAction.MADE)
     return appointment
 
 

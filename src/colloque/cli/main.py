@@ -9,7 +9,7 @@ import base64
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -106,9 +106,30 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    proxy_headers: Annotated[
+        bool | None,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="Trust X-Forwarded-For, X-Forwarded-Proto and X-Request-ID from the addresses "
+            "of --forwarded-allow-ips. Overrides COLLOQUE_PROXY_HEADERS (default: on).",
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="The reverse proxies' addresses or networks, comma-separated, or '*'. "
+            "Overrides COLLOQUE_FORWARDED_ALLOW_IPS (default: 127.0.0.1).",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (migrating the schema first)."""
     settings = _settings(database_url)
+    overrides: dict[str, object] = {}
+    if proxy_headers is not None:
+        overrides["proxy_headers"] = proxy_headers
+    if forwarded_allow_ips is not None:
+        overrides["forwarded_allow_ips"] = forwarded_allow_ips
+    settings = settings.model_copy(update=overrides)
     _migrate(settings)
     _run_server(settings, host=host or settings.host, port=port or settings.port, workers=workers)
 
@@ -119,17 +140,54 @@ def _run_server(settings: Settings, *, host: str, port: int, workers: int) -> No
     import uvicorn
 
     configure_logging(json=settings.environment == "production")
-    if settings.database_url:
-        os.environ["COLLOQUE_DATABASE_URL"] = settings.database_url
+    # The workers import colloque.api.main, which reads its settings from the environment.
+    os.environ.update(_server_environment(settings, workers=workers))
     uvicorn.run(
         "colloque.api.main:app",
         host=host,
         port=port,
         workers=workers,
         log_level="warning",
+        log_config=_uvicorn_log_config(),
+        # Raw paths and query strings can hold personal data: the app logs route templates.
         access_log=False,
-        proxy_headers=True,
+        # The app applies the proxy headers itself, from the same settings, so that the one
+        # list of trusted proxies also decides whether their X-Request-ID is taken
+        # (colloque.api.observability); uvicorn must not rewrite the client before it looks.
+        proxy_headers=False,
     )
+
+
+def _server_environment(settings: Settings, *, workers: int) -> dict[str, str]:
+    """What the server's processes must find in their environment."""
+    from colloque.metrics import prepare_multiprocess_dir
+
+    environment = {
+        "COLLOQUE_PROXY_HEADERS": "true" if settings.proxy_headers else "false",
+        "COLLOQUE_FORWARDED_ALLOW_IPS": settings.forwarded_allow_ips,
+    }
+    if settings.database_url:
+        environment["COLLOQUE_DATABASE_URL"] = settings.database_url
+    if workers > 1:
+        directory = settings.prometheus_multiproc_dir or (settings.data_dir / "prometheus")
+        prepare_multiprocess_dir(directory)
+        environment["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
+    return environment
+
+
+def _uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging, without its copy of tracebacks the app has logged already."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["without_app_tracebacks"] = {
+        "()": "colloque.logs.WithoutAppTracebacks"
+    }
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("without_app_tracebacks")
+    return config
 
 
 @app.command()

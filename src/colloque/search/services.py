@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from colloque.booking.queries import busy_between
 from colloque.errors import InvalidInput
+from colloque.metrics import SEARCHES
 from colloque.scheduling.domain import PatientKind, VisitMode
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.models import (
@@ -277,6 +278,7 @@ def _rank_by_time(session: Session, *, now: datetime, query: SearchQuery) -> lis
 
 def search_practitioners(session: Session, *, now: datetime, query: SearchQuery) -> SearchPage:
     check_query(query)
+    SEARCHES.inc()
     if _is_plain(query):
         fast = _rank_by_time(session, now=now, query=query)
         if fast is not None:

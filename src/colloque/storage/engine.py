@@ -64,16 +64,17 @@ class Database:
     """One database, seen through a writer and a reader engine.
 
     On PostgreSQL both are the same pooled engine. On SQLite the writer begins transactions
-    with ``BEGIN IMMEDIATE`` and the reader with a deferred ``BEGIN``.
+    with ``BEGIN IMMEDIATE`` and the reader with a deferred ``BEGIN``. Neither puts a
+    statement's parameters in its errors or logs (``hide_parameters``): they can be personal data.
     """
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = normalise_url(url)
         if self.is_sqlite:
             ensure_sqlite_directory(self.url)
-            self.writer_engine = create_engine(self.url, echo=echo)
+            self.writer_engine = create_engine(self.url, echo=echo, hide_parameters=True)
             _configure_sqlite(self.writer_engine, begin_statement="BEGIN IMMEDIATE")
-            self.reader_engine = create_engine(self.url, echo=echo)
+            self.reader_engine = create_engine(self.url, echo=echo, hide_parameters=True)
             _configure_sqlite(self.reader_engine, begin_statement="BEGIN")
         else:
             self.writer_engine = create_engine(
@@ -82,6 +83,7 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
+                hide_parameters=True,
             )
             self.reader_engine = self.writer_engine
         self._writer = sessionmaker(self.writer_engine, expire_on_commit=False)

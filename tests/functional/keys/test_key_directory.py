@@ -27,6 +27,7 @@ from colloque.patients.services import Relationship, do_add_patient
 from colloque.storage.engine import Database
 from tests.factories import newest_binding
 from tests.functional.keys.conftest import LOG, SETTINGS, Keyed, add, keyed, new_practice
+from tests.problems import blank_request_id
 
 
 def _directory(http: TestClient, person: Keyed) -> KeyDirectory:
@@ -194,7 +195,10 @@ def test_who_sees_whose_keys(db: Database, clock: SettableClock, http: TestClien
         hidden = http.get(
             f"/api/v1/key-directory/users/{subject.account_id}", headers=viewer.headers
         )
-        assert (hidden.status_code, hidden.content) == (404, missing.content)
+        assert (hidden.status_code, blank_request_id(hidden.content)) == (
+            404,
+            blank_request_id(missing.content),
+        )
     assert http.get(f"/api/v1/key-directory/users/{holder.account_id}").status_code == 401
     # Practices are public, and so are their group keys, once they exist.
     nothing = http.get(f"/api/v1/key-directory/practices/{other_practice}", headers=holder.headers)
