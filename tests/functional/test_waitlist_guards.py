@@ -569,3 +569,22 @@ def test_waitlist_refusals_over_http(
     assert declined.json()["outcome"] == "declined"
     again = client.post(decision, json={"accept": True}, headers=bearer(world.stranger))
     problem(again, 422, rule="offer_closed")
+
+
+def test_a_hold_lapsed_by_a_booking_puts_its_entry_back_in_line(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """As when the upkeep lapses it (lapse_due_offers): the entry waits again for other time."""
+    offer = stranger_offered_tuesday(db, clock, world)
+    clock.set(offer.expires_at + timedelta(minutes=1))
+    book(db, clock, world, TUE_0900, patient_id=world.child_patient_id)
+    [lapsed] = offers_of(db, offer)
+    assert lapsed.outcome == "lapsed"
+    with db.read() as session:
+        entry = session.get(WaitlistEntry, (world.practice_id, offer.entry_id))
+        assert entry is not None
+    assert entry.status == "waiting"
+    # And the next freed time of its days is offered to it.
+    later = book(db, clock, world, TUE_0900 + timedelta(hours=2))
+    cancel(db, clock, world, later.appointment_id)
+    assert [o.outcome for o in offers_of(db, offer)] == ["lapsed", "pending"]
