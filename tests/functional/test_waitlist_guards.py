@@ -424,6 +424,17 @@ def test_an_offer_lapsed_by_a_booking_is_closed(
     assert caught.value.rule == "offer_closed"
 
 
+def test_an_expired_hold_elsewhere_in_the_day_is_left_to_the_upkeep(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """A booking lapses only the expired holds in its way; the others wait for the worker."""
+    offer = stranger_offered_tuesday(db, clock, world)  # Tuesday 09:00-09:20
+    clock.set(offer.expires_at + timedelta(minutes=1))
+    book(db, clock, world, TUE_0900 + timedelta(hours=1), patient_id=world.child_patient_id)
+    assert appointment_status(db, world, offer.appointment_id) == Status.HELD
+    assert [o.outcome for o in offers_of(db, offer)] == ["pending"]
+
+
 # --- the offer of freed time -------------------------------------------------------------------
 
 
