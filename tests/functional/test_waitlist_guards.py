@@ -599,3 +599,25 @@ def test_a_hold_lapsed_by_a_booking_puts_its_entry_back_in_line(
     later = book(db, clock, world, TUE_0900 + timedelta(hours=2))
     cancel(db, clock, world, later.appointment_id)
     assert [o.outcome for o in offers_of(db, offer)] == ["lapsed", "pending"]
+
+
+def test_leaving_with_an_offer_pending_passes_the_time_on(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """The held time is freed: like a declined offer, it goes to the next in line."""
+    taken = book(db, clock, world, TUE_0900)
+    first = join(db, clock, world, world.stranger, world.stranger_patient_id)
+    clock.advance(timedelta(seconds=1))
+    other = make_person(db, clock, "Waiting Wendy")
+    other_patient = make_patient(db, clock, other, "Wendy", "Blanc")
+    second = join(db, clock, world, other, other_patient)
+    cancel(db, clock, world, taken.appointment_id)
+    [offer] = offers_of(db, first)
+    leave(db, clock, world, world.stranger, first.entry_id)
+    [passed_on] = offers_of(db, second)
+    assert passed_on.outcome == "pending"
+    with db.read() as session:
+        hold = session.get(Appointment, (world.practice_id, passed_on.appointment_id))
+        assert hold is not None
+        assert (hold.status, hold.starts_at) == (Status.HELD, TUE_0900)
+    assert appointment_status(db, world, offer.appointment_id) == Status.HOLD_LAPSED

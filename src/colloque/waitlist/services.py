@@ -177,6 +177,18 @@ def do_leave_waitlist(
         entry_id,
         AuditAction.WAITLIST_CHANGED,
     )
+    if pending is not None:
+        # The held time is free again: as for a declined offer, the next in line gets it.
+        hold = session.get(Appointment, (practice_id, pending.appointment_id))
+        assert hold is not None
+        offer_freed_time(
+            session,
+            now=now,
+            principal=principal,
+            practice_id=practice_id,
+            practitioner_id=hold.practitioner_id,
+            starts_at=hold.starts_at,
+        )
     return entry
 
 
