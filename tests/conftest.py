@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from colloque.scheduling.loading import AGENDAS
 from colloque.schema import load_metadata
 from colloque.storage.engine import Database, normalise_url
 from colloque.storage.migrate import upgrade
+from tests.querycount import Statements, assert_database_query_count
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 #: A Monday morning in Paris, in winter time.
@@ -111,3 +113,17 @@ def db(request: pytest.FixtureRequest) -> Database:
 
 def database_name(url: str) -> str:
     return make_url(url).database or ""
+
+
+QueryCount = Callable[[int | Mapping[str, int]], AbstractContextManager[Statements]]
+
+
+@pytest.fixture
+def assert_query_count(db: Database) -> QueryCount:
+    """``with assert_query_count(7):`` (or ``{"sqlite": 8, "postgresql": 7}``) fails unless the
+    block sends exactly that many SQL statements to the ``db`` fixture's database, listing them."""
+
+    def counting(expected: int | Mapping[str, int]) -> AbstractContextManager[Statements]:
+        return assert_database_query_count(db, expected)
+
+    return counting

@@ -55,7 +55,12 @@ def do_cancel_appointment(
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
     )
     appointment = access.appointment
-    check_changeable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
+    check_changeable(
+        status=Status(appointment.status),
+        starts_at=appointment.starts_at,
+        now=now,
+        change="cancelled",
+    )
     if not access.as_practice:
         practice = get_practice(session, practice_id=practice_id)
         check_patient_cutoff(
@@ -123,7 +128,9 @@ def do_reschedule_appointment(
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
     )
     appointment = access.appointment
-    check_changeable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
+    check_changeable(
+        status=Status(appointment.status), starts_at=appointment.starts_at, now=now, change="moved"
+    )
     if new_starts_at == appointment.starts_at:
         raise InvalidInput("the new time is the current time", field="starts_at")
     loaded = load_agenda(

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from colloque.booking.models import ACTIVE_STATUSES, Appointment
 from colloque.booking.rules import Status
-from colloque.booking.waitlist.models import WaitlistOffer
+from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.scheduling.domain import Busy
 from colloque.scheduling.models import NextSlot
@@ -108,7 +108,8 @@ def busy_between(
 
 def lapse_holds(session: Session, *, holds: list[tuple[UUID, UUID]], now: datetime) -> None:
     """Free expired waitlist holds. The database constraint sees a hold as active until its
-    status changes, so this runs before the time is taken again."""
+    status changes, so this runs before the time is taken again. The entry that was offered the
+    hold waits again (or has expired), as when the upkeep lapses it."""
     for practice_id, appointment_id in holds:
         session.execute(
             update(Appointment)
@@ -116,6 +117,21 @@ def lapse_holds(session: Session, *, holds: list[tuple[UUID, UUID]], now: dateti
                 Appointment.practice_id == practice_id, Appointment.appointment_id == appointment_id
             )
             .values(status=Status.HOLD_LAPSED, hold_expires_at=None, updated_at=now)
+        )
+        session.execute(
+            update(WaitlistEntry)
+            .where(
+                WaitlistEntry.practice_id == practice_id,
+                WaitlistEntry.status == "offered",
+                WaitlistEntry.entry_id.in_(
+                    select(WaitlistOffer.entry_id).where(
+                        WaitlistOffer.practice_id == practice_id,
+                        WaitlistOffer.appointment_id == appointment_id,
+                        WaitlistOffer.outcome == "pending",
+                    )
+                ),
+            )
+            .values(status=case((WaitlistEntry.last_day >= now.date(), "waiting"), else_="expired"))
         )
         session.execute(
             update(WaitlistOffer)

@@ -158,10 +158,11 @@ def check_patient_cutoff(*, starts_at: datetime, now: datetime, cutoff_minutes: 
         )
 
 
-def check_changeable(*, status: Status, starts_at: datetime, now: datetime) -> None:
-    """Cancel and reschedule: only a booked appointment that has not started."""
+def check_changeable(*, status: Status, starts_at: datetime, now: datetime, change: str) -> None:
+    """Cancel and reschedule (``change``: "cancelled", "moved"): only a booked appointment that
+    has not started."""
     if status is not Status.BOOKED:
-        raise RuleViolation(f"a {status.value} appointment cannot be changed", rule="not_booked")
+        raise RuleViolation(f"only a booked appointment can be {change}", rule="not_booked")
     if starts_at <= now:
         raise RuleViolation("this appointment has already started", rule="in_the_past")
 
@@ -169,6 +170,6 @@ def check_changeable(*, status: Status, starts_at: datetime, now: datetime) -> N
 def check_markable(*, status: Status, starts_at: datetime, now: datetime) -> None:
     """Done or no-show: only a booked appointment that has started."""
     if status is not Status.BOOKED:
-        raise RuleViolation(f"a {status.value} appointment cannot be marked", rule="not_booked")
+        raise RuleViolation("only a booked appointment can be marked", rule="not_booked")
     if starts_at > now:
         raise RuleViolation("this appointment has not started yet", rule="in_the_future")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from colloque.accounts.services import do_add_member, do_create_account
 from colloque.clock import SettableClock
@@ -19,28 +16,12 @@ from colloque.keydirectory.services import publish_bindings
 from colloque.principal import Role
 from colloque.storage.engine import Database
 from tests.functional.keys.conftest import LOG, keyed, new_practice
+from tests.querycount import count_queries
 from tests.unit.crypto.helpers import new_user
 
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engines = {db.writer_engine, db.reader_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
 
 
 def _members(db: Database, clock: SettableClock, practice: uuid.UUID, n: int) -> list[UserKeys]:
@@ -85,7 +66,7 @@ def _rotation_queries(db: Database, clock: SettableClock, http: TestClient, n: i
         "public_key": b64(second.group_key.public_key),
         "wraps": wraps(second),
     }
-    with counting(db) as statements:
+    with count_queries(db) as statements:
         answer = http.post(path + "/rotations", json=body, headers=admin.headers)
     assert answer.status_code == 201, answer.text
     mine = http.get(path, headers=admin.headers).json()

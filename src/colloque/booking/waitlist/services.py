@@ -15,8 +15,15 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action, PatientTarget, require
+from colloque.booking.models import Appointment
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
-from colloque.booking.waitlist.offers import audit_waitlist, close_offer, pending_offer, reach_entry
+from colloque.booking.waitlist.offers import (
+    audit_waitlist,
+    close_offer,
+    offer_freed_time,
+    pending_offer,
+    reach_entry,
+)
 from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
 from colloque.ids import new_id
 from colloque.patients.models import Patient
@@ -123,6 +130,18 @@ def do_leave_waitlist(
         entry_id,
         AuditAction.WAITLIST_CHANGED,
     )
+    if pending is not None:
+        # The held time is free again: as for a declined offer, the next in line gets it.
+        hold = session.get(Appointment, (practice_id, pending.appointment_id))
+        assert hold is not None
+        offer_freed_time(
+            session,
+            now=now,
+            principal=principal,
+            practice_id=practice_id,
+            practitioner_id=hold.practitioner_id,
+            starts_at=hold.starts_at,
+        )
     return entry
 
 
