@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -31,13 +31,6 @@ from colloque.scheduling.specialties import LANGUAGES, Specialty
 from colloque.text import search_key
 
 POSTCODE = re.compile(r"^[0-9A-Z][0-9A-Z \-]{2,9}$")
-
-
-def minute_to_time(minute: int) -> time:
-    """Minutes after midnight to a time; 1440 (end of day) becomes 23:59:59.999999."""
-    if minute >= 24 * 60:
-        return time(23, 59, 59, 999999)
-    return time(minute // 60, minute % 60)
 
 
 def check_timezone(name: str) -> ZoneInfo:

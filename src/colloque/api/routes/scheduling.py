@@ -11,7 +11,6 @@ from pydantic import AwareDatetime, Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Out
-from colloque.errors import InvalidInput
 from colloque.scheduling import services, timetable
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
 from colloque.scheduling.models import Practice, Practitioner, VisitType
@@ -401,8 +400,6 @@ def add_override(
     clock: ClockDep,
     principal: CurrentPrincipal,
 ) -> CreatedOut:
-    if body.first_day > body.last_day:
-        raise InvalidInput("first_day must not be after last_day", field="last_day")
     with db.write() as session:
         override = timetable.do_add_override(
             session,
