@@ -136,7 +136,7 @@ def do_update_practice_settings(
         practice.anti_hoarding_days = anti_hoarding_days
     if hold_minutes is not None:
         practice.hold_minutes = hold_minutes
-    _practicedefinition_changed(session, practice_id)
+    _practice_definition_changed(session, practice_id)
     record(
         session,
         at=now,
@@ -303,7 +303,7 @@ def definition_changed(row: PracticePractitioner) -> None:
     row.slots_refreshed_at = None
 
 
-def _practicedefinition_changed(session: Session, practice_id: UUID) -> None:
+def _practice_definition_changed(session: Session, practice_id: UUID) -> None:
     session.execute(
         update(PracticePractitioner)
         .where(PracticePractitioner.practice_id == practice_id)
