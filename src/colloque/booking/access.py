@@ -145,10 +145,9 @@ def reach(
             return Access(appointment=appointment, patient=patient, as_practice=True)
         if authorize(principal, patient_action, PatientTarget(patient.holder_account_id)):
             return Access(appointment=appointment, patient=patient, as_practice=False)
-        if principal.role_in(practice_id) is not None:
-            # A member of this practice whose role is too low: the appointment's existence is
-            # no secret to them, its handling is.
-            require(principal, practice_action, PracticeTarget(practice_id), what="appointment")
+        # The policy answers as for the practice: a member whose role is too low gets a 403 (the
+        # appointment's existence is no secret to them, its handling is), anybody else a 404.
+        require(principal, practice_action, PracticeTarget(practice_id), what="appointment")
     raise NotFound("appointment not found")
 
 
