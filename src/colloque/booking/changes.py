@@ -23,6 +23,7 @@ from colloque.booking.rules import (
     CancelReason,
     Status,
     check_anti_hoarding,
+    check_cancel_reason,
     check_changeable,
     check_markable,
     check_patient_cutoff,
@@ -32,6 +33,7 @@ from colloque.booking.waitlist import offers as waitlist
 from colloque.errors import InvalidInput, NotFound, RuleViolation
 from colloque.notifications.services import Template, enqueue
 from colloque.principal import Principal
+from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.services import get_practice, mark_agenda_stale
 
@@ -54,6 +56,7 @@ def do_cancel_appointment(
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
     )
     appointment = access.appointment
+    check_cancel_reason(reason, by_practice=access.as_practice)
     check_changeable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
     if not access.as_practice:
         practice = get_practice(session, practice_id=practice_id)
@@ -112,6 +115,7 @@ def do_reschedule_appointment(
     new_starts_at: datetime,
 ) -> AppointmentView:
     """Move an appointment: the new time is taken and the old one freed in one transaction."""
+    check_horizon(new_starts_at, now=now, field="starts_at")
     access = reach(
         session,
         principal=principal,

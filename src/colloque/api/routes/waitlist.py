@@ -10,7 +10,7 @@ from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.routes.booking import SealedReasonIn
-from colloque.api.schemas import Body, Out
+from colloque.api.schemas import Body, Day, Out
 from colloque.booking.waitlist import offers, services
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 
@@ -22,8 +22,8 @@ class WaitlistIn(Body):
     practitioner_id: UUID
     duration_minutes: int = Field(ge=5, le=480, description="the length of the visit wanted")
     patient_id: UUID
-    first_day: date
-    last_day: date
+    first_day: Day
+    last_day: Day
 
 
 class OfferOut(Out):

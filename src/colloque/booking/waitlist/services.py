@@ -21,6 +21,7 @@ from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticat
 from colloque.ids import new_id
 from colloque.patients.models import Patient
 from colloque.principal import Principal
+from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.loading import load_agenda
 
 MAX_WAITLIST_SPAN_DAYS = 120
@@ -58,6 +59,8 @@ def do_join_waitlist(
             f"no visit type of this practitioner lasts {duration_minutes} minutes",
             field="duration_minutes",
         )
+    check_horizon(first_day, now=now, field="first_day")
+    check_horizon(last_day, now=now, field="last_day")
     if first_day > last_day:
         raise InvalidInput("first_day must not be after last_day", field="last_day")
     if last_day < now.date():
