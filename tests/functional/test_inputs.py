@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from colloque.api.app import create_app
+from colloque.api.limits import KIB, MIB
 from colloque.clock import SettableClock
 from colloque.config import Settings
 from colloque.storage.engine import Database
@@ -337,3 +338,58 @@ def test_patient_cannot_give_the_practice_reason(
     )
     assert by_desk.status_code == 200, by_desk.text
     assert by_desk.json()["cancel_reason"] == reason
+
+
+# --- body sizes -------------------------------------------------------------------------------
+
+
+def test_a_large_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    body = b'{"email": "' + b"a" * (2 * MIB) + b'"}'
+    response = client.post(
+        "/api/v1/auth/prelogin", content=body, headers={"Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 413, "body")
+    assert problem["type"].endswith("/too-large")
+    assert "64 KiB" in problem["detail"]
+
+
+def test_a_streamed_body_is_counted(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"email": "'
+        for _ in range(100):
+            yield b"a" * KIB
+        yield b'"}'
+
+    response = client.post(
+        "/api/v1/auth/prelogin", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413, "body")
+
+
+def test_sealed_bodies_have_room_for_their_envelope(client: TestClient, world: World) -> None:
+    def sealed(size: int) -> dict[str, Any]:
+        return booking(
+            world,
+            MON_0900.isoformat(),
+            practice_id=str(world.practice_id),
+            sealed_reason={"envelope": "A" * size, "wraps": ["A" * 64]},
+        )
+
+    # An envelope at its largest (70,000 bytes, as base64url) is parsed and judged on its merits.
+    fits = client.post(
+        "/api/v1/appointments", json=sealed(93_400), headers=auth(world.holder.token)
+    )
+    assert fits.status_code != 413, fits.text
+    too_big = client.post(
+        "/api/v1/appointments", json=sealed(300 * KIB), headers=auth(world.holder.token)
+    )
+    assert_problem(too_big, 413, "body")
+    # Elsewhere the default limit holds.
+    relative = client.post(
+        "/api/v1/me/patients",
+        json={"first_name": "A" * 70 * KIB, "last_name": "B", "birth_date": "1950-01-01"},
+        headers=auth(world.holder.token),
+    )
+    assert_problem(relative, 413, "body")
+    assert my_appointments(client, world) == []

@@ -45,6 +45,11 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def too_large(detail: str) -> JSONResponse:
+    """413, as :class:`colloque.errors.TooLarge` answers it."""
+    return problem(413, "too-large", "Content too large", detail, field="body")
+
+
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(location[-1] if location else "request")
@@ -76,6 +81,8 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
 
 async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 413:  # a body counted past its route's limit (api/limits.py)
+        return too_large(exc.detail)
     titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
     title = titles.get(exc.status_code, "Error")
     code = title.lower().replace(" ", "-")

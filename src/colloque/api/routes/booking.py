@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.schemas import B64, Body, Instant, Out
 from colloque.booking import access as reading
 from colloque.booking import changes, services
@@ -156,6 +157,7 @@ class BookingIn(_BookingFields):
     summary="Book online, for yourself or a relative",
     responses={409: {"description": "The slot was just taken"}},
 )
+@body_limit(SEALED_BODY_LIMIT)
 def book_online(
     body: BookingIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> AppointmentOut:
@@ -185,6 +187,7 @@ class PracticeBookingIn(_BookingFields):
     summary="Book on behalf of a patient (phone, desk, integration)",
     responses={409: {"description": "The slot was just taken"}},
 )
+@body_limit(SEALED_BODY_LIMIT)
 def book_by_practice(
     practice_id: UUID, body: PracticeBookingIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> AppointmentOut:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.routes.booking import SealedReasonIn
 from colloque.api.schemas import Body, Day, Out
 from colloque.booking.waitlist import offers, services
@@ -99,6 +100,7 @@ class DecisionIn(Body):
 @router.post(
     "/practices/{practice_id}/waitlist-offers/{offer_id}/decision", response_model=OfferOut
 )
+@body_limit(SEALED_BODY_LIMIT)
 def decide(
     practice_id: UUID,
     offer_id: UUID,
