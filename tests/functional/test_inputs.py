@@ -393,3 +393,64 @@ def test_sealed_bodies_have_room_for_their_envelope(client: TestClient, world: W
     )
     assert_problem(relative, 413, "body")
     assert my_appointments(client, world) == []
+
+
+# --- duplicates -------------------------------------------------------------------------------
+
+
+def test_a_second_practice_patient_asks_for_confirmation(client: TestClient, world: World) -> None:
+    url = f"/api/v1/practices/{world.practice_id}/patients"
+    person = {"first_name": "Jean", "last_name": "Caller", "birth_date": "1970-01-02"}
+    first = client.post(url, json=person, headers=auth(world.secretary.token))
+    assert first.status_code == 201, first.text
+    # The same person, spelt with other case and accents: the existing record is named.
+    again = client.post(
+        url,
+        json={**person, "first_name": "JEAN", "last_name": "Callér"},
+        headers=auth(world.secretary.token),
+    )
+    problem = assert_problem(again, 409, "confirm_duplicate")
+    assert problem["existing_id"] == first.json()["patient_id"]
+    found = client.get(url, params={"query": "caller"}, headers=auth(world.secretary.token))
+    assert [p["patient_id"] for p in found.json()] == [first.json()["patient_id"]]
+    # Another birth date is another person; a confirmed homonym is registered.
+    other = client.post(
+        url, json={**person, "birth_date": "1971-01-02"}, headers=auth(world.secretary.token)
+    )
+    assert other.status_code == 201, other.text
+    confirmed = client.post(
+        url, json={**person, "confirm_duplicate": True}, headers=auth(world.secretary.token)
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    found = client.get(url, params={"query": "caller"}, headers=auth(world.secretary.token))
+    assert len(found.json()) == 3
+
+
+def test_an_identical_waitlist_entry_is_refused(client: TestClient, world: World) -> None:
+    body: dict[str, Any] = {
+        "practice_id": str(world.practice_id),
+        "practitioner_id": str(world.practitioner_id),
+        "duration_minutes": 20,
+        "patient_id": str(world.holder_patient_id),
+        "first_day": "2026-03-02",
+        "last_day": "2026-03-20",
+    }
+    first = client.post("/api/v1/waitlist", json=body, headers=auth(world.holder.token))
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/waitlist", json=body, headers=auth(world.holder.token))
+    assert assert_problem(again, 409)["existing_id"] == first.json()["entry_id"]
+    wider = client.post(
+        "/api/v1/waitlist",
+        json={**body, "last_day": "2026-03-21"},
+        headers=auth(world.holder.token),
+    )
+    assert wider.status_code == 201, wider.text
+    assert len(client.get("/api/v1/me/waitlist", headers=auth(world.holder.token)).json()) == 2
+    # Once the first entry is withdrawn, the same wish may be made again.
+    left = client.delete(
+        f"/api/v1/practices/{world.practice_id}/waitlist/{first.json()['entry_id']}",
+        headers=auth(world.holder.token),
+    )
+    assert left.status_code == 200, left.text
+    anew = client.post("/api/v1/waitlist", json=body, headers=auth(world.holder.token))
+    assert anew.status_code == 201, anew.text

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colloque.authorization.probing import note_miss
-from colloque.errors import ColloqueError, NotFound
+from colloque.errors import ColloqueError, Duplicate, NotFound, RuleViolation
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://colloque.invalid/problems/"
@@ -60,10 +60,20 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound):
         # Counted against the principal (probing detection); the answer stays the same.
         await note_miss(request)
-    extra = {"rule": exc.rule} if hasattr(exc, "rule") else None
+    extra: dict[str, Any] = {}
+    if isinstance(exc, RuleViolation):
+        extra["rule"] = exc.rule
+    if isinstance(exc, Duplicate):
+        extra["existing_id"] = str(exc.existing_id)
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     return problem(
-        exc.status, exc.code, exc.title, exc.detail, field=exc.field, extra=extra, headers=headers
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        field=exc.field,
+        extra=extra or None,
+        headers=headers,
     )
 
 

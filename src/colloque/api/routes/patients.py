@@ -60,6 +60,11 @@ class PracticePatientIn(Body):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     birth_date: BirthDate
+    confirm_duplicate: bool = Field(
+        default=False,
+        description="register even though the practice has a patient with this name and birth "
+        "date (otherwise: 409 with the existing record's id in `existing_id`)",
+    )
 
 
 class PracticePatientOut(Out):

@@ -17,7 +17,7 @@ from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action, PatientTarget, require
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 from colloque.booking.waitlist.offers import audit_waitlist, close_offer, pending_offer, reach_entry
-from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
+from colloque.errors import Duplicate, InvalidInput, NotFound, RuleViolation, Unauthenticated
 from colloque.ids import new_id
 from colloque.patients.models import Patient
 from colloque.principal import Principal
@@ -69,12 +69,26 @@ def do_join_waitlist(
         raise InvalidInput(
             f"a waitlist entry spans at most {MAX_WAITLIST_SPAN_DAYS} days", field="last_day"
         )
-    open_entries = session.scalars(
-        select(WaitlistEntry.entry_id).where(
+    open_entries = session.execute(
+        select(
+            WaitlistEntry.entry_id,
+            WaitlistEntry.practice_id,
+            WaitlistEntry.practitioner_id,
+            WaitlistEntry.first_day,
+            WaitlistEntry.last_day,
+            WaitlistEntry.duration_minutes,
+        ).where(
             WaitlistEntry.patient_id == patient_id,
             WaitlistEntry.status.in_(("waiting", "offered")),
         )
     ).all()
+    wanted = (practice_id, practitioner_id, first_day, last_day, duration_minutes)
+    for entry_id, *same in open_entries:
+        if tuple(same) == wanted:
+            raise Duplicate(
+                "this patient is already waiting for this practitioner on these days",
+                existing_id=entry_id,
+            )
     if len(open_entries) >= MAX_OPEN_ENTRIES_PER_PATIENT:
         raise RuleViolation(
             f"a patient may wait on at most {MAX_OPEN_ENTRIES_PER_PATIENT} lists at once",
