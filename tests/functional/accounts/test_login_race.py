@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from colloque.accounts.models import AccessToken, Account
-from colloque.api.routes import auth
+from colloque.api.routes import account_web, auth
 from colloque.clock import SettableClock
 from colloque.storage.engine import Database
 from tests.functional.accounts.conftest import login_body, register
@@ -21,7 +21,7 @@ from tests.functional.test_api import assert_problem
 def _after_the_proof(db: Database, change: Callable[[Any], None]) -> Callable[..., Any]:
     """``attempt`` that runs ``change`` in its own transaction once the read-only proof check
     is over, as a deletion committing at that moment would."""
-    real = auth.attempt
+    real = account_web.attempt
 
     def attempt(*args: Any, write: bool = True) -> Any:
         result = real(*args, write=write)
