@@ -27,7 +27,8 @@ SEALED_BODY_LIMIT = 256 * KIB
 #: A practice key group's wraps: up to 5,000 members.
 KEY_GROUP_BODY_LIMIT = 4 * MIB
 
-_LIMITS: dict[Callable[..., Any], int | None] = {}
+#: Endpoint -> its limit; looked up with whatever endpoint routing chose (or None).
+_LIMITS: dict[object, int | None] = {}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,9 +63,7 @@ class BodyLimit:
             nonlocal looked_up, limit, seen
             if not looked_up:
                 looked_up = True
-                endpoint = scope.get("endpoint")
-                if endpoint is not None:
-                    limit = _LIMITS.get(endpoint, self.default)
+                limit = _LIMITS.get(scope.get("endpoint"), self.default)
                 declared = Headers(scope=scope).get("content-length", "")
                 if limit is not None and declared.isdigit() and int(declared) > limit:
                     raise HTTPException(413, detail=_detail(limit))
