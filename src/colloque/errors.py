@@ -5,6 +5,8 @@ Messages are written for the person using the API and never contain personal dat
 
 from __future__ import annotations
 
+from uuid import UUID
+
 
 class ColloqueError(Exception):
     status: int = 400
@@ -65,6 +67,17 @@ class Conflict(ColloqueError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class Duplicate(Conflict):
+    """The same thing exists already; ``existing_id`` names it, so the client can use it."""
+
+    code = "duplicate"
+    title = "Already exists"
+
+    def __init__(self, detail: str, *, existing_id: UUID, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.existing_id = existing_id
 
 
 class TooLarge(ColloqueError):

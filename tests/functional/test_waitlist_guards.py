@@ -287,8 +287,9 @@ def test_a_patient_waits_on_at_most_five_lists(
         )
         for practitioner, minutes in lists
     ]
+    wednesday = TUESDAY + timedelta(days=1)  # another list, not a duplicate of one of the five
     with pytest.raises(RuleViolation) as caught:
-        join(db, clock, world, world.holder, world.holder_patient_id, duration_minutes=30)
+        join(db, clock, world, world.holder, world.holder_patient_id, wednesday, wednesday)
     assert (caught.value.rule, caught.value.field) == ("waitlist_limit", None)
     # The limit is per patient: the relative waits on their own lists.
     join(db, clock, world, world.holder, world.child_patient_id)

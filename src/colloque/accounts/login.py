@@ -205,6 +205,18 @@ def do_log_in(
 ) -> LoginResult:
     """After :func:`check_proof`: the second factor, then a new session of ``kind``."""
     account_id = subject.account_id
+    # The proof was checked in an earlier, read-only transaction: the account may have been
+    # deleted or disabled since. Read it again under a key-share lock, so that a deletion
+    # running now waits for this login (and then takes its session with it, ON DELETE CASCADE)
+    # or has committed and the login fails like any other, never on a missing row.
+    # SQLite needs no lock: its write transactions are serialised (BEGIN IMMEDIATE).
+    still = session.execute(
+        select(Account.disabled)
+        .where(Account.account_id == account_id)
+        .with_for_update(key_share=True, read=True)
+    ).one_or_none()
+    if still is None or still.disabled:
+        raise LoginFailed(WRONG_CREDENTIALS)
     recorder = failure_recorder(
         config, now=now, email=subject.email, client_ip=client_ip, account_id=account_id
     )

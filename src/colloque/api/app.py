@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from colloque.api import observability, problems
+from colloque.api.limits import BodyLimit
 from colloque.api.routes.accounts import router as accounts_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
@@ -74,6 +75,9 @@ def create_app(
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
     problems.install(app)
+    # Bodies are limited per route before anything reads them (api/limits.py). Added first, so
+    # that observability's middleware wraps it: a 413 carries a request id and is logged.
+    app.add_middleware(BodyLimit)
     observability.install(app, settings, database)
     probing.install(app, settings)
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colloque.api.requestids import REQUEST_ID_HEADER, current_request_id, request_id_of
 from colloque.authorization.probing import note_miss
-from colloque.errors import ColloqueError, NotFound
+from colloque.errors import ColloqueError, Duplicate, NotFound, RuleViolation
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://colloque.invalid/problems/"
@@ -55,6 +55,11 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def too_large(detail: str) -> JSONResponse:
+    """413, as :class:`colloque.errors.TooLarge` answers it."""
+    return problem(413, "too-large", "Content too large", detail, field="body")
+
+
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(location[-1] if location else "request")
@@ -65,10 +70,20 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound):
         # Counted against the principal (probing detection); the answer stays the same.
         await note_miss(request)
-    extra = {"rule": exc.rule} if hasattr(exc, "rule") else None
+    extra: dict[str, Any] = {}
+    if isinstance(exc, RuleViolation):
+        extra["rule"] = exc.rule
+    if isinstance(exc, Duplicate):
+        extra["existing_id"] = str(exc.existing_id)
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     return problem(
-        exc.status, exc.code, exc.title, exc.detail, field=exc.field, extra=extra, headers=headers
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        field=exc.field,
+        extra=extra or None,
+        headers=headers,
     )
 
 
@@ -86,6 +101,8 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
 
 async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 413:  # a body counted past its route's limit (api/limits.py)
+        return too_large(exc.detail)
     titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
     title = titles.get(exc.status_code, "Error")
     code = title.lower().replace(" ", "-")

@@ -23,6 +23,7 @@ from colloque.booking.rules import Status
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
 from colloque.principal import Principal
+from colloque.scheduling.domain import check_horizon
 
 
 def get_patient(session: Session, patient_id: UUID) -> Patient:
@@ -240,6 +241,8 @@ def list_practice_agenda(
     practitioner_id: UUID | None = None,
 ) -> list[AppointmentView]:
     require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
+    check_horizon(start, now=now, field="from")
+    check_horizon(until, now=now, field="until")
     if until <= start or until - start > timedelta(days=31):
         raise InvalidInput("the window must be positive and at most 31 days", field="until")
     query = (

@@ -23,6 +23,7 @@ from colloque.booking.rules import (
     CancelReason,
     Status,
     check_anti_hoarding,
+    check_cancel_reason,
     check_changeable,
     check_markable,
     check_patient_cutoff,
@@ -33,6 +34,7 @@ from colloque.errors import InvalidInput, NotFound, RuleViolation
 from colloque.metrics import BookingAction, count_booking_on_commit
 from colloque.notifications.services import Template, enqueue
 from colloque.principal import Principal
+from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.services import get_practice, mark_agenda_stale
 
@@ -55,6 +57,7 @@ def do_cancel_appointment(
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
     )
     appointment = access.appointment
+    check_cancel_reason(reason, by_practice=access.as_practice)
     check_changeable(
         status=Status(appointment.status),
         starts_at=appointment.starts_at,
@@ -119,6 +122,7 @@ def do_reschedule_appointment(
     new_starts_at: datetime,
 ) -> AppointmentView:
     """Move an appointment: the new time is taken and the old one freed in one transaction."""
+    check_horizon(new_starts_at, now=now, field="starts_at")
     access = reach(
         session,
         principal=principal,

@@ -39,6 +39,23 @@ class CancelReason(enum.StrEnum):
     OTHER = "other"
 
 
+#: Reasons only the practice gives: a patient cannot say the practice closed. The practice may
+#: give any reason, since patients also cancel by calling the desk.
+PRACTICE_ONLY_CANCEL_REASONS = frozenset(
+    {CancelReason.PRACTITIONER_UNAVAILABLE, CancelReason.PRACTICE_CLOSED}
+)
+
+
+def check_cancel_reason(reason: CancelReason, *, by_practice: bool) -> None:
+    """A patient (or whoever manages them) cancels with a patient's reason."""
+    if not by_practice and reason in PRACTICE_ONLY_CANCEL_REASONS:
+        raise RuleViolation(
+            f"{reason.value} is a reason the practice gives, not the patient",
+            rule="practice_only_reason",
+            field="reason",
+        )
+
+
 SLOT_PROBLEM_MESSAGES: dict[SlotProblem, str] = {
     SlotProblem.NOT_ALIGNED: "this time is not one of the agenda's slot times",
     SlotProblem.TOO_SOON: "this slot is too soon to book online",

@@ -44,7 +44,7 @@ from colloque.metrics import BookingAction, count_booking_on_commit
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.registry import get_registered_patient, remember_patient
 from colloque.principal import Principal
-from colloque.scheduling.domain import VisitTypeInfo
+from colloque.scheduling.domain import VisitTypeInfo, check_horizon
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.slots import check_slot
 
@@ -88,6 +88,7 @@ def do_book_appointment(
     by_practice = source in (Source.PRACTICE, Source.INTEGRATION)
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
+    check_horizon(request.starts_at, now=now, field="starts_at")
     if by_practice:
         require(
             principal,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.errors import InvalidInput, NotFound
+from colloque.errors import Duplicate, InvalidInput, NotFound
 from colloque.ids import new_id
 from colloque.patients.models import Patient, PracticePatient
 from colloque.principal import Principal
@@ -54,8 +54,13 @@ def do_register_patient(
     first_name: str,
     last_name: str,
     birth_date: date,
+    confirm_duplicate: bool = False,
 ) -> Patient:
-    """The practice registers a patient who called (no account yet); it manages the record."""
+    """The practice registers a patient who called (no account yet); it manages the record.
+
+    A patient of the practice's registry with the same name and birth date is likely the same
+    person: the answer is a 409 naming the existing record, unless ``confirm_duplicate`` says
+    this is another person (twins with one name happen; homonyms born the same day too)."""
     require(
         principal, Action.PRACTICE_APPOINTMENT_BOOK, PracticeTarget(practice_id), what="practice"
     )
@@ -65,13 +70,33 @@ def do_register_patient(
         raise InvalidInput("last name is required", field="last_name")
     if birth_date > now.date() or birth_date.year < now.year - 130:
         raise InvalidInput("birth date is not plausible", field="birth_date")
+    name_key = search_key(f"{first_name} {last_name}")
+    if not confirm_duplicate:
+        existing = session.scalar(
+            select(Patient.patient_id)
+            .join(PracticePatient, PracticePatient.patient_id == Patient.patient_id)
+            .where(
+                PracticePatient.practice_id == practice_id,
+                Patient.name_key == name_key,
+                Patient.birth_date == birth_date,
+            )
+            .order_by(Patient.created_at)
+            .limit(1)
+        )
+        if existing is not None:
+            raise Duplicate(
+                "the practice has a patient with this name and birth date; use that record, "
+                "or send confirm_duplicate to register another person",
+                existing_id=existing,
+                field="confirm_duplicate",
+            )
     patient = Patient(
         patient_id=new_id(),
         holder_account_id=None,
         relationship="self",
         first_name=first_name.strip(),
         last_name=last_name.strip(),
-        name_key=search_key(f"{first_name} {last_name}"),
+        name_key=name_key,
         birth_date=birth_date,
         created_at=now,
     )

@@ -12,6 +12,24 @@ from datetime import date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from colloque.errors import InvalidInput
+
+#: How far from now an agenda instant or day may lie: bookings, reschedules, agenda windows,
+#: slot listings, waitlist entries, absences and other overrides. The API already holds every
+#: instant and day to the years 2000-2200, so arithmetic near this horizon never overflows.
+HORIZON = timedelta(days=3653)
+
+
+def check_horizon(value: datetime | date, *, now: datetime, field: str) -> None:
+    """Refuse an instant (or a day) more than :data:`HORIZON` (ten years) before or after now."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidInput(f"{field} must carry a UTC offset", field=field)
+        if abs(value - now) > HORIZON:
+            raise InvalidInput(f"{field} must be within ten years of now", field=field)
+    elif abs(value - now.date()) > HORIZON:
+        raise InvalidInput(f"{field} must be within ten years of today", field=field)
+
 
 class OverrideKind(enum.StrEnum):
     ABSENCE = "absence"

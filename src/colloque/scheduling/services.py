@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -46,9 +47,12 @@ _TIMEZONES: frozenset[str] | None = None
 
 
 def _timezones() -> frozenset[str]:
+    """The zone names of the IANA database as the tzdata package lists them: not the system's
+    files, which add names such as ``localtime`` (whatever zone the server is set to)."""
     global _TIMEZONES
     if _TIMEZONES is None:
-        _TIMEZONES = frozenset(available_timezones())
+        listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+        _TIMEZONES = frozenset(listed.split()) - {"Factory"}  # a placeholder, no place
     return _TIMEZONES
 
 

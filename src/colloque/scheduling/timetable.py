@@ -22,6 +22,7 @@ from colloque.scheduling.domain import (
     OverrideKind,
     PatientKind,
     VisitMode,
+    check_horizon,
 )
 from colloque.scheduling.models import (
     AgendaBreak,
@@ -260,6 +261,8 @@ def do_add_override(
 ) -> AgendaOverride:
     require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
     row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
+    check_horizon(first_day, now=now, field="first_day")
+    check_horizon(last_day, now=now, field="last_day")
     if first_day > last_day:
         raise InvalidInput("first_day must not be after last_day", field="last_day")
     if (last_day - first_day).days > 366:

@@ -186,6 +186,12 @@ class SearchPage:
 
 
 def check_query(query: SearchQuery) -> None:
+    # Names and cities match on their letters and digits (LIKE patterns are escaped): text with
+    # none, such as "%%", would otherwise drop the filter and match every practitioner.
+    if query.name is not None and not search_key(query.name):
+        raise InvalidInput("name must hold letters or digits", field="name")
+    if query.city is not None and not search_key(query.city):
+        raise InvalidInput("city must hold letters or digits", field="city")
     has_point = query.latitude is not None or query.longitude is not None
     if has_point and (query.latitude is None or query.longitude is None):
         raise InvalidInput("give both latitude and longitude", field="longitude")

@@ -488,7 +488,13 @@ def decide_offer(s: Scene, t: Target) -> Call:
 
 
 def register_caller(s: Scene, t: Target) -> Call:
-    body = {"first_name": "Appel", "last_name": "Matrice", "birth_date": "1970-01-01"}
+    # Each role that may registers the same caller: say so, or the second one is a duplicate.
+    body = {
+        "first_name": "Appel",
+        "last_name": "Matrice",
+        "birth_date": "1970-01-01",
+        "confirm_duplicate": True,
+    }
     return Call(f"{P}/{s.practice(t)}/patients", json=body)
 
 

@@ -7,10 +7,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
-from colloque.api.schemas import B64, Body, Out
+from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
+from colloque.api.schemas import B64, Body, Instant, Out
 from colloque.booking import access as reading
 from colloque.booking import changes, services
 from colloque.booking.reasons import SealedReason
@@ -116,7 +117,7 @@ class SealedReasonIn(Body):
 class _BookingFields(Body):
     practitioner_id: UUID
     patient_id: UUID = Field(description="the account holder's own patient record or a relative's")
-    starts_at: AwareDatetime
+    starts_at: Instant
     duration_minutes: int = Field(
         ge=5, le=480, description="the length of the visit type chosen; the type itself is sealed"
     )
@@ -156,6 +157,7 @@ class BookingIn(_BookingFields):
     summary="Book online, for yourself or a relative",
     responses={409: {"description": "The slot was just taken"}},
 )
+@body_limit(SEALED_BODY_LIMIT)
 def book_online(
     body: BookingIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> AppointmentOut:
@@ -185,6 +187,7 @@ class PracticeBookingIn(_BookingFields):
     summary="Book on behalf of a patient (phone, desk, integration)",
     responses={409: {"description": "The slot was just taken"}},
 )
+@body_limit(SEALED_BODY_LIMIT)
 def book_by_practice(
     practice_id: UUID, body: PracticeBookingIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> AppointmentOut:
@@ -265,7 +268,7 @@ def cancel(
 
 
 class RescheduleIn(Body):
-    starts_at: AwareDatetime
+    starts_at: Instant
 
 
 @router.post(
@@ -326,8 +329,8 @@ def practice_agenda(
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
-    start: Annotated[AwareDatetime, Query(alias="from")],
-    until: AwareDatetime,
+    start: Annotated[Instant, Query(alias="from")],
+    until: Instant,
     practitioner_id: UUID | None = None,
 ) -> list[AppointmentOut]:
     with db.write() as session:

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, SettingsDep
+from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.routes.records import (
     HOLDER_PATIENT,
     STAFF_PATIENT,
@@ -55,6 +56,7 @@ def _write_all(writer: BlobWriter, pieces: list[bytes]) -> None:
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Upload a document's encrypted stream (body: raw bytes), before its envelope",
 )
+@body_limit(None)  # a raw stream, limited by the route itself (MAX_STREAM_BYTES)
 async def upload_document(
     practice_id: UUID,
     patient_id: UUID,
@@ -110,6 +112,7 @@ async def upload_document(
     status_code=status.HTTP_201_CREATED,
     summary="The sealed description of an uploaded document",
 )
+@body_limit(SEALED_BODY_LIMIT)
 def describe_document(
     practice_id: UUID,
     patient_id: UUID,

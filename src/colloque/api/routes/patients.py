@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
-from colloque.api.schemas import Body, Out
+from colloque.api.schemas import BirthDate, Body, Out, Text
 from colloque.patients import registry, services
 from colloque.patients.models import Patient
 from colloque.patients.services import Relationship
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
 class PatientIn(Body):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: BirthDate
     relationship: Relationship
 
 
@@ -59,7 +59,12 @@ def remove_relative(patient_id: UUID, db: DB, clock: ClockDep, principal: Curren
 class PracticePatientIn(Body):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: BirthDate
+    confirm_duplicate: bool = Field(
+        default=False,
+        description="register even though the practice has a patient with this name and birth "
+        "date (otherwise: 409 with the existing record's id in `existing_id`)",
+    )
 
 
 class PracticePatientOut(Out):
@@ -98,7 +103,7 @@ def find_practice_patients(
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
-    query: Annotated[str, Query(min_length=2, max_length=100)],
+    query: Annotated[Text, Query(min_length=2, max_length=100)],
 ) -> list[Patient]:
     with db.write() as session:
         return registry.find_practice_patients(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
+from colloque.api.limits import KEY_GROUP_BODY_LIMIT, body_limit
 from colloque.api.routes.key_directory import BindingOut
 from colloque.api.schemas import B64, Body, Out
 from colloque.practicekeys import services
@@ -102,6 +103,7 @@ class MembersOut(Out):
     status_code=status.HTTP_201_CREATED,
     summary="Create the practice's key group: its public key and a wrap for every member",
 )
+@body_limit(KEY_GROUP_BODY_LIMIT)
 def create_group(
     practice_id: UUID,
     body: GroupCreateIn,
@@ -170,6 +172,7 @@ def members(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal)
     response_model=WrapsAddedOut,
     summary="Wrap the current group key for members who do not hold it yet",
 )
+@body_limit(KEY_GROUP_BODY_LIMIT)
 def add_wraps(
     practice_id: UUID, body: WrapsIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> WrapsAddedOut:
@@ -191,6 +194,7 @@ def add_wraps(
     status_code=status.HTTP_201_CREATED,
     summary="Rotate the group key: the next epoch, wrapped for exactly the remaining members",
 )
+@body_limit(KEY_GROUP_BODY_LIMIT)
 def rotate(
     practice_id: UUID,
     body: RotationIn,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.schemas import B64, Body, Out
 from colloque.records import rewrap, threads
 from colloque.records.models import ItemKeyWrap
@@ -147,7 +148,7 @@ def _thread_routes(
     if write is not None:
         router.add_api_route(
             path,
-            write_item,
+            body_limit(SEALED_BODY_LIMIT)(write_item),
             methods=["POST"],
             response_model=CreatedOut,
             status_code=status.HTTP_201_CREATED,
@@ -243,6 +244,7 @@ def stale_wraps(
     response_model=CountOut,
     summary="Item keys re-wrapped for the practice's current group epoch",
 )
+@body_limit(SEALED_BODY_LIMIT)
 def post_rewraps(
     practice_id: UUID, body: WrapsIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> CountOut:
@@ -302,6 +304,7 @@ def reshare_candidates(
     response_model=CountOut,
     summary="Re-share a patient's items to their new keys, after checking their identity",
 )
+@body_limit(SEALED_BODY_LIMIT)
 def reshare(
     practice_id: UUID,
     patient_id: UUID,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
-from colloque.api.schemas import Body, Out
+from colloque.api.schemas import Body, Day, Instant, Out
 from colloque.scheduling import services, timetable
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
 from colloque.scheduling.models import Practice, Practitioner, VisitType
@@ -130,7 +130,7 @@ def list_slots(
     clock: ClockDep,
     visit_type_id: UUID | None = None,
     duration_minutes: Annotated[int | None, Query(ge=5, le=480)] = None,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_SLOT_WINDOW_DAYS)] = 7,
 ) -> list[SlotOut]:
     with db.read() as session:
@@ -380,8 +380,8 @@ def add_break(
 
 class OverrideIn(Body):
     kind: OverrideKind
-    first_day: date
-    last_day: date
+    first_day: Day
+    last_day: Day
     start_minute: int | None = Field(default=None, ge=0, lt=24 * 60)
     end_minute: int | None = Field(default=None, gt=0, le=24 * 60)
     visit_type_ids: list[UUID] = Field(default_factory=list, max_length=50)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from colloque.api.deps import DB, ClockDep
 from colloque.api.routes.scheduling import PracticeOut, PractitionerOut, VisitTypeOut
-from colloque.api.schemas import Out
+from colloque.api.schemas import Out, Text
 from colloque.scheduling.domain import VisitMode
 from colloque.scheduling.specialties import Specialty
 from colloque.search import services
@@ -49,19 +49,19 @@ def search(
     db: DB,
     clock: ClockDep,
     specialty: Specialty | None = None,
-    city: Annotated[str | None, Query(max_length=100)] = None,
+    city: Annotated[Text | None, Query(max_length=100)] = None,
     postcode: Annotated[
-        str | None, Query(min_length=2, max_length=10, pattern=r"^[0-9A-Za-z]+$")
+        Text | None, Query(min_length=2, max_length=10, pattern=r"^[0-9A-Za-z]+$")
     ] = None,
     latitude: Annotated[float | None, Query(ge=-90, le=90)] = None,
     longitude: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=200)] = None,
-    name: Annotated[str | None, Query(min_length=2, max_length=100)] = None,
+    name: Annotated[Text | None, Query(min_length=2, max_length=100)] = None,
     mode: VisitMode | None = None,
-    visit_type: Annotated[str | None, Query(min_length=2, max_length=60)] = None,
+    visit_type: Annotated[Text | None, Query(min_length=2, max_length=60)] = None,
     new_patients: bool | None = None,
     language: Annotated[
-        str | None, Query(min_length=2, max_length=2, pattern=r"^[a-zA-Z]{2}$")
+        Text | None, Query(min_length=2, max_length=2, pattern=r"^[a-zA-Z]{2}$")
     ] = None,
     sort: SortOrder = SortOrder.EARLIEST,
     page: Annotated[int, Query(ge=1, le=500)] = 1,

@@ -9,8 +9,9 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.routes.booking import SealedReasonIn
-from colloque.api.schemas import Body, Out
+from colloque.api.schemas import Body, Day, Out
 from colloque.booking.waitlist import offers, services
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 
@@ -22,8 +23,8 @@ class WaitlistIn(Body):
     practitioner_id: UUID
     duration_minutes: int = Field(ge=5, le=480, description="the length of the visit wanted")
     patient_id: UUID
-    first_day: date
-    last_day: date
+    first_day: Day
+    last_day: Day
 
 
 class OfferOut(Out):
@@ -99,6 +100,7 @@ class DecisionIn(Body):
 @router.post(
     "/practices/{practice_id}/waitlist-offers/{offer_id}/decision", response_model=OfferOut
 )
+@body_limit(SEALED_BODY_LIMIT)
 def decide(
     practice_id: UUID,
     offer_id: UUID,

@@ -24,10 +24,11 @@ from colloque.booking.waitlist.offers import (
     pending_offer,
     reach_entry,
 )
-from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
+from colloque.errors import Duplicate, InvalidInput, NotFound, RuleViolation, Unauthenticated
 from colloque.ids import new_id
 from colloque.patients.models import Patient
 from colloque.principal import Principal
+from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.loading import load_agenda
 
 MAX_WAITLIST_SPAN_DAYS = 120
@@ -65,6 +66,8 @@ def do_join_waitlist(
             f"no visit type of this practitioner lasts {duration_minutes} minutes",
             field="duration_minutes",
         )
+    check_horizon(first_day, now=now, field="first_day")
+    check_horizon(last_day, now=now, field="last_day")
     if first_day > last_day:
         raise InvalidInput("first_day must not be after last_day", field="last_day")
     if last_day < now.date():
@@ -73,12 +76,26 @@ def do_join_waitlist(
         raise InvalidInput(
             f"a waitlist entry spans at most {MAX_WAITLIST_SPAN_DAYS} days", field="last_day"
         )
-    open_entries = session.scalars(
-        select(WaitlistEntry.entry_id).where(
+    open_entries = session.execute(
+        select(
+            WaitlistEntry.entry_id,
+            WaitlistEntry.practice_id,
+            WaitlistEntry.practitioner_id,
+            WaitlistEntry.first_day,
+            WaitlistEntry.last_day,
+            WaitlistEntry.duration_minutes,
+        ).where(
             WaitlistEntry.patient_id == patient_id,
             WaitlistEntry.status.in_(("waiting", "offered")),
         )
     ).all()
+    wanted = (practice_id, practitioner_id, first_day, last_day, duration_minutes)
+    for entry_id, *same in open_entries:
+        if tuple(same) == wanted:
+            raise Duplicate(
+                "this patient is already waiting for this practitioner on these days",
+                existing_id=entry_id,
+            )
     if len(open_entries) >= MAX_OPEN_ENTRIES_PER_PATIENT:
         raise RuleViolation(
             f"a patient may wait on at most {MAX_OPEN_ENTRIES_PER_PATIENT} lists at once",
