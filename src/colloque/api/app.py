@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from colloque.api import observability, problems
+from colloque.api import observability, openapi, problems
 from colloque.api.routes.accounts import router as accounts_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
@@ -66,7 +66,8 @@ def create_app(
         version="0.1.0",
         summary="Medical appointments with end-to-end encrypted health data",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Swagger UI is served from our own copy (api/openapi.py); ReDoc is off.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.database = database
@@ -74,11 +75,21 @@ def create_app(
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
     problems.install(app)
+    openapi.install(app)
     observability.install(app, settings, database)
     probing.install(app, settings)
 
     @app.get(
-        "/healthz", tags=["operations"], summary="Liveness and readiness: the database answers"
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness and readiness: the database answers",
+        description="Public. 200 when the database answers a query, 503 when it does not.",
+        responses={
+            503: {
+                "description": "The database does not answer",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
     )
     def healthz() -> JSONResponse:
         body: dict[str, Any] = {"status": "ok", "database": "ok"}
