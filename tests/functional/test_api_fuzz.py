@@ -1,5 +1,6 @@
 """Schemathesis fuzzes every operation of the OpenAPI document: whatever it sends, the answer is
-never a server error, and every error is a problem document.
+never a server error, every error is a problem document, and every answer is one the document
+declares: its status, its content type and its body's schema.
 
 The app is built at import time because schemathesis reads the schema while pytest collects.
 """
@@ -12,6 +13,12 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from colloque.api.app import create_app
 from colloque.clock import SettableClock
@@ -40,7 +47,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_server_error(case: Any) -> None:
-    response = case.call(headers={"Authorization": f"Bearer {APP.state.fuzz_token}"})
+    response = case.call_and_validate(
+        headers={"Authorization": f"Bearer {APP.state.fuzz_token}"},
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )
     assert response.status_code < 500, (case.method, case.path, response.text)
     if response.status_code >= 400:
         assert response.headers["content-type"] == ["application/problem+json"]

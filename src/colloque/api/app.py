@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from colloque.api import observability, problems
+from colloque.api import observability, openapi, problems
 from colloque.api.limits import BodyLimit
 from colloque.api.routes.accounts import router as accounts_router
 from colloque.api.routes.booking import router as booking_router
@@ -67,7 +67,8 @@ def create_app(
         version="0.1.0",
         summary="Medical appointments with end-to-end encrypted health data",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Swagger UI is served from our own copy (api/openapi.py); ReDoc is off.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.database = database
@@ -75,6 +76,7 @@ def create_app(
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
     problems.install(app)
+    openapi.install(app)
     # Bodies are limited per route before anything reads them (api/limits.py). Added first, so
     # that observability's middleware wraps it: a 413 carries a request id and is logged.
     app.add_middleware(BodyLimit)
@@ -82,7 +84,16 @@ def create_app(
     probing.install(app, settings)
 
     @app.get(
-        "/healthz", tags=["operations"], summary="Liveness and readiness: the database answers"
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness and readiness: the database answers",
+        description="Public. 200 when the database answers a query, 503 when it does not.",
+        responses={
+            503: {
+                "description": "The database does not answer",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
     )
     def healthz() -> JSONResponse:
         body: dict[str, Any] = {"status": "ok", "database": "ok"}

@@ -176,3 +176,9 @@ AnyPrincipal = Annotated[Principal, Depends(_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(_signed_in)]
 #: The signed-in session itself (logout, re-authentication, sensitive changes).
 CurrentSession = Annotated[ResolvedSession, Depends(_current_session)]
+
+#: How the OpenAPI document (api/openapi.py) tells which routes need a principal, which only
+#: accept one, and which count attempts per client address (and so may answer 429).
+REQUIRES_PRINCIPAL = (_signed_in, _current_session)
+ACCEPTS_PRINCIPAL = (_session,)
+COUNTS_ATTEMPTS = (_client_ip,)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -65,6 +65,25 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or str(location[-1] if location else "request")
 
 
+#: Every 401 names the scheme to use (RFC 9110 section 11.6.1); cookie sessions come from login.
+WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route whose path matches, for a 405's ``Allow`` (a path's methods
+    are spread over several routes, and Starlette names only those of the first one)."""
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    methods: set[str] = set()
+    for context in routing.iter_route_contexts(request.app.routes):
+        regex = getattr(context, "path_regex", None)
+        if regex is not None and context.methods and regex.match(path):
+            methods |= set(context.methods)
+    return ", ".join(sorted(methods))
+
+
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ColloqueError)
     if isinstance(exc, NotFound):
@@ -76,6 +95,8 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Duplicate):
         extra["existing_id"] = str(exc.existing_id)
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+    if exc.status == 401:
+        headers = WWW_AUTHENTICATE
     return problem(
         exc.status,
         exc.code,
@@ -99,15 +120,25 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return problem(422, "invalid-input", "Invalid input", detail, field=first, errors=errors)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 413:  # a body counted past its route's limit (api/limits.py)
         return too_large(exc.detail)
-    titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
+    titles = {
+        400: "Bad request",
+        404: "Not found",
+        405: "Method not allowed",
+        401: "Authentication required",
+    }
     title = titles.get(exc.status_code, "Error")
     code = title.lower().replace(" ", "-")
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem(exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    if exc.status_code == 401:
+        headers.update(WWW_AUTHENTICATE)
+    return problem(exc.status_code, code, title, detail, headers=headers or None)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -51,11 +51,22 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+#: base64url text, unpadded or padded (what :func:`_decode` accepts, but for the odd padding).
+B64_PATTERN = r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$"
+
 B64 = Annotated[
     bytes,
     BeforeValidator(_decode),
     PlainSerializer(b64, return_type=str),
-    WithJsonSchema({"type": "string", "contentEncoding": "base64url"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "contentEncoding": "base64url",
+            "format": "base64url",
+            "pattern": B64_PATTERN,
+            "description": "base64url (RFC 4648 section 5); padding optional",
+        }
+    ),
 ]
 
 

@@ -18,7 +18,7 @@ Key32 = Annotated[B64, Field(min_length=32, max_length=32)]
 Params = Annotated[B64, Field(min_length=27, max_length=27)]
 #: Private keys sealed by the client (190 or 217 bytes today; room for later versions).
 Sealed = Annotated[B64, Field(min_length=64, max_length=1024)]
-Email = Annotated[str, Field(min_length=3, max_length=320)]
+Email = Annotated[str, Field(min_length=3, max_length=320, json_schema_extra={"format": "email"})]
 Code = Annotated[str, Field(min_length=1, max_length=32)]
 Token = Annotated[str, Field(min_length=1, max_length=200)]
 

@@ -43,7 +43,11 @@ from colloque.erasure.services import do_delete_account
 me_router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=AccountsRoute)
 
 
-@me_router.get("/me", response_model=MeOut)
+@me_router.get(
+    "/me",
+    response_model=MeOut,
+    description="The signed-in account: id, memberships and MFA state.",
+)
 def me(principal: CurrentPrincipal) -> MeOut:
     assert principal.account_id is not None
     return MeOut(
@@ -61,6 +65,9 @@ def me(principal: CurrentPrincipal) -> MeOut:
     response_model=EmailChangeOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Mail a code to a new address (re-authenticate first)",
+    description=(
+        "Mails a code to the new address; needs a recent re-authentication (403 otherwise)."
+    ),
 )
 def email_change_start(
     body: EmailIn,
@@ -91,6 +98,9 @@ def email_change_start(
     "/me/email/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Switch to the new address with its code",
+    description=(
+        "Switches to the new address with the mailed code. 422 for a wrong or expired code."
+    ),
 )
 def email_change_confirm(
     body: EmailConfirmIn,
@@ -119,6 +129,11 @@ def email_change_confirm(
     "/me/mfa/totp",
     response_model=TotpSetupOut,
     summary="Start setting up TOTP (re-authenticate first)",
+    description=(
+        "Starts TOTP setup and returns the secret; needs a recent re-authentication (403). 409 when"
+        " TOTP is already on."
+    ),
+    responses={409: {"description": "TOTP is already set up"}},
 )
 def totp_begin(
     resolved: CurrentSession, database: DB, clock: ClockDep, config: AccountsConfigDep
@@ -132,6 +147,10 @@ def totp_begin(
     "/me/mfa/totp/confirm",
     response_model=RecoveryCodesOut,
     summary="Turn TOTP on with a first code; returns the recovery codes, once",
+    description=(
+        "Turns TOTP on with a first code and returns the recovery codes, once. 422 for a wrong "
+        "code."
+    ),
 )
 def totp_confirm(
     body: CodeIn,
@@ -151,6 +170,10 @@ def totp_confirm(
     "/me/mfa/totp",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Turn TOTP off (patients only; re-authenticate first)",
+    description=(
+        "Patients turn TOTP off; practice members must keep it (403). Needs a recent re-"
+        "authentication."
+    ),
 )
 def totp_disable(resolved: CurrentSession, database: DB, clock: ClockDep, mail: Mail) -> None:
     with database.write() as session:
@@ -162,6 +185,10 @@ def totp_disable(resolved: CurrentSession, database: DB, clock: ClockDep, mail: 
     "/me/mfa/recovery-codes",
     response_model=RecoveryCodesOut,
     summary="Replace the recovery codes (re-authenticate first)",
+    description=(
+        "Replaces the recovery codes and returns the new ones, once; needs a recent re-"
+        "authentication (403)."
+    ),
 )
 def recovery_codes_renew(
     resolved: CurrentSession, database: DB, clock: ClockDep
@@ -175,6 +202,7 @@ def recovery_codes_renew(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete this account (re-authenticate first)",
+    responses={409: {"description": "Practice members must be removed from their practices first"}},
 )
 def delete_account(
     resolved: CurrentSession,

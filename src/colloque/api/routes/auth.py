@@ -84,6 +84,10 @@ def prelogin_route(body: EmailIn, database: DB, config: AccountsConfigDep) -> Pr
     response_model=SignupStartOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Mail a sign-up code",
+    description=(
+        "Public. Mails a sign-up code to the address; the answer is the same whether or not the "
+        "address is taken. 429 after too many codes."
+    ),
 )
 def signup_start(
     body: EmailIn,
@@ -104,7 +108,15 @@ def signup_start(
     )
 
 
-@router.post("/signup/verify", response_model=SignupVerifyOut, summary="Check the mailed code")
+@router.post(
+    "/signup/verify",
+    response_model=SignupVerifyOut,
+    summary="Check the mailed code",
+    description=(
+        "Public. Checks the mailed code and returns a token to complete the sign-up with. 422 for a"
+        " wrong or expired code."
+    ),
+)
 def signup_verify(
     body: SignupVerifyIn, database: DB, clock: ClockDep, config: AccountsConfigDep, mail: Mail
 ) -> SignupVerifyOut:
@@ -128,6 +140,11 @@ def signup_verify(
     response_model=SignedUpOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create the account with the client's keys",
+    description=(
+        "Public. Creates the account with the keys made on the device and publishes its public keys"
+        " in the key directory. 422 for a wrong token or keys."
+    ),
+    responses={409: {"description": "A key is already published for this account"}},
 )
 def signup_complete(
     body: SignupCompleteIn,
@@ -159,7 +176,12 @@ def signup_complete(
     )
 
 
-@router.post("/login", response_model=LoginOut, summary="Log in with an authentication key")
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    summary="Log in with an authentication key",
+    responses={401: {"description": "Wrong credentials, or a second factor is needed"}},
+)
 def login(
     body: LoginIn,
     response: Response,
@@ -269,6 +291,7 @@ def reauth(
     "/password/params",
     response_model=NewParamsOut,
     summary="Fresh KDF parameters for a new password",
+    description="Signed-in accounts get fresh KDF parameters before changing their password.",
 )
 def new_password_params(_resolved: CurrentSession, config: AccountsConfigDep) -> NewParamsOut:
     return NewParamsOut(kdf_params=config.new_params().to_bytes())
@@ -318,7 +341,12 @@ def change_password(
     )
 
 
-@router.post("/recovery", response_model=RecoveryStartOut, summary="Prove the recovery code")
+@router.post(
+    "/recovery",
+    response_model=RecoveryStartOut,
+    summary="Prove the recovery code",
+    responses={401: {"description": "Wrong recovery code or second factor"}},
+)
 def recovery_start(
     body: RecoveryStartIn,
     database: DB,
@@ -367,7 +395,14 @@ def recovery_start(
 
 
 @router.post(
-    "/recovery/complete", response_model=SignedUpOut, summary="Set a new password after recovery"
+    "/recovery/complete",
+    response_model=SignedUpOut,
+    summary="Set a new password after recovery",
+    description=(
+        "Public. Sets the new password's authentication key and sealed keys after a recovery. 401 "
+        "when the recovery token has expired."
+    ),
+    responses={401: {"description": "The recovery token is not valid or has expired"}},
 )
 def recovery_complete(
     body: RecoveryCompleteIn,

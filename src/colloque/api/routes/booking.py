@@ -156,6 +156,11 @@ class BookingIn(_BookingFields):
     status_code=status.HTTP_201_CREATED,
     summary="Book online, for yourself or a relative",
     responses={409: {"description": "The slot was just taken"}},
+    description=(
+        "A patient books for themselves or a relative they hold; the reason is sealed on the "
+        "device. 409 when the slot was just taken, 422 when a booking rule is not met (`rule` names"
+        " it), 404 for an unknown practice, practitioner or patient."
+    ),
 )
 @body_limit(SEALED_BODY_LIMIT)
 def book_online(
@@ -186,6 +191,10 @@ class PracticeBookingIn(_BookingFields):
     status_code=status.HTTP_201_CREATED,
     summary="Book on behalf of a patient (phone, desk, integration)",
     responses={409: {"description": "The slot was just taken"}},
+    description=(
+        "Practice staff book for a patient of the practice registry (phone, desk). 409 when the "
+        "slot was just taken, 422 when a booking rule is not met."
+    ),
 )
 @body_limit(SEALED_BODY_LIMIT)
 def book_by_practice(
@@ -209,7 +218,14 @@ def book_by_practice(
         )
 
 
-@router.get("/me/appointments", response_model=list[AppointmentOut])
+@router.get(
+    "/me/appointments",
+    response_model=list[AppointmentOut],
+    description=(
+        "The signed-in account's appointments and those of the relatives it holds, as this reader "
+        "may see them."
+    ),
+)
 def my_appointments(
     db: DB, clock: ClockDep, principal: CurrentPrincipal, upcoming: bool = False
 ) -> list[AppointmentOut]:
@@ -221,7 +237,12 @@ def my_appointments(
 
 
 @router.get(
-    "/practices/{practice_id}/appointments/{appointment_id}", response_model=AppointmentDetailOut
+    "/practices/{practice_id}/appointments/{appointment_id}",
+    response_model=AppointmentDetailOut,
+    description=(
+        "One appointment, as the reader may see it (the patient who holds it, or practice staff). "
+        "404 when it is not there or not yours."
+    ),
 )
 def get_appointment(
     practice_id: UUID, appointment_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
@@ -245,7 +266,12 @@ class CancelIn(Body):
 
 
 @router.post(
-    "/practices/{practice_id}/appointments/{appointment_id}/cancel", response_model=AppointmentOut
+    "/practices/{practice_id}/appointments/{appointment_id}/cancel",
+    response_model=AppointmentOut,
+    description=(
+        "The patient or practice staff cancel an appointment with a reason code. 422 past the cut-"
+        "off or for a reason the caller may not give."
+    ),
 )
 def cancel(
     practice_id: UUID,
@@ -275,6 +301,10 @@ class RescheduleIn(Body):
     "/practices/{practice_id}/appointments/{appointment_id}/reschedule",
     response_model=AppointmentOut,
     responses={409: {"description": "The new slot was just taken"}},
+    description=(
+        "The patient or practice staff move an appointment to a new slot in one step. 409 when the "
+        "new slot was just taken, 422 when a rule is not met."
+    ),
 )
 def reschedule(
     practice_id: UUID,
@@ -301,7 +331,12 @@ class MarkIn(Body):
 
 
 @router.post(
-    "/practices/{practice_id}/appointments/{appointment_id}/mark", response_model=AppointmentOut
+    "/practices/{practice_id}/appointments/{appointment_id}/mark",
+    response_model=AppointmentOut,
+    description=(
+        "Practice staff mark a past appointment done or no-show. 422 for an appointment not in the "
+        "past or already marked."
+    ),
 )
 def mark(
     practice_id: UUID,
@@ -323,7 +358,14 @@ def mark(
         return AppointmentOut.of(changed)
 
 
-@router.get("/practices/{practice_id}/agenda", response_model=list[AppointmentOut])
+@router.get(
+    "/practices/{practice_id}/agenda",
+    response_model=list[AppointmentOut],
+    description=(
+        "Practice staff (or an operator with a grant) read the agenda of a window. 403 for a role "
+        "that may not, 404 when the practice is not yours."
+    ),
+)
 def practice_agenda(
     practice_id: UUID,
     db: DB,

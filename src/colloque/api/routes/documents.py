@@ -55,6 +55,17 @@ def _write_all(writer: BlobWriter, pieces: list[bytes]) -> None:
     STAFF_PATIENT + "/documents/{document_id}/content",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Upload a document's encrypted stream (body: raw bytes), before its envelope",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    description=(
+        "Practice staff upload a document's encrypted stream (raw bytes, at most 100 MiB) before "
+        "posting its sealed description. 413 past the limit, 409 when the document exists."
+    ),
+    responses={409: {"description": "This document already exists"}},
 )
 @body_limit(None)  # a raw stream, limited by the route itself (MAX_STREAM_BYTES)
 async def upload_document(
@@ -111,6 +122,13 @@ async def upload_document(
     response_model=CreatedOut,
     status_code=status.HTTP_201_CREATED,
     summary="The sealed description of an uploaded document",
+    description=(
+        "Practice staff post the sealed description of an uploaded stream. 409 when the id is used "
+        "or the group key must be rotated first."
+    ),
+    responses={
+        409: {"description": "The id is already used, or the group key must be rotated first"}
+    },
 )
 @body_limit(SEALED_BODY_LIMIT)
 def describe_document(
@@ -186,6 +204,10 @@ def _download(
     response_class=StreamingResponse,
     responses=_STREAM,
     summary="Download a document's encrypted stream",
+    description=(
+        "Practice staff download a document's encrypted stream. 404 when it is not there or not "
+        "yours."
+    ),
 )
 def practice_download(
     practice_id: UUID,
@@ -213,6 +235,10 @@ def practice_download(
     response_class=StreamingResponse,
     responses=_STREAM,
     summary="Download a document about a patient you hold (encrypted stream)",
+    description=(
+        "The account holder downloads a document about a patient they hold. 404 when it is not "
+        "there or not yours."
+    ),
 )
 def holder_download(
     practice_id: UUID,

@@ -68,6 +68,7 @@ def invite(
     "/practices/{practice_id}/invitations",
     response_model=list[InvitationOut],
     summary="Pending invitations (admins)",
+    description="Practice admins list the invitations not yet accepted. 403 for a lower role.",
 )
 def pending_invitations(
     practice_id: UUID, principal: CurrentPrincipal, database: DB, clock: ClockDep
@@ -85,6 +86,10 @@ def pending_invitations(
     "/practices/{practice_id}/invitations/{invitation_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke a pending invitation (admins)",
+    description=(
+        "Practice admins revoke a pending invitation. 403 for a lower role, 404 when it is not "
+        "there."
+    ),
 )
 def revoke_invitation(
     practice_id: UUID,
@@ -107,6 +112,10 @@ def revoke_invitation(
     "/invitations/accept",
     response_model=MembershipOut,
     summary="Join a practice with the mailed token",
+    responses={
+        404: {"description": "No pending invitation has this token"},
+        409: {"description": "You are already a member of this practice"},
+    },
 )
 def accept_invitation(
     body: AcceptIn, principal: CurrentPrincipal, database: DB, clock: ClockDep

@@ -61,7 +61,15 @@ class SubjectKeysOut(Out):
     fingerprint: str
 
 
-@router.get("", response_model=LogHeadOut, summary="The log's origin, key and latest checkpoint")
+@router.get(
+    "",
+    response_model=LogHeadOut,
+    summary="The log's origin, key and latest checkpoint",
+    description=(
+        "Public (a token, when sent, must be valid). The log's origin, public key and latest signed"
+        " checkpoint, for clients to pin and verify."
+    ),
+)
 def head(db: DB, log: LogDep, _principal: AnyPrincipal) -> LogHeadOut:
     with db.read() as session:
         found = services.log_head(session, log=log)
@@ -77,6 +85,10 @@ def head(db: DB, log: LogDep, _principal: AnyPrincipal) -> LogHeadOut:
     "/consistency",
     response_model=ConsistencyOut,
     summary="Proof that the log at one size extends the log at an older size",
+    description=(
+        "Public (a token, when sent, must be valid). An RFC 9162 consistency proof between two "
+        "sizes the log has had. 422 for sizes it has not had."
+    ),
 )
 def consistency(
     db: DB,
@@ -109,6 +121,10 @@ def _keys(
     "/users/{account_id}",
     response_model=SubjectKeysOut,
     summary="A user's current public keys, with inclusion proofs and fingerprint",
+    description=(
+        "Signed-in accounts read the keys of a user they deal with (their own, their practice's "
+        "patients or staff). 404 otherwise, and when there are none."
+    ),
 )
 def user_keys(account_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> SubjectKeysOut:
     return _keys(db, log, principal, SubjectKind.USER, account_id)
@@ -118,6 +134,10 @@ def user_keys(account_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
     "/practices/{practice_id}",
     response_model=SubjectKeysOut,
     summary="A practice group's current public key, with inclusion proof and fingerprint",
+    description=(
+        "Any signed-in account reads a practice group's current key. 404 when the practice has no "
+        "key group."
+    ),
 )
 def practice_keys(
     practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal

@@ -59,6 +59,14 @@ def key_reset_start(
     "/verify",
     response_model=KeyResetVerifyOut,
     summary="Check the mailed code and the second factor",
+    description=(
+        "Public. Checks the mailed code and, where the account has one, the second factor. 401 for "
+        "a wrong second factor, 403 for a member without one."
+    ),
+    responses={
+        401: {"description": "The second factor is not right"},
+        403: {"description": "A practice member or operator without two-factor authentication"},
+    },
 )
 def key_reset_verify(
     body: KeyResetVerifyIn,

@@ -50,6 +50,10 @@ class OperatorGrantOut(Out):
     response_model=OperatorGrantOut,
     status_code=status.HTTP_201_CREATED,
     summary="Let an operator read this practice's agenda for a while (at most 72 hours)",
+    description=(
+        "Practice admins let a platform operator read the agenda for at most 72 hours. 404 for an "
+        "unknown operator."
+    ),
 )
 def grant_operator_access(
     practice_id: UUID,
@@ -75,6 +79,7 @@ def grant_operator_access(
     "/practices/{practice_id}/operator-grants",
     response_model=list[OperatorGrantOut],
     summary="The practice's operator grants, newest first",
+    description="Practice admins list the practice's operator grants, newest first.",
 )
 def list_operator_grants(
     practice_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
@@ -91,6 +96,10 @@ def list_operator_grants(
     "/practices/{practice_id}/operator-grants/{grant_id}",
     response_model=OperatorGrantOut,
     summary="End an operator's access now",
+    description=(
+        "Practice admins end an operator's access now. 409 when the grant has already ended."
+    ),
+    responses={409: {"description": "The grant has already ended"}},
 )
 def revoke_operator_access(
     practice_id: UUID, grant_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal

@@ -34,13 +34,25 @@ class PatientOut(Out):
     created_at: datetime
 
 
-@router.get("/me/patients", response_model=list[PatientOut])
+@router.get(
+    "/me/patients",
+    response_model=list[PatientOut],
+    description="The signed-in account holder's own patient record and their relatives.",
+)
 def list_patients(db: DB, principal: CurrentPrincipal) -> list[Patient]:
     with db.read() as session:
         return services.list_patients(session, principal=principal)
 
 
-@router.post("/me/patients", response_model=PatientOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/me/patients",
+    response_model=PatientOut,
+    status_code=status.HTTP_201_CREATED,
+    description=(
+        "The account holder adds their own patient record (`relationship: self`) or a relative's. "
+        "422 for invalid details."
+    ),
+)
 def add_patient(body: PatientIn, db: DB, clock: ClockDep, principal: CurrentPrincipal) -> Patient:
     with db.write() as session:
         return services.do_add_patient(
@@ -48,7 +60,11 @@ def add_patient(body: PatientIn, db: DB, clock: ClockDep, principal: CurrentPrin
         )
 
 
-@router.delete("/me/patients/{patient_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/me/patients/{patient_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    description="The account holder removes a relative. 404 when it is not there or not yours.",
+)
 def remove_relative(patient_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal) -> None:
     with db.write() as session:
         services.do_remove_relative(
@@ -79,6 +95,12 @@ class PracticePatientOut(Out):
     response_model=PracticePatientOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register a patient who contacted the practice (no account needed)",
+    description=(
+        "Practice staff register a patient who has no account (phone or desk). 403 for a role that "
+        "may not, 404 when the practice is not yours, 409 (with `existing_id`) when the practice "
+        "already has a patient of this name and birth date and `confirm_duplicate` is not set."
+    ),
+    responses={409: {"description": "A patient of this name and birth date is registered"}},
 )
 def register_practice_patient(
     practice_id: UUID, body: PracticePatientIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
@@ -97,6 +119,10 @@ def register_practice_patient(
     "/practices/{practice_id}/patients",
     response_model=list[PracticePatientOut],
     summary="Find the practice's patients by name",
+    description=(
+        "Practice staff look up the practice registry by name. 403 for a role that may not, 404 "
+        "when the practice is not yours."
+    ),
 )
 def find_practice_patients(
     practice_id: UUID,

@@ -102,6 +102,11 @@ class MembersOut(Out):
     response_model=EpochOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create the practice's key group: its public key and a wrap for every member",
+    description=(
+        "A practice member creates the group key on their device and posts a wrap for every member "
+        "with a key. 409 when the group exists, 422 for missing or extra wraps."
+    ),
+    responses={409: {"description": "The practice already has a key group"}},
 )
 @body_limit(KEY_GROUP_BODY_LIMIT)
 def create_group(
@@ -129,6 +134,10 @@ def create_group(
     "/key-group",
     response_model=GroupOut,
     summary="The current group key binding with its proof, and my wraps of every epoch",
+    description=(
+        "Practice members read the current group binding with its proof and their own wraps of "
+        "every epoch."
+    ),
 )
 def group(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> GroupOut:
     with db.read() as session:
@@ -146,6 +155,10 @@ def group(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -
     "/key-group/members",
     response_model=MembersOut,
     summary="Members with their encryption keys and whether they hold the current group key",
+    description=(
+        "Practice members list the members, their encryption keys and whether they hold the current"
+        " group key."
+    ),
 )
 def members(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> MembersOut:
     with db.read() as session:
@@ -171,6 +184,11 @@ def members(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal)
     "/key-group/wraps",
     response_model=WrapsAddedOut,
     summary="Wrap the current group key for members who do not hold it yet",
+    description=(
+        "A member wraps the current group key for members who do not hold it yet. 409 when the "
+        "epoch is no longer current."
+    ),
+    responses={409: {"description": "The group key has changed"}},
 )
 @body_limit(KEY_GROUP_BODY_LIMIT)
 def add_wraps(
@@ -193,6 +211,11 @@ def add_wraps(
     response_model=EpochOut,
     status_code=status.HTTP_201_CREATED,
     summary="Rotate the group key: the next epoch, wrapped for exactly the remaining members",
+    description=(
+        "A member posts the next epoch, wrapped for exactly the remaining members. 409 when the "
+        "epoch is not the next one."
+    ),
+    responses={409: {"description": "The epoch is not the one after the current one"}},
 )
 @body_limit(KEY_GROUP_BODY_LIMIT)
 def rotate(
@@ -222,6 +245,11 @@ def rotate(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Remove a member (admins; not the last admin); the group key becomes rotation-due",
+    description=(
+        "Practice admins remove a member; the group key becomes rotation-due. 409 for the last "
+        "admin."
+    ),
+    responses={409: {"description": "The last admin cannot be removed"}},
 )
 def remove_member(
     practice_id: UUID, account_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal

@@ -7,7 +7,7 @@ their clear headers (``records.services``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
@@ -75,6 +75,41 @@ def _items(found: list[ItemWithWraps]) -> list[ItemOut]:
     ]
 
 
+_STAFF_READ = (
+    "Practice staff who may see this patient's records read a page, newest first, with the wraps "
+    "they can open; `before` pages on. 403 for a role that may not, 404 when not yours."
+)
+_HOLDER_READ = (
+    "The account holder reads what a practice shares about a patient they hold, a page at a time, "
+    "newest first. 404 when the patient or practice is not yours."
+)
+#: Descriptions of the routes made here, by name (operation id).
+DESCRIPTIONS = {
+    "practice_notes": _STAFF_READ,
+    "practice_messages": _STAFF_READ,
+    "practice_documents": _STAFF_READ,
+    "my_notes": _HOLDER_READ,
+    "holder_messages": _HOLDER_READ,
+    "my_documents": _HOLDER_READ,
+    "write_note": (
+        "A practitioner of the practice stores a note sealed on their device for the patient and "
+        "the practice group. 409 when the item id is used or the group key must be rotated first, "
+        "422 for headers or wraps that do not match."
+    ),
+    "practice_send": (
+        "Practice staff send a message sealed on their device. 409 when the item id is used or the "
+        "group key must be rotated first, 422 for headers or wraps that do not match."
+    ),
+    "holder_send": (
+        "The account holder sends a sealed message for a patient they hold. 409 when the item id is "
+        "used or the group key must be rotated first, 422 for headers or wraps that do not match."
+    ),
+}
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The item id is already used, or the group key must be rotated first"}
+}
+
+
 def add_page_route(
     target: APIRouter, path: str, *, kind: str, as_holder: bool, name: str, summary: str
 ) -> None:
@@ -107,7 +142,13 @@ def add_page_route(
             )
 
     target.add_api_route(
-        path, read_items, methods=["GET"], response_model=list[ItemOut], name=name, summary=summary
+        path,
+        read_items,
+        methods=["GET"],
+        response_model=list[ItemOut],
+        name=name,
+        summary=summary,
+        description=DESCRIPTIONS[name],
     )
 
 
@@ -154,6 +195,8 @@ def _thread_routes(
             status_code=status.HTTP_201_CREATED,
             name=write[0],
             summary=write[1],
+            description=DESCRIPTIONS[write[0]],
+            responses=_WRITE_RESPONSES,
         )
     add_page_route(router, path, kind=kind, as_holder=as_holder, name=read[0], summary=read[1])
 
@@ -220,6 +263,9 @@ def _stale(wraps: list[ItemKeyWrap]) -> list[StaleWrapOut]:
     "/practices/{practice_id}/item-key-wraps/stale",
     response_model=StaleWrapsOut,
     summary="The practice's item key wraps at an older group epoch, by item id",
+    description=(
+        "Practice members list item key wraps at an older group epoch, to re-wrap them on a device."
+    ),
 )
 def stale_wraps(
     practice_id: UUID,
@@ -243,6 +289,10 @@ def stale_wraps(
     "/practices/{practice_id}/item-key-wraps",
     response_model=CountOut,
     summary="Item keys re-wrapped for the practice's current group epoch",
+    description=(
+        "Practice members post item keys re-wrapped for the current group epoch. 422 for wraps that"
+        " do not match."
+    ),
 )
 @body_limit(SEALED_BODY_LIMIT)
 def post_rewraps(
@@ -271,6 +321,10 @@ class ReshareIn(Body):
     STAFF_PATIENT + "/reshare",
     response_model=ReshareOut,
     summary="A patient's items not yet shared with their current keys",
+    description=(
+        "Practice staff list a patient's items not yet shared with the patient's current keys "
+        "(after a key reset)."
+    ),
 )
 def reshare_candidates(
     practice_id: UUID,
@@ -303,6 +357,10 @@ def reshare_candidates(
     STAFF_PATIENT + "/reshare",
     response_model=CountOut,
     summary="Re-share a patient's items to their new keys, after checking their identity",
+    description=(
+        "Practice staff re-share a patient's items to their new keys, after checking their "
+        "identity. 422 for wraps that do not match."
+    ),
 )
 @body_limit(SEALED_BODY_LIMIT)
 def reshare(

@@ -28,7 +28,13 @@ class SpecialtyOut(Out):
     label_fr: str
 
 
-@router.get("/specialties", response_model=list[SpecialtyOut])
+@router.get(
+    "/specialties",
+    response_model=list[SpecialtyOut],
+    description=(
+        "Public. The reference list of specialties that search and practitioner profiles use."
+    ),
+)
 def list_specialties() -> list[SpecialtyOut]:
     return [
         SpecialtyOut(code=code, label_en=en, label_fr=fr)
@@ -89,13 +95,27 @@ class AgendaOut(Out):
     visit_types: list[VisitTypeOut]
 
 
-@router.get("/practices/{practice_id}", response_model=PracticeOut)
+@router.get(
+    "/practices/{practice_id}",
+    response_model=PracticeOut,
+    description=(
+        "Public. A practice's public page: name, address and visit modes. 404 when there is no such"
+        " practice."
+    ),
+)
 def get_practice(practice_id: UUID, db: DB) -> Practice:
     with db.read() as session:
         return services.get_practice(session, practice_id=practice_id)
 
 
-@router.get("/practices/{practice_id}/practitioners", response_model=list[AgendaOut])
+@router.get(
+    "/practices/{practice_id}/practitioners",
+    response_model=list[AgendaOut],
+    description=(
+        "Public. The practitioners of a practice with their bookable visit types. 404 when there is"
+        " no such practice."
+    ),
+)
 def list_practice_practitioners(practice_id: UUID, db: DB) -> list[AgendaOut]:
     with db.read() as session:
         return [
@@ -160,7 +180,15 @@ class PracticeIn(Body):
     timezone: str = Field(default="Europe/Paris", max_length=64)
 
 
-@router.post("/practices", response_model=PracticeSettingsOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/practices",
+    response_model=PracticeSettingsOut,
+    status_code=status.HTTP_201_CREATED,
+    description=(
+        "Any signed-in account may create a practice and becomes its first admin. 422 for invalid "
+        "details."
+    ),
+)
 def create_practice(
     body: PracticeIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> Practice:
@@ -176,7 +204,14 @@ class PracticeSettingsIn(Body):
     hold_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
 
 
-@router.patch("/practices/{practice_id}/settings", response_model=PracticeSettingsOut)
+@router.patch(
+    "/practices/{practice_id}/settings",
+    response_model=PracticeSettingsOut,
+    description=(
+        "Practice admins change the practice's settings. 403 for a lower role, 404 when the "
+        "practice is not yours."
+    ),
+)
 def update_practice_settings(
     practice_id: UUID,
     body: PracticeSettingsIn,
@@ -216,6 +251,10 @@ class PractitionerIn(Body):
     "/practices/{practice_id}/practitioners",
     response_model=PractitionerOut,
     status_code=status.HTTP_201_CREATED,
+    description=(
+        "Practice admins add a practitioner to the practice. 403 for a lower role, 404 when the "
+        "practice is not yours."
+    ),
 )
 def add_practitioner(
     practice_id: UUID, body: PractitionerIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
@@ -238,7 +277,12 @@ def add_practitioner(
 
 
 @router.put(
-    "/practices/{practice_id}/practitioners/{practitioner_id}/rules", response_model=RulesIn
+    "/practices/{practice_id}/practitioners/{practitioner_id}/rules",
+    response_model=RulesIn,
+    description=(
+        "Practice admins or the practitioner set the booking rules (notice, horizon, buffers, anti-"
+        "hoarding). 403 for a lower role, 404 when not yours."
+    ),
 )
 def update_rules(
     practice_id: UUID,
@@ -278,6 +322,10 @@ class VisitTypeIn(Body):
     "/practices/{practice_id}/practitioners/{practitioner_id}/visit-types",
     response_model=VisitTypeOut,
     status_code=status.HTTP_201_CREATED,
+    description=(
+        "Practice admins or the practitioner add a visit type (length, mode, new patients or not). "
+        "403 for a lower role, 404 when not yours."
+    ),
 )
 def add_visit_type(
     practice_id: UUID,
@@ -316,6 +364,10 @@ class CreatedOut(Out):
     "/practices/{practice_id}/practitioners/{practitioner_id}/openings",
     response_model=CreatedOut,
     status_code=status.HTTP_201_CREATED,
+    description=(
+        "Practice admins or the practitioner add a weekly opening (weekday, start and end minute, "
+        "local time). 422 for an overlap or an invalid range."
+    ),
 )
 def add_opening(
     practice_id: UUID,
@@ -338,7 +390,12 @@ def add_opening(
 
 
 @router.delete(
-    "/practices/{practice_id}/openings/{opening_id}", status_code=status.HTTP_204_NO_CONTENT
+    "/practices/{practice_id}/openings/{opening_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    description=(
+        "Practice admins or the practitioner remove a weekly opening; booked appointments stay. 404"
+        " when it is not there or not yours."
+    ),
 )
 def remove_opening(
     practice_id: UUID, opening_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
@@ -357,6 +414,10 @@ def remove_opening(
     "/practices/{practice_id}/practitioners/{practitioner_id}/breaks",
     response_model=CreatedOut,
     status_code=status.HTTP_201_CREATED,
+    description=(
+        "Practice admins or the practitioner add an absence between two instants; booked "
+        "appointments stay. 422 for an invalid range."
+    ),
 )
 def add_break(
     practice_id: UUID,
@@ -391,6 +452,10 @@ class OverrideIn(Body):
     "/practices/{practice_id}/practitioners/{practitioner_id}/overrides",
     response_model=CreatedOut,
     status_code=status.HTTP_201_CREATED,
+    description=(
+        "Practice admins or the practitioner replace the openings of one local date. 422 for an "
+        "invalid range."
+    ),
 )
 def add_override(
     practice_id: UUID,

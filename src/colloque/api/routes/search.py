@@ -44,6 +44,10 @@ class SearchPageOut(Out):
     "/search",
     response_model=SearchPageOut,
     summary="Find practitioners, earliest availability first",
+    description=(
+        "Public. Practitioners matching the filters, ordered by their earliest free slot (or by "
+        "distance); `latitude` and `longitude` go together. 422 for an invalid filter."
+    ),
 )
 def search(
     db: DB,

@@ -54,7 +54,17 @@ class WaitlistEntryOut(Out):
         return out
 
 
-@router.post("/waitlist", response_model=WaitlistEntryOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/waitlist",
+    response_model=WaitlistEntryOut,
+    status_code=status.HTTP_201_CREATED,
+    description=(
+        "A patient asks to be offered freed time with a practitioner between two dates. 404 for an "
+        "unknown practice, practitioner or patient, 422 for an invalid window, 409 (with "
+        "`existing_id`) when the patient already waits on this very list."
+    ),
+    responses={409: {"description": "The patient already waits on this list"}},
+)
 def join(
     body: WaitlistIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> WaitlistEntryOut:
@@ -65,7 +75,11 @@ def join(
         return WaitlistEntryOut.of(entry, None)
 
 
-@router.get("/me/waitlist", response_model=list[WaitlistEntryOut])
+@router.get(
+    "/me/waitlist",
+    response_model=list[WaitlistEntryOut],
+    description="The signed-in account's waitlist entries and their pending offers.",
+)
 def mine(db: DB, principal: CurrentPrincipal) -> list[WaitlistEntryOut]:
     with db.read() as session:
         return [
@@ -74,7 +88,14 @@ def mine(db: DB, principal: CurrentPrincipal) -> list[WaitlistEntryOut]:
         ]
 
 
-@router.delete("/practices/{practice_id}/waitlist/{entry_id}", response_model=WaitlistEntryOut)
+@router.delete(
+    "/practices/{practice_id}/waitlist/{entry_id}",
+    response_model=WaitlistEntryOut,
+    description=(
+        "The patient leaves the waitlist; a held offer goes to the next in line. 404 when the entry"
+        " is not there or not yours."
+    ),
+)
 def leave(
     practice_id: UUID, entry_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> WaitlistEntryOut:
@@ -98,7 +119,12 @@ class DecisionIn(Body):
 
 
 @router.post(
-    "/practices/{practice_id}/waitlist-offers/{offer_id}/decision", response_model=OfferOut
+    "/practices/{practice_id}/waitlist-offers/{offer_id}/decision",
+    response_model=OfferOut,
+    description=(
+        "The patient accepts or declines a held offer. 404 when it is not there or not yours, 422 "
+        "when it has lapsed."
+    ),
 )
 @body_limit(SEALED_BODY_LIMIT)
 def decide(
