@@ -17,7 +17,7 @@ from colloque.client.appointments import (
     sealed_booking_fields,
     sealed_part,
 )
-from colloque.client.directory import KeyDirectory
+from colloque.client.directory import KeyDirectory, pinned_log_key
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
 from colloque.client.practice_keys import PracticeKeys
@@ -125,9 +125,16 @@ class ColloqueClient(Accounts):
     def _get(self, path: str) -> Any:
         return self._request("GET", path)
 
-    def pin_key_directory(self, *, origin: str, log_public_key: bytes) -> KeyDirectory:
-        """Trust this log only: its origin and key come from configuration, not the server."""
-        self._directory = KeyDirectory(self._get, origin=origin, log_public_key=log_public_key)
+    def pin_key_directory(self, *, origin: str, log_public_key: bytes | str) -> KeyDirectory:
+        """Trust this log only: its origin and key come from configuration, not the server.
+
+        ``log_public_key`` is the 32-byte Ed25519 key, as bytes or as the base64 text that
+        ``colloque demo`` prints (standard or URL-safe alphabet). A wrong type raises TypeError
+        and a key that is not 32 bytes ValueError, here rather than at the first proof.
+        """
+        self._directory = KeyDirectory(
+            self._get, origin=origin, log_public_key=pinned_log_key(origin, log_public_key)
+        )
         self._practice_keys = None
         return self._directory
 
