@@ -13,7 +13,7 @@ from uuid import UUID
 
 from colloque.client.accounts import Accounts
 from colloque.client.appointments import sealed_booking_fields
-from colloque.client.http import Json
+from colloque.client.http import Json, with_query
 from colloque.crypto.transparency import KeyBinding
 
 
@@ -56,7 +56,24 @@ class Care(Accounts):
         )
         return out
 
-    # Changing an appointment -------------------------------------------------------------------
+    # Free slots and changing an appointment -------------------------------------------------------------------
+
+    def free_slots(
+        self,
+        *,
+        practice_id: UUID,
+        practitioner_id: UUID,
+        visit_type_id: UUID,
+        start: datetime | None = None,
+        days: int = 7,
+    ) -> list[datetime]:
+        """The start of each free slot of an online visit type, from ``start`` (default: now)
+        for ``days`` days (at most 31)."""
+        path = f"/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/slots"
+        since = {"from": None if start is None else start.isoformat()}
+        query = with_query(path, visit_type_id=visit_type_id, days=days, **since)
+        answer: list[Json] = self._request("GET", query)
+        return [datetime.fromisoformat(slot["starts_at"]) for slot in answer]
 
     @staticmethod
     def _appointment_path(appointment: Json, action: str) -> str:
