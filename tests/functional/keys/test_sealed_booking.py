@@ -384,6 +384,8 @@ def test_notes_messages_and_offers_through_the_client(
     patient.cancel(booked)
     [offered] = [e for e in patient.my_waitlist() if e["pending_offer"]]
     assert patient.decline_offer(offered)["outcome"] == "declined"
-    monkeypatch.setattr(patient, "my_patients", list)
+    relatives_only = [p for p in patient.my_patients() if p["relationship"] != "self"]
+    assert relatives_only
+    monkeypatch.setattr(patient, "my_patients", lambda: relatives_only)
     with pytest.raises(LookupError, match="no patient record of its own"):
         patient.own_patient_id()
