@@ -113,6 +113,25 @@ def test_demo_loads_and_prints_logins(tmp_path: Path) -> None:
     again = run("demo", "--no-serve", env_extra={"COLLOQUE_DATA_DIR": str(data_dir)})
     assert again.returncode == 0, again.stderr
     assert "demo data not loaded again" in again.stdout
+    # Every start prints the URL, the logins with new tokens and the Try lines, never wrapped
+    # (the output is a pipe here, and COLUMNS is not set).
+    assert "http://127.0.0.1:8000" in again.stdout
+    first_tokens = _tokens(result.stdout)
+    tokens = _tokens(again.stdout)
+    assert len(tokens) == 4
+    assert not set(tokens) & set(first_tokens)
+    assert all(len(token) > 40 for token in tokens)
+    [booking] = [
+        line
+        for line in again.stdout.splitlines()
+        if "-d " in line and "/api/v1/appointments" in line
+    ]
+    assert f"Bearer {tokens[0]}" in booking
+    assert "pin_key_directory(origin=" in again.stdout
+
+
+def _tokens(stdout: str) -> list[str]:
+    return [line.split()[1] for line in stdout.splitlines() if line.strip().startswith("token ")]
 
 
 def test_the_worker_sweeps_old_undescribed_documents(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from colloque.crypto.login import ASVS_MINIMUM_COST, Argon2Cost, derive_login_ke
 from colloque.ids import new_id
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.interfaces import LogSigner
+from colloque.patients.services import OwnDetails
 
 DEMO_TOKEN_LIFETIME = timedelta(days=90)
 
@@ -33,6 +34,7 @@ def do_create_demo_login(
     token_lifetime: timedelta = DEMO_TOKEN_LIFETIME,
     insecure_allow_weak_cost: bool = False,
     log: LogSigner | None = None,
+    own: OwnDetails = OwnDetails(),
 ) -> tuple[Account, str]:
     """Sign up ``email`` with ``password`` as a client would, and issue a bearer token.
 
@@ -41,7 +43,7 @@ def do_create_demo_login(
     tests may pass ``insecure_allow_weak_cost``). The recovery code is thrown away: demo accounts
     cannot be recovered. The account's keys are published in the key directory, signed by
     ``log`` (default: the log key of the settings in the environment, which the server the demo
-    data is for will use too).
+    data is for will use too). The holder's own patient record is made as at sign-up (``own``).
     """
     check_password(password, user_inputs=[email, display_name])
     account_id = new_id()
@@ -77,6 +79,7 @@ def do_create_demo_login(
             epoch=created.bundle.epoch,
         ),
         log=log if log is not None else LogKey.from_settings(Settings()),
+        own=own,
     )
     token = do_issue_token(session, now=now, account_id=account_id, lifetime=token_lifetime)
     return account, token

@@ -39,6 +39,7 @@ from colloque.ids import new_id
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.services import publish_bindings
 from colloque.notifications.interfaces import MailMessage
+from colloque.patients.services import OwnDetails, do_create_own_record
 from colloque.principal import Principal
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -181,8 +182,10 @@ def do_complete_signup(
     kind: SessionKind,
     config: AccountsConfig,
     log: LogSigner,
+    own: OwnDetails = OwnDetails(),
 ) -> tuple[Account, NewSession]:
-    """Create the account with what the client derived and sealed, and open its first session."""
+    """Create the account with what the client derived and sealed, and its holder's own patient
+    record (``own``: names and birth date, each optional), and open its first session."""
     challenge = session.scalars(
         select(EmailChallenge)
         .where(
@@ -207,6 +210,7 @@ def do_complete_signup(
         recovery=recovery,
         public_keys=public_keys,
         log=log,
+        own=own,
     )
     session.delete(challenge)
     fresh = open_session(
@@ -226,9 +230,11 @@ def create_account_with_credentials(
     recovery: NewRecoveryCode,
     public_keys: PublicKeys,
     log: LogSigner,
+    own: OwnDetails = OwnDetails(),
 ) -> Account:
     """The rows of a new account (also used by the demo's in-process sign-up), with its two
-    public keys published in the key directory."""
+    public keys published in the key directory and the holder's own patient record (names from
+    ``own`` or else from the display name; the birth date from ``own``, else left to complete)."""
     if not display_name.strip():
         raise InvalidInput("display name is required", field="display_name")
     account = Account(
@@ -294,6 +300,9 @@ def create_account_with_credentials(
         principal=Principal(account_id=account_id),
         object_kind="account",
         object_id=account_id,
+    )
+    do_create_own_record(
+        session, now=now, account_id=account_id, display_name=account.display_name, details=own
     )
     return account
 

@@ -21,7 +21,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 from sqlalchemy import func, select
 
 from colloque.clock import SystemClock
@@ -241,7 +240,8 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
 ) -> None:
-    """Load realistic demo data (once), print the logins, and serve."""
+    """Load realistic demo data (once), print the URL, the logins with fresh bearer tokens and
+    lines to try (on every start), and serve."""
     if not 1 <= practitioners <= MAX_DEMO_PRACTITIONERS:
         raise _fail(f"--practitioners must be between 1 and {MAX_DEMO_PRACTITIONERS}")
     if not 0 <= appointments <= MAX_DEMO_APPOINTMENTS:
@@ -254,13 +254,12 @@ def demo(
     _migrate(settings)
     database = _database(settings)
 
-    from colloque.demo.generator import DemoSummary, generate_demo
+    from colloque.demo.generator import generate_demo
     from colloque.keydirectory.config import LogKey
     from colloque.scheduling.models import Practitioner
 
     with database.read() as session:
         existing = session.scalar(select(func.count()).select_from(Practitioner)) or 0
-    summary: DemoSummary | None = None
     if existing:
         console.print(
             f"the database already holds {existing} practitioners; demo data not loaded again"
@@ -280,7 +279,7 @@ def demo(
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.update(tasks[stage], completed=done, total=total)
 
-            summary = generate_demo(
+            generate_demo(
                 database,
                 seed=seed,
                 practitioners=practitioners,
@@ -290,29 +289,21 @@ def demo(
                 progress=report,
             )
     url = f"http://{host or settings.host}:{port or settings.port}"
-    console.print(f"\n[bold]Colloque demo[/] at [link={url}]{url}[/]  (API docs: {url}/docs)")
-    if summary is not None:
-        table = Table(title="Demo logins")
-        table.add_column("role")
-        table.add_column("name")
-        table.add_column("email", overflow="fold")
-        table.add_column("password", overflow="fold")
-        table.add_column("bearer token", overflow="fold")
-        for login in summary.logins:
-            table.add_row(login.role, login.display_name, login.email, login.password, login.token)
-        console.print(table)
-        console.print(
-            "Try: curl -s "
-            f"'{url}/api/v1/search?specialty=general_practice&city=Paris' | python3 -m json.tool\n"
-            f"     curl -s -H 'Authorization: Bearer {summary.logins[0].token}' {url}/api/v1/me/appointments"
-        )
-        log = LogKey.from_settings(settings)
-        console.print(
-            "Key directory to pin in clients (colloque.client pin_key_directory): origin "
-            f"{log.origin!r}, log public key {base64.b64encode(log.public_key).decode()} (base64)\n"
-            "The showcase's reasons are sealed: log in as the patient or a practice member with "
-            "colloque.client and call read_reason() on an appointment to open one."
-        )
+    from colloque.demo.welcome import example_booking, issue_demo_logins, welcome_lines
+
+    now = SystemClock().now()
+    log = LogKey.from_settings(settings)
+    lines = welcome_lines(
+        url,
+        logins=issue_demo_logins(database, now=now),
+        example=example_booking(database, now=now),
+        log_origin=log.origin,
+        log_public_key=base64.b64encode(log.public_key).decode(),
+    )
+    # Plain lines, never wrapped: tokens and commands are made to be pasted.
+    typer.echo(f"\nColloque demo at {url}  (API docs: {url}/docs)")
+    for line in lines:
+        typer.echo(line)
     database.dispose()
     if serve_after:
         _run_server(settings, host=host or settings.host, port=port or settings.port, workers=1)

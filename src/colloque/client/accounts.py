@@ -8,7 +8,7 @@ Passwords are checked against the policy before any request (:class:`WeakPasswor
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from colloque.client.encoding import b64, unb64
@@ -36,9 +36,21 @@ class Accounts(Session):
     # Sign-up and key reset: new keys made here -------------------------------------------------
 
     def sign_up(
-        self, email: str, password: str, display_name: str, *, read_code: Callable[[str], str]
+        self,
+        email: str,
+        password: str,
+        display_name: str,
+        *,
+        read_code: Callable[[str], str],
+        first_name: str | None = None,
+        last_name: str | None = None,
+        birth_date: date | None = None,
     ) -> str:
         """Create an account; ``read_code(email)`` returns the code mailed to ``email``.
+
+        The account comes with its holder's own patient record, ready to book for: its names are
+        ``first_name`` and ``last_name`` (default: the display name's words), its birth date
+        ``birth_date`` (without one, the record waits for :meth:`complete_own_record`).
 
         Returns the recovery code, to show the user once: it is the only way back in (and to the
         encrypted data) after a forgotten password.
@@ -59,6 +71,15 @@ class Accounts(Session):
                 "signup_token": ticket["signup_token"],
                 "display_name": display_name,
                 **fields,
+                **{
+                    name: value
+                    for name, value in (
+                        ("first_name", first_name),
+                        ("last_name", last_name),
+                        ("birth_date", None if birth_date is None else birth_date.isoformat()),
+                    )
+                    if value is not None
+                },
             },
             auth=False,
         )

@@ -30,14 +30,16 @@ def sealed_booking_fields(
     reason: str,
     patient_key: KeyBinding | None,
     practice_key: KeyBinding | None,
+    appointment_id: UUID | None = None,
 ) -> Json:
     """``appointment_id`` and ``sealed_reason`` of a booking request.
 
     ``patient_key`` is the encryption key of the patient's holder (None when the patient has no
     account); ``practice_key`` the practice group's current key (None when it has none yet). Both
-    must come from the verified key directory.
+    must come from the verified key directory. ``appointment_id``: a held appointment's (accepting
+    a waitlist offer); by default a new one.
     """
-    appointment_id = uuid4()
+    appointment_id = appointment_id or uuid4()
     recipients = [key for key in (patient_key, practice_key) if key is not None]
     sealed = seal_visit_reason(
         item_id=uuid4(),

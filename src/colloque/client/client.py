@@ -11,17 +11,18 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from colloque.client.accounts import Accounts
 from colloque.client.appointments import (
     open_booking_reason,
     sealed_booking_fields,
     sealed_part,
 )
-from colloque.client.directory import KeyDirectory
+from colloque.client.care import Care
+from colloque.client.directory import KeyDirectory, pinned_log_key
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
 from colloque.client.practice_keys import PracticeKeys
-from colloque.client.records import SealedRecords
+from colloque.client.records import OpenedItem, SealedRecords
+from colloque.crypto.groups import GroupKey
 from colloque.crypto.items import VisitReason, read_item_header
 from colloque.crypto.transparency import KeyBinding, KeyPurpose
 
@@ -30,11 +31,12 @@ class NotPinned(Exception):
     """The call needs the key directory's origin and public key: pin them first."""
 
 
-class ColloqueClient(Accounts):
+class ColloqueClient(Care):
     """``ColloqueClient("https://colloque.example")``; pass ``http`` to reuse an HTTP client
     (tests pass FastAPI's TestClient). ``insecure_allow_weak_cost`` is for tests only: it lets
     the client accept key-derivation parameters below the OWASP floor. Sign-up, login and
-    passwords: :class:`~colloque.client.accounts.Accounts`."""
+    passwords: :class:`~colloque.client.accounts.Accounts`; patients, cancel, reschedule and the
+    waitlist: :class:`~colloque.client.care.Care`."""
 
     # A few API calls ---------------------------------------------------------------------------
 
@@ -125,9 +127,16 @@ class ColloqueClient(Accounts):
     def _get(self, path: str) -> Any:
         return self._request("GET", path)
 
-    def pin_key_directory(self, *, origin: str, log_public_key: bytes) -> KeyDirectory:
-        """Trust this log only: its origin and key come from configuration, not the server."""
-        self._directory = KeyDirectory(self._get, origin=origin, log_public_key=log_public_key)
+    def pin_key_directory(self, *, origin: str, log_public_key: bytes | str) -> KeyDirectory:
+        """Trust this log only: its origin and key come from configuration, not the server.
+
+        ``log_public_key`` is the 32-byte Ed25519 key, as bytes or as the base64 text that
+        ``colloque demo`` prints (standard or URL-safe alphabet). A wrong type raises TypeError
+        and a key that is not 32 bytes ValueError, here rather than at the first proof.
+        """
+        self._directory = KeyDirectory(
+            self._get, origin=origin, log_public_key=pinned_log_key(origin, log_public_key)
+        )
         self._practice_keys = None
         return self._directory
 
@@ -156,3 +165,79 @@ class ColloqueClient(Accounts):
         Documents stream through the HTTP client itself: an ``httpx2.Client`` or a TestClient."""
         raw = cast(StreamingHttp, self._http)
         return SealedRecords(self._request, self.unlocked_keys, http=raw, token=self.token)
+
+    # Notes and messages, sealed for the right recipients -------------------------------------
+
+    def _recipients(
+        self, practice_id: UUID, patient_id: UUID, *, as_holder: bool
+    ) -> list[KeyBinding]:
+        """The patient's holder and the practice group, each key proven in the key directory:
+        as the holder, this account's own key; as staff, the holder the server names."""
+        if as_holder:
+            holders = [self.unlocked_keys.encryption_binding()]
+        else:
+            answer = self._get(f"/api/v1/practices/{practice_id}/patients/{patient_id}/recipients")
+            holder = answer["holder_account_id"]
+            holders = (
+                []
+                if holder is None
+                else [self.key_directory.user_keys(UUID(holder)).bindings[KeyPurpose.ENCRYPTION]]
+            )
+        practice = self._practice_key_if_any(practice_id)
+        return holders + ([] if practice is None else [practice])
+
+    def write_note(self, *, practice_id: UUID, patient_id: UUID, text: str) -> UUID:
+        """A practitioner's note about a patient of the practice, sealed for the patient's holder
+        and the practice group."""
+        return self.records.write_note(
+            practice_id=practice_id,
+            patient_id=patient_id,
+            text=text,
+            recipients=self._recipients(practice_id, patient_id, as_holder=False),
+        )
+
+    def send_message(
+        self, *, practice_id: UUID, patient_id: UUID, text: str, as_holder: bool
+    ) -> UUID:
+        """A message in the conversation of the practice and the patient: ``as_holder`` from the
+        account holding the patient, else from the practice's staff."""
+        return self.records.send_message(
+            practice_id=practice_id,
+            patient_id=patient_id,
+            text=text,
+            recipients=self._recipients(practice_id, patient_id, as_holder=as_holder),
+            as_holder=as_holder,
+        )
+
+    def _author_key(self, account_id: UUID) -> KeyBinding:
+        return self.key_directory.user_keys(account_id).bindings[KeyPurpose.SIGNING]
+
+    def _group_keys(self, practice_id: UUID, *, as_holder: bool) -> dict[int, GroupKey] | None:
+        if as_holder:
+            return None
+        group = self.practice_keys.open_group_key(practice_id)
+        return {group.epoch: group, **self.practice_keys.older_group_keys(practice_id)}
+
+    def read_notes(
+        self, *, practice_id: UUID, patient_id: UUID, as_holder: bool, limit: int = 50
+    ) -> list[OpenedItem]:
+        """The newest notes, opened and their authors' signatures checked against the directory."""
+        return self.records.read_notes(
+            practice_id=practice_id,
+            patient_id=patient_id,
+            authors=self._author_key,
+            group_keys=self._group_keys(practice_id, as_holder=as_holder),
+            limit=limit,
+        )
+
+    def read_messages(
+        self, *, practice_id: UUID, patient_id: UUID, as_holder: bool, limit: int = 50
+    ) -> list[OpenedItem]:
+        """The newest messages of the conversation, opened and checked as :meth:`read_notes`."""
+        return self.records.read_messages(
+            practice_id=practice_id,
+            patient_id=patient_id,
+            authors=self._author_key,
+            group_keys=self._group_keys(practice_id, as_holder=as_holder),
+            limit=limit,
+        )

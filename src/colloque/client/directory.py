@@ -10,6 +10,8 @@ A server that substitutes a key, rewrites the log or shows an older view is caug
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +41,38 @@ class SubjectKeys:
 
     bindings: dict[KeyPurpose, KeyBinding]
     fingerprint: str
+
+
+#: The log's Ed25519 public key.
+LOG_KEY_BYTES = 32
+
+
+def pinned_log_key(origin: object, log_public_key: object) -> bytes:
+    """The log key to pin, from bytes or base64 text (standard or URL-safe, padded or not).
+
+    Refuses at once what cannot be a pinned log: a non-text origin or an empty one, a key that
+    is neither bytes nor text (TypeError), text that is not base64 or a key that is not 32 bytes
+    (ValueError).
+    """
+    if not isinstance(origin, str):
+        raise TypeError(f"origin must be str, not {type(origin).__name__}")
+    if not origin.strip():
+        raise ValueError("origin must not be empty")
+    if isinstance(log_public_key, str):
+        text = "".join(log_public_key.split()).replace("-", "+").replace("_", "/")
+        try:
+            key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except binascii.Error:
+            raise ValueError("log_public_key is not base64 text") from None
+    elif isinstance(log_public_key, bytes | bytearray):
+        key = bytes(log_public_key)
+    else:
+        raise TypeError(
+            f"log_public_key must be bytes or base64 str, not {type(log_public_key).__name__}"
+        )
+    if len(key) != LOG_KEY_BYTES:
+        raise ValueError(f"log_public_key must be {LOG_KEY_BYTES} bytes, not {len(key)}")
+    return key
 
 
 class KeyDirectory:

@@ -37,7 +37,8 @@ class Patient(Base):
     last_name: Mapped[str] = mapped_column(String(100))
     #: ``search_key`` of "first last", for the practice desk's look-up by name.
     name_key: Mapped[str] = mapped_column(String(220), default="", server_default="")
-    birth_date: Mapped[date] = mapped_column(Date)
+    #: NULL only for an account holder's own record made at sign-up, until they complete it.
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
@@ -33,6 +34,10 @@ def _check_person(first_name: str, last_name: str, birth_date: date, today: date
         raise InvalidInput("first name is required", field="first_name")
     if not last_name.strip():
         raise InvalidInput("last name is required", field="last_name")
+    _check_birth_date(birth_date, today)
+
+
+def _check_birth_date(birth_date: date, today: date) -> None:
     if birth_date > today:
         raise InvalidInput("birth date is in the future", field="birth_date")
     if birth_date.year < today.year - 130:
@@ -50,20 +55,25 @@ def do_add_patient(
     relationship: Relationship,
     patient_id: UUID | None = None,
 ) -> Patient:
-    """Add the holder themself (``SELF``, once) or a relative they manage."""
+    """Add a relative the holder manages, or complete the holder's own record (``SELF``).
+
+    Sign-up makes the holder's own record (:func:`do_create_own_record`); asking for ``SELF``
+    again sets its names and birth date and returns it, so the call is idempotent (an account
+    made without sign-up gets its own record here, once).
+    """
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     _check_person(first_name, last_name, birth_date, now.date())
     if relationship is Relationship.SELF:
-        existing = session.scalar(
-            select(Patient.patient_id).where(
+        own = session.scalars(
+            select(Patient).where(
                 Patient.holder_account_id == principal.account_id, Patient.relationship == "self"
             )
-        )
-        if existing is not None:
-            raise InvalidInput(
-                "this account already has its own patient record", field="relationship"
-            )
+        ).one_or_none()
+        if own is not None:
+            _set_person(own, first_name, last_name, birth_date)
+            _record_change(session, now, principal, own.patient_id)
+            return own
     patient = Patient(
         patient_id=patient_id or new_id(),
         holder_account_id=principal.account_id,
@@ -75,15 +85,83 @@ def do_add_patient(
         created_at=now,
     )
     session.add(patient)
+    _record_change(session, now, principal, patient.patient_id)
+    return patient
+
+
+def _set_person(patient: Patient, first_name: str, last_name: str, birth_date: date | None) -> None:
+    patient.first_name = first_name.strip()
+    patient.last_name = last_name.strip()
+    patient.name_key = search_key(f"{patient.first_name} {patient.last_name}")
+    patient.birth_date = birth_date
+
+
+def _record_change(session: Session, now: datetime, principal: Principal, patient_id: UUID) -> None:
     record(
         session,
         at=now,
         action=AuditAction.RELATIVE_CHANGED,
         principal=principal,
-        subject_id=patient.patient_id,
+        subject_id=patient_id,
         object_kind="patient",
-        object_id=patient.patient_id,
+        object_id=patient_id,
     )
+
+
+@dataclass(frozen=True)
+class OwnDetails:
+    """What a sign-up may say of the holder as a patient; each part optional."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: date | None = None
+
+
+#: Longest first or last name a patient record holds.
+NAME_LENGTH = 100
+
+
+def _names_from(display_name: str) -> tuple[str, str]:
+    """First and last name from a display name: the last word is the last name ("Léa Martin");
+    a single word is the first name, the last name left for the holder to give."""
+    words = display_name.split()
+    if len(words) < 2:
+        return display_name.strip()[:NAME_LENGTH], ""
+    return " ".join(words[:-1])[:NAME_LENGTH], words[-1][:NAME_LENGTH]
+
+
+def do_create_own_record(
+    session: Session,
+    *,
+    now: datetime,
+    account_id: UUID,
+    display_name: str,
+    details: OwnDetails = OwnDetails(),
+) -> Patient:
+    """The new account holder's own patient record (``SELF``), made in the sign-up transaction.
+
+    Names the sign-up did not give come from the display name; the birth date may be missing
+    (NULL) until the holder completes their record with :func:`do_add_patient`. Given parts are
+    checked as :func:`do_add_patient` checks them.
+    """
+    guessed_first, guessed_last = _names_from(display_name)
+    first_name = details.first_name if details.first_name is not None else guessed_first
+    last_name = details.last_name if details.last_name is not None else guessed_last
+    if details.first_name is not None and not first_name.strip():
+        raise InvalidInput("first name is required", field="first_name")
+    if details.last_name is not None and not last_name.strip():
+        raise InvalidInput("last name is required", field="last_name")
+    if details.birth_date is not None:
+        _check_birth_date(details.birth_date, now.date())
+    patient = Patient(
+        patient_id=new_id(),
+        holder_account_id=account_id,
+        relationship=Relationship.SELF.value,
+        created_at=now,
+    )
+    _set_person(patient, first_name, last_name, details.birth_date)
+    session.add(patient)
+    _record_change(session, now, Principal(account_id=account_id), patient.patient_id)
     return patient
 
 

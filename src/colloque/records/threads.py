@@ -71,6 +71,18 @@ def held_patient(
     return patient
 
 
+def get_holder(
+    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+) -> UUID | None:
+    """The account holding a patient of the practice (None: nobody holds them): a staff
+    client seals notes and messages for that account's key (from the key directory) and the
+    practice group's."""
+    patient = staff_patient(
+        session, principal, Action.PRACTICE_MESSAGE_SEND, practice_id, patient_id
+    )
+    return patient.holder_account_id
+
+
 def do_write_item(
     session: Session,
     *,

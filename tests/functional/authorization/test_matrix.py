@@ -1168,6 +1168,7 @@ MATRIX: dict[tuple[str, str], Spec] = {
         practice_records("item-key-wraps", {"wraps": SEALED_BODY["wraps"]}), STAFF_RECORDS
     ),
     ("GET", RECORDS + "/reshare"): Spec(desk_records("reshare"), STAFF_RECORDS),
+    ("GET", RECORDS + "/recipients"): Spec(desk_records("recipients"), PRACTICE_BOOK),
     ("PUT", RECORDS + "/documents/{document_id}/content"): Spec(upload_document, NOTES_WRITE),
     ("POST", RECORDS + "/documents"): Spec(desk_records("documents", SEALED_BODY), NOTES_WRITE),
     ("GET", RECORDS + "/documents"): Spec(desk_records("documents"), NOTES_READ),

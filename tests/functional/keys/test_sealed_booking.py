@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from colloque.accounts.services import do_add_member
 from colloque.api.schemas import b64
 from colloque.booking.changes import do_cancel_appointment
 from colloque.booking.models import Appointment
@@ -23,6 +24,7 @@ from colloque.client.appointments import open_booking_reason, sealed_booking_fie
 from colloque.clock import SettableClock
 from colloque.crypto.errors import WrongContext
 from colloque.crypto.items import seal_visit_reason
+from colloque.patients.registry import do_register_patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Role
 from colloque.records.models import SealedItemRow
@@ -313,3 +315,77 @@ def test_the_client_says_what_it_cannot_open(
     assert caught.value.status == 401
     with db.read() as session:
         assert len(session.scalars(select(Appointment)).all()) == 1
+
+
+def test_notes_messages_and_offers_through_the_client(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    team: dict[str, Any],
+    http: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The client works out the recipients (holder and practice group) from the key directory."""
+    practice = world.practice_id
+    doctor = keyed(db, clock, "doctor")
+    with db.write() as session:
+        do_add_member(
+            session,
+            practice_id=practice,
+            account_id=doctor.account_id,
+            role=Role.PRACTITIONER,
+            practitioner_id=world.practitioner_id,
+        )
+    desk: ColloqueClient = team["desk"]
+    desk.practice_keys.wrap_for_pending(practice)
+    doc = doctor.client(http)
+    patient: ColloqueClient = team["patient"]
+    me = patient.own_patient_id()  # made at sign-up, completed by _self_patient
+    assert me == team["patient_id"]
+    booked = _book(patient, world, me, TUE_0900)  # the practice now knows the patient
+
+    doc.write_note(practice_id=practice, patient_id=me, text="Allergie: pénicilline")
+    for reader, as_holder in ((doc, False), (patient, True)):
+        [note] = reader.read_notes(practice_id=practice, patient_id=me, as_holder=as_holder)
+        assert note.text == "Allergie: pénicilline"
+    desk.send_message(practice_id=practice, patient_id=me, text="Venez à jeun", as_holder=False)
+    patient.send_message(practice_id=practice, patient_id=me, text="D'accord", as_holder=True)
+    for reader, as_holder in ((desk, False), (patient, True)):
+        thread = reader.read_messages(practice_id=practice, patient_id=me, as_holder=as_holder)
+        assert sorted(m.text for m in thread) == ["D'accord", "Venez à jeun"]
+    # A patient nobody holds: sealed for the practice only.
+    with db.write() as session:
+        walk_in = do_register_patient(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=practice,
+            first_name="Jean",
+            last_name="Sanscompte",
+            birth_date=date(1950, 1, 1),
+        ).patient_id
+    desk.send_message(practice_id=practice, patient_id=walk_in, text="Rappel", as_holder=False)
+    [sent] = desk.read_messages(practice_id=practice, patient_id=walk_in, as_holder=False)
+    assert sent.text == "Rappel"
+
+    child = patient.add_patient(
+        first_name="Lou", last_name="Genou", birth_date=date(2018, 4, 5), relationship="child"
+    )
+    entry = patient.join_waitlist(
+        practice_id=practice,
+        practitioner_id=world.practitioner_id,
+        patient_id=UUID(child["patient_id"]),
+        duration_minutes=20,
+        first_day=date(2026, 3, 3),
+        last_day=date(2026, 3, 3),
+    )
+    with pytest.raises(LookupError, match="no pending offer"):
+        patient.decline_offer(entry)
+    patient.cancel(booked)
+    [offered] = [e for e in patient.my_waitlist() if e["pending_offer"]]
+    assert patient.decline_offer(offered)["outcome"] == "declined"
+    relatives_only = [p for p in patient.my_patients() if p["relationship"] != "self"]
+    assert relatives_only
+    monkeypatch.setattr(patient, "my_patients", lambda: relatives_only)
+    with pytest.raises(LookupError, match="no patient record of its own"):
+        patient.own_patient_id()

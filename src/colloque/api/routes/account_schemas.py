@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -66,6 +66,11 @@ class SignupCompleteIn(Body):
     sealed_by_password: Sealed
     sealed_by_recovery: Sealed
     session: SessionChoice = SessionChoice.TOKEN
+    #: The holder's own patient record, made with the account: names default to the display
+    #: name's words; without a birth date the record waits for ``POST /me/patients`` (self).
+    first_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    last_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    birth_date: date | None = None
 
 
 class LoginIn(Body):

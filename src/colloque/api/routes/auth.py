@@ -63,6 +63,7 @@ from colloque.api.routes.account_schemas import (
     SignupVerifyOut,
 )
 from colloque.api.routes.account_web import AccountsRoute, attempt, clear_cookies, session_out
+from colloque.patients.services import OwnDetails
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"], route_class=AccountsRoute)
 
@@ -169,6 +170,7 @@ def signup_complete(
             kind=_kind(body.session),
             config=config,
             log=log,
+            own=OwnDetails(body.first_name, body.last_name, body.birth_date),
         )
     return SignedUpOut(
         account_id=account.account_id,

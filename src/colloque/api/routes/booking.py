@@ -27,7 +27,7 @@ class PatientSummary(Out):
     patient_id: UUID
     first_name: str
     last_name: str
-    birth_date: date
+    birth_date: date | None
 
 
 class ItemKeyWrapOut(Out):

@@ -29,7 +29,8 @@ class PatientOut(Out):
     patient_id: UUID
     first_name: str
     last_name: str
-    birth_date: date
+    #: Missing only on the holder's own record made at sign-up without one, until completed.
+    birth_date: date | None
     relationship: Relationship
     created_at: datetime
 
@@ -87,7 +88,7 @@ class PracticePatientOut(Out):
     patient_id: UUID
     first_name: str
     last_name: str
-    birth_date: date
+    birth_date: date | None
 
 
 @router.post(

@@ -317,6 +317,33 @@ class ReshareIn(Body):
     wraps: list[Wrap] = Field(min_length=1, max_length=rewrap.MAX_BATCH)
 
 
+class RecipientsOut(Out):
+    #: Seal for this account's current encryption key (proven by the key directory) and the
+    #: practice group's; None when no account holds the patient.
+    holder_account_id: UUID | None
+
+
+@router.get(
+    STAFF_PATIENT + "/recipients",
+    response_model=RecipientsOut,
+    summary="Whom a note or message about this patient is sealed for, besides the practice",
+    description=(
+        "The account that holds a patient of the practice (none for a patient without an "
+        "account), so that a member's client seals notes and messages for them too, after "
+        "checking their keys in the key directory. Any staff member; 404 when the patient is not "
+        "registered at this practice."
+    ),
+)
+def recipients(
+    practice_id: UUID, patient_id: UUID, db: DB, principal: CurrentPrincipal
+) -> RecipientsOut:
+    with db.read() as session:
+        holder = threads.get_holder(
+            session, principal=principal, practice_id=practice_id, patient_id=patient_id
+        )
+        return RecipientsOut(holder_account_id=holder)
+
+
 @router.get(
     STAFF_PATIENT + "/reshare",
     response_model=ReshareOut,
