@@ -248,6 +248,10 @@ def list_my_appointments(
     return holder_views(session, principal=principal, rows=rows)
 
 
+#: The longest agenda window: 31 days, or 31 local days.
+MAX_AGENDA_DAYS = 31
+
+
 def list_practice_agenda(
     session: Session,
     *,
@@ -269,11 +273,21 @@ def list_practice_agenda(
     if zone_name is None:
         raise NotFound("practice not found")
     zone = ZoneInfo(zone_name)
-    start = window_start(start, zone)
-    until = window_end(until, zone)
+    # 31 local days may hold an hour more or less than 31 days: count days when both are days
+    # (``until`` is the last day in the window).
+    days_asked = (
+        None
+        if isinstance(start, datetime) or isinstance(until, datetime)
+        else (until - start).days + 1
+    )
+    start, until = window_start(start, zone), window_end(until, zone)
     check_horizon(start, now=now, field="from")
     check_horizon(until, now=now, field="until")
-    if until <= start or until - start > timedelta(days=31):
+    if days_asked is None:
+        too_long = until - start > timedelta(days=MAX_AGENDA_DAYS)
+    else:
+        too_long = days_asked > MAX_AGENDA_DAYS
+    if until <= start or too_long:
         raise InvalidInput("the window must be positive and at most 31 days", field="until")
     query = (
         select(Appointment, Patient)

@@ -49,9 +49,10 @@ def wall_instant(day: date, wall: time, tz: ZoneInfo) -> int:
 
 
 def day_start(day: date, tz: ZoneInfo) -> datetime:
-    """The first instant of the local day ``day`` in ``tz``, as a datetime in ``tz``: midnight,
-    or the end of the jump when a spring-forward skips midnight (as in some American zones)."""
-    return from_micros(wall_instant(day, time(0), tz)).astimezone(tz)
+    """The first instant of the local day ``day`` in ``tz``: midnight, or the end of the jump when
+    a spring-forward skips midnight (Santiago, Havana). In UTC, so that arithmetic on it is real
+    time: Python adds to and subtracts datetimes of one ``ZoneInfo`` on the wall clock."""
+    return from_micros(wall_instant(day, time(0), tz))
 
 
 def window_start(value: datetime | date, tz: ZoneInfo) -> datetime:
