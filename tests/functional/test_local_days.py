@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from colloque.accounts.config import TEST_COST
+from colloque.accounts.demo import do_create_demo_login
 from colloque.booking.rules import Source
+from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.services import AgendaRulesInput
@@ -151,6 +154,32 @@ def test_a_past_day_has_no_slots_left(
 ) -> None:
     world = build_world(db, clock, rules=RULES, timezone="Pacific/Auckland")
     assert slots(client, world, **{"from": "2026-03-02", "days": 1}) == []
+
+
+def test_the_client_asks_for_a_local_day(
+    db: Database, clock: SettableClock, client: TestClient
+) -> None:
+    world = build_world(db, clock, rules=RULES, timezone="America/Montreal")
+    with db.write() as session:
+        do_create_demo_login(
+            session,
+            now=clock.now(),
+            email="local.day@example.test",
+            display_name="Local Day",
+            password="tilleul-marmotte-horizon-local",
+            kdf_cost=TEST_COST,
+            insecure_allow_weak_cost=True,
+        )
+    colloque = ColloqueClient(http=client, insecure_allow_weak_cost=True)
+    colloque.log_in("local.day@example.test", "tilleul-marmotte-horizon-local")
+    starts = colloque.free_slots(
+        practice_id=world.practice_id,
+        practitioner_id=world.practitioner_id,
+        visit_type_id=world.consultation_id,
+        start=date(2026, 3, 9),
+        days=1,
+    )
+    assert starts[0].isoformat() == "2026-03-09T09:00:00-04:00"
 
 
 # --- the agenda -------------------------------------------------------------------------------
