@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from itertools import pairwise
@@ -13,9 +14,12 @@ from fastapi.testclient import TestClient
 
 from colloque.accounts.config import TEST_COST
 from colloque.accounts.demo import do_create_demo_login
+from colloque.booking.access import list_practice_agenda
 from colloque.booking.rules import Source
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
+from colloque.errors import NotFound
+from colloque.principal import Membership, Principal, Role
 from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.services import AgendaRulesInput
 from colloque.scheduling.timetable import do_add_override
@@ -286,3 +290,18 @@ def test_the_agenda_refuses_what_is_not_an_instant_or_a_day(
     world = build_world(db, clock)
     problem(agenda(client, world, **{"from": value, "until": "2026-03-04"}), 422, field="from")
     problem(agenda(client, world, **{"from": "2026-03-02", "until": value}), 422, field="until")
+
+
+def test_the_agenda_of_a_practice_not_there(db: Database, clock: SettableClock) -> None:
+    """A principal read before its practice went (or made up) finds no zone to read days in."""
+    gone = uuid.uuid4()
+    principal = Principal(account_id=uuid.uuid4(), memberships={gone: Membership(Role.SECRETARY)})
+    with pytest.raises(NotFound), db.write() as session:
+        list_practice_agenda(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=gone,
+            start=date(2026, 3, 2),
+            until=date(2026, 3, 3),
+        )
