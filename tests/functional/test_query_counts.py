@@ -259,9 +259,10 @@ def client(db: Database, clock: SettableClock) -> Iterator[TestClient]:
 
 #: GET /practices/{id}/agenda as a secretary: resolving the bearer token (the token with its
 #: account, the memberships, the probing lock) in a read transaction, then in the write
-#: transaction the page of appointments with their patients, its audit event and the page's
-#: sealed reasons. SQLite also sends its two BEGINs.
-AGENDA_REQUEST = {"sqlite": 8, "postgresql": 6}
+#: transaction the practice's time zone (plain days are read in it, before the page's query, and
+#: every instant of the answer is given with its offset), the page of appointments with their
+#: patients, its audit event and the page's sealed reasons. SQLite also sends its two BEGINs.
+AGENDA_REQUEST = {"sqlite": 9, "postgresql": 7}
 
 
 @pytest.mark.parametrize("appointments", SIZES)

@@ -4,7 +4,7 @@ appointment of a length no active type has any more cannot be moved, only booked
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -12,9 +12,11 @@ from sqlalchemy import update
 from colloque.booking.changes import do_reschedule_appointment
 from colloque.clock import SettableClock
 from colloque.errors import RuleViolation
+from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.models import VisitType
 from colloque.scheduling.services import definition_changed, get_agenda_row
+from colloque.scheduling.timetable import do_add_override
 from colloque.storage.engine import Database
 from tests.factories import World, book, build_world
 
@@ -41,16 +43,32 @@ def test_a_retired_type_leaves_the_openings_and_overrides(
     db: Database, clock: SettableClock
 ) -> None:
     world = build_world(db, clock)
+    saturday = date(2026, 3, 7)
+    with db.write() as session:
+        do_add_override(
+            session,
+            now=clock.now(),
+            principal=world.admin.principal(db),
+            practice_id=world.practice_id,
+            practitioner_id=world.practitioner_id,
+            kind=OverrideKind.EXTRA_OPENING,
+            first_day=saturday,
+            last_day=saturday,
+            start_minute=9 * 60,
+            end_minute=12 * 60,
+            visit_type_ids=[world.follow_up_id, world.consultation_id],
+        )
     _retire(db, world, world.follow_up_id)
     with db.read() as session:
         loaded = load_agenda(
             session, practice_id=world.practice_id, practitioner_id=world.practitioner_id
         )
     assert world.follow_up_id not in loaded.visit_types
-    offered = {vt for r in loaded.agenda.weekly for vt in r.visit_type_ids}
-    offered |= {vt for o in loaded.agenda.overrides for vt in o.visit_type_ids}
-    assert world.follow_up_id not in offered
-    assert world.consultation_id in offered
+    weekly = {vt for r in loaded.agenda.weekly for vt in r.visit_type_ids}
+    extra = {vt for o in loaded.agenda.overrides for vt in o.visit_type_ids}
+    assert world.follow_up_id not in weekly | extra
+    assert world.consultation_id in weekly
+    assert extra == {world.consultation_id}
 
 
 def test_an_appointment_whose_length_was_retired_cannot_be_moved(

@@ -494,7 +494,7 @@ def test_agenda_management_over_http(client: TestClient, world: World) -> None:
         },
     )
     assert slots.status_code == 200, slots.text
-    assert slots.json()[0]["starts_at"] == "2026-03-14T09:00:00Z"
+    assert slots.json()[0]["starts_at"] == "2026-03-14T10:00:00+01:00"  # the practice's offset
     problem(
         client.post(agenda_url(world, "overrides"), json=extra, headers=bearer(world.holder)), 404
     )

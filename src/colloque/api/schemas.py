@@ -26,6 +26,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -133,6 +136,47 @@ Day = Annotated[date, _iso_text(_DAY_SHAPE, date, "2027-01-04"), _years(FIRST_YE
 #: A birth date, ISO 8601 text, from 1900 (the services refuse a day after today).
 BirthDate = Annotated[
     date, _iso_text(_DAY_SHAPE, date, "1985-05-17"), _years(FIRST_BIRTH_YEAR, LAST_YEAR)
+]
+
+_INSTANT = TypeAdapter(Instant)
+_DAY = TypeAdapter(Day)
+_DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _instant_or_day(value: object) -> datetime | date:
+    """An :data:`Instant`, or a :data:`Day` when the text is a plain date and nothing more."""
+    if isinstance(value, date):
+        return value  # built in Python (a datetime is a date too), not parsed from a request
+    is_day = isinstance(value, str) and _DAY_ONLY.fullmatch(value) is not None
+    if not is_day and not (isinstance(value, str) and _INSTANT_SHAPE.match(value)):
+        # Pydantic would read a number (or numeric text) as a Unix timestamp.
+        raise ValueError("must be ISO 8601 text such as 2027-01-04T09:30:00+01:00 or 2027-01-04")
+    adapter: TypeAdapter[Any] = _DAY if is_day else _INSTANT
+    try:
+        parsed: datetime | date = adapter.validate_python(value)
+    except ValidationError as error:
+        # The inner rule's message (shape, calendar, years), under this field's name.
+        first = error.errors(include_url=False)[0]
+        ours = first["type"] == "value_error"  # a rule above, else one of pydantic's parsers
+        raise ValueError(str(first["ctx"]["error"]) if ours else first["msg"]) from None
+    return parsed
+
+
+#: A query bound that is either an instant with its offset (as :data:`Instant`) or a plain local
+#: day (as :data:`Day`), which the service reads in the practice's time zone: a ``from`` day is
+#: the day's first instant, an ``until`` day ends with it (the next day's first instant).
+InstantOrDay = Annotated[
+    datetime | date,
+    PlainValidator(_instant_or_day),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ],
+            "description": "an instant with its offset, or a local day in the practice's zone",
+        }
+    ),
 ]
 
 

@@ -9,8 +9,9 @@ only the key wraps the reader can open.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import check_horizon
+from colloque.scheduling.models import Practice
+from colloque.scheduling.timeline import window_end, window_start
 
 
 def get_patient(session: Session, patient_id: UUID) -> Patient:
@@ -69,10 +72,23 @@ class AppointmentView:
     patient: Patient
     reason: queries.SealedReasonCopy | None
     history: tuple[AppointmentEvent, ...] = ()
+    #: The practice's time zone when the reading gives instants as the practice's local time
+    #: (the practice agenda); otherwise instants stay as stored, in UTC.
+    zone: ZoneInfo | None = None
+
+    def local(self, instant: datetime) -> datetime:
+        """An instant of this appointment as the reader is given it: with the practice's offset
+        when the view has its zone. (A new datetime: the stored row is never touched.)"""
+        return instant if self.zone is None else instant.astimezone(self.zone)
 
 
 def practice_views(
-    session: Session, *, principal: Principal, practice_id: UUID, rows: list[PatientAppointmentRow]
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    rows: list[PatientAppointmentRow],
+    zone: ZoneInfo | None = None,
 ) -> list[AppointmentView]:
     """Rows of one practice, read for the practice: reasons only for its key holders."""
     holds_key = authorize(principal, Action.PRACTICE_SEALED_WRAPS_READ, PracticeTarget(practice_id))
@@ -84,7 +100,9 @@ def practice_views(
         else {}
     )
     return [
-        AppointmentView(r.appointment, r.patient, reasons.get(r.appointment.appointment_id))
+        AppointmentView(
+            r.appointment, r.patient, reasons.get(r.appointment.appointment_id), zone=zone
+        )
         for r in rows
     ]
 
@@ -230,20 +248,46 @@ def list_my_appointments(
     return holder_views(session, principal=principal, rows=rows)
 
 
+#: The longest agenda window: 31 days, or 31 local days.
+MAX_AGENDA_DAYS = 31
+
+
 def list_practice_agenda(
     session: Session,
     *,
     now: datetime,
     principal: Principal,
     practice_id: UUID,
-    start: datetime,
-    until: datetime,
+    start: datetime | date,
+    until: datetime | date,
     practitioner_id: UUID | None = None,
 ) -> list[AppointmentView]:
+    """The practice's appointments overlapping [``start``, ``until``), at most 31 days.
+
+    Each bound is an instant or a local day of the practice: ``start`` a day's first instant,
+    ``until`` the end of its day (the next day's first instant). The views carry the practice's
+    zone, so that their instants are given with the practice's offset.
+    """
     require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
+    zone_name = session.scalar(select(Practice.timezone).where(Practice.practice_id == practice_id))
+    if zone_name is None:
+        raise NotFound("practice not found")
+    zone = ZoneInfo(zone_name)
+    # 31 local days may hold an hour more or less than 31 days: count days when both are days
+    # (``until`` is the last day in the window).
+    days_asked = (
+        None
+        if isinstance(start, datetime) or isinstance(until, datetime)
+        else (until - start).days + 1
+    )
+    start, until = window_start(start, zone), window_end(until, zone)
     check_horizon(start, now=now, field="from")
     check_horizon(until, now=now, field="until")
-    if until <= start or until - start > timedelta(days=31):
+    if days_asked is None:
+        too_long = until - start > timedelta(days=MAX_AGENDA_DAYS)
+    else:
+        too_long = days_asked > MAX_AGENDA_DAYS
+    if until <= start or too_long:
         raise InvalidInput("the window must be positive and at most 31 days", field="until")
     query = (
         select(Appointment, Patient)
@@ -268,4 +312,6 @@ def list_practice_agenda(
         object_kind="agenda",
         object_id=practitioner_id,
     )
-    return practice_views(session, principal=principal, practice_id=practice_id, rows=rows)
+    return practice_views(
+        session, principal=principal, practice_id=practice_id, rows=rows, zone=zone
+    )

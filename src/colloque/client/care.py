@@ -64,11 +64,12 @@ class Care(Accounts):
         practice_id: UUID,
         practitioner_id: UUID,
         visit_type_id: UUID,
-        start: datetime | None = None,
+        start: datetime | date | None = None,
         days: int = 7,
     ) -> list[datetime]:
         """The start of each free slot of an online visit type, from ``start`` (default: now)
-        for ``days`` days (at most 31)."""
+        for ``days`` days (at most 31). ``start`` may be an aware datetime or a plain date, a
+        local day of the practice; the starts carry the practice's UTC offset."""
         path = f"/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/slots"
         since = {"from": None if start is None else start.isoformat()}
         query = with_query(path, visit_type_id=visit_type_id, days=days, **since)

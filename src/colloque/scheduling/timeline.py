@@ -48,6 +48,29 @@ def wall_instant(day: date, wall: time, tz: ZoneInfo) -> int:
     return high
 
 
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant of the local day ``day`` in ``tz``: midnight, or the end of the jump when
+    a spring-forward skips midnight (Santiago, Havana). In UTC, so that arithmetic on it is real
+    time: Python adds to and subtracts datetimes of one ``ZoneInfo`` on the wall clock."""
+    return from_micros(wall_instant(day, time(0), tz))
+
+
+def window_start(value: datetime | date, tz: ZoneInfo) -> datetime:
+    """The instant a window given by an instant or a local day starts at: the instant itself, or
+    the first instant of the day."""
+    if isinstance(value, datetime):
+        return value
+    return day_start(value, tz)
+
+
+def window_end(value: datetime | date, tz: ZoneInfo) -> datetime:
+    """The exclusive end of a window given by an instant or a local day: the instant itself, or
+    the first instant of the day after (so that the whole day is in the window)."""
+    if isinstance(value, datetime):
+        return value
+    return day_start(value + timedelta(days=1), tz)
+
+
 class BusyIndex:
     """Busy time as sorted, disjoint pieces, plus the starts that count toward a daily cap.
 

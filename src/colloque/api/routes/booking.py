@@ -11,7 +11,7 @@ from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
-from colloque.api.schemas import B64, Body, Instant, Out
+from colloque.api.schemas import B64, Body, Instant, InstantOrDay, Out
 from colloque.booking import access as reading
 from colloque.booking import changes, services
 from colloque.booking.reasons import SealedReason
@@ -81,16 +81,18 @@ class AppointmentOut(Out):
             ),
             patient=PatientSummary.model_validate(view.patient),
             booked_by_account_id=appointment.booked_by_account_id,
-            starts_at=appointment.starts_at,
-            ends_at=appointment.ends_at,
+            starts_at=view.local(appointment.starts_at),
+            ends_at=view.local(appointment.ends_at),
             status=Status(appointment.status),
             source=Source(appointment.source),
             cancel_reason=CancelReason(appointment.cancel_reason)
             if appointment.cancel_reason
             else None,
-            hold_expires_at=appointment.hold_expires_at,
-            created_at=appointment.created_at,
-            updated_at=appointment.updated_at,
+            hold_expires_at=None
+            if appointment.hold_expires_at is None
+            else view.local(appointment.hold_expires_at),
+            created_at=view.local(appointment.created_at),
+            updated_at=view.local(appointment.updated_at),
         )
 
 
@@ -362,8 +364,13 @@ def mark(
     "/practices/{practice_id}/agenda",
     response_model=list[AppointmentOut],
     description=(
-        "Practice staff (or an operator with a grant) read the agenda of a window. 403 for a role "
-        "that may not, 404 when the practice is not yours."
+        "Practice staff (or an operator with a grant) read the agenda of a window. `from` and "
+        "`until` are instants with their offset, or plain local days of the practice "
+        "(`from=2027-01-04&until=2027-01-10`: `from` a day's first instant in the practice's time "
+        "zone, `until` the end of its day); at most 31 days, within ten years of now. Every "
+        "instant of the answer carries the practice's UTC offset at that instant "
+        "(`2027-01-04T09:00:00+01:00`); the zone's name is the practice's `timezone`. 403 for a "
+        "role that may not, 404 when the practice is not yours."
     ),
 )
 def practice_agenda(
@@ -371,8 +378,8 @@ def practice_agenda(
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
-    start: Annotated[Instant, Query(alias="from")],
-    until: Instant,
+    start: Annotated[InstantOrDay, Query(alias="from")],
+    until: InstantOrDay,
     practitioner_id: UUID | None = None,
 ) -> list[AppointmentOut]:
     with db.write() as session:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
-from colloque.api.schemas import Body, Day, Instant, Out
+from colloque.api.schemas import Body, Day, InstantOrDay, Out
 from colloque.scheduling import services, timetable
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
 from colloque.scheduling.models import Practice, Practitioner, VisitType
@@ -139,8 +139,14 @@ class SlotOut(Out):
     response_model=list[SlotOut],
     summary="Free slots of one visit type, or of any online visit type of one length",
     description=(
-        "Give `visit_type_id`, or `duration_minutes` so that the server does not learn which "
-        "visit type the patient is looking for (the booking itself sends only the length)."
+        "Public. Give `visit_type_id`, or `duration_minutes` so that the server does not learn "
+        "which visit type the patient is looking for (the booking itself sends only the length). "
+        "`from` is an instant with its offset, or a plain local day (`2027-01-04`) of the "
+        "practice: then the window starts at that day's first instant in the practice's time zone "
+        "and holds `days` whole local days. Without `from`, from now. Every `starts_at` and "
+        "`ends_at` carries the practice's UTC offset at that instant "
+        "(`2027-01-04T09:00:00+01:00`); the zone's name is the practice's `timezone`. 404 for an "
+        "unknown practice, practitioner or visit type; 422 for a window beyond two years."
     ),
 )
 def list_slots(
@@ -150,7 +156,7 @@ def list_slots(
     clock: ClockDep,
     visit_type_id: UUID | None = None,
     duration_minutes: Annotated[int | None, Query(ge=5, le=480)] = None,
-    start: Annotated[Instant | None, Query(alias="from")] = None,
+    start: Annotated[InstantOrDay | None, Query(alias="from")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_SLOT_WINDOW_DAYS)] = 7,
 ) -> list[SlotOut]:
     with db.read() as session:
