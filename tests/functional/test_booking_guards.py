@@ -7,9 +7,11 @@ or no-show once it started. A waitlist hold is 'held' until its offer is decided
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -377,16 +379,15 @@ def test_a_move_is_checked_against_the_agenda(
 # --- booking ---------------------------------------------------------------------------------
 
 
-def request(world: World, **changes: object) -> BookingRequest:
-    fields: dict[str, object] = {
-        "practice_id": world.practice_id,
-        "practitioner_id": world.practitioner_id,
-        "patient_id": world.holder_patient_id,
-        "starts_at": TUE_0900,
-        "duration_minutes": 20,
-    }
-    fields.update(changes)
-    return BookingRequest(**fields)  # type: ignore[arg-type]
+def request(world: World, **changes: Any) -> BookingRequest:
+    base = BookingRequest(
+        practice_id=world.practice_id,
+        practitioner_id=world.practitioner_id,
+        patient_id=world.holder_patient_id,
+        starts_at=TUE_0900,
+        duration_minutes=20,
+    )
+    return dataclasses.replace(base, **changes)
 
 
 def book_request(

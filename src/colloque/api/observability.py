@@ -49,6 +49,8 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, *, proxy_headers: bool, forwarded_allow_ips: str) -> None:
         self.app = app
         self.proxy = (
+            # uvicorn types its middleware with its own ASGI aliases, Starlette with others; both
+            # describe the same ASGI 3 callable.
             ProxyHeadersMiddleware(app, trusted_hosts=forwarded_allow_ips)  # type: ignore[arg-type]
             if proxy_headers
             else None
@@ -61,6 +63,7 @@ class ObservabilityMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The same ASGI 3 callable under uvicorn's and Starlette's type aliases (see __init__).
         inner: ASGIApp = self.proxy if self.proxy is not None else self.app  # type: ignore[assignment]
         if scope["type"] != "http":
             await inner(scope, receive, send)

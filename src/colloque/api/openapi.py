@@ -325,6 +325,7 @@ def _asset_dir() -> Any:
 def install(app: FastAPI) -> None:
     """Serve the completed document at ``/openapi.json`` and Swagger UI at ``/docs``. Create the
     app with ``docs_url=None`` and ``redoc_url=None`` (they load their scripts from a CDN)."""
+    # FastAPI's documented way to complete the schema: replace the app's openapi method.
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     openapi_url = app.openapi_url or "/openapi.json"
 

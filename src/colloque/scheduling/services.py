@@ -6,6 +6,7 @@ policy, make one change with its audit event, and never commit: the caller owns 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,17 +44,13 @@ def check_timezone(name: str) -> ZoneInfo:
         raise InvalidInput(f"unknown time zone {name!r}", field="timezone") from exc
 
 
-_TIMEZONES: frozenset[str] | None = None
-
-
+@functools.cache
 def _timezones() -> frozenset[str]:
     """The zone names of the IANA database as the tzdata package lists them: not the system's
     files, which add names such as ``localtime`` (whatever zone the server is set to)."""
-    global _TIMEZONES
-    if _TIMEZONES is None:
-        listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
-        _TIMEZONES = frozenset(listed.split()) - {"Factory"}  # a placeholder, no place
-    return _TIMEZONES
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    # tzdata's "Factory" zone names no place: it stands for "the time zone was never set".
+    return frozenset(listed.split()) - {"Factory"}
 
 
 # --- practices and practitioners -------------------------------------------------------------
