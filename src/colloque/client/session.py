@@ -7,6 +7,7 @@ device. The flows that open a session are in ``accounts.py``.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Self
 from uuid import UUID
 
@@ -14,6 +15,7 @@ import httpx2
 
 from colloque.client.encoding import unb64
 from colloque.client.http import HttpClient, Json, raise_for_problem
+from colloque.client.state import FileState, MemoryState
 from colloque.crypto.keys import NewKeyBundle, UserKeys
 from colloque.crypto.login import LoginKeys, derive_login_keys
 
@@ -25,7 +27,9 @@ class NotLoggedIn(Exception):
 class Session:
     """``Session("https://colloque.example")``; pass ``http`` to reuse an HTTP client (tests
     pass FastAPI's TestClient). ``insecure_allow_weak_cost`` is for tests only: it lets the
-    client accept key-derivation parameters below the OWASP floor."""
+    client accept key-derivation parameters below the OWASP floor. ``state`` is where the client
+    remembers what it verified (a file path, or a :class:`~colloque.client.state.MemoryState`);
+    without it, it remembers only for this process."""
 
     def __init__(
         self,
@@ -34,7 +38,15 @@ class Session:
         http: HttpClient | None = None,
         insecure_allow_weak_cost: bool = False,
         timeout: float = 30.0,
+        state: str | os.PathLike[str] | MemoryState | None = None,
     ) -> None:
+        self.state: MemoryState = (
+            state
+            if isinstance(state, MemoryState)
+            else MemoryState()
+            if state is None
+            else FileState(state)
+        )
         self._http: HttpClient = (
             http if http is not None else httpx2.Client(base_url=base_url, timeout=timeout)
         )
