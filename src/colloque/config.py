@@ -83,6 +83,8 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("var")
+    #: The built web assets (``scripts/web-build``). Unset: ``web/dist`` of the source tree.
+    web_dist_dir: Path | None = None
     database_url: str | None = None
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     host: str = "127.0.0.1"

@@ -1,4 +1,5 @@
-"""The ASGI application for servers: ``uvicorn colloque.api.main:app``."""
+"""The JSON API alone, without the pages: ``uvicorn colloque.api.main:app``. ``colloque serve``
+runs colloque.web.main, which adds the pages to the same app."""
 
 from __future__ import annotations
 

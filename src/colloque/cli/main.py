@@ -139,10 +139,10 @@ def _run_server(settings: Settings, *, host: str, port: int, workers: int) -> No
     import uvicorn
 
     configure_logging(json=settings.environment == "production")
-    # The workers import colloque.api.main, which reads its settings from the environment.
+    # The workers import colloque.web.main, which reads its settings from the environment.
     os.environ.update(_server_environment(settings, workers=workers))
     uvicorn.run(
-        "colloque.api.main:app",
+        "colloque.web.main:app",
         host=host,
         port=port,
         workers=workers,

@@ -1,0 +1,27 @@
+"""The whole application: the JSON API and, beside it, the pages and their assets."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from colloque.api.app import create_app as create_api
+from colloque.clock import Clock
+from colloque.config import Settings, load_settings
+from colloque.storage.engine import Database
+from colloque.web import pages, static
+from colloque.web.assets import Assets, load_assets
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+    assets: Assets | None = None,
+) -> FastAPI:
+    settings = settings or load_settings()
+    app = create_api(settings, database=database, clock=clock)
+    app.state.web_assets = assets or load_assets(settings.web_dist_dir)
+    app.include_router(static.router)
+    app.include_router(pages.router)
+    return app

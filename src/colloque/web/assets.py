@@ -1,0 +1,94 @@
+"""The built front-end assets: Vite's manifest to find an entry's files, and our asset manifest
+(SHA-256 of every file) for Subresource Integrity and for anyone who wants to check what we serve.
+
+The build (``scripts/web-build``) writes both into ``web/dist``. Files are checked against the
+asset manifest when loaded, so a file changed on disk after the build is refused at start rather
+than served with an integrity attribute that the browser would reject.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import colloque
+
+#: Where ``scripts/web-build`` puts the assets in a source checkout.
+DEFAULT_DIST_DIR = Path(colloque.__file__).resolve().parents[2] / "web" / "dist"
+ASSET_MANIFEST = "asset-manifest.json"
+VITE_MANIFEST = Path(".vite") / "manifest.json"
+
+
+class AssetsError(RuntimeError):
+    """The built assets are missing or do not match their manifest."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    path: str  # relative to the dist folder, as served under /assets/..
+    integrity: str  # the SRI attribute value
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFiles:
+    scripts: tuple[Asset, ...] = ()
+    styles: tuple[Asset, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Assets:
+    root: Path
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256 hex
+    entries: dict[str, EntryFiles] = field(default_factory=dict)
+    manifest_bytes: bytes = b""
+
+    @property
+    def built(self) -> bool:
+        return bool(self.entries)
+
+    def entry(self, name: str) -> EntryFiles:
+        """The script and style files of one Vite entry (``src/slot-picker.ts``). Without a
+        build, none: the pages still work, without their JavaScript and styles."""
+        return self.entries.get(name, EntryFiles())
+
+    def file(self, path: str) -> Path | None:
+        """A built file by its served path, only if the manifest lists it."""
+        if path not in self.files:
+            return None
+        return self.root / path
+
+
+def _integrity(sha256_hex: str) -> str:
+    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+
+
+def load_assets(root: Path | None) -> Assets:
+    root = (root or DEFAULT_DIST_DIR).resolve()
+    manifest_path = root / ASSET_MANIFEST
+    if not manifest_path.is_file():
+        return Assets(root=root)
+    manifest_bytes = manifest_path.read_bytes()
+    listed: dict[str, str] = json.loads(manifest_bytes)["files"]
+    for path, digest in listed.items():
+        actual = hashlib.sha256((root / path).read_bytes()).hexdigest()
+        if actual != digest:
+            raise AssetsError(f"{path} does not match the asset manifest; rebuild the assets")
+    vite: dict[str, dict[str, object]] = json.loads((root / VITE_MANIFEST).read_text())
+    entries: dict[str, EntryFiles] = {}
+    for name, chunk in vite.items():
+        if not chunk.get("isEntry"):
+            continue
+        own = str(chunk["file"])
+        css = [str(c) for c in chunk.get("css", [])]  # type: ignore[attr-defined]
+        if own.endswith(".css"):
+            scripts, styles = [], [own, *css]
+        else:
+            scripts, styles = [own], css
+        entries[name] = EntryFiles(
+            scripts=tuple(Asset(p, _integrity(listed[p])) for p in scripts),
+            styles=tuple(Asset(p, _integrity(listed[p])) for p in styles),
+        )
+    return Assets(root=root, files=listed, entries=entries, manifest_bytes=manifest_bytes)
