@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+
+import { svelte } from "@sveltejs/vite-plugin-svelte";
+import { defineConfig, type Plugin } from "vite";
+
+const OUT_DIR = "dist";
+const ASSET_MANIFEST = "asset-manifest.json";
+
+function filesUnder(root: string, dir: string = root): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(root, path) : [relative(root, path).split(sep).join("/")];
+  });
+}
+
+/** The published list of every served file's SHA-256 (the server reads it for Subresource
+ * Integrity and serves it, so that anyone can compare what a server sends with a build). Vite's
+ * own manifest under .vite/ is read by the server, never served, so it is not listed. */
+function assetManifest(): Plugin {
+  return {
+    name: "colloque-asset-manifest",
+    apply: "build",
+    writeBundle(options) {
+      const root = options.dir ?? OUT_DIR;
+      const files: Record<string, string> = {};
+      for (const path of filesUnder(root).sort()) {
+        if (path === ASSET_MANIFEST || path.startsWith(".vite/")) continue;
+        files[path] = createHash("sha256").update(readFileSync(join(root, path))).digest("hex");
+      }
+      writeFileSync(join(root, ASSET_MANIFEST), JSON.stringify({ version: 1, files }, null, 2) + "\n");
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [svelte(), assetManifest()],
+  build: {
+    outDir: OUT_DIR,
+    emptyOutDir: true,
+    manifest: true,
+    target: "es2022",
+    // One file per entry: nothing for a preload polyfill to do.
+    modulePreload: { polyfill: false },
+    rollupOptions: {
+      input: {
+        pages: "src/pages.css",
+        "slot-picker": "src/slot-picker.ts",
+      },
+    },
+  },
+});
