@@ -1,0 +1,249 @@
+"""The public pages, through the whole app: both languages, their headers, the slots in the HTML
+(no JavaScript needed), and a page (never a 500 or the API's JSON) for bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta
+from html import unescape
+from pathlib import Path
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+import httpx2
+import pytest
+
+from colloque.scheduling.domain import VisitMode
+from colloque.scheduling.timetable import do_add_visit_type
+from colloque.web import i18n
+from colloque.web.i18n import Language
+from colloque.web.security import CONTENT_SECURITY_POLICY
+from colloque.worker import run_cycle
+from tests.functional.web.conftest import Site, add_gps
+
+TEMPLATES = Path(i18n.__file__).parent / "templates"
+SOURCES = Path(i18n.__file__).parent
+
+
+def _pages(site: Site) -> dict[str, int]:
+    return {
+        "/": 200,
+        "/search?specialty=general_practice&where=Paris": 200,
+        "/search?where=75002&name=Martin": 200,
+        "/search": 200,
+        site.practitioner_url: 200,
+        f"{site.practitioner_url}?visit_type={site.world.video_id}&week=2026-03-09": 200,
+        f"/practitioners/{uuid4()}/{uuid4()}": 404,
+        "/search?specialty=astrology": 400,
+    }
+
+
+def _assert_page_headers(response: httpx2.Response) -> None:
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    for directive in (
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-cache"
+    # Development and test: no HSTS (tests/functional/web/test_assets.py checks production).
+    assert "strict-transport-security" not in response.headers
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_every_page_renders_in_both_languages_with_strict_headers(
+    site: Site, language: Language
+) -> None:
+    for url, status in _pages(site).items():
+        joiner = "&" if "?" in url else "?"
+        response = site.client.get(f"{url}{joiner}lang={language.value}")
+        assert response.status_code == status, url
+        assert f'<html lang="{language.value}">' in response.text
+        _assert_page_headers(response)
+        # Every script is either a file of ours or inert JSON data.
+        for tag in re.findall(r"<script[^>]*>", response.text):
+            assert 'type="application/json"' in tag or ("src=" in tag and "integrity=" in tag)
+        assert "http://" not in response.text
+        external = set(re.findall(r"https://[^/\"']+", response.text))
+        assert external <= {"https://www.openstreetmap.org"}, url
+
+
+def test_the_language_follows_the_link_then_the_cookie(site: Site) -> None:
+    assert '<html lang="fr">' in site.client.get("/").text
+    switched = site.client.get("/?lang=en")
+    assert '<html lang="en">' in switched.text
+    assert "lang=en" in switched.headers["set-cookie"]
+    assert "HttpOnly" in switched.headers["set-cookie"]
+    assert '<html lang="en">' in site.client.get("/search").text
+    assert 'href="/?lang=fr"' in site.client.get("/").text
+    assert '<html lang="fr">' in site.client.get("/?lang=fr").text
+    assert '<html lang="fr">' in site.client.get("/").text
+    # Anything else is ignored, not an error.
+    assert site.client.get("/?lang=de").status_code == 200
+
+
+def test_the_catalogues_hold_the_same_keys_and_every_key_the_pages_use() -> None:
+    french, english = i18n.catalogue(Language.FR), i18n.catalogue(Language.EN)
+    assert set(french) == set(english)
+    assert all(french.values())
+    assert all(english.values())
+    used = set()
+    for template in TEMPLATES.glob("*.html"):
+        found = re.findall(r"""\bt\(\s*['"]([a-z0-9_.]+)['"]""", template.read_text())
+        # A key built in the template (`'mode.' ~ vt.mode`) is checked below from its enum.
+        used |= {key for key in found if not key.endswith(".")}
+    used |= set(re.findall(r'"(error\.[a-z_]+)"\)', (SOURCES / "pages.py").read_text()))
+    used |= {f"mode.{mode.value}" for mode in VisitMode}
+    assert used, "no message id found: the pattern above no longer matches the templates"
+    assert used <= set(french), sorted(used - set(french))
+    assert not set(french) - used, f"unused keys: {sorted(set(french) - used)}"
+
+
+def test_a_missing_key_raises_rather_than_shows_its_id() -> None:
+    with pytest.raises(i18n.MissingMessage):
+        i18n.Translator(Language.EN)("nowhere.to_be_found")
+
+
+def test_search_results_rank_like_the_api_with_their_next_slots_and_pages(site: Site) -> None:
+    add_gps(site.db, site.clock, site.world, 11)
+    run_cycle(site.db, site.clock, batch=100)
+    api = site.client.get(
+        "/api/v1/search",
+        params={"specialty": "general_practice", "city": "Paris", "page_size": 10},
+    ).json()
+    first = site.client.get("/search?specialty=general_practice&where=Paris")
+    assert first.status_code == 200
+    linked = re.findall(r'<h3><a href="/practitioners/([^/]+)/([^"]+)">', first.text)
+    assert linked == [
+        (hit["practice"]["practice_id"], hit["practitioner"]["practitioner_id"])
+        for hit in api["results"]
+    ]
+    earliest = datetime.fromisoformat(api["results"][0]["next_slots"][0]["starts_at"])
+    paris = earliest.astimezone(ZoneInfo("Europe/Paris")).isoformat()
+    assert f'<time datetime="{paris}">' in first.text
+    assert 'rel="prev"' not in first.text
+    next_url = unescape(re.search(r'rel="next" href="([^"]+)"', first.text)[1])  # type: ignore[index]
+    second = site.client.get(next_url)
+    assert second.status_code == 200
+    assert 'rel="prev"' in second.text
+    assert len(re.findall(r"<h3><a ", second.text)) == 2  # 12 GPs, 10 a page
+    assert 'rel="next"' not in second.text
+
+
+def test_a_postcode_and_a_name_find_the_practitioner(site: Site) -> None:
+    page = site.client.get("/search", params={"where": "75002", "name": "martin"})
+    assert "Dr Claire Martin" in page.text
+    none = site.client.get("/search", params={"where": "Lyon"})
+    assert "Aucun praticien" in none.text
+
+
+def _slots_api(site: Site, visit_type_id: object, week: date) -> list[str]:
+    world = site.world
+    slots = site.client.get(
+        f"/api/v1/practices/{world.practice_id}/practitioners/{world.practitioner_id}/slots",
+        params={"visit_type_id": str(visit_type_id), "from": week.isoformat(), "days": 7},
+    )
+    assert slots.status_code == 200
+    return [slot["starts_at"] for slot in slots.json()]
+
+
+def test_the_practitioner_page_holds_its_slots_week_by_week_without_javascript(site: Site) -> None:
+    page = site.client.get(site.practitioner_url)
+    text = page.text
+    assert "Dr Claire Martin" in text
+    assert "Médecine générale" in text
+    assert "12 rue de la Paix" in text
+    assert "75002 Paris" in text
+    assert "https://www.openstreetmap.org/?mlat=48.86860&amp;mlon=2.33140" in text
+    assert "anglais, français" in text
+    assert "Téléconsultation · 15 min · en vidéo" in text
+    assert "Première consultation · 30 min · au cabinet" in text
+    assert "Urgence" not in text  # not bookable online
+    # The first visit type is chosen; its week's slots are all in the HTML, as the API lists them.
+    chosen = re.search(r'<option value="([^"]+)" selected>', text)[1]  # type: ignore[index]
+    monday = date(2026, 3, 2)
+    expected = _slots_api(site, chosen, monday)
+    assert expected
+    assert re.findall(r'<li><time datetime="([^"]+)">', text) == expected
+    assert "Semaine précédente" not in text
+    next_url = unescape(re.search(r'href="([^"]+)">Semaine suivante', text)[1])  # type: ignore[index]
+    assert "week=2026-03-09" in next_url
+    later = site.client.get(next_url).text
+    assert re.findall(r'<li><time datetime="([^"]+)">', later) == _slots_api(
+        site, chosen, monday + timedelta(weeks=1)
+    )
+    assert "Semaine précédente" in later
+    video = site.client.get(site.practitioner_url, params={"visit_type": str(site.world.video_id)})
+    video_slots = re.findall(r'<li><time datetime="([^"]+)">', video.text)
+    assert video_slots == _slots_api(site, site.world.video_id, monday)
+    assert all("T14:" in s or "T15:" in s or "T16:" in s or "T17:" in s for s in video_slots)
+
+
+def test_the_island_data_is_inert_json_even_with_markup_in_a_label(site: Site) -> None:
+    hostile = "</script><script>alert(1)</script>"
+    with site.db.write() as session:
+        do_add_visit_type(
+            session,
+            now=site.clock.now(),
+            principal=site.world.admin.principal(site.db),
+            practice_id=site.world.practice_id,
+            practitioner_id=site.world.practitioner_id,
+            label=hostile,
+            duration_minutes=25,
+        )
+    text = site.client.get(site.practitioner_url).text
+    assert "<script>alert(1)" not in text
+    raw = re.search(
+        r'<script type="application/json" id="slot-picker-data">(.*?)</script>', text, re.S
+    )[1]  # type: ignore[index]
+    data = json.loads(raw)
+    assert hostile in [vt["label"] for vt in data["visitTypes"]]
+    assert data["week"] == "2026-03-02"
+    assert data["firstWeek"] == "2026-03-02"
+    assert data["slots"] == re.findall(r'<li><time datetime="([^"]+)">', text)
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("/search?specialty=astrology", 400),
+        ("/search?name=a", 400),
+        ("/search?name=" + "x" * 101, 400),
+        ("/search?where=%25%25", 400),
+        ("/search?where=Par%00is", 400),
+        ("/search?specialty=dentistry&page=0", 400),
+        ("/search?specialty=dentistry&page=abc", 400),
+        ("/search?specialty=dentistry&page=501", 400),
+        ("/practitioners/not-a-uuid/either", 404),
+        ("/practitioners/{practice}/{unknown}", 404),
+        ("/practitioners/{unknown}/{practitioner}", 404),
+        ("/practitioners/{practice}/{practitioner}?visit_type=nope", 400),
+        ("/practitioners/{practice}/{practitioner}?visit_type={unknown}", 400),
+        ("/practitioners/{practice}/{practitioner}?visit_type={urgent}", 400),
+        ("/practitioners/{practice}/{practitioner}?week=2026-13-01", 400),
+        ("/practitioners/{practice}/{practitioner}?week=tomorrow", 400),
+        ("/practitioners/{practice}/{practitioner}?week=2029-01-01", 400),
+        ("/practitioners/{practice}/{practitioner}?week=1999-01-01", 200),
+    ],
+)
+def test_bad_input_gets_a_page_in_the_language_never_a_500(
+    site: Site, query: str, status: int
+) -> None:
+    url = query.format(
+        practice=site.world.practice_id,
+        practitioner=site.world.practitioner_id,
+        unknown=uuid4(),
+        urgent=site.world.urgent_id,
+    )
+    for language in Language:
+        site.client.cookies.set("lang", language.value)
+        response = site.client.get(url)
+        assert response.status_code == status, url
+        assert f'<html lang="{language.value}">' in response.text
+        _assert_page_headers(response)
