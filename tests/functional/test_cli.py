@@ -116,6 +116,11 @@ def test_demo_loads_and_prints_logins(tmp_path: Path) -> None:
     # Every start prints the URL, the logins with new tokens and the Try lines, never wrapped
     # (the output is a pipe here, and COLUMNS is not set).
     assert "http://127.0.0.1:8000" in again.stdout
+    # The web pages first, with the showcase GP's page, then the API.
+    printed = again.stdout.splitlines()
+    web = next(i for i, line in enumerate(printed) if "open http://127.0.0.1:8000/ in a" in line)
+    assert "/practitioners/" in printed[web + 1]
+    assert web < next(i for i, line in enumerate(printed) if line.startswith("API: "))
     first_tokens = _tokens(result.stdout)
     tokens = _tokens(again.stdout)
     assert len(tokens) == 4

@@ -293,15 +293,23 @@ def demo(
 
     now = SystemClock().now()
     log = LogKey.from_settings(settings)
+    example = example_booking(database, now=now)
     lines = welcome_lines(
         url,
         logins=issue_demo_logins(database, now=now),
-        example=example_booking(database, now=now),
+        example=example,
         log_origin=log.origin,
         log_public_key=base64.b64encode(log.public_key).decode(),
     )
-    # Plain lines, never wrapped: tokens and commands are made to be pasted.
-    typer.echo(f"\nColloque demo at {url}  (API docs: {url}/docs)")
+    # Plain lines, never wrapped: tokens and commands are made to be pasted. The web pages come
+    # first: they are what a person opens.
+    typer.echo(f"\nColloque demo: open {url}/ in a browser (search and practitioners' pages)")
+    if example is not None:
+        typer.echo(
+            f"  {example.practitioner_name}'s page: "
+            f"{url}/practitioners/{example.practice_id}/{example.practitioner_id}"
+        )
+    typer.echo(f"API: {url}/api/v1  (docs: {url}/docs)")
     for line in lines:
         typer.echo(line)
     database.dispose()
