@@ -23,12 +23,15 @@ from fastapi import APIRouter, Cookie, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from colloque.api.deps import DB, ClockDep
+from colloque.api.routes.scheduling import MAX_SLOT_WINDOW_DAYS
 from colloque.config import Environment as Deployment
 from colloque.errors import InvalidInput, NotFound
 from colloque.scheduling import services as scheduling
 from colloque.scheduling import timetable
+from colloque.scheduling.domain import Slot
 from colloque.scheduling.models import Practice, Practitioner, VisitType
 from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
 from colloque.search import availability
@@ -163,7 +166,7 @@ def _clean(value: str | None, field: str, *, longest: int) -> str | None:
 # --- home and search ------------------------------------------------------------------------
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request, lang_cookie: LangParam = None) -> Response:
     page = _page(request, lang_cookie)
     return _render(
@@ -204,7 +207,7 @@ def _search_query(params: dict[str, str]) -> SearchQuery | None:
     )
 
 
-@router.get("/search", response_class=HTMLResponse)
+@router.api_route("/search", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def search_page(
     request: Request, db: DB, clock: ClockDep, lang_cookie: LangParam = None
 ) -> Response:
@@ -320,7 +323,11 @@ def _language_names(codes: list[str], language: Language) -> list[str]:
     return [names.get(code, code) for code in codes]
 
 
-@router.get("/practitioners/{practice_text}/{practitioner_text}", response_class=HTMLResponse)
+@router.api_route(
+    "/practitioners/{practice_text}/{practitioner_text}",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+)
 def practitioner_page(
     request: Request,
     practice_text: str,
@@ -351,16 +358,18 @@ def practitioner_page(
             chosen = _visit_type(request.query_params.get("visit_type"), visit_types)
             slots = []
             if chosen is not None:
-                slots = availability.list_free_slots(
-                    session,
-                    now=now,
-                    practice_id=practice_id,
-                    practitioner_id=practitioner_id,
-                    visit_type_id=chosen.visit_type_id,
-                    duration_minutes=None,
-                    start=week,
-                    days=7,
-                )
+                slots = _week_slots(session, now, practice_id, practitioner_id, chosen, week)
+                if not slots and not request.query_params.get("week"):
+                    # Late in a week, or with a busy agenda, this week may be empty: open the
+                    # page on the first week that has a free slot rather than on an empty grid.
+                    later = _first_free_week(
+                        session, now, practice_id, practitioner_id, chosen, zone
+                    )
+                    if later is not None and later != week:
+                        week = later
+                        slots = _week_slots(
+                            session, now, practice_id, practitioner_id, chosen, week
+                        )
     except NotFound:
         return _error(page, 404, "error.not_found")
     except BadRequest:
@@ -376,6 +385,51 @@ def practitioner_page(
     )
 
 
+def _week_slots(
+    session: Session,
+    now: datetime,
+    practice_id: UUID,
+    practitioner_id: UUID,
+    visit_type: VisitType,
+    week: date,
+) -> list[Slot]:
+    return availability.list_free_slots(
+        session,
+        now=now,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        visit_type_id=visit_type.visit_type_id,
+        duration_minutes=None,
+        start=week,
+        days=7,
+    )
+
+
+def _first_free_week(
+    session: Session,
+    now: datetime,
+    practice_id: UUID,
+    practitioner_id: UUID,
+    visit_type: VisitType,
+    zone: ZoneInfo,
+) -> date | None:
+    """The Monday of the week of the first free slot within the API's longest window."""
+    ahead = availability.list_free_slots(
+        session,
+        now=now,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        visit_type_id=visit_type.visit_type_id,
+        duration_minutes=None,
+        start=None,
+        days=MAX_SLOT_WINDOW_DAYS,
+    )
+    if not ahead:
+        return None
+    day = ahead[0].start.astimezone(zone).date()
+    return day - timedelta(days=day.weekday())
+
+
 def _practitioner_context(
     page: _Page,
     practice: Practice,
@@ -384,7 +438,7 @@ def _practitioner_context(
     chosen: VisitType | None,
     week: date,
     this_monday: date,
-    slots: list[Any],
+    slots: list[Slot],
 ) -> dict[str, Any]:
     language = page.language
     zone = ZoneInfo(practice.timezone)

@@ -247,3 +247,21 @@ def test_bad_input_gets_a_page_in_the_language_never_a_500(
         assert response.status_code == status, url
         assert f'<html lang="{language.value}">' in response.text
         _assert_page_headers(response)
+
+
+def test_late_in_the_week_the_page_opens_on_the_first_week_with_a_free_slot(site: Site) -> None:
+    site.clock.advance(timedelta(days=5, hours=10))  # Saturday 7 March, 18:00 in Paris
+    text = site.client.get(site.practitioner_url).text
+    assert "Semaine du 9 mars 2026" in text
+    assert '<time datetime="2026-03-09T09:00:00+01:00">' in text
+    assert "Semaine précédente" in text  # this week stays one click away
+    asked = site.client.get(site.practitioner_url, params={"week": "2026-03-02"}).text
+    assert "Semaine du 2 mars 2026" in asked
+    assert "<li><time" not in asked
+
+
+def test_pages_answer_head_requests_for_crawlers(site: Site) -> None:
+    for url in ("/", "/search?where=Paris", site.practitioner_url):
+        response = site.client.head(url)
+        assert response.status_code == 200, url
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
