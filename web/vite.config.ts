@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { join, relative, sep } from "node:path";
 
 import { svelte } from "@sveltejs/vite-plugin-svelte";
@@ -7,6 +8,7 @@ import { defineConfig, type Plugin } from "vite";
 
 const OUT_DIR = "dist";
 const ASSET_MANIFEST = "asset-manifest.json";
+const COMPRESSED = [".gz", ".br"];
 
 function filesUnder(root: string, dir: string = root): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -17,7 +19,10 @@ function filesUnder(root: string, dir: string = root): string[] {
 
 /** The published list of every served file's SHA-256 (the server reads it for Subresource
  * Integrity and serves it, so that anyone can compare what a server sends with a build). Vite's
- * own manifest under .vite/ is read by the server, never served, so it is not listed. */
+ * own manifest under .vite/ is read by the server, never served, so it is not listed. Each file
+ * is also precompressed (gzip and brotli, at their highest levels, once here rather than on
+ * every request); those are encodings of a listed file, whose hash the browser checks after
+ * decoding, so they are not listed either. */
 function assetManifest(): Plugin {
   return {
     name: "colloque-asset-manifest",
@@ -27,7 +32,19 @@ function assetManifest(): Plugin {
       const files: Record<string, string> = {};
       for (const path of filesUnder(root).sort()) {
         if (path === ASSET_MANIFEST || path.startsWith(".vite/")) continue;
-        files[path] = createHash("sha256").update(readFileSync(join(root, path))).digest("hex");
+        if (COMPRESSED.some((suffix) => path.endsWith(suffix))) continue;
+        const content = readFileSync(join(root, path));
+        files[path] = createHash("sha256").update(content).digest("hex");
+        writeFileSync(join(root, `${path}.gz`), gzipSync(content, { level: 9 }));
+        writeFileSync(
+          join(root, `${path}.br`),
+          brotliCompressSync(content, {
+            params: {
+              [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+              [constants.BROTLI_PARAM_SIZE_HINT]: content.length,
+            },
+          }),
+        );
       }
       writeFileSync(join(root, ASSET_MANIFEST), JSON.stringify({ version: 1, files }, null, 2) + "\n");
     },

@@ -175,6 +175,7 @@ def test_without_javascript_the_slots_and_the_visit_type_form_work(
     browser: Browser, site: Site
 ) -> None:
     context = browser.new_context(java_script_enabled=False, locale="fr-FR")
+    context.on("request", lambda request: site.requests.append(request.url))
     try:
         page = context.new_page()
         page.goto(site.url + site.practitioner_path)
@@ -190,3 +191,4 @@ def test_without_javascript_the_slots_and_the_visit_type_form_work(
         expect(page).to_have_url(re.compile("week=2026-03-09"))
     finally:
         context.close()
+    assert all(url.startswith(site.url + "/") for url in site.requests), site.requests

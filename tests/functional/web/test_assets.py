@@ -73,10 +73,42 @@ def test_the_manifest_lists_every_served_file_with_its_sha256(site: Site) -> Non
     on_disk = sorted(
         path.relative_to(DEFAULT_DIST_DIR).as_posix()
         for path in (DEFAULT_DIST_DIR / "assets").iterdir()
+        if path.suffix not in (".gz", ".br")
     )
     assert sorted(files) == on_disk
     for path, digest in files.items():
         assert hashlib.sha256(site.client.get(f"/{path}").content).hexdigest() == digest
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding"),
+    [
+        ("br, gzip", "br"),
+        ("gzip, deflate", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+        ("identity", None),
+        ("", None),
+    ],
+)
+def test_assets_are_sent_precompressed_when_the_browser_takes_it(
+    site: Site, accept: str, encoding: str | None
+) -> None:
+    files = json.loads(site.client.get("/asset-manifest.json").content)["files"]
+    path = next(p for p in files if p.endswith(".js"))
+    with site.client.stream("GET", f"/{path}", headers={"Accept-Encoding": accept}) as response:
+        raw = b"".join(response.iter_raw())
+        headers = response.headers
+    assert headers.get("content-encoding") == encoding
+    assert headers["vary"] == "Accept-Encoding"
+    assert headers["cache-control"] == IMMUTABLE
+    original = (DEFAULT_DIST_DIR / path).read_bytes()
+    if encoding == "gzip":
+        assert gzip.decompress(raw) == original
+    elif encoding == "br":
+        assert raw == (DEFAULT_DIST_DIR / f"{path}.br").read_bytes()
+        assert len(raw) < len(original)
+    else:
+        assert raw == original
 
 
 @pytest.mark.parametrize(
