@@ -1,4 +1,4 @@
-"""``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key``.
+"""``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key | verify-web``.
 
 Errors end with a one-line message and a non-zero exit, never a traceback.
 """
@@ -315,6 +315,46 @@ def demo(
     database.dispose()
     if serve_after:
         _run_server(settings, host=host or settings.host, port=port or settings.port, workers=1)
+
+
+@app.command("verify-web")
+def verify_web(
+    url: Annotated[str, typer.Argument(help="A page of the server, e.g. a practitioner's page.")],
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="asset-manifest.json from your own build."
+        ),
+    ],
+) -> None:
+    """Check that the page and every script and stylesheet it loads match your build's asset
+    manifest (exit 1 when anything differs)."""
+    import httpx2
+
+    from colloque.web.verify import read_manifest, verify_page
+
+    if not url.startswith(("http://", "https://")):
+        raise _fail("the URL must start with http:// or https://")
+    try:
+        expected = read_manifest(manifest.read_bytes())
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"{manifest} is not an asset manifest ({type(exc).__name__})") from None
+    with httpx2.Client(timeout=20, follow_redirects=False) as client:
+
+        def fetch(target: str) -> tuple[int, bytes]:
+            response = client.get(target)
+            return response.status_code, response.content
+
+        try:
+            report = verify_page(url, expected, fetch)
+        except httpx2.HTTPError as exc:
+            raise _fail(f"cannot fetch from {url}: {type(exc).__name__}") from None
+    for finding in report.findings:
+        typer.echo(f"{'ok  ' if finding.ok else 'FAIL'}  {finding.what}: {finding.detail}")
+    if not report.ok:
+        typer.echo("the web client differs from your build")
+        raise typer.Exit(code=1)
+    typer.echo("the web client matches your build")
 
 
 def _read_secret_file(path: Path) -> str:
