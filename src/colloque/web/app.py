@@ -8,7 +8,7 @@ from colloque.api.app import create_app as create_api
 from colloque.clock import Clock
 from colloque.config import Settings, load_settings
 from colloque.storage.engine import Database
-from colloque.web import pages, static
+from colloque.web import practitioner_page, search_pages, static
 from colloque.web.assets import Assets, load_assets
 
 
@@ -23,5 +23,6 @@ def create_app(
     app = create_api(settings, database=database, clock=clock)
     app.state.web_assets = assets or load_assets(settings.web_dist_dir)
     app.include_router(static.router)
-    app.include_router(pages.router)
+    app.include_router(search_pages.router)
+    app.include_router(practitioner_page.router)
     return app

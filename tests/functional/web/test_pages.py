@@ -98,7 +98,8 @@ def test_the_catalogues_hold_the_same_keys_and_every_key_the_pages_use() -> None
         found = re.findall(r"""\bt\(\s*['"]([a-z0-9_.]+)['"]""", template.read_text())
         # A key built in the template (`'mode.' ~ vt.mode`) is checked below from its enum.
         used |= {key for key in found if not key.endswith(".")}
-    used |= set(re.findall(r'"(error\.[a-z_]+)"\)', (SOURCES / "pages.py").read_text()))
+    for module in SOURCES.glob("*.py"):
+        used |= set(re.findall(r'"(error\.[a-z_]+)"\)', module.read_text()))
     used |= {f"mode.{mode.value}" for mode in VisitMode}
     assert used, "no message id found: the pattern above no longer matches the templates"
     assert used <= set(french), sorted(used - set(french))
