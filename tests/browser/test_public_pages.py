@@ -192,3 +192,13 @@ def test_without_javascript_the_slots_and_the_visit_type_form_work(
     finally:
         context.close()
     assert all(url.startswith(site.url + "/") for url in site.requests), site.requests
+
+
+def test_a_failed_request_says_so_and_shows_no_stale_slots(page: Page, site: Site) -> None:
+    page.goto(site.url + site.practitioner_path)
+    expect(page.locator("[data-testid=slot-days] time").first).to_be_visible()
+    page.route(re.compile(r".*/slots\?.*"), lambda route: route.abort())
+    page.get_by_role("button", name="Semaine suivante").click()
+    expect(page.get_by_role("status")).to_contain_text("n'ont pas pu être chargés")
+    expect(page.locator("[data-testid=slot-days] time")).to_have_count(0)
+    expect(page.locator(".week-label")).to_have_text("Semaine du 9 mars 2026")
