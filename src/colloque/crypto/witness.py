@@ -39,6 +39,11 @@ def cosignature_key_id(name: str, public_key: bytes) -> bytes:
     )[:KEY_ID_BYTES]
 
 
+def new_witness_seed() -> bytes:
+    """A fresh 32-byte Ed25519 seed for a witness's key."""
+    return _sodium.random_bytes(32)
+
+
 def witness_public_key(witness_signing_seed: bytes) -> bytes:
     """The witness's Ed25519 public key, which clients and the server configure."""
     return _sodium.ed25519_keypair_from_seed(witness_signing_seed)[0]

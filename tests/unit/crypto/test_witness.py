@@ -125,3 +125,9 @@ def test_cosign_refuses_bad_names_and_timestamps() -> None:
 def test_the_cosignature_key_id_differs_from_the_note_key_id() -> None:
     public = WITNESSES["witness.example/alpha"]
     assert witness.cosignature_key_id("w", public) != transparency.note_key_id("w", public)
+
+
+def test_new_witness_seeds_are_fresh() -> None:
+    first, second = witness.new_witness_seed(), witness.new_witness_seed()
+    assert len(first) == 32
+    assert first != second
