@@ -18,7 +18,7 @@ def create_witness_app(witness: Witness) -> FastAPI:
     app = FastAPI(title="Colloque key directory witness", docs_url=None, redoc_url=None)
 
     @app.post("/add-checkpoint", response_class=PlainTextResponse)
-    async def add_checkpoint(request: Request) -> PlainTextResponse:
+    async def add_checkpoint(request: Request) -> Response:
         body = await request.body()
         try:
             if len(body) > MAX_BODY_BYTES:

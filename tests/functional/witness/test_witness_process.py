@@ -9,7 +9,7 @@ import httpx2
 from typer.testing import CliRunner
 
 from colloque.cli.main import app
-from colloque.crypto import witness
+from colloque.crypto import transparency, witness
 from tests.unit.witness.test_witness import LOG_PUBLIC, ORIGIN, body, grow, hashes, note
 from tests.witnesses import running_witness, witness_key
 
@@ -48,8 +48,6 @@ def test_a_witness_process_keeps_its_state_across_a_restart(tmp_path: Path) -> N
 
 
 def grow_proof(log: list[bytes], old: int) -> list[bytes]:
-    from colloque.crypto import transparency
-
     return transparency.consistency_proof(log, old)
 
 
