@@ -90,6 +90,11 @@ def _load(session: Session, size: int) -> tuple[list[bytes], _Compact]:
     return hashes, compact
 
 
+def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    """The first ``size`` leaf hashes, in log order (from the process cache where it can)."""
+    return _load(session, size)[0]
+
+
 def _compact_of(hashes: Sequence[bytes]) -> _Compact:
     compact: _Compact = []
     for leaf_hash in hashes:
@@ -332,11 +337,15 @@ def subject_keys(
     subject_kind: SubjectKind,
     subject_id: UUID,
     log: LogSigner,
+    size: int | None = None,
+    signed_note: str | None = None,
 ) -> SubjectKeys:
     """A subject's current bindings with their proofs, the checkpoint and the fingerprint.
 
     A practice's keys are for any signed-in account; a user's, for those who deal with them
     (the policy's ``PERSON_KEYS_VIEW``). Otherwise, and when there are none, the same 404.
+    ``size`` and ``signed_note``: prove against that checkpoint (the witnessed one) instead of
+    the latest.
     """
     what = "user" if subject_kind is SubjectKind.USER else "practice"
     if subject_kind is SubjectKind.USER:
@@ -346,11 +355,13 @@ def subject_keys(
             and _deals_with(session, principal, subject_id),
         )
         require(principal, Action.PERSON_KEYS_VIEW, target, what=f"{what} keys")
-    proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose))
+    proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose), size=size)
     if not proven:
         raise NotFound(f"{what} keys not found")
     return SubjectKeys(
         bindings=proven,
-        signed_checkpoint=signed_checkpoint(session, size=proven[0].tree_size, log=log),
+        signed_checkpoint=signed_note
+        if signed_note is not None
+        else signed_checkpoint(session, size=proven[0].tree_size, log=log),
         fingerprint=transparency.fingerprint(p.binding for p in proven),
     )
