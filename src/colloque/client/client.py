@@ -8,7 +8,7 @@ records, checking every public key against the pinned key directory first.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
@@ -135,6 +135,7 @@ class ColloqueClient(Care):
         log_public_key: bytes | str,
         witnesses: Mapping[str, bytes | str] | None = None,
         threshold: int = 0,
+        witness_max_age: timedelta | None = None,
     ) -> KeyDirectory:
         """Trust this log only: its origin and key come from configuration, not the server.
 
@@ -142,8 +143,10 @@ class ColloqueClient(Care):
         ``colloque demo`` prints (standard or URL-safe alphabet). A wrong type raises TypeError
         and a key that is not 32 bytes ValueError, here rather than at the first proof.
         ``witnesses`` (name -> Ed25519 key, the same forms) and ``threshold``: every checkpoint
-        must be cosigned by ``threshold`` of them. The client state may already hold a checkpoint
-        of this log: it is the starting point, and a state naming another key is refused.
+        must be cosigned by ``threshold`` of them, and, with ``witness_max_age``, that recently
+        (the server has them re-cosign its latest checkpoint; an old view cannot show fresh
+        cosignatures). The client state may already hold a checkpoint of this log: it is the
+        starting point, and a state naming another key is refused.
         """
         self._directory = KeyDirectory(
             self._get,
@@ -152,6 +155,7 @@ class ColloqueClient(Care):
             state=self.state,
             witnesses=pinned_witnesses(witnesses or {}, threshold),
             threshold=threshold,
+            witness_max_age=witness_max_age,
         )
         self._practice_keys = None
         return self._directory

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from colloque.client.encoding import b64, unb64
 from colloque.client.state import MemoryState
+from colloque.clock import Clock, SystemClock
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import (
     Checkpoint,
@@ -107,12 +110,17 @@ class KeyDirectory:
         state: MemoryState | None = None,
         witnesses: Mapping[str, bytes] | None = None,
         threshold: int = 0,
+        witness_max_age: timedelta | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._fetch = fetch
         self.origin = origin
         self.log_public_key = log_public_key
         self.witnesses = dict(witnesses or {})
         self.threshold = threshold
+        #: Cosignatures older than this are not counted: a rolled-back checkpoint only has old ones.
+        self.witness_max_age = witness_max_age
+        self._clock = clock or SystemClock()
         self._state = state if state is not None else MemoryState()
         #: The largest checkpoint verified so far (``None`` before the first, in any process
         #: that shared this state).
@@ -130,6 +138,11 @@ class KeyDirectory:
             saved["note"], origin=self.origin, log_public_key=self.log_public_key
         )
 
+    def _not_before(self) -> int:
+        if self.witness_max_age is None:
+            return 0
+        return max(0, math.floor((self._clock.now() - self.witness_max_age).timestamp()))
+
     def accept_checkpoint(self, note: str) -> Checkpoint:
         """Verify ``note``'s signatures (the log's, and the witnesses' when pinned) and its
         consistency with the last checkpoint seen; remember it if it is larger."""
@@ -139,6 +152,7 @@ class KeyDirectory:
             log_public_key=self.log_public_key,
             witnesses=self.witnesses,
             threshold=self.threshold,
+            not_before=self._not_before(),
         )
         old = self.checkpoint
         if old is not None:

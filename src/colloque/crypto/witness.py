@@ -110,13 +110,17 @@ def verify_witnessed_checkpoint(
     log_public_key: bytes,
     witnesses: Mapping[str, bytes],
     threshold: int,
+    not_before: int = 0,
 ) -> Checkpoint:
     """Client: the checkpoint, if ``note`` is signed by the log and cosigned by at least
-    ``threshold`` distinct witnesses among ``witnesses`` (name -> Ed25519 public key).
+    ``threshold`` distinct witnesses among ``witnesses`` (name -> Ed25519 public key), each
+    cosignature made at ``not_before`` (POSIX seconds) or later.
 
     Lines from keys not configured here, and cosignatures that do not verify, are not counted
     (a server may carry cosignatures for other clients' witnesses); only the count decides.
-    A threshold of 0 is the log's signature alone.
+    A threshold of 0 is the log's signature alone. A v1 cosignature says "as of this time, this
+    is the largest tree I have seen": ``not_before`` turns that into "... and that was recently",
+    which an old, rolled-back checkpoint cannot show.
     """
     if not 0 <= threshold <= len(witnesses):
         raise ValueError("the threshold must be between 0 and the number of witnesses")
@@ -130,10 +134,13 @@ def verify_witnessed_checkpoint(
         if public_key is None or name in cosigned:
             continue
         try:
-            verify_cosignature(checkpoint, name=name, public_key=public_key, encoded=encoded)
+            found = verify_cosignature(
+                checkpoint, name=name, public_key=public_key, encoded=encoded
+            )
         except ProofInvalid:
             continue
-        cosigned.add(name)
+        if found.timestamp >= not_before:
+            cosigned.add(name)
     if len(cosigned) < threshold:
         raise ProofInvalid("too few witnesses cosigned this checkpoint")
     return checkpoint

@@ -6,6 +6,7 @@ the way the server does, so a test can grow, roll back or fork the log between t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from colloque.client import ColloqueClient
 from colloque.client.directory import CHECKPOINTS, KeyDirectory, pinned_witnesses
 from colloque.client.encoding import b64
 from colloque.client.state import FileState, MemoryState
+from colloque.clock import SettableClock
 from colloque.crypto import transparency, witness
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import Checkpoint
@@ -27,16 +29,19 @@ WITNESS_KEYS = {name: witness.witness_public_key(seed) for name, seed in WITNESS
 
 
 class FakeLog:
-    def __init__(self, leaves: int, *, salt: bytes = b"", cosigners: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, leaves: int, *, salt: bytes = b"", cosigners: tuple[str, ...] = (), at: int = 1
+    ) -> None:
         self.hashes = [transparency.leaf_hash(salt + bytes([i])) for i in range(leaves)]
         self.cosigners = cosigners
+        self.at = at
 
     def note(self) -> str:
         checkpoint = Checkpoint(ORIGIN, len(self.hashes), transparency.tree_root(self.hashes))
         note = transparency.sign_checkpoint(checkpoint, log_signing_seed=LOG_SEED)
         for name in self.cosigners:
             note += witness.cosign(
-                checkpoint, name=name, witness_signing_seed=WITNESS_SEEDS[name], timestamp=1
+                checkpoint, name=name, witness_signing_seed=WITNESS_SEEDS[name], timestamp=self.at
             )
         return note
 
@@ -119,6 +124,22 @@ def test_a_client_pins_witnesses_and_keeps_its_state_in_a_file(tmp_path: Path) -
         pinned = client.pin_key_directory(origin=ORIGIN, log_public_key=LOG_PUBLIC)
         assert pinned.checkpoint is not None
         assert pinned.checkpoint.tree_size == 6
+
+
+def test_with_a_max_age_only_recent_cosignatures_count() -> None:
+    now = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
+    pins: dict[str, Any] = {
+        "witnesses": WITNESS_KEYS,
+        "threshold": 2,
+        "witness_max_age": timedelta(hours=1),
+        "clock": SettableClock(now),
+    }
+    recent = int(now.timestamp()) - 3_000
+    fresh = FakeLog(3, cosigners=("w1.test", "w2.test"), at=recent)
+    assert _directory(fresh, MemoryState(), **pins).refresh().tree_size == 3
+    stale = FakeLog(3, cosigners=("w1.test", "w2.test"), at=recent - 1_000)
+    with pytest.raises(ProofInvalid, match="too few"):
+        _directory(stale, MemoryState(), **pins).refresh()
 
 
 @pytest.mark.parametrize(

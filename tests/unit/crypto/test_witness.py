@@ -131,3 +131,29 @@ def test_new_witness_seeds_are_fresh() -> None:
     first, second = witness.new_witness_seed(), witness.new_witness_seed()
     assert len(first) == 32
     assert first != second
+
+
+def test_cosignatures_older_than_not_before_are_not_counted() -> None:
+    newest = max(entry["timestamp"] for entry in STORED["witnesses"])
+    oldest = min(entry["timestamp"] for entry in STORED["witnesses"])
+    note = STORED["cosigned_checkpoint"]
+    assert (
+        witness.verify_witnessed_checkpoint(
+            note,
+            origin=ORIGIN,
+            log_public_key=LOG_PUBLIC,
+            witnesses=WITNESSES,
+            threshold=2,
+            not_before=oldest,
+        )
+        == CHECKPOINT
+    )
+    with pytest.raises(ProofInvalid, match="too few"):
+        witness.verify_witnessed_checkpoint(
+            note,
+            origin=ORIGIN,
+            log_public_key=LOG_PUBLIC,
+            witnesses=WITNESSES,
+            threshold=2,
+            not_before=newest,
+        )
