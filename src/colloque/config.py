@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     key_directory_witness_threshold: int = Field(default=0, ge=0)
     #: How often a server retries witnesses that have not cosigned the latest checkpoint.
     key_directory_witness_retry_seconds: float = Field(default=30.0, gt=0)
+    #: How old the latest checkpoint's cosignatures may get before it is submitted again for
+    #: fresh ones (clients may refuse old ones: ``witness_max_age``; keep it well below theirs).
+    key_directory_witness_refresh_seconds: float = Field(default=3600.0, gt=0)
 
     #: Probing (docs/authorization.md): from ``slow_after`` "not found" answers within the window
     #: every further one is delayed by ``delay_seconds``; at ``lock_after`` the principal is locked.

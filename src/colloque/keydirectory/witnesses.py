@@ -14,6 +14,7 @@ import base64
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx2
 import structlog
@@ -91,6 +92,7 @@ class Witnessing:
         clock: Clock,
         witnesses: Sequence[Witness],
         threshold: int,
+        refresh: timedelta | None = None,
     ) -> None:
         if not 0 <= threshold <= len(witnesses):
             raise ValueError("the threshold must be between 0 and the number of witnesses")
@@ -99,6 +101,9 @@ class Witnessing:
         self.clock = clock
         self.witnesses = list(witnesses)
         self.threshold = threshold
+        #: Have the latest checkpoint cosigned again once its cosignatures are this old, so that
+        #: clients can require recent ones (a rolled-back view cannot get new ones).
+        self.refresh = refresh
         self._lock = threading.Lock()
 
     @classmethod
@@ -116,6 +121,7 @@ class Witnessing:
             clock=clock,
             witnesses=witnesses,
             threshold=settings.key_directory_witness_threshold,
+            refresh=timedelta(seconds=settings.key_directory_witness_refresh_seconds),
         )
 
     # Submitting -----------------------------------------------------------------------------
@@ -130,7 +136,10 @@ class Witnessing:
                 cosigned = _cosigned_sizes(session)
                 if size == 0:
                     return 0
-                behind = [w for w in self.witnesses if cosigned.get(w.name, 0) < size]
+                stale = self._stale_at(session, size)
+                behind = [
+                    w for w in self.witnesses if cosigned.get(w.name, 0) < size or w.name in stale
+                ]
                 if not behind:
                     return 0
                 row = session.get_one(KeyDirectoryCheckpoint, size)
@@ -143,6 +152,20 @@ class Witnessing:
                 if line is not None:
                     stored += self._store(member, size, line)
             return stored
+
+    def _stale_at(self, session: Session, size: int) -> set[str]:
+        """The witnesses whose cosignature of ``size`` is due for a refresh."""
+        if self.refresh is None:
+            return set()
+        due = self.clock.now() - self.refresh
+        return set(
+            session.scalars(
+                select(KeyDirectoryCosignature.witness).where(
+                    KeyDirectoryCosignature.tree_size == size,
+                    KeyDirectoryCosignature.created_at <= due,
+                )
+            )
+        )
 
     def _submit(self, member: Witness, old_size: int, hashes: list[bytes], note: str) -> str | None:
         for _attempt in range(2):
@@ -181,8 +204,10 @@ class Witnessing:
     def _store(self, member: Witness, size: int, line: str) -> int:
         try:
             with self.database.write() as session:
-                if session.get(KeyDirectoryCosignature, (size, member.name)) is not None:
-                    return 0
+                found = session.get(KeyDirectoryCosignature, (size, member.name))
+                if found is not None:  # a refresh: the newer cosignature replaces the older
+                    found.line, found.created_at = line, self.clock.now()
+                    return 1
                 session.add(
                     KeyDirectoryCosignature(
                         tree_size=size, witness=member.name, line=line, created_at=self.clock.now()
@@ -231,7 +256,7 @@ def _cosigned_sizes(session: Session) -> dict[str, int]:
             KeyDirectoryCosignature.witness, func.max(KeyDirectoryCosignature.tree_size)
         ).group_by(KeyDirectoryCosignature.witness)
     )
-    return dict(rows.tuples().all())
+    return {name: size for name, size in rows}  # noqa: C416 - rows are Row objects, not pairs
 
 
 class WitnessRetry:
