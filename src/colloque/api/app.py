@@ -62,11 +62,9 @@ def create_app(
     settings.check_production()
     database = database or Database(settings.effective_database_url)
     clock = clock or SystemClock()
-    witnessing = None
-    if settings.witnesses:
-        witnessing = Witnessing.from_settings(
-            settings, database=database, log=LogKey.from_settings(settings), clock=clock
-        )
+    witnessing = Witnessing.from_settings(
+        settings, database=database, log=LogKey.from_settings(settings), clock=clock
+    )
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
