@@ -294,6 +294,17 @@ class Settings(BaseSettings):
             )
 
 
+class WitnessSettings(BaseSettings):
+    """A key directory witness's own settings (``colloque witness``), apart from the server's."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COLLOQUE_WITNESS_", extra="ignore", hide_input_in_errors=True
+    )
+
+    #: The witness's Ed25519 seed (hex or base64). Unset: made at first start in its data directory.
+    key: SecretStr | None = None
+
+
 def load_settings() -> Settings:
     settings = Settings()
     settings.check_production()

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from colloque.client.directory import pinned_log_key
+from colloque.config import WitnessSettings
 from colloque.witness.keys import WitnessKey, WitnessKeyError, load_or_create_seed
 
 witness_app = typer.Typer(
@@ -42,8 +43,10 @@ def _fail(message: str) -> typer.Exit:
 def _key(data_dir: Path, name: str) -> WitnessKey:
     if not name or any(ch.isspace() or ch in "+=@" for ch in name):
         raise _fail("--name must be non-empty, without spaces, '+', '=' or '@'")
+    given = WitnessSettings().key  # any text: decode_seed says what is wrong with it
     try:
-        return WitnessKey(name, load_or_create_seed(data_dir))
+        seed = load_or_create_seed(data_dir, given.get_secret_value() if given else None)
+        return WitnessKey(name, seed)
     except WitnessKeyError as error:
         raise _fail(str(error)) from None
 

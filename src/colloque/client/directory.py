@@ -10,7 +10,7 @@ A server that substitutes a key, rewrites the log or shows an older view is caug
 The largest verified checkpoint is kept in the client state (section "checkpoints", by origin,
 with the log key it was verified with), so a new process starts from it rather than trusting the
 first signed log it is shown. With witnesses pinned too, every checkpoint must carry ``threshold``
-cosignatures from them (docs/crypto.md, section 5.11).
+cosignatures from them (docs/crypto.md, section 5.12).
 """
 
 from __future__ import annotations

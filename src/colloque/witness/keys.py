@@ -11,8 +11,6 @@ from pathlib import Path
 from colloque.crypto import witness
 
 SEED_BYTES = 32
-#: The seed in hex or base64, when the deployment keeps it out of the data directory.
-SEED_VARIABLE = "COLLOQUE_WITNESS_KEY"
 SEED_FILE = "witness-key"
 
 
@@ -36,11 +34,11 @@ def decode_seed(text: str) -> bytes:
     return seed
 
 
-def load_or_create_seed(data_dir: Path, environ: dict[str, str] | None = None) -> bytes:
-    """The seed from ``COLLOQUE_WITNESS_KEY``, else from ``DIR/witness-key``, made (0600) if absent."""
-    environ = dict(os.environ) if environ is None else environ
-    if environ.get(SEED_VARIABLE):
-        return decode_seed(environ[SEED_VARIABLE])
+def load_or_create_seed(data_dir: Path, given: str | None = None) -> bytes:
+    """The seed ``given`` (``COLLOQUE_WITNESS_KEY``), else from ``DIR/witness-key``, made (0600) if
+    absent."""
+    if given:
+        return decode_seed(given)
     path = data_dir / SEED_FILE
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,21 @@ def test_witness_cli_errors_are_one_line(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert message in result.output
         assert "Traceback" not in result.output
+    seed = "07" * 32
+    result = runner.invoke(
+        app,
+        ["witness", "key", "--data-dir", str(tmp_path / "given"), "--name", "w"],
+        env={"COLLOQUE_WITNESS_KEY": seed},
+    )
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "given").exists()
+    result = runner.invoke(
+        app,
+        ["witness", "key", "--data-dir", str(tmp_path), "--name", "w"],
+        env={"COLLOQUE_WITNESS_KEY": "short"},
+    )
+    assert result.exit_code == 2
+    assert "32 random bytes" in result.output
     (tmp_path / "blocked").write_text("")
     result = runner.invoke(
         app, ["witness", "key", "--data-dir", str(tmp_path / "blocked" / "d"), "--name", "w"]

@@ -18,7 +18,6 @@ from colloque.crypto.transparency import Checkpoint
 from colloque.witness.app import create_witness_app
 from colloque.witness.keys import (
     SEED_FILE,
-    SEED_VARIABLE,
     WitnessKey,
     WitnessKeyError,
     decode_seed,
@@ -160,24 +159,24 @@ def test_the_state_survives_a_new_store(tmp_path: Path, key: WitnessKey) -> None
 
 
 def test_the_seed_is_made_once_with_owner_only_permissions(tmp_path: Path) -> None:
-    first = load_or_create_seed(tmp_path / "w", environ={})
+    first = load_or_create_seed(tmp_path / "w")
     assert stat.S_IMODE(os.stat(tmp_path / "w" / SEED_FILE).st_mode) == 0o600
-    assert load_or_create_seed(tmp_path / "w", environ={}) == first
-    assert load_or_create_seed(tmp_path / "x", environ={SEED_VARIABLE: first.hex()}) == first
+    assert load_or_create_seed(tmp_path / "w") == first
+    assert load_or_create_seed(tmp_path / "x", first.hex()) == first
     assert not (tmp_path / "x").exists()
 
 
 def test_key_errors(tmp_path: Path) -> None:
     (tmp_path / SEED_FILE).write_text("too short\n")
     with pytest.raises(WitnessKeyError, match="32 random bytes"):
-        load_or_create_seed(tmp_path, environ={})
+        load_or_create_seed(tmp_path)
     (tmp_path / SEED_FILE).write_bytes(b"\xff\xfe")
     with pytest.raises(WitnessKeyError, match="cannot read"):
-        load_or_create_seed(tmp_path, environ={})
+        load_or_create_seed(tmp_path)
     blocked = tmp_path / "file"
     blocked.write_text("")
     with pytest.raises(WitnessKeyError, match="cannot make"):
-        load_or_create_seed(blocked / "dir", environ={})
+        load_or_create_seed(blocked / "dir")
     assert decode_seed(base64.urlsafe_b64encode(bytes(32)).decode().rstrip("=")) == bytes(32)
     with pytest.raises(WitnessKeyError):
         decode_seed("z" * 64)
