@@ -27,7 +27,7 @@ from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
-from colloque.keydirectory.config import LogKey
+from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.witnesses import Witnessing, WitnessRetry
 from colloque.storage.blobs import FilesystemBlobStore
 from colloque.storage.engine import Database
@@ -63,7 +63,7 @@ def create_app(
     database = database or Database(settings.effective_database_url)
     clock = clock or SystemClock()
     witnessing = Witnessing.from_settings(
-        settings, database=database, log=LogKey.from_settings(settings), clock=clock
+        settings, database=database, log=CosignedLogKey.from_settings(settings), clock=clock
     )
 
     @asynccontextmanager

@@ -25,8 +25,13 @@ from colloque.authorization.policy import Action, PersonTarget, require
 from colloque.crypto import transparency
 from colloque.crypto.transparency import Checkpoint, KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
+from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.interfaces import LogSigner
-from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLeaf
+from colloque.keydirectory.models import (
+    KeyDirectoryCheckpoint,
+    KeyDirectoryCosignature,
+    KeyDirectoryLeaf,
+)
 from colloque.patients.models import Patient, PracticePatient
 from colloque.principal import MEMBER_ROLES, Principal
 from colloque.scheduling.models import PracticeMember
@@ -201,10 +206,19 @@ class Head:
 
 
 def signed_checkpoint(session: Session, *, size: int, log: LogSigner) -> str:
-    """The signed note of the checkpoint at ``size`` (the empty tree's is signed on demand)."""
+    """The signed note of the checkpoint at ``size`` (the empty tree's is signed on demand), with
+    the witnesses' cosignatures of that size appended when the deployment has witnesses."""
     if size == 0:
         return log.sign(Checkpoint(log.origin, 0, transparency.tree_root([])))
-    return session.get_one(KeyDirectoryCheckpoint, size).signed_note
+    note = session.get_one(KeyDirectoryCheckpoint, size).signed_note
+    if isinstance(log, CosignedLogKey):  # only then: no extra query without witnesses
+        lines = session.scalars(
+            select(KeyDirectoryCosignature.line)
+            .where(KeyDirectoryCosignature.tree_size == size)
+            .order_by(KeyDirectoryCosignature.witness)
+        )
+        note += "".join(lines)
+    return note
 
 
 def log_head(session: Session, *, log: LogSigner) -> Head:

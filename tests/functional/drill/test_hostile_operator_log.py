@@ -146,7 +146,16 @@ def scene(
         witnessing: Witnessing = app.state.witnessing
         desk = keyed(db, clock, "desk")
         add(db, world.practice_id, desk, Role.SECRETARY)
-        desk.client(http).practice_keys.create_group(world.practice_id)  # a POST: submitted
+        witnessing.catch_up()  # made in process, not by a request: what the retry would do
+        # The desk's device requires both witnesses too, for the members' keys it wraps for.
+        desk_client = desk.client(http)
+        desk_client.pin_key_directory(
+            origin=LOG.origin,
+            log_public_key=LOG.public_key,
+            witnesses={w.name: w.public_key for w in witnesses},
+            threshold=2,
+        )
+        desk_client.practice_keys.create_group(world.practice_id)  # a POST: submitted
         patient = keyed(db, clock, "patient")
         with db.write() as session:
             patient_id = do_add_patient(
@@ -158,7 +167,7 @@ def scene(
                 birth_date=date(1984, 2, 3),
                 relationship=Relationship.SELF,
             ).patient_id
-        witnessing.catch_up()  # made in process, not by a request: what the retry would do
+        witnessing.catch_up()
         scene = Scene(
             db, clock, http, witnessing, witnesses, world, patient, patient_id,
             tmp_path / "patient-state.json",
