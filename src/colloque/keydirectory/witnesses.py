@@ -63,9 +63,8 @@ class HttpWitness:
             )
         except httpx2.HTTPError as error:
             raise WitnessUnavailable(f"{self.name}: {type(error).__name__}") from None
-        if response.status_code == 409 and response.headers.get("content-type") == (
-            SIZE_CONTENT_TYPE
-        ):
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if response.status_code == 409 and media_type == SIZE_CONTENT_TYPE:
             size = response.text.strip()
             if size.isdigit():
                 raise WitnessConflict(int(size))

@@ -92,3 +92,25 @@ def test_witness_cli_errors_are_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "cannot make" in result.output
+
+
+def test_serve_refuses_a_threshold_above_the_witnesses(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "colloque.cli", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            **os.environ,
+            "COLLOQUE_DATA_DIR": str(tmp_path),
+            "COLLOQUE_KEY_DIRECTORY_WITNESS_THRESHOLD": "1",
+        },
+    )
+    assert result.returncode == 2
+    assert "COLLOQUE_KEY_DIRECTORY_WITNESS_THRESHOLD is above" in result.stderr
+    assert "Traceback" not in result.stderr
