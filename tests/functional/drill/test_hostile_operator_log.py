@@ -34,7 +34,7 @@ from colloque.crypto import _sodium, transparency
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import Checkpoint, KeyBinding, KeyPurpose, SubjectKind
 from colloque.keydirectory import services
-from colloque.keydirectory.interfaces import WitnessConflict, WitnessUnavailable
+from colloque.keydirectory.interfaces import WitnessConflict
 from colloque.keydirectory.models import (
     KeyDirectoryCheckpoint,
     KeyDirectoryCosignature,
@@ -230,13 +230,15 @@ def _operator_rewrites(db: Database, bindings: list[KeyBinding], now: datetime) 
     return note
 
 
-def _no_witness_cosigns(scene: Scene, note: str, old_size: int) -> None:
-    """Every witness refuses the operator's checkpoint, from any size the server could claim."""
+def _no_witness_cosigns(scene: Scene, note: str, old_size: int, witnessed: int) -> None:
+    """Every witness refuses the operator's checkpoint, from any size the server could claim:
+    409, naming the size of the real log it cosigned last."""
     for running in scene.witnesses:
         member = HttpWitness(running.name, running.public_key, running.url)
         for old in (0, old_size):
-            with pytest.raises((WitnessConflict, WitnessUnavailable)):
+            with pytest.raises(WitnessConflict) as refused:
                 member.add_checkpoint(old_size=old, proof=[], signed_note=note)
+            assert refused.value.size == witnessed
 
 
 def _practice_binding(bindings: list[KeyBinding], practice_id: UUID) -> int:
@@ -259,7 +261,7 @@ def test_attack_1_substituted_key_with_every_checkpoint_resigned(scene: Scene) -
     assert scene.practice_key() == ATTACKER_KEY  # what a client with no memory would seal to
     scene.refused(scene.remembering_client())
     scene.refused(scene.witnessed_client())
-    _no_witness_cosigns(scene, note, len(forged))
+    _no_witness_cosigns(scene, note, len(forged), len(honest))
 
 
 def test_attack_5_fork_a_second_log_of_the_same_size(scene: Scene) -> None:
@@ -279,7 +281,7 @@ def test_attack_5_fork_a_second_log_of_the_same_size(scene: Scene) -> None:
     assert scene.practice_key() == ATTACKER_KEY
     scene.refused(scene.remembering_client())
     scene.refused(scene.witnessed_client())
-    _no_witness_cosigns(scene, note, len(honest))
+    _no_witness_cosigns(scene, note, len(honest), len(honest))
 
 
 def test_attack_4_rollback_after_removal_and_rotation(scene: Scene) -> None:
@@ -316,4 +318,4 @@ def test_attack_4_rollback_after_removal_and_rotation(scene: Scene) -> None:
     scene.refused(scene.remembering_client())
     # A fresh device: the rolled-back checkpoint's cosignatures are genuine, but old.
     scene.refused(scene.witnessed_client(witness_max_age=MAX_AGE))
-    _no_witness_cosigns(scene, note, len(rolled_back))
+    _no_witness_cosigns(scene, note, len(rolled_back), len(rolled_back) + 1)
