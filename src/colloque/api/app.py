@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -48,7 +49,7 @@ def _submit_after_writes(app: FastAPI, witnessing: Witnessing) -> None:
     ) -> Response:
         response = await call_next(request)
         if request.method not in _READS and response.status_code < 400:
-            await run_in_threadpool(witnessing.catch_up)
+            await run_in_threadpool(partial(witnessing.catch_up, retry=False))
         return response
 
 

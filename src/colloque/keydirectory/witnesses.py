@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx2
 import structlog
@@ -38,6 +39,8 @@ from colloque.storage.engine import Database
 
 log = structlog.get_logger("colloque.keydirectory.witnesses")
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
+#: How long write requests leave a witness that failed to the background retry.
+RESTING = timedelta(minutes=1)
 
 
 def submission_body(*, old_size: int, proof: Sequence[bytes], signed_note: str) -> str:
@@ -104,6 +107,8 @@ class Witnessing:
         #: clients can require recent ones (a rolled-back view cannot get new ones).
         self.refresh = refresh
         self._lock = threading.Lock()
+        #: Witnesses that did not answer, and until when requests leave them to the retry.
+        self._resting: dict[str, datetime] = {}
 
     @classmethod
     def from_settings(
@@ -125,9 +130,13 @@ class Witnessing:
 
     # Submitting -----------------------------------------------------------------------------
 
-    def catch_up(self) -> int:
-        """Submit the latest checkpoint to every witness that has not cosigned it; how many
-        cosignatures were stored. Failures are logged and left to the next call."""
+    def catch_up(self, *, retry: bool = True) -> int:
+        """Submit the latest checkpoint to every witness that has not cosigned it, all at once;
+        how many cosignatures were stored. Failures are logged and left to the next call.
+
+        ``retry=False`` (after a request) skips the witnesses that failed in the last
+        :data:`RESTING`: a witness that is down must not make every write wait for its timeout;
+        the background retry (``retry=True``) keeps trying them."""
         # One submission round at a time per process: two rounds would race each other to 409s.
         with self._lock:
             with self.database.read() as session:
@@ -136,20 +145,33 @@ class Witnessing:
                 if size == 0:
                     return 0
                 stale = self._stale_at(session, size)
+                now = self.clock.now()
                 behind = [
-                    w for w in self.witnesses if cosigned.get(w.name, 0) < size or w.name in stale
+                    w
+                    for w in self.witnesses
+                    if (cosigned.get(w.name, 0) < size or w.name in stale)
+                    and (retry or self._resting.get(w.name, now) <= now)
                 ]
                 if not behind:
                     return 0
                 row = session.get_one(KeyDirectoryCheckpoint, size)
                 hashes = services.leaf_hashes(session, size)
             checkpoint = transparency.Checkpoint(self.log.origin, size, row.root_hash)
-            stored = 0
-            for member in behind:
+
+            def submit(member: Witness) -> str | None:
                 lines = self._submit(member, cosigned.get(member.name, 0), hashes, row.signed_note)
-                line = None if lines is None else self._valid_line(member, checkpoint, lines)
-                if line is not None:
-                    stored += self._store(member, size, line)
+                return None if lines is None else self._valid_line(member, checkpoint, lines)
+
+            # In parallel: a write waits for the slowest witness, not for the sum of them.
+            with ThreadPoolExecutor(max_workers=len(behind)) as pool:
+                answers = list(pool.map(submit, behind))
+            stored = 0
+            for member, line in zip(behind, answers, strict=True):
+                if line is None:
+                    self._resting[member.name] = now + RESTING
+                    continue
+                self._resting.pop(member.name, None)
+                stored += self._store(member, size, line)
             return stored
 
     def _stale_at(self, session: Session, size: int) -> set[str]:

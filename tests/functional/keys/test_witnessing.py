@@ -27,6 +27,7 @@ from colloque.keydirectory import services
 from colloque.keydirectory.interfaces import Witness, WitnessConflict, WitnessUnavailable
 from colloque.keydirectory.models import KeyDirectoryCosignature
 from colloque.keydirectory.witnesses import (
+    RESTING,
     HttpWitness,
     Witnessing,
     WitnessRetry,
@@ -172,6 +173,28 @@ def test_a_witness_down_is_caught_up_later_and_the_api_waits_for_k(
             time.sleep(0.05)
     finally:
         retry.stop()
+
+
+def test_after_requests_a_failed_witness_rests_and_the_retry_keeps_trying(
+    db: Database, clock: SettableClock, tmp_path: Path
+) -> None:
+    members = _witnesses(tmp_path, clock)
+    witnessing = _witnessing(db, clock, members)
+    members[1].down = True
+    _publish(db, clock, 1)
+    assert witnessing.catch_up(retry=False) == 1
+    _publish(db, clock, 2)
+    assert witnessing.catch_up(retry=False) == 1  # the resting witness is not asked
+    assert members[1].calls == [0]
+    clock.advance(RESTING)
+    assert witnessing.catch_up(retry=False) == 0  # asked again: still down
+    assert members[1].calls == [0, 0]
+    members[1].down = False
+    assert witnessing.catch_up(retry=False) == 0  # resting again
+    assert witnessing.catch_up() == 1  # the retry asks anyway
+    assert members[1].calls == [0, 0, 0]
+    _publish(db, clock, 3)
+    assert witnessing.catch_up(retry=False) == 2  # back among the asked
 
 
 def test_a_409_is_adopted_once(db: Database, clock: SettableClock, tmp_path: Path) -> None:
