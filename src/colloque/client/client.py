@@ -20,6 +20,7 @@ from colloque.client.care import Care
 from colloque.client.directory import KeyDirectory, pinned_log_key
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
+from colloque.client.monitor import Alert, own_key_alerts
 from colloque.client.practice_keys import PracticeKeys
 from colloque.client.records import OpenedItem, SealedRecords
 from colloque.crypto.groups import GroupKey
@@ -135,10 +136,34 @@ class ColloqueClient(Care):
         and a key that is not 32 bytes ValueError, here rather than at the first proof.
         """
         self._directory = KeyDirectory(
-            self._get, origin=origin, log_public_key=pinned_log_key(origin, log_public_key)
+            self._get,
+            origin=origin,
+            log_public_key=pinned_log_key(origin, log_public_key),
+            state=self.state,
         )
         self._practice_keys = None
+        if self._keys is not None:
+            self.monitor()
         return self._directory
+
+    def _after_opening(self) -> None:
+        if self._directory is not None:
+            self.monitor()
+
+    def monitor(self) -> list[Alert]:
+        """Check this user's own chain in the log against what this device knows; what it did
+        not make is added to :attr:`alerts` (and returned) rather than raised. Runs at login
+        when the directory is pinned, and at pinning when logged in."""
+        keys = self.unlocked_keys
+        known = self.state.get("own_keys", str(keys.user_id)) or {}
+        found = own_key_alerts(self.key_directory, keys, known)
+        self.alerts.extend(alert for alert in found if alert not in self.alerts)
+        return found
+
+    def confirm_keys(self, user_id: UUID, fingerprint: str) -> None:
+        """A person compared ``fingerprint`` with the one ``user_id`` sees (after a
+        :class:`~colloque.client.directory.KeysChanged`): their reset keys may be used."""
+        self.state.put("confirmed_keys", str(user_id), fingerprint)
 
     @property
     def key_directory(self) -> KeyDirectory:

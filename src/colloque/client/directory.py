@@ -6,6 +6,12 @@ log's signature and be consistent with it (an RFC 9162 consistency proof fetched
 server), and every key binding must be included in a verified checkpoint before it is used.
 A server that substitutes a key, rewrites the log or shows an older view is caught here
 (docs/crypto.md, sections 5.5 and 5.8).
+
+A user's keys come with their whole chain: every epoch's bindings and the key endorsement of each
+epoch after the first (docs/crypto.md, section 5.12). An epoch without one is refused. A reset
+epoch is signed only by its own new key, which a hostile server could make as well, so it is used
+only once a person compared its fingerprint (:class:`KeysChanged`, then ``confirm_keys``) or when
+it is this user's own (kept in the state's "own_keys" by the device that holds the keys).
 """
 
 from __future__ import annotations
@@ -18,15 +24,25 @@ from typing import Any
 from uuid import UUID
 
 from colloque.client.encoding import unb64
-from colloque.crypto.errors import ProofInvalid
+from colloque.client.state import MemoryState
+from colloque.crypto.errors import CryptoError, ProofInvalid
+from colloque.crypto.statements import (
+    ENDORSEMENT_TYPE,
+    ChainEpoch,
+    EndorsementKind,
+    KeyEndorsement,
+    verify_key_chain,
+)
 from colloque.crypto.transparency import (
     Checkpoint,
     KeyBinding,
     KeyPurpose,
     SubjectKind,
     fingerprint,
+    leaf_hash,
     verify_checkpoint,
     verify_checkpoint_consistency,
+    verify_inclusion,
     verify_key_binding,
 )
 
@@ -37,10 +53,30 @@ Fetch = Callable[[str], Any]
 
 @dataclass(frozen=True)
 class SubjectKeys:
-    """A subject's current keys, each proven in the log, and the fingerprint computed here."""
+    """A subject's current keys, each proven in the log, and the fingerprint computed here;
+    for a user, every epoch of the verified chain too (the last one is ``bindings``)."""
 
     bindings: dict[KeyPurpose, KeyBinding]
     fingerprint: str
+    chain: tuple[ChainEpoch, ...] = ()
+
+
+class KeysChanged(CryptoError):
+    """A user's keys were reset (signed only by the new key): have a person compare
+    ``fingerprint`` with the one the user sees, then ``confirm_keys(user_id, fingerprint)``."""
+
+    def __init__(self, user_id: UUID, fingerprint: str) -> None:
+        super().__init__(f"the keys of {user_id} were reset; compare fingerprints: {fingerprint}")
+        self.user_id = user_id
+        self.fingerprint = fingerprint
+
+
+def epoch_fingerprint(epoch: ChainEpoch) -> str:
+    return fingerprint([epoch.encryption, epoch.signing])
+
+
+def same_fingerprint(a: str, b: str) -> bool:
+    return "".join(a.split()) == "".join(b.split())
 
 
 #: The log's Ed25519 public key.
@@ -76,10 +112,18 @@ def pinned_log_key(origin: object, log_public_key: object) -> bytes:
 
 
 class KeyDirectory:
-    def __init__(self, fetch: Fetch, *, origin: str, log_public_key: bytes) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        origin: str,
+        log_public_key: bytes,
+        state: MemoryState | None = None,
+    ) -> None:
         self._fetch = fetch
         self.origin = origin
         self.log_public_key = log_public_key
+        self.state = MemoryState() if state is None else state
         #: The largest checkpoint verified so far (``None`` before the first).
         self.checkpoint: Checkpoint | None = None
 
@@ -136,7 +180,7 @@ class KeyDirectory:
         )
         return binding
 
-    def _subject(self, path: str, kind: SubjectKind, subject_id: UUID) -> SubjectKeys:
+    def _subject(self, path: str, kind: SubjectKind, subject_id: UUID) -> tuple[SubjectKeys, Json]:
         answer = self._fetch(path)
         bindings = {}
         for out in answer["bindings"]:
@@ -144,15 +188,69 @@ class KeyDirectory:
                 out, note=answer["signed_checkpoint"], subject_kind=kind, subject_id=subject_id
             )
             bindings[binding.purpose] = binding
-        return SubjectKeys(bindings, fingerprint(bindings.values()))
+        return SubjectKeys(bindings, fingerprint(bindings.values())), answer
+
+    def _proven_leaves(self, answer: Json) -> list[bytes]:
+        """The subject's chain leaves, each proven against the answer's checkpoint (which
+        :meth:`_subject` already accepted)."""
+        checkpoint = self.accept_checkpoint(answer["signed_checkpoint"])
+        leaves = []
+        for out in answer["chain"]:
+            leaf = unb64(out["leaf"])
+            verify_inclusion(
+                leaf_hash=leaf_hash(leaf),
+                index=out["leaf_index"],
+                tree_size=checkpoint.tree_size,
+                proof=[unb64(h) for h in out["inclusion_proof"]],
+                root=checkpoint.root_hash,
+            )
+            leaves.append(leaf)
+        return leaves
+
+    def verified_chain(self, user_id: UUID) -> SubjectKeys:
+        """A user's keys and whole chain, every link verified, without the reset confirmation:
+        what the owner's own monitoring reads."""
+        keys, answer = self._subject(
+            f"/api/v1/key-directory/users/{user_id}", SubjectKind.USER, user_id
+        )
+        bindings: list[KeyBinding] = []
+        endorsements: list[KeyEndorsement] = []
+        for leaf in self._proven_leaves(answer):
+            if leaf[1:2] == bytes((ENDORSEMENT_TYPE,)):
+                endorsements.append(KeyEndorsement.from_leaf(leaf))
+            else:
+                bindings.append(KeyBinding.from_leaf(leaf))
+        chain = verify_key_chain(user_id, bindings, endorsements)
+        if not chain or (chain[-1].encryption, chain[-1].signing) != (
+            keys.bindings.get(KeyPurpose.ENCRYPTION),
+            keys.bindings.get(KeyPurpose.SIGNING),
+        ):
+            raise ProofInvalid("the current keys are not the end of their chain")
+        return SubjectKeys(keys.bindings, keys.fingerprint, tuple(chain))
 
     def user_keys(self, user_id: UUID) -> SubjectKeys:
-        """A user's encryption and signing keys, proven; their fingerprint, computed here."""
-        return self._subject(f"/api/v1/key-directory/users/{user_id}", SubjectKind.USER, user_id)
+        """A user's encryption and signing keys, proven, every epoch endorsed; their fingerprint,
+        computed here. Raises :class:`KeysChanged` for keys reset since, unless confirmed (or
+        this user's own)."""
+        keys = self.verified_chain(user_id)
+        resets = [e for e in keys.chain if e.kind is EndorsementKind.RESET]
+        if resets:
+            since = keys.chain[keys.chain.index(resets[-1]) :]
+            accepted = {epoch_fingerprint(e) for e in since}
+            own = self.state.get("own_keys", str(user_id)) or {}
+            confirmed = [self.state.get("confirmed_keys", str(user_id)), *own.values()]
+            if not any(
+                same_fingerprint(shown, known)
+                for shown in accepted
+                for known in confirmed
+                if isinstance(known, str)
+            ):
+                raise KeysChanged(user_id, keys.fingerprint)
+        return keys
 
     def practice_key(self, practice_id: UUID) -> KeyBinding:
         """A practice group's current encryption key, proven."""
-        keys = self._subject(
+        keys, _answer = self._subject(
             f"/api/v1/key-directory/practices/{practice_id}", SubjectKind.GROUP, practice_id
         )
         return keys.bindings[KeyPurpose.ENCRYPTION]

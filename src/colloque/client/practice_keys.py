@@ -165,4 +165,5 @@ class PracticeKeys:
         return fingerprint([self._directory.practice_key(practice_id)])
 
     def user_fingerprint(self, user_id: UUID) -> str:
-        return self._directory.user_keys(user_id).fingerprint
+        # Shown to compare in person, so also for keys reset and not yet confirmed.
+        return self._directory.verified_chain(user_id).fingerprint

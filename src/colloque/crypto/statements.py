@@ -36,6 +36,10 @@ GENESIS_PREVIOUS = bytes(HASH_BYTES)
 ENDORSEMENT_BYTES = 2 + 16 + 4 + 1 + 32 + 32 + 4 + SIGNATURE_BYTES
 MEMBERSHIP_BYTES = 2 + 16 + 4 + 32 + 16 + 1 + 16 + 4 + SIGNATURE_BYTES
 GROUP_EPOCH_BYTES = 2 + 16 + 4 + 32 + 4 + 32 + 16 + 4 + SIGNATURE_BYTES
+#: Type bytes, which the server also uses as the statements' purpose codes in its leaf index.
+ENDORSEMENT_TYPE = int(EnvelopeType.KEY_ENDORSEMENT)
+MEMBERSHIP_TYPE = int(EnvelopeType.MEMBERSHIP)
+GROUP_EPOCH_TYPE = int(EnvelopeType.GROUP_EPOCH)
 
 
 class EndorsementKind(IntEnum):

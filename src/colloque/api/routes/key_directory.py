@@ -53,12 +53,23 @@ class BindingOut(Out):
         )
 
 
+class LeafOut(Out):
+    """A leaf of the log (a key binding or a signed statement, docs/crypto.md 5.12), proven."""
+
+    leaf: B64
+    leaf_index: int
+    inclusion_proof: list[B64]
+
+
 class SubjectKeysOut(Out):
     subject_kind: str
     subject_id: UUID
     bindings: list[BindingOut]
     signed_checkpoint: str
     fingerprint: str
+    #: Every leaf about the subject, in log order, proven against ``signed_checkpoint``: a user's
+    #: bindings of every epoch and their endorsements; a group's bindings and statements.
+    chain: list[LeafOut]
 
 
 @router.get(
@@ -114,6 +125,10 @@ def _keys(
         bindings=[BindingOut.of(proven) for proven in found.bindings],
         signed_checkpoint=found.signed_checkpoint,
         fingerprint=found.fingerprint,
+        chain=[
+            LeafOut(leaf=p.leaf, leaf_index=p.leaf_index, inclusion_proof=p.proof)
+            for p in found.chain
+        ],
     )
 
 
@@ -123,7 +138,8 @@ def _keys(
     summary="A user's current public keys, with inclusion proofs and fingerprint",
     description=(
         "Signed-in accounts read the keys of a user they deal with (their own, their practice's "
-        "patients or staff). 404 otherwise, and when there are none."
+        "patients or staff), with the whole chain: every epoch's bindings and key endorsements, "
+        "each proven against the same checkpoint. 404 otherwise, and when there are none."
     ),
 )
 def user_keys(account_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> SubjectKeysOut:
@@ -135,8 +151,8 @@ def user_keys(account_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
     response_model=SubjectKeysOut,
     summary="A practice group's current public key, with inclusion proof and fingerprint",
     description=(
-        "Any signed-in account reads a practice group's current key. 404 when the practice has no "
-        "key group."
+        "Any signed-in account reads a practice group's current key, with every leaf of the group "
+        "in the log, proven against the same checkpoint. 404 when the practice has no key group."
     ),
 )
 def practice_keys(
