@@ -15,6 +15,7 @@ from uuid import UUID
 
 from colloque.client.directory import KeyDirectory
 from colloque.client.encoding import b64, unb64
+from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.groups import (
     GroupKey,
     add_member,
@@ -67,8 +68,18 @@ class PracticeKeys:
                     subject_id=account_id,
                     purpose=KeyPurpose.ENCRYPTION,
                 )
+                if key.epoch > 1:
+                    self._check_chain(key)
             members.append(Member(account_id, out["role"], key, out["wrapped"]))
         return answer["epoch"], members
+
+    def _check_chain(self, key: KeyBinding) -> None:
+        """A key of a later epoch is wrapped for only as the end of its endorsed chain (and,
+        after a reset, once confirmed): a proven binding alone may be the server's own key.
+        Epoch 1 starts a chain (trust on first use), so most members cost no extra request."""
+        current = self._directory.user_keys(key.subject_id).bindings[KeyPurpose.ENCRYPTION]
+        if current != key:
+            raise ProofInvalid("a member key that is not the end of its chain")
 
     def _keyed(self, practice_id: UUID) -> list[KeyBinding]:
         _epoch, members = self.members(practice_id)
