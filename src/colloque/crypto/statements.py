@@ -16,6 +16,7 @@ The server checks what it can from these clear bytes, but clients never rely on 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -357,26 +358,29 @@ def _signing_key(keys: SigningKeys, signer: UUID, epoch: int) -> KeyBinding:
 
 @dataclass(frozen=True)
 class MembershipChain:
-    """A verified chain: ``states[i]`` is who held which role after sequence ``i + 1``."""
+    """A verified chain: each member's role history, so that the state after any sequence can be
+    asked without keeping a copy of it per sequence (1,000 members are 1,000 links)."""
 
     group_id: UUID
-    states: tuple[Mapping[UUID, Role], ...]
+    #: Per member, (sequence, role) in increasing sequence: the role from that sequence on.
+    history: Mapping[UUID, tuple[tuple[int, Role], ...]]
+    sequence: int
     head: bytes  # leaf hash of the last statement (the previous hash of the next one)
 
-    @property
-    def sequence(self) -> int:
-        return len(self.states)
-
-    def at(self, sequence: int) -> Mapping[UUID, Role]:
-        """The members after ``sequence`` (raise for a sequence the chain has not reached)."""
-        if not 1 <= sequence <= len(self.states):
+    def role_at(self, member: UUID, sequence: int) -> Role:
+        """``member``'s role after ``sequence`` (REMOVED if never attested by then)."""
+        if not 1 <= sequence <= self.sequence:
             raise ProofInvalid("the chain has no such sequence")
-        return self.states[sequence - 1]
+        changes = self.history.get(member, ())
+        at = bisect_right(changes, sequence, key=lambda change: change[0])
+        return changes[at - 1][1] if at else Role.REMOVED
 
     def members(self) -> Mapping[UUID, Role]:
         """Everyone attested now (removed accounts left out)."""
         return {
-            member: role for member, role in self.states[-1].items() if role is not Role.REMOVED
+            member: changes[-1][1]
+            for member, changes in self.history.items()
+            if changes[-1][1] is not Role.REMOVED
         }
 
 
@@ -390,18 +394,19 @@ def verify_membership_chain(
     """
     if not statements:
         raise ProofInvalid("a membership chain starts with a genesis statement")
-    states: list[dict[UUID, Role]] = []
+    roles: dict[UUID, Role] = {}
+    history: dict[UUID, list[tuple[int, Role]]] = {}
+    admins = 0
     previous = GENESIS_PREVIOUS
     for number, statement in enumerate(statements, start=1):
         if statement.group_id != group_id:
             raise WrongContext("a statement of another group")
         if statement.sequence != number or not _sodium.equal(statement.previous, previous):
             raise ProofInvalid("the membership chain is broken")
-        before: dict[UUID, Role] = states[-1] if states else {}
         if number == 1:
             if (statement.member_id, statement.role) != (statement.signer_id, Role.ADMIN):
                 raise ProofInvalid("the genesis is an admin attesting themselves")
-        elif before.get(statement.signer_id) is not Role.ADMIN:
+        elif roles.get(statement.signer_id) is not Role.ADMIN:
             raise ProofInvalid("signed by an account that is not an admin")
         key = _signing_key(signing_keys, statement.signer_id, statement.signer_epoch)
         _verify(
@@ -411,12 +416,19 @@ def verify_membership_chain(
             key,
             statement.signer_id,
         )
-        after = {**before, statement.member_id: statement.role}
-        if Role.ADMIN not in after.values():
+        before = roles.get(statement.member_id, Role.REMOVED)
+        admins += (statement.role is Role.ADMIN) - (before is Role.ADMIN)
+        if not admins:
             raise ProofInvalid("the last admin cannot leave")
-        states.append(after)
+        roles[statement.member_id] = statement.role
+        history.setdefault(statement.member_id, []).append((number, statement.role))
         previous = statement.leaf_hash()
-    return MembershipChain(group_id, tuple(states), previous)
+    return MembershipChain(
+        group_id,
+        {member: tuple(changes) for member, changes in history.items()},
+        len(statements),
+        previous,
+    )
 
 
 # Group epoch statements (0x0C) -----------------------------------------------------------------------
@@ -528,8 +540,8 @@ def verify_group_epoch(
         statement.public_key, group_key.public_key
     ):
         raise ProofInvalid("the statement attests another group key")
-    state = chain.at(statement.membership_sequence)
-    if state.get(statement.signer_id) is not Role.ADMIN:
+    sequence = statement.membership_sequence
+    if chain.role_at(statement.signer_id, sequence) is not Role.ADMIN:
         raise ProofInvalid("signed by an account that is not an admin")
     key = _signing_key(signing_keys, statement.signer_id, statement.signer_epoch)
     _verify(
@@ -542,5 +554,5 @@ def verify_group_epoch(
         raise ProofInvalid("a member is listed twice") from None
     if not _sodium.equal(digest, statement.member_digest):
         raise ProofInvalid("the group key was wrapped for other members")
-    if any(state.get(member, Role.REMOVED) is Role.REMOVED for member, _epoch in listed):
+    if any(chain.role_at(member, sequence) is Role.REMOVED for member, _epoch in listed):
         raise ProofInvalid("wrapped for an account that is not an attested member")

@@ -313,11 +313,13 @@ def test_membership_chain_states_and_sequences() -> None:
         GROUP_ID, vs.membership_chain(), signing_keys=SIGNING_KEYS
     )
     assert chain.sequence == 4
-    assert chain.at(3)[PATIENT_ID] is Role.PRACTITIONER
-    assert chain.at(4)[PATIENT_ID] is Role.REMOVED
+    assert chain.role_at(PATIENT_ID, 2) is Role.REMOVED  # not attested yet
+    assert chain.role_at(PATIENT_ID, 3) is Role.PRACTITIONER
+    assert chain.role_at(PATIENT_ID, 4) is Role.REMOVED
+    assert chain.role_at(SECRETARY_ID, 4) is Role.SECRETARY
     for sequence in (0, 5):
         with pytest.raises(ProofInvalid):
-            chain.at(sequence)
+            chain.role_at(PATIENT_ID, sequence)
 
 
 def test_membership_chain_refusals() -> None:
