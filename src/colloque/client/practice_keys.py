@@ -15,7 +15,7 @@ from uuid import UUID
 
 from colloque.client.directory import KeyDirectory
 from colloque.client.encoding import b64, unb64
-from colloque.crypto.errors import ProofInvalid
+from colloque.crypto.errors import CryptoError, ProofInvalid
 from colloque.crypto.groups import (
     GroupKey,
     add_member,
@@ -30,6 +30,10 @@ from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind, fi
 Json = dict[str, Any]
 #: ``request(method, path, body)``: the API's JSON answer (``None`` for an empty one).
 Request = Callable[[str, str, Json | None], Any]
+
+
+class RemovalIgnored(CryptoError):
+    """The server still lists an account this client just removed: no rotation is made for it."""
 
 
 @dataclass(frozen=True)
@@ -154,8 +158,12 @@ class PracticeKeys:
 
     def rotate(self, practice_id: UUID) -> GroupKey:
         """The next epoch, wrapped for exactly the current members."""
+        return self._rotate(practice_id, self.members(practice_id)[1])
+
+    def _rotate(self, practice_id: UUID, members: list[Member]) -> GroupKey:
         previous = self.open_group_key(practice_id)
-        rotation = rotate_group_key(previous, members=self._keyed(practice_id))
+        keyed = [m.key for m in members if m.key is not None]
+        rotation = rotate_group_key(previous, members=keyed)
         key = rotation.group_key
         body = {
             "epoch": key.epoch,
@@ -167,9 +175,16 @@ class PracticeKeys:
         return key
 
     def remove_member(self, practice_id: UUID, account_id: UUID) -> GroupKey:
-        """Remove a member (admins), then rotate so that they hold no key of later items."""
+        """Remove a member (admins), then rotate so that they hold no key of later items.
+
+        The rotation wraps for the member list read once, after the removal, and only if the
+        removed account is not on it: a server that quietly put them back would otherwise get
+        the new key wrapped for them (:class:`RemovalIgnored`, nothing is rotated)."""
         self._request("DELETE", f"/api/v1/practices/{practice_id}/members/{account_id}", None)
-        return self.rotate(practice_id)
+        _epoch, members = self.members(practice_id)
+        if any(member.account_id == account_id for member in members):
+            raise RemovalIgnored("the removed account is still listed as a member")
+        return self._rotate(practice_id, members)
 
     def practice_fingerprint(self, practice_id: UUID) -> str:
         """The group key's fingerprint, from its proven binding, to compare in person."""

@@ -4,15 +4,18 @@ server check. Runs on both databases (the ``db`` fixture).
 
 Covered: a key epoch minted for a practitioner (attack 3) is refused by the admin's rotation, with
 or without a self-made reset endorsement; a genuine reset is used only once a person confirmed
-its fingerprint; the owner's monitoring reports what the operator appended under their name.
-Attacks 2, 6 and 7 (group epochs and membership) need the group statements of docs/crypto.md
-5.12 in the practice flows, which this branch does not wire yet.
+its fingerprint; the owner's monitoring reports what the operator appended under their name; a
+removed member the operator quietly puts back (attack 6) gets no new key, because the removing
+client checks the member list it rotates for (not yet a signed removal). Attacks 2 and 7 (a group
+key or a member of the operator's) need the group statements of docs/crypto.md 5.12 in the
+practice flows, which this branch does not wire yet.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -23,6 +26,7 @@ from colloque.accounts.services import do_add_member
 from colloque.api.app import create_app
 from colloque.client import ColloqueClient, KeysChanged
 from colloque.client.encoding import unb64
+from colloque.client.practice_keys import RemovalIgnored
 from colloque.clock import SettableClock
 from colloque.crypto import groups
 from colloque.crypto.errors import ProofInvalid
@@ -196,3 +200,45 @@ def test_monitoring_compares_with_the_keys_this_device_knows(
     client.state.put("own_keys", str(ben.account_id), {})
     (hidden,) = client.monitor()
     assert (hidden.what, hidden.epoch) == ("missing_epoch", 2)
+
+
+class _Reinserting:
+    """The HTTP transport of a server whose operator puts a removed member straight back."""
+
+    def __init__(self, http: TestClient, db: Database, practice: UUID, role: Role) -> None:
+        self.http, self.db, self.practice, self.role = http, db, practice, role
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, url, **kwargs)
+        if method == "DELETE" and "/members/" in url:
+            with self.db.write() as session:
+                do_add_member(
+                    session,
+                    practice_id=self.practice,
+                    account_id=UUID(url.rsplit("/", 1)[1]),
+                    role=self.role,
+                )
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_attack_6_a_quietly_reinserted_member_gets_no_new_key(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    admin, leaver = keyed(db, clock, "admin"), keyed(db, clock, "leaver")
+    practice = new_practice(db, clock, admin)
+    add(db, practice, leaver)
+    admin.client(http).practice_keys.create_group(practice)
+    client = ColloqueClient(
+        http=_Reinserting(http, db, practice, Role.SECRETARY), insecure_allow_weak_cost=True
+    )
+    client.log_in(admin.email, PASSWORD)
+    client._token = admin.token
+    client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
+    with pytest.raises(RemovalIgnored):
+        client.practice_keys.remove_member(practice, leaver.account_id)
+    assert _wrapped_epochs(db, practice, leaver.account_id) == []  # her old wrap went too
+    state = http.get(f"/api/v1/practices/{practice}/key-group", headers=admin.headers).json()
+    assert state["epoch"] == 1
