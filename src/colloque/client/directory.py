@@ -28,10 +28,15 @@ from colloque.client.state import MemoryState
 from colloque.crypto.errors import CryptoError, ProofInvalid
 from colloque.crypto.statements import (
     ENDORSEMENT_TYPE,
+    MEMBERSHIP_TYPE,
     ChainEpoch,
     EndorsementKind,
     KeyEndorsement,
+    MembershipChain,
+    MembershipStatement,
+    SigningKeys,
     verify_key_chain,
+    verify_membership_chain,
 )
 from colloque.crypto.transparency import (
     Checkpoint,
@@ -247,6 +252,38 @@ class KeyDirectory:
             ):
                 raise KeysChanged(user_id, keys.fingerprint)
         return keys
+
+    def signing_keys(self, signers: set[tuple[UUID, int]]) -> SigningKeys:
+        """Each (account, epoch)'s signing key, from the account's verified (and, after a reset,
+        confirmed) chain."""
+        keys = {}
+        for account_id, epoch in signers:
+            chain = self.user_keys(account_id).chain
+            if not 1 <= epoch <= len(chain):
+                raise ProofInvalid("no key of the signer's epoch")
+            keys[(account_id, epoch)] = chain[epoch - 1].signing
+        return keys
+
+    def membership_chain(self, practice_id: UUID) -> MembershipChain | None:
+        """The practice's signed membership chain, every link verified (None before its genesis).
+
+        A chain shorter than one this client verified before is refused: a server cannot take a
+        practice back to unsigned memberships, or to an older state, once a client saw more."""
+        answer = self._fetch(f"/api/v1/practices/{practice_id}/key-group/memberships")
+        links = [
+            MembershipStatement.from_leaf(leaf)
+            for leaf in self._proven_leaves(answer)
+            if leaf[1:2] == bytes((MEMBERSHIP_TYPE,))
+        ]
+        seen = self.state.get("membership_sequences", str(practice_id)) or 0
+        if len(links) < seen:
+            raise ProofInvalid("the membership chain went back")
+        if not links:
+            return None
+        signers = {(link.signer_id, link.signer_epoch) for link in links}
+        chain = verify_membership_chain(practice_id, links, signing_keys=self.signing_keys(signers))
+        self.state.put("membership_sequences", str(practice_id), chain.sequence)
+        return chain
 
     def practice_key(self, practice_id: UUID) -> KeyBinding:
         """A practice group's current encryption key, proven."""

@@ -25,6 +25,7 @@ from colloque.crypto.groups import (
     rotate_group_key,
 )
 from colloque.crypto.keys import UserKeys
+from colloque.crypto.statements import GENESIS_PREVIOUS, MembershipChain, Role, sign_membership
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind, fingerprint
 
 Json = dict[str, Any]
@@ -85,16 +86,53 @@ class PracticeKeys:
         if current != key:
             raise ProofInvalid("a member key that is not the end of its chain")
 
-    def _keyed(self, practice_id: UUID) -> list[KeyBinding]:
-        _epoch, members = self.members(practice_id)
-        return [m.key for m in members if m.key is not None]
+    def _attested(self, practice_id: UUID, members: list[Member]) -> list[Member]:
+        """Once the practice signs its memberships, only the members its verified chain attests:
+        a member the server lists and no admin signed for gets no key."""
+        chain = self._directory.membership_chain(practice_id)
+        if chain is None:
+            return members
+        attested = chain.members()
+        return [m for m in members if m.account_id in attested]
+
+    def attest_member(self, practice_id: UUID, account_id: UUID, role: Role) -> int:
+        """Sign that ``account_id`` holds ``role`` (admins); the genesis (this admin attesting
+        themselves) first if the practice has none. Returns the chain's new sequence."""
+        chain = self._directory.membership_chain(practice_id)
+        me = self._me.user_id
+        steps = [] if chain is not None else [(me, Role.ADMIN)]
+        if chain is not None or (account_id, role) != (me, Role.ADMIN):
+            steps.append((account_id, role))
+        return self._append(practice_id, chain, steps)
+
+    def _append(
+        self, practice_id: UUID, chain: MembershipChain | None, steps: list[tuple[UUID, Role]]
+    ) -> int:
+        sequence, head = (chain.sequence, chain.head) if chain else (0, GENESIS_PREVIOUS)
+        leaves = []
+        for member, role in steps:
+            statement = sign_membership(
+                group_id=practice_id,
+                sequence=sequence + 1,
+                previous=head,
+                member_id=member,
+                role=role,
+                signer=self._me,
+            )
+            leaves.append(b64(statement.to_leaf()))
+            sequence, head = sequence + 1, statement.leaf_hash()
+        self._request("POST", self._path(practice_id, "/memberships"), {"statements": leaves})
+        return sequence
 
     def _wraps(self, wraps: dict[UUID, bytes]) -> list[Json]:
         return [{"account_id": str(a), "wrap": b64(w)} for a, w in wraps.items()]
 
     def create_group(self, practice_id: UUID) -> GroupKey:
-        """Epoch 1, wrapped for every member with a key."""
-        rotation = create_group(practice_id, members=self._keyed(practice_id))
+        """Epoch 1, wrapped for every member with a key (only those attested, once the practice
+        signs its memberships: :meth:`attest_member` signs its genesis)."""
+        _epoch, members = self.members(practice_id)
+        keyed = [m.key for m in self._attested(practice_id, members) if m.key is not None]
+        rotation = create_group(practice_id, members=keyed)
         key = rotation.group_key
         body = {"public_key": b64(key.public_key), "wraps": self._wraps(dict(rotation.wraps))}
         self._request("POST", self._path(practice_id), body)
@@ -146,6 +184,7 @@ class PracticeKeys:
         """Seal the current key for members with a key but no wrap of it (e.g. newly invited)."""
         key = self.open_group_key(practice_id)
         _epoch, members = self.members(practice_id)
+        members = self._attested(practice_id, members)
         wraps = {
             m.account_id: add_member(key, member=m.key)
             for m in members
@@ -162,7 +201,7 @@ class PracticeKeys:
 
     def _rotate(self, practice_id: UUID, members: list[Member]) -> GroupKey:
         previous = self.open_group_key(practice_id)
-        keyed = [m.key for m in members if m.key is not None]
+        keyed = [m.key for m in self._attested(practice_id, members) if m.key is not None]
         rotation = rotate_group_key(previous, members=keyed)
         key = rotation.group_key
         body = {
@@ -180,7 +219,14 @@ class PracticeKeys:
         The rotation wraps for the member list read once, after the removal, and only if the
         removed account is not on it: a server that quietly put them back would otherwise get
         the new key wrapped for them (:class:`RemovalIgnored`, nothing is rotated)."""
-        self._request("DELETE", f"/api/v1/practices/{practice_id}/members/{account_id}", None)
+        chain = self._directory.membership_chain(practice_id)
+        if chain is None:
+            self._request("DELETE", f"/api/v1/practices/{practice_id}/members/{account_id}", None)
+        else:
+            self._append(practice_id, chain, [(account_id, Role.REMOVED)])
+            after = self._directory.membership_chain(practice_id)
+            if account_id in (after.members() if after else {}):
+                raise RemovalIgnored("the signed removal is not in the chain")
         _epoch, members = self.members(practice_id)
         if any(member.account_id == account_id for member in members):
             raise RemovalIgnored("the removed account is still listed as a member")

@@ -344,6 +344,20 @@ def sign_membership(
     return MembershipStatement.from_leaf(signed + signature)
 
 
+def verify_membership_signature(statement: MembershipStatement, *, signer: KeyBinding) -> None:
+    """Raise unless ``signer`` (the signer's signing binding of the signer epoch) signed it: the
+    one check a server can make alone (the chain's rules need the whole chain)."""
+    if signer.epoch != statement.signer_epoch:
+        raise ProofInvalid("a key of another epoch")
+    _verify(
+        MEMBERSHIP_DOMAIN,
+        statement.signed_bytes(),
+        statement.signature,
+        signer,
+        statement.signer_id,
+    )
+
+
 #: The signing keys statements were made with, by (account id, signing epoch), each already
 #: proven in the log by the caller.
 SigningKeys = Mapping[tuple[UUID, int], KeyBinding]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
@@ -34,8 +34,9 @@ from colloque.keydirectory.services import (
     signed_checkpoint,
     tree_size,
 )
+from colloque.practicekeys.memberships import attested, remove_membership, stored_chain
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
-from colloque.principal import Principal, Role
+from colloque.principal import Principal
 from colloque.scheduling.models import PracticeMember
 
 GROUP_NOT_FOUND = "practice key group not found"
@@ -98,8 +99,10 @@ def _current_row(session: Session, practice_id: UUID, *, lock: bool = False) -> 
 
 
 def _keyed_members(session: Session, practice_id: UUID) -> set[UUID]:
-    """Members who have an encryption key in the directory: those the group key is wrapped for."""
-    return set(
+    """Members who have an encryption key in the directory: those the group key is wrapped for;
+    once the practice signs its memberships, only those its chain attests."""
+    chain = stored_chain(session, practice_id=practice_id)
+    keyed = set(
         session.scalars(
             select(PracticeMember.account_id)
             .where(PracticeMember.practice_id == practice_id)
@@ -114,6 +117,7 @@ def _keyed_members(session: Session, practice_id: UUID) -> set[UUID]:
             )
         )
     )
+    return keyed & set(attested(chain)) if chain else keyed
 
 
 def _check_wraps(
@@ -303,36 +307,16 @@ def do_rotate_group(
 def do_remove_member(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID, account_id: UUID
 ) -> None:
-    """An admin removes a member (not the last admin): membership and wraps go, rotation is due."""
+    """An admin removes a member (not the last admin): membership and wraps go, rotation is due.
+
+    Once the practice signs its memberships, a removal is a signed statement (409 here)."""
     require(principal, Action.PRACTICE_MEMBER_REMOVE, PracticeTarget(practice_id), what="practice")
-    # Lock the admins too, so two admins removing each other cannot both succeed.
-    admins = session.scalars(
-        select(PracticeMember.account_id)
-        .where(PracticeMember.practice_id == practice_id, PracticeMember.role == Role.ADMIN.value)
-        .with_for_update()
-    ).all()
-    member = session.get(PracticeMember, (practice_id, account_id), with_for_update=True)
-    if member is None:
-        raise NotFound("member not found")
-    if member.role == Role.ADMIN.value and len(admins) <= 1:
-        raise Conflict("the last admin of a practice cannot be removed")
-    session.delete(member)
-    session.execute(
-        delete(PracticeKeyWrap).where(
-            PracticeKeyWrap.practice_id == practice_id, PracticeKeyWrap.account_id == account_id
+    if stored_chain(session, practice_id=practice_id):
+        raise Conflict(
+            "this practice signs its memberships: post a signed removal statement instead"
         )
-    )
-    latest = current_epoch(session, practice_id=practice_id)
-    if latest is not None:
-        session.get_one(PracticeKeyEpoch, (practice_id, latest)).rotation_due = True
-    record(
-        session,
-        at=now,
-        action=AuditAction.MEMBER_REMOVED,
-        principal=principal,
-        practice_id=practice_id,
-        object_kind="account",
-        object_id=account_id,
+    remove_membership(
+        session, now=now, principal=principal, practice_id=practice_id, account_id=account_id
     )
 
 

@@ -5,10 +5,12 @@ server check. Runs on both databases (the ``db`` fixture).
 Covered: a key epoch minted for a practitioner (attack 3) is refused by the admin's rotation, with
 or without a self-made reset endorsement; a genuine reset is used only once a person confirmed
 its fingerprint; the owner's monitoring reports what the operator appended under their name; a
-removed member the operator quietly puts back (attack 6) gets no new key, because the removing
-client checks the member list it rotates for (not yet a signed removal). Attacks 2 and 7 (a group
-key or a member of the operator's) need the group statements of docs/crypto.md 5.12 in the
-practice flows, which this branch does not wire yet.
+removed member the operator quietly puts back (attack 6) gets no new key: in a practice without
+signed memberships because the removing client checks the member list it rotates for, in one that
+signs them because every client wraps only for members the verified chain attests; a member the
+operator adds (attack 7) gets no key in a practice that signs its memberships, and a statement the
+operator forges is refused. Attack 2 (a group epoch key of the operator's) needs the group epoch
+statements in the practice flows, which this branch does not wire yet.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ from colloque.client.practice_keys import RemovalIgnored
 from colloque.clock import SettableClock
 from colloque.crypto import groups
 from colloque.crypto.errors import ProofInvalid
-from colloque.crypto.statements import EndorsementKind
+from colloque.crypto.keys import UserKeys
+from colloque.crypto.statements import EndorsementKind, sign_membership
+from colloque.crypto.statements import Role as GroupRole
 from colloque.crypto.transparency import fingerprint
+from colloque.keydirectory.services import publish_bindings
+from colloque.practicekeys.memberships import stored_chain
 from colloque.practicekeys.models import PracticeKeyWrap
 from colloque.principal import Role
 from colloque.scheduling.services import do_add_practitioner
@@ -242,3 +248,78 @@ def test_attack_6_a_quietly_reinserted_member_gets_no_new_key(
     assert _wrapped_epochs(db, practice, leaver.account_id) == []  # her old wrap went too
     state = http.get(f"/api/v1/practices/{practice}/key-group", headers=admin.headers).json()
     assert state["epoch"] == 1
+
+
+def _signed_practice(
+    db: Database, clock: SettableClock, http: TestClient
+) -> tuple[UUID, Keyed, Keyed, ColloqueClient]:
+    """A practice that signs its memberships: its admin and an attested secretary hold epoch 1."""
+    admin, secretary = keyed(db, clock, "admin"), keyed(db, clock, "sec")
+    practice = new_practice(db, clock, admin)
+    add(db, practice, secretary)
+    client = admin.client(http)
+    client.practice_keys.attest_member(practice, secretary.account_id, GroupRole.SECRETARY)
+    client.practice_keys.create_group(practice)
+    return practice, admin, secretary, client
+
+
+def _operator_appends(
+    db: Database, clock: SettableClock, practice: UUID, signer: UserKeys, member: UUID
+) -> None:
+    """A membership statement of the operator's, signed with a key it holds, put in the log."""
+    with db.read() as session:
+        chain = stored_chain(session, practice_id=practice)
+    forged = sign_membership(
+        group_id=practice,
+        sequence=len(chain) + 1,
+        previous=chain[-1].leaf_hash(),
+        member_id=member,
+        role=GroupRole.ADMIN,
+        signer=signer,
+    )
+    with db.write() as session:
+        publish_bindings(session, bindings=[forged], now=clock.now(), log=LOG)
+
+
+def test_attack_7_a_member_of_the_operators_gets_no_key(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    practice, _admin, secretary, client = _signed_practice(db, clock, http)
+    mallory = keyed(db, clock, "mallory")
+    add(db, practice, mallory)  # the operator writes the membership row itself
+    assert secretary.client(http).practice_keys.wrap_for_pending(practice) == 0
+    assert client.practice_keys.rotate(practice).epoch == 2
+    assert _wrapped_epochs(db, practice, mallory.account_id) == []
+    # Mallory's own statement making her an admin, properly in the log: no admin signed it.
+    mallory_keys = mallory.client(http).unlocked_keys
+    _operator_appends(db, clock, practice, mallory_keys, mallory.account_id)
+    with pytest.raises(ProofInvalid, match="not an admin"):
+        client.practice_keys.wrap_for_pending(practice)
+    with pytest.raises(ProofInvalid):
+        client.practice_keys.rotate(practice)
+    assert _wrapped_epochs(db, practice, mallory.account_id) == []
+
+
+def test_a_statement_naming_a_signing_epoch_nobody_has_is_refused(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    practice, admin, _secretary, client = _signed_practice(db, clock, http)
+    posing = dataclasses.replace(client.unlocked_keys, epoch=5)
+    _operator_appends(db, clock, practice, posing, admin.account_id)
+    with pytest.raises(ProofInvalid, match="signer's epoch"):
+        client.key_directory.membership_chain(practice)
+
+
+def test_attack_6_signed_a_removed_member_put_back_gets_no_key(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    practice, admin, secretary, client = _signed_practice(db, clock, http)
+    client.practice_keys.remove_member(practice, secretary.account_id)
+    add(db, practice, secretary)  # the operator puts her back
+    other = keyed(db, clock, "other")
+    add(db, practice, other)
+    client.practice_keys.attest_member(practice, other.account_id, GroupRole.SECRETARY)
+    assert client.practice_keys.wrap_for_pending(practice) == 1  # the newcomer only
+    assert client.practice_keys.rotate(practice).epoch == 3
+    assert _wrapped_epochs(db, practice, secretary.account_id) == []
+    assert _wrapped_epochs(db, practice, admin.account_id) == [1, 2, 3]

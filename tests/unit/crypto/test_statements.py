@@ -458,3 +458,19 @@ def test_kinds_and_purposes_are_as_documented() -> None:
     assert [int(k) for k in EndorsementKind] == [1, 2]
     assert [int(r) for r in Role] == [0, 1, 2, 3]
     assert (int(SubjectKind.USER), int(KeyPurpose.SIGNING)) == (1, 2)
+
+
+def test_a_membership_signature_alone() -> None:
+    genesis = vs.membership_chain()[0]
+    statements.verify_membership_signature(genesis, signer=practitioner().signing_binding())
+    other_epoch = dataclasses.replace(vs.practitioner_at(2), user_id=PRACTITIONER_ID)
+    for signer, error in [
+        (other_epoch.signing_binding(), ProofInvalid),
+        (secretary().signing_binding(), WrongContext),
+        (
+            dataclasses.replace(practitioner(), signing_public=bytes(32)).signing_binding(),
+            CryptoError,
+        ),
+    ]:
+        with pytest.raises(error):
+            statements.verify_membership_signature(genesis, signer=signer)

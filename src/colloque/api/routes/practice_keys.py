@@ -10,9 +10,9 @@ from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
 from colloque.api.limits import KEY_GROUP_BODY_LIMIT, body_limit
-from colloque.api.routes.key_directory import BindingOut
+from colloque.api.routes.key_directory import BindingOut, LeafOut
 from colloque.api.schemas import B64, Body, Out
-from colloque.practicekeys import services
+from colloque.practicekeys import memberships, services
 from colloque.practicekeys.models import PracticeKeyEpoch
 
 router = APIRouter(prefix="/api/v1/practices/{practice_id}", tags=["practice keys"])
@@ -89,6 +89,23 @@ class MemberOut(Out):
     role: str
     encryption_key: BindingOut | None
     wrapped: bool
+
+
+class MembershipsIn(Body):
+    #: Signed membership statements (docs/crypto.md 5.12), in sequence order.
+    statements: Annotated[
+        list[Annotated[B64, Field(min_length=1, max_length=512)]],
+        Field(min_length=1, max_length=MAX_WRAPS),
+    ]
+
+
+class MembershipsAddedOut(Out):
+    removed: list[UUID]
+
+
+class GroupLogOut(Out):
+    chain: list[LeafOut]
+    signed_checkpoint: str
 
 
 class MembersOut(Out):
@@ -240,6 +257,63 @@ def rotate(
         return EpochOut.of(row)
 
 
+@router.post(
+    "/key-group/memberships",
+    response_model=MembershipsAddedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Append signed membership statements to the group's chain (admins)",
+    description=(
+        "An admin's client signs who holds which role (docs/crypto.md 5.12); the statements enter "
+        "the key directory in one append. A removal statement also removes the member. 422 naming "
+        "`statements[i]` for a malformed one, another practice, a signer other than the caller's "
+        "current key, a signer who is not an admin of the chain, or a role the practice's "
+        "membership does not agree with; 409 when the chain has moved on or for the last admin."
+    ),
+    responses={409: {"description": "The chain has moved on, or the last admin would leave"}},
+)
+@body_limit(KEY_GROUP_BODY_LIMIT)
+def append_memberships(
+    practice_id: UUID,
+    body: MembershipsIn,
+    db: DB,
+    clock: ClockDep,
+    log: LogDep,
+    principal: CurrentPrincipal,
+) -> MembershipsAddedOut:
+    with db.write() as session:
+        removed = memberships.do_append_memberships(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            leaves=body.statements,
+            log=log,
+        )
+    return MembershipsAddedOut(removed=removed)
+
+
+@router.get(
+    "/key-group/memberships",
+    response_model=GroupLogOut,
+    summary="The group's leaves in the key directory (bindings and signed statements), proven",
+    description=(
+        "Practice members read every leaf of the group in the key directory, each with its "
+        "inclusion proof against the latest checkpoint, also before the group has a key."
+    ),
+)
+def group_log(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> GroupLogOut:
+    with db.read() as session:
+        leaves, note = memberships.group_log(
+            session, principal=principal, practice_id=practice_id, log=log
+        )
+    return GroupLogOut(
+        chain=[
+            LeafOut(leaf=p.leaf, leaf_index=p.leaf_index, inclusion_proof=p.proof) for p in leaves
+        ],
+        signed_checkpoint=note,
+    )
+
+
 @router.delete(
     "/members/{account_id}",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -247,9 +321,10 @@ def rotate(
     summary="Remove a member (admins; not the last admin); the group key becomes rotation-due",
     description=(
         "Practice admins remove a member; the group key becomes rotation-due. 409 for the last "
-        "admin."
+        "admin, and once the practice signs its memberships (a removal is then a signed "
+        "statement)."
     ),
-    responses={409: {"description": "The last admin cannot be removed"}},
+    responses={409: {"description": "The last admin, or a practice that signs its memberships"}},
 )
 def remove_member(
     practice_id: UUID, account_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
