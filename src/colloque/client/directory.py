@@ -25,16 +25,19 @@ from uuid import UUID
 
 from colloque.client.encoding import unb64
 from colloque.client.state import MemoryState
-from colloque.crypto.errors import CryptoError, ProofInvalid
+from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
 from colloque.crypto.statements import (
     ENDORSEMENT_TYPE,
+    GROUP_EPOCH_TYPE,
     MEMBERSHIP_TYPE,
     ChainEpoch,
     EndorsementKind,
+    GroupEpochStatement,
     KeyEndorsement,
     MembershipChain,
     MembershipStatement,
     SigningKeys,
+    verify_group_epoch,
     verify_key_chain,
     verify_membership_chain,
 )
@@ -270,9 +273,14 @@ class KeyDirectory:
         A chain shorter than one this client verified before is refused: a server cannot take a
         practice back to unsigned memberships, or to an older state, once a client saw more."""
         answer = self._fetch(f"/api/v1/practices/{practice_id}/key-group/memberships")
+        return self._verified_memberships(practice_id, self._proven_leaves(answer))
+
+    def _verified_memberships(
+        self, practice_id: UUID, leaves: list[bytes]
+    ) -> MembershipChain | None:
         links = [
             MembershipStatement.from_leaf(leaf)
-            for leaf in self._proven_leaves(answer)
+            for leaf in leaves
             if leaf[1:2] == bytes((MEMBERSHIP_TYPE,))
         ]
         seen = self.state.get("membership_sequences", str(practice_id)) or 0
@@ -286,8 +294,37 @@ class KeyDirectory:
         return chain
 
     def practice_key(self, practice_id: UUID) -> KeyBinding:
-        """A practice group's current encryption key, proven."""
-        keys, _answer = self._subject(
+        """A practice group's current encryption key, proven; never of an epoch older than one
+        this client verified. Once the practice signs its memberships, the epoch must come with
+        its group epoch statement: signed by an admin of the chain at the stated sequence, for
+        this key, wrapped for attested members only (docs/crypto.md 5.12)."""
+        keys, answer = self._subject(
             f"/api/v1/key-directory/practices/{practice_id}", SubjectKind.GROUP, practice_id
         )
-        return keys.bindings[KeyPurpose.ENCRYPTION]
+        binding = keys.bindings[KeyPurpose.ENCRYPTION]
+        seen = self.state.get("group_epochs", str(practice_id)) or 0
+        if binding.epoch < seen:
+            raise StaleEpoch("an older group key than one already verified")
+        leaves = self._proven_leaves(answer)
+        chain = self._verified_memberships(practice_id, leaves)
+        if chain is not None:
+            statements = [
+                GroupEpochStatement.from_leaf(leaf)
+                for leaf in leaves
+                if leaf[1:2] == bytes((GROUP_EPOCH_TYPE,))
+            ]
+            statement = next((s for s in statements if s.epoch == binding.epoch), None)
+            listed = {out["epoch"]: out["members"] for out in answer.get("epoch_members", [])}
+            if statement is None or binding.epoch not in listed:
+                raise ProofInvalid("a group epoch without its signed statement")
+            verify_group_epoch(
+                statement,
+                group_key=binding,
+                chain=chain,
+                members=[
+                    (UUID(m["account_id"]), m["encryption_epoch"]) for m in listed[binding.epoch]
+                ],
+                signing_keys=self.signing_keys({(statement.signer_id, statement.signer_epoch)}),
+            )
+        self.state.put("group_epochs", str(practice_id), binding.epoch)
+        return binding

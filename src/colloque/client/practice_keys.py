@@ -25,7 +25,13 @@ from colloque.crypto.groups import (
     rotate_group_key,
 )
 from colloque.crypto.keys import UserKeys
-from colloque.crypto.statements import GENESIS_PREVIOUS, MembershipChain, Role, sign_membership
+from colloque.crypto.statements import (
+    GENESIS_PREVIOUS,
+    MembershipChain,
+    Role,
+    sign_group_epoch,
+    sign_membership,
+)
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind, fingerprint
 
 Json = dict[str, Any]
@@ -95,6 +101,22 @@ class PracticeKeys:
         attested = chain.members()
         return [m for m in members if m.account_id in attested]
 
+    def _statement(
+        self, practice_id: UUID, key: GroupKey, members: list[KeyBinding]
+    ) -> dict[str, str]:
+        """The group epoch statement field, once the practice signs its memberships: this admin
+        attests the new key and exactly the members it is wrapped for."""
+        chain = self._directory.membership_chain(practice_id)
+        if chain is None:
+            return {}
+        statement = sign_group_epoch(
+            group_key=key.encryption_binding(),
+            membership_sequence=chain.sequence,
+            members=[(m.subject_id, m.epoch) for m in members],
+            signer=self._me,
+        )
+        return {"statement": b64(statement.to_leaf())}
+
     def attest_member(self, practice_id: UUID, account_id: UUID, role: Role) -> int:
         """Sign that ``account_id`` holds ``role`` (admins); the genesis (this admin attesting
         themselves) first if the practice has none. Returns the chain's new sequence."""
@@ -134,7 +156,11 @@ class PracticeKeys:
         keyed = [m.key for m in self._attested(practice_id, members) if m.key is not None]
         rotation = create_group(practice_id, members=keyed)
         key = rotation.group_key
-        body = {"public_key": b64(key.public_key), "wraps": self._wraps(dict(rotation.wraps))}
+        body = {
+            "public_key": b64(key.public_key),
+            "wraps": self._wraps(dict(rotation.wraps)),
+            **self._statement(practice_id, key, keyed),
+        }
         self._request("POST", self._path(practice_id), body)
         self.last_seen_epoch[practice_id] = key.epoch
         return key
@@ -149,6 +175,10 @@ class PracticeKeys:
             subject_id=practice_id,
             purpose=KeyPurpose.ENCRYPTION,
         )
+        # A signed practice: the key must also be the one its group epoch statement attests.
+        signed = self._directory.membership_chain(practice_id) is not None
+        if signed and self._directory.practice_key(practice_id) != binding:
+            raise ProofInvalid("not the group key the signed statements attest")
         wraps = {out["epoch"]: unb64(out["wrap"]) for out in answer["wraps"]}
         key = open_group_key(
             wraps.get(binding.epoch, b""),
@@ -208,6 +238,7 @@ class PracticeKeys:
             "epoch": key.epoch,
             "public_key": b64(key.public_key),
             "wraps": self._wraps(dict(rotation.wraps)),
+            **self._statement(practice_id, key, keyed),
         }
         self._request("POST", self._path(practice_id, "/rotations"), body)
         self.last_seen_epoch[practice_id] = key.epoch

@@ -536,6 +536,35 @@ def sign_group_epoch(
     return GroupEpochStatement.from_leaf(signed + signature)
 
 
+def verify_group_epoch_signature(statement: GroupEpochStatement, *, signer: KeyBinding) -> None:
+    """Raise unless ``signer`` (the signer's signing binding of the signer epoch) signed it: what
+    a server checks alone."""
+    if signer.epoch != statement.signer_epoch:
+        raise ProofInvalid("a key of another epoch")
+    _verify(
+        GROUP_EPOCH_DOMAIN,
+        statement.signed_bytes(),
+        statement.signature,
+        signer,
+        statement.signer_id,
+    )
+
+
+def member_entries(members: Iterable[tuple[UUID, int]]) -> bytes:
+    """The (member id || u32 epoch) entries of a member set, sorted: what its digest hashes."""
+    return b"".join(sorted(member.bytes + u32(epoch) for member, epoch in members))
+
+
+def parse_member_entries(data: bytes) -> list[tuple[UUID, int]]:
+    """The member set :func:`member_entries` wrote."""
+    if len(data) % 20:
+        raise MalformedEnvelope("member entries are 20 bytes each")
+    return [
+        (UUID(bytes=data[i : i + 16]), int.from_bytes(data[i + 16 : i + 20], "big"))
+        for i in range(0, len(data), 20)
+    ]
+
+
 def verify_group_epoch(
     statement: GroupEpochStatement,
     *,

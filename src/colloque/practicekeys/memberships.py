@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import KeyBundleRow
@@ -23,8 +23,12 @@ from colloque.crypto.errors import CryptoError
 from colloque.crypto.statements import (
     GENESIS_PREVIOUS,
     MEMBERSHIP_TYPE,
+    GroupEpochStatement,
     MembershipStatement,
     Role,
+    member_entries,
+    member_set_digest,
+    verify_group_epoch_signature,
     verify_membership_signature,
 )
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
@@ -253,3 +257,69 @@ def group_log(
     size = tree_size(session)
     leaves = subject_log(session, SubjectKind.GROUP, practice_id, size=size)
     return leaves, signed_checkpoint(session, size=size, log=log)
+
+
+def _encryption_epochs(session: Session, account_ids: Sequence[UUID]) -> dict[UUID, int]:
+    rows = session.execute(
+        select(KeyDirectoryLeaf.subject_id, func.max(KeyDirectoryLeaf.epoch).label("epoch"))
+        .where(
+            KeyDirectoryLeaf.subject_kind == SubjectKind.USER.value,
+            KeyDirectoryLeaf.subject_id.in_(account_ids),
+            KeyDirectoryLeaf.purpose == KeyPurpose.ENCRYPTION.value,
+        )
+        .group_by(KeyDirectoryLeaf.subject_id)
+    )
+    return {row.subject_id: row.epoch for row in rows}
+
+
+def check_epoch_statement(
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    epoch: int,
+    public_key: bytes,
+    wrapped: Sequence[UUID],
+    leaf: bytes | None,
+) -> tuple[GroupEpochStatement | None, bytes | None]:
+    """The group epoch statement of a new epoch, for a practice that signs its memberships (and
+    none for one that does not), with the member entries it covers; 422 naming ``statement``.
+
+    Checked from the clear bytes: this practice, epoch and key; the caller's current signing key;
+    the chain's current sequence (409 when it moved on) and an admin of it as signer; the digest
+    of exactly the wrapped members at their current encryption epochs."""
+    chain = stored_chain(session, practice_id=practice_id)
+    if not chain:
+        if leaf is not None:
+            raise InvalidInput("this practice does not sign its memberships", field="statement")
+        return None, None
+    if leaf is None:
+        raise InvalidInput("this practice signs its group epochs", field="statement")
+    try:
+        statement = GroupEpochStatement.from_leaf(leaf)
+    except CryptoError:
+        raise InvalidInput("not a group epoch statement", field="statement") from None
+    if (statement.group_id, statement.epoch, statement.public_key) != (
+        practice_id,
+        epoch,
+        public_key,
+    ):
+        raise InvalidInput("a statement of another group, epoch or key", field="statement")
+    signer = _signer_key(session, principal)
+    if statement.signer_id != signer.subject_id:
+        raise InvalidInput("statements are signed by the caller", field="statement")
+    try:
+        verify_group_epoch_signature(statement, signer=signer)
+    except CryptoError:
+        raise InvalidInput(
+            "not signed by the caller's current signing key", field="statement"
+        ) from None
+    if statement.membership_sequence != len(chain):
+        raise Conflict("the membership chain has moved on; read it again", field="statement")
+    if attested(chain).get(statement.signer_id) is not Role.ADMIN:
+        raise InvalidInput("the signer is not an admin in the chain", field="statement")
+    epochs = _encryption_epochs(session, wrapped)
+    members = [(account_id, epochs[account_id]) for account_id in wrapped]
+    if member_set_digest(members) != statement.member_digest:
+        raise InvalidInput("the statement names other members than the wraps", field="statement")
+    return statement, member_entries(members)

@@ -22,6 +22,7 @@ from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import FIRST_EPOCH, read_group_wrap_header
+from colloque.crypto.statements import parse_member_entries
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.keydirectory.interfaces import LogSigner
@@ -34,7 +35,12 @@ from colloque.keydirectory.services import (
     signed_checkpoint,
     tree_size,
 )
-from colloque.practicekeys.memberships import attested, remove_membership, stored_chain
+from colloque.practicekeys.memberships import (
+    attested,
+    check_epoch_statement,
+    remove_membership,
+    stored_chain,
+)
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
 from colloque.principal import Principal
 from colloque.scheduling.models import PracticeMember
@@ -161,10 +167,22 @@ def _store_epoch(
     epoch: int,
     public_key: bytes,
     wraps: Sequence[MemberWrap],
+    statement: bytes | None,
     log: LogSigner,
 ) -> PracticeKeyEpoch:
+    signed, members = check_epoch_statement(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        epoch=epoch,
+        public_key=public_key,
+        wrapped=[wrap.account_id for wrap in wraps],
+        leaf=statement,
+    )
     binding = KeyBinding(SubjectKind.GROUP, practice_id, KeyPurpose.ENCRYPTION, epoch, public_key)
-    (leaf_index,) = publish_bindings(session, bindings=[binding], now=now, log=log)
+    leaf_index, *_ = publish_bindings(
+        session, bindings=[binding] if signed is None else [binding, signed], now=now, log=log
+    )
     row = PracticeKeyEpoch(
         practice_id=practice_id,
         epoch=epoch,
@@ -173,6 +191,7 @@ def _store_epoch(
         created_by_account_id=principal.account_id,
         created_at=now,
         rotation_due=False,
+        members=members,
     )
     session.add(row)
     session.flush()
@@ -212,8 +231,10 @@ def do_create_group(
     public_key: bytes,
     wraps: Sequence[MemberWrap],
     log: LogSigner,
+    statement: bytes | None = None,
 ) -> PracticeKeyEpoch:
-    """Epoch 1, made by a staff member's client: its public key and a wrap for every member."""
+    """Epoch 1, made by a staff member's client: its public key and a wrap for every member (and,
+    once the practice signs its memberships, an admin's group epoch statement)."""
     require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
     if current_epoch(session, practice_id=practice_id) is not None:
         raise Conflict("the practice already has a key group")
@@ -233,6 +254,7 @@ def do_create_group(
         epoch=FIRST_EPOCH,
         public_key=public_key,
         wraps=wraps,
+        statement=statement,
         log=log,
     )
     _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_CREATED)
@@ -276,8 +298,10 @@ def do_rotate_group(
     public_key: bytes,
     wraps: Sequence[MemberWrap],
     log: LogSigner,
+    statement: bytes | None = None,
 ) -> PracticeKeyEpoch:
-    """The next epoch, wrapped for exactly the remaining members; clears rotation-due."""
+    """The next epoch, wrapped for exactly the remaining members; clears rotation-due (with an
+    admin's group epoch statement once the practice signs its memberships)."""
     require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
     current = _current_row(session, practice_id, lock=True)
     if epoch != current.epoch + 1:
@@ -298,6 +322,7 @@ def do_rotate_group(
         epoch=epoch,
         public_key=public_key,
         wraps=wraps,
+        statement=statement,
         log=log,
     )
     _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_ROTATED)
@@ -418,3 +443,14 @@ def _audit(
         object_kind="practice_key_group",
         object_id=practice_id,
     )
+
+
+def epoch_members(session: Session, *, practice_id: UUID) -> dict[int, list[tuple[UUID, int]]]:
+    """Per epoch made in a practice that signs its memberships, the (member, encryption epoch)
+    its key was wrapped for: what the epoch's statement digest covers, for clients to check."""
+    rows = session.execute(
+        select(PracticeKeyEpoch.epoch, PracticeKeyEpoch.members).where(
+            PracticeKeyEpoch.practice_id == practice_id, PracticeKeyEpoch.members.is_not(None)
+        )
+    )
+    return {epoch: parse_member_entries(members or b"") for epoch, members in rows}

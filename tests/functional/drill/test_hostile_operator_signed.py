@@ -9,8 +9,8 @@ removed member the operator quietly puts back (attack 6) gets no new key: in a p
 signed memberships because the removing client checks the member list it rotates for, in one that
 signs them because every client wraps only for members the verified chain attests; a member the
 operator adds (attack 7) gets no key in a practice that signs its memberships, and a statement the
-operator forges is refused. Attack 2 (a group epoch key of the operator's) needs the group epoch
-statements in the practice flows, which this branch does not wire yet.
+operator forges is refused; a group epoch key of the operator's (attack 2) is refused in a
+practice that signs its memberships, with no statement or with one no admin signed.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from colloque.client.encoding import unb64
 from colloque.client.practice_keys import RemovalIgnored
 from colloque.clock import SettableClock
 from colloque.crypto import groups
-from colloque.crypto.errors import ProofInvalid
+from colloque.crypto.errors import ProofInvalid, StaleEpoch
 from colloque.crypto.keys import UserKeys
-from colloque.crypto.statements import EndorsementKind, sign_membership
+from colloque.crypto.statements import EndorsementKind, sign_group_epoch, sign_membership
 from colloque.crypto.statements import Role as GroupRole
 from colloque.crypto.transparency import fingerprint
 from colloque.keydirectory.services import publish_bindings
@@ -323,3 +323,39 @@ def test_attack_6_signed_a_removed_member_put_back_gets_no_key(
     assert client.practice_keys.rotate(practice).epoch == 3
     assert _wrapped_epochs(db, practice, secretary.account_id) == []
     assert _wrapped_epochs(db, practice, admin.account_id) == [1, 2, 3]
+
+
+def test_attack_2_a_group_key_of_the_operators_is_refused(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    practice, _admin, secretary, client = _signed_practice(db, clock, http)
+    sec_client = secretary.client(http)
+    honest = sec_client.key_directory.practice_key(practice)
+    # The operator's own epoch-2 key, properly in the log, with no statement.
+    forged = groups.create_group(practice, members=[]).group_key
+    bad = dataclasses.replace(forged, epoch=2)
+    with db.write() as session:
+        publish_bindings(session, bindings=[bad.encryption_binding()], now=clock.now(), log=LOG)
+    with pytest.raises(ProofInvalid, match="signed statement"):
+        sec_client.key_directory.practice_key(practice)
+    with pytest.raises(ProofInvalid):
+        client.practice_keys.rotate(practice)
+    # With a statement the operator signed with a member's key it holds: not an admin's.
+    mallory = keyed(db, clock, "mallory")
+    with db.read() as session:
+        sequence = len(stored_chain(session, practice_id=practice))
+    statement = sign_group_epoch(
+        group_key=bad.encryption_binding(),
+        membership_sequence=sequence,
+        members=[],
+        signer=mallory.client(http).unlocked_keys,
+    )
+    with db.write() as session:
+        publish_bindings(session, bindings=[statement], now=clock.now(), log=LOG)
+    with pytest.raises(ProofInvalid):
+        sec_client.key_directory.practice_key(practice)
+    # An older key than one this client verified is refused too.
+    sec_client.state.put("group_epochs", str(practice), 3)
+    with pytest.raises(StaleEpoch):
+        sec_client.key_directory.practice_key(practice)
+    assert honest.epoch == 1

@@ -11,23 +11,28 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from colloque.accounts.models import Account
 from colloque.accounts.services import do_add_member, do_create_account, principal_for_account
 from colloque.client import ColloqueClient
 from colloque.client.practice_keys import RemovalIgnored
 from colloque.clock import SettableClock
+from colloque.crypto import groups
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.keys import UserKeys
 from colloque.crypto.statements import (
     GENESIS_PREVIOUS,
+    GroupEpochStatement,
     MembershipChain,
     MembershipStatement,
+    sign_group_epoch,
     sign_membership,
 )
 from colloque.crypto.statements import Role as GroupRole
+from colloque.crypto.transparency import inclusion_proof
 from colloque.errors import InvalidInput
+from colloque.keydirectory.models import KeyDirectoryLeaf
 from colloque.practicekeys import memberships, services
 from colloque.principal import Role
 from colloque.scheduling.models import PracticeMember
@@ -120,7 +125,7 @@ def test_signed_group_life_cycle(
     assert second.client(http).practice_keys.open_group_key(practice) == rotated
     # What the log holds for the group is readable by its members, proven.
     log = http.get(f"/api/v1/practices/{practice}/key-group/memberships", headers=second.headers)
-    assert len(log.json()["chain"]) == 6  # 4 statements, 2 group bindings
+    assert len(log.json()["chain"]) == 8  # 4 memberships, 2 group bindings, their 2 statements
 
 
 def test_the_route_checks_what_it_can(
@@ -257,3 +262,129 @@ def test_a_chain_that_goes_back_is_refused(
     client.state.put("membership_sequences", str(practice), 2)  # as if it had seen one more
     with pytest.raises(ProofInvalid, match="went back"):
         client.key_directory.membership_chain(practice)
+
+
+def test_group_epochs_of_a_signed_practice_need_their_statement(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    practice, admin, secretary = team["practice"], team["admin"], team["sec"]
+    admin_client, sec_client = admin.client(http), secretary.client(http)
+    mine, hers = admin_client.unlocked_keys, sec_client.unlocked_keys
+    # Before any chain a statement is refused: nothing could say who may sign it.
+    unsigned_practice = new_practice(db, clock, admin)
+    lone = groups.create_group(unsigned_practice, members=[mine.encryption_binding()])
+    lone_statement = groups_statement(lone.group_key, 1, [(admin.account_id, 1)], mine)
+    body = {
+        "public_key": b64(lone.group_key.public_key),
+        "wraps": [{"account_id": str(a), "wrap": b64(w)} for a, w in lone.wraps.items()],
+        "statement": b64(lone_statement.to_leaf()),
+    }
+    path = f"/api/v1/practices/{unsigned_practice}/key-group"
+    _problem(http.post(path, json=body, headers=admin.headers), 422, "statement")
+
+    admin_client.practice_keys.attest_member(practice, secretary.account_id, GroupRole.SECRETARY)
+    rotation = groups.create_group(
+        practice, members=[mine.encryption_binding(), hers.encryption_binding()]
+    )
+    key = rotation.group_key
+    wraps = [{"account_id": str(a), "wrap": b64(w)} for a, w in rotation.wraps.items()]
+    both = [(admin.account_id, 1), (secretary.account_id, 1)]
+    good = groups_statement(key, 2, both, mine)
+    other_key = groups.create_group(practice, members=[]).group_key
+    cases: list[tuple[Keyed, str | None, int]] = [
+        (admin, None, 422),
+        (admin, "AAAA", 422),
+        (admin, b64(groups_statement(other_key, 2, both, mine).to_leaf()), 422),
+        (admin, b64(groups_statement(key, 2, both, hers).to_leaf()), 422),
+        (admin, b64(dataclasses.replace(good, signature=bytes(64)).to_leaf()), 422),
+        (admin, b64(groups_statement(key, 1, both, mine).to_leaf()), 409),
+        (secretary, b64(groups_statement(key, 2, both, hers).to_leaf()), 422),
+        (admin, b64(groups_statement(key, 2, both[:1], mine).to_leaf()), 422),
+    ]
+    path = f"/api/v1/practices/{practice}/key-group"
+    for who, statement, status in cases:
+        sent = {"public_key": b64(key.public_key), "wraps": wraps, "statement": statement}
+        _problem(http.post(path, json=sent, headers=who.headers), status, "statement")
+    sent = {"public_key": b64(key.public_key), "wraps": wraps, "statement": b64(good.to_leaf())}
+    assert http.post(path, json=sent, headers=admin.headers).status_code == 201
+    assert sec_client.key_directory.practice_key(practice) == key.encryption_binding()
+    answer = http.get(f"/api/v1/key-directory/practices/{practice}", headers=secretary.headers)
+    listed = answer.json()["epoch_members"]
+    assert listed == [
+        {
+            "epoch": 1,
+            "members": [
+                {"account_id": str(a), "encryption_epoch": 1}
+                for a, _ in sorted(both, key=lambda m: m[0].bytes)
+            ],
+        }
+    ]
+
+
+def groups_statement(
+    key: groups.GroupKey, sequence: int, members: list[tuple[uuid.UUID, int]], signer: UserKeys
+) -> GroupEpochStatement:
+    return sign_group_epoch(
+        group_key=key.encryption_binding(),
+        membership_sequence=sequence,
+        members=members,
+        signer=signer,
+    )
+
+
+class _Rewriting:
+    """A server that answers one GET with a canned body."""
+
+    def __init__(self, http: TestClient) -> None:
+        self.http = http
+        self.rewrite: dict[str, Any] = {}
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        if method == "GET" and url in self.rewrite:
+            return _Canned(self.rewrite[url])
+        return self.http.request(method, url, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclasses.dataclass
+class _Canned:
+    body: Any
+    status_code: int = 200
+    content: bytes = b"x"
+
+    def json(self) -> Any:
+        return self.body
+
+
+def test_a_signed_practice_opens_only_the_attested_key(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    practice, admin, secretary = team["practice"], team["admin"], team["sec"]
+    admin_client = admin.client(http)
+    admin_client.practice_keys.attest_member(practice, secretary.account_id, GroupRole.SECRETARY)
+    admin_client.practice_keys.create_group(practice)
+    path = f"/api/v1/practices/{practice}/key-group"
+    old = http.get(path, headers=secretary.headers).json()
+    admin_client.practice_keys.rotate(practice)
+    transport = _Rewriting(http)
+    client = ColloqueClient(http=transport, insecure_allow_weak_cost=True)
+    client.log_in(secretary.email, "vR7#kq2!Lm9@zP-long enough")
+    client._token = secretary.token
+    client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
+    current = http.get(path, headers=secretary.headers).json()
+    size = current["binding"]["tree_size"]
+    with db.read() as session:
+        hashes = session.scalars(
+            select(KeyDirectoryLeaf.leaf_hash)
+            .where(KeyDirectoryLeaf.leaf_index < size)
+            .order_by(KeyDirectoryLeaf.leaf_index)
+        ).all()
+    proof = [b64(h) for h in inclusion_proof(hashes, old["binding"]["leaf_index"])]
+    # Epoch 1's binding, proven against today's log, served as current: not what is attested.
+    transport.rewrite[path] = dict(
+        current, binding=dict(old["binding"], tree_size=size, inclusion_proof=proof)
+    )
+    with pytest.raises(ProofInvalid, match="attest"):
+        client.practice_keys.open_group_key(practice)

@@ -474,3 +474,17 @@ def test_a_membership_signature_alone() -> None:
     ]:
         with pytest.raises(error):
             statements.verify_membership_signature(genesis, signer=signer)
+
+
+def test_a_group_epoch_signature_alone_and_member_entries() -> None:
+    epoch = vs.group_epoch()
+    statements.verify_group_epoch_signature(epoch, signer=practitioner().signing_binding())
+    other_epoch = vs.practitioner_at(2)
+    with pytest.raises(ProofInvalid):
+        statements.verify_group_epoch_signature(epoch, signer=other_epoch.signing_binding())
+    with pytest.raises(WrongContext):
+        statements.verify_group_epoch_signature(epoch, signer=secretary().signing_binding())
+    entries = statements.member_entries(vs.EPOCH_MEMBERS)
+    assert sorted(statements.parse_member_entries(entries)) == sorted(vs.EPOCH_MEMBERS)
+    with pytest.raises(MalformedEnvelope):
+        statements.parse_member_entries(entries[:-1])

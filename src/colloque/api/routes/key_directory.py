@@ -11,6 +11,7 @@ from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep
 from colloque.api.schemas import B64, Out
 from colloque.crypto.transparency import SubjectKind
 from colloque.keydirectory import services
+from colloque.practicekeys.services import epoch_members
 
 router = APIRouter(prefix="/api/v1/key-directory", tags=["key directory"])
 #: Far above any real log; keeps the sizes in the signed 64-bit range the database holds.
@@ -61,6 +62,18 @@ class LeafOut(Out):
     inclusion_proof: list[B64]
 
 
+class EpochMemberOut(Out):
+    account_id: UUID
+    encryption_epoch: int
+
+
+class EpochMembersOut(Out):
+    """Who a group epoch was wrapped for (its group epoch statement's digest covers this list)."""
+
+    epoch: int
+    members: list[EpochMemberOut]
+
+
 class SubjectKeysOut(Out):
     subject_kind: str
     subject_id: UUID
@@ -70,6 +83,8 @@ class SubjectKeysOut(Out):
     #: Every leaf about the subject, in log order, proven against ``signed_checkpoint``: a user's
     #: bindings of every epoch and their endorsements; a group's bindings and statements.
     chain: list[LeafOut]
+    #: A practice that signs its memberships: per epoch, the members it was wrapped for.
+    epoch_members: list[EpochMembersOut] = []
 
 
 @router.get(
@@ -119,6 +134,9 @@ def _keys(
         found = services.subject_keys(
             session, principal=principal, subject_kind=kind, subject_id=subject_id, log=log
         )
+        members = (
+            epoch_members(session, practice_id=subject_id) if kind is SubjectKind.GROUP else {}
+        )
     return SubjectKeysOut(
         subject_kind="user" if kind is SubjectKind.USER else "practice",
         subject_id=subject_id,
@@ -128,6 +146,13 @@ def _keys(
         chain=[
             LeafOut(leaf=p.leaf, leaf_index=p.leaf_index, inclusion_proof=p.proof)
             for p in found.chain
+        ],
+        epoch_members=[
+            EpochMembersOut(
+                epoch=epoch,
+                members=[EpochMemberOut(account_id=a, encryption_epoch=e) for a, e in listed],
+            )
+            for epoch, listed in sorted(members.items())
         ],
     )
 

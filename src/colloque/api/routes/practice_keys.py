@@ -35,15 +35,22 @@ def _wraps(wraps: list[WrapIn]) -> list[services.MemberWrap]:
     return [services.MemberWrap(w.account_id, w.wrap) for w in wraps]
 
 
+#: The epoch's group epoch statement (docs/crypto.md 5.12): required once the practice signs its
+#: memberships, refused before.
+Statement = Annotated[B64, Field(min_length=1, max_length=512)] | None
+
+
 class GroupCreateIn(Body):
     public_key: Key32
     wraps: Wraps
+    statement: Statement = None
 
 
 class RotationIn(Body):
     epoch: Epoch
     public_key: Key32
     wraps: Wraps
+    statement: Statement = None
 
 
 class WrapsIn(Body):
@@ -121,7 +128,9 @@ class MembersOut(Out):
     summary="Create the practice's key group: its public key and a wrap for every member",
     description=(
         "A practice member creates the group key on their device and posts a wrap for every member "
-        "with a key. 409 when the group exists, 422 for missing or extra wraps."
+        "with a key (only the attested ones, with an admin's group epoch statement, once the "
+        "practice signs its memberships). 409 when the group exists or the membership chain moved "
+        "on, 422 for missing or extra wraps or a missing or wrong `statement`."
     ),
     responses={409: {"description": "The practice already has a key group"}},
 )
@@ -143,6 +152,7 @@ def create_group(
             public_key=body.public_key,
             wraps=_wraps(body.wraps),
             log=log,
+            statement=body.statement,
         )
         return EpochOut.of(row)
 
@@ -229,8 +239,10 @@ def add_wraps(
     status_code=status.HTTP_201_CREATED,
     summary="Rotate the group key: the next epoch, wrapped for exactly the remaining members",
     description=(
-        "A member posts the next epoch, wrapped for exactly the remaining members. 409 when the "
-        "epoch is not the next one."
+        "A member posts the next epoch, wrapped for exactly the remaining members (attested ones, "
+        "with an admin's group epoch statement, once the practice signs its memberships). 409 "
+        "when the epoch is not the next one or the membership chain moved on; 422 for a missing "
+        "or wrong `statement`."
     ),
     responses={409: {"description": "The epoch is not the one after the current one"}},
 )
@@ -253,6 +265,7 @@ def rotate(
             public_key=body.public_key,
             wraps=_wraps(body.wraps),
             log=log,
+            statement=body.statement,
         )
         return EpochOut.of(row)
 

@@ -5,6 +5,8 @@ no public key of their own: ``leaf`` grows and ``public_key`` may be NULL. Their
 their type byte (0x0A, 0x0B, 0x0C) and ``epoch`` holds the epoch or sequence they are for, so the
 unique index on (subject kind, subject, purpose, epoch) still allows one statement per epoch.
 Append-only stays as it was (migration 0007): altering a column is not an UPDATE of a row.
+``practice_key_epochs.members`` keeps, for a practice that signs its memberships, the members an
+epoch was wrapped for (the set its group epoch statement's digest covers), for clients to check.
 
 Revision ID: 0013
 Revises: 0012
@@ -22,6 +24,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("practice_key_epochs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("members", sa.LargeBinary(), nullable=True))
     with op.batch_alter_table("key_directory_leaves", schema=None) as batch_op:
         batch_op.alter_column(
             "leaf", existing_type=sa.LargeBinary(length=64), type_=sa.LargeBinary(length=256)
@@ -41,3 +45,5 @@ def downgrade() -> None:
         batch_op.alter_column(
             "leaf", existing_type=sa.LargeBinary(length=256), type_=sa.LargeBinary(length=64)
         )
+    with op.batch_alter_table("practice_key_epochs", schema=None) as batch_op:
+        batch_op.drop_column("members")
