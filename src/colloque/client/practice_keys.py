@@ -92,21 +92,21 @@ class PracticeKeys:
         if current != key:
             raise ProofInvalid("a member key that is not the end of its chain")
 
-    def _attested(self, practice_id: UUID, members: list[Member]) -> list[Member]:
+    @staticmethod
+    def _attested(chain: MembershipChain | None, members: list[Member]) -> list[Member]:
         """Once the practice signs its memberships, only the members its verified chain attests:
         a member the server lists and no admin signed for gets no key."""
-        chain = self._directory.membership_chain(practice_id)
         if chain is None:
             return members
         attested = chain.members()
         return [m for m in members if m.account_id in attested]
 
     def _statement(
-        self, practice_id: UUID, key: GroupKey, members: list[KeyBinding]
+        self, chain: MembershipChain | None, key: GroupKey, members: list[KeyBinding]
     ) -> dict[str, str]:
         """The group epoch statement field, once the practice signs its memberships: this admin
-        attests the new key and exactly the members it is wrapped for."""
-        chain = self._directory.membership_chain(practice_id)
+        attests the new key and exactly the members it is wrapped for, at the chain's sequence
+        the member list was filtered by."""
         if chain is None:
             return {}
         statement = sign_group_epoch(
@@ -153,13 +153,14 @@ class PracticeKeys:
         """Epoch 1, wrapped for every member with a key (only those attested, once the practice
         signs its memberships: :meth:`attest_member` signs its genesis)."""
         _epoch, members = self.members(practice_id)
-        keyed = [m.key for m in self._attested(practice_id, members) if m.key is not None]
+        chain = self._directory.membership_chain(practice_id)
+        keyed = [m.key for m in self._attested(chain, members) if m.key is not None]
         rotation = create_group(practice_id, members=keyed)
         key = rotation.group_key
         body = {
             "public_key": b64(key.public_key),
             "wraps": self._wraps(dict(rotation.wraps)),
-            **self._statement(practice_id, key, keyed),
+            **self._statement(chain, key, keyed),
         }
         self._request("POST", self._path(practice_id), body)
         self.last_seen_epoch[practice_id] = key.epoch
@@ -214,7 +215,7 @@ class PracticeKeys:
         """Seal the current key for members with a key but no wrap of it (e.g. newly invited)."""
         key = self.open_group_key(practice_id)
         _epoch, members = self.members(practice_id)
-        members = self._attested(practice_id, members)
+        members = self._attested(self._directory.membership_chain(practice_id), members)
         wraps = {
             m.account_id: add_member(key, member=m.key)
             for m in members
@@ -231,14 +232,15 @@ class PracticeKeys:
 
     def _rotate(self, practice_id: UUID, members: list[Member]) -> GroupKey:
         previous = self.open_group_key(practice_id)
-        keyed = [m.key for m in self._attested(practice_id, members) if m.key is not None]
+        chain = self._directory.membership_chain(practice_id)
+        keyed = [m.key for m in self._attested(chain, members) if m.key is not None]
         rotation = rotate_group_key(previous, members=keyed)
         key = rotation.group_key
         body = {
             "epoch": key.epoch,
             "public_key": b64(key.public_key),
             "wraps": self._wraps(dict(rotation.wraps)),
-            **self._statement(practice_id, key, keyed),
+            **self._statement(chain, key, keyed),
         }
         self._request("POST", self._path(practice_id, "/rotations"), body)
         self.last_seen_epoch[practice_id] = key.epoch
