@@ -20,7 +20,7 @@ from colloque.client.care import Care
 from colloque.client.directory import KeyDirectory, pinned_log_key
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
-from colloque.client.monitor import Alert, own_key_alerts
+from colloque.client.monitor import Alert, group_alerts, own_key_alerts
 from colloque.client.practice_keys import PracticeKeys
 from colloque.client.records import OpenedItem, SealedRecords
 from colloque.crypto.groups import GroupKey
@@ -151,12 +151,17 @@ class ColloqueClient(Care):
             self.monitor()
 
     def monitor(self) -> list[Alert]:
-        """Check this user's own chain in the log against what this device knows; what it did
-        not make is added to :attr:`alerts` (and returned) rather than raised. Runs at login
-        when the directory is pinned, and at pinning when logged in."""
+        """Check this user's own chain in the log against what this device knows, and, for the
+        practices this user is an admin of, their signed membership chain and current group
+        epoch; what does not verify is added to :attr:`alerts` (and returned) rather than
+        raised. Runs at login when the directory is pinned, and at pinning when logged in."""
         keys = self.unlocked_keys
         known = self.state.get("own_keys", str(keys.user_id)) or {}
         found = own_key_alerts(self.key_directory, keys, known)
+        administered = [
+            UUID(m["practice_id"]) for m in self.me()["memberships"] if m["role"] == "admin"
+        ]
+        found += group_alerts(self.key_directory, administered)
         self.alerts.extend(alert for alert in found if alert not in self.alerts)
         return found
 

@@ -295,6 +295,7 @@ def test_attack_7_a_member_of_the_operators_gets_no_key(
     _operator_appends(db, clock, practice, mallory_keys, mallory.account_id)
     with pytest.raises(ProofInvalid, match="not an admin"):
         client.practice_keys.wrap_for_pending(practice)
+    assert [(a.subject_id, a.what) for a in client.monitor()] == [(practice, "group_refused")]
     with pytest.raises(ProofInvalid):
         client.practice_keys.rotate(practice)
     assert _wrapped_epochs(db, practice, mallory.account_id) == []
@@ -340,6 +341,7 @@ def test_attack_2_a_group_key_of_the_operators_is_refused(
         sec_client.key_directory.practice_key(practice)
     with pytest.raises(ProofInvalid):
         client.practice_keys.rotate(practice)
+    assert [(a.subject_id, a.what) for a in client.monitor()] == [(practice, "group_refused")]
     # With a statement the operator signed with a member's key it holds: not an admin's.
     mallory = keyed(db, clock, "mallory")
     with db.read() as session:
@@ -359,3 +361,57 @@ def test_attack_2_a_group_key_of_the_operators_is_refused(
     with pytest.raises(StaleEpoch):
         sec_client.key_directory.practice_key(practice)
     assert honest.epoch == 1
+
+
+def test_an_admins_monitoring_checks_their_practices(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    practice, admin, _secretary, client = _signed_practice(db, clock, http)
+    assert client.monitor() == []
+    # A practice with only its genesis and no group key yet has nothing more to check.
+    other = new_practice(db, clock, admin)
+    client.practice_keys.attest_member(other, admin.account_id, GroupRole.ADMIN)
+    assert client.monitor() == []
+    mallory = keyed(db, clock, "mallory")
+    _operator_appends(db, clock, practice, mallory.client(http).unlocked_keys, mallory.account_id)
+    (alert,) = client.monitor()
+    assert (alert.subject_id, alert.what) == (practice, "group_refused")
+
+
+class _Failing:
+    """A server whose key directory answers 500 for one practice."""
+
+    def __init__(self, http: TestClient, path: str) -> None:
+        self.http, self.path = http, path
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        if method == "GET" and url == self.path:
+            return _Problem()
+        return self.http.request(method, url, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+class _Problem:
+    status_code = 500
+    content = b"x"
+    headers = {"content-type": "application/problem+json"}
+    text = "{}"
+
+    def json(self) -> Any:
+        return {"type": "about:blank", "status": 500, "detail": "boom"}
+
+
+def test_an_admins_monitoring_reports_a_failing_read(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    practice, admin, _secretary, _client = _signed_practice(db, clock, http)
+    client = ColloqueClient(
+        http=_Failing(http, f"/api/v1/key-directory/practices/{practice}"),
+        insecure_allow_weak_cost=True,
+    )
+    client.log_in(admin.email, PASSWORD)
+    client._token = admin.token
+    client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
+    assert [(a.subject_id, a.what) for a in client.alerts] == [(practice, "group_refused")]
