@@ -21,7 +21,7 @@ import pytest
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, Route
 
-from colloque.clock import SettableClock
+from colloque.clock import Clock, SettableClock
 from colloque.config import Settings
 from colloque.crypto import groups, items, keys, login
 from colloque.storage.engine import Database
@@ -55,7 +55,7 @@ class Harness:
     requests: list[str] = field(default_factory=list)
 
 
-def _harness_app(database: Database, clock: SettableClock, dist: Path) -> Any:
+def _harness_app(database: Database, clock: Clock | None, dist: Path) -> Any:
     assets = load_assets(dist)
     app = create_app(Settings(run_refresher=False), database=database, clock=clock, assets=assets)
     harness = assets.entry(HARNESS_ENTRY).scripts
