@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, Route
 
 from colloque.clock import Clock, SettableClock
 from colloque.config import Settings
-from colloque.crypto import groups, items, keys, login
+from colloque.crypto import groups, items, keys, login, transparency
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR, load_assets
@@ -367,6 +367,97 @@ def test_keys_made_in_the_browser_unlock_in_python(page: Page) -> None:
         _bytes(bundle["sealedByRecovery"]), user_id=user_id, by_recovery=True
     )
     assert header.epoch == 1
+
+
+def test_the_key_directory_of_a_python_log_verifies_in_the_worker(page: Page) -> None:
+    seed = bytes(range(32))
+    origin = "colloque.test/key-directory"
+    log_key = transparency.log_public_key(seed)
+    bindings = [
+        keys.create_key_bundle(
+            uuid.uuid4(), bytes(32), recovery_cost=login.ASVS_MINIMUM_COST
+        ).keys.encryption_binding()
+        for _ in range(6)
+    ]
+    hashes = [b.leaf_hash() for b in bindings]
+    small, large = (
+        transparency.Checkpoint(origin, size, transparency.tree_root(hashes[:size]))
+        for size in (3, 6)
+    )
+    notes = [transparency.sign_checkpoint(c, log_signing_seed=seed) for c in (small, large)]
+    verified = [
+        _call(
+            page, "verifyCheckpoint", {"note": n, "origin": origin, "logPublicKey": _hex(log_key)}
+        )
+        for n in notes
+    ]
+    assert [v["treeSize"] for v in verified] == [3, 6]
+    for index, binding in enumerate(bindings):
+        proof = [_hex(h) for h in transparency.inclusion_proof(hashes, index)]
+        args = {"binding": _binding(binding), "leafIndex": index, "proof": proof}
+        assert _call(page, "verifyKeyBinding", {**args, "checkpoint": verified[1]}) is None
+        other = _binding(bindings[(index + 1) % 6])
+        assert (
+            _failure(
+                page, "verifyKeyBinding", {**args, "binding": other, "checkpoint": verified[1]}
+            )
+            == "ProofInvalid"
+        )
+    proof = [_hex(h) for h in transparency.consistency_proof(hashes, 3)]
+    consistency = {"previous": verified[0], "next": verified[1], "proof": proof}
+    assert _call(page, "verifyCheckpointConsistency", consistency) is None
+    assert (
+        _failure(
+            page,
+            "verifyCheckpointConsistency",
+            {**consistency, "previous": verified[1], "next": verified[0]},
+        )
+        == "ProofInvalid"
+    )
+    assert (
+        _failure(
+            page,
+            "verifyCheckpoint",
+            {"note": notes[0], "origin": origin, "logPublicKey": _hex(bindings[0].public_key)},
+        )
+        == "ProofInvalid"
+    )
+    shown = transparency.fingerprint(bindings[:2])
+    assert _call(page, "fingerprint", {"bindings": [_binding(b) for b in bindings[:2]]}) == {
+        "fingerprint": shown
+    }
+    assert (
+        _call(
+            page,
+            "checkFingerprint",
+            {"bindings": [_binding(b) for b in bindings[:2]], "shown": shown},
+        )
+        is None
+    )
+    assert (
+        _failure(page, "checkFingerprint", {"bindings": [_binding(bindings[0])], "shown": shown})
+        == "InvalidPublicKey"
+    )
+
+
+def test_argon2id_runs_one_at_a_time_in_arrival_order(page: Page) -> None:
+    """Three logins asked at once all answer, in the order asked (the worker's queue: one
+    Argon2id in memory at a time, 64 MiB each at the interactive cost)."""
+    params = login.KdfParams(salt=bytes(16), cost=login.ASVS_MINIMUM_COST)
+    finished = page.evaluate(
+        """async (kdfParams) => {
+            const c = window.colloqueCrypto;
+            const order = [];
+            await Promise.all(["a", "b", "c"].map((password) =>
+                c.callJson("deriveLoginKeys", { password, kdfParams }).then((out) => {
+                    if (!out.ok) throw new Error(out.kind);
+                    order.push(password);
+                })));
+            return order;
+        }""",
+        _hex(params.to_bytes()),
+    )
+    assert finished == ["a", "b", "c"]
 
 
 # Headers, boundaries, sizes ------------------------------------------------------------------
