@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Self
@@ -26,6 +27,7 @@ MIN_SECRET_LENGTH = 32
 #: refused in production.
 DEVELOPMENT_LOG_SEED = legacy_log_signing_seed(DEVELOPMENT_SECRET)
 LOG_SEED_BYTES = 32
+WITNESS_KEY_BYTES = 32
 #: A day: a document's stream must be described within it, and is swept some time after.
 DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS = 86_400
 
@@ -75,6 +77,35 @@ def decode_log_seed(text: str) -> bytes:
     return seed
 
 
+@dataclass(frozen=True)
+class WitnessEntry:
+    """One key directory witness the server submits checkpoints to."""
+
+    name: str
+    public_key: bytes
+    url: str
+
+
+def parse_witnesses(text: str) -> list[WitnessEntry]:
+    """``name=<public key base64>@<url>`` entries, separated by commas or whitespace."""
+    entries = []
+    for entry in text.replace(",", " ").split():
+        name, _, rest = entry.partition("=")
+        key_text, _, url = rest.partition("@")
+        try:
+            key = base64.b64decode(key_text, validate=True)
+        except binascii.Error:
+            key = b""
+        if not name or len(key) != WITNESS_KEY_BYTES or not url.startswith(("http://", "https://")):
+            raise ValueError(
+                "COLLOQUE_KEY_DIRECTORY_WITNESSES entries are name=<public key base64>@<url>"
+            )
+        entries.append(WitnessEntry(name, key, url.rstrip("/")))
+    if len({entry.name for entry in entries}) != len(entries):
+        raise ValueError("COLLOQUE_KEY_DIRECTORY_WITNESSES names a witness twice")
+    return entries
+
+
 class Settings(BaseSettings):
     #: Errors name the setting, never its value: some values are secrets.
     model_config = SettingsConfigDict(
@@ -122,6 +153,17 @@ class Settings(BaseSettings):
     #: The seed of the key directory log's signing key (32 bytes, hex or base64). Its own secret,
     #: independent of ``secret_key``. Required in production; elsewhere DEVELOPMENT_LOG_SEED.
     key_directory_log_key: SecretStr | None = None
+    #: The witnesses each new checkpoint is submitted to: ``name=<public key base64>@<url>``
+    #: entries, comma-separated (``colloque witness key`` prints the part before ``@``).
+    key_directory_witnesses: str = ""
+    #: How many of them must have cosigned a checkpoint before the API serves it (k of n). 0: the
+    #: latest checkpoint is served as signed by the log alone, as without witnesses.
+    key_directory_witness_threshold: int = Field(default=0, ge=0)
+    #: How often a server retries witnesses that have not cosigned the latest checkpoint.
+    key_directory_witness_retry_seconds: float = Field(default=30.0, gt=0)
+    #: How old the latest checkpoint's cosignatures may get before it is submitted again for
+    #: fresh ones (clients may refuse old ones: ``witness_max_age``; keep it well below theirs).
+    key_directory_witness_refresh_seconds: float = Field(default=3600.0, gt=0)
 
     #: Probing (docs/authorization.md): from ``slow_after`` "not found" answers within the window
     #: every further one is delayed by ``delay_seconds``; at ``lock_after`` the principal is locked.
@@ -137,6 +179,24 @@ class Settings(BaseSettings):
         if value is not None:
             decode_log_seed(value.get_secret_value())
         return value
+
+    @field_validator("key_directory_witnesses")
+    @classmethod
+    def _witnesses_parse(cls, value: str) -> str:
+        parse_witnesses(value)
+        return value
+
+    @model_validator(mode="after")
+    def _witness_threshold_reachable(self) -> Self:
+        if self.key_directory_witness_threshold > len(self.witnesses):
+            raise ValueError(
+                "COLLOQUE_KEY_DIRECTORY_WITNESS_THRESHOLD is above the number of witnesses"
+            )
+        return self
+
+    @property
+    def witnesses(self) -> list[WitnessEntry]:
+        return parse_witnesses(self.key_directory_witnesses)
 
     @model_validator(mode="after")
     def _probing_lock_not_before_slowing(self) -> Self:
@@ -234,6 +294,17 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"
             )
+
+
+class WitnessSettings(BaseSettings):
+    """A key directory witness's own settings (``colloque witness``), apart from the server's."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COLLOQUE_WITNESS_", extra="ignore", hide_input_in_errors=True
+    )
+
+    #: The witness's Ed25519 seed (hex or base64). Unset: made at first start in its data directory.
+    key: SecretStr | None = None
 
 
 def load_settings() -> Settings:

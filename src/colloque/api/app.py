@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -26,9 +28,29 @@ from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
+from colloque.keydirectory.config import CosignedLogKey
+from colloque.keydirectory.witnesses import Witnessing, WitnessRetry
 from colloque.storage.blobs import FilesystemBlobStore
 from colloque.storage.engine import Database
 from colloque.worker import BackgroundRefresher
+
+#: Requests that never append to the key directory.
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _submit_after_writes(app: FastAPI, witnessing: Witnessing) -> None:
+    """After each write request, once its transaction has committed, bring the witnesses up to
+    the latest checkpoint before answering: a client that has just published a key finds it in
+    the witnessed checkpoint. Only installed when witnesses are configured."""
+
+    @app.middleware("http")
+    async def submit_to_witnesses(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if request.method not in _READS and response.status_code < 400:
+            await run_in_threadpool(partial(witnessing.catch_up, retry=False))
+        return response
 
 
 def create_app(
@@ -41,6 +63,9 @@ def create_app(
     settings.check_production()
     database = database or Database(settings.effective_database_url)
     clock = clock or SystemClock()
+    witnessing = Witnessing.from_settings(
+        settings, database=database, log=CosignedLogKey.from_settings(settings), clock=clock
+    )
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
@@ -56,11 +81,17 @@ def create_app(
                 document_upload_grace=settings.document_upload_grace,
             )
             refresher.start()
+        retry = None
+        if witnessing is not None:
+            retry = WitnessRetry(witnessing, interval=settings.key_directory_witness_retry_seconds)
+            retry.start()
         try:
             yield
         finally:
             if refresher is not None:
                 refresher.stop()
+            if retry is not None:
+                retry.stop()
 
     app = FastAPI(
         title="Colloque",
@@ -82,6 +113,10 @@ def create_app(
     app.add_middleware(BodyLimit)
     observability.install(app, settings, database)
     probing.install(app, settings)
+    if witnessing is not None:
+        app.state.log_signer = witnessing.log
+        app.state.witnessing = witnessing
+        _submit_after_writes(app, witnessing)
 
     @app.get(
         "/healthz",

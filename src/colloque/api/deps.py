@@ -25,6 +25,7 @@ from colloque.config import Settings
 from colloque.errors import Unauthenticated
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.interfaces import LogSigner
+from colloque.keydirectory.witnesses import Witnessing
 from colloque.notifications.interfaces import MailSender
 from colloque.principal import ANONYMOUS, Principal
 from colloque.storage.engine import Database
@@ -102,9 +103,16 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
+def _witnessing(request: Request) -> Witnessing | None:
+    """The key directory's witnesses, when the settings name some (``create_app`` sets it)."""
+    witnessing: Witnessing | None = getattr(request.app.state, "witnessing", None)
+    return witnessing
+
+
 AccountsConfigDep = Annotated[AccountsConfig, Depends(_accounts_config)]
 #: The key directory's log: its origin, its public key and the signer of its checkpoints.
 LogDep = Annotated[LogSigner, Depends(_log_signer)]
+WitnessingDep = Annotated[Witnessing | None, Depends(_witnessing)]
 Mail = Annotated[MailQueue, Depends(_mail_queue)]
 ClientIp = Annotated[str, Depends(_client_ip)]
 

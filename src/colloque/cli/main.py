@@ -1,4 +1,5 @@
-"""``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key | verify-web``.
+"""``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key | verify-web |
+witness``.
 
 Errors end with a one-line message and a non-zero exit, never a traceback.
 """
@@ -23,6 +24,7 @@ from rich.progress import (
 )
 from sqlalchemy import func, select
 
+from colloque.cli.witness import witness_app
 from colloque.clock import SystemClock
 from colloque.config import ConfigurationError, Settings, load_settings
 from colloque.logs import configure as configure_logging
@@ -39,6 +41,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.add_typer(witness_app, name="witness")
 
 MAX_DEMO_PRACTITIONERS = 10_000
 MAX_DEMO_APPOINTMENTS = 1_000_000

@@ -7,7 +7,8 @@ records, checking every public key against the pinned key directory first.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from colloque.client.appointments import (
     sealed_part,
 )
 from colloque.client.care import Care
-from colloque.client.directory import KeyDirectory, pinned_log_key
+from colloque.client.directory import KeyDirectory, pinned_log_key, pinned_witnesses
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
 from colloque.client.practice_keys import PracticeKeys
@@ -127,15 +128,34 @@ class ColloqueClient(Care):
     def _get(self, path: str) -> Any:
         return self._request("GET", path)
 
-    def pin_key_directory(self, *, origin: str, log_public_key: bytes | str) -> KeyDirectory:
+    def pin_key_directory(
+        self,
+        *,
+        origin: str,
+        log_public_key: bytes | str,
+        witnesses: Mapping[str, bytes | str] | None = None,
+        threshold: int = 0,
+        witness_max_age: timedelta | None = None,
+    ) -> KeyDirectory:
         """Trust this log only: its origin and key come from configuration, not the server.
 
         ``log_public_key`` is the 32-byte Ed25519 key, as bytes or as the base64 text that
         ``colloque demo`` prints (standard or URL-safe alphabet). A wrong type raises TypeError
         and a key that is not 32 bytes ValueError, here rather than at the first proof.
+        ``witnesses`` (name -> Ed25519 key, the same forms) and ``threshold``: every checkpoint
+        must be cosigned by ``threshold`` of them, and, with ``witness_max_age``, that recently
+        (the server has them re-cosign its latest checkpoint; an old view cannot show fresh
+        cosignatures). The client state may already hold a checkpoint of this log: it is the
+        starting point, and a state naming another key is refused.
         """
         self._directory = KeyDirectory(
-            self._get, origin=origin, log_public_key=pinned_log_key(origin, log_public_key)
+            self._get,
+            origin=origin,
+            log_public_key=pinned_log_key(origin, log_public_key),
+            state=self.state,
+            witnesses=pinned_witnesses(witnesses or {}, threshold),
+            threshold=threshold,
+            witness_max_age=witness_max_age,
         )
         self._practice_keys = None
         return self._directory

@@ -6,18 +6,27 @@ log's signature and be consistent with it (an RFC 9162 consistency proof fetched
 server), and every key binding must be included in a verified checkpoint before it is used.
 A server that substitutes a key, rewrites the log or shows an older view is caught here
 (docs/crypto.md, sections 5.5 and 5.8).
+
+The largest verified checkpoint is kept in the client state (section "checkpoints", by origin,
+with the log key it was verified with), so a new process starts from it rather than trusting the
+first signed log it is shown. With witnesses pinned too, every checkpoint must carry ``threshold``
+cosignatures from them (docs/crypto.md, section 5.12).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from colloque.client.encoding import unb64
+from colloque.client.encoding import b64, unb64
+from colloque.client.state import MemoryState
+from colloque.clock import Clock, SystemClock
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import (
     Checkpoint,
@@ -29,6 +38,7 @@ from colloque.crypto.transparency import (
     verify_checkpoint_consistency,
     verify_key_binding,
 )
+from colloque.crypto.witness import verify_witnessed_checkpoint
 
 Json = dict[str, Any]
 #: GET a path of the API and return its JSON body.
@@ -75,17 +85,75 @@ def pinned_log_key(origin: object, log_public_key: object) -> bytes:
     return key
 
 
+def pinned_witnesses(witnesses: Mapping[str, object], threshold: object) -> dict[str, bytes]:
+    """The witness keys to pin (name -> key, as :func:`pinned_log_key` takes them); refuses a
+    threshold that is not an integer between 0 and the number of witnesses."""
+    keys = {name: pinned_log_key(name, key) for name, key in witnesses.items()}
+    if not isinstance(threshold, int) or isinstance(threshold, bool):
+        raise TypeError(f"threshold must be int, not {type(threshold).__name__}")
+    if not 0 <= threshold <= len(keys):
+        raise ValueError(f"threshold must be between 0 and {len(keys)} (the witnesses pinned)")
+    return keys
+
+
+#: The client state's section of verified checkpoints, by log origin.
+CHECKPOINTS = "checkpoints"
+
+
 class KeyDirectory:
-    def __init__(self, fetch: Fetch, *, origin: str, log_public_key: bytes) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        origin: str,
+        log_public_key: bytes,
+        state: MemoryState | None = None,
+        witnesses: Mapping[str, bytes] | None = None,
+        threshold: int = 0,
+        witness_max_age: timedelta | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._fetch = fetch
         self.origin = origin
         self.log_public_key = log_public_key
-        #: The largest checkpoint verified so far (``None`` before the first).
-        self.checkpoint: Checkpoint | None = None
+        self.witnesses = dict(witnesses or {})
+        self.threshold = threshold
+        #: Cosignatures older than this are not counted: a rolled-back checkpoint only has old ones.
+        self.witness_max_age = witness_max_age
+        self._clock = clock or SystemClock()
+        self._state = state if state is not None else MemoryState()
+        #: The largest checkpoint verified so far (``None`` before the first, in any process
+        #: that shared this state).
+        self.checkpoint: Checkpoint | None = self._remembered()
+
+    def _remembered(self) -> Checkpoint | None:
+        saved = self._state.get(CHECKPOINTS, self.origin)
+        if saved is None:
+            return None
+        if unb64(saved["log_public_key"]) != self.log_public_key:
+            # Another key for a log this device already trusts: a new log, or an attacker's.
+            raise ProofInvalid("the client state has this log under another key")
+        # Witness cosignatures were checked when it was saved; the log's signature still binds it.
+        return verify_checkpoint(
+            saved["note"], origin=self.origin, log_public_key=self.log_public_key
+        )
+
+    def _not_before(self) -> int:
+        if self.witness_max_age is None:
+            return 0
+        return max(0, math.floor((self._clock.now() - self.witness_max_age).timestamp()))
 
     def accept_checkpoint(self, note: str) -> Checkpoint:
-        """Verify ``note``'s signature and its consistency with the last checkpoint seen."""
-        new = verify_checkpoint(note, origin=self.origin, log_public_key=self.log_public_key)
+        """Verify ``note``'s signatures (the log's, and the witnesses' when pinned) and its
+        consistency with the last checkpoint seen; remember it if it is larger."""
+        new = verify_witnessed_checkpoint(
+            note,
+            origin=self.origin,
+            log_public_key=self.log_public_key,
+            witnesses=self.witnesses,
+            threshold=self.threshold,
+            not_before=self._not_before(),
+        )
         old = self.checkpoint
         if old is not None:
             proof: list[bytes] = []
@@ -96,6 +164,12 @@ class KeyDirectory:
                 proof = [unb64(h) for h in answer["proof"]]
             # An older checkpoint is refused here too: a log never shrinks.
             verify_checkpoint_consistency(old, new, proof)
+        if old is None or new.tree_size > old.tree_size:
+            self._state.put(
+                CHECKPOINTS,
+                self.origin,
+                {"log_public_key": b64(self.log_public_key), "note": note},
+            )
         self.checkpoint = new
         return new
 

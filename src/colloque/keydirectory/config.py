@@ -31,3 +31,10 @@ class LogKey:
 
     def sign(self, checkpoint: Checkpoint) -> str:
         return sign_checkpoint(checkpoint, log_signing_seed=self.seed)
+
+
+@dataclass(frozen=True)
+class CosignedLogKey(LogKey):
+    """The log key of a deployment with witnesses: the notes it serves (``signed_checkpoint``)
+    carry the stored cosignatures of their size, so that clients requiring witnesses can check
+    any of them, the practice key groups' included."""

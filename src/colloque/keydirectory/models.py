@@ -9,7 +9,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, SmallInteger, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colloque.storage.base import Base, ShardKind, shard
@@ -52,4 +61,19 @@ class KeyDirectoryCheckpoint(Base):
     tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     signed_note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KeyDirectoryCosignature(Base):
+    """A witness's cosignature line over the checkpoint of ``tree_size`` (tlog-cosignature).
+
+    Verified before it is stored; the API appends the lines of a size to its signed note.
+    """
+
+    __tablename__ = "key_directory_cosignatures"
+    __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    line: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

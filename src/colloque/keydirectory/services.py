@@ -25,8 +25,13 @@ from colloque.authorization.policy import Action, PersonTarget, require
 from colloque.crypto import transparency
 from colloque.crypto.transparency import Checkpoint, KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
+from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.interfaces import LogSigner
-from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLeaf
+from colloque.keydirectory.models import (
+    KeyDirectoryCheckpoint,
+    KeyDirectoryCosignature,
+    KeyDirectoryLeaf,
+)
 from colloque.patients.models import Patient, PracticePatient
 from colloque.principal import MEMBER_ROLES, Principal
 from colloque.scheduling.models import PracticeMember
@@ -88,6 +93,11 @@ def _load(session: Session, size: int) -> tuple[list[bytes], _Compact]:
             if len(hashes) > len(cache.hashes):
                 cache.hashes, cache.compact = hashes, compact
     return hashes, compact
+
+
+def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    """The first ``size`` leaf hashes, in log order (from the process cache where it can)."""
+    return _load(session, size)[0]
 
 
 def _compact_of(hashes: Sequence[bytes]) -> _Compact:
@@ -196,10 +206,19 @@ class Head:
 
 
 def signed_checkpoint(session: Session, *, size: int, log: LogSigner) -> str:
-    """The signed note of the checkpoint at ``size`` (the empty tree's is signed on demand)."""
+    """The signed note of the checkpoint at ``size`` (the empty tree's is signed on demand), with
+    the witnesses' cosignatures of that size appended when the deployment has witnesses."""
     if size == 0:
         return log.sign(Checkpoint(log.origin, 0, transparency.tree_root([])))
-    return session.get_one(KeyDirectoryCheckpoint, size).signed_note
+    note = session.get_one(KeyDirectoryCheckpoint, size).signed_note
+    if isinstance(log, CosignedLogKey):  # only then: no extra query without witnesses
+        lines = session.scalars(
+            select(KeyDirectoryCosignature.line)
+            .where(KeyDirectoryCosignature.tree_size == size)
+            .order_by(KeyDirectoryCosignature.witness)
+        )
+        note += "".join(lines)
+    return note
 
 
 def log_head(session: Session, *, log: LogSigner) -> Head:
@@ -332,11 +351,15 @@ def subject_keys(
     subject_kind: SubjectKind,
     subject_id: UUID,
     log: LogSigner,
+    size: int | None = None,
+    signed_note: str | None = None,
 ) -> SubjectKeys:
     """A subject's current bindings with their proofs, the checkpoint and the fingerprint.
 
     A practice's keys are for any signed-in account; a user's, for those who deal with them
     (the policy's ``PERSON_KEYS_VIEW``). Otherwise, and when there are none, the same 404.
+    ``size`` and ``signed_note``: prove against that checkpoint (the witnessed one) instead of
+    the latest.
     """
     what = "user" if subject_kind is SubjectKind.USER else "practice"
     if subject_kind is SubjectKind.USER:
@@ -346,11 +369,13 @@ def subject_keys(
             and _deals_with(session, principal, subject_id),
         )
         require(principal, Action.PERSON_KEYS_VIEW, target, what=f"{what} keys")
-    proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose))
+    proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose), size=size)
     if not proven:
         raise NotFound(f"{what} keys not found")
     return SubjectKeys(
         bindings=proven,
-        signed_checkpoint=signed_checkpoint(session, size=proven[0].tree_size, log=log),
+        signed_checkpoint=signed_note
+        if signed_note is not None
+        else signed_checkpoint(session, size=proven[0].tree_size, log=log),
         fingerprint=transparency.fingerprint(p.binding for p in proven),
     )

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep
+from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep, WitnessingDep
 from colloque.api.schemas import B64, Out
 from colloque.crypto.transparency import SubjectKind
 from colloque.keydirectory import services
@@ -67,12 +67,20 @@ class SubjectKeysOut(Out):
     summary="The log's origin, key and latest checkpoint",
     description=(
         "Public (a token, when sent, must be valid). The log's origin, public key and latest signed"
-        " checkpoint, for clients to pin and verify."
+        " checkpoint, for clients to pin and verify. With witnesses required"
+        " (COLLOQUE_KEY_DIRECTORY_WITNESS_THRESHOLD), the latest checkpoint enough of them"
+        " cosigned, their cosignature lines appended to the note."
     ),
 )
-def head(db: DB, log: LogDep, _principal: AnyPrincipal) -> LogHeadOut:
+def head(db: DB, log: LogDep, witnessing: WitnessingDep, _principal: AnyPrincipal) -> LogHeadOut:
     with db.read() as session:
         found = services.log_head(session, log=log)
+        if witnessing is not None and witnessing.threshold:
+            witnessed = witnessing.witnessed_head(session)
+            if witnessed is not None:
+                found = services.Head(
+                    found.origin, found.public_key, witnessed.tree_size, witnessed.signed_note
+                )
     return LogHeadOut(
         origin=found.origin,
         public_key=found.public_key,
@@ -102,11 +110,25 @@ def consistency(
 
 
 def _keys(
-    db: DB, log: LogDep, principal: CurrentPrincipal, kind: SubjectKind, subject_id: UUID
+    db: DB,
+    log: LogDep,
+    witnessing: WitnessingDep,
+    principal: CurrentPrincipal,
+    kind: SubjectKind,
+    subject_id: UUID,
 ) -> SubjectKeysOut:
     with db.read() as session:
+        witnessed = None
+        if witnessing is not None and witnessing.threshold:
+            witnessed = witnessing.witnessed_head(session)
         found = services.subject_keys(
-            session, principal=principal, subject_kind=kind, subject_id=subject_id, log=log
+            session,
+            principal=principal,
+            subject_kind=kind,
+            subject_id=subject_id,
+            log=log,
+            size=None if witnessed is None else witnessed.tree_size,
+            signed_note=None if witnessed is None else witnessed.signed_note,
         )
     return SubjectKeysOut(
         subject_kind="user" if kind is SubjectKind.USER else "practice",
@@ -126,8 +148,14 @@ def _keys(
         "patients or staff). 404 otherwise, and when there are none."
     ),
 )
-def user_keys(account_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> SubjectKeysOut:
-    return _keys(db, log, principal, SubjectKind.USER, account_id)
+def user_keys(
+    account_id: UUID,
+    db: DB,
+    log: LogDep,
+    witnessing: WitnessingDep,
+    principal: CurrentPrincipal,
+) -> SubjectKeysOut:
+    return _keys(db, log, witnessing, principal, SubjectKind.USER, account_id)
 
 
 @router.get(
@@ -140,6 +168,10 @@ def user_keys(account_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
     ),
 )
 def practice_keys(
-    practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
+    practice_id: UUID,
+    db: DB,
+    log: LogDep,
+    witnessing: WitnessingDep,
+    principal: CurrentPrincipal,
 ) -> SubjectKeysOut:
-    return _keys(db, log, principal, SubjectKind.GROUP, practice_id)
+    return _keys(db, log, witnessing, principal, SubjectKind.GROUP, practice_id)

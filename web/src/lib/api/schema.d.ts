@@ -337,7 +337,7 @@ export interface paths {
         };
         /**
          * The log's origin, key and latest checkpoint
-         * @description Public (a token, when sent, must be valid). The log's origin, public key and latest signed checkpoint, for clients to pin and verify.
+         * @description Public (a token, when sent, must be valid). The log's origin, public key and latest signed checkpoint, for clients to pin and verify. With witnesses required (COLLOQUE_KEY_DIRECTORY_WITNESS_THRESHOLD), the latest checkpoint enough of them cosigned, their cosignature lines appended to the note.
          */
         get: operations["head_api_v1_key_directory_get"];
         put?: never;
