@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, Route
 
 from colloque.clock import Clock, SettableClock
 from colloque.config import Settings
-from colloque.crypto import groups, items, keys, login, transparency
+from colloque.crypto import groups, items, keys, login, transparency, witness
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR, load_assets
@@ -159,7 +159,7 @@ def test_every_vector_file_passes_in_the_worker(page: Page) -> None:
     assert all(count > 0 for count in report["checks"].values()), report["checks"]
     total = sum(report["checks"].values())
     print(f"\n{total} checks over {len(run)} vector files in the worker: {report['checks']}")
-    assert total >= 430
+    assert total >= 460
 
 
 # Both clients, both ways ---------------------------------------------------------------------
@@ -438,6 +438,38 @@ def test_the_key_directory_of_a_python_log_verifies_in_the_worker(page: Page) ->
         _failure(page, "checkFingerprint", {"bindings": [_binding(bindings[0])], "shown": shown})
         == "InvalidPublicKey"
     )
+
+
+def test_witness_cosignatures_from_python_count_in_the_worker(page: Page) -> None:
+    seed = bytes(range(32))
+    origin = "colloque.test/key-directory"
+    log_key = transparency.log_public_key(seed)
+    checkpoint = transparency.Checkpoint(origin, 9, bytes(range(32)))
+    note = transparency.sign_checkpoint(checkpoint, log_signing_seed=seed)
+    seeds = {f"witness.test/{n}": bytes([n]) * 32 for n in range(3)}
+    pinned = {name: _hex(witness.witness_public_key(s)) for name, s in seeds.items()}
+    lines = [
+        witness.cosign(checkpoint, name=name, witness_signing_seed=s, timestamp=1_780_000_000 + n)
+        for n, (name, s) in enumerate(seeds.items())
+    ]
+    args = {"origin": origin, "logPublicKey": _hex(log_key), "witnesses": pinned}
+    two = note + "".join(lines[:2])
+    assert (
+        _call(page, "verifyWitnessedCheckpoint", {**args, "note": two, "threshold": 2})["treeSize"]
+        == 9
+    )
+    for threshold, cosigned, not_before in (
+        (3, two, 0),
+        (2, note + lines[0] * 2, 0),
+        (2, two, 1_780_000_001),
+    ):
+        params = {**args, "note": cosigned, "threshold": threshold, "notBefore": not_before}
+        assert _failure(page, "verifyWitnessedCheckpoint", params) == "ProofInvalid"
+    forked = transparency.sign_checkpoint(
+        transparency.Checkpoint(origin, 9, bytes(32)), log_signing_seed=seed
+    )
+    params = {**args, "note": forked + "".join(lines), "threshold": 1}
+    assert _failure(page, "verifyWitnessedCheckpoint", params) == "ProofInvalid"
 
 
 def test_argon2id_runs_one_at_a_time_in_arrival_order(page: Page) -> None:

@@ -98,6 +98,12 @@ export interface Api {
   };
   conversationId: { params: { practiceId: string; patientId: string }; result: { conversationId: string } };
   verifyCheckpoint: { params: { note: string; origin: string; logPublicKey: Uint8Array }; result: Checkpoint };
+  /** The checkpoint, if the log signed it and at least `threshold` of the pinned witnesses
+   * (name -> Ed25519 public key) cosigned it at `notBefore` (POSIX seconds) or later. */
+  verifyWitnessedCheckpoint: {
+    params: { note: string; origin: string; logPublicKey: Uint8Array; witnesses: Record<string, Uint8Array>; threshold: number; notBefore?: number };
+    result: Checkpoint;
+  };
   verifyKeyBinding: { params: { binding: KeyBinding; leafIndex: number; proof: Uint8Array[]; checkpoint: Checkpoint }; result: null };
   verifyCheckpointConsistency: { params: { previous: Checkpoint; next: Checkpoint; proof: Uint8Array[] }; result: null };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };

@@ -13,6 +13,7 @@ import type { Api, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Requ
 import * as sodium from "./sodium";
 import { testHandlers } from "./testing/hooks";
 import * as transparency from "./transparency";
+import * as witness from "./witness";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -112,6 +113,8 @@ const handlers: Handlers = {
   },
   conversationId: ({ practiceId, patientId }) => ({ conversationId: conversationId(practiceId, patientId) }),
   verifyCheckpoint: ({ note, origin, logPublicKey }) => transparency.verifyCheckpoint(note, origin, logPublicKey),
+  verifyWitnessedCheckpoint: ({ note, origin, logPublicKey, witnesses, threshold, notBefore }) =>
+    witness.verifyWitnessedCheckpoint(note, origin, logPublicKey, new Map(Object.entries(witnesses)), threshold, BigInt(notBefore ?? 0)),
   verifyKeyBinding: ({ binding, leafIndex, proof, checkpoint }) => {
     transparency.verifyKeyBinding(binding, leafIndex, proof, checkpoint);
     return null;

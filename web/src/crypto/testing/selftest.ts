@@ -11,6 +11,7 @@ import * as login from "../login";
 import type { SelfTestReport } from "../protocol";
 import * as sodium from "../sodium";
 import * as tlog from "../transparency";
+import * as witness from "../witness";
 
 type Json = Record<string, unknown>;
 type ErrorClass = new (message: string) => CryptoError;
@@ -495,6 +496,36 @@ function keyResetFile(c: Checks, v: Json): void {
   });
 }
 
+function cosignaturesFile(c: Checks, v: Json): void {
+  const origin = str(v.origin);
+  const logKey = Uint8Array.from(atob(str(v.log_public_key)), (ch) => ch.charCodeAt(0));
+  const b64 = (text: unknown) => Uint8Array.from(atob(str(text)), (ch) => ch.charCodeAt(0));
+  c.equal("log public key", () => sodium.ed25519KeypairFromSeed(hex(v.log_ed25519_seed)).publicKey, logKey);
+  const checkpoint = () => tlog.verifyCheckpoint(str(v.checkpoint), origin, logKey);
+  const pinned = new Map(list(v.witnesses).map((w) => [str(w.name), b64(w.public_key)] as const));
+  for (const w of list(v.witnesses)) {
+    const name = str(w.name);
+    const label = `witness ${name}`;
+    c.equal(`${label}: public key`, () => sodium.ed25519KeypairFromSeed(hex(w.ed25519_seed)).publicKey, b64(w.public_key));
+    c.equal(`${label}: key id`, () => witness.cosignatureKeyId(name, b64(w.public_key)), hex(w.key_id));
+    c.equal(`${label}: signed message`, () => new TextDecoder().decode(witness.cosignedMessage(checkpoint(), BigInt(num(w.timestamp)))), str(w.signed_message));
+    c.equal(`${label}: cosignature rebuilt`, () => witness.cosign(checkpoint(), name, hex(w.ed25519_seed), BigInt(num(w.timestamp))), `${str(w.cosignature_line)}${str(w.cosignature_line).endsWith("\n") ? "" : "\n"}`);
+    const encoded = str(w.cosignature_line).trim().split(" ")[2] as string;
+    c.equal(`${label}: cosignature verifies`, () => Number(witness.verifyCosignature(checkpoint(), name, b64(w.public_key), encoded).timestamp), num(w.timestamp));
+    c.refuses(`${label}: under another name`, ProofInvalid, () => witness.verifyCosignature(checkpoint(), `${name}x`, b64(w.public_key), encoded));
+  }
+  const threshold = num(v.threshold);
+  c.equal("cosigned checkpoint at the threshold", () => witness.verifyWitnessedCheckpoint(str(v.cosigned_checkpoint), origin, logKey, pinned, threshold).treeSize, checkpoint().treeSize);
+  c.equal("cosigned checkpoint, threshold 0", () => witness.verifyWitnessedCheckpoint(str(v.checkpoint), origin, logKey, pinned, 0).treeSize, checkpoint().treeSize);
+  const newest = list(v.witnesses).reduce((t, w) => Math.max(t, num(w.timestamp)), 0);
+  c.refuses("cosignatures older than not-before", ProofInvalid, () => witness.verifyWitnessedCheckpoint(str(v.cosigned_checkpoint), origin, logKey, pinned, threshold, BigInt(newest)));
+  c.refuses("the log's signature alone for a threshold", ProofInvalid, () => witness.verifyWitnessedCheckpoint(str(v.checkpoint), origin, logKey, pinned, 1));
+  c.refuses("cosigned, but not by the log", ProofInvalid, () => witness.verifyWitnessedCheckpoint(str(v.cosigned_checkpoint), origin, b64(list(v.witnesses)[0]?.public_key), pinned, threshold));
+  for (const r of list(v.refused)) {
+    c.refuses(str(r.case), ProofInvalid, () => witness.verifyWitnessedCheckpoint(str(r.note), origin, logKey, pinned, threshold));
+  }
+}
+
 /** The vector files this runner knows, by file name; the browser test asserts that every file
  * it is given was run, and lists the files it leaves out on purpose. */
 export const RUNNERS: Record<string, (c: Checks, v: Json) => void> = {
@@ -516,6 +547,7 @@ export const RUNNERS: Record<string, (c: Checks, v: Json) => void> = {
   "signed_note.json": signedNoteFile,
   "transparency.json": transparencyFile,
   "log_recipes.json": logRecipesFile,
+  "cosignatures.json": cosignaturesFile,
 };
 
 export function selfTest({ vectors }: { vectors: Record<string, unknown> }): SelfTestReport {
