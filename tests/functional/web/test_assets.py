@@ -189,3 +189,13 @@ def test_only_the_crypto_worker_gets_webassembly(site: Site) -> None:
             assert "content-security-policy" not in site.client.get(f"/{path}").headers
     page = site.client.get(site.practitioner_url)
     assert "wasm" not in page.headers["content-security-policy"]
+
+
+def test_a_worker_missing_from_the_asset_manifest_is_refused_at_start(tmp_path: Path) -> None:
+    copy = tmp_path / "dist"
+    shutil.copytree(DEFAULT_DIST_DIR, copy)
+    manifest = json.loads((copy / ASSET_MANIFEST).read_text())
+    manifest["files"] = {p: h for p, h in manifest["files"].items() if "crypto-worker" not in p}
+    (copy / ASSET_MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(AssetsError, match="worker"):
+        load_assets(copy)
