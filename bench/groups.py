@@ -7,6 +7,12 @@ same loop, as in ``bench/crypto.py``):
   and seal the group key for them (one ``crypto_box_seal``);
 - leave: check the 999 remaining members' bindings, make the next key pair and seal it for each.
 
+Signed memberships (docs/crypto.md 5.12), client side, against the unsigned flow above measured in
+the same loop: joining signs the newcomer's membership statement, verifies the whole membership
+chain (genesis, 1,000 members and the newcomer: 1,002 links) as a client without a cached head does,
+and wraps; leaving signs the removal, verifies the chain, signs the group epoch statement over the
+999 remaining members and makes the 999 wraps. The server flows do not carry the statements yet, so only the client side is measured.
+
 Server side, on a scratch PostgreSQL database (``colloque_bench_groups``, recreated each run): the
 rotation a remaining member's client posts (999 wrap headers checked, the binding appended to the
 key directory with a signed checkpoint, 999 wraps stored), against inserting the same 999 rows
@@ -29,7 +35,7 @@ from sqlalchemy.orm import Session
 from bench.harness import machine, postgres_version, recreate_database
 from colloque.accounts.services import do_add_member, do_create_account, principal_for_account
 from colloque.config import Settings
-from colloque.crypto import groups, keys, transparency
+from colloque.crypto import groups, keys, statements, transparency
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
@@ -124,6 +130,86 @@ def client_side() -> list[tuple[str, float, float]]:
         (
             f"leave a group of {MEMBERS} (check {MEMBERS - 1} keys, {MEMBERS - 1} wraps)",
             *_measure(leave, leave_raw, 21),
+        ),
+    ]
+
+
+def _chain(
+    group_id: uuid.UUID, admin: keys.UserKeys, users: list[keys.UserKeys]
+) -> list[statements.MembershipStatement]:
+    """Genesis by ``admin``, then one secretary statement per user, all signed by ``admin``."""
+    chain: list[statements.MembershipStatement] = []
+    for member, role in [(admin.user_id, statements.Role.ADMIN)] + [
+        (u.user_id, statements.Role.SECRETARY) for u in users
+    ]:
+        chain.append(
+            statements.sign_membership(
+                group_id=group_id,
+                sequence=len(chain) + 1,
+                previous=chain[-1].leaf_hash() if chain else statements.GENESIS_PREVIOUS,
+                member_id=member,
+                role=role,
+                signer=admin,
+            )
+        )
+    return chain
+
+
+def signed_side() -> list[tuple[str, float, float]]:
+    """Signed join and leave against the unsigned ones, client side (medians, interleaved)."""
+    admin = _user()
+    users = [_user() for _ in range(MEMBERS)]
+    newcomer = _user()
+    group_id = uuid.uuid4()
+    bindings = [u.encryption_binding() for u in users]
+    group = groups.create_group(group_id, members=bindings)
+    chain = _chain(group_id, admin, users)
+    signing_keys = {(admin.user_id, 1): admin.signing_binding()}
+
+    def statement(member: uuid.UUID, role: statements.Role) -> statements.MembershipStatement:
+        return statements.sign_membership(
+            group_id=group_id,
+            sequence=len(chain) + 1,
+            previous=chain[-1].leaf_hash(),
+            member_id=member,
+            role=role,
+            signer=admin,
+        )
+
+    def join_signed() -> bytes:
+        attest = statement(newcomer.user_id, statements.Role.SECRETARY)
+        statements.verify_membership_chain(group_id, [*chain, attest], signing_keys=signing_keys)
+        return groups.add_member(group.group_key, member=newcomer.encryption_binding())
+
+    def join_unsigned() -> bytes:
+        return groups.add_member(group.group_key, member=newcomer.encryption_binding())
+
+    remaining = bindings[1:]
+
+    def leave_signed() -> statements.GroupEpochStatement:
+        removal = statement(users[0].user_id, statements.Role.REMOVED)
+        verified = statements.verify_membership_chain(
+            group_id, [*chain, removal], signing_keys=signing_keys
+        )
+        rotation = groups.rotate_group_key(group.group_key, members=remaining)
+        return statements.sign_group_epoch(
+            group_key=rotation.group_key.encryption_binding(),
+            membership_sequence=verified.sequence,
+            members=[(b.subject_id, b.epoch) for b in remaining],
+            signer=admin,
+        )
+
+    def leave_unsigned() -> groups.GroupRotation:
+        return groups.rotate_group_key(group.group_key, members=remaining)
+
+    return [
+        (
+            f"join, signed (attest, verify {MEMBERS + 2}-link chain, 1 wrap)",
+            *_measure(join_signed, join_unsigned, 21),
+        ),
+        (
+            f"leave, signed (removal, chain, epoch statement, {MEMBERS - 1} wraps)",
+            *_measure(leave_signed, leave_unsigned, 21),
         ),
     ]
 
@@ -233,6 +319,9 @@ def main() -> None:
     rows = [*client_side(), server_side()]
     print(f"{'operation':<62} {'colloque':>10} {'baseline':>10} {'ratio':>6}")
     for name, ours, baseline in rows:
+        print(f"{name:<62} {_fmt(ours):>10} {_fmt(baseline):>10} {ours / baseline:>6.2f}")
+    print(f"{'signed memberships (client)':<62} {'signed':>10} {'unsigned':>10} {'ratio':>6}")
+    for name, ours, baseline in signed_side():
         print(f"{name:<62} {_fmt(ours):>10} {_fmt(baseline):>10} {ours / baseline:>6.2f}")
 
 

@@ -43,6 +43,7 @@ from colloque.crypto.items import (
     verify_item_signature,
 )
 from colloque.crypto.keys import UserKeys
+from colloque.crypto.statements import Role as GroupRole
 from colloque.demo.showcase_keys import make_practice_group, unlock
 from colloque.keydirectory.config import LogKey
 from colloque.patients.services import Relationship, do_add_patient
@@ -106,7 +107,8 @@ class Scene:
                 session,
                 practice_id=self.world.practice_id,
                 account_id=desk.account_id,
-                role=Role.SECRETARY,
+                # An admin: the group is made with signed memberships, which admins sign.
+                role=Role.ADMIN,
             )
         with db.write() as session:
             desk_keys = unlock(session, desk, PASSWORD)
@@ -116,7 +118,8 @@ class Scene:
                 now=self.clock.now(),
                 practice_id=self.world.practice_id,
                 creator=principal_for_account(session, desk),
-                members=[desk_keys],
+                admin=desk_keys,
+                members=[(desk_keys, GroupRole.ADMIN)],
             )
             self.holder: Principal = principal_for_account(session, holder)
             self.patients = [

@@ -58,6 +58,7 @@ CONFLICTS = {
     ("post", "/api/v1/practices/{practice_id}/key-group"),
     ("post", "/api/v1/practices/{practice_id}/key-group/wraps"),
     ("post", "/api/v1/practices/{practice_id}/key-group/rotations"),
+    ("post", "/api/v1/practices/{practice_id}/key-group/memberships"),
     ("delete", "/api/v1/practices/{practice_id}/members/{account_id}"),
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/notes"),
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/messages"),

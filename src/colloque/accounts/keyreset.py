@@ -49,6 +49,7 @@ from colloque.authorization.policy import may_reset_keys_by_mail_alone
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.keys import SealedKeysHeader, read_sealed_keys_header
 from colloque.crypto.login import hash_auth_key
+from colloque.crypto.statements import EndorsementKind, KeyEndorsement, verify_endorsement
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Forbidden, InvalidInput
 from colloque.keydirectory.interfaces import LogSigner
@@ -184,12 +185,16 @@ def do_complete_key_reset(
     password: NewPassword,
     recovery: NewRecoveryCode,
     public_keys: PublicKeys,
+    endorsement: bytes,
     kind: SessionKind,
     config: AccountsConfig,
     log: LogSigner,
 ) -> tuple[UUID, NewSession, MailMessage]:
     """Replace the credentials and the key bundle (token used once), end every session and
-    pending recovery, open a session for the caller; returns the notice for the owner."""
+    pending recovery, open a session for the caller; returns the notice for the owner.
+
+    ``endorsement`` is the new epoch's reset endorsement (docs/crypto.md, section 5.12),
+    published with the two bindings."""
     challenge = session.scalars(
         select(EmailChallenge)
         .where(
@@ -214,6 +219,8 @@ def do_complete_key_reset(
         recovery=recovery,
         config=config,
     )
+    bindings = _new_bindings(account_id, public_keys)
+    signed = _check_endorsement(endorsement, bindings)
     credentials = session.get_one(Credentials, account_id)
     credentials.kdf_params = password.kdf_params
     credentials.auth_key_hash = hash_auth_key(password.auth_key)
@@ -226,7 +233,9 @@ def do_complete_key_reset(
     keys.sealed_by_password = password.sealed_by_password
     keys.sealed_by_recovery = recovery.sealed_by_recovery
     keys.updated_at = now
-    _publish_new_keys(session, account_id=account_id, public_keys=public_keys, now=now, log=log)
+    # The old epoch's bindings stay in the append-only log: signatures made with the old signing
+    # key still verify, and everyone sees that the keys changed, and that it was a reset.
+    publish_bindings(session, bindings=[*bindings, signed], now=now, log=log)
     email = challenge.email
     session.delete(challenge)
     # Whatever else was pending for the old credentials ends with them.
@@ -286,12 +295,8 @@ def _check_new_keys(
             raise InvalidInput("the sealed keys do not match the new public keys", field=name)
 
 
-def _publish_new_keys(
-    session: Session, *, account_id: UUID, public_keys: PublicKeys, now: datetime, log: LogSigner
-) -> tuple[KeyBinding, KeyBinding]:
-    """The new epoch's bindings enter the key directory, beside the old ones: signatures made
-    with the old signing key stay verifiable, and everyone sees that the keys changed."""
-    bindings = (
+def _new_bindings(account_id: UUID, public_keys: PublicKeys) -> tuple[KeyBinding, KeyBinding]:
+    return (
         KeyBinding(
             SubjectKind.USER,
             account_id,
@@ -307,5 +312,23 @@ def _publish_new_keys(
             public_keys.signing_public,
         ),
     )
-    publish_bindings(session, bindings=bindings, now=now, log=log)
-    return bindings
+
+
+def _check_endorsement(leaf: bytes, bindings: tuple[KeyBinding, KeyBinding]) -> KeyEndorsement:
+    """The reset endorsement, if it names exactly the new bindings and the new signing key made
+    it: a client that skips it would leave an epoch every other client refuses."""
+    encryption, signing = bindings
+    try:
+        endorsement = KeyEndorsement.from_leaf(leaf)
+    except CryptoError:
+        raise InvalidInput("not a key endorsement", field="endorsement") from None
+    if endorsement.kind is not EndorsementKind.RESET:
+        raise InvalidInput("a key reset needs a reset endorsement", field="endorsement")
+    try:
+        verify_endorsement(endorsement, encryption=encryption, signing=signing, signer=signing)
+    except CryptoError:
+        raise InvalidInput(
+            "the endorsement is not for these keys or not signed by the new signing key",
+            field="endorsement",
+        ) from None
+    return endorsement

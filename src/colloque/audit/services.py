@@ -56,6 +56,7 @@ class AuditAction(enum.StrEnum):
     PRACTICE_KEY_GROUP_CREATED = "keys:practice_group:create"
     PRACTICE_KEY_GROUP_WRAPPED = "keys:practice_group:wrap"
     PRACTICE_KEY_GROUP_ROTATED = "keys:practice_group:rotate"
+    PRACTICE_KEY_GROUP_ATTESTED = "keys:practice_group:attest"
     # Sealed records (notes, messages, documents, their key wraps)
     SEALED_ITEM_STORED = "records:item:store"
     SEALED_ITEMS_READ = "records:item:read"

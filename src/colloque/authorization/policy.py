@@ -35,6 +35,8 @@ class Action(enum.StrEnum):
     PRACTICE_KEYS_VIEW = "practice:keys:view"
     PRACTICE_KEYS_MANAGE = "practice:keys:manage"
     PRACTICE_MEMBER_REMOVE = "practice:member:remove"
+    #: Sign who holds which role in the group (docs/crypto.md 5.12): admins, as removal is.
+    PRACTICE_MEMBERSHIP_ATTEST = "practice:membership:attest"
     # Sealed records: notes, messages, documents and their key wraps (docs/authorization.md)
     PATIENT_RECORDS_VIEW = "patient:records:view"
     PATIENT_MESSAGE_SEND = "patient:message:send"
@@ -68,6 +70,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_KEYS_VIEW: _STAFF,
     Action.PRACTICE_KEYS_MANAGE: _STAFF,
     Action.PRACTICE_MEMBER_REMOVE: frozenset({Role.ADMIN}),
+    Action.PRACTICE_MEMBERSHIP_ATTEST: frozenset({Role.ADMIN}),
     # Sealed records. Notes and documents are clinical: practitioners only, even though the
     # practice's group key would open them for any member (the server still refuses the others).
     Action.PRACTICE_CLINICAL_WRITE: frozenset({Role.PRACTITIONER}),

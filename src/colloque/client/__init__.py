@@ -8,16 +8,19 @@ against the pinned key directory (:class:`KeyDirectory`) and handles practice ke
 """
 
 from colloque.client.client import ColloqueClient, NotPinned
-from colloque.client.directory import KeyDirectory, SubjectKeys
+from colloque.client.directory import KeyDirectory, KeysChanged, SubjectKeys
 from colloque.client.http import ApiError
+from colloque.client.monitor import Alert
 from colloque.client.passwords import WeakPassword, check_password
 from colloque.client.practice_keys import Member, PracticeKeys
 from colloque.client.session import NotLoggedIn
 
 __all__ = [
+    "Alert",
     "ApiError",
     "ColloqueClient",
     "KeyDirectory",
+    "KeysChanged",
     "Member",
     "NotLoggedIn",
     "NotPinned",

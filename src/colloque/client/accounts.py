@@ -28,6 +28,7 @@ from colloque.crypto.keys import (
     unlock_with_recovery_code,
 )
 from colloque.crypto.login import KdfParams
+from colloque.crypto.statements import EndorsementKind, endorse_keys
 
 
 class Accounts(Session):
@@ -115,10 +116,24 @@ class Accounts(Session):
             auth=False,
         )
         created, fields = self._new_credentials(ticket, new_password, epoch=int(ticket["epoch"]))
+        # Nothing of the old keys survives, so only the new signing key can vouch for the new
+        # epoch: others use it once a person compared fingerprints (docs/crypto.md 5.12).
+        new = created.keys
+        endorsement = endorse_keys(
+            encryption=new.encryption_binding(),
+            signing=new.signing_binding(),
+            kind=EndorsementKind.RESET,
+            signer=new,
+        )
         out = self._request(
             "POST",
             "/api/v1/auth/keys/reset/complete",
-            json={"reset_token": ticket["reset_token"], "epoch": created.bundle.epoch, **fields},
+            json={
+                "reset_token": ticket["reset_token"],
+                "epoch": created.bundle.epoch,
+                "endorsement": b64(endorsement.to_leaf()),
+                **fields,
+            },
             auth=False,
         )
         return self._created(email, out, created)

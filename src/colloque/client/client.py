@@ -21,6 +21,7 @@ from colloque.client.care import Care
 from colloque.client.directory import KeyDirectory, pinned_log_key, pinned_witnesses
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
+from colloque.client.monitor import Alert, group_alerts, own_key_alerts
 from colloque.client.practice_keys import PracticeKeys
 from colloque.client.records import OpenedItem, SealedRecords
 from colloque.crypto.groups import GroupKey
@@ -158,7 +159,33 @@ class ColloqueClient(Care):
             witness_max_age=witness_max_age,
         )
         self._practice_keys = None
+        if self._keys is not None:
+            self.monitor()
         return self._directory
+
+    def _after_opening(self) -> None:
+        if self._directory is not None:
+            self.monitor()
+
+    def monitor(self) -> list[Alert]:
+        """Check this user's own chain in the log against what this device knows, and, for the
+        practices this user is an admin of, their signed membership chain and current group
+        epoch; what does not verify is added to :attr:`alerts` (and returned) rather than
+        raised. Runs at login when the directory is pinned, and at pinning when logged in."""
+        keys = self.unlocked_keys
+        known = self.state.get("own_keys", str(keys.user_id)) or {}
+        found = own_key_alerts(self.key_directory, keys, known)
+        administered = [
+            UUID(m["practice_id"]) for m in self.me()["memberships"] if m["role"] == "admin"
+        ]
+        found += group_alerts(self.key_directory, administered)
+        self.alerts.extend(alert for alert in found if alert not in self.alerts)
+        return found
+
+    def confirm_keys(self, user_id: UUID, fingerprint: str) -> None:
+        """A person compared ``fingerprint`` with the one ``user_id`` sees (after a
+        :class:`~colloque.client.directory.KeysChanged`): their reset keys may be used."""
+        self.state.put("confirmed_keys", str(user_id), fingerprint)
 
     @property
     def key_directory(self) -> KeyDirectory:

@@ -10,7 +10,13 @@ A server that substitutes a key, rewrites the log or shows an older view is caug
 The largest verified checkpoint is kept in the client state (section "checkpoints", by origin,
 with the log key it was verified with), so a new process starts from it rather than trusting the
 first signed log it is shown. With witnesses pinned too, every checkpoint must carry ``threshold``
-cosignatures from them (docs/crypto.md, section 5.12).
+cosignatures from them (docs/crypto.md, section 5.13).
+
+A user's keys come with their whole chain: every epoch's bindings and the key endorsement of each
+epoch after the first (docs/crypto.md, section 5.12). An epoch without one is refused. A reset
+epoch is signed only by its own new key, which a hostile server could make as well, so it is used
+only once a person compared its fingerprint (:class:`KeysChanged`, then ``confirm_keys``) or when
+it is this user's own (kept in the state's "own_keys" by the device that holds the keys).
 """
 
 from __future__ import annotations
@@ -27,15 +33,32 @@ from uuid import UUID
 from colloque.client.encoding import b64, unb64
 from colloque.client.state import MemoryState
 from colloque.clock import Clock, SystemClock
-from colloque.crypto.errors import ProofInvalid
+from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
+from colloque.crypto.statements import (
+    ENDORSEMENT_TYPE,
+    GROUP_EPOCH_TYPE,
+    MEMBERSHIP_TYPE,
+    ChainEpoch,
+    EndorsementKind,
+    GroupEpochStatement,
+    KeyEndorsement,
+    MembershipChain,
+    MembershipStatement,
+    SigningKeys,
+    verify_group_epoch,
+    verify_key_chain,
+    verify_membership_chain,
+)
 from colloque.crypto.transparency import (
     Checkpoint,
     KeyBinding,
     KeyPurpose,
     SubjectKind,
     fingerprint,
+    leaf_hash,
     verify_checkpoint,
     verify_checkpoint_consistency,
+    verify_inclusion,
     verify_key_binding,
 )
 from colloque.crypto.witness import verify_witnessed_checkpoint
@@ -47,10 +70,30 @@ Fetch = Callable[[str], Any]
 
 @dataclass(frozen=True)
 class SubjectKeys:
-    """A subject's current keys, each proven in the log, and the fingerprint computed here."""
+    """A subject's current keys, each proven in the log, and the fingerprint computed here;
+    for a user, every epoch of the verified chain too (the last one is ``bindings``)."""
 
     bindings: dict[KeyPurpose, KeyBinding]
     fingerprint: str
+    chain: tuple[ChainEpoch, ...] = ()
+
+
+class KeysChanged(CryptoError):
+    """A user's keys were reset (signed only by the new key): have a person compare
+    ``fingerprint`` with the one the user sees, then ``confirm_keys(user_id, fingerprint)``."""
+
+    def __init__(self, user_id: UUID, fingerprint: str) -> None:
+        super().__init__(f"the keys of {user_id} were reset; compare fingerprints: {fingerprint}")
+        self.user_id = user_id
+        self.fingerprint = fingerprint
+
+
+def epoch_fingerprint(epoch: ChainEpoch) -> str:
+    return fingerprint([epoch.encryption, epoch.signing])
+
+
+def same_fingerprint(a: str, b: str) -> bool:
+    return "".join(a.split()) == "".join(b.split())
 
 
 #: The log's Ed25519 public key.
@@ -121,13 +164,13 @@ class KeyDirectory:
         #: Cosignatures older than this are not counted: a rolled-back checkpoint only has old ones.
         self.witness_max_age = witness_max_age
         self._clock = clock or SystemClock()
-        self._state = state if state is not None else MemoryState()
+        self.state = state if state is not None else MemoryState()
         #: The largest checkpoint verified so far (``None`` before the first, in any process
         #: that shared this state).
         self.checkpoint: Checkpoint | None = self._remembered()
 
     def _remembered(self) -> Checkpoint | None:
-        saved = self._state.get(CHECKPOINTS, self.origin)
+        saved = self.state.get(CHECKPOINTS, self.origin)
         if saved is None:
             return None
         if unb64(saved["log_public_key"]) != self.log_public_key:
@@ -165,7 +208,7 @@ class KeyDirectory:
             # An older checkpoint is refused here too: a log never shrinks.
             verify_checkpoint_consistency(old, new, proof)
         if old is None or new.tree_size > old.tree_size:
-            self._state.put(
+            self.state.put(
                 CHECKPOINTS,
                 self.origin,
                 {"log_public_key": b64(self.log_public_key), "note": note},
@@ -210,7 +253,7 @@ class KeyDirectory:
         )
         return binding
 
-    def _subject(self, path: str, kind: SubjectKind, subject_id: UUID) -> SubjectKeys:
+    def _subject(self, path: str, kind: SubjectKind, subject_id: UUID) -> tuple[SubjectKeys, Json]:
         answer = self._fetch(path)
         bindings = {}
         for out in answer["bindings"]:
@@ -218,15 +261,135 @@ class KeyDirectory:
                 out, note=answer["signed_checkpoint"], subject_kind=kind, subject_id=subject_id
             )
             bindings[binding.purpose] = binding
-        return SubjectKeys(bindings, fingerprint(bindings.values()))
+        return SubjectKeys(bindings, fingerprint(bindings.values())), answer
+
+    def _proven_leaves(self, answer: Json) -> list[bytes]:
+        """The subject's chain leaves, each proven against the answer's checkpoint (which
+        :meth:`_subject` already accepted)."""
+        checkpoint = self.accept_checkpoint(answer["signed_checkpoint"])
+        leaves = []
+        for out in answer["chain"]:
+            leaf = unb64(out["leaf"])
+            verify_inclusion(
+                leaf_hash=leaf_hash(leaf),
+                index=out["leaf_index"],
+                tree_size=checkpoint.tree_size,
+                proof=[unb64(h) for h in out["inclusion_proof"]],
+                root=checkpoint.root_hash,
+            )
+            leaves.append(leaf)
+        return leaves
+
+    def verified_chain(self, user_id: UUID) -> SubjectKeys:
+        """A user's keys and whole chain, every link verified, without the reset confirmation:
+        what the owner's own monitoring reads."""
+        keys, answer = self._subject(
+            f"/api/v1/key-directory/users/{user_id}", SubjectKind.USER, user_id
+        )
+        bindings: list[KeyBinding] = []
+        endorsements: list[KeyEndorsement] = []
+        for leaf in self._proven_leaves(answer):
+            if leaf[1:2] == bytes((ENDORSEMENT_TYPE,)):
+                endorsements.append(KeyEndorsement.from_leaf(leaf))
+            else:
+                bindings.append(KeyBinding.from_leaf(leaf))
+        chain = verify_key_chain(user_id, bindings, endorsements)
+        if not chain or (chain[-1].encryption, chain[-1].signing) != (
+            keys.bindings.get(KeyPurpose.ENCRYPTION),
+            keys.bindings.get(KeyPurpose.SIGNING),
+        ):
+            raise ProofInvalid("the current keys are not the end of their chain")
+        return SubjectKeys(keys.bindings, keys.fingerprint, tuple(chain))
 
     def user_keys(self, user_id: UUID) -> SubjectKeys:
-        """A user's encryption and signing keys, proven; their fingerprint, computed here."""
-        return self._subject(f"/api/v1/key-directory/users/{user_id}", SubjectKind.USER, user_id)
+        """A user's encryption and signing keys, proven, every epoch endorsed; their fingerprint,
+        computed here. Raises :class:`KeysChanged` for keys reset since, unless confirmed (or
+        this user's own)."""
+        keys = self.verified_chain(user_id)
+        resets = [e for e in keys.chain if e.kind is EndorsementKind.RESET]
+        if resets:
+            since = keys.chain[keys.chain.index(resets[-1]) :]
+            accepted = {epoch_fingerprint(e) for e in since}
+            own = self.state.get("own_keys", str(user_id)) or {}
+            confirmed = [self.state.get("confirmed_keys", str(user_id)), *own.values()]
+            if not any(
+                same_fingerprint(shown, known)
+                for shown in accepted
+                for known in confirmed
+                if isinstance(known, str)
+            ):
+                raise KeysChanged(user_id, keys.fingerprint)
+        return keys
+
+    def signing_keys(self, signers: set[tuple[UUID, int]]) -> SigningKeys:
+        """Each (account, epoch)'s signing key, from the account's verified (and, after a reset,
+        confirmed) chain."""
+        keys = {}
+        for account_id, epoch in signers:
+            chain = self.user_keys(account_id).chain
+            if not 1 <= epoch <= len(chain):
+                raise ProofInvalid("no key of the signer's epoch")
+            keys[(account_id, epoch)] = chain[epoch - 1].signing
+        return keys
+
+    def membership_chain(self, practice_id: UUID) -> MembershipChain | None:
+        """The practice's signed membership chain, every link verified (None before its genesis).
+
+        A chain shorter than one this client verified before is refused: a server cannot take a
+        practice back to unsigned memberships, or to an older state, once a client saw more."""
+        answer = self._fetch(f"/api/v1/practices/{practice_id}/key-group/memberships")
+        return self._verified_memberships(practice_id, self._proven_leaves(answer))
+
+    def _verified_memberships(
+        self, practice_id: UUID, leaves: list[bytes]
+    ) -> MembershipChain | None:
+        links = [
+            MembershipStatement.from_leaf(leaf)
+            for leaf in leaves
+            if leaf[1:2] == bytes((MEMBERSHIP_TYPE,))
+        ]
+        seen = self.state.get("membership_sequences", str(practice_id)) or 0
+        if len(links) < seen:
+            raise ProofInvalid("the membership chain went back")
+        if not links:
+            return None
+        signers = {(link.signer_id, link.signer_epoch) for link in links}
+        chain = verify_membership_chain(practice_id, links, signing_keys=self.signing_keys(signers))
+        self.state.put("membership_sequences", str(practice_id), chain.sequence)
+        return chain
 
     def practice_key(self, practice_id: UUID) -> KeyBinding:
-        """A practice group's current encryption key, proven."""
-        keys = self._subject(
+        """A practice group's current encryption key, proven; never of an epoch older than one
+        this client verified. Once the practice signs its memberships, the epoch must come with
+        its group epoch statement: signed by an admin of the chain at the stated sequence, for
+        this key, wrapped for attested members only (docs/crypto.md 5.12)."""
+        keys, answer = self._subject(
             f"/api/v1/key-directory/practices/{practice_id}", SubjectKind.GROUP, practice_id
         )
-        return keys.bindings[KeyPurpose.ENCRYPTION]
+        binding = keys.bindings[KeyPurpose.ENCRYPTION]
+        seen = self.state.get("group_epochs", str(practice_id)) or 0
+        if binding.epoch < seen:
+            raise StaleEpoch("an older group key than one already verified")
+        leaves = self._proven_leaves(answer)
+        chain = self._verified_memberships(practice_id, leaves)
+        if chain is not None:
+            statements = [
+                GroupEpochStatement.from_leaf(leaf)
+                for leaf in leaves
+                if leaf[1:2] == bytes((GROUP_EPOCH_TYPE,))
+            ]
+            statement = next((s for s in statements if s.epoch == binding.epoch), None)
+            listed = {out["epoch"]: out["members"] for out in answer.get("epoch_members", [])}
+            if statement is None or binding.epoch not in listed:
+                raise ProofInvalid("a group epoch without its signed statement")
+            verify_group_epoch(
+                statement,
+                group_key=binding,
+                chain=chain,
+                members=[
+                    (UUID(m["account_id"]), m["encryption_epoch"]) for m in listed[binding.epoch]
+                ],
+                signing_keys=self.signing_keys({(statement.signer_id, statement.signer_epoch)}),
+            )
+        self.state.put("group_epochs", str(practice_id), binding.epoch)
+        return binding

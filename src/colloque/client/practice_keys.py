@@ -15,6 +15,7 @@ from uuid import UUID
 
 from colloque.client.directory import KeyDirectory
 from colloque.client.encoding import b64, unb64
+from colloque.crypto.errors import CryptoError, ProofInvalid
 from colloque.crypto.groups import (
     GroupKey,
     add_member,
@@ -24,11 +25,22 @@ from colloque.crypto.groups import (
     rotate_group_key,
 )
 from colloque.crypto.keys import UserKeys
+from colloque.crypto.statements import (
+    GENESIS_PREVIOUS,
+    MembershipChain,
+    Role,
+    sign_group_epoch,
+    sign_membership,
+)
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind, fingerprint
 
 Json = dict[str, Any]
 #: ``request(method, path, body)``: the API's JSON answer (``None`` for an empty one).
 Request = Callable[[str, str, Json | None], Any]
+
+
+class RemovalIgnored(CryptoError):
+    """The server still lists an account this client just removed: no rotation is made for it."""
 
 
 @dataclass(frozen=True)
@@ -67,21 +79,89 @@ class PracticeKeys:
                     subject_id=account_id,
                     purpose=KeyPurpose.ENCRYPTION,
                 )
+                if key.epoch > 1:
+                    self._check_chain(key)
             members.append(Member(account_id, out["role"], key, out["wrapped"]))
         return answer["epoch"], members
 
-    def _keyed(self, practice_id: UUID) -> list[KeyBinding]:
-        _epoch, members = self.members(practice_id)
-        return [m.key for m in members if m.key is not None]
+    def _check_chain(self, key: KeyBinding) -> None:
+        """A key of a later epoch is wrapped for only as the end of its endorsed chain (and,
+        after a reset, once confirmed): a proven binding alone may be the server's own key.
+        Epoch 1 starts a chain (trust on first use), so most members cost no extra request."""
+        current = self._directory.user_keys(key.subject_id).bindings[KeyPurpose.ENCRYPTION]
+        if current != key:
+            raise ProofInvalid("a member key that is not the end of its chain")
+
+    @staticmethod
+    def _attested(chain: MembershipChain | None, members: list[Member]) -> list[Member]:
+        """Once the practice signs its memberships, only the members its verified chain attests:
+        a member the server lists and no admin signed for gets no key."""
+        if chain is None:
+            return members
+        attested = chain.members()
+        return [m for m in members if m.account_id in attested]
+
+    def _statement(
+        self, chain: MembershipChain | None, key: GroupKey, members: list[KeyBinding]
+    ) -> dict[str, str]:
+        """The group epoch statement field, once the practice signs its memberships: this admin
+        attests the new key and exactly the members it is wrapped for, at the chain's sequence
+        the member list was filtered by."""
+        if chain is None:
+            return {}
+        statement = sign_group_epoch(
+            group_key=key.encryption_binding(),
+            membership_sequence=chain.sequence,
+            members=[(m.subject_id, m.epoch) for m in members],
+            signer=self._me,
+        )
+        return {"statement": b64(statement.to_leaf())}
+
+    def attest_member(self, practice_id: UUID, account_id: UUID, role: Role) -> int:
+        """Sign that ``account_id`` holds ``role`` (admins); the genesis (this admin attesting
+        themselves) first if the practice has none. Returns the chain's new sequence."""
+        chain = self._directory.membership_chain(practice_id)
+        me = self._me.user_id
+        steps = [] if chain is not None else [(me, Role.ADMIN)]
+        if chain is not None or (account_id, role) != (me, Role.ADMIN):
+            steps.append((account_id, role))
+        return self._append(practice_id, chain, steps)
+
+    def _append(
+        self, practice_id: UUID, chain: MembershipChain | None, steps: list[tuple[UUID, Role]]
+    ) -> int:
+        sequence, head = (chain.sequence, chain.head) if chain else (0, GENESIS_PREVIOUS)
+        leaves = []
+        for member, role in steps:
+            statement = sign_membership(
+                group_id=practice_id,
+                sequence=sequence + 1,
+                previous=head,
+                member_id=member,
+                role=role,
+                signer=self._me,
+            )
+            leaves.append(b64(statement.to_leaf()))
+            sequence, head = sequence + 1, statement.leaf_hash()
+        self._request("POST", self._path(practice_id, "/memberships"), {"statements": leaves})
+        return sequence
 
     def _wraps(self, wraps: dict[UUID, bytes]) -> list[Json]:
         return [{"account_id": str(a), "wrap": b64(w)} for a, w in wraps.items()]
 
     def create_group(self, practice_id: UUID) -> GroupKey:
-        """Epoch 1, wrapped for every member with a key."""
-        rotation = create_group(practice_id, members=self._keyed(practice_id))
+        """Epoch 1, wrapped for every member with a key (only those attested, once the practice
+        signs its memberships: :meth:`attest_member` signs its genesis)."""
+        _epoch, members = self.members(practice_id)
+        chain = self._directory.membership_chain(practice_id)
+        keyed = [m.key for m in self._attested(chain, members) if m.key is not None]
+        rotation = create_group(practice_id, members=keyed)
         key = rotation.group_key
-        body = {"public_key": b64(key.public_key), "wraps": self._wraps(dict(rotation.wraps))}
+        body = {
+            "public_key": b64(key.public_key),
+            "wraps": self._wraps(dict(rotation.wraps)),
+            **self._statement(chain, key, keyed),
+        }
         self._request("POST", self._path(practice_id), body)
         self.last_seen_epoch[practice_id] = key.epoch
         return key
@@ -96,6 +176,10 @@ class PracticeKeys:
             subject_id=practice_id,
             purpose=KeyPurpose.ENCRYPTION,
         )
+        # A signed practice: the key must also be the one its group epoch statement attests.
+        signed = self._directory.membership_chain(practice_id) is not None
+        if signed and self._directory.practice_key(practice_id) != binding:
+            raise ProofInvalid("not the group key the signed statements attest")
         wraps = {out["epoch"]: unb64(out["wrap"]) for out in answer["wraps"]}
         key = open_group_key(
             wraps.get(binding.epoch, b""),
@@ -131,6 +215,7 @@ class PracticeKeys:
         """Seal the current key for members with a key but no wrap of it (e.g. newly invited)."""
         key = self.open_group_key(practice_id)
         _epoch, members = self.members(practice_id)
+        members = self._attested(self._directory.membership_chain(practice_id), members)
         wraps = {
             m.account_id: add_member(key, member=m.key)
             for m in members
@@ -143,26 +228,47 @@ class PracticeKeys:
 
     def rotate(self, practice_id: UUID) -> GroupKey:
         """The next epoch, wrapped for exactly the current members."""
+        return self._rotate(practice_id, self.members(practice_id)[1])
+
+    def _rotate(self, practice_id: UUID, members: list[Member]) -> GroupKey:
         previous = self.open_group_key(practice_id)
-        rotation = rotate_group_key(previous, members=self._keyed(practice_id))
+        chain = self._directory.membership_chain(practice_id)
+        keyed = [m.key for m in self._attested(chain, members) if m.key is not None]
+        rotation = rotate_group_key(previous, members=keyed)
         key = rotation.group_key
         body = {
             "epoch": key.epoch,
             "public_key": b64(key.public_key),
             "wraps": self._wraps(dict(rotation.wraps)),
+            **self._statement(chain, key, keyed),
         }
         self._request("POST", self._path(practice_id, "/rotations"), body)
         self.last_seen_epoch[practice_id] = key.epoch
         return key
 
     def remove_member(self, practice_id: UUID, account_id: UUID) -> GroupKey:
-        """Remove a member (admins), then rotate so that they hold no key of later items."""
-        self._request("DELETE", f"/api/v1/practices/{practice_id}/members/{account_id}", None)
-        return self.rotate(practice_id)
+        """Remove a member (admins), then rotate so that they hold no key of later items.
+
+        The rotation wraps for the member list read once, after the removal, and only if the
+        removed account is not on it: a server that quietly put them back would otherwise get
+        the new key wrapped for them (:class:`RemovalIgnored`, nothing is rotated)."""
+        chain = self._directory.membership_chain(practice_id)
+        if chain is None:
+            self._request("DELETE", f"/api/v1/practices/{practice_id}/members/{account_id}", None)
+        else:
+            self._append(practice_id, chain, [(account_id, Role.REMOVED)])
+            after = self._directory.membership_chain(practice_id)
+            if account_id in (after.members() if after else {}):
+                raise RemovalIgnored("the signed removal is not in the chain")
+        _epoch, members = self.members(practice_id)
+        if any(member.account_id == account_id for member in members):
+            raise RemovalIgnored("the removed account is still listed as a member")
+        return self._rotate(practice_id, members)
 
     def practice_fingerprint(self, practice_id: UUID) -> str:
         """The group key's fingerprint, from its proven binding, to compare in person."""
         return fingerprint([self._directory.practice_key(practice_id)])
 
     def user_fingerprint(self, user_id: UUID) -> str:
-        return self._directory.user_keys(user_id).fingerprint
+        # Shown to compare in person, so also for keys reset and not yet confirmed.
+        return self._directory.verified_chain(user_id).fingerprint

@@ -15,9 +15,11 @@ import httpx2
 
 from colloque.client.encoding import unb64
 from colloque.client.http import HttpClient, Json, raise_for_problem
+from colloque.client.monitor import Alert
 from colloque.client.state import FileState, MemoryState
 from colloque.crypto.keys import NewKeyBundle, UserKeys
 from colloque.crypto.login import LoginKeys, derive_login_keys
+from colloque.crypto.transparency import fingerprint
 
 
 class NotLoggedIn(Exception):
@@ -56,6 +58,8 @@ class Session:
         self._account_id: UUID | None = None
         self._keys: UserKeys | None = None
         self._sealed_by_password: bytes | None = None
+        #: What monitoring found in the log that this user did not make (client.monitor).
+        self.alerts: list[Alert] = []
 
     def __enter__(self) -> Self:
         return self
@@ -107,6 +111,15 @@ class Session:
         self._token = out["session"]["token"]
         self._keys = keys
         self._sealed_by_password = sealed_by_password
+        # This device holds these keys: it vouches for them when it reads its own chain, and
+        # monitoring compares the log with what it remembers (docs/crypto.md 5.12).
+        own = dict(self.state.get("own_keys", str(keys.user_id)) or {})
+        own[str(keys.epoch)] = fingerprint([keys.encryption_binding(), keys.signing_binding()])
+        self.state.put("own_keys", str(keys.user_id), own)
+        self._after_opening()
+
+    def _after_opening(self) -> None:
+        """What a subclass does once a session is open (the client monitors its own keys)."""
 
     def _created(self, email: str, out: Json, created: NewKeyBundle) -> str:
         """Keep the session of a new key bundle; returns its recovery code, to show once."""

@@ -8,6 +8,7 @@ Safe recipes, one module per concept (docs/crypto.md is the specification):
 - :mod:`colloque.crypto.documents`: streaming encryption of documents up to 100 MiB.
 - :mod:`colloque.crypto.groups`: practice key groups with epochs, rotation on removal.
 - :mod:`colloque.crypto.transparency`: the key directory (Merkle log, checkpoints, fingerprints).
+- :mod:`colloque.crypto.statements`: signed key endorsements, membership and group epoch statements.
 
 Every failure to parse, decrypt or verify raises :class:`CryptoError`.
 """

@@ -25,6 +25,9 @@ class EnvelopeType(IntEnum):
     KEY_BINDING = 0x07
     KDF_PARAMS = 0x08
     SERVER_SECRET = 0x09
+    KEY_ENDORSEMENT = 0x0A
+    MEMBERSHIP = 0x0B
+    GROUP_EPOCH = 0x0C
 
 
 def prefix(envelope_type: EnvelopeType) -> bytes:

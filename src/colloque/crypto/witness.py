@@ -3,7 +3,7 @@
 A witness keeps, per log, the largest checkpoint it has verified to extend the previous one, and
 signs each new one. A client that requires cosignatures from k independent witnesses cannot be
 shown a fork or a rollback unless k witnesses collude with the log operator (docs/crypto.md,
-section 5.12).
+section 5.13).
 
 Witness side: :func:`witness_public_key`, :func:`cosign`. Client side:
 :func:`verify_cosignature`, :func:`verify_witnessed_checkpoint`. Verification raises ProofInvalid;

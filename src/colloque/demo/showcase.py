@@ -26,6 +26,7 @@ from colloque.booking.rules import CancelReason, Source, Status
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.crypto.groups import GroupKey
 from colloque.crypto.keys import UserKeys
+from colloque.crypto.statements import Role as GroupRole
 from colloque.demo.network import EMAIL_DOMAIN
 from colloque.demo.places import SHOWCASE_PLACE
 from colloque.demo.plans import AgendaPlan
@@ -150,7 +151,12 @@ def build_showcase(db: Database, *, new_id: Callable[[], UUID], now: datetime) -
             now=setup,
             practice_id=practice_id,
             creator=principal_for_account(session, admin),
-            members=[keys["admin"], keys["secretary"], keys["practitioner"]],
+            admin=keys["admin"],
+            members=[
+                (keys["admin"], GroupRole.ADMIN),
+                (keys["secretary"], GroupRole.SECRETARY),
+                (keys["practitioner"], GroupRole.PRACTITIONER),
+            ],
         )
         logins = tuple(
             DemoLogin(

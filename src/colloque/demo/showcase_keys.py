@@ -1,7 +1,8 @@
 """The showcase's end-to-end encryption, done as the demo users' devices would do it.
 
 The demo knows its users' passwords, so it can unlock their keys as their clients would, make the
-practice's key group for its members, and seal each showcase booking's reason for the patient and
+practice's key group for its members (with signed memberships and a signed group epoch, as the
+admin's client would), and seal each showcase booking's reason for the patient and
 the practice: a demo login then opens real ciphertext, and the database holds no reason in clear.
 """
 
@@ -20,7 +21,15 @@ from colloque.crypto.groups import GroupKey, create_group
 from colloque.crypto.items import seal_visit_reason
 from colloque.crypto.keys import UserKeys, unlock_with_kek
 from colloque.crypto.login import KdfParams, derive_login_keys
+from colloque.crypto.statements import (
+    GENESIS_PREVIOUS,
+    MembershipStatement,
+    Role,
+    sign_group_epoch,
+    sign_membership,
+)
 from colloque.keydirectory.config import LogKey
+from colloque.practicekeys.memberships import do_append_memberships
 from colloque.practicekeys.services import MemberWrap, do_create_group
 from colloque.principal import Principal
 
@@ -39,10 +48,41 @@ def make_practice_group(
     now: datetime,
     practice_id: UUID,
     creator: Principal,
-    members: Sequence[UserKeys],
+    admin: UserKeys,
+    members: Sequence[tuple[UserKeys, Role]],
 ) -> GroupKey:
-    """Epoch 1 of the practice's key group, wrapped for every member (as a member's client)."""
-    rotation = create_group(practice_id, members=[m.encryption_binding() for m in members])
+    """Epoch 1 of the practice's key group, as the admin's client makes it in a practice that signs
+    its memberships: the genesis and one statement per member (``members`` with their roles, the
+    admin first), then the key wrapped for them with its group epoch statement."""
+    log = LogKey.from_settings(Settings())
+    chain: list[MembershipStatement] = []
+    for keys, role in members:
+        chain.append(
+            sign_membership(
+                group_id=practice_id,
+                sequence=len(chain) + 1,
+                previous=chain[-1].leaf_hash() if chain else GENESIS_PREVIOUS,
+                member_id=keys.user_id,
+                role=role,
+                signer=admin,
+            )
+        )
+    do_append_memberships(
+        session,
+        now=now,
+        principal=creator,
+        practice_id=practice_id,
+        leaves=[statement.to_leaf() for statement in chain],
+        log=log,
+    )
+    bindings = [keys.encryption_binding() for keys, _role in members]
+    rotation = create_group(practice_id, members=bindings)
+    statement = sign_group_epoch(
+        group_key=rotation.group_key.encryption_binding(),
+        membership_sequence=len(chain),
+        members=[(b.subject_id, b.epoch) for b in bindings],
+        signer=admin,
+    )
     do_create_group(
         session,
         now=now,
@@ -50,7 +90,8 @@ def make_practice_group(
         practice_id=practice_id,
         public_key=rotation.group_key.public_key,
         wraps=[MemberWrap(member, wrap) for member, wrap in rotation.wraps.items()],
-        log=LogKey.from_settings(Settings()),
+        log=log,
+        statement=statement.to_leaf(),
     )
     return rotation.group_key
 

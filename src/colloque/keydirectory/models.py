@@ -1,7 +1,7 @@
 """Tables of the key directory: leaves in log order and the checkpoints signed over them.
 
-The leaf bytes are what the Merkle tree hashes (``KeyBinding.to_leaf``); the other columns repeat
-them so that a look-up by subject reads an index. Rows are never updated or deleted.
+The leaf bytes are what the Merkle tree hashes (``KeyBinding.to_leaf``, or a signed statement's
+``to_leaf``); the other columns repeat them so that a look-up by subject reads an index. Rows are never updated or deleted.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ class KeyDirectoryLeaf(Base):
     subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     purpose: Mapped[int] = mapped_column(SmallInteger)
     epoch: Mapped[int] = mapped_column(BigInteger)
-    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    leaf: Mapped[bytes] = mapped_column(LargeBinary(64))
+    #: NULL for a signed statement (docs/crypto.md, section 5.12), whose purpose is its type byte.
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(256))
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -23,6 +23,14 @@ from sqlalchemy.orm import Session
 
 from colloque.authorization.policy import Action, PersonTarget, require
 from colloque.crypto import transparency
+from colloque.crypto.statements import (
+    ENDORSEMENT_TYPE,
+    GROUP_EPOCH_TYPE,
+    MEMBERSHIP_TYPE,
+    GroupEpochStatement,
+    KeyEndorsement,
+    MembershipStatement,
+)
 from colloque.crypto.transparency import Checkpoint, KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.keydirectory.config import CosignedLogKey
@@ -117,8 +125,60 @@ def _lock_for_append(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
 
 
-def _check_epochs(session: Session, bindings: Sequence[KeyBinding]) -> None:
-    subjects = {(b.subject_kind.value, b.subject_id, b.purpose.value) for b in bindings}
+#: A signed statement: a log leaf beside the key bindings (docs/crypto.md, section 5.12).
+Statement = KeyEndorsement | MembershipStatement | GroupEpochStatement
+LogItem = KeyBinding | Statement
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One leaf and the columns that index it. A statement's purpose is its type byte and its
+    epoch the epoch or sequence it is for, so the unique index allows one per epoch."""
+
+    subject_kind: int
+    subject_id: UUID
+    purpose: int
+    epoch: int
+    public_key: bytes | None
+    leaf: bytes
+
+
+def _entry(item: LogItem) -> _Entry:
+    if isinstance(item, KeyBinding):
+        return _Entry(
+            item.subject_kind.value,
+            item.subject_id,
+            item.purpose.value,
+            item.epoch,
+            item.public_key,
+            item.to_leaf(),
+        )
+    if isinstance(item, KeyEndorsement):
+        kind, subject, purpose, epoch = (
+            SubjectKind.USER,
+            item.user_id,
+            ENDORSEMENT_TYPE,
+            item.epoch,
+        )
+    elif isinstance(item, MembershipStatement):
+        kind, subject, purpose, epoch = (
+            SubjectKind.GROUP,
+            item.group_id,
+            MEMBERSHIP_TYPE,
+            item.sequence,
+        )
+    else:
+        kind, subject, purpose, epoch = (
+            SubjectKind.GROUP,
+            item.group_id,
+            GROUP_EPOCH_TYPE,
+            item.epoch,
+        )
+    return _Entry(kind.value, subject, purpose, epoch, None, item.to_leaf())
+
+
+def _check_epochs(session: Session, entries: Sequence[_Entry]) -> None:
+    subjects = {(e.subject_kind, e.subject_id, e.purpose) for e in entries}
     rows = session.execute(
         select(
             KeyDirectoryLeaf.subject_kind,
@@ -138,49 +198,51 @@ def _check_epochs(session: Session, bindings: Sequence[KeyBinding]) -> None:
         )
     )
     latest = {(kind, subject, purpose): epoch for kind, subject, purpose, epoch in rows}
-    for binding in bindings:
-        key = (binding.subject_kind.value, binding.subject_id, binding.purpose.value)
-        if key in latest and binding.epoch <= latest[key]:
-            if binding.epoch == latest[key]:
+    for entry in entries:
+        key = (entry.subject_kind, entry.subject_id, entry.purpose)
+        if key in latest and entry.epoch <= latest[key]:
+            if entry.epoch == latest[key]:
                 raise Conflict("a key is already published for this epoch", field="epoch")
             raise Conflict("a newer key is already published", field="epoch")
-        latest[key] = binding.epoch
+        latest[key] = entry.epoch
 
 
 def publish_bindings(
-    session: Session, *, bindings: Sequence[KeyBinding], now: datetime, log: LogSigner
+    session: Session, *, bindings: Sequence[LogItem], now: datetime, log: LogSigner
 ) -> list[int]:
-    """Append ``bindings`` to the log in the caller's transaction; their leaf indexes, in order.
+    """Append ``bindings`` (key bindings and signed statements) to the log in the caller's
+    transaction; their leaf indexes, in order.
 
     A binding whose subject and purpose already have this epoch or a later one is refused
-    (Conflict). The new tree size gets its signed checkpoint.
+    (Conflict), and so is a statement for an epoch or sequence already stated. The new tree
+    size gets its signed checkpoint.
     """
     if not bindings:
         return []
+    entries = [_entry(item) for item in bindings]
     _lock_for_append(session)
-    _check_epochs(session, bindings)
+    _check_epochs(session, entries)
     size = tree_size(session)
     _hashes, compact = _load(session, size)
     indexes = []
-    for offset, binding in enumerate(bindings):
-        leaf = binding.to_leaf()
-        leaf_hash = transparency.leaf_hash(leaf)
+    for offset, entry in enumerate(entries):
+        leaf_hash = transparency.leaf_hash(entry.leaf)
         session.add(
             KeyDirectoryLeaf(
                 leaf_index=size + offset,
-                subject_kind=binding.subject_kind.value,
-                subject_id=binding.subject_id,
-                purpose=binding.purpose.value,
-                epoch=binding.epoch,
-                public_key=binding.public_key,
-                leaf=leaf,
+                subject_kind=entry.subject_kind,
+                subject_id=entry.subject_id,
+                purpose=entry.purpose,
+                epoch=entry.epoch,
+                public_key=entry.public_key,
+                leaf=entry.leaf,
                 leaf_hash=leaf_hash,
                 created_at=now,
             )
         )
         compact = transparency.compact_range_append(compact, leaf_hash)
         indexes.append(size + offset)
-    new_size = size + len(bindings)
+    new_size = size + len(entries)
     root = transparency.compact_range_root(compact)
     session.add(
         KeyDirectoryCheckpoint(
@@ -312,10 +374,45 @@ def proven_current(
 
 
 @dataclass(frozen=True)
+class ProvenLeaf:
+    """Any leaf of the log (binding or statement) with its inclusion proof against ``tree_size``."""
+
+    leaf: bytes
+    leaf_index: int
+    tree_size: int
+    proof: list[bytes]
+
+
+def subject_log(
+    session: Session, kind: SubjectKind, subject_id: UUID, *, size: int
+) -> list[ProvenLeaf]:
+    """Every leaf about one subject among the first ``size``, in log order, each proven: a user's
+    bindings and key endorsements, or a group's bindings and statements. Clients verify the
+    chains from these; the server's own checks are no part of what they trust."""
+    rows = session.execute(
+        select(KeyDirectoryLeaf.leaf_index, KeyDirectoryLeaf.leaf)
+        .where(
+            KeyDirectoryLeaf.subject_kind == kind.value,
+            KeyDirectoryLeaf.subject_id == subject_id,
+            KeyDirectoryLeaf.leaf_index < size,
+        )
+        .order_by(KeyDirectoryLeaf.leaf_index)
+    ).all()
+    hashes, _compact = _load(session, size)
+    proofs = transparency.inclusion_proofs(hashes, [row.leaf_index for row in rows])
+    return [
+        ProvenLeaf(row.leaf, row.leaf_index, size, proof)
+        for row, proof in zip(rows, proofs, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
 class SubjectKeys:
     bindings: list[Proven]
     signed_checkpoint: str
     fingerprint: str
+    #: Every leaf of the subject, proven against the same checkpoint.
+    chain: list[ProvenLeaf]
 
 
 def _deals_with(session: Session, principal: Principal, user_id: UUID) -> bool:
@@ -372,10 +469,12 @@ def subject_keys(
     proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose), size=size)
     if not proven:
         raise NotFound(f"{what} keys not found")
+    size = proven[0].tree_size
     return SubjectKeys(
         bindings=proven,
         signed_checkpoint=signed_note
         if signed_note is not None
-        else signed_checkpoint(session, size=proven[0].tree_size, log=log),
+        else signed_checkpoint(session, size=size, log=log),
         fingerprint=transparency.fingerprint(p.binding for p in proven),
+        chain=subject_log(session, subject_kind, subject_id, size=size),
     )

@@ -1,5 +1,5 @@
 """The server's side of witnessing: submit each new checkpoint, keep the cosignatures, serve the
-latest checkpoint enough witnesses cosigned (docs/crypto.md, section 5.12).
+latest checkpoint enough witnesses cosigned (docs/crypto.md, section 5.13).
 
 Submissions happen after the transaction that appended to the log has committed (a witness must
 never cosign a checkpoint that a rollback could take back), each in its own short transactions:

@@ -47,6 +47,9 @@ class PracticeKeyEpoch(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: A member was removed since this epoch was made: the next client to act should rotate.
     rotation_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    #: In a practice that signs its memberships: the members this epoch was made for, as its
+    #: group epoch statement's digest covers them (member id || u32 encryption epoch, sorted).
+    members: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class PracticeKeyWrap(Base):

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import FIRST_EPOCH, read_group_wrap_header
+from colloque.crypto.statements import parse_member_entries
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.keydirectory.interfaces import LogSigner
@@ -34,8 +35,14 @@ from colloque.keydirectory.services import (
     signed_checkpoint,
     tree_size,
 )
+from colloque.practicekeys.memberships import (
+    attested,
+    check_epoch_statement,
+    remove_membership,
+    stored_chain,
+)
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
-from colloque.principal import Principal, Role
+from colloque.principal import Principal
 from colloque.scheduling.models import PracticeMember
 
 GROUP_NOT_FOUND = "practice key group not found"
@@ -98,8 +105,10 @@ def _current_row(session: Session, practice_id: UUID, *, lock: bool = False) -> 
 
 
 def _keyed_members(session: Session, practice_id: UUID) -> set[UUID]:
-    """Members who have an encryption key in the directory: those the group key is wrapped for."""
-    return set(
+    """Members who have an encryption key in the directory: those the group key is wrapped for;
+    once the practice signs its memberships, only those its chain attests."""
+    chain = stored_chain(session, practice_id=practice_id)
+    keyed = set(
         session.scalars(
             select(PracticeMember.account_id)
             .where(PracticeMember.practice_id == practice_id)
@@ -114,6 +123,7 @@ def _keyed_members(session: Session, practice_id: UUID) -> set[UUID]:
             )
         )
     )
+    return keyed & set(attested(chain)) if chain else keyed
 
 
 def _check_wraps(
@@ -157,10 +167,22 @@ def _store_epoch(
     epoch: int,
     public_key: bytes,
     wraps: Sequence[MemberWrap],
+    statement: bytes | None,
     log: LogSigner,
 ) -> PracticeKeyEpoch:
+    signed, members = check_epoch_statement(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        epoch=epoch,
+        public_key=public_key,
+        wrapped=[wrap.account_id for wrap in wraps],
+        leaf=statement,
+    )
     binding = KeyBinding(SubjectKind.GROUP, practice_id, KeyPurpose.ENCRYPTION, epoch, public_key)
-    (leaf_index,) = publish_bindings(session, bindings=[binding], now=now, log=log)
+    leaf_index, *_ = publish_bindings(
+        session, bindings=[binding] if signed is None else [binding, signed], now=now, log=log
+    )
     row = PracticeKeyEpoch(
         practice_id=practice_id,
         epoch=epoch,
@@ -169,6 +191,7 @@ def _store_epoch(
         created_by_account_id=principal.account_id,
         created_at=now,
         rotation_due=False,
+        members=members,
     )
     session.add(row)
     session.flush()
@@ -208,8 +231,10 @@ def do_create_group(
     public_key: bytes,
     wraps: Sequence[MemberWrap],
     log: LogSigner,
+    statement: bytes | None = None,
 ) -> PracticeKeyEpoch:
-    """Epoch 1, made by a staff member's client: its public key and a wrap for every member."""
+    """Epoch 1, made by a staff member's client: its public key and a wrap for every member (and,
+    once the practice signs its memberships, an admin's group epoch statement)."""
     require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
     if current_epoch(session, practice_id=practice_id) is not None:
         raise Conflict("the practice already has a key group")
@@ -229,6 +254,7 @@ def do_create_group(
         epoch=FIRST_EPOCH,
         public_key=public_key,
         wraps=wraps,
+        statement=statement,
         log=log,
     )
     _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_CREATED)
@@ -272,8 +298,10 @@ def do_rotate_group(
     public_key: bytes,
     wraps: Sequence[MemberWrap],
     log: LogSigner,
+    statement: bytes | None = None,
 ) -> PracticeKeyEpoch:
-    """The next epoch, wrapped for exactly the remaining members; clears rotation-due."""
+    """The next epoch, wrapped for exactly the remaining members; clears rotation-due (with an
+    admin's group epoch statement once the practice signs its memberships)."""
     require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
     current = _current_row(session, practice_id, lock=True)
     if epoch != current.epoch + 1:
@@ -294,6 +322,7 @@ def do_rotate_group(
         epoch=epoch,
         public_key=public_key,
         wraps=wraps,
+        statement=statement,
         log=log,
     )
     _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_ROTATED)
@@ -303,36 +332,16 @@ def do_rotate_group(
 def do_remove_member(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID, account_id: UUID
 ) -> None:
-    """An admin removes a member (not the last admin): membership and wraps go, rotation is due."""
+    """An admin removes a member (not the last admin): membership and wraps go, rotation is due.
+
+    Once the practice signs its memberships, a removal is a signed statement (409 here)."""
     require(principal, Action.PRACTICE_MEMBER_REMOVE, PracticeTarget(practice_id), what="practice")
-    # Lock the admins too, so two admins removing each other cannot both succeed.
-    admins = session.scalars(
-        select(PracticeMember.account_id)
-        .where(PracticeMember.practice_id == practice_id, PracticeMember.role == Role.ADMIN.value)
-        .with_for_update()
-    ).all()
-    member = session.get(PracticeMember, (practice_id, account_id), with_for_update=True)
-    if member is None:
-        raise NotFound("member not found")
-    if member.role == Role.ADMIN.value and len(admins) <= 1:
-        raise Conflict("the last admin of a practice cannot be removed")
-    session.delete(member)
-    session.execute(
-        delete(PracticeKeyWrap).where(
-            PracticeKeyWrap.practice_id == practice_id, PracticeKeyWrap.account_id == account_id
+    if stored_chain(session, practice_id=practice_id):
+        raise Conflict(
+            "this practice signs its memberships: post a signed removal statement instead"
         )
-    )
-    latest = current_epoch(session, practice_id=practice_id)
-    if latest is not None:
-        session.get_one(PracticeKeyEpoch, (practice_id, latest)).rotation_due = True
-    record(
-        session,
-        at=now,
-        action=AuditAction.MEMBER_REMOVED,
-        principal=principal,
-        practice_id=practice_id,
-        object_kind="account",
-        object_id=account_id,
+    remove_membership(
+        session, now=now, principal=principal, practice_id=practice_id, account_id=account_id
     )
 
 
@@ -434,3 +443,14 @@ def _audit(
         object_kind="practice_key_group",
         object_id=practice_id,
     )
+
+
+def epoch_members(session: Session, *, practice_id: UUID) -> dict[int, list[tuple[UUID, int]]]:
+    """Per epoch made in a practice that signs its memberships, the (member, encryption epoch)
+    its key was wrapped for: what the epoch's statement digest covers, for clients to check."""
+    rows = session.execute(
+        select(PracticeKeyEpoch.epoch, PracticeKeyEpoch.members).where(
+            PracticeKeyEpoch.practice_id == practice_id, PracticeKeyEpoch.members.is_not(None)
+        )
+    )
+    return {epoch: parse_member_entries(members or b"") for epoch, members in rows}

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from colloque.accounts.keyreset import _publish_new_keys
+from colloque.accounts.keyreset import _new_bindings
 from colloque.accounts.models import Account, EmailChallenge, KeyBundleRow
 from colloque.accounts.services import current_key_epoch, do_add_member, do_create_account
 from colloque.accounts.signup import PublicKeys
@@ -27,10 +27,12 @@ from colloque.crypto.errors import CryptoError, WrongContext
 from colloque.crypto.items import seal_note, unwrap_item_key
 from colloque.crypto.keys import UserKeys, create_key_bundle
 from colloque.crypto.login import KdfParams, derive_login_keys
+from colloque.crypto.statements import EndorsementKind, endorse_keys
 from colloque.crypto.transparency import KeyPurpose, SubjectKind
 from colloque.erasure.services import do_disable_account
 from colloque.errors import NotFound
 from colloque.keydirectory.config import LogKey
+from colloque.keydirectory.services import publish_bindings
 from colloque.principal import Principal, Role
 from colloque.storage.engine import Database
 from tests.factories import build_world, newest_binding
@@ -174,8 +176,15 @@ def _complete_body(ticket: dict[str, Any], *, epoch: int | None = None) -> dict[
         created.recovery_code.text, recovery_params, insecure_allow_weak_cost=True
     )
     bundle = created.bundle
+    endorsement = endorse_keys(
+        encryption=created.keys.encryption_binding(),
+        signing=created.keys.signing_binding(),
+        kind=EndorsementKind.RESET,
+        signer=created.keys,
+    )
     return {
         "reset_token": ticket["reset_token"],
+        "endorsement": b64(endorsement.to_leaf()),
         "epoch": bundle.epoch,
         "auth_key": b64(login.auth_key),
         "kdf_params": ticket["kdf_params"],
@@ -272,6 +281,10 @@ def test_a_new_bundle_must_be_the_next_epoch_new_and_consistent(
         ({**body, "sealed_by_password": "A" * 254}, "sealed_by_password"),
         ({**body, "sealed_by_password": other["sealed_by_password"]}, "sealed_by_password"),
         ({**body, "sealed_by_recovery": body["sealed_by_password"]}, "sealed_by_recovery"),
+        ({k: v for k, v in body.items() if k != "endorsement"}, "endorsement"),
+        ({**body, "endorsement": "AAAA"}, "endorsement"),
+        ({**body, "endorsement": other["endorsement"]}, "endorsement"),
+        ({**body, "endorsement": _rotation(old, body)}, "endorsement"),
     ]
     for wrong, name in cases:
         assert_problem(http.post(complete, json=wrong), 422, name)
@@ -281,6 +294,20 @@ def test_a_new_bundle_must_be_the_next_epoch_new_and_consistent(
     with db.read() as session:
         row = session.get_one(KeyBundleRow, old.user_id)
         assert (row.epoch, b64(row.encryption_public)) == (2, body["encryption_public"])
+
+
+def _rotation(old: UserKeys, body: dict[str, Any]) -> str:
+    """A rotation endorsement of the body's keys, signed by the old ones: not what a reset is."""
+    encryption, signing = _new_bindings(
+        old.user_id,
+        PublicKeys(
+            _unb64(body["encryption_public"]), _unb64(body["signing_public"]), epoch=body["epoch"]
+        ),
+    )
+    rotation = endorse_keys(
+        encryption=encryption, signing=signing, kind=EndorsementKind.ROTATION, signer=old
+    )
+    return b64(rotation.to_leaf())
 
 
 def test_a_change_of_address_stops_a_pending_reset(
@@ -412,10 +439,9 @@ def test_the_new_bindings_enter_the_key_directory(db: Database, clock: SettableC
     account_id = uuid.uuid4()
     keys = PublicKeys(b"e" * 32, b"s" * 32, epoch=2)
     log = LogKey.from_settings(Settings(key_directory_origin="colloque.test/key-directory"))
+    encryption, signing = _new_bindings(account_id, keys)
     with db.write() as session:
-        encryption, signing = _publish_new_keys(
-            session, account_id=account_id, public_keys=keys, now=clock.now(), log=log
-        )
+        publish_bindings(session, bindings=[encryption, signing], now=clock.now(), log=log)
     assert (encryption.purpose, encryption.epoch, encryption.public_key) == (
         KeyPurpose.ENCRYPTION,
         2,

@@ -1149,6 +1149,10 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", PRACTICE + "/key-group/rotations"): Spec(
         key_group("/rotations", {**GROUP_BODY, "epoch": 1}), KEY_GROUP_CONFLICT
     ),
+    ("POST", PRACTICE + "/key-group/memberships"): Spec(
+        key_group("/memberships", {"statements": ["AQs"]}), refused_body(ADMIN_ONLY)
+    ),
+    ("GET", PRACTICE + "/key-group/memberships"): Spec(key_group("/memberships"), PRACTICE_BOOK),
     ("DELETE", PRACTICE + "/members/{account_id}"): Spec(remove_member, ADMIN_ONLY),
     # Sealed records
     ("POST", RECORDS + "/notes"): Spec(desk_records("notes", SEALED_BODY), NOTES_WRITE),

@@ -8,6 +8,7 @@ actions require).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from uuid import UUID
@@ -19,16 +20,20 @@ from pydantic import SecretStr
 
 from colloque.accounts.config import TEST_COST
 from colloque.accounts.demo import do_create_demo_login
-from colloque.accounts.models import Account
+from colloque.accounts.models import Account, KeyBundleRow
 from colloque.accounts.services import do_add_member, principal_for_account
 from colloque.api.app import create_app
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, MailBackend, Settings
+from colloque.crypto.keys import UserKeys
+from colloque.crypto.statements import EndorsementKind, endorse_keys
+from colloque.keydirectory import services as log_services
 from colloque.keydirectory.config import LogKey
 from colloque.principal import Principal, Role
 from colloque.scheduling.services import do_create_practice
 from colloque.storage.engine import Database
+from tests.unit.crypto.helpers import new_user
 
 PASSWORD = "vR7#kq2!Lm9@zP-long enough"
 SETTINGS = Settings(
@@ -111,3 +116,36 @@ def new_practice(db: Database, clock: SettableClock, admin: Keyed) -> UUID:
 def add(db: Database, practice_id: UUID, person: Keyed, role: Role = Role.SECRETARY) -> None:
     with db.write() as session:
         do_add_member(session, practice_id=practice_id, account_id=person.account_id, role=role)
+
+
+def operator_mints(
+    db: Database,
+    clock: SettableClock,
+    account_id: UUID,
+    *,
+    epoch: int = 2,
+    endorse: bool,
+    swap_bundle: bool = True,
+) -> UserKeys:
+    """New key pairs for ``account_id`` that the operator holds, appended to the log with the log
+    key (and a reset endorsement signed by themselves when ``endorse``); with ``swap_bundle``
+    the account's key bundle row names them too, so the server's own checks agree."""
+    keys = dataclasses.replace(new_user(account_id), epoch=epoch)
+    leaves: list[log_services.LogItem] = [keys.encryption_binding(), keys.signing_binding()]
+    if endorse:
+        leaves.append(
+            endorse_keys(
+                encryption=keys.encryption_binding(),
+                signing=keys.signing_binding(),
+                kind=EndorsementKind.RESET,
+                signer=keys,
+            )
+        )
+    with db.write() as session:
+        log_services.publish_bindings(session, bindings=leaves, now=clock.now(), log=LOG)
+        if swap_bundle:
+            row = session.get_one(KeyBundleRow, account_id)
+            row.epoch = epoch
+            row.encryption_public = keys.encryption_public
+            row.signing_public = keys.signing_public
+    return keys

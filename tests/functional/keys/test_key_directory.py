@@ -14,7 +14,7 @@ from colloque.accounts.models import KeyBundleRow
 from colloque.client.directory import KeyDirectory
 from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
-from colloque.crypto import transparency
+from colloque.crypto import groups, statements, transparency
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict
@@ -283,3 +283,90 @@ def test_the_log_key_is_a_log_signer_and_keeps_its_seed_out_of_reprs() -> None:
     )
     assert other.public_key != LOG.public_key
     assert other.seed == bytes([7]) * 32
+
+
+def test_statements_are_leaves_of_their_subject(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    ana = keyed(db, clock, "ana")
+    practice = new_practice(db, clock, ana)
+    keys = ana.client(http).unlocked_keys
+    genesis = statements.sign_membership(
+        group_id=practice,
+        sequence=1,
+        previous=statements.GENESIS_PREVIOUS,
+        member_id=ana.account_id,
+        role=statements.Role.ADMIN,
+        signer=keys,
+    )
+    group = groups.create_group(practice, members=[keys.encryption_binding()]).group_key
+    epoch = statements.sign_group_epoch(
+        group_key=group.encryption_binding(),
+        membership_sequence=1,
+        members=[(ana.account_id, 1)],
+        signer=keys,
+    )
+    with db.write() as session:
+        services.publish_bindings(
+            session, bindings=[group.encryption_binding(), genesis, epoch], now=clock.now(), log=LOG
+        )
+    # One statement per sequence (or epoch), like one binding per epoch.
+    with db.write() as session, pytest.raises(Conflict):
+        services.publish_bindings(session, bindings=[genesis], now=clock.now(), log=LOG)
+    with db.read() as session:
+        purposes = session.scalars(
+            select(KeyDirectoryLeaf.purpose)
+            .where(KeyDirectoryLeaf.subject_id == practice)
+            .order_by(KeyDirectoryLeaf.leaf_index)
+        ).all()
+    assert purposes == [KeyPurpose.ENCRYPTION, 0x0B, 0x0C]
+    answer = http.get(f"/api/v1/key-directory/practices/{practice}", headers=ana.headers).json()
+    checkpoint = transparency.verify_checkpoint(
+        answer["signed_checkpoint"], origin=LOG.origin, log_public_key=LOG.public_key
+    )
+    leaves = []
+    for out in answer["chain"]:
+        leaf = unb64(out["leaf"])
+        transparency.verify_inclusion(
+            leaf_hash=transparency.leaf_hash(leaf),
+            index=out["leaf_index"],
+            tree_size=checkpoint.tree_size,
+            proof=[unb64(h) for h in out["inclusion_proof"]],
+            root=checkpoint.root_hash,
+        )
+        leaves.append(leaf)
+    assert leaves == [group.encryption_binding().to_leaf(), genesis.to_leaf(), epoch.to_leaf()]
+    chain = statements.verify_membership_chain(
+        practice,
+        [statements.MembershipStatement.from_leaf(leaves[1])],
+        signing_keys={(ana.account_id, 1): keys.signing_binding()},
+    )
+    statements.verify_group_epoch(
+        statements.GroupEpochStatement.from_leaf(leaves[2]),
+        group_key=group.encryption_binding(),
+        chain=chain,
+        members=[(ana.account_id, 1)],
+        signing_keys={(ana.account_id, 1): keys.signing_binding()},
+    )
+    # A user's answer carries their bindings in the chain, proven the same way.
+    mine = http.get(f"/api/v1/key-directory/users/{ana.account_id}", headers=ana.headers).json()
+    assert [unb64(o["leaf"]) for o in mine["chain"]] == [
+        keys.encryption_binding().to_leaf(),
+        keys.signing_binding().to_leaf(),
+    ]
+
+
+def test_a_chain_that_does_not_end_at_the_current_keys_is_refused(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    ana = keyed(db, clock, "ana")
+
+    def fetch(path: str) -> object:
+        answer = http.get(path, headers=ana.headers).json()
+        if "/users/" in path:
+            answer["chain"] = []
+        return answer
+
+    directory = KeyDirectory(fetch, origin=LOG.origin, log_public_key=LOG.public_key)
+    with pytest.raises(ProofInvalid, match="end of their chain"):
+        directory.user_keys(ana.account_id)

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from colloque.accounts.services import do_add_member, do_create_account
 from colloque.client import ApiError, ColloqueClient, NotPinned
+from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
 from colloque.crypto import groups, items
 from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
@@ -18,7 +19,7 @@ from colloque.crypto.transparency import fingerprint
 from colloque.practicekeys import services
 from colloque.principal import Role
 from colloque.storage.engine import Database
-from tests.functional.keys.conftest import LOG, Keyed, add, keyed, new_practice
+from tests.functional.keys.conftest import LOG, Keyed, add, keyed, new_practice, operator_mints
 
 
 def b64(data: bytes) -> str:
@@ -313,3 +314,32 @@ def test_a_substituted_member_key_is_caught(
         http.get(f"/api/v1/practices/{practice}/key-group", headers=admin.headers).status_code
         == 404
     )
+
+
+def test_a_member_key_of_a_later_epoch_must_end_its_chain(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    practice, admin, secretary = team["practice"], team["admin"], team["sec"]
+    client, tampering = _tampered_client(http, admin)
+    client.practice_keys.create_group(practice)
+    path = f"/api/v1/practices/{practice}/key-group/members"
+    second = operator_mints(db, clock, secretary.account_id, epoch=2, endorse=True)
+    stale = http.get(path, headers=admin.headers).json()  # names the epoch-2 key
+    third = operator_mints(db, clock, secretary.account_id, epoch=3, endorse=True)
+    client.confirm_keys(
+        secretary.account_id,
+        fingerprint([third.encryption_binding(), third.signing_binding()]),
+    )
+    honest = http.get(path, headers=admin.headers).json()
+    size = int(honest["signed_checkpoint"].split("\n")[1])
+    for member in stale["members"]:  # every key proven again against the newer checkpoint
+        key = member["encryption_key"]
+        proof = _proof(db, key["leaf_index"], size)
+        member["encryption_key"] = dict(key, tree_size=size, inclusion_proof=proof)
+        if member["account_id"] == str(secretary.account_id):
+            assert unb64(key["leaf"]) == second.encryption_binding().to_leaf()
+    tampering.rewrite[path] = dict(stale, signed_checkpoint=honest["signed_checkpoint"])
+    with pytest.raises(ProofInvalid, match="end of its chain"):
+        client.practice_keys.rotate(practice)
+    tampering.rewrite.clear()
+    assert client.practice_keys.rotate(practice).epoch == 2

@@ -28,4 +28,4 @@ def test_reader_accepts_bytearray_and_memoryview() -> None:
 
 
 def test_every_envelope_type_is_distinct() -> None:
-    assert len({t.value for t in EnvelopeType}) == len(EnvelopeType) == 9
+    assert len({t.value for t in EnvelopeType}) == len(EnvelopeType) == 12

@@ -37,6 +37,7 @@ from tests.unit.crypto.vectors import (
     practitioner,
     seq,
 )
+from tests.unit.crypto.vectors_statements import statement_vectors
 
 PRACTICE_ID = UUID("b0000000-0000-4000-8000-000000000002")
 OTHER_PATIENT_ID = UUID("a0000000-0000-4000-8000-000000000004")
@@ -337,4 +338,5 @@ GENERATED = {
     "conversations": conversation_vectors,
     "log_recipes": log_recipe_vectors,
     "server_secrets": server_secret_vectors,
+    "statements": statement_vectors,
 }

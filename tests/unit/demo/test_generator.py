@@ -29,6 +29,8 @@ from colloque.demo.plans import easter_sunday, french_public_holidays
 from colloque.demo.showcase import SHOWCASE_NAME
 from colloque.errors import Conflict
 from colloque.patients.models import Patient
+from colloque.practicekeys.memberships import stored_chain
+from colloque.practicekeys.services import epoch_members
 from colloque.principal import Role
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.models import (
@@ -300,6 +302,13 @@ def test_the_showcase_practice_is_complete(demo: Demo) -> None:
         assert family_statuses["done"] >= 4
         assert family_statuses["booked"] >= 4
         assert family_statuses["no_show"] == family_statuses["cancelled_by_patient"] == 1
+        # Its key group signs its memberships: admin, secretary and practitioner attested, and
+        # epoch 1 made for exactly them with a signed group epoch statement.
+        chain = stored_chain(session, practice_id=practice_id)
+        assert [s.role.name for s in chain] == ["ADMIN", "SECRETARY", "PRACTITIONER"]
+        assert {m for m, _epoch in epoch_members(session, practice_id=practice_id)[1]} == {
+            s.member_id for s in chain
+        }
 
 
 def test_every_agenda_has_cached_slots_and_the_showcase_too(demo: Demo) -> None:

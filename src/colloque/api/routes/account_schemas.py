@@ -198,6 +198,9 @@ class KeyResetCompleteIn(Body):
     signing_public: Key32
     sealed_by_password: Sealed
     sealed_by_recovery: Sealed
+    #: The new keys' reset endorsement (docs/crypto.md, section 5.12), signed by the new
+    #: signing key; the server publishes it with the two bindings.
+    endorsement: Annotated[B64, Field(min_length=1, max_length=1024)]
     session: SessionChoice = SessionChoice.TOKEN
 
 

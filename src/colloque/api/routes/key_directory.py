@@ -11,6 +11,7 @@ from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep, Witnes
 from colloque.api.schemas import B64, Out
 from colloque.crypto.transparency import SubjectKind
 from colloque.keydirectory import services
+from colloque.practicekeys.services import epoch_members
 
 router = APIRouter(prefix="/api/v1/key-directory", tags=["key directory"])
 #: Far above any real log; keeps the sizes in the signed 64-bit range the database holds.
@@ -53,12 +54,37 @@ class BindingOut(Out):
         )
 
 
+class LeafOut(Out):
+    """A leaf of the log (a key binding or a signed statement, docs/crypto.md 5.12), proven."""
+
+    leaf: B64
+    leaf_index: int
+    inclusion_proof: list[B64]
+
+
+class EpochMemberOut(Out):
+    account_id: UUID
+    encryption_epoch: int
+
+
+class EpochMembersOut(Out):
+    """Who a group epoch was wrapped for (its group epoch statement's digest covers this list)."""
+
+    epoch: int
+    members: list[EpochMemberOut]
+
+
 class SubjectKeysOut(Out):
     subject_kind: str
     subject_id: UUID
     bindings: list[BindingOut]
     signed_checkpoint: str
     fingerprint: str
+    #: Every leaf about the subject, in log order, proven against ``signed_checkpoint``: a user's
+    #: bindings of every epoch and their endorsements; a group's bindings and statements.
+    chain: list[LeafOut]
+    #: A practice that signs its memberships: per epoch, the members it was wrapped for.
+    epoch_members: list[EpochMembersOut] = []
 
 
 @router.get(
@@ -130,12 +156,26 @@ def _keys(
             size=None if witnessed is None else witnessed.tree_size,
             signed_note=None if witnessed is None else witnessed.signed_note,
         )
+        members = (
+            epoch_members(session, practice_id=subject_id) if kind is SubjectKind.GROUP else {}
+        )
     return SubjectKeysOut(
         subject_kind="user" if kind is SubjectKind.USER else "practice",
         subject_id=subject_id,
         bindings=[BindingOut.of(proven) for proven in found.bindings],
         signed_checkpoint=found.signed_checkpoint,
         fingerprint=found.fingerprint,
+        chain=[
+            LeafOut(leaf=p.leaf, leaf_index=p.leaf_index, inclusion_proof=p.proof)
+            for p in found.chain
+        ],
+        epoch_members=[
+            EpochMembersOut(
+                epoch=epoch,
+                members=[EpochMemberOut(account_id=a, encryption_epoch=e) for a, e in listed],
+            )
+            for epoch, listed in sorted(members.items())
+        ],
     )
 
 
@@ -145,7 +185,8 @@ def _keys(
     summary="A user's current public keys, with inclusion proofs and fingerprint",
     description=(
         "Signed-in accounts read the keys of a user they deal with (their own, their practice's "
-        "patients or staff). 404 otherwise, and when there are none."
+        "patients or staff), with the whole chain: every epoch's bindings and key endorsements, "
+        "each proven against the same checkpoint. 404 otherwise, and when there are none."
     ),
 )
 def user_keys(
@@ -163,8 +204,8 @@ def user_keys(
     response_model=SubjectKeysOut,
     summary="A practice group's current public key, with inclusion proof and fingerprint",
     description=(
-        "Any signed-in account reads a practice group's current key. 404 when the practice has no "
-        "key group."
+        "Any signed-in account reads a practice group's current key, with every leaf of the group "
+        "in the log, proven against the same checkpoint. 404 when the practice has no key group."
     ),
 )
 def practice_keys(

@@ -103,6 +103,12 @@ def key_reset_verify(
     "/complete",
     response_model=SignedUpOut,
     summary="Replace the credentials and keys with new ones made on the device",
+    description=(
+        "Public, with the reset token. The new key bundle comes with its reset endorsement, signed "
+        "by the new signing key (docs/crypto.md 5.12); 422 naming the field for a missing, "
+        "malformed or wrongly signed one. The bindings and the endorsement enter the key "
+        "directory in one append."
+    ),
 )
 def key_reset_complete(
     body: KeyResetCompleteIn,
@@ -125,6 +131,7 @@ def key_reset_complete(
                 body.recovery_auth_key, body.recovery_kdf_params, body.sealed_by_recovery
             ),
             public_keys=PublicKeys(body.encryption_public, body.signing_public, body.epoch),
+            endorsement=body.endorsement,
             kind=SessionKind.COOKIE if body.session is SessionChoice.COOKIE else SessionKind.BEARER,
             config=config,
             log=log,

@@ -10,9 +10,9 @@ from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
 from colloque.api.limits import KEY_GROUP_BODY_LIMIT, body_limit
-from colloque.api.routes.key_directory import BindingOut
+from colloque.api.routes.key_directory import BindingOut, LeafOut
 from colloque.api.schemas import B64, Body, Out
-from colloque.practicekeys import services
+from colloque.practicekeys import memberships, services
 from colloque.practicekeys.models import PracticeKeyEpoch
 
 router = APIRouter(prefix="/api/v1/practices/{practice_id}", tags=["practice keys"])
@@ -35,15 +35,22 @@ def _wraps(wraps: list[WrapIn]) -> list[services.MemberWrap]:
     return [services.MemberWrap(w.account_id, w.wrap) for w in wraps]
 
 
+#: The epoch's group epoch statement (docs/crypto.md 5.12): required once the practice signs its
+#: memberships, refused before.
+Statement = Annotated[B64, Field(min_length=1, max_length=512)] | None
+
+
 class GroupCreateIn(Body):
     public_key: Key32
     wraps: Wraps
+    statement: Statement = None
 
 
 class RotationIn(Body):
     epoch: Epoch
     public_key: Key32
     wraps: Wraps
+    statement: Statement = None
 
 
 class WrapsIn(Body):
@@ -91,6 +98,23 @@ class MemberOut(Out):
     wrapped: bool
 
 
+class MembershipsIn(Body):
+    #: Signed membership statements (docs/crypto.md 5.12), in sequence order.
+    statements: Annotated[
+        list[Annotated[B64, Field(min_length=1, max_length=512)]],
+        Field(min_length=1, max_length=MAX_WRAPS),
+    ]
+
+
+class MembershipsAddedOut(Out):
+    removed: list[UUID]
+
+
+class GroupLogOut(Out):
+    chain: list[LeafOut]
+    signed_checkpoint: str
+
+
 class MembersOut(Out):
     epoch: int | None
     members: list[MemberOut]
@@ -104,7 +128,9 @@ class MembersOut(Out):
     summary="Create the practice's key group: its public key and a wrap for every member",
     description=(
         "A practice member creates the group key on their device and posts a wrap for every member "
-        "with a key. 409 when the group exists, 422 for missing or extra wraps."
+        "with a key (only the attested ones, with an admin's group epoch statement, once the "
+        "practice signs its memberships). 409 when the group exists or the membership chain moved "
+        "on, 422 for missing or extra wraps or a missing or wrong `statement`."
     ),
     responses={409: {"description": "The practice already has a key group"}},
 )
@@ -126,6 +152,7 @@ def create_group(
             public_key=body.public_key,
             wraps=_wraps(body.wraps),
             log=log,
+            statement=body.statement,
         )
         return EpochOut.of(row)
 
@@ -212,8 +239,10 @@ def add_wraps(
     status_code=status.HTTP_201_CREATED,
     summary="Rotate the group key: the next epoch, wrapped for exactly the remaining members",
     description=(
-        "A member posts the next epoch, wrapped for exactly the remaining members. 409 when the "
-        "epoch is not the next one."
+        "A member posts the next epoch, wrapped for exactly the remaining members (attested ones, "
+        "with an admin's group epoch statement, once the practice signs its memberships). 409 "
+        "when the epoch is not the next one or the membership chain moved on; 422 for a missing "
+        "or wrong `statement`."
     ),
     responses={409: {"description": "The epoch is not the one after the current one"}},
 )
@@ -236,8 +265,66 @@ def rotate(
             public_key=body.public_key,
             wraps=_wraps(body.wraps),
             log=log,
+            statement=body.statement,
         )
         return EpochOut.of(row)
+
+
+@router.post(
+    "/key-group/memberships",
+    response_model=MembershipsAddedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Append signed membership statements to the group's chain (admins)",
+    description=(
+        "An admin's client signs who holds which role (docs/crypto.md 5.12); the statements enter "
+        "the key directory in one append. A removal statement also removes the member. 422 naming "
+        "`statements[i]` for a malformed one, another practice, a signer other than the caller's "
+        "current key, a signer who is not an admin of the chain, or a role the practice's "
+        "membership does not agree with; 409 when the chain has moved on or for the last admin."
+    ),
+    responses={409: {"description": "The chain has moved on, or the last admin would leave"}},
+)
+@body_limit(KEY_GROUP_BODY_LIMIT)
+def append_memberships(
+    practice_id: UUID,
+    body: MembershipsIn,
+    db: DB,
+    clock: ClockDep,
+    log: LogDep,
+    principal: CurrentPrincipal,
+) -> MembershipsAddedOut:
+    with db.write() as session:
+        removed = memberships.do_append_memberships(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            leaves=body.statements,
+            log=log,
+        )
+    return MembershipsAddedOut(removed=removed)
+
+
+@router.get(
+    "/key-group/memberships",
+    response_model=GroupLogOut,
+    summary="The group's leaves in the key directory (bindings and signed statements), proven",
+    description=(
+        "Practice members read every leaf of the group in the key directory, each with its "
+        "inclusion proof against the latest checkpoint, also before the group has a key."
+    ),
+)
+def group_log(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> GroupLogOut:
+    with db.read() as session:
+        leaves, note = memberships.group_log(
+            session, principal=principal, practice_id=practice_id, log=log
+        )
+    return GroupLogOut(
+        chain=[
+            LeafOut(leaf=p.leaf, leaf_index=p.leaf_index, inclusion_proof=p.proof) for p in leaves
+        ],
+        signed_checkpoint=note,
+    )
 
 
 @router.delete(
@@ -247,9 +334,10 @@ def rotate(
     summary="Remove a member (admins; not the last admin); the group key becomes rotation-due",
     description=(
         "Practice admins remove a member; the group key becomes rotation-due. 409 for the last "
-        "admin."
+        "admin, and once the practice signs its memberships (a removal is then a signed "
+        "statement)."
     ),
-    responses={409: {"description": "The last admin cannot be removed"}},
+    responses={409: {"description": "The last admin, or a practice that signs its memberships"}},
 )
 def remove_member(
     practice_id: UUID, account_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
