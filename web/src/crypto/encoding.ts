@@ -15,6 +15,9 @@ export const EnvelopeType = {
   Document: 0x06,
   KeyBinding: 0x07,
   KdfParams: 0x08,
+  KeyEndorsement: 0x0a,
+  Membership: 0x0b,
+  GroupEpoch: 0x0c,
 } as const;
 export type EnvelopeType = (typeof EnvelopeType)[keyof typeof EnvelopeType];
 

@@ -104,6 +104,29 @@ export interface Api {
     params: { note: string; origin: string; logPublicKey: Uint8Array; witnesses: Record<string, Uint8Array>; threshold: number; notBefore?: number };
     result: Checkpoint;
   };
+  /** A user's key epochs from 1, each after the first endorsed (section 5.12); `kind` 2 is a
+   * reset, which the page must have a person confirm (fingerprint) before use. */
+  verifyKeyChain: {
+    params: { userId: string; bindings: KeyBinding[]; endorsements: Uint8Array[] };
+    result: { epochs: { epoch: number; kind: 0 | 1 | 2 }[] };
+  };
+  /** A group's membership chain, each link checked; `signingKeys` are the signers' proven keys. */
+  verifyMembershipChain: {
+    params: { groupId: string; statements: Uint8Array[]; signingKeys: KeyBinding[] };
+    result: { sequence: number; head: Uint8Array; members: { memberId: string; role: 1 | 2 | 3 }[] };
+  };
+  /** A group epoch's key and wrapped members, attested by an admin at the stated sequence of the
+   * (re-verified) membership chain. */
+  verifyGroupEpoch: {
+    params: {
+      statement: Uint8Array;
+      groupKey: KeyBinding;
+      membershipChain: Uint8Array[];
+      members: { memberId: string; encryptionEpoch: number }[];
+      signingKeys: KeyBinding[];
+    };
+    result: null;
+  };
   verifyKeyBinding: { params: { binding: KeyBinding; leafIndex: number; proof: Uint8Array[]; checkpoint: Checkpoint }; result: null };
   verifyCheckpointConsistency: { params: { previous: Checkpoint; next: Checkpoint; proof: Uint8Array[] }; result: null };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };

@@ -12,6 +12,7 @@ import { deriveLoginKeys } from "./login";
 import type { Api, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Request, Response, UnlockedKeys } from "./protocol";
 import * as sodium from "./sodium";
 import { testHandlers } from "./testing/hooks";
+import * as statements from "./statements";
 import * as transparency from "./transparency";
 import * as witness from "./witness";
 
@@ -115,6 +116,22 @@ const handlers: Handlers = {
   verifyCheckpoint: ({ note, origin, logPublicKey }) => transparency.verifyCheckpoint(note, origin, logPublicKey),
   verifyWitnessedCheckpoint: ({ note, origin, logPublicKey, witnesses, threshold, notBefore }) =>
     witness.verifyWitnessedCheckpoint(note, origin, logPublicKey, new Map(Object.entries(witnesses)), threshold, BigInt(notBefore ?? 0)),
+  verifyKeyChain: ({ userId, bindings, endorsements }) => ({
+    epochs: statements
+      .verifyKeyChain(userId, bindings, endorsements.map(statements.endorsementFromLeaf))
+      .map((link) => ({ epoch: link.encryption.epoch, kind: link.kind ?? 0 })),
+  }),
+  verifyMembershipChain: ({ groupId, statements: leaves, signingKeys }) => {
+    const chain = statements.verifyMembershipChain(groupId, leaves.map(statements.membershipFromLeaf), statements.signingKeysOf(signingKeys));
+    const members = [...chain.members()].map(([memberId, role]) => ({ memberId, role: role as 1 | 2 | 3 }));
+    return { sequence: chain.sequence, head: chain.head, members };
+  },
+  verifyGroupEpoch: ({ statement, groupKey, membershipChain, members, signingKeys }) => {
+    const keysBySigner = statements.signingKeysOf(signingKeys);
+    const chain = statements.verifyMembershipChain(groupKey.subjectId, membershipChain.map(statements.membershipFromLeaf), keysBySigner);
+    statements.verifyGroupEpoch(statements.groupEpochFromLeaf(statement), groupKey, chain, members, keysBySigner);
+    return null;
+  },
   verifyKeyBinding: ({ binding, leafIndex, proof, checkpoint }) => {
     transparency.verifyKeyBinding(binding, leafIndex, proof, checkpoint);
     return null;

@@ -10,6 +10,7 @@ import * as keys from "../keys";
 import * as login from "../login";
 import type { SelfTestReport } from "../protocol";
 import * as sodium from "../sodium";
+import * as statements from "../statements";
 import * as tlog from "../transparency";
 import * as witness from "../witness";
 
@@ -496,6 +497,115 @@ function keyResetFile(c: Checks, v: Json): void {
   });
 }
 
+function statementsFile(c: Checks, v: Json): void {
+  const epochs = list(v.user_epochs);
+  const bindings = epochs.flatMap((e) => [bindingOf(obj(e.encryption)), bindingOf(obj(e.signing))]);
+  const userId = str(obj(epochs[0]?.encryption).subject_id);
+  const signerOf = (epoch: number): statements.Signer => {
+    const seed = hex(epochs.find((e) => num(e.epoch) === epoch)?.ed25519_seed);
+    return { userId, epoch, signingSecret: sodium.ed25519KeypairFromSeed(seed).secretKey };
+  };
+  for (const e of epochs) {
+    const label = `user epoch ${num(e.epoch)}`;
+    c.equal(`${label}: signing key from its seed`, () => sodium.ed25519KeypairFromSeed(hex(e.ed25519_seed)).publicKey, bindingOf(obj(e.signing)).publicKey);
+    c.equal(`${label}: encryption leaf hash`, () => tlog.leafHash(tlog.bindingToLeaf(bindingOf(obj(e.encryption)))), hex(e.encryption_leaf_hash));
+    c.equal(`${label}: signing leaf hash`, () => tlog.leafHash(tlog.bindingToLeaf(bindingOf(obj(e.signing)))), hex(e.signing_leaf_hash));
+  }
+  const kinds: Record<string, statements.EndorsementKind> = { rotation: statements.EndorsementKind.Rotation, reset: statements.EndorsementKind.Reset };
+  const endorsementLeaves = list(v.endorsements).map((e) => hex(e.leaf));
+  for (const e of list(v.endorsements)) {
+    const epoch = num(e.epoch);
+    const label = `endorsement of epoch ${epoch} (${str(e.kind)})`;
+    const pair = epochs.find((x) => num(x.epoch) === epoch) as Json;
+    c.equal(`${label}: leaf hash`, () => tlog.leafHash(hex(e.leaf)), hex(e.leaf_hash));
+    c.equal(`${label}: parsed`, () => statements.endorsementFromLeaf(hex(e.leaf)).signerEpoch, num(e.signer_epoch));
+    c.equal(
+      `${label}: rebuilt`,
+      () => statements.endorseKeys(bindingOf(obj(pair.encryption)), bindingOf(obj(pair.signing)), kinds[str(e.kind)] as statements.EndorsementKind, signerOf(num(e.signer_epoch))),
+      hex(e.leaf),
+    );
+  }
+  const parsedEndorsements = () => endorsementLeaves.map(statements.endorsementFromLeaf);
+  c.equal("key chain verifies", () => statements.verifyKeyChain(userId, bindings, parsedEndorsements()).map((x) => x.kind ?? 0).join(","), `0,${list(v.endorsements).map((e) => kinds[str(e.kind)]).join(",")}`);
+  c.refuses("key chain without its last endorsement", ProofInvalid, () => statements.verifyKeyChain(userId, bindings, parsedEndorsements().slice(0, -1)));
+  c.refuses("key chain without epoch 1", ProofInvalid, () => statements.verifyKeyChain(userId, bindings.slice(2), parsedEndorsements()));
+  c.refuses("key chain of another user", WrongContext, () => statements.verifyKeyChain("a0000000-0000-4000-8000-00000000ffff", bindings, parsedEndorsements()));
+  c.refuses("key chain with another epoch 2 key", ProofInvalid, () =>
+    statements.verifyKeyChain(userId, bindings.map((b) => (b.epoch === 2 && b.purpose === 1 ? { ...b, publicKey: flip(b.publicKey, 0) } : b)), parsedEndorsements()),
+  );
+  const closest = (leaf: Uint8Array, among: Uint8Array[]): number => {
+    const distance = (other: Uint8Array) => (other.length !== leaf.length ? Infinity : leaf.reduce((n, byte, i) => n + (byte === other[i] ? 0 : 1), 0));
+    return among.reduce((best, other, i) => (distance(other) < distance(among[best] as Uint8Array) ? i : best), 0);
+  };
+  for (const t of list(v.endorsement_tampered)) {
+    c.refuses(`endorsement with its ${str(t.field)} changed`, CryptoError, () => {
+      const leaves = [...endorsementLeaves];
+      leaves[closest(hex(t.leaf), leaves)] = hex(t.leaf);
+      statements.verifyKeyChain(userId, bindings, leaves.map(statements.endorsementFromLeaf));
+    });
+  }
+
+  const signers = obj(v.signers);
+  const keysOf = statements.signingKeysOf(Object.values(signers).map((s) => bindingOf(obj(s))));
+  const roles: Record<string, statements.Role> = { removed: 0, practitioner: 1, secretary: 2, admin: 3 };
+  const membershipLeaves = list(v.membership).map((m) => hex(m.leaf));
+  const parsed = () => membershipLeaves.map(statements.membershipFromLeaf);
+  const groupId = parsed()[0]?.groupId as string;
+  for (const [i, m] of list(v.membership).entries()) {
+    const label = `membership ${num(m.sequence)} (${str(m.role)})`;
+    c.equal(`${label}: leaf hash`, () => tlog.leafHash(hex(m.leaf)), hex(m.leaf_hash));
+    c.equal(`${label}: member and role`, () => `${parsed()[i]?.memberId}:${parsed()[i]?.role}`, `${str(m.member_id)}:${roles[str(m.role)]}`);
+    c.equal(
+      `${label}: rebuilt`,
+      () => {
+        const statement = parsed()[i] as statements.MembershipStatement;
+        return statements.signMembership(groupId, num(m.sequence), statement.previous, str(m.member_id), roles[str(m.role)] as statements.Role, signerOf(statement.signerEpoch));
+      },
+      hex(m.leaf),
+    );
+  }
+  const chain = () => statements.verifyMembershipChain(groupId, parsed(), keysOf);
+  c.equal("membership chain: sequence", () => chain().sequence, membershipLeaves.length);
+  c.equal("membership chain: head", () => chain().head, hex(list(v.membership).at(-1)?.leaf_hash));
+  for (const [i, m] of list(v.membership).entries()) {
+    c.equal(`membership chain: role of ${str(m.member_id).slice(-1)} after ${i + 1}`, () => chain().roleAt(str(m.member_id), i + 1), roles[str(m.role)] as number);
+  }
+  c.refuses("membership chain without its genesis", ProofInvalid, () => statements.verifyMembershipChain(groupId, parsed().slice(1), keysOf));
+  c.refuses("membership chain out of order", ProofInvalid, () => statements.verifyMembershipChain(groupId, [parsed()[0], parsed()[2], parsed()[1]] as statements.MembershipStatement[], keysOf));
+  c.refuses("membership chain without the signer's key", ProofInvalid, () => statements.verifyMembershipChain(groupId, parsed(), new Map()));
+  c.refuses("membership chain of another group", WrongContext, () => statements.verifyMembershipChain("b0000000-0000-4000-8000-00000000ffff", parsed(), keysOf));
+  c.refuses("membership chain, sequence beyond its end", ProofInvalid, () => chain().roleAt(groupId, membershipLeaves.length + 1));
+  for (const t of list(v.membership_tampered)) {
+    c.refuses(`membership statement with its ${str(t.field)} changed`, CryptoError, () => {
+      const leaves = [...membershipLeaves];
+      leaves[closest(hex(t.leaf), leaves)] = hex(t.leaf);
+      statements.verifyMembershipChain(groupId, leaves.map(statements.membershipFromLeaf), keysOf);
+    });
+  }
+
+  const g = obj(v.group_epoch);
+  const groupKey = bindingOf(obj(g.group_key));
+  const members = list(g.members).map((m) => ({ memberId: str(m.member_id), encryptionEpoch: num(m.encryption_epoch) }));
+  const statement = () => statements.groupEpochFromLeaf(hex(g.leaf));
+  c.equal("member set digest", () => statements.memberSetDigest(members), hex(g.member_set_digest));
+  c.equal("member set digest, members in another order", () => statements.memberSetDigest([...members].reverse()), hex(g.member_set_digest));
+  c.equal("group epoch: leaf hash", () => tlog.leafHash(hex(g.leaf)), hex(g.leaf_hash));
+  c.equal("group epoch: rebuilt", () => statements.signGroupEpoch(groupKey, statement().membershipSequence, members, signerOf(statement().signerEpoch)), hex(g.leaf));
+  c.run("group epoch verifies", () => statements.verifyGroupEpoch(statement(), groupKey, chain(), members, keysOf));
+  c.refuses("group epoch, a member left out", ProofInvalid, () => statements.verifyGroupEpoch(statement(), groupKey, chain(), members.slice(1), keysOf));
+  c.refuses("group epoch, a member listed twice", ProofInvalid, () => statements.verifyGroupEpoch(statement(), groupKey, chain(), [...members, ...members.slice(0, 1)], keysOf));
+  c.refuses("group epoch, another key", ProofInvalid, () => statements.verifyGroupEpoch(statement(), { ...groupKey, publicKey: flip(groupKey.publicKey, 0) }, chain(), members, keysOf));
+  c.refuses("group epoch, another epoch", ProofInvalid, () => statements.verifyGroupEpoch(statement(), { ...groupKey, epoch: groupKey.epoch + 1 }, chain(), members, keysOf));
+  const withStranger = [...members, { memberId: "a0000000-0000-4000-8000-00000000ffff", encryptionEpoch: 1 }];
+  c.refuses("group epoch, signed for someone the chain never attested", ProofInvalid, () => {
+    const signed = statements.signGroupEpoch(groupKey, statement().membershipSequence, withStranger, signerOf(statement().signerEpoch));
+    statements.verifyGroupEpoch(statements.groupEpochFromLeaf(signed), groupKey, chain(), withStranger, keysOf);
+  });
+  for (const t of list(v.group_epoch_tampered)) {
+    c.refuses(`group epoch with its ${str(t.field)} changed`, CryptoError, () => statements.verifyGroupEpoch(statements.groupEpochFromLeaf(hex(t.leaf)), groupKey, chain(), members, keysOf));
+  }
+}
+
 function cosignaturesFile(c: Checks, v: Json): void {
   const origin = str(v.origin);
   const logKey = Uint8Array.from(atob(str(v.log_public_key)), (ch) => ch.charCodeAt(0));
@@ -548,6 +658,7 @@ export const RUNNERS: Record<string, (c: Checks, v: Json) => void> = {
   "transparency.json": transparencyFile,
   "log_recipes.json": logRecipesFile,
   "cosignatures.json": cosignaturesFile,
+  "statements.json": statementsFile,
 };
 
 export function selfTest({ vectors }: { vectors: Record<string, unknown> }): SelfTestReport {
