@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Replace the credentials and keys with new ones made on the device
-         * @description Every session of the account ends; the caller gets a new one.
+         * @description Public, with the reset token. The new key bundle comes with its reset endorsement, signed by the new signing key (docs/crypto.md 5.12); 422 naming the field for a missing, malformed or wrongly signed one. The bindings and the endorsement enter the key directory in one append.
          */
         post: operations["key_reset_complete_api_v1_auth_keys_reset_complete_post"];
         delete?: never;
@@ -377,7 +377,7 @@ export interface paths {
         };
         /**
          * A practice group's current public key, with inclusion proof and fingerprint
-         * @description Any signed-in account reads a practice group's current key. 404 when the practice has no key group.
+         * @description Any signed-in account reads a practice group's current key, with every leaf of the group in the log, proven against the same checkpoint. 404 when the practice has no key group.
          */
         get: operations["practice_keys_api_v1_key_directory_practices__practice_id__get"];
         put?: never;
@@ -397,7 +397,7 @@ export interface paths {
         };
         /**
          * A user's current public keys, with inclusion proofs and fingerprint
-         * @description Signed-in accounts read the keys of a user they deal with (their own, their practice's patients or staff). 404 otherwise, and when there are none.
+         * @description Signed-in accounts read the keys of a user they deal with (their own, their practice's patients or staff), with the whole chain: every epoch's bindings and key endorsements, each proven against the same checkpoint. 404 otherwise, and when there are none.
          */
         get: operations["user_keys_api_v1_key_directory_users__account_id__get"];
         put?: never;
@@ -964,7 +964,7 @@ export interface paths {
         put?: never;
         /**
          * Create the practice's key group: its public key and a wrap for every member
-         * @description A practice member creates the group key on their device and posts a wrap for every member with a key. 409 when the group exists, 422 for missing or extra wraps.
+         * @description A practice member creates the group key on their device and posts a wrap for every member with a key (only the attested ones, with an admin's group epoch statement, once the practice signs its memberships). 409 when the group exists or the membership chain moved on, 422 for missing or extra wraps or a missing or wrong `statement`.
          */
         post: operations["create_group_api_v1_practices__practice_id__key_group_post"];
         delete?: never;
@@ -993,6 +993,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/key-group/memberships": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The group's leaves in the key directory (bindings and signed statements), proven
+         * @description Practice members read every leaf of the group in the key directory, each with its inclusion proof against the latest checkpoint, also before the group has a key.
+         */
+        get: operations["group_log_api_v1_practices__practice_id__key_group_memberships_get"];
+        put?: never;
+        /**
+         * Append signed membership statements to the group's chain (admins)
+         * @description An admin's client signs who holds which role (docs/crypto.md 5.12); the statements enter the key directory in one append. A removal statement also removes the member. 422 naming `statements[i]` for a malformed one, another practice, a signer other than the caller's current key, a signer who is not an admin of the chain, or a role the practice's membership does not agree with; 409 when the chain has moved on or for the last admin.
+         */
+        post: operations["append_memberships_api_v1_practices__practice_id__key_group_memberships_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/key-group/rotations": {
         parameters: {
             query?: never;
@@ -1004,7 +1028,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate the group key: the next epoch, wrapped for exactly the remaining members
-         * @description A member posts the next epoch, wrapped for exactly the remaining members. 409 when the epoch is not the next one.
+         * @description A member posts the next epoch, wrapped for exactly the remaining members (attested ones, with an admin's group epoch statement, once the practice signs its memberships). 409 when the epoch is not the next one or the membership chain moved on; 422 for a missing or wrong `statement`.
          */
         post: operations["rotate_api_v1_practices__practice_id__key_group_rotations_post"];
         delete?: never;
@@ -1045,7 +1069,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a member (admins; not the last admin); the group key becomes rotation-due
-         * @description Practice admins remove a member; the group key becomes rotation-due. 409 for the last admin.
+         * @description Practice admins remove a member; the group key becomes rotation-due. 409 for the last admin, and once the practice signs its memberships (a removal is then a signed statement).
          */
         delete: operations["remove_member_api_v1_practices__practice_id__members__account_id__delete"];
         options?: never;
@@ -1814,6 +1838,26 @@ export interface components {
              */
             email: string;
         };
+        /** EpochMemberOut */
+        EpochMemberOut: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Encryption Epoch */
+            encryption_epoch: number;
+        };
+        /**
+         * EpochMembersOut
+         * @description Who a group epoch was wrapped for (its group epoch statement's digest covers this list).
+         */
+        EpochMembersOut: {
+            /** Epoch */
+            epoch: number;
+            /** Members */
+            members: components["schemas"]["EpochMemberOut"][];
+        };
         /** EpochOut */
         EpochOut: {
             /** Epoch */
@@ -1858,8 +1902,17 @@ export interface components {
              * @description base64url (RFC 4648 section 5); padding optional
              */
             public_key: string;
+            /** Statement */
+            statement?: string | null;
             /** Wraps */
             wraps: components["schemas"]["WrapIn"][];
+        };
+        /** GroupLogOut */
+        GroupLogOut: {
+            /** Chain */
+            chain: components["schemas"]["LeafOut"][];
+            /** Signed Checkpoint */
+            signed_checkpoint: string;
         };
         /** GroupOut */
         GroupOut: {
@@ -1993,6 +2046,12 @@ export interface components {
              * @description base64url (RFC 4648 section 5); padding optional
              */
             encryption_public: string;
+            /**
+             * Endorsement
+             * Format: base64url
+             * @description base64url (RFC 4648 section 5); padding optional
+             */
+            endorsement: string;
             /** Epoch */
             epoch: number;
             /**
@@ -2083,6 +2142,22 @@ export interface components {
             recovery_kdf_params: string;
             /** Reset Token */
             reset_token: string;
+        };
+        /**
+         * LeafOut
+         * @description A leaf of the log (a key binding or a signed statement, docs/crypto.md 5.12), proven.
+         */
+        LeafOut: {
+            /** Inclusion Proof */
+            inclusion_proof: string[];
+            /**
+             * Leaf
+             * Format: base64url
+             * @description base64url (RFC 4648 section 5); padding optional
+             */
+            leaf: string;
+            /** Leaf Index */
+            leaf_index: number;
         };
         /** LogHeadOut */
         LogHeadOut: {
@@ -2185,6 +2260,16 @@ export interface components {
             /** Practitioner Id */
             practitioner_id: string | null;
             role: components["schemas"]["Role"];
+        };
+        /** MembershipsAddedOut */
+        MembershipsAddedOut: {
+            /** Removed */
+            removed: string[];
+        };
+        /** MembershipsIn */
+        MembershipsIn: {
+            /** Statements */
+            statements: string[];
         };
         /** MfaOut */
         MfaOut: {
@@ -2805,6 +2890,8 @@ export interface components {
              * @description base64url (RFC 4648 section 5); padding optional
              */
             public_key: string;
+            /** Statement */
+            statement?: string | null;
             /** Wraps */
             wraps: components["schemas"]["WrapIn"][];
         };
@@ -3113,6 +3200,13 @@ export interface components {
         SubjectKeysOut: {
             /** Bindings */
             bindings: components["schemas"]["BindingOut"][];
+            /** Chain */
+            chain: components["schemas"]["LeafOut"][];
+            /**
+             * Epoch Members
+             * @default []
+             */
+            epoch_members: components["schemas"]["EpochMembersOut"][];
             /** Fingerprint */
             fingerprint: string;
             /** Signed Checkpoint */
@@ -5066,6 +5160,75 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    group_log_api_v1_practices__practice_id__key_group_memberships_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupLogOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    append_memberships_api_v1_practices__practice_id__key_group_memberships_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipsAddedOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The chain has moved on, or the last admin would leave */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     rotate_api_v1_practices__practice_id__key_group_rotations_post: {
         parameters: {
             query?: never;
@@ -5172,7 +5335,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The last admin cannot be removed */
+            /** @description The last admin, or a practice that signs its memberships */
             409: {
                 headers: {
                     [name: string]: unknown;
