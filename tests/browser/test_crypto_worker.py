@@ -337,6 +337,11 @@ def test_a_reason_sealed_in_the_browser_opens_in_python_and_a_message_the_other_
         )
         == "WeakParameters"
     )
+    # Nothing of this session was written to the browser's storage.
+    stored = page.evaluate(
+        "async () => [localStorage.length, sessionStorage.length, (await indexedDB.databases()).length]"
+    )
+    assert stored == [0, 0, 0]
     _call(page, "forget", {"handle": unlocked["keys"]})
     assert (
         _failure(
