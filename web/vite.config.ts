@@ -51,20 +51,40 @@ function assetManifest(): Plugin {
   };
 }
 
-export default defineConfig({
+/** The crypto worker's chunk: colloque.web.static serves files with this prefix with the
+ * worker's own CSP (WebAssembly allowed, no network), which no other script gets. */
+const CRYPTO_WORKER = "assets/crypto-worker-[hash].js";
+
+// `vite build --mode test` (scripts/web-build --test) builds into dist-test/ with the crypto
+// test hooks on and the harness page's script; the production build has neither.
+export default defineConfig(({ mode }) => {
+  const testBuild = mode === "test";
+  return {
   plugins: [svelte(), assetManifest()],
+  define: { __CRYPTO_TEST_HOOKS__: JSON.stringify(testBuild) },
+  worker: {
+    format: "es" as const,
+    rollupOptions: { output: { entryFileNames: CRYPTO_WORKER, chunkFileNames: "assets/crypto-worker-[name]-[hash].js" } },
+  },
   build: {
-    outDir: OUT_DIR,
+    outDir: testBuild ? "dist-test" : OUT_DIR,
     emptyOutDir: true,
     manifest: true,
     target: "es2022",
     // One file per entry: nothing for a preload polyfill to do.
     modulePreload: { polyfill: false },
     rollupOptions: {
+      // Keep the crypto client's exports: pages import it by its entry.
+      preserveEntrySignatures: "exports-only" as const,
       input: {
         pages: "src/pages.css",
         "slot-picker": "src/slot-picker.ts",
+        // The pages that seal and open (booking, messages) load it on demand; an entry of its
+        // own until they exist, so that the worker ships and is checked with every build.
+        "crypto-client": "src/crypto/client.ts",
+        ...(testBuild ? { "crypto-harness": "test/crypto-harness.ts" } : {}),
       },
     },
   },
+  };
 });

@@ -44,6 +44,8 @@ class Assets:
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256 hex
     entries: dict[str, EntryFiles] = field(default_factory=dict)
     manifest_bytes: bytes = b""
+    #: Worker scripts (the crypto worker): served with the worker's own policy.
+    workers: frozenset[str] = frozenset()
 
     @property
     def built(self) -> bool:
@@ -78,6 +80,7 @@ def load_assets(root: Path | None) -> Assets:
             raise AssetsError(f"{path} does not match the asset manifest; rebuild the assets")
     vite: dict[str, dict[str, object]] = json.loads((root / VITE_MANIFEST).read_text())
     entries: dict[str, EntryFiles] = {}
+    workers = frozenset(str(c["file"]) for c in vite.values() if c.get("isWorker"))
     for name, chunk in vite.items():
         if not chunk.get("isEntry"):
             continue
@@ -91,4 +94,8 @@ def load_assets(root: Path | None) -> Assets:
             scripts=tuple(Asset(p, _integrity(listed[p])) for p in scripts),
             styles=tuple(Asset(p, _integrity(listed[p])) for p in styles),
         )
-    return Assets(root=root, files=listed, entries=entries, manifest_bytes=manifest_bytes)
+    if not workers <= listed.keys():
+        raise AssetsError("a worker script is missing from the asset manifest; rebuild the assets")
+    return Assets(
+        root=root, files=listed, entries=entries, manifest_bytes=manifest_bytes, workers=workers
+    )

@@ -23,6 +23,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+#: The crypto worker's own policy (a dedicated worker served over HTTP takes the policy of its
+#: own response, not the page's). libsodium.js compiles its WebAssembly from bytes embedded in
+#: the worker script, which needs 'wasm-unsafe-eval' (and nothing more: no eval, no
+#: new Function). default-src 'none' leaves the worker no network at all: the one context that
+#: holds keys cannot send them anywhere. No page ever gets 'wasm-unsafe-eval'.
+WORKER_CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'"
 #: Two years, the preload lists' minimum; sent only in production, behind TLS.
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -38,7 +44,9 @@ def page_headers(headers: MutableHeaders, *, production: bool) -> None:
         headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
 
 
-def asset_headers(headers: MutableHeaders, *, production: bool) -> None:
+def asset_headers(headers: MutableHeaders, *, production: bool, worker: bool = False) -> None:
+    if worker:
+        headers["Content-Security-Policy"] = WORKER_CONTENT_SECURITY_POLICY
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Cache-Control"] = IMMUTABLE
     headers["Cross-Origin-Resource-Policy"] = "same-origin"

@@ -40,7 +40,11 @@ def asset(name: str, request: Request) -> Response:
     if encoding:
         response.headers["Content-Encoding"] = encoding
     response.headers["Vary"] = "Accept-Encoding"
-    asset_headers(response.headers, production=_production(request))
+    asset_headers(
+        response.headers,
+        production=_production(request),
+        worker=f"assets/{name}" in assets.workers,
+    )
     return response
 
 

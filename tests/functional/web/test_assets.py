@@ -19,7 +19,12 @@ from colloque.config import Settings
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR, AssetsError, load_assets
-from colloque.web.security import IMMUTABLE, asset_headers, page_headers
+from colloque.web.security import (
+    IMMUTABLE,
+    WORKER_CONTENT_SECURITY_POLICY,
+    asset_headers,
+    page_headers,
+)
 from tests.functional.web.conftest import Site
 
 #: The issue's budget for a public page's first load, compressed.
@@ -170,3 +175,27 @@ def test_the_public_pages_stay_under_their_weight_budget(site: Site) -> None:
     print(f"gzip -9 of the assets: search {search} B, practitioner {practitioner} B")
     assert search < PAGE_BUDGET_BYTES
     assert practitioner < PAGE_BUDGET_BYTES
+
+
+def test_only_the_crypto_worker_gets_webassembly(site: Site) -> None:
+    assets = load_assets(None)
+    (worker,) = assets.workers
+    assert worker.startswith("assets/crypto-worker-")
+    answer = site.client.get(f"/{worker}")
+    assert answer.status_code == 200
+    assert answer.headers["content-security-policy"] == WORKER_CONTENT_SECURITY_POLICY
+    for path in assets.files:
+        if path != worker:
+            assert "content-security-policy" not in site.client.get(f"/{path}").headers
+    page = site.client.get(site.practitioner_url)
+    assert "wasm" not in page.headers["content-security-policy"]
+
+
+def test_a_worker_missing_from_the_asset_manifest_is_refused_at_start(tmp_path: Path) -> None:
+    copy = tmp_path / "dist"
+    shutil.copytree(DEFAULT_DIST_DIR, copy)
+    manifest = json.loads((copy / ASSET_MANIFEST).read_text())
+    manifest["files"] = {p: h for p, h in manifest["files"].items() if "crypto-worker" not in p}
+    (copy / ASSET_MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(AssetsError, match="worker"):
+        load_assets(copy)

@@ -42,7 +42,8 @@ def test_a_page_of_our_build_matches(site: Site) -> None:
 
 def test_a_file_that_is_not_the_build_is_reported(site: Site) -> None:
     manifest = _built()
-    script = next(path for path in manifest if path.endswith(".js"))
+    # A script the practitioner page loads (the build has others, e.g. the crypto worker).
+    script = next(path for path in manifest if "slot-picker" in path and path.endswith(".js"))
     manifest[script] = hashlib.sha256(b"another build").hexdigest()
     report = verify_page(BASE + site.practitioner_url, manifest, _fetch(site))
     assert not report.ok
@@ -103,3 +104,25 @@ def test_the_command_against_a_running_server(site: Site, tmp_path: Path) -> Non
         not_a_manifest.write_text("[]")
         assert runner.invoke(cli, ["verify-web", page, str(not_a_manifest)]).exit_code == 2
         assert runner.invoke(cli, ["verify-web", "ftp://x", str(other)]).exit_code == 2
+
+
+def test_the_worker_a_script_starts_is_checked_too(site: Site) -> None:
+    """Browsers have no integrity attribute for workers: verify-web fetches the crypto worker
+    that the crypto client names and compares it with the manifest."""
+    manifest = _built()
+    vite = json.loads((DEFAULT_DIST_DIR / ".vite" / "manifest.json").read_text())
+    client = vite["src/crypto/client.ts"]["file"]
+    (worker,) = (c["file"] for c in vite.values() if c.get("isWorker"))
+    sri = "sha256-" + base64.b64encode(bytes.fromhex(manifest[client])).decode()
+    page = f'<script type="module" src="/{client}" integrity="{sri}"></script>'.encode()
+    served = _fetch(site)
+
+    def fetch(url: str) -> tuple[int, bytes]:
+        return (200, page) if url.endswith("/booking") else served(url)
+
+    report = verify_page(BASE + "/booking", manifest, fetch)
+    assert report.ok, report.findings
+    assert worker in {finding.what for finding in report.findings}
+    manifest[worker] = hashlib.sha256(b"another worker").hexdigest()
+    failed = {f.what for f in verify_page(BASE + "/booking", manifest, fetch).findings if not f.ok}
+    assert failed == {worker, "/asset-manifest.json"}

@@ -1,0 +1,55 @@
+// The one exception family of the browser's crypto, mirroring colloque.crypto.errors: every
+// failure to parse, decrypt or verify throws CryptoError or a subclass, none returns a boolean.
+// Messages are fixed strings: never key material, plaintext or identifiers. The worker sends
+// the class name (a FailureKind) across to the page, which shows a translated message for it.
+
+export class CryptoError extends Error {
+  override name: FailureKind = "CryptoError";
+}
+export class MalformedEnvelope extends CryptoError {
+  override name = "MalformedEnvelope" as const;
+}
+export class DecryptionFailed extends CryptoError {
+  override name = "DecryptionFailed" as const;
+}
+export class SignatureInvalid extends CryptoError {
+  override name = "SignatureInvalid" as const;
+}
+export class WrongContext extends CryptoError {
+  override name = "WrongContext" as const;
+}
+export class StaleEpoch extends CryptoError {
+  override name = "StaleEpoch" as const;
+}
+export class WeakParameters extends CryptoError {
+  override name = "WeakParameters" as const;
+}
+export class InvalidPublicKey extends CryptoError {
+  override name = "InvalidPublicKey" as const;
+}
+export class ProofInvalid extends CryptoError {
+  override name = "ProofInvalid" as const;
+}
+/** Argon2id could not get its memory (a phone with little free memory, a 32-bit browser): the
+ * one failure a user can act on (close tabs, try another device), so it has its own kind. */
+export class OutOfMemory extends CryptoError {
+  override name = "OutOfMemory" as const;
+}
+
+export const FAILURE_KINDS = [
+  "CryptoError",
+  "MalformedEnvelope",
+  "DecryptionFailed",
+  "SignatureInvalid",
+  "WrongContext",
+  "StaleEpoch",
+  "WeakParameters",
+  "InvalidPublicKey",
+  "ProofInvalid",
+  "OutOfMemory",
+  // Not crypto: the worker could not start, was given a handle it does not hold, or a bug.
+  "WorkerUnavailable",
+  "UnknownHandle",
+  "InternalError",
+] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];

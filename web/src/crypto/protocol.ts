@@ -1,0 +1,149 @@
+// The typed messages between the pages and the crypto worker. Pages import this file (and
+// errors.ts for the failure kinds) and client.ts, never the modules that use libsodium.
+//
+// What crosses: public keys, envelopes, wraps, plaintext the page itself asked to seal or open,
+// the authentication key (sent to the server at login) and a new recovery code (shown once).
+// What never crosses: the KEK, the user's and groups' private keys, item keys. The page holds
+// opaque handles to them; the worker forgets them on `forget` / `forgetAll` (log out).
+import type { FailureKind } from "./errors";
+
+declare const handleBrand: unique symbol;
+/** An opaque reference to secrets that stay in the worker. */
+export type Handle<Kind extends string> = string & { readonly [handleBrand]: Kind };
+export type KekHandle = Handle<"kek">;
+export type KeysHandle = Handle<"keys">;
+export type GroupHandle = Handle<"group">;
+
+export interface KeyBinding {
+  subjectKind: 1 | 2; // user, group
+  subjectId: string;
+  purpose: 1 | 2; // encryption (X25519), signing (Ed25519)
+  epoch: number;
+  publicKey: Uint8Array;
+}
+
+export interface Checkpoint {
+  origin: string;
+  treeSize: number;
+  rootHash: Uint8Array;
+}
+
+export interface KeyBundle {
+  userId: string;
+  epoch: number;
+  encryptionPublic: Uint8Array;
+  signingPublic: Uint8Array;
+  sealedByPassword: Uint8Array;
+  sealedByRecovery: Uint8Array;
+}
+
+export interface UnlockedKeys {
+  keys: KeysHandle;
+  userId: string;
+  epoch: number;
+  encryptionBinding: KeyBinding;
+  signingBinding: KeyBinding;
+}
+
+export interface SealedItem {
+  itemId: string;
+  envelope: Uint8Array;
+  /** One per recipient, in the order given. */
+  wraps: Uint8Array[];
+}
+
+export interface OpenItem {
+  /** Whose wrap this is: the user's keys, or a group key of the wrap's epoch. */
+  holder: KeysHandle | GroupHandle;
+  wrap: Uint8Array;
+  envelope: Uint8Array;
+  itemId: string;
+  /** The author's signing binding, checked against the key directory by the caller. */
+  author: KeyBinding;
+}
+
+export interface SelfTestReport {
+  /** Checks run per vector file. */
+  checks: Record<string, number>;
+  failures: string[];
+}
+
+/** Every operation: its parameters and its result. */
+export interface Api {
+  version: { params: Record<string, never>; result: { libsodium: string } };
+  /** The password goes to the worker and nowhere else; the KEK stays there. */
+  deriveLoginKeys: { params: { password: string; kdfParams: Uint8Array }; result: { authKey: Uint8Array; kek: KekHandle } };
+  createKeyBundle: {
+    params: { userId: string; kek: KekHandle; epoch?: number };
+    result: { bundle: KeyBundle; unlocked: UnlockedKeys; recoveryCode: string };
+  };
+  unlockWithKek: { params: { kek: KekHandle; userId: string; sealedByPassword: Uint8Array }; result: UnlockedKeys };
+  unlockWithRecoveryCode: { params: { userId: string; sealedByRecovery: Uint8Array; recoveryCode: string }; result: UnlockedKeys };
+  /** Password change or after a recovery: the unlocked keys sealed under another KEK. */
+  sealForKek: { params: { keys: KeysHandle; kek: KekHandle }; result: { sealedByPassword: Uint8Array } };
+  sealVisitReason: {
+    params: { keys: KeysHandle; itemId: string; appointmentId: string; visitTypeId: string; reason: string; recipients: KeyBinding[] };
+    result: SealedItem;
+  };
+  sealNote: { params: { keys: KeysHandle; itemId: string; patientId: string; text: string; recipients: KeyBinding[] }; result: SealedItem };
+  sealMessage: { params: { keys: KeysHandle; itemId: string; conversationId: string; text: string; recipients: KeyBinding[] }; result: SealedItem };
+  openVisitReason: { params: OpenItem & { appointmentId: string }; result: { visitTypeId: string; reason: string } };
+  openNote: { params: OpenItem & { patientId: string }; result: { text: string } };
+  openMessage: { params: OpenItem & { conversationId: string }; result: { text: string } };
+  /** A document's description; the stream key stays in the worker (decryption: a later step). */
+  openDocumentDescription: { params: OpenItem & { patientId: string }; result: { name: string; mediaType: string; digest: Uint8Array } };
+  openGroupKey: {
+    params: { keys: KeysHandle; wrap: Uint8Array; expected: KeyBinding; lastSeenEpoch: number };
+    result: { group: GroupHandle; groupId: string; epoch: number };
+  };
+  conversationId: { params: { practiceId: string; patientId: string }; result: { conversationId: string } };
+  verifyCheckpoint: { params: { note: string; origin: string; logPublicKey: Uint8Array }; result: Checkpoint };
+  /** The checkpoint, if the log signed it and at least `threshold` of the pinned witnesses
+   * (name -> Ed25519 public key) cosigned it at `notBefore` (POSIX seconds) or later. */
+  verifyWitnessedCheckpoint: {
+    params: { note: string; origin: string; logPublicKey: Uint8Array; witnesses: Record<string, Uint8Array>; threshold: number; notBefore?: number };
+    result: Checkpoint;
+  };
+  /** A user's key epochs from 1, each after the first endorsed (section 5.12); `kind` 2 is a
+   * reset, which the page must have a person confirm (fingerprint) before use. */
+  verifyKeyChain: {
+    params: { userId: string; bindings: KeyBinding[]; endorsements: Uint8Array[] };
+    result: { epochs: { epoch: number; kind: 0 | 1 | 2 }[] };
+  };
+  /** A group's membership chain, each link checked; `signingKeys` are the signers' proven keys. */
+  verifyMembershipChain: {
+    params: { groupId: string; statements: Uint8Array[]; signingKeys: KeyBinding[] };
+    result: { sequence: number; head: Uint8Array; members: { memberId: string; role: 1 | 2 | 3 }[] };
+  };
+  /** A group epoch's key and wrapped members, attested by an admin at the stated sequence of the
+   * (re-verified) membership chain. */
+  verifyGroupEpoch: {
+    params: {
+      statement: Uint8Array;
+      groupKey: KeyBinding;
+      membershipChain: Uint8Array[];
+      members: { memberId: string; encryptionEpoch: number }[];
+      signingKeys: KeyBinding[];
+    };
+    result: null;
+  };
+  verifyKeyBinding: { params: { binding: KeyBinding; leafIndex: number; proof: Uint8Array[]; checkpoint: Checkpoint }; result: null };
+  verifyCheckpointConsistency: { params: { previous: Checkpoint; next: Checkpoint; proof: Uint8Array[] }; result: null };
+  fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };
+  checkFingerprint: { params: { bindings: KeyBinding[]; shown: string }; result: null };
+  forget: { params: { handle: KekHandle | KeysHandle | GroupHandle }; result: null };
+  forgetAll: { params: Record<string, never>; result: null };
+  /** Test builds only: runs the shared vector files in the worker. */
+  selfTest: { params: { vectors: Record<string, unknown> }; result: SelfTestReport };
+}
+
+export type Operation = keyof Api;
+
+export type Request = { [Op in Operation]: { id: number; op: Op; params: Api[Op]["params"] } }[Operation];
+
+export interface Failure {
+  kind: FailureKind;
+  message: string;
+}
+
+export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; failure: Failure };

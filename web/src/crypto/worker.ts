@@ -1,0 +1,201 @@
+/// <reference lib="webworker" />
+// The crypto worker: the only place libsodium runs and secrets live. It keeps the KEK and the
+// unlocked private keys in memory, behind opaque handles, and answers the page's typed requests
+// (protocol.ts). Nothing here writes to any storage, and its CSP (connect-src 'none', served by
+// colloque.web.security) means it cannot send anything anywhere either.
+import { fromUtf8, utf8 } from "./encoding";
+import { CryptoError, type FailureKind } from "./errors";
+import * as groups from "./groups";
+import { ItemKind, conversationId, openItem, readDocumentBody, readVisitReason, sealItem, unwrapItemKey, visitReasonBody, type KeyPairHolder } from "./items";
+import * as keys from "./keys";
+import { deriveLoginKeys } from "./login";
+import type { Api, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Request, Response, UnlockedKeys } from "./protocol";
+import * as sodium from "./sodium";
+import { testHandlers } from "./testing/hooks";
+import * as statements from "./statements";
+import * as transparency from "./transparency";
+import * as witness from "./witness";
+
+declare const self: DedicatedWorkerGlobalScope;
+
+type Secret = { kind: "kek"; kek: Uint8Array } | { kind: "keys"; keys: keys.UserKeys } | { kind: "group"; key: groups.GroupKey };
+
+const secrets = new Map<string, Secret>();
+
+function newHandle<H extends string>(secret: Secret): H {
+  const handle = `${secret.kind}:${crypto.randomUUID()}`;
+  secrets.set(handle, secret);
+  return handle as H;
+}
+
+class UnknownHandle extends Error {}
+
+function kek(handle: KekHandle): Uint8Array {
+  const secret = secrets.get(handle);
+  if (secret?.kind !== "kek") throw new UnknownHandle("no such KEK (forgotten, or from another worker)");
+  return secret.kek;
+}
+
+function userKeys(handle: KeysHandle): keys.UserKeys {
+  const secret = secrets.get(handle);
+  if (secret?.kind !== "keys") throw new UnknownHandle("no such keys (forgotten, or from another worker)");
+  return secret.keys;
+}
+
+function holder(handle: KeysHandle | GroupHandle): KeyPairHolder {
+  const secret = secrets.get(handle);
+  if (secret?.kind === "keys") return { encryptionSecret: secret.keys.encryptionSecret, binding: keys.encryptionBinding(secret.keys) };
+  if (secret?.kind === "group") return groups.groupHolder(secret.key);
+  throw new UnknownHandle("no such keys (forgotten, or from another worker)");
+}
+
+function forget(handle: string): void {
+  const secret = secrets.get(handle);
+  if (secret?.kind === "kek") sodium.wipe(secret.kek);
+  if (secret?.kind === "keys") keys.wipeKeys(secret.keys);
+  if (secret?.kind === "group") sodium.wipe(secret.key.secret);
+  secrets.delete(handle);
+}
+
+function unlocked(userKeysValue: keys.UserKeys): UnlockedKeys {
+  return {
+    keys: newHandle<KeysHandle>({ kind: "keys", keys: userKeysValue }),
+    userId: userKeysValue.userId,
+    epoch: userKeysValue.epoch,
+    encryptionBinding: keys.encryptionBinding(userKeysValue),
+    signingBinding: keys.signingBinding(userKeysValue),
+  };
+}
+
+// Argon2id takes 64 MiB and a few hundred milliseconds: one at a time, in arrival order, so two
+// requests (a double click, a login racing a recovery) never hold twice the memory.
+let argon2Queue: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(run: () => T): Promise<T> {
+  const next = argon2Queue.then(run, run);
+  argon2Queue = next.catch(() => undefined);
+  return next;
+}
+
+type Handlers = { [Op in Operation]: (params: Api[Op]["params"]) => Api[Op]["result"] | Promise<Api[Op]["result"]> };
+
+const handlers: Handlers = {
+  version: () => ({ libsodium: sodium.version() }),
+  deriveLoginKeys: ({ password, kdfParams }) =>
+    oneAtATime(() => {
+      const derived = deriveLoginKeys(password, kdfParams);
+      return { authKey: derived.authKey, kek: newHandle<KekHandle>({ kind: "kek", kek: derived.kek }) };
+    }),
+  createKeyBundle: ({ userId, kek: kekHandle, epoch }) =>
+    oneAtATime(() => {
+      const created = keys.createKeyBundle(userId, kek(kekHandle), epoch);
+      return { bundle: created.bundle, unlocked: unlocked(created.keys), recoveryCode: created.recoveryCode };
+    }),
+  unlockWithKek: ({ kek: kekHandle, userId, sealedByPassword }) => unlocked(keys.unlockWithKek(sealedByPassword, userId, kek(kekHandle))),
+  unlockWithRecoveryCode: ({ userId, sealedByRecovery, recoveryCode }) =>
+    oneAtATime(() => unlocked(keys.unlockWithRecoveryCode(sealedByRecovery, userId, recoveryCode))),
+  sealForKek: ({ keys: handle, kek: kekHandle }) => ({ sealedByPassword: keys.sealForKek(userKeys(handle), kek(kekHandle)) }),
+  sealVisitReason: ({ keys: handle, itemId, appointmentId, visitTypeId, reason, recipients }) =>
+    publicPart(sealItem(ItemKind.VisitReason, itemId, appointmentId, visitReasonBody(visitTypeId, reason), userKeys(handle), recipients)),
+  sealNote: ({ keys: handle, itemId, patientId, text, recipients }) =>
+    publicPart(sealItem(ItemKind.Note, itemId, patientId, utf8(text), userKeys(handle), recipients)),
+  sealMessage: ({ keys: handle, itemId, conversationId: conversation, text, recipients }) =>
+    publicPart(sealItem(ItemKind.Message, itemId, conversation, utf8(text), userKeys(handle), recipients)),
+  openVisitReason: (params) => readVisitReason(open(params, ItemKind.VisitReason, params.appointmentId)),
+  openNote: (params) => ({ text: fromUtf8(open(params, ItemKind.Note, params.patientId)) }),
+  openMessage: (params) => ({ text: fromUtf8(open(params, ItemKind.Message, params.conversationId)) }),
+  openDocumentDescription: (params) => {
+    const info = readDocumentBody(open(params, ItemKind.Document, params.patientId));
+    sodium.wipe(info.streamKey);
+    return { name: info.name, mediaType: info.mediaType, digest: info.digest };
+  },
+  openGroupKey: ({ keys: handle, wrap, expected, lastSeenEpoch }) => {
+    const key = groups.openGroupKey(wrap, expected, userKeys(handle), lastSeenEpoch);
+    return { group: newHandle<GroupHandle>({ kind: "group", key }), groupId: key.groupId, epoch: key.epoch };
+  },
+  conversationId: ({ practiceId, patientId }) => ({ conversationId: conversationId(practiceId, patientId) }),
+  verifyCheckpoint: ({ note, origin, logPublicKey }) => transparency.verifyCheckpoint(note, origin, logPublicKey),
+  verifyWitnessedCheckpoint: ({ note, origin, logPublicKey, witnesses, threshold, notBefore }) =>
+    witness.verifyWitnessedCheckpoint(note, origin, logPublicKey, new Map(Object.entries(witnesses)), threshold, BigInt(notBefore ?? 0)),
+  verifyKeyChain: ({ userId, bindings, endorsements }) => ({
+    epochs: statements
+      .verifyKeyChain(userId, bindings, endorsements.map(statements.endorsementFromLeaf))
+      .map((link) => ({ epoch: link.encryption.epoch, kind: link.kind ?? 0 })),
+  }),
+  verifyMembershipChain: ({ groupId, statements: leaves, signingKeys }) => {
+    const chain = statements.verifyMembershipChain(groupId, leaves.map(statements.membershipFromLeaf), statements.signingKeysOf(signingKeys));
+    const members = [...chain.members()].map(([memberId, role]) => ({ memberId, role: role as 1 | 2 | 3 }));
+    return { sequence: chain.sequence, head: chain.head, members };
+  },
+  verifyGroupEpoch: ({ statement, groupKey, membershipChain, members, signingKeys }) => {
+    const keysBySigner = statements.signingKeysOf(signingKeys);
+    const chain = statements.verifyMembershipChain(groupKey.subjectId, membershipChain.map(statements.membershipFromLeaf), keysBySigner);
+    statements.verifyGroupEpoch(statements.groupEpochFromLeaf(statement), groupKey, chain, members, keysBySigner);
+    return null;
+  },
+  verifyKeyBinding: ({ binding, leafIndex, proof, checkpoint }) => {
+    transparency.verifyKeyBinding(binding, leafIndex, proof, checkpoint);
+    return null;
+  },
+  verifyCheckpointConsistency: ({ previous, next, proof }) => {
+    transparency.verifyCheckpointConsistency(previous, next, proof);
+    return null;
+  },
+  fingerprint: ({ bindings }) => ({ fingerprint: transparency.fingerprint(bindings) }),
+  checkFingerprint: ({ bindings, shown }) => {
+    transparency.checkFingerprint(bindings, shown);
+    return null;
+  },
+  forget: ({ handle }) => {
+    forget(handle);
+    return null;
+  },
+  forgetAll: () => {
+    for (const handle of [...secrets.keys()]) forget(handle);
+    return null;
+  },
+  selfTest: (params) => {
+    if (testHandlers.selfTest === undefined) throw new UnknownOperation("selfTest exists in test builds only");
+    return testHandlers.selfTest(params);
+  },
+};
+
+class UnknownOperation extends Error {}
+
+function publicPart(sealed: { itemId: string; envelope: Uint8Array; wraps: Uint8Array[]; itemKey: Uint8Array }) {
+  sodium.wipe(sealed.itemKey);
+  return { itemId: sealed.itemId, envelope: sealed.envelope, wraps: sealed.wraps };
+}
+
+function open(params: OpenItem, kind: ItemKind, contextId: string): Uint8Array {
+  const itemKey = unwrapItemKey(params.wrap, params.itemId, holder(params.holder));
+  try {
+    return openItem(params.envelope, kind, itemKey, params.itemId, contextId, params.author);
+  } finally {
+    sodium.wipe(itemKey);
+  }
+}
+
+function failureOf(error: unknown): { kind: FailureKind; message: string } {
+  if (error instanceof CryptoError) return { kind: error.name, message: error.message };
+  if (error instanceof UnknownHandle) return { kind: "UnknownHandle", message: error.message };
+  // Anything else is a bug or a misuse (a bad length, an unknown operation): say which, without
+  // echoing data, which could hold secrets.
+  const name = error instanceof Error ? error.name : "Error";
+  const message = error instanceof Error ? error.message : "";
+  return { kind: "InternalError", message: `${name}: ${message}`.slice(0, 200) };
+}
+
+async function handle(request: Request): Promise<Response> {
+  try {
+    await sodium.ready();
+    const run = handlers[request.op] as ((params: unknown) => unknown) | undefined;
+    if (run === undefined) throw new UnknownOperation(`unknown operation ${String(request.op)}`);
+    return { id: request.id, ok: true, result: await run(request.params) };
+  } catch (error) {
+    return { id: request.id, ok: false, failure: failureOf(error) };
+  }
+}
+
+self.addEventListener("message", (event: MessageEvent<Request>) => {
+  void handle(event.data).then((response) => self.postMessage(response));
+});
