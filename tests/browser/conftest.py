@@ -27,7 +27,9 @@ CHROMIUM = Path(os.environ.get("COLLOQUE_TEST_CHROMIUM", "/usr/bin/chromium"))
 AXE = DEFAULT_DIST_DIR.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, and later tests that start their own loop (anyio.run) must not find it there.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     # Missing pieces fail, never skip: these tests are part of the suite, under CI too.
     if not CHROMIUM.is_file():
