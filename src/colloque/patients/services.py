@@ -192,6 +192,34 @@ def list_patients(session: Session, *, principal: Principal) -> list[Patient]:
     )
 
 
+def do_update_relative(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    patient_id: UUID,
+    first_name: str,
+    last_name: str,
+    birth_date: date,
+    relationship: Relationship,
+) -> Patient:
+    """Correct a relative's names, birth date or relationship.
+
+    The holder's own record is completed with :func:`do_add_patient` (``SELF``) instead, and no
+    relative may become ``SELF``: an account has exactly one record of its own.
+    """
+    patient = get_patient_for_holder(session, principal=principal, patient_id=patient_id)
+    if patient.relationship == Relationship.SELF:
+        raise InvalidInput("your own record is changed with relationship self", field="patient_id")
+    if relationship is Relationship.SELF:
+        raise InvalidInput("a relative cannot become your own record", field="relationship")
+    _check_person(first_name, last_name, birth_date, now.date())
+    _set_person(patient, first_name, last_name, birth_date)
+    patient.relationship = relationship.value
+    _record_change(session, now, principal, patient.patient_id)
+    return patient
+
+
 def do_remove_relative(
     session: Session, *, now: datetime, principal: Principal, patient_id: UUID
 ) -> None:

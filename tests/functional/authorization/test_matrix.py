@@ -477,6 +477,16 @@ def remove_relative(s: Scene, t: Target) -> Call:
     return Call(f"/api/v1/me/patients/{s.relative(t)}")
 
 
+def update_relative(s: Scene, t: Target) -> Call:
+    body = {
+        "first_name": "Noé",
+        "last_name": "Roux",
+        "birth_date": "2015-04-02",
+        "relationship": "child",
+    }
+    return Call(f"/api/v1/me/patients/{s.relative(t)}", json=body)
+
+
 def leave_waitlist(s: Scene, t: Target) -> Call:
     ref = s.entry(t)
     return Call(f"{P}/{ref.practice_id}/waitlist/{ref.id}")
@@ -1058,6 +1068,7 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", PRACTICE + "/agenda"): Spec(agenda, PRACTICE_READ),
     ("GET", "/api/v1/me/patients"): Spec(get("/api/v1/me/patients"), SIGNED_IN),
     ("POST", "/api/v1/me/patients"): Spec(add_relative, SIGNED_IN),
+    ("PUT", "/api/v1/me/patients/{patient_id}"): Spec(update_relative, PATIENT_ONLY),
     ("DELETE", "/api/v1/me/patients/{patient_id}"): Spec(remove_relative, PATIENT_ONLY),
     ("POST", PRACTICE + "/patients"): Spec(register_caller, PRACTICE_BOOK),
     ("GET", PRACTICE + "/patients"): Spec(find_callers, PRACTICE_READ),

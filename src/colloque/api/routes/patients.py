@@ -61,6 +61,28 @@ def add_patient(body: PatientIn, db: DB, clock: ClockDep, principal: CurrentPrin
         )
 
 
+@router.put(
+    "/me/patients/{patient_id}",
+    response_model=PatientOut,
+    description=(
+        "The account holder corrects a relative's names, birth date or relationship. 404 when it is "
+        "not there or not yours; 422 for invalid details, for the holder's own record (complete it "
+        "with `POST /me/patients` and `relationship: self`) or to make a relative `self`."
+    ),
+)
+def update_relative(
+    patient_id: UUID, body: PatientIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> Patient:
+    with db.write() as session:
+        return services.do_update_relative(
+            session,
+            now=clock.now(),
+            principal=principal,
+            patient_id=patient_id,
+            **body.model_dump(),
+        )
+
+
 @router.delete(
     "/me/patients/{patient_id}",
     status_code=status.HTTP_204_NO_CONTENT,
