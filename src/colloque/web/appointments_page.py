@@ -144,6 +144,7 @@ def my_appointments_page(
                 "durationMinutes": item["duration_minutes"],
                 "startsAt": item["iso"],
                 "timezone": item["timezone"],
+                "today": now.astimezone(ZoneInfo(item["timezone"])).date().isoformat(),
             }
             for item in upcoming
             if item["changeable"]
