@@ -21,6 +21,7 @@ from colloque.web.i18n import Language
 from colloque.web.security import CONTENT_SECURITY_POLICY
 from colloque.worker import run_cycle
 from tests.functional.web.conftest import Site, add_gps
+from tests.functional.web.test_care_pages import care_pages_keys
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
 SOURCES = Path(i18n.__file__).parent
@@ -101,6 +102,7 @@ def test_the_catalogues_hold_the_same_keys_and_every_key_the_pages_use() -> None
     for module in SOURCES.glob("*.py"):
         used |= set(re.findall(r'"(error\.[a-z_]+)"\)', module.read_text()))
     used |= {f"mode.{mode.value}" for mode in VisitMode}
+    used |= care_pages_keys()
     assert used, "no message id found: the pattern above no longer matches the templates"
     assert used <= set(french), sorted(used - set(french))
     assert not set(french) - used, f"unused keys: {sorted(set(french) - used)}"
