@@ -97,6 +97,21 @@ def test_reschedule_then_cancel_with_the_keyboard_only(context: BrowserContext, 
     picker = actions.get_by_label("New slot")
     expect(picker).to_be_focused()
     expect(picker.locator("option").nth(1)).to_be_attached()
+    # Someone else takes the chosen slot first: a plain message and fresh slots, no error page.
+    taken = picker.locator("option").nth(1).get_attribute("value")
+    assert taken is not None
+    picker.select_option(taken)
+    book(
+        site.db,
+        site.clock,
+        site.world,
+        datetime.fromisoformat(taken),
+        person=site.world.stranger,
+        patient_id=site.world.stranger_patient_id,
+    )
+    actions.get_by_role("button", name="Move the appointment").click()
+    expect(actions.get_by_role("alert")).to_contain_text("This slot was just taken")
+    expect(picker.locator(f'option[value="{taken}"]')).to_have_count(0)
     new_start = picker.locator("option").nth(1).get_attribute("value")
     assert new_start is not None
     picker.select_option(new_start)
