@@ -25,6 +25,7 @@ from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
 from colloque.web.assets import Assets
 from colloque.web.i18n import Language, Translator, pick_language
 from colloque.web.security import page_headers
+from colloque.web.session import signed_in
 
 LANG_COOKIE = "lang"
 #: The pages' own styles: every page links them.
@@ -85,6 +86,7 @@ def render(page: Page, template: str, status: int = 200, **context: Any) -> HTML
         other_lang=other.value,
         switch_url=f"{switch.path}?{switch.query}",
         styles=assets.entry(STYLES_ENTRY).styles,
+        signed_in=signed_in(request),
         **context,
     )
     response = HTMLResponse(html, status_code=status)
