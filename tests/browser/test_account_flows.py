@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
+import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import BrowserContext, Page, expect
@@ -191,3 +193,41 @@ def _axe(page: Page) -> list[dict[str, Any]]:
     )
     assert result["passes"], "axe checked nothing: is it loaded?"
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_totp_on_then_asked_at_login_then_off(
+    context: BrowserContext, page: Page, site: Site, inbox: Inbox
+) -> None:
+    page.set_default_timeout(30_000)
+    email = "tess.otp@example.test"
+    _sign_up(page, site, inbox, email)
+
+    def code() -> str:
+        # The server's clock, not the machine's; a code is never accepted twice, so each use
+        # moves to the next 30-second step.
+        site.clock.advance(timedelta(seconds=30))
+        return pyotp.TOTP(secret).at(site.clock.now())
+
+    page.fill("#totp-password", PASSWORD)
+    page.get_by_role("button", name="Activer").click()
+    secret = page.get_by_test_id("totp-secret").inner_text().strip()
+    expect(page.locator("a[href^='otpauth://totp/']")).to_be_visible()
+    page.fill("#totp-code", code())
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_role("status")).to_contain_text("activée")
+    expect(page.locator("ul.backup-codes li")).to_have_count(10)
+
+    page.get_by_role("button", name="Se déconnecter").first.click()
+    page.goto(f"{site.url}/login")
+    page.fill("#login-email", email)
+    page.fill("#login-password", PASSWORD)
+    page.click("form.account-form button[type=submit]")
+    expect(page.locator("#login-totp")).to_be_focused()
+    page.fill("#login-totp", code())
+    page.click("form.account-form button[type=submit]")
+    expect(page).to_have_url(f"{site.url}/account")
+
+    page.fill("#totp-password", PASSWORD)
+    page.fill("#totp-current", code())
+    page.get_by_role("button", name="Désactiver").click()
+    expect(page.get_by_role("status")).to_contain_text("désactivée")
