@@ -155,6 +155,8 @@ def test_sign_up_in_the_browser_then_python_logs_in_and_the_password_changes_bot
     page.fill("#login-password", PASSWORD)
     page.click("form.account-form button[type=submit]")
     expect(page).to_have_url(f"{site.url}/account")
+    stored = page.evaluate("() => localStorage.length + sessionStorage.length")
+    assert stored == 0, "the account pages keep nothing in web storage"
 
     # A new password, set in the browser, works from Python; the old one no longer does.
     page.fill("#old-password", PASSWORD)

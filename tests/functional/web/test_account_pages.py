@@ -93,7 +93,9 @@ def test_the_header_shows_who_is_signed_in_and_logs_out_with_the_csrf_token(site
     assert 'href="/login"' in public
     assert 'action="/logout"' not in public
     csrf = _sign_in(site)
-    home = site.client.get("/").text
+    signed_in_home = site.client.get("/")
+    assert signed_in_home.headers["cache-control"] == "no-store"
+    home = signed_in_home.text
     assert 'action="/logout"' in home
     assert f'name="csrf_token" value="{csrf}"' in unescape(home)
     # Signed in, the log-in page leads on rather than asking again.
