@@ -114,3 +114,20 @@ def test_the_header_shows_who_is_signed_in_and_logs_out_with_the_csrf_token(site
     assert "colloque_session=" in done.headers["set-cookie"]
     # The cookie the browser would have dropped is dead on the server too.
     assert site.client.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_every_chunk_a_page_script_imports_has_its_own_checked_script_tag(site: Site) -> None:
+    # A module's imports carry no integrity attribute: the page loads each shared chunk itself,
+    # with its hash, before the entry that imports it.
+    _sign_in(site)
+    for url in ("/login", "/signup", "/account", site.practitioner_url):
+        html = site.client.get(url).text
+        tagged = re.findall(r'<script type="module" src="/(assets/[^"]+)" integrity="sha256-', html)
+        assert tagged, url
+        for path in tagged:
+            imported = re.findall(
+                r"""["']\./([A-Za-z0-9_.-]+\.js)["']""", site.client.get(f"/{path}").text
+            )
+            for name in imported:
+                assert f"assets/{name}" in tagged, (url, path, name)
+                assert tagged.index(f"assets/{name}") < tagged.index(path), (url, name)
