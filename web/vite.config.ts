@@ -81,6 +81,9 @@ export default defineConfig(({ mode }) => {
         "slot-picker": "src/slot-picker.ts",
         appointments: "src/appointments.ts",
         relatives: "src/relatives.ts",
+        login: "src/login.ts",
+        signup: "src/signup.ts",
+        account: "src/account.ts",
         // The pages that seal and open (booking, messages) load it on demand; an entry of its
         // own until they exist, so that the worker ships and is checked with every build.
         "crypto-client": "src/crypto/client.ts",

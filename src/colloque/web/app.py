@@ -9,6 +9,7 @@ from colloque.clock import Clock
 from colloque.config import Settings, load_settings
 from colloque.storage.engine import Database
 from colloque.web import (
+    account_pages,
     appointments_page,
     practitioner_page,
     relatives_page,
@@ -33,4 +34,5 @@ def create_app(
     app.include_router(practitioner_page.router)
     app.include_router(appointments_page.router)
     app.include_router(relatives_page.router)
+    app.include_router(account_pages.router)
     return app

@@ -67,6 +67,23 @@ def _integrity(sha256_hex: str) -> str:
     return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode()
 
 
+def _imported(vite: dict[str, dict[str, object]], name: str) -> list[str]:
+    """The chunks an entry imports (shared by several entries), deepest first. Each gets a
+    script tag of its own with its integrity, before the entry: the browser then holds the
+    checked module when the entry imports it, since a module import has no integrity of its own."""
+    found: list[str] = []
+
+    def visit(key: str) -> None:
+        for child in vite[key].get("imports", []):  # type: ignore[attr-defined]
+            visit(str(child))
+            file = str(vite[str(child)]["file"])
+            if file not in found:
+                found.append(file)
+
+    visit(name)
+    return found
+
+
 def load_assets(root: Path | None) -> Assets:
     root = (root or DEFAULT_DIST_DIR).resolve()
     manifest_path = root / ASSET_MANIFEST
@@ -89,7 +106,7 @@ def load_assets(root: Path | None) -> Assets:
         if own.endswith(".css"):
             scripts, styles = [], [own, *css]
         else:
-            scripts, styles = [own], css
+            scripts, styles = [*_imported(vite, name), own], css
         entries[name] = EntryFiles(
             scripts=tuple(Asset(p, _integrity(listed[p])) for p in scripts),
             styles=tuple(Asset(p, _integrity(listed[p])) for p in styles),

@@ -25,6 +25,7 @@ from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
 from colloque.web.assets import Assets
 from colloque.web.i18n import Language, Translator, pick_language
 from colloque.web.security import page_headers
+from colloque.web.session import signed_in
 
 LANG_COOKIE = "lang"
 #: The pages' own styles: every page links them.
@@ -79,17 +80,22 @@ def render(page: Page, template: str, status: int = 200, **context: Any) -> HTML
     assets: Assets = request.app.state.web_assets
     other = Language.EN if page.language is Language.FR else Language.FR
     switch = request.url.include_query_params(lang=other.value)
+    who = signed_in(request)
     html = _templates.get_template(template).render(
         t=page.t,
         lang=page.language.value,
         other_lang=other.value,
         switch_url=f"{switch.path}?{switch.query}",
         styles=assets.entry(STYLES_ENTRY).styles,
+        signed_in=who,
         **context,
     )
     response = HTMLResponse(html, status_code=status)
     production = request.app.state.settings.environment is Deployment.PRODUCTION
     page_headers(response.headers, production=production)
+    if who is not None:
+        # The header names the person: not for a shared computer's cache.
+        response.headers["Cache-Control"] = "no-store"
     if page.set_cookie:
         response.set_cookie(
             LANG_COOKIE,

@@ -28,6 +28,8 @@ ASSET_MANIFEST_PATH = "/asset-manifest.json"
 _LINKED = {"stylesheet", "modulepreload", "preload"}
 #: An asset a script loads by itself (a worker, a chunk), as Vite writes its URL.
 _NAMED_ASSET = re.compile(rb"/(assets/[A-Za-z0-9_.-]+\.js)\b")
+#: A chunk an asset imports beside it (a shared chunk of several pages' entries).
+_SIBLING = re.compile(rb"""["']\./([A-Za-z0-9_.-]+\.js)["']""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +127,24 @@ def verify_page(page_url: str, manifest: Mapping[str, str], fetch: Fetch) -> Rep
             report.add(path, False, f"the {tag.kind} tag's integrity is not the manifest's hash")
             continue
         content = _compare(report, url, path, expected, fetch)
-        for named in _NAMED_ASSET.findall(content):
-            loaded = named.decode()
-            if loaded in manifest and loaded not in checked:
-                checked.add(loaded)
-                _compare(report, urljoin(url, "/" + loaded), loaded, manifest[loaded], fetch)
+        # What the script loads, and what that loads in turn: chunks, then the worker.
+        waiting = [(path, content)]
+        while waiting:
+            loader, loaded_content = waiting.pop()
+            folder = loader.rsplit("/", 1)[0] + "/" if "/" in loader else ""
+            names = [n.decode() for n in _NAMED_ASSET.findall(loaded_content)]
+            names += [folder + n.decode() for n in _SIBLING.findall(loaded_content)]
+            for loaded in names:
+                if loaded in manifest and loaded not in checked:
+                    checked.add(loaded)
+                    waiting.append(
+                        (
+                            loaded,
+                            _compare(
+                                report, urljoin(url, "/" + loaded), loaded, manifest[loaded], fetch
+                            ),
+                        )
+                    )
     scheme, netloc = _origin(page_url)
     published_status, published = fetch(f"{scheme}://{netloc}{ASSET_MANIFEST_PATH}")
     if published_status != 200:

@@ -73,8 +73,10 @@ export interface Api {
   version: { params: Record<string, never>; result: { libsodium: string } };
   /** The password goes to the worker and nowhere else; the KEK stays there. */
   deriveLoginKeys: { params: { password: string; kdfParams: Uint8Array }; result: { authKey: Uint8Array; kek: KekHandle } };
+  /** `recoveryKdfParams`: the server's parameters for the recovery code (sign-up); only their
+   * cost is used to seal, with a salt of the worker's own, as colloque.client does. */
   createKeyBundle: {
-    params: { userId: string; kek: KekHandle; epoch?: number };
+    params: { userId: string; kek: KekHandle; epoch?: number; recoveryKdfParams?: Uint8Array };
     result: { bundle: KeyBundle; unlocked: UnlockedKeys; recoveryCode: string };
   };
   unlockWithKek: { params: { kek: KekHandle; userId: string; sealedByPassword: Uint8Array }; result: UnlockedKeys };

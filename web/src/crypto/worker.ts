@@ -8,7 +8,7 @@ import { CryptoError, type FailureKind } from "./errors";
 import * as groups from "./groups";
 import { ItemKind, conversationId, openItem, readDocumentBody, readVisitReason, sealItem, unwrapItemKey, visitReasonBody, type KeyPairHolder } from "./items";
 import * as keys from "./keys";
-import { deriveLoginKeys } from "./login";
+import { checkCost, deriveLoginKeys, kdfParamsFromBytes } from "./login";
 import type { Api, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Request, Response, UnlockedKeys } from "./protocol";
 import * as sodium from "./sodium";
 import { testHandlers } from "./testing/hooks";
@@ -85,9 +85,11 @@ const handlers: Handlers = {
       const derived = deriveLoginKeys(password, kdfParams);
       return { authKey: derived.authKey, kek: newHandle<KekHandle>({ kind: "kek", kek: derived.kek }) };
     }),
-  createKeyBundle: ({ userId, kek: kekHandle, epoch }) =>
+  createKeyBundle: ({ userId, kek: kekHandle, epoch, recoveryKdfParams }) =>
     oneAtATime(() => {
-      const created = keys.createKeyBundle(userId, kek(kekHandle), epoch);
+      const cost = recoveryKdfParams === undefined ? undefined : kdfParamsFromBytes(recoveryKdfParams).cost;
+      if (cost !== undefined) checkCost(cost);
+      const created = keys.createKeyBundle(userId, kek(kekHandle), epoch, cost);
       return { bundle: created.bundle, unlocked: unlocked(created.keys), recoveryCode: created.recoveryCode };
     }),
   unlockWithKek: ({ kek: kekHandle, userId, sealedByPassword }) => unlocked(keys.unlockWithKek(sealedByPassword, userId, kek(kekHandle))),

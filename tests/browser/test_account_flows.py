@@ -1,0 +1,244 @@
+"""The account flows in a real browser, checked against colloque.client: an account made in the
+browser opens with the Python client (same password, same keys, the recovery code shown in the
+browser opens them too); log out and in again; a password changed in the browser works from
+Python. Then sign-up with the keyboard only, and axe-core on each account page.
+
+The server keeps its real Argon2id cost: the browser refuses weaker parameters, as it should.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import pytest
+from aiosmtpd.controller import Controller
+from playwright.sync_api import BrowserContext, Page, expect
+
+from colloque.accounts.models import Account, KeyBundleRow
+from colloque.client import ApiError, ColloqueClient
+from colloque.clock import SettableClock
+from colloque.config import MailBackend, Settings
+from colloque.crypto.keys import unlock_with_recovery_code
+from colloque.storage.engine import Database
+from colloque.web.app import create_app
+from colloque.worker import run_cycle
+from tests.browser.conftest import AXE, Site
+from tests.browser.test_public_pages import AXE_TAGS
+from tests.factories import build_world
+from tests.server import free_port, running_server
+from tests.smtp import Inbox
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "vR7#kq2!Lm9@zP-long enough"
+NEW_PASSWORD = "another Str0ng passphrase, newer!"
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    box = Inbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.port = port  # type: ignore[attr-defined]
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def site(sqlite_db: Database, clock: SettableClock, inbox: Inbox) -> Iterator[Site]:
+    world = build_world(sqlite_db, clock)
+    run_cycle(sqlite_db, clock, batch=100)
+    settings = Settings(
+        run_refresher=False,
+        mail_backend=MailBackend.SMTP,
+        smtp_host="127.0.0.1",
+        smtp_port=inbox.port,  # type: ignore[attr-defined]
+    )
+    with running_server(create_app(settings, database=sqlite_db, clock=clock)) as url:
+        yield Site(url, world, sqlite_db, clock)
+
+
+def _mailed_code(inbox: Inbox, email: str) -> str:
+    # The server mails after its answer (a background task): the page may be quicker.
+    deadline = time.monotonic() + 10
+    while not inbox.to(email) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return inbox.code(email)
+
+
+def _sign_up(page: Page, site: Site, inbox: Inbox, email: str, *, keyboard: bool = False) -> str:
+    """Signs up in the browser; returns the recovery code it showed."""
+    page.goto(f"{site.url}/signup?next=/account")
+    fields = [
+        ("#signup-email", email),
+        ("#signup-name", "Ana Martin"),
+        ("#signup-password", PASSWORD),
+    ]
+    if keyboard:
+        page.locator("#signup-email").wait_for()
+        page.locator("a.skip").focus()
+        page.keyboard.press("Enter")  # the skip link, to the main content
+        for _, value in fields:
+            page.keyboard.press("Tab")
+            page.keyboard.type(value)
+        page.keyboard.press("Enter")
+    else:
+        for selector, value in fields:
+            page.fill(selector, value)
+        page.click("button[type=submit]")
+    code_field = page.locator("#signup-code")
+    expect(code_field).to_be_visible()
+    if keyboard:
+        expect(page.locator("h2")).to_be_focused()
+        page.keyboard.press("Tab")
+        page.keyboard.type(_mailed_code(inbox, email))
+        page.keyboard.press("Enter")
+    else:
+        code_field.fill(_mailed_code(inbox, email))
+        page.click("button[type=submit]")
+    shown = page.get_by_test_id("recovery-code")
+    expect(shown).to_be_visible(timeout=30_000)
+    code = shown.inner_text().strip()
+    groups = code.split("-")
+    assert len(groups) == 8
+    asked = [
+        int(m) - 1
+        for m in re.findall(
+            r"(\d+)", " ".join(page.locator("label[for^=recovery-group]").all_inner_texts())
+        )
+    ]
+    if keyboard:
+        expect(page.locator("h2")).to_be_focused()
+        page.keyboard.press("Tab")
+        page.keyboard.type(groups[asked[0]])
+        page.keyboard.press("Tab")
+        page.keyboard.type(groups[asked[1]].lower())
+        page.keyboard.press("Enter")
+    else:
+        # A wrong group is caught before anything is sent.
+        page.fill("#recovery-group-0", groups[asked[0]])
+        page.fill("#recovery-group-1", "ZZZZ" if groups[asked[1]] != "ZZZZ" else "YYYY")
+        page.click("button[type=submit]")
+        expect(page.get_by_role("alert")).to_contain_text("ne correspondent pas")
+        page.fill("#recovery-group-1", groups[asked[1]].lower())
+        page.click("button[type=submit]")
+    expect(page).to_have_url(f"{site.url}/account")
+    return code
+
+
+def test_sign_up_in_the_browser_then_python_logs_in_and_the_password_changes_both_ways(
+    context: BrowserContext, page: Page, site: Site, inbox: Inbox
+) -> None:
+    page.set_default_timeout(30_000)
+    email = "ana.martin@example.test"
+    recovery_code = _sign_up(page, site, inbox, email)
+    expect(page.locator("header.site form.signed-in a")).to_have_text("Ana Martin")
+
+    # Python opens the same keys with the same password, and the code shown opens them too.
+    with ColloqueClient(site.url) as python, site.db.read() as session:
+        python.log_in(email, PASSWORD)
+        account = session.query(Account).filter_by(email=email).one()
+        row = session.get(KeyBundleRow, account.account_id)
+        assert row is not None
+        sealed_by_recovery = row.sealed_by_recovery
+        assert python.unlocked_keys.encryption_public == row.encryption_public
+        assert python.unlocked_keys.signing_public == row.signing_public
+    recovered = unlock_with_recovery_code(
+        sealed_by_recovery, user_id=account.account_id, recovery_code=recovery_code
+    )
+    assert recovered.encryption_public == row.encryption_public
+
+    # Log out from the header, then in again, landing where the login was asked from.
+    page.get_by_role("button", name="Se déconnecter").first.click()
+    expect(page).to_have_url(f"{site.url}/")
+    expect(page.locator("header.site a[href='/login']")).to_be_visible()
+    page.goto(f"{site.url}/account")
+    expect(page).to_have_url(f"{site.url}/login?next=/account")
+    page.fill("#login-email", email)
+    page.fill("#login-password", PASSWORD)
+    page.click("form.account-form button[type=submit]")
+    expect(page).to_have_url(f"{site.url}/account")
+    stored = page.evaluate("() => localStorage.length + sessionStorage.length")
+    assert stored == 0, "the account pages keep nothing in web storage"
+
+    # A new password, set in the browser, works from Python; the old one no longer does.
+    page.fill("#old-password", PASSWORD)
+    page.fill("#new-password", NEW_PASSWORD)
+    page.get_by_role("button", name="Changer le mot de passe").click()
+    expect(page.get_by_role("status")).to_contain_text("Mot de passe changé")
+    with ColloqueClient(site.url) as python:
+        python.log_in(email, NEW_PASSWORD)
+    with ColloqueClient(site.url) as python, pytest.raises(ApiError):
+        python.log_in(email, PASSWORD)
+    # The browser's session survived its own password change (new cookies): still signed in.
+    page.reload()
+    expect(page.locator("header.site form.signed-in")).to_be_visible()
+
+
+def test_sign_up_with_the_keyboard_only_and_no_serious_accessibility_violation(
+    context: BrowserContext, site: Site, inbox: Inbox
+) -> None:
+    context.add_init_script(path=AXE)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    for path in ("/login?lang=en", "/signup?lang=en", "/login?lang=fr", "/signup?lang=fr"):
+        page.goto(site.url + path)
+        page.locator("#account-island form").first.wait_for()
+        found = _axe(page)
+        assert not found, (path, [(v["id"], v["help"], len(v["nodes"])) for v in found])
+    _sign_up(page, site, inbox, "kb.user@example.test", keyboard=True)
+    expect(page.locator("#old-password")).to_be_visible()
+    found = _axe(page)
+    assert not found, ("/account", [(v["id"], v["help"], len(v["nodes"])) for v in found])
+
+
+def _axe(page: Page) -> list[dict[str, Any]]:
+    result: dict[str, Any] = page.evaluate(
+        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })", AXE_TAGS
+    )
+    assert result["passes"], "axe checked nothing: is it loaded?"
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_totp_on_then_asked_at_login_then_off(
+    context: BrowserContext, page: Page, site: Site, inbox: Inbox
+) -> None:
+    page.set_default_timeout(30_000)
+    email = "tess.otp@example.test"
+    _sign_up(page, site, inbox, email)
+
+    def code() -> str:
+        # The server's clock, not the machine's; a code is never accepted twice, so each use
+        # moves to the next 30-second step.
+        site.clock.advance(timedelta(seconds=30))
+        return pyotp.TOTP(secret).at(site.clock.now())
+
+    page.fill("#totp-password", PASSWORD)
+    page.get_by_role("button", name="Activer").click()
+    secret = page.get_by_test_id("totp-secret").inner_text().strip()
+    expect(page.locator("a[href^='otpauth://totp/']")).to_be_visible()
+    page.fill("#totp-code", code())
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_role("status")).to_contain_text("activée")
+    expect(page.locator("ul.backup-codes li")).to_have_count(10)
+
+    page.get_by_role("button", name="Se déconnecter").first.click()
+    page.goto(f"{site.url}/login")
+    page.fill("#login-email", email)
+    page.fill("#login-password", PASSWORD)
+    page.click("form.account-form button[type=submit]")
+    expect(page.locator("#login-totp")).to_be_focused()
+    page.fill("#login-totp", code())
+    page.click("form.account-form button[type=submit]")
+    expect(page).to_have_url(f"{site.url}/account")
+
+    page.fill("#totp-password", PASSWORD)
+    page.fill("#totp-current", code())
+    page.get_by_role("button", name="Désactiver").click()
+    expect(page.get_by_role("status")).to_contain_text("désactivée")

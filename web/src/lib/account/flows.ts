@@ -1,0 +1,180 @@
+// The account flows of colloque.client.accounts, in the browser: the same requests, the same
+// crypto (in the worker). The password goes to the worker only; the page gets back the
+// authentication key (sent to the server) and opaque handles.
+import { cryptoClient } from "../../crypto/client";
+import type { KekHandle, UnlockedKeys } from "../../crypto/protocol";
+import { ok, sessionApi } from "../api/session";
+import { fromBase64Url, toBase64Url } from "../base64url";
+
+interface Derived {
+  authKey: string;
+  kek: KekHandle;
+}
+
+async function derive(secret: string, kdfParams: string): Promise<Derived> {
+  const { authKey, kek } = await cryptoClient().call("deriveLoginKeys", { password: secret, kdfParams: fromBase64Url(kdfParams) });
+  return { authKey: toBase64Url(authKey), kek };
+}
+
+function forget(kek: KekHandle): Promise<null> {
+  return cryptoClient().call("forget", { handle: kek });
+}
+
+async function prelogin(email: string): Promise<{ kdf_params: string; recovery_kdf_params: string }> {
+  return ok(sessionApi.POST("/api/v1/auth/prelogin", { body: { email } }));
+}
+
+// Log in -------------------------------------------------------------------------------------
+
+/** The password's keys, kept between a first try and the TOTP step, so that Argon2id runs once. */
+export interface PendingLogin {
+  email: string;
+  derived: Derived;
+}
+
+export async function deriveForLogin(email: string, password: string): Promise<PendingLogin> {
+  const params = await prelogin(email);
+  return { email, derived: await derive(password, params.kdf_params) };
+}
+
+/** The login request with a cookie session, then the keys unlocked in the worker. An
+ * ApiFailure `mfa-required` asks for the TOTP step: call again with `totp`. */
+export async function completeLogin(pending: PendingLogin, second: { totp?: string; recoveryCode?: string } = {}): Promise<UnlockedKeys> {
+  const out = await ok(
+    sessionApi.POST("/api/v1/auth/login", {
+      body: {
+        email: pending.email,
+        auth_key: pending.derived.authKey,
+        totp: second.totp ?? null,
+        recovery_code: second.recoveryCode ?? null,
+        session: "cookie",
+      },
+    }),
+  );
+  const unlocked = await cryptoClient().call("unlockWithKek", {
+    kek: pending.derived.kek,
+    userId: out.account_id,
+    sealedByPassword: fromBase64Url(out.keys.sealed_by_password),
+  });
+  await forget(pending.derived.kek);
+  return unlocked;
+}
+
+export async function logOut(): Promise<void> {
+  await ok(sessionApi.POST("/api/v1/auth/logout"));
+  cryptoClient().terminate();
+}
+
+// Sign up ------------------------------------------------------------------------------------
+
+export async function startSignup(email: string): Promise<string> {
+  return (await ok(sessionApi.POST("/api/v1/auth/signup", { body: { email } }))).signup_id;
+}
+
+/** Everything signup/complete needs, made in the worker; nothing is sent until the person has
+ * confirmed that they saved the recovery code. */
+export interface PreparedSignup {
+  recoveryCode: string;
+  complete: (displayName: string) => Promise<void>;
+}
+
+export async function verifyAndMakeKeys(signupId: string, code: string, password: string): Promise<PreparedSignup> {
+  const ticket = await ok(sessionApi.POST("/api/v1/auth/signup/verify", { body: { signup_id: signupId, code } }));
+  const login = await derive(password, ticket.kdf_params);
+  const created = await cryptoClient().call("createKeyBundle", {
+    userId: ticket.account_id,
+    kek: login.kek,
+    recoveryKdfParams: fromBase64Url(ticket.recovery_kdf_params),
+  });
+  await forget(login.kek);
+  const recovery = await derive(created.recoveryCode, ticket.recovery_kdf_params);
+  await forget(recovery.kek);
+  await cryptoClient().call("forget", { handle: created.unlocked.keys });
+  const bundle = created.bundle;
+  return {
+    recoveryCode: created.recoveryCode,
+    complete: async (displayName) => {
+      await ok(
+        sessionApi.POST("/api/v1/auth/signup/complete", {
+          body: {
+            signup_token: ticket.signup_token,
+            display_name: displayName,
+            auth_key: login.authKey,
+            kdf_params: ticket.kdf_params,
+            recovery_auth_key: recovery.authKey,
+            recovery_kdf_params: ticket.recovery_kdf_params,
+            encryption_public: toBase64Url(bundle.encryptionPublic),
+            signing_public: toBase64Url(bundle.signingPublic),
+            sealed_by_password: toBase64Url(bundle.sealedByPassword),
+            sealed_by_recovery: toBase64Url(bundle.sealedByRecovery),
+            session: "cookie",
+          },
+        }),
+      );
+    },
+  };
+}
+
+// Password change ----------------------------------------------------------------------------
+
+/** As colloque.client's change_password: the keys unlocked with the old KEK (which proves the
+ * old password before anything is sent) and sealed under the new one; every other session ends
+ * and this one gets new cookies. */
+export async function changePassword(args: {
+  email: string;
+  accountId: string;
+  sealedByPassword: string;
+  oldPassword: string;
+  newPassword: string;
+}): Promise<string> {
+  const params = await prelogin(args.email);
+  const old = await derive(args.oldPassword, params.kdf_params);
+  let unlocked: UnlockedKeys;
+  try {
+    unlocked = await cryptoClient().call("unlockWithKek", {
+      kek: old.kek,
+      userId: args.accountId,
+      sealedByPassword: fromBase64Url(args.sealedByPassword),
+    });
+  } finally {
+    await forget(old.kek);
+  }
+  const fresh = (await ok(sessionApi.POST("/api/v1/auth/password/params"))).kdf_params;
+  const next = await derive(args.newPassword, fresh);
+  const { sealedByPassword } = await cryptoClient().call("sealForKek", { keys: unlocked.keys, kek: next.kek });
+  await forget(next.kek);
+  await cryptoClient().call("forget", { handle: unlocked.keys });
+  await ok(
+    sessionApi.POST("/api/v1/auth/password", {
+      body: {
+        old_auth_key: old.authKey,
+        new_auth_key: next.authKey,
+        new_kdf_params: fresh,
+        new_sealed_by_password: toBase64Url(sealedByPassword),
+      },
+    }),
+  );
+  return toBase64Url(sealedByPassword);
+}
+
+// TOTP ---------------------------------------------------------------------------------------
+
+/** Sensitive changes need a fresh proof of the password in this session (5 minutes). */
+export async function reauthenticate(email: string, password: string, totp?: string): Promise<void> {
+  const params = await prelogin(email);
+  const proof = await derive(password, params.kdf_params);
+  await forget(proof.kek);
+  await ok(sessionApi.POST("/api/v1/auth/reauth", { body: { auth_key: proof.authKey, totp: totp ?? null, recovery_code: null } }));
+}
+
+export async function beginTotp(): Promise<{ secret: string; uri: string }> {
+  return ok(sessionApi.POST("/api/v1/me/mfa/totp"));
+}
+
+export async function confirmTotp(code: string): Promise<string[]> {
+  return (await ok(sessionApi.POST("/api/v1/me/mfa/totp/confirm", { body: { code } }))).recovery_codes;
+}
+
+export async function turnOffTotp(): Promise<void> {
+  await ok(sessionApi.DELETE("/api/v1/me/mfa/totp"));
+}

@@ -1,0 +1,194 @@
+// The account components' text, one typed object per language (a key missing from either is a
+// type error, as in lib/i18n.ts). Their own module, so that the public pages do not carry it.
+import type { Lang } from "../i18n";
+import type { ApiFailure } from "../api/session";
+
+export interface AccountMessages {
+  email: string;
+  password: string;
+  displayName: string;
+  logIn: string;
+  working: string;
+  argonNote: string;
+  reloadNote: string;
+  totpCode: string;
+  totpPrompt: string;
+  verify: string;
+  noAccount: string;
+  haveAccount: string;
+  signUp: string;
+  strength: (score: number) => string;
+  passwordRules: string;
+  passwordShort: string;
+  passwordLong: string;
+  passwordWeak: string;
+  codeSent: (email: string) => string;
+  mailCode: string;
+  recoveryTitle: string;
+  recoveryExplain: string;
+  recoveryConfirm: (groups: string) => string;
+  recoveryGroup: (n: number) => string;
+  recoveryMismatch: string;
+  finish: string;
+  signedInAs: (name: string, email: string) => string;
+  changePassword: string;
+  currentPassword: string;
+  newPassword: string;
+  passwordChanged: string;
+  recoveryStatusTitle: string;
+  recoveryStatus: string;
+  totpTitle: string;
+  totpOn: string;
+  totpOff: string;
+  totpEnable: string;
+  totpDisable: string;
+  totpScan: string;
+  totpSecret: string;
+  totpConfirm: string;
+  totpCodes: string;
+  totpDone: string;
+  totpDisabled: string;
+  logOut: string;
+  logOutEverywhere: string;
+  failures: Record<string, string>;
+  failed: string;
+}
+
+const fr: AccountMessages = {
+  email: "Adresse e-mail",
+  password: "Mot de passe",
+  displayName: "Nom affiché",
+  logIn: "Se connecter",
+  working: "Protection du mot de passe en cours…",
+  argonNote: "Votre mot de passe ne quitte jamais cet appareil : il est transformé ici, ce qui prend quelques secondes.",
+  reloadNote: "Vos clés ne restent ouvertes que dans cet onglet : après un rechargement, vous devrez saisir à nouveau votre mot de passe.",
+  totpCode: "Code de l'application d'authentification",
+  totpPrompt: "Ce compte est protégé par un second facteur : saisissez le code à 6 chiffres de votre application.",
+  verify: "Valider",
+  noAccount: "Pas encore de compte ?",
+  haveAccount: "Déjà un compte ?",
+  signUp: "Créer un compte",
+  strength: (score) => `Robustesse : ${["très faible", "faible", "moyenne", "bonne", "excellente"][score] ?? ""}`,
+  passwordRules: "Au moins 12 caractères, difficile à deviner ; une phrase de plusieurs mots convient bien.",
+  passwordShort: "Le mot de passe doit compter au moins 12 caractères.",
+  passwordLong: "Le mot de passe doit compter au plus 1 024 caractères.",
+  passwordWeak: "Ce mot de passe est trop facile à deviner. Allongez-le ou ajoutez des mots peu courants.",
+  codeSent: (email) => `Un code à 6 chiffres a été envoyé à ${email}. Il est valable 10 minutes.`,
+  mailCode: "Code reçu par e-mail",
+  recoveryTitle: "Votre code de récupération",
+  recoveryExplain:
+    "Notez ce code et gardez-le en lieu sûr. C'est le seul moyen de retrouver vos données si vous oubliez votre mot de passe : personne, pas même Colloque, ne peut le faire à votre place. Il ne sera plus affiché.",
+  recoveryConfirm: (groups) => `Pour confirmer que vous l'avez noté, saisissez les groupes ${groups} du code.`,
+  recoveryGroup: (n) => `Groupe n° ${n}`,
+  recoveryMismatch: "Ces groupes ne correspondent pas au code. Vérifiez ce que vous avez noté.",
+  finish: "Terminer l'inscription",
+  signedInAs: (name, email) => `Connecté en tant que ${name} (${email}).`,
+  changePassword: "Changer le mot de passe",
+  currentPassword: "Mot de passe actuel",
+  newPassword: "Nouveau mot de passe",
+  passwordChanged: "Mot de passe changé. Vos autres sessions ont été fermées.",
+  recoveryStatusTitle: "Code de récupération",
+  recoveryStatus:
+    "Votre code de récupération a été affiché une seule fois, à l'inscription ; nous ne le connaissons pas. Utilisé pour retrouver l'accès, il est remplacé par un nouveau. Le renouveler sans l'utiliser n'est pas encore possible.",
+  totpTitle: "Double authentification (TOTP)",
+  totpOn: "Activée.",
+  totpOff: "Désactivée.",
+  totpEnable: "Activer",
+  totpDisable: "Désactiver",
+  totpScan: "Ajoutez ce compte dans votre application d'authentification avec le lien ou la clé ci-dessous, puis saisissez le code affiché.",
+  totpSecret: "Clé",
+  totpConfirm: "Confirmer",
+  totpCodes: "Codes de secours, utilisables une fois chacun si vous perdez votre téléphone. Notez-les, ils ne seront plus affichés :",
+  totpDone: "La double authentification est activée.",
+  totpDisabled: "La double authentification est désactivée.",
+  logOut: "Se déconnecter",
+  logOutEverywhere:
+    "Changer votre mot de passe ferme toutes vos autres sessions ; la déconnexion de tous les appareils sans le changer n'existe pas encore.",
+  failures: {
+    "login-failed": "Adresse ou mot de passe incorrect.",
+    "mfa-required": "Saisissez le code de votre application d'authentification.",
+    "reauthentication-required": "Confirmez d'abord votre mot de passe.",
+    "too-many-requests": "Trop d'essais. Réessayez plus tard.",
+    code: "Ce code n'est pas valide ou a expiré.",
+    email: "Cette adresse n'est pas valide ou a déjà un compte.",
+    network: "Le serveur est injoignable. Vérifiez votre connexion et réessayez.",
+    totp: "Ce code n'est pas valide.",
+    old_auth_key: "Le mot de passe actuel est incorrect.",
+  },
+  failed: "Cela n'a pas fonctionné. Réessayez dans un instant.",
+};
+
+const en: AccountMessages = {
+  email: "Email address",
+  password: "Password",
+  displayName: "Display name",
+  logIn: "Log in",
+  working: "Protecting your password…",
+  argonNote: "Your password never leaves this device: it is transformed here, which takes a few seconds.",
+  reloadNote: "Your keys stay open in this tab only: after a reload you will type your password again.",
+  totpCode: "Authenticator app code",
+  totpPrompt: "This account has a second factor: type the 6-digit code from your app.",
+  verify: "Verify",
+  noAccount: "No account yet?",
+  haveAccount: "Already have an account?",
+  signUp: "Sign up",
+  strength: (score) => `Strength: ${["very weak", "weak", "fair", "good", "excellent"][score] ?? ""}`,
+  passwordRules: "At least 12 characters, hard to guess; a phrase of several words works well.",
+  passwordShort: "The password needs at least 12 characters.",
+  passwordLong: "The password may have at most 1,024 characters.",
+  passwordWeak: "This password is too easy to guess. Make it longer or add uncommon words.",
+  codeSent: (email) => `A 6-digit code was sent to ${email}. It is valid for 10 minutes.`,
+  mailCode: "Code from the email",
+  recoveryTitle: "Your recovery code",
+  recoveryExplain:
+    "Write this code down and keep it safe. It is the only way back to your data if you forget your password: nobody, not even Colloque, can do it for you. It will not be shown again.",
+  recoveryConfirm: (groups) => `To confirm you wrote it down, type groups ${groups} of the code.`,
+  recoveryGroup: (n) => `Group no. ${n}`,
+  recoveryMismatch: "These groups do not match the code. Check what you wrote down.",
+  finish: "Finish signing up",
+  signedInAs: (name, email) => `Signed in as ${name} (${email}).`,
+  changePassword: "Change the password",
+  currentPassword: "Current password",
+  newPassword: "New password",
+  passwordChanged: "Password changed. Your other sessions were ended.",
+  recoveryStatusTitle: "Recovery code",
+  recoveryStatus:
+    "Your recovery code was shown once, at sign-up; we do not know it. Once used to get back in, it is replaced by a new one. Renewing it without using it is not possible yet.",
+  totpTitle: "Two-factor authentication (TOTP)",
+  totpOn: "On.",
+  totpOff: "Off.",
+  totpEnable: "Turn on",
+  totpDisable: "Turn off",
+  totpScan: "Add this account to your authenticator app with the link or the key below, then type the code it shows.",
+  totpSecret: "Key",
+  totpConfirm: "Confirm",
+  totpCodes: "Backup codes, each usable once if you lose your phone. Write them down; they will not be shown again:",
+  totpDone: "Two-factor authentication is on.",
+  totpDisabled: "Two-factor authentication is off.",
+  logOut: "Log out",
+  logOutEverywhere: "Changing your password ends all your other sessions; logging out of every device without changing it does not exist yet.",
+  failures: {
+    "login-failed": "Wrong address or password.",
+    "mfa-required": "Type the code from your authenticator app.",
+    "reauthentication-required": "Confirm your password first.",
+    "too-many-requests": "Too many tries. Try again later.",
+    code: "This code is not valid or has expired.",
+    email: "This address is not valid or already has an account.",
+    network: "The server cannot be reached. Check your connection and try again.",
+    totp: "This code is not valid.",
+    old_auth_key: "The current password is wrong.",
+  },
+  failed: "That did not work. Try again in a moment.",
+};
+
+export const accountMessages: Record<Lang, AccountMessages> = { fr, en };
+
+/** What to say about an API refusal: by its field first (422), then by its problem code. */
+export function explain(messages: AccountMessages, failure: ApiFailure): string {
+  return (
+    (failure.field !== undefined ? messages.failures[failure.field] : undefined) ??
+    messages.failures[failure.code] ??
+    (failure.status === 429 ? messages.failures["too-many-requests"] : undefined) ??
+    messages.failed
+  );
+}
