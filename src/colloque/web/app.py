@@ -8,7 +8,7 @@ from colloque.api.app import create_app as create_api
 from colloque.clock import Clock
 from colloque.config import Settings, load_settings
 from colloque.storage.engine import Database
-from colloque.web import practitioner_page, search_pages, static
+from colloque.web import booking_page, practitioner_page, search_pages, static
 from colloque.web.assets import Assets, load_assets
 
 
@@ -25,4 +25,5 @@ def create_app(
     app.include_router(static.router)
     app.include_router(search_pages.router)
     app.include_router(practitioner_page.router)
+    app.include_router(booking_page.router)
     return app
