@@ -8,6 +8,7 @@
 // answers the page holds, and stops with NeedAnswers naming the API paths it is missing. The page
 // fetches them and runs the check again; answers are untrusted input either way.
 import { fromBase64, toBase64 as toB64 } from "./encoding";
+
 import { KeysChanged, ProofInvalid, UnsignedMemberships } from "./errors";
 import {
   EndorsementKind,
@@ -57,9 +58,15 @@ function field<T>(value: unknown, name: string): T {
   return (value as Json)[name] as T;
 }
 
+/** The API's binary values: unpadded base64url (colloque.client.encoding). */
+function wire(value: unknown): Uint8Array {
+  const text = String(value).replace(/-/g, "+").replace(/_/g, "/");
+  return fromBase64(text + "=".repeat((4 - (text.length % 4)) % 4));
+}
+
 function hashes(value: unknown): Uint8Array[] {
   if (!Array.isArray(value)) throw new ProofInvalid("a proof is not a list");
-  return value.map((h) => fromBase64(String(h)));
+  return value.map(wire);
 }
 
 export class KeyDirectory {
@@ -111,14 +118,14 @@ export class KeyDirectory {
     const checkpoint = this.accept(field<string>(answer, "signed_checkpoint"));
     const bindings = new Map<number, KeyBinding>();
     for (const out of field<unknown[]>(answer, "bindings")) {
-      const binding = bindingFromLeaf(fromBase64(field<string>(out, "leaf")));
+      const binding = bindingFromLeaf(wire(field<string>(out, "leaf")));
       if (binding.subjectKind !== kind || binding.subjectId.toLowerCase() !== subjectId.toLowerCase()) throw new ProofInvalid("a key of another subject");
       if (field<number>(out, "tree_size") !== checkpoint.treeSize) throw new ProofInvalid("the proof is for another checkpoint");
       verifyKeyBinding(binding, field<number>(out, "leaf_index"), hashes(field(out, "inclusion_proof")), checkpoint);
       bindings.set(binding.purpose, binding);
     }
     const leaves = field<unknown[]>(answer, "chain").map((out) => {
-      const leaf = fromBase64(field<string>(out, "leaf"));
+      const leaf = wire(field<string>(out, "leaf"));
       verifyInclusion({
         leafHash: leafHash(leaf),
         index: field<number>(out, "leaf_index"),

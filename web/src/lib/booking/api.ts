@@ -20,14 +20,16 @@ function csrfHeaders(): Record<string, string> {
   return cookie === undefined ? {} : { "X-CSRF-Token": decodeURIComponent(cookie.slice("colloque_csrf=".length)) };
 }
 
+// The API's binary values are unpadded base64url (colloque.client.encoding).
 function b64(data: Uint8Array): string {
   let binary = "";
   for (const byte of data) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function unb64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  const standard = text.replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(standard + "=".repeat((4 - (standard.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
 }
 
 /** The signed-in account's id, or null without a session. */

@@ -28,6 +28,7 @@ export interface BookingMessages {
   freshSlots: string;
   noFreshSlot: string;
   failed: string;
+  notAllowed: string;
   doneTitle: string;
   done: string;
   summary: string;
@@ -61,6 +62,7 @@ const fr: BookingMessages = {
   freshSlots: "Créneaux libres",
   noFreshSlot: "Plus aucun créneau libre ces deux prochaines semaines.",
   failed: "Le rendez-vous n'a pas pu être pris. Réessayez dans un instant.",
+  notAllowed: "Ce motif n'est pas possible sur ce créneau (par exemple réservé aux patients déjà suivis) : choisissez-en un autre.",
   doneTitle: "Rendez-vous confirmé",
   done: "Votre rendez-vous est enregistré. Le motif a été chiffré avant de quitter votre appareil.",
   summary: "Récapitulatif",
@@ -94,6 +96,7 @@ const en: BookingMessages = {
   freshSlots: "Free slots",
   noFreshSlot: "No free slot in the next two weeks.",
   failed: "The appointment could not be booked. Try again in a moment.",
+  notAllowed: "This visit type is not possible at this slot (for example, for known patients only): choose another one.",
   doneTitle: "Appointment confirmed",
   done: "Your appointment is booked. The reason was encrypted before it left your device.",
   summary: "Summary",
