@@ -95,7 +95,11 @@ class Scene:
 
 
 @pytest.fixture
-def scene(sqlite_db: Database, clock: SettableClock) -> Iterator[Scene]:
+def scene(
+    request: pytest.FixtureRequest, sqlite_db: Database, clock: SettableClock
+) -> Iterator[Scene]:
+    """The practice signs its memberships, unless the test asks for ``signed=False``."""
+    signed: bool = getattr(request, "param", True)
     db = sqlite_db
     world = build_world(db, clock)
     run_cycle(db, clock, batch=100)
@@ -106,7 +110,10 @@ def scene(sqlite_db: Database, clock: SettableClock) -> Iterator[Scene]:
         scene = Scene(url, db, world, admin, _patient(db, clock))
         with scene.staff() as staff:
             # Signed memberships (the genesis: the admin attests themselves), then the group key.
-            staff.practice_keys.attest_member(world.practice_id, admin.account_id, GroupRole.ADMIN)
+            if signed:
+                staff.practice_keys.attest_member(
+                    world.practice_id, admin.account_id, GroupRole.ADMIN
+                )
             staff.practice_keys.create_group(world.practice_id)
         yield scene
 
@@ -309,6 +316,19 @@ def test_not_signed_in_the_page_keeps_the_slot_for_log_in_and_sign_up(
     for name, route in (("Se connecter", "/login"), ("Créer un compte", "/signup")):
         link = page.get_by_role("link", name=name)
         assert link.get_attribute("href") == f"{route}?next={quote(path, safe='')}"
+
+
+@pytest.mark.parametrize("scene", [False], indirect=True)
+def test_a_practice_that_does_not_sign_its_memberships_is_not_sealed_for(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext]
+) -> None:
+    page = _open(browser, scene, contexts, scene.booking_path(scene.slots()[0]))
+    _unlock(page)
+    _book(page, "jamais envoyé")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "n'a pas encore signé la liste de ses membres"
+    )
+    assert scene.appointments() == 0
 
 
 def _operator_rolls_back(db: Database, size: int) -> None:
