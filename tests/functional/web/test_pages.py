@@ -258,7 +258,7 @@ def test_late_in_the_week_the_page_opens_on_the_first_week_with_a_free_slot(site
     assert "Semaine précédente" in text  # this week stays one click away
     asked = site.client.get(site.practitioner_url, params={"week": "2026-03-02"}).text
     assert "Semaine du 2 mars 2026" in asked
-    assert "<li><a href=\"/book/" not in asked
+    assert '<li><a href="/book/' not in asked
 
 
 def test_pages_answer_head_requests_for_crawlers(site: Site) -> None:
