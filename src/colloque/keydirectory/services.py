@@ -438,7 +438,30 @@ def _deals_with(session: Session, principal: Principal, user_id: UUID) -> bool:
         Patient.patient_id == PracticePatient.patient_id,
         Patient.holder_account_id == viewer,
     )
-    return bool(session.scalar(select(co_member | their_patient_here | my_patient_there)))
+    # Whoever seals for a practice verifies its membership chain and group epoch statements, so
+    # it needs their signers' keys, a first-time patient included: a signer's keys are as public
+    # as the practice's own (the statements, signer ids in them, already are).
+    signed_for_a_practice = exists().where(
+        KeyDirectoryLeaf.subject_kind == SubjectKind.GROUP.value,
+        (
+            (KeyDirectoryLeaf.purpose == MEMBERSHIP_TYPE)
+            & (func.substr(KeyDirectoryLeaf.leaf, _MEMBERSHIP_SIGNER + 1, 16) == user_id.bytes)
+        )
+        | (
+            (KeyDirectoryLeaf.purpose == GROUP_EPOCH_TYPE)
+            & (func.substr(KeyDirectoryLeaf.leaf, _GROUP_EPOCH_SIGNER + 1, 16) == user_id.bytes)
+        ),
+    )
+    return bool(
+        session.scalar(
+            select(co_member | their_patient_here | my_patient_there | signed_for_a_practice)
+        )
+    )
+
+
+#: Where a statement's signer id starts (docs/crypto.md 5.12).
+_MEMBERSHIP_SIGNER = 71
+_GROUP_EPOCH_SIGNER = 90
 
 
 def subject_keys(

@@ -11,6 +11,7 @@ from colloque.storage.engine import Database
 from colloque.web import (
     account_pages,
     appointments_page,
+    booking_page,
     practitioner_page,
     relatives_page,
     search_pages,
@@ -35,4 +36,5 @@ def create_app(
     app.include_router(appointments_page.router)
     app.include_router(relatives_page.router)
     app.include_router(account_pages.router)
+    app.include_router(booking_page.router)
     return app

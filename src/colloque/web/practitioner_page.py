@@ -263,6 +263,7 @@ def _practitioner_context(
         "prev_url": week_url(week - timedelta(weeks=1)) if week > this_monday else None,
         "next_url": week_url(week + timedelta(weeks=1)) if week < last_monday else None,
         "base_url": base,
+        "book_url": f"/book/{practice.practice_id}/{practitioner.practitioner_id}",
         "island_data": json_for_html(island),
         "island": assets.entry(SLOT_PICKER_ENTRY),
     }

@@ -7,7 +7,7 @@ page loads must come from the server's own origin, carry an integrity attribute 
 manifest's hash, and be, byte for byte, what the manifest lists. An inline script, which no
 manifest can cover, is a failure too. Workers a script starts (the crypto worker) carry no
 integrity attribute, since browsers have none for workers: every ``/assets/...`` file a checked
-script names is fetched and compared too. The fetching is a parameter, so tests run it in process.
+script names, and every chunk it imports, is fetched and compared too, and followed in turn. The fetching is a parameter, so tests run it in process.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ ASSET_MANIFEST_PATH = "/asset-manifest.json"
 _LINKED = {"stylesheet", "modulepreload", "preload"}
 #: An asset a script loads by itself (a worker, a chunk), as Vite writes its URL.
 _NAMED_ASSET = re.compile(rb"/(assets/[A-Za-z0-9_.-]+\.js)\b")
-#: A chunk an asset imports beside it (a shared chunk of several pages' entries).
-_SIBLING = re.compile(rb"""["']\./([A-Za-z0-9_.-]+\.js)["']""")
+#: A chunk a script imports, relative to the script (``import ... from "./client-<hash>.js"``).
+_IMPORTED_CHUNK = re.compile(rb"[\"']\./([A-Za-z0-9_.-]+\.js)[\"']")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,27 @@ def _compare(report: Report, url: str, path: str, expected: str, fetch: Fetch) -
     return content
 
 
+def _follow(
+    report: Report,
+    url: str,
+    content: bytes,
+    manifest: Mapping[str, str],
+    fetch: Fetch,
+    checked: set[str],
+) -> None:
+    """Checks what a checked script loads by itself, and what those load in turn: a page's
+    script imports shared chunks, and one of them starts the crypto worker."""
+    named = [m.decode() for m in _NAMED_ASSET.findall(content)]
+    base = urlsplit(url).path.rsplit("/", 1)[0].lstrip("/")
+    named += [f"{base}/{m.decode()}" for m in _IMPORTED_CHUNK.findall(content)]
+    for loaded in named:
+        if loaded in manifest and loaded not in checked:
+            checked.add(loaded)
+            loaded_url = urljoin(url, "/" + loaded)
+            served = _compare(report, loaded_url, loaded, manifest[loaded], fetch)
+            _follow(report, loaded_url, served, manifest, fetch, checked)
+
+
 def verify_page(page_url: str, manifest: Mapping[str, str], fetch: Fetch) -> Report:
     report = Report()
     status, body = fetch(page_url)
@@ -126,25 +147,7 @@ def verify_page(page_url: str, manifest: Mapping[str, str], fetch: Fetch) -> Rep
         if tag.integrity != _sri(expected):
             report.add(path, False, f"the {tag.kind} tag's integrity is not the manifest's hash")
             continue
-        content = _compare(report, url, path, expected, fetch)
-        # What the script loads, and what that loads in turn: chunks, then the worker.
-        waiting = [(path, content)]
-        while waiting:
-            loader, loaded_content = waiting.pop()
-            folder = loader.rsplit("/", 1)[0] + "/" if "/" in loader else ""
-            names = [n.decode() for n in _NAMED_ASSET.findall(loaded_content)]
-            names += [folder + n.decode() for n in _SIBLING.findall(loaded_content)]
-            for loaded in names:
-                if loaded in manifest and loaded not in checked:
-                    checked.add(loaded)
-                    waiting.append(
-                        (
-                            loaded,
-                            _compare(
-                                report, urljoin(url, "/" + loaded), loaded, manifest[loaded], fetch
-                            ),
-                        )
-                    )
+        _follow(report, url, _compare(report, url, path, expected, fetch), manifest, fetch, checked)
     scheme, netloc = _origin(page_url)
     published_status, published = fetch(f"{scheme}://{netloc}{ASSET_MANIFEST_PATH}")
     if published_status != 200:

@@ -175,17 +175,17 @@ def test_the_practitioner_page_holds_its_slots_week_by_week_without_javascript(s
     monday = date(2026, 3, 2)
     expected = _slots_api(site, chosen, monday)
     assert expected
-    assert re.findall(r'<li><time datetime="([^"]+)">', text) == expected
+    assert re.findall(r'<li><a href="/book/[^"]+"><time datetime="([^"]+)">', text) == expected
     assert "Semaine précédente" not in text
     next_url = unescape(re.search(r'href="([^"]+)">Semaine suivante', text)[1])  # type: ignore[index]
     assert "week=2026-03-09" in next_url
     later = site.client.get(next_url).text
-    assert re.findall(r'<li><time datetime="([^"]+)">', later) == _slots_api(
+    assert re.findall(r'<li><a href="/book/[^"]+"><time datetime="([^"]+)">', later) == _slots_api(
         site, chosen, monday + timedelta(weeks=1)
     )
     assert "Semaine précédente" in later
     video = site.client.get(site.practitioner_url, params={"visit_type": str(site.world.video_id)})
-    video_slots = re.findall(r'<li><time datetime="([^"]+)">', video.text)
+    video_slots = re.findall(r'<li><a href="/book/[^"]+"><time datetime="([^"]+)">', video.text)
     assert video_slots == _slots_api(site, site.world.video_id, monday)
     assert all("T14:" in s or "T15:" in s or "T16:" in s or "T17:" in s for s in video_slots)
 
@@ -211,7 +211,7 @@ def test_the_island_data_is_inert_json_even_with_markup_in_a_label(site: Site) -
     assert hostile in [vt["label"] for vt in data["visitTypes"]]
     assert data["week"] == "2026-03-02"
     assert data["firstWeek"] == "2026-03-02"
-    assert data["slots"] == re.findall(r'<li><time datetime="([^"]+)">', text)
+    assert data["slots"] == re.findall(r'<li><a href="/book/[^"]+"><time datetime="([^"]+)">', text)
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,7 @@ def test_late_in_the_week_the_page_opens_on_the_first_week_with_a_free_slot(site
     assert "Semaine précédente" in text  # this week stays one click away
     asked = site.client.get(site.practitioner_url, params={"week": "2026-03-02"}).text
     assert "Semaine du 2 mars 2026" in asked
-    assert "<li><time" not in asked
+    assert '<li><a href="/book/' not in asked
 
 
 def test_pages_answer_head_requests_for_crawlers(site: Site) -> None:

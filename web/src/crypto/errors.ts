@@ -36,6 +36,15 @@ export class OutOfMemory extends CryptoError {
   override name = "OutOfMemory" as const;
 }
 
+/** A user's keys were reset (signed by the new key only): a person must compare fingerprints. */
+export class KeysChanged extends CryptoError {
+  override name = "KeysChanged" as const;
+}
+/** The practice has no signed membership chain, so its key cannot be trusted for sealing. */
+export class UnsignedMemberships extends CryptoError {
+  override name = "UnsignedMemberships" as const;
+}
+
 export const FAILURE_KINDS = [
   "CryptoError",
   "MalformedEnvelope",
@@ -47,6 +56,8 @@ export const FAILURE_KINDS = [
   "InvalidPublicKey",
   "ProofInvalid",
   "OutOfMemory",
+  "KeysChanged",
+  "UnsignedMemberships",
   // Not crypto: the worker could not start, was given a handle it does not hold, or a bug.
   "WorkerUnavailable",
   "UnknownHandle",

@@ -68,6 +68,18 @@ export interface SelfTestReport {
   failures: string[];
 }
 
+/** The deployment's key directory pin, from the page's server-rendered configuration. */
+export interface DirectoryPin {
+  origin: string;
+  logPublicKey: Uint8Array;
+  witnesses: Record<string, Uint8Array>;
+  threshold: number;
+  witnessMaxAgeSeconds?: number;
+}
+
+/** Either the API answers the check still needs (paths to GET, same origin), or its result. */
+export type DirectoryOutcome<T> = { need: string[] } | { proven: T };
+
 /** Every operation: its parameters and its result. */
 export interface Api {
   version: { params: Record<string, never>; result: { libsodium: string } };
@@ -131,6 +143,13 @@ export interface Api {
   };
   verifyKeyBinding: { params: { binding: KeyBinding; leafIndex: number; proof: Uint8Array[]; checkpoint: Checkpoint }; result: null };
   verifyCheckpointConsistency: { params: { previous: Checkpoint; next: Checkpoint; proof: Uint8Array[] }; result: null };
+  /** The practice group's current key as the key directory proves it (5.12, 5.13), checked
+   * against this browser's remembered state (IndexedDB), which it then updates. `answers`: API
+   * path -> JSON body, as fetched by the page; call again with the paths in `need` added. */
+  provePracticeKey: {
+    params: { pin: DirectoryPin; practiceId: string; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ binding: KeyBinding; fingerprint: string }>;
+  };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };
   checkFingerprint: { params: { bindings: KeyBinding[]; shown: string }; result: null };
   forget: { params: { handle: KekHandle | KeysHandle | GroupHandle }; result: null };

@@ -1,8 +1,10 @@
 /// <reference lib="webworker" />
 // The crypto worker: the only place libsodium runs and secrets live. It keeps the KEK and the
 // unlocked private keys in memory, behind opaque handles, and answers the page's typed requests
-// (protocol.ts). Nothing here writes to any storage, and its CSP (connect-src 'none', served by
+// (protocol.ts). Nothing secret is written to any storage (the key directory's integrity-only
+// state goes to IndexedDB, state.ts), and its CSP (connect-src 'none', served by
 // colloque.web.security) means it cannot send anything anywhere either.
+import { KeyDirectory, NeedAnswers } from "./directory";
 import { fromUtf8, utf8 } from "./encoding";
 import { CryptoError, type FailureKind } from "./errors";
 import * as groups from "./groups";
@@ -11,6 +13,7 @@ import * as keys from "./keys";
 import { checkCost, deriveLoginKeys, kdfParamsFromBytes } from "./login";
 import type { Api, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Request, Response, UnlockedKeys } from "./protocol";
 import * as sodium from "./sodium";
+import { loadState, saveState } from "./state";
 import { testHandlers } from "./testing/hooks";
 import * as statements from "./statements";
 import * as transparency from "./transparency";
@@ -141,6 +144,20 @@ const handlers: Handlers = {
   verifyCheckpointConsistency: ({ previous, next, proof }) => {
     transparency.verifyCheckpointConsistency(previous, next, proof);
     return null;
+  },
+  provePracticeKey: async ({ pin, practiceId, answers }) => {
+    const state = await loadState(pin.origin);
+    const directory = new KeyDirectory(pin, state, answers, Date.now() / 1000);
+    try {
+      const binding = directory.practiceKey(practiceId);
+      return { proven: { binding, fingerprint: transparency.fingerprint([binding]) } };
+    } catch (error) {
+      if (error instanceof NeedAnswers) return { need: error.paths };
+      throw error;
+    } finally {
+      // Only what verified was written into it; a failed check keeps what passed before it.
+      await saveState(pin.origin, directory.state);
+    }
   },
   fingerprint: ({ bindings }) => ({ fingerprint: transparency.fingerprint(bindings) }),
   checkFingerprint: ({ bindings, shown }) => {

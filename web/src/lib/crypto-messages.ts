@@ -17,6 +17,9 @@ export const cryptoFailureMessages: Record<Lang, Record<FailureKind, string>> = 
     ProofInvalid: "L'annuaire des clés n'a pas pu être vérifié : rien n'a été chiffré.",
     OutOfMemory:
       "Votre appareil manque de mémoire pour protéger votre mot de passe. Fermez d'autres onglets ou applications, puis réessayez.",
+    KeysChanged: "Les clés d'un membre du cabinet ont été réinitialisées : comparez son empreinte avant de continuer. Rien n'a été chiffré.",
+    UnsignedMemberships:
+      "Ce cabinet n'a pas encore signé la liste de ses membres : la prise de rendez-vous chiffrée n'est pas possible pour l'instant. Contactez le cabinet par téléphone.",
     WorkerUnavailable: "Le module de chiffrement n'a pas pu démarrer. Rechargez la page.",
     UnknownHandle: "Votre session de chiffrement a expiré. Reconnectez-vous.",
     InternalError: "Une erreur inattendue s'est produite pendant le chiffrement. Rechargez la page.",
@@ -32,6 +35,9 @@ export const cryptoFailureMessages: Record<Lang, Record<FailureKind, string>> = 
     InvalidPublicKey: "A public key was refused: the fingerprints do not match.",
     ProofInvalid: "The key directory could not be verified, so nothing was encrypted.",
     OutOfMemory: "Your device is short of memory to protect your password. Close other tabs or apps, then try again.",
+    KeysChanged: "A practice member's keys were reset: compare their fingerprint before going on. Nothing was encrypted.",
+    UnsignedMemberships:
+      "This practice has not signed its member list yet, so encrypted booking is not possible for now. Please call the practice.",
     WorkerUnavailable: "The encryption module could not start. Reload the page.",
     UnknownHandle: "Your encryption session has expired. Sign in again.",
     InternalError: "Something unexpected went wrong while encrypting. Reload the page.",

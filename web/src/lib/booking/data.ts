@@ -1,0 +1,73 @@
+// The booking page's data from the server (<script type="application/json">), checked before use.
+import type { DirectoryPin } from "../../crypto/protocol";
+import type { Lang } from "../i18n";
+import type { VisitTypeChoice } from "../island";
+
+export interface BookingData {
+  lang: Lang;
+  practiceId: string;
+  practitionerId: string;
+  practitionerName: string;
+  practiceName: string;
+  address: string;
+  timezone: string;
+  /** The chosen slot, ISO 8601 in the practice's zone. */
+  slot: string;
+  visitTypes: VisitTypeChoice[];
+  visitTypeId: string;
+  practitionerUrl: string;
+  pin: DirectoryPin;
+}
+
+type Json = Record<string, unknown>;
+
+function record(value: unknown, what: string): Json {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`booking data: ${what} is not an object`);
+  return value as Json;
+}
+
+function text(raw: Json, key: string): string {
+  const value = raw[key];
+  if (typeof value !== "string") throw new Error(`booking data: ${key} is not text`);
+  return value;
+}
+
+function bytes(base64: string): Uint8Array {
+  return Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
+}
+
+export function readBookingData(value: unknown): BookingData {
+  const raw = record(value, "the data");
+  const lang = text(raw, "lang");
+  if (lang !== "fr" && lang !== "en") throw new Error("booking data: unknown language");
+  const visitTypes = raw["visitTypes"];
+  if (!Array.isArray(visitTypes) || visitTypes.length === 0) throw new Error("booking data: no visit types");
+  const pin = record(raw["pin"], "pin");
+  const witnesses = record(pin["witnesses"], "witnesses");
+  const threshold = pin["threshold"];
+  if (typeof threshold !== "number") throw new Error("booking data: threshold is not a number");
+  return {
+    lang,
+    practiceId: text(raw, "practiceId"),
+    practitionerId: text(raw, "practitionerId"),
+    practitionerName: text(raw, "practitionerName"),
+    practiceName: text(raw, "practiceName"),
+    address: text(raw, "address"),
+    timezone: text(raw, "timezone"),
+    slot: text(raw, "slot"),
+    visitTypes: visitTypes.map((item: unknown) => {
+      const vt = record(item, "a visit type");
+      const minutes = vt["durationMinutes"];
+      if (typeof minutes !== "number") throw new Error("booking data: a duration is not a number");
+      return { id: text(vt, "id"), label: text(vt, "label"), durationMinutes: minutes };
+    }),
+    visitTypeId: text(raw, "visitTypeId"),
+    practitionerUrl: text(raw, "practitionerUrl"),
+    pin: {
+      origin: text(pin, "origin"),
+      logPublicKey: bytes(text(pin, "logPublicKey")),
+      witnesses: Object.fromEntries(Object.entries(witnesses).map(([name, key]) => [name, bytes(String(key))])),
+      threshold,
+    },
+  };
+}
