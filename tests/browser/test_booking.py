@@ -314,7 +314,7 @@ def test_not_signed_in_the_page_keeps_the_slot_for_log_in_and_sign_up(
     path = scene.booking_path(scene.slots()[0])
     page.goto(scene.url + path)
     for name, route in (("Se connecter", "/login"), ("Créer un compte", "/signup")):
-        link = page.get_by_role("link", name=name)
+        link = page.locator("#booking").get_by_role("link", name=name)
         assert link.get_attribute("href") == f"{route}?next={quote(path, safe='')}"
 
 
