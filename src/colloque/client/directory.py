@@ -351,8 +351,10 @@ class KeyDirectory:
     def membership_chain(self, practice_id: UUID) -> MembershipChain | None:
         """The practice's signed membership chain, every link verified (None before its genesis).
 
-        A chain shorter than one this client verified before is refused: a server cannot take a
-        practice back to unsigned memberships, or to an older state, once a client saw more."""
+        The state keeps the sequence and head hash of the chain verified last: a shorter chain, or
+        one that does not pass through that head (a rewritten history of any length), is refused,
+        so a server cannot take a practice back to unsigned memberships, to an older state, or to
+        another chain once a client saw one."""
         answer = self._fetch(f"/api/v1/practices/{practice_id}/key-group/memberships")
         return self._verified_memberships(practice_id, self._proven_leaves(answer))
 
@@ -364,14 +366,23 @@ class KeyDirectory:
             for leaf in leaves
             if leaf[1:2] == bytes((MEMBERSHIP_TYPE,))
         ]
-        seen = self.state.get("membership_sequences", str(practice_id)) or 0
+        saved = self.state.get("membership_sequences", str(practice_id)) or 0
+        # A state from before heads were kept holds the sequence alone.
+        seen, head = (saved, None) if isinstance(saved, int) else (saved["sequence"], saved["head"])
         if len(links) < seen:
             raise ProofInvalid("the membership chain went back")
+        # Same length or longer is not enough: a rewritten chain must still pass the head seen.
+        if head is not None and b64(links[seen - 1].leaf_hash()) != head:
+            raise ProofInvalid("the membership chain does not extend the one seen before")
         if not links:
             return None
         signers = {(link.signer_id, link.signer_epoch) for link in links}
         chain = verify_membership_chain(practice_id, links, signing_keys=self.signing_keys(signers))
-        self.state.put("membership_sequences", str(practice_id), chain.sequence)
+        self.state.put(
+            "membership_sequences",
+            str(practice_id),
+            {"sequence": chain.sequence, "head": b64(chain.head)},
+        )
         return chain
 
     def practice_key(self, practice_id: UUID) -> KeyBinding:

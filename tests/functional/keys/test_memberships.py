@@ -124,7 +124,10 @@ def test_signed_group_life_cycle(
     }
     with db.read() as session:
         assert services.rotation_due(session, practice_id=practice) is False
-    assert admin_client.state.get("membership_sequences", str(practice)) == 4
+    assert admin_client.state.get("membership_sequences", str(practice)) == {
+        "sequence": 4,
+        "head": b64(chain.head),
+    }
     assert second.client(http).practice_keys.open_group_key(practice) == rotated
     # What the log holds for the group is readable by its members, proven.
     log = http.get(f"/api/v1/practices/{practice}/key-group/memberships", headers=second.headers)
@@ -262,9 +265,38 @@ def test_a_chain_that_goes_back_is_refused(
     client = admin.client(http)
     client.practice_keys.attest_member(practice, admin.account_id, GroupRole.ADMIN)
     assert client.key_directory.membership_chain(practice) is not None
+    # A state from before heads were kept: the sequence alone.
     client.state.put("membership_sequences", str(practice), 2)  # as if it had seen one more
     with pytest.raises(ProofInvalid, match="went back"):
         client.key_directory.membership_chain(practice)
+
+
+def test_a_chain_of_the_same_or_greater_length_must_pass_the_head_seen(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    practice, admin, secretary = team["practice"], team["admin"], team["sec"]
+    client = admin.client(http)
+    client.practice_keys.attest_member(practice, secretary.account_id, GroupRole.SECRETARY)
+    seen = client.key_directory.membership_chain(practice)
+    assert seen is not None
+    assert seen.sequence == 2
+    # The state remembers another head at sequence 2 (the server showed this device another
+    # history before): the chain served now, of the same length, does not pass through it.
+    forked = {"sequence": 2, "head": b64(bytes(32))}
+    client.state.put("membership_sequences", str(practice), forked)
+    with pytest.raises(ProofInvalid, match="does not extend"):
+        client.key_directory.membership_chain(practice)
+    client.state.put("membership_sequences", str(practice), {"sequence": 2, "head": b64(seen.head)})
+    client.practice_keys.attest_member(practice, team["admin2"].account_id, GroupRole.ADMIN)
+    # Longer, but not through the head remembered: refused too.
+    client.state.put("membership_sequences", str(practice), forked)
+    with pytest.raises(ProofInvalid, match="does not extend"):
+        client.key_directory.membership_chain(practice)
+    # Through the head really seen: the longer chain extends it.
+    client.state.put("membership_sequences", str(practice), {"sequence": 2, "head": b64(seen.head)})
+    longer = client.key_directory.membership_chain(practice)
+    assert longer is not None
+    assert longer.sequence == 3
 
 
 def test_group_epochs_of_a_signed_practice_need_their_statement(
