@@ -326,7 +326,10 @@ def test_group_epochs_of_a_signed_practice_need_their_statement(
     both = [(admin.account_id, 1), (secretary.account_id, 1)]
     good = groups_statement(key, 2, both, mine)
     other_key = groups.create_group(practice, members=[]).group_key
+    second = team["admin2"]  # an admin of the practice the chain does not attest (yet)
+    theirs = second.client(http).unlocked_keys
     cases: list[tuple[Keyed, str | None, int]] = [
+        (second, b64(groups_statement(key, 2, both, theirs).to_leaf()), 422),
         (admin, None, 422),
         (admin, "AAAA", 422),
         (admin, b64(groups_statement(other_key, 2, both, mine).to_leaf()), 422),
@@ -448,6 +451,11 @@ def test_a_practice_keyed_before_signed_memberships_is_refused_until_an_admin_re
     )
     _problem(unsigned_removal, 409)
     # The admin re-keys: the chain signed from the members listed, then epoch 2 with its statement.
+    # Nothing is wrapped or removed on an unsigned chain by the client either.
+    with pytest.raises(UnsignedPractice):
+        admin_client.practice_keys.wrap_for_pending(practice)
+    with pytest.raises(UnsignedPractice):
+        admin_client.practice_keys.remove_member(practice, secretary.account_id)
     rekeyed = admin_client.practice_keys.rotate(practice)
     assert rekeyed.epoch == 2
     chain = sec_client.key_directory.membership_chain(practice)

@@ -122,6 +122,11 @@ def test_removal_marks_rotation_due_and_guards_admins(
     early = keyed(db, clock, "early")
     add(db, practice, early)
     assert remove(admin, early.account_id).status_code == 204  # before any group: nothing due
+    assert remove(admin, uuid.uuid4()).status_code == 404
+    solo = keyed(db, clock, "solo")
+    alone = new_practice(db, clock, solo)
+    sole = http.delete(f"/api/v1/practices/{alone}/members/{solo.account_id}", headers=solo.headers)
+    assert sole.status_code == 409  # the last admin
     with db.read() as session:
         assert services.rotation_due(session, practice_id=practice) is False
     admin.client(http).practice_keys.create_group(practice)
