@@ -7,8 +7,10 @@ for the practice's key as the key directory proves it.
 
 Each attack ends in a refusal before anything is sealed: by a client that remembers the last
 checkpoint it verified (client state file, no witnesses needed), and by a fresh client that
-requires the witnesses' cosignatures. A naive client (no state, no witnesses) is shown to fall
-for each attack, so that the refusals are known to be about something real.
+requires the witnesses' cosignatures. A naive client (no state, no witnesses) falls for the
+rollback (attack 4: the old key and its statement are genuine), so that refusal is known to be about
+the log; attacks 1 and 5 swap in a key no admin signed, which even the naive client now refuses
+(docs/crypto.md 5.12).
 """
 
 from __future__ import annotations
