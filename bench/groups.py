@@ -11,11 +11,12 @@ Signed memberships (docs/crypto.md 5.12), client side, against the unsigned flow
 the same loop: joining signs the newcomer's membership statement, verifies the whole membership
 chain (genesis, 1,000 members and the newcomer: 1,002 links) as a client without a cached head does,
 and wraps; leaving signs the removal, verifies the chain, signs the group epoch statement over the
-999 remaining members and makes the 999 wraps. The server flows do not carry the statements yet, so only the client side is measured.
+999 remaining members and makes the 999 wraps.
 
 Server side, on a scratch PostgreSQL database (``colloque_bench_groups``, recreated each run): the
-rotation a remaining member's client posts (999 wrap headers checked, the binding appended to the
-key directory with a signed checkpoint, 999 wraps stored), against inserting the same 999 rows
+signed rotation an admin's client posts after a signed removal (the group epoch statement checked
+against the 1,001-link chain, 999 wrap headers checked, the binding and the statement appended to
+the key directory with a signed checkpoint, 999 wraps stored), against inserting the same 999 rows
 alone. Each server run is rolled back, so every repetition rotates the same epoch.
 """
 
@@ -33,15 +34,17 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bench.harness import machine, postgres_version, recreate_database
+from colloque.accounts.models import KeyBundleRow
 from colloque.accounts.services import do_add_member, do_create_account, principal_for_account
 from colloque.config import Settings
 from colloque.crypto import groups, keys, statements, transparency
+from colloque.demo.showcase_keys import make_practice_group
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
+from colloque.practicekeys.memberships import do_append_memberships, stored_chain
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
-from colloque.practicekeys.services import MemberWrap, do_create_group, do_rotate_group
+from colloque.practicekeys.services import MemberWrap, do_rotate_group
 from colloque.principal import Role
-from colloque.scheduling.models import PracticeMember
 from colloque.scheduling.services import do_create_practice
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
@@ -219,9 +222,24 @@ def server_side() -> tuple[str, float, float]:
     upgrade(url)
     db = Database(url)
     log = LogKey.from_settings(Settings())
-    users = [_user() for _ in range(MEMBERS)]
+    admin_keys = _user()
+    users = [_user() for _ in range(MEMBERS - 1)]
     with db.write() as session:
-        admin = do_create_account(session, now=NOW, display_name="Bench Admin")
+        admin = do_create_account(
+            session, now=NOW, display_name="Bench Admin", account_id=admin_keys.user_id
+        )
+        # The admin's bundle names the key the server checks the statements' signatures with.
+        session.add(
+            KeyBundleRow(
+                account_id=admin_keys.user_id,
+                epoch=1,
+                encryption_public=admin_keys.encryption_public,
+                signing_public=admin_keys.signing_public,
+                sealed_by_password=b"unused",
+                sealed_by_recovery=b"unused",
+                updated_at=NOW,
+            )
+        )
         principal = principal_for_account(session, admin)
         practice = do_create_practice(
             session,
@@ -239,26 +257,47 @@ def server_side() -> tuple[str, float, float]:
             do_add_member(
                 session, practice_id=practice, account_id=user.user_id, role=Role.SECRETARY
             )
-        publish_bindings(
-            session, bindings=[u.encryption_binding() for u in users], now=NOW, log=log
-        )
+        bindings = [admin_keys.encryption_binding(), admin_keys.signing_binding()]
+        bindings += [u.encryption_binding() for u in users]
+        publish_bindings(session, bindings=bindings, now=NOW, log=log)
         principal = principal_for_account(session, admin)
-        first = groups.create_group(practice, members=[u.encryption_binding() for u in users])
-        do_create_group(
+        first = make_practice_group(
+            session,
+            now=NOW,
+            practice_id=practice,
+            creator=principal,
+            admin=admin_keys,
+            members=[
+                (admin_keys, statements.Role.ADMIN),
+                *((u, statements.Role.SECRETARY) for u in users),
+            ],
+        )
+        # The first member leaves: the admin's signed removal (the member and their wrap go).
+        removal = statements.sign_membership(
+            group_id=practice,
+            sequence=MEMBERS + 1,
+            previous=stored_chain(session, practice_id=practice)[-1].leaf_hash(),
+            member_id=users[0].user_id,
+            role=statements.Role.REMOVED,
+            signer=admin_keys,
+        )
+        do_append_memberships(
             session,
             now=NOW,
             principal=principal,
             practice_id=practice,
-            public_key=first.group_key.public_key,
-            wraps=[MemberWrap(a, w) for a, w in first.wraps.items()],
+            leaves=[removal.to_leaf()],
             log=log,
         )
-    # The first member has left (removed at the database level: the bench measures the rotation).
-    with db.write() as session:
-        session.delete(session.get_one(PracticeMember, (practice, users[0].user_id)))
-    remaining = [u.encryption_binding() for u in users[1:]]
-    rotation = groups.rotate_group_key(first.group_key, members=remaining)
+    remaining = [admin_keys.encryption_binding()] + [u.encryption_binding() for u in users[1:]]
+    rotation = groups.rotate_group_key(first, members=remaining)
     wraps = [MemberWrap(a, w) for a, w in rotation.wraps.items()]
+    statement = statements.sign_group_epoch(
+        group_key=rotation.group_key.encryption_binding(),
+        membership_sequence=MEMBERS + 1,
+        members=[(b.subject_id, b.epoch) for b in remaining],
+        signer=admin_keys,
+    ).to_leaf()
 
     def in_rolled_back(work: Callable[[Session], object]) -> Callable[[], None]:
         def run() -> None:
@@ -278,6 +317,7 @@ def server_side() -> tuple[str, float, float]:
             public_key=rotation.group_key.public_key,
             wraps=wraps,
             log=log,
+            statement=statement,
         )
 
     def store_only(session: Session) -> object:
@@ -310,7 +350,7 @@ def server_side() -> tuple[str, float, float]:
 
     result = _measure(in_rolled_back(rotate), in_rolled_back(store_only), 31)
     db.dispose()
-    return (f"server: rotation of {MEMBERS} ({MEMBERS - 1} wraps), PostgreSQL", *result)
+    return (f"server: signed rotation, {MEMBERS - 1} wraps, PostgreSQL", *result)
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
     # Operators never hold a practice's group key, grant or not.
     Action.PRACTICE_KEYS_VIEW: _STAFF,
-    Action.PRACTICE_KEYS_MANAGE: _STAFF,
+    Action.PRACTICE_KEYS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_MEMBER_REMOVE: frozenset({Role.ADMIN}),
     Action.PRACTICE_MEMBERSHIP_ATTEST: frozenset({Role.ADMIN}),
     # Sealed records. Notes and documents are clinical: practitioners only, even though the

@@ -88,6 +88,18 @@ class KeysChanged(CryptoError):
         self.fingerprint = fingerprint
 
 
+class UnsignedPractice(ProofInvalid):
+    """A practice's group key with no signed membership chain, or no group epoch statement for
+    its current epoch: made before signed memberships, or by the operator. Nothing is sealed to
+    it or opened with it until an admin re-keys the practice (docs/operations.md)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this practice's group key is not signed by its admins (no membership chain or no "
+            "statement for its epoch): an admin must re-key it (docs/operations.md)"
+        )
+
+
 def epoch_fingerprint(epoch: ChainEpoch) -> str:
     return fingerprint([epoch.encryption, epoch.signing])
 
@@ -137,6 +149,10 @@ def pinned_witnesses(witnesses: Mapping[str, object], threshold: object) -> dict
     if not 0 <= threshold <= len(keys):
         raise ValueError(f"threshold must be between 0 and {len(keys)} (the witnesses pinned)")
     return keys
+
+
+def _of_type(leaves: list[bytes], kind: int) -> list[bytes]:
+    return [leaf for leaf in leaves if leaf[1:2] == bytes((kind,))]
 
 
 #: The client state's section of verified checkpoints, by log origin.
@@ -335,8 +351,10 @@ class KeyDirectory:
     def membership_chain(self, practice_id: UUID) -> MembershipChain | None:
         """The practice's signed membership chain, every link verified (None before its genesis).
 
-        A chain shorter than one this client verified before is refused: a server cannot take a
-        practice back to unsigned memberships, or to an older state, once a client saw more."""
+        The state keeps the sequence and head hash of the chain verified last: a shorter chain, or
+        one that does not pass through that head (a rewritten history of any length), is refused,
+        so a server cannot take a practice back to unsigned memberships, to an older state, or to
+        another chain once a client saw one."""
         answer = self._fetch(f"/api/v1/practices/{practice_id}/key-group/memberships")
         return self._verified_memberships(practice_id, self._proven_leaves(answer))
 
@@ -348,21 +366,30 @@ class KeyDirectory:
             for leaf in leaves
             if leaf[1:2] == bytes((MEMBERSHIP_TYPE,))
         ]
-        seen = self.state.get("membership_sequences", str(practice_id)) or 0
+        saved = self.state.get("membership_sequences", str(practice_id)) or 0
+        # A state from before heads were kept holds the sequence alone.
+        seen, head = (saved, None) if isinstance(saved, int) else (saved["sequence"], saved["head"])
         if len(links) < seen:
             raise ProofInvalid("the membership chain went back")
+        # Same length or longer is not enough: a rewritten chain must still pass the head seen.
+        if head is not None and b64(links[seen - 1].leaf_hash()) != head:
+            raise ProofInvalid("the membership chain does not extend the one seen before")
         if not links:
             return None
         signers = {(link.signer_id, link.signer_epoch) for link in links}
         chain = verify_membership_chain(practice_id, links, signing_keys=self.signing_keys(signers))
-        self.state.put("membership_sequences", str(practice_id), chain.sequence)
+        self.state.put(
+            "membership_sequences",
+            str(practice_id),
+            {"sequence": chain.sequence, "head": b64(chain.head)},
+        )
         return chain
 
     def practice_key(self, practice_id: UUID) -> KeyBinding:
         """A practice group's current encryption key, proven; never of an epoch older than one
-        this client verified. Once the practice signs its memberships, the epoch must come with
-        its group epoch statement: signed by an admin of the chain at the stated sequence, for
-        this key, wrapped for attested members only (docs/crypto.md 5.12)."""
+        this client verified. The epoch must come with its group epoch statement: signed by an
+        admin of the practice's verified membership chain at the stated sequence, for this key,
+        wrapped for attested members only (docs/crypto.md 5.12); else :class:`UnsignedPractice`."""
         keys, answer = self._subject(
             f"/api/v1/key-directory/practices/{practice_id}", SubjectKind.GROUP, practice_id
         )
@@ -372,24 +399,23 @@ class KeyDirectory:
             raise StaleEpoch("an older group key than one already verified")
         leaves = self._proven_leaves(answer)
         chain = self._verified_memberships(practice_id, leaves)
-        if chain is not None:
-            statements = [
-                GroupEpochStatement.from_leaf(leaf)
-                for leaf in leaves
-                if leaf[1:2] == bytes((GROUP_EPOCH_TYPE,))
-            ]
-            statement = next((s for s in statements if s.epoch == binding.epoch), None)
-            listed = {out["epoch"]: out["members"] for out in answer.get("epoch_members", [])}
-            if statement is None or binding.epoch not in listed:
-                raise ProofInvalid("a group epoch without its signed statement")
-            verify_group_epoch(
-                statement,
-                group_key=binding,
-                chain=chain,
-                members=[
-                    (UUID(m["account_id"]), m["encryption_epoch"]) for m in listed[binding.epoch]
-                ],
-                signing_keys=self.signing_keys({(statement.signer_id, statement.signer_epoch)}),
-            )
+        statement = next(
+            (
+                s
+                for s in map(GroupEpochStatement.from_leaf, _of_type(leaves, GROUP_EPOCH_TYPE))
+                if s.epoch == binding.epoch
+            ),
+            None,
+        )
+        listed = {out["epoch"]: out["members"] for out in answer.get("epoch_members", [])}
+        if chain is None or statement is None or binding.epoch not in listed:
+            raise UnsignedPractice
+        verify_group_epoch(
+            statement,
+            group_key=binding,
+            chain=chain,
+            members=[(UUID(m["account_id"]), m["encryption_epoch"]) for m in listed[binding.epoch]],
+            signing_keys=self.signing_keys({(statement.signer_id, statement.signer_epoch)}),
+        )
         self.state.put("group_epochs", str(practice_id), binding.epoch)
         return binding

@@ -61,13 +61,12 @@ def own_key_alerts(
 
 def group_alerts(directory: KeyDirectory, practice_ids: Iterable[UUID]) -> list[Alert]:
     """For each practice (those the user is an admin of), what in its signed chain or current
-    group epoch does not verify. A practice without signed memberships, or without a group key
-    yet, has nothing to check."""
+    group epoch does not verify; a group key without them too (the practice needs re-keying).
+    A practice without a group key yet has only its chain, if any, to check."""
     alerts = []
     for practice_id in practice_ids:
         try:
-            if directory.membership_chain(practice_id) is None:
-                continue
+            directory.membership_chain(practice_id)
         except (CryptoError, ApiError) as error:
             # Even a 404 here (a signer's keys withheld) is something to look at.
             alerts.append(Alert(practice_id, "group_refused", None, str(error)))

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from colloque.client.directory import KeyDirectory
+from colloque.client.directory import KeyDirectory, UnsignedPractice
 from colloque.client.encoding import b64, unb64
-from colloque.crypto.errors import CryptoError, ProofInvalid
+from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
 from colloque.crypto.groups import (
     GroupKey,
     add_member,
@@ -37,6 +37,10 @@ from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind, fi
 Json = dict[str, Any]
 #: ``request(method, path, body)``: the API's JSON answer (``None`` for an empty one).
 Request = Callable[[str, str, Json | None], Any]
+
+
+#: The practice's member roles a statement can attest.
+ROLES = {"practitioner": Role.PRACTITIONER, "secretary": Role.SECRETARY, "admin": Role.ADMIN}
 
 
 class RemovalIgnored(CryptoError):
@@ -93,22 +97,17 @@ class PracticeKeys:
             raise ProofInvalid("a member key that is not the end of its chain")
 
     @staticmethod
-    def _attested(chain: MembershipChain | None, members: list[Member]) -> list[Member]:
-        """Once the practice signs its memberships, only the members its verified chain attests:
-        a member the server lists and no admin signed for gets no key."""
-        if chain is None:
-            return members
+    def _attested(chain: MembershipChain, members: list[Member]) -> list[Member]:
+        """Only the members the verified chain attests: a member the server lists and no admin
+        signed for gets no key."""
         attested = chain.members()
         return [m for m in members if m.account_id in attested]
 
     def _statement(
-        self, chain: MembershipChain | None, key: GroupKey, members: list[KeyBinding]
+        self, chain: MembershipChain, key: GroupKey, members: list[KeyBinding]
     ) -> dict[str, str]:
-        """The group epoch statement field, once the practice signs its memberships: this admin
-        attests the new key and exactly the members it is wrapped for, at the chain's sequence
-        the member list was filtered by."""
-        if chain is None:
-            return {}
+        """The group epoch statement: this admin attests the new key and exactly the members it is
+        wrapped for, at the chain's sequence the member list was filtered by."""
         statement = sign_group_epoch(
             group_key=key.encryption_binding(),
             membership_sequence=chain.sequence,
@@ -116,6 +115,28 @@ class PracticeKeys:
             signer=self._me,
         )
         return {"statement": b64(statement.to_leaf())}
+
+    def _chain(self, practice_id: UUID) -> MembershipChain:
+        chain = self._directory.membership_chain(practice_id)
+        if chain is None:
+            raise UnsignedPractice
+        return chain
+
+    def _sign_chain(self, practice_id: UUID, members: list[Member]) -> MembershipChain:
+        """The practice's chain, its genesis signed first when it has none: this admin attests
+        themselves, then every member with a key as the server lists them now. That list is
+        trusted once, as a first contact; from then on only a signed statement changes it."""
+        chain = self._directory.membership_chain(practice_id)
+        if chain is not None:
+            return chain
+        me = self._me.user_id
+        steps = [(me, Role.ADMIN)] + [
+            (m.account_id, ROLES[m.role])
+            for m in members
+            if m.key is not None and m.account_id != me
+        ]
+        self._append(practice_id, None, steps)
+        return self._chain(practice_id)
 
     def attest_member(self, practice_id: UUID, account_id: UUID, role: Role) -> int:
         """Sign that ``account_id`` holds ``role`` (admins); the genesis (this admin attesting
@@ -150,10 +171,10 @@ class PracticeKeys:
         return [{"account_id": str(a), "wrap": b64(w)} for a, w in wraps.items()]
 
     def create_group(self, practice_id: UUID) -> GroupKey:
-        """Epoch 1, wrapped for every member with a key (only those attested, once the practice
-        signs its memberships: :meth:`attest_member` signs its genesis)."""
+        """Epoch 1 (admins), wrapped for every attested member with a key, with its group epoch
+        statement; the practice's chain is signed first if it has none (:meth:`_sign_chain`)."""
         _epoch, members = self.members(practice_id)
-        chain = self._directory.membership_chain(practice_id)
+        chain = self._sign_chain(practice_id, members)
         keyed = [m.key for m in self._attested(chain, members) if m.key is not None]
         rotation = create_group(practice_id, members=keyed)
         key = rotation.group_key
@@ -167,7 +188,11 @@ class PracticeKeys:
         return key
 
     def open_group_key(self, practice_id: UUID) -> GroupKey:
-        """The current group key, if the log vouches for it and it is not older than the last."""
+        """The current group key, if the log vouches for it, its group epoch statement verifies
+        and it is not older than the last."""
+        return self._open_current(practice_id, signed=True)
+
+    def _open_current(self, practice_id: UUID, *, signed: bool) -> GroupKey:
         answer = self._request("GET", self._path(practice_id), None)
         binding = self._directory.verify_binding(
             answer["binding"],
@@ -176,16 +201,14 @@ class PracticeKeys:
             subject_id=practice_id,
             purpose=KeyPurpose.ENCRYPTION,
         )
-        # A signed practice: the key must also be the one its group epoch statement attests.
-        signed = self._directory.membership_chain(practice_id) is not None
+        last_seen = self.last_seen_epoch.get(practice_id, 0)
+        if binding.epoch < last_seen:
+            raise StaleEpoch("an older group key than one already opened")
         if signed and self._directory.practice_key(practice_id) != binding:
             raise ProofInvalid("not the group key the signed statements attest")
         wraps = {out["epoch"]: unb64(out["wrap"]) for out in answer["wraps"]}
         key = open_group_key(
-            wraps.get(binding.epoch, b""),
-            expected=binding,
-            member=self._me,
-            last_seen_epoch=self.last_seen_epoch.get(practice_id, 0),
+            wraps.get(binding.epoch, b""), expected=binding, member=self._me, last_seen_epoch=0
         )
         self.last_seen_epoch[practice_id] = key.epoch
         return key
@@ -215,7 +238,7 @@ class PracticeKeys:
         """Seal the current key for members with a key but no wrap of it (e.g. newly invited)."""
         key = self.open_group_key(practice_id)
         _epoch, members = self.members(practice_id)
-        members = self._attested(self._directory.membership_chain(practice_id), members)
+        members = self._attested(self._chain(practice_id), members)
         wraps = {
             m.account_id: add_member(key, member=m.key)
             for m in members
@@ -227,12 +250,20 @@ class PracticeKeys:
         return len(wraps)
 
     def rotate(self, practice_id: UUID) -> GroupKey:
-        """The next epoch, wrapped for exactly the current members."""
-        return self._rotate(practice_id, self.members(practice_id)[1])
+        """The next epoch, wrapped for exactly the current attested members. A practice keyed
+        before signed memberships (no chain at all) is re-keyed this way: its current key is
+        opened on its log proof alone, then the chain is signed first (docs/operations.md).
+        Once a chain exists, an epoch without its statement is refused, never followed."""
+        members = self.members(practice_id)[1]
+        if self._directory.membership_chain(practice_id) is None:
+            previous = self._open_current(practice_id, signed=False)
+        else:
+            previous = self.open_group_key(practice_id)
+        return self._rotate(practice_id, members, previous, self._sign_chain(practice_id, members))
 
-    def _rotate(self, practice_id: UUID, members: list[Member]) -> GroupKey:
-        previous = self.open_group_key(practice_id)
-        chain = self._directory.membership_chain(practice_id)
+    def _rotate(
+        self, practice_id: UUID, members: list[Member], previous: GroupKey, chain: MembershipChain
+    ) -> GroupKey:
         keyed = [m.key for m in self._attested(chain, members) if m.key is not None]
         rotation = rotate_group_key(previous, members=keyed)
         key = rotation.group_key
@@ -247,23 +278,21 @@ class PracticeKeys:
         return key
 
     def remove_member(self, practice_id: UUID, account_id: UUID) -> GroupKey:
-        """Remove a member (admins), then rotate so that they hold no key of later items.
+        """Remove a member (admins) with a signed removal statement, then rotate so that they
+        hold no key of later items.
 
         The rotation wraps for the member list read once, after the removal, and only if the
-        removed account is not on it: a server that quietly put them back would otherwise get
-        the new key wrapped for them (:class:`RemovalIgnored`, nothing is rotated)."""
-        chain = self._directory.membership_chain(practice_id)
-        if chain is None:
-            self._request("DELETE", f"/api/v1/practices/{practice_id}/members/{account_id}", None)
-        else:
-            self._append(practice_id, chain, [(account_id, Role.REMOVED)])
-            after = self._directory.membership_chain(practice_id)
-            if account_id in (after.members() if after else {}):
-                raise RemovalIgnored("the signed removal is not in the chain")
+        removed account is neither attested nor listed: a server that quietly put them back would
+        otherwise get the new key wrapped for them (:class:`RemovalIgnored`, nothing rotated)."""
+        chain = self._chain(practice_id)
+        self._append(practice_id, chain, [(account_id, Role.REMOVED)])
+        after = self._chain(practice_id)
+        if account_id in after.members():
+            raise RemovalIgnored("the signed removal is not in the chain")
         _epoch, members = self.members(practice_id)
         if any(member.account_id == account_id for member in members):
             raise RemovalIgnored("the removed account is still listed as a member")
-        return self._rotate(practice_id, members)
+        return self._rotate(practice_id, members, self.open_group_key(practice_id), after)
 
     def practice_fingerprint(self, practice_id: UUID) -> str:
         """The group key's fingerprint, from its proven binding, to compare in person."""

@@ -41,7 +41,7 @@ from colloque.keydirectory.models import (
     KeyDirectoryLeaf,
 )
 from colloque.patients.models import Patient, PracticePatient
-from colloque.principal import MEMBER_ROLES, Principal
+from colloque.principal import MEMBER_ROLES, Principal, Role
 from colloque.scheduling.models import PracticeMember
 
 #: Any fixed 64-bit number: the advisory lock that serialises appends on PostgreSQL.
@@ -417,7 +417,9 @@ class SubjectKeys:
 
 def _deals_with(session: Session, principal: Principal, user_id: UUID) -> bool:
     """Whether the user is a co-member, holds a patient registered where the principal works,
-    or works where the principal's patient is registered: the facts the policy decides on."""
+    works where the principal's patient is registered, or is an admin of a practice with a key
+    group (whose signed statements anyone about to book there verifies): the facts the policy
+    decides on."""
     viewer = principal.account_id
     mine = [
         practice_id

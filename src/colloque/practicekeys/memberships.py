@@ -77,6 +77,17 @@ def attested(chain: Sequence[MembershipStatement]) -> dict[UUID, Role]:
     return {member: role for member, role in roles.items() if role is not Role.REMOVED}
 
 
+def signed_chain(session: Session, *, practice_id: UUID) -> list[MembershipStatement]:
+    """The practice's chain, for a new group epoch: 422 naming ``statement`` before its genesis,
+    checked before the wraps, so that an admin is told what to sign first."""
+    chain = stored_chain(session, practice_id=practice_id)
+    if not chain:
+        raise InvalidInput(
+            "the practice has no signed memberships: an admin attests them first", field="statement"
+        )
+    return chain
+
+
 def remove_membership(
     session: Session,
     *,
@@ -281,20 +292,17 @@ def check_epoch_statement(
     public_key: bytes,
     wrapped: Sequence[UUID],
     leaf: bytes | None,
-) -> tuple[GroupEpochStatement | None, bytes | None]:
-    """The group epoch statement of a new epoch, for a practice that signs its memberships (and
-    none for one that does not), with the member entries it covers; 422 naming ``statement``.
+    chain: Sequence[MembershipStatement],
+) -> tuple[GroupEpochStatement, bytes]:
+    """The group epoch statement every new epoch needs, with the member entries it covers; 422
+    naming ``statement`` when it is missing or wrong. ``chain``: the practice's, from
+    :func:`signed_chain`.
 
     Checked from the clear bytes: this practice, epoch and key; the caller's current signing key;
     the chain's current sequence (409 when it moved on) and an admin of it as signer; the digest
     of exactly the wrapped members at their current encryption epochs."""
-    chain = stored_chain(session, practice_id=practice_id)
-    if not chain:
-        if leaf is not None:
-            raise InvalidInput("this practice does not sign its memberships", field="statement")
-        return None, None
     if leaf is None:
-        raise InvalidInput("this practice signs its group epochs", field="statement")
+        raise InvalidInput("a group epoch needs its signed statement", field="statement")
     try:
         statement = GroupEpochStatement.from_leaf(leaf)
     except CryptoError:

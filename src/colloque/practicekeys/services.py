@@ -22,7 +22,7 @@ from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import FIRST_EPOCH, read_group_wrap_header
-from colloque.crypto.statements import parse_member_entries
+from colloque.crypto.statements import MembershipStatement, parse_member_entries
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.keydirectory.interfaces import LogSigner
@@ -39,6 +39,7 @@ from colloque.practicekeys.memberships import (
     attested,
     check_epoch_statement,
     remove_membership,
+    signed_chain,
     stored_chain,
 )
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
@@ -104,10 +105,11 @@ def _current_row(session: Session, practice_id: UUID, *, lock: bool = False) -> 
     return row
 
 
-def _keyed_members(session: Session, practice_id: UUID) -> set[UUID]:
-    """Members who have an encryption key in the directory: those the group key is wrapped for;
-    once the practice signs its memberships, only those its chain attests."""
-    chain = stored_chain(session, practice_id=practice_id)
+def _keyed_members(
+    session: Session, practice_id: UUID, chain: Sequence[MembershipStatement]
+) -> set[UUID]:
+    """Members who have an encryption key in the directory and whom the practice's signed chain
+    attests: those the group key is wrapped for."""
     keyed = set(
         session.scalars(
             select(PracticeMember.account_id)
@@ -123,7 +125,7 @@ def _keyed_members(session: Session, practice_id: UUID) -> set[UUID]:
             )
         )
     )
-    return keyed & set(attested(chain)) if chain else keyed
+    return keyed & set(attested(chain))
 
 
 def _check_wraps(
@@ -168,6 +170,7 @@ def _store_epoch(
     public_key: bytes,
     wraps: Sequence[MemberWrap],
     statement: bytes | None,
+    chain: Sequence[MembershipStatement],
     log: LogSigner,
 ) -> PracticeKeyEpoch:
     signed, members = check_epoch_statement(
@@ -178,11 +181,10 @@ def _store_epoch(
         public_key=public_key,
         wrapped=[wrap.account_id for wrap in wraps],
         leaf=statement,
+        chain=chain,
     )
     binding = KeyBinding(SubjectKind.GROUP, practice_id, KeyPurpose.ENCRYPTION, epoch, public_key)
-    leaf_index, *_ = publish_bindings(
-        session, bindings=[binding] if signed is None else [binding, signed], now=now, log=log
-    )
+    leaf_index, *_ = publish_bindings(session, bindings=[binding, signed], now=now, log=log)
     row = PracticeKeyEpoch(
         practice_id=practice_id,
         epoch=epoch,
@@ -233,17 +235,18 @@ def do_create_group(
     log: LogSigner,
     statement: bytes | None = None,
 ) -> PracticeKeyEpoch:
-    """Epoch 1, made by a staff member's client: its public key and a wrap for every member (and,
-    once the practice signs its memberships, an admin's group epoch statement)."""
+    """Epoch 1, made by an admin's client once it signed the practice's membership chain: its
+    public key, a wrap for every attested member and the admin's group epoch statement."""
     require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
     if current_epoch(session, practice_id=practice_id) is not None:
         raise Conflict("the practice already has a key group")
+    chain = signed_chain(session, practice_id=practice_id)
     _check_wraps(
         wraps,
         practice_id=practice_id,
         epoch=FIRST_EPOCH,
         public_key=public_key,
-        allowed=_keyed_members(session, practice_id),
+        allowed=_keyed_members(session, practice_id, chain),
         exactly=True,
     )
     row = _store_epoch(
@@ -255,6 +258,7 @@ def do_create_group(
         public_key=public_key,
         wraps=wraps,
         statement=statement,
+        chain=chain,
         log=log,
     )
     _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_CREATED)
@@ -280,7 +284,8 @@ def do_add_wraps(
         practice_id=practice_id,
         epoch=current.epoch,
         public_key=current.public_key,
-        allowed=_keyed_members(session, practice_id) - _wrapped(session, practice_id, epoch),
+        allowed=_keyed_members(session, practice_id, stored_chain(session, practice_id=practice_id))
+        - _wrapped(session, practice_id, epoch),
         exactly=False,
     )
     _insert_wraps(session, now=now, practice_id=practice_id, epoch=epoch, wraps=wraps)
@@ -300,18 +305,20 @@ def do_rotate_group(
     log: LogSigner,
     statement: bytes | None = None,
 ) -> PracticeKeyEpoch:
-    """The next epoch, wrapped for exactly the remaining members; clears rotation-due (with an
-    admin's group epoch statement once the practice signs its memberships)."""
+    """The next epoch, wrapped for exactly the remaining attested members, with an admin's group
+    epoch statement; clears rotation-due. A practice keyed before signed memberships is re-keyed
+    this way once its admin signed the chain (docs/operations.md)."""
     require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
     current = _current_row(session, practice_id, lock=True)
     if epoch != current.epoch + 1:
         raise Conflict("a rotation makes the epoch after the current one", field="epoch")
+    chain = signed_chain(session, practice_id=practice_id)
     _check_wraps(
         wraps,
         practice_id=practice_id,
         epoch=epoch,
         public_key=public_key,
-        allowed=_keyed_members(session, practice_id),
+        allowed=_keyed_members(session, practice_id, chain),
         exactly=True,
     )
     row = _store_epoch(
@@ -323,6 +330,7 @@ def do_rotate_group(
         public_key=public_key,
         wraps=wraps,
         statement=statement,
+        chain=chain,
         log=log,
     )
     _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_ROTATED)
@@ -334,12 +342,13 @@ def do_remove_member(
 ) -> None:
     """An admin removes a member (not the last admin): membership and wraps go, rotation is due.
 
-    Once the practice signs its memberships, a removal is a signed statement (409 here)."""
+    Only for a practice without a key group or signed memberships: once either exists, a removal
+    is an admin's signed statement (409 here), so the operator cannot fake or skip one."""
     require(principal, Action.PRACTICE_MEMBER_REMOVE, PracticeTarget(practice_id), what="practice")
-    if stored_chain(session, practice_id=practice_id):
-        raise Conflict(
-            "this practice signs its memberships: post a signed removal statement instead"
-        )
+    if stored_chain(session, practice_id=practice_id) or current_epoch(
+        session, practice_id=practice_id
+    ):
+        raise Conflict("removals in a keyed practice are signed: post a removal statement instead")
     remove_membership(
         session, now=now, principal=principal, practice_id=practice_id, account_id=account_id
     )

@@ -46,7 +46,7 @@ from sqlalchemy import select, text
 from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.invitations import do_invite
-from colloque.accounts.models import Account, EmailChallenge
+from colloque.accounts.models import Account, EmailChallenge, KeyBundleRow
 from colloque.accounts.services import do_add_member, do_create_account, do_issue_token
 from colloque.accounts.signup import CODE_LIFETIME
 from colloque.api.app import create_app
@@ -54,11 +54,12 @@ from colloque.api.problems import PROBLEM_BASE
 from colloque.api.schemas import b64
 from colloque.clock import SettableClock
 from colloque.config import Settings
-from colloque.crypto.groups import create_group
+from colloque.crypto.statements import Role as GroupRole
+from colloque.demo.showcase_keys import make_practice_group
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
 from colloque.patients.registry import remember_patient
-from colloque.practicekeys.services import MemberWrap, do_create_group
+from colloque.practicekeys.memberships import ROLE_NAMES
 from colloque.principal import Role
 from colloque.scheduling.models import PracticeMember
 from colloque.schema import load_metadata
@@ -156,22 +157,34 @@ class MatrixScene(Scene):
                 log=log,
             )
             for site in self.sites.values():
-                members = session.scalars(
-                    select(PracticeMember.account_id).where(
+                admin = self.principal(site.admin)
+                assert admin.account_id is not None
+                keys = users[admin.account_id]
+                # The admin's bundle names the keys it signs the group's statements with.
+                session.add(
+                    KeyBundleRow(
+                        account_id=keys.user_id,
+                        epoch=keys.epoch,
+                        encryption_public=keys.encryption_public,
+                        signing_public=keys.signing_public,
+                        sealed_by_password=b"unused",
+                        sealed_by_recovery=b"unused",
+                        updated_at=self.now,
+                    )
+                )
+                members = session.execute(
+                    select(PracticeMember.account_id, PracticeMember.role).where(
                         PracticeMember.practice_id == site.practice_id
                     )
                 ).all()
-                rotation = create_group(
-                    site.practice_id, members=[users[m].encryption_binding() for m in members]
-                )
-                do_create_group(
+                others = [(users[m], GROUP_ROLES[r]) for m, r in members if m != keys.user_id]
+                make_practice_group(
                     session,
                     now=self.now,
-                    principal=self.principal(site.admin),
                     practice_id=site.practice_id,
-                    public_key=rotation.group_key.public_key,
-                    wraps=[MemberWrap(a, w) for a, w in rotation.wraps.items()],
-                    log=log,
+                    creator=admin,
+                    admin=keys,
+                    members=[(keys, GroupRole.ADMIN), *others],
                 )
 
     def member(self, target: Target) -> UUID:
@@ -926,18 +939,8 @@ PATIENT_ONLY = grid("""
 
 
 #: Staff reach the key group and are refused by its state (the group exists; a stale epoch).
-KEY_GROUP_CONFLICT = grid("""
-                  here  there
-    anonymous     401   401
-    holder        404   404
-    stranger      404   404
-    secretary     409   404
-    practitioner  409   404
-    admin         409   404
-    other_admin   404   409
-    operator      404   404
-    granted       403   404
-""")
+#: The statements' role of each membership role.
+GROUP_ROLES = {name: role for role, name in ROLE_NAMES.items()}
 
 #: A user's keys: themselves, and staff of a practice where they hold a registered patient.
 USER_KEYS = grid("""
@@ -1151,20 +1154,25 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/key-directory/practices/{practice_id}"): Spec(
         practice_keys, SIGNED_IN_PRACTICE
     ),
-    ("POST", PRACTICE + "/key-group"): Spec(key_group("", GROUP_BODY), KEY_GROUP_CONFLICT),
+    ("POST", PRACTICE + "/key-group"): Spec(
+        key_group("", GROUP_BODY), refused_body(ADMIN_ONLY, "409")
+    ),
     ("GET", PRACTICE + "/key-group"): Spec(key_group(""), PRACTICE_BOOK),
     ("GET", PRACTICE + "/key-group/members"): Spec(key_group("/members"), PRACTICE_BOOK),
     ("POST", PRACTICE + "/key-group/wraps"): Spec(
-        key_group("/wraps", {"epoch": 1, "wraps": []}), PRACTICE_BOOK
+        key_group("/wraps", {"epoch": 1, "wraps": []}), ADMIN_ONLY
     ),
     ("POST", PRACTICE + "/key-group/rotations"): Spec(
-        key_group("/rotations", {**GROUP_BODY, "epoch": 1}), KEY_GROUP_CONFLICT
+        key_group("/rotations", {**GROUP_BODY, "epoch": 1}), refused_body(ADMIN_ONLY, "409")
     ),
     ("POST", PRACTICE + "/key-group/memberships"): Spec(
         key_group("/memberships", {"statements": ["AQs"]}), refused_body(ADMIN_ONLY)
     ),
     ("GET", PRACTICE + "/key-group/memberships"): Spec(key_group("/memberships"), PRACTICE_BOOK),
-    ("DELETE", PRACTICE + "/members/{account_id}"): Spec(remove_member, ADMIN_ONLY),
+    # A keyed practice removes by signed statement only (POST .../key-group/memberships).
+    ("DELETE", PRACTICE + "/members/{account_id}"): Spec(
+        remove_member, refused_body(ADMIN_ONLY, "409")
+    ),
     # Sealed records
     ("POST", RECORDS + "/notes"): Spec(desk_records("notes", SEALED_BODY), NOTES_WRITE),
     ("GET", RECORDS + "/notes"): Spec(desk_records("notes"), NOTES_READ),

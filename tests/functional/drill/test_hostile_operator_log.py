@@ -7,8 +7,10 @@ for the practice's key as the key directory proves it.
 
 Each attack ends in a refusal before anything is sealed: by a client that remembers the last
 checkpoint it verified (client state file, no witnesses needed), and by a fresh client that
-requires the witnesses' cosignatures. A naive client (no state, no witnesses) is shown to fall
-for each attack, so that the refusals are known to be about something real.
+requires the witnesses' cosignatures. A naive client (no state, no witnesses) falls for the
+rollback (attack 4: the old key and its statement are genuine), so that refusal is known to be about
+the log; attacks 1 and 5 swap in a key no admin signed, which even the naive client now refuses
+(docs/crypto.md 5.12).
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Scene:
     patient: Keyed
     patient_id: UUID
     state_path: Path
+    #: The practice's admin on a device requiring both witnesses: makes and rotates the group.
+    admin: ColloqueClient
 
     def client(self, state: Path | MemoryState, **pins: Any) -> ColloqueClient:
         """The patient on a device: logged in, the key directory pinned with ``pins``."""
@@ -145,7 +149,7 @@ def scene(
     with TestClient(app) as http:
         witnessing: Witnessing = app.state.witnessing
         desk = keyed(db, clock, "desk")
-        add(db, world.practice_id, desk, Role.SECRETARY)
+        add(db, world.practice_id, desk, Role.ADMIN)  # only an admin makes the key group
         witnessing.catch_up()  # made in process, not by a request: what the retry would do
         # The desk's device requires both witnesses too, for the members' keys it wraps for.
         desk_client = desk.client(http)
@@ -170,7 +174,7 @@ def scene(
         witnessing.catch_up()
         scene = Scene(
             db, clock, http, witnessing, witnesses, world, patient, patient_id,
-            tmp_path / "patient-state.json",
+            tmp_path / "patient-state.json", desk_client,
         )  # fmt: skip
         # The honest run: the patient's device verifies and remembers; a witnessed device books.
         scene.remembering_client().key_directory.refresh()
@@ -178,15 +182,29 @@ def scene(
         yield scene
 
 
-def _bindings(db: Database) -> list[KeyBinding]:
+#: A leaf row's columns but its index and time: bindings and signed statements alike.
+Row = dict[str, Any]
+_COLUMNS = ("subject_kind", "subject_id", "purpose", "epoch", "public_key", "leaf")
+
+
+def _bindings(db: Database) -> list[Row]:
     with db.read() as session:
-        leaves = session.scalars(
-            select(KeyDirectoryLeaf.leaf).order_by(KeyDirectoryLeaf.leaf_index)
-        )
-        return [KeyBinding.from_leaf(leaf) for leaf in leaves]
+        rows = session.scalars(select(KeyDirectoryLeaf).order_by(KeyDirectoryLeaf.leaf_index))
+        return [{column: getattr(row, column) for column in _COLUMNS} for row in rows]
 
 
-def _operator_rewrites(db: Database, bindings: list[KeyBinding], now: datetime) -> str:
+def _row(binding: KeyBinding) -> Row:
+    return {
+        "subject_kind": binding.subject_kind.value,
+        "subject_id": binding.subject_id,
+        "purpose": binding.purpose.value,
+        "epoch": binding.epoch,
+        "public_key": binding.public_key,
+        "leaf": binding.to_leaf(),
+    }
+
+
+def _operator_rewrites(db: Database, bindings: list[Row], now: datetime) -> str:
     """The operator's log: ``bindings`` in order, every checkpoint signed again with the log key,
     the append-only triggers bypassed, the server restarted (its leaf cache gone). Cosignatures of
     sizes the new log still has are kept: the operator serves whatever might help. Returns the
@@ -202,20 +220,15 @@ def _operator_rewrites(db: Database, bindings: list[KeyBinding], now: datetime) 
         session.flush()
         compact: list[tuple[int, bytes]] = []
         note = ""
-        for index, binding in enumerate(bindings):
-            leaf = binding.to_leaf()
+        for index, row in enumerate(bindings):
+            leaf = row["leaf"]
             compact = transparency.compact_range_append(compact, transparency.leaf_hash(leaf))
             session.add(
                 KeyDirectoryLeaf(
                     leaf_index=index,
-                    subject_kind=binding.subject_kind.value,
-                    subject_id=binding.subject_id,
-                    purpose=binding.purpose.value,
-                    epoch=binding.epoch,
-                    public_key=binding.public_key,
-                    leaf=leaf,
                     leaf_hash=transparency.leaf_hash(leaf),
                     created_at=now,
+                    **row,
                 )
             )
             root = transparency.compact_range_root(compact)
@@ -241,12 +254,12 @@ def _no_witness_cosigns(scene: Scene, note: str, old_size: int, witnessed: int) 
             assert refused.value.size == witnessed
 
 
-def _practice_binding(bindings: list[KeyBinding], practice_id: UUID) -> int:
+def _practice_binding(bindings: list[Row], practice_id: UUID) -> int:
     return next(
         i
         for i, b in enumerate(bindings)
-        if (b.subject_kind, b.subject_id, b.purpose)
-        == (SubjectKind.GROUP, practice_id, KeyPurpose.ENCRYPTION)
+        if (b["subject_kind"], b["subject_id"], b["purpose"])
+        == (SubjectKind.GROUP.value, practice_id, KeyPurpose.ENCRYPTION.value)
     )
 
 
@@ -254,11 +267,14 @@ def test_attack_1_substituted_key_with_every_checkpoint_resigned(scene: Scene) -
     honest = _bindings(scene.db)
     index = _practice_binding(honest, scene.world.practice_id)
     forged = list(honest)
-    forged[index] = KeyBinding(
-        SubjectKind.GROUP, scene.world.practice_id, KeyPurpose.ENCRYPTION, 1, ATTACKER_KEY
+    forged[index] = _row(
+        KeyBinding(
+            SubjectKind.GROUP, scene.world.practice_id, KeyPurpose.ENCRYPTION, 1, ATTACKER_KEY
+        )
     )
     note = _operator_rewrites(scene.db, forged, scene.clock.now())
-    assert scene.practice_key() == ATTACKER_KEY  # what a client with no memory would seal to
+    # Even a client with no memory refuses now: no admin signed this key (docs/crypto.md 5.12).
+    scene.refused(scene.naive_client())
     scene.refused(scene.remembering_client())
     scene.refused(scene.witnessed_client())
     _no_witness_cosigns(scene, note, len(forged), len(honest))
@@ -270,15 +286,17 @@ def test_attack_5_fork_a_second_log_of_the_same_size(scene: Scene) -> None:
     # key the practice's newest; the same size, signed with the same log key.
     forked = [
         *honest[:-1],
-        KeyBinding(
-            SubjectKind.GROUP, scene.world.practice_id, KeyPurpose.ENCRYPTION, 9, ATTACKER_KEY
+        _row(
+            KeyBinding(
+                SubjectKind.GROUP, scene.world.practice_id, KeyPurpose.ENCRYPTION, 9, ATTACKER_KEY
+            )
         ),
     ]
     note = _operator_rewrites(scene.db, forked, scene.clock.now())
     assert transparency.verify_checkpoint(
         note, origin=LOG.origin, log_public_key=LOG.public_key
     ).tree_size == len(honest)
-    assert scene.practice_key() == ATTACKER_KEY
+    scene.refused(scene.naive_client())  # no statement for epoch 9
     scene.refused(scene.remembering_client())
     scene.refused(scene.witnessed_client())
     _no_witness_cosigns(scene, note, len(honest), len(honest))
@@ -287,18 +305,7 @@ def test_attack_5_fork_a_second_log_of_the_same_size(scene: Scene) -> None:
 def test_attack_4_rollback_after_removal_and_rotation(scene: Scene) -> None:
     # A member leaves; the practice rotates to a new key the leaver does not have.
     old_key = scene.practice_key()
-    rotated = _sodium.x25519_public_from_secret(bytes([0x77]) * 32)
-    with scene.db.write() as session:
-        services.publish_bindings(
-            session,
-            bindings=[
-                KeyBinding(
-                    SubjectKind.GROUP, scene.world.practice_id, KeyPurpose.ENCRYPTION, 2, rotated
-                )
-            ],
-            now=scene.clock.now(),
-            log=LOG,
-        )
+    rotated = scene.admin.practice_keys.rotate(scene.world.practice_id).public_key
     scene.witnessing.catch_up()
     scene.remembering_client().key_directory.refresh()
     assert scene.practice_key() == rotated
@@ -310,7 +317,7 @@ def test_attack_4_rollback_after_removal_and_rotation(scene: Scene) -> None:
     assert fresh.key_directory.practice_key(scene.world.practice_id).public_key == rotated
 
     # The operator deletes the last leaf and checkpoint, re-signs, and asks for cosignatures.
-    rolled_back = _bindings(scene.db)[:-1]
+    rolled_back = _bindings(scene.db)[:-2]  # the new key and its group epoch statement
     note = _operator_rewrites(scene.db, rolled_back, scene.clock.now())
     assert scene.practice_key() == old_key  # the key the member who left still holds
     scene.clock.advance(timedelta(minutes=5))
@@ -318,4 +325,4 @@ def test_attack_4_rollback_after_removal_and_rotation(scene: Scene) -> None:
     scene.refused(scene.remembering_client())
     # A fresh device: the rolled-back checkpoint's cosignatures are genuine, but old.
     scene.refused(scene.witnessed_client(witness_max_age=MAX_AGE))
-    _no_witness_cosigns(scene, note, len(rolled_back), len(rolled_back) + 1)
+    _no_witness_cosigns(scene, note, len(rolled_back), len(rolled_back) + 2)

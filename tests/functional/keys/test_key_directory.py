@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from colloque.accounts.models import KeyBundleRow
-from colloque.client.directory import KeyDirectory
+from colloque.client.directory import KeyDirectory, UnsignedPractice
 from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
 from colloque.crypto import groups, statements, transparency
@@ -212,8 +212,12 @@ def test_who_sees_whose_keys(db: Database, clock: SettableClock, http: TestClien
             now=clock.now(),
             log=LOG,
         )
+    # An admin of a keyed practice: whoever books there verifies the statements with their keys.
+    assert status(stranger, elsewhere) == 200
+    # Proven, but no admin signed it: nothing is sealed to it until an admin re-keys.
     directory = _directory(http, stranger)
-    assert directory.practice_key(other_practice).public_key == bytes(32)
+    with pytest.raises(UnsignedPractice, match="re-key"):
+        directory.practice_key(other_practice)
 
 
 def test_a_tampering_server_is_caught(db: Database, clock: SettableClock, http: TestClient) -> None:

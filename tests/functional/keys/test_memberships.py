@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from colloque.accounts.models import Account
 from colloque.accounts.services import do_add_member, do_create_account, principal_for_account
 from colloque.client import ColloqueClient
+from colloque.client.directory import UnsignedPractice
 from colloque.client.practice_keys import RemovalIgnored
 from colloque.clock import SettableClock
 from colloque.crypto import groups
@@ -33,11 +34,13 @@ from colloque.crypto.statements import Role as GroupRole
 from colloque.crypto.transparency import inclusion_proof
 from colloque.errors import InvalidInput
 from colloque.keydirectory.models import KeyDirectoryLeaf
+from colloque.keydirectory.services import publish_bindings
 from colloque.practicekeys import memberships, services
 from colloque.principal import Role
 from colloque.scheduling.models import PracticeMember
 from colloque.storage.engine import Database
 from tests.functional.keys.conftest import LOG, Keyed, add, keyed, new_practice
+from tests.functional.records.helpers import make_group
 
 
 def b64(data: bytes) -> str:
@@ -103,9 +106,9 @@ def test_signed_group_life_cycle(
     # The second admin is a member the chain does not attest yet: no key for them.
     _epoch, members = keys.members(practice)
     assert {m.account_id for m in members if not m.wrapped} == {second.account_id}
-    assert sec_client.practice_keys.wrap_for_pending(practice) == 0
+    assert keys.wrap_for_pending(practice) == 0
     keys.attest_member(practice, second.account_id, GroupRole.ADMIN)
-    assert sec_client.practice_keys.wrap_for_pending(practice) == 1
+    assert keys.wrap_for_pending(practice) == 1
     # A removal is now a signed statement; the unsigned one is refused.
     unsigned = http.delete(
         f"/api/v1/practices/{practice}/members/{secretary.account_id}", headers=admin.headers
@@ -121,7 +124,10 @@ def test_signed_group_life_cycle(
     }
     with db.read() as session:
         assert services.rotation_due(session, practice_id=practice) is False
-    assert admin_client.state.get("membership_sequences", str(practice)) == 4
+    assert admin_client.state.get("membership_sequences", str(practice)) == {
+        "sequence": 4,
+        "head": b64(chain.head),
+    }
     assert second.client(http).practice_keys.open_group_key(practice) == rotated
     # What the log holds for the group is readable by its members, proven.
     log = http.get(f"/api/v1/practices/{practice}/key-group/memberships", headers=second.headers)
@@ -259,9 +265,38 @@ def test_a_chain_that_goes_back_is_refused(
     client = admin.client(http)
     client.practice_keys.attest_member(practice, admin.account_id, GroupRole.ADMIN)
     assert client.key_directory.membership_chain(practice) is not None
+    # A state from before heads were kept: the sequence alone.
     client.state.put("membership_sequences", str(practice), 2)  # as if it had seen one more
     with pytest.raises(ProofInvalid, match="went back"):
         client.key_directory.membership_chain(practice)
+
+
+def test_a_chain_of_the_same_or_greater_length_must_pass_the_head_seen(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    practice, admin, secretary = team["practice"], team["admin"], team["sec"]
+    client = admin.client(http)
+    client.practice_keys.attest_member(practice, secretary.account_id, GroupRole.SECRETARY)
+    seen = client.key_directory.membership_chain(practice)
+    assert seen is not None
+    assert seen.sequence == 2
+    # The state remembers another head at sequence 2 (the server showed this device another
+    # history before): the chain served now, of the same length, does not pass through it.
+    forked = {"sequence": 2, "head": b64(bytes(32))}
+    client.state.put("membership_sequences", str(practice), forked)
+    with pytest.raises(ProofInvalid, match="does not extend"):
+        client.key_directory.membership_chain(practice)
+    client.state.put("membership_sequences", str(practice), {"sequence": 2, "head": b64(seen.head)})
+    client.practice_keys.attest_member(practice, team["admin2"].account_id, GroupRole.ADMIN)
+    # Longer, but not through the head remembered: refused too.
+    client.state.put("membership_sequences", str(practice), forked)
+    with pytest.raises(ProofInvalid, match="does not extend"):
+        client.key_directory.membership_chain(practice)
+    # Through the head really seen: the longer chain extends it.
+    client.state.put("membership_sequences", str(practice), {"sequence": 2, "head": b64(seen.head)})
+    longer = client.key_directory.membership_chain(practice)
+    assert longer is not None
+    assert longer.sequence == 3
 
 
 def test_group_epochs_of_a_signed_practice_need_their_statement(
@@ -291,20 +326,26 @@ def test_group_epochs_of_a_signed_practice_need_their_statement(
     both = [(admin.account_id, 1), (secretary.account_id, 1)]
     good = groups_statement(key, 2, both, mine)
     other_key = groups.create_group(practice, members=[]).group_key
+    second = team["admin2"]  # an admin of the practice the chain does not attest (yet)
+    theirs = second.client(http).unlocked_keys
     cases: list[tuple[Keyed, str | None, int]] = [
+        (second, b64(groups_statement(key, 2, both, theirs).to_leaf()), 422),
         (admin, None, 422),
         (admin, "AAAA", 422),
         (admin, b64(groups_statement(other_key, 2, both, mine).to_leaf()), 422),
         (admin, b64(groups_statement(key, 2, both, hers).to_leaf()), 422),
         (admin, b64(dataclasses.replace(good, signature=bytes(64)).to_leaf()), 422),
         (admin, b64(groups_statement(key, 1, both, mine).to_leaf()), 409),
-        (secretary, b64(groups_statement(key, 2, both, hers).to_leaf()), 422),
         (admin, b64(groups_statement(key, 2, both[:1], mine).to_leaf()), 422),
     ]
     path = f"/api/v1/practices/{practice}/key-group"
     for who, statement, status in cases:
         sent = {"public_key": b64(key.public_key), "wraps": wraps, "statement": statement}
         _problem(http.post(path, json=sent, headers=who.headers), status, "statement")
+    # Only admins manage the group key: they alone can sign its statements.
+    hers_signed = b64(groups_statement(key, 2, both, hers).to_leaf())
+    sent = {"public_key": b64(key.public_key), "wraps": wraps, "statement": hers_signed}
+    _problem(http.post(path, json=sent, headers=secretary.headers), 403)
     sent = {"public_key": b64(key.public_key), "wraps": wraps, "statement": b64(good.to_leaf())}
     assert http.post(path, json=sent, headers=admin.headers).status_code == 201
     assert sec_client.key_directory.practice_key(practice) == key.encryption_binding()
@@ -388,3 +429,43 @@ def test_a_signed_practice_opens_only_the_attested_key(
     )
     with pytest.raises(ProofInvalid, match="attest"):
         client.practice_keys.open_group_key(practice)
+
+
+def test_a_practice_keyed_before_signed_memberships_is_refused_until_an_admin_rekeys(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    practice, admin, secretary = team["practice"], team["admin"], team["sec"]
+    admin_client, sec_client = admin.client(http), secretary.client(http)
+    # Epoch 1 as the server stored it before the rule: a proven binding, wraps, no statements.
+    with db.write() as session:
+        session.execute(
+            delete(PracticeMember).where(PracticeMember.account_id == team["admin2"].account_id)
+        )
+    old = make_group(db, clock, practice, [admin_client.unlocked_keys, sec_client.unlocked_keys])
+    with db.write() as session:
+        publish_bindings(session, bindings=[old.encryption_binding()], now=clock.now(), log=LOG)
+    with pytest.raises(UnsignedPractice, match="an admin must re-key it"):
+        sec_client.practice_keys.open_group_key(practice)
+    unsigned_removal = http.delete(
+        f"/api/v1/practices/{practice}/members/{secretary.account_id}", headers=admin.headers
+    )
+    _problem(unsigned_removal, 409)
+    # The admin re-keys: the chain signed from the members listed, then epoch 2 with its statement.
+    # Nothing is wrapped or removed on an unsigned chain by the client either.
+    with pytest.raises(UnsignedPractice):
+        admin_client.practice_keys.wrap_for_pending(practice)
+    with pytest.raises(UnsignedPractice):
+        admin_client.practice_keys.remove_member(practice, secretary.account_id)
+    rekeyed = admin_client.practice_keys.rotate(practice)
+    assert rekeyed.epoch == 2
+    chain = sec_client.key_directory.membership_chain(practice)
+    assert chain is not None
+    assert set(chain.members()) == {admin.account_id, secretary.account_id}
+    assert sec_client.practice_keys.open_group_key(practice) == rekeyed
+    assert sec_client.practice_keys.older_group_keys(practice) == {1: old}
+    # From now on an epoch without its statement is refused, never followed by a rotation.
+    forged = dataclasses.replace(groups.create_group(practice, members=[]).group_key, epoch=3)
+    with db.write() as session:
+        publish_bindings(session, bindings=[forged.encryption_binding()], now=clock.now(), log=LOG)
+    with pytest.raises(UnsignedPractice):
+        admin_client.practice_keys.rotate(practice)

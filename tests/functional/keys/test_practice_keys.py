@@ -15,6 +15,8 @@ from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
 from colloque.crypto import groups, items
 from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
+from colloque.crypto.statements import Role as GroupRole
+from colloque.crypto.statements import sign_group_epoch, sign_membership
 from colloque.crypto.transparency import fingerprint
 from colloque.practicekeys import services
 from colloque.principal import Role
@@ -66,8 +68,14 @@ def test_group_life_cycle(db: Database, clock: SettableClock, http: TestClient, 
         keyless.account_id,
     }
     assert [m.key for m in members if m.account_id == keyless.account_id] == [None]
-    assert sec_client.practice_keys.wrap_for_pending(practice) == 1
-    assert sec_client.practice_keys.wrap_for_pending(practice) == 0
+    # Only an admin signs, so only an admin wraps, and only for whom the chain attests.
+    assert admin_client.practice_keys.wrap_for_pending(practice) == 0
+    admin_client.practice_keys.attest_member(practice, newcomer.account_id, GroupRole.SECRETARY)
+    with pytest.raises(ApiError) as refused:
+        sec_client.practice_keys.wrap_for_pending(practice)
+    assert refused.value.status == 403
+    assert admin_client.practice_keys.wrap_for_pending(practice) == 1
+    assert admin_client.practice_keys.wrap_for_pending(practice) == 0
     new_client = newcomer.client(http)
     assert new_client.practice_keys.open_group_key(practice) == created
 
@@ -114,6 +122,11 @@ def test_removal_marks_rotation_due_and_guards_admins(
     early = keyed(db, clock, "early")
     add(db, practice, early)
     assert remove(admin, early.account_id).status_code == 204  # before any group: nothing due
+    assert remove(admin, uuid.uuid4()).status_code == 404
+    solo = keyed(db, clock, "solo")
+    alone = new_practice(db, clock, solo)
+    sole = http.delete(f"/api/v1/practices/{alone}/members/{solo.account_id}", headers=solo.headers)
+    assert sole.status_code == 409  # the last admin
     with db.read() as session:
         assert services.rotation_due(session, practice_id=practice) is False
     admin.client(http).practice_keys.create_group(practice)
@@ -124,8 +137,12 @@ def test_removal_marks_rotation_due_and_guards_admins(
     assert added.json() == {"added": 0}
 
     assert remove(secretary, admin.account_id).status_code == 403
-    assert remove(admin, uuid.uuid4()).status_code == 404
-    assert remove(admin, secretary.account_id).status_code == 204
+    # A keyed practice removes by signed statement only: the operator cannot skip one.
+    refused = remove(admin, secretary.account_id)
+    assert refused.status_code == 409, refused.text
+    assert "signed" in refused.json()["detail"]
+    admin_client = admin.client(http)
+    assert _sign_removal(http, admin_client, practice, secretary.account_id).status_code == 201
     with db.read() as session:
         assert services.rotation_due(session, practice_id=practice) is True
     assert (
@@ -134,9 +151,41 @@ def test_removal_marks_rotation_due_and_guards_admins(
     )
     state = http.get(f"/api/v1/practices/{practice}/key-group", headers=admin.headers).json()
     assert state["rotation_due"] is True
-    assert remove(admin, second.account_id).status_code == 204
-    last = remove(admin, admin.account_id)
+    assert _sign_removal(http, admin_client, practice, second.account_id).status_code == 201
+    last = _sign_removal(http, admin_client, practice, admin.account_id)
     assert last.status_code == 409
+
+
+def _sign_removal(
+    http: TestClient, admin: ColloqueClient, practice: uuid.UUID, whom: uuid.UUID
+) -> Any:
+    chain = admin.key_directory.membership_chain(practice)
+    assert chain is not None
+    removal = sign_membership(
+        group_id=practice,
+        sequence=chain.sequence + 1,
+        previous=chain.head,
+        member_id=whom,
+        role=GroupRole.REMOVED,
+        signer=admin.unlocked_keys,
+    )
+    return http.post(
+        f"/api/v1/practices/{practice}/key-group/memberships",
+        json={"statements": [b64(removal.to_leaf())]},
+        headers={"Authorization": f"Bearer {admin.token}"},
+    )
+
+
+def _statement(
+    key: groups.GroupKey, sequence: int, members: list[Keyed], http: TestClient, signer: Keyed
+) -> str:
+    signed = sign_group_epoch(
+        group_key=key.encryption_binding(),
+        membership_sequence=sequence,
+        members=[(m.account_id, 1) for m in members],
+        signer=signer.client(http).unlocked_keys,
+    )
+    return b64(signed.to_leaf())
 
 
 def _create_body(practice: uuid.UUID, members: list[Keyed], http: TestClient) -> tuple[Any, Any]:
@@ -157,6 +206,14 @@ def test_wraps_are_checked(db: Database, clock: SettableClock, http: TestClient,
     )
     path = f"/api/v1/practices/{practice}/key-group"
     rotation, body = _create_body(practice, [admin, secretary, second], http)
+    unsigned = http.post(path, json=body, headers=admin.headers)  # no chain yet
+    assert (unsigned.status_code, unsigned.json()["field"]) == (422, "statement")
+    admin_keys = admin.client(http).practice_keys
+    admin_keys.attest_member(practice, secretary.account_id, GroupRole.SECRETARY)
+    assert admin_keys.attest_member(practice, second.account_id, GroupRole.ADMIN) == 3
+    no_statement = http.post(path, json=body, headers=admin.headers)
+    assert (no_statement.status_code, no_statement.json()["field"]) == (422, "statement")
+    body["statement"] = _statement(rotation.group_key, 3, [admin, secretary, second], http, admin)
     wraps = body["wraps"]
     other_group, _ = _create_body(uuid.uuid4(), [admin], http)
     foreign = b64(other_group.wraps[admin.account_id])
@@ -171,11 +228,13 @@ def test_wraps_are_checked(db: Database, clock: SettableClock, http: TestClient,
         assert answer.status_code == 422, answer.text
         assert answer.json()["field"] == "wraps"
     assert http.get(path, headers=admin.headers).status_code == 404  # nothing half-written
-    assert http.post(path, json=body, headers=secretary.headers).status_code == 201
+    assert http.post(path, json=body, headers=secretary.headers).status_code == 403
+    assert http.post(path, json=body, headers=admin.headers).status_code == 201
     assert http.post(path, json=body, headers=admin.headers).status_code == 409
 
     newcomer = keyed(db, clock, "newcomer")
     add(db, practice, newcomer)
+    admin_keys.attest_member(practice, newcomer.account_id, GroupRole.SECRETARY)
     wrap = groups.add_member(
         rotation.group_key, member=newcomer.client(http).unlocked_keys.encryption_binding()
     )
@@ -200,6 +259,7 @@ def test_wraps_are_checked(db: Database, clock: SettableClock, http: TestClient,
         "epoch": 2,
         "public_key": b64(nxt.group_key.public_key),
         "wraps": [{"account_id": str(a), "wrap": b64(w)} for a, w in nxt.wraps.items()],
+        "statement": _statement(nxt.group_key, 4, members, http, admin),
     }
     wrong = http.post(path + "/rotations", json={**rotate, "epoch": 3}, headers=admin.headers)
     assert wrong.status_code == 409

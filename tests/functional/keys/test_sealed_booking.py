@@ -24,6 +24,8 @@ from colloque.client.appointments import open_booking_reason, sealed_booking_fie
 from colloque.clock import SettableClock
 from colloque.crypto.errors import WrongContext
 from colloque.crypto.items import seal_visit_reason
+from colloque.crypto.statements import Role as GroupRole
+from colloque.crypto.statements import sign_membership
 from colloque.patients.registry import do_register_patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Role
@@ -60,9 +62,14 @@ def team(db: Database, clock: SettableClock, world: World, http: TestClient) -> 
     desk = keyed(db, clock, "desk")
     add(db, world.practice_id, desk, Role.SECRETARY)
     desk_client = desk.client(http)
-    desk_client.practice_keys.create_group(world.practice_id)
+    # Only an admin signs the group's statements; the desk is attested with its key.
+    head = keyed(db, clock, "head")
+    add(db, world.practice_id, head, Role.ADMIN)
+    head_client = head.client(http)
+    head_client.practice_keys.create_group(world.practice_id)
     patient = keyed(db, clock, "patient")
     return {
+        "head": head_client,
         "desk": desk_client,
         "patient": patient.client(http),
         "patient_id": _self_patient(db, clock, patient),
@@ -201,24 +208,36 @@ def test_the_wraps_must_reach_exactly_the_patient_and_the_practice(
 def test_nothing_is_sealed_for_a_key_a_removed_member_still_holds(
     db: Database, clock: SettableClock, world: World, team: dict[str, Any], http: TestClient
 ) -> None:
-    boss, leaver = keyed(db, clock, "boss"), keyed(db, clock, "leaver")
-    add(db, world.practice_id, boss, Role.ADMIN)
+    leaver = keyed(db, clock, "leaver")
     add(db, world.practice_id, leaver, Role.SECRETARY)
     desk: ColloqueClient = team["desk"]
-    assert desk.practice_keys.wrap_for_pending(world.practice_id) == 2
-    # The admin removes the member without rotating (a client that stopped half-way).
-    removed = http.delete(
-        f"/api/v1/practices/{world.practice_id}/members/{leaver.account_id}",
-        headers=boss.headers,
+    head: ColloqueClient = team["head"]
+    head.practice_keys.attest_member(world.practice_id, leaver.account_id, GroupRole.SECRETARY)
+    assert head.practice_keys.wrap_for_pending(world.practice_id) == 1
+    # The admin signs the removal without rotating (a client that stopped half-way).
+    chain = head.key_directory.membership_chain(world.practice_id)
+    assert chain is not None
+    removal = sign_membership(
+        group_id=world.practice_id,
+        sequence=chain.sequence + 1,
+        previous=chain.head,
+        member_id=leaver.account_id,
+        role=GroupRole.REMOVED,
+        signer=head.unlocked_keys,
     )
-    assert removed.status_code == 204, removed.text
+    removed = http.post(
+        f"/api/v1/practices/{world.practice_id}/key-group/memberships",
+        json={"statements": [b64(removal.to_leaf())]},
+        headers={"Authorization": f"Bearer {head.token}"},
+    )
+    assert removed.status_code < 300, removed.text
     with pytest.raises(ApiError) as caught:
         _book(team["patient"], world, team["patient_id"], MON_0900)
     assert (caught.value.status, caught.value.field) == (409, "sealed_reason.wraps")
     with db.read() as session:
         assert session.scalars(select(Appointment)).all() == []
-    # Once a remaining member's client rotates, booking works, sealed for the new epoch only.
-    new_key = desk.practice_keys.rotate(world.practice_id)
+    # Once an admin's client rotates, booking works, sealed for the new epoch only.
+    new_key = head.practice_keys.rotate(world.practice_id)
     booked = _book(team["patient"], world, team["patient_id"], MON_0900)
     agenda = http.get(
         f"/api/v1/practices/{world.practice_id}/appointments/{booked['appointment_id']}",
@@ -337,7 +356,9 @@ def test_notes_messages_and_offers_through_the_client(
             practitioner_id=world.practitioner_id,
         )
     desk: ColloqueClient = team["desk"]
-    desk.practice_keys.wrap_for_pending(practice)
+    head: ColloqueClient = team["head"]
+    head.practice_keys.attest_member(practice, doctor.account_id, GroupRole.PRACTITIONER)
+    head.practice_keys.wrap_for_pending(practice)
     doc = doctor.client(http)
     patient: ColloqueClient = team["patient"]
     me = patient.own_patient_id()  # made at sign-up, completed by _self_patient

@@ -94,7 +94,7 @@ PRACTICE_TABLE: dict[Action, tuple[str, ...]] = {
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE:
                                         (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_KEYS_VIEW:          (OK,  OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
-    Action.PRACTICE_KEYS_MANAGE:        (OK,  OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+    Action.PRACTICE_KEYS_MANAGE:        (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_MEMBER_REMOVE:      (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_MEMBERSHIP_ATTEST:  (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_CLINICAL_WRITE:     (OK,  LOW, LOW, LOW, OUT, OUT, OUT, MFA, FAKE, ANON),

@@ -35,8 +35,8 @@ def _wraps(wraps: list[WrapIn]) -> list[services.MemberWrap]:
     return [services.MemberWrap(w.account_id, w.wrap) for w in wraps]
 
 
-#: The epoch's group epoch statement (docs/crypto.md 5.12): required once the practice signs its
-#: memberships, refused before.
+#: The epoch's group epoch statement (docs/crypto.md 5.12): required for every epoch (a missing one
+#: is the 422 naming it, so that the problem says what to sign).
 Statement = Annotated[B64, Field(min_length=1, max_length=512)] | None
 
 
@@ -127,10 +127,10 @@ class MembersOut(Out):
     status_code=status.HTTP_201_CREATED,
     summary="Create the practice's key group: its public key and a wrap for every member",
     description=(
-        "A practice member creates the group key on their device and posts a wrap for every member "
-        "with a key (only the attested ones, with an admin's group epoch statement, once the "
-        "practice signs its memberships). 409 when the group exists or the membership chain moved "
-        "on, 422 for missing or extra wraps or a missing or wrong `statement`."
+        "An admin creates the group key on their device, once the practice's membership chain is "
+        "signed, and posts a wrap for every attested member with a key and the group epoch "
+        "statement. 409 when the group exists or the membership chain moved on, 422 for no chain "
+        "yet or a missing or wrong `statement`, or for missing or extra wraps."
     ),
     responses={409: {"description": "The practice already has a key group"}},
 )
@@ -212,8 +212,8 @@ def members(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal)
     response_model=WrapsAddedOut,
     summary="Wrap the current group key for members who do not hold it yet",
     description=(
-        "A member wraps the current group key for members who do not hold it yet. 409 when the "
-        "epoch is no longer current."
+        "An admin wraps the current group key for attested members who do not hold it yet. 409 "
+        "when the epoch is no longer current."
     ),
     responses={409: {"description": "The group key has changed"}},
 )
@@ -239,10 +239,9 @@ def add_wraps(
     status_code=status.HTTP_201_CREATED,
     summary="Rotate the group key: the next epoch, wrapped for exactly the remaining members",
     description=(
-        "A member posts the next epoch, wrapped for exactly the remaining members (attested ones, "
-        "with an admin's group epoch statement, once the practice signs its memberships). 409 "
-        "when the epoch is not the next one or the membership chain moved on; 422 for a missing "
-        "or wrong `statement`."
+        "An admin posts the next epoch, wrapped for exactly the remaining attested members, with "
+        "the group epoch statement. 409 when the epoch is not the next one or the membership "
+        "chain moved on; 422 for no chain yet or a missing or wrong `statement`."
     ),
     responses={409: {"description": "The epoch is not the one after the current one"}},
 )
@@ -333,11 +332,11 @@ def group_log(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipa
     response_class=Response,
     summary="Remove a member (admins; not the last admin); the group key becomes rotation-due",
     description=(
-        "Practice admins remove a member; the group key becomes rotation-due. 409 for the last "
-        "admin, and once the practice signs its memberships (a removal is then a signed "
+        "Practice admins remove a member of a practice with neither a key group nor signed "
+        "memberships. 409 for the last admin, and in a keyed practice (a removal is then a signed "
         "statement)."
     ),
-    responses={409: {"description": "The last admin, or a practice that signs its memberships"}},
+    responses={409: {"description": "The last admin, or a keyed practice"}},
 )
 def remove_member(
     practice_id: UUID, account_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal

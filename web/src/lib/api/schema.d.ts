@@ -968,7 +968,7 @@ export interface paths {
         put?: never;
         /**
          * Create the practice's key group: its public key and a wrap for every member
-         * @description A practice member creates the group key on their device and posts a wrap for every member with a key (only the attested ones, with an admin's group epoch statement, once the practice signs its memberships). 409 when the group exists or the membership chain moved on, 422 for missing or extra wraps or a missing or wrong `statement`.
+         * @description An admin creates the group key on their device, once the practice's membership chain is signed, and posts a wrap for every attested member with a key and the group epoch statement. 409 when the group exists or the membership chain moved on, 422 for no chain yet or a missing or wrong `statement`, or for missing or extra wraps.
          */
         post: operations["create_group_api_v1_practices__practice_id__key_group_post"];
         delete?: never;
@@ -1032,7 +1032,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate the group key: the next epoch, wrapped for exactly the remaining members
-         * @description A member posts the next epoch, wrapped for exactly the remaining members (attested ones, with an admin's group epoch statement, once the practice signs its memberships). 409 when the epoch is not the next one or the membership chain moved on; 422 for a missing or wrong `statement`.
+         * @description An admin posts the next epoch, wrapped for exactly the remaining attested members, with the group epoch statement. 409 when the epoch is not the next one or the membership chain moved on; 422 for no chain yet or a missing or wrong `statement`.
          */
         post: operations["rotate_api_v1_practices__practice_id__key_group_rotations_post"];
         delete?: never;
@@ -1052,7 +1052,7 @@ export interface paths {
         put?: never;
         /**
          * Wrap the current group key for members who do not hold it yet
-         * @description A member wraps the current group key for members who do not hold it yet. 409 when the epoch is no longer current.
+         * @description An admin wraps the current group key for attested members who do not hold it yet. 409 when the epoch is no longer current.
          */
         post: operations["add_wraps_api_v1_practices__practice_id__key_group_wraps_post"];
         delete?: never;
@@ -1073,7 +1073,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a member (admins; not the last admin); the group key becomes rotation-due
-         * @description Practice admins remove a member; the group key becomes rotation-due. 409 for the last admin, and once the practice signs its memberships (a removal is then a signed statement).
+         * @description Practice admins remove a member of a practice with neither a key group nor signed memberships. 409 for the last admin, and in a keyed practice (a removal is then a signed statement).
          */
         delete: operations["remove_member_api_v1_practices__practice_id__members__account_id__delete"];
         options?: never;
@@ -5372,7 +5372,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The last admin, or a practice that signs its memberships */
+            /** @description The last admin, or a keyed practice */
             409: {
                 headers: {
                     [name: string]: unknown;
