@@ -41,7 +41,7 @@ from colloque.keydirectory.models import (
     KeyDirectoryLeaf,
 )
 from colloque.patients.models import Patient, PracticePatient
-from colloque.principal import MEMBER_ROLES, Principal, Role
+from colloque.principal import MEMBER_ROLES, Principal
 from colloque.scheduling.models import PracticeMember
 
 #: Any fixed 64-bit number: the advisory lock that serialises appends on PostgreSQL.
