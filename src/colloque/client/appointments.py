@@ -6,10 +6,12 @@ server cannot move the ciphertext onto another appointment without the open fail
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
 from colloque.client.encoding import b64, unb64
+from colloque.crypto.authorship import Standing
 from colloque.crypto.items import (
     KeyPairHolder,
     VisitReason,
@@ -21,6 +23,17 @@ from colloque.crypto.keys import UserKeys
 from colloque.crypto.transparency import KeyBinding
 
 Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OpenedReason:
+    """An appointment's visit type and reason, with who wrote them and their standing then:
+    ``author_standing`` is "holder", "member" (a phone booking by the desk) or "former member"."""
+
+    visit_type_id: UUID
+    reason: str
+    author_id: UUID
+    author_standing: Standing
 
 
 def sealed_booking_fields(

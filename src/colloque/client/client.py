@@ -13,6 +13,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from colloque.client.appointments import (
+    OpenedReason,
     open_booking_reason,
     sealed_booking_fields,
     sealed_part,
@@ -23,9 +24,10 @@ from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
 from colloque.client.monitor import Alert, group_alerts, own_key_alerts
 from colloque.client.practice_keys import PracticeKeys
-from colloque.client.records import OpenedItem, SealedRecords
+from colloque.client.records import AuthorStanding, OpenedItem, SealedRecords
+from colloque.crypto.authorship import author_standing
 from colloque.crypto.groups import GroupKey
-from colloque.crypto.items import VisitReason, read_item_header
+from colloque.crypto.items import ItemKind, read_item_header
 from colloque.crypto.transparency import KeyBinding, KeyPurpose
 
 
@@ -95,27 +97,36 @@ class ColloqueClient(Care):
                 return None
             raise
 
-    def read_reason(self, appointment: Json) -> VisitReason:
+    def read_reason(self, appointment: Json) -> OpenedReason:
         """Open an appointment's sealed reason and visit type: with this account's keys when it
-        holds the patient, else with the practice's group key of the wrap's epoch. The author's
-        signing key comes from the verified key directory."""
+        holds the patient, else with the practice's group key of the wrap's epoch. The author
+        must be the patient's holder or a member of the practice's verified membership chain
+        (``AuthorNotAllowed`` otherwise, before anything is decrypted); their signing key comes
+        from the verified key directory."""
         keys = self.unlocked_keys
         sealed = sealed_part(appointment)
         author_id = read_item_header(unb64(sealed["envelope"])).author_id
+        practice_id = UUID(appointment["practice_id"])
+        as_holder = any(wrap["recipient_kind"] == "user" for wrap in sealed["wraps"])
+        patient_id = UUID(appointment["patient"]["patient_id"])
+        standing = self.standing_check(practice_id, patient_id, as_holder=as_holder)(
+            ItemKind.VISIT_REASON, author_id
+        )
         author = (
             keys.signing_binding()
             if author_id == keys.user_id
             else self.key_directory.user_keys(author_id).bindings[KeyPurpose.SIGNING]
         )
-        practice_id = UUID(appointment["practice_id"])
-        if any(wrap["recipient_kind"] == "user" for wrap in sealed["wraps"]):
-            return open_booking_reason(appointment, holder=keys, author=author)
-        group = self.practice_keys.open_group_key(practice_id)
-        holders = {group.epoch: group, **self.practice_keys.older_group_keys(practice_id)}
-        epoch = max(wrap["epoch"] for wrap in sealed["wraps"])
-        if epoch not in holders:
-            raise LookupError("no group key of this wrap's epoch")
-        return open_booking_reason(appointment, holder=holders[epoch], author=author)
+        if as_holder:
+            opened = open_booking_reason(appointment, holder=keys, author=author)
+        else:
+            group = self.practice_keys.open_group_key(practice_id)
+            holders = {group.epoch: group, **self.practice_keys.older_group_keys(practice_id)}
+            epoch = max(wrap["epoch"] for wrap in sealed["wraps"])
+            if epoch not in holders:
+                raise LookupError("no group key of this wrap's epoch")
+            opened = open_booking_reason(appointment, holder=holders[epoch], author=author)
+        return OpenedReason(opened.visit_type_id, opened.reason, author_id, standing)
 
     def my_appointments(self) -> list[Json]:
         out: list[Json] = self._request("GET", "/api/v1/me/appointments")
@@ -215,6 +226,27 @@ class ColloqueClient(Care):
 
     # Notes and messages, sealed for the right recipients -------------------------------------
 
+    def _holder_id(self, practice_id: UUID, patient_id: UUID, *, as_holder: bool) -> UUID | None:
+        """The patient's holder: this account when reading as the holder; as staff, the one the
+        server names (trusted: the server knows who holds a patient, docs/crypto.md 5.2)."""
+        if as_holder:
+            return self.unlocked_keys.user_id
+        answer = self._get(f"/api/v1/practices/{practice_id}/patients/{patient_id}/recipients")
+        holder = answer["holder_account_id"]
+        return None if holder is None else UUID(holder)
+
+    def standing_check(
+        self, practice_id: UUID, patient_id: UUID, *, as_holder: bool
+    ) -> AuthorStanding:
+        """Who may have written the items of this patient at this practice, looked up once: the
+        holder, and the members of the practice's verified membership chain. Pass it as
+        ``standing`` to ``records.read_notes``, ``read_messages`` and ``list_documents``."""
+        holder_id = self._holder_id(practice_id, patient_id, as_holder=as_holder)
+        chain = self.key_directory.membership_chain(practice_id)
+        return lambda kind, author_id: author_standing(
+            kind, author_id, holder_id=holder_id, chain=chain
+        )
+
     def _recipients(
         self, practice_id: UUID, patient_id: UUID, *, as_holder: bool
     ) -> list[KeyBinding]:
@@ -223,12 +255,11 @@ class ColloqueClient(Care):
         if as_holder:
             holders = [self.unlocked_keys.encryption_binding()]
         else:
-            answer = self._get(f"/api/v1/practices/{practice_id}/patients/{patient_id}/recipients")
-            holder = answer["holder_account_id"]
+            holder = self._holder_id(practice_id, patient_id, as_holder=False)
             holders = (
                 []
                 if holder is None
-                else [self.key_directory.user_keys(UUID(holder)).bindings[KeyPurpose.ENCRYPTION]]
+                else [self.key_directory.user_keys(holder).bindings[KeyPurpose.ENCRYPTION]]
             )
         practice = self._practice_key_if_any(practice_id)
         return holders + ([] if practice is None else [practice])
@@ -273,6 +304,7 @@ class ColloqueClient(Care):
             practice_id=practice_id,
             patient_id=patient_id,
             authors=self._author_key,
+            standing=self.standing_check(practice_id, patient_id, as_holder=as_holder),
             group_keys=self._group_keys(practice_id, as_holder=as_holder),
             limit=limit,
         )
@@ -285,6 +317,7 @@ class ColloqueClient(Care):
             practice_id=practice_id,
             patient_id=patient_id,
             authors=self._author_key,
+            standing=self.standing_check(practice_id, patient_id, as_holder=as_holder),
             group_keys=self._group_keys(practice_id, as_holder=as_holder),
             limit=limit,
         )

@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 from colloque.client.encoding import b64, unb64
 from colloque.client.http import Json, Request, StreamingHttp, raise_for_problem, with_query
 from colloque.client.rewrap import reshare_to_holder, rewrap_for_current_epoch
+from colloque.crypto.authorship import Standing
 from colloque.crypto.documents import (
     CHUNK_BYTES,
     decrypt_document,
@@ -28,6 +29,7 @@ from colloque.crypto.documents import (
 from colloque.crypto.groups import GroupKey
 from colloque.crypto.items import (
     ItemKey,
+    ItemKind,
     KeyPairHolder,
     conversation_id,
     open_message,
@@ -49,6 +51,10 @@ from colloque.crypto.transparency import KeyBinding
 #: The author's signing key, by account id, as the key directory proves it.
 AuthorKeys = Callable[[UUID], KeyBinding]
 
+#: The author's standing for an item of a kind (``authorship.author_standing`` against the
+#: practice's verified membership chain), raising ``AuthorNotAllowed``.
+AuthorStanding = Callable[[ItemKind, UUID], Standing]
+
 
 class Readable(Protocol):
     def read(self, size: int, /) -> bytes: ...
@@ -68,6 +74,7 @@ class OpenedItem:
     author_account_id: UUID
     created_at: datetime
     text: str
+    author_standing: Standing
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class DocumentEntry:
     author_account_id: UUID
     created_at: datetime
     info: DocumentInfo
+    author_standing: Standing
 
 
 class SealedRecords:
@@ -148,13 +156,14 @@ class SealedRecords:
         practice_id: UUID,
         patient_id: UUID,
         authors: AuthorKeys,
+        standing: AuthorStanding,
         group_keys: Mapping[int, GroupKey] | None = None,
         before: UUID | None = None,
         limit: int = 50,
     ) -> list[OpenedItem]:
         """One page, newest first. With ``group_keys`` (by epoch) as staff, else as the holder."""
         return self._read(
-            "notes", practice_id, patient_id, authors, group_keys, before=before, limit=limit
+            "notes", practice_id, patient_id, (authors, standing), group_keys, before, limit
         )
 
     def read_messages(
@@ -163,12 +172,13 @@ class SealedRecords:
         practice_id: UUID,
         patient_id: UUID,
         authors: AuthorKeys,
+        standing: AuthorStanding,
         group_keys: Mapping[int, GroupKey] | None = None,
         before: UUID | None = None,
         limit: int = 50,
     ) -> list[OpenedItem]:
         return self._read(
-            "messages", practice_id, patient_id, authors, group_keys, before=before, limit=limit
+            "messages", practice_id, patient_id, (authors, standing), group_keys, before, limit
         )
 
     def _read(
@@ -176,16 +186,21 @@ class SealedRecords:
         what: str,
         practice_id: UUID,
         patient_id: UUID,
-        authors: AuthorKeys,
+        check: tuple[AuthorKeys, AuthorStanding],
         group_keys: Mapping[int, GroupKey] | None,
-        *,
         before: UUID | None,
         limit: int,
     ) -> list[OpenedItem]:
+        authors, standing = check
+        kind = ItemKind.NOTE if what == "notes" else ItemKind.MESSAGE
         opened = []
         for entry, item_key in self._page(what, practice_id, patient_id, group_keys, before, limit):
             item_id = UUID(entry["item_id"])
-            author = authors(UUID(entry["author_account_id"]))
+            author_id = UUID(entry["author_account_id"])
+            # Before decrypting: an author without standing yields no plaintext at all. The
+            # open below checks that the signed header names this same author.
+            author_standing = standing(kind, author_id)
+            author = authors(author_id)
             envelope = unb64(entry["envelope"])
             if what == "notes":
                 text = open_note(
@@ -204,7 +219,7 @@ class SealedRecords:
                     author=author,
                 )
             created_at = datetime.fromisoformat(entry["created_at"])
-            opened.append(OpenedItem(item_id, author.subject_id, created_at, text))
+            opened.append(OpenedItem(item_id, author.subject_id, created_at, text, author_standing))
         return opened
 
     def _page(
@@ -296,6 +311,7 @@ class SealedRecords:
         practice_id: UUID,
         patient_id: UUID,
         authors: AuthorKeys,
+        standing: AuthorStanding,
         group_keys: Mapping[int, GroupKey] | None = None,
         before: UUID | None = None,
         limit: int = 50,
@@ -306,7 +322,9 @@ class SealedRecords:
             "documents", practice_id, patient_id, group_keys, before, limit
         ):
             document_id = UUID(entry["item_id"])
-            author = authors(UUID(entry["author_account_id"]))
+            author_id = UUID(entry["author_account_id"])
+            author_standing = standing(ItemKind.DOCUMENT, author_id)
+            author = authors(author_id)
             info = open_document(
                 unb64(entry["envelope"]),
                 item_key=item_key,
@@ -315,7 +333,9 @@ class SealedRecords:
                 author=author,
             )
             created_at = datetime.fromisoformat(entry["created_at"])
-            found.append(DocumentEntry(document_id, author.subject_id, created_at, info))
+            found.append(
+                DocumentEntry(document_id, author.subject_id, created_at, info, author_standing)
+            )
         return found
 
     def download_document(

@@ -46,3 +46,8 @@ class ProofInvalid(CryptoError):
 
 class AuthenticationFailed(CryptoError):
     """Server side: the authentication key does not match the stored hash (or the account is unknown)."""
+
+
+class AuthorNotAllowed(CryptoError):
+    """A validly signed item whose author had no standing to write it (not the patient's holder,
+    nor a member of the practice's verified membership chain in a role that may write it)."""

@@ -228,6 +228,7 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
                 authors=lambda a: practitioner.key_directory.user_keys(a).bindings[
                     KeyPurpose.SIGNING
                 ],
+                standing=practitioner.standing_check(world.practice_id, own, as_holder=False),
                 group_keys={group.epoch: group},
             )
             assert {m.text for m in staff_view} == {canaries["message-in"], canaries["message-out"]}
@@ -239,6 +240,7 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
                 practice_id=world.practice_id,
                 patient_id=own,
                 authors=lambda a: patient.key_directory.user_keys(a).bindings[KeyPurpose.SIGNING],
+                standing=patient.standing_check(world.practice_id, own, as_holder=True),
             )
             opened = io.BytesIO()
             patient.records.download_document(

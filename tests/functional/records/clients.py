@@ -20,7 +20,11 @@ from colloque.api.app import create_app
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, Settings
+from colloque.crypto.authorship import Standing, author_standing
 from colloque.crypto.groups import GroupKey
+from colloque.crypto.items import ItemKind
+from colloque.crypto.statements import MembershipChain
+from colloque.crypto.statements import Role as StatementRole
 from colloque.crypto.transparency import KeyBinding
 from colloque.principal import Role
 from colloque.storage.engine import Database
@@ -51,6 +55,21 @@ class Scene:
             if client.account_id == account_id:
                 return client.unlocked_keys.signing_binding()
         raise LookupError(account_id)
+
+    def standing(self, kind: ItemKind, author_id: UUID) -> Standing:
+        """What the client decides against a verified chain attesting the doctor and secretary."""
+        chain = MembershipChain(
+            self.world.practice_id,
+            {
+                self.doctor.unlocked_keys.user_id: ((1, StatementRole.PRACTITIONER),),
+                self.secretary.unlocked_keys.user_id: ((2, StatementRole.SECRETARY),),
+            },
+            2,
+            bytes(32),
+        )
+        return author_standing(
+            kind, author_id, holder_id=self.holder.unlocked_keys.user_id, chain=chain
+        )
 
 
 @contextmanager

@@ -32,10 +32,14 @@ def test_a_note_is_read_by_practitioner_and_holder_not_by_the_desk(s: Scene) -> 
         recipients=s.recipients(),
     )
     by_doctor = s.doctor.records.read_notes(
-        practice_id=practice, patient_id=patient, authors=s.authors, group_keys={1: s.group}
+        practice_id=practice,
+        patient_id=patient,
+        authors=s.authors,
+        standing=s.standing,
+        group_keys={1: s.group},
     )
     by_holder = s.holder.records.read_notes(
-        practice_id=practice, patient_id=patient, authors=s.authors
+        practice_id=practice, patient_id=patient, authors=s.authors, standing=s.standing
     )
     for notes in (by_doctor, by_holder):
         assert [(n.item_id, n.text, n.author_account_id) for n in notes] == [
@@ -43,7 +47,11 @@ def test_a_note_is_read_by_practitioner_and_holder_not_by_the_desk(s: Scene) -> 
         ]
     with pytest.raises(ApiError) as refused:
         s.secretary.records.read_notes(
-            practice_id=practice, patient_id=patient, authors=s.authors, group_keys={1: s.group}
+            practice_id=practice,
+            patient_id=patient,
+            authors=s.authors,
+            standing=s.standing,
+            group_keys={1: s.group},
         )
     assert refused.value.status == 403
 
@@ -64,12 +72,13 @@ def test_messages_go_both_ways_and_page(s: Scene, clock: SettableClock) -> None:
         )
         clock.advance(timedelta(minutes=1))
     first = s.holder.records.read_messages(
-        practice_id=practice, patient_id=patient, authors=s.authors, limit=3
+        practice_id=practice, patient_id=patient, authors=s.authors, standing=s.standing, limit=3
     )
     rest = s.doctor.records.read_messages(
         practice_id=practice,
         patient_id=patient,
         authors=s.authors,
+        standing=s.standing,
         group_keys={1: s.group},
         before=first[-1].item_id,
     )
@@ -83,6 +92,7 @@ def test_an_unknown_paging_cursor_is_refused(s: Scene) -> None:
             practice_id=s.world.practice_id,
             patient_id=s.patient_id,
             authors=s.authors,
+            standing=s.standing,
             before=s.patient_id,
         )
     assert (refused.value.status, refused.value.field) == (422, "before")
@@ -104,7 +114,7 @@ def test_a_holder_writes_only_to_a_practice_that_knows_the_patient(
         )
     assert (unknown.value.status, unknown.value.field) == (404, "practice_id")
     read = s.holder.records.read_messages(
-        practice_id=s.world.practice_id, patient_id=relative, authors=s.authors
+        practice_id=s.world.practice_id, patient_id=relative, authors=s.authors, standing=s.standing
     )
     assert read == []
 

@@ -51,6 +51,7 @@ def listed(s: Scene, *, holder: bool = False) -> list[DocumentEntry]:
         practice_id=s.world.practice_id,
         patient_id=s.patient_id,
         authors=s.authors,
+        standing=s.standing,
         group_keys=None if holder else {1: s.group},
     )
 
@@ -179,6 +180,7 @@ def test_a_description_needs_its_stream_and_seals_the_document(s: Scene) -> None
             practice_id=s.world.practice_id,
             patient_id=s.patient_id,
             authors=s.authors,
+            standing=s.standing,
             group_keys={1: s.group},
         )[0].document_id
         == document_id

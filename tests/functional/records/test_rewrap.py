@@ -45,6 +45,7 @@ def read(s: Scene, keys: dict[int, GroupKey]) -> list[str]:
         practice_id=s.world.practice_id,
         patient_id=s.patient_id,
         authors=s.authors,
+        standing=s.standing,
         group_keys=keys,
     )
     return sorted(item.text for item in found)
@@ -191,7 +192,10 @@ def test_after_a_key_reset_the_practice_reshares_once_identity_is_checked(
     new_device = SealedRecords(s.holder._request, new_keys)
     with pytest.raises(NoKeyForItem):
         new_device.read_notes(
-            practice_id=s.world.practice_id, patient_id=s.patient_id, authors=s.authors
+            practice_id=s.world.practice_id,
+            patient_id=s.patient_id,
+            authors=s.authors,
+            standing=s.standing,
         )
 
     def reshare(
@@ -214,11 +218,17 @@ def test_after_a_key_reset_the_practice_reshares_once_identity_is_checked(
     assert reshare(new_keys.encryption_binding(), epochs=0) == 0  # no group key: nothing to open
     assert reshare(new_keys.encryption_binding(), batch=2) == 4
     texts = new_device.read_notes(
-        practice_id=s.world.practice_id, patient_id=s.patient_id, authors=s.authors
+        practice_id=s.world.practice_id,
+        patient_id=s.patient_id,
+        authors=s.authors,
+        standing=s.standing,
     )
     assert sorted(t.text for t in texts) == ["note 0", "note 1", "note 2"]
     messages = new_device.read_messages(
-        practice_id=s.world.practice_id, patient_id=s.patient_id, authors=s.authors
+        practice_id=s.world.practice_id,
+        patient_id=s.patient_id,
+        authors=s.authors,
+        standing=s.standing,
     )
     # The holder's own old signature still verifies with the key of the epoch they wrote it at.
     assert [m.text for m in messages] == ["bonjour"]
@@ -230,5 +240,8 @@ def test_after_a_key_reset_the_practice_reshares_once_identity_is_checked(
     assert reshare(new_keys.encryption_binding()) == 0  # nothing left to share
     with pytest.raises(NoKeyForItem):  # the old device: its keys were reset
         s.holder.records.read_notes(
-            practice_id=s.world.practice_id, patient_id=s.patient_id, authors=s.authors
+            practice_id=s.world.practice_id,
+            patient_id=s.patient_id,
+            authors=s.authors,
+            standing=s.standing,
         )

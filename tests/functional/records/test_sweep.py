@@ -134,6 +134,7 @@ def listed(s: Scene) -> list[DocumentEntry]:
         practice_id=s.world.practice_id,
         patient_id=s.patient_id,
         authors=s.authors,
+        standing=s.standing,
         group_keys={1: s.group},
     )
 

@@ -47,6 +47,7 @@ def test_a_note_moved_to_another_patient_is_caught_by_the_client(
                 practice_id=s.world.practice_id,
                 patient_id=child,
                 authors=s.authors,
+                standing=s.standing,
                 group_keys=keys,
             )
 
@@ -69,6 +70,7 @@ def test_an_altered_envelope_or_a_forged_author_is_caught_by_the_client(
             practice_id=s.world.practice_id,
             patient_id=s.patient_id,
             authors=s.authors,
+            standing=s.standing,
             group_keys={1: s.group},
         )
 
@@ -112,6 +114,7 @@ def test_a_wrap_swapped_between_items_does_not_open(s: Scene, db: Database) -> N
             practice_id=s.world.practice_id,
             patient_id=s.patient_id,
             authors=s.authors,
+            standing=s.standing,
             group_keys={1: s.group},
         )
 
