@@ -242,7 +242,13 @@ class ColloqueClient(Care):
         holder, and the members of the practice's verified membership chain. Pass it as
         ``standing`` to ``records.read_notes``, ``read_messages`` and ``list_documents``."""
         holder_id = self._holder_id(practice_id, patient_id, as_holder=as_holder)
-        chain = self.key_directory.membership_chain(practice_id)
+        try:
+            chain = self.key_directory.practice_members(practice_id)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            # No key group: nothing was sealed for the practice, so only the holder wrote.
+            chain = None
         return lambda kind, author_id: author_standing(
             kind, author_id, holder_id=holder_id, chain=chain
         )

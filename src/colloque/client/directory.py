@@ -358,6 +358,13 @@ class KeyDirectory:
         answer = self._fetch(f"/api/v1/practices/{practice_id}/key-group/memberships")
         return self._verified_memberships(practice_id, self._proven_leaves(answer))
 
+    def practice_members(self, practice_id: UUID) -> MembershipChain | None:
+        """The same verified chain, as served with the practice's keys: readable by whoever
+        seals for the practice (its patients too, who may not read ``membership_chain``'s
+        endpoint). Raises the server's 404 when the practice has no key group."""
+        answer = self._fetch(f"/api/v1/key-directory/practices/{practice_id}")
+        return self._verified_memberships(practice_id, self._proven_leaves(answer))
+
     def _verified_memberships(
         self, practice_id: UUID, leaves: list[bytes]
     ) -> MembershipChain | None:
