@@ -4,7 +4,9 @@ move item keys to new keys (after a group rotation, after a patient's key reset)
 Public keys come from the caller: ``recipients`` (encryption keys) and ``authors`` (a look-up of
 signing keys) must be what the key directory proved (inclusion and consistency), never a key the
 server merely sent. Opening checks every item against what was asked for (kind, patient or
-conversation, author signature, key commitment) and raises ``CryptoError`` on any mismatch.
+conversation, author signature, key commitment) and raises ``CryptoError`` on any mismatch;
+``standing`` decides, before anything is decrypted, whether the author was allowed to write it
+(``AuthorNotAllowed`` otherwise).
 Moving item keys page by page is in ``rewrap.py``.
 """
 
