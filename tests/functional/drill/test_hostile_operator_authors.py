@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from colloque.accounts.services import do_add_member
 from colloque.api.app import create_app
-from colloque.client import ColloqueClient
+from colloque.client import ApiError, ColloqueClient
 from colloque.client.appointments import sealed_booking_fields
 from colloque.clock import SettableClock
 from colloque.crypto.authorship import Standing
@@ -313,3 +313,16 @@ def test_a_desk_member_cannot_author_a_note(db: Database, scene: Scene, http: Te
     _store(db, item_id, scene.desk.account_id, forged.envelope, forged.wraps)
     with pytest.raises(AuthorNotAllowed):
         scene.patient.read_notes(practice_id=practice, patient_id=me, as_holder=True)
+
+
+def test_a_directory_that_cannot_answer_stops_the_read(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only "no key group" (404) means "no members"; any other failure is not a pass."""
+
+    def failing(practice_id: UUID) -> None:
+        raise ApiError(500, {"title": "down"})
+
+    monkeypatch.setattr(scene.patient.key_directory, "practice_members", failing)
+    with pytest.raises(ApiError):
+        scene.patient.read_reason(_mine(scene.patient, scene.booked["appointment_id"]))
