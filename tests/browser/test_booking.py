@@ -31,9 +31,11 @@ from colloque.client import ColloqueClient
 from colloque.client.encoding import b64, unb64
 from colloque.clock import SettableClock
 from colloque.crypto import login
-from colloque.crypto.statements import Role as GroupRole
+from colloque.crypto.groups import create_group
+from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.keydirectory import services as log_services
 from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLeaf
+from colloque.keydirectory.services import publish_bindings
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Role
 from colloque.storage.engine import Database
@@ -98,7 +100,9 @@ class Scene:
 def scene(
     request: pytest.FixtureRequest, sqlite_db: Database, clock: SettableClock
 ) -> Iterator[Scene]:
-    """The practice signs its memberships, unless the test asks for ``signed=False``."""
+    """The practice's admin makes its key group (signed, as every group is now), unless the test
+    asks for ``signed=False``: then the log holds a group key no admin signed, as a practice made
+    before signed memberships does until an admin re-keys it."""
     signed: bool = getattr(request, "param", True)
     db = sqlite_db
     world = build_world(db, clock)
@@ -108,13 +112,25 @@ def scene(
         admin = keyed(db, clock, "admin")
         add(db, world.practice_id, admin, Role.ADMIN)
         scene = Scene(url, db, world, admin, _patient(db, clock))
-        with scene.staff() as staff:
-            # Signed memberships (the genesis: the admin attests themselves), then the group key.
-            if signed:
-                staff.practice_keys.attest_member(
-                    world.practice_id, admin.account_id, GroupRole.ADMIN
+        if signed:
+            with scene.staff() as staff:
+                staff.practice_keys.create_group(world.practice_id)
+        else:
+            with db.write() as session:
+                publish_bindings(
+                    session,
+                    bindings=[
+                        KeyBinding(
+                            SubjectKind.GROUP,
+                            world.practice_id,
+                            KeyPurpose.ENCRYPTION,
+                            1,
+                            create_group(world.practice_id, members=[]).group_key.public_key,
+                        )
+                    ],
+                    now=clock.now(),
+                    log=LOG,
                 )
-            staff.practice_keys.create_group(world.practice_id)
         yield scene
 
 

@@ -212,12 +212,17 @@ def test_who_sees_whose_keys(db: Database, clock: SettableClock, http: TestClien
             now=clock.now(),
             log=LOG,
         )
-    # An admin of a keyed practice: whoever books there verifies the statements with their keys.
-    assert status(stranger, elsewhere) == 200
+    # An admin who signed none of a practice's statements stays hidden from strangers.
+    assert status(stranger, elsewhere) == 404
     # Proven, but no admin signed it: nothing is sealed to it until an admin re-keys.
     directory = _directory(http, stranger)
     with pytest.raises(UnsignedPractice, match="re-key"):
         directory.practice_key(other_practice)
+    # Once an admin signs the group's statements, whoever books there verifies them with the
+    # signer's keys, so a stranger may read those keys.
+    assert status(stranger, admin) == 404
+    admin.client(http).practice_keys.create_group(practice)
+    assert status(stranger, admin) == 200
 
 
 def test_a_tampering_server_is_caught(db: Database, clock: SettableClock, http: TestClient) -> None:
