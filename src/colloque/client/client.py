@@ -25,7 +25,7 @@ from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_proble
 from colloque.client.monitor import Alert, group_alerts, own_key_alerts
 from colloque.client.practice_keys import PracticeKeys
 from colloque.client.records import AuthorStanding, OpenedItem, SealedRecords
-from colloque.crypto.authorship import author_standing
+from colloque.crypto.authorship import Standing, author_standing
 from colloque.crypto.groups import GroupKey
 from colloque.crypto.items import ItemKind, read_item_header
 from colloque.crypto.transparency import KeyBinding, KeyPurpose
@@ -109,9 +109,13 @@ class ColloqueClient(Care):
         practice_id = UUID(appointment["practice_id"])
         as_holder = any(wrap["recipient_kind"] == "user" for wrap in sealed["wraps"])
         patient_id = UUID(appointment["patient"]["patient_id"])
-        standing = self.standing_check(practice_id, patient_id, as_holder=as_holder)(
-            ItemKind.VISIT_REASON, author_id
-        )
+        if as_holder and author_id == keys.user_id:
+            # This account holds the patient and wrote the reason itself: no chain to consult.
+            standing = Standing.HOLDER
+        else:
+            standing = self.standing_check(practice_id, patient_id, as_holder=as_holder)(
+                ItemKind.VISIT_REASON, author_id
+            )
         author = (
             keys.signing_binding()
             if author_id == keys.user_id

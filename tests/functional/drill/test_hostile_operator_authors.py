@@ -325,4 +325,4 @@ def test_a_directory_that_cannot_answer_stops_the_read(
 
     monkeypatch.setattr(scene.patient.key_directory, "practice_members", failing)
     with pytest.raises(ApiError):
-        scene.patient.read_reason(_mine(scene.patient, scene.booked["appointment_id"]))
+        scene.patient.standing_check(scene.world.practice_id, scene.patient_id, as_holder=True)
