@@ -15,7 +15,9 @@ from colloque.client.directory import KeyDirectory, UnsignedPractice
 from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
 from colloque.crypto import groups, statements, transparency
-from colloque.crypto.errors import ProofInvalid
+from colloque.crypto.authorship import Standing
+from colloque.crypto.errors import AuthorNotAllowed, ProofInvalid
+from colloque.crypto.items import ItemKind
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict
 from colloque.keydirectory import services
@@ -379,3 +381,16 @@ def test_a_chain_that_does_not_end_at_the_current_keys_is_refused(
     directory = KeyDirectory(fetch, origin=LOG.origin, log_public_key=LOG.public_key)
     with pytest.raises(ProofInvalid, match="end of their chain"):
         directory.user_keys(ana.account_id)
+
+
+def test_without_a_key_group_only_the_holder_can_have_written(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    """A practice with no key group has no members' chain: nothing was sealed for it, so the
+    holder is the only possible author."""
+    holder = keyed(db, clock, "holder")
+    practice = new_practice(db, clock, keyed(db, clock, "admin"))
+    standing = holder.client(http).standing_check(practice, uuid.uuid4(), as_holder=True)
+    assert standing(ItemKind.MESSAGE, holder.account_id) is Standing.HOLDER
+    with pytest.raises(AuthorNotAllowed):
+        standing(ItemKind.MESSAGE, uuid.uuid4())
