@@ -277,7 +277,7 @@ def _cosigned_sizes(session: Session) -> dict[str, int]:
             KeyDirectoryCosignature.witness, func.max(KeyDirectoryCosignature.tree_size)
         ).group_by(KeyDirectoryCosignature.witness)
     )
-    return {name: size for name, size in rows}  # noqa: C416 - rows are Row objects, not pairs
+    return dict(rows.all())
 
 
 class WitnessRetry:

@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import colloque
 
@@ -67,14 +68,14 @@ def _integrity(sha256_hex: str) -> str:
     return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode()
 
 
-def _imported(vite: dict[str, dict[str, object]], name: str) -> list[str]:
+def _imported(vite: dict[str, dict[str, Any]], name: str) -> list[str]:
     """The chunks an entry imports (shared by several entries), deepest first. Each gets a
     script tag of its own with its integrity, before the entry: the browser then holds the
     checked module when the entry imports it, since a module import has no integrity of its own."""
     found: list[str] = []
 
     def visit(key: str) -> None:
-        for child in vite[key].get("imports", []):  # type: ignore[attr-defined]
+        for child in vite[key].get("imports", []):
             visit(str(child))
             file = str(vite[str(child)]["file"])
             if file not in found:
@@ -95,14 +96,14 @@ def load_assets(root: Path | None) -> Assets:
         actual = hashlib.sha256((root / path).read_bytes()).hexdigest()
         if actual != digest:
             raise AssetsError(f"{path} does not match the asset manifest; rebuild the assets")
-    vite: dict[str, dict[str, object]] = json.loads((root / VITE_MANIFEST).read_text())
+    vite: dict[str, dict[str, Any]] = json.loads((root / VITE_MANIFEST).read_text())
     entries: dict[str, EntryFiles] = {}
     workers = frozenset(str(c["file"]) for c in vite.values() if c.get("isWorker"))
     for name, chunk in vite.items():
         if not chunk.get("isEntry"):
             continue
         own = str(chunk["file"])
-        css = [str(c) for c in chunk.get("css", [])]  # type: ignore[attr-defined]
+        css = [str(c) for c in chunk.get("css", [])]
         if own.endswith(".css"):
             scripts, styles = [], [own, *css]
         else:

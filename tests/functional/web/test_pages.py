@@ -133,7 +133,7 @@ def test_search_results_rank_like_the_api_with_their_next_slots_and_pages(site: 
     paris = earliest.astimezone(ZoneInfo("Europe/Paris")).isoformat()
     assert f'<time datetime="{paris}">' in first.text
     assert 'rel="prev"' not in first.text
-    next_url = unescape(re.search(r'rel="next" href="([^"]+)"', first.text)[1])  # type: ignore[index]
+    next_url = unescape(_found(r'rel="next" href="([^"]+)"', first.text)[1])
     second = site.client.get(next_url)
     assert second.status_code == 200
     assert 'rel="prev"' in second.text
@@ -171,13 +171,13 @@ def test_the_practitioner_page_holds_its_slots_week_by_week_without_javascript(s
     assert "Première consultation · 30 min · au cabinet" in text
     assert "Urgence" not in text  # not bookable online
     # The first visit type is chosen; its week's slots are all in the HTML, as the API lists them.
-    chosen = re.search(r'<option value="([^"]+)" selected>', text)[1]  # type: ignore[index]
+    chosen = _found(r'<option value="([^"]+)" selected>', text)[1]
     monday = date(2026, 3, 2)
     expected = _slots_api(site, chosen, monday)
     assert expected
     assert re.findall(r'<li><a href="/book/[^"]+"><time datetime="([^"]+)">', text) == expected
     assert "Semaine précédente" not in text
-    next_url = unescape(re.search(r'href="([^"]+)">Semaine suivante', text)[1])  # type: ignore[index]
+    next_url = unescape(_found(r'href="([^"]+)">Semaine suivante', text)[1])
     assert "week=2026-03-09" in next_url
     later = site.client.get(next_url).text
     assert re.findall(r'<li><a href="/book/[^"]+"><time datetime="([^"]+)">', later) == _slots_api(
@@ -204,9 +204,9 @@ def test_the_island_data_is_inert_json_even_with_markup_in_a_label(site: Site) -
         )
     text = site.client.get(site.practitioner_url).text
     assert "<script>alert(1)" not in text
-    raw = re.search(
+    raw = _found(
         r'<script type="application/json" id="slot-picker-data">(.*?)</script>', text, re.S
-    )[1]  # type: ignore[index]
+    )[1]
     data = json.loads(raw)
     assert hostile in [vt["label"] for vt in data["visitTypes"]]
     assert data["week"] == "2026-03-02"
@@ -270,3 +270,10 @@ def test_pages_answer_head_requests_for_crawlers(site: Site) -> None:
         response = site.client.head(url)
         assert response.status_code == 200, url
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def _found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    """The first match, failing the test (rather than a TypeError) when the page lacks it."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, f"{pattern!r} not in the page"
+    return match
