@@ -40,6 +40,8 @@ class Action(enum.StrEnum):
     # Sealed records: notes, messages, documents and their key wraps (docs/authorization.md)
     PATIENT_RECORDS_VIEW = "patient:records:view"
     PATIENT_MESSAGE_SEND = "patient:message:send"
+    #: A document the holder shares with a practice (a prescription, an earlier report).
+    PATIENT_DOCUMENT_SHARE = "patient:document:share"
     PRACTICE_CLINICAL_WRITE = "practice:clinical_record:write"
     PRACTICE_CLINICAL_READ = "practice:clinical_record:read"
     PRACTICE_MESSAGE_SEND = "practice:message:send"
@@ -91,6 +93,7 @@ PATIENT_ACTIONS = frozenset(
         Action.PATIENT_WAITLIST_MANAGE,
         Action.PATIENT_RECORDS_VIEW,
         Action.PATIENT_MESSAGE_SEND,
+        Action.PATIENT_DOCUMENT_SHARE,
     }
 )
 

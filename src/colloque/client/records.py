@@ -277,8 +277,10 @@ class SealedRecords:
         name: str,
         media_type: str,
         recipients: Sequence[KeyBinding],
+        as_holder: bool = False,
     ) -> UUID:
-        """Encrypt ``source`` as it is read and stream it up, then post its signed description.
+        """Encrypt ``source`` as it is read and stream it up, then post its signed description:
+        a practitioner's, or (``as_holder``) one the patient's holder shares with the practice.
 
         Memory stays at a few chunks whatever the size (up to 100 MiB).
         """
@@ -293,7 +295,7 @@ class SealedRecords:
                 digest.update(piece)
                 yield piece
 
-        base = self._base(practice_id, patient_id, as_holder=False) + "/documents"
+        base = self._base(practice_id, patient_id, as_holder=as_holder) + "/documents"
         answer = self._raw().request(
             "PUT", f"{base}/{document_id}/content", content=ciphertext(), headers=self._headers
         )

@@ -34,8 +34,9 @@ MEMBER_WRITERS: dict[ItemKind, frozenset[Role]] = {
     ItemKind.DOCUMENT: frozenset({Role.PRACTITIONER}),
 }
 
-#: Kinds the patient's holder may write (books online, answers the practice).
-HOLDER_WRITES = frozenset({ItemKind.VISIT_REASON, ItemKind.MESSAGE})
+#: Kinds the patient's holder may write (books online, answers the practice, shares a document
+#: such as a prescription or an earlier report); never a note, which is the practitioner's.
+HOLDER_WRITES = frozenset({ItemKind.VISIT_REASON, ItemKind.MESSAGE, ItemKind.DOCUMENT})
 
 
 def author_standing(

@@ -55,16 +55,35 @@ def parse_blob_key(key: str) -> tuple[UUID, UUID] | None:
     return practice_id, document_id
 
 
+def _may_add(
+    session: Session, principal: Principal, as_holder: bool, practice_id: UUID, patient_id: UUID
+) -> None:
+    """A practitioner adds to a patient of the practice; the holder shares with a practice that
+    knows the patient (as for messages: nobody writes to a practice that never saw them)."""
+    if as_holder:
+        held_patient(
+            session,
+            principal,
+            Action.PATIENT_DOCUMENT_SHARE,
+            practice_id,
+            patient_id,
+            known_there=True,
+        )
+    else:
+        staff_patient(session, principal, Action.PRACTICE_CLINICAL_WRITE, practice_id, patient_id)
+
+
 def check_upload(
     session: Session,
     *,
     principal: Principal,
+    as_holder: bool,
     practice_id: UUID,
     patient_id: UUID,
     document_id: UUID,
 ) -> None:
     """May this principal upload this document's stream? Only before its envelope is stored."""
-    staff_patient(session, principal, Action.PRACTICE_CLINICAL_WRITE, practice_id, patient_id)
+    _may_add(session, principal, as_holder, practice_id, patient_id)
     taken = session.scalar(
         select(SealedItemRow.item_id).where(SealedItemRow.item_id == document_id).limit(1)
     )
@@ -112,6 +131,7 @@ def do_store_document(
     *,
     now: datetime,
     principal: Principal,
+    as_holder: bool,
     practice_id: UUID,
     patient_id: UUID,
     envelope: bytes,
@@ -121,7 +141,7 @@ def do_store_document(
 ) -> SealedItemRow:
     """The description of a document whose stream was uploaded within ``upload_grace``; checked
     like any sealed item. An older stream is refused: the sweep may be removing it."""
-    staff_patient(session, principal, Action.PRACTICE_CLINICAL_WRITE, practice_id, patient_id)
+    _may_add(session, principal, as_holder, practice_id, patient_id)
     try:
         document_id = read_item_header(envelope).item_id
     except CryptoError:

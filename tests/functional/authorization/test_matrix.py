@@ -757,6 +757,17 @@ def own_document(s: Scene, t: Target) -> Call:
     )
 
 
+def own_upload(s: MatrixScene, t: Target) -> Call:
+    """An empty stream for a patient the owner holds, registered at the target's practice: the
+    holder gets past the policy to a 422 on the body."""
+    practice = s.sites[t.site].practice_id
+    if t.mode is not Mode.MISSING:
+        s._register(t.site, s.patient(t))
+    return Call(
+        f"/api/v1/me/patients/{s.patient(t)}/practices/{practice}/documents/{uuid.uuid4()}/content"
+    )
+
+
 def upload_document(s: Scene, t: Target) -> Call:
     """An empty stream: the practitioner gets past the policy to a 422 on the body."""
     site = s.site(t)
@@ -1196,6 +1207,12 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", RECORDS + "/documents"): Spec(desk_records("documents", SEALED_BODY), NOTES_WRITE),
     ("GET", RECORDS + "/documents"): Spec(desk_records("documents"), NOTES_READ),
     ("GET", MY_RECORDS + "/documents"): Spec(own_records("documents"), PATIENT_ONLY),
+    ("PUT", MY_RECORDS + "/documents/{document_id}/content"): Spec(
+        own_upload, refused_body(PATIENT_ONLY)
+    ),
+    ("POST", MY_RECORDS + "/documents"): Spec(
+        own_records("documents", SEALED_BODY), refused_body(PATIENT_ONLY)
+    ),
     ("GET", RECORDS + "/documents/{document_id}/content"): Spec(
         desk_document, refused_body(NOTES_READ, "404")
     ),

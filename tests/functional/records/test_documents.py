@@ -274,3 +274,37 @@ def test_100_mb_stream_up_and_down_in_bounded_memory(
         assert entry.document_id == document_id
         assert (sink.size, sink.nonzero) == (size, False)
         assert peak < 8 * MB, f"peak {peak / MB:.1f} MB"
+
+
+def test_the_holder_shares_a_document_the_practitioner_reads(s: Scene) -> None:
+    data = bytes(range(256)) * 300
+    document_id = s.holder.records.upload_document(
+        practice_id=s.world.practice_id,
+        patient_id=s.patient_id,
+        source=io.BytesIO(data),
+        name="ordonnance.png",
+        media_type="image/png",
+        recipients=s.recipients(),
+        as_holder=True,
+    )
+    for holder in (False, True):
+        (entry,) = listed(s, holder=holder)
+        assert (entry.document_id, entry.author_account_id) == (document_id, s.holder.account_id)
+        assert entry.author_standing == "holder"
+        assert entry.info.name == "ordonnance.png"
+        assert download(s, entry, holder=holder) == data
+
+
+def test_a_holder_shares_only_with_a_practice_that_knows_the_patient(s: Scene) -> None:
+    elsewhere = uuid.uuid4()
+    with pytest.raises(ApiError) as refused:
+        s.holder.records.upload_document(
+            practice_id=elsewhere,
+            patient_id=s.patient_id,
+            source=io.BytesIO(b"x"),
+            name="x.txt",
+            media_type="text/plain",
+            recipients=s.recipients(),
+            as_holder=True,
+        )
+    assert (refused.value.status, refused.value.field) == (404, "practice_id")

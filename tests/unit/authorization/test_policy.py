@@ -127,6 +127,7 @@ PATIENT_TABLE: dict[Action, tuple[str, ...]] = {
     Action.PATIENT_WAITLIST_MANAGE:    (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
     Action.PATIENT_RECORDS_VIEW:       (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
     Action.PATIENT_MESSAGE_SEND:       (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
+    Action.PATIENT_DOCUMENT_SHARE:     (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
 }
 
 #: Another person's keys, by target: "self" ME's own; "dealt" OTHER, who deals with ME (the

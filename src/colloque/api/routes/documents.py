@@ -51,38 +51,36 @@ def _write_all(writer: BlobWriter, pieces: list[bytes]) -> None:
         writer.write(piece)
 
 
-@router.put(
-    STAFF_PATIENT + "/documents/{document_id}/content",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Upload a document's encrypted stream (body: raw bytes), before its envelope",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-    description=(
-        "Practice staff upload a document's encrypted stream (raw bytes, at most 100 MiB) before "
-        "posting its sealed description. 413 past the limit, 409 when the document exists."
-    ),
-    responses={409: {"description": "This document already exists"}},
-)
-@body_limit(None)  # a raw stream, limited by the route itself (MAX_STREAM_BYTES)
-async def upload_document(
-    practice_id: UUID,
-    patient_id: UUID,
-    document_id: UUID,
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+_EXISTS: dict[int | str, dict[str, Any]] = {409: {"description": "This document already exists"}}
+_DESCRIBED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The id is already used, or the group key must be rotated first"}
+}
+
+
+async def _upload(
     request: Request,
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
-    blobs: Blobs,
+    blobs: BlobStore,
+    *,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
 ) -> Response:
     def check() -> None:
         with db.read() as session:
             documents.check_upload(
                 session,
                 principal=principal,
+                as_holder=as_holder,
                 practice_id=practice_id,
                 patient_id=patient_id,
                 document_id=document_id,
@@ -117,6 +115,106 @@ async def upload_document(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.put(
+    STAFF_PATIENT + "/documents/{document_id}/content",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Upload a document's encrypted stream (body: raw bytes), before its envelope",
+    openapi_extra=_UPLOAD_BODY,
+    description=(
+        "Practice staff upload a document's encrypted stream (raw bytes, at most 100 MiB) before "
+        "posting its sealed description. 413 past the limit, 409 when the document exists."
+    ),
+    responses=_EXISTS,
+)
+@body_limit(None)  # a raw stream, limited by the route itself (MAX_STREAM_BYTES)
+async def upload_document(
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+    request: Request,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    blobs: Blobs,
+) -> Response:
+    return await _upload(
+        request,
+        db,
+        clock,
+        principal,
+        blobs,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        document_id=document_id,
+    )
+
+
+@router.put(
+    HOLDER_PATIENT + "/documents/{document_id}/content",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Upload the encrypted stream of a document you share with a practice",
+    openapi_extra=_UPLOAD_BODY,
+    description=(
+        "The account holder uploads the encrypted stream (raw bytes, at most 100 MiB) of a "
+        "document about a patient they hold, for a practice that knows the patient, before "
+        "posting its sealed description. 413 past the limit, 409 when the document exists, 404 "
+        "when the patient or practice is not yours."
+    ),
+    responses=_EXISTS,
+)
+@body_limit(None)  # a raw stream, limited by the route itself (MAX_STREAM_BYTES)
+async def holder_upload(
+    practice_id: UUID,
+    patient_id: UUID,
+    document_id: UUID,
+    request: Request,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    blobs: Blobs,
+) -> Response:
+    return await _upload(
+        request,
+        db,
+        clock,
+        principal,
+        blobs,
+        as_holder=True,
+        practice_id=practice_id,
+        patient_id=patient_id,
+        document_id=document_id,
+    )
+
+
+def _describe(
+    db: DB,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    blobs: BlobStore,
+    body: SealedIn,
+    *,
+    as_holder: bool,
+    practice_id: UUID,
+    patient_id: UUID,
+) -> CreatedOut:
+    with db.write() as session:
+        row = documents.do_store_document(
+            session,
+            now=clock.now(),
+            principal=principal,
+            as_holder=as_holder,
+            practice_id=practice_id,
+            patient_id=patient_id,
+            envelope=body.envelope,
+            wraps=body.wraps,
+            blobs=blobs,
+            upload_grace=settings.document_upload_grace,
+        )
+        return CreatedOut(item_id=row.item_id, created_at=row.created_at)
+
+
 @router.post(
     STAFF_PATIENT + "/documents",
     response_model=CreatedOut,
@@ -126,9 +224,7 @@ async def upload_document(
         "Practice staff post the sealed description of an uploaded stream. 409 when the id is used "
         "or the group key must be rotated first."
     ),
-    responses={
-        409: {"description": "The id is already used, or the group key must be rotated first"}
-    },
+    responses=_DESCRIBED,
 )
 @body_limit(SEALED_BODY_LIMIT)
 def describe_document(
@@ -141,19 +237,53 @@ def describe_document(
     principal: CurrentPrincipal,
     blobs: Blobs,
 ) -> CreatedOut:
-    with db.write() as session:
-        row = documents.do_store_document(
-            session,
-            now=clock.now(),
-            principal=principal,
-            practice_id=practice_id,
-            patient_id=patient_id,
-            envelope=body.envelope,
-            wraps=body.wraps,
-            blobs=blobs,
-            upload_grace=settings.document_upload_grace,
-        )
-        return CreatedOut(item_id=row.item_id, created_at=row.created_at)
+    return _describe(
+        db,
+        clock,
+        settings,
+        principal,
+        blobs,
+        body,
+        as_holder=False,
+        practice_id=practice_id,
+        patient_id=patient_id,
+    )
+
+
+@router.post(
+    HOLDER_PATIENT + "/documents",
+    response_model=CreatedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="The sealed description of a document you shared with a practice",
+    description=(
+        "The account holder posts the sealed description of a stream they uploaded, sealed for "
+        "themselves and the practice group. 409 when the id is used or the group key must be "
+        "rotated first, 404 when the patient or practice is not yours."
+    ),
+    responses=_DESCRIBED,
+)
+@body_limit(SEALED_BODY_LIMIT)
+def holder_describe(
+    practice_id: UUID,
+    patient_id: UUID,
+    body: SealedIn,
+    db: DB,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    blobs: Blobs,
+) -> CreatedOut:
+    return _describe(
+        db,
+        clock,
+        settings,
+        principal,
+        blobs,
+        body,
+        as_holder=True,
+        practice_id=practice_id,
+        patient_id=patient_id,
+    )
 
 
 add_page_route(

@@ -618,7 +618,11 @@ export interface paths {
          */
         get: operations["my_documents_api_v1_me_patients__patient_id__practices__practice_id__documents_get"];
         put?: never;
-        post?: never;
+        /**
+         * The sealed description of a document you shared with a practice
+         * @description The account holder posts the sealed description of a stream they uploaded, sealed for themselves and the practice group. 409 when the id is used or the group key must be rotated first, 404 when the patient or practice is not yours.
+         */
+        post: operations["holder_describe_api_v1_me_patients__patient_id__practices__practice_id__documents_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -637,7 +641,11 @@ export interface paths {
          * @description The account holder downloads a document about a patient they hold. 404 when it is not there or not yours.
          */
         get: operations["holder_download_api_v1_me_patients__patient_id__practices__practice_id__documents__document_id__content_get"];
-        put?: never;
+        /**
+         * Upload the encrypted stream of a document you share with a practice
+         * @description The account holder uploads the encrypted stream (raw bytes, at most 100 MiB) of a document about a patient they hold, for a practice that knows the patient, before posting its sealed description. 413 past the limit, 409 when the document exists, 404 when the patient or practice is not yours.
+         */
+        put: operations["holder_upload_api_v1_me_patients__patient_id__practices__practice_id__documents__document_id__content_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -4533,6 +4541,49 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    holder_describe_api_v1_me_patients__patient_id__practices__practice_id__documents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                patient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SealedIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["colloque__api__routes__records__CreatedOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The id is already used, or the group key must be rotated first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     holder_download_api_v1_me_patients__patient_id__practices__practice_id__documents__document_id__content_get: {
         parameters: {
             query?: never;
@@ -4557,6 +4608,47 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    holder_upload_api_v1_me_patients__patient_id__practices__practice_id__documents__document_id__content_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                patient_id: string;
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description This document already exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };
