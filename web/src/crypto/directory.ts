@@ -195,6 +195,33 @@ export class KeyDirectory {
     return chain;
   }
 
+  /** The practice's verified membership chain, as served with its keys (which its patients may
+   * read), for deciding who may have written an item. Null when the practice has no key group
+   * (the page passes the server's 404 as a null answer) or signed no membership yet: then only
+   * the holder can have written anything. */
+  practiceMembers(practiceId: string): MembershipChain | null {
+    const id = practiceId.toLowerCase();
+    const path = `/api/v1/key-directory/practices/${id}`;
+    if (this.answer(path) === null) return null;
+    const { leaves } = this.subject(path, SubjectKind.Group, id);
+    if (!leaves.some((leaf) => leaf[1] === MEMBERSHIP_TYPE)) {
+      if ((this.state.membershipSequences[id] ?? 0) > 0) throw new ProofInvalid("the membership chain went back");
+      return null;
+    }
+    return this.membershipChain(id, leaves);
+  }
+
+  /** A user's current signing key, from their endorsed chain (a reset only once confirmed). */
+  signingKey(userId: string): KeyBinding {
+    const chain = this.userChain(userId);
+    return (chain[chain.length - 1] as ChainEpoch).signing;
+  }
+
+  /** Asks for every listed user's keys at once (one more round for the page, not one each). */
+  needUsers(userIds: string[]): void {
+    this.prefetch(userIds.map((id) => `/api/v1/key-directory/users/${id.toLowerCase()}`));
+  }
+
   /** The practice group's current encryption key, proven, with its signed epoch statement. */
   practiceKey(practiceId: string): KeyBinding {
     const id = practiceId.toLowerCase();

@@ -45,6 +45,12 @@ export class UnsignedMemberships extends CryptoError {
   override name = "UnsignedMemberships" as const;
 }
 
+/** The item's author was not allowed to write it: neither the patient's holder nor a member of
+ * the practice's signed chain in a role that may (docs/crypto.md 5.2). */
+export class AuthorNotAllowed extends CryptoError {
+  override name = "AuthorNotAllowed" as const;
+}
+
 export const FAILURE_KINDS = [
   "CryptoError",
   "MalformedEnvelope",
@@ -58,6 +64,7 @@ export const FAILURE_KINDS = [
   "OutOfMemory",
   "KeysChanged",
   "UnsignedMemberships",
+  "AuthorNotAllowed",
   // Not crypto: the worker could not start, was given a handle it does not hold, or a bug.
   "WorkerUnavailable",
   "UnknownHandle",

@@ -13,6 +13,9 @@ export type Handle<Kind extends string> = string & { readonly [handleBrand]: Kin
 export type KekHandle = Handle<"kek">;
 export type KeysHandle = Handle<"keys">;
 export type GroupHandle = Handle<"group">;
+/** A document being encrypted for upload, or one whose description was opened (its stream key). */
+export type UploadHandle = Handle<"upload">;
+export type DocumentHandle = Handle<"document">;
 
 export interface KeyBinding {
   subjectKind: 1 | 2; // user, group
@@ -62,6 +65,23 @@ export interface OpenItem {
   author: KeyBinding;
 }
 
+/** A sealed message or document description as the API lists it, with the wrap for this user. */
+export interface SealedRecord {
+  itemId: string;
+  authorId: string;
+  envelope: Uint8Array;
+  wrap: Uint8Array;
+}
+
+/** Who wrote an item, as the standing check decided (docs/crypto.md 5.2). */
+export type Standing = "holder" | "member" | "former member";
+
+/** One record opened, or refused with the reason (an author without standing, a bad signature). */
+export type OpenedRecord =
+  | { itemId: string; standing: Standing; text: string }
+  | { itemId: string; standing: Standing; name: string; mediaType: string; document: DocumentHandle }
+  | { itemId: string; refused: FailureKind };
+
 export interface SelfTestReport {
   /** Checks run per vector file. */
   checks: Record<string, number>;
@@ -106,6 +126,35 @@ export interface Api {
   openMessage: { params: OpenItem & { conversationId: string }; result: { text: string } };
   /** A document's description; the stream key stays in the worker (decryption: a later step). */
   openDocumentDescription: { params: OpenItem & { patientId: string }; result: { name: string; mediaType: string; digest: Uint8Array } };
+  /** The holder's records of one kind at a practice, each author's standing decided from the
+   * practice's verified membership chain before anything is decrypted, each signature checked
+   * against the author's proven key. A refused record says why; the others still open. */
+  openRecords: {
+    params: {
+      pin: DirectoryPin;
+      keys: KeysHandle;
+      practiceId: string;
+      patientId: string;
+      kind: "message" | "document";
+      records: SealedRecord[];
+      answers: Record<string, unknown>;
+    };
+    result: DirectoryOutcome<OpenedRecord[]>;
+  };
+  /** A new document stream under a fresh stream key (which stays here). */
+  startUpload: { params: { documentId: string }; result: { upload: UploadHandle } };
+  /** The stream's bytes this piece completes; `last` adds the final chunk. */
+  encryptPiece: { params: { upload: UploadHandle; piece: Uint8Array; last: boolean }; result: { ciphertext: Uint8Array } };
+  /** The signed description of a finished stream (stream key, digest, name, media type), sealed
+   * for `recipients`; the upload handle is forgotten. */
+  sealDocument: {
+    params: { keys: KeysHandle; upload: UploadHandle; patientId: string; name: string; mediaType: string; recipients: KeyBinding[] };
+    result: SealedItem;
+  };
+  /** Plaintext of the stream pieces as they come (not to be used before finishDownload). */
+  decryptPiece: { params: { document: DocumentHandle; piece: Uint8Array }; result: { plaintext: Uint8Array } };
+  /** The rest of the plaintext, once the stream ended cleanly and is the one its author signed. */
+  finishDownload: { params: { document: DocumentHandle }; result: { plaintext: Uint8Array } };
   openGroupKey: {
     params: { keys: KeysHandle; wrap: Uint8Array; expected: KeyBinding; lastSeenEpoch: number };
     result: { group: GroupHandle; groupId: string; epoch: number };
@@ -152,7 +201,7 @@ export interface Api {
   };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };
   checkFingerprint: { params: { bindings: KeyBinding[]; shown: string }; result: null };
-  forget: { params: { handle: KekHandle | KeysHandle | GroupHandle }; result: null };
+  forget: { params: { handle: KekHandle | KeysHandle | GroupHandle | UploadHandle | DocumentHandle }; result: null };
   forgetAll: { params: Record<string, never>; result: null };
   /** Test builds only: runs the shared vector files in the worker. */
   selfTest: { params: { vectors: Record<string, unknown> }; result: SelfTestReport };

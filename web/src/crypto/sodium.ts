@@ -157,6 +157,60 @@ export function sealOpen(ciphertext: Uint8Array, publicKey: Uint8Array, secret: 
   }
 }
 
+// crypto_secretstream_xchacha20poly1305 (documents, docs/crypto.md 5.3). libsodium.js keeps each
+// stream's state in its WebAssembly heap and hands out its address.
+export const STREAM_HEADER_BYTES = 24;
+export const STREAM_OVERHEAD = 17;
+export const STREAM_TAG_MESSAGE = 0;
+export const STREAM_TAG_FINAL = 3;
+
+export type StreamState = ReturnType<typeof sodium.crypto_secretstream_xchacha20poly1305_init_pull>;
+
+export function streamInitPush(key: Uint8Array): { state: StreamState; header: Uint8Array } {
+  return sodium.crypto_secretstream_xchacha20poly1305_init_push(key);
+}
+
+export function streamPush(state: StreamState, message: Uint8Array, ad: Uint8Array, final: boolean): Uint8Array {
+  return sodium.crypto_secretstream_xchacha20poly1305_push(state, message, ad, final ? STREAM_TAG_FINAL : STREAM_TAG_MESSAGE);
+}
+
+export function streamInitPull(header: Uint8Array, key: Uint8Array): StreamState {
+  try {
+    return sodium.crypto_secretstream_xchacha20poly1305_init_pull(header, key);
+  } catch {
+    throw new MalformedEnvelope("bad stream header");
+  }
+}
+
+/** One chunk's plaintext and tag; anything that does not authenticate throws. */
+export function streamPull(state: StreamState, ciphertext: Uint8Array, ad: Uint8Array): { message: Uint8Array; tag: number } {
+  let pulled: { message: Uint8Array; tag: number } | false = false;
+  try {
+    pulled = sodium.crypto_secretstream_xchacha20poly1305_pull(state, ciphertext, ad);
+  } catch {
+    pulled = false;
+  }
+  if (pulled === false) throw new DecryptionFailed("a document chunk does not authenticate");
+  return pulled;
+}
+
+/** BLAKE2b computed over pieces as they come (a document stream's digest). */
+export class Blake2bStream {
+  private readonly state: ReturnType<typeof sodium.crypto_generichash_init>;
+
+  constructor(private readonly length: number) {
+    this.state = sodium.crypto_generichash_init(null, length);
+  }
+
+  update(data: Uint8Array): void {
+    sodium.crypto_generichash_update(this.state, data);
+  }
+
+  digest(): Uint8Array {
+    return sodium.crypto_generichash_final(this.state, this.length);
+  }
+}
+
 /** Overwrites a secret we no longer need (best effort: JavaScript may have copied it). */
 export function wipe(data: Uint8Array): void {
   data.fill(0);

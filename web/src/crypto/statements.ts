@@ -255,6 +255,11 @@ export class MembershipChain {
     return lo === 0 ? Role.Removed : (changes[lo - 1] as [number, Role])[1];
   }
 
+  /** Every role `member` was given, in order: [sequence, role] (empty if never attested). */
+  changesOf(member: string): readonly [number, Role][] {
+    return this.history.get(member.toLowerCase()) ?? [];
+  }
+
   /** Everyone attested now (removed accounts left out). */
   members(): Map<string, Role> {
     const out = new Map<string, Role>();

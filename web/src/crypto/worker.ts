@@ -4,14 +4,31 @@
 // (protocol.ts). Nothing secret is written to any storage (the key directory's integrity-only
 // state goes to IndexedDB, state.ts), and its CSP (connect-src 'none', served by
 // colloque.web.security) means it cannot send anything anywhere either.
+import { authorStanding } from "./authorship";
 import { KeyDirectory, NeedAnswers } from "./directory";
+import { DocumentDecryptor, DocumentEncryptor, checkDigest } from "./documents";
 import { fromUtf8, utf8 } from "./encoding";
 import { CryptoError, type FailureKind } from "./errors";
 import * as groups from "./groups";
-import { ItemKind, conversationId, openItem, readDocumentBody, readVisitReason, sealItem, unwrapItemKey, visitReasonBody, type KeyPairHolder } from "./items";
+import { ItemKind, conversationId, documentBody, openItem, readDocumentBody, readVisitReason, sealItem, unwrapItemKey, visitReasonBody, type KeyPairHolder } from "./items";
 import * as keys from "./keys";
 import { checkCost, deriveLoginKeys, kdfParamsFromBytes } from "./login";
-import type { Api, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Request, Response, UnlockedKeys } from "./protocol";
+import type {
+  Api,
+  DirectoryPin,
+  DocumentHandle,
+  GroupHandle,
+  KekHandle,
+  KeysHandle,
+  OpenItem,
+  OpenedRecord,
+  Operation,
+  Request,
+  Response,
+  SealedRecord,
+  UnlockedKeys,
+  UploadHandle,
+} from "./protocol";
 import * as sodium from "./sodium";
 import { loadState, saveState } from "./state";
 import { testHandlers } from "./testing/hooks";
@@ -21,7 +38,12 @@ import * as witness from "./witness";
 
 declare const self: DedicatedWorkerGlobalScope;
 
-type Secret = { kind: "kek"; kek: Uint8Array } | { kind: "keys"; keys: keys.UserKeys } | { kind: "group"; key: groups.GroupKey };
+type Secret =
+  | { kind: "kek"; kek: Uint8Array }
+  | { kind: "keys"; keys: keys.UserKeys }
+  | { kind: "group"; key: groups.GroupKey }
+  | { kind: "upload"; documentId: string; streamKey: Uint8Array; stream: DocumentEncryptor }
+  | { kind: "document"; documentId: string; streamKey: Uint8Array; digest: Uint8Array; stream: DocumentDecryptor | null };
 
 const secrets = new Map<string, Secret>();
 
@@ -52,11 +74,24 @@ function holder(handle: KeysHandle | GroupHandle): KeyPairHolder {
   throw new UnknownHandle("no such keys (forgotten, or from another worker)");
 }
 
+function upload(handle: UploadHandle): Extract<Secret, { kind: "upload" }> {
+  const secret = secrets.get(handle);
+  if (secret?.kind !== "upload") throw new UnknownHandle("no such upload (finished, or from another worker)");
+  return secret;
+}
+
+function openedDocument(handle: DocumentHandle): Extract<Secret, { kind: "document" }> {
+  const secret = secrets.get(handle);
+  if (secret?.kind !== "document") throw new UnknownHandle("no such document (forgotten, or from another worker)");
+  return secret;
+}
+
 function forget(handle: string): void {
   const secret = secrets.get(handle);
   if (secret?.kind === "kek") sodium.wipe(secret.kek);
   if (secret?.kind === "keys") keys.wipeKeys(secret.keys);
   if (secret?.kind === "group") sodium.wipe(secret.key.secret);
+  if (secret?.kind === "upload" || secret?.kind === "document") sodium.wipe(secret.streamKey);
   secrets.delete(handle);
 }
 
@@ -113,6 +148,49 @@ const handlers: Handlers = {
     sodium.wipe(info.streamKey);
     return { name: info.name, mediaType: info.mediaType, digest: info.digest };
   },
+  openRecords: async ({ pin, keys: handle, practiceId, patientId, kind, records, answers }) =>
+    withDirectory(pin, answers, (directory) => {
+      const members = directory.practiceMembers(practiceId);
+      directory.needUsers([...new Set(records.map((record) => record.authorId))]);
+      return records.map((record) => openRecord(directory, members, handle, practiceId, patientId, kind, record));
+    }),
+  startUpload: ({ documentId }) => {
+    const streamKey = sodium.randomBytes(sodium.KEY_BYTES);
+    const stream = new DocumentEncryptor(documentId, streamKey);
+    return { upload: newHandle<UploadHandle>({ kind: "upload", documentId, streamKey, stream }) };
+  },
+  encryptPiece: ({ upload: handle, piece, last }) => {
+    const { stream } = upload(handle);
+    const ciphertext = stream.push(piece);
+    return { ciphertext: last ? concatBytes(ciphertext, stream.finish()) : ciphertext };
+  },
+  sealDocument: ({ keys: handle, upload: uploadHandle, patientId, name, mediaType, recipients }) => {
+    const { documentId, streamKey, stream } = upload(uploadHandle);
+    try {
+      const body = documentBody({ name, mediaType, digest: stream.digest(), streamKey });
+      return publicPart(sealItem(ItemKind.Document, documentId, patientId, body, userKeys(handle), recipients));
+    } finally {
+      forget(uploadHandle);
+    }
+  },
+  decryptPiece: ({ document: handle, piece }) => {
+    const secret = openedDocument(handle);
+    secret.stream ??= new DocumentDecryptor(secret.documentId, secret.streamKey);
+    try {
+      return { plaintext: secret.stream.push(piece) };
+    } catch (error) {
+      secret.stream = null; // a new download starts from the beginning
+      throw error;
+    }
+  },
+  finishDownload: ({ document: handle }) => {
+    const secret = openedDocument(handle);
+    const stream = secret.stream ?? new DocumentDecryptor(secret.documentId, secret.streamKey);
+    secret.stream = null;
+    const plaintext = stream.finish();
+    checkDigest(stream.digest(), secret.digest);
+    return { plaintext };
+  },
   openGroupKey: ({ keys: handle, wrap, expected, lastSeenEpoch }) => {
     const key = groups.openGroupKey(wrap, expected, userKeys(handle), lastSeenEpoch);
     return { group: newHandle<GroupHandle>({ kind: "group", key }), groupId: key.groupId, epoch: key.epoch };
@@ -145,20 +223,11 @@ const handlers: Handlers = {
     transparency.verifyCheckpointConsistency(previous, next, proof);
     return null;
   },
-  provePracticeKey: async ({ pin, practiceId, answers }) => {
-    const state = await loadState(pin.origin);
-    const directory = new KeyDirectory(pin, state, answers, Date.now() / 1000);
-    try {
+  provePracticeKey: ({ pin, practiceId, answers }) =>
+    withDirectory(pin, answers, (directory) => {
       const binding = directory.practiceKey(practiceId);
-      return { proven: { binding, fingerprint: transparency.fingerprint([binding]) } };
-    } catch (error) {
-      if (error instanceof NeedAnswers) return { need: error.paths };
-      throw error;
-    } finally {
-      // Only what verified was written into it; a failed check keeps what passed before it.
-      await saveState(pin.origin, directory.state);
-    }
-  },
+      return { binding, fingerprint: transparency.fingerprint([binding]) };
+    }),
   fingerprint: ({ bindings }) => ({ fingerprint: transparency.fingerprint(bindings) }),
   checkFingerprint: ({ bindings, shown }) => {
     transparency.checkFingerprint(bindings, shown);
@@ -179,6 +248,54 @@ const handlers: Handlers = {
 };
 
 class UnknownOperation extends Error {}
+
+/** A check against the key directory with the answers the page fetched: the result, or the paths
+ * still missing. */
+async function withDirectory<T>(pin: DirectoryPin, answers: Record<string, unknown>, check: (directory: KeyDirectory) => T): Promise<{ need: string[] } | { proven: T }> {
+  const state = await loadState(pin.origin);
+  const directory = new KeyDirectory(pin, state, answers, Date.now() / 1000);
+  try {
+    return { proven: check(directory) };
+  } catch (error) {
+    if (error instanceof NeedAnswers) return { need: error.paths };
+    throw error;
+  } finally {
+    // Only what verified was written into it; a failed check keeps what passed before it.
+    await saveState(pin.origin, directory.state);
+  }
+}
+
+/** The author's standing first (no plaintext for an author who may not write this), then the
+ * signature against their proven key, then the content. */
+function openRecord(
+  directory: KeyDirectory,
+  members: ReturnType<KeyDirectory["practiceMembers"]>,
+  handle: KeysHandle,
+  practiceId: string,
+  patientId: string,
+  kind: "message" | "document",
+  record: SealedRecord,
+): OpenedRecord {
+  const itemKind = kind === "message" ? ItemKind.Message : ItemKind.Document;
+  try {
+    const standing = authorStanding(itemKind, record.authorId, userKeys(handle).userId, members);
+    const item: OpenItem = { holder: handle, wrap: record.wrap, envelope: record.envelope, itemId: record.itemId, author: directory.signingKey(record.authorId) };
+    if (kind === "message") return { itemId: record.itemId, standing, text: fromUtf8(open(item, itemKind, conversationId(practiceId, patientId))) };
+    const info = readDocumentBody(open(item, itemKind, patientId));
+    const secret: Secret = { kind: "document", documentId: record.itemId, streamKey: info.streamKey, digest: info.digest, stream: null };
+    return { itemId: record.itemId, standing, name: info.name, mediaType: info.mediaType, document: newHandle<DocumentHandle>(secret) };
+  } catch (error) {
+    if (error instanceof NeedAnswers) throw error;
+    return { itemId: record.itemId, refused: failureOf(error).kind };
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 function publicPart(sealed: { itemId: string; envelope: Uint8Array; wraps: Uint8Array[]; itemKey: Uint8Array }) {
   sodium.wipe(sealed.itemKey);
