@@ -81,6 +81,7 @@ export default defineConfig(({ mode }) => {
         "slot-picker": "src/slot-picker.ts",
         appointments: "src/appointments.ts",
         relatives: "src/relatives.ts",
+        records: "src/records.ts",
         login: "src/login.ts",
         signup: "src/signup.ts",
         account: "src/account.ts",

@@ -9,9 +9,11 @@ patient (its id is derived: ``crypto.items.conversation_id``), written by the ho
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
@@ -24,6 +26,7 @@ from colloque.patients.registry import get_registered_patient
 from colloque.principal import Principal
 from colloque.records.models import SealedItemRow
 from colloque.records.services import ItemWithWraps, Recipient, list_items, store_sealed_item
+from colloque.scheduling.models import Practice
 
 NOTE = "note"
 MESSAGE = "message"
@@ -69,6 +72,51 @@ def held_patient(
     if known_there and session.get(PracticePatient, (practice_id, patient_id)) is None:
         raise NotFound("practice not found", field="practice_id")
     return patient
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A practice that knows a patient the principal holds: where their messages and documents
+    with that practice are."""
+
+    practice_id: UUID
+    practice_name: str
+    patient: Patient
+
+
+def list_places(session: Session, *, principal: Principal) -> list[Place]:
+    """Every practice that knows a patient the principal holds, by practice name, the holder's
+    own record before their relatives'."""
+    if principal.account_id is None:
+        raise Unauthenticated("sign in to do this")
+    rows = session.execute(
+        select(Practice.practice_id, Practice.name, Patient)
+        .join(PracticePatient, PracticePatient.practice_id == Practice.practice_id)
+        .join(Patient, Patient.patient_id == PracticePatient.patient_id)
+        .where(Patient.holder_account_id == principal.account_id)
+        .order_by(Practice.name, Patient.relationship != "self", Patient.first_name)
+    ).all()
+    for _, _, patient in rows:
+        require(
+            principal,
+            Action.PATIENT_RECORDS_VIEW,
+            PatientTarget(patient.holder_account_id),
+            what="patient",
+            field="patient_id",
+        )
+    return [Place(practice_id, name, patient) for practice_id, name, patient in rows]
+
+
+def get_place(
+    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+) -> Place:
+    """One of :func:`list_places`; anything else, someone else's included, is not found."""
+    patient = held_patient(
+        session, principal, Action.PATIENT_RECORDS_VIEW, practice_id, patient_id, known_there=True
+    )
+    # The registry row held_patient found references the practice: it exists.
+    practice = session.get_one(Practice, practice_id)
+    return Place(practice.practice_id, practice.name, patient)
 
 
 def get_holder(

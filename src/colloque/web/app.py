@@ -13,6 +13,7 @@ from colloque.web import (
     appointments_page,
     booking_page,
     practitioner_page,
+    records_pages,
     relatives_page,
     search_pages,
     static,
@@ -35,6 +36,7 @@ def create_app(
     app.include_router(practitioner_page.router)
     app.include_router(appointments_page.router)
     app.include_router(relatives_page.router)
+    app.include_router(records_pages.router)
     app.include_router(account_pages.router)
     app.include_router(booking_page.router)
     return app

@@ -1,9 +1,10 @@
 // The booking page's calls to the API (typed from its OpenAPI) and the key directory's fetch
 // loop: the worker names the answers it needs, the page fetches them and asks again.
 import type { CryptoClient } from "../../crypto/client";
-import type { DirectoryPin, KeyBinding, KeysHandle, UnlockedKeys } from "../../crypto/protocol";
+import type { DirectoryPin, KeyBinding, KeysHandle } from "../../crypto/protocol";
 import { api } from "../api/client";
 import type { components } from "../api/schema";
+import { withDirectory } from "../keys/directory";
 
 export type Patient = components["schemas"]["PatientOut"];
 
@@ -27,11 +28,6 @@ function b64(data: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function unb64(text: string): Uint8Array {
-  const standard = text.replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(standard + "=".repeat((4 - (standard.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
-}
-
 /** The signed-in account's id, or null without a session. */
 export async function signedInAccount(): Promise<string | null> {
   const { data, response } = await api.GET("/api/v1/me");
@@ -46,48 +42,11 @@ export async function myPatients(): Promise<Patient[]> {
   return data;
 }
 
-/** Logs in again (a cookie session) to unlock this account's keys in the worker: the keys are
- * sealed under the password, and nothing secret survives a reload. The password goes only to
- * the worker; the server gets the derived authentication key. */
-export async function unlock(crypto: CryptoClient, email: string, password: string): Promise<UnlockedKeys> {
-  const pre = await api.POST("/api/v1/auth/prelogin", { body: { email } });
-  if (pre.data === undefined) throw new ApiFailure(pre.response.status);
-  const derived = await crypto.call("deriveLoginKeys", { password, kdfParams: unb64(pre.data.kdf_params) });
-  try {
-    const login = await api.POST("/api/v1/auth/login", {
-      body: { email, auth_key: b64(derived.authKey), session: "cookie" },
-      headers: csrfHeaders(),
-    });
-    if (login.data === undefined) throw new ApiFailure(login.response.status);
-    return await crypto.call("unlockWithKek", {
-      kek: derived.kek,
-      userId: login.data.account_id,
-      sealedByPassword: unb64(login.data.keys.sealed_by_password),
-    });
-  } finally {
-    await crypto.call("forget", { handle: derived.kek });
-  }
-}
-
-const DIRECTORY = "/api/v1/key-directory/";
-/** Each round answers every path the worker named; a check needs a handful at most. */
-const MAX_ROUNDS = 8;
-
 /** The practice group's key, proven by the worker against the pinned log and this browser's
- * remembered state. Only same-origin key directory paths are fetched for it. */
+ * remembered state. */
 export async function provenPracticeKey(crypto: CryptoClient, pin: DirectoryPin, practiceId: string): Promise<KeyBinding> {
-  const answers: Record<string, unknown> = {};
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const outcome = await crypto.call("provePracticeKey", { pin, practiceId, answers });
-    if ("proven" in outcome) return outcome.proven.binding;
-    for (const path of outcome.need) {
-      if (!path.startsWith(DIRECTORY) || path in answers) throw new ApiFailure(0);
-      const response = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (!response.ok) throw new ApiFailure(response.status);
-      answers[path] = await response.json();
-    }
-  }
-  throw new ApiFailure(0);
+  const proven = await withDirectory((answers) => crypto.call("provePracticeKey", { pin, practiceId, answers }));
+  return proven.binding;
 }
 
 export interface Booking {

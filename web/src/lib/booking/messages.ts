@@ -15,13 +15,7 @@ export interface BookingMessages {
   signedOut: string;
   logIn: string;
   signUp: string;
-  unlockTitle: string;
   unlockHint: string;
-  email: string;
-  password: string;
-  unlock: string;
-  unlocking: string;
-  unlockFailed: string;
   noPatient: string;
   takenTitle: string;
   taken: string;
@@ -49,13 +43,7 @@ const fr: BookingMessages = {
   signedOut: "Connectez-vous ou créez un compte pour réserver ce créneau : il vous attendra ici.",
   logIn: "Se connecter",
   signUp: "Créer un compte",
-  unlockTitle: "Déverrouiller vos clés",
   unlockHint: "Votre motif est chiffré avec vos clés, qui ne quittent pas votre appareil : confirmez votre mot de passe pour les ouvrir.",
-  email: "Adresse e-mail",
-  password: "Mot de passe",
-  unlock: "Déverrouiller",
-  unlocking: "Déverrouillage…",
-  unlockFailed: "Adresse ou mot de passe incorrect.",
   noPatient: "Votre compte n'a pas encore de dossier patient : complétez votre profil avant de réserver.",
   takenTitle: "Ce créneau vient d'être pris",
   taken: "Quelqu'un a réservé ce créneau juste avant vous. Voici les créneaux encore libres :",
@@ -83,13 +71,7 @@ const en: BookingMessages = {
   signedOut: "Log in or sign up to book this slot: it will be waiting for you here.",
   logIn: "Log in",
   signUp: "Sign up",
-  unlockTitle: "Unlock your keys",
   unlockHint: "Your reason is encrypted with your keys, which never leave your device: confirm your password to open them.",
-  email: "Email address",
-  password: "Password",
-  unlock: "Unlock",
-  unlocking: "Unlocking…",
-  unlockFailed: "Wrong address or password.",
   noPatient: "Your account has no patient record yet: complete your profile before booking.",
   takenTitle: "This slot was just taken",
   taken: "Someone booked this slot just before you. These slots are still free:",
