@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +103,9 @@ def context(browser: Browser, scene: Scene) -> Iterator[BrowserContext]:
     context.add_cookies(_cookie_login(scene.url))
     yield context
     context.close()
-    foreign = [url for url in scene.requests if not url.startswith(scene.url + "/")]
+    # A Blob URL this page made is of its own origin: blob:http://127.0.0.1:port/...
+    own = (scene.url + "/", f"blob:{scene.url}/")
+    foreign = [url for url in scene.requests if not url.startswith(own)]
     assert not foreign, f"requests left for another origin: {foreign}"
 
 
@@ -111,6 +114,19 @@ def _unlock(page: Page) -> None:
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Déverrouiller").click()
     expect(page.get_by_role("heading", name="Messages", exact=True)).to_be_visible()
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        )
+
+    header = (1).to_bytes(4, "big") * 2 + bytes((8, 2, 0, 0, 0))
+    pixels = zlib.compress(b"\x00\x00\x80\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def _axe(page: Page) -> None:
@@ -135,7 +151,8 @@ def _round_trip(scene: Scene, context: BrowserContext, doctor: ColloqueClient) -
     practice, patient = scene.world.practice_id, scene.patient_id
     # 150 KiB that cannot compress: two full chunks and a final one.
     from_practice = os.urandom(150 * 1024)
-    from_patient = os.urandom(70 * 1024)
+    # A real 1x1 PNG (browsers ignore what follows its end), to be opened in a tab below.
+    from_patient = _png() + os.urandom(70 * 1024)
     doctor.send_message(
         practice_id=practice, patient_id=patient, text=FROM_PRACTICE, as_holder=False
     )
@@ -193,6 +210,15 @@ def _round_trip(scene: Scene, context: BrowserContext, doctor: ColloqueClient) -
     expect(page.get_by_role("status").filter(has_text="Document envoyé.")).to_be_visible()
     expect(page.locator(".documents")).to_contain_text(PATIENT_FILE)
     _axe(page)
+
+    # Opened in a tab from its Blob URL, under the page's own policy (no CSP change needed).
+    page.get_by_role("button", name=f"Déchiffrer {PATIENT_FILE}").click()
+    with context.expect_page() as tab:
+        page.get_by_role("link", name=f"Ouvrir {PATIENT_FILE}").click()
+    tab.value.wait_for_load_state()
+    assert tab.value.url.startswith("blob:" + scene.url)
+    assert tab.value.evaluate("() => document.querySelector('img')?.naturalWidth") == 1
+    tab.value.close()
 
     # The practitioner's Python client opens both, the author being the holder.
     messages = doctor.read_messages(practice_id=practice, patient_id=patient, as_holder=False)
