@@ -3,6 +3,8 @@
 import type { CryptoClient } from "../../crypto/client";
 import type { DirectoryPin, KeyBinding, KeysHandle, UnlockedKeys } from "../../crypto/protocol";
 import { api } from "../api/client";
+import { sessionApi } from "../api/session";
+import { fromBase64Url, toBase64Url } from "../base64url";
 import type { components } from "../api/schema";
 
 export type Patient = components["schemas"]["PatientOut"];
@@ -12,24 +14,6 @@ export class ApiFailure extends Error {
   constructor(readonly status: number) {
     super(`the API answered ${status}`);
   }
-}
-
-/** Unsafe requests of a cookie session echo the CSRF cookie (readable by design) in a header. */
-function csrfHeaders(): Record<string, string> {
-  const cookie = document.cookie.split("; ").find((part) => part.startsWith("colloque_csrf="));
-  return cookie === undefined ? {} : { "X-CSRF-Token": decodeURIComponent(cookie.slice("colloque_csrf=".length)) };
-}
-
-// The API's binary values are unpadded base64url (colloque.client.encoding).
-function b64(data: Uint8Array): string {
-  let binary = "";
-  for (const byte of data) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function unb64(text: string): Uint8Array {
-  const standard = text.replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(standard + "=".repeat((4 - (standard.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
 }
 
 /** The signed-in account's id, or null without a session. */
@@ -52,17 +36,16 @@ export async function myPatients(): Promise<Patient[]> {
 export async function unlock(crypto: CryptoClient, email: string, password: string): Promise<UnlockedKeys> {
   const pre = await api.POST("/api/v1/auth/prelogin", { body: { email } });
   if (pre.data === undefined) throw new ApiFailure(pre.response.status);
-  const derived = await crypto.call("deriveLoginKeys", { password, kdfParams: unb64(pre.data.kdf_params) });
+  const derived = await crypto.call("deriveLoginKeys", { password, kdfParams: fromBase64Url(pre.data.kdf_params) });
   try {
-    const login = await api.POST("/api/v1/auth/login", {
-      body: { email, auth_key: b64(derived.authKey), session: "cookie" },
-      headers: csrfHeaders(),
+    const login = await sessionApi.POST("/api/v1/auth/login", {
+      body: { email, auth_key: toBase64Url(derived.authKey), session: "cookie" },
     });
     if (login.data === undefined) throw new ApiFailure(login.response.status);
     return await crypto.call("unlockWithKek", {
       kek: derived.kek,
       userId: login.data.account_id,
-      sealedByPassword: unb64(login.data.keys.sealed_by_password),
+      sealedByPassword: fromBase64Url(login.data.keys.sealed_by_password),
     });
   } finally {
     await crypto.call("forget", { handle: derived.kek });
@@ -118,7 +101,7 @@ export async function book(crypto: CryptoClient, booking: Booking): Promise<Book
     reason: booking.reason,
     recipients: [booking.ownKey, practiceKey],
   });
-  const { data, response } = await api.POST("/api/v1/appointments", {
+  const { data, response } = await sessionApi.POST("/api/v1/appointments", {
     body: {
       practice_id: booking.practiceId,
       practitioner_id: booking.practitionerId,
@@ -127,9 +110,8 @@ export async function book(crypto: CryptoClient, booking: Booking): Promise<Book
       duration_minutes: booking.durationMinutes,
       reminders_wanted: true,
       appointment_id: appointmentId,
-      sealed_reason: { envelope: b64(sealed.envelope), wraps: sealed.wraps.map(b64) },
+      sealed_reason: { envelope: toBase64Url(sealed.envelope), wraps: sealed.wraps.map(toBase64Url) },
     },
-    headers: csrfHeaders(),
   });
   if (data === undefined) throw new ApiFailure(response.status);
   return data;
