@@ -30,7 +30,7 @@ from colloque.web import calendar_file
 from colloque.web.assets import Assets
 from colloque.web.rendering import LangParam, Page, error_page, full_name, json_for_html, page_for
 from colloque.web.rendering import render as render_page
-from colloque.web.signed_in import login_redirect, private, signed_in
+from colloque.web.session import has_account, login_redirect, private
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,7 +121,7 @@ def my_appointments_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if not signed_in(principal):
+    if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     now = clock.now()
@@ -172,7 +172,7 @@ def calendar_download(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if not signed_in(principal):
+    if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     ids = _uuid(practice_text), _uuid(appointment_text)
