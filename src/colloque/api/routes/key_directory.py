@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep, WitnessingDep
 from colloque.api.schemas import B64, Out
 from colloque.crypto.transparency import SubjectKind
-from colloque.keydirectory import services
+from colloque.keydirectory import services, subjects
 from colloque.practicekeys.services import epoch_members
 
 router = APIRouter(prefix="/api/v1/key-directory", tags=["key directory"])
@@ -147,7 +147,7 @@ def _keys(
         witnessed = None
         if witnessing is not None and witnessing.threshold:
             witnessed = witnessing.witnessed_head(session)
-        found = services.subject_keys(
+        found = subjects.subject_keys(
             session,
             principal=principal,
             subject_kind=kind,
