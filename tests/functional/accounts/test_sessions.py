@@ -181,7 +181,9 @@ def test_logout_others_ends_every_other_session_of_the_account_only(
                 AuditEvent.action == AuditAction.LOGGED_OUT_ELSEWHERE.value
             )
         ).all()
-    assert sorted(ended) == sorted([ana.account_id, ana.account_id, ben.account_id])
+    assert sorted(map(str, ended)) == sorted(
+        map(str, [ana.account_id, ana.account_id, ben.account_id])
+    )
 
 
 def test_the_python_client_logs_out_its_other_sessions(
