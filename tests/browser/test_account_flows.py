@@ -292,6 +292,7 @@ def test_a_recovery_code_renewed_in_the_browser_recovers_in_python_and_the_old_o
     page.get_by_role("button", name="Remplacer l'ancien code").click()
     expect(page.get_by_role("status")).to_contain_text("L'ancien ne fonctionne plus")
     expect(shown).to_have_count(0)
+    expect(page.get_by_role("button", name="Créer un nouveau code")).to_be_focused()
     expect(status).to_contain_text("jamais servi")
 
     # Python: the old code is refused, the new one opens the same keys.
