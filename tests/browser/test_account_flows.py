@@ -17,7 +17,7 @@ from typing import Any
 import pyotp
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from colloque.accounts.models import Account, KeyBundleRow
 from colloque.client import ApiError, ColloqueClient
@@ -242,3 +242,104 @@ def test_totp_on_then_asked_at_login_then_off(
     page.fill("#totp-current", code())
     page.get_by_role("button", name="Désactiver").click()
     expect(page.get_by_role("status")).to_contain_text("désactivée")
+
+
+def _asked_groups(page: Page, prefix: str) -> list[int]:
+    labels = " ".join(page.locator(f"label[for^={prefix}]").all_inner_texts())
+    return [int(n) - 1 for n in re.findall(r"(\d+)", labels)]
+
+
+def test_a_recovery_code_renewed_in_the_browser_recovers_in_python_and_the_old_one_fails(
+    context: BrowserContext, site: Site, inbox: Inbox
+) -> None:
+    context.add_init_script(path=AXE)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    email = "rita.renew@example.test"
+    old_code = _sign_up(page, site, inbox, email)
+    status = page.get_by_test_id("recovery-status")
+    expect(status).to_contain_text("jamais servi")
+
+    page.fill("#recovery-password", PASSWORD)
+    page.get_by_role("button", name="Créer un nouveau code").click()
+    shown = page.get_by_test_id("new-recovery-code")
+    # Three Argon2id runs at the real cost: the password, the new code's seal, its proof.
+    expect(shown).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("heading", name="Votre nouveau code de récupération")).to_be_focused()
+    found = _axe(page)
+    assert not found, ("renewal", [(v["id"], v["help"], len(v["nodes"])) for v in found])
+    new_code = shown.inner_text().strip()
+    groups = new_code.split("-")
+    assert len(groups) == 8
+    assert new_code != old_code
+    asked = _asked_groups(page, "renewal-group")
+    # A wrong group is caught in the page: nothing is sent, the old code still stands.
+    page.fill("#renewal-group-0", groups[asked[0]])
+    page.fill("#renewal-group-1", "ZZZZ" if groups[asked[1]] != "ZZZZ" else "YYYY")
+    page.get_by_role("button", name="Remplacer l'ancien code").click()
+    expect(page.get_by_role("alert")).to_contain_text("ne correspondent pas")
+    with site.db.read() as session:
+        account = session.query(Account).filter_by(email=email).one()
+        row = session.get(KeyBundleRow, account.account_id)
+        assert row is not None
+        assert (
+            unlock_with_recovery_code(
+                row.sealed_by_recovery, user_id=account.account_id, recovery_code=old_code
+            ).encryption_public
+            == row.encryption_public
+        )
+    page.fill("#renewal-group-1", groups[asked[1]].lower())
+    page.get_by_role("button", name="Remplacer l'ancien code").click()
+    expect(page.get_by_role("status")).to_contain_text("L'ancien ne fonctionne plus")
+    expect(shown).to_have_count(0)
+    expect(page.get_by_role("button", name="Créer un nouveau code")).to_be_focused()
+    expect(status).to_contain_text("jamais servi")
+
+    # Python: the old code is refused, the new one opens the same keys.
+    with ColloqueClient(site.url) as python, pytest.raises(ApiError) as refused:
+        python.recover(email, old_code, NEW_PASSWORD)
+    assert refused.value.status == 401
+    with ColloqueClient(site.url) as python:
+        python.recover(email, new_code, NEW_PASSWORD)
+        assert python.unlocked_keys.encryption_public == row.encryption_public
+        assert python.unlocked_keys.signing_public == row.signing_public
+
+
+def test_log_out_all_other_devices_signs_out_another_browser_and_the_python_client(
+    browser: Browser, context: BrowserContext, page: Page, site: Site, inbox: Inbox
+) -> None:
+    page.set_default_timeout(30_000)
+    email = "olga.others@example.test"
+    _sign_up(page, site, inbox, email)
+    other = browser.new_context(locale="en-GB")
+    try:
+        elsewhere = other.new_page()
+        elsewhere.set_default_timeout(30_000)
+        elsewhere.goto(f"{site.url}/login?next=/account")
+        elsewhere.fill("#login-email", email)
+        elsewhere.fill("#login-password", PASSWORD)
+        elsewhere.click("form.account-form button[type=submit]")
+        expect(elsewhere).to_have_url(f"{site.url}/account")
+        with ColloqueClient(site.url) as python:
+            python.log_in(email, PASSWORD)
+
+            # With the keyboard: the question, then the confirmation, which has the focus.
+            page.get_by_role("button", name="Déconnecter tous les autres appareils").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("button", name="Confirmer")).to_be_focused()
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("status")).to_contain_text("2 autres sessions ont été fermées")
+            expect(
+                page.get_by_role("button", name="Déconnecter tous les autres appareils")
+            ).to_be_focused()
+
+            with pytest.raises(ApiError) as ended:
+                python.me()
+            assert ended.value.status == 401
+        elsewhere.reload()
+        expect(elsewhere).to_have_url(f"{site.url}/login?next=/account")
+    finally:
+        other.close()
+    page.reload()
+    expect(page).to_have_url(f"{site.url}/account")
+    expect(page.locator("header.site form.signed-in")).to_be_visible()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from colloque.accounts.login import do_log_out
 from colloque.accounts.models import KeyBundleRow, TotpFactor
+from colloque.accounts.passwords import recovery_code_status
 from colloque.accounts.sessions import check_csrf
 from colloque.api.routes.account_web import clear_cookies
 from colloque.clock import Clock
@@ -109,6 +110,7 @@ def account_page(request: Request, lang: LangParam = None) -> Response:
         totp = session.scalar(
             select(TotpFactor.confirmed_at).where(TotpFactor.account_id == who.account_id)
         )
+        recovery = recovery_code_status(session, account_id=who.account_id)
     data: dict[str, object] = {
         "accountId": str(who.account_id),
         "email": who.email,
@@ -119,6 +121,12 @@ def account_page(request: Request, lang: LangParam = None) -> Response:
         "sealedByPassword": None
         if keys is None
         else base64.b64encode(keys.sealed_by_password).decode(),
+        "recovery": None
+        if recovery is None
+        else {
+            "createdAt": recovery.created_at.isoformat(),
+            "usedAt": None if recovery.used_at is None else recovery.used_at.isoformat(),
+        },
     }
     return _shell(page, "account_shell.html", ACCOUNT_ENTRY, "account.title", data)
 

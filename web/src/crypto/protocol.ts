@@ -93,6 +93,9 @@ export interface Api {
   };
   unlockWithKek: { params: { kek: KekHandle; userId: string; sealedByPassword: Uint8Array }; result: UnlockedKeys };
   unlockWithRecoveryCode: { params: { userId: string; sealedByRecovery: Uint8Array; recoveryCode: string }; result: UnlockedKeys };
+  /** Renewing the recovery code: the unlocked keys sealed under a new code (shown once), with
+   * a salt of the worker's own and the cost of `recoveryKdfParams` (the server's fresh ones). */
+  newRecoveryEnvelope: { params: { keys: KeysHandle; recoveryKdfParams: Uint8Array }; result: { sealedByRecovery: Uint8Array; recoveryCode: string } };
   /** Password change or after a recovery: the unlocked keys sealed under another KEK. */
   sealForKek: { params: { keys: KeysHandle; kek: KekHandle }; result: { sealedByPassword: Uint8Array } };
   sealVisitReason: {

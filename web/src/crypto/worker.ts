@@ -98,6 +98,12 @@ const handlers: Handlers = {
   unlockWithKek: ({ kek: kekHandle, userId, sealedByPassword }) => unlocked(keys.unlockWithKek(sealedByPassword, userId, kek(kekHandle))),
   unlockWithRecoveryCode: ({ userId, sealedByRecovery, recoveryCode }) =>
     oneAtATime(() => unlocked(keys.unlockWithRecoveryCode(sealedByRecovery, userId, recoveryCode))),
+  newRecoveryEnvelope: ({ keys: handle, recoveryKdfParams }) =>
+    oneAtATime(() => {
+      const { cost } = kdfParamsFromBytes(recoveryKdfParams);
+      checkCost(cost);
+      return keys.newRecoveryEnvelope(userKeys(handle), cost);
+    }),
   sealForKek: ({ keys: handle, kek: kekHandle }) => ({ sealedByPassword: keys.sealForKek(userKeys(handle), kek(kekHandle)) }),
   sealVisitReason: ({ keys: handle, itemId, appointmentId, visitTypeId, reason, recipients }) =>
     publicPart(sealItem(ItemKind.VisitReason, itemId, appointmentId, visitReasonBody(visitTypeId, reason), userKeys(handle), recipients)),
