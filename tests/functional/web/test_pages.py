@@ -37,6 +37,9 @@ def _pages(site: Site) -> dict[str, int]:
         f"{site.practitioner_url}?visit_type={site.world.video_id}&week=2026-03-09": 200,
         f"/practitioners/{uuid4()}/{uuid4()}": 404,
         "/search?specialty=astrology": 400,
+        "/search?specialty=general_practice&mode=video&new_patients=true&language=en"
+        "&visit_type=consult&latitude=48.87&longitude=2.33&sort=distance": 200,
+        "/search?where=Paris&sort=distance": 400,
     }
 
 
