@@ -46,9 +46,11 @@ LangParam = Annotated[str | None, Cookie(alias=LANG_COOKIE)]
 class BadRequest(Exception):
     """A query a person could have typed wrong: answered with a 400 page naming the field."""
 
-    def __init__(self, field: str) -> None:
+    def __init__(self, field: str, *, reason: str | None = None) -> None:
         super().__init__(field)
         self.field = field
+        #: Why, when one field can be wrong in more than one way that a person fixes differently.
+        self.reason = reason
 
 
 def json_for_html(value: object) -> Markup:

@@ -176,7 +176,7 @@ def parse_search(params: dict[str, str]) -> ParsedSearch:
     # Distance is measured from a point; a city or postcode names an area, not a point, and the
     # data holds no centre for it: without "near me" there is nothing to measure from.
     if sort is SortOrder.DISTANCE and latitude is None:
-        raise BadRequest("sort")
+        raise BadRequest("sort", reason="needs_position")
     page = _page(params.get("page"))
     values = echo(params)
     values.update(

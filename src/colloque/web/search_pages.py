@@ -73,7 +73,7 @@ def _form_context(page: Page, values: dict[str, str], invalid: str | None) -> di
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request, lang_cookie: LangParam = None) -> Response:
     page = page_for(request, lang_cookie)
-    return render(page, "home.html", **_form_context(page, echo({}), None))
+    return render(page, "home.html", **_form_context(page, echo({}), None), invalid_reason=None)
 
 
 @router.api_route("/search", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -85,7 +85,7 @@ def searchpage_for(
     try:
         parsed = parse_search(params)
     except BadRequest as bad:
-        return _refused(page, echo(params), bad.field)
+        return _refused(page, echo(params), bad.field, bad.reason)
     query = parsed.query
     hits: list[dict[str, Any]] = []
     has_more = False
@@ -104,6 +104,7 @@ def searchpage_for(
         "search.html",
         same_page=_page_url(values, query.page) if query else _search_url(values),
         **_form_context(page, values, None),
+        invalid_reason=None,
         hits=hits,
         query=query,
         by_distance=query is not None and query.sort is SortOrder.DISTANCE,
@@ -120,12 +121,13 @@ def _shown_field(field: str | None) -> str:
     return field or "query"
 
 
-def _refused(page: Page, values: dict[str, str], field: str) -> Response:
+def _refused(page: Page, values: dict[str, str], field: str, reason: str | None = None) -> Response:
     return render(
         page,
         "search.html",
         400,
         **_form_context(page, values, field),
+        invalid_reason=reason,
         hits=[],
         query=None,
         by_distance=False,
