@@ -62,7 +62,7 @@ def _form_context(page: Page, values: dict[str, str], invalid: str | None) -> di
         "form": values,
         "invalid": invalid,
         "radius_km": NEAR_RADIUS_KM,
-        "near_me": assets.entry(NEAR_ME_ENTRY),
+        "island": assets.entry(NEAR_ME_ENTRY),
         "filters_open": any(
             values[key] for key in ("visit_type", "mode", "new_patients", "language")
         )
