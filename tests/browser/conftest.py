@@ -20,6 +20,7 @@ from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR
 from colloque.worker import run_cycle
+from tests.browser.booking_scene import Scene, running_scene
 from tests.factories import World, build_world
 from tests.server import running_server
 
@@ -82,3 +83,22 @@ def page(context: BrowserContext) -> Page:
     page = context.new_page()
     page.set_default_timeout(10_000)
     return page
+
+
+@pytest.fixture
+def scene(
+    request: pytest.FixtureRequest, sqlite_db: Database, clock: SettableClock
+) -> Iterator[Scene]:
+    """The booking scene (booking_scene.py); ``indirect`` with False: a group key no admin signed."""
+    with running_scene(sqlite_db, clock, signed=getattr(request, "param", True)) as made:
+        yield made
+
+
+@pytest.fixture
+def contexts(scene: Scene) -> Iterator[list[BrowserContext]]:
+    opened: list[BrowserContext] = []
+    yield opened
+    for context in opened:
+        context.close()
+    foreign = [url for url in scene.requests if not url.startswith(scene.url + "/")]
+    assert not foreign, f"requests left for another origin: {foreign}"
