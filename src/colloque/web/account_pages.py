@@ -26,11 +26,10 @@ from colloque.errors import Forbidden
 from colloque.storage.engine import Database
 from colloque.web.assets import Assets
 from colloque.web.rendering import LangParam, Page, error_page, json_for_html, page_for, render
-from colloque.web.session import signed_in
+from colloque.web.session import LOGIN_PATH, login_redirect, signed_in
 
 router = APIRouter(include_in_schema=False)
 
-LOGIN_PATH = "/login"
 SIGNUP_PATH = "/signup"
 ACCOUNT_PATH = "/account"
 LOGIN_ENTRY = "src/login.ts"
@@ -103,7 +102,7 @@ def account_page(request: Request, lang: LangParam = None) -> Response:
     page = page_for(request, lang)
     who = signed_in(request)
     if who is None:
-        return _no_store(RedirectResponse(f"{LOGIN_PATH}?next={ACCOUNT_PATH}", status_code=303))
+        return login_redirect(request)
     database: Database = request.app.state.database
     with database.read() as session:
         keys = session.get(KeyBundleRow, who.account_id)
