@@ -89,14 +89,16 @@ def page(context: BrowserContext) -> Page:
     return page
 
 
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical WCAG 2.2 A/AA violations on the page as it is now. axe
-    comes from an init script, or is evaluated here through the DevTools protocol (the page's CSP
-    stays on either way)."""
+def serious_violations(page: Page, within: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's serious and critical WCAG 2.2 A/AA violations on the page as it is now, or in
+    the element ``within`` selects. axe comes from an init script, or is evaluated here through
+    the DevTools protocol (the page's CSP stays on either way)."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.evaluate(AXE.read_text())
     result: dict[str, Any] = page.evaluate(
-        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })", AXE_TAGS
+        "([tags, within]) => axe.run(within === null ? document : document.querySelector(within),"
+        " { runOnly: { type: 'tag', values: tags } })",
+        [AXE_TAGS, within],
     )
     assert result["passes"], "axe checked nothing: is it loaded?"
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 import httpx2
-from playwright.sync_api import Browser, BrowserContext
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import inspect, select, text
 
 from colloque.accounts.demo import do_create_demo_login
@@ -67,20 +67,25 @@ class Scene:
     def practitioner_path(self) -> str:
         return f"/practitioners/{self.world.practice_id}/{self.world.practitioner_id}"
 
-    def new_context(self, browser: Browser, *, signed_in_as: str | None = None) -> BrowserContext:
-        """A French browser in another zone than the practice's (the pages must show the
-        practice's times), its requests recorded, signed in with a cookie login if asked."""
-        context = browser.new_context(locale="fr-FR", timezone_id="America/New_York")
+    def new_context(
+        self, browser: Browser, *, signed_in_as: str | None = None, locale: str = "fr-FR"
+    ) -> BrowserContext:
+        """A browser (French unless ``locale``) in another zone than the practice's (the pages
+        must show the practice's times), its requests recorded, signed in with a cookie login if
+        asked."""
+        context = browser.new_context(locale=locale, timezone_id="America/New_York")
         context.on("request", lambda request: self.requests.append(request.url))
         if signed_in_as is not None:
             sign_in_browser(context, self.url, signed_in_as, PASSWORD)
         return context
 
-    def staff(self) -> ColloqueClient:
-        """The practice's admin on a device of their own, with the Python client."""
+    def staff(self, person: Keyed | None = None) -> ColloqueClient:
+        """A member (the practice's admin by default) on a device of their own, with the Python
+        client."""
+        person = person or self.admin
         client = ColloqueClient(self.url, insecure_allow_weak_cost=True)
-        client.log_in(self.admin.email, PASSWORD)
-        client._token = self.admin.token  # MFA-satisfied, as practice actions need
+        client.log_in(person.email, PASSWORD)
+        client._token = person.token  # MFA-satisfied, as practice actions need
         client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
         return client
 
@@ -173,3 +178,34 @@ def open_scene(
             with db.write() as session:
                 publish_bindings(session, bindings=[binding], now=clock.now(), log=LOG)
         yield scene
+
+
+def open_page(
+    browser: Browser,
+    scene: Scene,
+    contexts: list[BrowserContext],
+    path: str,
+    *,
+    locale: str = "fr-FR",
+) -> Page:
+    """The signed-in patient's browser on ``path``; the context is closed after the test."""
+    context = scene.new_context(browser, signed_in_as=PATIENT_EMAIL, locale=locale)
+    contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(scene.url + path)
+    return page
+
+
+def unlock(page: Page) -> None:
+    """The booking page's unlock form, then the reason field it reveals."""
+    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Déverrouiller").click()
+    expect(page.get_by_label("Raison de la visite (facultatif)")).to_be_visible()
+
+
+def book(page: Page, reason: str) -> None:
+    page.get_by_label("Motif de consultation").select_option(label="Consultation (20 min)")
+    page.get_by_label("Raison de la visite (facultatif)").fill(reason)
+    page.get_by_role("button", name="Confirmer le rendez-vous").click()

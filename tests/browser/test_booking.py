@@ -15,7 +15,7 @@ import re
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 from sqlalchemy import delete, select
 
 from colloque.booking.models import Appointment
@@ -25,7 +25,7 @@ from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLea
 from colloque.storage.engine import Database
 from colloque.web.assets import DEFAULT_DIST_DIR
 from tests.browser.conftest import serious_violations
-from tests.browser.scene import PATIENT_EMAIL, Scene, database_holds
+from tests.browser.scene import Scene, book, database_holds, open_page, unlock
 from tests.functional.keys.conftest import LOG, PASSWORD, keyed
 
 pytestmark = pytest.mark.browser
@@ -36,36 +36,14 @@ REASON = "Douleur au genou droit depuis une chute, trois semaines — ひざ"
 BOOKING_BUDGET_GZIP = 300 * 1024
 
 
-def _open(browser: Browser, scene: Scene, contexts: list[BrowserContext], path: str) -> Page:
-    context = scene.new_context(browser, signed_in_as=PATIENT_EMAIL)
-    contexts.append(context)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(scene.url + path)
-    return page
-
-
-def _unlock(page: Page) -> None:
-    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Déverrouiller").click()
-    expect(page.get_by_label("Raison de la visite (facultatif)")).to_be_visible()
-
-
-def _book(page: Page, reason: str) -> None:
-    page.get_by_label("Motif de consultation").select_option(label="Consultation (20 min)")
-    page.get_by_label("Raison de la visite (facultatif)").fill(reason)
-    page.get_by_role("button", name="Confirmer le rendez-vous").click()
-
-
 def test_a_patient_books_in_the_browser_and_the_practice_reads_the_reason_in_python(
     browser: Browser, scene: Scene, contexts: list[BrowserContext]
 ) -> None:
     # From the practitioner's page: a slot is a link to the booking page.
-    page = _open(browser, scene, contexts, scene.practitioner_path)
+    page = open_page(browser, scene, contexts, scene.practitioner_path)
     page.get_by_test_id("slot-days").get_by_role("link").first.click()
     expect(page).to_have_url(re.compile(r".*/book/.*slot=.*"))
-    _unlock(page)
+    unlock(page)
 
     # Accessibility of the booking form.
     serious = serious_violations(page)
@@ -116,12 +94,14 @@ def test_the_slot_just_taken_shows_the_fresh_slots(
     browser: Browser, scene: Scene, contexts: list[BrowserContext]
 ) -> None:
     slot = scene.slots()[0]
-    first, second = (_open(browser, scene, contexts, scene.booking_path(slot)) for _ in range(2))
+    first, second = (
+        open_page(browser, scene, contexts, scene.booking_path(slot)) for _ in range(2)
+    )
     for page in (first, second):
-        _unlock(page)
-    _book(first, "premier")
+        unlock(page)
+    book(first, "premier")
     expect(first.get_by_role("heading", name="Rendez-vous confirmé")).to_be_visible()
-    _book(second, "second")
+    book(second, "second")
     expect(second.get_by_role("heading", name="Ce créneau vient d'être pris")).to_be_focused()
     fresh = second.locator(".fresh-slots time")
     expect(fresh.first).to_be_visible()
@@ -152,9 +132,9 @@ def test_not_signed_in_the_page_keeps_the_slot_for_log_in_and_sign_up(
 def test_a_practice_that_does_not_sign_its_memberships_is_not_sealed_for(
     browser: Browser, scene: Scene, contexts: list[BrowserContext]
 ) -> None:
-    page = _open(browser, scene, contexts, scene.booking_path(scene.slots()[0]))
-    _unlock(page)
-    _book(page, "jamais envoyé")
+    page = open_page(browser, scene, contexts, scene.booking_path(scene.slots()[0]))
+    unlock(page)
+    book(page, "jamais envoyé")
     expect(page.get_by_role("alert")).to_contain_text(
         "n'a pas encore signé la liste de ses membres"
     )
@@ -181,16 +161,16 @@ def test_a_rolled_back_log_is_refused_after_a_reload(
     # The log grows (an account signs up), and the browser sees it while booking.
     keyed(scene.db, clock, "newcomer")
     slots = scene.slots()
-    page = _open(browser, scene, contexts, scene.booking_path(slots[0]))
-    _unlock(page)
-    _book(page, "avant")
+    page = open_page(browser, scene, contexts, scene.booking_path(slots[0]))
+    unlock(page)
+    book(page, "avant")
     expect(page.get_by_role("heading", name="Rendez-vous confirmé")).to_be_visible()
 
     _operator_rolls_back(scene.db, before)
     # A reload: a new worker, no keys, only what IndexedDB kept.
     page.goto(scene.url + scene.booking_path(slots[1]))
-    _unlock(page)
-    _book(page, "après")
+    unlock(page)
+    book(page, "après")
     expect(page.get_by_role("alert")).to_contain_text("L'annuaire des clés n'a pas pu être vérifié")
     assert scene.appointments() == 1
 

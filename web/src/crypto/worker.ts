@@ -4,14 +4,27 @@
 // (protocol.ts). Nothing secret is written to any storage (the key directory's integrity-only
 // state goes to IndexedDB, state.ts), and its CSP (connect-src 'none', served by
 // colloque.web.security) means it cannot send anything anywhere either.
+import { authorStanding } from "./authorship";
 import { KeyDirectory, NeedAnswers } from "./directory";
 import { fromUtf8, utf8 } from "./encoding";
-import { CryptoError, type FailureKind } from "./errors";
+import { CryptoError, KeysChanged, WrongContext, type FailureKind, type PendingKeyChange } from "./errors";
 import * as groups from "./groups";
-import { ItemKind, conversationId, openItem, readDocumentBody, readVisitReason, sealItem, unwrapItemKey, visitReasonBody, type KeyPairHolder } from "./items";
+import {
+  ItemKind,
+  conversationId,
+  openItem,
+  readDocumentBody,
+  readItemHeader,
+  readVisitReason,
+  readWrapHeader,
+  sealItem,
+  unwrapItemKey,
+  visitReasonBody,
+  type KeyPairHolder,
+} from "./items";
 import * as keys from "./keys";
 import { checkCost, deriveLoginKeys, kdfParamsFromBytes } from "./login";
-import type { Api, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Request, Response, UnlockedKeys } from "./protocol";
+import type { Api, DirectoryOutcome, DirectoryPin, GroupHandle, KekHandle, KeysHandle, OpenItem, Operation, Request, Response, UnlockedKeys } from "./protocol";
 import * as sodium from "./sodium";
 import { loadState, saveState } from "./state";
 import { testHandlers } from "./testing/hooks";
@@ -151,19 +164,40 @@ const handlers: Handlers = {
     transparency.verifyCheckpointConsistency(previous, next, proof);
     return null;
   },
-  provePracticeKey: async ({ pin, practiceId, answers }) => {
-    const state = await loadState(pin.origin);
-    const directory = new KeyDirectory(pin, state, answers, Date.now() / 1000);
-    try {
+  provePracticeKey: ({ pin, practiceId, answers }) =>
+    withDirectory(pin, answers, (directory) => {
       const binding = directory.practiceKey(practiceId);
-      return { proven: { binding, fingerprint: transparency.fingerprint([binding]) } };
-    } catch (error) {
-      if (error instanceof NeedAnswers) return { need: error.paths };
-      throw error;
-    } finally {
-      // Only what verified was written into it; a failed check keeps what passed before it.
-      await saveState(pin.origin, directory.state);
-    }
+      return { binding, fingerprint: transparency.fingerprint([binding]) };
+    }),
+  confirmKeys: async ({ origin, userId, fingerprint }) => {
+    const digits = fingerprint.replace(/\s/g, "");
+    if (!/^\d{30}$/.test(digits)) throw new RangeError("a fingerprint is thirty digits");
+    const state = await loadState(origin);
+    state.confirmed[userId.toLowerCase()] = digits;
+    await saveState(origin, state);
+    return null;
+  },
+  openMyVisitReason: async ({ keys: handle, pin, practiceId, appointmentId, itemId, envelope, wraps, answers }) => {
+    const me = userKeys(handle);
+    const myId = me.userId.toLowerCase();
+    const authorId = readItemHeader(envelope).authorId;
+    // The holder reading what they wrote themselves needs no membership chain (as read_reason).
+    const author =
+      authorId === myId
+        ? { standing: "holder" as const, key: keys.signingBinding(me) }
+        : await withDirectory(pin, answers, (directory) => ({
+            standing: authorStanding(ItemKind.VisitReason, authorId, myId, directory.practiceMembers(practiceId)),
+            key: directory.signingKeyOf(authorId),
+          }));
+    if ("need" in author) return author;
+    const { standing, key } = "proven" in author ? author.proven : author;
+    const wrap = wraps.find((w) => {
+      const header = readWrapHeader(w);
+      return header.recipientKind === transparency.SubjectKind.User && header.recipientId === myId && header.epoch === me.epoch;
+    });
+    if (wrap === undefined) throw new WrongContext("no wrap of this reason is for these keys");
+    const opened = readVisitReason(open({ holder: handle, wrap, envelope, itemId, author: key }, ItemKind.VisitReason, appointmentId));
+    return { proven: { ...opened, authorId, standing } };
   },
   fingerprint: ({ bindings }) => ({ fingerprint: transparency.fingerprint(bindings) }),
   checkFingerprint: ({ bindings, shown }) => {
@@ -186,6 +220,21 @@ const handlers: Handlers = {
 
 class UnknownOperation extends Error {}
 
+/** Runs a key directory check against the page's answers and this browser's remembered state:
+ * the paths still missing, or the result. Only what verified is written back, so a failed check
+ * keeps what passed before it. */
+async function withDirectory<T>(pin: DirectoryPin, answers: Record<string, unknown>, check: (directory: KeyDirectory) => T): Promise<DirectoryOutcome<T>> {
+  const directory = new KeyDirectory(pin, await loadState(pin.origin), answers, Date.now() / 1000);
+  try {
+    return { proven: check(directory) };
+  } catch (error) {
+    if (error instanceof NeedAnswers) return { need: error.paths };
+    throw error;
+  } finally {
+    await saveState(pin.origin, directory.state);
+  }
+}
+
 function publicPart(sealed: { itemId: string; envelope: Uint8Array; wraps: Uint8Array[]; itemKey: Uint8Array }) {
   sodium.wipe(sealed.itemKey);
   return { itemId: sealed.itemId, envelope: sealed.envelope, wraps: sealed.wraps };
@@ -200,7 +249,8 @@ function open(params: OpenItem, kind: ItemKind, contextId: string): Uint8Array {
   }
 }
 
-function failureOf(error: unknown): { kind: FailureKind; message: string } {
+function failureOf(error: unknown): { kind: FailureKind; message: string; keyChanges?: PendingKeyChange[] } {
+  if (error instanceof KeysChanged) return { kind: error.name, message: error.message, keyChanges: error.changes };
   if (error instanceof CryptoError) return { kind: error.name, message: error.message };
   if (error instanceof UnknownHandle) return { kind: "UnknownHandle", message: error.message };
   // Anything else is a bug or a misuse (a bad length, an unknown operation): say which, without

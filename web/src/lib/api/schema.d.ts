@@ -3291,6 +3291,8 @@ export interface components {
             bindings: components["schemas"]["BindingOut"][];
             /** Chain */
             chain: components["schemas"]["LeafOut"][];
+            /** Display Name */
+            display_name?: string | null;
             /**
              * Epoch Members
              * @default []

@@ -17,17 +17,13 @@ export interface BookingMessages {
   signUp: string;
   unlockTitle: string;
   unlockHint: string;
-  email: string;
-  password: string;
-  unlock: string;
-  unlocking: string;
-  unlockFailed: string;
   noPatient: string;
   takenTitle: string;
   taken: string;
   freshSlots: string;
   noFreshSlot: string;
   failed: string;
+  keysNotConfirmed: string;
   notAllowed: string;
   doneTitle: string;
   done: string;
@@ -51,17 +47,14 @@ const fr: BookingMessages = {
   signUp: "Créer un compte",
   unlockTitle: "Déverrouiller vos clés",
   unlockHint: "Votre motif est chiffré avec vos clés, qui ne quittent pas votre appareil : confirmez votre mot de passe pour les ouvrir.",
-  email: "Adresse e-mail",
-  password: "Mot de passe",
-  unlock: "Déverrouiller",
-  unlocking: "Déverrouillage…",
-  unlockFailed: "Adresse ou mot de passe incorrect.",
   noPatient: "Votre compte n'a pas encore de dossier patient : complétez votre profil avant de réserver.",
   takenTitle: "Ce créneau vient d'être pris",
   taken: "Quelqu'un a réservé ce créneau juste avant vous. Voici les créneaux encore libres :",
   freshSlots: "Créneaux libres",
   noFreshSlot: "Plus aucun créneau libre ces deux prochaines semaines.",
   failed: "Le rendez-vous n'a pas pu être pris. Réessayez dans un instant.",
+  keysNotConfirmed:
+    "Les nouvelles clés n'ont pas été confirmées : rien n'a été chiffré ni réservé. Contactez le cabinet pour comparer l'empreinte, ou pour prendre rendez-vous par téléphone.",
   notAllowed: "Ce motif n'est pas possible sur ce créneau (par exemple réservé aux patients déjà suivis) : choisissez-en un autre.",
   doneTitle: "Rendez-vous confirmé",
   done: "Votre rendez-vous est enregistré. Le motif a été chiffré avant de quitter votre appareil.",
@@ -85,17 +78,14 @@ const en: BookingMessages = {
   signUp: "Sign up",
   unlockTitle: "Unlock your keys",
   unlockHint: "Your reason is encrypted with your keys, which never leave your device: confirm your password to open them.",
-  email: "Email address",
-  password: "Password",
-  unlock: "Unlock",
-  unlocking: "Unlocking…",
-  unlockFailed: "Wrong address or password.",
   noPatient: "Your account has no patient record yet: complete your profile before booking.",
   takenTitle: "This slot was just taken",
   taken: "Someone booked this slot just before you. These slots are still free:",
   freshSlots: "Free slots",
   noFreshSlot: "No free slot in the next two weeks.",
   failed: "The appointment could not be booked. Try again in a moment.",
+  keysNotConfirmed:
+    "The new keys were not confirmed, so nothing was encrypted or booked. Contact the practice to compare the fingerprint, or to book by phone.",
   notAllowed: "This visit type is not possible at this slot (for example, for known patients only): choose another one.",
   doneTitle: "Appointment confirmed",
   done: "Your appointment is booked. The reason was encrypted before it left your device.",
