@@ -1,7 +1,8 @@
-"""A patient who signs in as a browser does: an account with a password (made in-process, the
-demo's way, at the test cost), then prelogin and a cookie login over HTTP. Shared by the page
-tests (TestClient) and the browser tests (a TestClient of the app the live server runs: sessions
-live in the database, so its cookies work there)."""
+"""A person who signs in as a browser does: an account with a password (made in-process, the
+demo's way, at the test cost), then prelogin and a cookie login over HTTP. The one cookie login of
+the tests: the page tests run it through a TestClient (which keeps the cookies), the browser tests
+through a real HTTP client against the live server, then hand the cookies to the browser context
+(sessions live in the database, so they work there)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+import httpx2
+from playwright.sync_api import BrowserContext
 from sqlalchemy import select
 
 from colloque.accounts.config import TEST_COST
@@ -32,7 +35,6 @@ class _Http(Protocol):
 
 @dataclass(frozen=True)
 class Login:
-    person: Person
     session_cookie: str
     csrf_token: str
 
@@ -56,10 +58,11 @@ def make_patient_account(db: Database, clock: SettableClock, email: str) -> Pers
         return Person(account_id=account.account_id, token=token)
 
 
-def cookie_login(http: _Http, person: Person, email: str) -> Login:
+def cookie_login(http: _Http, email: str, password: str = PASSWORD) -> Login:
+    """Prelogin, the login keys derived at whatever cost the account has, a cookie login."""
     params = http.post("/api/v1/auth/prelogin", json={"email": email}).json()["kdf_params"]
     raw = base64.urlsafe_b64decode(params + "=" * (-len(params) % 4))
-    key = derive_login_keys(PASSWORD, raw, insecure_allow_weak_cost=True).auth_key
+    key = derive_login_keys(password, raw, insecure_allow_weak_cost=True).auth_key
     answer = http.post(
         "/api/v1/auth/login",
         json={
@@ -69,7 +72,18 @@ def cookie_login(http: _Http, person: Person, email: str) -> Login:
         },
     )
     assert answer.status_code == 200, answer.text
-    return Login(person, answer.cookies[SESSION_COOKIE], answer.cookies[CSRF_COOKIE])
+    return Login(answer.cookies[SESSION_COOKIE], answer.cookies[CSRF_COOKIE])
+
+
+def sign_in_browser(
+    context: BrowserContext, url: str, email: str, password: str = PASSWORD
+) -> None:
+    """The session and CSRF cookies in the browser context, as after the log in page."""
+    with httpx2.Client(base_url=url) as http:
+        login = cookie_login(http, email, password)
+    context.add_cookies(
+        [{"name": name, "value": value, "url": url} for name, value in login.cookies.items()]
+    )
 
 
 def own_patient_id(db: Database, account_id: UUID) -> UUID:

@@ -79,6 +79,7 @@ export default defineConfig(({ mode }) => {
       input: {
         pages: "src/pages.css",
         "slot-picker": "src/slot-picker.ts",
+        "near-me": "src/near-me.ts",
         appointments: "src/appointments.ts",
         relatives: "src/relatives.ts",
         records: "src/records.ts",

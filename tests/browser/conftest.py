@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -20,11 +21,15 @@ from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR
 from colloque.worker import run_cycle
+from tests.browser.scene import Scene, open_scene
 from tests.factories import World, build_world
 from tests.server import running_server
+from tests.smtp import Inbox, running_inbox
 
 CHROMIUM = Path(os.environ.get("COLLOQUE_TEST_CHROMIUM", "/usr/bin/chromium"))
 AXE = DEFAULT_DIST_DIR.parent / "node_modules" / "axe-core" / "axe.min.js"
+#: WCAG 2.2 A and AA, as axe-core tags its rules.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 
 # Package scope: Playwright's sync API keeps an event loop running in this thread while it is
@@ -82,3 +87,46 @@ def page(context: BrowserContext) -> Page:
     page = context.new_page()
     page.set_default_timeout(10_000)
     return page
+
+
+def serious_violations(page: Page, within: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's serious and critical WCAG 2.2 A/AA violations on the page as it is now, or in
+    the element ``within`` selects. axe comes from an init script, or is evaluated here through
+    the DevTools protocol (the page's CSP stays on either way)."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    result: dict[str, Any] = page.evaluate(
+        "([tags, within]) => axe.run(within === null ? document : document.querySelector(within),"
+        " { runOnly: { type: 'tag', values: tags } })",
+        [AXE_TAGS, within],
+    )
+    assert result["passes"], "axe checked nothing: is it loaded?"
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with running_inbox() as box:
+        yield box
+
+
+@pytest.fixture
+def scene(
+    request: pytest.FixtureRequest, sqlite_db: Database, clock: SettableClock, inbox: Inbox
+) -> Iterator[Scene]:
+    """A practice that seals (see tests/browser/scene.py); ``signed=False`` as the parameter
+    makes its key group one that no admin signed."""
+    with open_scene(sqlite_db, clock, inbox, signed=getattr(request, "param", True)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def contexts(browser: Browser, scene: Scene) -> Iterator[list[BrowserContext]]:
+    """Browser contexts a test opens on the scene, closed after it; none may have left for
+    another origin."""
+    opened: list[BrowserContext] = []
+    yield opened
+    for context in opened:
+        context.close()
+    foreign = [url for url in scene.requests if not url.startswith(scene.url + "/")]
+    assert not foreign, f"requests left for another origin: {foreign}"

@@ -8,16 +8,12 @@ The server keeps its real Argon2id cost: the browser refuses weaker parameters, 
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pyotp
 import pytest
-from aiosmtpd.controller import Controller
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from colloque.accounts.models import Account, KeyBundleRow
 from colloque.client import ApiError, ColloqueClient
@@ -27,27 +23,16 @@ from colloque.crypto.keys import unlock_with_recovery_code
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.worker import run_cycle
-from tests.browser.conftest import AXE, Site
-from tests.browser.test_public_pages import AXE_TAGS
+from tests.browser.conftest import AXE, Site, serious_violations
+from tests.browser.signup import asked_groups, sign_up
 from tests.factories import build_world
-from tests.server import free_port, running_server
+from tests.server import running_server
 from tests.smtp import Inbox
+from tests.web_login import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "vR7#kq2!Lm9@zP-long enough"
 NEW_PASSWORD = "another Str0ng passphrase, newer!"
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    box = Inbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    box.port = port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
 
 
 @pytest.fixture
@@ -58,76 +43,16 @@ def site(sqlite_db: Database, clock: SettableClock, inbox: Inbox) -> Iterator[Si
         run_refresher=False,
         mail_backend=MailBackend.SMTP,
         smtp_host="127.0.0.1",
-        smtp_port=inbox.port,  # type: ignore[attr-defined]
+        smtp_port=inbox.port,
     )
     with running_server(create_app(settings, database=sqlite_db, clock=clock)) as url:
         yield Site(url, world, sqlite_db, clock)
 
 
-def _mailed_code(inbox: Inbox, email: str) -> str:
-    # The server mails after its answer (a background task): the page may be quicker.
-    deadline = time.monotonic() + 10
-    while not inbox.to(email) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return inbox.code(email)
-
-
 def _sign_up(page: Page, site: Site, inbox: Inbox, email: str, *, keyboard: bool = False) -> str:
-    """Signs up in the browser; returns the recovery code it showed."""
+    """Signs up in the browser from the sign-up page; returns the recovery code it showed."""
     page.goto(f"{site.url}/signup?next=/account")
-    fields = [
-        ("#signup-email", email),
-        ("#signup-name", "Ana Martin"),
-        ("#signup-password", PASSWORD),
-    ]
-    if keyboard:
-        page.locator("#signup-email").wait_for()
-        page.locator("a.skip").focus()
-        page.keyboard.press("Enter")  # the skip link, to the main content
-        for _, value in fields:
-            page.keyboard.press("Tab")
-            page.keyboard.type(value)
-        page.keyboard.press("Enter")
-    else:
-        for selector, value in fields:
-            page.fill(selector, value)
-        page.click("button[type=submit]")
-    code_field = page.locator("#signup-code")
-    expect(code_field).to_be_visible()
-    if keyboard:
-        expect(page.locator("h2")).to_be_focused()
-        page.keyboard.press("Tab")
-        page.keyboard.type(_mailed_code(inbox, email))
-        page.keyboard.press("Enter")
-    else:
-        code_field.fill(_mailed_code(inbox, email))
-        page.click("button[type=submit]")
-    shown = page.get_by_test_id("recovery-code")
-    expect(shown).to_be_visible(timeout=30_000)
-    code = shown.inner_text().strip()
-    groups = code.split("-")
-    assert len(groups) == 8
-    asked = [
-        int(m) - 1
-        for m in re.findall(
-            r"(\d+)", " ".join(page.locator("label[for^=recovery-group]").all_inner_texts())
-        )
-    ]
-    if keyboard:
-        expect(page.locator("h2")).to_be_focused()
-        page.keyboard.press("Tab")
-        page.keyboard.type(groups[asked[0]])
-        page.keyboard.press("Tab")
-        page.keyboard.type(groups[asked[1]].lower())
-        page.keyboard.press("Enter")
-    else:
-        # A wrong group is caught before anything is sent.
-        page.fill("#recovery-group-0", groups[asked[0]])
-        page.fill("#recovery-group-1", "ZZZZ" if groups[asked[1]] != "ZZZZ" else "YYYY")
-        page.click("button[type=submit]")
-        expect(page.get_by_role("alert")).to_contain_text("ne correspondent pas")
-        page.fill("#recovery-group-1", groups[asked[1]].lower())
-        page.click("button[type=submit]")
+    code = sign_up(page, inbox, email, keyboard=keyboard)
     expect(page).to_have_url(f"{site.url}/account")
     return code
 
@@ -190,20 +115,12 @@ def test_sign_up_with_the_keyboard_only_and_no_serious_accessibility_violation(
     for path in ("/login?lang=en", "/signup?lang=en", "/login?lang=fr", "/signup?lang=fr"):
         page.goto(site.url + path)
         page.locator("#account-island form").first.wait_for()
-        found = _axe(page)
+        found = serious_violations(page)
         assert not found, (path, [(v["id"], v["help"], len(v["nodes"])) for v in found])
     _sign_up(page, site, inbox, "kb.user@example.test", keyboard=True)
     expect(page.locator("#old-password")).to_be_visible()
-    found = _axe(page)
+    found = serious_violations(page)
     assert not found, ("/account", [(v["id"], v["help"], len(v["nodes"])) for v in found])
-
-
-def _axe(page: Page) -> list[dict[str, Any]]:
-    result: dict[str, Any] = page.evaluate(
-        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })", AXE_TAGS
-    )
-    assert result["passes"], "axe checked nothing: is it loaded?"
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_totp_on_then_asked_at_login_then_off(
@@ -242,3 +159,99 @@ def test_totp_on_then_asked_at_login_then_off(
     page.fill("#totp-current", code())
     page.get_by_role("button", name="Désactiver").click()
     expect(page.get_by_role("status")).to_contain_text("désactivée")
+
+
+def test_a_recovery_code_renewed_in_the_browser_recovers_in_python_and_the_old_one_fails(
+    context: BrowserContext, site: Site, inbox: Inbox
+) -> None:
+    context.add_init_script(path=AXE)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    email = "rita.renew@example.test"
+    old_code = _sign_up(page, site, inbox, email)
+    status = page.get_by_test_id("recovery-status")
+    expect(status).to_contain_text("jamais servi")
+
+    page.fill("#recovery-password", PASSWORD)
+    page.get_by_role("button", name="Créer un nouveau code").click()
+    shown = page.get_by_test_id("new-recovery-code")
+    # Three Argon2id runs at the real cost: the password, the new code's seal, its proof.
+    expect(shown).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("heading", name="Votre nouveau code de récupération")).to_be_focused()
+    found = serious_violations(page)
+    assert not found, ("renewal", [(v["id"], v["help"], len(v["nodes"])) for v in found])
+    new_code = shown.inner_text().strip()
+    groups = new_code.split("-")
+    assert len(groups) == 8
+    assert new_code != old_code
+    asked = asked_groups(page, "renewal-group")
+    # A wrong group is caught in the page: nothing is sent, the old code still stands.
+    page.fill("#renewal-group-0", groups[asked[0]])
+    page.fill("#renewal-group-1", "ZZZZ" if groups[asked[1]] != "ZZZZ" else "YYYY")
+    page.get_by_role("button", name="Remplacer l'ancien code").click()
+    expect(page.get_by_role("alert")).to_contain_text("ne correspondent pas")
+    with site.db.read() as session:
+        account = session.query(Account).filter_by(email=email).one()
+        row = session.get(KeyBundleRow, account.account_id)
+        assert row is not None
+        assert (
+            unlock_with_recovery_code(
+                row.sealed_by_recovery, user_id=account.account_id, recovery_code=old_code
+            ).encryption_public
+            == row.encryption_public
+        )
+    page.fill("#renewal-group-1", groups[asked[1]].lower())
+    page.get_by_role("button", name="Remplacer l'ancien code").click()
+    expect(page.get_by_role("status")).to_contain_text("L'ancien ne fonctionne plus")
+    expect(shown).to_have_count(0)
+    expect(page.get_by_role("button", name="Créer un nouveau code")).to_be_focused()
+    expect(status).to_contain_text("jamais servi")
+
+    # Python: the old code is refused, the new one opens the same keys.
+    with ColloqueClient(site.url) as python, pytest.raises(ApiError) as refused:
+        python.recover(email, old_code, NEW_PASSWORD)
+    assert refused.value.status == 401
+    with ColloqueClient(site.url) as python:
+        python.recover(email, new_code, NEW_PASSWORD)
+        assert python.unlocked_keys.encryption_public == row.encryption_public
+        assert python.unlocked_keys.signing_public == row.signing_public
+
+
+def test_log_out_all_other_devices_signs_out_another_browser_and_the_python_client(
+    browser: Browser, context: BrowserContext, page: Page, site: Site, inbox: Inbox
+) -> None:
+    page.set_default_timeout(30_000)
+    email = "olga.others@example.test"
+    _sign_up(page, site, inbox, email)
+    other = browser.new_context(locale="en-GB")
+    try:
+        elsewhere = other.new_page()
+        elsewhere.set_default_timeout(30_000)
+        elsewhere.goto(f"{site.url}/login?next=/account")
+        elsewhere.fill("#login-email", email)
+        elsewhere.fill("#login-password", PASSWORD)
+        elsewhere.click("form.account-form button[type=submit]")
+        expect(elsewhere).to_have_url(f"{site.url}/account")
+        with ColloqueClient(site.url) as python:
+            python.log_in(email, PASSWORD)
+
+            # With the keyboard: the question, then the confirmation, which has the focus.
+            page.get_by_role("button", name="Déconnecter tous les autres appareils").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("button", name="Confirmer")).to_be_focused()
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("status")).to_contain_text("2 autres sessions ont été fermées")
+            expect(
+                page.get_by_role("button", name="Déconnecter tous les autres appareils")
+            ).to_be_focused()
+
+            with pytest.raises(ApiError) as ended:
+                python.me()
+            assert ended.value.status == 401
+        elsewhere.reload()
+        expect(elsewhere).to_have_url(f"{site.url}/login?next=/account")
+    finally:
+        other.close()
+    page.reload()
+    expect(page).to_have_url(f"{site.url}/account")
+    expect(page.locator("header.site form.signed-in")).to_be_visible()

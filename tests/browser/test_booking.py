@@ -1,8 +1,7 @@
 """Booking in the browser, against a real server on loopback.
 
 The practice signs its memberships and has a key group made by its admin's Python client; the
-patient's browser gets its session cookies from an API login (the log in page is another
-branch's), unlocks its keys in the worker, and seals the reason for itself and the practice's
+patient's browser gets its session cookies from an API login (the one of tests/web_login.py), unlocks its keys in the worker, and seals the reason for itself and the practice's
 key as the worker's key directory client proves it. The practice then opens the reason with
 ``colloque.client``; the database holds only ciphertext. A slot taken a second earlier shows the
 fresh slots; a rolled-back log is refused, from the state the browser kept in IndexedDB.
@@ -13,249 +12,42 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
 from urllib.parse import quote
-from uuid import UUID
 
-import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
-from sqlalchemy import delete, inspect, select, text
+from playwright.sync_api import Browser, BrowserContext, expect
+from sqlalchemy import delete, select
 
-from colloque.accounts.demo import do_create_demo_login
 from colloque.booking.models import Appointment
-from colloque.client import ColloqueClient
-from colloque.client.encoding import b64, unb64
 from colloque.clock import SettableClock
-from colloque.crypto import login
-from colloque.crypto.groups import create_group
-from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.keydirectory import services as log_services
 from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLeaf
-from colloque.keydirectory.services import publish_bindings
-from colloque.patients.services import Relationship, do_add_patient
-from colloque.principal import Role
 from colloque.storage.engine import Database
-from colloque.web.app import create_app
 from colloque.web.assets import DEFAULT_DIST_DIR
-from colloque.worker import run_cycle
-from tests.browser.conftest import AXE
-from tests.factories import World, build_world
-from tests.functional.keys.conftest import LOG, PASSWORD, SETTINGS, Keyed, add, keyed
-from tests.server import running_server
+from tests.browser.conftest import serious_violations
+from tests.browser.scene import Scene, book, database_holds, open_page, unlock
+from tests.functional.keys.conftest import LOG, PASSWORD, keyed
 
 pytestmark = pytest.mark.browser
 
-PATIENT_EMAIL = "ines@booking.example.test"
 REASON = "Douleur au genou droit depuis une chute, trois semaines — ひざ"
 #: The booking page's first load, gzip: the page's own script and styles plus the worker with
 #: libsodium (issue 11's budget).
 BOOKING_BUDGET_GZIP = 300 * 1024
 
 
-@dataclass
-class Scene:
-    url: str
-    db: Database
-    world: World
-    admin: Keyed
-    patient_id: UUID
-    requests: list[str] = field(default_factory=list)
-
-    def staff(self) -> ColloqueClient:
-        """The practice's admin on a device of their own, with the Python client."""
-        client = ColloqueClient(self.url, insecure_allow_weak_cost=True)
-        client.log_in(self.admin.email, PASSWORD)
-        client._token = self.admin.token  # MFA-satisfied, as practice actions need
-        client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
-        return client
-
-    def slots(self) -> list[str]:
-        path = (
-            f"/api/v1/practices/{self.world.practice_id}/practitioners/"
-            f"{self.world.practitioner_id}/slots"
-        )
-        answer = httpx.get(
-            self.url + path,
-            params={"visit_type_id": str(self.world.consultation_id), "days": 28},
-        )
-        answer.raise_for_status()
-        return [slot["starts_at"] for slot in answer.json()]
-
-    def booking_path(self, slot: str) -> str:
-        return (
-            f"/book/{self.world.practice_id}/{self.world.practitioner_id}"
-            f"?slot={quote(slot, safe='')}&visit_type={self.world.consultation_id}"
-        )
-
-    def appointments(self) -> int:
-        with self.db.read() as session:
-            return len(session.scalars(select(Appointment.appointment_id)).all())
-
-
-@pytest.fixture
-def scene(
-    request: pytest.FixtureRequest, sqlite_db: Database, clock: SettableClock
-) -> Iterator[Scene]:
-    """The practice's admin makes its key group (signed, as every group is now), unless the test
-    asks for ``signed=False``: then the log holds a group key no admin signed, as a practice made
-    before signed memberships does until an admin re-keys it."""
-    signed: bool = getattr(request, "param", True)
-    db = sqlite_db
-    world = build_world(db, clock)
-    run_cycle(db, clock, batch=100)
-    app = create_app(SETTINGS, database=db, clock=clock)
-    with running_server(app) as url:
-        admin = keyed(db, clock, "admin")
-        add(db, world.practice_id, admin, Role.ADMIN)
-        scene = Scene(url, db, world, admin, _patient(db, clock))
-        if signed:
-            with scene.staff() as staff:
-                staff.practice_keys.create_group(world.practice_id)
-        else:
-            with db.write() as session:
-                publish_bindings(
-                    session,
-                    bindings=[
-                        KeyBinding(
-                            SubjectKind.GROUP,
-                            world.practice_id,
-                            KeyPurpose.ENCRYPTION,
-                            1,
-                            create_group(world.practice_id, members=[]).group_key.public_key,
-                        )
-                    ],
-                    now=clock.now(),
-                    log=LOG,
-                )
-        yield scene
-
-
-def _patient(db: Database, clock: SettableClock) -> UUID:
-    # At the real floor cost: the browser refuses weaker Argon2id parameters.
-    with db.write() as session:
-        account, _token = do_create_demo_login(
-            session,
-            now=clock.now(),
-            email=PATIENT_EMAIL,
-            display_name="Inès",
-            password=PASSWORD,
-            log=LOG,
-        )
-        return do_add_patient(
-            session,
-            now=clock.now(),
-            principal=_principal(db, account.account_id, session),
-            first_name="Inès",
-            last_name="Genou",
-            birth_date=date(1984, 2, 3),
-            relationship=Relationship.SELF,
-        ).patient_id
-
-
-def _principal(db: Database, account_id: UUID, session: Any) -> Any:
-    from colloque.accounts.models import Account
-    from colloque.accounts.services import principal_for_account
-
-    return principal_for_account(session, session.get_one(Account, account_id))
-
-
-def _cookie_login(url: str) -> list[Any]:
-    """The patient's cookie session from an API login, as the log in page would get it."""
-    with httpx.Client(base_url=url) as http:
-        pre = http.post("/api/v1/auth/prelogin", json={"email": PATIENT_EMAIL}).json()
-        params = login.KdfParams.from_bytes(unb64(pre["kdf_params"]))
-        derived = login.derive_login_keys(PASSWORD, params)
-        answer = http.post(
-            "/api/v1/auth/login",
-            json={
-                "email": PATIENT_EMAIL,
-                "auth_key": b64(derived.auth_key),
-                "session": "cookie",
-            },
-        )
-        answer.raise_for_status()
-        return [{"name": c.name, "value": c.value, "url": url} for c in http.cookies.jar]
-
-
-def _context(browser: Browser, scene: Scene, *, signed_in: bool = True) -> BrowserContext:
-    context = browser.new_context(locale="fr-FR", timezone_id="America/New_York")
-    context.on("request", lambda request: scene.requests.append(request.url))
-    if signed_in:
-        context.add_cookies(_cookie_login(scene.url))
-    return context
-
-
-@pytest.fixture
-def contexts(browser: Browser, scene: Scene) -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-    foreign = [url for url in scene.requests if not url.startswith(scene.url + "/")]
-    assert not foreign, f"requests left for another origin: {foreign}"
-
-
-def _open(browser: Browser, scene: Scene, contexts: list[BrowserContext], path: str) -> Page:
-    context = _context(browser, scene)
-    contexts.append(context)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(scene.url + path)
-    return page
-
-
-def _unlock(page: Page) -> None:
-    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Déverrouiller").click()
-    expect(page.get_by_label("Raison de la visite (facultatif)")).to_be_visible()
-
-
-def _book(page: Page, reason: str) -> None:
-    page.get_by_label("Motif de consultation").select_option(label="Consultation (20 min)")
-    page.get_by_label("Raison de la visite (facultatif)").fill(reason)
-    page.get_by_role("button", name="Confirmer le rendez-vous").click()
-
-
-def _database_holds(db: Database, needle: str) -> list[str]:
-    """Every table and column whose text or bytes contain ``needle``."""
-    found = []
-    raw = needle.encode()
-    with db.read() as session:
-        tables = inspect(session.get_bind()).get_table_names()
-        for table in tables:
-            for row in session.execute(text(f'SELECT * FROM "{table}"')).mappings():
-                for column, value in row.items():
-                    if (isinstance(value, str) and needle in value) or (
-                        isinstance(value, bytes) and raw in value
-                    ):
-                        found.append(f"{table}.{column}")
-    return found
-
-
 def test_a_patient_books_in_the_browser_and_the_practice_reads_the_reason_in_python(
     browser: Browser, scene: Scene, contexts: list[BrowserContext]
 ) -> None:
     # From the practitioner's page: a slot is a link to the booking page.
-    practitioner = f"/practitioners/{scene.world.practice_id}/{scene.world.practitioner_id}"
-    page = _open(browser, scene, contexts, practitioner)
+    page = open_page(browser, scene, contexts, scene.practitioner_path)
     page.get_by_test_id("slot-days").get_by_role("link").first.click()
     expect(page).to_have_url(re.compile(r".*/book/.*slot=.*"))
-    _unlock(page)
+    unlock(page)
 
-    # Accessibility of the booking form: axe-core through the DevTools protocol (CSP stays on).
-    page.evaluate(AXE.read_text())
-    result = page.evaluate(
-        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })",
-        ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-    )
-    serious = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    assert result["passes"], "axe checked nothing: is it loaded?"
-    assert not serious, serious
+    # Accessibility of the booking form.
+    serious = serious_violations(page)
+    assert not serious, [v["id"] for v in serious]
 
     # Keyboard only from here: visit type, who for, reason, submit.
     page.get_by_label("Motif de consultation").focus()
@@ -277,8 +69,8 @@ def test_a_patient_books_in_the_browser_and_the_practice_reads_the_reason_in_pyt
         )
         opened = staff.read_reason(appointment)
     assert (opened.reason, opened.visit_type_id) == (REASON, scene.world.consultation_id)
-    assert _database_holds(scene.db, REASON) == []
-    assert _database_holds(scene.db, REASON[:20]) == []
+    assert database_holds(scene.db, REASON) == []
+    assert database_holds(scene.db, REASON[:20]) == []
 
     # The key directory state is in IndexedDB: integrity only (a signed note, epochs, sequences).
     saved = page.evaluate(
@@ -302,12 +94,14 @@ def test_the_slot_just_taken_shows_the_fresh_slots(
     browser: Browser, scene: Scene, contexts: list[BrowserContext]
 ) -> None:
     slot = scene.slots()[0]
-    first, second = (_open(browser, scene, contexts, scene.booking_path(slot)) for _ in range(2))
+    first, second = (
+        open_page(browser, scene, contexts, scene.booking_path(slot)) for _ in range(2)
+    )
     for page in (first, second):
-        _unlock(page)
-    _book(first, "premier")
+        unlock(page)
+    book(first, "premier")
     expect(first.get_by_role("heading", name="Rendez-vous confirmé")).to_be_visible()
-    _book(second, "second")
+    book(second, "second")
     expect(second.get_by_role("heading", name="Ce créneau vient d'être pris")).to_be_focused()
     fresh = second.locator(".fresh-slots time")
     expect(fresh.first).to_be_visible()
@@ -324,7 +118,7 @@ def test_the_slot_just_taken_shows_the_fresh_slots(
 def test_not_signed_in_the_page_keeps_the_slot_for_log_in_and_sign_up(
     browser: Browser, scene: Scene, contexts: list[BrowserContext]
 ) -> None:
-    context = _context(browser, scene, signed_in=False)
+    context = scene.new_context(browser)
     contexts.append(context)
     page = context.new_page()
     path = scene.booking_path(scene.slots()[0])
@@ -338,9 +132,9 @@ def test_not_signed_in_the_page_keeps_the_slot_for_log_in_and_sign_up(
 def test_a_practice_that_does_not_sign_its_memberships_is_not_sealed_for(
     browser: Browser, scene: Scene, contexts: list[BrowserContext]
 ) -> None:
-    page = _open(browser, scene, contexts, scene.booking_path(scene.slots()[0]))
-    _unlock(page)
-    _book(page, "jamais envoyé")
+    page = open_page(browser, scene, contexts, scene.booking_path(scene.slots()[0]))
+    unlock(page)
+    book(page, "jamais envoyé")
     expect(page.get_by_role("alert")).to_contain_text(
         "n'a pas encore signé la liste de ses membres"
     )
@@ -367,16 +161,16 @@ def test_a_rolled_back_log_is_refused_after_a_reload(
     # The log grows (an account signs up), and the browser sees it while booking.
     keyed(scene.db, clock, "newcomer")
     slots = scene.slots()
-    page = _open(browser, scene, contexts, scene.booking_path(slots[0]))
-    _unlock(page)
-    _book(page, "avant")
+    page = open_page(browser, scene, contexts, scene.booking_path(slots[0]))
+    unlock(page)
+    book(page, "avant")
     expect(page.get_by_role("heading", name="Rendez-vous confirmé")).to_be_visible()
 
     _operator_rolls_back(scene.db, before)
     # A reload: a new worker, no keys, only what IndexedDB kept.
     page.goto(scene.url + scene.booking_path(slots[1]))
-    _unlock(page)
-    _book(page, "après")
+    unlock(page)
+    book(page, "après")
     expect(page.get_by_role("alert")).to_contain_text("L'annuaire des clés n'a pas pu être vérifié")
     assert scene.appointments() == 1
 

@@ -6,9 +6,7 @@ request leaves for another origin."""
 
 from __future__ import annotations
 
-import base64
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -16,45 +14,25 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from colloque.booking.models import Appointment
-from colloque.crypto.login import derive_login_keys
 from colloque.patients.models import Patient
 from colloque.search import availability
-from tests.browser.conftest import AXE, Site
+from tests.browser.conftest import AXE, Site, serious_violations
 from tests.factories import Person, book
-from tests.web_login import PASSWORD, make_patient_account, own_patient_id
+from tests.web_login import make_patient_account, own_patient_id, sign_in_browser
 
 pytestmark = pytest.mark.browser
 
 EMAIL = "lea.martin@example.test"
-WCAG = "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa']"
 
 
 def _sign_in(context: BrowserContext, site: Site) -> UUID:
-    """The account, then a cookie login through the browser context's own request API, so that
-    the session and CSRF cookies land in the browser as after a real login."""
     person = make_patient_account(site.db, site.clock, EMAIL)
-    prelogin = context.request.post(site.url + "/api/v1/auth/prelogin", data={"email": EMAIL})
-    params = prelogin.json()["kdf_params"]
-    raw = base64.urlsafe_b64decode(params + "=" * (-len(params) % 4))
-    key = derive_login_keys(PASSWORD, raw, insecure_allow_weak_cost=True).auth_key
-    login = context.request.post(
-        site.url + "/api/v1/auth/login",
-        data={
-            "email": EMAIL,
-            "auth_key": base64.urlsafe_b64encode(key).decode().rstrip("="),
-            "session": "cookie",
-        },
-    )
-    assert login.ok, login.text()
+    sign_in_browser(context, site.url, EMAIL)
     return person.account_id
 
 
 def _no_serious_violation(page: Page) -> None:
-    result: dict[str, Any] = page.evaluate(
-        f"() => axe.run(document, {{ runOnly: {{ type: 'tag', values: {WCAG} }} }})"
-    )
-    serious = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious
+    assert not [v["id"] for v in serious_violations(page)]
 
 
 def _first_free(site: Site, day: date) -> datetime:

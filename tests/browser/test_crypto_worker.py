@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, Route
 from colloque.clock import Clock, SettableClock
 from colloque.config import Settings
 from colloque.crypto import groups, items, keys, login, statements, transparency, witness
+from colloque.crypto.errors import CryptoError
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR, load_assets
@@ -371,6 +372,34 @@ def test_keys_made_in_the_browser_unlock_in_python(page: Page) -> None:
         _bytes(bundle["sealedByRecovery"]), user_id=user_id, by_recovery=True
     )
     assert header.epoch == 1
+
+
+def test_a_recovery_code_renewed_in_the_worker_opens_in_python(page: Page) -> None:
+    user_id = uuid.uuid4()
+    params = login.KdfParams(salt=bytes(range(16)), cost=login.ASVS_MINIMUM_COST)
+    derived = _call(
+        page, "deriveLoginKeys", {"password": "pw", "kdfParams": _hex(params.to_bytes())}
+    )
+    created = _call(page, "createKeyBundle", {"userId": str(user_id), "kek": derived["kek"]})
+    handle = created["unlocked"]["keys"]
+    fresh = login.KdfParams(salt=bytes(16), cost=login.ASVS_MINIMUM_COST).to_bytes()
+    renewed = _call(page, "newRecoveryEnvelope", {"keys": handle, "recoveryKdfParams": _hex(fresh)})
+    assert renewed["recoveryCode"] != created["recoveryCode"]
+    sealed = _bytes(renewed["sealedByRecovery"])
+    opened = keys.unlock_with_recovery_code(
+        sealed, user_id=user_id, recovery_code=renewed["recoveryCode"]
+    )
+    assert opened.signing_public == _bytes(created["bundle"]["signingPublic"])
+    # The old code does not open the new copy; parameters below the floor are refused.
+    with pytest.raises(CryptoError):
+        keys.unlock_with_recovery_code(
+            sealed, user_id=user_id, recovery_code=created["recoveryCode"]
+        )
+    weak = login.KdfParams(salt=bytes(16), cost=login.Argon2Cost(opslimit=1, memlimit=8192))
+    failure = _failure(
+        page, "newRecoveryEnvelope", {"keys": handle, "recoveryKdfParams": _hex(weak.to_bytes())}
+    )
+    assert failure == "WeakParameters"
 
 
 def test_the_key_directory_of_a_python_log_verifies_in_the_worker(page: Page) -> None:

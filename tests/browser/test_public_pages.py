@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx2
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
-from tests.browser.conftest import AXE, Site
+from tests.browser.conftest import AXE, Site, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -113,17 +112,6 @@ def test_an_injected_inline_script_does_not_run(page: Page, site: Site) -> None:
     assert page.evaluate(inject) is True
 
 
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def _axe(page: Page) -> list[dict[str, Any]]:
-    result: dict[str, Any] = page.evaluate(
-        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })", AXE_TAGS
-    )
-    assert result["passes"], "axe checked nothing: is it loaded?"
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_the_main_pages_have_no_serious_accessibility_violation(
     context: BrowserContext, site: Site, language: str
@@ -144,7 +132,7 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
         page.goto(f"{site.url}{path}{joiner}lang={language}")
         if path == site.practitioner_path:
             expect(page.locator("#picker-visit-type")).to_be_visible()
-        found = _axe(page)
+        found = serious_violations(page)
         assert not found, (path, [(v["id"], v["help"], len(v["nodes"])) for v in found])
 
 

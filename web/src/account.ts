@@ -3,6 +3,17 @@ import { mount } from "svelte";
 
 import Account from "./lib/account/Account.svelte";
 import { readIsland } from "./lib/account/errors";
+import type { RecoveryStatus } from "./lib/account/flows";
+
+/** The recovery code's status, or null when the account has none (made by the CLI). */
+function readRecovery(value: unknown): RecoveryStatus | null {
+  if (value === null || value === undefined) return null;
+  const record = value as Record<string, unknown>;
+  const createdAt = record["createdAt"];
+  const usedAt = record["usedAt"];
+  if (typeof createdAt !== "string" || !(usedAt === null || typeof usedAt === "string")) throw new Error("account data: recovery is not a status");
+  return { createdAt, usedAt };
+}
 
 const target = document.getElementById("account-island");
 if (target !== null) {
@@ -13,6 +24,7 @@ if (target !== null) {
     return value;
   };
   const sealed = raw["sealedByPassword"];
+  const recovery = raw["recovery"];
   target.replaceChildren();
   mount(Account, {
     target,
@@ -24,6 +36,7 @@ if (target !== null) {
         displayName: text("displayName"),
         totpEnabled: raw["totpEnabled"] === true,
         sealedByPassword: typeof sealed === "string" ? sealed : null,
+        recovery: readRecovery(recovery),
       },
     },
   });

@@ -1,9 +1,12 @@
 // "My appointments": cancel and reschedule mount under each appointment that may still change;
-// the list itself is the server's and stays whole without JavaScript.
+// the sealed reasons open in the browser once the holder unlocks their keys, each into its slot.
+// The list itself is the server's and stays whole without JavaScript.
 import { mount } from "svelte";
 
 import AppointmentActions from "./lib/care/AppointmentActions.svelte";
 import { readAppointmentsData } from "./lib/care/island";
+import ReasonSlot from "./lib/care/ReasonSlot.svelte";
+import SealedReasons from "./lib/care/SealedReasons.svelte";
 
 const source = document.getElementById("appointments-data");
 if (source?.textContent) {
@@ -13,5 +16,17 @@ if (source?.textContent) {
     if (target === null) continue;
     target.replaceChildren();
     mount(AppointmentActions, { target, props: { appointment, lang: data.lang } });
+  }
+  for (const sealed of data.sealed) {
+    const target = document.getElementById(`reason-${sealed.id}`);
+    if (target === null) continue;
+    const locked = target.textContent.trim();
+    target.replaceChildren();
+    mount(ReasonSlot, { target, props: { id: sealed.id, lang: data.lang, visitTypes: data.visitTypes, locked } });
+  }
+  const unlock = document.getElementById("reasons-unlock");
+  if (unlock !== null && data.sealed.length > 0) {
+    unlock.replaceChildren();
+    mount(SealedReasons, { target: unlock, props: { data } });
   }
 }

@@ -226,6 +226,8 @@ def do_complete_key_reset(
     credentials.auth_key_hash = hash_auth_key(password.auth_key)
     credentials.recovery_kdf_params = recovery.kdf_params
     credentials.recovery_auth_key_hash = hash_auth_key(recovery.auth_key)
+    credentials.recovery_created_at = now
+    credentials.recovery_used_at = None
     credentials.password_changed_at = now
     keys.epoch = public_keys.epoch
     keys.encryption_public = public_keys.encryption_public

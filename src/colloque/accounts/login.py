@@ -27,6 +27,7 @@ from colloque.accounts.sessions import (
     NewSession,
     ResolvedSession,
     SessionKind,
+    end_other_sessions,
     end_session,
     load_memberships,
     mark_reauthenticated,
@@ -295,3 +296,19 @@ def do_log_out(session: Session, *, now: datetime, resolved: ResolvedSession) ->
         object_kind="account",
         object_id=resolved.account_id,
     )
+
+
+def do_log_out_elsewhere(session: Session, *, now: datetime, resolved: ResolvedSession) -> int:
+    """End every other session of the account, whatever its kind (browsers, API clients, tokens
+    issued by the CLI): after a lost device or a shared computer, nothing else stays signed in.
+    This one stays. Returns how many ended."""
+    ended = end_other_sessions(session, account_id=resolved.account_id, keep=resolved.token_hash)
+    record(
+        session,
+        at=now,
+        action=AuditAction.LOGGED_OUT_ELSEWHERE,
+        principal=resolved.principal,
+        object_kind="account",
+        object_id=resolved.account_id,
+    )
+    return ended

@@ -159,6 +159,18 @@ def password_changed(to: str) -> MailMessage:
     )
 
 
+def recovery_code_renewed(to: str) -> MailMessage:
+    return MailMessage(
+        to=to,
+        subject="Nouveau code de récupération Colloque",
+        text=(
+            "Un nouveau code de récupération vient d'être créé pour votre compte Colloque ; "
+            "l'ancien ne fonctionne plus. Si ce n'est pas vous, changez votre mot de passe et "
+            "créez un nouveau code depuis la page de votre compte." + _SIGNATURE
+        ),
+    )
+
+
 def mfa_disabled(to: str) -> MailMessage:
     return MailMessage(
         to=to,

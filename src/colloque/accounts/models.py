@@ -96,6 +96,12 @@ class Credentials(Base):
     recovery_kdf_params: Mapped[bytes] = mapped_column(LargeBinary(64))
     recovery_auth_key_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the current recovery code was made (sign-up, recovery, key reset or renewal).
+    recovery_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the current code last opened a recovery (proved, with the second factor), if ever:
+    #: a recovery that was started and not finished leaves the code in place, and its owner
+    #: should know.
+    recovery_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class KeyBundleRow(Base):

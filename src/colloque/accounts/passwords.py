@@ -1,8 +1,10 @@
-"""Changing the password (with the old one) and recovering the account (with the recovery code).
+"""Changing the password (with the old one), recovering the account (with the recovery code), and
+renewing the recovery code.
 
 Either way the client derives the new keys and re-seals its private keys itself; the server stores
-the new hash, parameters and sealed copies, ends every session of the account and opens a fresh
-one for the caller. docs/accounts.md has both flows.
+the new hash, parameters and sealed copies. A new password ends every session of the account and
+opens a fresh one for the caller; a renewed recovery code leaves the sessions alone.
+docs/accounts.md has the flows.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from colloque.accounts.login import (
     email_throttle_key,
     failure_recorder,
 )
-from colloque.accounts.mailing import password_changed
+from colloque.accounts.mailing import password_changed, recovery_code_renewed
 from colloque.accounts.mfa import check_second_factor, totp_enabled
 from colloque.accounts.models import Credentials, KeyBundleRow, RecoveryGrant
 from colloque.accounts.sessions import (
@@ -34,9 +36,13 @@ from colloque.accounts.sessions import (
     end_all_sessions,
     hash_token,
     open_session,
+    require_recent_reauth,
 )
 from colloque.audit.services import AuditAction, record
+from colloque.crypto.errors import CryptoError
+from colloque.crypto.keys import SealedKeysHeader, read_sealed_keys_header
 from colloque.crypto.login import hash_auth_key
+from colloque.errors import InvalidInput
 from colloque.notifications.interfaces import MailMessage
 from colloque.principal import Principal
 
@@ -81,10 +87,19 @@ def _store(
     keys.sealed_by_password = password.sealed_by_password
     keys.updated_at = now
     if recovery is not None:
-        credentials.recovery_kdf_params = recovery.kdf_params
-        credentials.recovery_auth_key_hash = hash_auth_key(recovery.auth_key)
-        keys.sealed_by_recovery = recovery.sealed_by_recovery
+        _replace_recovery_code(credentials, keys, now=now, recovery=recovery)
     end_all_sessions(session, account_id=account_id)
+
+
+def _replace_recovery_code(
+    credentials: Credentials, keys: KeyBundleRow, *, now: datetime, recovery: NewRecoveryCode
+) -> None:
+    credentials.recovery_kdf_params = recovery.kdf_params
+    credentials.recovery_auth_key_hash = hash_auth_key(recovery.auth_key)
+    credentials.recovery_created_at = now
+    credentials.recovery_used_at = None
+    keys.sealed_by_recovery = recovery.sealed_by_recovery
+    keys.updated_at = now
 
 
 def do_change_password(
@@ -161,6 +176,17 @@ def do_begin_recovery(
             account_id=subject.account_id,
         ),
     )
+    # The code stays valid until the recovery completes; if it never does, the owner sees on the
+    # account page that it was used, and renews it.
+    session.get_one(Credentials, subject.account_id).recovery_used_at = now
+    record(
+        session,
+        at=now,
+        action=AuditAction.RECOVERY_CODE_USED,
+        principal=Principal(account_id=subject.account_id),
+        object_kind="account",
+        object_id=subject.account_id,
+    )
     token = "clqr_" + secrets.token_urlsafe(32)
     session.add(
         RecoveryGrant(
@@ -225,3 +251,69 @@ def do_complete_recovery(
         object_id=account_id,
     )
     return account_id, fresh, password_changed(email)
+
+
+# The recovery code, renewed without being used --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecoveryCodeStatus:
+    """When the current recovery code was made, and when it last opened a recovery (if ever)."""
+
+    created_at: datetime
+    used_at: datetime | None
+
+
+def recovery_code_status(session: Session, *, account_id: UUID) -> RecoveryCodeStatus | None:
+    """None for an account without credentials (made by the CLI or the bulk demo data)."""
+    credentials = session.get(Credentials, account_id)
+    if credentials is None:
+        return None
+    return RecoveryCodeStatus(credentials.recovery_created_at, credentials.recovery_used_at)
+
+
+def do_renew_recovery_code(
+    session: Session,
+    *,
+    now: datetime,
+    resolved: ResolvedSession,
+    recovery: NewRecoveryCode,
+    config: AccountsConfig,
+) -> tuple[RecoveryCodeStatus, MailMessage]:
+    """Replace the recovery code with one the client made (the same private keys sealed under
+    it), after a recent re-authentication. The old code stops working at once, and a recovery it
+    had started can no longer complete. Sessions stay: the password did not change."""
+    require_recent_reauth(resolved, now=now)
+    account_id = resolved.account_id
+    config.check_params(recovery.kdf_params, field="recovery_kdf_params")
+    keys = session.scalars(
+        select(KeyBundleRow).where(KeyBundleRow.account_id == account_id).with_for_update()
+    ).one()
+    _check_same_keys(keys, recovery.sealed_by_recovery, account_id=account_id)
+    credentials = session.get_one(Credentials, account_id)
+    _replace_recovery_code(credentials, keys, now=now, recovery=recovery)
+    session.execute(delete(RecoveryGrant).where(RecoveryGrant.account_id == account_id))
+    record(
+        session,
+        at=now,
+        action=AuditAction.RECOVERY_CODE_RENEWED,
+        principal=resolved.principal,
+        object_kind="account",
+        object_id=account_id,
+    )
+    return RecoveryCodeStatus(now, None), recovery_code_renewed(account_email(session, account_id))
+
+
+def _check_same_keys(keys: KeyBundleRow, sealed: bytes, *, account_id: UUID) -> None:
+    """The new sealed copy must claim the account's current keys (its clear header): a client
+    that sealed stale or foreign keys would leave a code that opens nothing useful."""
+    try:
+        header = read_sealed_keys_header(sealed, user_id=account_id, by_recovery=True)
+    except CryptoError:
+        raise InvalidInput(
+            "not private keys sealed for this account", field="sealed_by_recovery"
+        ) from None
+    if header != SealedKeysHeader(keys.epoch, keys.encryption_public, keys.signing_public):
+        raise InvalidInput(
+            "the sealed keys are not this account's current keys", field="sealed_by_recovery"
+        )

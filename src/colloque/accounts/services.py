@@ -147,3 +147,9 @@ def current_key_epoch(session: Session, *, account_id: UUID) -> int:
     if epoch is None:
         raise NotFound("this account has no keys")
     return epoch
+
+
+def display_name(session: Session, *, account_id: UUID) -> str | None:
+    """The name the account gave itself: shown beside its key fingerprint to whoever may read
+    its keys, as the server's claim (the log does not sign names)."""
+    return session.scalar(select(Account.display_name).where(Account.account_id == account_id))

@@ -4,7 +4,7 @@ A session is a row of ``access_tokens`` keyed by the SHA-256 of a 256-bit random
 sessions end after an idle time and an absolute lifetime that depend on the account's role
 (docs/accounts.md); ``issued`` tokens (CLI, demo, tests) end at their own ``expires_at``. Every
 session of an account ends when its password changes, when it is recovered and when it is
-disabled. ``last_seen_at`` is written at most once a minute.
+disabled; its owner can end all but the current one. ``last_seen_at`` is written at most once a minute.
 """
 
 from __future__ import annotations
@@ -213,6 +213,17 @@ def end_session(session: Session, *, token_hash: bytes) -> None:
 
 def end_all_sessions(session: Session, *, account_id: UUID) -> None:
     session.execute(delete(AccessToken).where(AccessToken.account_id == account_id))
+
+
+def end_other_sessions(session: Session, *, account_id: UUID, keep: bytes) -> int:
+    """End every session of the account but the one whose token hashes to ``keep``: cookies,
+    bearer tokens and issued tokens alike. Returns how many ended."""
+    ended = session.execute(
+        delete(AccessToken)
+        .where(AccessToken.account_id == account_id, AccessToken.token_hash != keep)
+        .returning(AccessToken.token_hash)
+    )
+    return len(ended.all())
 
 
 def purge_expired(session: Session, *, now: datetime) -> None:

@@ -259,6 +259,7 @@ def create_account_with_credentials(
             recovery_kdf_params=recovery.kdf_params,
             recovery_auth_key_hash=hash_auth_key(recovery.auth_key),
             password_changed_at=now,
+            recovery_created_at=now,
         )
     )
     session.add(

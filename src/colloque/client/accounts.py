@@ -251,6 +251,12 @@ class Accounts(Session):
         self._token = None
         self._keys = None
 
+    def log_out_others(self) -> int:
+        """End every other session of the account (other devices, API clients, issued tokens);
+        this one stays. Returns how many ended."""
+        ended: int = self._request("POST", "/api/v1/auth/logout/others")["ended_sessions"]
+        return ended
+
     # Recovery ----------------------------------------------------------------------------------
 
     def recover(
@@ -323,6 +329,33 @@ class Accounts(Session):
             sealed_by_password,
             new_code,
         )
+
+    def recovery_code_status(self) -> Json:
+        """``created_at`` (when the current recovery code was made) and ``used_at`` (when it last
+        opened a recovery, or None), as ISO 8601 text."""
+        status: Json = self._request("GET", "/api/v1/me/recovery-code")
+        return status
+
+    def renew_recovery_code(self) -> str:
+        """Replace the recovery code (after :meth:`reauthenticate`): the unlocked keys sealed
+        here under a new code, which is returned, to show once. The old code stops working."""
+        keys = self.unlocked_keys
+        params = unb64(self._request("POST", "/api/v1/auth/password/params")["kdf_params"])
+        sealed, code = new_recovery_envelope(
+            keys,
+            cost=KdfParams.from_bytes(params).cost,
+            insecure_allow_weak_cost=self._insecure,
+        )
+        self._request(
+            "PUT",
+            "/api/v1/me/recovery-code",
+            json={
+                "recovery_auth_key": b64(self._derive(code.text, params).auth_key),
+                "recovery_kdf_params": b64(params),
+                "sealed_by_recovery": b64(sealed),
+            },
+        )
+        return code.text
 
     # MFA ---------------------------------------------------------------------------------------
 

@@ -38,6 +38,10 @@ EXAMPLE_SPECIALTY = "general_practice"
 EXAMPLE_VISIT_TYPE = "Consultation"
 #: How far ahead the example looks for a slot the rules accept.
 EXAMPLE_DAYS = 60
+#: Where each demo login starts in the browser: the patient on their appointments, a practice
+#: member on their account (the web has no practice pages yet; TOTP is set up there).
+WEB_START = {"patient": "/login?next=/me/appointments"}
+WEB_START_STAFF = "/login"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +219,7 @@ def welcome_lines(
         for login in logins:
             lines += [
                 f"  {login.role:<13}{login.display_name}",
+                f"    web       {base}{WEB_START.get(login.role, WEB_START_STAFF)}",
                 f"    email     {login.email}",
                 f"    password  {login.password}",
                 f"    token     {login.token}",

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from colloque.accounts.login import do_log_out
 from colloque.accounts.models import KeyBundleRow, TotpFactor
+from colloque.accounts.passwords import recovery_code_status
 from colloque.accounts.sessions import check_csrf
 from colloque.api.routes.account_web import clear_cookies
 from colloque.clock import Clock
@@ -26,11 +27,10 @@ from colloque.errors import Forbidden
 from colloque.storage.engine import Database
 from colloque.web.assets import Assets
 from colloque.web.rendering import LangParam, Page, error_page, json_for_html, page_for, render
-from colloque.web.session import signed_in
+from colloque.web.session import LOGIN_PATH, login_redirect, signed_in
 
 router = APIRouter(include_in_schema=False)
 
-LOGIN_PATH = "/login"
 SIGNUP_PATH = "/signup"
 ACCOUNT_PATH = "/account"
 LOGIN_ENTRY = "src/login.ts"
@@ -103,13 +103,14 @@ def account_page(request: Request, lang: LangParam = None) -> Response:
     page = page_for(request, lang)
     who = signed_in(request)
     if who is None:
-        return _no_store(RedirectResponse(f"{LOGIN_PATH}?next={ACCOUNT_PATH}", status_code=303))
+        return login_redirect(request)
     database: Database = request.app.state.database
     with database.read() as session:
         keys = session.get(KeyBundleRow, who.account_id)
         totp = session.scalar(
             select(TotpFactor.confirmed_at).where(TotpFactor.account_id == who.account_id)
         )
+        recovery = recovery_code_status(session, account_id=who.account_id)
     data: dict[str, object] = {
         "accountId": str(who.account_id),
         "email": who.email,
@@ -120,6 +121,12 @@ def account_page(request: Request, lang: LangParam = None) -> Response:
         "sealedByPassword": None
         if keys is None
         else base64.b64encode(keys.sealed_by_password).decode(),
+        "recovery": None
+        if recovery is None
+        else {
+            "createdAt": recovery.created_at.isoformat(),
+            "usedAt": None if recovery.used_at is None else recovery.used_at.isoformat(),
+        },
     }
     return _shell(page, "account_shell.html", ACCOUNT_ENTRY, "account.title", data)
 

@@ -2,9 +2,10 @@
 each in its practice's time zone, with cancel and reschedule (a component over the API) and an
 .ics file to add it to a calendar.
 
-The visit reason is sealed for the patient's keys, which this page does not unlock (the crypto
-worker holds no keys here and asking for the password on a list page is not worth it), so it is
-not shown; neither is the visit type, sealed with it.
+The visit reason and visit type are sealed for the patient's keys: this page never has them. It
+marks where each sealed one goes; the browser fills them in once the holder unlocks their keys
+(the crypto worker opens each, checking its author), with the labels of the practices' visit
+types and the key directory pin given here.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from colloque.api.deps import DB, AnyPrincipal, ClockDep
 from colloque.booking import access as reading
 from colloque.booking.rules import Status
 from colloque.errors import NotFound
-from colloque.scheduling.models import Practice, Practitioner
+from colloque.scheduling.models import Practice, Practitioner, VisitType
 from colloque.web import calendar_file
 from colloque.web.assets import Assets
+from colloque.web.booking_page import key_directory_pin
 from colloque.web.rendering import LangParam, Page, error_page, full_name, json_for_html, page_for
 from colloque.web.rendering import render as render_page
-from colloque.web.signed_in import login_redirect, private, signed_in
+from colloque.web.session import has_account, login_redirect, private
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,6 +70,17 @@ def _places(
         )
     }
     return {pair: _Place(practices[pair[0]], practitioners[pair[1]]) for pair in pairs}
+
+
+def _visit_type_labels(session: Session, practices: set[UUID]) -> dict[str, str]:
+    """Every visit type label of these practices, by id, archived and desk-only ones included (a
+    reason sealed years ago, or by the desk, names one): what a sealed visit type id reads as."""
+    if not practices:
+        return {}
+    found = session.execute(
+        select(VisitType.visit_type_id, VisitType.label).where(VisitType.practice_id.in_(practices))
+    )
+    return {str(visit_type_id): label for visit_type_id, label in found}
 
 
 def _key(view: reading.AppointmentView) -> tuple[UUID, UUID]:
@@ -110,6 +123,7 @@ def _item(
         "ics_url": calendar_file.url(practice.practice_id, appointment.appointment_id),
         "duration_minutes": (appointment.ends_at - appointment.starts_at) // timedelta(minutes=1),
         "timezone": practice.timezone,
+        "sealed": view.reason is not None,
     }
 
 
@@ -121,7 +135,7 @@ def my_appointments_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if not signed_in(principal):
+    if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     now = clock.now()
@@ -129,6 +143,8 @@ def my_appointments_page(
         views = reading.list_my_appointments(session, now=now, principal=principal)
         places = _places(session, views)
         items = [_item(page, v, places[_key(v)], now) for v in views]
+        sealed_at = {v.appointment.practice_id for v in views if v.reason is not None}
+        labels = _visit_type_labels(session, sealed_at)
     upcoming = [item for item in items if item["upcoming"]]
     # The most recent first: last week's visit matters more than one from three years ago.
     past = [item for item in reversed(items) if not item["upcoming"]]
@@ -149,6 +165,13 @@ def my_appointments_page(
             for item in upcoming
             if item["changeable"]
         ],
+        "sealed": [
+            {"id": item["id"], "practiceId": item["practice_id"]}
+            for item in items
+            if item["sealed"]
+        ],
+        "visitTypes": labels,
+        "pin": key_directory_pin(request.app.state.settings),
     }
     response = render_page(
         page,
@@ -156,6 +179,7 @@ def my_appointments_page(
         upcoming=upcoming,
         past=past,
         done=done if done in DONE else None,
+        any_sealed=any(item["sealed"] for item in items),
         island=assets.entry(ENTRY),
         island_data=json_for_html(island),
     )
@@ -172,7 +196,7 @@ def calendar_download(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if not signed_in(principal):
+    if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     ids = _uuid(practice_text), _uuid(appointment_text)

@@ -23,7 +23,7 @@ from colloque.records import threads
 from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
 from colloque.web.rendering import LangParam, Page, error_page, json_for_html, page_for, render
-from colloque.web.signed_in import login_redirect, private, signed_in
+from colloque.web.session import has_account, login_redirect, private
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +46,7 @@ def _who(page: Page, place: threads.Place) -> str:
 def records_index(
     request: Request, db: DB, principal: AnyPrincipal, lang_cookie: LangParam = None
 ) -> Response:
-    if not signed_in(principal):
+    if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     with db.read() as session:
@@ -76,7 +76,7 @@ def record_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if not signed_in(principal):
+    if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     # A malformed id, an unknown one and someone else's get the same page: telling them apart

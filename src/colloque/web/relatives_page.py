@@ -16,7 +16,7 @@ from colloque.patients import services as patients
 from colloque.patients.services import Relationship
 from colloque.web.assets import Assets
 from colloque.web.rendering import LangParam, json_for_html, page_for, render
-from colloque.web.signed_in import login_redirect, private, signed_in
+from colloque.web.session import has_account, login_redirect, private
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +31,7 @@ RELATIONSHIPS = [r.value for r in Relationship if r is not Relationship.SELF]
 def relatives_page(
     request: Request, db: DB, principal: AnyPrincipal, lang_cookie: LangParam = None
 ) -> Response:
-    if not signed_in(principal):
+    if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     with db.read() as session:

@@ -18,6 +18,7 @@ from fastapi import Cookie, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from starlette.datastructures import URL
 
 from colloque.config import Environment as Deployment
 from colloque.scheduling.models import Practitioner
@@ -45,9 +46,11 @@ LangParam = Annotated[str | None, Cookie(alias=LANG_COOKIE)]
 class BadRequest(Exception):
     """A query a person could have typed wrong: answered with a 400 page naming the field."""
 
-    def __init__(self, field: str) -> None:
+    def __init__(self, field: str, *, reason: str | None = None) -> None:
         super().__init__(field)
         self.field = field
+        #: Why, when one field can be wrong in more than one way that a person fixes differently.
+        self.reason = reason
 
 
 def json_for_html(value: object) -> Markup:
@@ -75,11 +78,19 @@ def page_for(request: Request, lang_cookie: str | None) -> Page:
     return Page(request, language, set_cookie=asked == language.value and asked != lang_cookie)
 
 
-def render(page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    page: Page, template: str, status: int = 200, *, same_page: str | None = None, **context: Any
+) -> HTMLResponse:
+    """``same_page``: this page's address as the page itself would write it (a relative URL),
+    for the language switch, when the request's own URL may hold more than the page keeps."""
     request = page.request
     assets: Assets = request.app.state.web_assets
     other = Language.EN if page.language is Language.FR else Language.FR
-    switch = request.url.include_query_params(lang=other.value)
+    switch = (
+        request.url.include_query_params(lang=other.value)
+        if same_page is None
+        else URL(same_page).include_query_params(lang=other.value)
+    )
     who = signed_in(request)
     html = _templates.get_template(template).render(
         t=page.t,

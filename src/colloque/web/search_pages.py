@@ -1,29 +1,32 @@
 """The home page and the search results, read through the search service the API uses.
 
-The form's one place field is a postcode when it starts with a digit, else a city.
+The form's fields are parsed in search_form.py; a search near the patient's position comes from
+the "near me" island (web/src/near-me.ts), which fills the form's coordinates and submits it.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloque.api.deps import DB, ClockDep
 from colloque.errors import InvalidInput
-from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
+from colloque.scheduling.domain import VisitMode
+from colloque.scheduling.specialties import SPECIALTY_LABELS
 from colloque.search import services as search
-from colloque.search.services import SearchQuery
+from colloque.search.services import SortOrder
 from colloque.text import search_key
+from colloque.web.assets import Assets
 from colloque.web.i18n import Language
 from colloque.web.rendering import (
     BadRequest,
     LangParam,
-    error_page,
+    Page,
     full_name,
     page_for,
     practitioner_url,
@@ -31,12 +34,19 @@ from colloque.web.rendering import (
     slot_text,
     specialty_label,
 )
+from colloque.web.search_form import (
+    FIELDS,
+    NEAR_RADIUS_KM,
+    echo,
+    language_choices,
+    parse_search,
+)
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 10
-MAX_PAGE = 500
-_POSTCODE = re.compile(r"[0-9][0-9A-Za-z]{1,9}")
+NEAR_ME_ENTRY = "src/near-me.ts"
+#: Fields the service may name in a refusal that the form shows next to a control.
+_FORM_FIELDS = frozenset(FIELDS) | {"page", "city", "postcode"}
 
 
 def _specialties(language: Language) -> list[tuple[str, str]]:
@@ -44,56 +54,26 @@ def _specialties(language: Language) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda pair: search_key(pair[1]))
 
 
-def _clean(value: str | None, field: str, *, longest: int) -> str | None:
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if len(value) > longest or any(unicodedata.category(c) == "Cc" for c in value):
-        raise BadRequest(field)
-    if not search_key(value):
-        raise BadRequest(field)
-    return value
+def _form_context(page: Page, values: dict[str, str], invalid: str | None) -> dict[str, Any]:
+    assets: Assets = page.request.app.state.web_assets
+    return {
+        "specialties": _specialties(page.language),
+        "languages": language_choices(page.language),
+        "form": values,
+        "invalid": invalid,
+        "radius_km": NEAR_RADIUS_KM,
+        "island": assets.entry(NEAR_ME_ENTRY),
+        "filters_open": any(
+            values[key] for key in ("visit_type", "mode", "new_patients", "language")
+        )
+        or invalid in {"visit_type", "mode", "new_patients", "language"},
+    }
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request, lang_cookie: LangParam = None) -> Response:
     page = page_for(request, lang_cookie)
-    return render(
-        page,
-        "home.html",
-        specialties=_specialties(page.language),
-        form={"specialty": "", "where": "", "name": ""},
-        invalid=None,
-    )
-
-
-def _search_query(params: dict[str, str]) -> SearchQuery | None:
-    """The search a form asked for, or None when it names nothing to look for."""
-    specialty_text = params.get("specialty", "").strip()
-    specialty: Specialty | None = None
-    if specialty_text:
-        try:
-            specialty = Specialty(specialty_text)
-        except ValueError:
-            raise BadRequest("specialty") from None
-    where = _clean(params.get("where"), "where", longest=100)
-    name = _clean(params.get("name"), "name", longest=100)
-    if name is not None and len(name) < 2:
-        raise BadRequest("name")
-    page_text = params.get("page", "1").strip() or "1"
-    if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:
-        raise BadRequest("page")
-    if specialty is None and where is None and name is None:
-        return None
-    postcode = where if where is not None and _POSTCODE.fullmatch(where) else None
-    return SearchQuery(
-        specialty=specialty,
-        city=where if postcode is None else None,
-        postcode=postcode,
-        name=name,
-        page=int(page_text),
-        page_size=PAGE_SIZE,
-    )
+    return render(page, "home.html", **_form_context(page, echo({}), None), invalid_reason=None)
 
 
 @router.api_route("/search", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -102,22 +82,11 @@ def searchpage_for(
 ) -> Response:
     page = page_for(request, lang_cookie)
     params = {key: value for key, value in request.query_params.items() if key != "lang"}
-    form = {key: params.get(key, "") for key in ("specialty", "where", "name")}
     try:
-        query = _search_query(params)
+        parsed = parse_search(params)
     except BadRequest as bad:
-        return render(
-            page,
-            "search.html",
-            400,
-            specialties=_specialties(page.language),
-            form=form,
-            invalid=bad.field,
-            hits=[],
-            query=None,
-            prev_url=None,
-            next_url=None,
-        )
+        return _refused(page, echo(params), bad.field, bad.reason)
+    query = parsed.query
     hits: list[dict[str, Any]] = []
     has_more = False
     if query is not None:
@@ -126,29 +95,64 @@ def searchpage_for(
                 result = search.search_practitioners(session, now=clock.now(), query=query)
                 hits = [_hit(hit, page.language) for hit in result.hits]
                 has_more = result.has_more
-        except InvalidInput:
-            return error_page(page, 400, "error.bad_query")
-
-    def page_url(number: int) -> str:
-        return str(request.url.include_query_params(page=number).remove_query_params("lang"))
-
+        except InvalidInput as invalid:
+            field = invalid.field if invalid.field in _FORM_FIELDS else None
+            return _refused(page, parsed.values, _shown_field(field))
+    values = parsed.values
     return render(
         page,
         "search.html",
-        specialties=_specialties(page.language),
-        form=form,
-        invalid=None,
+        same_page=_page_url(values, query.page) if query else _search_url(values),
+        **_form_context(page, values, None),
+        invalid_reason=None,
         hits=hits,
         query=query,
-        prev_url=_relative(page_url(query.page - 1)) if query and query.page > 1 else None,
-        next_url=_relative(page_url(query.page + 1)) if query and has_more else None,
+        by_distance=query is not None and query.sort is SortOrder.DISTANCE,
+        forget_position_url=_forget_position_url(values),
+        prev_url=_page_url(values, query.page - 1) if query and query.page > 1 else None,
+        next_url=_page_url(values, query.page + 1) if query and has_more else None,
     )
 
 
-def _relative(url: str) -> str:
-    # Links stay on whatever origin served the page: never an absolute URL built from Host.
-    path_and_query = url.split("://", 1)[-1]
-    return path_and_query[path_and_query.index("/") :]
+def _shown_field(field: str | None) -> str:
+    # The form has one place field; the service names the city or postcode it was read as.
+    if field in ("city", "postcode"):
+        return "where"
+    return field or "query"
+
+
+def _refused(page: Page, values: dict[str, str], field: str, reason: str | None = None) -> Response:
+    return render(
+        page,
+        "search.html",
+        400,
+        **_form_context(page, values, field),
+        invalid_reason=reason,
+        hits=[],
+        query=None,
+        by_distance=False,
+        forget_position_url=None,
+        prev_url=None,
+        next_url=None,
+    )
+
+
+def _search_url(values: dict[str, str], **changes: str) -> str:
+    # Built from the parsed values, not the request's URL: the links carry the rounded position
+    # and no parameter the form does not know. Relative, so that links stay on whatever origin
+    # served the page, never an absolute URL built from Host.
+    merged = {**values, **changes}
+    return "/search?" + urlencode({key: value for key, value in merged.items() if value})
+
+
+def _page_url(values: dict[str, str], number: int) -> str:
+    return _search_url(values, page=str(number) if number > 1 else "")
+
+
+def _forget_position_url(values: dict[str, str]) -> str | None:
+    if not values["latitude"]:
+        return None
+    return _search_url(values, latitude="", longitude="", sort="")
 
 
 def _hit(hit: search.SearchHit, language: Language) -> dict[str, Any]:
@@ -158,6 +162,12 @@ def _hit(hit: search.SearchHit, language: Language) -> dict[str, Any]:
         "specialty": specialty_label(hit.practitioner.specialty, language),
         "practice": hit.practice,
         "url": practitioner_url(hit.practice.practice_id, hit.practitioner.practitioner_id),
+        "distance": (
+            None
+            if hit.distance_km is None
+            else format_decimal(hit.distance_km, format="#,##0.0", locale=language.value)
+        ),
+        "video": any(vt.mode == VisitMode.VIDEO.value for vt in hit.visit_types),
         "next_slots": [
             slot_text(offer.starts_at.astimezone(zone), language) for offer in hit.next_slots
         ],

@@ -10,7 +10,6 @@ from uuid import UUID
 
 import pyotp
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -24,8 +23,7 @@ from colloque.config import KdfCost, MailBackend, Settings
 from colloque.crypto.login import derive_login_keys
 from colloque.keydirectory.config import LogKey
 from colloque.storage.engine import Database
-from tests.server import free_port
-from tests.smtp import Inbox
+from tests.smtp import Inbox, running_inbox
 
 PASSWORD = "vR7#kq2!Lm9@zP-long enough"
 OTHER_PASSWORD = "another Str0ng passphrase!"
@@ -36,12 +34,8 @@ TEST_LOG = LogKey.from_settings(Settings(secret_key=SecretStr(SECRET)))
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with running_inbox() as inbox:
+        yield inbox, inbox.port
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,6 +18,7 @@ from sqlalchemy.engine import make_url
 from colloque.schema import load_metadata
 from colloque.storage.engine import normalise_url
 from colloque.storage.migrate import alembic_config
+from colloque.storage.types import UTCDateTime
 from tests.conftest import _postgres_admin_url
 
 
@@ -89,3 +92,121 @@ def test_sqlite_throttles_keyed_by_a_clear_address_are_dropped(tmp_path: Path) -
 @pytest.mark.postgres
 def test_postgres_throttles_keyed_by_a_clear_address_are_dropped(empty_postgres: str) -> None:
     assert _throttle_keys_after_upgrade(empty_postgres) == {"login:email:0123abcd"}
+
+
+_ACCOUNTS = sa.table(
+    "accounts",
+    sa.column("account_id", sa.Uuid()),
+    sa.column("email", sa.String()),
+    sa.column("display_name", sa.String()),
+    sa.column("is_operator", sa.Boolean()),
+    sa.column("disabled", sa.Boolean()),
+    sa.column("created_at", UTCDateTime()),
+)
+_CREDENTIALS = sa.table(
+    "account_credentials",
+    sa.column("account_id", sa.Uuid()),
+    sa.column("kdf_params", sa.LargeBinary()),
+    sa.column("auth_key_hash", sa.String()),
+    sa.column("recovery_kdf_params", sa.LargeBinary()),
+    sa.column("recovery_auth_key_hash", sa.String()),
+    sa.column("password_changed_at", UTCDateTime()),
+    sa.column("recovery_created_at", UTCDateTime()),
+    sa.column("recovery_used_at", UTCDateTime()),
+)
+_AUDIT = sa.table(
+    "audit_events",
+    sa.column("event_id", sa.Uuid()),
+    sa.column("at", UTCDateTime()),
+    sa.column("action", sa.String()),
+    sa.column("actor_account_id", sa.Uuid()),
+    sa.column("actor_role", sa.String()),
+    sa.column("object_kind", sa.String()),
+    sa.column("object_id", sa.Uuid()),
+)
+
+
+def _recovery_dates_after_upgrade(url: str) -> dict[str, tuple[datetime, datetime | None]]:
+    """Accounts as 0014 left them: one recovered after its sign-up, one whose password changed
+    (which kept the code), one with no event in the audit log; then the upgrade to 0015."""
+    config = alembic_config(url)
+    command.upgrade(config, "0014")
+    day = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    recovered, changed, silent = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    events = [
+        (recovered, "accounts:account:create", day),
+        (recovered, "accounts:password:recover", day + timedelta(days=5)),
+        (recovered, "accounts:session:login", day + timedelta(days=6)),
+        (changed, "accounts:account:create", day + timedelta(days=1)),
+        (changed, "accounts:password:change", day + timedelta(days=7)),
+    ]
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.begin() as connection:
+            for n, account_id in enumerate((recovered, changed, silent)):
+                connection.execute(
+                    _ACCOUNTS.insert().values(
+                        account_id=account_id,
+                        email=f"{n}@example.test",
+                        display_name="Someone",
+                        is_operator=False,
+                        disabled=False,
+                        created_at=day + timedelta(days=n),
+                    )
+                )
+                connection.execute(
+                    _CREDENTIALS.insert().values(
+                        account_id=account_id,
+                        kdf_params=bytes(27),
+                        auth_key_hash="$argon2id$",
+                        recovery_kdf_params=bytes(27),
+                        recovery_auth_key_hash="$argon2id$",
+                        password_changed_at=day + timedelta(days=7),
+                    )
+                )
+            for account_id, action, at in events:
+                connection.execute(
+                    _AUDIT.insert().values(
+                        event_id=uuid.uuid4(),
+                        at=at,
+                        action=action,
+                        actor_account_id=account_id,
+                        actor_role="patient",
+                        object_kind="account",
+                        object_id=account_id,
+                    )
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(
+                    _CREDENTIALS.c.account_id,
+                    _CREDENTIALS.c.recovery_created_at,
+                    _CREDENTIALS.c.recovery_used_at,
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    found = {row.account_id: (row.recovery_created_at, row.recovery_used_at) for row in rows}
+    return {"recovered": found[recovered], "changed": found[changed], "silent": found[silent]}
+
+
+def _expected_recovery_dates() -> dict[str, tuple[datetime, datetime | None]]:
+    day = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    return {
+        # The last event that made a code, not a later login or password change.
+        "recovered": (day + timedelta(days=5), None),
+        "changed": (day + timedelta(days=1), None),
+        # Nothing in the log: the account's creation.
+        "silent": (day + timedelta(days=2), None),
+    }
+
+
+def test_sqlite_recovery_code_dates_come_from_the_audit_log(tmp_path: Path) -> None:
+    found = _recovery_dates_after_upgrade(f"sqlite:///{tmp_path / 'recovery.sqlite3'}")
+    assert found == _expected_recovery_dates()
+
+
+@pytest.mark.postgres
+def test_postgres_recovery_code_dates_come_from_the_audit_log(empty_postgres: str) -> None:
+    assert _recovery_dates_after_upgrade(empty_postgres) == _expected_recovery_dates()

@@ -15,6 +15,9 @@ from colloque.accounts.models import AccessToken, EmailChallenge, RecoveryGrant,
 from colloque.accounts.services import do_add_member, hash_token
 from colloque.accounts.upkeep import purge_expired_account_data
 from colloque.api.app import create_app
+from colloque.audit.models import AuditEvent
+from colloque.audit.services import AuditAction
+from colloque.client import ApiError
 from colloque.clock import SettableClock
 from colloque.principal import Role
 from colloque.storage.engine import Database
@@ -23,6 +26,7 @@ from tests.functional.accounts.conftest import (
     bearer,
     login_body,
     make_settings,
+    new_client,
     register,
 )
 from tests.functional.test_api import assert_problem
@@ -142,6 +146,58 @@ def test_logout(db: Database, clock: SettableClock, http: TestClient) -> None:
     token = _log_in(http, "ana@example.test")["session"]["token"]
     assert http.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
     assert_problem(http.get("/api/v1/me", headers=bearer(token)), 401)
+
+
+def test_logout_others_ends_every_other_session_of_the_account_only(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    ana = register(db, clock, "ana@example.test")  # with an issued token
+    ben = register(db, clock, "ben@example.test")
+    ana_bearers = [_log_in(http, ana.email)["session"]["token"] for _ in range(2)]
+    ben_bearer = _log_in(http, ben.email)["session"]["token"]
+    csrf = _log_in(http, ana.email, "cookie")["session"]["csrf_token"]
+    url = "/api/v1/auth/logout/others"
+    assert_problem(http.post(url), 403, "X-CSRF-Token")
+    for token in ana_bearers:
+        assert http.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    out = http.post(url, headers={"X-CSRF-Token": csrf})
+    assert out.status_code == 200, out.text
+    assert out.json() == {"ended_sessions": 3}
+    assert "set-cookie" not in out.headers  # this browser stays signed in, same cookies
+    assert http.get("/api/v1/me").json()["account_id"] == str(ana.account_id)
+    for token in [*ana_bearers, ana.token]:
+        assert_problem(http.get("/api/v1/me", headers=bearer(token)), 401)
+    for token in (ben_bearer, ben.token):
+        assert http.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    # Nothing left to end; a bearer session needs no CSRF token and keeps itself.
+    assert http.post(url, headers={"X-CSRF-Token": csrf}).json() == {"ended_sessions": 0}
+    assert http.post(url, headers=bearer(ben_bearer)).json() == {"ended_sessions": 1}
+    assert http.get("/api/v1/me", headers=bearer(ben_bearer)).status_code == 200
+    http.cookies.clear()
+    assert_problem(http.post(url), 401)
+    with db.read() as session:
+        ended = session.scalars(
+            select(AuditEvent.object_id).where(
+                AuditEvent.action == AuditAction.LOGGED_OUT_ELSEWHERE.value
+            )
+        ).all()
+    assert sorted(map(str, ended)) == sorted(
+        map(str, [ana.account_id, ana.account_id, ben.account_id])
+    )
+
+
+def test_the_python_client_logs_out_its_other_sessions(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    ana = register(db, clock, "ana@example.test")
+    here, there = new_client(http), new_client(http)
+    here.log_in(ana.email, ana.password)
+    there.log_in(ana.email, ana.password)
+    assert here.log_out_others() == 2  # the other client and the issued token
+    assert here.me()["account_id"] == str(ana.account_id)
+    with pytest.raises(ApiError) as caught:
+        there.me()
+    assert caught.value.status == 401
 
 
 def _member(db: Database, clock: SettableClock, email: str) -> UUID:

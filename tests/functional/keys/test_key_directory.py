@@ -58,6 +58,8 @@ def test_sign_up_publishes_both_keys_and_the_log_verifies(
     assert keys.fingerprint == transparency.fingerprint(keys.bindings.values())
     served = http.get(f"/api/v1/key-directory/users/{ben.account_id}", headers=ben.headers)
     assert served.json()["fingerprint"] == keys.fingerprint
+    # The name beside the fingerprint is the account's own (keyed() names Ben "Ben").
+    assert served.json()["display_name"] == "Ben"
     head = http.get("/api/v1/key-directory").json()  # public: it reveals hashes only
     assert head["origin"] == LOG.origin
     assert unb64(head["public_key"]) == LOG.public_key
@@ -332,6 +334,7 @@ def test_statements_are_leaves_of_their_subject(
         ).all()
     assert purposes == [KeyPurpose.ENCRYPTION, 0x0B, 0x0C]
     answer = http.get(f"/api/v1/key-directory/practices/{practice}", headers=ana.headers).json()
+    assert answer["display_name"] is None  # a practice's name is on its public page
     checkpoint = transparency.verify_checkpoint(
         answer["signed_checkpoint"], origin=LOG.origin, log_public_key=LOG.public_key
     )

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
 
+from colloque.accounts.config import TEST_COST
+from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.sessions import CSRF_COOKIE, SESSION_COOKIE, SessionKind, open_session
+from colloque.config import Settings
+from colloque.keydirectory.config import LogKey
 from colloque.web.account_pages import safe_next
 from colloque.web.i18n import Language
 from colloque.web.security import CONTENT_SECURITY_POLICY
@@ -67,6 +72,33 @@ def test_the_account_pages_render_in_both_languages_and_are_never_stored(
     data = _island(account.text)
     assert data["accountId"] == str(site.world.holder.account_id)
     assert data["totpEnabled"] is False
+    assert data["recovery"] is None  # made by the CLI: no password, no recovery code
+
+
+def test_the_account_page_carries_the_recovery_code_status(site: Site) -> None:
+    made = site.clock.now()
+    with site.db.write() as session:
+        account, _ = do_create_demo_login(
+            session,
+            now=made,
+            email="rosa@example.test",
+            display_name="Rosa Code",
+            password="vR7#kq2!Lm9@zP-long enough",
+            kdf_cost=TEST_COST,
+            insecure_allow_weak_cost=True,
+            log=LogKey.from_settings(Settings(run_refresher=False)),
+        )
+        new = open_session(
+            session,
+            now=made,
+            account_id=account.account_id,
+            kind=SessionKind.COOKIE,
+            mfa_verified=False,
+        )
+    site.client.cookies.set(SESSION_COOKIE, new.token)
+    site.clock.advance(timedelta(minutes=3))
+    data = _island(site.client.get("/account").text)
+    assert data["recovery"] == {"createdAt": made.isoformat(), "usedAt": None}
 
 
 def test_the_account_page_sends_a_visitor_to_log_in_and_back(site: Site) -> None:

@@ -52,7 +52,7 @@ class Patient:
 @pytest.fixture
 def patient(site: Site) -> Patient:
     person = make_patient_account(site.db, site.clock, EMAIL)
-    cookie_login(site.client, person, EMAIL)
+    cookie_login(site.client, EMAIL)
     with site.db.write() as session:
         child = do_add_patient(
             session,

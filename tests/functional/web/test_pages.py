@@ -37,6 +37,9 @@ def _pages(site: Site) -> dict[str, int]:
         f"{site.practitioner_url}?visit_type={site.world.video_id}&week=2026-03-09": 200,
         f"/practitioners/{uuid4()}/{uuid4()}": 404,
         "/search?specialty=astrology": 400,
+        "/search?specialty=general_practice&mode=video&new_patients=true&language=en"
+        "&visit_type=consult&latitude=48.87&longitude=2.33&sort=distance": 200,
+        "/search?where=Paris&sort=distance": 400,
     }
 
 
@@ -167,8 +170,10 @@ def test_the_practitioner_page_holds_its_slots_week_by_week_without_javascript(s
     assert "75002 Paris" in text
     assert "https://www.openstreetmap.org/?mlat=48.86860&amp;mlon=2.33140" in text
     assert "anglais, français" in text
-    assert "Téléconsultation · 15 min · en vidéo" in text
-    assert "Première consultation · 30 min · au cabinet" in text
+    assert "Téléconsultation · 15 min · <strong>en vidéo</strong></li>" in text
+    assert "Première consultation · 30 min · au cabinet · pour les nouveaux patients</li>" in text
+    assert "Suivi · 15 min · au cabinet · pour les patients déjà suivis</li>" in text
+    assert "Consultation · 20 min · au cabinet</li>" in text
     assert "Urgence" not in text  # not bookable online
     # The first visit type is chosen; its week's slots are all in the HTML, as the API lists them.
     chosen = _found(r'<option value="([^"]+)" selected>', text)[1]

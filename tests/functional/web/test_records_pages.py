@@ -27,7 +27,7 @@ EMAIL = "paul.durand@example.test"
 def holder(site: Site) -> tuple[Person, UUID, UUID]:
     """A signed-in holder known to the practice, with a child the practice does not know."""
     person = make_patient_account(site.db, site.clock, EMAIL)
-    cookie_login(site.client, person, EMAIL)
+    cookie_login(site.client, EMAIL)
     own = own_patient_id(site.db, person.account_id)
     register_at_practice(site.db, site.clock, site.world, own)
     with site.db.write() as session:
@@ -84,7 +84,7 @@ def test_the_pages_in_both_languages_with_strict_headers(
 
 def test_a_holder_known_nowhere_is_told_how_to_start(site: Site) -> None:
     person = make_patient_account(site.db, site.clock, EMAIL)
-    cookie_login(site.client, person, EMAIL)
+    cookie_login(site.client, EMAIL)
     page = site.client.get("/me/records?lang=en")
     assert page.status_code == 200
     assert "No practice knows you yet" in page.text

@@ -1,7 +1,7 @@
 // The page's side of the crypto worker: starts it on first use, sends typed requests, and
 // turns failures into CryptoFailure errors that carry a kind to translate. Pages import this
 // module (and protocol.ts for the types), never the modules that run libsodium.
-import { FAILURE_KINDS, type FailureKind } from "./errors";
+import { FAILURE_KINDS, type FailureKind, type PendingKeyChange } from "./errors";
 import type { Api, Operation, Request, Response } from "./protocol";
 
 /** A request the worker refused or could not run; `kind` picks the message to show. */
@@ -10,6 +10,8 @@ export class CryptoFailure extends Error {
   constructor(
     readonly kind: FailureKind,
     message: string,
+    /** KeysChanged: the resets a person must confirm, as the worker found them. */
+    readonly keyChanges: PendingKeyChange[] = [],
   ) {
     super(message);
   }
@@ -68,7 +70,7 @@ export class CryptoClient {
       return;
     }
     const kind = (FAILURE_KINDS as readonly string[]).includes(response.failure.kind) ? response.failure.kind : "InternalError";
-    waiting.reject(new CryptoFailure(kind, response.failure.message));
+    waiting.reject(new CryptoFailure(kind, response.failure.message, response.failure.keyChanges ?? []));
   }
 
   private failAll(error: CryptoFailure): void {

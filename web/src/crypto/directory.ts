@@ -9,7 +9,7 @@
 // fetches them and runs the check again; answers are untrusted input either way.
 import { fromBase64, toBase64 as toB64 } from "./encoding";
 
-import { KeysChanged, ProofInvalid, UnsignedMemberships } from "./errors";
+import { KeysChanged, ProofInvalid, UnsignedMemberships, type PendingKeyChange } from "./errors";
 import {
   EndorsementKind,
   endorsementFromLeaf,
@@ -157,21 +157,36 @@ export class KeyDirectory {
     if (reset >= 0) {
       const since = chain.slice(reset).map((e) => fingerprint([e.encryption, e.signing]).replace(/\s/g, ""));
       const confirmed = this.state.confirmed[userId.toLowerCase()];
-      if (confirmed === undefined || !since.includes(confirmed.replace(/\s/g, ""))) throw new KeysChanged("a member's keys were reset; compare fingerprints");
+      if (confirmed === undefined || !since.includes(confirmed.replace(/\s/g, ""))) {
+        // The current epoch's fingerprint, as colloque.client.KeysChanged gives it: the one the
+        // member's own device shows.
+        throw new KeysChanged([{ userId: userId.toLowerCase(), epoch: last.encryption.epoch, fingerprint: fingerprint([last.encryption, last.signing]) }]);
+      }
     }
     return chain;
   }
 
+  /** Each signer's ("account:epoch") signing key. Every unconfirmed reset among them is reported
+   * in one KeysChanged, so that a person confirms them together rather than one per attempt. */
   private signingKeys(signers: Set<string>): KeyBinding[] {
     const keys: KeyBinding[] = [];
+    const changed: PendingKeyChange[] = [];
     for (const signer of signers) {
       const [accountId, epochText] = signer.split(":") as [string, string];
-      const chain = this.userChain(accountId);
+      let chain: ChainEpoch[];
+      try {
+        chain = this.userChain(accountId);
+      } catch (error) {
+        if (!(error instanceof KeysChanged)) throw error;
+        changed.push(...error.changes.filter((c) => !changed.some((seen) => seen.userId === c.userId)));
+        continue;
+      }
       const epoch = Number(epochText);
       const link = chain[epoch - 1];
       if (link === undefined) throw new ProofInvalid("no key of the signer's epoch");
       keys.push(link.signing);
     }
+    if (changed.length > 0) throw new KeysChanged(changed);
     return keys;
   }
 
@@ -181,38 +196,35 @@ export class KeyDirectory {
     if (missing.length > 0) throw new NeedAnswers(missing);
   }
 
-  private membershipChain(practiceId: string, leaves: Uint8Array[]): MembershipChain {
+  /** The practice's verified membership chain (null before its genesis), never shorter than one
+   * seen. `alsoSigners` ("account:epoch"): more signers whose keys the caller needs next, fetched
+   * and checked in the same round (a reset among them reported with the chain's). */
+  private membershipChain(practiceId: string, leaves: Uint8Array[], alsoSigners: string[] = []): { chain: MembershipChain | null; keys: KeyBinding[] } {
     const links = leaves.filter((leaf) => leaf[1] === MEMBERSHIP_TYPE).map(membershipFromLeaf);
     const id = practiceId.toLowerCase();
     if (links.length < (this.state.membershipSequences[id] ?? 0)) throw new ProofInvalid("the membership chain went back");
-    // Sealing for a practice whose members nobody signed would trust the server's word on who
-    // holds its key (issue 10, attacks 2, 6 and 7): refused outright.
-    if (links.length === 0) throw new UnsignedMemberships("this practice does not sign its memberships");
-    const signers = new Set(links.map((link) => `${link.signerId}:${link.signerEpoch}`));
+    if (links.length === 0) return { chain: null, keys: [] };
+    const signers = new Set([...links.map((link) => `${link.signerId}:${link.signerEpoch}`), ...alsoSigners]);
     this.prefetch([...signers].map((s) => `/api/v1/key-directory/users/${s.split(":")[0] as string}`));
-    const chain = verifyMembershipChain(id, links, signingKeysOf(this.signingKeys(signers)));
+    const keys = this.signingKeys(signers);
+    const chain = verifyMembershipChain(id, links, signingKeysOf(keys));
     this.state.membershipSequences[id] = chain.sequence;
-    return chain;
+    return { chain, keys };
   }
 
-  /** The practice's verified membership chain, as served with its keys (which its patients may
-   * read), for deciding who may have written an item. Null when the practice has no key group
-   * (the page passes the server's 404 as a null answer) or signed no membership yet: then only
-   * the holder can have written anything. */
+  /** Who may have written a patient's items at this practice: its verified membership chain, or
+   * null when the practice has no key group (404) or no chain yet, so that only the holder wrote
+   * (colloque.client.KeyDirectory.practice_members). */
   practiceMembers(practiceId: string): MembershipChain | null {
     const id = practiceId.toLowerCase();
     const path = `/api/v1/key-directory/practices/${id}`;
     if (this.answer(path) === null) return null;
     const { leaves } = this.subject(path, SubjectKind.Group, id);
-    if (!leaves.some((leaf) => leaf[1] === MEMBERSHIP_TYPE)) {
-      if ((this.state.membershipSequences[id] ?? 0) > 0) throw new ProofInvalid("the membership chain went back");
-      return null;
-    }
-    return this.membershipChain(id, leaves);
+    return this.membershipChain(id, leaves).chain;
   }
 
-  /** A user's current signing key, from their endorsed chain (a reset only once confirmed). */
-  signingKey(userId: string): KeyBinding {
+  /** A user's current signing key, from their endorsed (and, after a reset, confirmed) chain. */
+  signingKeyOf(userId: string): KeyBinding {
     const chain = this.userChain(userId);
     return (chain[chain.length - 1] as ChainEpoch).signing;
   }
@@ -230,18 +242,20 @@ export class KeyDirectory {
     const binding = bindings.get(KeyPurpose.Encryption);
     if (binding === undefined) throw new ProofInvalid("the practice has no key");
     if (binding.epoch < (this.state.groupEpochs[id] ?? 0)) throw new ProofInvalid("an older group key than one already verified");
-    const chain = this.membershipChain(id, leaves);
     const statement = leaves
       .filter((leaf) => leaf[1] === GROUP_EPOCH_TYPE)
       .map(groupEpochFromLeaf)
       .find((s) => s.epoch === binding.epoch);
+    const { chain, keys } = this.membershipChain(id, leaves, statement === undefined ? [] : [`${statement.signerId}:${statement.signerEpoch}`]);
+    // Sealing for a practice whose members nobody signed would trust the server's word on who
+    // holds its key (issue 10, attacks 2, 6 and 7): refused outright.
+    if (chain === null) throw new UnsignedMemberships("this practice does not sign its memberships");
     const listed = field<{ epoch: number; members: { account_id: string; encryption_epoch: number }[] }[]>(this.answer(path), "epoch_members").find(
       (e) => e.epoch === binding.epoch,
     );
     if (statement === undefined || listed === undefined) throw new ProofInvalid("a group epoch without its signed statement");
     const members = listed.members.map((m) => ({ memberId: m.account_id, encryptionEpoch: m.encryption_epoch }));
-    const signer = this.signingKeys(new Set([`${statement.signerId}:${statement.signerEpoch}`]));
-    verifyGroupEpoch(statement, binding, chain, members, signingKeysOf(signer));
+    verifyGroupEpoch(statement, binding, chain, members, signingKeysOf(keys));
     this.state.groupEpochs[id] = binding.epoch;
     return binding;
   }

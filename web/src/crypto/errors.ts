@@ -36,19 +36,30 @@ export class OutOfMemory extends CryptoError {
   override name = "OutOfMemory" as const;
 }
 
-/** A user's keys were reset (signed by the new key only): a person must compare fingerprints. */
+/** A user whose keys were reset since a person last confirmed them: their id, the epoch now
+ * current and its fingerprint (the format of colloque.crypto.transparency.fingerprint). */
+export interface PendingKeyChange {
+  userId: string;
+  epoch: number;
+  fingerprint: string;
+}
+
+/** A user's keys were reset (signed by the new key only): a person must compare fingerprints.
+ * Carries every change the check met, so that one confirmation covers them all. */
 export class KeysChanged extends CryptoError {
   override name = "KeysChanged" as const;
+  constructor(readonly changes: PendingKeyChange[]) {
+    super("a member's keys were reset; compare fingerprints");
+  }
+}
+/** An item signed by someone who may not write it: neither the patient's holder nor a member of
+ * the verified chain whose role may (colloque.crypto.errors.AuthorNotAllowed). */
+export class AuthorNotAllowed extends CryptoError {
+  override name = "AuthorNotAllowed" as const;
 }
 /** The practice has no signed membership chain, so its key cannot be trusted for sealing. */
 export class UnsignedMemberships extends CryptoError {
   override name = "UnsignedMemberships" as const;
-}
-
-/** The item's author was not allowed to write it: neither the patient's holder nor a member of
- * the practice's signed chain in a role that may (docs/crypto.md 5.2). */
-export class AuthorNotAllowed extends CryptoError {
-  override name = "AuthorNotAllowed" as const;
 }
 
 export const FAILURE_KINDS = [

@@ -260,3 +260,16 @@ export function createKeyBundle(
 export function sealForKek(keys: UserKeys, kek: Uint8Array): Uint8Array {
   return sealKeys(keys, kek, null, sodium.randomBytes(sodium.NONCE_BYTES));
 }
+
+/** A new recovery code for keys already unlocked (renewal, as colloque.crypto.keys's
+ * new_recovery_envelope): 160 fresh random bits, a salt of its own, the server's cost. */
+export function newRecoveryEnvelope(keys: UserKeys, cost: Argon2Cost = INTERACTIVE_COST, insecureAllowWeakCost = false): { sealedByRecovery: Uint8Array; recoveryCode: string } {
+  const code = sodium.randomBytes(RECOVERY_CODE_BYTES);
+  const params: KdfParams = { salt: sodium.randomBytes(SALT_BYTES), cost };
+  const key = recoveryKey(code, params, insecureAllowWeakCost);
+  const sealedByRecovery = sealKeys(keys, key, params, sodium.randomBytes(sodium.NONCE_BYTES));
+  sodium.wipe(key);
+  const recoveryCode = recoveryCodeText(code);
+  sodium.wipe(code);
+  return { sealedByRecovery, recoveryCode };
+}

@@ -5,7 +5,9 @@
 // the authentication key (sent to the server at login) and a new recovery code (shown once).
 // What never crosses: the KEK, the user's and groups' private keys, item keys. The page holds
 // opaque handles to them; the worker forgets them on `forget` / `forgetAll` (log out).
-import type { FailureKind } from "./errors";
+import type { FailureKind, PendingKeyChange } from "./errors";
+
+export type { PendingKeyChange };
 
 declare const handleBrand: unique symbol;
 /** An opaque reference to secrets that stay in the worker. */
@@ -113,6 +115,9 @@ export interface Api {
   };
   unlockWithKek: { params: { kek: KekHandle; userId: string; sealedByPassword: Uint8Array }; result: UnlockedKeys };
   unlockWithRecoveryCode: { params: { userId: string; sealedByRecovery: Uint8Array; recoveryCode: string }; result: UnlockedKeys };
+  /** Renewing the recovery code: the unlocked keys sealed under a new code (shown once), with
+   * a salt of the worker's own and the cost of `recoveryKdfParams` (the server's fresh ones). */
+  newRecoveryEnvelope: { params: { keys: KeysHandle; recoveryKdfParams: Uint8Array }; result: { sealedByRecovery: Uint8Array; recoveryCode: string } };
   /** Password change or after a recovery: the unlocked keys sealed under another KEK. */
   sealForKek: { params: { keys: KeysHandle; kek: KekHandle }; result: { sealedByPassword: Uint8Array } };
   sealVisitReason: {
@@ -199,6 +204,27 @@ export interface Api {
     params: { pin: DirectoryPin; practiceId: string; answers: Record<string, unknown> };
     result: DirectoryOutcome<{ binding: KeyBinding; fingerprint: string }>;
   };
+  /** A person compared `fingerprint` with the one `userId` sees (after a KeysChanged failure):
+   * remembered in this browser's state for the pinned log, so that the reset keys may be used. */
+  confirmKeys: { params: { origin: string; userId: string; fingerprint: string }; result: null };
+  /** The holder opens the visit reason of one of their appointments: the author must be the
+   * holder or a member of the practice's verified chain whose role may book (else
+   * AuthorNotAllowed, before decrypting); a member's signing key comes from the key directory,
+   * fetched by the page as for provePracticeKey (a practice without a key group: null). */
+  openMyVisitReason: {
+    params: {
+      keys: KeysHandle;
+      pin: DirectoryPin;
+      practiceId: string;
+      appointmentId: string;
+      itemId: string;
+      envelope: Uint8Array;
+      /** The wraps the server returned; the worker picks the one for these keys. */
+      wraps: Uint8Array[];
+      answers: Record<string, unknown>;
+    };
+    result: DirectoryOutcome<{ visitTypeId: string; reason: string; authorId: string; standing: "holder" | "member" | "former member" }>;
+  };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };
   checkFingerprint: { params: { bindings: KeyBinding[]; shown: string }; result: null };
   forget: { params: { handle: KekHandle | KeysHandle | GroupHandle | UploadHandle | DocumentHandle }; result: null };
@@ -214,6 +240,8 @@ export type Request = { [Op in Operation]: { id: number; op: Op; params: Api[Op]
 export interface Failure {
   kind: FailureKind;
   message: string;
+  /** KeysChanged only: who reset their keys, the epoch now current and its fingerprint. */
+  keyChanges?: PendingKeyChange[];
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; failure: Failure };

@@ -255,9 +255,9 @@ export class MembershipChain {
     return lo === 0 ? Role.Removed : (changes[lo - 1] as [number, Role])[1];
   }
 
-  /** Every role `member` was given, in order: [sequence, role] (empty if never attested). */
-  changesOf(member: string): readonly [number, Role][] {
-    return this.history.get(member.toLowerCase()) ?? [];
+  /** Every role `member` was given, in chain order (empty if never attested). */
+  rolesOf(member: string): Role[] {
+    return (this.history.get(member.toLowerCase()) ?? []).map(([, role]) => role);
   }
 
   /** Everyone attested now (removed accounts left out). */

@@ -8,13 +8,27 @@ import { authorStanding } from "./authorship";
 import { KeyDirectory, NeedAnswers } from "./directory";
 import { DocumentDecryptor, DocumentEncryptor, checkDigest } from "./documents";
 import { fromUtf8, utf8 } from "./encoding";
-import { CryptoError, type FailureKind } from "./errors";
+import { CryptoError, KeysChanged, WrongContext, type FailureKind, type PendingKeyChange } from "./errors";
 import * as groups from "./groups";
-import { ItemKind, conversationId, documentBody, openItem, readDocumentBody, readVisitReason, sealItem, unwrapItemKey, visitReasonBody, type KeyPairHolder } from "./items";
+import {
+  ItemKind,
+  conversationId,
+  documentBody,
+  openItem,
+  readDocumentBody,
+  readItemHeader,
+  readVisitReason,
+  readWrapHeader,
+  sealItem,
+  unwrapItemKey,
+  visitReasonBody,
+  type KeyPairHolder,
+} from "./items";
 import * as keys from "./keys";
 import { checkCost, deriveLoginKeys, kdfParamsFromBytes } from "./login";
 import type {
   Api,
+  DirectoryOutcome,
   DirectoryPin,
   DocumentHandle,
   GroupHandle,
@@ -133,6 +147,12 @@ const handlers: Handlers = {
   unlockWithKek: ({ kek: kekHandle, userId, sealedByPassword }) => unlocked(keys.unlockWithKek(sealedByPassword, userId, kek(kekHandle))),
   unlockWithRecoveryCode: ({ userId, sealedByRecovery, recoveryCode }) =>
     oneAtATime(() => unlocked(keys.unlockWithRecoveryCode(sealedByRecovery, userId, recoveryCode))),
+  newRecoveryEnvelope: ({ keys: handle, recoveryKdfParams }) =>
+    oneAtATime(() => {
+      const { cost } = kdfParamsFromBytes(recoveryKdfParams);
+      checkCost(cost);
+      return keys.newRecoveryEnvelope(userKeys(handle), cost);
+    }),
   sealForKek: ({ keys: handle, kek: kekHandle }) => ({ sealedByPassword: keys.sealForKek(userKeys(handle), kek(kekHandle)) }),
   sealVisitReason: ({ keys: handle, itemId, appointmentId, visitTypeId, reason, recipients }) =>
     publicPart(sealItem(ItemKind.VisitReason, itemId, appointmentId, visitReasonBody(visitTypeId, reason), userKeys(handle), recipients)),
@@ -151,7 +171,8 @@ const handlers: Handlers = {
   openRecords: async ({ pin, keys: handle, practiceId, patientId, kind, records, answers }) =>
     withDirectory(pin, answers, (directory) => {
       const members = directory.practiceMembers(practiceId);
-      directory.needUsers([...new Set(records.map((record) => record.authorId))]);
+      const me = userKeys(handle).userId.toLowerCase();
+      directory.needUsers([...new Set(records.map((record) => record.authorId.toLowerCase()))].filter((id) => id !== me));
       return records.map((record) => openRecord(directory, members, handle, practiceId, patientId, kind, record));
     }),
   startUpload: ({ documentId }) => {
@@ -228,6 +249,36 @@ const handlers: Handlers = {
       const binding = directory.practiceKey(practiceId);
       return { binding, fingerprint: transparency.fingerprint([binding]) };
     }),
+  confirmKeys: async ({ origin, userId, fingerprint }) => {
+    const digits = fingerprint.replace(/\s/g, "");
+    if (!/^\d{30}$/.test(digits)) throw new RangeError("a fingerprint is thirty digits");
+    const state = await loadState(origin);
+    state.confirmed[userId.toLowerCase()] = digits;
+    await saveState(origin, state);
+    return null;
+  },
+  openMyVisitReason: async ({ keys: handle, pin, practiceId, appointmentId, itemId, envelope, wraps, answers }) => {
+    const me = userKeys(handle);
+    const myId = me.userId.toLowerCase();
+    const authorId = readItemHeader(envelope).authorId;
+    // The holder reading what they wrote themselves needs no membership chain (as read_reason).
+    const author =
+      authorId === myId
+        ? { standing: "holder" as const, key: keys.signingBinding(me) }
+        : await withDirectory(pin, answers, (directory) => ({
+            standing: authorStanding(ItemKind.VisitReason, authorId, myId, directory.practiceMembers(practiceId)),
+            key: directory.signingKeyOf(authorId),
+          }));
+    if ("need" in author) return author;
+    const { standing, key } = "proven" in author ? author.proven : author;
+    const wrap = wraps.find((w) => {
+      const header = readWrapHeader(w);
+      return header.recipientKind === transparency.SubjectKind.User && header.recipientId === myId && header.epoch === me.epoch;
+    });
+    if (wrap === undefined) throw new WrongContext("no wrap of this reason is for these keys");
+    const opened = readVisitReason(open({ holder: handle, wrap, envelope, itemId, author: key }, ItemKind.VisitReason, appointmentId));
+    return { proven: { ...opened, authorId, standing } };
+  },
   fingerprint: ({ bindings }) => ({ fingerprint: transparency.fingerprint(bindings) }),
   checkFingerprint: ({ bindings, shown }) => {
     transparency.checkFingerprint(bindings, shown);
@@ -249,18 +300,17 @@ const handlers: Handlers = {
 
 class UnknownOperation extends Error {}
 
-/** A check against the key directory with the answers the page fetched: the result, or the paths
- * still missing. */
-async function withDirectory<T>(pin: DirectoryPin, answers: Record<string, unknown>, check: (directory: KeyDirectory) => T): Promise<{ need: string[] } | { proven: T }> {
-  const state = await loadState(pin.origin);
-  const directory = new KeyDirectory(pin, state, answers, Date.now() / 1000);
+/** Runs a key directory check against the page's answers and this browser's remembered state:
+ * the paths still missing, or the result. Only what verified is written back, so a failed check
+ * keeps what passed before it. */
+async function withDirectory<T>(pin: DirectoryPin, answers: Record<string, unknown>, check: (directory: KeyDirectory) => T): Promise<DirectoryOutcome<T>> {
+  const directory = new KeyDirectory(pin, await loadState(pin.origin), answers, Date.now() / 1000);
   try {
     return { proven: check(directory) };
   } catch (error) {
     if (error instanceof NeedAnswers) return { need: error.paths };
     throw error;
   } finally {
-    // Only what verified was written into it; a failed check keeps what passed before it.
     await saveState(pin.origin, directory.state);
   }
 }
@@ -278,8 +328,11 @@ function openRecord(
 ): OpenedRecord {
   const itemKind = kind === "message" ? ItemKind.Message : ItemKind.Document;
   try {
-    const standing = authorStanding(itemKind, record.authorId, userKeys(handle).userId, members);
-    const item: OpenItem = { holder: handle, wrap: record.wrap, envelope: record.envelope, itemId: record.itemId, author: directory.signingKey(record.authorId) };
+    const me = userKeys(handle);
+    const standing = authorStanding(itemKind, record.authorId, me.userId, members);
+    // The holder's own items: their own signing key, as openMyVisitReason does.
+    const author = record.authorId.toLowerCase() === me.userId.toLowerCase() ? keys.signingBinding(me) : directory.signingKeyOf(record.authorId);
+    const item: OpenItem = { holder: handle, wrap: record.wrap, envelope: record.envelope, itemId: record.itemId, author };
     if (kind === "message") return { itemId: record.itemId, standing, text: fromUtf8(open(item, itemKind, conversationId(practiceId, patientId))) };
     const info = readDocumentBody(open(item, itemKind, patientId));
     const secret: Secret = { kind: "document", documentId: record.itemId, streamKey: info.streamKey, digest: info.digest, stream: null };
@@ -311,7 +364,8 @@ function open(params: OpenItem, kind: ItemKind, contextId: string): Uint8Array {
   }
 }
 
-function failureOf(error: unknown): { kind: FailureKind; message: string } {
+function failureOf(error: unknown): { kind: FailureKind; message: string; keyChanges?: PendingKeyChange[] } {
+  if (error instanceof KeysChanged) return { kind: error.name, message: error.message, keyChanges: error.changes };
   if (error instanceof CryptoError) return { kind: error.name, message: error.message };
   if (error instanceof UnknownHandle) return { kind: "UnknownHandle", message: error.message };
   // Anything else is a bug or a misuse (a bad length, an unknown operation): say which, without

@@ -20,7 +20,8 @@ export const cryptoFailureMessages: Record<Lang, Record<FailureKind, string>> = 
     KeysChanged: "Les clés d'un membre du cabinet ont été réinitialisées : comparez son empreinte avant de continuer. Rien n'a été chiffré.",
     UnsignedMemberships:
       "Ce cabinet n'a pas encore signé la liste de ses membres : la prise de rendez-vous chiffrée n'est pas possible pour l'instant. Contactez le cabinet par téléphone.",
-    AuthorNotAllowed: "Ce contenu a été écrit par un compte qui n'avait pas le droit de l'écrire : il n'est pas affiché.",
+    AuthorNotAllowed:
+      "Ce contenu est signé par un compte qui n'est ni vous ni un membre reconnu du cabinet : il n'est pas affiché. Signalez-le au cabinet.",
     WorkerUnavailable: "Le module de chiffrement n'a pas pu démarrer. Rechargez la page.",
     UnknownHandle: "Votre session de chiffrement a expiré. Reconnectez-vous.",
     InternalError: "Une erreur inattendue s'est produite pendant le chiffrement. Rechargez la page.",
@@ -39,7 +40,7 @@ export const cryptoFailureMessages: Record<Lang, Record<FailureKind, string>> = 
     KeysChanged: "A practice member's keys were reset: compare their fingerprint before going on. Nothing was encrypted.",
     UnsignedMemberships:
       "This practice has not signed its member list yet, so encrypted booking is not possible for now. Please call the practice.",
-    AuthorNotAllowed: "This content was written by an account that was not allowed to write it, so it is not shown.",
+    AuthorNotAllowed: "This content is signed by an account that is neither you nor a recognised member of the practice, so it is not shown. Tell the practice.",
     WorkerUnavailable: "The encryption module could not start. Reload the page.",
     UnknownHandle: "Your encryption session has expired. Sign in again.",
     InternalError: "Something unexpected went wrong while encrypting. Reload the page.",

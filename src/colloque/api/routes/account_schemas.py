@@ -139,6 +139,29 @@ class PasswordChangeIn(Body):
     new_sealed_by_password: Sealed
 
 
+class LoggedOutElsewhereOut(Out):
+    #: How many other sessions ended: browsers, API clients and tokens issued by the CLI.
+    ended_sessions: int
+
+
+class RecoveryCodeStatusOut(Out):
+    #: When the current recovery code was made.
+    created_at: datetime
+    #: When it last opened a recovery, if ever (a recovery started but not completed leaves the
+    #: code in place).
+    used_at: datetime | None
+
+
+class RecoveryCodeIn(Body):
+    """A new recovery code, made on the device: the authentication key derived from it, with
+    its parameters (from ``POST /api/v1/auth/password/params``), and the account's current
+    private keys sealed under it."""
+
+    recovery_auth_key: Key32
+    recovery_kdf_params: Params
+    sealed_by_recovery: Sealed
+
+
 class RecoveryStartIn(Body):
     email: Email
     recovery_auth_key: Key32

@@ -12,6 +12,12 @@ from colloque.accounts.mfa import (
     do_disable_totp,
     do_renew_recovery_codes,
 )
+from colloque.accounts.passwords import (
+    NewRecoveryCode,
+    RecoveryCodeStatus,
+    do_renew_recovery_code,
+    recovery_code_status,
+)
 from colloque.accounts.services import check_email
 from colloque.accounts.signup import CODE_LIFETIME, do_confirm_email_change, do_start_email_change
 from colloque.api.deps import (
@@ -31,7 +37,9 @@ from colloque.api.routes.account_schemas import (
     EmailIn,
     MembershipOut,
     MeOut,
+    RecoveryCodeIn,
     RecoveryCodesOut,
+    RecoveryCodeStatusOut,
     TotpSetupOut,
 )
 from colloque.api.routes.account_web import AccountsRoute, attempt, clear_cookies
@@ -39,6 +47,7 @@ from colloque.api.routes.auth import router as auth_router
 from colloque.api.routes.invitations import router as invitation_router
 from colloque.api.routes.key_reset import router as key_reset_router
 from colloque.erasure.services import do_delete_account
+from colloque.errors import NotFound
 
 me_router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=AccountsRoute)
 
@@ -196,6 +205,62 @@ def recovery_codes_renew(
     with database.write() as session:
         codes = do_renew_recovery_codes(session, now=clock.now(), resolved=resolved)
     return RecoveryCodesOut(recovery_codes=codes)
+
+
+def _status_out(status: RecoveryCodeStatus) -> RecoveryCodeStatusOut:
+    return RecoveryCodeStatusOut(created_at=status.created_at, used_at=status.used_at)
+
+
+@me_router.get(
+    "/me/recovery-code",
+    response_model=RecoveryCodeStatusOut,
+    summary="When the recovery code was made and last used",
+    description=(
+        "The status of the account's recovery code (never the code, which the server does not "
+        "know). 404 for an account without credentials (made by the CLI)."
+    ),
+    responses={404: {"description": "The account has no credentials"}},
+)
+def recovery_code_get(principal: CurrentPrincipal, database: DB) -> RecoveryCodeStatusOut:
+    assert principal.account_id is not None
+    with database.read() as session:
+        found = recovery_code_status(session, account_id=principal.account_id)
+    if found is None:
+        raise NotFound("recovery code not found")
+    return _status_out(found)
+
+
+@me_router.put(
+    "/me/recovery-code",
+    response_model=RecoveryCodeStatusOut,
+    summary="Replace the recovery code (re-authenticate first)",
+    description=(
+        "Replaces the recovery code with one made on the device; the old code stops working at "
+        "once and a recovery it started cannot complete. Needs a recent re-authentication (403). "
+        "422 naming the field for parameters below the server's cost or a sealed copy that is not "
+        "of the account's current keys."
+    ),
+)
+def recovery_code_renew(
+    body: RecoveryCodeIn,
+    resolved: CurrentSession,
+    database: DB,
+    clock: ClockDep,
+    config: AccountsConfigDep,
+    mail: Mail,
+) -> RecoveryCodeStatusOut:
+    with database.write() as session:
+        renewed, message = do_renew_recovery_code(
+            session,
+            now=clock.now(),
+            resolved=resolved,
+            recovery=NewRecoveryCode(
+                body.recovery_auth_key, body.recovery_kdf_params, body.sealed_by_recovery
+            ),
+            config=config,
+        )
+    mail.send_later(message)
+    return _status_out(renewed)
 
 
 @me_router.delete(

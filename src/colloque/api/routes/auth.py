@@ -11,6 +11,7 @@ from colloque.accounts.login import (
     check_proof,
     do_log_in,
     do_log_out,
+    do_log_out_elsewhere,
     do_reauthenticate,
     prelogin,
 )
@@ -44,6 +45,7 @@ from colloque.api.deps import (
 from colloque.api.routes.account_schemas import (
     EmailIn,
     KeyBundleOut,
+    LoggedOutElsewhereOut,
     LoginIn,
     LoginOut,
     MfaOut,
@@ -252,6 +254,22 @@ def logout(resolved: SessionDep, database: DB, clock: ClockDep, settings: Settin
     return response
 
 
+@router.post(
+    "/logout/others",
+    response_model=LoggedOutElsewhereOut,
+    summary="End every other session of this account",
+    description=(
+        "Ends every session of the account except the one making the request: other browsers, "
+        "API clients' bearer tokens and tokens issued by the CLI. This session stays open; "
+        "``POST /api/v1/auth/logout`` ends it."
+    ),
+)
+def logout_others(resolved: CurrentSession, database: DB, clock: ClockDep) -> LoggedOutElsewhereOut:
+    with database.write() as session:
+        ended = do_log_out_elsewhere(session, now=clock.now(), resolved=resolved)
+    return LoggedOutElsewhereOut(ended_sessions=ended)
+
+
 @router.post("/reauth", response_model=ReauthOut, summary="Confirm the password in this session")
 def reauth(
     body: ReauthIn,
@@ -292,8 +310,11 @@ def reauth(
 @router.post(
     "/password/params",
     response_model=NewParamsOut,
-    summary="Fresh KDF parameters for a new password",
-    description="Signed-in accounts get fresh KDF parameters before changing their password.",
+    summary="Fresh KDF parameters for a new password or recovery code",
+    description=(
+        "Signed-in accounts get fresh KDF parameters before changing their password or renewing "
+        "their recovery code."
+    ),
 )
 def new_password_params(_resolved: CurrentSession, config: AccountsConfigDep) -> NewParamsOut:
     return NewParamsOut(kdf_params=config.new_params().to_bytes())

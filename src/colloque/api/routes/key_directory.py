@@ -7,10 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from colloque.accounts.services import display_name
 from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep, WitnessingDep
 from colloque.api.schemas import B64, Out
 from colloque.crypto.transparency import SubjectKind
-from colloque.keydirectory import services
+from colloque.keydirectory import services, subjects
 from colloque.practicekeys.services import epoch_members
 
 router = APIRouter(prefix="/api/v1/key-directory", tags=["key directory"])
@@ -85,6 +86,9 @@ class SubjectKeysOut(Out):
     chain: list[LeafOut]
     #: A practice that signs its memberships: per epoch, the members it was wrapped for.
     epoch_members: list[EpochMembersOut] = []
+    #: A user's name as their account states it: the server's word, not signed by the log; shown
+    #: beside a fingerprint that changed, so that a person knows whom to compare it with.
+    display_name: str | None = None
 
 
 @router.get(
@@ -147,7 +151,7 @@ def _keys(
         witnessed = None
         if witnessing is not None and witnessing.threshold:
             witnessed = witnessing.witnessed_head(session)
-        found = services.subject_keys(
+        found = subjects.subject_keys(
             session,
             principal=principal,
             subject_kind=kind,
@@ -159,6 +163,8 @@ def _keys(
         members = (
             epoch_members(session, practice_id=subject_id) if kind is SubjectKind.GROUP else {}
         )
+        # Asked only once the policy let this reader see the keys (subject_keys raised otherwise).
+        name = display_name(session, account_id=subject_id) if kind is SubjectKind.USER else None
     return SubjectKeysOut(
         subject_kind="user" if kind is SubjectKind.USER else "practice",
         subject_id=subject_id,
@@ -176,6 +182,7 @@ def _keys(
             )
             for epoch, listed in sorted(members.items())
         ],
+        display_name=name,
     )
 
 

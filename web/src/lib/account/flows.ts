@@ -65,6 +65,12 @@ export async function logOut(): Promise<void> {
   cryptoClient().terminate();
 }
 
+/** Ends every other session of the account (other browsers, API clients, issued tokens); this
+ * one stays. Returns how many ended. */
+export async function logOutOthers(): Promise<number> {
+  return (await ok(sessionApi.POST("/api/v1/auth/logout/others"))).ended_sessions;
+}
+
 // Sign up ------------------------------------------------------------------------------------
 
 export async function startSignup(email: string): Promise<string> {
@@ -177,4 +183,62 @@ export async function confirmTotp(code: string): Promise<string[]> {
 
 export async function turnOffTotp(): Promise<void> {
   await ok(sessionApi.DELETE("/api/v1/me/mfa/totp"));
+}
+
+// Recovery code renewal ----------------------------------------------------------------------
+
+export interface RecoveryStatus {
+  createdAt: string;
+  usedAt: string | null;
+}
+
+/** A new recovery code, made and sealed in the worker; nothing is sent until the person has
+ * confirmed they saved it (`save`), as at sign-up. */
+export interface PreparedRecoveryCode {
+  recoveryCode: string;
+  save: () => Promise<RecoveryStatus>;
+}
+
+/** As colloque.client's renew_recovery_code: the keys unlocked with the password (which proves
+ * it locally before anything is sent), a fresh proof of it in this session (the server asks for
+ * one from the last 5 minutes), then the same keys sealed under a new code in the worker. */
+export async function prepareRecoveryCode(args: {
+  email: string;
+  accountId: string;
+  sealedByPassword: string;
+  password: string;
+  totp?: string;
+}): Promise<PreparedRecoveryCode> {
+  const params = await prelogin(args.email);
+  const proof = await derive(args.password, params.kdf_params);
+  let unlocked: UnlockedKeys;
+  try {
+    unlocked = await cryptoClient().call("unlockWithKek", {
+      kek: proof.kek,
+      userId: args.accountId,
+      sealedByPassword: fromBase64Url(args.sealedByPassword),
+    });
+  } finally {
+    await forget(proof.kek);
+  }
+  try {
+    await ok(sessionApi.POST("/api/v1/auth/reauth", { body: { auth_key: proof.authKey, totp: args.totp ?? null, recovery_code: null } }));
+    const fresh = (await ok(sessionApi.POST("/api/v1/auth/password/params"))).kdf_params;
+    const made = await cryptoClient().call("newRecoveryEnvelope", { keys: unlocked.keys, recoveryKdfParams: fromBase64Url(fresh) });
+    const recovery = await derive(made.recoveryCode, fresh);
+    await forget(recovery.kek);
+    return {
+      recoveryCode: made.recoveryCode,
+      save: async () => {
+        const status = await ok(
+          sessionApi.PUT("/api/v1/me/recovery-code", {
+            body: { recovery_auth_key: recovery.authKey, recovery_kdf_params: fresh, sealed_by_recovery: toBase64Url(made.sealedByRecovery) },
+          }),
+        );
+        return { createdAt: status.created_at, usedAt: status.used_at ?? null };
+      },
+    };
+  } finally {
+    await cryptoClient().call("forget", { handle: unlocked.keys });
+  }
 }

@@ -36,7 +36,18 @@ export interface AccountMessages {
   newPassword: string;
   passwordChanged: string;
   recoveryStatusTitle: string;
-  recoveryStatus: string;
+  recoveryMade: (when: string) => string;
+  recoveryNeverUsed: string;
+  recoveryUsed: (when: string) => string;
+  recoveryRenewExplain: string;
+  recoveryRenew: string;
+  recoveryNewTitle: string;
+  recoveryNewExplain: string;
+  recoverySave: string;
+  recoveryCancel: string;
+  recoveryKept: string;
+  recoveryRenewed: string;
+  recoveryTooSlow: string;
   totpTitle: string;
   totpOn: string;
   totpOff: string;
@@ -49,7 +60,14 @@ export interface AccountMessages {
   totpDone: string;
   totpDisabled: string;
   logOut: string;
-  logOutEverywhere: string;
+  sessionsTitle: string;
+  logOutHere: string;
+  logOutOthers: string;
+  logOutOthersExplain: string;
+  logOutOthersConfirm: string;
+  confirm: string;
+  cancel: string;
+  loggedOutOthers: (count: number) => string;
   failures: Record<string, string>;
   failed: string;
 }
@@ -88,8 +106,21 @@ const fr: AccountMessages = {
   newPassword: "Nouveau mot de passe",
   passwordChanged: "Mot de passe changé. Vos autres sessions ont été fermées.",
   recoveryStatusTitle: "Code de récupération",
-  recoveryStatus:
-    "Votre code de récupération a été affiché une seule fois, à l'inscription ; nous ne le connaissons pas. Utilisé pour retrouver l'accès, il est remplacé par un nouveau. Le renouveler sans l'utiliser n'est pas encore possible.",
+  recoveryMade: (when) => `Votre code de récupération actuel a été créé le ${when}. Il n'a été affiché qu'une fois ; nous ne le connaissons pas.`,
+  recoveryNeverUsed: "Il n'a jamais servi.",
+  recoveryUsed: (when) =>
+    `Il a servi à commencer une récupération du compte le ${when}. Si ce n'était pas vous, créez un nouveau code maintenant et changez votre mot de passe.`,
+  recoveryRenewExplain:
+    "Code perdu, ou noté dans un endroit peu sûr ? Créez-en un nouveau : l'ancien cessera de fonctionner dès que vous aurez confirmé avoir noté le nouveau.",
+  recoveryRenew: "Créer un nouveau code",
+  recoveryNewTitle: "Votre nouveau code de récupération",
+  recoveryNewExplain:
+    "Notez ce code et gardez-le en lieu sûr : c'est le seul moyen de retrouver vos données si vous oubliez votre mot de passe. Il ne sera plus affiché. Tant que vous n'avez pas confirmé, l'ancien code reste valable.",
+  recoverySave: "Remplacer l'ancien code",
+  recoveryCancel: "Annuler",
+  recoveryKept: "Rien n'a changé : votre code actuel reste valable.",
+  recoveryRenewed: "Nouveau code de récupération enregistré. L'ancien ne fonctionne plus.",
+  recoveryTooSlow: "Plus de 5 minutes se sont écoulées depuis la saisie du mot de passe. Recommencez : votre code actuel reste valable.",
   totpTitle: "Double authentification (TOTP)",
   totpOn: "Activée.",
   totpOff: "Désactivée.",
@@ -102,8 +133,16 @@ const fr: AccountMessages = {
   totpDone: "La double authentification est activée.",
   totpDisabled: "La double authentification est désactivée.",
   logOut: "Se déconnecter",
-  logOutEverywhere:
-    "Changer votre mot de passe ferme toutes vos autres sessions ; la déconnexion de tous les appareils sans le changer n'existe pas encore.",
+  sessionsTitle: "Sessions",
+  logOutHere: "Fermer la session de cet appareil.",
+  logOutOthers: "Déconnecter tous les autres appareils",
+  logOutOthersExplain:
+    "Appareil perdu, ordinateur partagé ? Fermez toutes vos autres sessions : navigateurs, applications et jetons d'accès. Celle-ci reste ouverte.",
+  logOutOthersConfirm: "Fermer toutes les sessions de ce compte sauf celle-ci ?",
+  confirm: "Confirmer",
+  cancel: "Annuler",
+  loggedOutOthers: (count) =>
+    count === 0 ? "Aucune autre session n'était ouverte." : count === 1 ? "1 autre session a été fermée." : `${count} autres sessions ont été fermées.`,
   failures: {
     "login-failed": "Adresse ou mot de passe incorrect.",
     "mfa-required": "Saisissez le code de votre application d'authentification.",
@@ -152,8 +191,21 @@ const en: AccountMessages = {
   newPassword: "New password",
   passwordChanged: "Password changed. Your other sessions were ended.",
   recoveryStatusTitle: "Recovery code",
-  recoveryStatus:
-    "Your recovery code was shown once, at sign-up; we do not know it. Once used to get back in, it is replaced by a new one. Renewing it without using it is not possible yet.",
+  recoveryMade: (when) => `Your current recovery code was made on ${when}. It was shown only once; we do not know it.`,
+  recoveryNeverUsed: "It has never been used.",
+  recoveryUsed: (when) =>
+    `It was used to start a recovery of the account on ${when}. If that was not you, make a new code now and change your password.`,
+  recoveryRenewExplain:
+    "Lost the code, or wrote it down somewhere unsafe? Make a new one: the old one stops working as soon as you confirm you wrote the new one down.",
+  recoveryRenew: "Make a new code",
+  recoveryNewTitle: "Your new recovery code",
+  recoveryNewExplain:
+    "Write this code down and keep it safe: it is the only way back to your data if you forget your password. It will not be shown again. Until you confirm, the old code still works.",
+  recoverySave: "Replace the old code",
+  recoveryCancel: "Cancel",
+  recoveryKept: "Nothing changed: your current code still works.",
+  recoveryRenewed: "New recovery code saved. The old one no longer works.",
+  recoveryTooSlow: "More than 5 minutes passed since you typed your password. Start again: your current code still works.",
   totpTitle: "Two-factor authentication (TOTP)",
   totpOn: "On.",
   totpOff: "Off.",
@@ -166,7 +218,16 @@ const en: AccountMessages = {
   totpDone: "Two-factor authentication is on.",
   totpDisabled: "Two-factor authentication is off.",
   logOut: "Log out",
-  logOutEverywhere: "Changing your password ends all your other sessions; logging out of every device without changing it does not exist yet.",
+  sessionsTitle: "Sessions",
+  logOutHere: "End the session on this device.",
+  logOutOthers: "Log out all other devices",
+  logOutOthersExplain:
+    "Lost a device, used a shared computer? End all your other sessions: browsers, apps and access tokens. This one stays open.",
+  logOutOthersConfirm: "End every session of this account except this one?",
+  confirm: "Confirm",
+  cancel: "Cancel",
+  loggedOutOthers: (count) =>
+    count === 0 ? "No other session was open." : count === 1 ? "1 other session was ended." : `${count} other sessions were ended.`,
   failures: {
     "login-failed": "Wrong address or password.",
     "mfa-required": "Type the code from your authenticator app.",

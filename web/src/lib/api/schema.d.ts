@@ -125,6 +125,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/logout/others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every other session of this account
+         * @description Ends every session of the account except the one making the request: other browsers, API clients' bearer tokens and tokens issued by the CLI. This session stays open; ``POST /api/v1/auth/logout`` ends it.
+         */
+        post: operations["logout_others_api_v1_auth_logout_others_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password": {
         parameters: {
             query?: never;
@@ -156,8 +176,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Fresh KDF parameters for a new password
-         * @description Signed-in accounts get fresh KDF parameters before changing their password.
+         * Fresh KDF parameters for a new password or recovery code
+         * @description Signed-in accounts get fresh KDF parameters before changing their password or renewing their recovery code.
          */
         post: operations["new_password_params_api_v1_auth_password_params_post"];
         delete?: never;
@@ -690,6 +710,30 @@ export interface paths {
          */
         get: operations["my_notes_api_v1_me_patients__patient_id__practices__practice_id__notes_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/recovery-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * When the recovery code was made and last used
+         * @description The status of the account's recovery code (never the code, which the server does not know). 404 for an account without credentials (made by the CLI).
+         */
+        get: operations["recovery_code_get_api_v1_me_recovery_code_get"];
+        /**
+         * Replace the recovery code (re-authenticate first)
+         * @description Replaces the recovery code with one made on the device; the old code stops working at once and a recovery it started cannot complete. Needs a recent re-authentication (403). 422 naming the field for parameters below the server's cost or a sealed copy that is not of the account's current keys.
+         */
+        put: operations["recovery_code_renew_api_v1_me_recovery_code_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2186,6 +2230,11 @@ export interface components {
             /** Tree Size */
             tree_size: number;
         };
+        /** LoggedOutElsewhereOut */
+        LoggedOutElsewhereOut: {
+            /** Ended Sessions */
+            ended_sessions: number;
+        };
         /** LoginIn */
         LoginIn: {
             /**
@@ -2759,6 +2808,42 @@ export interface components {
             /** Holder Account Id */
             holder_account_id: string | null;
         };
+        /**
+         * RecoveryCodeIn
+         * @description A new recovery code, made on the device: the authentication key derived from it, with
+         *     its parameters (from ``POST /api/v1/auth/password/params``), and the account's current
+         *     private keys sealed under it.
+         */
+        RecoveryCodeIn: {
+            /**
+             * Recovery Auth Key
+             * Format: base64url
+             * @description base64url (RFC 4648 section 5); padding optional
+             */
+            recovery_auth_key: string;
+            /**
+             * Recovery Kdf Params
+             * Format: base64url
+             * @description base64url (RFC 4648 section 5); padding optional
+             */
+            recovery_kdf_params: string;
+            /**
+             * Sealed By Recovery
+             * Format: base64url
+             * @description base64url (RFC 4648 section 5); padding optional
+             */
+            sealed_by_recovery: string;
+        };
+        /** RecoveryCodeStatusOut */
+        RecoveryCodeStatusOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Used At */
+            used_at: string | null;
+        };
         /** RecoveryCodesOut */
         RecoveryCodesOut: {
             /** Recovery Codes */
@@ -3214,6 +3299,8 @@ export interface components {
             bindings: components["schemas"]["BindingOut"][];
             /** Chain */
             chain: components["schemas"]["LeafOut"][];
+            /** Display Name */
+            display_name?: string | null;
             /**
              * Epoch Members
              * @default []
@@ -3726,6 +3813,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    logout_others_api_v1_auth_logout_others_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggedOutElsewhereOut"];
+                };
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -4752,6 +4862,67 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    recovery_code_get_api_v1_me_recovery_code_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodeStatusOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The account has no credentials */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    recovery_code_renew_api_v1_me_recovery_code_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecoveryCodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodeStatusOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };

@@ -2,6 +2,7 @@
 import type { DirectoryPin } from "../../crypto/protocol";
 import type { Lang } from "../i18n";
 import type { VisitTypeChoice } from "../island";
+import { readPin } from "../keys/pin";
 
 export interface BookingData {
   lang: Lang;
@@ -32,20 +33,12 @@ function text(raw: Json, key: string): string {
   return value;
 }
 
-function bytes(base64: string): Uint8Array {
-  return Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
-}
-
 export function readBookingData(value: unknown): BookingData {
   const raw = record(value, "the data");
   const lang = text(raw, "lang");
   if (lang !== "fr" && lang !== "en") throw new Error("booking data: unknown language");
   const visitTypes = raw["visitTypes"];
   if (!Array.isArray(visitTypes) || visitTypes.length === 0) throw new Error("booking data: no visit types");
-  const pin = record(raw["pin"], "pin");
-  const witnesses = record(pin["witnesses"], "witnesses");
-  const threshold = pin["threshold"];
-  if (typeof threshold !== "number") throw new Error("booking data: threshold is not a number");
   return {
     lang,
     practiceId: text(raw, "practiceId"),
@@ -63,11 +56,6 @@ export function readBookingData(value: unknown): BookingData {
     }),
     visitTypeId: text(raw, "visitTypeId"),
     practitionerUrl: text(raw, "practitionerUrl"),
-    pin: {
-      origin: text(pin, "origin"),
-      logPublicKey: bytes(text(pin, "logPublicKey")),
-      witnesses: Object.fromEntries(Object.entries(witnesses).map(([name, key]) => [name, bytes(String(key))])),
-      threshold,
-    },
+    pin: readPin(raw["pin"]),
   };
 }

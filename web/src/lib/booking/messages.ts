@@ -15,6 +15,7 @@ export interface BookingMessages {
   signedOut: string;
   logIn: string;
   signUp: string;
+  unlockTitle: string;
   unlockHint: string;
   noPatient: string;
   takenTitle: string;
@@ -22,6 +23,7 @@ export interface BookingMessages {
   freshSlots: string;
   noFreshSlot: string;
   failed: string;
+  keysNotConfirmed: string;
   notAllowed: string;
   doneTitle: string;
   done: string;
@@ -43,6 +45,7 @@ const fr: BookingMessages = {
   signedOut: "Connectez-vous ou créez un compte pour réserver ce créneau : il vous attendra ici.",
   logIn: "Se connecter",
   signUp: "Créer un compte",
+  unlockTitle: "Déverrouiller vos clés",
   unlockHint: "Votre motif est chiffré avec vos clés, qui ne quittent pas votre appareil : confirmez votre mot de passe pour les ouvrir.",
   noPatient: "Votre compte n'a pas encore de dossier patient : complétez votre profil avant de réserver.",
   takenTitle: "Ce créneau vient d'être pris",
@@ -50,6 +53,8 @@ const fr: BookingMessages = {
   freshSlots: "Créneaux libres",
   noFreshSlot: "Plus aucun créneau libre ces deux prochaines semaines.",
   failed: "Le rendez-vous n'a pas pu être pris. Réessayez dans un instant.",
+  keysNotConfirmed:
+    "Les nouvelles clés n'ont pas été confirmées : rien n'a été chiffré ni réservé. Contactez le cabinet pour comparer l'empreinte, ou pour prendre rendez-vous par téléphone.",
   notAllowed: "Ce motif n'est pas possible sur ce créneau (par exemple réservé aux patients déjà suivis) : choisissez-en un autre.",
   doneTitle: "Rendez-vous confirmé",
   done: "Votre rendez-vous est enregistré. Le motif a été chiffré avant de quitter votre appareil.",
@@ -71,6 +76,7 @@ const en: BookingMessages = {
   signedOut: "Log in or sign up to book this slot: it will be waiting for you here.",
   logIn: "Log in",
   signUp: "Sign up",
+  unlockTitle: "Unlock your keys",
   unlockHint: "Your reason is encrypted with your keys, which never leave your device: confirm your password to open them.",
   noPatient: "Your account has no patient record yet: complete your profile before booking.",
   takenTitle: "This slot was just taken",
@@ -78,6 +84,8 @@ const en: BookingMessages = {
   freshSlots: "Free slots",
   noFreshSlot: "No free slot in the next two weeks.",
   failed: "The appointment could not be booked. Try again in a moment.",
+  keysNotConfirmed:
+    "The new keys were not confirmed, so nothing was encrypted or booked. Contact the practice to compare the fingerprint, or to book by phone.",
   notAllowed: "This visit type is not possible at this slot (for example, for known patients only): choose another one.",
   doneTitle: "Appointment confirmed",
   done: "Your appointment is booked. The reason was encrypted before it left your device.",

@@ -1,7 +1,9 @@
 // The initial data of the "My appointments" and "Relatives" components, read from the page's
 // <script type="application/json"> and checked: a template change that drops a field leaves the
 // server-rendered page as it is rather than mounting a broken component.
+import type { DirectoryPin } from "../../crypto/protocol";
 import type { Lang } from "../i18n";
+import { readPin } from "../keys/pin";
 import type { RelativeKind } from "./messages";
 
 export interface ChangeableAppointment {
@@ -15,9 +17,19 @@ export interface ChangeableAppointment {
   today: string;
 }
 
+/** An appointment whose reason and visit type are sealed: the page marks where they go. */
+export interface SealedAppointment {
+  id: string;
+  practiceId: string;
+}
+
 export interface AppointmentsData {
   lang: Lang;
   appointments: ChangeableAppointment[];
+  sealed: SealedAppointment[];
+  /** Visit type id -> label, for the practices of the sealed appointments. */
+  visitTypes: Record<string, string>;
+  pin: DirectoryPin;
 }
 
 export interface Relative {
@@ -84,6 +96,12 @@ export function readAppointmentsData(value: unknown): AppointmentsData {
         today: text(a, "today"),
       };
     }),
+    sealed: list(raw, "sealed").map((item) => {
+      const a = record(item, "sealed appointment");
+      return { id: text(a, "id"), practiceId: text(a, "practiceId") };
+    }),
+    visitTypes: Object.fromEntries(Object.entries(record(raw["visitTypes"], "visitTypes")).map(([id, label]) => [id, String(label)])),
+    pin: readPin(raw["pin"]),
   };
 }
 

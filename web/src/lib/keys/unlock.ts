@@ -1,24 +1,17 @@
-// Unlocking the signed-in account's keys in the crypto worker, for any page that seals or opens
-// (booking, documents and messages). The keys are sealed under the password and nothing secret
-// survives a reload, so the page logs in again (prelogin, Argon2id in the worker, a cookie
-// session), then the worker opens the keys with the KEK and forgets the KEK. The password goes
-// only to the worker; the server gets the derived authentication key.
-import type { CryptoClient } from "../../crypto/client";
+// Unlocking this account's keys in the worker on a page that needs them (booking, reading a
+// sealed reason): a login again with the password, as the log in page does (account/flows.ts),
+// since nothing secret survives a reload. The password goes only to the worker; the server gets
+// the derived authentication key.
+import { cryptoClient } from "../../crypto/client";
 import type { UnlockedKeys } from "../../crypto/protocol";
-import { fromBase64Url, toBase64Url } from "../base64url";
-import { ok, sessionApi } from "../api/session";
+import { completeLogin, deriveForLogin } from "../account/flows";
 
-export async function unlock(crypto: CryptoClient, email: string, password: string): Promise<UnlockedKeys> {
-  const pre = await ok(sessionApi.POST("/api/v1/auth/prelogin", { body: { email } }));
-  const derived = await crypto.call("deriveLoginKeys", { password, kdfParams: fromBase64Url(pre.kdf_params) });
+export async function unlockKeys(email: string, password: string): Promise<UnlockedKeys> {
+  const pending = await deriveForLogin(email, password);
   try {
-    const login = await ok(sessionApi.POST("/api/v1/auth/login", { body: { email, auth_key: toBase64Url(derived.authKey), session: "cookie" } }));
-    return await crypto.call("unlockWithKek", {
-      kek: derived.kek,
-      userId: login.account_id,
-      sealedByPassword: fromBase64Url(login.keys.sealed_by_password),
-    });
+    return await completeLogin(pending);
   } finally {
-    await crypto.call("forget", { handle: derived.kek });
+    // Also when the login is refused: the KEK handle must not outlive the attempt.
+    await cryptoClient().call("forget", { handle: pending.derived.kek });
   }
 }

@@ -7,7 +7,7 @@ import type { DocumentHandle, KeyBinding, OpenedRecord, SealedRecord, UnlockedKe
 import { ApiFailure, csrfToken, ok, sessionApi } from "../api/session";
 import type { components } from "../api/schema";
 import { fromBase64Url, toBase64Url } from "../base64url";
-import { withDirectory } from "../keys/directory";
+import { untilProven } from "../keys/directory";
 import type { RecordData } from "./data";
 
 type Item = components["schemas"]["ItemOut"];
@@ -64,16 +64,19 @@ async function openAll(place: Place, kind: "message" | "document", items: Item[]
   const opened =
     records.length === 0
       ? []
-      : await withDirectory((answers) =>
-          place.crypto.call("openRecords", {
-            pin: place.data.pin,
-            keys: place.keys.keys,
-            practiceId: place.data.practiceId,
-            patientId: place.data.patientId,
-            kind,
-            records,
-            answers,
-          }),
+      : await untilProven(
+          (answers) =>
+            place.crypto.call("openRecords", {
+              pin: place.data.pin,
+              keys: place.keys.keys,
+              practiceId: place.data.practiceId,
+              patientId: place.data.patientId,
+              kind,
+              records,
+              answers,
+            }),
+          {},
+          true, // reading: a practice with no key group (404) has no members, only the holder
         );
   const createdAt = new Map(items.map((item) => [item.item_id, item.created_at]));
   return [...opened.map((record) => ({ itemId: record.itemId, createdAt: createdAt.get(record.itemId) ?? "", opened: record })), ...unreadable].sort((a, b) =>
@@ -95,7 +98,7 @@ export async function readDocuments(place: Place): Promise<Opened[]> {
 
 /** Sealed for this account and the practice group's proven key. */
 async function recipients(place: Place): Promise<KeyBinding[]> {
-  const practice = await withDirectory((answers) => place.crypto.call("provePracticeKey", { pin: place.data.pin, practiceId: place.data.practiceId, answers }));
+  const practice = await untilProven((answers) => place.crypto.call("provePracticeKey", { pin: place.data.pin, practiceId: place.data.practiceId, answers }), {});
   return [place.keys.encryptionBinding, practice.binding];
 }
 

@@ -4,11 +4,8 @@ import type { Standing } from "../../crypto/protocol";
 import type { Lang } from "../i18n";
 
 export interface RecordMessages {
+  unlockTitle: string;
   unlockHint: string;
-  signedOut: string;
-  logIn: string;
-  loading: string;
-  loadFailed: string;
   messages: string;
   noMessage: string;
   author: (standing: Standing, practice: string) => string;
@@ -40,11 +37,8 @@ export interface RecordMessages {
 }
 
 const fr: RecordMessages = {
+  unlockTitle: "Déverrouiller vos clés",
   unlockHint: "Vos messages et documents sont chiffrés avec vos clés, qui ne quittent pas votre appareil : confirmez votre mot de passe pour les ouvrir.",
-  signedOut: "Connectez-vous pour lire vos messages et documents.",
-  logIn: "Se connecter",
-  loading: "Déchiffrement…",
-  loadFailed: "Les messages et documents n'ont pas pu être chargés. Réessayez plus tard.",
   messages: "Messages",
   noMessage: "Aucun message pour l'instant.",
   author: (standing, practice) => (standing === "holder" ? "Vous" : standing === "member" ? practice : `${practice} (ancien membre)`),
@@ -76,11 +70,8 @@ const fr: RecordMessages = {
 };
 
 const en: RecordMessages = {
+  unlockTitle: "Unlock your keys",
   unlockHint: "Your messages and documents are encrypted with your keys, which never leave your device: confirm your password to open them.",
-  signedOut: "Log in to read your messages and documents.",
-  logIn: "Log in",
-  loading: "Decrypting…",
-  loadFailed: "Messages and documents could not be loaded. Please try again later.",
   messages: "Messages",
   noMessage: "No message yet.",
   author: (standing, practice) => (standing === "holder" ? "You" : standing === "member" ? practice : `${practice} (former member)`),

@@ -1,0 +1,211 @@
+"""A practice that seals: the world's practice with an admin whose Python client made its key
+group (signed memberships, as every group is now), a patient at the real floor cost (the browser
+refuses weaker Argon2id parameters), the server mailing to a real SMTP inbox. Shared by the
+booking tests and the full journey."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx2
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import inspect, select, text
+
+from colloque.accounts.demo import do_create_demo_login
+from colloque.accounts.models import Account
+from colloque.accounts.services import principal_for_account
+from colloque.booking.models import Appointment
+from colloque.client import ColloqueClient
+from colloque.clock import SettableClock
+from colloque.config import KdfCost, MailBackend, Settings
+from colloque.crypto.groups import create_group
+from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
+from colloque.keydirectory.services import publish_bindings
+from colloque.patients.services import Relationship, do_add_patient
+from colloque.principal import Role
+from colloque.storage.engine import Database
+from colloque.web.app import create_app
+from colloque.worker import run_cycle
+from tests.factories import World, build_world
+from tests.functional.keys.conftest import LOG, PASSWORD, SETTINGS, Keyed, add, keyed
+from tests.server import running_server
+from tests.smtp import Inbox
+from tests.web_login import sign_in_browser
+
+PATIENT_EMAIL = "ines@booking.example.test"
+
+
+def scene_settings(inbox: Inbox) -> Settings:
+    """The key tests' settings, but sign-ups at the floor cost (the browser makes their keys and
+    refuses the test cost) and mail to ``inbox``."""
+    return SETTINGS.model_copy(
+        update={
+            "kdf_cost": KdfCost.MINIMUM,
+            "mail_backend": MailBackend.SMTP,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": inbox.port,
+        }
+    )
+
+
+@dataclass
+class Scene:
+    url: str
+    db: Database
+    world: World
+    admin: Keyed
+    patient_id: UUID
+    inbox: Inbox
+    requests: list[str] = field(default_factory=list)
+
+    @property
+    def practitioner_path(self) -> str:
+        return f"/practitioners/{self.world.practice_id}/{self.world.practitioner_id}"
+
+    def new_context(
+        self, browser: Browser, *, signed_in_as: str | None = None, locale: str = "fr-FR"
+    ) -> BrowserContext:
+        """A browser (French unless ``locale``) in another zone than the practice's (the pages
+        must show the practice's times), its requests recorded, signed in with a cookie login if
+        asked."""
+        context = browser.new_context(locale=locale, timezone_id="America/New_York")
+        context.on("request", lambda request: self.requests.append(request.url))
+        if signed_in_as is not None:
+            sign_in_browser(context, self.url, signed_in_as, PASSWORD)
+        return context
+
+    def staff(self, person: Keyed | None = None) -> ColloqueClient:
+        """A member (the practice's admin by default) on a device of their own, with the Python
+        client."""
+        person = person or self.admin
+        client = ColloqueClient(self.url, insecure_allow_weak_cost=True)
+        client.log_in(person.email, PASSWORD)
+        client._token = person.token  # MFA-satisfied, as practice actions need
+        client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
+        return client
+
+    def slots(self) -> list[str]:
+        path = (
+            f"/api/v1/practices/{self.world.practice_id}/practitioners/"
+            f"{self.world.practitioner_id}/slots"
+        )
+        answer = httpx2.get(
+            self.url + path,
+            params={"visit_type_id": str(self.world.consultation_id), "days": 28},
+        )
+        answer.raise_for_status()
+        return [slot["starts_at"] for slot in answer.json()]
+
+    def booking_path(self, slot: str) -> str:
+        return (
+            f"/book/{self.world.practice_id}/{self.world.practitioner_id}"
+            f"?slot={quote(slot, safe='')}&visit_type={self.world.consultation_id}"
+        )
+
+    def appointments(self) -> int:
+        with self.db.read() as session:
+            return len(session.scalars(select(Appointment.appointment_id)).all())
+
+
+def make_patient(db: Database, now: datetime) -> UUID:
+    """Inès, who holds her own patient record; at the real floor cost."""
+    with db.write() as session:
+        account, _token = do_create_demo_login(
+            session,
+            now=now,
+            email=PATIENT_EMAIL,
+            display_name="Inès",
+            password=PASSWORD,
+            log=LOG,
+        )
+        principal = principal_for_account(session, session.get_one(Account, account.account_id))
+        return do_add_patient(
+            session,
+            now=now,
+            principal=principal,
+            first_name="Inès",
+            last_name="Genou",
+            birth_date=date(1984, 2, 3),
+            relationship=Relationship.SELF,
+        ).patient_id
+
+
+def database_holds(db: Database, needle: str | bytes) -> list[str]:
+    """``table.column`` once for every row of every table whose text or bytes contain
+    ``needle``: every table the database has, so that a new one is searched too."""
+    found = []
+    raw = needle if isinstance(needle, bytes) else needle.encode()
+    word = needle if isinstance(needle, str) else None
+    with db.read() as session:
+        for table in inspect(session.get_bind()).get_table_names():
+            for row in session.execute(text(f'SELECT * FROM "{table}"')).mappings():
+                for column, value in row.items():
+                    if (word is not None and isinstance(value, str) and word in value) or (
+                        isinstance(value, bytes) and raw in value
+                    ):
+                        found.append(f"{table}.{column}")
+    return found
+
+
+@contextmanager
+def open_scene(
+    db: Database, clock: SettableClock, inbox: Inbox, *, signed: bool = True
+) -> Iterator[Scene]:
+    """The world, its search cache, the server; then the practice's admin makes its key group
+    (signed, as every group is now), unless ``signed`` is false: then the log holds a group key
+    no admin signed, as a practice made before signed memberships does until an admin re-keys
+    it."""
+    world = build_world(db, clock)
+    run_cycle(db, clock, batch=100)
+    app = create_app(scene_settings(inbox), database=db, clock=clock)
+    with running_server(app) as url:
+        admin = keyed(db, clock, "admin")
+        add(db, world.practice_id, admin, Role.ADMIN)
+        scene = Scene(url, db, world, admin, make_patient(db, clock.now()), inbox)
+        if signed:
+            with scene.staff() as staff:
+                staff.practice_keys.create_group(world.practice_id)
+        else:
+            unsigned = create_group(world.practice_id, members=[]).group_key.public_key
+            binding = KeyBinding(
+                SubjectKind.GROUP, world.practice_id, KeyPurpose.ENCRYPTION, 1, unsigned
+            )
+            with db.write() as session:
+                publish_bindings(session, bindings=[binding], now=clock.now(), log=LOG)
+        yield scene
+
+
+def open_page(
+    browser: Browser,
+    scene: Scene,
+    contexts: list[BrowserContext],
+    path: str,
+    *,
+    locale: str = "fr-FR",
+) -> Page:
+    """The signed-in patient's browser on ``path``; the context is closed after the test."""
+    context = scene.new_context(browser, signed_in_as=PATIENT_EMAIL, locale=locale)
+    contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(scene.url + path)
+    return page
+
+
+def unlock(page: Page) -> None:
+    """The booking page's unlock form, then the reason field it reveals."""
+    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Déverrouiller").click()
+    expect(page.get_by_label("Raison de la visite (facultatif)")).to_be_visible()
+
+
+def book(page: Page, reason: str) -> None:
+    page.get_by_label("Motif de consultation").select_option(label="Consultation (20 min)")
+    page.get_by_label("Raison de la visite (facultatif)").fill(reason)
+    page.get_by_role("button", name="Confirmer le rendez-vous").click()
