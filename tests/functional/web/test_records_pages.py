@@ -83,7 +83,7 @@ def test_the_pages_in_both_languages_with_strict_headers(
 
 
 def test_a_holder_known_nowhere_is_told_how_to_start(site: Site) -> None:
-    person = make_patient_account(site.db, site.clock, EMAIL)
+    make_patient_account(site.db, site.clock, EMAIL)
     cookie_login(site.client, EMAIL)
     page = site.client.get("/me/records?lang=en")
     assert page.status_code == 200
