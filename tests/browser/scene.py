@@ -135,6 +135,21 @@ def make_patient(db: Database, now: datetime) -> UUID:
         ).patient_id
 
 
+def add_relative(db: Database, now: datetime, first_name: str, last_name: str) -> UUID:
+    """A child of Inès's, whom she books for."""
+    with db.write() as session:
+        account = session.scalars(select(Account).where(Account.email == PATIENT_EMAIL)).one()
+        return do_add_patient(
+            session,
+            now=now,
+            principal=principal_for_account(session, account),
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=date(2015, 6, 1),
+            relationship=Relationship.CHILD,
+        ).patient_id
+
+
 def database_holds(db: Database, needle: str | bytes) -> list[str]:
     """``table.column`` once for every row of every table whose text or bytes contain
     ``needle``: every table the database has, so that a new one is searched too."""

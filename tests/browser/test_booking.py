@@ -25,7 +25,7 @@ from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLea
 from colloque.storage.engine import Database
 from colloque.web.assets import DEFAULT_DIST_DIR
 from tests.browser.conftest import serious_violations
-from tests.browser.scene import Scene, book, database_holds, open_page, unlock
+from tests.browser.scene import Scene, add_relative, book, database_holds, open_page, unlock
 from tests.functional.keys.conftest import LOG, PASSWORD, keyed
 
 pytestmark = pytest.mark.browser
@@ -88,6 +88,26 @@ def test_a_patient_books_in_the_browser_and_the_practice_reads_the_reason_in_pyt
     assert saved[0]["groupEpochs"] == {str(scene.world.practice_id): 1}
     assert PASSWORD not in json.dumps(saved)
     assert REASON not in json.dumps(saved)
+
+
+def test_a_patient_books_for_a_relative(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    child = add_relative(scene.db, clock.now(), "Noé", "Genou")
+    page = open_page(browser, scene, contexts, scene.booking_path(scene.slots()[0]))
+    unlock(page)
+    page.get_by_label("Pour qui ?").select_option(label="Noé Genou")
+    book(page, "Fièvre depuis deux jours")
+    expect(page.get_by_role("heading", name="Rendez-vous confirmé")).to_be_visible()
+    expect(page.locator(".confirmation")).to_contain_text("Noé Genou")
+    with scene.db.read() as session:
+        booked = session.scalars(select(Appointment)).one()
+    assert booked.patient_id == child
+    with scene.staff() as staff:
+        appointment = staff._get(
+            f"/api/v1/practices/{scene.world.practice_id}/appointments/{booked.appointment_id}"
+        )
+        assert staff.read_reason(appointment).reason == "Fièvre depuis deux jours"
 
 
 def test_the_slot_just_taken_shows_the_fresh_slots(
