@@ -82,6 +82,12 @@ def test_a_patient_with_totp_unlocks_with_the_code_books_and_reads_the_reason(
     found = serious_violations(page)
     assert not found, [(v["id"], v["help"]) for v in found]
 
+    # Six digits or a backup code; anything else the browser stops before it is sent.
+    code_field.fill("12345")
+    assert code_field.evaluate("field => field.validity.patternMismatch")
+    code_field.fill("abcde-fghij")
+    assert not code_field.evaluate("field => field.validity.patternMismatch")
+
     # A wrong code is refused and said so; the next one goes in the same field.
     code_field.fill(app.wrong_code())
     page.get_by_role("button", name="Déverrouiller").click()
