@@ -9,6 +9,7 @@ The harness page is served by these tests only, from the test build (web/dist-te
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import uuid
@@ -20,11 +21,17 @@ from typing import Any
 import pytest
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, Route
+from sqlalchemy import select
 
+from colloque.client import ColloqueClient
+from colloque.client.encoding import unb64
 from colloque.clock import Clock, SettableClock
 from colloque.config import Settings
 from colloque.crypto import groups, items, keys, login, statements, transparency, witness
 from colloque.crypto.errors import CryptoError
+from colloque.keydirectory import services as log_services
+from colloque.keydirectory.models import KeyDirectoryLeaf
+from colloque.principal import Role
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR, load_assets
@@ -33,6 +40,8 @@ from colloque.web.security import (
     WORKER_CONTENT_SECURITY_POLICY,
     page_headers,
 )
+from tests.browser.scene import Scene
+from tests.functional.keys.conftest import LOG, add, keyed
 from tests.server import running_server
 
 pytestmark = pytest.mark.browser
@@ -600,6 +609,150 @@ def test_signed_statements_from_python_verify_in_the_worker(page: Page) -> None:
     )
     early = {**epoch_args, "statement": _hex(at_genesis.to_leaf())}
     assert _failure(page, "verifyGroupEpoch", early) == "ProofInvalid"  # secretary not yet in
+
+
+def _prove_practice_key(
+    page: Page, staff: ColloqueClient, practice_id: uuid.UUID, *, without: bytes | None = None
+) -> dict[str, Any]:
+    """provePracticeKey as the booking page runs it: fetch the paths the worker names, ask again.
+    ``without``: a membership leaf left out of the practice's answer, as a server serving another
+    history would."""
+    pin = {
+        "origin": LOG.origin,
+        "logPublicKey": _hex(LOG.public_key),
+        "witnesses": {},
+        "threshold": 0,
+    }
+    practice_path = f"/api/v1/key-directory/practices/{practice_id}"
+    answers: dict[str, Any] = {}
+    while True:
+        params = {"pin": pin, "practiceId": str(practice_id), "answers": answers}
+        outcome: dict[str, Any] = page.evaluate(
+            "(params) => window.colloqueCrypto.callJson('provePracticeKey', params)", params
+        )
+        if not outcome["ok"] or "proven" in outcome["result"]:
+            return outcome
+        for path in outcome["result"]["need"]:
+            answer = staff._get(path)
+            if path == practice_path:
+                chain = [out for out in answer["chain"] if unb64(out["leaf"]) != without]
+                answer = {**answer, "chain": chain}
+            answers[path] = answer
+
+
+def _saved_chain(page: Page, practice_id: uuid.UUID) -> Any:
+    record = page.evaluate(
+        """(origin) => new Promise((resolve, reject) => {
+            const open = indexedDB.open("colloque-key-directory");
+            open.onsuccess = () => {
+              const get = open.result.transaction("logs").objectStore("logs").get(origin);
+              get.onsuccess = () => resolve(get.result);
+              get.onerror = () => reject(get.error);
+            };
+          })""",
+        LOG.origin,
+    )
+    return record["membershipSequences"][str(practice_id)]
+
+
+def _save_length_only(page: Page, practice_id: uuid.UUID, sequence: int) -> None:
+    """The record as a browser from before heads were kept left it: the sequence alone."""
+    page.evaluate(
+        """([origin, id, sequence]) => new Promise((resolve, reject) => {
+            const open = indexedDB.open("colloque-key-directory");
+            open.onsuccess = () => {
+              const store = open.result.transaction("logs", "readwrite").objectStore("logs");
+              const get = store.get(origin);
+              get.onsuccess = () => {
+                const record = get.result;
+                record.membershipSequences[id] = sequence;
+                const put = store.put(record, origin);
+                put.onsuccess = () => resolve(null);
+                put.onerror = () => reject(put.error);
+              };
+            };
+          })""",
+        [LOG.origin, str(practice_id), sequence],
+    )
+
+
+def _operator_forks_the_chain(
+    db: Database, clock: SettableClock, honest: bytes, admin: keys.UserKeys
+) -> bytes:
+    """The operator (database in hand) appends another link at the sequence of the chain's last
+    one, signed by the practice's admin (whose signature the operator got, or who was fooled),
+    so that only the head differs; its leaf. The log stays append-only and consistent."""
+    link = statements.MembershipStatement.from_leaf(honest)
+    role = statements.Role.SECRETARY
+    if link.role == role:
+        role = statements.Role.PRACTITIONER
+    forged = statements.sign_membership(
+        group_id=link.group_id,
+        sequence=link.sequence,
+        previous=link.previous,
+        member_id=link.member_id,
+        role=role,
+        signer=admin,
+    )
+    with db.write() as session:
+        # The server's own check allows one statement per sequence: the operator moves the honest
+        # row's index aside (its leaf and leaf hash, all the log proves, are untouched).
+        row = session.scalars(select(KeyDirectoryLeaf).where(KeyDirectoryLeaf.leaf == honest)).one()
+        row.epoch = 0
+        session.flush()
+        log_services.publish_bindings(session, bindings=[forged], now=clock.now(), log=LOG)
+    return forged.to_leaf()
+
+
+def test_a_rewritten_membership_chain_is_refused_and_the_head_survives_a_reload(
+    page: Page, browser: Browser, harness: Harness, scene: Scene, clock: SettableClock
+) -> None:
+    """A chain of the same length whose last link another admin-signed link replaced is refused,
+    as colloque.client refuses it (docs/crypto.md 5.12), by the head kept in IndexedDB; a record
+    from before heads were kept is read for its length once, then holds the head."""
+    practice_id = scene.world.practice_id
+    secretary = keyed(scene.db, clock, "secretary")
+    add(scene.db, practice_id, secretary, Role.SECRETARY)
+    with scene.staff() as staff:
+        staff.practice_keys.attest_member(
+            practice_id, secretary.account_id, statements.Role.SECRETARY
+        )
+        assert _prove_practice_key(page, staff, practice_id)["ok"]
+        answer = staff._get(f"/api/v1/key-directory/practices/{practice_id}")
+        leaves = [unb64(out["leaf"]) for out in answer["chain"]]
+        honest = [leaf for leaf in leaves if leaf[1] == statements.MEMBERSHIP_TYPE][-1]
+        sequence = statements.MembershipStatement.from_leaf(honest).sequence
+        assert sequence >= 2
+        assert _saved_chain(page, practice_id) == {
+            "sequence": sequence,
+            "head": base64.b64encode(transparency.leaf_hash(honest)).decode(),
+        }
+        forged = _operator_forks_the_chain(scene.db, clock, honest, staff.unlocked_keys)
+
+        refused = _prove_practice_key(page, staff, practice_id, without=honest)
+        assert (refused["ok"], refused.get("kind")) == (False, "ProofInvalid")
+        # A browser that never saw the honest chain takes the forged one: only the head differs.
+        fresh = _open(browser, harness)
+        fresh.wait_for_selector("body[data-ready=true]", state="attached")
+        assert _prove_practice_key(fresh, staff, practice_id, without=honest)["ok"]
+        fresh.context.close()
+
+        # A new worker, nothing but IndexedDB: still refused, the honest chain still verifies.
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        refused = _prove_practice_key(page, staff, practice_id, without=honest)
+        assert (refused["ok"], refused.get("kind")) == (False, "ProofInvalid")
+        assert _prove_practice_key(page, staff, practice_id, without=forged)["ok"]
+
+        # An older record holds the length alone: checked for length once, then the head.
+        _save_length_only(page, practice_id, sequence)
+        assert _prove_practice_key(page, staff, practice_id, without=honest)["ok"]
+        assert (
+            _saved_chain(page, practice_id)["head"]
+            == base64.b64encode(transparency.leaf_hash(forged)).decode()
+        )
+        refused = _prove_practice_key(page, staff, practice_id, without=forged)
+        assert (refused["ok"], refused.get("kind")) == (False, "ProofInvalid")
 
 
 def test_argon2id_runs_one_at_a_time_in_arrival_order(page: Page) -> None:
