@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, Route
-from sqlalchemy import select
 
 from colloque.client import ColloqueClient
 from colloque.client.encoding import unb64
@@ -29,9 +28,6 @@ from colloque.clock import Clock, SettableClock
 from colloque.config import Settings
 from colloque.crypto import groups, items, keys, login, statements, transparency, witness
 from colloque.crypto.errors import CryptoError
-from colloque.keydirectory import services as log_services
-from colloque.keydirectory.models import KeyDirectoryLeaf
-from colloque.principal import Role
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR, load_assets
@@ -40,8 +36,8 @@ from colloque.web.security import (
     WORKER_CONTENT_SECURITY_POLICY,
     page_headers,
 )
-from tests.browser.scene import Scene
-from tests.functional.keys.conftest import LOG, add, keyed
+from tests.browser.scene import Scene, attest_a_secretary, operator_forks_memberships
+from tests.functional.keys.conftest import LOG
 from tests.server import running_server
 
 pytestmark = pytest.mark.browser
@@ -676,34 +672,6 @@ def _save_length_only(page: Page, practice_id: uuid.UUID, sequence: int) -> None
     )
 
 
-def _operator_forks_the_chain(
-    db: Database, clock: SettableClock, honest: bytes, admin: keys.UserKeys
-) -> bytes:
-    """The operator (database in hand) appends another link at the sequence of the chain's last
-    one, signed by the practice's admin (whose signature the operator got, or who was fooled),
-    so that only the head differs; its leaf. The log stays append-only and consistent."""
-    link = statements.MembershipStatement.from_leaf(honest)
-    role = statements.Role.SECRETARY
-    if link.role == role:
-        role = statements.Role.PRACTITIONER
-    forged = statements.sign_membership(
-        group_id=link.group_id,
-        sequence=link.sequence,
-        previous=link.previous,
-        member_id=link.member_id,
-        role=role,
-        signer=admin,
-    )
-    with db.write() as session:
-        # The server's own check allows one statement per sequence: the operator moves the honest
-        # row's index aside (its leaf and leaf hash, all the log proves, are untouched).
-        row = session.scalars(select(KeyDirectoryLeaf).where(KeyDirectoryLeaf.leaf == honest)).one()
-        row.epoch = 0
-        session.flush()
-        log_services.publish_bindings(session, bindings=[forged], now=clock.now(), log=LOG)
-    return forged.to_leaf()
-
-
 def test_a_rewritten_membership_chain_is_refused_and_the_head_survives_a_reload(
     page: Page, browser: Browser, harness: Harness, scene: Scene, clock: SettableClock
 ) -> None:
@@ -711,12 +679,8 @@ def test_a_rewritten_membership_chain_is_refused_and_the_head_survives_a_reload(
     as colloque.client refuses it (docs/crypto.md 5.12), by the head kept in IndexedDB; a record
     from before heads were kept is read for its length once, then holds the head."""
     practice_id = scene.world.practice_id
-    secretary = keyed(scene.db, clock, "secretary")
-    add(scene.db, practice_id, secretary, Role.SECRETARY)
+    attest_a_secretary(scene, clock)
     with scene.staff() as staff:
-        staff.practice_keys.attest_member(
-            practice_id, secretary.account_id, statements.Role.SECRETARY
-        )
         assert _prove_practice_key(page, staff, practice_id)["ok"]
         answer = staff._get(f"/api/v1/key-directory/practices/{practice_id}")
         leaves = [unb64(out["leaf"]) for out in answer["chain"]]
@@ -727,7 +691,9 @@ def test_a_rewritten_membership_chain_is_refused_and_the_head_survives_a_reload(
             "sequence": sequence,
             "head": base64.b64encode(transparency.leaf_hash(honest)).decode(),
         }
-        forged = _operator_forks_the_chain(scene.db, clock, honest, staff.unlocked_keys)
+        forged = operator_forks_memberships(
+            scene.db, clock, practice_id, staff.unlocked_keys, serve_honest=True
+        )
 
         refused = _prove_practice_key(page, staff, practice_id, without=honest)
         assert (refused["ok"], refused.get("kind")) == (False, "ProofInvalid")
