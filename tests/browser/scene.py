@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx2
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -23,8 +23,11 @@ from colloque.booking.models import Appointment
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, MailBackend, Settings
+from colloque.crypto import statements
 from colloque.crypto.groups import create_group
+from colloque.crypto.keys import UserKeys
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
+from colloque.keydirectory.models import KeyDirectoryLeaf
 from colloque.keydirectory.services import publish_bindings
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Role
@@ -135,6 +138,21 @@ def make_patient(db: Database, now: datetime) -> UUID:
         ).patient_id
 
 
+def add_relative(db: Database, now: datetime, first_name: str, last_name: str) -> UUID:
+    """A child of Inès's, whom she books for."""
+    with db.write() as session:
+        account = session.scalars(select(Account).where(Account.email == PATIENT_EMAIL)).one()
+        return do_add_patient(
+            session,
+            now=now,
+            principal=principal_for_account(session, account),
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=date(2015, 6, 1),
+            relationship=Relationship.CHILD,
+        ).patient_id
+
+
 def database_holds(db: Database, needle: str | bytes) -> list[str]:
     """``table.column`` once for every row of every table whose text or bytes contain
     ``needle``: every table the database has, so that a new one is searched too."""
@@ -209,3 +227,59 @@ def book(page: Page, reason: str) -> None:
     page.get_by_label("Motif de consultation").select_option(label="Consultation (20 min)")
     page.get_by_label("Raison de la visite (facultatif)").fill(reason)
     page.get_by_role("button", name="Confirmer le rendez-vous").click()
+
+
+def attest_a_secretary(scene: Scene, clock: SettableClock) -> None:
+    """A secretary joins the practice and its admin attests them: a chain of two links, so that
+    its last one is not the genesis (the admin attesting themselves, which has one form only)."""
+    secretary = keyed(scene.db, clock, "secretary")
+    add(scene.db, scene.world.practice_id, secretary, Role.SECRETARY)
+    with scene.staff() as staff:
+        staff.practice_keys.attest_member(
+            scene.world.practice_id, secretary.account_id, statements.Role.SECRETARY
+        )
+
+
+def operator_forks_memberships(
+    db: Database,
+    clock: SettableClock,
+    practice_id: UUID,
+    admin: UserKeys,
+    *,
+    serve_honest: bool,
+) -> bytes:
+    """The operator (database in hand) appends another link at the sequence of the practice's
+    last one, signed by its admin (a signature the operator got, or an admin fooled into it), so
+    that only the head differs; the forged leaf. The log stays append-only and consistent: the
+    honest row keeps its leaf and leaf hash, and the server's own one-statement-per-sequence check
+    is passed by filing it under another sequence (still served), or unless ``serve_honest``
+    under another subject (the server then serves the forged chain alone)."""
+    with db.write() as session:
+        row = session.scalars(
+            select(KeyDirectoryLeaf)
+            .where(
+                KeyDirectoryLeaf.subject_id == practice_id,
+                KeyDirectoryLeaf.purpose == statements.MEMBERSHIP_TYPE,
+            )
+            .order_by(KeyDirectoryLeaf.leaf_index.desc())
+            .limit(1)
+        ).one()
+        link = statements.MembershipStatement.from_leaf(row.leaf)
+        role = statements.Role.SECRETARY
+        if link.role == role:
+            role = statements.Role.PRACTITIONER
+        forged = statements.sign_membership(
+            group_id=link.group_id,
+            sequence=link.sequence,
+            previous=link.previous,
+            member_id=link.member_id,
+            role=role,
+            signer=admin,
+        )
+        if serve_honest:
+            row.epoch = 0
+        else:
+            row.subject_id = uuid4()
+        session.flush()
+        publish_bindings(session, bindings=[forged], now=clock.now(), log=LOG)
+    return forged.to_leaf()

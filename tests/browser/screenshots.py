@@ -1,5 +1,6 @@
 """The screenshots in docs/screenshots/: the main pages in French, desktop and mobile, over the
-test world on a fixed clock (so that they change only when the pages do).
+test world on a fixed clock (so that they change only when the pages do): the public pages, then
+a signed-in patient's (booking, appointments, relatives, account).
 
     uv run python -m tests.browser.screenshots     # after scripts/web-build; or scripts/web-screenshots
 """
@@ -9,21 +10,25 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from playwright.sync_api import expect, sync_playwright
 
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.search import availability
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
 from colloque.web.app import create_app
 from colloque.worker import run_cycle
 from tests.browser.conftest import CHROMIUM
 from tests.conftest import T0
-from tests.factories import build_world
+from tests.factories import book, build_world
 from tests.server import running_server
+from tests.web_login import make_patient_account, own_patient_id, sign_in_browser
 
 SIZES = {"desktop": (1280, 900), "mobile": (390, 844)}
+PATIENT_EMAIL = "lea.martin@example.test"
 
 
 def main(out: Path) -> None:
@@ -37,6 +42,28 @@ def main(out: Path) -> None:
         app = create_app(
             Settings(run_refresher=False, data_dir=Path(work)), database=db, clock=clock
         )
+        patient = make_patient_account(db, clock, PATIENT_EMAIL)
+        with db.read() as session:
+            free = availability.list_free_slots(
+                session,
+                now=clock.now(),
+                practice_id=world.practice_id,
+                practitioner_id=world.practitioner_id,
+                visit_type_id=world.consultation_id,
+                duration_minutes=None,
+                start=clock.now().date(),
+                days=14,
+            )
+        own = own_patient_id(db, patient.account_id)
+        book(db, clock, world, free[0].start, person=patient, patient_id=own)
+        slot = quote(free[-1].start.isoformat(), safe="")
+        signed_in_pages = {
+            "booking": f"/book/{world.practice_id}/{world.practitioner_id}"
+            f"?slot={slot}&visit_type={world.consultation_id}",
+            "appointments": "/me/appointments",
+            "relatives": "/me/relatives",
+            "account": "/account",
+        }
         pages = {
             "home": "/",
             "search": "/search?specialty=general_practice&where=Paris",
@@ -55,6 +82,17 @@ def main(out: Path) -> None:
                     page.goto(base + path)
                     if name == "practitioner":
                         expect(page.locator("#picker-visit-type")).to_be_visible()
+                    page.screenshot(path=str(out / f"{name}-{size}.png"), full_page=True)
+                context.close()
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, locale="fr-FR"
+                )
+                sign_in_browser(context, base, PATIENT_EMAIL)
+                page = context.new_page()
+                for name, path in signed_in_pages.items():
+                    page.goto(base + path)
+                    # The islands have mounted and fetched what they show.
+                    page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(out / f"{name}-{size}.png"), full_page=True)
                 context.close()
             browser.close()

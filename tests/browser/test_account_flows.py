@@ -151,6 +151,13 @@ def test_totp_on_then_asked_at_login_then_off(
     page.fill("#login-password", PASSWORD)
     page.click("form.account-form button[type=submit]")
     expect(page.locator("#login-totp")).to_be_focused()
+    # A wrong code is refused with a message; the next one goes in without the password again.
+    now = site.clock.now()
+    accepted = {pyotp.TOTP(secret).at(now + timedelta(seconds=30 * step)) for step in (-1, 0, 1)}
+    page.fill("#login-totp", next(c for c in ("000000", "111111", "222222") if c not in accepted))
+    page.click("form.account-form button[type=submit]")
+    expect(page.get_by_role("alert")).to_have_text("Ce code n'est pas valide.")
+    expect(page.locator("#login-password")).to_have_count(0)
     page.fill("#login-totp", code())
     page.click("form.account-form button[type=submit]")
     expect(page).to_have_url(f"{site.url}/account")

@@ -4,7 +4,8 @@ The practice signs its memberships and has a key group made by its admin's Pytho
 patient's browser gets its session cookies from an API login (the one of tests/web_login.py), unlocks its keys in the worker, and seals the reason for itself and the practice's
 key as the worker's key directory client proves it. The practice then opens the reason with
 ``colloque.client``; the database holds only ciphertext. A slot taken a second earlier shows the
-fresh slots; a rolled-back log is refused, from the state the browser kept in IndexedDB.
+fresh slots; a rolled-back log, or a practice's membership chain rewritten at the same length, is
+refused, from the state the browser kept in IndexedDB.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ from colloque.keydirectory.models import KeyDirectoryCheckpoint, KeyDirectoryLea
 from colloque.storage.engine import Database
 from colloque.web.assets import DEFAULT_DIST_DIR
 from tests.browser.conftest import serious_violations
-from tests.browser.scene import Scene, book, database_holds, open_page, unlock
+from tests.browser.scene import (
+    Scene,
+    add_relative,
+    attest_a_secretary,
+    book,
+    database_holds,
+    open_page,
+    operator_forks_memberships,
+    unlock,
+)
 from tests.functional.keys.conftest import LOG, PASSWORD, keyed
 
 pytestmark = pytest.mark.browser
@@ -88,6 +98,26 @@ def test_a_patient_books_in_the_browser_and_the_practice_reads_the_reason_in_pyt
     assert saved[0]["groupEpochs"] == {str(scene.world.practice_id): 1}
     assert PASSWORD not in json.dumps(saved)
     assert REASON not in json.dumps(saved)
+
+
+def test_a_patient_books_for_a_relative(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    child = add_relative(scene.db, clock.now(), "Noé", "Genou")
+    page = open_page(browser, scene, contexts, scene.booking_path(scene.slots()[0]))
+    unlock(page)
+    page.get_by_label("Pour qui ?").select_option(label="Noé Genou")
+    book(page, "Fièvre depuis deux jours")
+    expect(page.get_by_role("heading", name="Rendez-vous confirmé")).to_be_visible()
+    expect(page.locator(".confirmation")).to_contain_text("Noé Genou")
+    with scene.db.read() as session:
+        booked = session.scalars(select(Appointment)).one()
+    assert booked.patient_id == child
+    with scene.staff() as staff:
+        appointment = staff._get(
+            f"/api/v1/practices/{scene.world.practice_id}/appointments/{booked.appointment_id}"
+        )
+        assert staff.read_reason(appointment).reason == "Fièvre depuis deux jours"
 
 
 def test_the_slot_just_taken_shows_the_fresh_slots(
@@ -168,6 +198,29 @@ def test_a_rolled_back_log_is_refused_after_a_reload(
 
     _operator_rolls_back(scene.db, before)
     # A reload: a new worker, no keys, only what IndexedDB kept.
+    page.goto(scene.url + scene.booking_path(slots[1]))
+    unlock(page)
+    book(page, "après")
+    expect(page.get_by_role("alert")).to_contain_text("L'annuaire des clés n'a pas pu être vérifié")
+    assert scene.appointments() == 1
+
+
+def test_a_rewritten_membership_chain_is_refused_after_a_reload(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    attest_a_secretary(scene, clock)
+    slots = scene.slots()
+    page = open_page(browser, scene, contexts, scene.booking_path(slots[0]))
+    unlock(page)
+    book(page, "avant")
+    expect(page.get_by_role("heading", name="Rendez-vous confirmé")).to_be_visible()
+
+    # The server now serves a chain of the same length, every link signed by the admin, whose
+    # last link is another: only the head the browser kept in IndexedDB tells them apart.
+    with scene.staff() as staff:
+        operator_forks_memberships(
+            scene.db, clock, scene.world.practice_id, staff.unlocked_keys, serve_honest=False
+        )
     page.goto(scene.url + scene.booking_path(slots[1]))
     unlock(page)
     book(page, "après")

@@ -9,6 +9,7 @@ The harness page is served by these tests only, from the test build (web/dist-te
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import uuid
@@ -21,6 +22,8 @@ import pytest
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, Route
 
+from colloque.client import ColloqueClient
+from colloque.client.encoding import unb64
 from colloque.clock import Clock, SettableClock
 from colloque.config import Settings
 from colloque.crypto import groups, items, keys, login, statements, transparency, witness
@@ -33,6 +36,8 @@ from colloque.web.security import (
     WORKER_CONTENT_SECURITY_POLICY,
     page_headers,
 )
+from tests.browser.scene import Scene, attest_a_secretary, operator_forks_memberships
+from tests.functional.keys.conftest import LOG
 from tests.server import running_server
 
 pytestmark = pytest.mark.browser
@@ -599,6 +604,120 @@ def test_signed_statements_from_python_verify_in_the_worker(page: Page) -> None:
     )
     early = {**epoch_args, "statement": _hex(at_genesis.to_leaf())}
     assert _failure(page, "verifyGroupEpoch", early) == "ProofInvalid"  # secretary not yet in
+
+
+def _prove_practice_key(
+    page: Page, staff: ColloqueClient, practice_id: uuid.UUID, *, without: bytes | None = None
+) -> dict[str, Any]:
+    """provePracticeKey as the booking page runs it: fetch the paths the worker names, ask again.
+    ``without``: a membership leaf left out of the practice's answer, as a server serving another
+    history would."""
+    pin = {
+        "origin": LOG.origin,
+        "logPublicKey": _hex(LOG.public_key),
+        "witnesses": {},
+        "threshold": 0,
+    }
+    practice_path = f"/api/v1/key-directory/practices/{practice_id}"
+    answers: dict[str, Any] = {}
+    while True:
+        params = {"pin": pin, "practiceId": str(practice_id), "answers": answers}
+        outcome: dict[str, Any] = page.evaluate(
+            "(params) => window.colloqueCrypto.callJson('provePracticeKey', params)", params
+        )
+        if not outcome["ok"] or "proven" in outcome["result"]:
+            return outcome
+        for path in outcome["result"]["need"]:
+            answer = staff._get(path)
+            if path == practice_path:
+                chain = [out for out in answer["chain"] if unb64(out["leaf"]) != without]
+                answer = {**answer, "chain": chain}
+            answers[path] = answer
+
+
+def _saved_chain(page: Page, practice_id: uuid.UUID) -> Any:
+    record = page.evaluate(
+        """(origin) => new Promise((resolve, reject) => {
+            const open = indexedDB.open("colloque-key-directory");
+            open.onsuccess = () => {
+              const get = open.result.transaction("logs").objectStore("logs").get(origin);
+              get.onsuccess = () => resolve(get.result);
+              get.onerror = () => reject(get.error);
+            };
+          })""",
+        LOG.origin,
+    )
+    return record["membershipSequences"][str(practice_id)]
+
+
+def _save_length_only(page: Page, practice_id: uuid.UUID, sequence: int) -> None:
+    """The record as a browser from before heads were kept left it: the sequence alone."""
+    page.evaluate(
+        """([origin, id, sequence]) => new Promise((resolve, reject) => {
+            const open = indexedDB.open("colloque-key-directory");
+            open.onsuccess = () => {
+              const store = open.result.transaction("logs", "readwrite").objectStore("logs");
+              const get = store.get(origin);
+              get.onsuccess = () => {
+                const record = get.result;
+                record.membershipSequences[id] = sequence;
+                const put = store.put(record, origin);
+                put.onsuccess = () => resolve(null);
+                put.onerror = () => reject(put.error);
+              };
+            };
+          })""",
+        [LOG.origin, str(practice_id), sequence],
+    )
+
+
+def test_a_rewritten_membership_chain_is_refused_and_the_head_survives_a_reload(
+    page: Page, browser: Browser, harness: Harness, scene: Scene, clock: SettableClock
+) -> None:
+    """A chain of the same length whose last link another admin-signed link replaced is refused,
+    as colloque.client refuses it (docs/crypto.md 5.12), by the head kept in IndexedDB; a record
+    from before heads were kept is read for its length once, then holds the head."""
+    practice_id = scene.world.practice_id
+    attest_a_secretary(scene, clock)
+    with scene.staff() as staff:
+        assert _prove_practice_key(page, staff, practice_id)["ok"]
+        answer = staff._get(f"/api/v1/key-directory/practices/{practice_id}")
+        leaves = [unb64(out["leaf"]) for out in answer["chain"]]
+        honest = [leaf for leaf in leaves if leaf[1] == statements.MEMBERSHIP_TYPE][-1]
+        sequence = statements.MembershipStatement.from_leaf(honest).sequence
+        assert sequence >= 2
+        assert _saved_chain(page, practice_id) == {
+            "sequence": sequence,
+            "head": base64.b64encode(transparency.leaf_hash(honest)).decode(),
+        }
+        forged = operator_forks_memberships(
+            scene.db, clock, practice_id, staff.unlocked_keys, serve_honest=True
+        )
+
+        refused = _prove_practice_key(page, staff, practice_id, without=honest)
+        assert (refused["ok"], refused.get("kind")) == (False, "ProofInvalid")
+        # A browser that never saw the honest chain takes the forged one: only the head differs.
+        fresh = _open(browser, harness)
+        fresh.wait_for_selector("body[data-ready=true]", state="attached")
+        assert _prove_practice_key(fresh, staff, practice_id, without=honest)["ok"]
+        fresh.context.close()
+
+        # A new worker, nothing but IndexedDB: still refused, the honest chain still verifies.
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        refused = _prove_practice_key(page, staff, practice_id, without=honest)
+        assert (refused["ok"], refused.get("kind")) == (False, "ProofInvalid")
+        assert _prove_practice_key(page, staff, practice_id, without=forged)["ok"]
+
+        # An older record holds the length alone: checked for length once, then the head.
+        _save_length_only(page, practice_id, sequence)
+        assert _prove_practice_key(page, staff, practice_id, without=honest)["ok"]
+        assert (
+            _saved_chain(page, practice_id)["head"]
+            == base64.b64encode(transparency.leaf_hash(forged)).decode()
+        )
+        refused = _prove_practice_key(page, staff, practice_id, without=forged)
+        assert (refused["ok"], refused.get("kind")) == (False, "ProofInvalid")
 
 
 def test_argon2id_runs_one_at_a_time_in_arrival_order(page: Page) -> None:

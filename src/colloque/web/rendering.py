@@ -72,6 +72,14 @@ class Page:
         return Translator(self.language)
 
 
+#: The signed-in screens, in the header of every page (path, catalogue key).
+SIGNED_IN_LINKS = (
+    ("/me/appointments", "nav.appointments"),
+    ("/me/records", "nav.records"),
+    ("/me/relatives", "nav.relatives"),
+)
+
+
 def page_for(request: Request, lang_cookie: str | None) -> Page:
     asked = request.query_params.get("lang")
     language = pick_language(asked, lang_cookie)
@@ -99,6 +107,8 @@ def render(
         switch_url=f"{switch.path}?{switch.query}",
         styles=assets.entry(STYLES_ENTRY).styles,
         signed_in=who,
+        signed_in_links=SIGNED_IN_LINKS,
+        here=request.url.path,
         **context,
     )
     response = HTMLResponse(html, status_code=status)

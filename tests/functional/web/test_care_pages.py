@@ -127,6 +127,9 @@ def test_both_pages_in_both_languages_never_stored(
     assert f'id="actions-{for_child.appointment_id}"' not in page
     relatives = site.client.get(f"/me/relatives?lang={language.value}").text
     assert f'id="relative-actions-{patient.child_id}"' in relatives
+    # Every signed-in page leads to the others; the one shown is marked as the current one.
+    assert '<a href="/me/appointments">' in relatives
+    assert '<a href="/me/relatives" aria-current="page">' in relatives
 
 
 def test_the_cut_off_is_explained_and_the_actions_go(site: Site, patient: Patient) -> None:

@@ -196,19 +196,27 @@ export class KeyDirectory {
     if (missing.length > 0) throw new NeedAnswers(missing);
   }
 
-  /** The practice's verified membership chain (null before its genesis), never shorter than one
-   * seen. `alsoSigners` ("account:epoch"): more signers whose keys the caller needs next, fetched
-   * and checked in the same round (a reset among them reported with the chain's). */
+  /** The practice's verified membership chain (null before its genesis), never shorter than the
+   * one verified last and passing through its head: a rewritten history of any length is refused,
+   * as colloque.client.KeyDirectory.membership_chain does. `alsoSigners` ("account:epoch"): more
+   * signers whose keys the caller needs next, fetched and checked in the same round (a reset
+   * among them reported with the chain's). */
   private membershipChain(practiceId: string, leaves: Uint8Array[], alsoSigners: string[] = []): { chain: MembershipChain | null; keys: KeyBinding[] } {
     const links = leaves.filter((leaf) => leaf[1] === MEMBERSHIP_TYPE).map(membershipFromLeaf);
     const id = practiceId.toLowerCase();
-    if (links.length < (this.state.membershipSequences[id] ?? 0)) throw new ProofInvalid("the membership chain went back");
+    const seen = this.state.membershipSequences[id] ?? { sequence: 0, head: null };
+    if (links.length < seen.sequence) throw new ProofInvalid("the membership chain went back");
+    // Same length or longer is not enough: a rewritten chain must still pass the head seen.
+    const atSeen = links[seen.sequence - 1];
+    if (seen.head !== null && (atSeen === undefined || toB64(atSeen.leafHash) !== seen.head)) {
+      throw new ProofInvalid("the membership chain does not extend the one seen before");
+    }
     if (links.length === 0) return { chain: null, keys: [] };
     const signers = new Set([...links.map((link) => `${link.signerId}:${link.signerEpoch}`), ...alsoSigners]);
     this.prefetch([...signers].map((s) => `/api/v1/key-directory/users/${s.split(":")[0] as string}`));
     const keys = this.signingKeys(signers);
     const chain = verifyMembershipChain(id, links, signingKeysOf(keys));
-    this.state.membershipSequences[id] = chain.sequence;
+    this.state.membershipSequences[id] = { sequence: chain.sequence, head: toB64(chain.head) };
     return { chain, keys };
   }
 

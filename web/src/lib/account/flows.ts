@@ -3,7 +3,7 @@
 // authentication key (sent to the server) and opaque handles.
 import { cryptoClient } from "../../crypto/client";
 import type { KekHandle, UnlockedKeys } from "../../crypto/protocol";
-import { ok, sessionApi } from "../api/session";
+import { ApiFailure, ok, sessionApi } from "../api/session";
 import { fromBase64Url, toBase64Url } from "../base64url";
 
 interface Derived {
@@ -37,27 +37,54 @@ export async function deriveForLogin(email: string, password: string): Promise<P
   return { email, derived: await derive(password, params.kdf_params) };
 }
 
-/** The login request with a cookie session, then the keys unlocked in the worker. An
- * ApiFailure `mfa-required` asks for the TOTP step: call again with `totp`. */
-export async function completeLogin(pending: PendingLogin, second: { totp?: string; recoveryCode?: string } = {}): Promise<UnlockedKeys> {
-  const out = await ok(
-    sessionApi.POST("/api/v1/auth/login", {
-      body: {
-        email: pending.email,
-        auth_key: pending.derived.authKey,
-        totp: second.totp ?? null,
-        recovery_code: second.recoveryCode ?? null,
-        session: "cookie",
-      },
-    }),
-  );
-  const unlocked = await cryptoClient().call("unlockWithKek", {
-    kek: pending.derived.kek,
-    userId: out.account_id,
-    sealedByPassword: fromBase64Url(out.keys.sealed_by_password),
-  });
-  await forget(pending.derived.kek);
-  return unlocked;
+/** What the second-factor field holds: six digits are a TOTP code, anything else one of the
+ * account's MFA recovery codes (the server ignores their spaces and hyphens). */
+function secondFactor(code: string): { totp: string | null; recovery_code: string | null } {
+  const compact = code.replace(/[\s-]/g, "");
+  return /^[0-9]{6}$/.test(compact) ? { totp: compact, recovery_code: null } : { totp: null, recovery_code: code.trim() };
+}
+
+/** Whether the login stopped at the second factor: asked for (`mfa-required`) or the code given
+ * refused. The attempt stays open for a code; anything else ends it. */
+export function awaitsSecondFactor(failure: unknown): failure is ApiFailure {
+  return failure instanceof ApiFailure && failure.status !== 429 && (failure.field === "totp" || failure.field === "recovery_code");
+}
+
+/** Ends an attempt left at the second factor (the person went back to the password step, or
+ * the form went away): the KEK handle must not outlive it. */
+export function abandonLogin(pending: PendingLogin): Promise<null> {
+  return forget(pending.derived.kek);
+}
+
+/** The login request with a cookie session, then the keys unlocked in the worker. When it
+ * throws with `awaitsSecondFactor`, call again with the code (TOTP or MFA recovery code); the KEK
+ * handle is kept for that and forgotten on every other path. */
+export async function completeLogin(pending: PendingLogin, code?: string): Promise<UnlockedKeys> {
+  let out;
+  try {
+    out = await ok(
+      sessionApi.POST("/api/v1/auth/login", {
+        body: {
+          email: pending.email,
+          auth_key: pending.derived.authKey,
+          ...(code ? secondFactor(code) : { totp: null, recovery_code: null }),
+          session: "cookie",
+        },
+      }),
+    );
+  } catch (failure) {
+    if (!awaitsSecondFactor(failure)) await abandonLogin(pending);
+    throw failure;
+  }
+  try {
+    return await cryptoClient().call("unlockWithKek", {
+      kek: pending.derived.kek,
+      userId: out.account_id,
+      sealedByPassword: fromBase64Url(out.keys.sealed_by_password),
+    });
+  } finally {
+    await abandonLogin(pending);
+  }
 }
 
 export async function logOut(): Promise<void> {

@@ -13,6 +13,7 @@ export interface AccountMessages {
   reloadNote: string;
   totpCode: string;
   totpPrompt: string;
+  secondFactorCode: string;
   verify: string;
   noAccount: string;
   haveAccount: string;
@@ -81,7 +82,9 @@ const fr: AccountMessages = {
   argonNote: "Votre mot de passe ne quitte jamais cet appareil : il est transformé ici, ce qui prend quelques secondes.",
   reloadNote: "Vos clés ne restent ouvertes que dans cet onglet : après un rechargement, vous devrez saisir à nouveau votre mot de passe.",
   totpCode: "Code de l'application d'authentification",
-  totpPrompt: "Ce compte est protégé par un second facteur : saisissez le code à 6 chiffres de votre application.",
+  totpPrompt:
+    "Ce compte est protégé par un second facteur : saisissez le code à 6 chiffres de votre application, ou l'un de vos codes de secours si vous n'avez plus votre téléphone.",
+  secondFactorCode: "Code à 6 chiffres ou code de secours",
   verify: "Valider",
   noAccount: "Pas encore de compte ?",
   haveAccount: "Déjà un compte ?",
@@ -152,6 +155,7 @@ const fr: AccountMessages = {
     email: "Cette adresse n'est pas valide ou a déjà un compte.",
     network: "Le serveur est injoignable. Vérifiez votre connexion et réessayez.",
     totp: "Ce code n'est pas valide.",
+    recovery_code: "Ce code de secours n'est pas valide ou a déjà servi.",
     old_auth_key: "Le mot de passe actuel est incorrect.",
   },
   failed: "Cela n'a pas fonctionné. Réessayez dans un instant.",
@@ -166,7 +170,8 @@ const en: AccountMessages = {
   argonNote: "Your password never leaves this device: it is transformed here, which takes a few seconds.",
   reloadNote: "Your keys stay open in this tab only: after a reload you will type your password again.",
   totpCode: "Authenticator app code",
-  totpPrompt: "This account has a second factor: type the 6-digit code from your app.",
+  totpPrompt: "This account has a second factor: type the 6-digit code from your app, or one of your backup codes if you no longer have your phone.",
+  secondFactorCode: "6-digit code or backup code",
   verify: "Verify",
   noAccount: "No account yet?",
   haveAccount: "Already have an account?",
@@ -237,6 +242,7 @@ const en: AccountMessages = {
     email: "This address is not valid or already has an account.",
     network: "The server cannot be reached. Check your connection and try again.",
     totp: "This code is not valid.",
+    recovery_code: "This backup code is not valid or was already used.",
     old_auth_key: "The current password is wrong.",
   },
   failed: "That did not work. Try again in a moment.",
