@@ -1104,6 +1104,10 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", AUTH + "/logout"): Spec(
         to(AUTH + "/logout"), PUBLIC, own_account=True, ends_session=True
     ),
+    # Sent with the role's own session, which stays: every other session of the account ends.
+    ("POST", AUTH + "/logout/others"): Spec(
+        to(AUTH + "/logout/others"), SIGNED_IN, own_account=True
+    ),
     ("POST", AUTH + "/reauth"): Spec(reauth, LOGIN_FAILS, refusal="login-failed"),
     ("POST", AUTH + "/password/params"): Spec(
         to(AUTH + "/password/params"), SIGNED_IN, own_account=True
@@ -1143,6 +1147,19 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ),
     ("POST", "/api/v1/me/mfa/totp/confirm"): Spec(
         to("/api/v1/me/mfa/totp/confirm", {"code": "123456"}),
+        REAUTH_FIRST,
+        refusal="reauthentication-required",
+    ),
+    # The matrix's accounts were made with a token, without a password or recovery code: each
+    # role reads its own status, which is "none" (tests/functional/accounts covers one that has).
+    ("GET", "/api/v1/me/recovery-code"): Spec(
+        get("/api/v1/me/recovery-code"), signed_in("404"), own_account=True
+    ),
+    ("PUT", "/api/v1/me/recovery-code"): Spec(
+        to(
+            "/api/v1/me/recovery-code",
+            {"recovery_auth_key": KEY, "recovery_kdf_params": PARAMS, "sealed_by_recovery": SEALED},
+        ),
         REAUTH_FIRST,
         refusal="reauthentication-required",
     ),
