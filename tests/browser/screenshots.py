@@ -1,6 +1,6 @@
 """The screenshots in docs/screenshots/: the main pages in French, desktop and mobile, over the
 test world on a fixed clock (so that they change only when the pages do): the public pages, then
-a signed-in patient's (booking, appointments, relatives, account).
+a signed-in patient's (booking, appointments, messages and documents, relatives, account).
 
     uv run python -m tests.browser.screenshots     # after scripts/web-build; or scripts/web-screenshots
 """
@@ -61,6 +61,7 @@ def main(out: Path) -> None:
             "booking": f"/book/{world.practice_id}/{world.practitioner_id}"
             f"?slot={slot}&visit_type={world.consultation_id}",
             "appointments": "/me/appointments",
+            "records": "/me/records",
             "relatives": "/me/relatives",
             "account": "/account",
         }
