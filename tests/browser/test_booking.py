@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
@@ -133,19 +132,6 @@ def test_the_slot_just_taken_shows_the_fresh_slots(
     fresh.first.click()
     expect(second.locator(".summary time")).to_have_attribute("datetime", chosen or "")
     expect(second.get_by_role("button", name="Confirmer le rendez-vous")).to_be_enabled()
-
-
-def test_not_signed_in_the_page_keeps_the_slot_for_log_in_and_sign_up(
-    browser: Browser, scene: Scene, contexts: list[BrowserContext]
-) -> None:
-    context = scene.new_context(browser)
-    contexts.append(context)
-    page = context.new_page()
-    path = scene.booking_path(scene.slots()[0])
-    page.goto(scene.url + path)
-    for name, route in (("Se connecter", "/login"), ("Créer un compte", "/signup")):
-        link = page.locator("#booking").get_by_role("link", name=name)
-        assert link.get_attribute("href") == f"{route}?next={quote(path, safe='')}"
 
 
 @pytest.mark.parametrize("scene", [False], indirect=True)

@@ -33,6 +33,7 @@ from colloque.web.rendering import (
     render,
     slot_text,
 )
+from colloque.web.session import signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,6 +118,9 @@ def booking_page(
         "visitTypeId": str(chosen.visit_type_id),
         "practitionerUrl": practitioner_url(practice.practice_id, practitioner.practitioner_id),
         "pin": key_directory_pin(settings),
+        # Who the page was asked for by: the unlock form shows the address and asks only for the
+        # password; none, and the page offers to log in or sign up in place.
+        "email": who.email if (who := signed_in(request)) is not None else None,
     }
     assets: Assets = request.app.state.web_assets
     return render(
@@ -127,4 +131,5 @@ def booking_page(
         slot=slot_text(local, page.language),
         booking_data=json_for_html(data),
         island=assets.entry(BOOKING_ENTRY),
+        next_path=quote(request.url.path + "?" + request.url.query, safe=""),
     )

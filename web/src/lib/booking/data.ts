@@ -18,6 +18,9 @@ export interface BookingData {
   visitTypeId: string;
   practitionerUrl: string;
   pin: DirectoryPin;
+  /** The signed-in account's address (the unlock form asks only for the password), or null
+   * when the page was asked for without a session. */
+  email: string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -57,5 +60,6 @@ export function readBookingData(value: unknown): BookingData {
     visitTypeId: text(raw, "visitTypeId"),
     practitionerUrl: text(raw, "practitionerUrl"),
     pin: readPin(raw["pin"]),
+    email: raw["email"] === null ? null : text(raw, "email"),
   };
 }
