@@ -8,10 +8,11 @@ with ``colloque.client``. Without JavaScript, the page keeps its links to the fu
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 
 from colloque.accounts.models import Account
@@ -77,6 +78,9 @@ def test_a_newcomer_signs_up_inside_the_booking_page_and_books_without_typing_th
     opener.focus()
     page.keyboard.press("Enter")
     expect(booking.get_by_role("heading", name="Créer un compte", exact=True)).to_be_focused()
+    # Its chunk came with the integrity the server gave, as the page's own script tags do.
+    chunk = page.locator('link[rel=modulepreload][href^="/assets/Signup-"]')
+    expect(chunk).to_have_attribute("integrity", re.compile("^sha256-"))
     found = serious_violations(page)
     assert not found, [(v["id"], v["help"]) for v in found]
 
@@ -151,3 +155,18 @@ def test_without_javascript_the_booking_page_links_to_the_full_pages(
     for name, route in (("Se connecter", "/login"), ("Créer un compte", "/signup")):
         link = page.locator("#booking").get_by_role("link", name=name)
         expect(link).to_have_attribute("href", f"{route}?next={quote(path, safe='')}")
+
+
+def test_a_form_chunk_changed_on_the_server_is_refused_and_its_full_page_opens_instead(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext]
+) -> None:
+    path = scene.booking_path(scene.slots()[0])
+    page = _signed_out_on(browser, scene, contexts, path)
+
+    def changed(route: Route) -> None:
+        body = route.fetch().text() + "\nconsole.log('not the built file');\n"
+        route.fulfill(status=200, content_type="text/javascript", body=body)
+
+    page.route(re.compile(r".*/assets/Login-[^/]+\.js$"), changed)
+    page.locator("#booking").get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(f"{scene.url}/login?next={quote(path, safe='')}")

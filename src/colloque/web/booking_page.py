@@ -123,6 +123,12 @@ def booking_page(
         "email": who.email if (who := signed_in(request)) is not None else None,
     }
     assets: Assets = request.app.state.web_assets
+    island = assets.entry(BOOKING_ENTRY)
+    # The log-in and sign-up forms, loaded when asked for: their files with their integrity.
+    data["lazy"] = {
+        chunk: [{"path": "/" + asset.path, "integrity": asset.integrity} for asset in files]
+        for chunk, files in island.lazy.items()
+    }
     return render(
         page,
         "book.html",
@@ -130,6 +136,6 @@ def booking_page(
         practice=practice,
         slot=slot_text(local, page.language),
         booking_data=json_for_html(data),
-        island=assets.entry(BOOKING_ENTRY),
+        island=island,
         next_path=quote(request.url.path + "?" + request.url.query, safe=""),
     )

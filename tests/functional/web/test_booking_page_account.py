@@ -4,6 +4,8 @@ sign-up forms in place, with links to their full pages until its script runs."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 import re
@@ -67,3 +69,15 @@ def test_signed_in_both_pages_carry_the_address_for_the_unlock_form(site: Site) 
     assert "/signup?next=" not in booking
     appointments = site.client.get("/me/appointments").text
     assert _data(appointments, "appointments-data")["email"] == EMAIL
+
+
+def test_the_forms_loaded_on_demand_come_with_the_integrity_of_what_is_served(site: Site) -> None:
+    lazy = _data(site.client.get(_booking_path(site)).text, "booking-data")["lazy"]
+    assert set(lazy) == {"Login", "Signup"}
+    for files in lazy.values():
+        assert files[-1]["path"].rsplit("/", 1)[-1].split("-")[0] in {"Login", "Signup"}
+        for file in files:
+            served = site.client.get(file["path"])
+            assert served.status_code == 200
+            digest = base64.b64encode(hashlib.sha256(served.content).digest()).decode()
+            assert file["integrity"] == f"sha256-{digest}"
