@@ -15,7 +15,7 @@ Timing API's ``startTime`` = 0). "Interactive" is the first moment at which, tog
   ======================== ==================================================================
   search results           the first result's link (server-rendered; the page has no island)
   a practitioner's page    the picker island mounted (its visit type select) with a slot link
-  booking, signed in       the booking island past its ``/api/v1/me`` check: the unlock
+  booking, signed in       the booking island mounted (the server names the account): the unlock
                            form's submit button, enabled
   booking, keys unlocked   the booking form's submit button, enabled, after the patient typed
                            the password (Argon2id at the ASVS floor in the worker, the key
@@ -155,7 +155,6 @@ def _measure_unlock(browser: Browser, scene: Scene, booking: str) -> Sample:
     page, finished, context = _open(browser, scene, target)
     try:
         page.goto(scene.url + target.path)
-        page.fill("#unlock-email", PATIENT_EMAIL)
         page.fill("#unlock-password", PASSWORD)
         started = page.evaluate("() => performance.now()")
         page.click("#booking form button[type=submit]")

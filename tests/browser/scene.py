@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
 import httpx2
+import pyotp
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import inspect, select, text
 
@@ -216,8 +217,11 @@ def open_page(
 
 
 def unlock(page: Page) -> None:
-    """The booking page's unlock form, then the reason field it reveals."""
-    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
+    """The booking page's unlock form, then the reason field it reveals. The page names the
+    signed-in account: only the password is typed."""
+    email = page.get_by_label("Adresse e-mail")
+    expect(email).to_have_value(PATIENT_EMAIL)
+    expect(email).not_to_be_editable()
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Déverrouiller").click()
     expect(page.get_by_label("Raison de la visite (facultatif)")).to_be_visible()
@@ -283,3 +287,31 @@ def operator_forks_memberships(
         session.flush()
         publish_bindings(session, bindings=[forged], now=clock.now(), log=LOG)
     return forged.to_leaf()
+
+
+@dataclass
+class Authenticator:
+    totp: pyotp.TOTP
+    clock: SettableClock
+    backup_codes: list[str]
+
+    def code(self) -> str:
+        # The server's clock; a code is never accepted twice, so each use takes the next step.
+        self.clock.advance(timedelta(seconds=30))
+        return self.totp.at(self.clock.now())
+
+    def wrong_code(self) -> str:
+        """Six digits the server refuses now: none of the steps its drift window accepts."""
+        now = self.clock.now()
+        window = {self.totp.at(now + timedelta(seconds=30 * step)) for step in (-1, 0, 1)}
+        return next(code for code in ("000000", "111111", "222222", "333333") if code not in window)
+
+
+def turn_on_totp(scene: Scene, clock: SettableClock) -> Authenticator:
+    """TOTP on for the patient, from a Python client of theirs (its login is the fresh proof of
+    the password that set-up needs)."""
+    with ColloqueClient(scene.url, insecure_allow_weak_cost=True) as client:
+        client.log_in(PATIENT_EMAIL, PASSWORD)
+        app = Authenticator(pyotp.TOTP(client.begin_totp()), clock, [])
+        app.backup_codes = client.confirm_totp(app.code())
+    return app

@@ -137,7 +137,10 @@ def test_the_holder_reads_reasons_sealed_by_themselves_and_the_desk_not_a_forged
     own = next(s["id"] for s in sealed if s["id"] not in phoned_ids)
     expect(_slot(page, own)).to_have_text("Chiffré : déverrouillez vos clés pour le lire.")
 
-    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
+    # The page knows who is signed in: only the password is asked for.
+    email = page.get_by_label("Adresse e-mail")
+    expect(email).to_have_value(PATIENT_EMAIL)
+    expect(email).not_to_be_editable()
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Déverrouiller").click()
     expect(page.get_by_role("status").filter(has_text="déchiffré")).to_have_text(

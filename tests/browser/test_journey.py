@@ -1,8 +1,9 @@
 """The whole journey of a new patient, in one browser, against a real server on loopback: the home
 page, a search by specialty and city, a practitioner's page, a visit type and a slot; not signed in,
-so sign-up on the way (the address proved by the code mailed to a real SMTP inbox, the keys made
-in the browser, the password's strength shown as it is typed, the recovery code shown once and
-two of its groups typed back) and back to the same slot; the reason written and sealed in the
+so sign-up on the way, inside the booking page (the address proved by the code mailed to a real
+SMTP inbox, the keys made in the browser, the password's strength shown as it is typed, the
+recovery code shown once and two of its groups typed back), then the booking form for the same
+slot at once, the keys still unlocked from the sign-up; the reason written and sealed in the
 worker; the confirmation. Then the practice opens the reason with ``colloque.client``, and every
 table of the database is searched: neither the reason nor the visit type chosen is in the clear.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import pytest
@@ -67,8 +68,8 @@ def _find_and_pick_a_slot(page: Page, scene: Scene) -> tuple[str, str]:
 def _sign_up_on_the_way(page: Page, scene: Scene, booking_path: str) -> None:
     booking = page.locator("#booking")
     expect(booking.get_by_role("heading")).to_contain_text("il vous attendra ici")
-    booking.get_by_role("link", name="Créer un compte").click()
-    expect(page).to_have_url(f"{scene.url}/signup?next={quote(booking_path, safe='')}")
+    booking.get_by_role("button", name="Créer un compte").click()
+    expect(booking.get_by_role("heading", name="Créer un compte", exact=True)).to_be_focused()
 
     # zxcvbn judges the password as it is typed: a common one is refused before anything is sent.
     password = page.locator("#signup-password")
@@ -82,7 +83,7 @@ def _sign_up_on_the_way(page: Page, scene: Scene, booking_path: str) -> None:
     expect(strength).to_have_text(re.compile(r"^\s*Robustesse : (bonne|excellente)\s*$"))
     expect(strength.locator("meter")).to_have_attribute("value", re.compile("^[34]$"))
 
-    sign_up(page, scene.inbox, EMAIL)
+    sign_up(page, scene.inbox, EMAIL, within="#booking")
     expect(page).to_have_url(scene.url + booking_path)
 
 
@@ -100,12 +101,11 @@ def test_a_new_patient_finds_a_doctor_signs_up_on_the_way_and_books_a_sealed_vis
     before = _visit_type_traces(scene, visit_type_id)
     _sign_up_on_the_way(page, scene, booking_path)
 
-    # Back on the booking page, the same slot and visit type; the keys open with the password.
+    # Still the booking page, the same slot and visit type, and the form at once: the keys made
+    # at sign-up stay unlocked in the page's worker, so the password is not asked for again.
     expect(page.locator(".summary time")).to_have_attribute("datetime", slot)
-    page.get_by_label("Adresse e-mail").fill(EMAIL)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Déverrouiller").click()
     expect(page.get_by_label("Motif de consultation")).to_have_value(visit_type)
+    expect(page.get_by_role("button", name="Déverrouiller")).to_have_count(0)
     expect(page.get_by_label("Pour qui")).to_contain_text("Moi-même")
     page.get_by_label("Raison de la visite (facultatif)").fill(REASON)
     page.get_by_role("button", name="Confirmer le rendez-vous").click()
@@ -114,6 +114,8 @@ def test_a_new_patient_finds_a_doctor_signs_up_on_the_way_and_books_a_sealed_vis
     confirmation = page.locator(".confirmation")
     expect(confirmation.locator("time")).to_have_attribute("datetime", slot)
     expect(confirmation).to_contain_text(f"{VISIT_TYPE} (30 min)")
+    # The password went through Argon2id once, at sign-up: nothing logged in again to unlock.
+    assert not [u for u in scene.requests if "/api/v1/auth/login" in u or "/auth/prelogin" in u]
 
     with scene.db.read() as session:
         account_id = session.scalars(select(Account.account_id).where(Account.email == EMAIL)).one()

@@ -134,7 +134,7 @@ def test_cancelling_in_english_books_nothing(
     page = open_page(
         browser, scene, contexts, scene.booking_path(scene.slots()[0]) + "&lang=en", locale="en-GB"
     )
-    page.get_by_label("Email address").fill(PATIENT_EMAIL)
+    expect(page.get_by_label("Email address")).to_have_value(PATIENT_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Unlock").click()
     page.get_by_label("Reason for the visit (optional)").fill("never sent")

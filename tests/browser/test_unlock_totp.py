@@ -10,19 +10,14 @@ appointments" after unlocking with a backup code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-
-import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from colloque.booking.models import Appointment
-from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from tests.browser.conftest import serious_violations
-from tests.browser.scene import PATIENT_EMAIL, Scene, book, open_page
+from tests.browser.scene import PATIENT_EMAIL, Scene, book, open_page, turn_on_totp
 from tests.functional.keys.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -31,36 +26,8 @@ REASON = "Contrôle de la cheville après entorse — 足首"
 CODE_LABEL = "Code à 6 chiffres ou code de secours"
 
 
-@dataclass
-class Authenticator:
-    totp: pyotp.TOTP
-    clock: SettableClock
-    backup_codes: list[str]
-
-    def code(self) -> str:
-        # The server's clock; a code is never accepted twice, so each use takes the next step.
-        self.clock.advance(timedelta(seconds=30))
-        return self.totp.at(self.clock.now())
-
-    def wrong_code(self) -> str:
-        """Six digits the server refuses now: none of the steps its drift window accepts."""
-        now = self.clock.now()
-        window = {self.totp.at(now + timedelta(seconds=30 * step)) for step in (-1, 0, 1)}
-        return next(code for code in ("000000", "111111", "222222", "333333") if code not in window)
-
-
-def _turn_on_totp(scene: Scene, clock: SettableClock) -> Authenticator:
-    """TOTP on for the patient, from a Python client of theirs (its login is the fresh proof of
-    the password that set-up needs)."""
-    with ColloqueClient(scene.url, insecure_allow_weak_cost=True) as client:
-        client.log_in(PATIENT_EMAIL, PASSWORD)
-        app = Authenticator(pyotp.TOTP(client.begin_totp()), clock, [])
-        app.backup_codes = client.confirm_totp(app.code())
-    return app
-
-
 def _password_step(page: Page) -> None:
-    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
+    expect(page.get_by_label("Adresse e-mail")).to_have_value(PATIENT_EMAIL)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Déverrouiller").click()
 
@@ -70,7 +37,7 @@ def test_a_patient_with_totp_unlocks_with_the_code_books_and_reads_the_reason(
 ) -> None:
     # The last slot: each code moves the clock on, and the first could become too soon to book.
     page = open_page(browser, scene, contexts, scene.booking_path(scene.slots()[-1]))
-    app = _turn_on_totp(scene, clock)
+    app = turn_on_totp(scene, clock)
 
     # The password is right; the account asks for its code, in a labelled field that has the focus.
     _password_step(page)

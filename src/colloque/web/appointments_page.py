@@ -32,7 +32,7 @@ from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
 from colloque.web.rendering import LangParam, Page, error_page, full_name, json_for_html, page_for
 from colloque.web.rendering import render as render_page
-from colloque.web.session import has_account, login_redirect, private
+from colloque.web.session import has_account, login_redirect, private, signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -135,7 +135,8 @@ def my_appointments_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if not has_account(principal):
+    who = signed_in(request)
+    if who is None or not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     now = clock.now()
@@ -172,6 +173,7 @@ def my_appointments_page(
         ],
         "visitTypes": labels,
         "pin": key_directory_pin(request.app.state.settings),
+        "email": who.email,
     }
     response = render_page(
         page,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ class Asset:
 class EntryFiles:
     scripts: tuple[Asset, ...] = ()
     styles: tuple[Asset, ...] = ()
+    #: The chunks the entry imports on demand (``import()``), by chunk name, each with the chunks
+    #: it needs that the entry's tags did not load, deepest first. A dynamic import has no
+    #: integrity attribute: the page hands these to its script, which preloads each with its
+    #: integrity before importing (web/src/lib/checked-import.ts).
+    lazy: Mapping[str, tuple[Asset, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +114,21 @@ def load_assets(root: Path | None) -> Assets:
             scripts, styles = [], [own, *css]
         else:
             scripts, styles = [*_imported(vite, name), own], css
+        lazy = {
+            str(vite[str(key)]["name"]): [
+                p
+                for p in [*_imported(vite, str(key)), str(vite[str(key)]["file"])]
+                if p not in scripts
+            ]
+            for key in chunk.get("dynamicImports", [])
+        }
         entries[name] = EntryFiles(
             scripts=tuple(Asset(p, _integrity(listed[p])) for p in scripts),
             styles=tuple(Asset(p, _integrity(listed[p])) for p in styles),
+            lazy={
+                chunk_name: tuple(Asset(p, _integrity(listed[p])) for p in paths)
+                for chunk_name, paths in lazy.items()
+            },
         )
     if not workers <= listed.keys():
         raise AssetsError("a worker script is missing from the asset manifest; rebuild the assets")

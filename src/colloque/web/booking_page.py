@@ -33,6 +33,7 @@ from colloque.web.rendering import (
     render,
     slot_text,
 )
+from colloque.web.session import signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,8 +118,17 @@ def booking_page(
         "visitTypeId": str(chosen.visit_type_id),
         "practitionerUrl": practitioner_url(practice.practice_id, practitioner.practitioner_id),
         "pin": key_directory_pin(settings),
+        # Who the page was asked for by: the unlock form shows the address and asks only for the
+        # password; none, and the page offers to log in or sign up in place.
+        "email": who.email if (who := signed_in(request)) is not None else None,
     }
     assets: Assets = request.app.state.web_assets
+    island = assets.entry(BOOKING_ENTRY)
+    # The log-in and sign-up forms, loaded when asked for: their files with their integrity.
+    data["lazy"] = {
+        chunk: [{"path": "/" + asset.path, "integrity": asset.integrity} for asset in files]
+        for chunk, files in island.lazy.items()
+    }
     return render(
         page,
         "book.html",
@@ -126,5 +136,6 @@ def booking_page(
         practice=practice,
         slot=slot_text(local, page.language),
         booking_data=json_for_html(data),
-        island=assets.entry(BOOKING_ENTRY),
+        island=island,
+        next_path=quote(request.url.path + "?" + request.url.query, safe=""),
     )

@@ -108,7 +108,12 @@ export async function startSignup(email: string): Promise<string> {
  * confirmed that they saved the recovery code. */
 export interface PreparedSignup {
   recoveryCode: string;
-  complete: (displayName: string) => Promise<void>;
+  /** Creates the account and opens its session; the keys made at verification stay unlocked in
+   * the worker and are returned, so that a page that signs up inline seals at once (no second
+   * Argon2id for the same password). */
+  complete: (displayName: string) => Promise<UnlockedKeys>;
+  /** The sign-up was left before `complete` (the form went away): the keys go with it. */
+  discard: () => Promise<null>;
 }
 
 export async function verifyAndMakeKeys(signupId: string, code: string, password: string): Promise<PreparedSignup> {
@@ -122,10 +127,10 @@ export async function verifyAndMakeKeys(signupId: string, code: string, password
   await forget(login.kek);
   const recovery = await derive(created.recoveryCode, ticket.recovery_kdf_params);
   await forget(recovery.kek);
-  await cryptoClient().call("forget", { handle: created.unlocked.keys });
   const bundle = created.bundle;
   return {
     recoveryCode: created.recoveryCode,
+    discard: () => cryptoClient().call("forget", { handle: created.unlocked.keys }),
     complete: async (displayName) => {
       await ok(
         sessionApi.POST("/api/v1/auth/signup/complete", {
@@ -144,6 +149,7 @@ export async function verifyAndMakeKeys(signupId: string, code: string, password
           },
         }),
       );
+      return created.unlocked;
     },
   };
 }

@@ -5,21 +5,11 @@ import type { CryptoClient } from "../../crypto/client";
 import type { DirectoryPin, KeyBinding, KeysHandle } from "../../crypto/protocol";
 import { api } from "../api/client";
 import type { components } from "../api/schema";
-import { ApiFailure, ok, sessionApi } from "../api/session";
+import { ok, sessionApi } from "../api/session";
 import { toBase64Url } from "../base64url";
 import { untilProven, type Answers } from "../keys/directory";
 
 export type Patient = components["schemas"]["PatientOut"];
-
-/** The signed-in account's id, or null without a session. */
-export async function signedInAccount(): Promise<string | null> {
-  try {
-    return (await ok(sessionApi.GET("/api/v1/me"))).account_id;
-  } catch (failure) {
-    if (failure instanceof ApiFailure && failure.status === 401) return null;
-    throw failure;
-  }
-}
 
 export async function myPatients(): Promise<Patient[]> {
   return ok(sessionApi.GET("/api/v1/me/patients"));

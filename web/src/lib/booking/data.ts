@@ -1,5 +1,6 @@
 // The booking page's data from the server (<script type="application/json">), checked before use.
 import type { DirectoryPin } from "../../crypto/protocol";
+import type { CheckedFile } from "../checked-import";
 import type { Lang } from "../i18n";
 import type { VisitTypeChoice } from "../island";
 import { readPin } from "../keys/pin";
@@ -18,6 +19,12 @@ export interface BookingData {
   visitTypeId: string;
   practitionerUrl: string;
   pin: DirectoryPin;
+  /** The signed-in account's address (the unlock form asks only for the password), or null
+   * when the page was asked for without a session. */
+  email: string | null;
+  /** The chunks the page loads on demand (the log-in and sign-up forms), by name, with their
+   * integrity. */
+  lazy: Record<string, CheckedFile[]>;
 }
 
 type Json = Record<string, unknown>;
@@ -57,5 +64,15 @@ export function readBookingData(value: unknown): BookingData {
     visitTypeId: text(raw, "visitTypeId"),
     practitionerUrl: text(raw, "practitionerUrl"),
     pin: readPin(raw["pin"]),
+    email: raw["email"] === null ? null : text(raw, "email"),
+    lazy: Object.fromEntries(
+      Object.entries(record(raw["lazy"], "lazy")).map(([chunk, files]) => {
+        if (!Array.isArray(files)) throw new Error(`booking data: the files of ${chunk} are not a list`);
+        return [chunk, files.map((item: unknown) => {
+          const file = record(item, "a lazy file");
+          return { path: text(file, "path"), integrity: text(file, "integrity") };
+        })];
+      }),
+    ),
   };
 }

@@ -30,6 +30,8 @@ export interface AppointmentsData {
   /** Visit type id -> label, for the practices of the sealed appointments. */
   visitTypes: Record<string, string>;
   pin: DirectoryPin;
+  /** The signed-in holder's address: the unlock form asks only for the password. */
+  email: string;
 }
 
 export interface Relative {
@@ -102,6 +104,7 @@ export function readAppointmentsData(value: unknown): AppointmentsData {
     }),
     visitTypes: Object.fromEntries(Object.entries(record(raw["visitTypes"], "visitTypes")).map(([id, label]) => [id, String(label)])),
     pin: readPin(raw["pin"]),
+    email: text(raw, "email"),
   };
 }
 
