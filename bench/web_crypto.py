@@ -34,7 +34,7 @@ from colloque.crypto.login import (
 )
 from colloque.storage.engine import Database
 from colloque.web.assets import DEFAULT_DIST_DIR
-from tests.browser.test_crypto_worker import HARNESS_PATH, TEST_DIST_DIR, _harness_app
+from tests.browser.worker_harness import HARNESS_PATH, TEST_DIST_DIR, harness_app
 from tests.server import running_server
 
 ROUNDS = 9
@@ -49,7 +49,7 @@ def _browser_ms(cost: Argon2Cost) -> tuple[list[float], str]:
     params = KdfParams(salt=bytes([7] * 16), cost=cost).to_bytes().hex()
     with tempfile.TemporaryDirectory() as tmp:
         database = Database(f"sqlite:///{tmp}/bench.sqlite3")
-        app = _harness_app(database, None, TEST_DIST_DIR)
+        app = harness_app(database, None, TEST_DIST_DIR)
         with running_server(app) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
