@@ -112,7 +112,8 @@ def context(browser: Browser, scene: Scene) -> Iterator[BrowserContext]:
 
 
 def _unlock(page: Page) -> None:
-    page.get_by_label("Adresse e-mail").fill(PATIENT_EMAIL)
+    # The page names the signed-in account: only the password is typed.
+    expect(page.get_by_label("Adresse e-mail")).to_have_value(PATIENT_EMAIL)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Déverrouiller").click()
     expect(page.get_by_role("heading", name="Messages", exact=True)).to_be_visible()
@@ -271,7 +272,7 @@ def test_a_file_over_the_limit_is_refused_before_anything_is_sent(
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(scene.url + scene.page_path + "?lang=en")
-    page.get_by_label("Email address").fill(PATIENT_EMAIL)
+    expect(page.get_by_label("Email address")).to_have_value(PATIENT_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Unlock").click()
     expect(page.get_by_text("No message yet.")).to_be_visible()

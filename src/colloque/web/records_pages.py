@@ -23,7 +23,7 @@ from colloque.records import threads
 from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
 from colloque.web.rendering import LangParam, Page, error_page, json_for_html, page_for, render
-from colloque.web.session import has_account, login_redirect, private
+from colloque.web.session import has_account, login_redirect, private, signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,7 +76,8 @@ def record_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if not has_account(principal):
+    signed_in_as = signed_in(request)
+    if signed_in_as is None or not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     # A malformed id, an unknown one and someone else's get the same page: telling them apart
@@ -100,6 +101,8 @@ def record_page(
         "practiceName": place.practice_name,
         "maxBytes": MAX_DOCUMENT_BYTES,
         "pin": key_directory_pin(settings),
+        # The unlock form shows whose keys it opens and asks only for the password.
+        "email": signed_in_as.email,
     }
     response = render(
         page,

@@ -11,6 +11,8 @@ export interface RecordData {
   /** The largest document the format carries (100 MiB). */
   maxBytes: number;
   pin: DirectoryPin;
+  /** The signed-in account's address, shown by the unlock form. */
+  email: string;
 }
 
 type Json = Record<string, unknown>;
@@ -48,6 +50,7 @@ export function readRecordData(value: unknown): RecordData {
     patientId: text(raw, "patientId"),
     practiceName: text(raw, "practiceName"),
     maxBytes: number(raw, "maxBytes"),
+    email: text(raw, "email"),
     pin: {
       origin: text(pin, "origin"),
       logPublicKey: bytes(text(pin, "logPublicKey")),
