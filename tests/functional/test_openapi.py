@@ -68,6 +68,11 @@ CONFLICTS = {
         "/api/v1/practices/{practice_id}/patients/{patient_id}/documents/{document_id}/content",
     ),
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/documents"),
+    (
+        "put",
+        "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents/{document_id}/content",
+    ),
+    ("post", "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents"),
 }
 
 
