@@ -413,27 +413,44 @@ def agenda_url(world: World, what: str) -> str:
 def test_agenda_management_over_http(client: TestClient, world: World) -> None:
     secretary, admin = bearer(world.secretary), bearer(world.admin)
     settings = f"/api/v1/practices/{world.practice_id}/settings"
-    problem(client.patch(settings, json={"hold_minutes": 5}, headers=secretary), 403)
-    changed = client.patch(settings, json={"hold_minutes": 5}, headers=admin)
+    read = client.get(settings, headers=admin).headers["etag"]
+    problem(
+        client.patch(settings, json={"hold_minutes": 5}, headers=secretary | {"If-Match": read}),
+        403,
+    )
+    changed = client.patch(settings, json={"hold_minutes": 5}, headers=admin | {"If-Match": read})
     assert changed.status_code == 200, changed.text
     assert (changed.json()["hold_minutes"], changed.json()["anti_hoarding_days"]) == (5, 6)
+    now = {"If-Match": changed.headers["etag"]}
     problem(
-        client.patch(settings, json={"hold_minutes": 0}, headers=admin), 422, field="hold_minutes"
+        client.patch(settings, json={"hold_minutes": 0}, headers=admin | now),
+        422,
+        field="hold_minutes",
     )
 
-    rules = {"slot_step_minutes": 10, "min_notice_minutes": 0, "daily_cap": 12}
-    problem(client.put(agenda_url(world, "rules"), json=rules, headers=bearer(world.doctor)), 403)
-    put = client.put(agenda_url(world, "rules"), json=rules, headers=secretary)
-    assert put.status_code == 200, put.text
-    assert put.json() == {
+    rules = {
         "slot_step_minutes": 10,
         "min_notice_minutes": 0,
         "max_horizon_days": 90,
         "buffer_after_minutes": 0,
         "daily_cap": 12,
     }
+    current = {
+        "If-Match": client.get(agenda_url(world, "rules"), headers=secretary).headers["etag"]
+    }
     problem(
-        client.put(agenda_url(world, "rules"), json={"slot_step_minutes": 1}, headers=secretary),
+        client.put(agenda_url(world, "rules"), json=rules, headers=bearer(world.doctor) | current),
+        403,
+    )
+    put = client.put(agenda_url(world, "rules"), json=rules, headers=secretary | current)
+    assert put.status_code == 200, put.text
+    assert {key: put.json()[key] for key in rules} == rules
+    problem(
+        client.put(
+            agenda_url(world, "rules"),
+            json={**rules, "slot_step_minutes": 1},
+            headers=secretary | {"If-Match": put.headers["etag"]},
+        ),
         422,
         field="slot_step_minutes",
     )

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from colloque.api import observability, openapi, problems
 from colloque.api.limits import BodyLimit
 from colloque.api.routes.accounts import router as accounts_router
+from colloque.api.routes.agenda_settings import router as agenda_settings_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
 from colloque.api.routes.key_directory import router as key_directory_router
@@ -143,6 +144,7 @@ def create_app(
     for router in (
         search_router,
         scheduling_router,
+        agenda_settings_router,
         booking_router,
         patients_router,
         waitlist_router,

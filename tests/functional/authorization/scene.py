@@ -316,6 +316,24 @@ class Scene:
             return self._openings[target.name]
         return self._opening(target.name)
 
+    def visit_type(self, target: Target) -> Ref:
+        site = self.sites[target.site]
+        if target.mode is Mode.MISSING:
+            return Ref(site.practice_id, uuid.uuid4())
+        if target.mode is Mode.STATIC:
+            return Ref(site.practice_id, site.visit_type_id)
+        with self.db.write() as session:
+            visit_type = do_add_visit_type(
+                session,
+                now=self.now,
+                principal=self._principals[site.admin],
+                practice_id=site.practice_id,
+                practitioner_id=site.practitioner_id,
+                label="Visite jetable",
+                duration_minutes=15,
+            )
+            return Ref(site.practice_id, visit_type.visit_type_id)
+
     def grant(self, target: Target) -> Ref:
         if target.mode is Mode.MISSING:
             return Ref(self.sites[target.site].practice_id, uuid.uuid4())

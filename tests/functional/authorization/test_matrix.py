@@ -42,6 +42,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.demo import do_create_demo_login
@@ -61,7 +62,9 @@ from colloque.keydirectory.services import publish_bindings
 from colloque.patients.registry import remember_patient
 from colloque.practicekeys.memberships import ROLE_NAMES
 from colloque.principal import Role
-from colloque.scheduling.models import PracticeMember
+from colloque.scheduling.editing import visit_type_version
+from colloque.scheduling.models import Practice, PracticeMember, PracticePractitioner, VisitType
+from colloque.scheduling.services import rules_version, settings_version
 from colloque.schema import load_metadata
 from colloque.storage.engine import Database
 from tests.conftest import T0
@@ -304,6 +307,7 @@ class Call:
     path: str
     json: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
 
 
 Builder = Callable[[MatrixScene, Target], Call]
@@ -368,8 +372,27 @@ def add_practitioner(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/practitioners", json=body)
 
 
+def current(s: Scene, version: Callable[[Session], str | None]) -> dict[str, str]:
+    """The ``If-Match`` of an edit: the object's version now, as a reader would have it (any
+    version for a missing object, which answers 404 before versions are compared)."""
+    with s.db.read() as session:
+        return {"If-Match": f'"{version(session) or "missing"}"'}
+
+
+def settings(s: Scene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/settings")
+
+
 def change_settings(s: Scene, t: Target) -> Call:
-    return Call(f"{P}/{s.practice(t)}/settings", json={"hold_minutes": 30})
+    practice_id = s.practice(t)
+
+    def version(session: Session) -> str | None:
+        practice = session.get(Practice, practice_id)
+        return None if practice is None else settings_version(practice)
+
+    return Call(
+        f"{P}/{practice_id}/settings", json={"hold_minutes": 30}, headers=current(s, version)
+    )
 
 
 def agenda(s: Scene, t: Target) -> Call:
@@ -402,7 +425,7 @@ def revoke(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{ref.practice_id}/operator-grants/{ref.id}")
 
 
-def agenda_part(suffix: str, body: Callable[[Scene, Target], dict[str, Any]]) -> Builder:
+def agenda_part(suffix: str, body: Callable[[Scene, Target], dict[str, Any] | None]) -> Builder:
     def build(s: Scene, t: Target) -> Call:
         site = s.site(t)
         path = f"{P}/{site.practice_id}/practitioners/{site.practitioner_id}/{suffix}"
@@ -411,9 +434,49 @@ def agenda_part(suffix: str, body: Callable[[Scene, Target], dict[str, Any]]) ->
     return build
 
 
+def no_body(_s: Scene, _t: Target) -> None:
+    return None
+
+
 def rules_body(_s: Scene, _t: Target) -> dict[str, Any]:
     # The agendas' own rules: the other operations rely on them.
-    return {"slot_step_minutes": 15, "min_notice_minutes": 60, "max_horizon_days": 60}
+    return {
+        "slot_step_minutes": 15,
+        "min_notice_minutes": 60,
+        "max_horizon_days": 60,
+        "buffer_after_minutes": 0,
+        "daily_cap": None,
+    }
+
+
+def replace_rules(s: MatrixScene, t: Target) -> Call:
+    call = agenda_part("rules", rules_body)(s, t)
+    site = s.site(t)
+
+    def version(session: Session) -> str | None:
+        row = session.get(PracticePractitioner, (site.practice_id, site.practitioner_id))
+        return None if row is None else rules_version(row)
+
+    return Call(call.path, json=call.json, headers=current(s, version))
+
+
+def visit_type(s: Scene, t: Target) -> Call:
+    ref = s.visit_type(t)
+    return Call(f"{P}/{ref.practice_id}/visit-types/{ref.id}")
+
+
+def visit_type_edit(body: dict[str, Any] | None) -> Builder:
+    def build(s: Scene, t: Target) -> Call:
+        ref = s.visit_type(t)
+
+        def version(session: Session) -> str | None:
+            row = session.get(VisitType, (ref.practice_id, ref.id))
+            return None if row is None else visit_type_version(row)
+
+        path = f"{P}/{ref.practice_id}/visit-types/{ref.id}"
+        return Call(path, json=body, headers=current(s, version))
+
+    return build
 
 
 def visit_type_body(_s: Scene, _t: Target) -> dict[str, Any]:
@@ -1063,8 +1126,18 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", PRACTICE + "/practitioners"): Spec(add_practitioner, ADMIN_ONLY),
     ("GET", AGENDA + "/slots"): Spec(free_slots, PUBLIC_PRACTICE),
     ("POST", "/api/v1/practices"): Spec(create_practice, SIGNED_IN),
+    ("GET", PRACTICE + "/settings"): Spec(settings, PRACTICE_READ),
     ("PATCH", PRACTICE + "/settings"): Spec(change_settings, ADMIN_ONLY),
-    ("PUT", AGENDA + "/rules"): Spec(agenda_part("rules", rules_body), AGENDA_MANAGE),
+    ("GET", AGENDA + "/rules"): Spec(agenda_part("rules", no_body), PRACTICE_READ),
+    ("PUT", AGENDA + "/rules"): Spec(replace_rules, AGENDA_MANAGE),
+    ("GET", AGENDA + "/visit-types"): Spec(agenda_part("visit-types", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/visit-types/{visit_type_id}"): Spec(visit_type, PRACTICE_READ),
+    ("PATCH", PRACTICE + "/visit-types/{visit_type_id}"): Spec(
+        visit_type_edit({"label": "Visite renommée"}), AGENDA_MANAGE
+    ),
+    ("DELETE", PRACTICE + "/visit-types/{visit_type_id}"): Spec(
+        visit_type_edit(None), AGENDA_MANAGE
+    ),
     ("POST", AGENDA + "/visit-types"): Spec(
         agenda_part("visit-types", visit_type_body), AGENDA_MANAGE
     ),
@@ -1336,6 +1409,7 @@ class Matrix:
         if token is None and person is not None:
             token = person.token
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        headers |= call.headers or {}
         self.scene.requests += 1
         return self.client(method, template).request(
             method, call.path, json=call.json, params=call.params, headers=headers

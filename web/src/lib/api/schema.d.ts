@@ -1452,10 +1452,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get Rules
+         * @description Practice members read the agenda's booking rules. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_get"];
         /**
          * Update Rules
-         * @description Practice admins or the practitioner set the booking rules (notice, horizon, buffers, anti-hoarding). 403 for a lower role, 404 when not yours.
+         * @description Practice admins and secretaries replace the booking rules (notice, horizon, buffers, daily cap): every field is required, so 422 names the one left out. 403 for a lower role, 404 when not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         put: operations["update_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_put"];
         post?: never;
@@ -1492,7 +1496,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Visit Types
+         * @description Practice members list the agenda's visit types, offered online or not, each with its version. 404 when the agenda is not yours.
+         */
+        get: operations["list_visit_types_api_v1_practices__practice_id__practitioners__practitioner_id__visit_types_get"];
         put?: never;
         /**
          * Add Visit Type
@@ -1512,7 +1520,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get Settings
+         * @description Practice members read the practice's settings. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_settings_api_v1_practices__practice_id__settings_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1520,9 +1532,37 @@ export interface paths {
         head?: never;
         /**
          * Update Practice Settings
-         * @description Practice admins change the practice's settings. 403 for a lower role, 404 when the practice is not yours.
+         * @description Practice admins change the practice's settings; the fields left out keep their value. 403 for a lower role, 404 when the practice is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         patch: operations["update_practice_settings_api_v1_practices__practice_id__settings_patch"];
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/visit-types/{visit_type_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Visit Type
+         * @description Practice members read one visit type. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Retire Visit Type
+         * @description Practice admins and secretaries remove a visit type. It is retired, never deleted: appointments keep their visit type sealed with the reason, so the server cannot tell whether one was booked with it. It leaves the openings and search at once; booked appointments stay. 403 for a lower role, 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        delete: operations["retire_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit Visit Type
+         * @description Practice admins and secretaries change a visit type; booked appointments keep their length. 403 for a lower role, 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        patch: operations["edit_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__patch"];
         trace?: never;
     };
     "/api/v1/practices/{practice_id}/waitlist-offers/{offer_id}/decision": {
@@ -1659,6 +1699,40 @@ export interface components {
             practitioner: components["schemas"]["PractitionerOut"];
             /** Visit Types */
             visit_types: components["schemas"]["VisitTypeOut"][];
+        };
+        /**
+         * AgendaRulesIn
+         * @description Every field is required: a rule left out is an error, never a silent reset to a default.
+         */
+        AgendaRulesIn: {
+            /** Buffer After Minutes */
+            buffer_after_minutes: number;
+            /**
+             * Daily Cap
+             * @description null for no cap
+             */
+            daily_cap: number | null;
+            /** Max Horizon Days */
+            max_horizon_days: number;
+            /** Min Notice Minutes */
+            min_notice_minutes: number;
+            /** Slot Step Minutes */
+            slot_step_minutes: number;
+        };
+        /** AgendaRulesOut */
+        AgendaRulesOut: {
+            /** Buffer After Minutes */
+            buffer_after_minutes: number;
+            /** Daily Cap */
+            daily_cap: number | null;
+            /** Max Horizon Days */
+            max_horizon_days: number;
+            /** Min Notice Minutes */
+            min_notice_minutes: number;
+            /** Slot Step Minutes */
+            slot_step_minutes: number;
+            /** Version */
+            version: string;
         };
         /** AppointmentDetailOut */
         AppointmentDetailOut: {
@@ -2972,6 +3046,21 @@ export interface components {
             /** Wraps */
             wraps: components["schemas"]["StaleWrapOut"][];
         };
+        /** RetiredOut */
+        RetiredOut: {
+            /**
+             * Outcome
+             * @description always `retired`: the row stays, out of every agenda
+             */
+            outcome: string;
+            /**
+             * Visit Type Id
+             * Format: uuid
+             */
+            visit_type_id: string;
+            /** Why */
+            why: string;
+        };
         /**
          * Role
          * @enum {string}
@@ -3102,6 +3191,22 @@ export interface components {
             kind: string;
             /** Token */
             token: string | null;
+        };
+        /** SettingsOut */
+        SettingsOut: {
+            /** Anti Hoarding Days */
+            anti_hoarding_days: number;
+            /** Cancel Cutoff Minutes */
+            cancel_cutoff_minutes: number;
+            /** Hold Minutes */
+            hold_minutes: number;
+            /**
+             * Practice Id
+             * Format: uuid
+             */
+            practice_id: string;
+            /** Version */
+            version: string;
         };
         /** SignedUpOut */
         SignedUpOut: {
@@ -3345,6 +3450,43 @@ export interface components {
          * @enum {string}
          */
         VisitMode: "in_person" | "video";
+        /**
+         * VisitTypeChangesIn
+         * @description The fields to change; those left out keep their value.
+         */
+        VisitTypeChangesIn: {
+            /** Duration Minutes */
+            duration_minutes?: number | null;
+            /** Label */
+            label?: string | null;
+            mode?: components["schemas"]["VisitMode"] | null;
+            /** Online Bookable */
+            online_bookable?: boolean | null;
+            patient_kind?: components["schemas"]["PatientKind"] | null;
+        };
+        /** VisitTypeDetailOut */
+        VisitTypeDetailOut: {
+            /** Duration Minutes */
+            duration_minutes: number;
+            /** Label */
+            label: string;
+            mode: components["schemas"]["VisitMode"];
+            /** Online Bookable */
+            online_bookable: boolean;
+            patient_kind: components["schemas"]["PatientKind"];
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Version */
+            version: string;
+            /**
+             * Visit Type Id
+             * Format: uuid
+             */
+            visit_type_id: string;
+        };
         /** VisitTypeIn */
         VisitTypeIn: {
             /** Duration Minutes */
@@ -6386,7 +6528,7 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    update_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_put: {
+    get_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -6396,27 +6538,80 @@ export interface operations {
             };
             cookie?: never;
         };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgendaRulesOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    update_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RulesIn"];
+                "application/json": components["schemas"]["AgendaRulesIn"];
             };
         };
         responses: {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RulesIn"];
+                    "application/json": components["schemas"]["AgendaRulesOut"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -6450,6 +6645,34 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
+        };
+    };
+    list_visit_types_api_v1_practices__practice_id__practitioners__practitioner_id__visit_types_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitTypeDetailOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     add_visit_type_api_v1_practices__practice_id__practitioners__practitioner_id__visit_types_post: {
@@ -6486,10 +6709,42 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    update_practice_settings_api_v1_practices__practice_id__settings_patch: {
+    get_settings_api_v1_practices__practice_id__settings_get: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    update_practice_settings_api_v1_practices__practice_id__settings_patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
             };
@@ -6504,18 +6759,174 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PracticeSettingsOut"];
+                    "application/json": components["schemas"]["SettingsOut"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    get_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                visit_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitTypeDetailOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    retire_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                visit_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetiredOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    edit_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                visit_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitTypeChangesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitTypeDetailOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
