@@ -32,8 +32,8 @@ from colloque.scheduling.timetable import (
     do_add_opening_range,
     do_add_override,
     do_add_visit_type,
-    do_remove_opening_range,
 )
+from colloque.scheduling.timetable_editing import do_remove_opening, opening_version
 from colloque.storage.engine import Database
 from tests.factories import World, book, build_world
 from tests.functional.http import app_client, bearer, problem
@@ -358,24 +358,27 @@ def test_removing_an_opening(db: Database, clock: SettableClock, world: World) -
             visit_type_ids=[world.consultation_id],
         )
         opening_id = opening.opening_id
+        version = opening_version(opening, [world.consultation_id])
     saturday = MON_0900 + timedelta(days=5, hours=14)  # 23:00 in Paris, until midnight
     assert book(db, clock, world, saturday).status == "booked"
     with db.write() as session:
-        do_remove_opening_range(
+        do_remove_opening(
             session,
             now=clock.now(),
             principal=principal,
             practice_id=world.practice_id,
             opening_id=opening_id,
+            expected_version=version,
         )
     for missing in (opening_id, uuid.uuid4()):
         with pytest.raises(NotFound) as caught, db.write() as session:
-            do_remove_opening_range(
+            do_remove_opening(
                 session,
                 now=clock.now(),
                 principal=principal,
                 practice_id=world.practice_id,
                 opening_id=missing,
+                expected_version=version,
             )
         assert caught.value.detail == "opening not found"
     with pytest.raises(RuleViolation, match="does not see patients"):
@@ -474,9 +477,10 @@ def test_agenda_management_over_http(client: TestClient, world: World) -> None:
     created = client.post(agenda_url(world, "openings"), json=opening, headers=secretary)
     assert created.status_code == 201, created.text
     where = f"/api/v1/practices/{world.practice_id}/openings/{created.json()['id']}"
-    problem(client.delete(where, headers=bearer(world.doctor)), 403)
-    assert client.delete(where, headers=secretary).status_code == 204
-    problem(client.delete(where, headers=secretary), 404)
+    opening_read = {"If-Match": client.get(where, headers=secretary).headers["etag"]}
+    problem(client.delete(where, headers=bearer(world.doctor) | opening_read), 403)
+    assert client.delete(where, headers=secretary | opening_read).status_code == 204
+    problem(client.delete(where, headers=secretary | opening_read), 404)
 
     absence = {"kind": "absence", "first_day": "2026-03-10", "last_day": "2026-03-11"}
     override = client.post(agenda_url(world, "overrides"), json=absence, headers=secretary)

@@ -63,8 +63,18 @@ from colloque.patients.registry import remember_patient
 from colloque.practicekeys.memberships import ROLE_NAMES
 from colloque.principal import Role
 from colloque.scheduling.editing import visit_type_version
-from colloque.scheduling.models import Practice, PracticeMember, PracticePractitioner, VisitType
+from colloque.scheduling.models import (
+    AgendaBreak,
+    AgendaOverride,
+    OpeningRange,
+    OpeningRangeVisitType,
+    Practice,
+    PracticeMember,
+    PracticePractitioner,
+    VisitType,
+)
 from colloque.scheduling.services import rules_version, settings_version
+from colloque.scheduling.timetable_editing import break_version, opening_version, override_version
 from colloque.schema import load_metadata
 from colloque.storage.engine import Database
 from tests.conftest import T0
@@ -497,9 +507,85 @@ def override_body(_s: Scene, _t: Target) -> dict[str, Any]:
     return {"kind": "holiday", "first_day": "2026-12-24", "last_day": "2026-12-25"}
 
 
-def remove_opening(s: Scene, t: Target) -> Call:
-    ref = s.opening(t)
-    return Call(f"{P}/{ref.practice_id}/openings/{ref.id}")
+def timetable_part(what: str, edit: str | None = None) -> Builder:
+    """A call on one opening, break or override (``what`` as in its path): a read, or with
+    ``edit`` ("put" or "delete") an edit sending the part's version now, and for "put" its own
+    state as the body (a replacement by itself is always allowed)."""
+
+    def build(s: MatrixScene, t: Target) -> Call:
+        ref = PARTS[what][0](s, t)
+        path = f"{P}/{ref.practice_id}/{what}/{ref.id}"
+        if edit is None:
+            return Call(path)
+        with s.db.read() as session:
+            state = PARTS[what][1](session, ref.practice_id, ref.id)
+        # A missing part: a valid body all the same, so that the answer is about the part.
+        body, version = state or (NEW_PART[what](s, t), None)
+        return Call(
+            path,
+            json=body if edit == "put" else None,
+            headers={"If-Match": f'"{version or "missing"}"'},
+        )
+
+    return build
+
+
+def _opening_state(
+    session: Session, practice_id: UUID, opening_id: UUID
+) -> tuple[dict[str, Any], str] | None:
+    opening = session.get(OpeningRange, (practice_id, opening_id))
+    if opening is None:
+        return None
+    ids = session.scalars(
+        select(OpeningRangeVisitType.visit_type_id).where(
+            OpeningRangeVisitType.practice_id == practice_id,
+            OpeningRangeVisitType.opening_id == opening_id,
+        )
+    ).all()
+    body = {
+        "weekday": opening.weekday,
+        "start_minute": opening.start_minute,
+        "end_minute": opening.end_minute,
+        "visit_type_ids": [str(id_) for id_ in ids],
+    }
+    return body, opening_version(opening, ids)
+
+
+def _break_state(
+    session: Session, practice_id: UUID, break_id: UUID
+) -> tuple[dict[str, Any], str] | None:
+    pause = session.get(AgendaBreak, (practice_id, break_id))
+    if pause is None:
+        return None
+    body = {
+        "weekday": pause.weekday,
+        "start_minute": pause.start_minute,
+        "end_minute": pause.end_minute,
+    }
+    return body, break_version(pause)
+
+
+def _override_state(
+    session: Session, practice_id: UUID, override_id: UUID
+) -> tuple[dict[str, Any], str] | None:
+    override = session.get(AgendaOverride, (practice_id, override_id))
+    if override is None:
+        return None
+    body = {
+        "kind": override.kind,
+        "first_day": override.first_day.isoformat(),
+        "last_day": override.last_day.isoformat(),
+    }
+    return body, override_version(override, [])
+
+
+NEW_PART = {"openings": opening_body, "breaks": break_body, "overrides": override_body}
+PartState = Callable[[Session, UUID, UUID], "tuple[dict[str, Any], str] | None"]
+PARTS: dict[str, tuple[Callable[[MatrixScene, Target], Ref], PartState]] = {
+    "openings": (lambda s, t: s.opening(t), _opening_state),
+    "breaks": (lambda s, t: s.pause(t), _break_state),
+    "overrides": (lambda s, t: s.override(t), _override_state),
+}
 
 
 def view_appointment(s: Scene, t: Target) -> Call:
@@ -1142,9 +1228,32 @@ MATRIX: dict[tuple[str, str], Spec] = {
         agenda_part("visit-types", visit_type_body), AGENDA_MANAGE
     ),
     ("POST", AGENDA + "/openings"): Spec(agenda_part("openings", opening_body), AGENDA_MANAGE),
-    ("DELETE", PRACTICE + "/openings/{opening_id}"): Spec(remove_opening, AGENDA_MANAGE),
+    ("GET", AGENDA + "/openings"): Spec(agenda_part("openings", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/openings/{opening_id}"): Spec(timetable_part("openings"), PRACTICE_READ),
+    ("PUT", PRACTICE + "/openings/{opening_id}"): Spec(
+        timetable_part("openings", "put"), AGENDA_MANAGE
+    ),
+    ("DELETE", PRACTICE + "/openings/{opening_id}"): Spec(
+        timetable_part("openings", "delete"), AGENDA_MANAGE
+    ),
     ("POST", AGENDA + "/breaks"): Spec(agenda_part("breaks", break_body), AGENDA_MANAGE),
+    ("GET", AGENDA + "/breaks"): Spec(agenda_part("breaks", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/breaks/{break_id}"): Spec(timetable_part("breaks"), PRACTICE_READ),
+    ("PUT", PRACTICE + "/breaks/{break_id}"): Spec(timetable_part("breaks", "put"), AGENDA_MANAGE),
+    ("DELETE", PRACTICE + "/breaks/{break_id}"): Spec(
+        timetable_part("breaks", "delete"), AGENDA_MANAGE
+    ),
     ("POST", AGENDA + "/overrides"): Spec(agenda_part("overrides", override_body), AGENDA_MANAGE),
+    ("GET", AGENDA + "/overrides"): Spec(agenda_part("overrides", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/overrides/{override_id}"): Spec(
+        timetable_part("overrides"), PRACTICE_READ
+    ),
+    ("PUT", PRACTICE + "/overrides/{override_id}"): Spec(
+        timetable_part("overrides", "put"), AGENDA_MANAGE
+    ),
+    ("DELETE", PRACTICE + "/overrides/{override_id}"): Spec(
+        timetable_part("overrides", "delete"), AGENDA_MANAGE
+    ),
     ("POST", "/api/v1/appointments"): Spec(book_online, PATIENT_ONLY),
     ("POST", PRACTICE + "/appointments"): Spec(book_by_practice, PRACTICE_BOOK),
     ("GET", "/api/v1/me/appointments"): Spec(get("/api/v1/me/appointments"), SIGNED_IN),

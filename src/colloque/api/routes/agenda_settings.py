@@ -40,7 +40,7 @@ IfMatchHeader = Annotated[
 ]
 
 
-def _if_match(what: str) -> Any:
+def if_match(what: str) -> Any:
     def read(_principal: CurrentPrincipal, if_match: IfMatchHeader = None) -> str:
         # The principal first: an anonymous request is a 401 whatever it sends.
         if if_match is None or not if_match.strip():
@@ -52,9 +52,9 @@ def _if_match(what: str) -> Any:
     return Depends(read)
 
 
-VisitTypeVersion = Annotated[str, _if_match("visit type")]
-RulesVersion = Annotated[str, _if_match("agenda rules")]
-SettingsVersion = Annotated[str, _if_match("practice settings")]
+VisitTypeVersion = Annotated[str, if_match("visit type")]
+RulesVersion = Annotated[str, if_match("agenda rules")]
+SettingsVersion = Annotated[str, if_match("practice settings")]
 
 
 _ETAG = {
@@ -71,7 +71,7 @@ EDIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _tag(response: Response, version: str) -> str:
+def tag(response: Response, version: str) -> str:
     response.headers["ETag"] = f'"{version}"'
     return version
 
@@ -93,7 +93,7 @@ class SettingsOut(Out):
             cancel_cutoff_minutes=practice.cancel_cutoff_minutes,
             anti_hoarding_days=practice.anti_hoarding_days,
             hold_minutes=practice.hold_minutes,
-            version=_tag(response, services.settings_version(practice)),
+            version=tag(response, services.settings_version(practice)),
         )
 
 
@@ -178,7 +178,7 @@ class AgendaRulesOut(Out):
             max_horizon_days=row.max_horizon_days,
             buffer_after_minutes=row.buffer_after_minutes,
             daily_cap=row.daily_cap,
-            version=_tag(response, services.rules_version(row)),
+            version=tag(response, services.rules_version(row)),
         )
 
 
@@ -290,7 +290,7 @@ VISIT_TYPE = "/practices/{practice_id}/visit-types/{visit_type_id}"
 
 def _tagged(visit_type: VisitType, response: Response) -> VisitTypeDetailOut:
     out = VisitTypeDetailOut.of(visit_type)
-    _tag(response, out.version)
+    tag(response, out.version)
     return out
 
 

@@ -330,27 +330,6 @@ def add_opening(
         return CreatedOut(id=opening.opening_id)
 
 
-@router.delete(
-    "/practices/{practice_id}/openings/{opening_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    description=(
-        "Practice admins or the practitioner remove a weekly opening; booked appointments stay. 404"
-        " when it is not there or not yours."
-    ),
-)
-def remove_opening(
-    practice_id: UUID, opening_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
-) -> None:
-    with db.write() as session:
-        timetable.do_remove_opening_range(
-            session,
-            now=clock.now(),
-            principal=principal,
-            practice_id=practice_id,
-            opening_id=opening_id,
-        )
-
-
 @router.post(
     "/practices/{practice_id}/practitioners/{practitioner_id}/breaks",
     response_model=CreatedOut,

@@ -921,6 +921,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/breaks/{break_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Break
+         * @description Practice members read one weekly break. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_break_api_v1_practices__practice_id__breaks__break_id__get"];
+        /**
+         * Replace Break
+         * @description Practice admins and secretaries replace a weekly break; booked appointments stay. 422 for an invalid range, 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        put: operations["replace_break_api_v1_practices__practice_id__breaks__break_id__put"];
+        post?: never;
+        /**
+         * Remove Break
+         * @description Practice admins and secretaries remove a weekly break. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        delete: operations["remove_break_api_v1_practices__practice_id__breaks__break_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/invitations": {
         parameters: {
             query?: never;
@@ -1140,12 +1168,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /**
+         * Get Opening
+         * @description Practice members read one weekly opening. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_opening_api_v1_practices__practice_id__openings__opening_id__get"];
+        /**
+         * Replace Opening
+         * @description Practice admins and secretaries replace a weekly opening, checked like a new one: 422 for an overlap (with another opening, not itself) or an invalid range. Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        put: operations["replace_opening_api_v1_practices__practice_id__openings__opening_id__put"];
         post?: never;
         /**
          * Remove Opening
-         * @description Practice admins or the practitioner remove a weekly opening; booked appointments stay. 404 when it is not there or not yours.
+         * @description Practice admins and secretaries remove a weekly opening; booked appointments stay. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         delete: operations["remove_opening_api_v1_practices__practice_id__openings__opening_id__delete"];
         options?: never;
@@ -1192,6 +1228,34 @@ export interface paths {
          * @description Practice admins end an operator's access now. 409 when the grant has already ended.
          */
         delete: operations["revoke_operator_access_api_v1_practices__practice_id__operator_grants__grant_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/overrides/{override_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Override
+         * @description Practice members read one date override. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_override_api_v1_practices__practice_id__overrides__override_id__get"];
+        /**
+         * Replace Override
+         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field). Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        put: operations["replace_override_api_v1_practices__practice_id__overrides__override_id__put"];
+        post?: never;
+        /**
+         * Remove Override
+         * @description Practice admins and secretaries remove a date override. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        delete: operations["remove_override_api_v1_practices__practice_id__overrides__override_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1392,7 +1456,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Breaks
+         * @description Practice members list the agenda's weekly breaks in week order, each with its version. 404 when the agenda is not yours.
+         */
+        get: operations["list_breaks_api_v1_practices__practice_id__practitioners__practitioner_id__breaks_get"];
         put?: never;
         /**
          * Add Break
@@ -1412,7 +1480,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Openings
+         * @description Practice members list the agenda's weekly openings in week order, each with its visit types and version. 404 when the agenda is not yours.
+         */
+        get: operations["list_openings_api_v1_practices__practice_id__practitioners__practitioner_id__openings_get"];
         put?: never;
         /**
          * Add Opening
@@ -1432,7 +1504,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Overrides
+         * @description Practice members list the agenda's absences, holidays and extra openings in date order, each with its version; with `since` (a local day), only those that end on or after it. 404 when the agenda is not yours.
+         */
+        get: operations["list_overrides_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_get"];
         put?: never;
         /**
          * Add Override
@@ -1903,6 +1979,27 @@ export interface components {
              * Format: date-time
              */
             starts_at: string;
+        };
+        /** BreakOut */
+        BreakOut: {
+            /**
+             * Break Id
+             * Format: uuid
+             */
+            break_id: string;
+            /** End Minute */
+            end_minute: number;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number;
+            /** Version */
+            version: string;
+            /** Weekday */
+            weekday: number;
         };
         /** CancelIn */
         CancelIn: {
@@ -2464,6 +2561,29 @@ export interface components {
              */
             weekday: number;
         };
+        /** OpeningOut */
+        OpeningOut: {
+            /** End Minute */
+            end_minute: number;
+            /**
+             * Opening Id
+             * Format: uuid
+             */
+            opening_id: string;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number;
+            /** Version */
+            version: string;
+            /** Visit Type Ids */
+            visit_type_ids: string[];
+            /** Weekday */
+            weekday: number;
+        };
         /** OperatorGrantIn */
         OperatorGrantIn: {
             /**
@@ -2539,6 +2659,38 @@ export interface components {
          * @enum {string}
          */
         OverrideKind: "absence" | "holiday" | "extra_opening";
+        /** OverrideOut */
+        OverrideOut: {
+            /** End Minute */
+            end_minute: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /**
+             * Override Id
+             * Format: uuid
+             */
+            override_id: string;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number | null;
+            /** Version */
+            version: string;
+            /** Visit Type Ids */
+            visit_type_ids: string[];
+        };
         /** PasswordChangeIn */
         PasswordChangeIn: {
             /**
@@ -5357,6 +5509,140 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    get_break_api_v1_practices__practice_id__breaks__break_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                break_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    replace_break_api_v1_practices__practice_id__breaks__break_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                break_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TimeRangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    remove_break_api_v1_practices__practice_id__breaks__break_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                break_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     pending_invitations_api_v1_practices__practice_id__invitations_get: {
         parameters: {
             query?: never;
@@ -5790,10 +6076,100 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    remove_opening_api_v1_practices__practice_id__openings__opening_id__delete: {
+    get_opening_api_v1_practices__practice_id__openings__opening_id__get: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                practice_id: string;
+                opening_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    replace_opening_api_v1_practices__practice_id__openings__opening_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                opening_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpeningIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    remove_opening_api_v1_practices__practice_id__openings__opening_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 opening_id: string;
@@ -5812,7 +6188,25 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -5910,6 +6304,140 @@ export interface operations {
                 };
             };
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    get_override_api_v1_practices__practice_id__overrides__override_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                override_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    replace_override_api_v1_practices__practice_id__overrides__override_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                override_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverrideIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    remove_override_api_v1_practices__practice_id__overrides__override_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                override_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -6426,6 +6954,34 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    list_breaks_api_v1_practices__practice_id__practitioners__practitioner_id__breaks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     add_break_api_v1_practices__practice_id__practitioners__practitioner_id__breaks_post: {
         parameters: {
             query?: never;
@@ -6460,6 +7016,34 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    list_openings_api_v1_practices__practice_id__practitioners__practitioner_id__openings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     add_opening_api_v1_practices__practice_id__practitioners__practitioner_id__openings_post: {
         parameters: {
             query?: never;
@@ -6490,6 +7074,36 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_overrides_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_get: {
+        parameters: {
+            query?: {
+                since?: string | null;
+            };
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };
