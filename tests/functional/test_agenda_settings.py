@@ -3,16 +3,21 @@ versions that keep two admins from overwriting each other unseen (docs/schedulin
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from colloque.api.app import create_app
 from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
+from colloque.config import Settings
 from colloque.errors import InvalidInput
 from colloque.scheduling.editing import VisitTypeChanges, do_edit_visit_type, visit_type_version
 from colloque.scheduling.models import VisitType
@@ -23,6 +28,7 @@ from colloque.storage.engine import Database
 from tests.factories import World, build_world
 from tests.functional.http import app_client, bearer, problem
 from tests.problems import same_bytes_but_request_id
+from tests.server import running_server
 
 
 @pytest.fixture
@@ -339,3 +345,42 @@ def test_practice_settings_are_read_by_members_and_changed_by_admins(
         422,
         field="hold_minutes",
     )
+
+
+async def _edit_at_once(
+    base_url: str, url: str, headers: dict[str, str], labels: list[str]
+) -> list[httpx2.Response]:
+    async with httpx2.AsyncClient(base_url=base_url, timeout=60) as client:
+        start = asyncio.Event()
+
+        async def one(label: str) -> httpx2.Response:
+            await start.wait()
+            return await client.patch(url, json={"label": label}, headers=headers)
+
+        tasks = [asyncio.create_task(one(label)) for label in labels]
+        await asyncio.sleep(0.05)
+        start.set()
+        return await asyncio.gather(*tasks)
+
+
+@pytest.mark.slow
+def test_edits_based_on_one_read_never_both_pass(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """Real concurrency on a real server: the version check and the edit are one step."""
+    app = create_app(Settings(run_refresher=False), database=db, clock=clock)
+    url = visit_type_url(world, world.consultation_id)
+    with db.read() as session:
+        row = session.get(VisitType, (world.practice_id, world.consultation_id))
+        assert row is not None
+        version = visit_type_version(row)
+    labels = [f"Visite {index}" for index in range(8)]
+    with running_server(app) as base_url:
+        answers = asyncio.run(_edit_at_once(base_url, url, if_match(world.admin, version), labels))
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {200: 1, 412: 7}, [answer.text for answer in answers]
+    winner = next(answer.json()["label"] for answer in answers if answer.status_code == 200)
+    with db.read() as session:
+        row = session.get(VisitType, (world.practice_id, world.consultation_id))
+        assert row is not None
+        assert row.label == winner
