@@ -80,6 +80,22 @@ class Duplicate(Conflict):
         self.existing_id = existing_id
 
 
+class PreconditionRequired(ColloqueError):
+    """An edit or a delete came without the version (``If-Match``) it was based on."""
+
+    status = 428
+    code = "precondition-required"
+    title = "Precondition required"
+
+
+class PreconditionFailed(ColloqueError):
+    """The object changed since the client read it: its version no longer matches ``If-Match``."""
+
+    status = 412
+    code = "precondition-failed"
+    title = "Precondition failed"
+
+
 class TooLarge(ColloqueError):
     status = 413
     code = "too-large"

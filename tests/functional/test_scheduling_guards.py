@@ -32,8 +32,8 @@ from colloque.scheduling.timetable import (
     do_add_opening_range,
     do_add_override,
     do_add_visit_type,
-    do_remove_opening_range,
 )
+from colloque.scheduling.timetable_editing import do_remove_opening, opening_version
 from colloque.storage.engine import Database
 from tests.factories import World, book, build_world
 from tests.functional.http import app_client, bearer, problem
@@ -358,24 +358,27 @@ def test_removing_an_opening(db: Database, clock: SettableClock, world: World) -
             visit_type_ids=[world.consultation_id],
         )
         opening_id = opening.opening_id
+        version = opening_version(opening, [world.consultation_id])
     saturday = MON_0900 + timedelta(days=5, hours=14)  # 23:00 in Paris, until midnight
     assert book(db, clock, world, saturday).status == "booked"
     with db.write() as session:
-        do_remove_opening_range(
+        do_remove_opening(
             session,
             now=clock.now(),
             principal=principal,
             practice_id=world.practice_id,
             opening_id=opening_id,
+            expected_version=version,
         )
     for missing in (opening_id, uuid.uuid4()):
         with pytest.raises(NotFound) as caught, db.write() as session:
-            do_remove_opening_range(
+            do_remove_opening(
                 session,
                 now=clock.now(),
                 principal=principal,
                 practice_id=world.practice_id,
                 opening_id=missing,
+                expected_version=version,
             )
         assert caught.value.detail == "opening not found"
     with pytest.raises(RuleViolation, match="does not see patients"):
@@ -413,27 +416,44 @@ def agenda_url(world: World, what: str) -> str:
 def test_agenda_management_over_http(client: TestClient, world: World) -> None:
     secretary, admin = bearer(world.secretary), bearer(world.admin)
     settings = f"/api/v1/practices/{world.practice_id}/settings"
-    problem(client.patch(settings, json={"hold_minutes": 5}, headers=secretary), 403)
-    changed = client.patch(settings, json={"hold_minutes": 5}, headers=admin)
+    read = client.get(settings, headers=admin).headers["etag"]
+    problem(
+        client.patch(settings, json={"hold_minutes": 5}, headers=secretary | {"If-Match": read}),
+        403,
+    )
+    changed = client.patch(settings, json={"hold_minutes": 5}, headers=admin | {"If-Match": read})
     assert changed.status_code == 200, changed.text
     assert (changed.json()["hold_minutes"], changed.json()["anti_hoarding_days"]) == (5, 6)
+    now = {"If-Match": changed.headers["etag"]}
     problem(
-        client.patch(settings, json={"hold_minutes": 0}, headers=admin), 422, field="hold_minutes"
+        client.patch(settings, json={"hold_minutes": 0}, headers=admin | now),
+        422,
+        field="hold_minutes",
     )
 
-    rules = {"slot_step_minutes": 10, "min_notice_minutes": 0, "daily_cap": 12}
-    problem(client.put(agenda_url(world, "rules"), json=rules, headers=bearer(world.doctor)), 403)
-    put = client.put(agenda_url(world, "rules"), json=rules, headers=secretary)
-    assert put.status_code == 200, put.text
-    assert put.json() == {
+    rules = {
         "slot_step_minutes": 10,
         "min_notice_minutes": 0,
         "max_horizon_days": 90,
         "buffer_after_minutes": 0,
         "daily_cap": 12,
     }
+    current = {
+        "If-Match": client.get(agenda_url(world, "rules"), headers=secretary).headers["etag"]
+    }
     problem(
-        client.put(agenda_url(world, "rules"), json={"slot_step_minutes": 1}, headers=secretary),
+        client.put(agenda_url(world, "rules"), json=rules, headers=bearer(world.doctor) | current),
+        403,
+    )
+    put = client.put(agenda_url(world, "rules"), json=rules, headers=secretary | current)
+    assert put.status_code == 200, put.text
+    assert {key: put.json()[key] for key in rules} == rules
+    problem(
+        client.put(
+            agenda_url(world, "rules"),
+            json={**rules, "slot_step_minutes": 1},
+            headers=secretary | {"If-Match": put.headers["etag"]},
+        ),
         422,
         field="slot_step_minutes",
     )
@@ -457,9 +477,10 @@ def test_agenda_management_over_http(client: TestClient, world: World) -> None:
     created = client.post(agenda_url(world, "openings"), json=opening, headers=secretary)
     assert created.status_code == 201, created.text
     where = f"/api/v1/practices/{world.practice_id}/openings/{created.json()['id']}"
-    problem(client.delete(where, headers=bearer(world.doctor)), 403)
-    assert client.delete(where, headers=secretary).status_code == 204
-    problem(client.delete(where, headers=secretary), 404)
+    opening_read = {"If-Match": client.get(where, headers=secretary).headers["etag"]}
+    problem(client.delete(where, headers=bearer(world.doctor) | opening_read), 403)
+    assert client.delete(where, headers=secretary | opening_read).status_code == 204
+    problem(client.delete(where, headers=secretary | opening_read), 404)
 
     absence = {"kind": "absence", "first_day": "2026-03-10", "last_day": "2026-03-11"}
     override = client.post(agenda_url(world, "overrides"), json=absence, headers=secretary)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from colloque.api import observability, openapi, problems
 from colloque.api.limits import BodyLimit
 from colloque.api.routes.accounts import router as accounts_router
+from colloque.api.routes.agenda_settings import router as agenda_settings_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
 from colloque.api.routes.key_directory import router as key_directory_router
@@ -24,6 +25,7 @@ from colloque.api.routes.practice_keys import router as practice_keys_router
 from colloque.api.routes.records import router as records_router
 from colloque.api.routes.scheduling import router as scheduling_router
 from colloque.api.routes.search import router as search_router
+from colloque.api.routes.timetable import router as timetable_router
 from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
@@ -143,6 +145,8 @@ def create_app(
     for router in (
         search_router,
         scheduling_router,
+        agenda_settings_router,
+        timetable_router,
         booking_router,
         patients_router,
         waitlist_router,

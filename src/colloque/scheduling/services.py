@@ -30,6 +30,7 @@ from colloque.scheduling.models import (
     Practitioner,
 )
 from colloque.scheduling.specialties import LANGUAGES, Specialty
+from colloque.scheduling.versions import check_version, version_of
 from colloque.text import search_key
 
 POSTCODE = re.compile(r"^[0-9A-Z][0-9A-Z \-]{2,9}$")
@@ -110,8 +111,8 @@ def do_create_practice(
     return practice
 
 
-def get_practice(session: Session, *, practice_id: UUID) -> Practice:
-    practice = session.get(Practice, practice_id)
+def get_practice(session: Session, *, practice_id: UUID, for_update: bool = False) -> Practice:
+    practice = session.get(Practice, practice_id, with_for_update=for_update)
     if practice is None:
         raise NotFound("practice not found")
     return practice
@@ -126,11 +127,16 @@ def do_update_practice_settings(
     cancel_cutoff_minutes: int | None = None,
     anti_hoarding_days: int | None = None,
     hold_minutes: int | None = None,
+    expected_version: str | None = None,
 ) -> Practice:
+    """``expected_version``: the settings' version the change was based on (the API always
+    sends it; versions.py); a caller inside the transaction may leave it out."""
     require(
         principal, Action.PRACTICE_SETTINGS_MANAGE, PracticeTarget(practice_id), what="practice"
     )
-    practice = get_practice(session, practice_id=practice_id)
+    practice = get_practice(session, practice_id=practice_id, for_update=True)
+    if expected_version is not None:
+        check_version(settings_version(practice), expected_version, what="practice settings")
     if cancel_cutoff_minutes is not None:
         practice.cancel_cutoff_minutes = cancel_cutoff_minutes
     if anti_hoarding_days is not None:
@@ -148,6 +154,22 @@ def do_update_practice_settings(
         object_id=practice_id,
     )
     return practice
+
+
+def settings_version(practice: Practice) -> str:
+    return version_of(
+        practice.cancel_cutoff_minutes, practice.anti_hoarding_days, practice.hold_minutes
+    )
+
+
+def rules_version(row: PracticePractitioner) -> str:
+    return version_of(
+        row.slot_step_minutes,
+        row.min_notice_minutes,
+        row.max_horizon_days,
+        row.buffer_after_minutes,
+        row.daily_cap,
+    )
 
 
 def check_languages(languages: Iterable[str]) -> list[str]:
@@ -254,9 +276,11 @@ def _check_rules(rules: AgendaRulesInput) -> None:
 
 
 def get_agenda_row(
-    session: Session, *, practice_id: UUID, practitioner_id: UUID
+    session: Session, *, practice_id: UUID, practitioner_id: UUID, for_update: bool = False
 ) -> PracticePractitioner:
-    row = session.get(PracticePractitioner, (practice_id, practitioner_id))
+    row = session.get(
+        PracticePractitioner, (practice_id, practitioner_id), with_for_update=for_update
+    )
     if row is None:
         raise NotFound("practitioner not found at this practice")
     return row
@@ -270,9 +294,15 @@ def do_update_agenda_rules(
     practice_id: UUID,
     practitioner_id: UUID,
     rules: AgendaRulesInput,
+    expected_version: str | None = None,
 ) -> PracticePractitioner:
+    """``expected_version`` as for :func:`do_update_practice_settings`."""
     require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
-    row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
+    row = get_agenda_row(
+        session, practice_id=practice_id, practitioner_id=practitioner_id, for_update=True
+    )
+    if expected_version is not None:
+        check_version(rules_version(row), expected_version, what="agenda rules")
     _check_rules(rules)
     row.slot_step_minutes = rules.slot_step_minutes
     row.min_notice_minutes = rules.min_notice_minutes

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.errors import InvalidInput, NotFound
+from colloque.errors import InvalidInput
 from colloque.ids import new_id
 from colloque.principal import Principal
 from colloque.scheduling.domain import (
@@ -148,6 +148,44 @@ def _check_visit_types(
     return ids
 
 
+def check_weekly(weekday: int, start_minute: int, end_minute: int) -> None:
+    if not 0 <= weekday <= 6:
+        raise InvalidInput("weekday must be 0 (Monday) to 6 (Sunday)", field="weekday")
+    _check_minutes(start_minute, end_minute)
+
+
+def check_opening(
+    session: Session,
+    *,
+    practice_id: UUID,
+    practitioner_id: UUID,
+    weekday: int,
+    start_minute: int,
+    end_minute: int,
+    visit_type_ids: Iterable[UUID],
+    replacing: UUID | None = None,
+) -> list[UUID]:
+    """The opening's visit types, once checked. Refused if it overlaps another opening of the
+    same practitioner on that weekday, here or at another practice (not the one it replaces):
+    a person cannot be in two places at once."""
+    check_weekly(weekday, start_minute, end_minute)
+    ids = _check_visit_types(session, practice_id, practitioner_id, visit_type_ids)
+    clash = session.scalar(
+        select(OpeningRange.opening_id).where(
+            OpeningRange.practitioner_id == practitioner_id,
+            OpeningRange.weekday == weekday,
+            OpeningRange.start_minute < end_minute,
+            OpeningRange.end_minute > start_minute,
+            OpeningRange.opening_id != replacing if replacing is not None else true(),
+        )
+    )
+    if clash is not None:
+        raise InvalidInput(
+            "this opening overlaps another opening of the practitioner", field="start_minute"
+        )
+    return ids
+
+
 def do_add_opening_range(
     session: Session,
     *,
@@ -160,26 +198,18 @@ def do_add_opening_range(
     end_minute: int,
     visit_type_ids: Iterable[UUID],
 ) -> OpeningRange:
-    """Add a weekly opening. Refused if it overlaps another opening of the same practitioner on
-    that weekday, here or at another practice: a person cannot be in two places at once."""
+    """Add a weekly opening, refused if it overlaps another (:func:`check_opening`)."""
     require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
     row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
-    if not 0 <= weekday <= 6:
-        raise InvalidInput("weekday must be 0 (Monday) to 6 (Sunday)", field="weekday")
-    _check_minutes(start_minute, end_minute)
-    ids = _check_visit_types(session, practice_id, practitioner_id, visit_type_ids)
-    clash = session.scalar(
-        select(OpeningRange.opening_id).where(
-            OpeningRange.practitioner_id == practitioner_id,
-            OpeningRange.weekday == weekday,
-            OpeningRange.start_minute < end_minute,
-            OpeningRange.end_minute > start_minute,
-        )
+    ids = check_opening(
+        session,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        weekday=weekday,
+        start_minute=start_minute,
+        end_minute=end_minute,
+        visit_type_ids=visit_type_ids,
     )
-    if clash is not None:
-        raise InvalidInput(
-            "this opening overlaps another opening of the practitioner", field="start_minute"
-        )
     opening = OpeningRange(
         practice_id=practice_id,
         opening_id=new_id(),
@@ -201,20 +231,6 @@ def do_add_opening_range(
     return opening
 
 
-def do_remove_opening_range(
-    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, opening_id: UUID
-) -> None:
-    require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
-    opening = session.get(OpeningRange, (practice_id, opening_id))
-    if opening is None:
-        raise NotFound("opening not found")
-    definition_changed(
-        get_agenda_row(session, practice_id=practice_id, practitioner_id=opening.practitioner_id)
-    )
-    audit_agenda(session, now, principal, practice_id, opening.practitioner_id)
-    session.delete(opening)
-
-
 def do_add_break(
     session: Session,
     *,
@@ -228,9 +244,7 @@ def do_add_break(
 ) -> AgendaBreak:
     require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
     row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
-    if not 0 <= weekday <= 6:
-        raise InvalidInput("weekday must be 0 (Monday) to 6 (Sunday)", field="weekday")
-    _check_minutes(start_minute, end_minute)
+    check_weekly(weekday, start_minute, end_minute)
     pause = AgendaBreak(
         practice_id=practice_id,
         break_id=new_id(),
@@ -243,6 +257,40 @@ def do_add_break(
     definition_changed(row)
     audit_agenda(session, now, principal, practice_id, practitioner_id)
     return pause
+
+
+def check_override(
+    session: Session,
+    *,
+    now: datetime,
+    practice_id: UUID,
+    practitioner_id: UUID,
+    kind: OverrideKind,
+    first_day: date,
+    last_day: date,
+    start_minute: int | None,
+    end_minute: int | None,
+    visit_type_ids: Iterable[UUID],
+) -> list[UUID]:
+    """The override's visit types (an extra opening's), once every field is checked."""
+    check_horizon(first_day, now=now, field="first_day")
+    check_horizon(last_day, now=now, field="last_day")
+    if first_day > last_day:
+        raise InvalidInput("first_day must not be after last_day", field="last_day")
+    if (last_day - first_day).days > 366:
+        raise InvalidInput("an override spans at most a year", field="last_day")
+    if (start_minute is None) != (end_minute is None):
+        raise InvalidInput("give both start and end times, or neither", field="end_minute")
+    if start_minute is not None and end_minute is not None:
+        _check_minutes(start_minute, end_minute)
+    ids: list[UUID] = []
+    if kind is OverrideKind.EXTRA_OPENING:
+        if start_minute is None:
+            raise InvalidInput("an extra opening needs start and end times", field="start_minute")
+        ids = _check_visit_types(session, practice_id, practitioner_id, visit_type_ids)
+    elif kind is OverrideKind.HOLIDAY and start_minute is not None:
+        raise InvalidInput("a holiday closes whole days; give no times", field="start_minute")
+    return ids
 
 
 def do_add_override(
@@ -261,23 +309,18 @@ def do_add_override(
 ) -> AgendaOverride:
     require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
     row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
-    check_horizon(first_day, now=now, field="first_day")
-    check_horizon(last_day, now=now, field="last_day")
-    if first_day > last_day:
-        raise InvalidInput("first_day must not be after last_day", field="last_day")
-    if (last_day - first_day).days > 366:
-        raise InvalidInput("an override spans at most a year", field="last_day")
-    if (start_minute is None) != (end_minute is None):
-        raise InvalidInput("give both start and end times, or neither", field="end_minute")
-    if start_minute is not None and end_minute is not None:
-        _check_minutes(start_minute, end_minute)
-    ids: list[UUID] = []
-    if kind is OverrideKind.EXTRA_OPENING:
-        if start_minute is None:
-            raise InvalidInput("an extra opening needs start and end times", field="start_minute")
-        ids = _check_visit_types(session, practice_id, practitioner_id, visit_type_ids)
-    elif kind is OverrideKind.HOLIDAY and start_minute is not None:
-        raise InvalidInput("a holiday closes whole days; give no times", field="start_minute")
+    ids = check_override(
+        session,
+        now=now,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        kind=kind,
+        first_day=first_day,
+        last_day=last_day,
+        start_minute=start_minute,
+        end_minute=end_minute,
+        visit_type_ids=visit_type_ids,
+    )
     override = AgendaOverride(
         practice_id=practice_id,
         override_id=new_id(),

@@ -34,10 +34,15 @@ from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Principal
-from colloque.scheduling.domain import PatientKind
+from colloque.scheduling.domain import OverrideKind, PatientKind
 from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner, do_create_practice
 from colloque.scheduling.specialties import Specialty
-from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
+from colloque.scheduling.timetable import (
+    do_add_break,
+    do_add_opening_range,
+    do_add_override,
+    do_add_visit_type,
+)
 from colloque.storage.engine import Database
 from tests.factories import Person, build_world, make_patient, make_person
 from tests.functional.authorization.conftest import make_operator
@@ -204,6 +209,8 @@ class Scene:
         self._relatives = {n: self._relative(n) for n in OWNER_OF}
         self._openings = {n: self._opening(n) for n in ("here", "there")}
         self._grants = {n: self._grant(n) for n in ("here", "there")}
+        self._breaks = {n: self._break(n) for n in ("here", "there")}
+        self._overrides = {n: self._override(n) for n in ("here", "there")}
 
     # --- who ---------------------------------------------------------------------------------
 
@@ -315,6 +322,39 @@ class Scene:
         if target.mode is Mode.STATIC:
             return self._openings[target.name]
         return self._opening(target.name)
+
+    def visit_type(self, target: Target) -> Ref:
+        site = self.sites[target.site]
+        if target.mode is Mode.MISSING:
+            return Ref(site.practice_id, uuid.uuid4())
+        if target.mode is Mode.STATIC:
+            return Ref(site.practice_id, site.visit_type_id)
+        with self.db.write() as session:
+            visit_type = do_add_visit_type(
+                session,
+                now=self.now,
+                principal=self._principals[site.admin],
+                practice_id=site.practice_id,
+                practitioner_id=site.practitioner_id,
+                label="Visite jetable",
+                duration_minutes=15,
+            )
+            return Ref(site.practice_id, visit_type.visit_type_id)
+
+    def pause(self, target: Target) -> Ref:
+        """A weekly break of the target's agenda (``break`` is a keyword)."""
+        if target.mode is Mode.MISSING:
+            return Ref(self.sites[target.site].practice_id, uuid.uuid4())
+        if target.mode is Mode.STATIC:
+            return self._breaks[target.name]
+        return self._break(target.name)
+
+    def override(self, target: Target) -> Ref:
+        if target.mode is Mode.MISSING:
+            return Ref(self.sites[target.site].practice_id, uuid.uuid4())
+        if target.mode is Mode.STATIC:
+            return self._overrides[target.name]
+        return self._override(target.name)
 
     def grant(self, target: Target) -> Ref:
         if target.mode is Mode.MISSING:
@@ -484,6 +524,36 @@ class Scene:
                 visit_type_ids=[site.visit_type_id],
             )
             return Ref(site.practice_id, opening.opening_id)
+
+    def _break(self, name: str) -> Ref:
+        site = self.sites[SITE_OF[name]]
+        with self.db.write() as session:
+            pause = do_add_break(
+                session,
+                now=self.now,
+                principal=self._principals[site.admin],
+                practice_id=site.practice_id,
+                practitioner_id=site.practitioner_id,
+                weekday=6,
+                start_minute=0,
+                end_minute=10,
+            )
+            return Ref(site.practice_id, pause.break_id)
+
+    def _override(self, name: str) -> Ref:
+        site = self.sites[SITE_OF[name]]
+        with self.db.write() as session:
+            override = do_add_override(
+                session,
+                now=self.now,
+                principal=self._principals[site.admin],
+                practice_id=site.practice_id,
+                practitioner_id=site.practitioner_id,
+                kind=OverrideKind.HOLIDAY,
+                first_day=date(2026, 12, 24),
+                last_day=date(2026, 12, 25),
+            )
+            return Ref(site.practice_id, override.override_id)
 
     def _grant(self, name: str) -> Ref:
         site_name = SITE_OF[name]

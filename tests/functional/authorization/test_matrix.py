@@ -42,6 +42,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.demo import do_create_demo_login
@@ -61,7 +62,19 @@ from colloque.keydirectory.services import publish_bindings
 from colloque.patients.registry import remember_patient
 from colloque.practicekeys.memberships import ROLE_NAMES
 from colloque.principal import Role
-from colloque.scheduling.models import PracticeMember
+from colloque.scheduling.editing import visit_type_version
+from colloque.scheduling.models import (
+    AgendaBreak,
+    AgendaOverride,
+    OpeningRange,
+    OpeningRangeVisitType,
+    Practice,
+    PracticeMember,
+    PracticePractitioner,
+    VisitType,
+)
+from colloque.scheduling.services import rules_version, settings_version
+from colloque.scheduling.timetable_editing import break_version, opening_version, override_version
 from colloque.schema import load_metadata
 from colloque.storage.engine import Database
 from tests.conftest import T0
@@ -304,6 +317,7 @@ class Call:
     path: str
     json: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
 
 
 Builder = Callable[[MatrixScene, Target], Call]
@@ -368,8 +382,27 @@ def add_practitioner(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/practitioners", json=body)
 
 
+def current(s: Scene, version: Callable[[Session], str | None]) -> dict[str, str]:
+    """The ``If-Match`` of an edit: the object's version now, as a reader would have it (any
+    version for a missing object, which answers 404 before versions are compared)."""
+    with s.db.read() as session:
+        return {"If-Match": f'"{version(session) or "missing"}"'}
+
+
+def settings(s: Scene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/settings")
+
+
 def change_settings(s: Scene, t: Target) -> Call:
-    return Call(f"{P}/{s.practice(t)}/settings", json={"hold_minutes": 30})
+    practice_id = s.practice(t)
+
+    def version(session: Session) -> str | None:
+        practice = session.get(Practice, practice_id)
+        return None if practice is None else settings_version(practice)
+
+    return Call(
+        f"{P}/{practice_id}/settings", json={"hold_minutes": 30}, headers=current(s, version)
+    )
 
 
 def agenda(s: Scene, t: Target) -> Call:
@@ -402,7 +435,7 @@ def revoke(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{ref.practice_id}/operator-grants/{ref.id}")
 
 
-def agenda_part(suffix: str, body: Callable[[Scene, Target], dict[str, Any]]) -> Builder:
+def agenda_part(suffix: str, body: Callable[[Scene, Target], dict[str, Any] | None]) -> Builder:
     def build(s: Scene, t: Target) -> Call:
         site = s.site(t)
         path = f"{P}/{site.practice_id}/practitioners/{site.practitioner_id}/{suffix}"
@@ -411,9 +444,49 @@ def agenda_part(suffix: str, body: Callable[[Scene, Target], dict[str, Any]]) ->
     return build
 
 
+def no_body(_s: Scene, _t: Target) -> None:
+    return None
+
+
 def rules_body(_s: Scene, _t: Target) -> dict[str, Any]:
     # The agendas' own rules: the other operations rely on them.
-    return {"slot_step_minutes": 15, "min_notice_minutes": 60, "max_horizon_days": 60}
+    return {
+        "slot_step_minutes": 15,
+        "min_notice_minutes": 60,
+        "max_horizon_days": 60,
+        "buffer_after_minutes": 0,
+        "daily_cap": None,
+    }
+
+
+def replace_rules(s: MatrixScene, t: Target) -> Call:
+    call = agenda_part("rules", rules_body)(s, t)
+    site = s.site(t)
+
+    def version(session: Session) -> str | None:
+        row = session.get(PracticePractitioner, (site.practice_id, site.practitioner_id))
+        return None if row is None else rules_version(row)
+
+    return Call(call.path, json=call.json, headers=current(s, version))
+
+
+def visit_type(s: Scene, t: Target) -> Call:
+    ref = s.visit_type(t)
+    return Call(f"{P}/{ref.practice_id}/visit-types/{ref.id}")
+
+
+def visit_type_edit(body: dict[str, Any] | None) -> Builder:
+    def build(s: Scene, t: Target) -> Call:
+        ref = s.visit_type(t)
+
+        def version(session: Session) -> str | None:
+            row = session.get(VisitType, (ref.practice_id, ref.id))
+            return None if row is None else visit_type_version(row)
+
+        path = f"{P}/{ref.practice_id}/visit-types/{ref.id}"
+        return Call(path, json=body, headers=current(s, version))
+
+    return build
 
 
 def visit_type_body(_s: Scene, _t: Target) -> dict[str, Any]:
@@ -434,9 +507,85 @@ def override_body(_s: Scene, _t: Target) -> dict[str, Any]:
     return {"kind": "holiday", "first_day": "2026-12-24", "last_day": "2026-12-25"}
 
 
-def remove_opening(s: Scene, t: Target) -> Call:
-    ref = s.opening(t)
-    return Call(f"{P}/{ref.practice_id}/openings/{ref.id}")
+def timetable_part(what: str, edit: str | None = None) -> Builder:
+    """A call on one opening, break or override (``what`` as in its path): a read, or with
+    ``edit`` ("put" or "delete") an edit sending the part's version now, and for "put" its own
+    state as the body (a replacement by itself is always allowed)."""
+
+    def build(s: MatrixScene, t: Target) -> Call:
+        ref = PARTS[what][0](s, t)
+        path = f"{P}/{ref.practice_id}/{what}/{ref.id}"
+        if edit is None:
+            return Call(path)
+        with s.db.read() as session:
+            state = PARTS[what][1](session, ref.practice_id, ref.id)
+        # A missing part: a valid body all the same, so that the answer is about the part.
+        body, version = state or (NEW_PART[what](s, t), None)
+        return Call(
+            path,
+            json=body if edit == "put" else None,
+            headers={"If-Match": f'"{version or "missing"}"'},
+        )
+
+    return build
+
+
+def _opening_state(
+    session: Session, practice_id: UUID, opening_id: UUID
+) -> tuple[dict[str, Any], str] | None:
+    opening = session.get(OpeningRange, (practice_id, opening_id))
+    if opening is None:
+        return None
+    ids = session.scalars(
+        select(OpeningRangeVisitType.visit_type_id).where(
+            OpeningRangeVisitType.practice_id == practice_id,
+            OpeningRangeVisitType.opening_id == opening_id,
+        )
+    ).all()
+    body = {
+        "weekday": opening.weekday,
+        "start_minute": opening.start_minute,
+        "end_minute": opening.end_minute,
+        "visit_type_ids": [str(id_) for id_ in ids],
+    }
+    return body, opening_version(opening, ids)
+
+
+def _break_state(
+    session: Session, practice_id: UUID, break_id: UUID
+) -> tuple[dict[str, Any], str] | None:
+    pause = session.get(AgendaBreak, (practice_id, break_id))
+    if pause is None:
+        return None
+    body = {
+        "weekday": pause.weekday,
+        "start_minute": pause.start_minute,
+        "end_minute": pause.end_minute,
+    }
+    return body, break_version(pause)
+
+
+def _override_state(
+    session: Session, practice_id: UUID, override_id: UUID
+) -> tuple[dict[str, Any], str] | None:
+    override = session.get(AgendaOverride, (practice_id, override_id))
+    if override is None:
+        return None
+    body = {
+        "kind": override.kind,
+        "first_day": override.first_day.isoformat(),
+        "last_day": override.last_day.isoformat(),
+    }
+    return body, override_version(override, [])
+
+
+NEW_PART = {"openings": opening_body, "breaks": break_body, "overrides": override_body}
+PartState = Callable[[Session, UUID, UUID], "tuple[dict[str, Any], str] | None"]
+PARTS: dict[str, tuple[Callable[[MatrixScene, Target], Ref], PartState]] = {
+    "openings": (lambda s, t: s.opening(t), _opening_state),
+    "breaks": (lambda s, t: s.pause(t), _break_state),
+    "overrides": (lambda s, t: s.override(t), _override_state),
+}
 
 
 def view_appointment(s: Scene, t: Target) -> Call:
@@ -1063,15 +1212,48 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", PRACTICE + "/practitioners"): Spec(add_practitioner, ADMIN_ONLY),
     ("GET", AGENDA + "/slots"): Spec(free_slots, PUBLIC_PRACTICE),
     ("POST", "/api/v1/practices"): Spec(create_practice, SIGNED_IN),
+    ("GET", PRACTICE + "/settings"): Spec(settings, PRACTICE_READ),
     ("PATCH", PRACTICE + "/settings"): Spec(change_settings, ADMIN_ONLY),
-    ("PUT", AGENDA + "/rules"): Spec(agenda_part("rules", rules_body), AGENDA_MANAGE),
+    ("GET", AGENDA + "/rules"): Spec(agenda_part("rules", no_body), PRACTICE_READ),
+    ("PUT", AGENDA + "/rules"): Spec(replace_rules, AGENDA_MANAGE),
+    ("GET", AGENDA + "/visit-types"): Spec(agenda_part("visit-types", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/visit-types/{visit_type_id}"): Spec(visit_type, PRACTICE_READ),
+    ("PATCH", PRACTICE + "/visit-types/{visit_type_id}"): Spec(
+        visit_type_edit({"label": "Visite renommée"}), AGENDA_MANAGE
+    ),
+    ("DELETE", PRACTICE + "/visit-types/{visit_type_id}"): Spec(
+        visit_type_edit(None), AGENDA_MANAGE
+    ),
     ("POST", AGENDA + "/visit-types"): Spec(
         agenda_part("visit-types", visit_type_body), AGENDA_MANAGE
     ),
     ("POST", AGENDA + "/openings"): Spec(agenda_part("openings", opening_body), AGENDA_MANAGE),
-    ("DELETE", PRACTICE + "/openings/{opening_id}"): Spec(remove_opening, AGENDA_MANAGE),
+    ("GET", AGENDA + "/openings"): Spec(agenda_part("openings", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/openings/{opening_id}"): Spec(timetable_part("openings"), PRACTICE_READ),
+    ("PUT", PRACTICE + "/openings/{opening_id}"): Spec(
+        timetable_part("openings", "put"), AGENDA_MANAGE
+    ),
+    ("DELETE", PRACTICE + "/openings/{opening_id}"): Spec(
+        timetable_part("openings", "delete"), AGENDA_MANAGE
+    ),
     ("POST", AGENDA + "/breaks"): Spec(agenda_part("breaks", break_body), AGENDA_MANAGE),
+    ("GET", AGENDA + "/breaks"): Spec(agenda_part("breaks", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/breaks/{break_id}"): Spec(timetable_part("breaks"), PRACTICE_READ),
+    ("PUT", PRACTICE + "/breaks/{break_id}"): Spec(timetable_part("breaks", "put"), AGENDA_MANAGE),
+    ("DELETE", PRACTICE + "/breaks/{break_id}"): Spec(
+        timetable_part("breaks", "delete"), AGENDA_MANAGE
+    ),
     ("POST", AGENDA + "/overrides"): Spec(agenda_part("overrides", override_body), AGENDA_MANAGE),
+    ("GET", AGENDA + "/overrides"): Spec(agenda_part("overrides", no_body), PRACTICE_READ),
+    ("GET", PRACTICE + "/overrides/{override_id}"): Spec(
+        timetable_part("overrides"), PRACTICE_READ
+    ),
+    ("PUT", PRACTICE + "/overrides/{override_id}"): Spec(
+        timetable_part("overrides", "put"), AGENDA_MANAGE
+    ),
+    ("DELETE", PRACTICE + "/overrides/{override_id}"): Spec(
+        timetable_part("overrides", "delete"), AGENDA_MANAGE
+    ),
     ("POST", "/api/v1/appointments"): Spec(book_online, PATIENT_ONLY),
     ("POST", PRACTICE + "/appointments"): Spec(book_by_practice, PRACTICE_BOOK),
     ("GET", "/api/v1/me/appointments"): Spec(get("/api/v1/me/appointments"), SIGNED_IN),
@@ -1336,6 +1518,7 @@ class Matrix:
         if token is None and person is not None:
             token = person.token
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        headers |= call.headers or {}
         self.scene.requests += 1
         return self.client(method, template).request(
             method, call.path, json=call.json, params=call.params, headers=headers

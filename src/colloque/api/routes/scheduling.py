@@ -204,37 +204,6 @@ def create_practice(
         )
 
 
-class PracticeSettingsIn(Body):
-    cancel_cutoff_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
-    anti_hoarding_days: int | None = Field(default=None, ge=0, le=365)
-    hold_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-
-
-@router.patch(
-    "/practices/{practice_id}/settings",
-    response_model=PracticeSettingsOut,
-    description=(
-        "Practice admins change the practice's settings. 403 for a lower role, 404 when the "
-        "practice is not yours."
-    ),
-)
-def update_practice_settings(
-    practice_id: UUID,
-    body: PracticeSettingsIn,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-) -> Practice:
-    with db.write() as session:
-        return services.do_update_practice_settings(
-            session,
-            now=clock.now(),
-            principal=principal,
-            practice_id=practice_id,
-            **body.model_dump(),
-        )
-
-
 class RulesIn(Body):
     slot_step_minutes: int = Field(default=15, ge=5, le=240)
     min_notice_minutes: int = Field(default=120, ge=0, le=60 * 24 * 60)
@@ -280,40 +249,6 @@ def add_practitioner(
             rules=services.AgendaRulesInput(**body.rules.model_dump()),
         )
         return PractitionerOut.of(practitioner)
-
-
-@router.put(
-    "/practices/{practice_id}/practitioners/{practitioner_id}/rules",
-    response_model=RulesIn,
-    description=(
-        "Practice admins or the practitioner set the booking rules (notice, horizon, buffers, anti-"
-        "hoarding). 403 for a lower role, 404 when not yours."
-    ),
-)
-def update_rules(
-    practice_id: UUID,
-    practitioner_id: UUID,
-    body: RulesIn,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-) -> RulesIn:
-    with db.write() as session:
-        row = services.do_update_agenda_rules(
-            session,
-            now=clock.now(),
-            principal=principal,
-            practice_id=practice_id,
-            practitioner_id=practitioner_id,
-            rules=services.AgendaRulesInput(**body.model_dump()),
-        )
-        return RulesIn(
-            slot_step_minutes=row.slot_step_minutes,
-            min_notice_minutes=row.min_notice_minutes,
-            max_horizon_days=row.max_horizon_days,
-            buffer_after_minutes=row.buffer_after_minutes,
-            daily_cap=row.daily_cap,
-        )
 
 
 class VisitTypeIn(Body):
@@ -393,27 +328,6 @@ def add_opening(
             **body.model_dump(),
         )
         return CreatedOut(id=opening.opening_id)
-
-
-@router.delete(
-    "/practices/{practice_id}/openings/{opening_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    description=(
-        "Practice admins or the practitioner remove a weekly opening; booked appointments stay. 404"
-        " when it is not there or not yours."
-    ),
-)
-def remove_opening(
-    practice_id: UUID, opening_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
-) -> None:
-    with db.write() as session:
-        timetable.do_remove_opening_range(
-            session,
-            now=clock.now(),
-            principal=principal,
-            practice_id=practice_id,
-            opening_id=opening_id,
-        )
 
 
 @router.post(

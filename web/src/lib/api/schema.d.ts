@@ -921,6 +921,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/breaks/{break_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Break
+         * @description Practice members read one weekly break. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_break_api_v1_practices__practice_id__breaks__break_id__get"];
+        /**
+         * Replace Break
+         * @description Practice admins and secretaries replace a weekly break; booked appointments stay. 422 for an invalid range, 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        put: operations["replace_break_api_v1_practices__practice_id__breaks__break_id__put"];
+        post?: never;
+        /**
+         * Remove Break
+         * @description Practice admins and secretaries remove a weekly break. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        delete: operations["remove_break_api_v1_practices__practice_id__breaks__break_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/invitations": {
         parameters: {
             query?: never;
@@ -1140,12 +1168,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /**
+         * Get Opening
+         * @description Practice members read one weekly opening. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_opening_api_v1_practices__practice_id__openings__opening_id__get"];
+        /**
+         * Replace Opening
+         * @description Practice admins and secretaries replace a weekly opening, checked like a new one: 422 for an overlap (with another opening, not itself) or an invalid range. Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        put: operations["replace_opening_api_v1_practices__practice_id__openings__opening_id__put"];
         post?: never;
         /**
          * Remove Opening
-         * @description Practice admins or the practitioner remove a weekly opening; booked appointments stay. 404 when it is not there or not yours.
+         * @description Practice admins and secretaries remove a weekly opening; booked appointments stay. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         delete: operations["remove_opening_api_v1_practices__practice_id__openings__opening_id__delete"];
         options?: never;
@@ -1192,6 +1228,34 @@ export interface paths {
          * @description Practice admins end an operator's access now. 409 when the grant has already ended.
          */
         delete: operations["revoke_operator_access_api_v1_practices__practice_id__operator_grants__grant_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/overrides/{override_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Override
+         * @description Practice members read one date override. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_override_api_v1_practices__practice_id__overrides__override_id__get"];
+        /**
+         * Replace Override
+         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field). Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        put: operations["replace_override_api_v1_practices__practice_id__overrides__override_id__put"];
+        post?: never;
+        /**
+         * Remove Override
+         * @description Practice admins and secretaries remove a date override. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        delete: operations["remove_override_api_v1_practices__practice_id__overrides__override_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1392,7 +1456,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Breaks
+         * @description Practice members list the agenda's weekly breaks in week order, each with its version. 404 when the agenda is not yours.
+         */
+        get: operations["list_breaks_api_v1_practices__practice_id__practitioners__practitioner_id__breaks_get"];
         put?: never;
         /**
          * Add Break
@@ -1412,7 +1480,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Openings
+         * @description Practice members list the agenda's weekly openings in week order, each with its visit types and version. 404 when the agenda is not yours.
+         */
+        get: operations["list_openings_api_v1_practices__practice_id__practitioners__practitioner_id__openings_get"];
         put?: never;
         /**
          * Add Opening
@@ -1432,7 +1504,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Overrides
+         * @description Practice members list the agenda's absences, holidays and extra openings in date order, each with its version; with `since` (a local day), only those that end on or after it. 404 when the agenda is not yours.
+         */
+        get: operations["list_overrides_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_get"];
         put?: never;
         /**
          * Add Override
@@ -1452,10 +1528,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get Rules
+         * @description Practice members read the agenda's booking rules. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_get"];
         /**
          * Update Rules
-         * @description Practice admins or the practitioner set the booking rules (notice, horizon, buffers, anti-hoarding). 403 for a lower role, 404 when not yours.
+         * @description Practice admins and secretaries replace the booking rules (notice, horizon, buffers, daily cap): every field is required, so 422 names the one left out. 403 for a lower role, 404 when not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         put: operations["update_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_put"];
         post?: never;
@@ -1492,7 +1572,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Visit Types
+         * @description Practice members list the agenda's visit types, offered online or not, each with its version. 404 when the agenda is not yours.
+         */
+        get: operations["list_visit_types_api_v1_practices__practice_id__practitioners__practitioner_id__visit_types_get"];
         put?: never;
         /**
          * Add Visit Type
@@ -1512,7 +1596,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get Settings
+         * @description Practice members read the practice's settings. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_settings_api_v1_practices__practice_id__settings_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1520,9 +1608,37 @@ export interface paths {
         head?: never;
         /**
          * Update Practice Settings
-         * @description Practice admins change the practice's settings. 403 for a lower role, 404 when the practice is not yours.
+         * @description Practice admins change the practice's settings; the fields left out keep their value. 403 for a lower role, 404 when the practice is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         patch: operations["update_practice_settings_api_v1_practices__practice_id__settings_patch"];
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/visit-types/{visit_type_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Visit Type
+         * @description Practice members read one visit type. 404 when it is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Retire Visit Type
+         * @description Practice admins and secretaries remove a visit type. It is retired, never deleted: appointments keep their visit type sealed with the reason, so the server cannot tell whether one was booked with it. It leaves the openings and search at once; booked appointments stay. 403 for a lower role, 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        delete: operations["retire_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit Visit Type
+         * @description Practice admins and secretaries change a visit type; booked appointments keep their length. 403 for a lower role, 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        patch: operations["edit_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__patch"];
         trace?: never;
     };
     "/api/v1/practices/{practice_id}/waitlist-offers/{offer_id}/decision": {
@@ -1659,6 +1775,40 @@ export interface components {
             practitioner: components["schemas"]["PractitionerOut"];
             /** Visit Types */
             visit_types: components["schemas"]["VisitTypeOut"][];
+        };
+        /**
+         * AgendaRulesIn
+         * @description Every field is required: a rule left out is an error, never a silent reset to a default.
+         */
+        AgendaRulesIn: {
+            /** Buffer After Minutes */
+            buffer_after_minutes: number;
+            /**
+             * Daily Cap
+             * @description null for no cap
+             */
+            daily_cap: number | null;
+            /** Max Horizon Days */
+            max_horizon_days: number;
+            /** Min Notice Minutes */
+            min_notice_minutes: number;
+            /** Slot Step Minutes */
+            slot_step_minutes: number;
+        };
+        /** AgendaRulesOut */
+        AgendaRulesOut: {
+            /** Buffer After Minutes */
+            buffer_after_minutes: number;
+            /** Daily Cap */
+            daily_cap: number | null;
+            /** Max Horizon Days */
+            max_horizon_days: number;
+            /** Min Notice Minutes */
+            min_notice_minutes: number;
+            /** Slot Step Minutes */
+            slot_step_minutes: number;
+            /** Version */
+            version: string;
         };
         /** AppointmentDetailOut */
         AppointmentDetailOut: {
@@ -1829,6 +1979,27 @@ export interface components {
              * Format: date-time
              */
             starts_at: string;
+        };
+        /** BreakOut */
+        BreakOut: {
+            /**
+             * Break Id
+             * Format: uuid
+             */
+            break_id: string;
+            /** End Minute */
+            end_minute: number;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number;
+            /** Version */
+            version: string;
+            /** Weekday */
+            weekday: number;
         };
         /** CancelIn */
         CancelIn: {
@@ -2390,6 +2561,29 @@ export interface components {
              */
             weekday: number;
         };
+        /** OpeningOut */
+        OpeningOut: {
+            /** End Minute */
+            end_minute: number;
+            /**
+             * Opening Id
+             * Format: uuid
+             */
+            opening_id: string;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number;
+            /** Version */
+            version: string;
+            /** Visit Type Ids */
+            visit_type_ids: string[];
+            /** Weekday */
+            weekday: number;
+        };
         /** OperatorGrantIn */
         OperatorGrantIn: {
             /**
@@ -2465,6 +2659,38 @@ export interface components {
          * @enum {string}
          */
         OverrideKind: "absence" | "holiday" | "extra_opening";
+        /** OverrideOut */
+        OverrideOut: {
+            /** End Minute */
+            end_minute: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /**
+             * Override Id
+             * Format: uuid
+             */
+            override_id: string;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number | null;
+            /** Version */
+            version: string;
+            /** Visit Type Ids */
+            visit_type_ids: string[];
+        };
         /** PasswordChangeIn */
         PasswordChangeIn: {
             /**
@@ -2972,6 +3198,21 @@ export interface components {
             /** Wraps */
             wraps: components["schemas"]["StaleWrapOut"][];
         };
+        /** RetiredOut */
+        RetiredOut: {
+            /**
+             * Outcome
+             * @description always `retired`: the row stays, out of every agenda
+             */
+            outcome: string;
+            /**
+             * Visit Type Id
+             * Format: uuid
+             */
+            visit_type_id: string;
+            /** Why */
+            why: string;
+        };
         /**
          * Role
          * @enum {string}
@@ -3102,6 +3343,22 @@ export interface components {
             kind: string;
             /** Token */
             token: string | null;
+        };
+        /** SettingsOut */
+        SettingsOut: {
+            /** Anti Hoarding Days */
+            anti_hoarding_days: number;
+            /** Cancel Cutoff Minutes */
+            cancel_cutoff_minutes: number;
+            /** Hold Minutes */
+            hold_minutes: number;
+            /**
+             * Practice Id
+             * Format: uuid
+             */
+            practice_id: string;
+            /** Version */
+            version: string;
         };
         /** SignedUpOut */
         SignedUpOut: {
@@ -3345,6 +3602,43 @@ export interface components {
          * @enum {string}
          */
         VisitMode: "in_person" | "video";
+        /**
+         * VisitTypeChangesIn
+         * @description The fields to change; those left out keep their value.
+         */
+        VisitTypeChangesIn: {
+            /** Duration Minutes */
+            duration_minutes?: number | null;
+            /** Label */
+            label?: string | null;
+            mode?: components["schemas"]["VisitMode"] | null;
+            /** Online Bookable */
+            online_bookable?: boolean | null;
+            patient_kind?: components["schemas"]["PatientKind"] | null;
+        };
+        /** VisitTypeDetailOut */
+        VisitTypeDetailOut: {
+            /** Duration Minutes */
+            duration_minutes: number;
+            /** Label */
+            label: string;
+            mode: components["schemas"]["VisitMode"];
+            /** Online Bookable */
+            online_bookable: boolean;
+            patient_kind: components["schemas"]["PatientKind"];
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Version */
+            version: string;
+            /**
+             * Visit Type Id
+             * Format: uuid
+             */
+            visit_type_id: string;
+        };
         /** VisitTypeIn */
         VisitTypeIn: {
             /** Duration Minutes */
@@ -5215,6 +5509,140 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    get_break_api_v1_practices__practice_id__breaks__break_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                break_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    replace_break_api_v1_practices__practice_id__breaks__break_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                break_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TimeRangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    remove_break_api_v1_practices__practice_id__breaks__break_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                break_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     pending_invitations_api_v1_practices__practice_id__invitations_get: {
         parameters: {
             query?: never;
@@ -5648,10 +6076,100 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    remove_opening_api_v1_practices__practice_id__openings__opening_id__delete: {
+    get_opening_api_v1_practices__practice_id__openings__opening_id__get: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                practice_id: string;
+                opening_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    replace_opening_api_v1_practices__practice_id__openings__opening_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                opening_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpeningIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    remove_opening_api_v1_practices__practice_id__openings__opening_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 opening_id: string;
@@ -5670,7 +6188,25 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -5768,6 +6304,140 @@ export interface operations {
                 };
             };
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    get_override_api_v1_practices__practice_id__overrides__override_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                override_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    replace_override_api_v1_practices__practice_id__overrides__override_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                override_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverrideIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    remove_override_api_v1_practices__practice_id__overrides__override_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                override_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -6284,6 +6954,34 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    list_breaks_api_v1_practices__practice_id__practitioners__practitioner_id__breaks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     add_break_api_v1_practices__practice_id__practitioners__practitioner_id__breaks_post: {
         parameters: {
             query?: never;
@@ -6314,6 +7012,34 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_openings_api_v1_practices__practice_id__practitioners__practitioner_id__openings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6352,6 +7078,36 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    list_overrides_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_get: {
+        parameters: {
+            query?: {
+                since?: string | null;
+            };
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     add_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_post: {
         parameters: {
             query?: never;
@@ -6386,7 +7142,7 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    update_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_put: {
+    get_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -6396,27 +7152,80 @@ export interface operations {
             };
             cookie?: never;
         };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgendaRulesOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    update_rules_api_v1_practices__practice_id__practitioners__practitioner_id__rules_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RulesIn"];
+                "application/json": components["schemas"]["AgendaRulesIn"];
             };
         };
         responses: {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RulesIn"];
+                    "application/json": components["schemas"]["AgendaRulesOut"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -6450,6 +7259,34 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
+        };
+    };
+    list_visit_types_api_v1_practices__practice_id__practitioners__practitioner_id__visit_types_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitTypeDetailOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     add_visit_type_api_v1_practices__practice_id__practitioners__practitioner_id__visit_types_post: {
@@ -6486,10 +7323,42 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    update_practice_settings_api_v1_practices__practice_id__settings_patch: {
+    get_settings_api_v1_practices__practice_id__settings_get: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    update_practice_settings_api_v1_practices__practice_id__settings_patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
             };
@@ -6504,18 +7373,174 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PracticeSettingsOut"];
+                    "application/json": components["schemas"]["SettingsOut"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    get_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                visit_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitTypeDetailOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    retire_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                visit_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetiredOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    edit_visit_type_api_v1_practices__practice_id__visit_types__visit_type_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                visit_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitTypeChangesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitTypeDetailOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
