@@ -52,6 +52,7 @@ export interface SettingsMessages {
   newBreak: string;
   openingName: (weekday: string, start: string, end: string) => string;
   // time off
+  newTimeOff: string;
   kind: string;
   kinds: Record<"absence" | "holiday", string>;
   firstDay: string;
@@ -120,6 +121,7 @@ const fr: SettingsMessages = {
   newOpening: "Nouvel horaire",
   newBreak: "Nouvelle pause",
   openingName: (weekday, start, end) => `${weekday} ${start}–${end}`,
+  newTimeOff: "Nouvelle absence",
   kind: "Type",
   kinds: { absence: "Absence (ou temps bloqué)", holiday: "Congés (jours entiers)" },
   firstDay: "Premier jour",
@@ -190,6 +192,7 @@ const en: SettingsMessages = {
   newOpening: "New opening",
   newBreak: "New break",
   openingName: (weekday, start, end) => `${weekday} ${start}–${end}`,
+  newTimeOff: "New time off",
   kind: "Kind",
   kinds: { absence: "Absence (or blocked time)", holiday: "Holiday (whole days)" },
   firstDay: "First day",
