@@ -5,6 +5,7 @@ and axe-core finds no serious or critical violation in either language."""
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from colloque.accounts.services import do_add_member
 from colloque.principal import Role
-from colloque.scheduling.models import OpeningRange, VisitType
+from colloque.scheduling.models import OpeningRange, Practitioner, VisitType
 from tests.browser.conftest import AXE, Site, serious_violations
 from tests.factories import make_person
 from tests.web_login import staff_in_browser
@@ -134,6 +135,25 @@ def test_an_overlapping_opening_names_the_one_it_overlaps(
         "This overlaps another opening of the practitioner: Monday 09:00\u201312:00."
     )
     expect(new.get_by_label("Start", exact=True)).to_be_focused()
+
+
+def test_an_admin_adds_a_practitioner(context: BrowserContext, site: Site) -> None:
+    page = _open(context, site, site.world.admin.account_id)
+    new = page.get_by_role("form", name="New practitioner")
+    new.get_by_label("First name").fill("Inès")
+    new.get_by_label("Last name").fill("Roux")
+    new.get_by_label("Specialty").select_option("dentistry")
+    new.get_by_role("button", name="Save").click()
+    expect(new.get_by_role("status")).to_have_text("Saved.")
+    expect(page.locator("#practitioners-title + ul")).to_contain_text("Dr Inès Roux")
+    # The new agenda is the one shown, empty until its visit types and hours are added.
+    expect(page.get_by_label("Practitioner", exact=True)).to_have_value(
+        re.compile(r"^[0-9a-f-]{36}$")
+    )
+    expect(page.locator("#visit-types-title + p")).to_have_text("None yet.")
+    with site.db.read() as session:
+        row = session.scalars(select(Practitioner).where(Practitioner.last_name == "Roux")).one()
+        assert (row.first_name, row.specialty) == ("Inès", "dentistry")
 
 
 @pytest.mark.parametrize(("lang", "heading"), [("fr", "Réglages"), ("en", "Settings")])

@@ -29,9 +29,18 @@ from colloque.authorization.policy import (
 )
 from colloque.principal import Principal
 from colloque.scheduling.services import get_practice
+from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import list_practice_agendas
 from colloque.web.assets import Assets
-from colloque.web.rendering import LangParam, Page, error_page, json_for_html, page_for, render
+from colloque.web.rendering import (
+    LangParam,
+    Page,
+    error_page,
+    json_for_html,
+    page_for,
+    render,
+    specialty_label,
+)
 from colloque.web.session import has_account, login_redirect, private
 
 router = APIRouter(include_in_schema=False)
@@ -135,6 +144,14 @@ def settings_page(
             **shared,
             "canManage": _may(principal, Action.PRACTICE_AGENDA_MANAGE, practice_id),
             "canManageSettings": _may(principal, Action.PRACTICE_SETTINGS_MANAGE, practice_id),
+            # For the new practitioner form, in the page's language.
+            "specialties": sorted(
+                (
+                    {"value": code.value, "label": specialty_label(code.value, page.language)}
+                    for code in Specialty
+                ),
+                key=lambda choice: choice["label"],
+            ),
         }
         return _shell(
             page,

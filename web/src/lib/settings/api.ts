@@ -165,6 +165,13 @@ export function settingsApi(practiceId: string, practitionerId: string) {
 export function practiceSettingsApi(practiceId: string) {
   const path = { practice_id: practiceId };
   return {
+    addPractitioner: (values: Values) =>
+      ok(
+        sessionApi.POST("/api/v1/practices/{practice_id}/practitioners", {
+          params: { path },
+          body: as<Schemas["PractitionerIn"]>(values),
+        }),
+      ),
     read: async () =>
       versioned(await ok(sessionApi.GET("/api/v1/practices/{practice_id}/settings", { params: { path } })), SETTING_KEYS),
     edit: async (values: Values, version: string) =>

@@ -20,8 +20,9 @@ export interface PracticeData {
 export interface SettingsData extends PracticeData {
   /** Agenda managers (secretaries, admins) edit; the others read. */
   canManage: boolean;
-  /** Admins alone change the practice's settings. */
+  /** Admins alone change the practice's settings and add practitioners. */
   canManageSettings: boolean;
+  specialties: { value: string; label: string }[];
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {
@@ -62,5 +63,15 @@ export function readPracticeData(value: unknown): PracticeData {
 
 export function readSettingsData(value: unknown): SettingsData {
   const raw = record(value, "settings data");
-  return { ...readPracticeData(raw), canManage: flag(raw, "canManage"), canManageSettings: flag(raw, "canManageSettings") };
+  const specialties = raw["specialties"];
+  if (!Array.isArray(specialties)) throw new Error("settings data: specialties is not a list");
+  return {
+    ...readPracticeData(raw),
+    canManage: flag(raw, "canManage"),
+    canManageSettings: flag(raw, "canManageSettings"),
+    specialties: specialties.map((item: unknown) => {
+      const entry = record(item, "specialty");
+      return { value: text(entry, "value"), label: text(entry, "label") };
+    }),
+  };
 }

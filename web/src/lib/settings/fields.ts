@@ -9,7 +9,7 @@ export interface Choice {
 }
 
 export type Field =
-  | { name: string; label: string; kind: "text" }
+  | { name: string; label: string; kind: "text"; optional?: boolean }
   | { name: string; label: string; kind: "number"; min: number; max: number; optional?: boolean }
   | { name: string; label: string; kind: "time" }
   | { name: string; label: string; kind: "checkbox" }

@@ -6,6 +6,11 @@ export interface SettingsMessages {
   practitioner: string;
   practitionerIs: (name: string) => string;
   practitioners: string;
+  newPractitioner: string;
+  title: string;
+  firstName: string;
+  lastName: string;
+  specialty: string;
   visitTypes: string;
   weeklyHours: string;
   breaks: string;
@@ -75,6 +80,11 @@ const fr: SettingsMessages = {
   practitioner: "Praticien",
   practitionerIs: (name) => `Praticien : ${name}`,
   practitioners: "Praticiens",
+  newPractitioner: "Nouveau praticien",
+  title: "Titre (Dr, Pr…)",
+  firstName: "Prénom",
+  lastName: "Nom",
+  specialty: "Spécialité",
   visitTypes: "Motifs de consultation",
   weeklyHours: "Horaires de la semaine",
   breaks: "Pauses",
@@ -146,6 +156,11 @@ const en: SettingsMessages = {
   practitioner: "Practitioner",
   practitionerIs: (name) => `Practitioner: ${name}`,
   practitioners: "Practitioners",
+  newPractitioner: "New practitioner",
+  title: "Title (Dr, Prof…)",
+  firstName: "First name",
+  lastName: "Last name",
+  specialty: "Specialty",
   visitTypes: "Visit types",
   weeklyHours: "Weekly hours",
   breaks: "Breaks",
