@@ -137,6 +137,20 @@ def test_an_overlapping_opening_names_the_one_it_overlaps(
     expect(new.get_by_label("Start", exact=True)).to_be_focused()
 
 
+def test_a_refused_value_is_explained_next_to_its_field(
+    context: BrowserContext, site: Site
+) -> None:
+    page = _open(context, site, site.world.secretary.account_id)
+    pause = page.get_by_role("form", name="Wednesday 16:00\u201316:30")
+    pause.get_by_label("End", exact=True).fill("15:00")
+    pause.get_by_role("button", name="Save").click()
+    start = pause.get_by_label("Start", exact=True)
+    expect(start).to_be_focused()
+    expect(start).to_have_accessible_description(
+        "Not accepted: times must satisfy 00:00 <= start < end <= 24:00."
+    )
+
+
 def test_an_admin_adds_a_practitioner(context: BrowserContext, site: Site) -> None:
     page = _open(context, site, site.world.admin.account_id)
     new = page.get_by_role("form", name="New practitioner")

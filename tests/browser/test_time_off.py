@@ -103,6 +103,25 @@ def test_an_absence_over_booked_appointments_lists_them_before_saving(
     assert not [v["id"] for v in serious_violations(page)]
 
 
+def test_the_covered_appointments_are_found_on_the_practices_wall_clock_after_dst(
+    context: BrowserContext, site: Site
+) -> None:
+    """Paris moved to summer time on 2026-03-29: 07:00 UTC on the 30th is 09:00 on the practice's
+    wall (the browser itself runs in New York, where it is 03:00)."""
+    book(site.db, site.clock, site.world, datetime(2026, 3, 30, 7, 0, tzinfo=UTC))
+    page = _open(context, site, site.world.secretary.account_id)
+    _fill(page, "2026-03-30", "2026-03-30", "09:00", "09:15")
+    page.get_by_role("button", name="Show the appointments it covers").click()
+    covered = page.locator(".covered")
+    expect(covered.get_by_role("heading")).to_have_text(
+        "1 booked appointment falls in this time off:"
+    )
+    expect(covered.locator("li")).to_contain_text("9:00")
+    _fill(page, "2026-03-30", "2026-03-30", "08:00", "09:00")
+    page.get_by_role("button", name="Show the appointments it covers").click()
+    expect(covered.get_by_role("heading")).to_have_text("No booked appointment in this time off.")
+
+
 def test_a_practitioner_enters_and_removes_their_own_absence(
     context: BrowserContext, site: Site
 ) -> None:

@@ -50,6 +50,7 @@ export interface SettingsMessages {
   failed: string;
   invalid: (detail: string | undefined) => string;
   overlaps: (other: string) => string;
+  overlapsElsewhere: string;
   loading: string;
   none: string;
   newVisitType: string;
@@ -125,6 +126,7 @@ const fr: SettingsMessages = {
   failed: "La modification n'a pas pu être enregistrée. Réessayez dans un instant.",
   invalid: () => "Cette valeur n'est pas acceptée.",
   overlaps: (other) => `Ce créneau chevauche un autre horaire du praticien : ${other}.`,
+  overlapsElsewhere: "Ce créneau chevauche un horaire du praticien dans un autre cabinet : on ne peut être à deux endroits à la fois.",
   loading: "Chargement…",
   none: "Aucun pour l'instant.",
   newVisitType: "Nouveau motif",
@@ -201,6 +203,7 @@ const en: SettingsMessages = {
   failed: "The change could not be saved. Try again in a moment.",
   invalid: (detail) => (detail === undefined ? "This value is not accepted." : `Not accepted: ${detail}.`),
   overlaps: (other) => `This overlaps another opening of the practitioner: ${other}.`,
+  overlapsElsewhere: "This overlaps an opening of the practitioner at another practice: nobody can be in two places at once.",
   loading: "Loading…",
   none: "None yet.",
   newVisitType: "New visit type",
