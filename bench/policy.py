@@ -30,9 +30,11 @@ from zoneinfo import ZoneInfo
 from bench.harness import machine
 from colloque.authorization import policy
 from colloque.authorization.policy import (
+    OWN_AGENDA_ACTIONS,
     PATIENT_ACTIONS,
     PRACTICE_ROLES,
     Action,
+    AgendaTarget,
     Decision,
     PatientTarget,
     PracticeTarget,
@@ -84,8 +86,16 @@ def decision_cases() -> Iterator[tuple[str, str, Principal, Action, Target]]:
         yield action, "not_holder", holder, action, PatientTarget(OTHER)
     admin = member(Role.ADMIN)
     for action in sorted(PRACTICE_ROLES):
-        yield action, "allowed", admin, action, PracticeTarget(PRACTICE)
-        yield action, "not_member", admin, action, PracticeTarget(ELSEWHERE)
+        if action in OWN_AGENDA_ACTIONS:
+            yield action, "allowed", admin, action, AgendaTarget(PRACTICE, OTHER)
+            yield action, "not_member", admin, action, AgendaTarget(ELSEWHERE, OTHER)
+        else:
+            yield action, "allowed", admin, action, PracticeTarget(PRACTICE)
+            yield action, "not_member", admin, action, PracticeTarget(ELSEWHERE)
+    # A practitioner on a colleague's agenda: the last exit.
+    time_off = Action.PRACTICE_TIME_OFF_MANAGE
+    colleague = AgendaTarget(PRACTICE, OTHER)
+    yield time_off, "not_own_agenda", member(Role.PRACTITIONER), time_off, colleague
     view = Action.PRACTICE_AGENDA_VIEW
     manage = Action.PRACTICE_SETTINGS_MANAGE
     yield "(any)", "anonymous", ANONYMOUS, view, PracticeTarget(PRACTICE)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from colloque.accounts.config import TEST_COST
 from colloque.accounts.demo import do_create_demo_login
-from colloque.accounts.sessions import CSRF_COOKIE, SESSION_COOKIE
+from colloque.accounts.sessions import CSRF_COOKIE, SESSION_COOKIE, SessionKind, open_session
 from colloque.clock import SettableClock
 from colloque.config import Settings
 from colloque.crypto.login import derive_login_keys
@@ -81,6 +81,34 @@ def sign_in_browser(
     """The session and CSRF cookies in the browser context, as after the log in page."""
     with httpx2.Client(base_url=url) as http:
         login = cookie_login(http, email, password)
+    context.add_cookies(
+        [{"name": name, "value": value, "url": url} for name, value in login.cookies.items()]
+    )
+
+
+def staff_login(
+    db: Database, clock: SettableClock, account_id: UUID, *, mfa_verified: bool = True
+) -> Login:
+    """A practice member's cookie session with its second factor passed, as after the log in page
+    and its TOTP step (tests/browser/test_unlock_totp.py drives that step itself). The factories'
+    staff have no password: their sessions are opened in-process, like their bearer tokens."""
+    with db.write() as session:
+        opened = open_session(
+            session,
+            now=clock.now(),
+            account_id=account_id,
+            kind=SessionKind.COOKIE,
+            mfa_verified=mfa_verified,
+        )
+    assert opened.csrf_token is not None
+    return Login(opened.token, opened.csrf_token)
+
+
+def staff_in_browser(
+    context: BrowserContext, url: str, db: Database, clock: SettableClock, account_id: UUID
+) -> None:
+    """:func:`staff_login`'s cookies in a browser context."""
+    login = staff_login(db, clock, account_id)
     context.add_cookies(
         [{"name": name, "value": value, "url": url} for name, value in login.cookies.items()]
     )

@@ -83,6 +83,8 @@ export default defineConfig(({ mode }) => {
         appointments: "src/appointments.ts",
         relatives: "src/relatives.ts",
         records: "src/records.ts",
+        settings: "src/settings.ts",
+        "time-off": "src/time-off.ts",
         login: "src/login.ts",
         signup: "src/signup.ts",
         account: "src/account.ts",

@@ -1,6 +1,7 @@
 """The screenshots in docs/screenshots/: the main pages in French, desktop and mobile, over the
 test world on a fixed clock (so that they change only when the pages do): the public pages, then
-a signed-in patient's (booking, appointments, messages and documents, relatives, account).
+a signed-in patient's (booking, appointments, messages and documents, relatives, account), then
+a practice admin's settings and time off (desktop only: the desk works on a desktop screen).
 
     uv run python -m tests.browser.screenshots     # after scripts/web-build; or scripts/web-screenshots
 """
@@ -25,7 +26,12 @@ from tests.browser.conftest import CHROMIUM
 from tests.conftest import T0
 from tests.factories import book, build_world
 from tests.server import running_server
-from tests.web_login import make_patient_account, own_patient_id, sign_in_browser
+from tests.web_login import (
+    make_patient_account,
+    own_patient_id,
+    sign_in_browser,
+    staff_in_browser,
+)
 
 SIZES = {"desktop": (1280, 900), "mobile": (390, 844)}
 PATIENT_EMAIL = "lea.martin@example.test"
@@ -65,6 +71,10 @@ def main(out: Path) -> None:
             "relatives": "/me/relatives",
             "account": "/account",
         }
+        practice_pages = {
+            "settings": f"/practice/{world.practice_id}/settings",
+            "time-off": f"/practice/{world.practice_id}/time-off",
+        }
         pages = {
             "home": "/",
             "search": "/search?specialty=general_practice&where=Paris",
@@ -96,6 +106,17 @@ def main(out: Path) -> None:
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(out / f"{name}-{size}.png"), full_page=True)
                 context.close()
+            width, height = SIZES["desktop"]
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale="fr-FR"
+            )
+            staff_in_browser(context, base, db, clock, world.admin.account_id)
+            page = context.new_page()
+            for name, path in practice_pages.items():
+                page.goto(base + path)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out / f"{name}-desktop.png"), full_page=True)
+            context.close()
             browser.close()
         db.dispose()
 

@@ -29,6 +29,9 @@ class Action(enum.StrEnum):
     PRACTICE_APPOINTMENT_CHANGE = "practice:appointment:change"
     PRACTICE_APPOINTMENT_MARK = "practice:appointment:mark"
     PRACTICE_AGENDA_MANAGE = "practice:agenda:manage"
+    #: Time off (absences and holidays) of one practitioner's agenda: the agenda's managers, and
+    #: a practitioner for their own agenda only (an :class:`AgendaTarget`).
+    PRACTICE_TIME_OFF_MANAGE = "practice:time_off:manage"
     PRACTICE_SETTINGS_MANAGE = "practice:settings:manage"
     PRACTICE_OPERATOR_ACCESS_MANAGE = "practice:operator_access:manage"
     # Practice key groups (colloque.practicekeys): staff hold the group key; admins remove members.
@@ -66,6 +69,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_APPOINTMENT_CHANGE: _STAFF,
     Action.PRACTICE_APPOINTMENT_MARK: _STAFF,
     Action.PRACTICE_AGENDA_MANAGE: frozenset({Role.SECRETARY, Role.ADMIN}),
+    Action.PRACTICE_TIME_OFF_MANAGE: _STAFF,
     Action.PRACTICE_SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
     # Operators never hold a practice's group key, grant or not.
@@ -83,6 +87,10 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_ITEM_KEY_RESHARE: _STAFF,
     Action.PRACTICE_SEALED_WRAPS_READ: _STAFF,
 }
+
+#: Practice actions on one practitioner's agenda (an :class:`AgendaTarget`): a practitioner
+#: among their roles acts on their own agenda only.
+OWN_AGENDA_ACTIONS = frozenset({Action.PRACTICE_TIME_OFF_MANAGE})
 
 PATIENT_ACTIONS = frozenset(
     {
@@ -111,6 +119,15 @@ class PracticeTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class AgendaTarget:
+    """One practitioner's agenda in a practice: for the actions a practitioner may take on their
+    own agenda (their membership's ``practitioner_id``) and never on a colleague's."""
+
+    practice_id: UUID
+    practitioner_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
 class PersonTarget:
     """Another account, with the facts the service read about how the principal deals with it:
     a co-member of a practice, a patient registered where the principal works, or a member of a
@@ -127,7 +144,7 @@ class PlatformTarget:
 
 PLATFORM = PlatformTarget()
 
-Target = PatientTarget | PracticeTarget | PersonTarget | PlatformTarget
+Target = PatientTarget | PracticeTarget | AgendaTarget | PersonTarget | PlatformTarget
 
 
 class Reason(enum.StrEnum):
@@ -139,6 +156,8 @@ class Reason(enum.StrEnum):
     #: Another person's keys, and the principal has no dealings with them.
     UNRELATED = "unrelated"
     ROLE_TOO_LOW = "role_too_low"
+    #: A practitioner acting on a colleague's agenda where only their own is theirs to change.
+    NOT_OWN_AGENDA = "not_own_agenda"
     MFA_REQUIRED = "mfa_required"
     WRONG_TARGET = "wrong_target"
 
@@ -185,17 +204,27 @@ def authorize(principal: Principal, action: Action, target: Target) -> Decision:
         if not principal.is_operator:
             return _DENIED[Reason.NOT_OPERATOR]
         return ALLOWED
-    if not isinstance(target, PracticeTarget):
+    if action in OWN_AGENDA_ACTIONS:
+        if not isinstance(target, AgendaTarget):
+            return _DENIED[Reason.WRONG_TARGET]
+    elif not isinstance(target, PracticeTarget):
         return _DENIED[Reason.WRONG_TARGET]
-    role = principal.role_in(target.practice_id)
-    if role is None:
+    membership = principal.memberships.get(target.practice_id)
+    if membership is None:
         return _DENIED[Reason.NOT_MEMBER]
+    role = membership.role
     if role is Role.OPERATOR and not principal.is_operator:
         return _DENIED[Reason.NOT_OPERATOR]
     if not principal.mfa_satisfied:
         return _DENIED[Reason.MFA_REQUIRED]
     if role not in PRACTICE_ROLES[action]:
         return _DENIED[Reason.ROLE_TOO_LOW]
+    if (
+        isinstance(target, AgendaTarget)
+        and role is Role.PRACTITIONER
+        and membership.practitioner_id != target.practitioner_id
+    ):
+        return _DENIED[Reason.NOT_OWN_AGENDA]
     return ALLOWED
 
 
@@ -217,6 +246,8 @@ def require(
         raise Unauthenticated("sign in to do this")
     if decision.reason is Reason.ROLE_TOO_LOW:
         raise Forbidden("your role in this practice does not allow this")
+    if decision.reason is Reason.NOT_OWN_AGENDA:
+        raise Forbidden("a practitioner changes only their own agenda's time off")
     if decision.reason is Reason.MFA_REQUIRED:
         raise Forbidden("practice members must set up two-factor authentication first")
     raise NotFound(f"{what} not found", field=field)

@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
-from colloque.authorization.policy import Action, PracticeTarget, require
+from colloque.authorization.policy import Action, AgendaTarget, PracticeTarget, require
 from colloque.errors import InvalidInput
 from colloque.ids import new_id
 from colloque.principal import Principal
@@ -259,6 +259,24 @@ def do_add_break(
     return pause
 
 
+def require_override_rights(
+    principal: Principal, practice_id: UUID, practitioner_id: UUID, kinds: Iterable[OverrideKind]
+) -> None:
+    """Time off (absences, holidays) closes time: the agenda's managers set it, and so does the
+    agenda's own practitioner. An extra opening adds bookable time: managers only."""
+    if OverrideKind.EXTRA_OPENING in kinds:
+        require(
+            principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice"
+        )
+    else:
+        require(
+            principal,
+            Action.PRACTICE_TIME_OFF_MANAGE,
+            AgendaTarget(practice_id, practitioner_id),
+            what="practice",
+        )
+
+
 def check_override(
     session: Session,
     *,
@@ -307,7 +325,7 @@ def do_add_override(
     end_minute: int | None = None,
     visit_type_ids: Iterable[UUID] = (),
 ) -> AgendaOverride:
-    require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
+    require_override_rights(principal, practice_id, practitioner_id, [kind])
     row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
     ids = check_override(
         session,

@@ -1,6 +1,7 @@
 """Reading, replacing and removing an agenda's weekly openings, breaks and date overrides.
 
-As in editing.py: members read, the agenda's managers change, every object carries a version
+As in editing.py: members read, the agenda's managers change (time off also its own practitioner:
+timetable.require_override_rights), every object carries a version
 (versions.py) and every replacement or removal names the version it was based on. A replacement
 is checked exactly like a creation (timetable.py), so an opening refused as "overlaps another
 opening" can be found in the list and moved.
@@ -29,7 +30,12 @@ from colloque.scheduling.models import (
     OverrideVisitType,
 )
 from colloque.scheduling.services import audit_agenda, definition_changed, get_agenda_row
-from colloque.scheduling.timetable import check_opening, check_override, check_weekly
+from colloque.scheduling.timetable import (
+    check_opening,
+    check_override,
+    check_weekly,
+    require_override_rights,
+)
 from colloque.scheduling.versions import check_version, version_of
 
 Part = TypeVar("Part", OpeningRange, AgendaBreak, AgendaOverride)
@@ -316,8 +322,11 @@ def do_replace_override(
     end_minute: int | None = None,
     visit_type_ids: Iterable[UUID] = (),
 ) -> tuple[AgendaOverride, list[UUID]]:
-    _may_manage(principal, practice_id)
+    _may_view(principal, practice_id)
     override = _one(session, AgendaOverride, practice_id, override_id, for_update=True)
+    require_override_rights(
+        principal, practice_id, override.practitioner_id, [OverrideKind(override.kind), kind]
+    )
     current = _override_types(session, practice_id, [override_id])[override_id]
     check_version(override_version(override, current), expected_version, what="override")
     ids = check_override(
@@ -357,8 +366,11 @@ def do_remove_override(
     override_id: UUID,
     expected_version: str,
 ) -> None:
-    _may_manage(principal, practice_id)
+    _may_view(principal, practice_id)
     override = _one(session, AgendaOverride, practice_id, override_id, for_update=True)
+    require_override_rights(
+        principal, practice_id, override.practitioner_id, [OverrideKind(override.kind)]
+    )
     current = _override_types(session, practice_id, [override_id])[override_id]
     check_version(override_version(override, current), expected_version, what="override")
     _changed(session, now, principal, practice_id, override.practitioner_id)

@@ -16,6 +16,7 @@ from colloque.web import (
     records_pages,
     relatives_page,
     search_pages,
+    settings_pages,
     static,
 )
 from colloque.web.assets import Assets, load_assets
@@ -37,6 +38,7 @@ def create_app(
     app.include_router(appointments_page.router)
     app.include_router(relatives_page.router)
     app.include_router(records_pages.router)
+    app.include_router(settings_pages.router)
     app.include_router(account_pages.router)
     app.include_router(booking_page.router)
     return app

@@ -1032,6 +1032,22 @@ AGENDA_MANAGE = grid("""
     granted       403   404
 """)
 
+#: Time off (absences, holidays) of practice A's agenda, whose practitioner the scene's
+#: practitioner is: they change it like the agenda's managers (a colleague's is a 403:
+#: tests/functional/test_time_off_rights.py).
+TIME_OFF_MANAGE = grid("""
+                  here  there
+    anonymous     401   401
+    holder        404   404
+    stranger      404   404
+    secretary     ok    404
+    practitioner  ok    404
+    admin         ok    404
+    other_admin   404   ok
+    operator      404   404
+    granted       403   404
+""")
+
 ADMIN_ONLY = grid("""
                   here  there
     anonymous     401   401
@@ -1243,16 +1259,16 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("DELETE", PRACTICE + "/breaks/{break_id}"): Spec(
         timetable_part("breaks", "delete"), AGENDA_MANAGE
     ),
-    ("POST", AGENDA + "/overrides"): Spec(agenda_part("overrides", override_body), AGENDA_MANAGE),
+    ("POST", AGENDA + "/overrides"): Spec(agenda_part("overrides", override_body), TIME_OFF_MANAGE),
     ("GET", AGENDA + "/overrides"): Spec(agenda_part("overrides", no_body), PRACTICE_READ),
     ("GET", PRACTICE + "/overrides/{override_id}"): Spec(
         timetable_part("overrides"), PRACTICE_READ
     ),
     ("PUT", PRACTICE + "/overrides/{override_id}"): Spec(
-        timetable_part("overrides", "put"), AGENDA_MANAGE
+        timetable_part("overrides", "put"), TIME_OFF_MANAGE
     ),
     ("DELETE", PRACTICE + "/overrides/{override_id}"): Spec(
-        timetable_part("overrides", "delete"), AGENDA_MANAGE
+        timetable_part("overrides", "delete"), TIME_OFF_MANAGE
     ),
     ("POST", "/api/v1/appointments"): Spec(book_online, PATIENT_ONLY),
     ("POST", PRACTICE + "/appointments"): Spec(book_by_practice, PRACTICE_BOOK),

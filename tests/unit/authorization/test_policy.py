@@ -16,6 +16,7 @@ from colloque.audit.services import actor_role
 from colloque.authorization.policy import (
     PLATFORM,
     Action,
+    AgendaTarget,
     Allowed,
     Denied,
     PatientTarget,
@@ -40,12 +41,23 @@ ME = uuid.uuid4()
 OTHER = uuid.uuid4()
 PRACTICE = uuid.uuid4()
 OTHER_PRACTICE = uuid.uuid4()
+#: The practitioner whose agenda the "practitioner" principal is (their membership's link).
+MY_AGENDA = uuid.uuid4()
+COLLEAGUE = uuid.uuid4()
 
 
-def _member(role: Role, *, practice: uuid.UUID = PRACTICE, **flags: bool) -> Principal:
+def _member(
+    role: Role,
+    *,
+    practice: uuid.UUID = PRACTICE,
+    practitioner_id: uuid.UUID | None = None,
+    **flags: bool,
+) -> Principal:
     return Principal(
         account_id=ME,
-        memberships=MappingProxyType({practice: Membership(role=role)}),
+        memberships=MappingProxyType(
+            {practice: Membership(role=role, practitioner_id=practitioner_id)}
+        ),
         **flags,
     )
 
@@ -54,7 +66,7 @@ def _member(role: Role, *, practice: uuid.UUID = PRACTICE, **flags: bool) -> Pri
 #: (``accounts.grants.active_grants``); an impostor is an account that is no operator
 #: but whose principal claims that role.
 PRINCIPALS: dict[str, Principal] = {
-    "practitioner": _member(Role.PRACTITIONER),
+    "practitioner": _member(Role.PRACTITIONER, practitioner_id=MY_AGENDA),
     "secretary": _member(Role.SECRETARY),
     "admin": _member(Role.ADMIN),
     "operator+grant": _member(Role.OPERATOR, is_operator=True),
@@ -75,6 +87,7 @@ ANON = Reason.ANONYMOUS
 NOT_HOLDER = Reason.NOT_HOLDER
 WRONG = Reason.WRONG_TARGET
 UNRELATED = Reason.UNRELATED
+NOT_OWN = Reason.NOT_OWN_AGENDA
 
 # fmt: off
 #: Practice actions on PracticeTarget(PRACTICE). "elsewhere" is an admin of another practice;
@@ -104,6 +117,25 @@ PRACTICE_TABLE: dict[Action, tuple[str, ...]] = {
     Action.PRACTICE_ITEM_KEY_REWRAP:    (OK,  OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_ITEM_KEY_RESHARE:   (OK,  OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_SEALED_WRAPS_READ:  (OK,  OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+}
+
+#: Actions on one practitioner's agenda, by target: "mine" is the "practitioner" principal's own
+#: agenda, "colleague's" another practitioner's of the same practice, "elsewhere" an agenda of
+#: OTHER_PRACTICE, "practice" the practice as a whole (not what these actions act on).
+AGENDA_TARGETS: dict[str, Target] = {
+    "mine": AgendaTarget(PRACTICE, MY_AGENDA),
+    "colleague's": AgendaTarget(PRACTICE, COLLEAGUE),
+    "elsewhere": AgendaTarget(OTHER_PRACTICE, MY_AGENDA),
+    "practice": PracticeTarget(PRACTICE),
+}
+AGENDA_TABLE: dict[Action, dict[str, tuple[str, ...]]] = {
+    Action.PRACTICE_TIME_OFF_MANAGE: {
+        #              prac     sec  admin op+g op   elsw strg nmfa imp   anon
+        "mine":        (OK,     OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+        "colleague's": (NOT_OWN, OK, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+        "elsewhere":   (OUT,    OUT, OUT, OUT, OUT, OK,  OUT, OUT, OUT,  ANON),
+        "practice":    (WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, ANON),
+    },
 }
 
 #: Patient actions, by target. "mine" is a patient ME manages: ME's own record or a relative's
@@ -159,6 +191,7 @@ RAISES: dict[str, type[ColloqueError] | None] = {
     NOT_HOLDER: NotFound,
     WRONG: NotFound,
     UNRELATED: NotFound,
+    NOT_OWN: Forbidden,
 }
 
 
@@ -183,7 +216,9 @@ def _check(principal: Principal, action: Action, target: Target, cell: str) -> N
 def test_every_action_has_a_row_written_by_hand() -> None:
     assert set(PRACTICE_TABLE).isdisjoint(PATIENT_TABLE)
     others = {Action.PERSON_KEYS_VIEW, Action.PLATFORM_ACCOUNT_DISABLE}
-    assert set(PRACTICE_TABLE) | set(PATIENT_TABLE) | others == set(Action)
+    assert set(PRACTICE_TABLE).isdisjoint(AGENDA_TABLE)
+    assert set(PRACTICE_TABLE) | set(PATIENT_TABLE) | set(AGENDA_TABLE) | others == set(Action)
+    assert all(set(rows) == set(AGENDA_TARGETS) for rows in AGENDA_TABLE.values())
     assert all(len(row) == len(PRACTICE_COLUMNS) for row in PRACTICE_TABLE.values())
     assert all(len(row) == len(PATIENT_COLUMNS) for row in PATIENT_TABLE.values())
     assert set(PRACTICE_COLUMNS) == set(PRINCIPALS)
@@ -211,6 +246,21 @@ def test_practice_actions_elsewhere_and_on_patients(action: Action, who: str) ->
         other_practice, patient = OUT, WRONG
     _check(principal, action, PracticeTarget(OTHER_PRACTICE), other_practice)
     _check(principal, action, PatientTarget(ME), patient)
+
+
+@pytest.mark.parametrize("action", list(AGENDA_TABLE))
+@pytest.mark.parametrize("target", list(AGENDA_TARGETS))
+@pytest.mark.parametrize("who", PRACTICE_COLUMNS)
+def test_agenda_actions(action: Action, target: str, who: str) -> None:
+    """A practitioner changes their own agenda's time off, never a colleague's."""
+    cell = AGENDA_TABLE[action][target][PRACTICE_COLUMNS.index(who)]
+    _check(PRINCIPALS[who], action, AGENDA_TARGETS[target], cell)
+
+
+@pytest.mark.parametrize("action", list(PRACTICE_TABLE))
+def test_practice_actions_are_not_about_one_agenda(action: Action) -> None:
+    """The agenda's managers act on the practice: an agenda target is the wrong one for them."""
+    _check(PRINCIPALS["admin"], action, AgendaTarget(PRACTICE, MY_AGENDA), WRONG)
 
 
 @pytest.mark.parametrize("action", list(PATIENT_TABLE))
@@ -284,6 +334,13 @@ def test_require_messages() -> None:
             PRINCIPALS["secretary"],
             Action.PRACTICE_SETTINGS_MANAGE,
             PracticeTarget(PRACTICE),
+            what="x",
+        )
+    with pytest.raises(Forbidden, match="only their own agenda"):
+        require(
+            PRINCIPALS["practitioner"],
+            Action.PRACTICE_TIME_OFF_MANAGE,
+            AgendaTarget(PRACTICE, COLLEAGUE),
             what="x",
         )
     with pytest.raises(NotFound) as caught:

@@ -373,8 +373,9 @@ class OverrideIn(Body):
     response_model=CreatedOut,
     status_code=status.HTTP_201_CREATED,
     description=(
-        "Practice admins or the practitioner replace the openings of one local date. 422 for an "
-        "invalid range."
+        "Practice admins and secretaries add an absence, a holiday or an extra opening; a"
+        " practitioner adds an absence or holiday to their own agenda (403 otherwise). Booked"
+        " appointments stay. 422 for an invalid range."
     ),
 )
 def add_override(

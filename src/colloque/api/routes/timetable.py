@@ -386,7 +386,9 @@ def get_override(
     responses=EDIT_RESPONSES,
     description=(
         "Practice admins and secretaries replace a date override, checked like a new one (422"
-        " naming the field). Booked appointments stay. 404 when it is not yours." + IF_MATCH
+        " naming the field); a practitioner replaces an absence or holiday of their own agenda"
+        " with another (403 otherwise). Booked appointments stay. 404 when it is not yours."
+        + IF_MATCH
     ),
 )
 def replace_override(
@@ -420,8 +422,9 @@ def replace_override(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=REMOVE_RESPONSES,
     description=(
-        "Practice admins and secretaries remove a date override. 404 when it is not there or not"
-        " yours." + IF_MATCH
+        "Practice admins and secretaries remove a date override; a practitioner an absence or"
+        " holiday of their own agenda (403 otherwise). 404 when it is not there or not yours."
+        + IF_MATCH
     ),
 )
 def remove_override(

@@ -1247,13 +1247,13 @@ export interface paths {
         get: operations["get_override_api_v1_practices__practice_id__overrides__override_id__get"];
         /**
          * Replace Override
-         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field). Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field); a practitioner replaces an absence or holiday of their own agenda with another (403 otherwise). Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         put: operations["replace_override_api_v1_practices__practice_id__overrides__override_id__put"];
         post?: never;
         /**
          * Remove Override
-         * @description Practice admins and secretaries remove a date override. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         * @description Practice admins and secretaries remove a date override; a practitioner an absence or holiday of their own agenda (403 otherwise). 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         delete: operations["remove_override_api_v1_practices__practice_id__overrides__override_id__delete"];
         options?: never;
@@ -1512,7 +1512,7 @@ export interface paths {
         put?: never;
         /**
          * Add Override
-         * @description Practice admins or the practitioner replace the openings of one local date. 422 for an invalid range.
+         * @description Practice admins and secretaries add an absence, a holiday or an extra opening; a practitioner adds an absence or holiday to their own agenda (403 otherwise). Booked appointments stay. 422 for an invalid range.
          */
         post: operations["add_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_post"];
         delete?: never;
