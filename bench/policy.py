@@ -86,12 +86,14 @@ def decision_cases() -> Iterator[tuple[str, str, Principal, Action, Target]]:
         yield action, "not_holder", holder, action, PatientTarget(OTHER)
     admin = member(Role.ADMIN)
     for action in sorted(PRACTICE_ROLES):
+        # Clinical records are the practitioners' alone: an admin is refused them.
+        allowed = admin if Role.ADMIN in PRACTICE_ROLES[action] else member(Role.PRACTITIONER)
         if action in OWN_AGENDA_ACTIONS:
-            yield action, "allowed", admin, action, AgendaTarget(PRACTICE, OTHER)
-            yield action, "not_member", admin, action, AgendaTarget(ELSEWHERE, OTHER)
+            yield action, "allowed", allowed, action, AgendaTarget(PRACTICE, OTHER)
+            yield action, "not_member", allowed, action, AgendaTarget(ELSEWHERE, OTHER)
         else:
-            yield action, "allowed", admin, action, PracticeTarget(PRACTICE)
-            yield action, "not_member", admin, action, PracticeTarget(ELSEWHERE)
+            yield action, "allowed", allowed, action, PracticeTarget(PRACTICE)
+            yield action, "not_member", allowed, action, PracticeTarget(ELSEWHERE)
     # A practitioner on a colleague's agenda: the last exit.
     time_off = Action.PRACTICE_TIME_OFF_MANAGE
     colleague = AgendaTarget(PRACTICE, OTHER)
