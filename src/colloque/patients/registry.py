@@ -189,7 +189,7 @@ def find_practice_patients(
     )
     found = [
         RegisteredPatient(patient=patient, contact=contact)
-        for patient, contact in session.execute(statement).tuples()
+        for patient, contact in session.execute(statement)
     ]
     record(
         session,
@@ -213,7 +213,7 @@ def _registered(
     )
     if for_update:
         statement = statement.with_for_update(of=PracticePatient)
-    row = session.execute(statement).tuples().one_or_none()
+    row = session.execute(statement).one_or_none()
     if row is None:
         raise NotFound("patient not found", field="patient_id")
     return RegisteredPatient(patient=row[0], contact=row[1])
