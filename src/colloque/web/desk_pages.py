@@ -200,7 +200,7 @@ def desk_patient_page(
         {
             "when": slot_text(appointment.starts_at.astimezone(zone), page.language),
             "practitioner": names.get(appointment.practitioner_id, ""),
-            "status": page.t(f"desk.status.{appointment.status}"),
+            "status": page.t(f"status.{appointment.status}"),
             "outside_hours": appointment.outside_hours,
         }
         for appointment in appointments

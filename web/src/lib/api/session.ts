@@ -39,6 +39,8 @@ export class ApiFailure extends Error {
     readonly code: string,
     readonly field: string | undefined,
     readonly retryAfter: number | undefined,
+    /** The booking rule not met (a 422 `rule-violation`): `closed`, `absent`, ... */
+    readonly rule?: string,
   ) {
     super(`${status} ${code}`);
   }
@@ -57,5 +59,5 @@ export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response:
   const problem = (typeof error === "object" && error !== null ? error : {}) as Partial<Problem>;
   const code = typeof problem.type === "string" ? (problem.type.split("/").pop() ?? "") : "";
   const field = problem.field ?? problem.errors?.[0]?.field;
-  throw new ApiFailure(response.status, code, field, problem.retry_after);
+  throw new ApiFailure(response.status, code, field, problem.retry_after, problem.rule);
 }
