@@ -91,6 +91,7 @@ def desk_booking_page(
     request: Request,
     practice_text: str,
     db: DB,
+    clock: ClockDep,
     settings: SettingsDep,
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
@@ -136,6 +137,8 @@ def desk_booking_page(
         ],
         "practitionerId": str(wanted) if wanted is not None else None,
         "startsAt": None if starts_at is None else starts_at.astimezone(zone).isoformat(),
+        # The practice's today, by the server's clock: where the free slots start.
+        "today": clock.now().astimezone(zone).date().isoformat(),
         # A patient's page is this, then the patient's id.
         "patientsUrl": f"{PREFIX}/{practice.practice_id}/patients/",
         "pin": key_directory_pin(settings),

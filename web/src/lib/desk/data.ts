@@ -20,6 +20,8 @@ export interface DeskData {
   practitionerId: string | null;
   /** Preselected start, ISO in the practice's zone (or null). */
   startsAt: string | null;
+  /** The practice's today (YYYY-MM-DD) by the server's clock: where the free slots start. */
+  today: string;
   /** A patient's page is this followed by the patient's id. */
   patientsUrl: string;
   pin: DirectoryPin;
@@ -87,6 +89,7 @@ export function readDeskData(value: unknown): DeskData {
     }),
     practitionerId: optionalText(raw, "practitionerId"),
     startsAt: optionalText(raw, "startsAt"),
+    today: text(raw, "today"),
     patientsUrl: text(raw, "patientsUrl"),
     pin: readPin(raw["pin"]),
     email: text(raw, "email"),
