@@ -10,7 +10,6 @@ export interface DeskMessages {
   searching: string;
   noMatch: string;
   results: (count: number) => string;
-  choose: (name: string) => string;
   born: (date: string) => string;
   hasAccount: string;
   chosen: string;
@@ -68,7 +67,6 @@ export const deskMessages: Record<Lang, DeskMessages> = {
     searching: "Recherche…",
     noMatch: "Aucun patient ne correspond.",
     results: (count) => (count === 1 ? "1 patient trouvé" : `${count} patients trouvés`),
-    choose: (name) => `Choisir ${name}`,
     born: (date) => `né(e) le ${date}`,
     hasAccount: "a un compte",
     chosen: "Patient choisi",
@@ -124,7 +122,6 @@ export const deskMessages: Record<Lang, DeskMessages> = {
     searching: "Searching…",
     noMatch: "No patient matches.",
     results: (count) => (count === 1 ? "1 patient found" : `${count} patients found`),
-    choose: (name) => `Choose ${name}`,
     born: (date) => `born ${date}`,
     hasAccount: "has an account",
     chosen: "Patient",
