@@ -271,3 +271,23 @@ def test_the_desk_pages_are_the_same_404_for_a_patient(
     )
     assert missing is not None
     assert missing.status == 404
+
+
+def test_a_preselected_time_after_the_clock_change_is_the_practices_wall_time(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    """Paris moves to summer time on 29 March, New York (the browser's zone) on 8 March: the
+    time field shows and books the practice's 09:00, UTC+2, whatever the browser's zone."""
+    app = desk_secretary(scene, clock)
+    register_ines(scene, clock)
+    query = f"?practitioner={scene.world.practitioner_id}&starts_at=2026-03-30T07:00:00Z"
+    page = desk_page(browser, scene, contexts, app, book_path(scene, query))
+    unlock_desk(page, app)
+    page.get_by_label("Rechercher un patient").fill("genou")
+    page.get_by_role("button", name=re.compile("^GENOU Inès")).click()
+    expect(page.get_by_label("Date et heure (heure du cabinet)")).to_have_value("2026-03-30T09:00")
+    page.get_by_role("button", name="Prendre le rendez-vous").click()
+    expect(page.get_by_role("heading", name="Rendez-vous pris")).to_be_visible()
+    [booked] = appointments(scene)
+    assert booked.starts_at.isoformat() == "2026-03-30T07:00:00+00:00"
+    assert not booked.outside_hours
