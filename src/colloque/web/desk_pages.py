@@ -10,6 +10,7 @@ account that manages the patient, like a patient's own booking (docs/crypto.md 5
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -199,21 +200,17 @@ def desk_patient_page(
     except NotFound:
         return _not_found(request, page)
     zone = ZoneInfo(practice.timezone)
-    rows = [
-        {
+    upcoming: list[dict[str, Any]] = []
+    past: list[dict[str, Any]] = []
+    for appointment in appointments:  # latest first
+        row = {
             "when": slot_text(appointment.starts_at.astimezone(zone), page.language),
             "practitioner": names.get(appointment.practitioner_id, ""),
             "status": page.t(f"status.{appointment.status}"),
             "outside_hours": appointment.outside_hours,
         }
-        for appointment in appointments
-    ]
-    upcoming = [
-        row
-        for row, appointment in zip(rows, appointments, strict=True)
-        if appointment.starts_at >= now and appointment.status in (Status.BOOKED, Status.HELD)
-    ]
-    past = [row for row in rows if row not in upcoming]
+        ahead = appointment.starts_at >= now and appointment.status in (Status.BOOKED, Status.HELD)
+        (upcoming if ahead else past).append(row)
     patient, contact = registered.patient, registered.contact
     data = {
         "lang": page.language.value,
