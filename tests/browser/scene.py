@@ -72,15 +72,20 @@ class Scene:
         return f"/practitioners/{self.world.practice_id}/{self.world.practitioner_id}"
 
     def new_context(
-        self, browser: Browser, *, signed_in_as: str | None = None, locale: str = "fr-FR"
+        self,
+        browser: Browser,
+        *,
+        signed_in_as: str | None = None,
+        locale: str = "fr-FR",
+        totp: str | None = None,
     ) -> BrowserContext:
         """A browser (French unless ``locale``) in another zone than the practice's (the pages
         must show the practice's times), its requests recorded, signed in with a cookie login if
-        asked."""
+        asked (``totp``: the code of an account with TOTP on, as a practice member has)."""
         context = browser.new_context(locale=locale, timezone_id="America/New_York")
         context.on("request", lambda request: self.requests.append(request.url))
         if signed_in_as is not None:
-            sign_in_browser(context, self.url, signed_in_as, PASSWORD)
+            sign_in_browser(context, self.url, signed_in_as, PASSWORD, totp=totp)
         return context
 
     def staff(self, person: Keyed | None = None) -> ColloqueClient:
@@ -307,11 +312,37 @@ class Authenticator:
         return next(code for code in ("000000", "111111", "222222", "333333") if code not in window)
 
 
-def turn_on_totp(scene: Scene, clock: SettableClock) -> Authenticator:
-    """TOTP on for the patient, from a Python client of theirs (its login is the fresh proof of
-    the password that set-up needs)."""
+def turn_on_totp(scene: Scene, clock: SettableClock, email: str = PATIENT_EMAIL) -> Authenticator:
+    """TOTP on for the patient (or the account ``email``), from a Python client of theirs (its
+    login is the fresh proof of the password that set-up needs)."""
     with ColloqueClient(scene.url, insecure_allow_weak_cost=True) as client:
-        client.log_in(PATIENT_EMAIL, PASSWORD)
+        client.log_in(email, PASSWORD)
         app = Authenticator(pyotp.TOTP(client.begin_totp()), clock, [])
         app.backup_codes = client.confirm_totp(app.code())
     return app
+
+
+DESK_EMAIL = "sam@desk.example.test"
+
+
+def desk_secretary(scene: Scene, clock: SettableClock) -> Authenticator:
+    """Sam, the practice's secretary, who books by phone in the browser: keys at the real floor
+    cost (the browser refuses weaker parameters), attested by the admin (so that a patient's
+    browser accepts them as the author of a reason), TOTP on (a member's practice actions need
+    the second factor)."""
+    with scene.db.write() as session:
+        account, token = do_create_demo_login(
+            session,
+            now=clock.now(),
+            email=DESK_EMAIL,
+            display_name="Sam Accueil",
+            password=PASSWORD,
+            log=LOG,
+        )
+    secretary = Keyed(account.account_id, DESK_EMAIL, token)
+    add(scene.db, scene.world.practice_id, secretary, Role.SECRETARY)
+    with scene.staff() as staff:
+        staff.practice_keys.attest_member(
+            scene.world.practice_id, secretary.account_id, statements.Role.SECRETARY
+        )
+    return turn_on_totp(scene, clock, DESK_EMAIL)

@@ -21,6 +21,7 @@ from colloque.crypto.login import (
 )
 from colloque.errors import InvalidInput
 from colloque.server_keys import ServerKeys
+from colloque.text import normalise_email
 
 #: Far below the OWASP floor, for tests only (libsodium's own minimum: 1 pass, 8 KiB).
 TEST_COST = Argon2Cost(opslimit=1, memlimit=8 * 1024)
@@ -29,11 +30,6 @@ COSTS = {
     KdfCost.MINIMUM: ASVS_MINIMUM_COST,
     KdfCost.TEST: TEST_COST,
 }
-
-
-def normalise_email(email: str) -> str:
-    """The one normalisation of addresses (the same as ``colloque.crypto.login``'s)."""
-    return email.strip().lower()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colloque.accounts.config import normalise_email
 from colloque.accounts.mailing import invitation as invitation_mail
 from colloque.accounts.models import Account, PracticeInvitation
 from colloque.accounts.services import do_add_member
@@ -28,6 +27,7 @@ from colloque.notifications.interfaces import MailMessage
 from colloque.principal import MEMBER_ROLES, Principal, Role
 from colloque.scheduling.models import PracticeMember, PracticePractitioner
 from colloque.scheduling.services import get_practice
+from colloque.text import normalise_email
 
 INVITATION_LIFETIME = timedelta(days=7)
 _SECRET_BYTES = 32

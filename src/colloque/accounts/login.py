@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.accounts import throttling
-from colloque.accounts.config import AccountsConfig, normalise_email
+from colloque.accounts.config import AccountsConfig
 from colloque.accounts.interfaces import LoginFailed, Recorder, Refusal
 from colloque.accounts.mailing import account_locked
 from colloque.accounts.mfa import check_second_factor, totp_enabled
@@ -38,6 +38,7 @@ from colloque.crypto.errors import AuthenticationFailed
 from colloque.crypto.login import auth_key_needs_rehash, hash_auth_key, verify_auth_key
 from colloque.notifications.interfaces import MailMessage
 from colloque.principal import ANONYMOUS, Principal
+from colloque.text import normalise_email
 
 WRONG_CREDENTIALS = "the email address or the password is not right"
 

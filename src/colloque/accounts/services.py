@@ -12,7 +12,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colloque.accounts.config import normalise_email
 from colloque.accounts.models import Account, KeyBundleRow
 from colloque.accounts.sessions import (
     TOKEN_BYTES,
@@ -26,6 +25,7 @@ from colloque.errors import InvalidInput, NotFound
 from colloque.ids import new_id
 from colloque.principal import MEMBER_ROLES, Principal, Role
 from colloque.scheduling.models import PracticeMember
+from colloque.text import email_is_plausible, normalise_email
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
@@ -45,8 +45,7 @@ DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
 def check_email(email: str) -> str:
     """The normalised address, or InvalidInput naming the field."""
     normalised = normalise_email(email)
-    local, at, domain = normalised.partition("@")
-    if not at or not local or "." not in domain or "@" in domain or len(normalised) > 320:
+    if not email_is_plausible(normalised):
         raise InvalidInput("email is not valid", field="email")
     return normalised
 

@@ -26,6 +26,11 @@ class AuditAction(enum.StrEnum):
     RELATIVE_CHANGED = "patients:relative:change"
     PRACTICE_PATIENT_REGISTERED = "patients:practice_patient:register"
     PRACTICE_PATIENTS_SEARCHED = "patients:practice_patient:search"
+    PRACTICE_PATIENT_VIEWED = "patients:practice_patient:view"
+    PRACTICE_PATIENT_CHANGED = "patients:practice_patient:change"
+    #: A practice member forced a booking or a move outside the opening hours (with the
+    #: booking's or the move's own event).
+    APPOINTMENT_OUTSIDE_HOURS = "booking:appointment:outside-hours"
     WAITLIST_CHANGED = "waitlist:entry:change"
     WAITLIST_OFFERED = "waitlist:offer:create"
     WAITLIST_OFFER_DECIDED = "waitlist:offer:decide"

@@ -23,6 +23,7 @@ from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import Status
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
+from colloque.patients.registry import get_registered_patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.models import Practice
@@ -315,3 +316,34 @@ def list_practice_agenda(
     return practice_views(
         session, principal=principal, practice_id=practice_id, rows=rows, zone=zone
     )
+
+
+def list_patient_appointments(
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
+) -> list[Appointment]:
+    """A registry patient's appointments at this practice, latest first (the desk's patient page);
+    a patient outside the registry is not found. Lapsed holds never were appointments."""
+    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
+    get_registered_patient(session, practice_id=practice_id, patient_id=patient_id)
+    found = list(
+        session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.practice_id == practice_id,
+                Appointment.patient_id == patient_id,
+                Appointment.status != Status.HOLD_LAPSED,
+            )
+            .order_by(Appointment.starts_at.desc())
+        )
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.APPOINTMENTS_LISTED,
+        principal=principal,
+        practice_id=practice_id,
+        subject_id=patient_id,
+        object_kind="appointment_list",
+        object_id=None,
+    )
+    return found

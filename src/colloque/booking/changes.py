@@ -120,8 +120,12 @@ def do_reschedule_appointment(
     practice_id: UUID,
     appointment_id: UUID,
     new_starts_at: datetime,
+    outside_hours_confirmed: bool = False,
 ) -> AppointmentView:
-    """Move an appointment: the new time is taken and the old one freed in one transaction."""
+    """Move an appointment: the new time is taken and the old one freed in one transaction.
+
+    Practice staff may move it outside the opening hours with ``outside_hours_confirmed``;
+    a patient never may (422 naming the field)."""
     check_horizon(new_starts_at, now=now, field="starts_at")
     access = reach(
         session,
@@ -132,6 +136,11 @@ def do_reschedule_appointment(
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
     )
     appointment = access.appointment
+    if outside_hours_confirmed and not access.as_practice:
+        raise InvalidInput(
+            "only the practice may move an appointment outside the opening hours",
+            field="outside_hours_confirmed",
+        )
     check_changeable(
         status=Status(appointment.status), starts_at=appointment.starts_at, now=now, change="moved"
     )
@@ -154,7 +163,7 @@ def do_reschedule_appointment(
             rule="visit_type_retired",
         )
     blocked_until = new_starts_at + duration + loaded.agenda.rules.buffer_after
-    take_time(
+    outside_hours = take_time(
         session,
         loaded=loaded,
         now=now,
@@ -163,6 +172,7 @@ def do_reschedule_appointment(
         blocked_until=blocked_until,
         relaxed=access.as_practice,
         exclude_appointment_id=appointment.appointment_id,
+        outside_hours_confirmed=outside_hours_confirmed,
     )
     if not access.as_practice:
         history = queries.patient_history(
@@ -183,6 +193,7 @@ def do_reschedule_appointment(
     appointment.starts_at = new_starts_at
     appointment.ends_at = new_starts_at + duration
     appointment.blocked_until = blocked_until
+    appointment.outside_hours = outside_hours
     appointment.updated_at = now
     with translate_overlap():
         session.flush()
@@ -194,6 +205,7 @@ def do_reschedule_appointment(
         kind="rescheduled",
         previous_starts_at=previous,
         new_starts_at=new_starts_at,
+        outside_hours=outside_hours,
     )
     audit_appointment(
         session,
@@ -202,6 +214,14 @@ def do_reschedule_appointment(
         principal=principal,
         action=AuditAction.APPOINTMENT_RESCHEDULED,
     )
+    if outside_hours:
+        audit_appointment(
+            session,
+            appointment,
+            now=now,
+            principal=principal,
+            action=AuditAction.APPOINTMENT_OUTSIDE_HOURS,
+        )
     enqueue(
         session,
         at=now,

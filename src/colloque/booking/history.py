@@ -21,6 +21,7 @@ def record_event(
     previous_starts_at: datetime | None = None,
     new_starts_at: datetime | None = None,
     reason: str | None = None,
+    outside_hours: bool = False,
 ) -> None:
     """Add the event; the actor's role is the principal's in the practice, else "patient" for a
     signed-in account, else "system" (the upkeep)."""
@@ -37,5 +38,6 @@ def record_event(
             previous_starts_at=previous_starts_at,
             new_starts_at=new_starts_at,
             reason=reason,
+            outside_hours=outside_hours,
         )
     )

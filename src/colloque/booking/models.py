@@ -21,7 +21,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.expression import true
+from sqlalchemy.sql.expression import false, true
 
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
@@ -83,6 +83,8 @@ class Appointment(Base):
     #: Whether the patient wants reminders. The visit type is not stored: it travels sealed with
     #: the visit reason (records.SealedItemRow, kind "visit_reason"); the duration is ends_at.
     reminders_wanted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: A practice member forced this time outside the opening hours, and confirmed so.
+    outside_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -124,3 +126,5 @@ class AppointmentEvent(Base):
     previous_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     new_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: A booking or move that a practice member forced outside the opening hours.
+    outside_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from colloque.errors import InvalidInput, RuleViolation, SlotTaken
-from colloque.scheduling.domain import PatientKind, SlotProblem, VisitTypeInfo
+from colloque.scheduling.domain import Busy, PatientKind, SlotProblem, VisitTypeInfo
 
 
 class Source(enum.StrEnum):
@@ -68,9 +68,28 @@ SLOT_PROBLEM_MESSAGES: dict[SlotProblem, str] = {
 }
 
 
-def raise_for_slot_problem(problem: SlotProblem | None) -> None:
+def raise_for_slot_problem(
+    problem: SlotProblem | None,
+    *,
+    outside_hours_confirmed: bool = False,
+    busy: Sequence[Busy] = (),
+    starts_at: datetime | None = None,
+    blocked_until: datetime | None = None,
+) -> bool:
+    """Raise for the problem; answer whether the time is forced outside the opening hours.
+
+    A practice member who confirmed (``outside_hours_confirmed``) may book or move an
+    appointment to a time the agenda is closed: an extra appointment. The other problems still
+    stand, and so does another appointment's time (``busy``), checked here since the slot
+    check stops at "closed" before it looks at the taken time."""
     if problem is None:
-        return
+        return False
+    if problem is SlotProblem.CLOSED and outside_hours_confirmed:
+        if starts_at is None or blocked_until is None:
+            raise ValueError("a forced time needs its start and end")
+        if any(b.start < blocked_until and starts_at < b.until for b in busy):
+            raise SlotTaken(SLOT_PROBLEM_MESSAGES[SlotProblem.TAKEN], field="starts_at")
+        return True
     message = SLOT_PROBLEM_MESSAGES[problem]
     if problem is SlotProblem.TAKEN:
         raise SlotTaken(message, field="starts_at")

@@ -73,6 +73,8 @@ class BookingRequest:
     appointment_id: UUID | None = None
     reminders_wanted: bool = True
     sealed_reason: SealedReason | None = None
+    #: A practice member confirms an extra appointment outside the opening hours.
+    outside_hours_confirmed: bool = False
 
 
 def do_book_appointment(
@@ -101,6 +103,11 @@ def do_book_appointment(
             session, practice_id=request.practice_id, patient_id=request.patient_id
         )
     else:
+        if request.outside_hours_confirmed:
+            raise InvalidInput(
+                "only the practice may book outside the opening hours",
+                field="outside_hours_confirmed",
+            )
         patient = get_patient(session, request.patient_id)
         require(
             principal,
@@ -132,7 +139,7 @@ def do_book_appointment(
     starts_at = request.starts_at
     ends_at = starts_at + timedelta(minutes=request.duration_minutes)
     blocked_until = ends_at + loaded.agenda.rules.buffer_after
-    take_time(
+    outside_hours = take_time(
         session,
         loaded=loaded,
         now=now,
@@ -140,6 +147,7 @@ def do_book_appointment(
         starts_at=starts_at,
         blocked_until=blocked_until,
         relaxed=by_practice,
+        outside_hours_confirmed=request.outside_hours_confirmed,
     )
     if not by_practice:
         check_anti_hoarding(
@@ -162,6 +170,7 @@ def do_book_appointment(
         cancel_reason=None,
         hold_expires_at=None,
         reminders_wanted=request.reminders_wanted,
+        outside_hours=outside_hours,
         created_at=now,
         updated_at=now,
     )
@@ -181,11 +190,25 @@ def do_book_appointment(
             now=now,
         )
     record_event(
-        session, appointment, now=now, principal=principal, kind="booked", new_starts_at=starts_at
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        kind="booked",
+        new_starts_at=starts_at,
+        outside_hours=outside_hours,
     )
     audit_appointment(
         session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_BOOKED
     )
+    if outside_hours:
+        audit_appointment(
+            session,
+            appointment,
+            now=now,
+            principal=principal,
+            action=AuditAction.APPOINTMENT_OUTSIDE_HOURS,
+        )
     enqueue(
         session,
         at=now,
@@ -228,10 +251,13 @@ def take_time(
     blocked_until: datetime,
     relaxed: bool,
     exclude_appointment_id: UUID | None = None,
-) -> None:
+    outside_hours_confirmed: bool = False,
+) -> bool:
     """Check the slot against the agenda and the taken time, and drop it from the search cache.
 
     The slot is good when it is good for at least one of the visit types the booking could be.
+    The answer says whether the time is outside the opening hours, forced with the practice
+    member's confirmation (``rules.raise_for_slot_problem``).
     """
     nearby = queries.time_nearby(
         session,
@@ -242,7 +268,7 @@ def take_time(
         now=now,
         exclude_appointment_id=exclude_appointment_id,
     )
-    raise_for_slot_problem(
+    outside_hours = raise_for_slot_problem(
         closest_slot_problem(
             check_slot(
                 loaded.agenda,
@@ -253,7 +279,11 @@ def take_time(
                 relaxed=relaxed,
             )
             for candidate in candidates
-        )
+        ),
+        outside_hours_confirmed=relaxed and outside_hours_confirmed,
+        busy=nearby.busy,
+        starts_at=starts_at,
+        blocked_until=blocked_until,
     )
     if nearby.expired_holds:
         queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
@@ -264,3 +294,4 @@ def take_time(
         start=starts_at,
         until=blocked_until,
     )
+    return outside_hours

@@ -50,7 +50,10 @@ class PracticePatient(Base):
     """
 
     __tablename__ = "practice_patients"
-    __table_args__ = ({"info": shard(ShardKind.PRACTICE)},)
+    __table_args__ = (
+        Index("ix_practice_patients_phone", "practice_id", "phone"),
+        {"info": shard(ShardKind.PRACTICE)},
+    )
 
     practice_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("practices.practice_id", ondelete="CASCADE"), primary_key=True
@@ -59,3 +62,8 @@ class PracticePatient(Base):
         ForeignKey("patients.patient_id"), primary_key=True
     )
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Contact details the practice keeps (administrative data, optional), for patients without
+    #: an account above all. The phone is in E.164 (``+33612345678``), so that any writing of a
+    #: number finds it; the email is lower-cased.
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)

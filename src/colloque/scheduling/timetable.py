@@ -96,9 +96,10 @@ def list_visit_types(
 
 
 def list_practice_agendas(
-    session: Session, *, practice_id: UUID
+    session: Session, *, practice_id: UUID, online_only: bool = True
 ) -> list[tuple[Practitioner, list[VisitType]]]:
-    """The practice's practitioners with their online visit types: two queries, whatever the size."""
+    """The practice's practitioners with their online visit types (every active one for the
+    desk, ``online_only=False``): two queries, whatever the size."""
     get_practice(session, practice_id=practice_id)
     practitioners = session.scalars(
         select(Practitioner)
@@ -115,7 +116,7 @@ def list_practice_agendas(
         .where(
             VisitType.practice_id == practice_id,
             VisitType.active.is_(True),
-            VisitType.online_bookable.is_(True),
+            *([VisitType.online_bookable.is_(True)] if online_only else []),
         )
         .order_by(VisitType.duration_minutes, VisitType.label)
     ):

@@ -12,6 +12,7 @@ from colloque.web import (
     account_pages,
     appointments_page,
     booking_page,
+    desk_pages,
     practitioner_page,
     records_pages,
     relatives_page,
@@ -41,4 +42,5 @@ def create_app(
     app.include_router(settings_pages.router)
     app.include_router(account_pages.router)
     app.include_router(booking_page.router)
+    app.include_router(desk_pages.router)
     return app

@@ -59,6 +59,7 @@ from colloque.crypto.statements import Role as GroupRole
 from colloque.demo.showcase_keys import make_practice_group
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
+from colloque.patients.models import PracticePatient
 from colloque.patients.registry import remember_patient
 from colloque.practicekeys.memberships import ROLE_NAMES
 from colloque.principal import Role
@@ -77,6 +78,7 @@ from colloque.scheduling.services import rules_version, settings_version
 from colloque.scheduling.timetable_editing import break_version, opening_version, override_version
 from colloque.schema import load_metadata
 from colloque.storage.engine import Database
+from colloque.versions import version_of
 from tests.conftest import T0
 from tests.functional.authorization.conftest import MATRIX_RUNS, make_app
 from tests.functional.authorization.scene import (
@@ -674,6 +676,25 @@ def find_callers(s: Scene, t: Target) -> Call:
     # The scene's own patients are all called "Matrix ...": those of the other practice must
     # never show.
     return Call(f"{P}/{s.practice(t)}/patients", params={"query": "matrix"})
+
+
+def desk_patient(s: Scene, t: Target) -> Call:
+    site = s.site(t)
+    return Call(f"{P}/{site.practice_id}/patients/{site.desk_patient_id}")
+
+
+def edit_desk_patient(s: Scene, t: Target) -> Call:
+    site = s.site(t)
+
+    def version(session: Session) -> str | None:
+        contact = session.get(PracticePatient, (site.practice_id, site.desk_patient_id))
+        return None if contact is None else version_of(contact.phone, contact.email)
+
+    return Call(
+        f"{P}/{site.practice_id}/patients/{site.desk_patient_id}",
+        json={"phone": "06 12 34 56 78"},
+        headers=current(s, version),
+    )
 
 
 # Account operations. Secrets the matrix cannot make cheaply (a mailed code, a sign-up or
@@ -1284,6 +1305,8 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("DELETE", "/api/v1/me/patients/{patient_id}"): Spec(remove_relative, PATIENT_ONLY),
     ("POST", PRACTICE + "/patients"): Spec(register_caller, PRACTICE_BOOK),
     ("GET", PRACTICE + "/patients"): Spec(find_callers, PRACTICE_READ),
+    ("GET", RECORDS): Spec(desk_patient, PRACTICE_READ),
+    ("PATCH", RECORDS): Spec(edit_desk_patient, PRACTICE_BOOK),
     ("POST", "/api/v1/waitlist"): Spec(join_waitlist, PATIENT_ONLY),
     ("GET", "/api/v1/me/waitlist"): Spec(get("/api/v1/me/waitlist"), SIGNED_IN),
     ("DELETE", PRACTICE + "/waitlist/{entry_id}"): Spec(leave_waitlist, PATIENT_ONLY),

@@ -16,7 +16,7 @@ from colloque.booking.rules import (
     raise_for_slot_problem,
 )
 from colloque.errors import InvalidInput, RuleViolation, SlotTaken
-from colloque.scheduling.domain import PatientKind, SlotProblem, VisitMode, VisitTypeInfo
+from colloque.scheduling.domain import Busy, PatientKind, SlotProblem, VisitMode, VisitTypeInfo
 
 NOON = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -37,6 +37,41 @@ def test_taken_is_a_conflict() -> None:
     with pytest.raises(SlotTaken):
         raise_for_slot_problem(SlotProblem.TAKEN)
     raise_for_slot_problem(None)
+
+
+@pytest.mark.parametrize("problem", [p for p in SlotProblem if p is not SlotProblem.CLOSED])
+def test_a_confirmation_lifts_only_the_closed_hours(problem: SlotProblem) -> None:
+    with pytest.raises((RuleViolation, SlotTaken)):
+        raise_for_slot_problem(
+            problem, outside_hours_confirmed=True, starts_at=NOON, blocked_until=NOON
+        )
+
+
+def test_a_forced_time_is_outside_the_hours_unless_another_appointment_is_there() -> None:
+    until = NOON + timedelta(minutes=20)
+    assert raise_for_slot_problem(
+        SlotProblem.CLOSED, outside_hours_confirmed=True, starts_at=NOON, blocked_until=until
+    )
+    assert not raise_for_slot_problem(None, outside_hours_confirmed=True)
+    before = Busy(start=NOON - timedelta(minutes=20), until=NOON)  # ends as this one starts
+    assert raise_for_slot_problem(
+        SlotProblem.CLOSED,
+        outside_hours_confirmed=True,
+        busy=[before],
+        starts_at=NOON,
+        blocked_until=until,
+    )
+    overlapping = Busy(start=NOON + timedelta(minutes=10), until=NOON + timedelta(minutes=30))
+    with pytest.raises(SlotTaken):
+        raise_for_slot_problem(
+            SlotProblem.CLOSED,
+            outside_hours_confirmed=True,
+            busy=[before, overlapping],
+            starts_at=NOON,
+            blocked_until=until,
+        )
+    with pytest.raises(RuleViolation):
+        raise_for_slot_problem(SlotProblem.CLOSED, starts_at=NOON, blocked_until=until)
 
 
 def _type(

@@ -237,6 +237,13 @@ export class KeyDirectory {
     return (chain[chain.length - 1] as ChainEpoch).signing;
   }
 
+  /** A user's current encryption key, from their endorsed (and, after a reset, confirmed) chain:
+   * the key a member seals for when booking for a patient that user manages. */
+  encryptionKeyOf(userId: string): KeyBinding {
+    const chain = this.userChain(userId);
+    return (chain[chain.length - 1] as ChainEpoch).encryption;
+  }
+
   /** Asks for every listed user's keys at once (one more round for the page, not one each). */
   needUsers(userIds: string[]): void {
     this.prefetch(userIds.map((id) => `/api/v1/key-directory/users/${id.toLowerCase()}`));

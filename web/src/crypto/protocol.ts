@@ -204,6 +204,13 @@ export interface Api {
     params: { pin: DirectoryPin; practiceId: string; answers: Record<string, unknown> };
     result: DirectoryOutcome<{ binding: KeyBinding; fingerprint: string }>;
   };
+  /** A user's current encryption key as the key directory proves it (their endorsed chain, a
+   * reset only once confirmed in this browser): the desk seals a phone booking's reason for the
+   * account that manages the patient. `answers` as for provePracticeKey. */
+  proveUserKey: {
+    params: { pin: DirectoryPin; userId: string; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ binding: KeyBinding; fingerprint: string }>;
+  };
   /** A person compared `fingerprint` with the one `userId` sees (after a KeysChanged failure):
    * remembered in this browser's state for the pinned log, so that the reset keys may be used. */
   confirmKeys: { params: { origin: string; userId: string; fingerprint: string }; result: null };

@@ -249,6 +249,11 @@ const handlers: Handlers = {
       const binding = directory.practiceKey(practiceId);
       return { binding, fingerprint: transparency.fingerprint([binding]) };
     }),
+  proveUserKey: ({ pin, userId, answers }) =>
+    withDirectory(pin, answers, (directory) => {
+      const binding = directory.encryptionKeyOf(userId);
+      return { binding, fingerprint: transparency.fingerprint([binding]) };
+    }),
   confirmKeys: async ({ origin, userId, fingerprint }) => {
     const digits = fingerprint.replace(/\s/g, "");
     if (!/^\d{30}$/.test(digits)) throw new RangeError("a fingerprint is thirty digits");

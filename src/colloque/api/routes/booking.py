@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
@@ -58,6 +59,8 @@ class AppointmentOut(Out):
     ends_at: datetime
     status: Status
     source: Source
+    #: A practice member forced this time outside the opening hours, and confirmed so.
+    outside_hours: bool
     cancel_reason: CancelReason | None
     hold_expires_at: datetime | None
     created_at: datetime
@@ -85,6 +88,7 @@ class AppointmentOut(Out):
             ends_at=view.local(appointment.ends_at),
             status=Status(appointment.status),
             source=Source(appointment.source),
+            outside_hours=appointment.outside_hours,
             cancel_reason=CancelReason(appointment.cancel_reason)
             if appointment.cancel_reason
             else None,
@@ -103,6 +107,7 @@ class EventOut(Out):
     previous_starts_at: datetime | None
     new_starts_at: datetime | None
     reason: str | None
+    outside_hours: bool
 
 
 class AppointmentDetailOut(AppointmentOut):
@@ -152,6 +157,15 @@ class BookingIn(_BookingFields):
     practice_id: UUID
 
 
+#: The practice's explicit confirmation of an extra appointment outside the opening hours.
+OUTSIDE_HOURS_CONFIRMED = Field(
+    default=False,
+    description="practice staff only: book (or move) at a time the agenda is closed, an extra "
+    "appointment recorded as such (`outside_hours` in the answer and its history); without it, "
+    "such a time is a 422 `rule: closed`. Another appointment's time is still a 409.",
+)
+
+
 @router.post(
     "/appointments",
     response_model=AppointmentOut,
@@ -185,6 +199,7 @@ def book_online(
 
 class PracticeBookingIn(_BookingFields):
     source: Source = Source.PRACTICE
+    outside_hours_confirmed: bool = OUTSIDE_HOURS_CONFIRMED
 
 
 @router.post(
@@ -195,7 +210,8 @@ class PracticeBookingIn(_BookingFields):
     responses={409: {"description": "The slot was just taken"}},
     description=(
         "Practice staff book for a patient of the practice registry (phone, desk). 409 when the "
-        "slot was just taken, 422 when a booking rule is not met."
+        "slot was just taken, 422 when a booking rule is not met. Outside the opening hours, "
+        "only with `outside_hours_confirmed`."
     ),
 )
 @body_limit(SEALED_BODY_LIMIT)
@@ -210,7 +226,9 @@ def book_by_practice(
             session,
             now=clock.now(),
             principal=principal,
-            request=body.request(practice_id),
+            request=replace(
+                body.request(practice_id), outside_hours_confirmed=body.outside_hours_confirmed
+            ),
             source=source,
         )
         return AppointmentOut.of(
@@ -297,6 +315,7 @@ def cancel(
 
 class RescheduleIn(Body):
     starts_at: Instant
+    outside_hours_confirmed: bool = OUTSIDE_HOURS_CONFIRMED
 
 
 @router.post(
@@ -305,7 +324,8 @@ class RescheduleIn(Body):
     responses={409: {"description": "The new slot was just taken"}},
     description=(
         "The patient or practice staff move an appointment to a new slot in one step. 409 when the "
-        "new slot was just taken, 422 when a rule is not met."
+        "new slot was just taken, 422 when a rule is not met. Practice staff may move it outside "
+        "the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422."
     ),
 )
 def reschedule(
@@ -324,6 +344,7 @@ def reschedule(
             practice_id=practice_id,
             appointment_id=appointment_id,
             new_starts_at=body.starts_at,
+            outside_hours_confirmed=body.outside_hours_confirmed,
         )
         return AppointmentOut.of(changed)
 

@@ -832,7 +832,7 @@ export interface paths {
         put?: never;
         /**
          * Book on behalf of a patient (phone, desk, integration)
-         * @description Practice staff book for a patient of the practice registry (phone, desk). 409 when the slot was just taken, 422 when a booking rule is not met.
+         * @description Practice staff book for a patient of the practice registry (phone, desk). 409 when the slot was just taken, 422 when a booking rule is not met. Outside the opening hours, only with `outside_hours_confirmed`.
          */
         post: operations["book_by_practice_api_v1_practices__practice_id__appointments_post"];
         delete?: never;
@@ -912,7 +912,7 @@ export interface paths {
         put?: never;
         /**
          * Reschedule
-         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met.
+         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met. Practice staff may move it outside the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422.
          */
         post: operations["reschedule_api_v1_practices__practice_id__appointments__appointment_id__reschedule_post"];
         delete?: never;
@@ -1269,20 +1269,44 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Find the practice's patients by name
-         * @description Practice staff look up the practice registry by name. 403 for a role that may not, 404 when the practice is not yours.
+         * Find the practice's patients by name, phone or birth date
+         * @description Practice staff look up the practice registry: `query` is words of a name (accents and case ignored), a phone number in any common writing (or its first digits, four at least) or a birth date (`31/12/1980` or `1980-12-31`). At most 50, by name. 403 for a role that may not, 404 when the practice is not yours.
          */
         get: operations["find_practice_patients_api_v1_practices__practice_id__patients_get"];
         put?: never;
         /**
          * Register a patient who contacted the practice (no account needed)
-         * @description Practice staff register a patient who has no account (phone or desk). 403 for a role that may not, 404 when the practice is not yours, 409 (with `existing_id`) when the practice already has a patient of this name and birth date and `confirm_duplicate` is not set.
+         * @description Practice staff register a patient who has no account (phone or desk), with an optional phone and email. 403 for a role that may not, 404 when the practice is not yours, 409 (with `existing_id`) when the practice already has a patient of this name and birth date and `confirm_duplicate` is not set, 422 naming `phone` or `email` when one is not valid.
          */
         post: operations["register_practice_patient_api_v1_practices__practice_id__patients_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/patients/{patient_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A patient of the practice's registry
+         * @description Practice members read a patient's administrative record and the practice's contact details. 404 when the practice or the patient is not yours. The answer's `ETag` header (and `version` field) is the version to send back as `If-Match` to edit or delete it.
+         */
+        get: operations["get_practice_patient_api_v1_practices__practice_id__patients__patient_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit the practice's contact details of a patient
+         * @description Practice staff who may book set or clear a patient's phone and email. 404 when the practice or the patient is not yours, 422 naming `phone` or `email` when one is not valid. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         */
+        patch: operations["edit_practice_patient_api_v1_practices__practice_id__patients__patient_id__patch"];
         trace?: never;
     };
     "/api/v1/practices/{practice_id}/patients/{patient_id}/documents": {
@@ -1836,6 +1860,8 @@ export interface components {
             history: components["schemas"]["EventOut"][];
             /** Hold Expires At */
             hold_expires_at: string | null;
+            /** Outside Hours */
+            outside_hours: boolean;
             patient: components["schemas"]["PatientSummary"];
             /**
              * Practice Id
@@ -1887,6 +1913,8 @@ export interface components {
             ends_at: string;
             /** Hold Expires At */
             hold_expires_at: string | null;
+            /** Outside Hours */
+            outside_hours: boolean;
             patient: components["schemas"]["PatientSummary"];
             /**
              * Practice Id
@@ -2025,6 +2053,16 @@ export interface components {
             /** Proof */
             proof: string[];
         };
+        /**
+         * ContactIn
+         * @description The fields sent are set (null or an empty string clears one); the others are kept.
+         */
+        ContactIn: {
+            /** Email */
+            email?: string | null;
+            /** Phone */
+            phone?: string | null;
+        };
         /** CountOut */
         CountOut: {
             /** Stored */
@@ -2116,6 +2154,8 @@ export interface components {
             kind: string;
             /** New Starts At */
             new_starts_at: string | null;
+            /** Outside Hours */
+            outside_hours: boolean;
             /** Previous Starts At */
             previous_starts_at: string | null;
             /** Reason */
@@ -2784,6 +2824,12 @@ export interface components {
              */
             duration_minutes: number;
             /**
+             * Outside Hours Confirmed
+             * @description practice staff only: book (or move) at a time the agenda is closed, an extra appointment recorded as such (`outside_hours` in the answer and its history); without it, such a time is a 422 `rule: closed`. Another appointment's time is still a 409.
+             * @default false
+             */
+            outside_hours_confirmed: boolean;
+            /**
              * Patient Id
              * Format: uuid
              * @description the account holder's own patient record or a relative's
@@ -2864,17 +2910,28 @@ export interface components {
              * @default false
              */
             confirm_duplicate: boolean;
+            /** Email */
+            email?: string | null;
             /** First Name */
             first_name: string;
             /** Last Name */
             last_name: string;
+            /** Phone */
+            phone?: string | null;
         };
         /** PracticePatientOut */
         PracticePatientOut: {
             /** Birth Date */
             birth_date: string | null;
+            /** Email */
+            email: string | null;
             /** First Name */
             first_name: string;
+            /**
+             * Holder Account Id
+             * @description the account that manages the patient (theirs or a relative's), whose key a sealed reason is for as well as the practice's; null for a patient without one
+             */
+            holder_account_id: string | null;
             /** Last Name */
             last_name: string;
             /**
@@ -2882,6 +2939,16 @@ export interface components {
              * Format: uuid
              */
             patient_id: string;
+            /**
+             * Phone
+             * @description E.164, as `+33612345678`
+             */
+            phone: string | null;
+            /**
+             * Version
+             * @description the contact details' version, to send as `If-Match`
+             */
+            version: string;
         };
         /** PracticeSettingsIn */
         PracticeSettingsIn: {
@@ -3171,6 +3238,12 @@ export interface components {
         Relationship: "self" | "child" | "parent" | "partner" | "sibling" | "dependant" | "other";
         /** RescheduleIn */
         RescheduleIn: {
+            /**
+             * Outside Hours Confirmed
+             * @description practice staff only: book (or move) at a time the agenda is closed, an extra appointment recorded as such (`outside_hours` in the answer and its history); without it, such a time is a 422 `rule: closed`. Another appointment's time is still a 409.
+             * @default false
+             */
+            outside_hours_confirmed: boolean;
             /**
              * Starts At
              * Format: date-time
@@ -6509,6 +6582,93 @@ export interface operations {
             };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    get_practice_patient_api_v1_practices__practice_id__patients__patient_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                patient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PracticePatientOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    edit_practice_patient_api_v1_practices__practice_id__patients__patient_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
+            path: {
+                practice_id: string;
+                patient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version, to send as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PracticePatientOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description It changed since you read it (`If-Match` is stale): read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description `If-Match` is missing: send the version you read */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };

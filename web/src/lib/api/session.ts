@@ -41,6 +41,8 @@ export class ApiFailure extends Error {
     readonly retryAfter: number | undefined,
     /** The problem's `detail`, for a refusal whose words the page shows next to the field. */
     readonly detail: string | undefined = undefined,
+    /** The booking rule not met (a 422 `rule-violation`): `closed`, `absent`, ... */
+    readonly rule: string | undefined = undefined,
   ) {
     super(`${status} ${code}`);
   }
@@ -60,5 +62,5 @@ export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response:
   const code = typeof problem.type === "string" ? (problem.type.split("/").pop() ?? "") : "";
   const field = problem.field ?? problem.errors?.[0]?.field;
   const detail = problem.errors?.[0]?.message ?? problem.detail;
-  throw new ApiFailure(response.status, code, field, problem.retry_after, detail);
+  throw new ApiFailure(response.status, code, field, problem.retry_after, detail, problem.rule);
 }

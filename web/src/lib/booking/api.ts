@@ -37,16 +37,41 @@ export interface Booking {
 
 export type Booked = components["schemas"]["AppointmentOut"];
 
-/** Seals the visit type and reason for the holder (this account) and the practice's proven key,
- * under an appointment id drawn here (docs/crypto.md 5.11); the server gets time, duration, ids.
- * Nothing is sealed, or sent, before the practice's key is proven (a KeysChanged stops here). */
-export async function book(crypto: CryptoClient, booking: Booking, answers: Answers): Promise<Booked> {
-  const practiceKey = await provenPracticeKey(crypto, booking.pin, booking.practiceId, answers);
+export type SealedReasonIn = components["schemas"]["SealedReasonIn"];
+
+/** What a booking sends of its reason: the appointment id it was sealed under, and the sealed
+ * visit type and reason. */
+export interface SealedBooking {
+  appointmentId: string;
+  sealedReason: SealedReasonIn;
+}
+
+/** Seals the visit type and reason for `recipients` (each key proven by the caller), signed by
+ * `keys`, under an appointment id drawn here (docs/crypto.md 5.11). The patient's booking and the
+ * desk's share it. */
+export async function sealReason(
+  crypto: CryptoClient,
+  reason: { keys: KeysHandle; visitTypeId: string; reason: string; recipients: KeyBinding[] },
+): Promise<SealedBooking> {
   const appointmentId = globalThis.crypto.randomUUID();
   const sealed = await crypto.call("sealVisitReason", {
-    keys: booking.keys,
+    keys: reason.keys,
     itemId: globalThis.crypto.randomUUID(),
     appointmentId,
+    visitTypeId: reason.visitTypeId,
+    reason: reason.reason,
+    recipients: reason.recipients,
+  });
+  return { appointmentId, sealedReason: { envelope: toBase64Url(sealed.envelope), wraps: sealed.wraps.map(toBase64Url) } };
+}
+
+/** Seals the visit type and reason for the holder (this account) and the practice's proven key;
+ * the server gets time, duration, ids. Nothing is sealed, or sent, before the practice's key is
+ * proven (a KeysChanged stops here). */
+export async function book(crypto: CryptoClient, booking: Booking, answers: Answers): Promise<Booked> {
+  const practiceKey = await provenPracticeKey(crypto, booking.pin, booking.practiceId, answers);
+  const sealed = await sealReason(crypto, {
+    keys: booking.keys,
     visitTypeId: booking.visitTypeId,
     reason: booking.reason,
     recipients: [booking.ownKey, practiceKey],
@@ -60,8 +85,8 @@ export async function book(crypto: CryptoClient, booking: Booking, answers: Answ
         starts_at: booking.startsAt,
         duration_minutes: booking.durationMinutes,
         reminders_wanted: true,
-        appointment_id: appointmentId,
-        sealed_reason: { envelope: toBase64Url(sealed.envelope), wraps: sealed.wraps.map(toBase64Url) },
+        appointment_id: sealed.appointmentId,
+        sealed_reason: sealed.sealedReason,
       },
     }),
   );

@@ -1,0 +1,241 @@
+"""The desk's pages: booking by phone (``/practice/{id}/book``) and a patient's administrative
+record at the practice (``/practice/{id}/patients/{patient_id}``).
+
+Only members who may book open them; anybody else, signed in or not a member, gets the same 404
+page as a practice that does not exist. The booking page is a shell: the visit type and the
+reason are sealed in the browser (web/src/desk.ts), for the practice's key and the key of the
+account that manages the patient, like a patient's own booking (docs/crypto.md 5.11).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from colloque.api.deps import DB, AnyPrincipal, ClockDep, SettingsDep
+from colloque.authorization.policy import Action, PracticeTarget, authorize
+from colloque.booking import access as reading
+from colloque.booking.rules import Status
+from colloque.errors import NotFound
+from colloque.patients import registry
+from colloque.principal import Principal
+from colloque.scheduling import services as scheduling
+from colloque.scheduling import timetable
+from colloque.web.assets import Assets
+from colloque.web.booking_page import key_directory_pin
+from colloque.web.rendering import (
+    LangParam,
+    Page,
+    error_page,
+    full_name,
+    json_for_html,
+    page_for,
+    render,
+    slot_text,
+)
+from colloque.web.session import has_account, login_redirect, private, signed_in
+
+router = APIRouter(include_in_schema=False)
+
+PREFIX = "/practice"
+BOOK_ENTRY = "src/desk.ts"
+PATIENT_ENTRY = "src/desk-patient.ts"
+
+
+def agenda_url(practice_id: UUID) -> str:
+    return f"{PREFIX}/{practice_id}/agenda"
+
+
+def book_url(practice_id: UUID) -> str:
+    return f"{PREFIX}/{practice_id}/book"
+
+
+def patient_url(practice_id: UUID, patient_id: UUID) -> str:
+    return f"{PREFIX}/{practice_id}/patients/{patient_id}"
+
+
+def _may_book(principal: Principal, practice_id: UUID) -> bool:
+    return bool(authorize(principal, Action.PRACTICE_APPOINTMENT_BOOK, PracticeTarget(practice_id)))
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+def _instant(text: str | None) -> datetime | None:
+    """A preselected start (the agenda's "new appointment"): an instant with its offset, else
+    nothing (a malformed one is ignored rather than refused: the desk picks a time anyway)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def _not_found(request: Request, page: Page) -> Response:
+    return private(request, error_page(page, 404, "error.not_found"))
+
+
+@router.get(PREFIX + "/{practice_text}/book", response_class=HTMLResponse)
+def desk_booking_page(
+    request: Request,
+    practice_text: str,
+    db: DB,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: AnyPrincipal,
+    lang_cookie: LangParam = None,
+) -> Response:
+    signed_in_as = signed_in(request)
+    if signed_in_as is None or not has_account(principal):
+        return login_redirect(request)
+    page = page_for(request, lang_cookie)
+    practice_id = _uuid(practice_text)
+    if practice_id is None or not _may_book(principal, practice_id):
+        return _not_found(request, page)
+    try:
+        with db.read() as session:
+            practice = scheduling.get_practice(session, practice_id=practice_id)
+            agendas = timetable.list_practice_agendas(
+                session, practice_id=practice_id, online_only=False
+            )
+    except NotFound:
+        return _not_found(request, page)
+    wanted = _uuid(request.query_params.get("practitioner", ""))
+    starts_at = _instant(request.query_params.get("starts_at"))
+    zone = ZoneInfo(practice.timezone)
+    data = {
+        "lang": page.language.value,
+        "practiceId": str(practice.practice_id),
+        "practiceName": practice.name,
+        "timezone": practice.timezone,
+        "practitioners": [
+            {
+                "id": str(practitioner.practitioner_id),
+                "name": full_name(practitioner),
+                "visitTypes": [
+                    {
+                        "id": str(vt.visit_type_id),
+                        "label": vt.label,
+                        "durationMinutes": vt.duration_minutes,
+                    }
+                    for vt in visit_types
+                ],
+            }
+            for practitioner, visit_types in agendas
+            if visit_types
+        ],
+        "practitionerId": str(wanted) if wanted is not None else None,
+        "startsAt": None if starts_at is None else starts_at.astimezone(zone).isoformat(),
+        # The practice's today, by the server's clock: where the free slots start.
+        "today": clock.now().astimezone(zone).date().isoformat(),
+        # A patient's page is this, then the patient's id.
+        "patientsUrl": f"{PREFIX}/{practice.practice_id}/patients/",
+        "pin": key_directory_pin(settings),
+        "email": signed_in_as.email,
+    }
+    assets: Assets = request.app.state.web_assets
+    response = render(
+        page,
+        "desk_book.html",
+        practice=practice,
+        agenda_url=agenda_url(practice.practice_id),
+        island=assets.entry(BOOK_ENTRY),
+        island_data=json_for_html(data),
+    )
+    return private(request, response)
+
+
+@router.get(PREFIX + "/{practice_text}/patients/{patient_text}", response_class=HTMLResponse)
+def desk_patient_page(
+    request: Request,
+    practice_text: str,
+    patient_text: str,
+    db: DB,
+    clock: ClockDep,
+    principal: AnyPrincipal,
+    lang_cookie: LangParam = None,
+) -> Response:
+    if signed_in(request) is None or not has_account(principal):
+        return login_redirect(request)
+    page = page_for(request, lang_cookie)
+    practice_id, patient_id = _uuid(practice_text), _uuid(patient_text)
+    if practice_id is None or patient_id is None or not _may_book(principal, practice_id):
+        return _not_found(request, page)
+    now = clock.now()
+    try:
+        with db.write() as session:
+            practice = scheduling.get_practice(session, practice_id=practice_id)
+            registered = registry.get_practice_patient(
+                session,
+                now=now,
+                principal=principal,
+                practice_id=practice_id,
+                patient_id=patient_id,
+            )
+            appointments = reading.list_patient_appointments(
+                session,
+                now=now,
+                principal=principal,
+                practice_id=practice_id,
+                patient_id=patient_id,
+            )
+            names = {
+                practitioner.practitioner_id: full_name(practitioner)
+                for practitioner, _types in timetable.list_practice_agendas(
+                    session, practice_id=practice_id, online_only=False
+                )
+            }
+    except NotFound:
+        return _not_found(request, page)
+    zone = ZoneInfo(practice.timezone)
+    upcoming: list[dict[str, Any]] = []
+    past: list[dict[str, Any]] = []
+    for appointment in appointments:  # latest first
+        row = {
+            "when": slot_text(appointment.starts_at.astimezone(zone), page.language),
+            "practitioner": names.get(appointment.practitioner_id, ""),
+            "status": page.t(f"status.{appointment.status}"),
+            "outside_hours": appointment.outside_hours,
+        }
+        ahead = appointment.starts_at >= now and appointment.status in (Status.BOOKED, Status.HELD)
+        (upcoming if ahead else past).append(row)
+    patient, contact = registered.patient, registered.contact
+    data = {
+        "lang": page.language.value,
+        "practiceId": str(practice_id),
+        "patientId": str(patient_id),
+        "phone": contact.phone,
+        "email": contact.email,
+        "version": registered.version,
+    }
+    assets: Assets = request.app.state.web_assets
+    response = render(
+        page,
+        "desk_patient.html",
+        practice=practice,
+        patient=patient,
+        birth_date=None
+        if patient.birth_date is None
+        else format_date(patient.birth_date, format="long", locale=page.language.value),
+        has_account=patient.holder_account_id is not None,
+        contact=contact,
+        upcoming=list(reversed(upcoming)),
+        past=past,
+        agenda_url=agenda_url(practice_id),
+        book_url=book_url(practice_id),
+        island=assets.entry(PATIENT_ENTRY),
+        island_data=json_for_html(data),
+    )
+    return private(request, response)
