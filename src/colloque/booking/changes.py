@@ -3,7 +3,8 @@
 As in services.py, each checks the principal with the one policy, applies the rules, writes the
 history event, audit event and outbox message, and leaves the commit to the caller. A freed time
 is offered to the waitlist in the same transaction. Each answers with the appointment as the
-principal may read it.
+principal may read it. Each takes the version the change was based on (``If-Match``), compared
+under the row's lock: 412 when the appointment changed since (booking/versions.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from sqlalchemy.orm import Session
 from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action
 from colloque.booking import queries
-from colloque.booking.access import AppointmentView, audit_appointment, reach, view_appointment
+from colloque.booking.access import (
+    AppointmentView,
+    audit_appointment,
+    check_expected_version,
+    reach,
+    view_appointment,
+)
 from colloque.booking.history import record_event
 from colloque.booking.models import Appointment
 from colloque.booking.rules import (
@@ -47,6 +54,7 @@ def do_cancel_appointment(
     practice_id: UUID,
     appointment_id: UUID,
     reason: CancelReason,
+    expected_version: str | None = None,
 ) -> AppointmentView:
     access = reach(
         session,
@@ -55,8 +63,10 @@ def do_cancel_appointment(
         appointment_id=appointment_id,
         practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+        for_update=True,
     )
     appointment = access.appointment
+    check_expected_version(appointment, expected_version)
     check_cancel_reason(reason, by_practice=access.as_practice)
     check_changeable(
         status=Status(appointment.status),
@@ -120,6 +130,7 @@ def do_reschedule_appointment(
     practice_id: UUID,
     appointment_id: UUID,
     new_starts_at: datetime,
+    expected_version: str | None = None,
 ) -> AppointmentView:
     """Move an appointment: the new time is taken and the old one freed in one transaction."""
     check_horizon(new_starts_at, now=now, field="starts_at")
@@ -130,8 +141,10 @@ def do_reschedule_appointment(
         appointment_id=appointment_id,
         practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+        for_update=True,
     )
     appointment = access.appointment
+    check_expected_version(appointment, expected_version)
     check_changeable(
         status=Status(appointment.status), starts_at=appointment.starts_at, now=now, change="moved"
     )
@@ -233,6 +246,7 @@ def do_mark_appointment(
     practice_id: UUID,
     appointment_id: UUID,
     outcome: Status,
+    expected_version: str | None = None,
 ) -> AppointmentView:
     """The practice records that the patient came (done) or did not (no-show)."""
     if outcome not in (Status.DONE, Status.NO_SHOW):
@@ -244,10 +258,12 @@ def do_mark_appointment(
         appointment_id=appointment_id,
         practice_action=Action.PRACTICE_APPOINTMENT_MARK,
         patient_action=Action.PATIENT_APPOINTMENT_VIEW,
+        for_update=True,
     )
     if not access.as_practice:
         raise NotFound("appointment not found")
     appointment = access.appointment
+    check_expected_version(appointment, expected_version)
     check_markable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
     appointment.status = outcome.value
     appointment.updated_at = now

@@ -810,7 +810,7 @@ export interface paths {
         };
         /**
          * Practice Agenda
-         * @description Practice staff (or an operator with a grant) read the agenda of a window. `from` and `until` are instants with their offset, or plain local days of the practice (`from=2027-01-04&until=2027-01-10`: `from` a day's first instant in the practice's time zone, `until` the end of its day); at most 31 days, within ten years of now. Every instant of the answer carries the practice's UTC offset at that instant (`2027-01-04T09:00:00+01:00`); the zone's name is the practice's `timezone`. 403 for a role that may not, 404 when the practice is not yours.
+         * @description Practice staff (or an operator with a grant) read the agenda of a window. `from` and `until` are instants with their offset, or plain local days of the practice (`from=2027-01-04&until=2027-01-10`: `from` a day's first instant in the practice's time zone, `until` the end of its day); at most 31 days, within ten years of now. Every instant of the answer carries the practice's UTC offset at that instant (`2027-01-04T09:00:00+01:00`); the zone's name is the practice's `timezone`. 403 for a role that may not, 404 when the practice is not yours. The `ETag` is the window's version: poll with it as `If-None-Match` and get an empty 304 while nothing changed.
          */
         get: operations["practice_agenda_api_v1_practices__practice_id__agenda_get"];
         put?: never;
@@ -850,7 +850,7 @@ export interface paths {
         };
         /**
          * Get Appointment
-         * @description One appointment, as the reader may see it (the patient who holds it, or practice staff). 404 when it is not there or not yours.
+         * @description One appointment, as the reader may see it (the patient who holds it, or practice staff). 404 when it is not there or not yours. The `ETag` is its `version`.
          */
         get: operations["get_appointment_api_v1_practices__practice_id__appointments__appointment_id__get"];
         put?: never;
@@ -872,7 +872,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel
-         * @description The patient or practice staff cancel an appointment with a reason code. 422 past the cut-off or for a reason the caller may not give.
+         * @description The patient or practice staff cancel an appointment with a reason code. 422 past the cut-off or for a reason the caller may not give. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["cancel_api_v1_practices__practice_id__appointments__appointment_id__cancel_post"];
         delete?: never;
@@ -892,7 +892,7 @@ export interface paths {
         put?: never;
         /**
          * Mark
-         * @description Practice staff mark a past appointment done or no-show. 422 for an appointment not in the past or already marked.
+         * @description Practice staff mark a past appointment done or no-show. 422 for an appointment not in the past or already marked. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["mark_api_v1_practices__practice_id__appointments__appointment_id__mark_post"];
         delete?: never;
@@ -912,7 +912,7 @@ export interface paths {
         put?: never;
         /**
          * Reschedule
-         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met.
+         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["reschedule_api_v1_practices__practice_id__appointments__appointment_id__reschedule_post"];
         delete?: never;
@@ -1862,6 +1862,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Version
+             * @description changes with every change to the appointment; send it as `If-Match` to cancel, move or mark it only if nobody changed it since (412 otherwise)
+             */
+            version: string;
         };
         /** AppointmentOut */
         AppointmentOut: {
@@ -1913,6 +1918,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Version
+             * @description changes with every change to the appointment; send it as `If-Match` to cancel, move or mark it only if nobody changed it since (412 otherwise)
+             */
+            version: string;
         };
         /** BindingOut */
         BindingOut: {
@@ -5304,7 +5314,10 @@ export interface operations {
                 until: string;
                 practitioner_id?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The window's version (ETag) you hold, to get 304 */
+                "if-none-match"?: string | null;
+            };
             path: {
                 practice_id: string;
             };
@@ -5315,11 +5328,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AppointmentOut"][];
                 };
+            };
+            /** @description Nothing changed in the window since the `If-None-Match` version */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5385,6 +5407,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5401,7 +5425,10 @@ export interface operations {
     cancel_api_v1_practices__practice_id__appointments__appointment_id__cancel_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 appointment_id: string;
@@ -5427,6 +5454,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The appointment changed since the `If-Match` version: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -5435,7 +5471,10 @@ export interface operations {
     mark_api_v1_practices__practice_id__appointments__appointment_id__mark_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 appointment_id: string;
@@ -5461,6 +5500,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The appointment changed since the `If-Match` version: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -5469,7 +5517,10 @@ export interface operations {
     reschedule_api_v1_practices__practice_id__appointments__appointment_id__reschedule_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 appointment_id: string;
@@ -5497,6 +5548,15 @@ export interface operations {
             404: components["responses"]["NotFound"];
             /** @description The new slot was just taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The appointment changed since the `If-Match` version: read it again */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
