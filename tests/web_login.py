@@ -58,8 +58,11 @@ def make_patient_account(db: Database, clock: SettableClock, email: str) -> Pers
         return Person(account_id=account.account_id, token=token)
 
 
-def cookie_login(http: _Http, email: str, password: str = PASSWORD) -> Login:
-    """Prelogin, the login keys derived at whatever cost the account has, a cookie login."""
+def cookie_login(
+    http: _Http, email: str, password: str = PASSWORD, *, totp: str | None = None
+) -> Login:
+    """Prelogin, the login keys derived at whatever cost the account has, a cookie login (with
+    the authenticator's code for an account with TOTP on)."""
     params = http.post("/api/v1/auth/prelogin", json={"email": email}).json()["kdf_params"]
     raw = base64.urlsafe_b64decode(params + "=" * (-len(params) % 4))
     key = derive_login_keys(password, raw, insecure_allow_weak_cost=True).auth_key
@@ -69,6 +72,7 @@ def cookie_login(http: _Http, email: str, password: str = PASSWORD) -> Login:
             "email": email,
             "auth_key": base64.urlsafe_b64encode(key).decode().rstrip("="),
             "session": "cookie",
+            **({} if totp is None else {"totp": totp}),
         },
     )
     assert answer.status_code == 200, answer.text
@@ -76,11 +80,16 @@ def cookie_login(http: _Http, email: str, password: str = PASSWORD) -> Login:
 
 
 def sign_in_browser(
-    context: BrowserContext, url: str, email: str, password: str = PASSWORD
+    context: BrowserContext,
+    url: str,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    totp: str | None = None,
 ) -> None:
     """The session and CSRF cookies in the browser context, as after the log in page."""
     with httpx2.Client(base_url=url) as http:
-        login = cookie_login(http, email, password)
+        login = cookie_login(http, email, password, totp=totp)
     context.add_cookies(
         [{"name": name, "value": value, "url": url} for name, value in login.cookies.items()]
     )

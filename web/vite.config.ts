@@ -87,6 +87,7 @@ export default defineConfig(({ mode }) => {
         signup: "src/signup.ts",
         account: "src/account.ts",
         booking: "src/booking.ts",
+        agenda: "src/agenda.ts",
         // The pages that seal and open (booking, messages) load it on demand; an entry of its
         // own until they exist, so that the worker ships and is checked with every build.
         "crypto-client": "src/crypto/client.ts",

@@ -96,9 +96,10 @@ def list_visit_types(
 
 
 def list_practice_agendas(
-    session: Session, *, practice_id: UUID
+    session: Session, *, practice_id: UUID, online_only: bool = True
 ) -> list[tuple[Practitioner, list[VisitType]]]:
-    """The practice's practitioners with their online visit types: two queries, whatever the size."""
+    """The practice's practitioners with their visit types offered online (or all of them, for
+    the practice's own screens): two queries, whatever the size."""
     get_practice(session, practice_id=practice_id)
     practitioners = session.scalars(
         select(Practitioner)
@@ -110,14 +111,13 @@ def list_practice_agendas(
         .order_by(Practitioner.last_name, Practitioner.first_name)
     ).all()
     types: dict[UUID, list[VisitType]] = defaultdict(list)
+    query = select(VisitType).where(
+        VisitType.practice_id == practice_id, VisitType.active.is_(True)
+    )
+    if online_only:
+        query = query.where(VisitType.online_bookable.is_(True))
     for visit_type in session.scalars(
-        select(VisitType)
-        .where(
-            VisitType.practice_id == practice_id,
-            VisitType.active.is_(True),
-            VisitType.online_bookable.is_(True),
-        )
-        .order_by(VisitType.duration_minutes, VisitType.label)
+        query.order_by(VisitType.duration_minutes, VisitType.label)
     ):
         types[visit_type.practitioner_id].append(visit_type)
     return [(p, types[p.practitioner_id]) for p in practitioners]

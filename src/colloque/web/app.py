@@ -10,6 +10,7 @@ from colloque.config import Settings, load_settings
 from colloque.storage.engine import Database
 from colloque.web import (
     account_pages,
+    agenda_page,
     appointments_page,
     booking_page,
     practitioner_page,
@@ -39,4 +40,5 @@ def create_app(
     app.include_router(records_pages.router)
     app.include_router(account_pages.router)
     app.include_router(booking_page.router)
+    app.include_router(agenda_page.router)
     return app

@@ -47,6 +47,10 @@ class PatientSummary(Out):
     first_name: str
     last_name: str
     birth_date: date | None
+    holder_account_id: UUID | None = Field(
+        description="the account that holds the patient's record (none for a patient the practice"
+        " registered without an account): who may have sealed an online booking's reason"
+    )
 
 
 class ItemKeyWrapOut(Out):

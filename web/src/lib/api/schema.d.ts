@@ -2773,6 +2773,11 @@ export interface components {
             birth_date: string | null;
             /** First Name */
             first_name: string;
+            /**
+             * Holder Account Id
+             * @description the account that holds the patient's record (none for a patient the practice registered without an account): who may have sealed an online booking's reason
+             */
+            holder_account_id: string | null;
             /** Last Name */
             last_name: string;
             /**
