@@ -161,13 +161,15 @@ def test_the_agenda_answers_304_while_its_window_is_unchanged(
         params={"from": "2026-03-09", "until": "2026-03-15"},
         headers={**bearer(world.secretary), "If-None-Match": etag},
     )
-    assert other.status_code == 200 and other.json() == []
+    assert other.status_code == 200
+    assert other.json() == []
     one = client.get(
         url,
         params={**week, "practitioner_id": str(world.practitioner_id)},
         headers={**bearer(world.secretary), "If-None-Match": etag},
     )
-    assert one.status_code == 200 and len(one.json()) == 1
+    assert one.status_code == 200
+    assert len(one.json()) == 1
 
     moved = client.post(
         appointment_url(world, appointment, "reschedule"),

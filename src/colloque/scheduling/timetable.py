@@ -116,9 +116,7 @@ def list_practice_agendas(
     )
     if online_only:
         query = query.where(VisitType.online_bookable.is_(True))
-    for visit_type in session.scalars(
-        query.order_by(VisitType.duration_minutes, VisitType.label)
-    ):
+    for visit_type in session.scalars(query.order_by(VisitType.duration_minutes, VisitType.label)):
         types[visit_type.practitioner_id].append(visit_type)
     return [(p, types[p.practitioner_id]) for p in practitioners]
 

@@ -23,10 +23,10 @@ from starlette.datastructures import URL
 from colloque.config import Environment as Deployment
 from colloque.scheduling.models import Practitioner
 from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
+from colloque.web import practice_section
 from colloque.web.assets import Assets
 from colloque.web.i18n import Language, Translator, pick_language
 from colloque.web.security import page_headers
-from colloque.web import practice_section
 from colloque.web.session import SignedIn, signed_in
 
 LANG_COOKIE = "lang"
