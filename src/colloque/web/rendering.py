@@ -81,13 +81,17 @@ SIGNED_IN_LINKS = (
 )
 
 
+#: The header's link to a member's practice agenda (catalogue key).
+AGENDA_LINK = "nav.agenda"
+
+
 def signed_in_links(who: SignedIn | None) -> list[tuple[str, str]]:
     """The header's links: the personal pages, and the agenda of the practice a member works at
     (the first, when several)."""
     if who is None:
         return list(SIGNED_IN_LINKS)
     agendas = practice_section.member_agendas(who.resolved.principal)
-    extra = [(practice_section.agenda_url(agendas[0]), "nav.agenda")] if agendas else []
+    extra = [(practice_section.agenda_url(agendas[0]), AGENDA_LINK)] if agendas else []
     return [*SIGNED_IN_LINKS, *extra]
 
 
