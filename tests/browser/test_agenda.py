@@ -8,7 +8,7 @@ French and English.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -277,3 +277,31 @@ def test_the_agenda_views_have_no_serious_accessibility_violation(
     expect(page.get_by_role("dialog", name=labels["help"])).to_be_visible()
     found = serious_violations(page)
     assert not found, [(v["id"], v["help"]) for v in found]
+
+
+def test_a_move_across_the_change_to_summer_time_lands_on_the_practice_clock(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    """From a winter Monday (UTC+1) to the Monday after Paris moves to summer time (UTC+2): the
+    dialog's 09:00 is 09:00 on the practice's clock, 07:00 UTC, whatever the browser's own zone
+    (New York, which changes on another date)."""
+    secretary = make_member(scene, clock, "accueil", Role.SECRETARY)
+    first = scene.slots()[0]
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    with scene.staff() as admin:
+        phoned = phone_booking(scene, admin, BY_PHONE, first)
+    page = _open_agenda(browser, scene, contexts, secretary)
+    _go_to(page, clock, datetime.fromisoformat(first).astimezone(PARIS).date())
+    _button(page, phoned).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Déplacer", exact=True).click()
+    dialog.get_by_label("Date").fill("2026-03-30")
+    dialog.get_by_label("Heure de début").fill("09:00")
+    dialog.get_by_role("button", name="Déplacer le rendez-vous").click()
+    expect(page.get_by_role("status")).to_have_text("Rendez-vous déplacé.")
+    assert _starts_at(scene, phoned) == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    # Four weeks on, in the week view, it shows at 09:00.
+    page.get_by_role("radio", name="Semaine").check()
+    for _ in range(4):
+        page.keyboard.press("n")
+    expect(_button(page, phoned)).to_have_accessible_name(re.compile(r"^09:00\u201309:20, "))
