@@ -28,6 +28,7 @@ from colloque.clock import SettableClock
 from colloque.config import KdfCost, MailBackend, Settings
 from colloque.crypto import statements
 from colloque.crypto.groups import create_group
+from colloque.crypto.items import seal_visit_reason
 from colloque.crypto.keys import UserKeys
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.keydirectory.models import KeyDirectoryLeaf
@@ -35,6 +36,7 @@ from colloque.keydirectory.services import publish_bindings
 from colloque.patients.models import Patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Role
+from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.worker import run_cycle
@@ -404,3 +406,37 @@ def phone_booking(
         },
     )
     return booked
+
+
+def operator_swaps_reason(
+    scene: Scene, booked: dict[str, Any], clock: SettableClock, text: str
+) -> None:
+    """An account of the operator's, with properly published keys, signs another reason for the
+    same appointment and item, wrapped for the same recipients, and the operator stores it."""
+    mallory = keyed(scene.db, clock, "mallory")
+    with ColloqueClient(scene.url, insecure_allow_weak_cost=True) as client:
+        client.log_in(mallory.email, PASSWORD)
+        author = client.unlocked_keys
+    item_id = UUID(booked["sealed_reason"]["item_id"])
+    with scene.staff() as admin:
+        recipients = [
+            admin.key_directory.user_keys(holder_account(scene)).bindings[KeyPurpose.ENCRYPTION],
+            admin.key_directory.practice_key(scene.world.practice_id),
+        ]
+    forged = seal_visit_reason(
+        item_id=item_id,
+        appointment_id=UUID(booked["appointment_id"]),
+        visit_type_id=scene.world.consultation_id,
+        reason=text,
+        author=author,
+        recipients=recipients,
+    )
+    with scene.db.write() as session:
+        row = session.scalars(select(SealedItemRow).where(SealedItemRow.item_id == item_id)).one()
+        row.envelope, row.author_account_id = forged.envelope, author.user_id
+        stored = sorted(
+            session.scalars(select(ItemKeyWrap).where(ItemKeyWrap.item_id == item_id)).all(),
+            key=lambda wrap: wrap.recipient_kind != "user",
+        )
+        for wrap, replacement in zip(stored, forged.wraps, strict=True):
+            wrap.wrap = replacement

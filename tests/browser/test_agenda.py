@@ -21,7 +21,14 @@ from colloque.principal import Role
 from colloque.scheduling.services import do_add_practitioner
 from colloque.scheduling.specialties import Specialty
 from tests.browser.conftest import serious_violations
-from tests.browser.scene import PATIENT_EMAIL, Member, Scene, make_member, phone_booking
+from tests.browser.scene import (
+    PATIENT_EMAIL,
+    Member,
+    Scene,
+    make_member,
+    operator_swaps_reason,
+    phone_booking,
+)
 from tests.factories import register_at_practice
 from tests.functional.keys.conftest import LOG, PASSWORD
 
@@ -29,6 +36,7 @@ pytestmark = pytest.mark.browser
 
 REASON = "Douleur au genou depuis la randonnée — 膝"
 BY_PHONE = "Renouvellement, demandé au téléphone"
+FORGED = "FORGED by the operator"
 PARIS = ZoneInfo("Europe/Paris")
 CODE_LABEL = "Code à 6 chiffres ou code de secours"
 
@@ -126,6 +134,11 @@ def test_a_practitioner_reads_the_reason_then_moves_cancels_and_marks_from_the_a
     day = datetime.fromisoformat(first).astimezone(PARIS).date()
     with scene.staff() as admin:
         phoned = phone_booking(scene, admin, BY_PHONE, _fresh_slot_same_day(scene, day, {first}))
+        # One more, whose reason an account of the operator's then signs and swaps in.
+        forged = phone_booking(
+            scene, admin, "vrai", _fresh_slot_same_day(scene, day, {first, phoned["starts_at"]})
+        )
+    operator_swaps_reason(scene, forged, clock, FORGED)
 
     page = _open_agenda(browser, scene, contexts, doctor)
     _go_to(page, clock, day)
@@ -138,6 +151,15 @@ def test_a_practitioner_reads_the_reason_then_moves_cancels_and_marks_from_the_a
     assert REASON not in page.content()
     _unlock(page, doctor)
     expect(page.get_by_role("status")).to_have_text("2 motifs déchiffrés.")
+    # The one the operator swapped is refused in the same batch, and nothing of it shown.
+    page.get_by_role("radio", name="Liste").check()
+    row = page.get_by_role("row").filter(has=page.get_by_role("button", name=re.compile(".")))
+    expect(row.filter(has_text="Motif refusé : son auteur n'a pas pu être vérifié.")).to_have_count(
+        1
+    )
+    expect(page.locator("body")).not_to_contain_text(FORGED)
+    expect(page.locator("body")).not_to_contain_text("vrai")
+    page.get_by_role("radio", name="Jour").check()
     expect(_button(page, online)).to_have_accessible_name(
         re.compile(r"Inès Genou, Consultation, confirmé, en ligne")
     )

@@ -10,26 +10,20 @@ operator's signed and swapped in (refused, with a message, and nothing of it sho
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from sqlalchemy import select
 
-from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
-from colloque.crypto.items import seal_visit_reason
 from colloque.crypto.statements import Role as GroupRole
-from colloque.crypto.transparency import KeyPurpose
 from colloque.principal import Role
-from colloque.records.models import ItemKeyWrap, SealedItemRow
 from tests.browser.conftest import serious_violations
 from tests.browser.scene import (
     PATIENT_EMAIL,
     Scene,
     book,
-    holder_account,
     open_page,
+    operator_swaps_reason,
     phone_booking,
     unlock,
 )
@@ -40,38 +34,6 @@ pytestmark = pytest.mark.browser
 MINE = "Vaccin du voyage, rappel — 旅行"
 BY_PHONE = "Renouvellement d'ordonnance, demandé au téléphone"
 FORGED = "FORGED by the operator"
-
-
-def _operator_swaps(scene: Scene, booked: dict[str, Any], clock: SettableClock) -> None:
-    """An account of the operator's, with properly published keys, signs another reason for the
-    same appointment and item, wrapped for the same recipients, and the operator stores it."""
-    mallory = keyed(scene.db, clock, "mallory")
-    with ColloqueClient(scene.url, insecure_allow_weak_cost=True) as client:
-        client.log_in(mallory.email, PASSWORD)
-        author = client.unlocked_keys
-    item_id = UUID(booked["sealed_reason"]["item_id"])
-    with scene.staff() as admin:
-        recipients = [
-            admin.key_directory.user_keys(holder_account(scene)).bindings[KeyPurpose.ENCRYPTION],
-            admin.key_directory.practice_key(scene.world.practice_id),
-        ]
-    forged = seal_visit_reason(
-        item_id=item_id,
-        appointment_id=UUID(booked["appointment_id"]),
-        visit_type_id=scene.world.consultation_id,
-        reason=FORGED,
-        author=author,
-        recipients=recipients,
-    )
-    with scene.db.write() as session:
-        row = session.scalars(select(SealedItemRow).where(SealedItemRow.item_id == item_id)).one()
-        row.envelope, row.author_account_id = forged.envelope, author.user_id
-        stored = sorted(
-            session.scalars(select(ItemKeyWrap).where(ItemKeyWrap.item_id == item_id)).all(),
-            key=lambda wrap: wrap.recipient_kind != "user",
-        )
-        for wrap, replacement in zip(stored, forged.wraps, strict=True):
-            wrap.wrap = replacement
 
 
 def _slot(page: Page, appointment_id: str) -> Any:
@@ -95,7 +57,7 @@ def test_the_holder_reads_reasons_sealed_by_themselves_and_the_desk_not_a_forged
     with scene.staff(desk) as desk_client:
         by_phone = phone_booking(scene, desk_client, BY_PHONE)
         forged = phone_booking(scene, desk_client, "vrai")
-    _operator_swaps(scene, forged, clock)
+    operator_swaps_reason(scene, forged, clock, FORGED)
 
     response = page.goto(scene.url + "/me/appointments")
     assert response is not None

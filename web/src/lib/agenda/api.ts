@@ -74,5 +74,8 @@ export async function openReasons(crypto: CryptoClient, data: AgendaData, keys: 
   return untilProven(
     (answers) => crypto.call("openAgendaReasons", { pin: data.pin, keys: keys.keys, practiceId: data.practiceId, groupWraps, items, answers }),
     {},
+    // An author whose keys the server will not show this member (404) is not one of the
+    // practice's nor the patient's holder: that item is refused, the others still open.
+    true,
   );
 }
