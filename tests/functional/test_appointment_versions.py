@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 import httpx2
 import pytest
@@ -20,6 +21,10 @@ from colloque.audit.models import AuditEvent
 from colloque.booking.models import Appointment
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.scheduling.domain import PatientKind
+from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner
+from colloque.scheduling.specialties import Specialty
+from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
 from colloque.storage.engine import Database
 from tests.factories import World, book, build_world
 from tests.functional.http import app_client, bearer, problem
@@ -225,3 +230,87 @@ def test_moves_based_on_one_read_never_both_pass(
         )
     statuses = Counter(answer.status_code for answer in answers)
     assert statuses == {200: 1, 412: 5}, [answer.text for answer in answers]
+
+
+def _second_gp(db: Database, clock: SettableClock, world: World) -> UUID:
+    """Another GP of the practice, open on Tuesdays 09:00-12:00, with a 20-minute consultation."""
+    principal = world.admin.principal(db)
+    with db.write() as session:
+        gp = do_add_practitioner(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=world.practice_id,
+            first_name="Louis",
+            last_name="Bernard",
+            specialty=Specialty.GENERAL_PRACTICE,
+            rules=AgendaRulesInput(slot_step_minutes=20, min_notice_minutes=0),
+        )
+        visit_type = do_add_visit_type(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=world.practice_id,
+            practitioner_id=gp.practitioner_id,
+            label="Consultation",
+            duration_minutes=20,
+            patient_kind=PatientKind.ANY,
+        )
+        session.flush()
+        do_add_opening_range(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=world.practice_id,
+            practitioner_id=gp.practitioner_id,
+            weekday=1,
+            start_minute=9 * 60,
+            end_minute=12 * 60,
+            visit_type_ids=[visit_type.visit_type_id],
+        )
+        return gp.practitioner_id
+
+
+def test_the_practice_moves_an_appointment_to_another_practitioner(
+    client: TestClient, db: Database, clock: SettableClock, world: World
+) -> None:
+    other = _second_gp(db, clock, world)
+    appointment = book(db, clock, world, MON_0900 + timedelta(days=1))
+    url = appointment_url(world, appointment, "reschedule")
+    tuesday_1000 = (MON_0900 + timedelta(days=1, hours=1)).isoformat()
+    # The patient may not hand it to another practitioner; nor may anyone to a stranger.
+    problem(
+        client.post(
+            url,
+            json={"starts_at": tuesday_1000, "practitioner_id": str(other)},
+            headers=bearer(world.holder),
+        ),
+        422,
+        field="practitioner_id",
+    )
+    problem(
+        client.post(
+            url,
+            json={"starts_at": tuesday_1000, "practitioner_id": str(uuid4())},
+            headers=bearer(world.secretary),
+        ),
+        404,
+        field="practitioner_id",
+    )
+    # The same time with the other GP: a change of hands only.
+    moved = client.post(
+        url,
+        json={
+            "starts_at": (MON_0900 + timedelta(days=1)).isoformat(),
+            "practitioner_id": str(other),
+        },
+        headers=if_match(world.secretary, read_version(client, world, appointment)),
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["practitioner_id"] == str(other)
+    agenda = client.get(
+        f"/api/v1/practices/{world.practice_id}/agenda",
+        params={"from": "2026-03-03", "until": "2026-03-03", "practitioner_id": str(other)},
+        headers=bearer(world.secretary),
+    )
+    assert [a["appointment_id"] for a in agenda.json()] == [str(appointment.appointment_id)]

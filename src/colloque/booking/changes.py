@@ -131,8 +131,13 @@ def do_reschedule_appointment(
     appointment_id: UUID,
     new_starts_at: datetime,
     expected_version: str | None = None,
+    new_practitioner_id: UUID | None = None,
 ) -> AppointmentView:
-    """Move an appointment: the new time is taken and the old one freed in one transaction."""
+    """Move an appointment: the new time is taken and the old one freed in one transaction.
+
+    The practice may also move it to another practitioner of the practice (``new_practitioner_id``)
+    whose agenda offers a visit type of the same length; a patient moves within the same agenda.
+    """
     check_horizon(new_starts_at, now=now, field="starts_at")
     access = reach(
         session,
@@ -148,11 +153,20 @@ def do_reschedule_appointment(
     check_changeable(
         status=Status(appointment.status), starts_at=appointment.starts_at, now=now, change="moved"
     )
-    if new_starts_at == appointment.starts_at:
+    previous_practitioner_id = appointment.practitioner_id
+    practitioner_id = new_practitioner_id or previous_practitioner_id
+    changes_hands = practitioner_id != previous_practitioner_id
+    if changes_hands and not access.as_practice:
+        raise InvalidInput(
+            "only the practice moves an appointment to another practitioner",
+            field="practitioner_id",
+        )
+    if new_starts_at == appointment.starts_at and not changes_hands:
         raise InvalidInput("the new time is the current time", field="starts_at")
-    loaded = load_agenda(
-        session, practice_id=practice_id, practitioner_id=appointment.practitioner_id
-    )
+    try:
+        loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
+    except NotFound as error:
+        raise NotFound("practitioner not found", field="practitioner_id") from error
     if not access.as_practice:
         check_patient_cutoff(
             starts_at=appointment.starts_at,
@@ -193,6 +207,8 @@ def do_reschedule_appointment(
             min_gap_days=loaded.practice.anti_hoarding_days,
         )
     previous = appointment.starts_at
+    appointment.practitioner_id = practitioner_id
+    appointment.specialty = loaded.practitioner.specialty
     appointment.starts_at = new_starts_at
     appointment.ends_at = new_starts_at + duration
     appointment.blocked_until = blocked_until
@@ -223,13 +239,17 @@ def do_reschedule_appointment(
         appointment_id=appointment.appointment_id,
         recipient_account_id=access.patient.holder_account_id,
     )
-    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=appointment.practitioner_id)
+    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=practitioner_id)
+    if changes_hands:
+        mark_agenda_stale(
+            session, practice_id=practice_id, practitioner_id=previous_practitioner_id
+        )
     waitlist.offer_freed_time(
         session,
         now=now,
         principal=principal,
         practice_id=practice_id,
-        practitioner_id=appointment.practitioner_id,
+        practitioner_id=previous_practitioner_id,
         starts_at=previous,
     )
     count_booking_on_commit(session, BookingAction.RESCHEDULED)

@@ -335,6 +335,11 @@ def cancel(
 
 class RescheduleIn(Body):
     starts_at: Instant
+    practitioner_id: UUID | None = Field(
+        default=None,
+        description="practice staff only: another practitioner of the practice, whose agenda"
+        " offers a visit type of the same length",
+    )
 
 
 @router.post(
@@ -364,6 +369,7 @@ def reschedule(
             appointment_id=appointment_id,
             new_starts_at=body.starts_at,
             expected_version=based_on(if_match),
+            new_practitioner_id=body.practitioner_id,
         )
         return AppointmentOut.of(changed)
 

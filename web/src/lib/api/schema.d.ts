@@ -3187,6 +3187,11 @@ export interface components {
         /** RescheduleIn */
         RescheduleIn: {
             /**
+             * Practitioner Id
+             * @description practice staff only: another practitioner of the practice, whose agenda offers a visit type of the same length
+             */
+            practitioner_id?: string | null;
+            /**
              * Starts At
              * Format: date-time
              */
