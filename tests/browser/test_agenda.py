@@ -327,3 +327,33 @@ def test_a_move_across_the_change_to_summer_time_lands_on_the_practice_clock(
     for _ in range(4):
         page.keyboard.press("n")
     expect(_button(page, phoned)).to_have_accessible_name(re.compile(r"^09:00\u201309:20, "))
+
+
+def test_the_agenda_shows_another_members_change_by_itself(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    """Polling with the window's ETag: empty 304s while nothing changes, then the change another
+    member made shows without a reload."""
+    secretary = make_member(scene, clock, "accueil", Role.SECRETARY)
+    first = scene.slots()[0]
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    with scene.staff() as admin:
+        phoned = phone_booking(scene, admin, BY_PHONE, first)
+    page = _open_agenda(browser, scene, contexts, secretary)
+    _go_to(page, clock, datetime.fromisoformat(first).astimezone(PARIS).date())
+    expect(_button(page, phoned)).to_be_visible()
+    # The next poll of this window: nothing changed, an empty 304.
+    with page.expect_response(
+        lambda response: "/agenda?" in response.url and response.status == 304, timeout=15_000
+    ):
+        pass
+    with scene.staff() as admin:
+        admin._request(
+            "POST",
+            f"/api/v1/practices/{scene.world.practice_id}/appointments/"
+            f"{phoned['appointment_id']}/cancel",
+            json={"reason": "practice_closed"},
+        )
+    expect(_button(page, phoned)).to_have_count(0, timeout=15_000)
+    page.get_by_role("radio", name="Liste").check()
+    expect(page.get_by_role("row").filter(has_text="annulé par le cabinet")).to_have_count(1)
