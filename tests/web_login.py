@@ -72,7 +72,7 @@ def cookie_login(
             "email": email,
             "auth_key": base64.urlsafe_b64encode(key).decode().rstrip("="),
             "session": "cookie",
-            "totp": totp,
+            **({} if totp is None else {"totp": totp}),
         },
     )
     assert answer.status_code == 200, answer.text

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
@@ -19,19 +20,23 @@ from sqlalchemy import inspect, select, text
 
 from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.models import Account
-from colloque.accounts.services import principal_for_account
+from colloque.accounts.services import do_add_member, principal_for_account
 from colloque.booking.models import Appointment
 from colloque.client import ColloqueClient
+from colloque.client.appointments import sealed_booking_fields
 from colloque.clock import SettableClock
 from colloque.config import KdfCost, MailBackend, Settings
 from colloque.crypto import statements
 from colloque.crypto.groups import create_group
+from colloque.crypto.items import seal_visit_reason
 from colloque.crypto.keys import UserKeys
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.keydirectory.models import KeyDirectoryLeaf
 from colloque.keydirectory.services import publish_bindings
+from colloque.patients.models import Patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Role
+from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.worker import run_cycle
@@ -322,27 +327,129 @@ def turn_on_totp(scene: Scene, clock: SettableClock, email: str = PATIENT_EMAIL)
     return app
 
 
-DESK_EMAIL = "sam@desk.example.test"
+@dataclass
+class Member:
+    """A practice member who works in the browser: keys at the floor cost (the browser refuses
+    weaker ones), attested in the practice's signed chain, holding the group key, TOTP on."""
+
+    person: Keyed
+    authenticator: Authenticator
+
+    @property
+    def email(self) -> str:
+        return self.person.email
+
+    def sign_in(self, scene: Scene, browser: Browser, *, locale: str = "fr-FR") -> BrowserContext:
+        """A browser of theirs, signed in with a cookie login and its second factor."""
+        context = scene.new_context(browser, locale=locale)
+        sign_in_browser(context, scene.url, self.email, PASSWORD, totp=self.authenticator.code())
+        return context
 
 
-def desk_secretary(scene: Scene, clock: SettableClock) -> Authenticator:
-    """Sam, the practice's secretary, who books by phone in the browser: keys at the real floor
-    cost (the browser refuses weaker parameters), attested by the admin (so that a patient's
-    browser accepts them as the author of a reason), TOTP on (a member's practice actions need
-    the second factor)."""
+def make_member(scene: Scene, clock: SettableClock, name: str, role: Role) -> Member:
+    email = f"{name}@practice.example.test"
     with scene.db.write() as session:
         account, token = do_create_demo_login(
             session,
             now=clock.now(),
-            email=DESK_EMAIL,
-            display_name="Sam Accueil",
+            email=email,
+            display_name=name.title(),
             password=PASSWORD,
             log=LOG,
         )
-    secretary = Keyed(account.account_id, DESK_EMAIL, token)
-    add(scene.db, scene.world.practice_id, secretary, Role.SECRETARY)
-    with scene.staff() as staff:
-        staff.practice_keys.attest_member(
-            scene.world.practice_id, secretary.account_id, statements.Role.SECRETARY
+    person = Keyed(account.account_id, email, token)
+    with scene.db.write() as session:
+        do_add_member(
+            session,
+            practice_id=scene.world.practice_id,
+            account_id=person.account_id,
+            role=role,
+            practitioner_id=scene.world.practitioner_id if role is Role.PRACTITIONER else None,
         )
-    return turn_on_totp(scene, clock, DESK_EMAIL)
+    group_role = {
+        Role.ADMIN: statements.Role.ADMIN,
+        Role.PRACTITIONER: statements.Role.PRACTITIONER,
+        Role.SECRETARY: statements.Role.SECRETARY,
+    }[role]
+    with scene.staff() as admin:
+        admin.practice_keys.attest_member(scene.world.practice_id, person.account_id, group_role)
+        admin.practice_keys.wrap_for_pending(scene.world.practice_id)
+    return Member(person, turn_on_totp(scene, clock, email))
+
+
+def holder_account(scene: Scene) -> UUID:
+    with scene.db.read() as session:
+        holder = session.get_one(Patient, scene.patient_id).holder_account_id
+    assert holder is not None
+    return holder
+
+
+def phone_booking(
+    scene: Scene, desk: ColloqueClient, reason: str, starts_at: str | None = None
+) -> dict[str, Any]:
+    """The desk books a free slot (the last one unless ``starts_at``) for the patient, the reason
+    sealed by the desk's own keys for the patient's holder and the practice, both proven in the
+    key directory."""
+    practice = scene.world.practice_id
+    directory = desk.key_directory
+    fields = sealed_booking_fields(
+        author=desk.unlocked_keys,
+        visit_type_id=scene.world.consultation_id,
+        reason=reason,
+        patient_key=directory.user_keys(holder_account(scene)).bindings[KeyPurpose.ENCRYPTION],
+        practice_key=directory.practice_key(practice),
+    )
+    booked: dict[str, Any] = desk._request(
+        "POST",
+        f"/api/v1/practices/{practice}/appointments",
+        json={
+            "practitioner_id": str(scene.world.practitioner_id),
+            "patient_id": str(scene.patient_id),
+            "starts_at": starts_at or scene.slots()[-1],
+            "duration_minutes": 20,
+            **fields,
+        },
+    )
+    return booked
+
+
+def operator_swaps_reason(
+    scene: Scene, booked: dict[str, Any], clock: SettableClock, text: str
+) -> None:
+    """An account of the operator's, with properly published keys, signs another reason for the
+    same appointment and item, wrapped for the same recipients, and the operator stores it."""
+    mallory = keyed(scene.db, clock, "mallory")
+    with ColloqueClient(scene.url, insecure_allow_weak_cost=True) as client:
+        client.log_in(mallory.email, PASSWORD)
+        author = client.unlocked_keys
+    item_id = UUID(booked["sealed_reason"]["item_id"])
+    with scene.staff() as admin:
+        recipients = [
+            admin.key_directory.user_keys(holder_account(scene)).bindings[KeyPurpose.ENCRYPTION],
+            admin.key_directory.practice_key(scene.world.practice_id),
+        ]
+    forged = seal_visit_reason(
+        item_id=item_id,
+        appointment_id=UUID(booked["appointment_id"]),
+        visit_type_id=scene.world.consultation_id,
+        reason=text,
+        author=author,
+        recipients=recipients,
+    )
+    with scene.db.write() as session:
+        row = session.scalars(select(SealedItemRow).where(SealedItemRow.item_id == item_id)).one()
+        row.envelope, row.author_account_id = forged.envelope, author.user_id
+        stored = sorted(
+            session.scalars(select(ItemKeyWrap).where(ItemKeyWrap.item_id == item_id)).all(),
+            key=lambda wrap: wrap.recipient_kind != "user",
+        )
+        for wrap, replacement in zip(stored, forged.wraps, strict=True):
+            wrap.wrap = replacement
+
+
+DESK_EMAIL = "sam@practice.example.test"
+
+
+def desk_secretary(scene: Scene, clock: SettableClock) -> Authenticator:
+    """Sam, the practice's secretary, who books by phone in the browser (:func:`make_member`)."""
+    return make_member(scene, clock, "sam", Role.SECRETARY).authenticator

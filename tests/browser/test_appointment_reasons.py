@@ -10,23 +10,23 @@ operator's signed and swapped in (refused, with a message, and nothing of it sho
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from sqlalchemy import select
 
-from colloque.client import ColloqueClient
-from colloque.client.appointments import sealed_booking_fields
 from colloque.clock import SettableClock
-from colloque.crypto.items import seal_visit_reason
 from colloque.crypto.statements import Role as GroupRole
-from colloque.crypto.transparency import KeyPurpose
-from colloque.patients.models import Patient
 from colloque.principal import Role
-from colloque.records.models import ItemKeyWrap, SealedItemRow
 from tests.browser.conftest import serious_violations
-from tests.browser.scene import PATIENT_EMAIL, Scene, book, open_page, unlock
+from tests.browser.scene import (
+    PATIENT_EMAIL,
+    Scene,
+    book,
+    open_page,
+    operator_swaps_reason,
+    phone_booking,
+    unlock,
+)
 from tests.functional.keys.conftest import PASSWORD, add, keyed
 
 pytestmark = pytest.mark.browser
@@ -34,71 +34,6 @@ pytestmark = pytest.mark.browser
 MINE = "Vaccin du voyage, rappel — 旅行"
 BY_PHONE = "Renouvellement d'ordonnance, demandé au téléphone"
 FORGED = "FORGED by the operator"
-
-
-def _holder_account(scene: Scene) -> UUID:
-    with scene.db.read() as session:
-        holder = session.get_one(Patient, scene.patient_id).holder_account_id
-    assert holder is not None
-    return holder
-
-
-def _phone_booking(scene: Scene, desk: ColloqueClient, reason: str) -> dict[str, Any]:
-    """The desk books a free slot for the patient, the reason sealed by the desk's own keys for
-    the patient's holder and the practice, both proven in the key directory."""
-    practice = scene.world.practice_id
-    directory = desk.key_directory
-    fields = sealed_booking_fields(
-        author=desk.unlocked_keys,
-        visit_type_id=scene.world.consultation_id,
-        reason=reason,
-        patient_key=directory.user_keys(_holder_account(scene)).bindings[KeyPurpose.ENCRYPTION],
-        practice_key=directory.practice_key(practice),
-    )
-    booked: dict[str, Any] = desk._request(
-        "POST",
-        f"/api/v1/practices/{practice}/appointments",
-        json={
-            "practitioner_id": str(scene.world.practitioner_id),
-            "patient_id": str(scene.patient_id),
-            "starts_at": scene.slots()[-1],
-            "duration_minutes": 20,
-            **fields,
-        },
-    )
-    return booked
-
-
-def _operator_swaps(scene: Scene, booked: dict[str, Any], clock: SettableClock) -> None:
-    """An account of the operator's, with properly published keys, signs another reason for the
-    same appointment and item, wrapped for the same recipients, and the operator stores it."""
-    mallory = keyed(scene.db, clock, "mallory")
-    with ColloqueClient(scene.url, insecure_allow_weak_cost=True) as client:
-        client.log_in(mallory.email, PASSWORD)
-        author = client.unlocked_keys
-    item_id = UUID(booked["sealed_reason"]["item_id"])
-    with scene.staff() as admin:
-        recipients = [
-            admin.key_directory.user_keys(_holder_account(scene)).bindings[KeyPurpose.ENCRYPTION],
-            admin.key_directory.practice_key(scene.world.practice_id),
-        ]
-    forged = seal_visit_reason(
-        item_id=item_id,
-        appointment_id=UUID(booked["appointment_id"]),
-        visit_type_id=scene.world.consultation_id,
-        reason=FORGED,
-        author=author,
-        recipients=recipients,
-    )
-    with scene.db.write() as session:
-        row = session.scalars(select(SealedItemRow).where(SealedItemRow.item_id == item_id)).one()
-        row.envelope, row.author_account_id = forged.envelope, author.user_id
-        stored = sorted(
-            session.scalars(select(ItemKeyWrap).where(ItemKeyWrap.item_id == item_id)).all(),
-            key=lambda wrap: wrap.recipient_kind != "user",
-        )
-        for wrap, replacement in zip(stored, forged.wraps, strict=True):
-            wrap.wrap = replacement
 
 
 def _slot(page: Page, appointment_id: str) -> Any:
@@ -120,9 +55,9 @@ def test_the_holder_reads_reasons_sealed_by_themselves_and_the_desk_not_a_forged
             scene.world.practice_id, desk.account_id, GroupRole.SECRETARY
         )
     with scene.staff(desk) as desk_client:
-        by_phone = _phone_booking(scene, desk_client, BY_PHONE)
-        forged = _phone_booking(scene, desk_client, "vrai")
-    _operator_swaps(scene, forged, clock)
+        by_phone = phone_booking(scene, desk_client, BY_PHONE)
+        forged = phone_booking(scene, desk_client, "vrai")
+    operator_swaps_reason(scene, forged, clock, FORGED)
 
     response = page.goto(scene.url + "/me/appointments")
     assert response is not None

@@ -21,6 +21,7 @@ from colloque.authorization.policy import Action, PatientTarget, PracticeTarget,
 from colloque.booking import queries
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import Status
+from colloque.booking.versions import appointment_version, window_version
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
 from colloque.patients.registry import get_registered_patient
@@ -28,6 +29,7 @@ from colloque.principal import Principal
 from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.models import Practice
 from colloque.scheduling.timeline import window_end, window_start
+from colloque.scheduling.versions import check_version
 
 
 def get_patient(session: Session, patient_id: UUID) -> Patient:
@@ -154,11 +156,18 @@ def reach(
     appointment_id: UUID,
     practice_action: Action,
     patient_action: Action,
+    for_update: bool = False,
 ) -> Access:
-    """Find an appointment the principal may act on; otherwise the same 404 as a missing one."""
+    """Find an appointment the principal may act on; otherwise the same 404 as a missing one.
+
+    ``for_update`` locks its row until the commit (a change), so that two changes based on one
+    version cannot both pass the version check (``check_expected_version``).
+    """
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
-    appointment = session.get(Appointment, (practice_id, appointment_id))
+    appointment = session.get(
+        Appointment, (practice_id, appointment_id), with_for_update=for_update
+    )
     if appointment is not None and appointment.status != Status.HOLD_LAPSED:
         patient = get_patient(session, appointment.patient_id)
         if authorize(principal, practice_action, PracticeTarget(practice_id)):
@@ -169,6 +178,14 @@ def reach(
         # appointment's existence is no secret to them, its handling is), anybody else a 404.
         require(principal, practice_action, PracticeTarget(practice_id), what="appointment")
     raise NotFound("appointment not found")
+
+
+def check_expected_version(appointment: Appointment, expected_version: str | None) -> None:
+    """A change sent with the version it was based on (``If-Match``) is refused (412) when the
+    appointment changed since. Without one it goes ahead: patients' pages and the Python client
+    change appointments without reading versions; the practice agenda always sends it."""
+    if expected_version is not None:
+        check_version(appointment_version(appointment), expected_version, what="appointment")
 
 
 def get_appointment(
@@ -253,6 +270,15 @@ def list_my_appointments(
 MAX_AGENDA_DAYS = 31
 
 
+@dataclass(frozen=True, slots=True)
+class AgendaWindow:
+    """An agenda window as one reader sees it, and its version (the ``ETag``)."""
+
+    version: str
+    #: None when the reader already holds this version (the 304 of a poll).
+    views: list[AppointmentView] | None
+
+
 def list_practice_agenda(
     session: Session,
     *,
@@ -263,11 +289,39 @@ def list_practice_agenda(
     until: datetime | date,
     practitioner_id: UUID | None = None,
 ) -> list[AppointmentView]:
+    """The practice's appointments overlapping [``start``, ``until``) (see read_practice_agenda)."""
+    window = read_practice_agenda(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=practice_id,
+        start=start,
+        until=until,
+        practitioner_id=practitioner_id,
+    )
+    return window.views or []
+
+
+def read_practice_agenda(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    start: datetime | date,
+    until: datetime | date,
+    practitioner_id: UUID | None = None,
+    known_version: str | None = None,
+) -> AgendaWindow:
     """The practice's appointments overlapping [``start``, ``until``), at most 31 days.
 
     Each bound is an instant or a local day of the practice: ``start`` a day's first instant,
     ``until`` the end of its day (the next day's first instant). The views carry the practice's
     zone, so that their instants are given with the practice's offset.
+
+    When ``known_version`` is the window's version, the answer has no views: nothing changed,
+    the reasons are not read and no read is audited, since nothing new is disclosed (an agenda
+    polls every few seconds; its first read and every changed one are audited).
     """
     require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
     zone_name = session.scalar(select(Practice.timezone).where(Practice.practice_id == practice_id))
@@ -303,7 +357,20 @@ def list_practice_agenda(
     )
     if practitioner_id is not None:
         query = query.where(Appointment.practitioner_id == practitioner_id)
-    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
+    pairs = [(a, p) for a, p in session.execute(query)]
+    holds_key = bool(
+        authorize(principal, Action.PRACTICE_SEALED_WRAPS_READ, PracticeTarget(practice_id))
+    )
+    version = window_version(
+        start=start,
+        until=until,
+        practitioner_id=practitioner_id,
+        holds_key=holds_key,
+        rows=pairs,
+    )
+    if version == known_version:
+        return AgendaWindow(version=version, views=None)
+    rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in pairs]
     record(
         session,
         at=now,
@@ -313,8 +380,11 @@ def list_practice_agenda(
         object_kind="agenda",
         object_id=practitioner_id,
     )
-    return practice_views(
-        session, principal=principal, practice_id=practice_id, rows=rows, zone=zone
+    return AgendaWindow(
+        version=version,
+        views=practice_views(
+            session, principal=principal, practice_id=practice_id, rows=rows, zone=zone
+        ),
     )
 
 

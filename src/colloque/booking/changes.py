@@ -3,7 +3,8 @@
 As in services.py, each checks the principal with the one policy, applies the rules, writes the
 history event, audit event and outbox message, and leaves the commit to the caller. A freed time
 is offered to the waitlist in the same transaction. Each answers with the appointment as the
-principal may read it.
+principal may read it. Each takes the version the change was based on (``If-Match``), compared
+under the row's lock: 412 when the appointment changed since (booking/versions.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from sqlalchemy.orm import Session
 from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action
 from colloque.booking import queries
-from colloque.booking.access import AppointmentView, audit_appointment, reach, view_appointment
+from colloque.booking.access import (
+    AppointmentView,
+    audit_appointment,
+    check_expected_version,
+    reach,
+    view_appointment,
+)
 from colloque.booking.history import record_event
 from colloque.booking.models import Appointment
 from colloque.booking.rules import (
@@ -47,6 +54,7 @@ def do_cancel_appointment(
     practice_id: UUID,
     appointment_id: UUID,
     reason: CancelReason,
+    expected_version: str | None = None,
 ) -> AppointmentView:
     access = reach(
         session,
@@ -55,8 +63,10 @@ def do_cancel_appointment(
         appointment_id=appointment_id,
         practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+        for_update=True,
     )
     appointment = access.appointment
+    check_expected_version(appointment, expected_version)
     check_cancel_reason(reason, by_practice=access.as_practice)
     check_changeable(
         status=Status(appointment.status),
@@ -121,11 +131,16 @@ def do_reschedule_appointment(
     appointment_id: UUID,
     new_starts_at: datetime,
     outside_hours_confirmed: bool = False,
+    expected_version: str | None = None,
+    new_practitioner_id: UUID | None = None,
 ) -> AppointmentView:
     """Move an appointment: the new time is taken and the old one freed in one transaction.
 
-    Practice staff may move it outside the opening hours with ``outside_hours_confirmed``;
-    a patient never may (422 naming the field)."""
+    Practice staff may move it outside the opening hours with ``outside_hours_confirmed`` and to
+    another practitioner of the practice (``new_practitioner_id``) whose agenda offers a visit
+    type of the same length; a patient may do neither (a 422 naming the field) and moves within
+    the same agenda.
+    """
     check_horizon(new_starts_at, now=now, field="starts_at")
     access = reach(
         session,
@@ -134,6 +149,7 @@ def do_reschedule_appointment(
         appointment_id=appointment_id,
         practice_action=Action.PRACTICE_APPOINTMENT_CHANGE,
         patient_action=Action.PATIENT_APPOINTMENT_CHANGE,
+        for_update=True,
     )
     appointment = access.appointment
     if outside_hours_confirmed and not access.as_practice:
@@ -141,14 +157,24 @@ def do_reschedule_appointment(
             "only the practice may move an appointment outside the opening hours",
             field="outside_hours_confirmed",
         )
+    check_expected_version(appointment, expected_version)
     check_changeable(
         status=Status(appointment.status), starts_at=appointment.starts_at, now=now, change="moved"
     )
-    if new_starts_at == appointment.starts_at:
+    previous_practitioner_id = appointment.practitioner_id
+    practitioner_id = new_practitioner_id or previous_practitioner_id
+    changes_hands = practitioner_id != previous_practitioner_id
+    if changes_hands and not access.as_practice:
+        raise InvalidInput(
+            "only the practice moves an appointment to another practitioner",
+            field="practitioner_id",
+        )
+    if new_starts_at == appointment.starts_at and not changes_hands:
         raise InvalidInput("the new time is the current time", field="starts_at")
-    loaded = load_agenda(
-        session, practice_id=practice_id, practitioner_id=appointment.practitioner_id
-    )
+    try:
+        loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
+    except NotFound as error:
+        raise NotFound("practitioner not found", field="practitioner_id") from error
     if not access.as_practice:
         check_patient_cutoff(
             starts_at=appointment.starts_at,
@@ -190,6 +216,8 @@ def do_reschedule_appointment(
             min_gap_days=loaded.practice.anti_hoarding_days,
         )
     previous = appointment.starts_at
+    appointment.practitioner_id = practitioner_id
+    appointment.specialty = loaded.practitioner.specialty
     appointment.starts_at = new_starts_at
     appointment.ends_at = new_starts_at + duration
     appointment.blocked_until = blocked_until
@@ -230,13 +258,17 @@ def do_reschedule_appointment(
         appointment_id=appointment.appointment_id,
         recipient_account_id=access.patient.holder_account_id,
     )
-    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=appointment.practitioner_id)
+    mark_agenda_stale(session, practice_id=practice_id, practitioner_id=practitioner_id)
+    if changes_hands:
+        mark_agenda_stale(
+            session, practice_id=practice_id, practitioner_id=previous_practitioner_id
+        )
     waitlist.offer_freed_time(
         session,
         now=now,
         principal=principal,
         practice_id=practice_id,
-        practitioner_id=appointment.practitioner_id,
+        practitioner_id=previous_practitioner_id,
         starts_at=previous,
     )
     count_booking_on_commit(session, BookingAction.RESCHEDULED)
@@ -253,6 +285,7 @@ def do_mark_appointment(
     practice_id: UUID,
     appointment_id: UUID,
     outcome: Status,
+    expected_version: str | None = None,
 ) -> AppointmentView:
     """The practice records that the patient came (done) or did not (no-show)."""
     if outcome not in (Status.DONE, Status.NO_SHOW):
@@ -264,10 +297,12 @@ def do_mark_appointment(
         appointment_id=appointment_id,
         practice_action=Action.PRACTICE_APPOINTMENT_MARK,
         patient_action=Action.PATIENT_APPOINTMENT_VIEW,
+        for_update=True,
     )
     if not access.as_practice:
         raise NotFound("appointment not found")
     appointment = access.appointment
+    check_expected_version(appointment, expected_version)
     check_markable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
     appointment.status = outcome.value
     appointment.updated_at = now

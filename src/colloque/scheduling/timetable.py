@@ -111,15 +111,12 @@ def list_practice_agendas(
         .order_by(Practitioner.last_name, Practitioner.first_name)
     ).all()
     types: dict[UUID, list[VisitType]] = defaultdict(list)
-    for visit_type in session.scalars(
-        select(VisitType)
-        .where(
-            VisitType.practice_id == practice_id,
-            VisitType.active.is_(True),
-            *([VisitType.online_bookable.is_(True)] if online_only else []),
-        )
-        .order_by(VisitType.duration_minutes, VisitType.label)
-    ):
+    query = select(VisitType).where(
+        VisitType.practice_id == practice_id, VisitType.active.is_(True)
+    )
+    if online_only:
+        query = query.where(VisitType.online_bookable.is_(True))
+    for visit_type in session.scalars(query.order_by(VisitType.duration_minutes, VisitType.label)):
         types[visit_type.practitioner_id].append(visit_type)
     return [(p, types[p.practitioner_id]) for p in practitioners]
 

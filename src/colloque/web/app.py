@@ -10,6 +10,7 @@ from colloque.config import Settings, load_settings
 from colloque.storage.engine import Database
 from colloque.web import (
     account_pages,
+    agenda_page,
     appointments_page,
     booking_page,
     desk_pages,
@@ -43,4 +44,5 @@ def create_app(
     app.include_router(account_pages.router)
     app.include_router(booking_page.router)
     app.include_router(desk_pages.router)
+    app.include_router(agenda_page.router)
     return app

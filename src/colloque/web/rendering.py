@@ -23,10 +23,11 @@ from starlette.datastructures import URL
 from colloque.config import Environment as Deployment
 from colloque.scheduling.models import Practitioner
 from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
+from colloque.web import practice_section
 from colloque.web.assets import Assets
 from colloque.web.i18n import Language, Translator, pick_language
 from colloque.web.security import page_headers
-from colloque.web.session import signed_in
+from colloque.web.session import SignedIn, signed_in
 
 LANG_COOKIE = "lang"
 #: The pages' own styles: every page links them.
@@ -80,6 +81,20 @@ SIGNED_IN_LINKS = (
 )
 
 
+#: The header's link to a member's practice agenda (catalogue key).
+AGENDA_LINK = "nav.agenda"
+
+
+def signed_in_links(who: SignedIn | None) -> list[tuple[str, str]]:
+    """The header's links: the personal pages, and the agenda of the practice a member works at
+    (the first, when several)."""
+    if who is None:
+        return list(SIGNED_IN_LINKS)
+    agendas = practice_section.member_agendas(who.resolved.principal)
+    extra = [(practice_section.agenda_url(agendas[0]), AGENDA_LINK)] if agendas else []
+    return [*SIGNED_IN_LINKS, *extra]
+
+
 def page_for(request: Request, lang_cookie: str | None) -> Page:
     asked = request.query_params.get("lang")
     language = pick_language(asked, lang_cookie)
@@ -107,7 +122,7 @@ def render(
         switch_url=f"{switch.path}?{switch.query}",
         styles=assets.entry(STYLES_ENTRY).styles,
         signed_in=who,
-        signed_in_links=SIGNED_IN_LINKS,
+        signed_in_links=signed_in_links(who),
         here=request.url.path,
         **context,
     )

@@ -84,6 +84,19 @@ export type OpenedRecord =
   | { itemId: string; standing: Standing; name: string; mediaType: string; document: DocumentHandle }
   | { itemId: string; refused: FailureKind };
 
+/** An agenda item's sealed reason; `holderId` is the patient's holder as the server names it. */
+export interface AgendaReasonItem {
+  appointmentId: string;
+  itemId: string;
+  envelope: Uint8Array;
+  wraps: Uint8Array[];
+  holderId: string | null;
+}
+
+export type OpenedAgendaReason =
+  | { appointmentId: string; visitTypeId: string; reason: string; authorId: string; standing: Standing }
+  | { appointmentId: string; refused: FailureKind };
+
 export interface SelfTestReport {
   /** Checks run per vector file. */
   checks: Record<string, number>;
@@ -231,6 +244,15 @@ export interface Api {
       answers: Record<string, unknown>;
     };
     result: DirectoryOutcome<{ visitTypeId: string; reason: string; authorId: string; standing: "holder" | "member" | "former member" }>;
+  };
+  /** A practice member opens the visit reasons of many agenda items in one call: the group keys
+   * opened once (the current one as the key directory proves it; `groupWraps` are the member's
+   * wraps of every epoch from GET .../key-group), each item's author checked as
+   * openMyVisitReason does (the patient's holder, or a member of the verified chain whose role
+   * may book). A refused item says why; the others still open. */
+  openAgendaReasons: {
+    params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; groupWraps: Uint8Array[]; items: AgendaReasonItem[]; answers: Record<string, unknown> };
+    result: DirectoryOutcome<OpenedAgendaReason[]>;
   };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };
   checkFingerprint: { params: { bindings: KeyBinding[]; shown: string }; result: null };

@@ -35,6 +35,7 @@ import type {
   KekHandle,
   KeysHandle,
   OpenItem,
+  OpenedAgendaReason,
   OpenedRecord,
   Operation,
   Request,
@@ -43,6 +44,7 @@ import type {
   UnlockedKeys,
   UploadHandle,
 } from "./protocol";
+import * as practice from "./practice";
 import * as sodium from "./sodium";
 import { loadState, saveState } from "./state";
 import { testHandlers } from "./testing/hooks";
@@ -284,6 +286,36 @@ const handlers: Handlers = {
     const opened = readVisitReason(open({ holder: handle, wrap, envelope, itemId, author: key }, ItemKind.VisitReason, appointmentId));
     return { proven: { ...opened, authorId, standing } };
   },
+  openAgendaReasons: ({ pin, keys: handle, practiceId, groupWraps, items, answers }) =>
+    withDirectory(pin, answers, (directory) => {
+      const me = userKeys(handle);
+      const members = directory.practiceMembers(practiceId);
+      // Every author's keys in one more round for the page, before any group key is opened.
+      const myId = me.userId.toLowerCase();
+      const authorIds = new Set<string>();
+      for (const item of items) {
+        try {
+          authorIds.add(readItemHeader(item.envelope).authorId);
+        } catch {
+          // A malformed envelope is refused below, on its own.
+        }
+      }
+      directory.needUsers([...authorIds].filter((id) => id !== myId));
+      const groupKeys = practice.PracticeKeys.open(directory, practiceId, me, groupWraps);
+      const authors = new practice.Authors(directory, members, me);
+      try {
+        return items.map((item): OpenedAgendaReason => {
+          try {
+            return { appointmentId: item.appointmentId, ...practice.openGroupReason(groupKeys, authors, item) };
+          } catch (error) {
+            if (error instanceof NeedAnswers) throw error;
+            return { appointmentId: item.appointmentId, refused: failureOf(error).kind };
+          }
+        });
+      } finally {
+        groupKeys.wipe();
+      }
+    }),
   fingerprint: ({ bindings }) => ({ fingerprint: transparency.fingerprint(bindings) }),
   checkFingerprint: ({ bindings, shown }) => {
     transparency.checkFingerprint(bindings, shown);

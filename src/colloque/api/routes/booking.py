@@ -4,21 +4,40 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
+from colloque.api.routes.agenda_settings import IfMatchHeader, tag
 from colloque.api.schemas import B64, Body, Instant, InstantOrDay, Out
 from colloque.booking import access as reading
 from colloque.booking import changes, services
 from colloque.booking.reasons import SealedReason
 from colloque.booking.rules import CancelReason, Source, Status
+from colloque.booking.versions import appointment_version
 
 router = APIRouter(prefix="/api/v1", tags=["appointments"])
+
+_ETAG = {"headers": {"ETag": {"description": "The version", "schema": {"type": "string"}}}}
+STALE: dict[int | str, dict[str, Any]] = {
+    412: {"description": "The appointment changed since the `If-Match` version: read it again"}
+}
+IF_MATCH = (
+    " With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the"
+    " appointment changed since; without it the change goes ahead."
+)
+
+
+def based_on(header: str | None) -> str | None:
+    """The version an `If-Match` or `If-None-Match` header names, quoted or weak or not."""
+    if header is None or not header.strip():
+        return None
+    return header.strip().removeprefix("W/").strip('"')
+
 
 #: A sealed reason: header, at most 64 KiB of padded text, tag and signature.
 MAX_REASON_ENVELOPE = 70_000
@@ -29,6 +48,10 @@ class PatientSummary(Out):
     first_name: str
     last_name: str
     birth_date: date | None
+    holder_account_id: UUID | None = Field(
+        description="the account that holds the patient's record (none for a patient the practice"
+        " registered without an account): who may have sealed an online booking's reason"
+    )
 
 
 class ItemKeyWrapOut(Out):
@@ -65,6 +88,10 @@ class AppointmentOut(Out):
     hold_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    version: str = Field(
+        description="changes with every change to the appointment; send it as `If-Match` to cancel,"
+        " move or mark it only if nobody changed it since (412 otherwise)"
+    )
 
     @classmethod
     def of(cls, view: reading.AppointmentView) -> AppointmentOut:
@@ -97,6 +124,7 @@ class AppointmentOut(Out):
             else view.local(appointment.hold_expires_at),
             created_at=view.local(appointment.created_at),
             updated_at=view.local(appointment.updated_at),
+            version=appointment_version(appointment),
         )
 
 
@@ -259,13 +287,19 @@ def my_appointments(
 @router.get(
     "/practices/{practice_id}/appointments/{appointment_id}",
     response_model=AppointmentDetailOut,
+    responses={200: _ETAG},
     description=(
         "One appointment, as the reader may see it (the patient who holds it, or practice staff). "
-        "404 when it is not there or not yours."
+        "404 when it is not there or not yours. The `ETag` is its `version`."
     ),
 )
 def get_appointment(
-    practice_id: UUID, appointment_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
+    practice_id: UUID,
+    appointment_id: UUID,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    response: Response,
 ) -> AppointmentDetailOut:
     with db.write() as session:
         view = reading.get_appointment(
@@ -275,6 +309,7 @@ def get_appointment(
             practice_id=practice_id,
             appointment_id=appointment_id,
         )
+        tag(response, appointment_version(view.appointment))
         return AppointmentDetailOut(
             **AppointmentOut.of(view).model_dump(),
             history=[EventOut.model_validate(event) for event in view.history],
@@ -290,8 +325,9 @@ class CancelIn(Body):
     response_model=AppointmentOut,
     description=(
         "The patient or practice staff cancel an appointment with a reason code. 422 past the cut-"
-        "off or for a reason the caller may not give."
+        "off or for a reason the caller may not give." + IF_MATCH
     ),
+    responses=STALE,
 )
 def cancel(
     practice_id: UUID,
@@ -300,6 +336,7 @@ def cancel(
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
+    if_match: IfMatchHeader = None,
 ) -> AppointmentOut:
     with db.write() as session:
         changed = changes.do_cancel_appointment(
@@ -309,6 +346,7 @@ def cancel(
             practice_id=practice_id,
             appointment_id=appointment_id,
             reason=body.reason,
+            expected_version=based_on(if_match),
         )
         return AppointmentOut.of(changed)
 
@@ -316,16 +354,22 @@ def cancel(
 class RescheduleIn(Body):
     starts_at: Instant
     outside_hours_confirmed: bool = OUTSIDE_HOURS_CONFIRMED
+    practitioner_id: UUID | None = Field(
+        default=None,
+        description="practice staff only: another practitioner of the practice, whose agenda"
+        " offers a visit type of the same length",
+    )
 
 
 @router.post(
     "/practices/{practice_id}/appointments/{appointment_id}/reschedule",
     response_model=AppointmentOut,
-    responses={409: {"description": "The new slot was just taken"}},
+    responses={409: {"description": "The new slot was just taken"}, **STALE},
     description=(
         "The patient or practice staff move an appointment to a new slot in one step. 409 when the "
         "new slot was just taken, 422 when a rule is not met. Practice staff may move it outside "
         "the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422."
+        + IF_MATCH
     ),
 )
 def reschedule(
@@ -335,6 +379,7 @@ def reschedule(
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
+    if_match: IfMatchHeader = None,
 ) -> AppointmentOut:
     with db.write() as session:
         changed = changes.do_reschedule_appointment(
@@ -345,6 +390,8 @@ def reschedule(
             appointment_id=appointment_id,
             new_starts_at=body.starts_at,
             outside_hours_confirmed=body.outside_hours_confirmed,
+            expected_version=based_on(if_match),
+            new_practitioner_id=body.practitioner_id,
         )
         return AppointmentOut.of(changed)
 
@@ -358,8 +405,9 @@ class MarkIn(Body):
     response_model=AppointmentOut,
     description=(
         "Practice staff mark a past appointment done or no-show. 422 for an appointment not in the "
-        "past or already marked."
+        "past or already marked." + IF_MATCH
     ),
+    responses=STALE,
 )
 def mark(
     practice_id: UUID,
@@ -368,6 +416,7 @@ def mark(
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
+    if_match: IfMatchHeader = None,
 ) -> AppointmentOut:
     with db.write() as session:
         changed = changes.do_mark_appointment(
@@ -377,6 +426,7 @@ def mark(
             practice_id=practice_id,
             appointment_id=appointment_id,
             outcome=body.outcome,
+            expected_version=based_on(if_match),
         )
         return AppointmentOut.of(changed)
 
@@ -384,6 +434,10 @@ def mark(
 @router.get(
     "/practices/{practice_id}/agenda",
     response_model=list[AppointmentOut],
+    responses={
+        200: _ETAG,
+        304: {"description": "Nothing changed in the window since the `If-None-Match` version"},
+    },
     description=(
         "Practice staff (or an operator with a grant) read the agenda of a window. `from` and "
         "`until` are instants with their offset, or plain local days of the practice "
@@ -391,7 +445,8 @@ def mark(
         "zone, `until` the end of its day); at most 31 days, within ten years of now. Every "
         "instant of the answer carries the practice's UTC offset at that instant "
         "(`2027-01-04T09:00:00+01:00`); the zone's name is the practice's `timezone`. 403 for a "
-        "role that may not, 404 when the practice is not yours."
+        "role that may not, 404 when the practice is not yours. The `ETag` is the window's "
+        "version: poll with it as `If-None-Match` and get an empty 304 while nothing changed."
     ),
 )
 def practice_agenda(
@@ -401,10 +456,14 @@ def practice_agenda(
     principal: CurrentPrincipal,
     start: Annotated[InstantOrDay, Query(alias="from")],
     until: InstantOrDay,
+    response: Response,
     practitioner_id: UUID | None = None,
-) -> list[AppointmentOut]:
+    if_none_match: Annotated[
+        str | None, Header(description="The window's version (ETag) you hold, to get 304")
+    ] = None,
+) -> Response | list[AppointmentOut]:
     with db.write() as session:
-        views = reading.list_practice_agenda(
+        window = reading.read_practice_agenda(
             session,
             now=clock.now(),
             principal=principal,
@@ -412,5 +471,12 @@ def practice_agenda(
             start=start,
             until=until,
             practitioner_id=practitioner_id,
+            known_version=based_on(if_none_match),
         )
-        return [AppointmentOut.of(view) for view in views]
+        if window.views is None:
+            return Response(
+                status_code=status.HTTP_304_NOT_MODIFIED,
+                headers={"ETag": f'"{window.version}"', "Cache-Control": "no-store"},
+            )
+        tag(response, window.version)
+        return [AppointmentOut.of(view) for view in window.views]

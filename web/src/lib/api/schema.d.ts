@@ -810,7 +810,7 @@ export interface paths {
         };
         /**
          * Practice Agenda
-         * @description Practice staff (or an operator with a grant) read the agenda of a window. `from` and `until` are instants with their offset, or plain local days of the practice (`from=2027-01-04&until=2027-01-10`: `from` a day's first instant in the practice's time zone, `until` the end of its day); at most 31 days, within ten years of now. Every instant of the answer carries the practice's UTC offset at that instant (`2027-01-04T09:00:00+01:00`); the zone's name is the practice's `timezone`. 403 for a role that may not, 404 when the practice is not yours.
+         * @description Practice staff (or an operator with a grant) read the agenda of a window. `from` and `until` are instants with their offset, or plain local days of the practice (`from=2027-01-04&until=2027-01-10`: `from` a day's first instant in the practice's time zone, `until` the end of its day); at most 31 days, within ten years of now. Every instant of the answer carries the practice's UTC offset at that instant (`2027-01-04T09:00:00+01:00`); the zone's name is the practice's `timezone`. 403 for a role that may not, 404 when the practice is not yours. The `ETag` is the window's version: poll with it as `If-None-Match` and get an empty 304 while nothing changed.
          */
         get: operations["practice_agenda_api_v1_practices__practice_id__agenda_get"];
         put?: never;
@@ -850,7 +850,7 @@ export interface paths {
         };
         /**
          * Get Appointment
-         * @description One appointment, as the reader may see it (the patient who holds it, or practice staff). 404 when it is not there or not yours.
+         * @description One appointment, as the reader may see it (the patient who holds it, or practice staff). 404 when it is not there or not yours. The `ETag` is its `version`.
          */
         get: operations["get_appointment_api_v1_practices__practice_id__appointments__appointment_id__get"];
         put?: never;
@@ -872,7 +872,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel
-         * @description The patient or practice staff cancel an appointment with a reason code. 422 past the cut-off or for a reason the caller may not give.
+         * @description The patient or practice staff cancel an appointment with a reason code. 422 past the cut-off or for a reason the caller may not give. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["cancel_api_v1_practices__practice_id__appointments__appointment_id__cancel_post"];
         delete?: never;
@@ -892,7 +892,7 @@ export interface paths {
         put?: never;
         /**
          * Mark
-         * @description Practice staff mark a past appointment done or no-show. 422 for an appointment not in the past or already marked.
+         * @description Practice staff mark a past appointment done or no-show. 422 for an appointment not in the past or already marked. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["mark_api_v1_practices__practice_id__appointments__appointment_id__mark_post"];
         delete?: never;
@@ -912,7 +912,7 @@ export interface paths {
         put?: never;
         /**
          * Reschedule
-         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met. Practice staff may move it outside the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422.
+         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met. Practice staff may move it outside the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["reschedule_api_v1_practices__practice_id__appointments__appointment_id__reschedule_post"];
         delete?: never;
@@ -1888,6 +1888,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Version
+             * @description changes with every change to the appointment; send it as `If-Match` to cancel, move or mark it only if nobody changed it since (412 otherwise)
+             */
+            version: string;
         };
         /** AppointmentOut */
         AppointmentOut: {
@@ -1941,6 +1946,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Version
+             * @description changes with every change to the appointment; send it as `If-Match` to cancel, move or mark it only if nobody changed it since (412 otherwise)
+             */
+            version: string;
         };
         /** BindingOut */
         BindingOut: {
@@ -2803,6 +2813,11 @@ export interface components {
             birth_date: string | null;
             /** First Name */
             first_name: string;
+            /**
+             * Holder Account Id
+             * @description the account that holds the patient's record (none for a patient the practice registered without an account): who may have sealed an online booking's reason
+             */
+            holder_account_id: string | null;
             /** Last Name */
             last_name: string;
             /**
@@ -3244,6 +3259,11 @@ export interface components {
              * @default false
              */
             outside_hours_confirmed: boolean;
+            /**
+             * Practitioner Id
+             * @description practice staff only: another practitioner of the practice, whose agenda offers a visit type of the same length
+             */
+            practitioner_id?: string | null;
             /**
              * Starts At
              * Format: date-time
@@ -5377,7 +5397,10 @@ export interface operations {
                 until: string;
                 practitioner_id?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The window's version (ETag) you hold, to get 304 */
+                "if-none-match"?: string | null;
+            };
             path: {
                 practice_id: string;
             };
@@ -5388,11 +5411,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AppointmentOut"][];
                 };
+            };
+            /** @description Nothing changed in the window since the `If-None-Match` version */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5458,6 +5490,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5474,7 +5508,10 @@ export interface operations {
     cancel_api_v1_practices__practice_id__appointments__appointment_id__cancel_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 appointment_id: string;
@@ -5500,6 +5537,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The appointment changed since the `If-Match` version: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -5508,7 +5554,10 @@ export interface operations {
     mark_api_v1_practices__practice_id__appointments__appointment_id__mark_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 appointment_id: string;
@@ -5534,6 +5583,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The appointment changed since the `If-Match` version: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -5542,7 +5600,10 @@ export interface operations {
     reschedule_api_v1_practices__practice_id__appointments__appointment_id__reschedule_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version (the ETag) you read, to edit or delete it */
+                "if-match"?: string | null;
+            };
             path: {
                 practice_id: string;
                 appointment_id: string;
@@ -5570,6 +5631,15 @@ export interface operations {
             404: components["responses"]["NotFound"];
             /** @description The new slot was just taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The appointment changed since the `If-Match` version: read it again */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
