@@ -21,14 +21,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from colloque.api.deps import DB, AnyPrincipal, ClockDep, SettingsDep
 from colloque.authorization.policy import Action, PracticeTarget, authorize
-from colloque.errors import NotFound
 from colloque.principal import Principal
 from colloque.scheduling.services import get_practice
 from colloque.scheduling.timetable import list_practice_agendas
 from colloque.web import practice_section
 from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
-from colloque.web.rendering import LangParam, error_page, full_name, json_for_html, page_for, render
+from colloque.web.practice_entry import admitted
+from colloque.web.rendering import LangParam, full_name, json_for_html, page_for, render
 from colloque.web.session import has_account, login_redirect, private, signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -54,20 +54,12 @@ def agenda_page(
     if signed_in_as is None or not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
-    # A malformed id, an unknown practice and somebody else's answer alike.
-    not_found = private(request, error_page(page, 404, "error.not_found"))
-    try:
-        practice_id = UUID(practice_text)
-    except ValueError:
-        return not_found
-    if not practice_section.may_open(principal, practice_id):
-        return not_found
-    try:
-        with db.read() as session:
-            practice = get_practice(session, practice_id=practice_id)
-            agendas = list_practice_agendas(session, practice_id=practice_id, online_only=False)
-    except NotFound:
-        return not_found
+    practice_id = admitted(request, page, principal, practice_text)
+    if isinstance(practice_id, Response):
+        return practice_id
+    with db.read() as session:
+        practice = get_practice(session, practice_id=practice_id)
+        agendas = list_practice_agendas(session, practice_id=practice_id, online_only=False)
     today = clock.now().astimezone(ZoneInfo(practice.timezone)).date()
     island: dict[str, Any] = {
         "lang": page.language.value,
@@ -99,7 +91,7 @@ def agenda_page(
         page,
         "agenda.html",
         practice_name=practice.name,
-        section_links=practice_section.section_links(practice_id),
+        section_links=practice_section.section_links(principal, practice_id),
         island=_island(request),
         island_data=json_for_html(island),
     )

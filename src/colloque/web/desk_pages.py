@@ -1,8 +1,8 @@
 """The desk's pages: booking by phone (``/practice/{id}/book``) and a patient's administrative
 record at the practice (``/practice/{id}/patients/{patient_id}``).
 
-Only members who may book open them; anybody else, signed in or not a member, gets the same 404
-page as a practice that does not exist. The booking page is a shell: the visit type and the
+Only members who may book open them; anybody else gets the practice section's answer
+(practice_entry.py). The booking page is a shell: the visit type and the
 reason are sealed in the browser (web/src/desk.ts), for the practice's key and the key of the
 account that manages the patient, like a patient's own booking (docs/crypto.md 5.11).
 """
@@ -19,16 +19,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloque.api.deps import DB, AnyPrincipal, ClockDep, SettingsDep
-from colloque.authorization.policy import Action, PracticeTarget, authorize
+from colloque.authorization.policy import Action
 from colloque.booking import access as reading
 from colloque.booking.rules import Status
 from colloque.errors import NotFound
 from colloque.patients import registry
-from colloque.principal import Principal
 from colloque.scheduling import services as scheduling
 from colloque.scheduling import timetable
 from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
+from colloque.web.practice_entry import admitted
+from colloque.web.practice_section import PREFIX, section_links
 from colloque.web.rendering import (
     LangParam,
     Page,
@@ -43,25 +44,9 @@ from colloque.web.session import has_account, login_redirect, private, signed_in
 
 router = APIRouter(include_in_schema=False)
 
-PREFIX = "/practice"
+BOOK = Action.PRACTICE_APPOINTMENT_BOOK
 BOOK_ENTRY = "src/desk.ts"
 PATIENT_ENTRY = "src/desk-patient.ts"
-
-
-def agenda_url(practice_id: UUID) -> str:
-    return f"{PREFIX}/{practice_id}/agenda"
-
-
-def book_url(practice_id: UUID) -> str:
-    return f"{PREFIX}/{practice_id}/book"
-
-
-def patient_url(practice_id: UUID, patient_id: UUID) -> str:
-    return f"{PREFIX}/{practice_id}/patients/{patient_id}"
-
-
-def _may_book(principal: Principal, practice_id: UUID) -> bool:
-    return bool(authorize(principal, Action.PRACTICE_APPOINTMENT_BOOK, PracticeTarget(practice_id)))
 
 
 def _uuid(text: str) -> UUID | None:
@@ -101,17 +86,14 @@ def desk_booking_page(
     if signed_in_as is None or not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
-    practice_id = _uuid(practice_text)
-    if practice_id is None or not _may_book(principal, practice_id):
-        return _not_found(request, page)
-    try:
-        with db.read() as session:
-            practice = scheduling.get_practice(session, practice_id=practice_id)
-            agendas = timetable.list_practice_agendas(
-                session, practice_id=practice_id, online_only=False
-            )
-    except NotFound:
-        return _not_found(request, page)
+    practice_id = admitted(request, page, principal, practice_text, BOOK)
+    if isinstance(practice_id, Response):
+        return practice_id
+    with db.read() as session:
+        practice = scheduling.get_practice(session, practice_id=practice_id)
+        agendas = timetable.list_practice_agendas(
+            session, practice_id=practice_id, online_only=False
+        )
     wanted = _uuid(request.query_params.get("practitioner", ""))
     starts_at = _instant(request.query_params.get("starts_at"))
     zone = ZoneInfo(practice.timezone)
@@ -150,7 +132,7 @@ def desk_booking_page(
         page,
         "desk_book.html",
         practice=practice,
-        agenda_url=agenda_url(practice.practice_id),
+        section_links=section_links(principal, practice.practice_id),
         island=assets.entry(BOOK_ENTRY),
         island_data=json_for_html(data),
     )
@@ -170,8 +152,11 @@ def desk_patient_page(
     if signed_in(request) is None or not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
-    practice_id, patient_id = _uuid(practice_text), _uuid(patient_text)
-    if practice_id is None or patient_id is None or not _may_book(principal, practice_id):
+    practice_id = admitted(request, page, principal, practice_text, BOOK)
+    if isinstance(practice_id, Response):
+        return practice_id
+    patient_id = _uuid(patient_text)
+    if patient_id is None:
         return _not_found(request, page)
     now = clock.now()
     try:
@@ -233,8 +218,7 @@ def desk_patient_page(
         contact=contact,
         upcoming=list(reversed(upcoming)),
         past=past,
-        agenda_url=agenda_url(practice_id),
-        book_url=book_url(practice_id),
+        section_links=section_links(principal, practice_id),
         island=assets.entry(PATIENT_ENTRY),
         island_data=json_for_html(data),
     )

@@ -28,19 +28,43 @@ def patient_url(practice_id: UUID, patient_id: UUID) -> str:
     return f"{PREFIX}/{practice_id}/patients/{patient_id}"
 
 
-def section_links(practice_id: UUID) -> list[tuple[str, str]]:
-    """The section's navigation (path, catalogue key), in the order a member uses them."""
-    return [
-        (agenda_url(practice_id), "practice.nav.agenda"),
-        (book_url(practice_id), "practice.nav.book"),
-        (f"{PREFIX}/{practice_id}/settings", "practice.nav.settings"),
-        (f"{PREFIX}/{practice_id}/time-off", "practice.nav.time_off"),
+def settings_url(practice_id: UUID) -> str:
+    return f"{PREFIX}/{practice_id}/settings"
+
+
+def time_off_url(practice_id: UUID) -> str:
+    return f"{PREFIX}/{practice_id}/time-off"
+
+
+#: The navigation's catalogue keys, in the order a member uses the pages.
+LINK_KEYS = (
+    "practice.nav.agenda",
+    "practice.nav.book",
+    "practice.nav.settings",
+    "practice.nav.time_off",
+)
+
+
+def section_links(principal: Principal, practice_id: UUID) -> list[tuple[str, str]]:
+    """The section's navigation (path, catalogue key): the desk and time off only for members
+    who may book (not an operator reading under a grant)."""
+    books = _may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id)
+    links = [
+        (agenda_url(practice_id), LINK_KEYS[0]),
+        (book_url(practice_id), LINK_KEYS[1]) if books else None,
+        (settings_url(practice_id), LINK_KEYS[2]),
+        (time_off_url(practice_id), LINK_KEYS[3]) if books else None,
     ]
+    return [link for link in links if link is not None]
+
+
+def _may(principal: Principal, action: Action, practice_id: UUID) -> bool:
+    return bool(authorize(principal, action, PracticeTarget(practice_id)))
 
 
 def may_open(principal: Principal, practice_id: UUID) -> bool:
     """A member of the practice who may see its agenda (with their second factor passed)."""
-    return bool(authorize(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id)))
+    return _may(principal, Action.PRACTICE_AGENDA_VIEW, practice_id)
 
 
 def member_agendas(principal: Principal) -> list[UUID]:

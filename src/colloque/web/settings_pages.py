@@ -22,9 +22,7 @@ from colloque.api.deps import DB, AnyPrincipal, ClockDep
 from colloque.authorization.policy import (
     Action,
     AgendaTarget,
-    Denied,
     PracticeTarget,
-    Reason,
     authorize,
 )
 from colloque.principal import Principal
@@ -32,6 +30,8 @@ from colloque.scheduling.services import get_practice
 from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import list_practice_agendas
 from colloque.web.assets import Assets
+from colloque.web.practice_entry import admitted
+from colloque.web.practice_section import PREFIX, section_links
 from colloque.web.rendering import (
     LangParam,
     Page,
@@ -49,25 +49,6 @@ SETTINGS_ENTRY = "src/settings.ts"
 TIME_OFF_ENTRY = "src/time-off.ts"
 
 
-def settings_url(practice_id: UUID) -> str:
-    return f"/practice/{practice_id}/settings"
-
-
-def time_off_url(practice_id: UUID) -> str:
-    return f"/practice/{practice_id}/time-off"
-
-
-def agenda_url(practice_id: UUID) -> str:
-    return f"/practice/{practice_id}/agenda"
-
-
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
-
-
 def _may(principal: Principal, action: Action, practice_id: UUID) -> bool:
     return bool(authorize(principal, action, PracticeTarget(practice_id)))
 
@@ -81,21 +62,14 @@ def _practice_page(
     practice_text: str,
     build: Callable[[Page, UUID, dict[str, Any]], Response],
 ) -> Response:
-    """Signed out: to the log in page. A malformed id, an unknown practice and somebody else's
-    get the same page; a member without two-factor authentication a 403."""
+    """Signed out: to the log in page; otherwise the practice section's answer
+    (practice_entry.py) for anybody who may not see the agenda."""
     if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
-    practice_id = _uuid(practice_text)
-    decision = (
-        authorize(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id))
-        if practice_id is not None
-        else None
-    )
-    if practice_id is None or decision is None or isinstance(decision, Denied):
-        forbidden = isinstance(decision, Denied) and decision.reason is Reason.MFA_REQUIRED
-        status, key = (403, "error.forbidden") if forbidden else (404, "error.not_found")
-        return private(request, error_page(page, status, key))
+    practice_id = admitted(request, page, principal, practice_text)
+    if isinstance(practice_id, Response):
+        return practice_id
     with db.read() as session:
         practice = get_practice(session, practice_id=practice_id)
         zone = ZoneInfo(practice.timezone)
@@ -130,7 +104,7 @@ def _shell(
     )
 
 
-@router.get("/practice/{practice_text}/settings", response_class=HTMLResponse)
+@router.get(PREFIX + "/{practice_text}/settings", response_class=HTMLResponse)
 def settings_page(
     request: Request,
     practice_text: str,
@@ -160,14 +134,13 @@ def settings_page(
             SETTINGS_ENTRY,
             island,
             practice_name=shared["practiceName"],
-            agenda_url=agenda_url(practice_id),
-            time_off_url=time_off_url(practice_id),
+            section_links=section_links(principal, practice_id),
         )
 
     return _practice_page(request, db, clock, principal, lang_cookie, practice_text, build)
 
 
-@router.get("/practice/{practice_text}/time-off", response_class=HTMLResponse)
+@router.get(PREFIX + "/{practice_text}/time-off", response_class=HTMLResponse)
 def time_off_page(
     request: Request,
     practice_text: str,
@@ -194,8 +167,7 @@ def time_off_page(
             TIME_OFF_ENTRY,
             {**shared, "practitioners": mine},
             practice_name=shared["practiceName"],
-            agenda_url=agenda_url(practice_id),
-            settings_url=settings_url(practice_id),
+            section_links=section_links(principal, practice_id),
         )
 
     return _practice_page(request, db, clock, principal, lang_cookie, practice_text, build)

@@ -41,7 +41,7 @@ export async function change(practiceId: string, appointment: Appointment, what:
   const path = { practice_id: practiceId, appointment_id: appointment.appointment_id };
   const header = { "if-match": `"${appointment.version}"` };
   if (what.kind === "move") {
-    return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/reschedule", { params: { path, header }, body: { starts_at: what.startsAt, practitioner_id: what.practitionerId } }));
+    return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/reschedule", { params: { path, header }, body: { starts_at: what.startsAt, practitioner_id: what.practitionerId, outside_hours_confirmed: false } }));
   }
   if (what.kind === "cancel") {
     return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/cancel", { params: { path, header }, body: { reason: what.reason } }));
