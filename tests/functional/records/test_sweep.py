@@ -40,7 +40,9 @@ from tests.functional.records.clients import Scene, scene
 
 GRACE = timedelta(hours=24)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PRACTICE, DOCUMENT = uuid.uuid4(), uuid.uuid4()
+# Fixed: test ids built from them must be the same in every pytest-xdist worker.
+PRACTICE = uuid.UUID("b3a9565e-425f-4be0-af08-261d07db611a")
+DOCUMENT = uuid.UUID("bfd2cf1c-5ced-4876-a149-de8af05d2b41")
 
 
 @pytest.fixture

@@ -44,7 +44,9 @@ def test_nothing_is_written_for_an_empty_or_aborted_upload(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("key", ["../etc/passwd", "documents/x", f"Documents/{uuid.uuid4()}", ""])
+@pytest.mark.parametrize(
+    "key", ["../etc/passwd", "documents/x", "Documents/2e62aa0e-ec23-44ad-9c0d-b45acc603140", ""]
+)
 def test_keys_are_ids_only(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError, match="blob key"):
         FilesystemBlobStore(tmp_path).size(key)
