@@ -24,6 +24,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 from schemathesis import Case
 from schemathesis.checks import (
@@ -178,7 +179,11 @@ def _harvest(found: dict[str, list[Any]], path: str, value: Any) -> None:
 
 
 def make_machine(
-    schema: Any, personas: Personas, world: World, answers: Counter[tuple[str, int]]
+    schema: Any,
+    personas: Personas,
+    world: World,
+    answers: Counter[tuple[str, int]],
+    failures: list[str],
 ) -> type[RuleBasedStateMachine]:
     operations: list[APIOperation[Any, Any, Any, Any]] = sorted(
         (result.ok() for result in schema.get_all_operations()),
@@ -230,7 +235,11 @@ def make_machine(
             persona = data.draw(st.sampled_from(sorted(personas.people)), label="persona")
             headers = personas.headers(persona)
             response = case.call(headers=headers)
-            case.validate_response(response, checks=CHECKS, headers=headers)
+            try:
+                case.validate_response(response, checks=CHECKS, headers=headers)
+            except Exception as error:
+                failures.append(f"{operation.label} as {persona}: {error!r}")
+                raise
             answers[(operation.label, response.status_code)] += 1
             media_type = (response.headers.get("content-type") or [""])[0]
             if 200 <= response.status_code < 300 and "json" in media_type and response.content:
@@ -255,18 +264,24 @@ def test_the_api_keeps_its_contract_with_real_objects(db: Database, clock: Setta
     app = _app(db, clock)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     answers: Counter[tuple[str, int]] = Counter()
-    machine = make_machine(schema, Personas(db, clock, world), world, answers)
-    run_state_machine_as_test(
-        machine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    failures: list[str] = []
+    machine = make_machine(schema, Personas(db, clock, world), world, answers, failures)
+    try:
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=EXAMPLES,
+                stateful_step_count=STEPS,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    except Flaky as flaky:
+        # Replaying a failure meets a database the run has changed since, so hypothesis may call
+        # it flaky; the failure it saw first is the one to read.
+        raise AssertionError(f"first failure: {failures[0] if failures else '?'}") from flaky
     # Real objects were reached: operations on ids in their path answered with success.
     reached = {label for (label, status) in answers if status < 300 and "{" in label}
     assert len(reached) >= REACHED, sorted(reached)
