@@ -19,9 +19,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloque.api.deps import DB, AnyPrincipal, ClockDep, SettingsDep
-from colloque.authorization.policy import Action
+from colloque.authorization.policy import Action, PracticeTarget, authorize
 from colloque.booking import access as reading
 from colloque.booking.rules import Status
+from colloque.crypto.documents import MAX_DOCUMENT_BYTES
 from colloque.errors import NotFound
 from colloque.patients import registry
 from colloque.scheduling import services as scheduling
@@ -40,6 +41,7 @@ from colloque.web.rendering import (
     render,
     slot_text,
 )
+from colloque.principal import Principal
 from colloque.web.session import has_account, login_redirect, private, signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -66,6 +68,23 @@ def _instant(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def _record_access(principal: Principal, practice_id: UUID) -> dict[str, bool]:
+    """What the patient page's record sections may open, as the policy decides for this member:
+    notes and documents are clinical (practitioners), messages any staff (docs/authorization.md).
+    The island only leaves out what the API would refuse anyway."""
+    target = PracticeTarget(practice_id)
+
+    def may(action: Action) -> bool:
+        return bool(authorize(principal, action, target))
+
+    return {
+        "mayReadClinical": may(Action.PRACTICE_CLINICAL_READ),
+        "mayWriteClinical": may(Action.PRACTICE_CLINICAL_WRITE),
+        "mayReadMessages": may(Action.PRACTICE_MESSAGE_READ),
+        "maySendMessages": may(Action.PRACTICE_MESSAGE_SEND),
+    }
 
 
 def _not_found(request: Request, page: Page) -> Response:
@@ -146,10 +165,12 @@ def desk_patient_page(
     patient_text: str,
     db: DB,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if signed_in(request) is None or not has_account(principal):
+    signed_in_as = signed_in(request)
+    if signed_in_as is None or not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     practice_id = admitted(request, page, principal, practice_text, BOOK)
@@ -205,6 +226,17 @@ def desk_patient_page(
         "email": contact.email,
         "version": registered.version,
     }
+    record = {
+        "lang": page.language.value,
+        "practiceId": str(practice_id),
+        "practiceName": practice.name,
+        "patientId": str(patient_id),
+        "holderId": None if patient.holder_account_id is None else str(patient.holder_account_id),
+        **_record_access(principal, practice_id),
+        "maxBytes": MAX_DOCUMENT_BYTES,
+        "pin": key_directory_pin(settings),
+        "email": signed_in_as.email,
+    }
     assets: Assets = request.app.state.web_assets
     response = render(
         page,
@@ -221,5 +253,6 @@ def desk_patient_page(
         section_links=section_links(principal, practice_id),
         island=assets.entry(PATIENT_ENTRY),
         island_data=json_for_html(data),
+        record_data=json_for_html(record),
     )
     return private(request, response)
