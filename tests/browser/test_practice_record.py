@@ -33,7 +33,6 @@ from tests.functional.keys.conftest import LOG, PASSWORD, add, keyed
 
 pytestmark = pytest.mark.browser
 
-CODE_LABEL = "Code à 6 chiffres ou code de secours"
 NOTE = "Entorse du ligament latéral, revoir dans 3 semaines — 膝"
 FROM_PATIENT = "Bonjour, la douleur revient le soir. Faut-il avancer le rendez-vous ?"
 REPLY = "Oui : appelez le secrétariat demain matin, nous vous trouverons un créneau."
@@ -57,19 +56,18 @@ def _record_page(
     contexts.append(context)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(scene.url + _patient_path(scene))
-    _unlock(page, member, french=locale == "fr-FR")
+    page.goto(scene.url + _patient_path(scene) + ("" if locale == "fr-FR" else "?lang=en"))
+    _unlock(page, member)
     return page
 
 
-def _unlock(page: Page, member: Member, *, french: bool = True) -> None:
+def _unlock(page: Page, member: Member) -> None:
+    """The password, then the TOTP code, in either language (by the fields, not their labels)."""
     record = _record(page)
-    password, unlock = ("Mot de passe", "Déverrouiller") if french else ("Password", "Unlock")
-    record.get_by_label(password).fill(PASSWORD)
-    record.get_by_role("button", name=unlock).click()
-    code = CODE_LABEL if french else "6-digit code or backup code"
-    record.get_by_label(code).fill(member.authenticator.code())
-    record.get_by_role("button", name=unlock).click()
+    record.locator("#record-unlock-password").fill(PASSWORD)
+    record.locator("button[type=submit]").click()
+    record.locator("input[autocomplete=one-time-code]").fill(member.authenticator.code())
+    record.locator("button[type=submit]").click()
     expect(record.get_by_role("heading", name="Notes")).to_be_visible()
 
 
