@@ -27,6 +27,8 @@ from tests.browser.scene import (
     database_holds,
     make_member,
     open_page,
+    operator_swaps_reason,
+    phone_booking,
 )
 from tests.factories import register_at_practice
 from tests.functional.keys.conftest import LOG, PASSWORD, add, keyed
@@ -37,6 +39,8 @@ NOTE = "Entorse du ligament latéral, revoir dans 3 semaines — 膝"
 FROM_PATIENT = "Bonjour, la douleur revient le soir. Faut-il avancer le rendez-vous ?"
 REPLY = "Oui : appelez le secrétariat demain matin, nous vous trouverons un créneau."
 PATIENT_FILE = "ordonnance kiné.pdf"
+REASON = "Contrôle après l'entorse, toujours gonflé le soir"
+FORGED = "Renouvellement d'arrêt de travail, sans examen"
 
 
 def _patient_path(scene: Scene) -> str:
@@ -215,4 +219,25 @@ def test_the_record_passes_axe_in_english(
     record.get_by_role("button", name="Save the note").click()
     expect(record.get_by_role("status").filter(has_text="Note saved.")).to_be_visible()
     expect(record.get_by_text("Practitioner of the practice")).to_be_visible()
+    assert serious_violations(page) == []
+
+
+def test_the_visit_reasons_open_and_an_operator_swapped_one_is_refused(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    with scene.staff() as desk:
+        booked = phone_booking(scene, desk, REASON)
+        swapped = phone_booking(scene, desk, "Premier rendez-vous", starts_at=scene.slots()[0])
+    operator_swaps_reason(scene, swapped, clock, FORGED)
+
+    page = _record_page(browser, scene, contexts, doctor)
+    honest = page.locator(f"#reason-{booked['appointment_id']}")
+    expect(honest).to_contain_text(REASON)
+    expect(honest).to_contain_text("Consultation")
+    expect(honest).to_contain_text("Écrit par le cabinet")
+    refused = page.locator(f"#reason-{swapped['appointment_id']}")
+    expect(refused).to_contain_text("ni vous ni un membre reconnu du cabinet")
+    expect(refused).not_to_contain_text(FORGED)
     assert serious_violations(page) == []

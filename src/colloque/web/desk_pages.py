@@ -9,6 +9,7 @@ account that manages the patient, like a patient's own booking (docs/crypto.md 5
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64encode
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ from colloque.booking.rules import Status
 from colloque.crypto.documents import MAX_DOCUMENT_BYTES
 from colloque.errors import NotFound
 from colloque.patients import registry
+from colloque.principal import Principal
 from colloque.scheduling import services as scheduling
 from colloque.scheduling import timetable
 from colloque.web.assets import Assets
@@ -41,7 +43,6 @@ from colloque.web.rendering import (
     render,
     slot_text,
 )
-from colloque.principal import Principal
 from colloque.web.session import has_account, login_redirect, private, signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -197,11 +198,22 @@ def desk_patient_page(
                 practice_id=practice_id,
                 patient_id=patient_id,
             )
+            # Their sealed reasons with the practice's wraps, for members who hold its key.
+            views = reading.practice_views(
+                session,
+                principal=principal,
+                practice_id=practice_id,
+                rows=[
+                    reading.PatientAppointmentRow(appointment, registered.patient)
+                    for appointment in appointments
+                ],
+            )
+            agendas = timetable.list_practice_agendas(
+                session, practice_id=practice_id, online_only=False
+            )
             names = {
                 practitioner.practitioner_id: full_name(practitioner)
-                for practitioner, _types in timetable.list_practice_agendas(
-                    session, practice_id=practice_id, online_only=False
-                )
+                for practitioner, _types in agendas
             }
     except NotFound:
         return _not_found(request, page)
@@ -218,6 +230,19 @@ def desk_patient_page(
         ahead = appointment.starts_at >= now and appointment.status in (Status.BOOKED, Status.HELD)
         (upcoming if ahead else past).append(row)
     patient, contact = registered.patient, registered.contact
+    reasons = [
+        {
+            "appointmentId": str(view.appointment.appointment_id),
+            "when": slot_text(view.appointment.starts_at.astimezone(zone), page.language),
+            "itemId": str(view.reason.item_id),
+            "envelope": urlsafe_b64encode(view.reason.envelope).decode().rstrip("="),
+            "wraps": [
+                urlsafe_b64encode(wrap.wrap).decode().rstrip("=") for wrap in view.reason.wraps
+            ],
+        }
+        for view in views
+        if view.reason is not None
+    ]
     data = {
         "lang": page.language.value,
         "practiceId": str(practice_id),
@@ -233,6 +258,13 @@ def desk_patient_page(
         "patientId": str(patient_id),
         "holderId": None if patient.holder_account_id is None else str(patient.holder_account_id),
         **_record_access(principal, practice_id),
+        "reasons": reasons,
+        # A sealed reason names its visit type by id: the labels it may name.
+        "visitTypes": {
+            str(visit_type.visit_type_id): visit_type.label
+            for _practitioner, visit_types in agendas
+            for visit_type in visit_types
+        },
         "maxBytes": MAX_DOCUMENT_BYTES,
         "pin": key_directory_pin(settings),
         "email": signed_in_as.email,

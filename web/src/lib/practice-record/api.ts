@@ -3,7 +3,7 @@
 // (openPracticeRecords), sealed for the practice group and the patient's holder, each key proven
 // in the key directory. Uploads and downloads are the holder page's (lib/records/api.ts).
 import type { CryptoClient } from "../../crypto/client";
-import type { KeyBinding, RecordKind, UnlockedKeys } from "../../crypto/protocol";
+import type { KeyBinding, OpenedAgendaReason, RecordKind, UnlockedKeys } from "../../crypto/protocol";
 import { ok, sessionApi } from "../api/session";
 import { fromBase64Url, toBase64Url } from "../base64url";
 import { untilProven } from "../keys/directory";
@@ -28,6 +28,26 @@ function contentUrl(place: MemberPlace, documentId: string): string {
 
 type Listed = { item_id: string; created_at: string; envelope: string; wraps: { wrap: string }[] };
 
+async function groupWraps(place: MemberPlace): Promise<Uint8Array[]> {
+  const group = await ok(sessionApi.GET("/api/v1/practices/{practice_id}/key-group", { params: { path: { practice_id: place.data.practiceId } } }));
+  return group.wraps.map((w) => fromBase64Url(w.wrap));
+}
+
+/** The appointments' visit reasons, opened as the agenda opens them (openAgendaReasons). */
+export async function openReasons(place: MemberPlace): Promise<OpenedAgendaReason[]> {
+  const { reasons, pin, practiceId, holderId } = place.data;
+  if (reasons.length === 0) return [];
+  const items = reasons.map((reason) => ({
+    appointmentId: reason.appointmentId,
+    itemId: reason.itemId,
+    envelope: fromBase64Url(reason.envelope),
+    wraps: reason.wraps.map(fromBase64Url),
+    holderId,
+  }));
+  const wraps = await groupWraps(place);
+  return untilProven((answers) => place.crypto.call("openAgendaReasons", { pin, keys: place.keys.keys, practiceId, groupWraps: wraps, items, answers }), {}, true);
+}
+
 async function list(place: MemberPlace, kind: RecordKind): Promise<Listed[]> {
   const params = { params: { path: path(place) } };
   if (kind === "note") return ok(sessionApi.GET("/api/v1/practices/{practice_id}/patients/{patient_id}/notes", params));
@@ -39,8 +59,7 @@ async function list(place: MemberPlace, kind: RecordKind): Promise<Listed[]> {
 export async function readRecords(place: MemberPlace, kind: RecordKind): Promise<Opened[]> {
   const listed = await list(place, kind);
   if (listed.length === 0) return [];
-  const group = await ok(sessionApi.GET("/api/v1/practices/{practice_id}/key-group", { params: { path: { practice_id: place.data.practiceId } } }));
-  const groupWraps = group.wraps.map((w) => fromBase64Url(w.wrap));
+  const wraps = await groupWraps(place);
   const items = listed.map((item) => ({ itemId: item.item_id, envelope: fromBase64Url(item.envelope), wraps: item.wraps.map((w) => fromBase64Url(w.wrap)) }));
   const opened = await untilProven(
     (answers) =>
@@ -51,7 +70,7 @@ export async function readRecords(place: MemberPlace, kind: RecordKind): Promise
         patientId: place.data.patientId,
         holderId: place.data.holderId,
         kind,
-        groupWraps,
+        groupWraps: wraps,
         items,
         answers,
       }),

@@ -7,6 +7,9 @@ import type { RecordMessages } from "../records/messages";
 export interface MemberRecordMessages {
   unlockTitle: string;
   unlockHint: string;
+  reasons: string;
+  noReason: string;
+  reasonBy: (standing: Standing) => string;
   notes: string;
   noNote: string;
   noteAuthor: (standing: Standing) => string;
@@ -24,6 +27,9 @@ export interface MemberRecordMessages {
 const fr: MemberRecordMessages = {
   unlockTitle: "Déverrouiller vos clés pour lire le dossier",
   unlockHint: "Les notes, messages et documents de ce patient sont chiffrés : confirmez votre mot de passe pour les ouvrir sur cet appareil.",
+  reasons: "Motifs des rendez-vous",
+  noReason: "Aucun motif chiffré pour ces rendez-vous.",
+  reasonBy: (standing) => (standing === "holder" ? "Écrit par le patient" : standing === "member" ? "Écrit par le cabinet" : "Écrit par un ancien membre du cabinet"),
   notes: "Notes",
   noNote: "Aucune note pour l'instant.",
   noteAuthor: (standing) => (standing === "former member" ? "Ancien praticien du cabinet" : "Praticien du cabinet"),
@@ -46,6 +52,9 @@ const fr: MemberRecordMessages = {
 const en: MemberRecordMessages = {
   unlockTitle: "Unlock your keys to read the record",
   unlockHint: "This patient's notes, messages and documents are encrypted: confirm your password to open them on this device.",
+  reasons: "Visit reasons",
+  noReason: "No encrypted reason for these appointments.",
+  reasonBy: (standing) => (standing === "holder" ? "Written by the patient" : standing === "member" ? "Written by the practice" : "Written by a former member of the practice"),
   notes: "Notes",
   noNote: "No notes yet.",
   noteAuthor: (standing) => (standing === "former member" ? "Former practitioner of the practice" : "Practitioner of the practice"),
