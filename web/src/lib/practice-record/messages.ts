@@ -7,6 +7,7 @@ import type { RecordMessages } from "../records/messages";
 export interface MemberRecordMessages {
   unlockTitle: string;
   unlockHint: string;
+  yourEmail: string;
   reasons: string;
   noReason: string;
   reasonBy: (standing: Standing) => string;
@@ -27,6 +28,7 @@ export interface MemberRecordMessages {
 const fr: MemberRecordMessages = {
   unlockTitle: "Déverrouiller vos clés pour lire le dossier",
   unlockHint: "Les notes, messages et documents de ce patient sont chiffrés : confirmez votre mot de passe pour les ouvrir sur cet appareil.",
+  yourEmail: "Votre adresse e-mail",
   reasons: "Motifs des rendez-vous",
   noReason: "Aucun motif chiffré pour ces rendez-vous.",
   reasonBy: (standing) => (standing === "holder" ? "Écrit par le patient" : standing === "member" ? "Écrit par le cabinet" : "Écrit par un ancien membre du cabinet"),
@@ -52,6 +54,7 @@ const fr: MemberRecordMessages = {
 const en: MemberRecordMessages = {
   unlockTitle: "Unlock your keys to read the record",
   unlockHint: "This patient's notes, messages and documents are encrypted: confirm your password to open them on this device.",
+  yourEmail: "Your email address",
   reasons: "Visit reasons",
   noReason: "No encrypted reason for these appointments.",
   reasonBy: (standing) => (standing === "holder" ? "Written by the patient" : standing === "member" ? "Written by the practice" : "Written by a former member of the practice"),
