@@ -39,6 +39,7 @@ NOTE = "Entorse du ligament latéral, revoir dans 3 semaines — 膝"
 FROM_PATIENT = "Bonjour, la douleur revient le soir. Faut-il avancer le rendez-vous ?"
 REPLY = "Oui : appelez le secrétariat demain matin, nous vous trouverons un créneau."
 PATIENT_FILE = "ordonnance kiné.pdf"
+PRACTICE_FILE = "compte rendu IRM genou.pdf"
 REASON = "Contrôle après l'entorse, toujours gonflé le soir"
 FORGED = "Renouvellement d'arrêt de travail, sans examen"
 
@@ -241,3 +242,31 @@ def test_the_visit_reasons_open_and_an_operator_swapped_one_is_refused(
     expect(refused).to_contain_text("ni vous ni un membre reconnu du cabinet")
     expect(refused).not_to_contain_text(FORGED)
     assert serious_violations(page) == []
+
+
+def test_a_practitioner_adds_a_document_the_patient_decrypts(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    content = os.urandom(90 * 1024)
+    page = _record_page(browser, scene, contexts, doctor)
+    record = _record(page)
+    record.get_by_label("Fichier à ajouter au dossier").set_input_files(
+        {"name": PRACTICE_FILE, "mimeType": "application/pdf", "buffer": content}
+    )
+    record.get_by_role("button", name="Chiffrer et envoyer").click()
+    expect(record.get_by_role("status").filter(has_text="Document envoyé.")).to_be_visible()
+    expect(record.get_by_role("button", name=f"Déchiffrer {PRACTICE_FILE}")).to_be_visible()
+    assert database_holds(scene.db, PRACTICE_FILE) == []
+    assert database_holds(scene.db, content[:64]) == []
+
+    records_path = f"/me/records/{scene.world.practice_id}/{scene.patient_id}"
+    mine = open_page(browser, scene, contexts, records_path)
+    mine.get_by_label("Mot de passe").fill(PASSWORD)
+    mine.get_by_role("button", name="Déverrouiller").click()
+    mine.get_by_role("button", name=f"Déchiffrer {PRACTICE_FILE}").click()
+    save = mine.get_by_role("link", name=f"Enregistrer {PRACTICE_FILE}")
+    with mine.expect_download() as download:
+        save.click()
+    assert Path(download.value.path()).read_bytes() == content

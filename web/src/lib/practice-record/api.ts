@@ -136,6 +136,7 @@ export function memberSide(place: MemberPlace): RecordSide {
     maxBytes: place.data.maxBytes,
     messages: { ...recordMessages[lang], ...memberRecordMessages[lang].shared },
     mine: "member",
+    maySend: place.data.maySendMessages,
     readMessages: () => readRecords(place, "message"),
     sendMessage: (text) => sendMessage(place, text),
     readDocuments: () => readRecords(place, "document"),

@@ -36,6 +36,8 @@ export interface RecordSide {
   messages: RecordMessages;
   /** Whose messages are this reader's side of the conversation. */
   mine: Standing;
+  /** Whether this reader may write in the conversation (the form is left out otherwise). */
+  maySend: boolean;
   readMessages: () => Promise<Opened[]>;
   sendMessage: (text: string) => Promise<void>;
   readDocuments: () => Promise<Opened[]>;
@@ -50,6 +52,7 @@ export function holderSide(place: Place): RecordSide {
     maxBytes: place.data.maxBytes,
     messages: recordMessages[place.data.lang],
     mine: "holder",
+    maySend: true,
     readMessages: () => readMessages(place),
     sendMessage: (text) => sendMessage(place, text),
     readDocuments: () => readDocuments(place),
