@@ -182,7 +182,7 @@ def test_the_desk_registers_a_new_patient_then_books(
     page.get_by_role("link", name="Voir le dossier du patient").click()
     expect(page.get_by_role("heading", name="Jean Sanscompte")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("Confirmé")
-    page.get_by_label("Adresse e-mail").fill("Jean@Example.test")
+    page.get_by_label("Adresse e-mail", exact=True).fill("Jean@Example.test")
     page.get_by_role("button", name="Enregistrer les coordonnées").click()
     expect(page.get_by_role("status")).to_have_text("Coordonnées enregistrées.")
     with scene.db.read() as session:

@@ -9,6 +9,7 @@ account that manages the patient, like a patient's own booking (docs/crypto.md 5
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64encode
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -19,11 +20,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloque.api.deps import DB, AnyPrincipal, ClockDep, SettingsDep
-from colloque.authorization.policy import Action
+from colloque.authorization.policy import Action, PracticeTarget, authorize
 from colloque.booking import access as reading
 from colloque.booking.rules import Status
+from colloque.crypto.documents import MAX_DOCUMENT_BYTES
 from colloque.errors import NotFound
 from colloque.patients import registry
+from colloque.principal import Principal
 from colloque.scheduling import services as scheduling
 from colloque.scheduling import timetable
 from colloque.web.assets import Assets
@@ -66,6 +69,23 @@ def _instant(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def _record_access(principal: Principal, practice_id: UUID) -> dict[str, bool]:
+    """What the patient page's record sections may open, as the policy decides for this member:
+    notes and documents are clinical (practitioners), messages any staff (docs/authorization.md).
+    The island only leaves out what the API would refuse anyway."""
+    target = PracticeTarget(practice_id)
+
+    def may(action: Action) -> bool:
+        return bool(authorize(principal, action, target))
+
+    return {
+        "mayReadClinical": may(Action.PRACTICE_CLINICAL_READ),
+        "mayWriteClinical": may(Action.PRACTICE_CLINICAL_WRITE),
+        "mayReadMessages": may(Action.PRACTICE_MESSAGE_READ),
+        "maySendMessages": may(Action.PRACTICE_MESSAGE_SEND),
+    }
 
 
 def _not_found(request: Request, page: Page) -> Response:
@@ -146,10 +166,12 @@ def desk_patient_page(
     patient_text: str,
     db: DB,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    if signed_in(request) is None or not has_account(principal):
+    signed_in_as = signed_in(request)
+    if signed_in_as is None or not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
     practice_id = admitted(request, page, principal, practice_text, BOOK)
@@ -176,11 +198,22 @@ def desk_patient_page(
                 practice_id=practice_id,
                 patient_id=patient_id,
             )
+            # Their sealed reasons with the practice's wraps, for members who hold its key.
+            views = reading.practice_views(
+                session,
+                principal=principal,
+                practice_id=practice_id,
+                rows=[
+                    reading.PatientAppointmentRow(appointment, registered.patient)
+                    for appointment in appointments
+                ],
+            )
+            agendas = timetable.list_practice_agendas(
+                session, practice_id=practice_id, online_only=False
+            )
             names = {
                 practitioner.practitioner_id: full_name(practitioner)
-                for practitioner, _types in timetable.list_practice_agendas(
-                    session, practice_id=practice_id, online_only=False
-                )
+                for practitioner, _types in agendas
             }
     except NotFound:
         return _not_found(request, page)
@@ -197,6 +230,19 @@ def desk_patient_page(
         ahead = appointment.starts_at >= now and appointment.status in (Status.BOOKED, Status.HELD)
         (upcoming if ahead else past).append(row)
     patient, contact = registered.patient, registered.contact
+    reasons = [
+        {
+            "appointmentId": str(view.appointment.appointment_id),
+            "when": slot_text(view.appointment.starts_at.astimezone(zone), page.language),
+            "itemId": str(view.reason.item_id),
+            "envelope": urlsafe_b64encode(view.reason.envelope).decode().rstrip("="),
+            "wraps": [
+                urlsafe_b64encode(wrap.wrap).decode().rstrip("=") for wrap in view.reason.wraps
+            ],
+        }
+        for view in views
+        if view.reason is not None
+    ]
     data = {
         "lang": page.language.value,
         "practiceId": str(practice_id),
@@ -204,6 +250,24 @@ def desk_patient_page(
         "phone": contact.phone,
         "email": contact.email,
         "version": registered.version,
+    }
+    record = {
+        "lang": page.language.value,
+        "practiceId": str(practice_id),
+        "practiceName": practice.name,
+        "patientId": str(patient_id),
+        "holderId": None if patient.holder_account_id is None else str(patient.holder_account_id),
+        **_record_access(principal, practice_id),
+        "reasons": reasons,
+        # A sealed reason names its visit type by id: the labels it may name.
+        "visitTypes": {
+            str(visit_type.visit_type_id): visit_type.label
+            for _practitioner, visit_types in agendas
+            for visit_type in visit_types
+        },
+        "maxBytes": MAX_DOCUMENT_BYTES,
+        "pin": key_directory_pin(settings),
+        "email": signed_in_as.email,
     }
     assets: Assets = request.app.state.web_assets
     response = render(
@@ -221,5 +285,6 @@ def desk_patient_page(
         section_links=section_links(principal, practice_id),
         island=assets.entry(PATIENT_ENTRY),
         island_data=json_for_html(data),
+        record_data=json_for_html(record),
     )
     return private(request, response)

@@ -3,8 +3,8 @@
 // epoch statement and membership chain), older ones to open item keys not re-wrapped yet (never
 // to encrypt to), as colloque.client.PracticeKeys.open_group_key and older_group_keys; and the
 // items sealed for the group opened with them, each author's standing checked first. The agenda
-// opens its visit reasons here, and a patient's record in the practice can open its items the
-// same way.
+// opens its visit reasons here, and a patient's record in the practice its notes, messages and
+// documents' descriptions.
 import { authorStanding, type Standing } from "./authorship";
 import type { KeyDirectory } from "./directory";
 import { WrongContext } from "./errors";
@@ -100,15 +100,36 @@ export interface GroupReason {
   holderId: string | null;
 }
 
-/** One reason opened with the practice's keys: standing, signature, then content. */
-export function openGroupReason(keys: PracticeKeys, authors: Authors, item: GroupReason): { visitTypeId: string; reason: string; authorId: string; standing: Standing } {
+/** An item sealed for the practice group, as the API lists it (every wrap the member may see). */
+export interface GroupItem {
+  itemId: string;
+  envelope: Uint8Array;
+  wraps: Uint8Array[];
+}
+
+/** One item opened with the practice's keys: the author's standing first (nothing decrypted for
+ * an author who may not write this kind), then the signature, then the content. `contextId`: the
+ * appointment, patient or conversation the item must belong to. */
+export function openGroupItem(
+  keys: PracticeKeys,
+  authors: Authors,
+  kind: ItemKind,
+  item: GroupItem,
+  contextId: string,
+  holderId: string | null,
+): { body: Uint8Array; authorId: string; standing: Standing } {
   const authorId = readItemHeader(item.envelope).authorId;
-  const { standing, key } = authors.check(ItemKind.VisitReason, authorId, item.holderId);
+  const { standing, key } = authors.check(kind, authorId, holderId);
   const itemKey = keys.unwrap(item.itemId, item.wraps);
   try {
-    const body = openItem(item.envelope, ItemKind.VisitReason, itemKey, item.itemId, item.appointmentId, key);
-    return { ...readVisitReason(body), authorId, standing };
+    return { body: openItem(item.envelope, kind, itemKey, item.itemId, contextId, key), authorId, standing };
   } finally {
     sodium.wipe(itemKey);
   }
+}
+
+/** One reason opened with the practice's keys: standing, signature, then content. */
+export function openGroupReason(keys: PracticeKeys, authors: Authors, item: GroupReason): { visitTypeId: string; reason: string; authorId: string; standing: Standing } {
+  const { body, authorId, standing } = openGroupItem(keys, authors, ItemKind.VisitReason, item, item.appointmentId, item.holderId);
+  return { ...readVisitReason(body), authorId, standing };
 }

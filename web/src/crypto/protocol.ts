@@ -78,7 +78,8 @@ export interface SealedRecord {
 /** Who wrote an item, as the standing check decided (docs/crypto.md 5.2). */
 export type Standing = "holder" | "member" | "former member";
 
-/** One record opened, or refused with the reason (an author without standing, a bad signature). */
+/** One record opened, or refused with the reason (an author without standing, a bad signature):
+ * a note's or a message's text, or a document's description (its stream key behind a handle). */
 export type OpenedRecord =
   | { itemId: string; standing: Standing; text: string }
   | { itemId: string; standing: Standing; name: string; mediaType: string; document: DocumentHandle }
@@ -92,6 +93,16 @@ export interface AgendaReasonItem {
   wraps: Uint8Array[];
   holderId: string | null;
 }
+
+/** A patient's note, message or document description at the practice, with every wrap the
+ * member was given (the worker picks the one for a group key it holds). */
+export interface PracticeRecordItem {
+  itemId: string;
+  envelope: Uint8Array;
+  wraps: Uint8Array[];
+}
+
+export type RecordKind = "note" | "message" | "document";
 
 export type OpenedAgendaReason =
   | { appointmentId: string; visitTypeId: string; reason: string; authorId: string; standing: Standing }
@@ -253,6 +264,25 @@ export interface Api {
   openAgendaReasons: {
     params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; groupWraps: Uint8Array[]; items: AgendaReasonItem[]; answers: Record<string, unknown> };
     result: DirectoryOutcome<OpenedAgendaReason[]>;
+  };
+  /** A practice member opens a patient's notes, messages or documents' descriptions in one call,
+   * as openAgendaReasons does: the group keys opened once, each author's standing (the patient's
+   * holder `holderId`, or a member of the verified chain whose role may write that kind) and
+   * signature checked before anything is decrypted. A refused item says why; the others open.
+   * A document's stream key stays here, behind the handle decryptPiece and finishDownload take. */
+  openPracticeRecords: {
+    params: {
+      pin: DirectoryPin;
+      keys: KeysHandle;
+      practiceId: string;
+      patientId: string;
+      holderId: string | null;
+      kind: RecordKind;
+      groupWraps: Uint8Array[];
+      items: PracticeRecordItem[];
+      answers: Record<string, unknown>;
+    };
+    result: DirectoryOutcome<OpenedRecord[]>;
   };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };
   checkFingerprint: { params: { bindings: KeyBinding[]; shown: string }; result: null };

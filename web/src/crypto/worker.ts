@@ -4,7 +4,7 @@
 // (protocol.ts). Nothing secret is written to any storage (the key directory's integrity-only
 // state goes to IndexedDB, state.ts), and its CSP (connect-src 'none', served by
 // colloque.web.security) means it cannot send anything anywhere either.
-import { authorStanding } from "./authorship";
+import { authorStanding, type Standing } from "./authorship";
 import { KeyDirectory, NeedAnswers } from "./directory";
 import { DocumentDecryptor, DocumentEncryptor, checkDigest } from "./documents";
 import { fromUtf8, utf8 } from "./encoding";
@@ -38,6 +38,7 @@ import type {
   OpenedAgendaReason,
   OpenedRecord,
   Operation,
+  RecordKind,
   Request,
   Response,
   SealedRecord,
@@ -287,35 +288,37 @@ const handlers: Handlers = {
     return { proven: { ...opened, authorId, standing } };
   },
   openAgendaReasons: ({ pin, keys: handle, practiceId, groupWraps, items, answers }) =>
-    withDirectory(pin, answers, (directory) => {
-      const me = userKeys(handle);
-      const members = directory.practiceMembers(practiceId);
-      // Every author's keys in one more round for the page, before any group key is opened.
-      const myId = me.userId.toLowerCase();
-      const authorIds = new Set<string>();
-      for (const item of items) {
-        try {
-          authorIds.add(readItemHeader(item.envelope).authorId);
-        } catch {
-          // A malformed envelope is refused below, on its own.
-        }
-      }
-      directory.needUsers([...authorIds].filter((id) => id !== myId));
-      const groupKeys = practice.PracticeKeys.open(directory, practiceId, me, groupWraps);
-      const authors = new practice.Authors(directory, members, me);
-      try {
-        return items.map((item): OpenedAgendaReason => {
+    withDirectory(pin, answers, (directory) =>
+      withPracticeKeys(
+        directory,
+        practiceId,
+        handle,
+        groupWraps,
+        items,
+        (groupKeys, authors, item): OpenedAgendaReason => ({ appointmentId: item.appointmentId, ...practice.openGroupReason(groupKeys, authors, item) }),
+        (item, refused): OpenedAgendaReason => ({ appointmentId: item.appointmentId, refused }),
+      ),
+    ),
+  openPracticeRecords: ({ pin, keys: handle, practiceId, patientId, holderId, kind, groupWraps, items, answers }) =>
+    withDirectory(pin, answers, (directory) =>
+      withPracticeKeys(
+        directory,
+        practiceId,
+        handle,
+        groupWraps,
+        items,
+        (groupKeys, authors, item): OpenedRecord => {
+          const context = recordContext(kind, practiceId, patientId);
+          const { body, standing } = practice.openGroupItem(groupKeys, authors, RECORD_KINDS[kind], item, context, holderId);
           try {
-            return { appointmentId: item.appointmentId, ...practice.openGroupReason(groupKeys, authors, item) };
-          } catch (error) {
-            if (error instanceof NeedAnswers) throw error;
-            return { appointmentId: item.appointmentId, refused: failureOf(error).kind };
+            return openedRecord(kind, item.itemId, standing, body);
+          } finally {
+            sodium.wipe(body);
           }
-        });
-      } finally {
-        groupKeys.wipe();
-      }
-    }),
+        },
+        (item, refused): OpenedRecord => ({ itemId: item.itemId, refused }),
+      ),
+    ),
   fingerprint: ({ bindings }) => ({ fingerprint: transparency.fingerprint(bindings) }),
   checkFingerprint: ({ bindings, shown }) => {
     transparency.checkFingerprint(bindings, shown);
@@ -352,6 +355,22 @@ async function withDirectory<T>(pin: DirectoryPin, answers: Record<string, unkno
   }
 }
 
+const RECORD_KINDS: Record<RecordKind, ItemKind> = { note: ItemKind.Note, message: ItemKind.Message, document: ItemKind.Document };
+
+/** The context a patient's item of this kind must belong to (docs/crypto.md 5.2). */
+function recordContext(kind: RecordKind, practiceId: string, patientId: string): string {
+  return kind === "message" ? conversationId(practiceId, patientId) : patientId;
+}
+
+/** An opened body as the page gets it: a note's or message's text, or a document's name and
+ * type with its stream key kept here behind a handle. */
+function openedRecord(kind: RecordKind, itemId: string, standing: Standing, body: Uint8Array): OpenedRecord {
+  if (kind !== "document") return { itemId, standing, text: fromUtf8(body) };
+  const info = readDocumentBody(body);
+  const secret: Secret = { kind: "document", documentId: itemId, streamKey: info.streamKey, digest: info.digest, stream: null };
+  return { itemId, standing, name: info.name, mediaType: info.mediaType, document: newHandle<DocumentHandle>(secret) };
+}
+
 /** The author's standing first (no plaintext for an author who may not write this), then the
  * signature against their proven key, then the content. */
 function openRecord(
@@ -363,20 +382,60 @@ function openRecord(
   kind: "message" | "document",
   record: SealedRecord,
 ): OpenedRecord {
-  const itemKind = kind === "message" ? ItemKind.Message : ItemKind.Document;
+  const itemKind = RECORD_KINDS[kind];
   try {
     const me = userKeys(handle);
     const standing = authorStanding(itemKind, record.authorId, me.userId, members);
     // The holder's own items: their own signing key, as openMyVisitReason does.
     const author = record.authorId.toLowerCase() === me.userId.toLowerCase() ? keys.signingBinding(me) : directory.signingKeyOf(record.authorId);
     const item: OpenItem = { holder: handle, wrap: record.wrap, envelope: record.envelope, itemId: record.itemId, author };
-    if (kind === "message") return { itemId: record.itemId, standing, text: fromUtf8(open(item, itemKind, conversationId(practiceId, patientId))) };
-    const info = readDocumentBody(open(item, itemKind, patientId));
-    const secret: Secret = { kind: "document", documentId: record.itemId, streamKey: info.streamKey, digest: info.digest, stream: null };
-    return { itemId: record.itemId, standing, name: info.name, mediaType: info.mediaType, document: newHandle<DocumentHandle>(secret) };
+    return openedRecord(kind, record.itemId, standing, open(item, itemKind, recordContext(kind, practiceId, patientId)));
   } catch (error) {
     if (error instanceof NeedAnswers) throw error;
     return { itemId: record.itemId, refused: failureOf(error).kind };
+  }
+}
+
+/** Every item's author, read from its clear header, for the page to fetch in one round. */
+function authorsOf(envelopes: Uint8Array[], me: string): string[] {
+  const authorIds = new Set<string>();
+  for (const envelope of envelopes) {
+    try {
+      authorIds.add(readItemHeader(envelope).authorId);
+    } catch {
+      // A malformed envelope is refused on its own, when it is opened.
+    }
+  }
+  return [...authorIds].filter((id) => id !== me);
+}
+
+/** Opens items sealed for the practice group, each on its own: a refused one says why. */
+function withPracticeKeys<T extends { envelope: Uint8Array }, R>(
+  directory: KeyDirectory,
+  practiceId: string,
+  handle: KeysHandle,
+  groupWraps: Uint8Array[],
+  items: T[],
+  openOne: (keys: practice.PracticeKeys, authors: practice.Authors, item: T) => R,
+  refuse: (item: T, kind: FailureKind) => R,
+): R[] {
+  const me = userKeys(handle);
+  const members = directory.practiceMembers(practiceId);
+  // Every author's keys in one more round for the page, before any group key is opened.
+  directory.needUsers(authorsOf(items.map((item) => item.envelope), me.userId.toLowerCase()));
+  const groupKeys = practice.PracticeKeys.open(directory, practiceId, me, groupWraps);
+  const authors = new practice.Authors(directory, members, me);
+  try {
+    return items.map((item) => {
+      try {
+        return openOne(groupKeys, authors, item);
+      } catch (error) {
+        if (error instanceof NeedAnswers) throw error;
+        return refuse(item, failureOf(error).kind);
+      }
+    });
+  } finally {
+    groupKeys.wipe();
   }
 }
 

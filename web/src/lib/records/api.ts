@@ -3,12 +3,14 @@
 // download report their progress; a document's plaintext is handed out only once its whole
 // stream decrypted and matched the digest its author signed.
 import type { CryptoClient } from "../../crypto/client";
-import type { DocumentHandle, KeyBinding, OpenedRecord, SealedRecord, UnlockedKeys } from "../../crypto/protocol";
+import type { DocumentHandle, KeyBinding, OpenedRecord, SealedRecord, Standing, UnlockedKeys } from "../../crypto/protocol";
 import { ApiFailure, csrfToken, ok, sessionApi } from "../api/session";
 import type { components } from "../api/schema";
 import { fromBase64Url, toBase64Url } from "../base64url";
 import { untilProven } from "../keys/directory";
+import type { Lang } from "../i18n";
 import type { RecordData } from "./data";
+import { recordMessages, type RecordMessages } from "./messages";
 
 type Item = components["schemas"]["ItemOut"];
 
@@ -23,6 +25,40 @@ export interface Opened {
   itemId: string;
   createdAt: string;
   opened: OpenedRecord;
+}
+
+/** What the messages and documents sections do, from one side: the patient's holder here
+ * (holderSide), a practice member on the practice's patient page (lib/practice-record). */
+export interface RecordSide {
+  lang: Lang;
+  practiceName: string;
+  maxBytes: number;
+  messages: RecordMessages;
+  /** Whose messages are this reader's side of the conversation. */
+  mine: Standing;
+  /** Whether this reader may write in the conversation (the form is left out otherwise). */
+  maySend: boolean;
+  readMessages: () => Promise<Opened[]>;
+  sendMessage: (text: string) => Promise<void>;
+  readDocuments: () => Promise<Opened[]>;
+  uploadDocument: (file: File, onProgress: (progress: Progress) => void) => Promise<void>;
+  downloadDocument: (documentId: string, document: DocumentHandle, onProgress: (progress: Progress) => void) => Promise<Blob>;
+}
+
+export function holderSide(place: Place): RecordSide {
+  return {
+    lang: place.data.lang,
+    practiceName: place.data.practiceName,
+    maxBytes: place.data.maxBytes,
+    messages: recordMessages[place.data.lang],
+    mine: "holder",
+    maySend: true,
+    readMessages: () => readMessages(place),
+    sendMessage: (text) => sendMessage(place, text),
+    readDocuments: () => readDocuments(place),
+    uploadDocument: (file, onProgress) => uploadDocument(place, file, onProgress),
+    downloadDocument: (documentId, document, onProgress) => downloadDocument(place, documentId, document, onProgress),
+  };
 }
 
 /** How far an upload or a download is: `done` of `total` bytes (total unknown: null). */
@@ -135,52 +171,78 @@ function put(url: string, body: Blob, onProgress: (sent: number) => void): Promi
   });
 }
 
+/** Who shares a document, and where its stream and its sealed description go: the holder's
+ * routes or the practice's. */
+export interface DocumentTarget {
+  crypto: CryptoClient;
+  keys: UnlockedKeys;
+  patientId: string;
+  recipients: () => Promise<KeyBinding[]>;
+  contentUrl: (documentId: string) => string;
+  post: (body: { envelope: string; wraps: string[] }) => Promise<unknown>;
+}
+
 /** Encrypts the file a piece at a time in the worker, sends the stream, then posts its sealed
  * description (name and media type inside). */
-export async function uploadDocument(place: Place, file: File, onProgress: (progress: Progress) => void): Promise<void> {
+export async function uploadDocumentTo(target: DocumentTarget, file: File, onProgress: (progress: Progress) => void): Promise<void> {
+  const crypto = target.crypto;
   const documentId = globalThis.crypto.randomUUID();
-  const to = await recipients(place);
-  const { upload } = await place.crypto.call("startUpload", { documentId });
+  const to = await target.recipients();
+  const { upload } = await crypto.call("startUpload", { documentId });
   try {
     const parts: Uint8Array<ArrayBuffer>[] = [];
     let offset = 0;
     do {
       const piece = new Uint8Array(await file.slice(offset, offset + PIECE_BYTES).arrayBuffer());
       offset += piece.length;
-      const { ciphertext } = await place.crypto.call("encryptPiece", { upload, piece, last: offset >= file.size });
+      const { ciphertext } = await crypto.call("encryptPiece", { upload, piece, last: offset >= file.size });
       // Structured-cloned from the worker: backed by a plain ArrayBuffer, as a Blob wants.
       parts.push(ciphertext as Uint8Array<ArrayBuffer>);
       onProgress({ phase: "encrypting", done: offset, total: file.size });
     } while (offset < file.size);
     const stream = new Blob(parts, { type: "application/octet-stream" });
     parts.length = 0;
-    await put(contentUrl(place, documentId), stream, (sent) => onProgress({ phase: "sending", done: sent, total: stream.size }));
-    const item = await place.crypto.call("sealDocument", {
-      keys: place.keys.keys,
+    await put(target.contentUrl(documentId), stream, (sent) => onProgress({ phase: "sending", done: sent, total: stream.size }));
+    const item = await crypto.call("sealDocument", {
+      keys: target.keys.keys,
       upload,
-      patientId: place.data.patientId,
+      patientId: target.patientId,
       name: file.name,
       mediaType: file.type || "application/octet-stream",
       recipients: to,
     });
-    await ok(
-      sessionApi.POST("/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents", {
-        params: { path: base(place) },
-        body: { envelope: toBase64Url(item.envelope), wraps: item.wraps.map(toBase64Url) },
-      }),
-    );
+    await target.post({ envelope: toBase64Url(item.envelope), wraps: item.wraps.map(toBase64Url) });
   } finally {
     // Already forgotten once sealed; after a failure, the stream key goes too.
-    await place.crypto.call("forget", { handle: upload }).catch(() => undefined);
+    await crypto.call("forget", { handle: upload }).catch(() => undefined);
   }
+}
+
+function holderTarget(place: Place): DocumentTarget {
+  return {
+    crypto: place.crypto,
+    keys: place.keys,
+    patientId: place.data.patientId,
+    recipients: () => recipients(place),
+    contentUrl: (documentId) => contentUrl(place, documentId),
+    post: (body) => ok(sessionApi.POST("/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents", { params: { path: base(place) }, body })),
+  };
+}
+
+export function uploadDocument(place: Place, file: File, onProgress: (progress: Progress) => void): Promise<void> {
+  return uploadDocumentTo(holderTarget(place), file, onProgress);
+}
+
+export function downloadDocument(place: Place, documentId: string, document: DocumentHandle, onProgress: (progress: Progress) => void): Promise<Blob> {
+  return downloadFrom(place.crypto, contentUrl(place, documentId), document, onProgress);
 }
 
 /** Streams the document down, decrypting as it comes; the plaintext, only once the stream ended
  * cleanly and is the one its author signed. */
-export async function downloadDocument(place: Place, documentId: string, document: DocumentHandle, onProgress: (progress: Progress) => void): Promise<Blob> {
+export async function downloadFrom(crypto: CryptoClient, url: string, document: DocumentHandle, onProgress: (progress: Progress) => void): Promise<Blob> {
   let response: Response;
   try {
-    response = await fetch(contentUrl(place, documentId), { credentials: "same-origin" });
+    response = await fetch(url, { credentials: "same-origin" });
   } catch {
     throw new ApiFailure(0, "network", undefined, undefined);
   }
@@ -193,16 +255,16 @@ export async function downloadDocument(place: Place, documentId: string, documen
       const { done, value } = await reader.read();
       if (done) break;
       received += value.length;
-      const { plaintext } = await place.crypto.call("decryptPiece", { document, piece: value });
+      const { plaintext } = await crypto.call("decryptPiece", { document, piece: value });
       parts.push(plaintext as Uint8Array<ArrayBuffer>);
       onProgress({ phase: "receiving", done: received, total: null });
     }
   } catch (failure) {
     // The next try starts from the beginning of the stream: finishing resets the worker's side.
-    await place.crypto.call("finishDownload", { document }).catch(() => undefined);
+    await crypto.call("finishDownload", { document }).catch(() => undefined);
     throw failure;
   }
-  const { plaintext } = await place.crypto.call("finishDownload", { document });
+  const { plaintext } = await crypto.call("finishDownload", { document });
   parts.push(plaintext as Uint8Array<ArrayBuffer>);
   return new Blob(parts);
 }
