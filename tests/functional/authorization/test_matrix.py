@@ -338,7 +338,7 @@ def specialties(_s: Scene, _t: Target) -> Call:
 
 
 def places(_s: Scene, _t: Target) -> Call:
-    return Call("/api/v1/places?q=lyon")
+    return Call("/api/v1/places", params={"q": "lyon"})
 
 
 def practice_page(s: Scene, t: Target) -> Call:
