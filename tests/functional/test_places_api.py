@@ -26,7 +26,8 @@ def test_suggestions_carry_coordinates_and_time_zone(client: TestClient) -> None
     assert place["insee_code"] == "97209"
     assert place["timezone"] == "America/Martinique"
     assert "97200" in place["postcodes"]
-    assert 14 < place["latitude"] < 15 and -62 < place["longitude"] < -60
+    assert 14 < place["latitude"] < 15
+    assert -62 < place["longitude"] < -60
 
 
 def test_limit_and_bad_queries(client: TestClient) -> None:

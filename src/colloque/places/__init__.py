@@ -86,8 +86,7 @@ def search(query: str, *, limit: int = MAX_SUGGESTIONS) -> list[FrenchPlace]:
     later = [
         entry.place
         for entry in _entries()
-        if not entry.key.startswith(key)
-        and any(tail.startswith(key) for tail in entry.tails)
+        if not entry.key.startswith(key) and any(tail.startswith(key) for tail in entry.tails)
     ]
     return (first + later)[:limit]
 

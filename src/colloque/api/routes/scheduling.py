@@ -9,8 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 from pydantic import Field
 
-from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque import places
+from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Day, InstantOrDay, Out
 from colloque.scheduling import services, timetable
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
