@@ -100,8 +100,7 @@ def test_a_new_member_is_led_to_the_second_factor_and_back(site: Site) -> None:
     page = site.client.get(settings)
     assert page.status_code == 200
     assert (
-        f'<p class="setup-next"><a href="/practice/{site.world.practice_id}/members">'
-        in page.text
+        f'<p class="setup-next"><a href="/practice/{site.world.practice_id}/members">' in page.text
     )
     plain = site.client.get(f"/practice/{site.world.practice_id}/settings")
     assert 'class="setup-next"' not in plain.text
