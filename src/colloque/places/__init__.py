@@ -9,8 +9,10 @@ code: reads its own file once, then answers from memory.
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 _DATA = Path(__file__).with_name("communes.tsv")
@@ -29,10 +31,15 @@ class FrenchPlace:
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    key: str
-    tails: tuple[str, ...]  # the key from its second word on, from its third, ...
-    place: FrenchPlace
+class _Index:
+    """The places, most populated first, and three sorted lists of (text, rank in places) that a
+    prefix search bisects: the names' keys, the keys from their second word on (and third...),
+    and the postcodes."""
+
+    places: tuple[FrenchPlace, ...]
+    names: list[tuple[str, int]]
+    tails: list[tuple[str, int]]
+    postcodes: list[tuple[str, int]]
 
 
 def search_key(text: str) -> str:
@@ -44,52 +51,60 @@ def search_key(text: str) -> str:
 
 
 @cache
-def _entries() -> tuple[_Entry, ...]:
+def _index() -> _Index:
     lines = _DATA.read_text(encoding="utf-8").splitlines()[1:]
-    entries = []
+    found = []
     for line in lines:
         insee, name, postcodes, latitude, longitude, timezone, population = line.split("\t")
-        place = FrenchPlace(
-            insee_code=insee,
-            name=name,
-            postcodes=tuple(postcodes.split()),
-            latitude=float(latitude),
-            longitude=float(longitude),
-            timezone=timezone,
-            population=int(population),
+        found.append(
+            FrenchPlace(
+                insee_code=insee,
+                name=name,
+                postcodes=tuple(postcodes.split()),
+                latitude=float(latitude),
+                longitude=float(longitude),
+                timezone=timezone,
+                population=int(population),
+            )
         )
-        key = search_key(name)
-        words = key.split()
-        tails = tuple(" ".join(words[i:]) for i in range(1, len(words)))
-        entries.append(_Entry(key=key, tails=tails, place=place))
     # Most populated first: "Saint" should suggest Saint-Denis before a village.
-    entries.sort(key=lambda entry: -entry.place.population)
-    return tuple(entries)
+    found.sort(key=lambda place: -place.population)
+    names: list[tuple[str, int]] = []
+    tails: list[tuple[str, int]] = []
+    codes: list[tuple[str, int]] = []
+    for rank, place in enumerate(found):
+        words = search_key(place.name).split()
+        names.append((" ".join(words), rank))
+        tails.extend((" ".join(words[i:]), rank) for i in range(1, len(words)))
+        codes.extend((postcode, rank) for postcode in place.postcodes)
+    return _Index(tuple(found), sorted(names), sorted(tails), sorted(codes))
+
+
+def _ranks(index: list[tuple[str, int]], prefix: str) -> set[int]:
+    """The ranks of the texts that start with ``prefix``: they are together in the sorted list."""
+    ranks: set[int] = set()
+    for text, rank in islice(index, bisect_left(index, (prefix, -1)), None):
+        if not text.startswith(prefix):
+            break
+        ranks.add(rank)
+    return ranks
 
 
 def search(query: str, *, limit: int = MAX_SUGGESTIONS) -> list[FrenchPlace]:
     """Places whose name starts with ``query`` (accents, case and hyphens aside), then those with
     a later word starting so ("denis" finds Saint-Denis), or, for digits, whose postcode starts
-    with them; the most populated first."""
+    with them; the most populated first in each group."""
     key = search_key(query)
     if not key:
         return []
+    index = _index()
     if key.isdigit():
-        return [
-            entry.place
-            for entry in _entries()
-            if any(postcode.startswith(key) for postcode in entry.place.postcodes)
-        ][:limit]
-    first = [entry.place for entry in _entries() if entry.key.startswith(key)]
-    if len(first) >= limit:
-        return first[:limit]
-    later = [
-        entry.place
-        for entry in _entries()
-        if not entry.key.startswith(key) and any(tail.startswith(key) for tail in entry.tails)
-    ]
-    return (first + later)[:limit]
+        ranks = sorted(_ranks(index.postcodes, key))
+    else:
+        first = _ranks(index.names, key)
+        ranks = sorted(first) + sorted(_ranks(index.tails, key) - first)
+    return [index.places[rank] for rank in ranks[:limit]]
 
 
 def by_insee_code(code: str) -> FrenchPlace | None:
-    return next((entry.place for entry in _entries() if entry.place.insee_code == code), None)
+    return next((place for place in _index().places if place.insee_code == code), None)
