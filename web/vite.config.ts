@@ -88,6 +88,7 @@ export default defineConfig(({ mode }) => {
         login: "src/login.ts",
         signup: "src/signup.ts",
         account: "src/account.ts",
+        "new-practice": "src/new-practice.ts",
         booking: "src/booking.ts",
         desk: "src/desk.ts",
         "desk-patient": "src/desk-patient.ts",

@@ -23,6 +23,7 @@ PUBLIC = {
     ("get", "/healthz"),
     ("get", "/api/v1/search"),
     ("get", "/api/v1/specialties"),
+    ("get", "/api/v1/places"),
     ("get", "/api/v1/practices/{practice_id}"),
     ("get", "/api/v1/practices/{practice_id}/practitioners"),
     ("get", "/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/slots"),

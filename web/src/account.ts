@@ -37,6 +37,8 @@ if (target !== null) {
         totpEnabled: raw["totpEnabled"] === true,
         sealedByPassword: typeof sealed === "string" ? sealed : null,
         recovery: readRecovery(recovery),
+        secondFactorNeeded: raw["secondFactorNeeded"] === true,
+        next: typeof raw["next"] === "string" ? raw["next"] : null,
       },
     },
   });

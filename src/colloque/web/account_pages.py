@@ -104,6 +104,10 @@ def account_page(request: Request, lang: LangParam = None) -> Response:
     who = signed_in(request)
     if who is None:
         return login_redirect(request)
+    raw_next = request.query_params.get("next")
+    target = safe_next(raw_next)
+    if raw_next is not None and target is None:
+        return _no_store(error_page(page, 400, "error.bad_next"))
     database: Database = request.app.state.database
     with database.read() as session:
         keys = session.get(KeyBundleRow, who.account_id)
@@ -116,6 +120,10 @@ def account_page(request: Request, lang: LangParam = None) -> Response:
         "email": who.email,
         "displayName": who.display_name,
         "totpEnabled": totp is not None,
+        # A practice member without the second factor: every practice page waits for it, so the
+        # page puts its set-up first and then leads back to ``next``.
+        "secondFactorNeeded": not who.resolved.principal.mfa_satisfied,
+        "next": target,
         # The private keys sealed under the password's KEK: a password change re-seals them in
         # the worker, which needs this copy (the page is no-store; it is ciphertext either way).
         "sealedByPassword": None

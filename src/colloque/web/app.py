@@ -19,6 +19,7 @@ from colloque.web import (
     relatives_page,
     search_pages,
     settings_pages,
+    setup_pages,
     static,
 )
 from colloque.web.assets import Assets, load_assets
@@ -40,6 +41,7 @@ def create_app(
     app.include_router(appointments_page.router)
     app.include_router(relatives_page.router)
     app.include_router(records_pages.router)
+    app.include_router(setup_pages.router)
     app.include_router(settings_pages.router)
     app.include_router(account_pages.router)
     app.include_router(booking_page.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import Request
@@ -9,7 +10,8 @@ from fastapi.responses import Response
 
 from colloque.authorization.policy import Action, Denied, PracticeTarget, Reason, authorize
 from colloque.principal import Principal
-from colloque.web.rendering import Page, error_page
+from colloque.web.account_pages import ACCOUNT_PATH
+from colloque.web.rendering import Page, error_page, render
 from colloque.web.session import private
 
 
@@ -22,14 +24,30 @@ def admitted(
 ) -> UUID | Response:
     """The practice's id when ``principal`` may do ``action`` there, else the error page: the
     same 404 for a malformed id, an unknown practice and somebody else's; a 403 for a member
-    whose second factor is missing (they already know the practice)."""
+    whose role is too low, or whose second factor is missing (they already know the practice;
+    that page leads to the second factor's set-up)."""
     try:
         practice_id = UUID(practice_text)
     except ValueError:
         return private(request, error_page(page, 404, "error.not_found"))
     decision = authorize(principal, action, PracticeTarget(practice_id))
     if isinstance(decision, Denied):
-        forbidden = decision.reason in (Reason.MFA_REQUIRED, Reason.ROLE_TOO_LOW)
-        status, key = (403, "error.forbidden") if forbidden else (404, "error.not_found")
+        if decision.reason is Reason.MFA_REQUIRED:
+            return private(request, second_factor_page(request, page))
+        status, key = (
+            (403, "error.forbidden")
+            if decision.reason is Reason.ROLE_TOO_LOW
+            else (404, "error.not_found")
+        )
         return private(request, error_page(page, status, key))
     return practice_id
+
+
+def second_factor_page(request: Request, page: Page) -> Response:
+    """The 403 of a member without the second factor, which leads to its set-up on the account
+    page and from there back here."""
+    here = request.url.path
+    if request.url.query:
+        here += "?" + request.url.query
+    set_up = f"{ACCOUNT_PATH}?{urlencode({'next': here})}#totp-title"
+    return render(page, "second_factor_needed.html", 403, set_up_url=set_up)

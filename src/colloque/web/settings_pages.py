@@ -112,6 +112,7 @@ def settings_page(
     clock: ClockDep,
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
+    setup: bool = False,
 ) -> Response:
     def build(page: Page, practice_id: UUID, shared: dict[str, Any]) -> Response:
         island = {
@@ -135,6 +136,8 @@ def settings_page(
             island,
             practice_name=shared["practiceName"],
             section_links=section_links(principal, practice_id),
+            # Right after /practice/new: the page says what to fill in and where to go next.
+            members_url=f"{PREFIX}/{practice_id}/members" if setup else None,
         )
 
     return _practice_page(request, db, clock, principal, lang_cookie, practice_text, build)

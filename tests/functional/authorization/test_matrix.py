@@ -337,6 +337,10 @@ def specialties(_s: Scene, _t: Target) -> Call:
     return Call("/api/v1/specialties")
 
 
+def places(_s: Scene, _t: Target) -> Call:
+    return Call("/api/v1/places", params={"q": "lyon"})
+
+
 def practice_page(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}")
 
@@ -1244,6 +1248,7 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/healthz"): Spec(healthz, PUBLIC),
     ("GET", "/api/v1/search"): Spec(search, PUBLIC),
     ("GET", "/api/v1/specialties"): Spec(specialties, PUBLIC),
+    ("GET", "/api/v1/places"): Spec(places, PUBLIC),
     ("GET", PRACTICE): Spec(practice_page, PUBLIC_PRACTICE),
     ("GET", PRACTICE + "/practitioners"): Spec(practitioners_page, PUBLIC_PRACTICE),
     ("POST", PRACTICE + "/practitioners"): Spec(add_practitioner, ADMIN_ONLY),

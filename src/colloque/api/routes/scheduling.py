@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 from pydantic import Field
 
+from colloque import places
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Body, Day, InstantOrDay, Out
 from colloque.scheduling import services, timetable
@@ -39,6 +40,41 @@ def list_specialties() -> list[SpecialtyOut]:
     return [
         SpecialtyOut(code=code, label_en=en, label_fr=fr)
         for code, (en, fr) in SPECIALTY_LABELS.items()
+    ]
+
+
+class PlaceOut(Out):
+    insee_code: str
+    name: str
+    postcodes: list[str]
+    latitude: float
+    longitude: float
+    timezone: str
+
+
+@router.get(
+    "/places",
+    response_model=list[PlaceOut],
+    description=(
+        "Public. French communes whose name or postcode starts with q (accents and case aside), "
+        "the most populated first: the bundled list a practice picks its city from, with the "
+        "coordinates and time zone that come with it."
+    ),
+)
+def list_places(
+    q: Annotated[str, Query(min_length=1, max_length=100)],
+    limit: Annotated[int, Query(ge=1, le=places.MAX_SUGGESTIONS)] = 10,
+) -> list[PlaceOut]:
+    return [
+        PlaceOut(
+            insee_code=place.insee_code,
+            name=place.name,
+            postcodes=list(place.postcodes),
+            latitude=place.latitude,
+            longitude=place.longitude,
+            timezone=place.timezone,
+        )
+        for place in places.search(q, limit=limit)
     ]
 
 

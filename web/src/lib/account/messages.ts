@@ -60,6 +60,10 @@ export interface AccountMessages {
   totpCodes: string;
   totpDone: string;
   totpDisabled: string;
+  totpQr: string;
+  totpNeeded: string;
+  totpContinue: string;
+  createPractice: string;
   logOut: string;
   sessionsTitle: string;
   logOutHere: string;
@@ -135,6 +139,11 @@ const fr: AccountMessages = {
   totpCodes: "Codes de secours, utilisables une fois chacun si vous perdez votre téléphone. Notez-les, ils ne seront plus affichés :",
   totpDone: "La double authentification est activée.",
   totpDisabled: "La double authentification est désactivée.",
+  totpQr: "QR code à scanner avec votre application d'authentification",
+  totpNeeded:
+    "Les membres d'un cabinet protègent leur compte par une double authentification : activez-la ci-dessous (votre mot de passe, puis le QR code et un code de l'application) pour ouvrir les pages du cabinet.",
+  totpContinue: "Continuer vers le cabinet",
+  createPractice: "Créer un cabinet",
   logOut: "Se déconnecter",
   sessionsTitle: "Sessions",
   logOutHere: "Fermer la session de cet appareil.",
@@ -222,6 +231,11 @@ const en: AccountMessages = {
   totpCodes: "Backup codes, each usable once if you lose your phone. Write them down; they will not be shown again:",
   totpDone: "Two-factor authentication is on.",
   totpDisabled: "Two-factor authentication is off.",
+  totpQr: "QR code to scan with your authenticator app",
+  totpNeeded:
+    "Practice members protect their account with two-factor authentication: turn it on below (your password, then the QR code and a code from the app) to open the practice's pages.",
+  totpContinue: "Continue to the practice",
+  createPractice: "Create a practice",
   logOut: "Log out",
   sessionsTitle: "Sessions",
   logOutHere: "End the session on this device.",

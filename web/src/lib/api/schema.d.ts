@@ -761,6 +761,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/places": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Places
+         * @description Public. French communes whose name or postcode starts with q (accents and case aside), the most populated first: the bundled list a practice picks its city from, with the coordinates and time zone that come with it.
+         */
+        get: operations["list_places_api_v1_places_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices": {
         parameters: {
             query?: never;
@@ -2825,6 +2845,21 @@ export interface components {
              * Format: uuid
              */
             patient_id: string;
+        };
+        /** PlaceOut */
+        PlaceOut: {
+            /** Insee Code */
+            insee_code: string;
+            /** Latitude */
+            latitude: number;
+            /** Longitude */
+            longitude: number;
+            /** Name */
+            name: string;
+            /** Postcodes */
+            postcodes: string[];
+            /** Timezone */
+            timezone: string;
         };
         /** PracticeBookingIn */
         PracticeBookingIn: {
@@ -5334,6 +5369,30 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_places_api_v1_places_get: {
+        parameters: {
+            query: {
+                q: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceOut"][];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
         };
     };
     create_practice_api_v1_practices_post: {
