@@ -1,7 +1,8 @@
 """The screenshots in docs/screenshots/: the main pages in French, desktop and mobile, over the
 test world on a fixed clock (so that they change only when the pages do): the public pages, then
 a signed-in patient's (booking, appointments, messages and documents, relatives, account), then
-a practice admin's settings and time off (desktop only: the desk works on a desktop screen).
+a practice admin's settings and time off (desktop only: the desk works on a desktop screen) and
+the agenda's week (desktop and tablet).
 
     uv run python -m tests.browser.screenshots     # after scripts/web-build; or scripts/web-screenshots
 """
@@ -34,6 +35,7 @@ from tests.web_login import (
 )
 
 SIZES = {"desktop": (1280, 900), "mobile": (390, 844)}
+TABLET = {"tablet": (820, 1180)}
 PATIENT_EMAIL = "lea.martin@example.test"
 
 
@@ -62,6 +64,9 @@ def main(out: Path) -> None:
             )
         own = own_patient_id(db, patient.account_id)
         book(db, clock, world, free[0].start, person=patient, patient_id=own)
+        # A week of the agenda with something in it: a slot in five, booked by the world's patient.
+        for taken in free[5:60:5]:
+            book(db, clock, world, taken.start)
         slot = quote(free[-1].start.isoformat(), safe="")
         signed_in_pages = {
             "booking": f"/book/{world.practice_id}/{world.practitioner_id}"
@@ -117,6 +122,18 @@ def main(out: Path) -> None:
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(out / f"{name}-desktop.png"), full_page=True)
             context.close()
+            # The agenda's week, on a desktop and on a tablet (a practitioner between rooms).
+            for size, (width, height) in {"desktop": SIZES["desktop"], **TABLET}.items():
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, locale="fr-FR"
+                )
+                staff_in_browser(context, base, db, clock, world.admin.account_id)
+                page = context.new_page()
+                page.goto(f"{base}/practice/{world.practice_id}/agenda")
+                page.get_by_role("radio", name="Semaine").check()
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out / f"agenda-{size}.png"), full_page=True)
+                context.close()
             browser.close()
         db.dispose()
 
