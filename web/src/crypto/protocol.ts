@@ -259,7 +259,9 @@ export interface Api {
   /** An admin creates the practice's key group (epoch 1, 5.4, 5.12): the membership chain's
    * missing links (its genesis when it has none: this admin, then every listed member with a
    * key, at the listed role), the group key, one wrap per attested member with a key (each key
-   * proven by the directory) and the group epoch statement. POST the statements to
+   * proven by the directory) and the group epoch statement. `answers` must hold GET
+   * .../key-group/memberships (the chain so far, which the key directory does not serve for a
+   * practice without a key). POST the statements to
    * .../key-group/memberships first, then the rest to .../key-group. */
   createKeyGroup: {
     params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; members: ListedMember[]; answers: Record<string, unknown> };

@@ -324,7 +324,7 @@ const handlers: Handlers = {
   createKeyGroup: ({ pin, keys: handle, practiceId, members, answers }) =>
     withDirectory(pin, answers, (directory) => {
       const me = userKeys(handle);
-      const chain = directory.practiceMembers(practiceId);
+      const chain = directory.practiceChainBeforeKey(practiceId);
       const keyed = members.filter((m) => m.hasKey);
       directory.needUsers(keyed.map((m) => m.accountId));
       // A chain already there is followed; its genesis is signed here otherwise (5.12).

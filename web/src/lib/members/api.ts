@@ -69,10 +69,12 @@ async function appendStatements(data: MembersData, statements: Uint8Array[]): Pr
 
 /** Epoch 1 of the practice's key group, its membership chain signed first if it has none. */
 export async function createGroup(crypto: CryptoClient, data: MembersData, keys: UnlockedKeys, members: Member[]): Promise<void> {
+  // The chain so far comes from the practice's API, not the key directory (no key yet): the
+  // worker proves its leaves against the log all the same.
+  const chain = await ok(sessionApi.GET("/api/v1/practices/{practice_id}/key-group/memberships", path(data)));
   const made = await untilProven(
     (answers) => crypto.call("createKeyGroup", { pin: data.pin, keys: keys.keys, practiceId: data.practiceId, members: listed(members), answers }),
-    {},
-    true,
+    { [`/api/v1/practices/${data.practiceId.toLowerCase()}/key-group/memberships`]: chain },
   );
   await appendStatements(data, made.statements);
   await ok(

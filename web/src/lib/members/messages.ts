@@ -35,6 +35,8 @@ export interface MembersMessages {
   invitations: string;
   noInvitations: string;
   email: string;
+  inviteTitle: string;
+  inviteEmail: string;
   expires: string;
   practitioner: string;
   invite: string;
@@ -80,6 +82,8 @@ const fr: MembersMessages = {
   invitations: "Invitations en attente",
   noInvitations: "Aucune invitation en attente.",
   email: "Adresse e-mail",
+  inviteTitle: "Inviter un membre",
+  inviteEmail: "Adresse à inviter",
   expires: "Expire le",
   practitioner: "Praticien concerné",
   invite: "Inviter",
@@ -125,6 +129,8 @@ const en: MembersMessages = {
   invitations: "Pending invitations",
   noInvitations: "No pending invitation.",
   email: "Email address",
+  inviteTitle: "Invite a member",
+  inviteEmail: "Address to invite",
   expires: "Expires",
   practitioner: "For practitioner",
   invite: "Invite",
