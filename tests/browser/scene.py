@@ -184,7 +184,12 @@ def database_holds(db: Database, needle: str | bytes) -> list[str]:
 
 @contextmanager
 def open_scene(
-    db: Database, clock: SettableClock, inbox: Inbox, *, signed: bool = True, with_group: bool = True
+    db: Database,
+    clock: SettableClock,
+    inbox: Inbox,
+    *,
+    signed: bool = True,
+    with_group: bool = True,
 ) -> Iterator[Scene]:
     """The world, its search cache, the server; then the practice's admin makes its key group
     (signed, as every group is now), unless ``signed`` is false: then the log holds a group key

@@ -78,8 +78,7 @@ def _appointment(scene: Scene, booked: dict[str, Any], member: Member) -> str:
     with member.client(scene) as client:
         appointment = client._request(
             "GET",
-            f"/api/v1/practices/{scene.world.practice_id}/appointments/"
-            f"{booked['appointment_id']}",
+            f"/api/v1/practices/{scene.world.practice_id}/appointments/{booked['appointment_id']}",
         )
         return client.read_reason(appointment).reason
 
@@ -115,7 +114,8 @@ def test_an_admin_removes_a_member_and_the_browser_rotates_the_group(
     expect(_row(page, "Docteur")).to_contain_text("(époque 2)")
     seen = page.evaluate("() => window.progressSeen")
     # Signed, rotated, then the one item key sealed before re-wrapped: three steps of three.
-    assert seen and seen[-1] == ["3", "3"], seen
+    assert seen, "no progress bar was drawn"
+    assert seen[-1] == ["3", "3"], seen
 
     # The Python client accepts the epoch the browser made: its statement, its wraps.
     with scene.staff() as admin:
@@ -134,7 +134,8 @@ def test_an_admin_removes_a_member_and_the_browser_rotates_the_group(
     contexts.append(context)
     sams_page = context.new_page()
     answer = sams_page.goto(f"{scene.url}/practice/{practice}/agenda")
-    assert answer is not None and answer.status == 404
+    assert answer is not None
+    assert answer.status == 404
 
 
 @pytest.mark.parametrize("scene", [{"with_group": False}], indirect=True)
@@ -169,7 +170,9 @@ def test_an_admin_invites_and_revokes_and_a_practitioner_only_reads(
     page.get_by_label("Address to invite").fill("nadia@practice.example.test")
     page.get_by_label("Role").select_option(label="Secretary")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_have_text("Invitation sent to nadia@practice.example.test.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Invitation sent to nadia@practice.example.test."
+    )
     assert scene.inbox.to("nadia@practice.example.test")
     invitation = page.get_by_role("row").filter(has_text="nadia@practice.example.test")
     expect(invitation).to_contain_text("Secretary")

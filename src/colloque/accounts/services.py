@@ -162,4 +162,4 @@ def member_names(session: Session, *, practice_id: UUID) -> dict[UUID, str]:
         .join(PracticeMember, PracticeMember.account_id == Account.account_id)
         .where(PracticeMember.practice_id == practice_id)
     )
-    return {account_id: name for account_id, name in rows}
+    return dict(rows.tuples().all())
