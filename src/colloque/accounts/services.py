@@ -162,4 +162,4 @@ def member_names(session: Session, *, practice_id: UUID) -> dict[UUID, str]:
         .join(PracticeMember, PracticeMember.account_id == Account.account_id)
         .where(PracticeMember.practice_id == practice_id)
     )
-    return dict(rows.tuples().all())
+    return {row.account_id: row.display_name for row in rows}
