@@ -374,9 +374,16 @@ UNLOCK_LABELS = {
 
 
 def make_member(
-    scene: Scene, clock: SettableClock, name: str, role: Role, *, share_key: bool = True
+    scene: Scene,
+    clock: SettableClock,
+    name: str,
+    role: Role,
+    *,
+    share_key: bool = True,
+    attest: bool = True,
 ) -> Member:
-    """``share_key`` false: attested, but no wrap of the group key (a practice without one)."""
+    """``share_key`` false: attested, but no wrap of the group key (a practice without one);
+    ``attest`` false: not in the signed chain either (a practice nobody signed for yet)."""
     email = f"{name}@practice.example.test"
     with scene.db.write() as session:
         account, token = do_create_demo_login(
@@ -402,8 +409,11 @@ def make_member(
         Role.SECRETARY: statements.Role.SECRETARY,
     }[role]
     with scene.staff() as admin:
-        admin.practice_keys.attest_member(scene.world.practice_id, person.account_id, group_role)
-        if share_key:
+        if attest:
+            admin.practice_keys.attest_member(
+                scene.world.practice_id, person.account_id, group_role
+            )
+        if attest and share_key:
             admin.practice_keys.wrap_for_pending(scene.world.practice_id)
     return Member(person, turn_on_totp(scene, clock, email))
 
