@@ -104,9 +104,12 @@ def test_an_admin_removes_a_member_and_the_browser_rotates_the_group(
     assert not found, [(v["id"], v["help"]) for v in found]
 
     boss.unlock(page)
-    page.get_by_role("button", name="Retirer Sam").click()
+    # By keyboard: the removal asked, the focus on its confirmation, Enter.
+    page.get_by_role("button", name="Retirer Sam").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Retirer", exact=True)).to_be_focused()
     page.evaluate(WATCH_PROGRESS)
-    page.get_by_role("button", name="Retirer", exact=True).click()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text(
         "Sam ne fait plus partie du cabinet ; la clé est renouvelée."
     )
