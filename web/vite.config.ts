@@ -93,6 +93,7 @@ export default defineConfig(({ mode }) => {
         desk: "src/desk.ts",
         "desk-patient": "src/desk-patient.ts",
         agenda: "src/agenda.ts",
+        members: "src/members.ts",
         // The pages that seal and open (booking, messages) load it on demand; an entry of its
         // own until they exist, so that the worker ships and is checked with every build.
         "crypto-client": "src/crypto/client.ts",

@@ -115,8 +115,11 @@ def scene(
     request: pytest.FixtureRequest, sqlite_db: Database, clock: SettableClock, inbox: Inbox
 ) -> Iterator[Scene]:
     """A practice that seals (see tests/browser/scene.py); ``signed=False`` as the parameter
-    makes its key group one that no admin signed."""
-    with open_scene(sqlite_db, clock, inbox, signed=getattr(request, "param", True)) as opened:
+    makes its key group one that no admin signed; a dict as the parameter gives open_scene's
+    options (``{"with_group": False}``: no key group at all)."""
+    param = getattr(request, "param", True)
+    options: dict[str, bool] = param if isinstance(param, dict) else {"signed": param}
+    with open_scene(sqlite_db, clock, inbox, **options) as opened:
         yield opened
 
 

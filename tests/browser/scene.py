@@ -93,13 +93,14 @@ class Scene:
             sign_in_browser(context, self.url, signed_in_as, PASSWORD, totp=totp)
         return context
 
-    def staff(self, person: Keyed | None = None) -> ColloqueClient:
+    def staff(self, person: Keyed | None = None, *, totp: str | None = None) -> ColloqueClient:
         """A member (the practice's admin by default) on a device of their own, with the Python
-        client."""
+        client; ``totp``: the code of a member with TOTP on, whose login then satisfies it."""
         person = person or self.admin
         client = ColloqueClient(self.url, insecure_allow_weak_cost=True)
-        client.log_in(person.email, PASSWORD)
-        client._token = person.token  # MFA-satisfied, as practice actions need
+        client.log_in(person.email, PASSWORD, totp=totp)
+        if totp is None:
+            client._token = person.token  # MFA-satisfied, as practice actions need
         client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
         return client
 
@@ -183,12 +184,17 @@ def database_holds(db: Database, needle: str | bytes) -> list[str]:
 
 @contextmanager
 def open_scene(
-    db: Database, clock: SettableClock, inbox: Inbox, *, signed: bool = True
+    db: Database,
+    clock: SettableClock,
+    inbox: Inbox,
+    *,
+    signed: bool = True,
+    with_group: bool = True,
 ) -> Iterator[Scene]:
     """The world, its search cache, the server; then the practice's admin makes its key group
     (signed, as every group is now), unless ``signed`` is false: then the log holds a group key
     no admin signed, as a practice made before signed memberships does until an admin re-keys
-    it."""
+    it; or ``with_group`` is false: then the practice has no key group at all."""
     world = build_world(db, clock)
     run_cycle(db, clock, batch=100)
     app = create_app(scene_settings(inbox), database=db, clock=clock)
@@ -196,7 +202,9 @@ def open_scene(
         admin = keyed(db, clock, "admin")
         add(db, world.practice_id, admin, Role.ADMIN)
         scene = Scene(url, db, world, admin, make_patient(db, clock.now()), inbox)
-        if signed:
+        if not with_group:
+            pass
+        elif signed:
             with scene.staff() as staff:
                 staff.practice_keys.create_group(world.practice_id)
         else:
@@ -345,8 +353,37 @@ class Member:
         sign_in_browser(context, scene.url, self.email, PASSWORD, totp=self.authenticator.code())
         return context
 
+    def client(self, scene: Scene) -> ColloqueClient:
+        """Their own Python client, logged in with their second factor."""
+        return scene.staff(self.person, totp=self.authenticator.code())
 
-def make_member(scene: Scene, clock: SettableClock, name: str, role: Role) -> Member:
+    def unlock(self, page: Page, *, lang: str = "fr") -> None:
+        """The unlock form of a practice page: the password, then their second factor."""
+        unlock, password, code = UNLOCK_LABELS[lang]
+        page.get_by_label(password).fill(PASSWORD)
+        page.get_by_role("button", name=unlock).click()
+        page.get_by_label(code).fill(self.authenticator.code())
+        page.get_by_role("button", name=unlock).click()
+
+
+#: The unlock form's button, password and code labels, per language.
+UNLOCK_LABELS = {
+    "fr": ("Déverrouiller", "Mot de passe", "Code à 6 chiffres ou code de secours"),
+    "en": ("Unlock", "Password", "6-digit code or backup code"),
+}
+
+
+def make_member(
+    scene: Scene,
+    clock: SettableClock,
+    name: str,
+    role: Role,
+    *,
+    share_key: bool = True,
+    attest: bool = True,
+) -> Member:
+    """``share_key`` false: attested, but no wrap of the group key (a practice without one);
+    ``attest`` false: not in the signed chain either (a practice nobody signed for yet)."""
     email = f"{name}@practice.example.test"
     with scene.db.write() as session:
         account, token = do_create_demo_login(
@@ -372,8 +409,12 @@ def make_member(scene: Scene, clock: SettableClock, name: str, role: Role) -> Me
         Role.SECRETARY: statements.Role.SECRETARY,
     }[role]
     with scene.staff() as admin:
-        admin.practice_keys.attest_member(scene.world.practice_id, person.account_id, group_role)
-        admin.practice_keys.wrap_for_pending(scene.world.practice_id)
+        if attest:
+            admin.practice_keys.attest_member(
+                scene.world.practice_id, person.account_id, group_role
+            )
+        if attest and share_key:
+            admin.practice_keys.wrap_for_pending(scene.world.practice_id)
     return Member(person, turn_on_totp(scene, clock, email))
 
 

@@ -152,3 +152,14 @@ def display_name(session: Session, *, account_id: UUID) -> str | None:
     """The name the account gave itself: shown beside its key fingerprint to whoever may read
     its keys, as the server's claim (the log does not sign names)."""
     return session.scalar(select(Account.display_name).where(Account.account_id == account_id))
+
+
+def member_names(session: Session, *, practice_id: UUID) -> dict[UUID, str]:
+    """The names the practice's members gave themselves, for its members page (the server's
+    word, beside what the key directory proves)."""
+    rows = session.execute(
+        select(Account.account_id, Account.display_name)
+        .join(PracticeMember, PracticeMember.account_id == Account.account_id)
+        .where(PracticeMember.practice_id == practice_id)
+    )
+    return {row.account_id: row.display_name for row in rows}

@@ -14,6 +14,7 @@ from colloque.web import (
     appointments_page,
     booking_page,
     desk_pages,
+    members_page,
     practitioner_page,
     records_pages,
     relatives_page,
@@ -47,4 +48,5 @@ def create_app(
     app.include_router(booking_page.router)
     app.include_router(desk_pages.router)
     app.include_router(agenda_page.router)
+    app.include_router(members_page.router)
     return app

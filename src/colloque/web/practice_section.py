@@ -36,24 +36,31 @@ def time_off_url(practice_id: UUID) -> str:
     return f"{PREFIX}/{practice_id}/time-off"
 
 
+def members_url(practice_id: UUID) -> str:
+    return f"{PREFIX}/{practice_id}/members"
+
+
 #: The navigation's catalogue keys, in the order a member uses the pages.
 LINK_KEYS = (
     "practice.nav.agenda",
     "practice.nav.book",
     "practice.nav.settings",
     "practice.nav.time_off",
+    "practice.nav.members",
 )
 
 
 def section_links(principal: Principal, practice_id: UUID) -> list[tuple[str, str]]:
     """The section's navigation (path, catalogue key): the desk and time off only for members
-    who may book (not an operator reading under a grant)."""
+    who may book (not an operator reading under a grant), the members page for its staff."""
     books = _may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id)
+    staff = _may(principal, Action.PRACTICE_KEYS_VIEW, practice_id)
     links = [
         (agenda_url(practice_id), LINK_KEYS[0]),
         (book_url(practice_id), LINK_KEYS[1]) if books else None,
         (settings_url(practice_id), LINK_KEYS[2]),
         (time_off_url(practice_id), LINK_KEYS[3]) if books else None,
+        (members_url(practice_id), LINK_KEYS[4]) if staff else None,
     ]
     return [link for link in links if link is not None]
 

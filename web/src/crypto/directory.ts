@@ -124,18 +124,7 @@ export class KeyDirectory {
       verifyKeyBinding(binding, field<number>(out, "leaf_index"), hashes(field(out, "inclusion_proof")), checkpoint);
       bindings.set(binding.purpose, binding);
     }
-    const leaves = field<unknown[]>(answer, "chain").map((out) => {
-      const leaf = wire(field<string>(out, "leaf"));
-      verifyInclusion({
-        leafHash: leafHash(leaf),
-        index: field<number>(out, "leaf_index"),
-        treeSize: checkpoint.treeSize,
-        proof: hashes(field(out, "inclusion_proof")),
-        root: checkpoint.rootHash,
-      });
-      return leaf;
-    });
-    return { bindings, leaves };
+    return { bindings, leaves: provenLeaves(answer, checkpoint) };
   }
 
   /** A user's whole endorsed chain, its last epoch the current keys; a reset epoch only once its
@@ -231,6 +220,17 @@ export class KeyDirectory {
     return this.membershipChain(id, leaves).chain;
   }
 
+  /** The practice's verified membership chain while it has no group key yet (null before its
+   * genesis), from GET /api/v1/practices/{id}/key-group/memberships, which the page fetches
+   * itself: the key directory answers 404 for a practice without a key. An admin creating the
+   * group follows it. */
+  practiceChainBeforeKey(practiceId: string): MembershipChain | null {
+    const id = practiceId.toLowerCase();
+    const answer = this.answer(memberships(id));
+    const checkpoint = this.accept(field<string>(answer, "signed_checkpoint"));
+    return this.membershipChain(id, provenLeaves(answer, checkpoint)).chain;
+  }
+
   /** A user's current signing key, from their endorsed (and, after a reset, confirmed) chain. */
   signingKeyOf(userId: string): KeyBinding {
     const chain = this.userChain(userId);
@@ -274,6 +274,26 @@ export class KeyDirectory {
     this.state.groupEpochs[id] = binding.epoch;
     return binding;
   }
+}
+
+/** Where a practice's membership chain is read before the practice has a key. */
+function memberships(practiceId: string): string {
+  return `/api/v1/practices/${practiceId.toLowerCase()}/key-group/memberships`;
+}
+
+/** Every leaf of an answer's `chain`, each proven included in `checkpoint`. */
+function provenLeaves(answer: unknown, checkpoint: Checkpoint): Uint8Array[] {
+  return field<unknown[]>(answer, "chain").map((out) => {
+    const leaf = wire(field<string>(out, "leaf"));
+    verifyInclusion({
+      leafHash: leafHash(leaf),
+      index: field<number>(out, "leaf_index"),
+      treeSize: checkpoint.treeSize,
+      proof: hashes(field(out, "inclusion_proof")),
+      root: checkpoint.rootHash,
+    });
+    return leaf;
+  });
 }
 
 function sameBinding(a: KeyBinding, b: KeyBinding | undefined): boolean {

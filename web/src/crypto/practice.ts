@@ -50,6 +50,12 @@ export class PracticeKeys {
     return new PracticeKeys(practiceId.toLowerCase(), byEpoch);
   }
 
+  /** The opened keys by epoch, for an admin's re-wrap after a rotation (group-admin.ts); they
+   * never leave the worker. */
+  keysByEpoch(): ReadonlyMap<number, groups.GroupKey> {
+    return this.byEpoch;
+  }
+
   /** The item key of `itemId` from its wraps for this group, newest epoch first. */
   unwrap(itemId: string, wraps: Uint8Array[]): Uint8Array {
     const ours = wraps

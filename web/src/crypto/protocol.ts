@@ -18,6 +18,8 @@ export type GroupHandle = Handle<"group">;
 /** A document being encrypted for upload, or one whose description was opened (its stream key). */
 export type UploadHandle = Handle<"upload">;
 export type DocumentHandle = Handle<"document">;
+/** A rotation an admin's browser just made: the older group keys, to re-wrap item keys. */
+export type RotationHandle = Handle<"rotation">;
 
 export interface KeyBinding {
   subjectKind: 1 | 2; // user, group
@@ -284,12 +286,75 @@ export interface Api {
     };
     result: DirectoryOutcome<OpenedRecord[]>;
   };
+  /** An admin creates the practice's key group (epoch 1, 5.4, 5.12): the membership chain's
+   * missing links (its genesis when it has none: this admin, then every listed member with a
+   * key, at the listed role), the group key, one wrap per attested member with a key (each key
+   * proven by the directory) and the group epoch statement. `answers` must hold GET
+   * .../key-group/memberships (the chain so far, which the key directory does not serve for a
+   * practice without a key). POST the statements to
+   * .../key-group/memberships first, then the rest to .../key-group. */
+  createKeyGroup: {
+    params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; members: ListedMember[]; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ statements: Uint8Array[]; publicKey: Uint8Array; wraps: MemberWrap[]; statement: Uint8Array }>;
+  };
+  /** An admin signs the next link of the practice's verified chain: `role` for a member
+   * (attesting a newcomer) or "removed". POST it to .../key-group/memberships. */
+  signMembership: {
+    params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; memberId: string; role: MemberRole | "removed"; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ statement: Uint8Array }>;
+  };
+  /** An admin makes the next epoch (after a removal): the current keys opened from
+   * `groupWraps` as the directory proves them, a new key wrapped for exactly the members the
+   * verified chain attests that have a key, and its statement. `removedId`: refused
+   * (WrongContext) while the chain or the listing still holds them. POST to
+   * .../key-group/rotations, then re-wrap item keys with `rotation` (rewrapItemKeys). */
+  rotateKeyGroup: {
+    params: {
+      pin: DirectoryPin;
+      keys: KeysHandle;
+      practiceId: string;
+      removedId: string | null;
+      groupWraps: Uint8Array[];
+      members: ListedMember[];
+      answers: Record<string, unknown>;
+    };
+    result: DirectoryOutcome<{ rotation: RotationHandle; epoch: number; publicKey: Uint8Array; wraps: MemberWrap[]; statement: Uint8Array }>;
+  };
+  /** One batch of item key wraps from older epochs, sealed again for the rotation's new key
+   * (POST them to .../item-key-wraps). Forget the handle when done. */
+  rewrapItemKeys: { params: { rotation: RotationHandle; wraps: StaleItemWrap[] }; result: { wraps: Uint8Array[] } };
+  /** An admin seals the current group key for attested members with a key and no wrap of it
+   * (`pending`). POST to .../key-group/wraps. */
+  wrapForPending: {
+    params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; groupWraps: Uint8Array[]; pending: string[]; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ epoch: number; wraps: MemberWrap[] }>;
+  };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };
   checkFingerprint: { params: { bindings: KeyBinding[]; shown: string }; result: null };
-  forget: { params: { handle: KekHandle | KeysHandle | GroupHandle | UploadHandle | DocumentHandle }; result: null };
+  forget: { params: { handle: KekHandle | KeysHandle | GroupHandle | UploadHandle | DocumentHandle | RotationHandle }; result: null };
   forgetAll: { params: Record<string, never>; result: null };
   /** Test builds only: runs the shared vector files in the worker. */
   selfTest: { params: { vectors: Record<string, unknown> }; result: SelfTestReport };
+}
+
+export type MemberRole = "admin" | "practitioner" | "secretary";
+
+/** A member as GET .../key-group/members lists them (the server's word: keys are proven apart). */
+export interface ListedMember {
+  accountId: string;
+  role: MemberRole;
+  hasKey: boolean;
+}
+
+export interface MemberWrap {
+  accountId: string;
+  wrap: Uint8Array;
+}
+
+export interface StaleItemWrap {
+  itemId: string;
+  epoch: number;
+  wrap: Uint8Array;
 }
 
 export type Operation = keyof Api;

@@ -1,0 +1,195 @@
+"""The practice's members page in the browser, against a real server: an admin removes a member,
+their browser signs the removal and rotates the key group (a progress bar to the end), the Python
+client accepts the epoch the browser made, the item keys sealed before are re-wrapped, and the
+removed member's old group key opens nothing sealed after; an admin creates the key group of a
+practice that has none; an admin invites and revokes; a practitioner only reads; axe in French
+and English.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from sqlalchemy import select
+
+from colloque.clock import SettableClock
+from colloque.crypto.errors import CryptoError
+from colloque.crypto.items import unwrap_item_key
+from colloque.principal import Role
+from colloque.records.models import ItemKeyWrap
+from colloque.storage.engine import Database
+from tests.browser.conftest import serious_violations
+from tests.browser.scene import Member, Scene, make_member, phone_booking
+from tests.factories import register_at_practice
+
+pytestmark = pytest.mark.browser
+
+BEFORE = "Avant le départ de Sam"
+AFTER = "Après le départ de Sam"
+#: Records a practice page's progress bar at every change: (aria-valuenow, aria-valuemax).
+WATCH_PROGRESS = """() => {
+  window.progressSeen = [];
+  new MutationObserver(() => {
+    const bar = document.querySelector('[role=progressbar]');
+    if (bar) window.progressSeen.push([bar.getAttribute('aria-valuenow'), bar.getAttribute('aria-valuemax')]);
+  }).observe(document.body, { subtree: true, childList: true, attributes: true });
+}"""
+
+
+def _members_page(
+    browser: Browser,
+    scene: Scene,
+    contexts: list[BrowserContext],
+    member: Member,
+    *,
+    locale: str = "fr-FR",
+) -> Page:
+    context = member.sign_in(scene, browser, locale=locale)
+    contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{scene.url}/practice/{scene.world.practice_id}/members?lang={locale[:2]}")
+    return page
+
+
+def _row(page: Page, name: str) -> Locator:
+    """The table row whose header is ``name`` (and "(you)" for oneself)."""
+    header = page.get_by_role("rowheader", name=re.compile(rf"^{re.escape(name)}( \(.+\))?$"))
+    return page.get_by_role("row").filter(has=header)
+
+
+def _group_wrap(db: Database, item_id: str) -> bytes:
+    with db.read() as session:
+        wraps = session.scalars(
+            select(ItemKeyWrap.wrap)
+            .where(ItemKeyWrap.item_id == UUID(item_id))
+            .where(ItemKeyWrap.recipient_kind == "practice")
+        ).all()
+    assert len(wraps) == 1
+    return wraps[0]
+
+
+def _appointment(scene: Scene, booked: dict[str, Any], member: Member) -> str:
+    """The reason as the member's own Python client opens it."""
+    with member.client(scene) as client:
+        appointment = client._request(
+            "GET",
+            f"/api/v1/practices/{scene.world.practice_id}/appointments/{booked['appointment_id']}",
+        )
+        return client.read_reason(appointment).reason
+
+
+def test_an_admin_removes_a_member_and_the_browser_rotates_the_group(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    practice = scene.world.practice_id
+    boss = make_member(scene, clock, "patronne", Role.ADMIN)
+    doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    sam = make_member(scene, clock, "sam", Role.SECRETARY)
+    with sam.client(scene) as leaver:
+        sams_key = leaver.practice_keys.open_group_key(practice)
+    assert sams_key.epoch == 1
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    with scene.staff() as admin:
+        before = phone_booking(scene, admin, BEFORE)
+
+    page = _members_page(browser, scene, contexts, boss)
+    expect(_row(page, "Sam")).to_contain_text("Détient la clé actuelle du cabinet (époque 1)")
+    expect(_row(page, "Patronne")).to_contain_text("(vous)")
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+
+    boss.unlock(page)
+    # By keyboard: the removal asked, the focus on its confirmation, Enter.
+    page.get_by_role("button", name="Retirer Sam").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Retirer", exact=True)).to_be_focused()
+    page.evaluate(WATCH_PROGRESS)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text(
+        "Sam ne fait plus partie du cabinet ; la clé est renouvelée."
+    )
+    expect(_row(page, "Sam")).to_have_count(0)
+    expect(_row(page, "Docteur")).to_contain_text("(époque 2)")
+    seen = page.evaluate("() => window.progressSeen")
+    # Signed, rotated, then the one item key sealed before re-wrapped: three steps of three.
+    assert seen, "no progress bar was drawn"
+    assert seen[-1] == ["3", "3"], seen
+
+    # The Python client accepts the epoch the browser made: its statement, its wraps.
+    with scene.staff() as admin:
+        assert admin.practice_keys.open_group_key(practice).epoch == 2
+        stale = admin._request("GET", f"/api/v1/practices/{practice}/item-key-wraps/stale")
+        assert stale["wraps"] == []
+        after = phone_booking(scene, admin, AFTER)
+    # A remaining member opens both, the one from before through its re-wrapped key.
+    assert _appointment(scene, before, doctor) == BEFORE
+    assert _appointment(scene, after, doctor) == AFTER
+    # Sam's group key opens nothing sealed after the removal, and their browser has no way in.
+    wrap = _group_wrap(scene.db, after["sealed_reason"]["item_id"])
+    with pytest.raises(CryptoError):
+        unwrap_item_key(wrap, item_id=UUID(after["sealed_reason"]["item_id"]), holder=sams_key)
+    context = sam.sign_in(scene, browser)
+    contexts.append(context)
+    sams_page = context.new_page()
+    answer = sams_page.goto(f"{scene.url}/practice/{practice}/agenda")
+    assert answer is not None
+    assert answer.status == 404
+
+
+@pytest.mark.parametrize("scene", [{"with_group": False}], indirect=True)
+def test_an_admin_creates_the_key_group_in_the_browser(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    # Nobody signed for the practice yet, as after its set-up: the browser signs the genesis.
+    boss = make_member(scene, clock, "patronne", Role.ADMIN, attest=False)
+    doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER, attest=False)
+    page = _members_page(browser, scene, contexts, boss, locale="en-GB")
+    expect(page.get_by_text("This practice has no key group yet.")).to_be_visible()
+    boss.unlock(page, lang="en")
+    page.get_by_role("button", name="Create the key group").click()
+    expect(page.get_by_role("status")).to_have_text("The key group is created.")
+    expect(_row(page, "Docteur")).to_contain_text("Holds the practice's current key (epoch 1)")
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+    # The Python clients verify the browser's epoch and open it.
+    with doctor.client(scene) as client:
+        assert client.practice_keys.open_group_key(scene.world.practice_id).epoch == 1
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    with scene.staff() as admin:
+        booked = phone_booking(scene, admin, BEFORE)
+    assert _appointment(scene, booked, doctor) == BEFORE
+
+
+def test_an_admin_invites_and_revokes_and_a_practitioner_only_reads(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    boss = make_member(scene, clock, "patronne", Role.ADMIN)
+    doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    page = _members_page(browser, scene, contexts, boss, locale="en-GB")
+    page.get_by_label("Address to invite").fill("nadia@practice.example.test")
+    page.get_by_label("Role").select_option(label="Secretary")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text(
+        "Invitation sent to nadia@practice.example.test."
+    )
+    invitation = page.get_by_role("row").filter(has_text="nadia@practice.example.test")
+    expect(invitation).to_contain_text("Secretary")
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+    page.get_by_role("button", name="Revoke the invitation of nadia@practice.example.test").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "The invitation of nadia@practice.example.test is revoked."
+    )
+    expect(page.get_by_text("No pending invitation.")).to_be_visible()
+
+    reader = _members_page(browser, scene, contexts, doctor)
+    expect(_row(reader, "Patronne")).to_contain_text("Administrateur")
+    expect(reader.get_by_role("button", name="Retirer Patronne")).to_have_count(0)
+    expect(reader.get_by_label("Adresse à inviter")).to_have_count(0)
+    found = serious_violations(reader)
+    assert not found, [(v["id"], v["help"]) for v in found]

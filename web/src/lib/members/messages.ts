@@ -1,0 +1,146 @@
+// The members page's text, in both languages (a missing key is a type error).
+import type { MemberRole } from "../../crypto/protocol";
+import type { Lang } from "../i18n";
+
+export interface MembersMessages {
+  members: string;
+  name: string;
+  role: string;
+  keyState: string;
+  actions: string;
+  roles: Record<MemberRole, string>;
+  unnamed: string;
+  you: string;
+  noKeys: string;
+  keysNoGroup: string;
+  stale: string;
+  current: (epoch: number) => string;
+  noGroup: string;
+  noGroupAdmin: string;
+  createGroup: string;
+  groupCreated: string;
+  rotationDue: string;
+  rotate: string;
+  rotated: string;
+  unlockToManage: string;
+  share: string;
+  shared: (name: string) => string;
+  remove: (name: string) => string;
+  confirmRemove: (name: string) => string;
+  confirm: string;
+  cancel: string;
+  removed: (name: string) => string;
+  progress: string;
+  progressText: (done: number, total: number) => string;
+  invitations: string;
+  noInvitations: string;
+  email: string;
+  inviteTitle: string;
+  inviteEmail: string;
+  expires: string;
+  practitioner: string;
+  invite: string;
+  invited: (email: string) => string;
+  revoke: (email: string) => string;
+  revoked: (email: string) => string;
+  rolesNote: string;
+  loading: string;
+  failed: string;
+  conflict: string;
+}
+
+const fr: MembersMessages = {
+  members: "Membres",
+  name: "Nom",
+  role: "Rôle",
+  keyState: "Clé",
+  actions: "Actions",
+  roles: { admin: "Administrateur", practitioner: "Praticien", secretary: "Secrétaire" },
+  unnamed: "Compte sans nom",
+  you: "(vous)",
+  noKeys: "Pas encore de clés : ce membre ne s'est pas encore connecté depuis un navigateur",
+  keysNoGroup: "A ses clés ; le cabinet n'a pas encore de clé",
+  stale: "Clé en attente : la clé actuelle du cabinet doit lui être transmise",
+  current: (epoch) => `Détient la clé actuelle du cabinet (époque ${epoch})`,
+  noGroup: "Ce cabinet n'a pas encore de groupe de clés : rien ne peut être chiffré pour lui. Un administrateur doit le créer.",
+  noGroupAdmin: "Ce cabinet n'a pas encore de groupe de clés. Créez-le pour que les motifs et notes soient chiffrés pour ses membres.",
+  createGroup: "Créer le groupe de clés",
+  groupCreated: "Le groupe de clés est créé.",
+  rotationDue: "Un membre a quitté le cabinet : la clé du cabinet doit être renouvelée.",
+  rotate: "Renouveler la clé du cabinet",
+  rotated: "La clé du cabinet est renouvelée.",
+  unlockToManage: "Déverrouillez vos clés pour gérer la clé du cabinet.",
+  share: "Transmettre la clé",
+  shared: (name) => `La clé du cabinet est transmise à ${name}.`,
+  remove: (name) => `Retirer ${name}`,
+  confirmRemove: (name) => `Retirer ${name} du cabinet ? La clé du cabinet sera renouvelée dans votre navigateur : ce membre ne pourra rien ouvrir de ce qui sera chiffré ensuite.`,
+  confirm: "Retirer",
+  cancel: "Annuler",
+  removed: (name) => `${name} ne fait plus partie du cabinet ; la clé est renouvelée.`,
+  progress: "Renouvellement de la clé du cabinet",
+  progressText: (done, total) => `${done} étapes sur ${total}`,
+  invitations: "Invitations en attente",
+  noInvitations: "Aucune invitation en attente.",
+  email: "Adresse e-mail",
+  inviteTitle: "Inviter un membre",
+  inviteEmail: "Adresse à inviter",
+  expires: "Expire le",
+  practitioner: "Praticien concerné",
+  invite: "Inviter",
+  invited: (email) => `Invitation envoyée à ${email}.`,
+  revoke: (email) => `Annuler l'invitation de ${email}`,
+  revoked: (email) => `L'invitation de ${email} est annulée.`,
+  rolesNote: "Pour changer le rôle d'un membre, retirez-le puis invitez-le de nouveau avec le bon rôle.",
+  loading: "Chargement…",
+  failed: "L'opération a échoué. Rechargez la page puis réessayez.",
+  conflict: "Un autre administrateur a modifié le groupe entre-temps. La page est rechargée : réessayez.",
+};
+
+const en: MembersMessages = {
+  members: "Members",
+  name: "Name",
+  role: "Role",
+  keyState: "Key",
+  actions: "Actions",
+  roles: { admin: "Admin", practitioner: "Practitioner", secretary: "Secretary" },
+  unnamed: "Unnamed account",
+  you: "(you)",
+  noKeys: "No keys yet: this member has not signed in from a browser",
+  keysNoGroup: "Has keys; the practice has no key yet",
+  stale: "Key pending: the practice's current key must be shared with them",
+  current: (epoch) => `Holds the practice's current key (epoch ${epoch})`,
+  noGroup: "This practice has no key group yet, so nothing can be encrypted for it. An admin must create it.",
+  noGroupAdmin: "This practice has no key group yet. Create it so that reasons and notes are encrypted for its members.",
+  createGroup: "Create the key group",
+  groupCreated: "The key group is created.",
+  rotationDue: "A member left the practice: the practice key must be renewed.",
+  rotate: "Renew the practice key",
+  rotated: "The practice key is renewed.",
+  unlockToManage: "Unlock your keys to manage the practice key.",
+  share: "Share the key",
+  shared: (name) => `The practice key is shared with ${name}.`,
+  remove: (name) => `Remove ${name}`,
+  confirmRemove: (name) => `Remove ${name} from the practice? The practice key will be renewed in your browser: this member will not open anything encrypted afterwards.`,
+  confirm: "Remove",
+  cancel: "Cancel",
+  removed: (name) => `${name} is no longer a member; the key is renewed.`,
+  progress: "Renewing the practice key",
+  progressText: (done, total) => `${done} of ${total} steps`,
+  invitations: "Pending invitations",
+  noInvitations: "No pending invitation.",
+  email: "Email address",
+  inviteTitle: "Invite a member",
+  inviteEmail: "Address to invite",
+  expires: "Expires",
+  practitioner: "For practitioner",
+  invite: "Invite",
+  invited: (email) => `Invitation sent to ${email}.`,
+  revoke: (email) => `Revoke the invitation of ${email}`,
+  revoked: (email) => `The invitation of ${email} is revoked.`,
+  rolesNote: "To change a member's role, remove them, then invite them again with the right role.",
+  loading: "Loading…",
+  failed: "That did not work. Reload the page, then try again.",
+  conflict: "Another admin changed the group meanwhile. The page was reloaded: try again.",
+};
+
+export const membersMessages: Record<Lang, MembersMessages> = { fr, en };
