@@ -15,7 +15,10 @@ from sqlalchemy import select
 from colloque.audit.models import AuditEvent
 from colloque.audit.services import AuditAction
 from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.rules import Source
+from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
+from colloque.errors import InvalidInput
 from colloque.patients.models import PracticePatient
 from colloque.patients.registry import find_practice_patients
 from colloque.scheduling.services import do_create_practice
@@ -355,3 +358,26 @@ def test_the_birth_date_search_reads_the_date_not_a_phone(
             query="01/09/2018",
         )
         assert [registered.patient.birth_date for registered in found] == [date(2018, 9, 1)]
+
+
+def test_a_patient_never_forces_an_extra_appointment_even_past_the_api(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """The online body has no such field (a 422 above); the service refuses it on its own too."""
+    request = BookingRequest(
+        practice_id=world.practice_id,
+        practitioner_id=world.practitioner_id,
+        patient_id=world.holder_patient_id,
+        starts_at=MON_1300,
+        duration_minutes=20,
+        outside_hours_confirmed=True,
+    )
+    with db.write() as session, pytest.raises(InvalidInput) as refused:
+        do_book_appointment(
+            session,
+            now=clock.now(),
+            principal=world.holder.principal(db),
+            request=request,
+            source=Source.ONLINE,
+        )
+    assert refused.value.field == "outside_hours_confirmed"

@@ -189,3 +189,8 @@ def test_cutoff() -> None:
         check_patient_cutoff(
             starts_at=NOON, now=NOON - timedelta(hours=3, minutes=59), cutoff_minutes=240
         )
+
+
+def test_a_forced_time_without_its_start_and_end_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="start and end"):
+        raise_for_slot_problem(SlotProblem.CLOSED, outside_hours_confirmed=True)
