@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from playwright.sync_api import expect, sync_playwright
 
+from colloque.booking.rules import Source
 from colloque.clock import SettableClock
 from colloque.config import Settings
 from colloque.search import availability
@@ -25,7 +26,7 @@ from colloque.web.app import create_app
 from colloque.worker import run_cycle
 from tests.browser.conftest import CHROMIUM
 from tests.conftest import T0
-from tests.factories import book, build_world
+from tests.factories import book, build_world, register_at_practice
 from tests.server import running_server
 from tests.web_login import (
     make_patient_account,
@@ -64,9 +65,10 @@ def main(out: Path) -> None:
             )
         own = own_patient_id(db, patient.account_id)
         book(db, clock, world, free[0].start, person=patient, patient_id=own)
-        # A week of the agenda with something in it: a slot in five, booked by the world's patient.
+        # A week of the agenda with something in it: a slot in five, booked by the desk.
+        register_at_practice(db, clock, world, world.holder_patient_id)
         for taken in free[5:60:5]:
-            book(db, clock, world, taken.start)
+            book(db, clock, world, taken.start, person=world.secretary, source=Source.PRACTICE)
         slot = quote(free[-1].start.isoformat(), safe="")
         signed_in_pages = {
             "booking": f"/book/{world.practice_id}/{world.practitioner_id}"
