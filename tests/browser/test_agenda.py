@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from colloque.booking.models import Appointment
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
 from colloque.principal import Role
@@ -327,6 +329,40 @@ def test_a_move_across_the_change_to_summer_time_lands_on_the_practice_clock(
     for _ in range(4):
         page.keyboard.press("n")
     expect(_button(page, phoned)).to_have_accessible_name(re.compile(r"^09:00\u201309:20, "))
+
+
+def test_a_move_outside_the_opening_hours_needs_the_members_word_and_is_recorded(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    """Lunch time is closed: the move is refused with the rule's message, then goes through once
+    the member ticks the extra appointment box, and the server records it as such."""
+    secretary = make_member(scene, clock, "accueil", Role.SECRETARY)
+    first = scene.slots()[0]
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    with scene.staff() as admin:
+        phoned = phone_booking(scene, admin, BY_PHONE, first)
+    day = datetime.fromisoformat(first).astimezone(PARIS).date()
+    page = _open_agenda(browser, scene, contexts, secretary)
+    _go_to(page, clock, day)
+    _button(page, phoned).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Déplacer", exact=True).click()
+    dialog.get_by_label("Heure de début").fill("13:00")
+    dialog.get_by_role("button", name="Déplacer le rendez-vous").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    assert _starts_at(scene, phoned) == datetime.fromisoformat(first)
+    dialog.get_by_role("button", name="Déplacer", exact=True).click()
+    dialog.get_by_label("Heure de début").fill("13:00")
+    dialog.get_by_label(re.compile("En dehors des heures d'ouverture")).check()
+    dialog.get_by_role("button", name="Déplacer le rendez-vous").click()
+    expect(page.get_by_role("status")).to_have_text("Rendez-vous déplacé.")
+    lunch = datetime.combine(day, datetime.min.time(), PARIS).replace(hour=13)
+    assert _starts_at(scene, phoned) == lunch
+    with scene.db.read() as session:
+        moved = session.get_one(
+            Appointment, (scene.world.practice_id, UUID(phoned["appointment_id"]))
+        )
+        assert moved.outside_hours
 
 
 def test_the_agenda_shows_another_members_change_by_itself(

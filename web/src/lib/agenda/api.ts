@@ -34,14 +34,14 @@ export async function readWindow(practiceId: string, from: Day, until: Day, etag
   return { etag: result.response.headers.get("ETag") ?? "", appointments };
 }
 
-export type Change = { kind: "move"; startsAt: string; practitionerId: string } | { kind: "cancel"; reason: CancelReason } | { kind: "mark"; outcome: "done" | "no_show" };
+export type Change = { kind: "move"; startsAt: string; practitionerId: string; outsideHours: boolean } | { kind: "cancel"; reason: CancelReason } | { kind: "mark"; outcome: "done" | "no_show" };
 
 /** One change, based on the version the screen shows. */
 export async function change(practiceId: string, appointment: Appointment, what: Change): Promise<Appointment> {
   const path = { practice_id: practiceId, appointment_id: appointment.appointment_id };
   const header = { "if-match": `"${appointment.version}"` };
   if (what.kind === "move") {
-    return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/reschedule", { params: { path, header }, body: { starts_at: what.startsAt, practitioner_id: what.practitionerId, outside_hours_confirmed: false } }));
+    return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/reschedule", { params: { path, header }, body: { starts_at: what.startsAt, practitioner_id: what.practitionerId, outside_hours_confirmed: what.outsideHours } }));
   }
   if (what.kind === "cancel") {
     return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/cancel", { params: { path, header }, body: { reason: what.reason } }));

@@ -53,6 +53,7 @@ export interface AgendaMessages {
   date: string;
   startTime: string;
   moveSubmit: string;
+  outsideHours: string;
   cancel: string;
   cancelTitle: string;
   cancelReason: string;
@@ -127,6 +128,7 @@ const fr: AgendaMessages = {
   date: "Date",
   startTime: "Heure de début",
   moveSubmit: "Déplacer le rendez-vous",
+  outsideHours: "En dehors des heures d'ouverture : rendez-vous supplémentaire, enregistré comme tel",
   cancel: "Annuler le rendez-vous",
   cancelTitle: "Annuler le rendez-vous",
   cancelReason: "Raison de l'annulation",
@@ -218,6 +220,7 @@ const en: AgendaMessages = {
   date: "Date",
   startTime: "Start time",
   moveSubmit: "Move the appointment",
+  outsideHours: "Outside the opening hours: an extra appointment, recorded as such",
   cancel: "Cancel the appointment",
   cancelTitle: "Cancel the appointment",
   cancelReason: "Reason for cancelling",
