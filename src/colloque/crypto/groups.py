@@ -15,7 +15,7 @@ from types import MappingProxyType
 from uuid import UUID
 
 from colloque.crypto import _sodium
-from colloque.crypto._encoding import MAX_U32, EnvelopeType, Reader, prefix, u32
+from colloque.crypto._encoding import MAX_U32, UUID_BYTES, EnvelopeType, Reader, prefix, u32
 from colloque.crypto.errors import DecryptionFailed, StaleEpoch, WrongContext
 from colloque.crypto.items import ItemKey, unwrap_item_key, wrap_item_key_for
 from colloque.crypto.keys import UserKeys
@@ -23,6 +23,22 @@ from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 
 FIRST_EPOCH = 1
 _HEADER_BYTES = 70
+CLINICAL_GROUP_CONTEXT = b"colloque/clinical-group/v1"
+
+
+def clinical_group_id(practice_id: UUID) -> UUID:
+    """The id of a practice's practitioners-only group (notes): derived, never chosen.
+
+    Every client computes it from the practice id, so a server cannot point a practitioner at a
+    group of its choosing, and the group's leaves in the key directory are found by this id.
+    """
+    digest = bytearray(
+        _sodium.blake2b(CLINICAL_GROUP_CONTEXT + practice_id.bytes, length=UUID_BYTES)
+    )
+    # A UUIDv8 (RFC 9562, custom), as conversation ids are: a derived id that is a valid UUID.
+    digest[6] = (digest[6] & 0x0F) | 0x80
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return UUID(bytes=bytes(digest))
 
 
 @dataclass(frozen=True)

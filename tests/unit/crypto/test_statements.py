@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from colloque.crypto import statements
+from colloque.crypto import groups, statements
 from colloque.crypto.errors import (
     CryptoError,
     MalformedEnvelope,
@@ -16,6 +16,7 @@ from colloque.crypto.errors import (
     SignatureInvalid,
     WrongContext,
 )
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.statements import (
     EndorsementKind,
     GroupEpochStatement,
@@ -33,6 +34,7 @@ from tests.unit.crypto.vectors import (
     SECRETARY_ID,
     group_key,
     load,
+    patient,
     practitioner,
     secretary,
 )
@@ -452,6 +454,69 @@ def test_a_removed_member_in_a_properly_signed_epoch_is_refused() -> None:
             members=stranger,
             signing_keys=SIGNING_KEYS,
         )
+
+
+def test_clinical_epochs_are_made_by_and_for_practitioners_only() -> None:
+    # At sequence 3 the chain has an admin (PRACTITIONER_ID), a secretary and a practitioner
+    # (PATIENT_ID's account, removed at sequence 4).
+    chain = statements.verify_membership_chain(
+        GROUP_ID, vs.membership_chain(), signing_keys=SIGNING_KEYS
+    )
+    keys = {**SIGNING_KEYS, (PATIENT_ID, 1): patient().signing_binding()}
+    clinical = groups.create_group(
+        clinical_group_id(GROUP_ID), members=[patient().encryption_binding()]
+    ).group_key.encryption_binding()
+    only_practitioner = [(PATIENT_ID, 1)]
+
+    def signed(
+        by: Any, members: list[tuple[uuid.UUID, int]], key: KeyBinding = clinical
+    ) -> GroupEpochStatement:
+        return statements.sign_group_epoch(
+            group_key=key, membership_sequence=3, members=members, signer=by
+        )
+
+    ok: dict[str, Any] = {"chain": chain, "signing_keys": keys}
+    statements.verify_clinical_epoch(
+        signed(patient(), only_practitioner),
+        group_key=clinical,
+        members=only_practitioner,
+        **ok,
+    )
+    with_secretary = [*only_practitioner, (SECRETARY_ID, 1)]
+    with_admin = [*only_practitioner, (PRACTITIONER_ID, 1)]
+    practice_key = group_key().encryption_binding()
+    cases: list[tuple[GroupEpochStatement, KeyBinding, list[tuple[uuid.UUID, int]], str]] = [
+        # Only a practitioner makes the key: an admin (who signs the practice's) may not.
+        (signed(practitioner(), only_practitioner), clinical, only_practitioner, "role may not"),
+        (signed(secretary(), only_practitioner), clinical, only_practitioner, "role may not"),
+        # Nobody else is wrapped for, not even an admin of the chain.
+        (signed(patient(), with_secretary), clinical, with_secretary, "not an attested member"),
+        (signed(patient(), with_admin), clinical, with_admin, "not an attested member"),
+        # The practice group's key and statement are not the practitioners' group's.
+        (
+            signed(patient(), only_practitioner, practice_key),
+            practice_key,
+            only_practitioner,
+            "another group",
+        ),
+    ]
+    for statement, key, members, message in cases:
+        with pytest.raises(CryptoError, match=message):
+            statements.verify_clinical_epoch(statement, group_key=key, members=members, **ok)
+    # And a practitioners' epoch is never taken for the practice's own.
+    with pytest.raises(WrongContext):
+        statements.verify_group_epoch(
+            signed(patient(), only_practitioner),
+            group_key=clinical,
+            members=only_practitioner,
+            **ok,
+        )
+
+
+def test_clinical_group_ids_are_derived_per_practice() -> None:
+    assert clinical_group_id(GROUP_ID) != GROUP_ID
+    assert clinical_group_id(GROUP_ID) != clinical_group_id(PATIENT_ID)
+    assert clinical_group_id(GROUP_ID).version == 8
 
 
 def test_kinds_and_purposes_are_as_documented() -> None:

@@ -226,6 +226,13 @@ def test_conversation_vectors() -> None:
         )
 
 
+def test_clinical_group_vectors() -> None:
+    cases = load("clinical_groups")["cases"]
+    for case in cases:
+        assert str(groups.clinical_group_id(UUID(case["practice_id"]))) == case["clinical_group_id"]
+    assert len({case["clinical_group_id"] for case in cases}) == len(cases)
+
+
 def test_log_recipe_vectors() -> None:
     v = load("log_recipes")
     hashes = [transparency.leaf_hash(bytes.fromhex(leaf)) for leaf in v["leaves"]]

@@ -253,6 +253,22 @@ def conversation_vectors() -> dict[str, Any]:
     }
 
 
+def clinical_group_vectors() -> dict[str, Any]:
+    return {
+        "source": OURS,
+        "description": "Derived ids of practices' practitioners-only groups (docs/crypto.md section "
+        "5.4): BLAKE2b(16, no key, 'colloque/clinical-group/v1' || practice_id (16)) with the UUID "
+        "version 8 and variant bits set, read as a UUID.",
+        "cases": [
+            {
+                "practice_id": str(practice),
+                "clinical_group_id": str(groups.clinical_group_id(practice)),
+            }
+            for practice in (PRACTICE_ID, GROUP_ID, PATIENT_ID)
+        ],
+    }
+
+
 def counter_leaf(i: int) -> bytes:
     """The leaves of the compact range vectors: i as a u32, big-endian."""
     return i.to_bytes(4, "big")
@@ -336,6 +352,7 @@ GENERATED = {
     "key_reset": key_reset_vectors,
     "clear_headers": clear_header_vectors,
     "conversations": conversation_vectors,
+    "clinical_groups": clinical_group_vectors,
     "log_recipes": log_recipe_vectors,
     "server_secrets": server_secret_vectors,
     "statements": statement_vectors,

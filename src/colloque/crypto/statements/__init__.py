@@ -45,6 +45,7 @@ from colloque.crypto.statements.group_epochs import (
     member_set_digest,
     parse_member_entries,
     sign_group_epoch,
+    verify_clinical_epoch,
     verify_group_epoch,
     verify_group_epoch_signature,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "parse_member_entries",
     "sign_group_epoch",
     "sign_membership",
+    "verify_clinical_epoch",
     "verify_endorsement",
     "verify_group_epoch",
     "verify_group_epoch_signature",

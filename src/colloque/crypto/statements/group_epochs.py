@@ -11,6 +11,7 @@ from uuid import UUID
 from colloque.crypto import _sodium
 from colloque.crypto._encoding import EnvelopeType, Reader, prefix, u32
 from colloque.crypto.errors import MalformedEnvelope, ProofInvalid, WrongContext
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.statements._common import (
     GROUP_EPOCH_DOMAIN,
     MEMBER_SET_DOMAIN,
@@ -155,17 +156,63 @@ def verify_group_epoch(
 ) -> None:
     """Raise unless an admin at the statement's sequence attested exactly this key and these
     wrapped members, each of them attested (not removed) at that sequence."""
+    _verify_epoch(
+        statement,
+        group_key=group_key,
+        group_id=chain.group_id,
+        chain=chain,
+        members=members,
+        signing_keys=signing_keys,
+        signer_roles=frozenset({Role.ADMIN}),
+        member_roles=frozenset({Role.PRACTITIONER, Role.SECRETARY, Role.ADMIN}),
+    )
+
+
+def verify_clinical_epoch(
+    statement: GroupEpochStatement,
+    *,
+    group_key: KeyBinding,
+    chain: MembershipChain,
+    members: Iterable[tuple[UUID, int]],
+    signing_keys: SigningKeys,
+) -> None:
+    """The same for the practice's practitioners-only group (``clinical_group_id`` of the chain's
+    practice): signed by a practitioner at the statement's sequence, and wrapped for practitioners
+    only, so that no secretary or admin of the chain ever holds the key that opens notes."""
+    _verify_epoch(
+        statement,
+        group_key=group_key,
+        group_id=clinical_group_id(chain.group_id),
+        chain=chain,
+        members=members,
+        signing_keys=signing_keys,
+        signer_roles=frozenset({Role.PRACTITIONER}),
+        member_roles=frozenset({Role.PRACTITIONER}),
+    )
+
+
+def _verify_epoch(
+    statement: GroupEpochStatement,
+    *,
+    group_key: KeyBinding,
+    group_id: UUID,
+    chain: MembershipChain,
+    members: Iterable[tuple[UUID, int]],
+    signing_keys: SigningKeys,
+    signer_roles: frozenset[Role],
+    member_roles: frozenset[Role],
+) -> None:
     if (group_key.subject_kind, group_key.purpose) != (SubjectKind.GROUP, KeyPurpose.ENCRYPTION):
         raise WrongContext("not a group's encryption key")
-    if (statement.group_id, chain.group_id) != (group_key.subject_id, group_key.subject_id):
+    if (statement.group_id, group_key.subject_id) != (group_id, group_id):
         raise WrongContext("a statement of another group")
     if statement.epoch != group_key.epoch or not _sodium.equal(
         statement.public_key, group_key.public_key
     ):
         raise ProofInvalid("the statement attests another group key")
     sequence = statement.membership_sequence
-    if chain.role_at(statement.signer_id, sequence) is not Role.ADMIN:
-        raise ProofInvalid("signed by an account that is not an admin")
+    if chain.role_at(statement.signer_id, sequence) not in signer_roles:
+        raise ProofInvalid("signed by an account whose role may not make this group's key")
     key = signing_key_of(signing_keys, statement.signer_id, statement.signer_epoch)
     verify_signed(
         GROUP_EPOCH_DOMAIN, statement.signed_bytes(), statement.signature, key, statement.signer_id
@@ -177,5 +224,5 @@ def verify_group_epoch(
         raise ProofInvalid("a member is listed twice") from None
     if not _sodium.equal(digest, statement.member_digest):
         raise ProofInvalid("the group key was wrapped for other members")
-    if any(chain.role_at(member, sequence) is Role.REMOVED for member, _epoch in listed):
-        raise ProofInvalid("wrapped for an account that is not an attested member")
+    if any(chain.role_at(member, sequence) not in member_roles for member, _epoch in listed):
+        raise ProofInvalid("wrapped for an account that is not an attested member of this group")
