@@ -14,6 +14,8 @@ from colloque.authorization.policy import Action, PracticeTarget, authorize
 from colloque.principal import Principal, Role
 
 PREFIX = "/practice"
+#: The list of the practices a member works at (practices_page.py).
+PRACTICES_PATH = PREFIX
 
 
 def agenda_url(practice_id: UUID) -> str:
