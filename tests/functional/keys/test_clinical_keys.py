@@ -4,6 +4,7 @@ rotated by practitioners only, for practitioners only; removals and role changes
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,8 @@ from sqlalchemy import select, update
 
 from colloque.accounts.services import do_add_member
 from colloque.audit.models import AuditEvent
-from colloque.client import ApiError, ColloqueClient
+from colloque.client import ApiError, ColloqueClient, UnsignedClinicalGroup
+from colloque.client.records import AwaitingPractitionersKey
 from colloque.clock import SettableClock
 from colloque.crypto import groups
 from colloque.crypto.groups import clinical_group_id
@@ -21,6 +23,7 @@ from colloque.crypto.keys import UserKeys
 from colloque.crypto.statements import Role as GroupRole
 from colloque.crypto.statements import sign_group_epoch
 from colloque.crypto.transparency import KeyBinding
+from colloque.patients.registry import do_register_patient
 from colloque.practicekeys import services
 from colloque.practicekeys.groups import CLINICAL
 from colloque.practicekeys.models import PracticeKeyWrap
@@ -284,3 +287,53 @@ def test_the_key_directory_serves_the_group_to_the_staff_only(
     # The practice's own route never serves the practitioners' group under its id.
     other = f"/api/v1/key-directory/practices/{key.group_id}"
     assert _error(stranger, "GET", other).status == 404
+
+
+def test_clients_wait_for_the_key_and_refuse_what_is_not_theirs(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    practice, people, clients = team["practice"], team["people"], team["clients"]
+    doc, desk = clients["doc"], clients["sec"]
+    with db.write() as session:
+        patient = do_register_patient(
+            session,
+            now=clock.now(),
+            principal=people["sec"].principal(db),
+            practice_id=practice,
+            first_name="Jean",
+            last_name="Sanscompte",
+            birth_date=date(1950, 1, 1),
+        ).patient_id
+    # No group yet: nothing to open, and no note to read.
+    assert doc.read_notes(practice_id=practice, patient_id=patient, as_holder=False) == []
+    # The secretary's client neither makes the group nor reads notes: the server says 403.
+    with pytest.raises(ApiError) as refused:
+        desk.write_note(practice_id=practice, patient_id=patient, text="x")
+    assert refused.value.status == 403
+    with pytest.raises(ApiError) as refused:
+        desk.read_notes(practice_id=practice, patient_id=patient, as_holder=False)
+    assert refused.value.status == 403
+    doc.write_note(practice_id=practice, patient_id=patient, text="Suivi")
+    # A practitioner attested since, whose device no colleague's has shared the key with yet.
+    newcomer = keyed(db, clock, "doc3")
+    add_practitioner(db, clock, practice, newcomer, people["admin"])
+    clients["admin"].practice_keys.attest_member(
+        practice, newcomer.account_id, GroupRole.PRACTITIONER
+    )
+    clients["admin"].practice_keys.wrap_for_pending(practice)  # the practice group's key only
+    waiting = newcomer.client(http)
+    with pytest.raises(AwaitingPractitionersKey):
+        waiting.read_notes(practice_id=practice, patient_id=patient, as_holder=False)
+    doc.write_note(practice_id=practice, patient_id=patient, text="Suite")  # shares it first
+    read = waiting.read_notes(practice_id=practice, patient_id=patient, as_holder=False)
+    assert sorted(n.text for n in read) == ["Suite", "Suivi"]
+
+
+def test_a_practice_without_signed_memberships_gets_no_practitioners_group(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    admin, doc = keyed(db, clock, "admin"), keyed(db, clock, "doc")
+    practice = new_practice(db, clock, admin)
+    add_practitioner(db, clock, practice, doc, admin)
+    with pytest.raises(UnsignedClinicalGroup):
+        doc.client(http).practice_keys.create_clinical_group(practice)
