@@ -259,7 +259,8 @@ _GROUPS: dict[str, KeyGroup] = {"practice": PRACTICE, "clinical": CLINICAL}
 
 class WrapsIn(Body):
     wraps: list[Wrap] = Field(min_length=1, max_length=rewrap.MAX_BATCH)
-    group: GroupName = "practice"
+    #: None (absent): the practice group.
+    group: GroupName | None = None
 
 
 class CountOut(Out):
@@ -325,7 +326,7 @@ def post_rewraps(
             principal=principal,
             practice_id=practice_id,
             wraps=body.wraps,
-            group=_GROUPS[body.group],
+            group=_GROUPS[body.group or "practice"],
         )
         return CountOut(stored=stored)
 

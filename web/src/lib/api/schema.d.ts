@@ -4054,12 +4054,8 @@ export interface components {
         };
         /** WrapsIn */
         colloque__api__routes__records__WrapsIn: {
-            /**
-             * Group
-             * @default practice
-             * @enum {string}
-             */
-            group: "practice" | "clinical";
+            /** Group */
+            group?: ("practice" | "clinical") | null;
             /** Wraps */
             wraps: string[];
         };
