@@ -431,8 +431,8 @@ const handlers: Handlers = {
     withDirectory(pin, answers, (directory) => {
       const me = userKeys(handle);
       const { chain, memberKeys } = clinicalMembers(directory, practiceId, me, members);
-      const older = practice.PracticeKeys.openClinical(directory, practiceId, me, clinicalWraps);
       const current = directory.clinicalKey(practiceId);
+      const older = practice.PracticeKeys.openClinical(directory, practiceId, me, clinicalWraps);
       const key = groupAdmin.newGroupKey(current.subjectId, current.epoch + 1);
       try {
         const sealed = groupAdmin.sealEpoch(key, memberKeys, chain.sequence, me);
@@ -603,7 +603,7 @@ function clinicalMembers(
   const attested = chain.members();
   if (attested.get(me.userId.toLowerCase()) !== statements.Role.Practitioner) throw new WrongContext("only a practitioner makes the practitioners' key");
   const ids = listed.filter((m) => m.hasKey && attested.get(m.accountId.toLowerCase()) === statements.Role.Practitioner).map((m) => m.accountId.toLowerCase());
-  directory.needUsers(ids.filter((id) => id !== me.userId.toLowerCase()));
+  directory.needUsers(ids);
   return { chain, memberKeys: ids.map((id) => directory.encryptionKeyOf(id)) };
 }
 
