@@ -65,6 +65,10 @@ class AuditAction(enum.StrEnum):
     PRACTICE_KEY_GROUP_WRAPPED = "keys:practice_group:wrap"
     PRACTICE_KEY_GROUP_ROTATED = "keys:practice_group:rotate"
     PRACTICE_KEY_GROUP_ATTESTED = "keys:practice_group:attest"
+    # The practitioners' key group (notes): made, shared and rotated by practitioners only.
+    CLINICAL_KEY_GROUP_CREATED = "keys:clinical_group:create"
+    CLINICAL_KEY_GROUP_WRAPPED = "keys:clinical_group:wrap"
+    CLINICAL_KEY_GROUP_ROTATED = "keys:clinical_group:rotate"
     # Sealed records (notes, messages, documents, their key wraps)
     SEALED_ITEM_STORED = "records:item:store"
     SEALED_ITEMS_READ = "records:item:read"

@@ -40,6 +40,9 @@ class Action(enum.StrEnum):
     PRACTICE_MEMBER_REMOVE = "practice:member:remove"
     #: Sign who holds which role in the group (docs/crypto.md 5.12): admins, as removal is.
     PRACTICE_MEMBERSHIP_ATTEST = "practice:membership:attest"
+    #: The practitioners' key group, which notes are sealed to: practitioners only hold its key.
+    PRACTICE_CLINICAL_KEYS_VIEW = "practice:clinical_keys:view"
+    PRACTICE_CLINICAL_KEYS_MANAGE = "practice:clinical_keys:manage"
     # Sealed records: notes, messages, documents and their key wraps (docs/authorization.md)
     PATIENT_RECORDS_VIEW = "patient:records:view"
     PATIENT_MESSAGE_SEND = "patient:message:send"
@@ -77,8 +80,13 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_KEYS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_MEMBER_REMOVE: frozenset({Role.ADMIN}),
     Action.PRACTICE_MEMBERSHIP_ATTEST: frozenset({Role.ADMIN}),
-    # Sealed records. Notes and documents are clinical: practitioners only, even though the
-    # practice's group key would open them for any member (the server still refuses the others).
+    # The key that opens notes is born on a practitioner's device and wrapped for practitioners
+    # only: an admin or a secretary never holds it, an operator neither.
+    Action.PRACTICE_CLINICAL_KEYS_VIEW: frozenset({Role.PRACTITIONER}),
+    Action.PRACTICE_CLINICAL_KEYS_MANAGE: frozenset({Role.PRACTITIONER}),
+    # Sealed records. Notes and documents are clinical: practitioners only. Notes are sealed to
+    # the practitioners' group, so no other member's key opens them; documents are sealed to the
+    # practice group, so for them this is the server's refusal alone.
     Action.PRACTICE_CLINICAL_WRITE: frozenset({Role.PRACTITIONER}),
     Action.PRACTICE_CLINICAL_READ: frozenset({Role.PRACTITIONER}),
     Action.PRACTICE_MESSAGE_SEND: _STAFF,

@@ -10,8 +10,9 @@ from uuid import UUID
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from colloque.authorization.policy import Action, PersonTarget, require
+from colloque.authorization.policy import Action, PersonTarget, PracticeTarget, require
 from colloque.crypto import transparency
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.statements import GROUP_EPOCH_TYPE, MEMBERSHIP_TYPE
 from colloque.crypto.transparency import KeyPurpose, SubjectKind
 from colloque.errors import NotFound
@@ -26,7 +27,7 @@ from colloque.keydirectory.services import (
 )
 from colloque.patients.models import Patient, PracticePatient
 from colloque.principal import MEMBER_ROLES, Principal
-from colloque.scheduling.models import PracticeMember
+from colloque.scheduling.models import Practice, PracticeMember
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def subject_keys(
     """A subject's current bindings with their proofs, the checkpoint and the fingerprint.
 
     A practice's keys are for any signed-in account; a user's, for those who deal with them
-    (the policy's ``PERSON_KEYS_VIEW``). Otherwise, and when there are none, the same 404.
+    (the policy's ``PERSON_KEYS_VIEW``). Otherwise, and when there are none, the same 404; a
+    group that is not a practice's own (its practitioners' group: :func:`clinical_keys`) too.
     ``size`` and ``signed_note``: prove against that checkpoint (the witnessed one) instead of
     the latest.
     """
@@ -114,6 +116,38 @@ def subject_keys(
             and _deals_with(session, principal, subject_id),
         )
         require(principal, Action.PERSON_KEYS_VIEW, target, what=f"{what} keys")
+    elif session.get(Practice, subject_id) is None:
+        raise NotFound(f"{what} keys not found")
+    return _proven(session, subject_kind, subject_id, log, size, signed_note, what)
+
+
+def clinical_keys(
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    log: LogSigner,
+    size: int | None = None,
+    signed_note: str | None = None,
+) -> SubjectKeys:
+    """A practice's practitioners' group, as :func:`subject_keys` answers for a subject: for the
+    practice's staff (who verify what notes are sealed to); 404 for anyone else and when absent."""
+    what = "practitioners' group"
+    require(principal, Action.PRACTICE_KEYS_VIEW, PracticeTarget(practice_id), what=f"{what} keys")
+    return _proven(
+        session, SubjectKind.GROUP, clinical_group_id(practice_id), log, size, signed_note, what
+    )
+
+
+def _proven(
+    session: Session,
+    subject_kind: SubjectKind,
+    subject_id: UUID,
+    log: LogSigner,
+    size: int | None,
+    signed_note: str | None,
+    what: str,
+) -> SubjectKeys:
     proven = proven_current(session, subject_kind, [subject_id], list(KeyPurpose), size=size)
     if not proven:
         raise NotFound(f"{what} keys not found")

@@ -55,6 +55,9 @@ ROLE_NAMES = {
 }
 
 
+_A = {Role.ADMIN: "an admin", Role.PRACTITIONER: "a practitioner"}
+
+
 def stored_chain(session: Session, *, practice_id: UUID) -> list[MembershipStatement]:
     """The group's membership statements, in sequence order (empty before the genesis)."""
     leaves = session.scalars(
@@ -97,8 +100,10 @@ def remove_membership(
     account_id: UUID,
     must_exist: bool = True,
 ) -> None:
-    """The membership and the member's wraps go, the current epoch becomes rotation-due; never
-    the last admin. ``must_exist=False`` for a signed removal of an account already gone."""
+    """The membership and the member's wraps (of both groups) go, the practice group's current
+    epoch becomes rotation-due, and so does the practitioners' group's when the member was a
+    practitioner or held its key; never the last admin. ``must_exist=False`` for a signed removal
+    of an account already gone."""
     # Lock the admins too, so two admins removing each other cannot both succeed.
     admins = session.scalars(
         select(PracticeMember.account_id)
@@ -111,23 +116,15 @@ def remove_membership(
     member = session.get(PracticeMember, (practice_id, account_id), with_for_update=True)
     if member is None and must_exist:
         raise NotFound("member not found")
+    practitioner = member is not None and member.role == MemberRole.PRACTITIONER.value
     if member is not None:
         if member.role == MemberRole.ADMIN.value and len(admins) <= 1:
             raise Conflict("the last admin of a practice cannot be removed")
         session.delete(member)
-    session.execute(
-        delete(PracticeKeyWrap).where(
-            PracticeKeyWrap.practice_id == practice_id, PracticeKeyWrap.account_id == account_id
-        )
-    )
-    latest = session.scalars(
-        select(PracticeKeyEpoch)
-        .where(PracticeKeyEpoch.practice_id == practice_id)
-        .order_by(PracticeKeyEpoch.epoch.desc())
-        .limit(1)
-    ).first()
-    if latest is not None:
-        latest.rotation_due = True
+    held_clinical = _drop_wraps(session, practice_id, account_id, clinical_only=False)
+    _mark_rotation_due(session, practice_id, clinical=False)
+    if practitioner or held_clinical:
+        _mark_rotation_due(session, practice_id, clinical=True)
     record(
         session,
         at=now,
@@ -137,6 +134,41 @@ def remove_membership(
         object_kind="account",
         object_id=account_id,
     )
+
+
+def _drop_wraps(
+    session: Session, practice_id: UUID, account_id: UUID, *, clinical_only: bool
+) -> bool:
+    """Delete the account's wraps in the practice (of the practitioners' group only, or of both);
+    whether it held any of the practitioners' group."""
+    held = session.scalar(
+        select(PracticeKeyWrap.epoch)
+        .where(
+            PracticeKeyWrap.practice_id == practice_id,
+            PracticeKeyWrap.clinical.is_(True),
+            PracticeKeyWrap.account_id == account_id,
+        )
+        .limit(1)
+    )
+    wraps = delete(PracticeKeyWrap).where(
+        PracticeKeyWrap.practice_id == practice_id, PracticeKeyWrap.account_id == account_id
+    )
+    if clinical_only:
+        wraps = wraps.where(PracticeKeyWrap.clinical.is_(True))
+    session.execute(wraps)
+    return held is not None
+
+
+def _mark_rotation_due(session: Session, practice_id: UUID, *, clinical: bool) -> None:
+    """The group's current epoch (if it has one) is to be rotated by the next client to act."""
+    latest = session.scalars(
+        select(PracticeKeyEpoch)
+        .where(PracticeKeyEpoch.practice_id == practice_id, PracticeKeyEpoch.clinical == clinical)
+        .order_by(PracticeKeyEpoch.epoch.desc())
+        .limit(1)
+    ).first()
+    if latest is not None:
+        latest.rotation_due = True
 
 
 def _signer_key(session: Session, principal: Principal) -> KeyBinding:
@@ -196,7 +228,9 @@ def do_append_memberships(
     log: LogSigner,
 ) -> list[UUID]:
     """Append the admin's signed statements, in order; a removal also removes the member (the
-    membership, their wraps; the group becomes rotation-due). Returns the removed accounts."""
+    membership, their wraps; the group becomes rotation-due), and a member attested in another
+    role than practitioner loses any wrap of the practitioners' group (which becomes
+    rotation-due). Returns the removed accounts."""
     require(
         principal, Action.PRACTICE_MEMBERSHIP_ATTEST, PracticeTarget(practice_id), what="practice"
     )
@@ -238,6 +272,10 @@ def do_append_memberships(
     # A duplicate sequence from a concurrent append is refused there (409): one per sequence.
     publish_bindings(session, bindings=parsed, now=now, log=log)
     removed = [s.member_id for s in parsed if s.role is Role.REMOVED]
+    # Attested in another role (a role change): the practitioners' key is no longer theirs.
+    for account_id in {s.member_id for s in parsed if s.role in (Role.SECRETARY, Role.ADMIN)}:
+        if _drop_wraps(session, practice_id, account_id, clinical_only=True):
+            _mark_rotation_due(session, practice_id, clinical=True)
     for account_id in removed:
         remove_membership(
             session,
@@ -287,7 +325,8 @@ def check_epoch_statement(
     session: Session,
     *,
     principal: Principal,
-    practice_id: UUID,
+    group_id: UUID,
+    signer_role: Role,
     epoch: int,
     public_key: bytes,
     wrapped: Sequence[UUID],
@@ -296,11 +335,12 @@ def check_epoch_statement(
 ) -> tuple[GroupEpochStatement, bytes]:
     """The group epoch statement every new epoch needs, with the member entries it covers; 422
     naming ``statement`` when it is missing or wrong. ``chain``: the practice's, from
-    :func:`signed_chain`.
+    :func:`signed_chain`; ``group_id``: the practice's or its practitioners' group.
 
-    Checked from the clear bytes: this practice, epoch and key; the caller's current signing key;
-    the chain's current sequence (409 when it moved on) and an admin of it as signer; the digest
-    of exactly the wrapped members at their current encryption epochs."""
+    Checked from the clear bytes: this group, epoch and key; the caller's current signing key;
+    the chain's current sequence (409 when it moved on) and, as signer, a member it attests in
+    ``signer_role`` (an admin; a practitioner for the practitioners' group); the digest of exactly
+    the wrapped members at their current encryption epochs."""
     if leaf is None:
         raise InvalidInput("a group epoch needs its signed statement", field="statement")
     try:
@@ -308,7 +348,7 @@ def check_epoch_statement(
     except CryptoError:
         raise InvalidInput("not a group epoch statement", field="statement") from None
     if (statement.group_id, statement.epoch, statement.public_key) != (
-        practice_id,
+        group_id,
         epoch,
         public_key,
     ):
@@ -324,8 +364,8 @@ def check_epoch_statement(
         ) from None
     if statement.membership_sequence != len(chain):
         raise Conflict("the membership chain has moved on; read it again", field="statement")
-    if attested(chain).get(statement.signer_id) is not Role.ADMIN:
-        raise InvalidInput("the signer is not an admin in the chain", field="statement")
+    if attested(chain).get(statement.signer_id) is not signer_role:
+        raise InvalidInput(f"the signer is not {_A[signer_role]} in the chain", field="statement")
     epochs = _encryption_epochs(session, wrapped)
     members = [(account_id, epochs[account_id]) for account_id in wrapped]
     if member_set_digest(members) != statement.member_digest:

@@ -1,7 +1,9 @@
 """Tables of practice key groups: the epochs of a practice's key and each member's wrap of them.
 
-The group id of a practice is its ``practice_id``. Only the newest epoch is current; older ones stay
-so that a member's client can still open item keys that have not been re-wrapped yet.
+A practice has two groups, told apart by ``clinical``: the practice group (every member; its id is
+the ``practice_id``) and the practitioners' group that notes are sealed to (its id is
+``crypto.groups.clinical_group_id(practice_id)``). Only the newest epoch of a group is current;
+older ones stay so that a member's client can still open item keys not re-wrapped yet.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class PracticeKeyEpoch(Base):
     practice_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("practices.practice_id", ondelete="CASCADE"), primary_key=True
     )
+    #: The practitioners' group (notes) rather than the practice group.
+    clinical: Mapped[bool] = mapped_column(
+        Boolean, primary_key=True, default=False, server_default=sa_false()
+    )
     epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     #: The binding's position in the key directory.
@@ -53,13 +59,17 @@ class PracticeKeyEpoch(Base):
 
 
 class PracticeKeyWrap(Base):
-    """The practice's private key of one epoch, sealed for one member's encryption key."""
+    """A group's private key of one epoch, sealed for one member's encryption key."""
 
     __tablename__ = "practice_key_wraps"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["practice_id", "epoch"],
-            ["practice_key_epochs.practice_id", "practice_key_epochs.epoch"],
+            ["practice_id", "clinical", "epoch"],
+            [
+                "practice_key_epochs.practice_id",
+                "practice_key_epochs.clinical",
+                "practice_key_epochs.epoch",
+            ],
             ondelete="CASCADE",
         ),
         Index("ix_practice_key_wraps_account", "account_id"),
@@ -67,6 +77,9 @@ class PracticeKeyWrap(Base):
     )
 
     practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    clinical: Mapped[bool] = mapped_column(
+        Boolean, primary_key=True, default=False, server_default=sa_false()
+    )
     epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True

@@ -6,6 +6,9 @@ wrap's clear header (group, epoch, public key, member), that the wraps cover exa
 who have an encryption key in the directory, and publishes the group's binding in the key
 directory in the same transaction. Removing a member marks the group rotation-due; the next
 rotation wraps the new key for the remaining members only (docs/crypto.md, section 5.4).
+
+Every use case takes the group (``groups.PRACTICE``, the default, or ``groups.CLINICAL``, the
+practitioners' group that notes are sealed to): same checks, formats and tables, its own rows.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import FIRST_EPOCH, read_group_wrap_header
-from colloque.crypto.statements import MembershipStatement, parse_member_entries
+from colloque.crypto.statements import MembershipStatement, Role, parse_member_entries
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.keydirectory.interfaces import LogSigner
@@ -35,7 +38,9 @@ from colloque.keydirectory.services import (
     signed_checkpoint,
     tree_size,
 )
+from colloque.practicekeys.groups import PRACTICE, KeyGroup
 from colloque.practicekeys.memberships import (
+    ROLE_NAMES,
     attested,
     check_epoch_statement,
     remove_membership,
@@ -45,8 +50,6 @@ from colloque.practicekeys.memberships import (
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
 from colloque.principal import Principal
 from colloque.scheduling.models import PracticeMember
-
-GROUP_NOT_FOUND = "practice key group not found"
 
 
 @dataclass(frozen=True)
@@ -66,50 +69,60 @@ class CurrentEpoch:
     rotation_due: bool
 
 
-def current_state(session: Session, *, practice_id: UUID) -> CurrentEpoch | None:
+def current_state(
+    session: Session, *, practice_id: UUID, group: KeyGroup = PRACTICE
+) -> CurrentEpoch | None:
     """The current epoch and whether it is rotation-due, in one query (None: no group yet)."""
     row = session.execute(
         select(PracticeKeyEpoch.epoch, PracticeKeyEpoch.rotation_due)
-        .where(PracticeKeyEpoch.practice_id == practice_id)
+        .where(
+            PracticeKeyEpoch.practice_id == practice_id,
+            PracticeKeyEpoch.clinical == group.clinical,
+        )
         .order_by(PracticeKeyEpoch.epoch.desc())
         .limit(1)
     ).first()
     return None if row is None else CurrentEpoch(row.epoch, bool(row.rotation_due))
 
 
-def current_epoch(session: Session, *, practice_id: UUID) -> int | None:
-    """The practice group's current epoch (``None`` before the group is made)."""
-    state = current_state(session, practice_id=practice_id)
+def current_epoch(session: Session, *, practice_id: UUID, group: KeyGroup = PRACTICE) -> int | None:
+    """The group's current epoch (``None`` before the group is made)."""
+    state = current_state(session, practice_id=practice_id, group=group)
     return None if state is None else state.epoch
 
 
-def rotation_due(session: Session, *, practice_id: UUID) -> bool:
+def rotation_due(session: Session, *, practice_id: UUID, group: KeyGroup = PRACTICE) -> bool:
     """True once a member was removed and no rotation has followed yet."""
-    state = current_state(session, practice_id=practice_id)
+    state = current_state(session, practice_id=practice_id, group=group)
     return state is not None and state.rotation_due
 
 
 # Checks ------------------------------------------------------------------------------------------
 
 
-def _current_row(session: Session, practice_id: UUID, *, lock: bool = False) -> PracticeKeyEpoch:
+def _current_row(
+    session: Session, practice_id: UUID, group: KeyGroup, *, lock: bool = False
+) -> PracticeKeyEpoch:
     query = (
         select(PracticeKeyEpoch)
-        .where(PracticeKeyEpoch.practice_id == practice_id)
+        .where(
+            PracticeKeyEpoch.practice_id == practice_id,
+            PracticeKeyEpoch.clinical == group.clinical,
+        )
         .order_by(PracticeKeyEpoch.epoch.desc())
         .limit(1)
     )
     row = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if row is None:
-        raise NotFound(GROUP_NOT_FOUND)
+        raise NotFound(group.not_found)
     return row
 
 
 def _keyed_members(
-    session: Session, practice_id: UUID, chain: Sequence[MembershipStatement]
+    session: Session, practice_id: UUID, chain: Sequence[MembershipStatement], group: KeyGroup
 ) -> set[UUID]:
     """Members who have an encryption key in the directory and whom the practice's signed chain
-    attests: those the group key is wrapped for."""
+    attests in one of the group's roles: those the group key is wrapped for."""
     keyed = set(
         session.scalars(
             select(PracticeMember.account_id)
@@ -125,13 +138,15 @@ def _keyed_members(
             )
         )
     )
-    return keyed & set(attested(chain))
+    return keyed & {
+        member for member, role in attested(chain).items() if role in group.member_roles
+    }
 
 
 def _check_wraps(
     wraps: Sequence[MemberWrap],
     *,
-    practice_id: UUID,
+    group_id: UUID,
     epoch: int,
     public_key: bytes,
     allowed: set[UUID],
@@ -146,7 +161,7 @@ def _check_wraps(
         except CryptoError:
             raise InvalidInput("not a group key wrap", field="wraps") from None
         if (header.group_id, header.epoch, header.public_key, header.member_id) != (
-            practice_id,
+            group_id,
             epoch,
             public_key,
             wrap.account_id,
@@ -163,6 +178,7 @@ def _check_wraps(
 def _store_epoch(
     session: Session,
     *,
+    group: KeyGroup,
     now: datetime,
     principal: Principal,
     practice_id: UUID,
@@ -173,20 +189,23 @@ def _store_epoch(
     chain: Sequence[MembershipStatement],
     log: LogSigner,
 ) -> PracticeKeyEpoch:
+    group_id = group.group_id(practice_id)
     signed, members = check_epoch_statement(
         session,
         principal=principal,
-        practice_id=practice_id,
+        group_id=group_id,
+        signer_role=group.signer_role,
         epoch=epoch,
         public_key=public_key,
         wrapped=[wrap.account_id for wrap in wraps],
         leaf=statement,
         chain=chain,
     )
-    binding = KeyBinding(SubjectKind.GROUP, practice_id, KeyPurpose.ENCRYPTION, epoch, public_key)
+    binding = KeyBinding(SubjectKind.GROUP, group_id, KeyPurpose.ENCRYPTION, epoch, public_key)
     leaf_index, *_ = publish_bindings(session, bindings=[binding, signed], now=now, log=log)
     row = PracticeKeyEpoch(
         practice_id=practice_id,
+        clinical=group.clinical,
         epoch=epoch,
         public_key=public_key,
         leaf_index=leaf_index,
@@ -197,12 +216,18 @@ def _store_epoch(
     )
     session.add(row)
     session.flush()
-    _insert_wraps(session, now=now, practice_id=practice_id, epoch=epoch, wraps=wraps)
+    _insert_wraps(session, now=now, practice_id=practice_id, group=group, epoch=epoch, wraps=wraps)
     return row
 
 
 def _insert_wraps(
-    session: Session, *, now: datetime, practice_id: UUID, epoch: int, wraps: Sequence[MemberWrap]
+    session: Session,
+    *,
+    now: datetime,
+    practice_id: UUID,
+    group: KeyGroup,
+    epoch: int,
+    wraps: Sequence[MemberWrap],
 ) -> None:
     if wraps:
         # One multi-row statement: a rotation of 1,000 members is not 1,000 round trips.
@@ -211,6 +236,7 @@ def _insert_wraps(
             [
                 {
                     "practice_id": practice_id,
+                    "clinical": group.clinical,
                     "epoch": epoch,
                     "account_id": wrap.account_id,
                     "wrap": wrap.wrap,
@@ -234,23 +260,30 @@ def do_create_group(
     wraps: Sequence[MemberWrap],
     log: LogSigner,
     statement: bytes | None = None,
+    group: KeyGroup = PRACTICE,
 ) -> PracticeKeyEpoch:
     """Epoch 1, made by an admin's client once it signed the practice's membership chain: its
-    public key, a wrap for every attested member and the admin's group epoch statement."""
-    require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
-    if current_epoch(session, practice_id=practice_id) is not None:
-        raise Conflict("the practice already has a key group")
+    public key, a wrap for every attested member and the admin's group epoch statement. For the
+    practitioners' group: a practitioner's client, wrapped for every attested practitioner."""
+    require(principal, group.manage, PracticeTarget(practice_id), what="practice")
+    if current_epoch(session, practice_id=practice_id, group=group) is not None:
+        raise Conflict(
+            "the practice already has a key group"
+            if group is PRACTICE
+            else "the practice already has a practitioners' key group"
+        )
     chain = signed_chain(session, practice_id=practice_id)
     _check_wraps(
         wraps,
-        practice_id=practice_id,
+        group_id=group.group_id(practice_id),
         epoch=FIRST_EPOCH,
         public_key=public_key,
-        allowed=_keyed_members(session, practice_id, chain),
+        allowed=_keyed_members(session, practice_id, chain, group),
         exactly=True,
     )
     row = _store_epoch(
         session,
+        group=group,
         now=now,
         principal=principal,
         practice_id=practice_id,
@@ -261,7 +294,7 @@ def do_create_group(
         chain=chain,
         log=log,
     )
-    _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_CREATED)
+    _audit(session, now, principal, practice_id, group, group.created)
     return row
 
 
@@ -273,23 +306,25 @@ def do_add_wraps(
     practice_id: UUID,
     epoch: int,
     wraps: Sequence[MemberWrap],
+    group: KeyGroup = PRACTICE,
 ) -> int:
     """A member's client seals the current key for members who have no wrap of it (newcomers)."""
-    require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
-    current = _current_row(session, practice_id)
+    require(principal, group.manage, PracticeTarget(practice_id), what="practice")
+    current = _current_row(session, practice_id, group)
     if epoch != current.epoch:
         raise Conflict("the group key has changed; fetch it again", field="epoch")
+    chain = stored_chain(session, practice_id=practice_id)
     _check_wraps(
         wraps,
-        practice_id=practice_id,
+        group_id=group.group_id(practice_id),
         epoch=current.epoch,
         public_key=current.public_key,
-        allowed=_keyed_members(session, practice_id, stored_chain(session, practice_id=practice_id))
-        - _wrapped(session, practice_id, epoch),
+        allowed=_keyed_members(session, practice_id, chain, group)
+        - _wrapped(session, practice_id, group, epoch),
         exactly=False,
     )
-    _insert_wraps(session, now=now, practice_id=practice_id, epoch=epoch, wraps=wraps)
-    _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_WRAPPED)
+    _insert_wraps(session, now=now, practice_id=practice_id, group=group, epoch=epoch, wraps=wraps)
+    _audit(session, now, principal, practice_id, group, group.wrapped)
     return len(wraps)
 
 
@@ -304,25 +339,28 @@ def do_rotate_group(
     wraps: Sequence[MemberWrap],
     log: LogSigner,
     statement: bytes | None = None,
+    group: KeyGroup = PRACTICE,
 ) -> PracticeKeyEpoch:
-    """The next epoch, wrapped for exactly the remaining attested members, with an admin's group
-    epoch statement; clears rotation-due. A practice keyed before signed memberships is re-keyed
-    this way once its admin signed the chain (docs/operations.md)."""
-    require(principal, Action.PRACTICE_KEYS_MANAGE, PracticeTarget(practice_id), what="practice")
-    current = _current_row(session, practice_id, lock=True)
+    """The next epoch, wrapped for exactly the remaining attested members (practitioners, for
+    their group), with the group epoch statement of an admin (a practitioner); clears
+    rotation-due. A practice keyed before signed memberships is re-keyed this way once its admin
+    signed the chain (docs/operations.md)."""
+    require(principal, group.manage, PracticeTarget(practice_id), what="practice")
+    current = _current_row(session, practice_id, group, lock=True)
     if epoch != current.epoch + 1:
         raise Conflict("a rotation makes the epoch after the current one", field="epoch")
     chain = signed_chain(session, practice_id=practice_id)
     _check_wraps(
         wraps,
-        practice_id=practice_id,
+        group_id=group.group_id(practice_id),
         epoch=epoch,
         public_key=public_key,
-        allowed=_keyed_members(session, practice_id, chain),
+        allowed=_keyed_members(session, practice_id, chain, group),
         exactly=True,
     )
     row = _store_epoch(
         session,
+        group=group,
         now=now,
         principal=principal,
         practice_id=practice_id,
@@ -333,7 +371,7 @@ def do_rotate_group(
         chain=chain,
         log=log,
     )
-    _audit(session, now, principal, practice_id, AuditAction.PRACTICE_KEY_GROUP_ROTATED)
+    _audit(session, now, principal, practice_id, group, group.rotated)
     return row
 
 
@@ -369,16 +407,24 @@ class GroupState:
 
 
 def group_state(
-    session: Session, *, principal: Principal, practice_id: UUID, log: LogSigner
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    log: LogSigner,
+    group: KeyGroup = PRACTICE,
 ) -> GroupState:
     """For a member: the current epoch, its directory binding with proof, and my wraps."""
-    require(principal, Action.PRACTICE_KEYS_VIEW, PracticeTarget(practice_id), what="practice")
-    current = _current_row(session, practice_id)
-    (proven,) = proven_current(session, SubjectKind.GROUP, [practice_id], [KeyPurpose.ENCRYPTION])
+    require(principal, group.view, PracticeTarget(practice_id), what="practice")
+    current = _current_row(session, practice_id, group)
+    (proven,) = proven_current(
+        session, SubjectKind.GROUP, [group.group_id(practice_id)], [KeyPurpose.ENCRYPTION]
+    )
     wraps = session.scalars(
         select(PracticeKeyWrap)
         .where(
             PracticeKeyWrap.practice_id == practice_id,
+            PracticeKeyWrap.clinical == group.clinical,
             PracticeKeyWrap.account_id == principal.account_id,
         )
         .order_by(PracticeKeyWrap.epoch.desc())
@@ -397,11 +443,13 @@ class MemberKey:
     wrapped: bool
 
 
-def _wrapped(session: Session, practice_id: UUID, epoch: int) -> set[UUID]:
+def _wrapped(session: Session, practice_id: UUID, group: KeyGroup, epoch: int) -> set[UUID]:
     return set(
         session.scalars(
             select(PracticeKeyWrap.account_id).where(
-                PracticeKeyWrap.practice_id == practice_id, PracticeKeyWrap.epoch == epoch
+                PracticeKeyWrap.practice_id == practice_id,
+                PracticeKeyWrap.clinical == group.clinical,
+                PracticeKeyWrap.epoch == epoch,
             )
         )
     )
@@ -416,20 +464,27 @@ class Members:
 
 
 def list_members(
-    session: Session, *, principal: Principal, practice_id: UUID, log: LogSigner
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    log: LogSigner,
+    group: KeyGroup = PRACTICE,
 ) -> Members:
-    """The current epoch and every member with their encryption key (to check against the
-    directory before wrapping) and whether they hold the current key."""
-    require(principal, Action.PRACTICE_KEYS_VIEW, PracticeTarget(practice_id), what="practice")
+    """The current epoch and every member of the group's roles (every member; practitioners, for
+    their group) with their encryption key (to check against the directory before wrapping) and
+    whether they hold the current key."""
+    require(principal, group.view, PracticeTarget(practice_id), what="practice")
     size = tree_size(session)
-    members = session.execute(
-        select(PracticeMember.account_id, PracticeMember.role)
-        .where(PracticeMember.practice_id == practice_id)
-        .order_by(PracticeMember.account_id)
-    ).all()
+    query = select(PracticeMember.account_id, PracticeMember.role).where(
+        PracticeMember.practice_id == practice_id
+    )
+    if group.clinical:
+        query = query.where(PracticeMember.role == ROLE_NAMES[Role.PRACTITIONER])
+    members = session.execute(query.order_by(PracticeMember.account_id)).all()
     keys = current_encryption_keys(session, user_ids=[m.account_id for m in members], size=size)
-    epoch = current_epoch(session, practice_id=practice_id)
-    wrapped = _wrapped(session, practice_id, epoch) if epoch is not None else set()
+    epoch = current_epoch(session, practice_id=practice_id, group=group)
+    wrapped = _wrapped(session, practice_id, group, epoch) if epoch is not None else set()
     return Members(
         epoch,
         [
@@ -441,7 +496,12 @@ def list_members(
 
 
 def _audit(
-    session: Session, now: datetime, principal: Principal, practice_id: UUID, action: AuditAction
+    session: Session,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    group: KeyGroup,
+    action: AuditAction,
 ) -> None:
     record(
         session,
@@ -449,17 +509,21 @@ def _audit(
         action=action,
         principal=principal,
         practice_id=practice_id,
-        object_kind="practice_key_group",
-        object_id=practice_id,
+        object_kind=group.name,
+        object_id=group.group_id(practice_id),
     )
 
 
-def epoch_members(session: Session, *, practice_id: UUID) -> dict[int, list[tuple[UUID, int]]]:
+def epoch_members(
+    session: Session, *, practice_id: UUID, group: KeyGroup = PRACTICE
+) -> dict[int, list[tuple[UUID, int]]]:
     """Per epoch made in a practice that signs its memberships, the (member, encryption epoch)
     its key was wrapped for: what the epoch's statement digest covers, for clients to check."""
     rows = session.execute(
         select(PracticeKeyEpoch.epoch, PracticeKeyEpoch.members).where(
-            PracticeKeyEpoch.practice_id == practice_id, PracticeKeyEpoch.members.is_not(None)
+            PracticeKeyEpoch.practice_id == practice_id,
+            PracticeKeyEpoch.clinical == group.clinical,
+            PracticeKeyEpoch.members.is_not(None),
         )
     )
     return {epoch: parse_member_entries(members or b"") for epoch, members in rows}

@@ -1,8 +1,9 @@
-"""Moving item keys to new keys: after a practice group rotation, and after a patient's key reset.
+"""Moving item keys to new keys: after a group rotation, and after a patient's key reset.
 
 The server cannot do either: it holds no key. A member's client fetches the wraps it can open, opens
 them, and posts new wraps; the server checks each new wrap's clear header (this item, this
-recipient, the current epoch) and then drops the recipient's older wraps of those items.
+recipient, the current epoch) and then drops the recipient's older wraps of those items. The
+practitioners' group (notes) is re-wrapped the same way, by practitioners only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.errors import InvalidInput
 from colloque.patients.registry import get_registered_patient
+from colloque.practicekeys.groups import PRACTICE, KeyGroup
 from colloque.practicekeys.services import current_epoch
 from colloque.principal import Principal
 from colloque.records.models import ItemKeyWrap, SealedItemRow
@@ -34,11 +36,22 @@ from colloque.records.services import (
 MAX_BATCH = 200
 
 
-def _group_epoch(session: Session, practice_id: UUID) -> int:
-    epoch = current_epoch(session, practice_id=practice_id)
+def _group_epoch(session: Session, practice_id: UUID, group: KeyGroup) -> int:
+    epoch = current_epoch(session, practice_id=practice_id, group=group)
     if epoch is None:
-        raise InvalidInput("this practice has no key group yet", field="practice_id")
+        if group is PRACTICE:
+            raise InvalidInput("this practice has no key group yet", field="practice_id")
+        raise InvalidInput("this practice has no practitioners' key group yet", field="group")
     return epoch
+
+
+def _may_rewrap(principal: Principal, practice_id: UUID, group: KeyGroup) -> None:
+    """Staff re-wrap the practice group's item keys; practitioners alone their group's."""
+    require(
+        principal, Action.PRACTICE_ITEM_KEY_REWRAP, PracticeTarget(practice_id), what="practice"
+    )
+    if group is not PRACTICE:
+        require(principal, group.manage, PracticeTarget(practice_id), what="practice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +62,21 @@ class StaleWraps:
 
 
 def list_stale_practice_wraps(
-    session: Session, *, principal: Principal, practice_id: UUID, after: UUID | None, limit: int
+    session: Session,
+    *,
+    principal: Principal,
+    practice_id: UUID,
+    after: UUID | None,
+    limit: int,
+    group: KeyGroup = PRACTICE,
 ) -> StaleWraps:
-    """The practice's wraps at an epoch older than the current one, by item id after ``after``."""
-    require(
-        principal, Action.PRACTICE_ITEM_KEY_REWRAP, PracticeTarget(practice_id), what="practice"
-    )
-    current = _group_epoch(session, practice_id)
+    """The group's wraps at an epoch older than the current one, by item id after ``after``."""
+    _may_rewrap(principal, practice_id, group)
+    current = _group_epoch(session, practice_id, group)
     stale = (
         ItemKeyWrap.practice_id == practice_id,
         ItemKeyWrap.recipient_kind == "practice",
-        ItemKeyWrap.recipient_id == practice_id,
+        ItemKeyWrap.recipient_id == group.group_id(practice_id),
         ItemKeyWrap.epoch < current,
     )
     statement = select(ItemKeyWrap.item_id).where(*stale).distinct()
@@ -112,21 +129,21 @@ def do_rewrap_practice_items(
     principal: Principal,
     practice_id: UUID,
     wraps: Sequence[bytes],
+    group: KeyGroup = PRACTICE,
 ) -> int:
-    """Store wraps for the practice's current epoch; drop the older wraps of those items."""
-    require(
-        principal, Action.PRACTICE_ITEM_KEY_REWRAP, PracticeTarget(practice_id), what="practice"
-    )
-    current = _group_epoch(session, practice_id)
+    """Store wraps for the group's current epoch; drop its older wraps of those items."""
+    _may_rewrap(principal, practice_id, group)
+    current = _group_epoch(session, practice_id, group)
     by_item = _batch(session, wraps, practice_id, None)
-    wanted = Recipient("practice", practice_id, current)
+    group_id = group.group_id(practice_id)
+    wanted = Recipient("practice", group_id, current)
     for index, (item_id, wrap) in enumerate(by_item.items()):
         check_wrap(wrap, item_id=item_id, wanted={wanted}, field=f"wraps[{index}]")
     replace_wraps(
         session,
         practice_id=practice_id,
         recipient_kind="practice",
-        recipient_id=practice_id,
+        recipient_id=group_id,
         new_epoch=current,
         items=list(by_item.items()),
     )

@@ -4,7 +4,8 @@ The server never holds an item key. What it can check without one, it checks bef
 (docs/crypto.md, "What the server checks"): the envelope's kind, item id, context and author match
 the request; the author's signature verifies with the author's current signing key; and the key
 is wrapped exactly once for each recipient that must read the item (the patient's holder at their
-current key epoch, the practice group at its current epoch), for nobody else.
+current key epoch, the practice group at its current epoch; for a note, the practitioners' group
+instead of the practice group), for nobody else.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from colloque.crypto.items import (
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, Unauthenticated
 from colloque.patients.models import Patient
+from colloque.practicekeys.groups import CLINICAL, PRACTICE, KeyGroup
 from colloque.practicekeys.services import CurrentEpoch, current_state
 from colloque.principal import Principal
 from colloque.records.models import ItemKeyWrap, SealedItemRow
@@ -52,7 +54,8 @@ _RECIPIENT = {SubjectKind.USER: "user", SubjectKind.GROUP: "practice"}
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Who must get a wrap: ``kind`` "user" (an account) or "practice" (the practice's group)."""
+    """Who must get a wrap: ``kind`` "user" (an account) or "practice" (one of the practice's
+    groups: ``recipient_id`` is the practice's id, or its practitioners' group's)."""
 
     kind: str
     recipient_id: UUID
@@ -65,17 +68,45 @@ def user_epoch(session: Session, *, account_id: UUID) -> int | None:
 
 
 def expected_recipients(
-    session: Session, *, practice_id: UUID, patient: Patient, group: CurrentEpoch | None
+    session: Session, *, group_id: UUID, patient: Patient, group: CurrentEpoch | None
 ) -> set[Recipient]:
-    """The patient's holder (if any, with keys) and the practice group (once it exists)."""
+    """The patient's holder (if any, with keys) and the group ``group_id`` (once it exists)."""
     wanted: set[Recipient] = set()
     if patient.holder_account_id is not None:
         epoch = user_epoch(session, account_id=patient.holder_account_id)
         if epoch is not None:
             wanted.add(Recipient("user", patient.holder_account_id, epoch))
     if group is not None:
-        wanted.add(Recipient("practice", practice_id, group.epoch))
+        wanted.add(Recipient("practice", group_id, group.epoch))
     return wanted
+
+
+def sealing_group(kind: str) -> KeyGroup:
+    """The group an item of ``kind`` is sealed to: notes to the practitioners', the rest to the
+    practice's."""
+    return CLINICAL if kind == "note" else PRACTICE
+
+
+def _current_group(session: Session, practice_id: UUID, group: KeyGroup) -> CurrentEpoch | None:
+    """The group's current epoch, refused (409 naming ``wraps``) while it is rotation-due, or,
+    for the practitioners' group, before a practitioner made it."""
+    state = current_state(session, practice_id=practice_id, group=group)
+    if group is CLINICAL and state is None:
+        raise Conflict(
+            "the practitioners' key group does not exist yet: a practitioner's client creates it "
+            "first",
+            field="wraps",
+        )
+    if state is not None and state.rotation_due:
+        # A member left and still holds the current group key: nothing new is sealed for it.
+        raise Conflict(
+            "the practice's key must be rotated first (a member left); try again shortly"
+            if group is PRACTICE
+            else "the practitioners' key must be rotated first (a practitioner left); try again "
+            "shortly",
+            field="wraps",
+        )
+    return state
 
 
 def _author_bundle(session: Session, account_id: UUID) -> KeyBundleRow:
@@ -175,14 +206,11 @@ def store_sealed_item(
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise ValueError("store_sealed_item needs an existing patient")
-    group = current_state(session, practice_id=practice_id)
-    if group is not None and group.rotation_due:
-        # A member left and still holds the current group key: nothing new is sealed for it.
-        raise Conflict(
-            "the practice's key must be rotated first (a member left); try again shortly",
-            field="wraps",
-        )
-    wanted = expected_recipients(session, practice_id=practice_id, patient=patient, group=group)
+    sealed_to = sealing_group(kind)
+    group = _current_group(session, practice_id, sealed_to)
+    wanted = expected_recipients(
+        session, group_id=sealed_to.group_id(practice_id), patient=patient, group=group
+    )
     if not wanted:
         raise InvalidInput("nobody could read this item yet", field="wraps")
     checked = check_wraps(wraps, item_id=header.item_id, wanted=wanted)
@@ -238,11 +266,14 @@ def list_items(
     reader: Recipient,
     before: UUID | None,
     limit: int,
+    also: UUID | None = None,
 ) -> list[ItemWithWraps]:
     """Newest first, ``limit`` items older than the item ``before``; with the reader's wraps.
 
     ``reader`` is ("user", account, any epoch) for a holder, ("practice", practice, any epoch) for
-    staff: the epoch is ignored so that wraps not yet re-wrapped are still handed out.
+    staff: the epoch is ignored so that wraps not yet re-wrapped are still handed out. ``also``:
+    another recipient id of the same kind whose wraps the reader gets too (a practitioner reading
+    notes: the practitioners' group, and the practice group that older notes were sealed to).
     """
     statement = select(SealedItemRow).where(
         SealedItemRow.practice_id == practice_id,
@@ -277,7 +308,9 @@ def list_items(
                 ItemKeyWrap.practice_id == practice_id,
                 ItemKeyWrap.item_id.in_(list(wraps)),
                 ItemKeyWrap.recipient_kind == reader.kind,
-                ItemKeyWrap.recipient_id == reader.recipient_id,
+                ItemKeyWrap.recipient_id.in_(
+                    [reader.recipient_id] + ([] if also is None else [also])
+                ),
             )
             .order_by(ItemKeyWrap.epoch)
         ):

@@ -1,8 +1,9 @@
 """Notes about a patient and the messages between a patient and a practice.
 
 Notes are clinical: practitioners write and read them; the patient's holder reads them. Secretaries
-and admins do not, although the practice's group key would open them for any member: the server
-refuses them the ciphertext (docs/authorization.md). Messages are one conversation per practice and
+and admins do not: notes are sealed to the practitioners' key group, which no other member's key
+opens, and the server refuses them the ciphertext as well (docs/authorization.md). Notes written
+before that group existed were sealed to the practice group; practitioners get those wraps too. Messages are one conversation per practice and
 patient (its id is derived: ``crypto.items.conversation_id``), written by the holder or any staff.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.items import conversation_id
 from colloque.errors import NotFound, Unauthenticated
 from colloque.notifications.services import Template, enqueue
@@ -216,6 +218,7 @@ def read_items(
         reader=reader,
         before=before,
         limit=limit,
+        also=clinical_group_id(practice_id) if kind == NOTE and not as_holder else None,
     )
     record(
         session,

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query
 from colloque.accounts.services import display_name
 from colloque.api.deps import DB, AnyPrincipal, CurrentPrincipal, LogDep, WitnessingDep
 from colloque.api.schemas import B64, Out
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.transparency import SubjectKind
 from colloque.keydirectory import services, subjects
+from colloque.practicekeys.groups import CLINICAL, PRACTICE
 from colloque.practicekeys.services import epoch_members
 
 router = APIRouter(prefix="/api/v1/key-directory", tags=["key directory"])
@@ -146,27 +148,48 @@ def _keys(
     principal: CurrentPrincipal,
     kind: SubjectKind,
     subject_id: UUID,
+    *,
+    clinical: bool = False,
 ) -> SubjectKeysOut:
+    """A subject's keys at the witnessed size; ``clinical``: the practitioners' group of the
+    practice ``subject_id``."""
     with db.read() as session:
         witnessed = None
         if witnessing is not None and witnessing.threshold:
             witnessed = witnessing.witnessed_head(session)
-        found = subjects.subject_keys(
-            session,
-            principal=principal,
-            subject_kind=kind,
-            subject_id=subject_id,
-            log=log,
-            size=None if witnessed is None else witnessed.tree_size,
-            signed_note=None if witnessed is None else witnessed.signed_note,
-        )
-        members = (
-            epoch_members(session, practice_id=subject_id) if kind is SubjectKind.GROUP else {}
-        )
+        size = None if witnessed is None else witnessed.tree_size
+        signed_note = None if witnessed is None else witnessed.signed_note
+        if clinical:
+            found = subjects.clinical_keys(
+                session,
+                principal=principal,
+                practice_id=subject_id,
+                log=log,
+                size=size,
+                signed_note=signed_note,
+            )
+        else:
+            found = subjects.subject_keys(
+                session,
+                principal=principal,
+                subject_kind=kind,
+                subject_id=subject_id,
+                log=log,
+                size=size,
+                signed_note=signed_note,
+            )
+        members = {}
+        if kind is SubjectKind.GROUP:
+            group = CLINICAL if clinical else PRACTICE
+            members = epoch_members(session, practice_id=subject_id, group=group)
         # Asked only once the policy let this reader see the keys (subject_keys raised otherwise).
         name = display_name(session, account_id=subject_id) if kind is SubjectKind.USER else None
+    if clinical:
+        subject_kind, subject_id = "practice_clinical", clinical_group_id(subject_id)
+    else:
+        subject_kind = "user" if kind is SubjectKind.USER else "practice"
     return SubjectKeysOut(
-        subject_kind="user" if kind is SubjectKind.USER else "practice",
+        subject_kind=subject_kind,
         subject_id=subject_id,
         bindings=[BindingOut.of(proven) for proven in found.bindings],
         signed_checkpoint=found.signed_checkpoint,
@@ -223,3 +246,24 @@ def practice_keys(
     principal: CurrentPrincipal,
 ) -> SubjectKeysOut:
     return _keys(db, log, witnessing, principal, SubjectKind.GROUP, practice_id)
+
+
+@router.get(
+    "/practices/{practice_id}/clinical",
+    response_model=SubjectKeysOut,
+    summary="A practice's practitioners' group key (notes), with inclusion proofs and fingerprint",
+    description=(
+        "The practice's staff read the current key of its practitioners' group (what notes are "
+        "sealed to; its id is derived from the practice's), with every leaf of the group in the "
+        "log and the members of each epoch, proven against the same checkpoint. 404 for anyone "
+        "else, and before a practitioner made the group."
+    ),
+)
+def practice_clinical_keys(
+    practice_id: UUID,
+    db: DB,
+    log: LogDep,
+    witnessing: WitnessingDep,
+    principal: CurrentPrincipal,
+) -> SubjectKeysOut:
+    return _keys(db, log, witnessing, principal, SubjectKind.GROUP, practice_id, clinical=True)

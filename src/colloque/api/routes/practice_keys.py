@@ -1,4 +1,5 @@
-"""HTTP routes of practice key groups, and of removing a practice member."""
+"""HTTP routes of practice key groups (the practice's, and its practitioners' that notes are sealed
+to: the same shapes under ``/clinical-key-group``), and of removing a practice member."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from colloque.api.limits import KEY_GROUP_BODY_LIMIT, body_limit
 from colloque.api.routes.key_directory import BindingOut, LeafOut
 from colloque.api.schemas import B64, Body, Out
 from colloque.practicekeys import memberships, services
+from colloque.practicekeys.groups import CLINICAL, PRACTICE, KeyGroup
 from colloque.practicekeys.models import PracticeKeyEpoch
 
 router = APIRouter(prefix="/api/v1/practices/{practice_id}", tags=["practice keys"])
@@ -143,6 +145,18 @@ def create_group(
     log: LogDep,
     principal: CurrentPrincipal,
 ) -> EpochOut:
+    return _create(PRACTICE, practice_id, body, db, clock, log, principal)
+
+
+def _create(
+    group: KeyGroup,
+    practice_id: UUID,
+    body: GroupCreateIn,
+    db: DB,
+    clock: ClockDep,
+    log: LogDep,
+    principal: CurrentPrincipal,
+) -> EpochOut:
     with db.write() as session:
         row = services.do_create_group(
             session,
@@ -153,6 +167,7 @@ def create_group(
             wraps=_wraps(body.wraps),
             log=log,
             statement=body.statement,
+            group=group,
         )
         return EpochOut.of(row)
 
@@ -167,8 +182,16 @@ def create_group(
     ),
 )
 def group(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> GroupOut:
+    return _group(PRACTICE, practice_id, db, log, principal)
+
+
+def _group(
+    group: KeyGroup, practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
+) -> GroupOut:
     with db.read() as session:
-        state = services.group_state(session, principal=principal, practice_id=practice_id, log=log)
+        state = services.group_state(
+            session, principal=principal, practice_id=practice_id, log=log, group=group
+        )
         return GroupOut(
             epoch=state.epoch,
             rotation_due=state.rotation_due,
@@ -188,9 +211,15 @@ def group(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -
     ),
 )
 def members(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> MembersOut:
+    return _members(PRACTICE, practice_id, db, log, principal)
+
+
+def _members(
+    group: KeyGroup, practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
+) -> MembersOut:
     with db.read() as session:
         found = services.list_members(
-            session, principal=principal, practice_id=practice_id, log=log
+            session, principal=principal, practice_id=practice_id, log=log, group=group
         )
         return MembersOut(
             epoch=found.epoch,
@@ -221,6 +250,17 @@ def members(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal)
 def add_wraps(
     practice_id: UUID, body: WrapsIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> WrapsAddedOut:
+    return _add_wraps(PRACTICE, practice_id, body, db, clock, principal)
+
+
+def _add_wraps(
+    group: KeyGroup,
+    practice_id: UUID,
+    body: WrapsIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+) -> WrapsAddedOut:
     with db.write() as session:
         added = services.do_add_wraps(
             session,
@@ -229,6 +269,7 @@ def add_wraps(
             practice_id=practice_id,
             epoch=body.epoch,
             wraps=_wraps(body.wraps),
+            group=group,
         )
     return WrapsAddedOut(added=added)
 
@@ -254,6 +295,18 @@ def rotate(
     log: LogDep,
     principal: CurrentPrincipal,
 ) -> EpochOut:
+    return _rotate(PRACTICE, practice_id, body, db, clock, log, principal)
+
+
+def _rotate(
+    group: KeyGroup,
+    practice_id: UUID,
+    body: RotationIn,
+    db: DB,
+    clock: ClockDep,
+    log: LogDep,
+    principal: CurrentPrincipal,
+) -> EpochOut:
     with db.write() as session:
         row = services.do_rotate_group(
             session,
@@ -265,6 +318,7 @@ def rotate(
             wraps=_wraps(body.wraps),
             log=log,
             statement=body.statement,
+            group=group,
         )
         return EpochOut.of(row)
 
@@ -350,3 +404,108 @@ def remove_member(
             account_id=account_id,
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# The practitioners' key group (notes) -----------------------------------------------------------
+
+_PRACTITIONERS_ONLY = (
+    " Practitioners only: 403 for a secretary or an admin, 404 for anyone outside the practice."
+)
+
+
+@router.post(
+    "/clinical-key-group",
+    response_model=EpochOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create the practitioners' key group (notes): its public key and a wrap for each",
+    description=(
+        "A practitioner creates the key notes are sealed to on their device, once the practice's "
+        "membership chain is signed, and posts a wrap for every attested practitioner with a key "
+        "and their own group epoch statement. 409 when the group exists or the membership chain "
+        "moved on, 422 for no chain yet, a missing or wrong `statement`, or missing or extra "
+        "`wraps`." + _PRACTITIONERS_ONLY
+    ),
+    responses={409: {"description": "The practice already has a practitioners' key group"}},
+)
+@body_limit(KEY_GROUP_BODY_LIMIT)
+def create_clinical_group(
+    practice_id: UUID,
+    body: GroupCreateIn,
+    db: DB,
+    clock: ClockDep,
+    log: LogDep,
+    principal: CurrentPrincipal,
+) -> EpochOut:
+    return _create(CLINICAL, practice_id, body, db, clock, log, principal)
+
+
+@router.get(
+    "/clinical-key-group",
+    response_model=GroupOut,
+    summary="The practitioners' group key binding with its proof, and my wraps of every epoch",
+    description=(
+        "A practitioner reads the current binding of the key notes are sealed to, with its proof, "
+        "and their own wraps of every epoch. 404 before a practitioner made the group."
+        + _PRACTITIONERS_ONLY
+    ),
+)
+def clinical_group(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal) -> GroupOut:
+    return _group(CLINICAL, practice_id, db, log, principal)
+
+
+@router.get(
+    "/clinical-key-group/members",
+    response_model=MembersOut,
+    summary="Practitioners with their encryption keys and whether they hold the group key",
+    description=(
+        "A practitioner lists the practice's practitioners, their encryption keys and whether "
+        "they hold the current key of the practitioners' group." + _PRACTITIONERS_ONLY
+    ),
+)
+def clinical_members(
+    practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
+) -> MembersOut:
+    return _members(CLINICAL, practice_id, db, log, principal)
+
+
+@router.post(
+    "/clinical-key-group/wraps",
+    response_model=WrapsAddedOut,
+    summary="Wrap the practitioners' current group key for practitioners who do not hold it",
+    description=(
+        "A practitioner wraps the current key of the practitioners' group for attested "
+        "practitioners who do not hold it yet. 409 when the epoch is no longer current, 422 for "
+        "`wraps` of anyone else." + _PRACTITIONERS_ONLY
+    ),
+    responses={409: {"description": "The group key has changed"}},
+)
+@body_limit(KEY_GROUP_BODY_LIMIT)
+def add_clinical_wraps(
+    practice_id: UUID, body: WrapsIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> WrapsAddedOut:
+    return _add_wraps(CLINICAL, practice_id, body, db, clock, principal)
+
+
+@router.post(
+    "/clinical-key-group/rotations",
+    response_model=EpochOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Rotate the practitioners' group key, wrapped for exactly the practitioners",
+    description=(
+        "A practitioner posts the next epoch of the practitioners' group, wrapped for exactly the "
+        "attested practitioners, with their group epoch statement. 409 when the epoch is not the "
+        "next one or the membership chain moved on; 422 for a missing or wrong `statement` or "
+        "`wraps`." + _PRACTITIONERS_ONLY
+    ),
+    responses={409: {"description": "The epoch is not the one after the current one"}},
+)
+@body_limit(KEY_GROUP_BODY_LIMIT)
+def rotate_clinical(
+    practice_id: UUID,
+    body: RotationIn,
+    db: DB,
+    clock: ClockDep,
+    log: LogDep,
+    principal: CurrentPrincipal,
+) -> EpochOut:
+    return _rotate(CLINICAL, practice_id, body, db, clock, log, principal)

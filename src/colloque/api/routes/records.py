@@ -7,7 +7,7 @@ their clear headers (``records.services``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
@@ -16,6 +16,7 @@ from pydantic import Field
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.schemas import B64, Body, Out
+from colloque.practicekeys.groups import CLINICAL, PRACTICE, KeyGroup
 from colloque.records import rewrap, threads
 from colloque.records.models import ItemKeyWrap
 from colloque.records.services import (
@@ -48,6 +49,8 @@ class CreatedOut(Out):
 
 class WrapOut(Out):
     recipient_kind: str
+    #: The account, or the group (the practice's id, or its practitioners' group's for notes).
+    recipient_id: UUID
     epoch: int
     wrap: B64
 
@@ -236,6 +239,8 @@ _thread_routes(
 
 class StaleWrapOut(Out):
     item_id: UUID
+    #: The group the wrap is for: the practice's id, or its practitioners' group's (notes).
+    recipient_id: UUID
     epoch: int
     wrap: B64
 
@@ -247,8 +252,14 @@ class StaleWrapsOut(Out):
     next_after: UUID | None
 
 
+#: Which group's item key wraps: the practice group (default) or the practitioners' (notes).
+GroupName = Literal["practice", "clinical"]
+_GROUPS: dict[str, KeyGroup] = {"practice": PRACTICE, "clinical": CLINICAL}
+
+
 class WrapsIn(Body):
     wraps: list[Wrap] = Field(min_length=1, max_length=rewrap.MAX_BATCH)
+    group: GroupName = "practice"
 
 
 class CountOut(Out):
@@ -264,7 +275,9 @@ def _stale(wraps: list[ItemKeyWrap]) -> list[StaleWrapOut]:
     response_model=StaleWrapsOut,
     summary="The practice's item key wraps at an older group epoch, by item id",
     description=(
-        "Practice members list item key wraps at an older group epoch, to re-wrap them on a device."
+        "Practice members list item key wraps at an older group epoch, to re-wrap them on a device;"
+        " `group=clinical`: the practitioners' group's (notes), for practitioners only (403 for "
+        "another role)."
     ),
 )
 def stale_wraps(
@@ -273,10 +286,16 @@ def stale_wraps(
     principal: CurrentPrincipal,
     after: UUID | None = None,
     limit: Limit = 100,
+    group: GroupName = "practice",
 ) -> StaleWrapsOut:
     with db.read() as session:
         found = rewrap.list_stale_practice_wraps(
-            session, principal=principal, practice_id=practice_id, after=after, limit=limit
+            session,
+            principal=principal,
+            practice_id=practice_id,
+            after=after,
+            limit=limit,
+            group=_GROUPS[group],
         )
         return StaleWrapsOut(
             current_epoch=found.current_epoch,
@@ -291,7 +310,8 @@ def stale_wraps(
     summary="Item keys re-wrapped for the practice's current group epoch",
     description=(
         "Practice members post item keys re-wrapped for the current group epoch. 422 for wraps that"
-        " do not match."
+        " do not match. `group: clinical`: for the practitioners' group (notes), practitioners "
+        "only (403 for another role)."
     ),
 )
 @body_limit(SEALED_BODY_LIMIT)
@@ -300,7 +320,12 @@ def post_rewraps(
 ) -> CountOut:
     with db.write() as session:
         stored = rewrap.do_rewrap_practice_items(
-            session, now=clock.now(), principal=principal, practice_id=practice_id, wraps=body.wraps
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            wraps=body.wraps,
+            group=_GROUPS[body.group],
         )
         return CountOut(stored=stored)
 
