@@ -408,6 +408,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/key-directory/practices/{practice_id}/clinical": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A practice's practitioners' group key (notes), with inclusion proofs and fingerprint
+         * @description The practice's staff read the current key of its practitioners' group (what notes are sealed to; its id is derived from the practice's), with every leaf of the group in the log and the members of each epoch, proven against the same checkpoint. 404 for anyone else, and before a practitioner made the group.
+         */
+        get: operations["practice_clinical_keys_api_v1_key_directory_practices__practice_id__clinical_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/key-directory/users/{account_id}": {
         parameters: {
             query?: never;
@@ -969,6 +989,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/clinical-key-group": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The practitioners' group key binding with its proof, and my wraps of every epoch
+         * @description A practitioner reads the current binding of the key notes are sealed to, with its proof, and their own wraps of every epoch. 404 before a practitioner made the group. Practitioners only: 403 for a secretary or an admin, 404 for anyone outside the practice.
+         */
+        get: operations["clinical_group_api_v1_practices__practice_id__clinical_key_group_get"];
+        put?: never;
+        /**
+         * Create the practitioners' key group (notes): its public key and a wrap for each
+         * @description A practitioner creates the key notes are sealed to on their device, once the practice's membership chain is signed, and posts a wrap for every attested practitioner with a key and their own group epoch statement. 409 when the group exists or the membership chain moved on, 422 for no chain yet, a missing or wrong `statement`, or missing or extra `wraps`. Practitioners only: 403 for a secretary or an admin, 404 for anyone outside the practice.
+         */
+        post: operations["create_clinical_group_api_v1_practices__practice_id__clinical_key_group_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/clinical-key-group/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Practitioners with their encryption keys and whether they hold the group key
+         * @description A practitioner lists the practice's practitioners, their encryption keys and whether they hold the current key of the practitioners' group. Practitioners only: 403 for a secretary or an admin, 404 for anyone outside the practice.
+         */
+        get: operations["clinical_members_api_v1_practices__practice_id__clinical_key_group_members_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/clinical-key-group/rotations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the practitioners' group key, wrapped for exactly the practitioners
+         * @description A practitioner posts the next epoch of the practitioners' group, wrapped for exactly the attested practitioners, with their group epoch statement. 409 when the epoch is not the next one or the membership chain moved on; 422 for a missing or wrong `statement` or `wraps`. Practitioners only: 403 for a secretary or an admin, 404 for anyone outside the practice.
+         */
+        post: operations["rotate_clinical_api_v1_practices__practice_id__clinical_key_group_rotations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/clinical-key-group/wraps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wrap the practitioners' current group key for practitioners who do not hold it
+         * @description A practitioner wraps the current key of the practitioners' group for attested practitioners who do not hold it yet. 409 when the epoch is no longer current, 422 for `wraps` of anyone else. Practitioners only: 403 for a secretary or an admin, 404 for anyone outside the practice.
+         */
+        post: operations["add_clinical_wraps_api_v1_practices__practice_id__clinical_key_group_wraps_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/invitations": {
         parameters: {
             query?: never;
@@ -1024,7 +1128,7 @@ export interface paths {
         put?: never;
         /**
          * Item keys re-wrapped for the practice's current group epoch
-         * @description Practice members post item keys re-wrapped for the current group epoch. 422 for wraps that do not match.
+         * @description Practice members post item keys re-wrapped for the current group epoch. 422 for wraps that do not match. `group: clinical`: for the practitioners' group (notes), practitioners only (403 for another role).
          */
         post: operations["post_rewraps_api_v1_practices__practice_id__item_key_wraps_post"];
         delete?: never;
@@ -1042,7 +1146,7 @@ export interface paths {
         };
         /**
          * The practice's item key wraps at an older group epoch, by item id
-         * @description Practice members list item key wraps at an older group epoch, to re-wrap them on a device.
+         * @description Practice members list item key wraps at an older group epoch, to re-wrap them on a device; `group=clinical`: the practitioners' group's (notes), for practitioners only (403 for another role).
          */
         get: operations["stale_wraps_api_v1_practices__practice_id__item_key_wraps_stale_get"];
         put?: never;
@@ -3658,6 +3762,11 @@ export interface components {
              */
             item_id: string;
             /**
+             * Recipient Id
+             * Format: uuid
+             */
+            recipient_id: string;
+            /**
              * Wrap
              * Format: base64url
              * @description base64url (RFC 4648 section 5); padding optional
@@ -3929,6 +4038,11 @@ export interface components {
         colloque__api__routes__records__WrapOut: {
             /** Epoch */
             epoch: number;
+            /**
+             * Recipient Id
+             * Format: uuid
+             */
+            recipient_id: string;
             /** Recipient Kind */
             recipient_kind: string;
             /**
@@ -3940,6 +4054,12 @@ export interface components {
         };
         /** WrapsIn */
         colloque__api__routes__records__WrapsIn: {
+            /**
+             * Group
+             * @default practice
+             * @enum {string}
+             */
+            group: "practice" | "clinical";
             /** Wraps */
             wraps: string[];
         };
@@ -4640,6 +4760,32 @@ export interface operations {
         };
     };
     practice_keys_api_v1_key_directory_practices__practice_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectKeysOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    practice_clinical_keys_api_v1_key_directory_practices__practice_id__clinical_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -5845,6 +5991,186 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    clinical_group_api_v1_practices__practice_id__clinical_key_group_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    create_clinical_group_api_v1_practices__practice_id__clinical_key_group_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupCreateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EpochOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The practice already has a practitioners' key group */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    clinical_members_api_v1_practices__practice_id__clinical_key_group_members_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembersOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    rotate_clinical_api_v1_practices__practice_id__clinical_key_group_rotations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RotationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EpochOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The epoch is not the one after the current one */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    add_clinical_wraps_api_v1_practices__practice_id__clinical_key_group_wraps_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["colloque__api__routes__practice_keys__WrapsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrapsAddedOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The group key has changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     pending_invitations_api_v1_practices__practice_id__invitations_get: {
         parameters: {
             query?: never;
@@ -5969,6 +6295,7 @@ export interface operations {
             query?: {
                 after?: string | null;
                 limit?: number;
+                group?: "practice" | "clinical";
             };
             header?: never;
             path: {
