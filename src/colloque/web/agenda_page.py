@@ -79,6 +79,8 @@ def agenda_page(
         ],
         "may": {
             "readReasons": _may(principal, Action.PRACTICE_SEALED_WRAPS_READ, practice_id),
+            # Notes are sealed for the practitioners' key group: shown in the agenda's legend.
+            "readNotes": _may(principal, Action.PRACTICE_CLINICAL_READ, practice_id),
             "change": _may(principal, Action.PRACTICE_APPOINTMENT_CHANGE, practice_id),
             "mark": _may(principal, Action.PRACTICE_APPOINTMENT_MARK, practice_id),
             "book": _may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id),
