@@ -4,14 +4,16 @@ practice group; a practitioner who joins later waits, without a crash, until a c
 shares the key, then reads the note; a secretary's page says notes are for practitioners and the
 secretary's own worker, handed a note's envelope and every wrap the server stores, opens none of
 it; after an admin removes a practitioner, the next practitioner's browser rotates the group and
-re-wraps the notes, and the removed one's key opens nothing written after. axe in both languages
-on the record and the agenda. The agenda and the record say which items each role can open."""
+re-wraps the notes, the removed one's key opens nothing written after, and the browser refuses
+the older epoch served as current once it saw the newer one; a note sealed to the practice group
+before the practitioners' group existed still opens. axe in both languages on the record and the
+agenda, which say which items each role can open."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
@@ -21,13 +23,13 @@ from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import clinical_group_id, open_group_key
-from colloque.crypto.items import unwrap_item_key
-from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
+from colloque.crypto.items import seal_note, unwrap_item_key
+from colloque.crypto.transparency import LEAF_BYTES, KeyBinding, KeyPurpose, SubjectKind
 from colloque.principal import Role
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.storage.engine import Database
 from tests.browser.conftest import serious_violations
-from tests.browser.scene import Member, Scene, make_member
+from tests.browser.scene import Member, Scene, holder_account, make_member
 from tests.browser.worker_harness import (
     TEST_DIST_DIR,
     Harness,
@@ -35,11 +37,12 @@ from tests.browser.worker_harness import (
     call,
     failure,
     hexed,
+    open_harness,
     ready_page,
     serve,
 )
 from tests.factories import register_at_practice
-from tests.functional.keys.conftest import PASSWORD
+from tests.functional.keys.conftest import LOG, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -286,6 +289,69 @@ def test_a_secretary_cannot_open_a_note_even_with_every_wrap(
             assert refused in {"WrongContext", "DecryptionFailed"}
 
 
+def test_a_note_sealed_to_the_practice_group_before_still_opens(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    """A note stored before the practitioners' group existed (sealed to the practice group, as
+    every note was) opens with the practice key beside the new ones sealed to the group."""
+    practice = scene.world.practice_id
+    doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    holder = holder_account(scene)
+    with doctor.client(scene) as client:
+        directory = client.key_directory
+        holder_key = directory.user_keys(holder).bindings[KeyPurpose.ENCRYPTION]
+        practice_key = directory.practice_key(practice)
+        item_id = uuid4()
+        sealed = seal_note(
+            item_id=item_id,
+            patient_id=scene.patient_id,
+            text=FIRST,
+            author=client.unlocked_keys,
+            recipients=[holder_key, practice_key],
+        )
+    with scene.db.write() as session:
+        session.add(
+            SealedItemRow(
+                practice_id=practice,
+                item_id=item_id,
+                kind="note",
+                patient_id=scene.patient_id,
+                context_id=scene.patient_id,
+                author_account_id=doctor.person.account_id,
+                envelope=sealed.envelope,
+                size_bytes=len(sealed.envelope),
+                created_at=clock.now(),
+            )
+        )
+        session.flush()
+        for (kind, recipient, epoch), wrap in zip(
+            (("user", holder, holder_key.epoch), ("practice", practice, practice_key.epoch)),
+            sealed.wraps,
+            strict=True,
+        ):
+            session.add(
+                ItemKeyWrap(
+                    practice_id=practice,
+                    item_id=item_id,
+                    recipient_kind=kind,
+                    recipient_id=recipient,
+                    epoch=epoch,
+                    wrap=wrap,
+                )
+            )
+
+    page = _open_record(browser, scene, contexts, doctor)
+    notes = _record(page).locator(".notes")
+    expect(notes).to_contain_text(FIRST)
+    expect(notes).to_contain_text("Praticien du cabinet")
+    _write(page, SECOND)
+    expect(notes).to_contain_text(SECOND)
+    expect(notes).to_contain_text(FIRST)
+    later = _notes(scene.db)[-1]
+    assert [w.recipient_id for w in _group_wraps(scene, later)] == [clinical_group_id(practice)]
+
+
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_agenda_says_which_items_each_role_opens(
     browser: Browser,
@@ -319,6 +385,7 @@ def test_after_a_removal_the_next_practitioner_rotates_and_the_removed_key_opens
     scene: Scene,
     contexts: list[BrowserContext],
     clock: SettableClock,
+    harness: Harness,
     worker: Page,
 ) -> None:
     practice = scene.world.practice_id
@@ -405,6 +472,59 @@ def test_after_a_removal_the_next_practitioner_rotates_and_the_removed_key_opens
         },
     )
     assert refused in {"WrongContext", "DecryptionFailed"}
+
+    # The epoch-not-lower rule, per group id: once this browser verified epoch 2, the server
+    # serving epoch 1 as current (a valid proof against today's log) is refused; a browser that
+    # never saw epoch 2 would take it, which is why the epoch seen is remembered.
+    proven = _prove_clinical(worker, scene)
+    assert proven["ok"], proven
+    assert proven["result"]["proven"]["binding"]["epoch"] == 2
+    replayed = _prove_clinical(worker, scene, replay_epoch=1)
+    assert (replayed["ok"], replayed.get("kind")) == (False, "StaleEpoch")
+    fresh = open_harness(browser, harness)
+    fresh.wait_for_selector("body[data-ready=true]", state="attached")
+    taken = _prove_clinical(fresh, scene, replay_epoch=1)
+    fresh.context.close()
+    assert taken["ok"], taken
+    assert taken["result"]["proven"]["binding"]["epoch"] == 1
+
+
+PIN = {"origin": LOG.origin, "logPublicKey": hexed(LOG.public_key), "witnesses": {}, "threshold": 0}
+
+
+def _prove_clinical(page: Page, scene: Scene, *, replay_epoch: int | None = None) -> dict[str, Any]:
+    """proveClinicalKey as the record page runs it: the worker names the paths, the page fetches
+    them. ``replay_epoch``: the server serves that older epoch's binding as current instead, with
+    a valid proof against today's log (its leaf, proven in the answer's own chain)."""
+    practice = scene.world.practice_id
+    clinical_path = f"/api/v1/key-directory/practices/{practice}/clinical"
+    answers: dict[str, Any] = {}
+    with scene.staff() as staff:
+        while True:
+            params = {"pin": PIN, "practiceId": str(practice), "answers": answers}
+            outcome: dict[str, Any] = page.evaluate(
+                "(params) => window.colloqueCrypto.callJson('proveClinicalKey', params)", params
+            )
+            if not outcome["ok"] or "proven" in outcome["result"]:
+                return outcome
+            for path in outcome["result"]["need"]:
+                answer = staff._get(path)
+                if path == clinical_path and replay_epoch is not None:
+                    answer = _replayed(answer, replay_epoch)
+                answers[path] = answer
+
+
+def _replayed(answer: dict[str, Any], epoch: int) -> dict[str, Any]:
+    size = answer["bindings"][0]["tree_size"]
+    for out in answer["chain"]:
+        leaf = unb64(out["leaf"])
+        if len(leaf) != LEAF_BYTES:
+            continue
+        binding = KeyBinding.from_leaf(leaf)
+        if binding.purpose is KeyPurpose.ENCRYPTION and binding.epoch == epoch:
+            old = {**out, "tree_size": size}
+            return {**answer, "bindings": [old]}
+    raise AssertionError(f"no epoch {epoch} binding in the chain")
 
 
 def _signing_key(scene: Scene, member: Member) -> KeyBinding:
