@@ -8,7 +8,13 @@ against the pinned key directory (:class:`KeyDirectory`) and handles practice ke
 """
 
 from colloque.client.client import ColloqueClient, NotPinned
-from colloque.client.directory import KeyDirectory, KeysChanged, SubjectKeys, UnsignedPractice
+from colloque.client.directory import (
+    KeyDirectory,
+    KeysChanged,
+    SubjectKeys,
+    UnsignedClinicalGroup,
+    UnsignedPractice,
+)
 from colloque.client.http import ApiError
 from colloque.client.monitor import Alert
 from colloque.client.passwords import WeakPassword, check_password
@@ -26,6 +32,7 @@ __all__ = [
     "NotPinned",
     "PracticeKeys",
     "SubjectKeys",
+    "UnsignedClinicalGroup",
     "UnsignedPractice",
     "WeakPassword",
     "check_password",

@@ -23,7 +23,7 @@ from colloque.client.directory import KeyDirectory, pinned_log_key, pinned_witne
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
 from colloque.client.monitor import Alert, group_alerts, own_key_alerts
-from colloque.client.practice_keys import PracticeKeys
+from colloque.client.practice_keys import NotWrappedYet, PracticeKeys
 from colloque.client.records import AuthorStanding, OpenedItem, SealedRecords
 from colloque.crypto.authorship import Standing, author_standing
 from colloque.crypto.groups import GroupKey
@@ -276,13 +276,49 @@ class ColloqueClient(Care):
 
     def write_note(self, *, practice_id: UUID, patient_id: UUID, text: str) -> UUID:
         """A practitioner's note about a patient of the practice, sealed for the patient's holder
-        and the practice group."""
+        and the practitioners' group, which this client first keeps healthy
+        (:meth:`healthy_clinical_key`)."""
+        holder = self._holder_id(practice_id, patient_id, as_holder=False)
+        holders = (
+            []
+            if holder is None
+            else [self.key_directory.user_keys(holder).bindings[KeyPurpose.ENCRYPTION]]
+        )
+        self.healthy_clinical_key(practice_id)
+        clinical = self.key_directory.clinical_key(practice_id)
         return self.records.write_note(
             practice_id=practice_id,
             patient_id=patient_id,
             text=text,
-            recipients=self._recipients(practice_id, patient_id, as_holder=False),
+            recipients=[*holders, clinical],
         )
+
+    def healthy_clinical_key(self, practice_id: UUID) -> GroupKey:
+        """The practitioners' group's current key, after doing what the next practitioner to act
+        does (docs/crypto.md 5.4): make the group if there is none; rotate it when it is
+        rotation-due (a practitioner left), then re-wrap the notes' keys still at older epochs;
+        and wrap it for attested practitioners who do not hold it yet."""
+        keys = self.practice_keys
+        try:
+            state = self._get(f"/api/v1/practices/{practice_id}/clinical-key-group")
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            return keys.create_clinical_group(practice_id)
+        if state["rotation_due"]:
+            key = keys.rotate_clinical(practice_id)
+            self.records.rewrap_after_rotation(
+                practice_id=practice_id,
+                group_keys={
+                    key.epoch: key,
+                    **keys.older_group_keys(practice_id, clinical=True),
+                },
+                clinical=True,
+            )
+        else:
+            key = keys.open_group_key(practice_id, clinical=True)
+        keys.wrap_for_pending(practice_id, clinical=True)
+        return key
 
     def send_message(
         self, *, practice_id: UUID, patient_id: UUID, text: str, as_holder: bool
@@ -306,16 +342,35 @@ class ColloqueClient(Care):
         group = self.practice_keys.open_group_key(practice_id)
         return {group.epoch: group, **self.practice_keys.older_group_keys(practice_id)}
 
+    def _clinical_keys(self, practice_id: UUID) -> dict[int, GroupKey]:
+        """The practitioners' group keys this practitioner holds, by epoch: none before the group
+        exists or before a colleague's device shared it (its notes then say so:
+        ``AwaitingPractitionersKey``)."""
+        keys = self.practice_keys
+        try:
+            current = keys.open_group_key(practice_id, clinical=True)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            return {}
+        except NotWrappedYet:
+            # A colleague's device has not shared it with this one yet.
+            return keys.older_group_keys(practice_id, clinical=True)
+        return {current.epoch: current, **keys.older_group_keys(practice_id, clinical=True)}
+
     def read_notes(
         self, *, practice_id: UUID, patient_id: UUID, as_holder: bool, limit: int = 50
     ) -> list[OpenedItem]:
-        """The newest notes, opened and their authors' signatures checked against the directory."""
+        """The newest notes, opened and their authors' signatures checked against the directory:
+        as staff, with the practitioners' group keys, and the practice group's for notes sealed
+        before the practitioners' group existed."""
         return self.records.read_notes(
             practice_id=practice_id,
             patient_id=patient_id,
             authors=self._author_key,
             standing=self.standing_check(practice_id, patient_id, as_holder=as_holder),
             group_keys=self._group_keys(practice_id, as_holder=as_holder),
+            clinical_keys=None if as_holder else self._clinical_keys(practice_id),
             limit=limit,
         )
 

@@ -34,6 +34,7 @@ from colloque.client.encoding import b64, unb64
 from colloque.client.state import MemoryState
 from colloque.clock import Clock, SystemClock
 from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.statements import (
     ENDORSEMENT_TYPE,
     GROUP_EPOCH_TYPE,
@@ -45,6 +46,7 @@ from colloque.crypto.statements import (
     MembershipChain,
     MembershipStatement,
     SigningKeys,
+    verify_clinical_epoch,
     verify_group_epoch,
     verify_key_chain,
     verify_membership_chain,
@@ -97,6 +99,16 @@ class UnsignedPractice(ProofInvalid):
         super().__init__(
             "this practice's group key is not signed by its admins (no membership chain or no "
             "statement for its epoch): an admin must re-key it (docs/operations.md)"
+        )
+
+
+class UnsignedClinicalGroup(ProofInvalid):
+    """A practitioners' group key with no statement of a practitioner for its epoch, or with no
+    signed membership chain: made by the operator. Nothing is sealed to it or opened with it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this practice's practitioners' key is not signed by one of its practitioners"
         )
 
 
@@ -397,15 +409,66 @@ class KeyDirectory:
         this client verified. The epoch must come with its group epoch statement: signed by an
         admin of the practice's verified membership chain at the stated sequence, for this key,
         wrapped for attested members only (docs/crypto.md 5.12); else :class:`UnsignedPractice`."""
-        keys, answer = self._subject(
-            f"/api/v1/key-directory/practices/{practice_id}", SubjectKind.GROUP, practice_id
+        binding, answer, leaves = self._group_binding(
+            f"/api/v1/key-directory/practices/{practice_id}", practice_id
         )
+        chain = self._verified_memberships(practice_id, leaves)
+        found = self._epoch_statement(binding, answer, leaves)
+        if chain is None or found is None:
+            raise UnsignedPractice
+        statement, members = found
+        verify_group_epoch(
+            statement,
+            group_key=binding,
+            chain=chain,
+            members=members,
+            signing_keys=self.signing_keys({(statement.signer_id, statement.signer_epoch)}),
+        )
+        self.state.put("group_epochs", str(practice_id), binding.epoch)
+        return binding
+
+    def clinical_key(self, practice_id: UUID) -> KeyBinding:
+        """A practice's practitioners' group key (what notes are sealed to), proven; never of an
+        epoch older than one this client verified for that group. Its group epoch statement must
+        be signed by a practitioner of the practice's verified membership chain and list
+        practitioners only (``verify_clinical_epoch``); else :class:`UnsignedClinicalGroup`.
+        For the practice's staff (the server answers 404 to anyone else, and before the group
+        exists)."""
+        group_id = clinical_group_id(practice_id)
+        binding, answer, leaves = self._group_binding(
+            f"/api/v1/key-directory/practices/{practice_id}/clinical", group_id
+        )
+        chain = self.membership_chain(practice_id)
+        found = self._epoch_statement(binding, answer, leaves)
+        if chain is None or found is None:
+            raise UnsignedClinicalGroup
+        statement, members = found
+        verify_clinical_epoch(
+            statement,
+            group_key=binding,
+            chain=chain,
+            members=members,
+            signing_keys=self.signing_keys({(statement.signer_id, statement.signer_epoch)}),
+        )
+        self.state.put("group_epochs", str(group_id), binding.epoch)
+        return binding
+
+    def _group_binding(self, path: str, group_id: UUID) -> tuple[KeyBinding, Json, list[bytes]]:
+        """A group's proven encryption key, not older than the one verified last for this group
+        id, with the answer and its proven leaves."""
+        keys, answer = self._subject(path, SubjectKind.GROUP, group_id)
         binding = keys.bindings[KeyPurpose.ENCRYPTION]
-        seen = self.state.get("group_epochs", str(practice_id)) or 0
+        seen = self.state.get("group_epochs", str(group_id)) or 0
         if binding.epoch < seen:
             raise StaleEpoch("an older group key than one already verified")
-        leaves = self._proven_leaves(answer)
-        chain = self._verified_memberships(practice_id, leaves)
+        return binding, answer, self._proven_leaves(answer)
+
+    @staticmethod
+    def _epoch_statement(
+        binding: KeyBinding, answer: Json, leaves: list[bytes]
+    ) -> tuple[GroupEpochStatement, list[tuple[UUID, int]]] | None:
+        """The group epoch statement of the binding's epoch among the proven leaves, with the
+        members the server says it was wrapped for (the statement's digest then checks them)."""
         statement = next(
             (
                 s
@@ -415,14 +478,7 @@ class KeyDirectory:
             None,
         )
         listed = {out["epoch"]: out["members"] for out in answer.get("epoch_members", [])}
-        if chain is None or statement is None or binding.epoch not in listed:
-            raise UnsignedPractice
-        verify_group_epoch(
-            statement,
-            group_key=binding,
-            chain=chain,
-            members=[(UUID(m["account_id"]), m["encryption_epoch"]) for m in listed[binding.epoch]],
-            signing_keys=self.signing_keys({(statement.signer_id, statement.signer_epoch)}),
-        )
-        self.state.put("group_epochs", str(practice_id), binding.epoch)
-        return binding
+        if statement is None or binding.epoch not in listed:
+            return None
+        members = [(UUID(m["account_id"]), m["encryption_epoch"]) for m in listed[binding.epoch]]
+        return statement, members

@@ -3,6 +3,8 @@
 Every member key is checked against the key directory before anything is wrapped for it, and the
 group key is opened only if its binding is proven in the log and its epoch is not older than the
 last one this client opened for the group (a replayed old key is refused: ``StaleEpoch``).
+The practitioners' group (``clinical=True``; notes are sealed to it) is made, opened, shared and
+rotated the same way, by practitioners, for the practitioners the signed chain attests.
 Format and flows: docs/crypto.md, section 5.4.
 """
 
@@ -13,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from colloque.client.directory import KeyDirectory, UnsignedPractice
+from colloque.client.directory import KeyDirectory, UnsignedClinicalGroup, UnsignedPractice
 from colloque.client.encoding import b64, unb64
-from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
+from colloque.crypto.errors import CryptoError, MalformedEnvelope, ProofInvalid, StaleEpoch
 from colloque.crypto.groups import (
     GroupKey,
     add_member,
+    clinical_group_id,
     create_group,
     open_group_key,
     read_group_wrap_header,
@@ -43,6 +46,11 @@ Request = Callable[[str, str, Json | None], Any]
 ROLES = {"practitioner": Role.PRACTITIONER, "secretary": Role.SECRETARY, "admin": Role.ADMIN}
 
 
+class NotWrappedYet(MalformedEnvelope):
+    """The group's current key is not wrapped for this member yet: another member's client
+    wraps it for them (``wrap_for_pending``) the next time it acts."""
+
+
 class RemovalIgnored(CryptoError):
     """The server still lists an account this client just removed: no rotation is made for it."""
 
@@ -65,12 +73,25 @@ class PracticeKeys:
         #: The highest epoch opened per group: never accept an older one as current.
         self.last_seen_epoch: dict[UUID, int] = {}
 
-    def _path(self, practice_id: UUID, suffix: str = "") -> str:
-        return f"/api/v1/practices/{practice_id}/key-group{suffix}"
+    def _path(self, practice_id: UUID, suffix: str = "", *, clinical: bool = False) -> str:
+        group = "clinical-key-group" if clinical else "key-group"
+        return f"/api/v1/practices/{practice_id}/{group}{suffix}"
 
-    def members(self, practice_id: UUID) -> tuple[int | None, list[Member]]:
-        """The current epoch and the members, each key proven against the directory."""
-        answer = self._request("GET", self._path(practice_id, "/members"), None)
+    @staticmethod
+    def _group_id(practice_id: UUID, clinical: bool) -> UUID:
+        return clinical_group_id(practice_id) if clinical else practice_id
+
+    def _signed_key(self, practice_id: UUID, clinical: bool) -> KeyBinding:
+        if clinical:
+            return self._directory.clinical_key(practice_id)
+        return self._directory.practice_key(practice_id)
+
+    def members(
+        self, practice_id: UUID, *, clinical: bool = False
+    ) -> tuple[int | None, list[Member]]:
+        """The current epoch and the members (practitioners, for their group), each key proven
+        against the directory."""
+        answer = self._request("GET", self._path(practice_id, "/members", clinical=clinical), None)
         members = []
         for out in answer["members"]:
             account_id = UUID(out["account_id"])
@@ -97,11 +118,18 @@ class PracticeKeys:
             raise ProofInvalid("a member key that is not the end of its chain")
 
     @staticmethod
-    def _attested(chain: MembershipChain, members: list[Member]) -> list[Member]:
-        """Only the members the verified chain attests: a member the server lists and no admin
-        signed for gets no key."""
+    def _attested(
+        chain: MembershipChain, members: list[Member], *, clinical: bool = False
+    ) -> list[Member]:
+        """Only the members the verified chain attests (as practitioners, for their group): a
+        member the server lists and no admin signed for gets no key."""
         attested = chain.members()
-        return [m for m in members if m.account_id in attested]
+        return [
+            m
+            for m in members
+            if m.account_id in attested
+            and (not clinical or attested[m.account_id] is Role.PRACTITIONER)
+        ]
 
     def _statement(
         self, chain: MembershipChain, key: GroupKey, members: list[KeyBinding]
@@ -184,38 +212,42 @@ class PracticeKeys:
             **self._statement(chain, key, keyed),
         }
         self._request("POST", self._path(practice_id), body)
-        self.last_seen_epoch[practice_id] = key.epoch
+        self.last_seen_epoch[key.group_id] = key.epoch
         return key
 
-    def open_group_key(self, practice_id: UUID) -> GroupKey:
+    def open_group_key(self, practice_id: UUID, *, clinical: bool = False) -> GroupKey:
         """The current group key, if the log vouches for it, its group epoch statement verifies
         and it is not older than the last."""
-        return self._open_current(practice_id, signed=True)
+        return self._open_current(practice_id, signed=True, clinical=clinical)
 
-    def _open_current(self, practice_id: UUID, *, signed: bool) -> GroupKey:
-        answer = self._request("GET", self._path(practice_id), None)
+    def _open_current(self, practice_id: UUID, *, signed: bool, clinical: bool = False) -> GroupKey:
+        answer = self._request("GET", self._path(practice_id, clinical=clinical), None)
+        group_id = self._group_id(practice_id, clinical)
         binding = self._directory.verify_binding(
             answer["binding"],
             note=answer["signed_checkpoint"],
             subject_kind=SubjectKind.GROUP,
-            subject_id=practice_id,
+            subject_id=group_id,
             purpose=KeyPurpose.ENCRYPTION,
         )
-        last_seen = self.last_seen_epoch.get(practice_id, 0)
+        last_seen = self.last_seen_epoch.get(group_id, 0)
         if binding.epoch < last_seen:
             raise StaleEpoch("an older group key than one already opened")
-        if signed and self._directory.practice_key(practice_id) != binding:
+        if signed and self._signed_key(practice_id, clinical) != binding:
             raise ProofInvalid("not the group key the signed statements attest")
         wraps = {out["epoch"]: unb64(out["wrap"]) for out in answer["wraps"]}
+        if binding.epoch not in wraps:
+            raise NotWrappedYet("no wrap of the group's current key for this member yet")
         key = open_group_key(
-            wraps.get(binding.epoch, b""), expected=binding, member=self._me, last_seen_epoch=0
+            wraps[binding.epoch], expected=binding, member=self._me, last_seen_epoch=0
         )
-        self.last_seen_epoch[practice_id] = key.epoch
+        self.last_seen_epoch[group_id] = key.epoch
         return key
 
-    def older_group_keys(self, practice_id: UUID) -> dict[int, GroupKey]:
+    def older_group_keys(self, practice_id: UUID, *, clinical: bool = False) -> dict[int, GroupKey]:
         """Keys of earlier epochs, to open item keys not re-wrapped yet; never to encrypt to."""
-        answer = self._request("GET", self._path(practice_id), None)
+        answer = self._request("GET", self._path(practice_id, clinical=clinical), None)
+        group_id = self._group_id(practice_id, clinical)
         keys = {}
         for out in answer["wraps"]:
             wrap = unb64(out["wrap"])
@@ -224,7 +256,7 @@ class PracticeKeys:
                 continue
             expected = KeyBinding(
                 SubjectKind.GROUP,
-                practice_id,
+                group_id,
                 KeyPurpose.ENCRYPTION,
                 header.epoch,
                 header.public_key,
@@ -234,11 +266,12 @@ class PracticeKeys:
             )
         return keys
 
-    def wrap_for_pending(self, practice_id: UUID) -> int:
-        """Seal the current key for members with a key but no wrap of it (e.g. newly invited)."""
-        key = self.open_group_key(practice_id)
-        _epoch, members = self.members(practice_id)
-        members = self._attested(self._chain(practice_id), members)
+    def wrap_for_pending(self, practice_id: UUID, *, clinical: bool = False) -> int:
+        """Seal the current key for members (practitioners, for their group) with a key but no
+        wrap of it (e.g. newly invited)."""
+        key = self.open_group_key(practice_id, clinical=clinical)
+        _epoch, members = self.members(practice_id, clinical=clinical)
+        members = self._attested(self._chain(practice_id), members, clinical=clinical)
         wraps = {
             m.account_id: add_member(key, member=m.key)
             for m in members
@@ -246,8 +279,37 @@ class PracticeKeys:
         }
         if wraps:
             body = {"epoch": key.epoch, "wraps": self._wraps(wraps)}
-            self._request("POST", self._path(practice_id, "/wraps"), body)
+            self._request("POST", self._path(practice_id, "/wraps", clinical=clinical), body)
         return len(wraps)
+
+    # The practitioners' group (notes) ----------------------------------------------------------
+
+    def create_clinical_group(self, practice_id: UUID) -> GroupKey:
+        """Epoch 1 of the practitioners' group (a practitioner's device makes it), wrapped for
+        every practitioner the signed chain attests with a key, with this practitioner's group
+        epoch statement. The practice's chain must exist: an admin signs it."""
+        _epoch, members = self.members(practice_id, clinical=True)
+        chain = self._directory.membership_chain(practice_id)
+        if chain is None:
+            raise UnsignedClinicalGroup
+        keyed = [m.key for m in self._attested(chain, members, clinical=True) if m.key is not None]
+        rotation = create_group(clinical_group_id(practice_id), members=keyed)
+        key = rotation.group_key
+        body = {
+            "public_key": b64(key.public_key),
+            "wraps": self._wraps(dict(rotation.wraps)),
+            **self._statement(chain, key, keyed),
+        }
+        self._request("POST", self._path(practice_id, clinical=True), body)
+        self.last_seen_epoch[key.group_id] = key.epoch
+        return key
+
+    def rotate_clinical(self, practice_id: UUID) -> GroupKey:
+        """The practitioners' group's next epoch, wrapped for exactly the attested practitioners
+        (after a practitioner left or changed role: the server marks it rotation-due)."""
+        members = self.members(practice_id, clinical=True)[1]
+        previous = self.open_group_key(practice_id, clinical=True)
+        return self._rotate(practice_id, members, previous, self._chain(practice_id), clinical=True)
 
     def rotate(self, practice_id: UUID) -> GroupKey:
         """The next epoch, wrapped for exactly the current attested members. A practice keyed
@@ -262,9 +324,17 @@ class PracticeKeys:
         return self._rotate(practice_id, members, previous, self._sign_chain(practice_id, members))
 
     def _rotate(
-        self, practice_id: UUID, members: list[Member], previous: GroupKey, chain: MembershipChain
+        self,
+        practice_id: UUID,
+        members: list[Member],
+        previous: GroupKey,
+        chain: MembershipChain,
+        *,
+        clinical: bool = False,
     ) -> GroupKey:
-        keyed = [m.key for m in self._attested(chain, members) if m.key is not None]
+        keyed = [
+            m.key for m in self._attested(chain, members, clinical=clinical) if m.key is not None
+        ]
         rotation = rotate_group_key(previous, members=keyed)
         key = rotation.group_key
         body = {
@@ -273,8 +343,8 @@ class PracticeKeys:
             "wraps": self._wraps(dict(rotation.wraps)),
             **self._statement(chain, key, keyed),
         }
-        self._request("POST", self._path(practice_id, "/rotations"), body)
-        self.last_seen_epoch[practice_id] = key.epoch
+        self._request("POST", self._path(practice_id, "/rotations", clinical=clinical), body)
+        self.last_seen_epoch[key.group_id] = key.epoch
         return key
 
     def remove_member(self, practice_id: UUID, account_id: UUID) -> GroupKey:

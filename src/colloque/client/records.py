@@ -28,7 +28,7 @@ from colloque.crypto.documents import (
     encrypt_document,
     new_document_key,
 )
-from colloque.crypto.groups import GroupKey
+from colloque.crypto.groups import GroupKey, clinical_group_id
 from colloque.crypto.items import (
     ItemKey,
     ItemKind,
@@ -36,6 +36,7 @@ from colloque.crypto.items import (
     conversation_id,
     open_message,
     open_note,
+    read_wrap_header,
     seal_message,
     seal_note,
     unwrap_item_key,
@@ -68,6 +69,21 @@ class Writable(Protocol):
 
 class NoKeyForItem(Exception):
     """None of the item's wraps is for a key this client holds (not yet re-wrapped or re-shared)."""
+
+
+class AwaitingPractitionersKey(NoKeyForItem):
+    """A note sealed to the practitioners' group, and this practitioner holds no key of it yet:
+    a colleague's device shares it (``wrap_for_pending``) the next time it acts."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "waiting for a colleague's device to share the practitioners' key with this one"
+        )
+
+
+#: The group keys a staff member opens items with: by group id (the practice's, its
+#: practitioners'), then by epoch.
+GroupKeys = Mapping[UUID, Mapping[int, GroupKey]]
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,8 @@ class SealedRecords:
     def write_note(
         self, *, practice_id: UUID, patient_id: UUID, text: str, recipients: Sequence[KeyBinding]
     ) -> UUID:
-        """A practitioner's note; ``recipients``: the patient's holder and the practice group."""
+        """A practitioner's note; ``recipients``: the patient's holder and the practitioners'
+        group (``KeyDirectory.clinical_key``; ``ColloqueClient.write_note`` keeps it healthy)."""
         sealed = seal_note(
             item_id=uuid4(),
             patient_id=patient_id,
@@ -162,10 +179,19 @@ class SealedRecords:
         group_keys: Mapping[int, GroupKey] | None = None,
         before: UUID | None = None,
         limit: int = 50,
+        clinical_keys: Mapping[int, GroupKey] | None = None,
     ) -> list[OpenedItem]:
-        """One page, newest first. With ``group_keys`` (by epoch) as staff, else as the holder."""
+        """One page, newest first. As staff with ``clinical_keys`` (the practitioners' group's,
+        by epoch) and ``group_keys`` (the practice group's, for notes sealed before the
+        practitioners' group existed), else as the holder."""
         return self._read(
-            "notes", practice_id, patient_id, (authors, standing), group_keys, before, limit
+            "notes",
+            practice_id,
+            patient_id,
+            (authors, standing),
+            _by_group(practice_id, group_keys, clinical_keys),
+            before,
+            limit,
         )
 
     def read_messages(
@@ -180,7 +206,13 @@ class SealedRecords:
         limit: int = 50,
     ) -> list[OpenedItem]:
         return self._read(
-            "messages", practice_id, patient_id, (authors, standing), group_keys, before, limit
+            "messages",
+            practice_id,
+            patient_id,
+            (authors, standing),
+            _by_group(practice_id, group_keys, None),
+            before,
+            limit,
         )
 
     def _read(
@@ -189,7 +221,7 @@ class SealedRecords:
         practice_id: UUID,
         patient_id: UUID,
         check: tuple[AuthorKeys, AuthorStanding],
-        group_keys: Mapping[int, GroupKey] | None,
+        group_keys: GroupKeys | None,
         before: UUID | None,
         limit: int,
     ) -> list[OpenedItem]:
@@ -229,37 +261,39 @@ class SealedRecords:
         what: str,
         practice_id: UUID,
         patient_id: UUID,
-        group_keys: Mapping[int, GroupKey] | None,
+        group_keys: GroupKeys | None,
         before: UUID | None,
         limit: int,
     ) -> Iterator[tuple[Json, ItemKey]]:
         """One page of items, each with its item key opened."""
         path = self._base(practice_id, patient_id, as_holder=group_keys is None) + f"/{what}"
         for entry in self._request("GET", with_query(path, before=before, limit=limit)):
+            wrap, holder = self._usable(entry["wraps"], group_keys, practice_id)
             item_key = unwrap_item_key(
-                self._pick_wrap(entry["wraps"], group_keys),
-                item_id=UUID(entry["item_id"]),
-                holder=self._holder(entry["wraps"], group_keys),
+                unb64(wrap["wrap"]), item_id=UUID(entry["item_id"]), holder=holder
             )
             yield entry, item_key
 
-    def _usable(self, wraps: list[Json], group_keys: Mapping[int, GroupKey] | None) -> Json:
+    def _usable(
+        self, wraps: list[Json], group_keys: GroupKeys | None, practice_id: UUID
+    ) -> tuple[Json, KeyPairHolder]:
+        """A wrap this device opens, with the key that opens it: its own key as the holder; as
+        staff, the key of the group and epoch the wrap's clear header names (the practice's or
+        its practitioners'; opening checks the header against the key)."""
+        named = []
         for wrap in wraps:
-            if group_keys is None and wrap["epoch"] == self._keys.epoch:
-                return wrap
-            if group_keys is not None and wrap["epoch"] in group_keys:
-                return wrap
+            if group_keys is None:
+                if wrap["epoch"] == self._keys.epoch:
+                    return wrap, self._keys
+                continue
+            header = read_wrap_header(unb64(wrap["wrap"]))
+            named.append(header.recipient_id)
+            key = group_keys.get(header.recipient_id, {}).get(header.epoch)
+            if key is not None:
+                return wrap, key
+        if clinical_group_id(practice_id) in named:
+            raise AwaitingPractitionersKey
         raise NoKeyForItem("no wrap of this item opens with the keys of this device")
-
-    def _pick_wrap(self, wraps: list[Json], group_keys: Mapping[int, GroupKey] | None) -> bytes:
-        return unb64(self._usable(wraps, group_keys)["wrap"])
-
-    def _holder(
-        self, wraps: list[Json], group_keys: Mapping[int, GroupKey] | None
-    ) -> KeyPairHolder:
-        if group_keys is None:
-            return self._keys
-        return group_keys[self._usable(wraps, group_keys)["epoch"]]
 
     # Documents ---------------------------------------------------------------------------------
 
@@ -323,7 +357,12 @@ class SealedRecords:
         """One page of documents, their descriptions verified and opened (names, types)."""
         found = []
         for entry, item_key in self._page(
-            "documents", practice_id, patient_id, group_keys, before, limit
+            "documents",
+            practice_id,
+            patient_id,
+            _by_group(practice_id, group_keys, None),
+            before,
+            limit,
         ):
             document_id = UUID(entry["item_id"])
             author_id = UUID(entry["author_account_id"])
@@ -382,14 +421,24 @@ class SealedRecords:
     # Moving item keys --------------------------------------------------------------------------
 
     def rewrap_after_rotation(
-        self, *, practice_id: UUID, group_keys: Mapping[int, GroupKey], batch: int = 100
+        self,
+        *,
+        practice_id: UUID,
+        group_keys: Mapping[int, GroupKey],
+        batch: int = 100,
+        clinical: bool = False,
     ) -> int:
-        """Re-wrap every item key of the practice still at an older epoch for the current one.
+        """Re-wrap every item key of the practice group (``clinical``: of the practitioners'
+        group, whose keys ``group_keys`` then are) still at an older epoch for the current one.
 
         Wraps of an epoch this member never held are left for another member.
         """
         return rewrap_for_current_epoch(
-            self._request, practice_id=practice_id, group_keys=group_keys, batch=batch
+            self._request,
+            practice_id=practice_id,
+            group_keys=group_keys,
+            batch=batch,
+            group="clinical" if clinical else "practice",
         )
 
     def reshare(
@@ -413,3 +462,17 @@ class SealedRecords:
             identity_checked=identity_checked,
             batch=batch,
         )
+
+
+def _by_group(
+    practice_id: UUID,
+    group_keys: Mapping[int, GroupKey] | None,
+    clinical_keys: Mapping[int, GroupKey] | None,
+) -> GroupKeys | None:
+    """The keys a staff member holds, by group id; ``None``: reading as the holder."""
+    if group_keys is None and clinical_keys is None:
+        return None
+    return {
+        practice_id: group_keys or {},
+        clinical_group_id(practice_id): clinical_keys or {},
+    }

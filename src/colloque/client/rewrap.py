@@ -22,17 +22,23 @@ Move = Callable[[bytes, UUID, GroupKey], bytes]
 
 
 def rewrap_for_current_epoch(
-    request: Request, *, practice_id: UUID, group_keys: Mapping[int, GroupKey], batch: int
+    request: Request,
+    *,
+    practice_id: UUID,
+    group_keys: Mapping[int, GroupKey],
+    batch: int,
+    group: str = "practice",
 ) -> int:
-    """Re-wrap every item key of the practice still at an older epoch for the current one; wraps
-    of an epoch this member never held are left for another member. Returns how many stored."""
+    """Re-wrap every item key of the group (``"practice"``, or ``"clinical"``: the
+    practitioners') still at an older epoch for the current one; wraps of an epoch this member
+    never held are left for another member. Returns how many stored."""
     path = f"/api/v1/practices/{practice_id}/item-key-wraps"
     stored = 0
-    for page in _pages(request, path + "/stale", batch):
+    for page in _pages(request, path + "/stale", batch, group=group):
         current = group_keys[page["current_epoch"]].encryption_binding()
         wraps = _moved(page["wraps"], group_keys, partial(_to_current, current=current))
         if wraps:
-            stored += request("POST", path, json={"wraps": wraps})["stored"]
+            stored += request("POST", path, json={"wraps": wraps, "group": group})["stored"]
     return stored
 
 
@@ -61,11 +67,11 @@ def reshare_to_holder(
     return stored
 
 
-def _pages(request: Request, path: str, batch: int) -> Iterator[Any]:
+def _pages(request: Request, path: str, batch: int, **params: str) -> Iterator[Any]:
     """Every page of a keyset-paginated listing, ``batch`` entries at a time."""
     after: UUID | None = None
     while True:
-        page = request("GET", with_query(path, after=after, limit=batch))
+        page = request("GET", with_query(path, after=after, limit=batch, **params))
         yield page
         if page["next_after"] is None:
             return
@@ -73,12 +79,15 @@ def _pages(request: Request, path: str, batch: int) -> Iterator[Any]:
 
 
 def _moved(entries: list[Json], group_keys: Mapping[int, GroupKey], move: Move) -> list[str]:
-    """The new wraps, one per item, of the entries whose epoch this member holds."""
+    """The new wraps, one per item, of the entries of the keys' group whose epoch this member
+    holds (a patient's items are wrapped for both of the practice's groups)."""
     fresh: dict[UUID, bytes] = {}
     for entry in entries:
         item_id = UUID(entry["item_id"])
         group = group_keys.get(entry["epoch"])
-        if group is not None and item_id not in fresh:
+        if group is None or group.group_id != UUID(entry["recipient_id"]):
+            continue
+        if item_id not in fresh:
             fresh[item_id] = move(unb64(entry["wrap"]), item_id, group)
     return [b64(wrap) for wrap in fresh.values()]
 

@@ -26,7 +26,7 @@ STATE_VERSION = 1
 #: The sections a state holds; each maps a text key to a JSON value.
 SECTIONS = (
     "checkpoints",  # log origin -> {"log_public_key": b64, "note": signed checkpoint text}
-    "group_epochs",  # practice id -> highest group epoch opened or verified
+    "group_epochs",  # group id (a practice's, or its practitioners') -> highest epoch verified
     "membership_sequences",  # practice id -> {"sequence", "head": b64} of the chain verified last
     "confirmed_keys",  # user id -> fingerprint the user accepted after a key reset
     "own_keys",  # account id -> {epoch (text): fingerprint} of this user's own key epochs

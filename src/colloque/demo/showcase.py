@@ -31,7 +31,12 @@ from colloque.demo.network import EMAIL_DOMAIN
 from colloque.demo.places import SHOWCASE_PLACE
 from colloque.demo.plans import AgendaPlan
 from colloque.demo.showcase_agendas import DENTIST, GP, PHYSIO, showcase_plans
-from colloque.demo.showcase_keys import make_practice_group, seal_reason, unlock
+from colloque.demo.showcase_keys import (
+    make_clinical_group,
+    make_practice_group,
+    seal_reason,
+    unlock,
+)
 from colloque.errors import Conflict
 from colloque.notifications.models import OutboxMessage
 from colloque.patients.models import Patient
@@ -157,6 +162,14 @@ def build_showcase(db: Database, *, new_id: Callable[[], UUID], now: datetime) -
                 (keys["secretary"], GroupRole.SECRETARY),
                 (keys["practitioner"], GroupRole.PRACTITIONER),
             ],
+        )
+        make_clinical_group(
+            session,
+            now=setup,
+            practice_id=practice_id,
+            creator=principal_for_account(session, doctor),
+            practitioner=keys["practitioner"],
+            practitioners=[keys["practitioner"]],
         )
         logins = tuple(
             DemoLogin(

@@ -2,8 +2,10 @@
 
 The demo knows its users' passwords, so it can unlock their keys as their clients would, make the
 practice's key group for its members (with signed memberships and a signed group epoch, as the
-admin's client would), and seal each showcase booking's reason for the patient and
-the practice: a demo login then opens real ciphertext, and the database holds no reason in clear.
+admin's client would) and its practitioners' group (as a practitioner's client would, so that
+the demo practitioner writes notes at once), and seal each showcase booking's reason for the
+patient and the practice: a demo login then opens real ciphertext, and the database holds no
+reason in clear.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from colloque.accounts.models import Account, Credentials, KeyBundleRow
 from colloque.booking.reasons import SealedReason
 from colloque.config import Settings
-from colloque.crypto.groups import GroupKey, create_group
+from colloque.crypto.groups import GroupKey, clinical_group_id, create_group
 from colloque.crypto.items import seal_visit_reason
 from colloque.crypto.keys import UserKeys, unlock_with_kek
 from colloque.crypto.login import KdfParams, derive_login_keys
@@ -29,7 +31,8 @@ from colloque.crypto.statements import (
     sign_membership,
 )
 from colloque.keydirectory.config import LogKey
-from colloque.practicekeys.memberships import do_append_memberships
+from colloque.practicekeys.groups import CLINICAL
+from colloque.practicekeys.memberships import do_append_memberships, stored_chain
 from colloque.practicekeys.services import MemberWrap, do_create_group
 from colloque.principal import Principal
 
@@ -92,6 +95,39 @@ def make_practice_group(
         wraps=[MemberWrap(member, wrap) for member, wrap in rotation.wraps.items()],
         log=log,
         statement=statement.to_leaf(),
+    )
+    return rotation.group_key
+
+
+def make_clinical_group(
+    session: Session,
+    *,
+    now: datetime,
+    practice_id: UUID,
+    creator: Principal,
+    practitioner: UserKeys,
+    practitioners: Sequence[UserKeys],
+) -> GroupKey:
+    """Epoch 1 of the practitioners' group (notes), as ``practitioner``'s client makes it once
+    the practice's chain attests them: wrapped for ``practitioners``, signed by ``practitioner``."""
+    bindings = [keys.encryption_binding() for keys in practitioners]
+    rotation = create_group(clinical_group_id(practice_id), members=bindings)
+    statement = sign_group_epoch(
+        group_key=rotation.group_key.encryption_binding(),
+        membership_sequence=len(stored_chain(session, practice_id=practice_id)),
+        members=[(b.subject_id, b.epoch) for b in bindings],
+        signer=practitioner,
+    )
+    do_create_group(
+        session,
+        now=now,
+        principal=creator,
+        practice_id=practice_id,
+        public_key=rotation.group_key.public_key,
+        wraps=[MemberWrap(member, wrap) for member, wrap in rotation.wraps.items()],
+        log=LogKey.from_settings(Settings()),
+        statement=statement.to_leaf(),
+        group=CLINICAL,
     )
     return rotation.group_key
 

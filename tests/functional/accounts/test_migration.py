@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -210,3 +211,119 @@ def test_sqlite_recovery_code_dates_come_from_the_audit_log(tmp_path: Path) -> N
 @pytest.mark.postgres
 def test_postgres_recovery_code_dates_come_from_the_audit_log(empty_postgres: str) -> None:
     assert _recovery_dates_after_upgrade(empty_postgres) == _expected_recovery_dates()
+
+
+_PRACTICES = sa.table(
+    "practices",
+    *(
+        sa.column(name, kind)
+        for name, kind in (
+            ("practice_id", sa.Uuid()),
+            ("name", sa.String()),
+            ("address", sa.String()),
+            ("postcode", sa.String()),
+            ("city", sa.String()),
+            ("city_key", sa.String()),
+            ("latitude", sa.Float()),
+            ("longitude", sa.Float()),
+            ("timezone", sa.String()),
+            ("cancel_cutoff_minutes", sa.Integer()),
+            ("anti_hoarding_days", sa.Integer()),
+            ("hold_minutes", sa.Integer()),
+            ("created_at", UTCDateTime()),
+        )
+    ),
+)
+
+
+def _key_table(name: str, *, clinical: bool) -> sa.TableClause:
+    """``practice_key_epochs`` or ``practice_key_wraps`` as a migration sees them, with the
+    ``clinical`` column (0017 on) or without (before)."""
+    columns: dict[str, list[sa.ColumnClause[Any]]] = {
+        "practice_key_epochs": [
+            sa.column("epoch", sa.BigInteger()),
+            sa.column("public_key", sa.LargeBinary()),
+            sa.column("leaf_index", sa.BigInteger()),
+        ],
+        "practice_key_wraps": [
+            sa.column("epoch", sa.BigInteger()),
+            sa.column("account_id", sa.Uuid()),
+            sa.column("wrap", sa.LargeBinary()),
+        ],
+    }
+    return sa.table(
+        name,
+        sa.column("practice_id", sa.Uuid()),
+        sa.column("created_at", UTCDateTime()),
+        *columns[name],
+        *([sa.column("clinical", sa.Boolean())] if clinical else []),
+    )
+
+
+def _clinical_groups_round_trip(url: str) -> None:
+    """0017: a practice's key rows made before it are its practice group's; its practitioners'
+    group then has an epoch 1 beside the practice group's; the downgrade drops the latter only."""
+    config = alembic_config(url)
+    command.upgrade(config, "0016")
+    engine = create_engine(normalise_url(url))
+    practice, account = uuid.UUID(int=17), uuid.UUID(int=18)
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    epoch = {"practice_id": practice, "epoch": 1, "public_key": bytes(32), "leaf_index": 0}
+    wrap = {"practice_id": practice, "epoch": 1, "account_id": account, "wrap": b"w"}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                _PRACTICES.insert().values(
+                    practice_id=practice,
+                    name="Cabinet",
+                    address="1 rue",
+                    postcode="69001",
+                    city="Lyon",
+                    city_key="lyon",
+                    latitude=45.0,
+                    longitude=4.0,
+                    timezone="Europe/Paris",
+                    cancel_cutoff_minutes=0,
+                    anti_hoarding_days=0,
+                    hold_minutes=5,
+                    created_at=at,
+                )
+            )
+            connection.execute(
+                _ACCOUNTS.insert().values(
+                    account_id=account,
+                    display_name="Dr",
+                    is_operator=False,
+                    disabled=False,
+                    created_at=at,
+                )
+            )
+            for name, row in (("practice_key_epochs", epoch), ("practice_key_wraps", wrap)):
+                table = _key_table(name, clinical=False)
+                connection.execute(table.insert().values(**row, created_at=at))
+        command.upgrade(config, "0017")
+        with engine.begin() as connection:
+            for name, row in (("practice_key_epochs", epoch), ("practice_key_wraps", wrap)):
+                table = _key_table(name, clinical=True)
+                assert connection.execute(sa.select(table.c.clinical)).scalars().all() == [False]
+                # The same practice and epoch, of the other group: the primary keys allow it.
+                connection.execute(table.insert().values(**row, clinical=True, created_at=at))
+        command.downgrade(config, "0016")
+        with engine.connect() as connection:
+            epochs = sa.table("practice_key_epochs", sa.column("epoch"))
+            wraps = sa.table("practice_key_wraps", sa.column("epoch"))
+            assert connection.execute(sa.select(epochs.c.epoch)).scalars().all() == [1]
+            assert connection.execute(sa.select(wraps.c.epoch)).scalars().all() == [1]
+            columns = {c["name"] for c in inspect(connection).get_columns("practice_key_wraps")}
+            assert "clinical" not in columns
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_clinical_groups_migrate_both_ways(tmp_path: Path) -> None:
+    _clinical_groups_round_trip(f"sqlite:///{tmp_path / 'clinical.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_postgres_clinical_groups_migrate_both_ways(empty_postgres: str) -> None:
+    _clinical_groups_round_trip(empty_postgres)

@@ -55,8 +55,9 @@ from colloque.api.problems import PROBLEM_BASE
 from colloque.api.schemas import b64
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.crypto.keys import UserKeys
 from colloque.crypto.statements import Role as GroupRole
-from colloque.demo.showcase_keys import make_practice_group
+from colloque.demo.showcase_keys import make_clinical_group, make_practice_group
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
 from colloque.patients.models import PracticePatient
@@ -158,7 +159,8 @@ class MatrixScene(Scene):
         self._key_groups()
 
     def _key_groups(self) -> None:
-        """Every person's keys in the directory, and a key group at each practice."""
+        """Every person's keys in the directory, a key group at each practice, and the
+        practitioners' group where the practice has a practitioner (made by their client)."""
         people = [p for p in self.people.values() if p is not None]
         users = {p.account_id: new_user(p.account_id) for p in people}
         log = LogKey.from_settings(Settings())
@@ -201,6 +203,34 @@ class MatrixScene(Scene):
                     admin=keys,
                     members=[(keys, GroupRole.ADMIN), *others],
                 )
+                practitioners = [users[m] for m, r in members if r == Role.PRACTITIONER.value]
+                if practitioners:
+                    self._clinical_group(session, site, practitioners)
+
+    def _clinical_group(self, session: Session, site: Site, practitioners: list[UserKeys]) -> None:
+        maker = practitioners[0]
+        (name,) = (
+            n for n, p in self.people.items() if p is not None and p.account_id == maker.user_id
+        )
+        session.add(
+            KeyBundleRow(
+                account_id=maker.user_id,
+                epoch=maker.epoch,
+                encryption_public=maker.encryption_public,
+                signing_public=maker.signing_public,
+                sealed_by_password=b"unused",
+                sealed_by_recovery=b"unused",
+                updated_at=self.now,
+            )
+        )
+        make_clinical_group(
+            session,
+            now=self.now,
+            practice_id=site.practice_id,
+            creator=self.principal(name),
+            practitioner=maker,
+            practitioners=practitioners,
+        )
 
     def member(self, target: Target) -> UUID:
         """A disposable secretary of the target's practice (a random id for a missing one)."""
@@ -871,11 +901,21 @@ def practice_keys(s: MatrixScene, t: Target) -> Call:
     return Call(f"/api/v1/key-directory/practices/{s.practice(t)}")
 
 
-def key_group(suffix: str, body: dict[str, Any] | None = None) -> Builder:
+def key_group(
+    suffix: str, body: dict[str, Any] | None = None, *, group: str = "key-group"
+) -> Builder:
     def build(s: MatrixScene, t: Target) -> Call:
-        return Call(f"{P}/{s.practice(t)}/key-group{suffix}", json=body)
+        return Call(f"{P}/{s.practice(t)}/{group}{suffix}", json=body)
 
     return build
+
+
+def clinical_group(suffix: str, body: dict[str, Any] | None = None) -> Builder:
+    return key_group(suffix, body, group="clinical-key-group")
+
+
+def clinical_keys(s: MatrixScene, t: Target) -> Call:
+    return Call(f"/api/v1/key-directory/practices/{s.practice(t)}/clinical")
 
 
 # Sealed records. The scene's accounts have no keys: a body that parses but is no valid envelope
@@ -1197,6 +1237,19 @@ NOTES_WRITE = refused_body(NOTES_READ)
 #: Messages, re-wraps and re-shares: any staff member (no operator); these bodies are no valid
 #: envelope or wrap, so the roles let past the policy get a 422.
 STAFF_RECORDS = refused_body(PRACTICE_BOOK)
+#: A practitioners' group's keys: its practice's staff; "there" has no practitioner, so no group.
+CLINICAL_KEYS = grid("""
+                  here  there
+    anonymous     401   401
+    holder        404   404
+    stranger      404   404
+    secretary     ok    404
+    practitioner  ok    404
+    admin         ok    404
+    other_admin   404   404
+    operator      404   404
+    granted       403   404
+""")
 
 
 def same_for_all(outcome: str) -> Grid:
@@ -1423,6 +1476,21 @@ MATRIX: dict[tuple[str, str], Spec] = {
         key_group("/memberships", {"statements": ["AQs"]}), refused_body(ADMIN_ONLY)
     ),
     ("GET", PRACTICE + "/key-group/memberships"): Spec(key_group("/memberships"), PRACTICE_BOOK),
+    # The practitioners' group (notes): practitioners only; its keys, for any of the staff.
+    ("POST", PRACTICE + "/clinical-key-group"): Spec(
+        clinical_group("", GROUP_BODY), refused_body(NOTES_READ, "409")
+    ),
+    ("GET", PRACTICE + "/clinical-key-group"): Spec(clinical_group(""), NOTES_READ),
+    ("GET", PRACTICE + "/clinical-key-group/members"): Spec(clinical_group("/members"), NOTES_READ),
+    ("POST", PRACTICE + "/clinical-key-group/wraps"): Spec(
+        clinical_group("/wraps", {"epoch": 1, "wraps": []}), NOTES_READ
+    ),
+    ("POST", PRACTICE + "/clinical-key-group/rotations"): Spec(
+        clinical_group("/rotations", {**GROUP_BODY, "epoch": 1}), refused_body(NOTES_READ, "409")
+    ),
+    ("GET", "/api/v1/key-directory/practices/{practice_id}/clinical"): Spec(
+        clinical_keys, CLINICAL_KEYS
+    ),
     # A keyed practice removes by signed statement only (POST .../key-group/memberships).
     ("DELETE", PRACTICE + "/members/{account_id}"): Spec(
         remove_member, refused_body(ADMIN_ONLY, "409")

@@ -261,7 +261,9 @@ def test_attack_7_a_note_or_message_by_an_operators_account_is_refused(
     item_id = _posted(db, scene, kind)
     recipients = [
         scene.patient.unlocked_keys.encryption_binding(),
-        scene.desk.key_directory.practice_key(practice),
+        scene.doctor.key_directory.clinical_key(practice)
+        if kind == "note"
+        else scene.desk.key_directory.practice_key(practice),
     ]
     if kind == "note":
         forged = seal_note(

@@ -188,11 +188,9 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
                 KeyPurpose.ENCRYPTION
             ]
             recipients = [holder_key, group.encryption_binding()]
-            practitioner.records.write_note(
-                practice_id=world.practice_id,
-                patient_id=own,
-                text=canaries["note"],
-                recipients=recipients,
+            # Sealed for the holder and the practitioners' group, which this client makes first.
+            practitioner.write_note(
+                practice_id=world.practice_id, patient_id=own, text=canaries["note"]
             )
             patient.records.send_message(
                 practice_id=world.practice_id,

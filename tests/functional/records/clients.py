@@ -45,9 +45,16 @@ class Scene:
     holder: ColloqueClient
     patient_id: UUID
     group: GroupKey
+    #: The practitioners' group (the doctor's): notes are sealed to it.
+    clinical: GroupKey
 
     def recipients(self) -> list[KeyBinding]:
+        """A message's: the holder and the practice group."""
         return [self.holder.unlocked_keys.encryption_binding(), self.group.encryption_binding()]
+
+    def note_recipients(self) -> list[KeyBinding]:
+        """A note's: the holder and the practitioners' group."""
+        return [self.holder.unlocked_keys.encryption_binding(), self.clinical.encryption_binding()]
 
     def authors(self, account_id: UUID) -> KeyBinding:
         """What the key directory would prove: the signing key of each account of the scene."""
@@ -137,4 +144,5 @@ def scene(
         group = make_group(
             db, clock, world.practice_id, [doctor.unlocked_keys, secretary.unlocked_keys]
         )
-        yield Scene(world, http, doctor, secretary, holder, patient_id, group)
+        clinical = make_group(db, clock, world.practice_id, [doctor.unlocked_keys], clinical=True)
+        yield Scene(world, http, doctor, secretary, holder, patient_id, group, clinical)

@@ -1,4 +1,5 @@
-"""A world whose practitioner, secretary and patient holder have keys, and a practice key group."""
+"""A world whose practitioner, secretary and patient holder have keys, a practice key group and
+its practitioners' group (the practitioner's: notes are sealed to it)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Keyed:
     holder: UserKeys
     stranger: UserKeys
     group: GroupKey
+    clinical: GroupKey
 
 
 @pytest.fixture
@@ -39,4 +41,5 @@ def keyed(db: Database, clock: SettableClock) -> Keyed:
         holder=give_keys(db, clock, world.holder.account_id),
         stranger=give_keys(db, clock, world.stranger.account_id),
         group=group,
+        clinical=make_group(db, clock, world.practice_id, [doctor], clinical=True),
     )

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from colloque.accounts.config import TEST_COST
 from colloque.accounts.models import KeyBundleRow
 from colloque.clock import SettableClock
-from colloque.crypto.groups import GroupKey, create_group, rotate_group_key
+from colloque.crypto.groups import GroupKey, clinical_group_id, create_group, rotate_group_key
 from colloque.crypto.keys import UserKeys, create_key_bundle
 from colloque.practicekeys.models import PracticeKeyEpoch, PracticeKeyWrap
 from colloque.storage.engine import Database
@@ -60,11 +60,14 @@ def make_group(
     members: Sequence[UserKeys],
     *,
     previous: GroupKey | None = None,
+    clinical: bool = False,
 ) -> GroupKey:
-    """Epoch 1 of the practice's group, or the epoch after ``previous`` (a rotation)."""
+    """Epoch 1 of the practice's group (``clinical``: its practitioners' group), or the epoch
+    after ``previous`` (a rotation)."""
     bindings = [member.encryption_binding() for member in members]
+    group_id = clinical_group_id(practice_id) if clinical else practice_id
     rotation = (
-        create_group(practice_id, members=bindings)
+        create_group(group_id, members=bindings)
         if previous is None
         else rotate_group_key(previous, members=bindings)
     )
@@ -73,6 +76,7 @@ def make_group(
         session.add(
             PracticeKeyEpoch(
                 practice_id=practice_id,
+                clinical=clinical,
                 epoch=key.epoch,
                 public_key=key.public_key,
                 leaf_index=key.epoch - 1,
@@ -84,6 +88,7 @@ def make_group(
         session.add_all(
             PracticeKeyWrap(
                 practice_id=practice_id,
+                clinical=clinical,
                 epoch=key.epoch,
                 account_id=account_id,
                 wrap=wrap,

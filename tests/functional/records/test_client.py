@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -10,9 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from colloque.client import ApiError
+from colloque.client.records import AwaitingPractitionersKey
 from colloque.clock import SettableClock
+from colloque.crypto.items import seal_note
 from colloque.notifications.models import OutboxMessage
 from colloque.patients.services import Relationship
+from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.storage.engine import Database
 from tests.factories import Person, make_patient
 from tests.functional.records.clients import Scene, scene
@@ -29,14 +33,14 @@ def test_a_note_is_read_by_practitioner_and_holder_not_by_the_desk(s: Scene) -> 
         practice_id=practice,
         patient_id=patient,
         text="Allergie: pénicilline",
-        recipients=s.recipients(),
+        recipients=s.note_recipients(),
     )
     by_doctor = s.doctor.records.read_notes(
         practice_id=practice,
         patient_id=patient,
         authors=s.authors,
         standing=s.standing,
-        group_keys={1: s.group},
+        clinical_keys={1: s.clinical},
     )
     by_holder = s.holder.records.read_notes(
         practice_id=practice, patient_id=patient, authors=s.authors, standing=s.standing
@@ -54,6 +58,69 @@ def test_a_note_is_read_by_practitioner_and_holder_not_by_the_desk(s: Scene) -> 
             group_keys={1: s.group},
         )
     assert refused.value.status == 403
+    # A practitioner whose device holds no key of the practitioners' group yet is told so.
+    with pytest.raises(AwaitingPractitionersKey, match="colleague's device"):
+        s.doctor.records.read_notes(
+            practice_id=practice,
+            patient_id=patient,
+            authors=s.authors,
+            standing=s.standing,
+            group_keys={1: s.group},
+            clinical_keys={},
+        )
+
+
+def test_a_note_sealed_to_the_practice_group_before_stays_readable(
+    s: Scene, db: Database, clock: SettableClock
+) -> None:
+    """Notes written before the practitioners' group existed were sealed to the practice group:
+    the listing hands a practitioner those wraps too, and the client opens them with the
+    practice group's key, telling the groups apart by the wrap's recipient id."""
+    practice, patient = s.world.practice_id, s.patient_id
+    sealed = seal_note(
+        item_id=uuid.uuid4(),
+        patient_id=patient,
+        text="Ancienne note",
+        author=s.doctor.unlocked_keys,
+        recipients=[s.group.encryption_binding()],
+    )
+    with db.write() as session:
+        session.add(
+            SealedItemRow(
+                practice_id=practice,
+                item_id=sealed.item_id,
+                kind="note",
+                patient_id=patient,
+                context_id=patient,
+                author_account_id=s.doctor.account_id,
+                envelope=sealed.envelope,
+                size_bytes=len(sealed.envelope),
+                created_at=clock.now() - timedelta(days=1),
+            )
+        )
+        session.flush()
+        session.add(
+            ItemKeyWrap(
+                practice_id=practice,
+                item_id=sealed.item_id,
+                recipient_kind="practice",
+                recipient_id=practice,
+                epoch=1,
+                wrap=sealed.wraps[0],
+            )
+        )
+    s.doctor.records.write_note(
+        practice_id=practice, patient_id=patient, text="Nouvelle", recipients=s.note_recipients()
+    )
+    read = s.doctor.records.read_notes(
+        practice_id=practice,
+        patient_id=patient,
+        authors=s.authors,
+        standing=s.standing,
+        group_keys={1: s.group},
+        clinical_keys={1: s.clinical},
+    )
+    assert [n.text for n in read] == ["Nouvelle", "Ancienne note"]
 
 
 def test_messages_go_both_ways_and_page(s: Scene, clock: SettableClock) -> None:

@@ -6,11 +6,18 @@ import uuid
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
-from colloque.crypto.items import SealedItem, seal_message, seal_note, seal_visit_reason
+from colloque.crypto.groups import clinical_group_id
+from colloque.crypto.items import (
+    SealedItem,
+    conversation_id,
+    seal_message,
+    seal_note,
+    seal_visit_reason,
+)
 from colloque.crypto.keys import UserKeys
 from colloque.crypto.transparency import KeyBinding
 from colloque.errors import Conflict, InvalidInput, Unauthenticated
@@ -38,7 +45,7 @@ def note(
         author=author or keyed.doctor,
         recipients=recipients
         if recipients is not None
-        else [keyed.holder.encryption_binding(), keyed.group.encryption_binding()],
+        else [keyed.holder.encryption_binding(), keyed.clinical.encryption_binding()],
     )
 
 
@@ -101,7 +108,7 @@ def test_a_good_note_is_stored_with_one_wrap_per_recipient(
     assert sorted(wraps) == sorted(
         [
             ("user", keyed.world.holder.account_id, 1),
-            ("practice", keyed.world.practice_id, 1),
+            ("practice", clinical_group_id(keyed.world.practice_id), 1),
         ]
     )
     assert audited == 1
@@ -141,7 +148,8 @@ def test_a_wrap_for_an_outsider_or_an_old_epoch_is_refused(
     db: Database, clock: SettableClock, keyed: Keyed
 ) -> None:
     outsider = note(
-        keyed, recipients=[keyed.stranger.encryption_binding(), keyed.group.encryption_binding()]
+        keyed,
+        recipients=[keyed.stranger.encryption_binding(), keyed.clinical.encryption_binding()],
     )
     with pytest.raises(InvalidInput, match="not expected") as excinfo:
         store(db, clock, keyed, outsider)
@@ -196,22 +204,33 @@ def test_an_author_without_keys_or_a_session_is_refused(
 def test_recipients_follow_the_patient_and_the_practice(
     db: Database, clock: SettableClock, keyed: Keyed
 ) -> None:
-    """No holder with keys: the group only. No group either: nobody could read it."""
+    """No holder with keys: the group only. No group either: nobody could read a message."""
     lone = make_person(db, clock, "Lone Lou")  # an account without keys
     patient_id = make_patient(db, clock, lone, "Lou", "Seul")
-    group_only = note(keyed, patient_id=patient_id, recipients=[keyed.group.encryption_binding()])
+    group_only = note(
+        keyed, patient_id=patient_id, recipients=[keyed.clinical.encryption_binding()]
+    )
     store(db, clock, keyed, group_only, patient_id=patient_id, context_id=patient_id)
     with db.write() as session:
         session.execute(delete(SealedItemRow))
         session.execute(delete(PracticeKeyEpoch))
+    conversation = conversation_id(practice_id=keyed.world.practice_id, patient_id=patient_id)
+    sealed = seal_message(
+        item_id=uuid.uuid4(),
+        conversation_id=conversation,
+        text="Bonjour",
+        author=keyed.doctor,
+        recipients=[keyed.group.encryption_binding()],
+    )
     with pytest.raises(InvalidInput, match="nobody") as excinfo:
         store(
             db,
             clock,
             keyed,
-            note(keyed, patient_id=patient_id, recipients=[keyed.group.encryption_binding()]),
+            sealed,
+            kind="message",
             patient_id=patient_id,
-            context_id=patient_id,
+            context_id=conversation,
         )
     assert _field(excinfo) == "wraps"
 
@@ -267,3 +286,75 @@ def test_a_visit_reason_is_stored_for_its_appointment(
             context_id=appointment_id,
             author=keyed.world.holder.account_id,
         )
+
+
+def _mark_due(db: Database, practice_id: uuid.UUID, *, clinical: bool) -> None:
+    with db.write() as session:
+        session.execute(
+            update(PracticeKeyEpoch)
+            .where(PracticeKeyEpoch.practice_id == practice_id)
+            .where(PracticeKeyEpoch.clinical == clinical)
+            .values(rotation_due=True)
+        )
+
+
+def test_a_note_is_sealed_to_the_practitioners_group_never_to_the_practice_group(
+    db: Database, clock: SettableClock, keyed: Keyed
+) -> None:
+    """The practice group's key is every member's: a note wrapped for it is refused, so that
+    no secretary's or admin's key ever opens a new note."""
+    practice_wide = note(
+        keyed, recipients=[keyed.holder.encryption_binding(), keyed.group.encryption_binding()]
+    )
+    with pytest.raises(InvalidInput, match="not expected") as excinfo:
+        store(db, clock, keyed, practice_wide)
+    assert _field(excinfo) == "wraps[1]"
+    both = note(
+        keyed,
+        recipients=[
+            keyed.holder.encryption_binding(),
+            keyed.clinical.encryption_binding(),
+            keyed.group.encryption_binding(),
+        ],
+    )
+    with pytest.raises(InvalidInput, match="not expected") as excinfo:
+        store(db, clock, keyed, both)
+    assert _field(excinfo) == "wraps[2]"
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(SealedItemRow)) == 0
+
+
+def test_a_note_waits_for_the_practitioners_group_and_its_rotation(
+    db: Database, clock: SettableClock, keyed: Keyed
+) -> None:
+    practice_id = keyed.world.practice_id
+    _mark_due(db, practice_id, clinical=True)
+    with pytest.raises(Conflict, match="practitioners' key must be rotated") as due:
+        store(db, clock, keyed, note(keyed))
+    assert due.value.field == "wraps"
+    # Other kinds are sealed to the practice group, which is not rotation-due.
+    conversation = conversation_id(
+        practice_id=practice_id, patient_id=keyed.world.holder_patient_id
+    )
+    message = seal_message(
+        item_id=uuid.uuid4(),
+        conversation_id=conversation,
+        text="Bonjour",
+        author=keyed.doctor,
+        recipients=[keyed.holder.encryption_binding(), keyed.group.encryption_binding()],
+    )
+    store(db, clock, keyed, message, kind="message", context_id=conversation)
+    # A practice group that is rotation-due does not hold notes back.
+    with db.write() as session:
+        session.execute(
+            update(PracticeKeyEpoch)
+            .where(PracticeKeyEpoch.practice_id == practice_id)
+            .values(rotation_due=~PracticeKeyEpoch.rotation_due)
+        )
+    store(db, clock, keyed, note(keyed))
+    # No practitioners' group yet: 409 naming the wraps, saying who makes it.
+    with db.write() as session:
+        session.execute(delete(PracticeKeyEpoch).where(PracticeKeyEpoch.clinical.is_(True)))
+    with pytest.raises(Conflict, match="does not exist yet") as missing:
+        store(db, clock, keyed, note(keyed))
+    assert missing.value.field == "wraps"

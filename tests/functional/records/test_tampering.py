@@ -37,18 +37,18 @@ def test_a_note_moved_to_another_patient_is_caught_by_the_client(
         practice_id=s.world.practice_id,
         patient_id=s.patient_id,
         text="Diabète de type 1",
-        recipients=s.recipients(),
+        recipients=s.note_recipients(),
     )
     with db.write() as session:  # the server moves the note onto the child's record
         session.execute(update(SealedItemRow).values(patient_id=child, context_id=child))
-    for reader, keys in ((s.holder, None), (s.doctor, {1: s.group})):
+    for reader, keys in ((s.holder, None), (s.doctor, {1: s.clinical})):
         with pytest.raises(WrongContext):
             reader.records.read_notes(
                 practice_id=s.world.practice_id,
                 patient_id=child,
                 authors=s.authors,
                 standing=s.standing,
-                group_keys=keys,
+                clinical_keys=keys,
             )
 
 
@@ -94,7 +94,7 @@ def test_a_wrap_swapped_between_items_does_not_open(s: Scene, db: Database) -> N
             practice_id=s.world.practice_id,
             patient_id=s.patient_id,
             text=text,
-            recipients=s.recipients(),
+            recipients=s.note_recipients(),
         )
         for text in ("un", "deux")
     ]
@@ -115,7 +115,7 @@ def test_a_wrap_swapped_between_items_does_not_open(s: Scene, db: Database) -> N
             patient_id=s.patient_id,
             authors=s.authors,
             standing=s.standing,
-            group_keys={1: s.group},
+            clinical_keys={1: s.clinical},
         )
 
 
@@ -132,7 +132,7 @@ def test_a_note_posted_under_another_patient_is_refused_by_the_server(
         patient_id=s.patient_id,
         text="pour le parent",
         author=s.doctor.unlocked_keys,
-        recipients=s.recipients(),
+        recipients=s.note_recipients(),
     )
     body = {"envelope": b64(sealed.envelope), "wraps": [b64(w) for w in sealed.wraps]}
     path = f"/api/v1/practices/{s.world.practice_id}/patients/{child}/notes"
