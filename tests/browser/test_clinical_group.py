@@ -22,9 +22,9 @@ from sqlalchemy import select
 from colloque.client.encoding import unb64
 from colloque.clock import SettableClock
 from colloque.crypto.errors import CryptoError
-from colloque.crypto.groups import clinical_group_id, open_group_key
+from colloque.crypto.groups import GroupKey, clinical_group_id
 from colloque.crypto.items import seal_note, unwrap_item_key
-from colloque.crypto.transparency import LEAF_BYTES, KeyBinding, KeyPurpose, SubjectKind
+from colloque.crypto.transparency import LEAF_BYTES, KeyBinding, KeyPurpose
 from colloque.principal import Role
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.storage.engine import Database
@@ -48,6 +48,7 @@ pytestmark = pytest.mark.browser
 
 FIRST = "Tendinite d'Achille, repos 10 jours, revoir si douleur nocturne"
 SECOND = "Échographie normale ; reprise progressive de la course"
+FROM_PYTHON = "Ordonnance : kinésithérapie, 10 séances (excentrique)"
 
 
 @pytest.fixture
@@ -135,23 +136,11 @@ def _group_wraps(scene: Scene, item_id: UUID) -> list[ItemKeyWrap]:
     return [w for w in _wraps(scene.db, item_id) if w.recipient_kind == "practice"]
 
 
-def _clinical_key(scene: Scene, member: Member) -> Any:
-    """The member's current wrap of the practitioners' key, opened with their Python client's
-    keys against the binding the server serves (the browser made it; Python opens it)."""
+def _clinical_key(scene: Scene, member: Member) -> GroupKey:
+    """The member's current practitioners' key, as their own Python client opens it: the epoch
+    the browser made, its statement verified (verify_clinical_epoch) and its wrap opened."""
     with member.client(scene) as client:
-        group = client._request(
-            "GET", f"/api/v1/practices/{scene.world.practice_id}/clinical-key-group"
-        )
-        me = client.unlocked_keys
-    binding = KeyBinding(
-        SubjectKind.GROUP,
-        clinical_group_id(scene.world.practice_id),
-        KeyPurpose.ENCRYPTION,
-        group["epoch"],
-        unb64(group["binding"]["public_key"]),
-    )
-    wrap = next(w for w in group["wraps"] if w["epoch"] == group["epoch"])
-    return open_group_key(unb64(wrap["wrap"]), expected=binding, member=me, last_seen_epoch=0)
+        return client.practice_keys.open_group_key(scene.world.practice_id, clinical=True)
 
 
 def test_a_note_is_sealed_to_the_practitioners_and_a_newcomer_reads_it_once_shared(
@@ -178,6 +167,10 @@ def test_a_note_is_sealed_to_the_practitioners_and_a_newcomer_reads_it_once_shar
     key = _clinical_key(scene, doctor)
     assert key.epoch == 1
     unwrap_item_key(groups[0].wrap, item_id=note, holder=key)
+    # The Python client accepts the browser's epoch and seals its own note to the same group.
+    with doctor.client(scene) as client:
+        assert client.key_directory.clinical_key(practice).epoch == 1
+        client.write_note(practice_id=practice, patient_id=scene.patient_id, text=FROM_PYTHON)
 
     # A practitioner who joins later holds the practice key but not yet the practitioners'.
     late = make_member(scene, clock, "remplacante", Role.PRACTITIONER)
@@ -202,9 +195,14 @@ def test_a_note_is_sealed_to_the_practitioners_and_a_newcomer_reads_it_once_shar
         " administrateurs ne peuvent pas les ouvrir."
     )
     expect(_record(waiting).locator(".notes")).to_contain_text(FIRST)
+    expect(_record(waiting).locator(".notes")).to_contain_text(FROM_PYTHON)
     _write(waiting, SECOND)
     expect(_record(waiting).locator(".notes")).to_contain_text(SECOND)
     assert _clinical_key(scene, late).epoch == 1
+    # And the newcomer's Python client opens what both browsers wrote.
+    with late.client(scene) as client:
+        read = client.read_notes(practice_id=practice, patient_id=scene.patient_id, as_holder=False)
+    assert sorted(note.text for note in read) == sorted([FIRST, FROM_PYTHON, SECOND])
 
 
 def test_a_secretary_cannot_open_a_note_even_with_every_wrap(
