@@ -9,6 +9,12 @@ drawn (reasons still sealed), and from the unlock form's second step (the TOTP c
 derivation ran at its first step, the password) to all 300 reasons decrypted and drawn: the
 login's completion, the group key and the key directory checks in the worker, the batch open
 (operation `openAgendaReasons`) and Svelte's update. Medians over the rounds.
+
+It also times the worker's part alone: the page's last `openAgendaReasons` call (a User Timing
+measure, `colloque:openAgendaReasons`: the chain and standing checks, the group key, the 300
+opens and the message passing), and, in the crypto harness page of the test build, the same 300
+items opened by the bare libsodium.js calls each needs (`rawOpenReasons`: sealed box, signature,
+commitment, AEAD, unpadding). Their ratio is the decrypt share of the worker call.
 """
 
 from __future__ import annotations
@@ -18,16 +24,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, sync_playwright
+from sqlalchemy import select
 
 from colloque.client.appointments import sealed_booking_fields
 from colloque.clock import SettableClock
 from colloque.crypto.transparency import KeyPurpose
 from colloque.principal import Role
+from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.scheduling.domain import PatientKind
 from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner
 from colloque.scheduling.specialties import Specialty
@@ -35,6 +44,7 @@ from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_typ
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
 from tests.browser.scene import Scene, holder_account, make_member, open_scene
+from tests.browser.worker_harness import TEST_DIST_DIR, call, hexed, ready_page, serve
 from tests.conftest import T0
 from tests.factories import register_at_practice
 from tests.functional.keys.conftest import PASSWORD
@@ -127,10 +137,54 @@ def _book_week(scene: Scene, clock: SettableClock) -> int:
     return count
 
 
+def _raw_floor(scene: Scene, clock: SettableClock, browser: Browser, rounds: int) -> list[float]:
+    """The week's reasons opened by bare libsodium.js calls in the worker, ``rounds`` times."""
+    practice = scene.world.practice_id
+    with scene.staff() as desk:
+        group = desk.practice_keys.open_group_key(practice)
+        signing_public = desk.unlocked_keys.signing_binding().public_key
+    with scene.db.read() as session:
+        rows = session.execute(
+            select(SealedItemRow.envelope, ItemKeyWrap.wrap)
+            .join(
+                ItemKeyWrap,
+                (ItemKeyWrap.practice_id == SealedItemRow.practice_id)
+                & (ItemKeyWrap.item_id == SealedItemRow.item_id),
+            )
+            .where(
+                SealedItemRow.practice_id == practice,
+                SealedItemRow.kind == "visit_reason",
+                ItemKeyWrap.recipient_kind == "practice",
+                ItemKeyWrap.recipient_id == practice,
+            )
+        ).all()
+    params = {
+        "groupPublic": hexed(group.public_key),
+        "groupSecret": hexed(group.secret),
+        "items": [
+            {
+                "wrap": hexed(wrap),
+                "envelope": hexed(envelope),
+                "signingPublic": hexed(signing_public),
+            }
+            for envelope, wrap in rows
+        ],
+        "rounds": rounds + 1,
+    }
+    with (
+        contextmanager(serve)(scene.db, clock, TEST_DIST_DIR) as harness,
+        contextmanager(ready_page)(browser, harness) as page,
+    ):
+        result = call(page, "rawOpenReasons", params)
+    assert result["opened"] == len(rows), result
+    return [float(ms) for ms in result["milliseconds"][1:]]  # the first is a warm-up
+
+
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
     drawn: list[float] = []
     opened: list[float] = []
+    worker_calls: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         upgrade(url)
@@ -167,10 +221,17 @@ def main() -> None:
                     f" === '{total} motifs déchiffrés.'"
                 )
                 done = page.evaluate("() => performance.now()")
+                # The last call is the one that opened the reasons (the earlier ones only asked
+                # for key-directory answers).
+                worker_call = page.evaluate(
+                    "() => performance.getEntriesByName('colloque:openAgendaReasons').at(-1).duration"
+                )
                 if round_index > 0:
                     drawn.append(at_drawn)
                     opened.append(done - started)
+                    worker_calls.append(worker_call)
                 context.close()
+            raw = _raw_floor(scene, clock, browser, rounds)
             version = browser.version
             browser.close()
         database.dispose()
@@ -184,6 +245,16 @@ def main() -> None:
         f"| TOTP step to all reasons decrypted and drawn | {statistics.median(opened):.0f} ms"
         f" | {min(opened):.0f} to {max(opened):.0f} ms |"
     )
+    worker_median, raw_median = statistics.median(worker_calls), statistics.median(raw)
+    print(
+        f"| the worker's openAgendaReasons call alone | {worker_median:.0f} ms"
+        f" | {min(worker_calls):.0f} to {max(worker_calls):.0f} ms |"
+    )
+    print(
+        f"| bare libsodium.js calls on the same {total} items, in the worker | {raw_median:.0f} ms"
+        f" | {min(raw):.0f} to {max(raw):.0f} ms |"
+    )
+    print(f"decrypt share of the worker call: {raw_median / worker_median:.2f}")
     load = subprocess.run(["cat", "/proc/loadavg"], capture_output=True, text=True).stdout.strip()
     print(f"load average at the end: {load}")
 

@@ -15,7 +15,7 @@ from importlib import resources
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
@@ -109,6 +109,27 @@ def do_create_practice(
         object_id=practice.practice_id,
     )
     return practice
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPractice:
+    practice: Practice
+    role: Role
+
+
+def member_practices(session: Session, *, principal: Principal) -> list[MemberPractice]:
+    """The practices the principal is a member of (never an operator's grants), by name."""
+    roles = {
+        practice_id: membership.role
+        for practice_id, membership in principal.memberships.items()
+        if membership.role is not Role.OPERATOR
+    }
+    if not roles:
+        return []
+    practices = session.scalars(
+        select(Practice).where(Practice.practice_id.in_(roles)).order_by(Practice.name)
+    )
+    return [MemberPractice(practice, roles[practice.practice_id]) for practice in practices]
 
 
 def get_practice(session: Session, *, practice_id: UUID, for_update: bool = False) -> Practice:

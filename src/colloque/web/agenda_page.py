@@ -13,31 +13,25 @@ agenda").
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloque.api.deps import DB, AnyPrincipal, ClockDep, SettingsDep
-from colloque.authorization.policy import Action, PracticeTarget, authorize
-from colloque.principal import Principal
+from colloque.authorization.policy import Action
 from colloque.scheduling.services import get_practice
 from colloque.scheduling.timetable import list_practice_agendas
 from colloque.web import practice_section
 from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
-from colloque.web.practice_entry import admitted
-from colloque.web.rendering import LangParam, full_name, json_for_html, page_for, render
-from colloque.web.session import has_account, login_redirect, private, signed_in
+from colloque.web.practice_entry import enter
+from colloque.web.rendering import LangParam, full_name, json_for_html, render
+from colloque.web.session import private
 
 router = APIRouter(include_in_schema=False)
 
 ENTRY = "src/agenda.ts"
-
-
-def _may(principal: Principal, action: Action, practice_id: UUID) -> bool:
-    return bool(authorize(principal, action, PracticeTarget(practice_id)))
 
 
 @router.get(practice_section.PREFIX + "/{practice_text}/agenda", response_class=HTMLResponse)
@@ -50,13 +44,10 @@ def agenda_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    signed_in_as = signed_in(request)
-    if signed_in_as is None or not has_account(principal):
-        return login_redirect(request)
-    page = page_for(request, lang_cookie)
-    practice_id = admitted(request, page, principal, practice_text)
-    if isinstance(practice_id, Response):
-        return practice_id
+    entered = enter(request, principal, lang_cookie, practice_text)
+    if isinstance(entered, Response):
+        return entered
+    page, practice_id = entered.page, entered.practice_id
     with db.read() as session:
         practice = get_practice(session, practice_id=practice_id)
         agendas = list_practice_agendas(session, practice_id=practice_id, online_only=False)
@@ -78,16 +69,22 @@ def agenda_page(
             for practitioner, visit_types in agendas
         ],
         "may": {
-            "readReasons": _may(principal, Action.PRACTICE_SEALED_WRAPS_READ, practice_id),
+            "readReasons": practice_section.may(
+                principal, Action.PRACTICE_SEALED_WRAPS_READ, practice_id
+            ),
             # Notes are sealed for the practitioners' key group: shown in the agenda's legend.
-            "readNotes": _may(principal, Action.PRACTICE_CLINICAL_READ, practice_id),
-            "change": _may(principal, Action.PRACTICE_APPOINTMENT_CHANGE, practice_id),
-            "mark": _may(principal, Action.PRACTICE_APPOINTMENT_MARK, practice_id),
-            "book": _may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id),
+            "readNotes": practice_section.may(
+                principal, Action.PRACTICE_CLINICAL_READ, practice_id
+            ),
+            "change": practice_section.may(
+                principal, Action.PRACTICE_APPOINTMENT_CHANGE, practice_id
+            ),
+            "mark": practice_section.may(principal, Action.PRACTICE_APPOINTMENT_MARK, practice_id),
+            "book": practice_section.may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id),
         },
         "pin": key_directory_pin(settings),
         # The unlock form shows whose keys it opens and asks only for the password.
-        "email": signed_in_as.email,
+        "email": entered.signed_in.email,
     }
     response = render(
         page,

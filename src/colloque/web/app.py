@@ -15,6 +15,7 @@ from colloque.web import (
     booking_page,
     desk_pages,
     members_page,
+    practices_page,
     practitioner_page,
     records_pages,
     relatives_page,
@@ -49,4 +50,5 @@ def create_app(
     app.include_router(desk_pages.router)
     app.include_router(agenda_page.router)
     app.include_router(members_page.router)
+    app.include_router(practices_page.router)
     return app

@@ -31,7 +31,7 @@ from colloque.scheduling import services as scheduling
 from colloque.scheduling import timetable
 from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
-from colloque.web.practice_entry import admitted
+from colloque.web.practice_entry import enter
 from colloque.web.practice_section import PREFIX, section_links
 from colloque.web.rendering import (
     LangParam,
@@ -39,11 +39,10 @@ from colloque.web.rendering import (
     error_page,
     full_name,
     json_for_html,
-    page_for,
     render,
     slot_text,
 )
-from colloque.web.session import has_account, login_redirect, private, signed_in
+from colloque.web.session import private
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,13 +102,10 @@ def desk_booking_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    signed_in_as = signed_in(request)
-    if signed_in_as is None or not has_account(principal):
-        return login_redirect(request)
-    page = page_for(request, lang_cookie)
-    practice_id = admitted(request, page, principal, practice_text, BOOK)
-    if isinstance(practice_id, Response):
-        return practice_id
+    entered = enter(request, principal, lang_cookie, practice_text, BOOK)
+    if isinstance(entered, Response):
+        return entered
+    page, practice_id = entered.page, entered.practice_id
     with db.read() as session:
         practice = scheduling.get_practice(session, practice_id=practice_id)
         agendas = timetable.list_practice_agendas(
@@ -146,7 +142,7 @@ def desk_booking_page(
         # A patient's page is this, then the patient's id.
         "patientsUrl": f"{PREFIX}/{practice.practice_id}/patients/",
         "pin": key_directory_pin(settings),
-        "email": signed_in_as.email,
+        "email": entered.signed_in.email,
     }
     assets: Assets = request.app.state.web_assets
     response = render(
@@ -171,13 +167,10 @@ def desk_patient_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    signed_in_as = signed_in(request)
-    if signed_in_as is None or not has_account(principal):
-        return login_redirect(request)
-    page = page_for(request, lang_cookie)
-    practice_id = admitted(request, page, principal, practice_text, BOOK)
-    if isinstance(practice_id, Response):
-        return practice_id
+    entered = enter(request, principal, lang_cookie, practice_text, BOOK)
+    if isinstance(entered, Response):
+        return entered
+    page, practice_id = entered.page, entered.practice_id
     patient_id = _uuid(patient_text)
     if patient_id is None:
         return _not_found(request, page)
@@ -268,7 +261,7 @@ def desk_patient_page(
         },
         "maxBytes": MAX_DOCUMENT_BYTES,
         "pin": key_directory_pin(settings),
-        "email": signed_in_as.email,
+        "email": entered.signed_in.email,
     }
     assets: Assets = request.app.state.web_assets
     response = render(

@@ -12,31 +12,25 @@ the crypto worker (docs/crypto.md, "The browser's side of group administration")
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloque.accounts.services import member_names
 from colloque.api.deps import DB, AnyPrincipal, SettingsDep
-from colloque.authorization.policy import Action, PracticeTarget, authorize
-from colloque.principal import Principal
+from colloque.authorization.policy import Action
 from colloque.scheduling.services import get_practice
 from colloque.scheduling.timetable import list_practice_agendas
 from colloque.web import practice_section
 from colloque.web.assets import Assets
 from colloque.web.booking_page import key_directory_pin
-from colloque.web.practice_entry import admitted
-from colloque.web.rendering import LangParam, full_name, json_for_html, page_for, render
-from colloque.web.session import has_account, login_redirect, private, signed_in
+from colloque.web.practice_entry import enter
+from colloque.web.rendering import LangParam, full_name, json_for_html, render
+from colloque.web.session import private
 
 router = APIRouter(include_in_schema=False)
 
 ENTRY = "src/members.ts"
-
-
-def _may(principal: Principal, action: Action, practice_id: UUID) -> bool:
-    return bool(authorize(principal, action, PracticeTarget(practice_id)))
 
 
 @router.get(practice_section.PREFIX + "/{practice_text}/members", response_class=HTMLResponse)
@@ -48,13 +42,10 @@ def members_page(
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
 ) -> Response:
-    signed_in_as = signed_in(request)
-    if signed_in_as is None or not has_account(principal):
-        return login_redirect(request)
-    page = page_for(request, lang_cookie)
-    practice_id = admitted(request, page, principal, practice_text, Action.PRACTICE_KEYS_VIEW)
-    if isinstance(practice_id, Response):
-        return practice_id
+    entered = enter(request, principal, lang_cookie, practice_text, Action.PRACTICE_KEYS_VIEW)
+    if isinstance(entered, Response):
+        return entered
+    page, practice_id = entered.page, entered.practice_id
     with db.read() as session:
         practice = get_practice(session, practice_id=practice_id)
         names = member_names(session, practice_id=practice_id)
@@ -70,9 +61,9 @@ def members_page(
             for practitioner, _visit_types in agendas
         ],
         # Admins act (the API decides again on every call); the others read.
-        "manage": _may(principal, Action.PRACTICE_KEYS_MANAGE, practice_id),
+        "manage": practice_section.may(principal, Action.PRACTICE_KEYS_MANAGE, practice_id),
         "pin": key_directory_pin(settings),
-        "email": signed_in_as.email,
+        "email": entered.signed_in.email,
     }
     response = render(
         page,

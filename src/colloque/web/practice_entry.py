@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -11,8 +12,35 @@ from fastapi.responses import Response
 from colloque.authorization.policy import Action, Denied, PracticeTarget, Reason, authorize
 from colloque.principal import Principal
 from colloque.web.account_pages import ACCOUNT_PATH
-from colloque.web.rendering import Page, error_page, render
-from colloque.web.session import private
+from colloque.web.rendering import Page, error_page, page_for, render
+from colloque.web.session import SignedIn, has_account, login_redirect, private, signed_in
+
+
+@dataclass(frozen=True, slots=True)
+class Entered:
+    """A member let into a page of the practice section."""
+
+    page: Page
+    practice_id: UUID
+    signed_in: SignedIn
+
+
+def enter(
+    request: Request,
+    principal: Principal,
+    lang_cookie: str | None,
+    practice_text: str,
+    action: Action = Action.PRACTICE_AGENDA_VIEW,
+) -> Entered | Response:
+    """Signed out: to the log-in page; otherwise :func:`admitted`'s answer, or the way in."""
+    who = signed_in(request)
+    if who is None or not has_account(principal):
+        return login_redirect(request)
+    page = page_for(request, lang_cookie)
+    practice_id = admitted(request, page, principal, practice_text, action)
+    if isinstance(practice_id, Response):
+        return practice_id
+    return Entered(page, practice_id, who)
 
 
 def admitted(

@@ -14,6 +14,8 @@ from colloque.authorization.policy import Action, PracticeTarget, authorize
 from colloque.principal import Principal, Role
 
 PREFIX = "/practice"
+#: The list of the practices a member works at (practices_page.py).
+PRACTICES_PATH = PREFIX
 
 
 def agenda_url(practice_id: UUID) -> str:
@@ -53,8 +55,8 @@ LINK_KEYS = (
 def section_links(principal: Principal, practice_id: UUID) -> list[tuple[str, str]]:
     """The section's navigation (path, catalogue key): the desk and time off only for members
     who may book (not an operator reading under a grant), the members page for its staff."""
-    books = _may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id)
-    staff = _may(principal, Action.PRACTICE_KEYS_VIEW, practice_id)
+    books = may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id)
+    staff = may(principal, Action.PRACTICE_KEYS_VIEW, practice_id)
     links = [
         (agenda_url(practice_id), LINK_KEYS[0]),
         (book_url(practice_id), LINK_KEYS[1]) if books else None,
@@ -65,13 +67,14 @@ def section_links(principal: Principal, practice_id: UUID) -> list[tuple[str, st
     return [link for link in links if link is not None]
 
 
-def _may(principal: Principal, action: Action, practice_id: UUID) -> bool:
+def may(principal: Principal, action: Action, practice_id: UUID) -> bool:
+    """Whether the policy lets ``principal`` do ``action`` in the practice (for what a page shows)."""
     return bool(authorize(principal, action, PracticeTarget(practice_id)))
 
 
 def may_open(principal: Principal, practice_id: UUID) -> bool:
     """A member of the practice who may see its agenda (with their second factor passed)."""
-    return _may(principal, Action.PRACTICE_AGENDA_VIEW, practice_id)
+    return may(principal, Action.PRACTICE_AGENDA_VIEW, practice_id)
 
 
 def member_agendas(principal: Principal) -> list[UUID]:

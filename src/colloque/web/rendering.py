@@ -81,16 +81,20 @@ SIGNED_IN_LINKS = (
 )
 
 
-#: The header's link to a member's practice agenda (catalogue key).
+#: The header's link to a member's practice agenda, and to the list of their practices when they
+#: work at several (catalogue keys).
 AGENDA_LINK = "nav.agenda"
+PRACTICES_LINK = "nav.practices"
 
 
 def signed_in_links(who: SignedIn | None) -> list[tuple[str, str]]:
     """The header's links: the personal pages, and the agenda of the practice a member works at
-    (the first, when several)."""
+    (the list of their practices, when several)."""
     if who is None:
         return list(SIGNED_IN_LINKS)
     agendas = practice_section.member_agendas(who.resolved.principal)
+    if len(agendas) > 1:
+        return [*SIGNED_IN_LINKS, (practice_section.PRACTICES_PATH, PRACTICES_LINK)]
     extra = [(practice_section.agenda_url(agendas[0]), AGENDA_LINK)] if agendas else []
     return [*SIGNED_IN_LINKS, *extra]
 

@@ -22,35 +22,28 @@ from colloque.api.deps import DB, AnyPrincipal, ClockDep
 from colloque.authorization.policy import (
     Action,
     AgendaTarget,
-    PracticeTarget,
     authorize,
 )
-from colloque.principal import Principal
 from colloque.scheduling.services import get_practice
 from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import list_practice_agendas
 from colloque.web.assets import Assets
-from colloque.web.practice_entry import admitted
-from colloque.web.practice_section import PREFIX, section_links
+from colloque.web.practice_entry import enter
+from colloque.web.practice_section import PREFIX, may, section_links
 from colloque.web.rendering import (
     LangParam,
     Page,
     error_page,
     json_for_html,
-    page_for,
     render,
     specialty_label,
 )
-from colloque.web.session import has_account, login_redirect, private
+from colloque.web.session import private
 
 router = APIRouter(include_in_schema=False)
 
 SETTINGS_ENTRY = "src/settings.ts"
 TIME_OFF_ENTRY = "src/time-off.ts"
-
-
-def _may(principal: Principal, action: Action, practice_id: UUID) -> bool:
-    return bool(authorize(principal, action, PracticeTarget(practice_id)))
 
 
 def _practice_page(
@@ -64,12 +57,10 @@ def _practice_page(
 ) -> Response:
     """Signed out: to the log in page; otherwise the practice section's answer
     (practice_entry.py) for anybody who may not see the agenda."""
-    if not has_account(principal):
-        return login_redirect(request)
-    page = page_for(request, lang_cookie)
-    practice_id = admitted(request, page, principal, practice_text)
-    if isinstance(practice_id, Response):
-        return practice_id
+    entered = enter(request, principal, lang_cookie, practice_text)
+    if isinstance(entered, Response):
+        return entered
+    page, practice_id = entered.page, entered.practice_id
     with db.read() as session:
         practice = get_practice(session, practice_id=practice_id)
         zone = ZoneInfo(practice.timezone)
@@ -117,8 +108,8 @@ def settings_page(
     def build(page: Page, practice_id: UUID, shared: dict[str, Any]) -> Response:
         island = {
             **shared,
-            "canManage": _may(principal, Action.PRACTICE_AGENDA_MANAGE, practice_id),
-            "canManageSettings": _may(principal, Action.PRACTICE_SETTINGS_MANAGE, practice_id),
+            "canManage": may(principal, Action.PRACTICE_AGENDA_MANAGE, practice_id),
+            "canManageSettings": may(principal, Action.PRACTICE_SETTINGS_MANAGE, practice_id),
             # For the new practitioner form, in the page's language.
             "specialties": sorted(
                 (

@@ -16,9 +16,9 @@ import pytest
 
 from colloque.scheduling.domain import VisitMode
 from colloque.scheduling.timetable import do_add_visit_type
-from colloque.web import i18n, practice_section
+from colloque.web import i18n, practice_section, practices_page
 from colloque.web.i18n import Language
-from colloque.web.rendering import AGENDA_LINK, SIGNED_IN_LINKS
+from colloque.web.rendering import AGENDA_LINK, PRACTICES_LINK, SIGNED_IN_LINKS
 from colloque.web.security import CONTENT_SECURITY_POLICY
 from colloque.worker import run_cycle
 from tests.functional.web.conftest import Site, add_gps
@@ -109,7 +109,8 @@ def test_the_catalogues_hold_the_same_keys_and_every_key_the_pages_use() -> None
         used |= set(re.findall(r'"([a-z]+\.title)"', module.read_text()))
     used |= {f"mode.{mode.value}" for mode in VisitMode}
     used |= {key for _path, key in SIGNED_IN_LINKS}
-    used |= {AGENDA_LINK} | set(practice_section.LINK_KEYS)
+    used |= {AGENDA_LINK, PRACTICES_LINK} | set(practice_section.LINK_KEYS)
+    used |= set(practices_page.ROLE_KEYS.values())
     used |= care_pages_keys()
     assert used, "no message id found: the pattern above no longer matches the templates"
     assert used <= set(french), sorted(used - set(french))

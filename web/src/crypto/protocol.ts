@@ -368,6 +368,11 @@ export interface Api {
   forgetAll: { params: Record<string, never>; result: null };
   /** Test builds only: runs the shared vector files in the worker. */
   selfTest: { params: { vectors: Record<string, unknown> }; result: SelfTestReport };
+  /** Test builds only: bench/web_agenda.py's floor, the bare libsodium calls of opening reasons. */
+  rawOpenReasons: {
+    params: { groupPublic: Uint8Array; groupSecret: Uint8Array; items: { wrap: Uint8Array; envelope: Uint8Array; signingPublic: Uint8Array }[]; rounds: number };
+    result: { milliseconds: number[]; opened: number };
+  };
 }
 
 export type MemberRole = "admin" | "practitioner" | "secretary";

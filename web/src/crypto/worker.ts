@@ -480,6 +480,10 @@ const handlers: Handlers = {
     if (testHandlers.selfTest === undefined) throw new UnknownOperation("selfTest exists in test builds only");
     return testHandlers.selfTest(params);
   },
+  rawOpenReasons: (params) => {
+    if (testHandlers.rawOpenReasons === undefined) throw new UnknownOperation("rawOpenReasons exists in test builds only");
+    return testHandlers.rawOpenReasons(params);
+  },
 };
 
 class UnknownOperation extends Error {}

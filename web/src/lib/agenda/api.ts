@@ -54,6 +54,17 @@ export async function reread(practiceId: string, appointmentId: string): Promise
   return ok(sessionApi.GET("/api/v1/practices/{practice_id}/appointments/{appointment_id}", { params: { path: { practice_id: practiceId, appointment_id: appointmentId } } }));
 }
 
+/** Each call is a measure in the page's performance timeline: bench/web_agenda.py times the
+ * worker's part alone with it. */
+async function measured<T>(name: string, call: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await call();
+  } finally {
+    performance.measure(name, { start, end: performance.now() });
+  }
+}
+
 /** Opens the reasons of `appointments` not opened yet, in one call to the worker. */
 export async function openReasons(crypto: CryptoClient, data: AgendaData, keys: UnlockedKeys, appointments: Appointment[]): Promise<OpenedAgendaReason[]> {
   const items: AgendaReasonItem[] = [];
@@ -72,7 +83,7 @@ export async function openReasons(crypto: CryptoClient, data: AgendaData, keys: 
   const group = await ok(sessionApi.GET("/api/v1/practices/{practice_id}/key-group", { params: { path: { practice_id: data.practiceId } } }));
   const groupWraps = group.wraps.map((w) => fromBase64Url(w.wrap));
   return untilProven(
-    (answers) => crypto.call("openAgendaReasons", { pin: data.pin, keys: keys.keys, practiceId: data.practiceId, groupWraps, items, answers }),
+    (answers) => measured("colloque:openAgendaReasons", () => crypto.call("openAgendaReasons", { pin: data.pin, keys: keys.keys, practiceId: data.practiceId, groupWraps, items, answers })),
     {},
     // An author whose keys the server will not show this member (404) is not one of the
     // practice's nor the patient's holder: that item is refused, the others still open.
