@@ -72,6 +72,10 @@ def agenda_page(
             "readReasons": practice_section.may(
                 principal, Action.PRACTICE_SEALED_WRAPS_READ, practice_id
             ),
+            # Notes are sealed for the practitioners' key group: shown in the agenda's legend.
+            "readNotes": practice_section.may(
+                principal, Action.PRACTICE_CLINICAL_READ, practice_id
+            ),
             "change": practice_section.may(
                 principal, Action.PRACTICE_APPOINTMENT_CHANGE, practice_id
             ),

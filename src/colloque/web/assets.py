@@ -91,6 +91,12 @@ def _imported(vite: dict[str, dict[str, Any]], name: str) -> list[str]:
     return found
 
 
+def _imported_styles(vite: dict[str, dict[str, Any]], name: str) -> list[str]:
+    """The stylesheets of the chunks an entry imports, deepest chunk first, as ``_imported``."""
+    by_file = {str(chunk["file"]): chunk for chunk in vite.values()}
+    return [str(css) for file in _imported(vite, name) for css in by_file[file].get("css", [])]
+
+
 def load_assets(root: Path | None) -> Assets:
     root = (root or DEFAULT_DIST_DIR).resolve()
     manifest_path = root / ASSET_MANIFEST
@@ -109,7 +115,10 @@ def load_assets(root: Path | None) -> Assets:
         if not chunk.get("isEntry"):
             continue
         own = str(chunk["file"])
-        css = [str(c) for c in chunk.get("css", [])]
+        # A component shared by several entries (the unlock form, a legend) is a chunk of its
+        # own whose styles Vite lists on that chunk: the page needs them as much as its own.
+        css = [*_imported_styles(vite, name), *(str(c) for c in chunk.get("css", []))]
+        css = list(dict.fromkeys(css))
         if own.endswith(".css"):
             scripts, styles = [], [own, *css]
         else:

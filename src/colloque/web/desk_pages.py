@@ -80,6 +80,7 @@ def _record_access(principal: Principal, practice_id: UUID) -> dict[str, bool]:
         return bool(authorize(principal, action, target))
 
     return {
+        "mayReadReasons": may(Action.PRACTICE_SEALED_WRAPS_READ),
         "mayReadClinical": may(Action.PRACTICE_CLINICAL_READ),
         "mayWriteClinical": may(Action.PRACTICE_CLINICAL_WRITE),
         "mayReadMessages": may(Action.PRACTICE_MESSAGE_READ),

@@ -99,7 +99,14 @@ def test_the_shell_its_data_and_its_navigation(site: Site, language: Language) -
     assert data["lang"] == language.value
     assert data["timezone"] == "Europe/Paris"
     assert data["today"] == "2026-03-02"
-    assert data["may"] == {"readReasons": True, "change": True, "mark": True, "book": True}
+    # A secretary: reasons (the practice's key), never notes (the practitioners' key).
+    assert data["may"] == {
+        "readReasons": True,
+        "readNotes": False,
+        "change": True,
+        "mark": True,
+        "book": True,
+    }
     practitioners = data["practitioners"]
     assert isinstance(practitioners, list)
     assert [p["name"] for p in practitioners] == ["Dr Claire Martin"]

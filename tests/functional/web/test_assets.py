@@ -199,3 +199,21 @@ def test_a_worker_missing_from_the_asset_manifest_is_refused_at_start(tmp_path: 
     (copy / ASSET_MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(AssetsError, match="worker"):
         load_assets(copy)
+
+
+def test_a_page_gets_the_styles_of_the_shared_components_it_imports() -> None:
+    """A component several entries share (the unlock form, the "who can open what" legend) is
+    a chunk of its own, with its stylesheet listed on that chunk: the entry's page links it."""
+    vite = json.loads((DEFAULT_DIST_DIR / ".vite" / "manifest.json").read_text())
+    assets = load_assets(DEFAULT_DIST_DIR)
+    shared = 0
+    for name, chunk in vite.items():
+        if not chunk.get("isEntry"):
+            continue
+        styles = [style.path for style in assets.entry(name).styles]
+        for imported in chunk.get("imports", []):
+            for css in vite[imported].get("css", []):
+                assert css in styles, (name, css)
+                shared += 1
+        assert len(styles) == len(set(styles)), name
+    assert shared > 0

@@ -9,17 +9,20 @@
 // fetches them and runs the check again; answers are untrusted input either way.
 import { fromBase64, toBase64 as toB64 } from "./encoding";
 
-import { KeysChanged, ProofInvalid, UnsignedMemberships, type PendingKeyChange } from "./errors";
+import { KeysChanged, ProofInvalid, StaleEpoch, UnsignedMemberships, type PendingKeyChange } from "./errors";
+import { clinicalGroupId } from "./groups";
 import {
   EndorsementKind,
   endorsementFromLeaf,
   groupEpochFromLeaf,
   membershipFromLeaf,
   signingKeysOf,
+  verifyClinicalEpoch,
   verifyGroupEpoch,
   verifyKeyChain,
   verifyMembershipChain,
   type ChainEpoch,
+  type GroupEpochStatement,
   type KeyEndorsement,
   type MembershipChain,
 } from "./statements";
@@ -274,6 +277,45 @@ export class KeyDirectory {
     this.state.groupEpochs[id] = binding.epoch;
     return binding;
   }
+
+  /** The practice's practitioners-only group's current encryption key, proven (its leaves under
+   * the derived group id, GET .../practices/{id}/clinical), with its group epoch statement
+   * verified over the practice's own membership chain: made by a practitioner, wrapped for
+   * practitioners only. Never of an epoch older than one this browser verified for that group. */
+  clinicalKey(practiceId: string): KeyBinding {
+    const id = practiceId.toLowerCase();
+    const groupId = clinicalGroupId(id);
+    const path = clinicalPath(id);
+    const { bindings, leaves } = this.subject(path, SubjectKind.Group, groupId);
+    const binding = bindings.get(KeyPurpose.Encryption);
+    if (binding === undefined) throw new ProofInvalid("the practitioners' group has no key");
+    if (binding.epoch < (this.state.groupEpochs[groupId] ?? 0)) throw new StaleEpoch("an older group key than one already verified");
+    const statement = epochStatement(leaves, groupId, binding.epoch);
+    const practice = this.subject(`/api/v1/key-directory/practices/${id}`, SubjectKind.Group, id);
+    const { chain, keys } = this.membershipChain(id, practice.leaves, statement === undefined ? [] : [`${statement.signerId}:${statement.signerEpoch}`]);
+    if (chain === null) throw new UnsignedMemberships("this practice does not sign its memberships");
+    const listed = field<{ epoch: number; members: { account_id: string; encryption_epoch: number }[] }[]>(this.answer(path), "epoch_members").find(
+      (e) => e.epoch === binding.epoch,
+    );
+    if (statement === undefined || listed === undefined) throw new ProofInvalid("a group epoch without its signed statement");
+    const members = listed.members.map((m) => ({ memberId: m.account_id, encryptionEpoch: m.encryption_epoch }));
+    verifyClinicalEpoch(statement, binding, chain, members, signingKeysOf(keys));
+    this.state.groupEpochs[groupId] = binding.epoch;
+    return binding;
+  }
+}
+
+/** Where the key directory serves a practice's practitioners-only group. */
+export function clinicalPath(practiceId: string): string {
+  return `/api/v1/key-directory/practices/${practiceId.toLowerCase()}/clinical`;
+}
+
+/** The group epoch statement of `groupId` for `epoch` among proven leaves, if there is one. */
+function epochStatement(leaves: Uint8Array[], groupId: string, epoch: number): GroupEpochStatement | undefined {
+  return leaves
+    .filter((leaf) => leaf[1] === GROUP_EPOCH_TYPE)
+    .map(groupEpochFromLeaf)
+    .find((s) => s.groupId === groupId && s.epoch === epoch);
 }
 
 /** Where a practice's membership chain is read before the practice has a key. */

@@ -61,6 +61,11 @@ export class AuthorNotAllowed extends CryptoError {
 export class UnsignedMemberships extends CryptoError {
   override name = "UnsignedMemberships" as const;
 }
+/** A note sealed for the practitioners' group, read by a practitioner whose device holds no wrap
+ * of that group's key yet: a colleague's device shares it when it next opens a record. */
+export class ClinicalKeyPending extends CryptoError {
+  override name = "ClinicalKeyPending" as const;
+}
 
 export const FAILURE_KINDS = [
   "CryptoError",
@@ -76,6 +81,7 @@ export const FAILURE_KINDS = [
   "KeysChanged",
   "UnsignedMemberships",
   "AuthorNotAllowed",
+  "ClinicalKeyPending",
   // Not crypto: the worker could not start, was given a handle it does not hold, or a bug.
   "WorkerUnavailable",
   "UnknownHandle",

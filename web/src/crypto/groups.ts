@@ -1,7 +1,8 @@
 // Practice key groups, member side (docs/crypto.md section 5.4): one X25519 key pair per epoch,
 // sealed for every member (type 0x05). Opening refuses an epoch older than the last one this
-// client saw, so that a server replaying an old envelope as current is caught.
-import { EnvelopeType, MAX_U32, Reader, bytesEqual, concat, prefix, u32, uuidBytes } from "./encoding";
+// client saw, so that a server replaying an old envelope as current is caught. A practice has a
+// second group, its practitioners' ("clinical") group, whose id is derived from the practice's.
+import { EnvelopeType, MAX_U32, Reader, UUID_BYTES, bytesEqual, concat, prefix, u32, utf8, uuidBytes, uuidString } from "./encoding";
 import { DecryptionFailed, StaleEpoch, WrongContext } from "./errors";
 import type { KeyPairHolder } from "./items";
 import type { UserKeys } from "./keys";
@@ -9,6 +10,7 @@ import * as sodium from "./sodium";
 import { KeyPurpose, SubjectKind, checkBinding, type KeyBinding } from "./transparency";
 
 export const FIRST_EPOCH = 1;
+const CLINICAL_GROUP_CONTEXT = "colloque/clinical-group/v1";
 const HEADER_BYTES = 70;
 const SEALED_BYTES = sodium.SEAL_OVERHEAD + HEADER_BYTES + 32;
 
@@ -18,6 +20,17 @@ export interface GroupKey {
   epoch: number;
   publicKey: Uint8Array;
   secret: Uint8Array;
+}
+
+/** The id of a practice's practitioners-only group (notes), as
+ * colloque.crypto.groups.clinical_group_id derives it: never chosen by a server, so that it
+ * cannot point a practitioner's browser at a group of its choosing. */
+export function clinicalGroupId(practiceId: string): string {
+  const digest = sodium.blake2b(concat(utf8(CLINICAL_GROUP_CONTEXT), uuidBytes(practiceId)), UUID_BYTES);
+  // A UUIDv8 (RFC 9562, custom), as conversation ids are: derived, and still a well-formed UUID.
+  digest[6] = ((digest[6] as number) & 0x0f) | 0x80;
+  digest[8] = ((digest[8] as number) & 0x3f) | 0x80;
+  return uuidString(digest);
 }
 
 export function groupBinding(key: GroupKey): KeyBinding {

@@ -4,7 +4,8 @@
 // to encrypt to), as colloque.client.PracticeKeys.open_group_key and older_group_keys; and the
 // items sealed for the group opened with them, each author's standing checked first. The agenda
 // opens its visit reasons here, and a patient's record in the practice its notes, messages and
-// documents' descriptions.
+// documents' descriptions. The practitioners-only group (notes) is opened the same way, its key
+// proven as a practitioner-made epoch (KeyDirectory.clinicalKey).
 import { authorStanding, type Standing } from "./authorship";
 import type { KeyDirectory } from "./directory";
 import { WrongContext } from "./errors";
@@ -15,10 +16,11 @@ import type { MembershipChain } from "./statements";
 import * as sodium from "./sodium";
 import { KeyPurpose, SubjectKind, type KeyBinding } from "./transparency";
 
-/** The group keys one member opened, by epoch; `wipe` when done with them. */
+/** The group keys one member opened, by epoch, of the practice group or of the practice's
+ * practitioners-only group (notes); `wipe` when done with them. */
 export class PracticeKeys {
   private constructor(
-    readonly practiceId: string,
+    readonly groupId: string,
     private readonly byEpoch: Map<number, groups.GroupKey>,
   ) {}
 
@@ -27,7 +29,17 @@ export class PracticeKeys {
    * older than one this browser verified); an older epoch's wrap is opened as the key its header
    * names, only to open items sealed to it. */
   static open(directory: KeyDirectory, practiceId: string, member: UserKeys, wraps: Uint8Array[]): PracticeKeys {
-    const current = directory.practiceKey(practiceId);
+    return PracticeKeys.openAt(directory.practiceKey(practiceId), member, wraps);
+  }
+
+  /** The same for the practitioners-only group, from GET .../clinical-key-group's wraps, its
+   * current key as the directory proves it (made by a practitioner, for practitioners only). */
+  static openClinical(directory: KeyDirectory, practiceId: string, member: UserKeys, wraps: Uint8Array[]): PracticeKeys {
+    return PracticeKeys.openAt(directory.clinicalKey(practiceId), member, wraps);
+  }
+
+  private static openAt(current: KeyBinding, member: UserKeys, wraps: Uint8Array[]): PracticeKeys {
+    const groupId = current.subjectId.toLowerCase();
     const byEpoch = new Map<number, groups.GroupKey>();
     try {
       for (const wrap of wraps) {
@@ -36,7 +48,7 @@ export class PracticeKeys {
         const expected: KeyBinding =
           header.epoch === current.epoch
             ? current
-            : { subjectKind: SubjectKind.Group, subjectId: practiceId, purpose: KeyPurpose.Encryption, epoch: header.epoch, publicKey: header.publicKey };
+            : { subjectKind: SubjectKind.Group, subjectId: groupId, purpose: KeyPurpose.Encryption, epoch: header.epoch, publicKey: header.publicKey };
         byEpoch.set(header.epoch, groups.openGroupKey(wrap, expected, member, 0));
       }
     } catch (error) {
@@ -47,7 +59,7 @@ export class PracticeKeys {
       for (const key of byEpoch.values()) sodium.wipe(key.secret);
       throw new WrongContext("no wrap of the current group key for this member");
     }
-    return new PracticeKeys(practiceId.toLowerCase(), byEpoch);
+    return new PracticeKeys(groupId, byEpoch);
   }
 
   /** The opened keys by epoch, for an admin's re-wrap after a rotation (group-admin.ts); they
@@ -60,7 +72,7 @@ export class PracticeKeys {
   unwrap(itemId: string, wraps: Uint8Array[]): Uint8Array {
     const ours = wraps
       .map((wrap) => ({ wrap, header: readWrapHeader(wrap) }))
-      .filter(({ header }) => header.recipientKind === SubjectKind.Group && header.recipientId === this.practiceId && this.byEpoch.has(header.epoch))
+      .filter(({ header }) => header.recipientKind === SubjectKind.Group && header.recipientId === this.groupId && this.byEpoch.has(header.epoch))
       .sort((a, b) => b.header.epoch - a.header.epoch)[0];
     if (ours === undefined) throw new WrongContext("no wrap of this item is for a group key this member holds");
     return unwrapItemKey(ours.wrap, itemId, groups.groupHolder(this.byEpoch.get(ours.header.epoch) as groups.GroupKey));

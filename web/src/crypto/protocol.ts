@@ -281,6 +281,10 @@ export interface Api {
       holderId: string | null;
       kind: RecordKind;
       groupWraps: Uint8Array[];
+      /** Notes: the member's wraps of the practitioners' group (GET .../clinical-key-group),
+       * empty when it has none yet. A note with a wrap for that group opens with its key (else
+       * ClinicalKeyPending), a note sealed before it existed with the practice group's. */
+      clinicalWraps?: Uint8Array[];
       items: PracticeRecordItem[];
       answers: Record<string, unknown>;
     };
@@ -327,6 +331,35 @@ export interface Api {
    * (`pending`). POST to .../key-group/wraps. */
   wrapForPending: {
     params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; groupWraps: Uint8Array[]; pending: string[]; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ epoch: number; wraps: MemberWrap[] }>;
+  };
+  /** The practitioners-only group's current key (notes are sealed for it), as the key directory
+   * proves it: a practitioner-made epoch, wrapped for practitioners only, not older than one
+   * this browser verified. `answers` as for provePracticeKey. */
+  proveClinicalKey: {
+    params: { pin: DirectoryPin; practiceId: string; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ binding: KeyBinding; fingerprint: string }>;
+  };
+  /** A practitioner makes the practitioners' group (epoch 1): its key, born here, one wrap per
+   * practitioner the verified chain attests with a key among `members` (GET
+   * .../clinical-key-group/members), and the group epoch statement this practitioner signs.
+   * POST to .../clinical-key-group. */
+  createClinicalGroup: {
+    params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; members: ListedMember[]; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ publicKey: Uint8Array; wraps: MemberWrap[]; statement: Uint8Array }>;
+  };
+  /** A practitioner makes the practitioners' group's next epoch (rotation due: a practitioner
+   * left or changed role), for the practitioners the chain attests now; POST to
+   * .../clinical-key-group/rotations, then re-wrap the stale clinical item keys with
+   * `rotation` (rewrapItemKeys). */
+  rotateClinicalGroup: {
+    params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; clinicalWraps: Uint8Array[]; members: ListedMember[]; answers: Record<string, unknown> };
+    result: DirectoryOutcome<{ rotation: RotationHandle; epoch: number; publicKey: Uint8Array; wraps: MemberWrap[]; statement: Uint8Array }>;
+  };
+  /** A practitioner seals the practitioners' current key for attested practitioners without a
+   * wrap of it (`pending`; anyone else is left out). POST to .../clinical-key-group/wraps. */
+  wrapClinicalForPending: {
+    params: { pin: DirectoryPin; keys: KeysHandle; practiceId: string; clinicalWraps: Uint8Array[]; pending: string[]; answers: Record<string, unknown> };
     result: DirectoryOutcome<{ epoch: number; wraps: MemberWrap[] }>;
   };
   fingerprint: { params: { bindings: KeyBinding[] }; result: { fingerprint: string } };

@@ -4,6 +4,7 @@
 // a domain string and every byte before the signature. Every check throws; none returns a boolean.
 import { EnvelopeType, MAX_U32, Reader, concat, prefix, u32, utf8, uuidBytes } from "./encoding";
 import { MalformedEnvelope, ProofInvalid, WrongContext } from "./errors";
+import { clinicalGroupId } from "./groups";
 import * as sodium from "./sodium";
 import { HASH_BYTES, KeyPurpose, SubjectKind, bindingToLeaf, leafHash, type KeyBinding } from "./transparency";
 
@@ -370,12 +371,33 @@ export function signGroupEpoch(groupKey: KeyBinding, membershipSequence: number,
 /** Throws unless an admin at the statement's sequence attested exactly this key and these
  * wrapped members, each of them attested (not removed) at that sequence. */
 export function verifyGroupEpoch(statement: GroupEpochStatement, groupKey: KeyBinding, chain: MembershipChain, members: GroupMember[], signingKeys: SigningKeys): void {
+  verifyEpoch(statement, groupKey, chain.groupId, chain, members, signingKeys, [Role.Admin], [Role.Practitioner, Role.Secretary, Role.Admin]);
+}
+
+/** The same for the practice's practitioners-only group (`clinicalGroupId` of the chain's
+ * practice), as colloque.crypto.statements.verify_clinical_epoch: signed by a practitioner at the
+ * statement's sequence and wrapped for practitioners only, so that no secretary or admin of the
+ * chain ever holds the key that opens notes. */
+export function verifyClinicalEpoch(statement: GroupEpochStatement, groupKey: KeyBinding, chain: MembershipChain, members: GroupMember[], signingKeys: SigningKeys): void {
+  verifyEpoch(statement, groupKey, clinicalGroupId(chain.groupId), chain, members, signingKeys, [Role.Practitioner], [Role.Practitioner]);
+}
+
+function verifyEpoch(
+  statement: GroupEpochStatement,
+  groupKey: KeyBinding,
+  groupId: string,
+  chain: MembershipChain,
+  members: GroupMember[],
+  signingKeys: SigningKeys,
+  signerRoles: Role[],
+  memberRoles: Role[],
+): void {
   if (groupKey.subjectKind !== SubjectKind.Group || groupKey.purpose !== KeyPurpose.Encryption) throw new WrongContext("not a group's encryption key");
-  const group = groupKey.subjectId.toLowerCase();
-  if (statement.groupId !== group || chain.groupId !== group) throw new WrongContext("a statement of another group");
+  const group = groupId.toLowerCase();
+  if (statement.groupId !== group || groupKey.subjectId.toLowerCase() !== group) throw new WrongContext("a statement of another group");
   if (statement.epoch !== groupKey.epoch || !sodium.equal(statement.publicKey, groupKey.publicKey)) throw new ProofInvalid("the statement attests another group key");
   const sequence = statement.membershipSequence;
-  if (chain.roleAt(statement.signerId, sequence) !== Role.Admin) throw new ProofInvalid("signed by an account that is not an admin");
+  if (!signerRoles.includes(chain.roleAt(statement.signerId, sequence))) throw new ProofInvalid("signed by an account whose role may not make this group's key");
   const key = signingKey(signingKeys, statement.signerId, statement.signerEpoch);
   verifySigned(GROUP_EPOCH_DOMAIN, statement.signed, statement.signature, key, statement.signerId);
   let digest: Uint8Array;
@@ -385,5 +407,7 @@ export function verifyGroupEpoch(statement: GroupEpochStatement, groupKey: KeyBi
     throw new ProofInvalid("a member is listed twice");
   }
   if (!sodium.equal(digest, statement.memberDigest)) throw new ProofInvalid("the group key was wrapped for other members");
-  if (members.some((m) => chain.roleAt(m.memberId, sequence) === Role.Removed)) throw new ProofInvalid("wrapped for an account that is not an attested member");
+  if (members.some((m) => !memberRoles.includes(chain.roleAt(m.memberId, sequence)))) {
+    throw new ProofInvalid("wrapped for an account that is not an attested member of this group");
+  }
 }

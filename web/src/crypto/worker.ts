@@ -8,7 +8,7 @@ import { authorStanding, type Standing } from "./authorship";
 import { KeyDirectory, NeedAnswers } from "./directory";
 import { DocumentDecryptor, DocumentEncryptor, checkDigest } from "./documents";
 import { fromUtf8, utf8 } from "./encoding";
-import { CryptoError, KeysChanged, WrongContext, type FailureKind, type PendingKeyChange } from "./errors";
+import { CryptoError, KeysChanged, UnsignedMemberships, WrongContext, type FailureKind, type PendingKeyChange } from "./errors";
 import * as groupAdmin from "./group-admin";
 import * as groups from "./groups";
 import {
@@ -35,11 +35,13 @@ import type {
   GroupHandle,
   KekHandle,
   KeysHandle,
+  ListedMember,
   MemberRole,
   OpenItem,
   OpenedAgendaReason,
   OpenedRecord,
   Operation,
+  PracticeRecordItem,
   RecordKind,
   Request,
   Response,
@@ -304,9 +306,11 @@ const handlers: Handlers = {
         (item, refused): OpenedAgendaReason => ({ appointmentId: item.appointmentId, refused }),
       ),
     ),
-  openPracticeRecords: ({ pin, keys: handle, practiceId, patientId, holderId, kind, groupWraps, items, answers }) =>
+  openPracticeRecords: ({ pin, keys: handle, practiceId, patientId, holderId, kind, groupWraps, clinicalWraps, items, answers }) =>
     withDirectory(pin, answers, (directory) =>
-      withPracticeKeys(
+      kind === "note"
+        ? openNotes(directory, practiceId, patientId, holderId, handle, groupWraps, clinicalWraps ?? [], items)
+        : withPracticeKeys(
         directory,
         practiceId,
         handle,
@@ -399,6 +403,60 @@ const handlers: Handlers = {
       const opened = practice.PracticeKeys.open(directory, practiceId, me, groupWraps);
       try {
         const current = directory.practiceKey(practiceId);
+        const key = opened.keysByEpoch().get(current.epoch) as groups.GroupKey;
+        return { epoch: key.epoch, wraps: memberKeys.map((member) => ({ accountId: member.subjectId.toLowerCase(), wrap: groups.addMember(key, member) })) };
+      } finally {
+        opened.wipe();
+      }
+    }),
+  proveClinicalKey: ({ pin, practiceId, answers }) =>
+    withDirectory(pin, answers, (directory) => {
+      const binding = directory.clinicalKey(practiceId);
+      return { binding, fingerprint: transparency.fingerprint([binding]) };
+    }),
+  createClinicalGroup: ({ pin, keys: handle, practiceId, members, answers }) =>
+    withDirectory(pin, answers, (directory) => {
+      const me = userKeys(handle);
+      const { chain, memberKeys } = clinicalMembers(directory, practiceId, me, members);
+      // The secret is born here, on a practitioner's device, and leaves only sealed for each
+      // practitioner: the server and the practice's other roles never see it.
+      const key = groupAdmin.newGroupKey(groups.clinicalGroupId(practiceId), groups.FIRST_EPOCH);
+      try {
+        return { publicKey: key.publicKey, ...groupAdmin.sealEpoch(key, memberKeys, chain.sequence, me) };
+      } finally {
+        sodium.wipe(key.secret);
+      }
+    }),
+  rotateClinicalGroup: ({ pin, keys: handle, practiceId, clinicalWraps, members, answers }) =>
+    withDirectory(pin, answers, (directory) => {
+      const me = userKeys(handle);
+      const { chain, memberKeys } = clinicalMembers(directory, practiceId, me, members);
+      const current = directory.clinicalKey(practiceId);
+      const older = practice.PracticeKeys.openClinical(directory, practiceId, me, clinicalWraps);
+      const key = groupAdmin.newGroupKey(current.subjectId, current.epoch + 1);
+      try {
+        const sealed = groupAdmin.sealEpoch(key, memberKeys, chain.sequence, me);
+        const rotation = newHandle<RotationHandle>({ kind: "rotation", older, current: groups.groupBinding(key) });
+        return { rotation, epoch: key.epoch, publicKey: key.publicKey, ...sealed };
+      } catch (error) {
+        older.wipe();
+        throw error;
+      } finally {
+        sodium.wipe(key.secret);
+      }
+    }),
+  wrapClinicalForPending: ({ pin, keys: handle, practiceId, clinicalWraps, pending, answers }) =>
+    withDirectory(pin, answers, (directory) => {
+      const me = userKeys(handle);
+      const chain = directory.practiceMembers(practiceId);
+      if (chain === null) throw new UnsignedMemberships("this practice does not sign its memberships");
+      // The server's list of who is pending is a hint: only practitioners the chain attests get it.
+      const ids = pending.map((id) => id.toLowerCase()).filter((id) => chain.members().get(id) === statements.Role.Practitioner);
+      directory.needUsers(ids);
+      const memberKeys = ids.map((id) => directory.encryptionKeyOf(id));
+      const opened = practice.PracticeKeys.openClinical(directory, practiceId, me, clinicalWraps);
+      try {
+        const current = directory.clinicalKey(practiceId);
         const key = opened.keysByEpoch().get(current.epoch) as groups.GroupKey;
         return { epoch: key.epoch, wraps: memberKeys.map((member) => ({ accountId: member.subjectId.toLowerCase(), wrap: groups.addMember(key, member) })) };
       } finally {
@@ -532,6 +590,93 @@ function withPracticeKeys<T extends { envelope: Uint8Array }, R>(
     });
   } finally {
     groupKeys.wipe();
+  }
+}
+
+/** Who the practitioners' key is made for: the practitioners the practice's verified chain
+ * attests now, among the members the server lists with a key, each key proven. Only a
+ * practitioner of that chain makes or rotates it (the statement is theirs to sign). */
+function clinicalMembers(
+  directory: KeyDirectory,
+  practiceId: string,
+  me: keys.UserKeys,
+  listed: ListedMember[],
+): { chain: statements.MembershipChain; memberKeys: transparency.KeyBinding[] } {
+  const chain = directory.practiceMembers(practiceId);
+  if (chain === null) throw new UnsignedMemberships("this practice does not sign its memberships");
+  const attested = chain.members();
+  if (attested.get(me.userId.toLowerCase()) !== statements.Role.Practitioner) throw new WrongContext("only a practitioner makes the practitioners' key");
+  const ids = listed.filter((m) => m.hasKey && attested.get(m.accountId.toLowerCase()) === statements.Role.Practitioner).map((m) => m.accountId.toLowerCase());
+  directory.needUsers(ids);
+  return { chain, memberKeys: ids.map((id) => directory.encryptionKeyOf(id)) };
+}
+
+/** A patient's notes: each opened with the practitioners' group key when one of its wraps is for
+ * that group, else (a note sealed before the group existed) with the practice group key. A
+ * practitioner whose device has no wrap of the practitioners' key yet gets ClinicalKeyPending for
+ * those notes, the others still open. Each group's keys are opened only if a note needs them. */
+function openNotes(
+  directory: KeyDirectory,
+  practiceId: string,
+  patientId: string,
+  holderId: string | null,
+  handle: KeysHandle,
+  groupWraps: Uint8Array[],
+  clinicalWraps: Uint8Array[],
+  items: PracticeRecordItem[],
+): OpenedRecord[] {
+  const me = userKeys(handle);
+  const clinicalId = groups.clinicalGroupId(practiceId);
+  const members = directory.practiceMembers(practiceId);
+  directory.needUsers(authorsOf(items.map((item) => item.envelope), me.userId.toLowerCase()));
+  const forClinical = (item: PracticeRecordItem) =>
+    item.wraps.some((wrap) => {
+      try {
+        const header = readWrapHeader(wrap);
+        return header.recipientKind === transparency.SubjectKind.Group && header.recipientId === clinicalId;
+      } catch {
+        return false;
+      }
+    });
+  const clinical: practice.PracticeKeys | FailureKind =
+    !items.some(forClinical) || clinicalWraps.length === 0
+      ? "ClinicalKeyPending"
+      : keysOrRefusal(() => practice.PracticeKeys.openClinical(directory, practiceId, me, clinicalWraps));
+  try {
+    const legacy = items.every(forClinical) ? "WrongContext" : keysOrRefusal(() => practice.PracticeKeys.open(directory, practiceId, me, groupWraps));
+    try {
+      const authors = new practice.Authors(directory, members, me);
+      return items.map((item): OpenedRecord => {
+        const keysFor = forClinical(item) ? clinical : legacy;
+        if (typeof keysFor === "string") return { itemId: item.itemId, refused: keysFor };
+        try {
+          const { body, standing } = practice.openGroupItem(keysFor, authors, ItemKind.Note, item, patientId, holderId);
+          try {
+            return openedRecord("note", item.itemId, standing, body);
+          } finally {
+            sodium.wipe(body);
+          }
+        } catch (error) {
+          if (error instanceof NeedAnswers) throw error;
+          return { itemId: item.itemId, refused: failureOf(error).kind };
+        }
+      });
+    } finally {
+      if (typeof legacy !== "string") legacy.wipe();
+    }
+  } finally {
+    if (typeof clinical !== "string") clinical.wipe();
+  }
+}
+
+/** A group's keys, or why they could not be opened (every note sealed to them is refused with
+ * it); a missing answer or a reset to confirm still stops the whole call. */
+function keysOrRefusal(open: () => practice.PracticeKeys): practice.PracticeKeys | FailureKind {
+  try {
+    return open();
+  } catch (error) {
+    if (error instanceof NeedAnswers || error instanceof KeysChanged) throw error;
+    return failureOf(error).kind;
   }
 }
 

@@ -22,6 +22,8 @@ export const cryptoFailureMessages: Record<Lang, Record<FailureKind, string>> = 
       "Ce cabinet n'a pas encore signé la liste de ses membres : la prise de rendez-vous chiffrée n'est pas possible pour l'instant. Contactez le cabinet par téléphone.",
     AuthorNotAllowed:
       "Ce contenu est signé par un compte qui n'est ni vous ni un membre reconnu du cabinet : il n'est pas affiché. Signalez-le au cabinet.",
+    ClinicalKeyPending:
+      "Cette note est chiffrée pour les praticiens : la clé des praticiens n'a pas encore été partagée avec cet appareil. En attente de l'appareil d'un confrère.",
     WorkerUnavailable: "Le module de chiffrement n'a pas pu démarrer. Rechargez la page.",
     UnknownHandle: "Votre session de chiffrement a expiré. Reconnectez-vous.",
     InternalError: "Une erreur inattendue s'est produite pendant le chiffrement. Rechargez la page.",
@@ -41,6 +43,7 @@ export const cryptoFailureMessages: Record<Lang, Record<FailureKind, string>> = 
     UnsignedMemberships:
       "This practice has not signed its member list yet, so encrypted booking is not possible for now. Please call the practice.",
     AuthorNotAllowed: "This content is signed by an account that is neither you nor a recognised member of the practice, so it is not shown. Tell the practice.",
+    ClinicalKeyPending: "This note is encrypted for the practitioners: their key has not been shared with this device yet. Waiting for a colleague's device.",
     WorkerUnavailable: "The encryption module could not start. Reload the page.",
     UnknownHandle: "Your encryption session has expired. Sign in again.",
     InternalError: "Something unexpected went wrong while encrypting. Reload the page.",

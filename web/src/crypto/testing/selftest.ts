@@ -691,6 +691,57 @@ function statementsFile(c: Checks, v: Json): void {
   for (const t of list(v.group_epoch_tampered)) {
     c.refuses(`group epoch with its ${str(t.field)} changed`, CryptoError, () => statements.verifyGroupEpoch(statements.groupEpochFromLeaf(hex(t.leaf)), groupKey, chain(), members, keysOf));
   }
+  clinicalEpochChecks(c, v, chain, groupKey, members, keysOf, signerOf(statement().signerEpoch));
+}
+
+/** The practitioners-only group's epochs over the same chain (verify_clinical_epoch): made by the
+ * chain's practitioner while attested, wrapped for practitioners only, under the derived id. The
+ * practitioner's signing key is one of this runner's (the vectors hold the admin's seeds only). */
+function clinicalEpochChecks(
+  c: Checks,
+  v: Json,
+  chain: () => statements.MembershipChain,
+  practiceKey: tlog.KeyBinding,
+  practiceMembers: statements.GroupMember[],
+  keysOf: statements.SigningKeys,
+  admin: statements.Signer,
+): void {
+  const links = list(v.membership);
+  const practitionerLink = links.findIndex((m) => str(m.role) === "practitioner");
+  const secretaryLink = links.findIndex((m) => str(m.role) === "secretary");
+  const practitionerId = str(links[practitionerLink]?.member_id);
+  const secretaryId = str(links[secretaryLink]?.member_id);
+  const attestedAt = practitionerLink + 1;
+  const pair = sodium.ed25519KeypairFromSeed(new Uint8Array(32).fill(0x0c));
+  const practitioner: statements.Signer = { userId: practitionerId, epoch: 1, signingSecret: pair.secretKey };
+  const practitionerKey: tlog.KeyBinding = { subjectKind: tlog.SubjectKind.User, subjectId: practitionerId, purpose: tlog.KeyPurpose.Signing, epoch: 1, publicKey: pair.publicKey };
+  const keys = new Map([...keysOf, ...statements.signingKeysOf([practitionerKey])]);
+  const clinicalKey: tlog.KeyBinding = { ...practiceKey, subjectId: groups.clinicalGroupId(chain().groupId), epoch: 1 };
+  const only = [{ memberId: practitionerId, encryptionEpoch: 1 }];
+  const made = (signer: statements.Signer, wrapped: statements.GroupMember[], sequence = attestedAt, key = clinicalKey) =>
+    statements.groupEpochFromLeaf(statements.signGroupEpoch(key, sequence, wrapped, signer));
+  c.run("clinical epoch verifies", () => statements.verifyClinicalEpoch(made(practitioner, only), clinicalKey, chain(), only, keys));
+  c.refuses("clinical epoch signed by an admin", ProofInvalid, () => statements.verifyClinicalEpoch(made(admin, only), clinicalKey, chain(), only, keys));
+  const withSecretary = [...only, { memberId: secretaryId, encryptionEpoch: 1 }];
+  c.refuses("clinical epoch wrapped for a secretary", ProofInvalid, () => statements.verifyClinicalEpoch(made(practitioner, withSecretary), clinicalKey, chain(), withSecretary, keys));
+  if (attestedAt < chain().sequence && chain().roleAt(practitionerId, chain().sequence) === statements.Role.Removed) {
+    c.refuses("clinical epoch signed after the practitioner left", ProofInvalid, () =>
+      statements.verifyClinicalEpoch(made(practitioner, only, chain().sequence), clinicalKey, chain(), only, keys),
+    );
+  }
+  c.refuses("clinical epoch under the practice's own id", WrongContext, () =>
+    statements.verifyClinicalEpoch(made(practitioner, only, attestedAt, { ...clinicalKey, subjectId: chain().groupId }), { ...clinicalKey, subjectId: chain().groupId }, chain(), only, keys),
+  );
+  c.refuses("the practice group's epoch taken for a clinical one", WrongContext, () =>
+    statements.verifyClinicalEpoch(made(admin, practiceMembers, attestedAt, practiceKey), clinicalKey, chain(), practiceMembers, keys),
+  );
+}
+
+function clinicalGroupsFile(c: Checks, v: Json): void {
+  for (const t of list(v.cases)) {
+    c.equal(str(t.practice_id), () => groups.clinicalGroupId(str(t.practice_id)), str(t.clinical_group_id));
+    c.equal(`${str(t.practice_id)}, upper case`, () => groups.clinicalGroupId(str(t.practice_id).toUpperCase()), str(t.clinical_group_id));
+  }
 }
 
 function cosignaturesFile(c: Checks, v: Json): void {
@@ -737,6 +788,7 @@ export const RUNNERS: Record<string, (c: Checks, v: Json) => void> = {
   "key_reset.json": keyResetFile,
   "items.json": itemsFile,
   "conversations.json": conversationsFile,
+  "clinical_groups.json": clinicalGroupsFile,
   "groups.json": groupsFile,
   "clear_headers.json": clearHeadersFile,
   "documents.json": documentsFile,

@@ -22,7 +22,8 @@ export interface AgendaData {
   /** Today in the practice's zone (YYYY-MM-DD), by the server's clock. */
   today: string;
   practitioners: PractitionerInfo[];
-  may: { readReasons: boolean; change: boolean; mark: boolean; book: boolean };
+  /** `readNotes`: the role opens patients' notes (practitioners: sealed for their key group). */
+  may: { readReasons: boolean; readNotes: boolean; change: boolean; mark: boolean; book: boolean };
   pin: DirectoryPin;
   email: string;
 }
@@ -84,7 +85,7 @@ export function readAgendaData(value: unknown): AgendaData {
         }),
       };
     }),
-    may: { readReasons: flag(may, "readReasons"), change: flag(may, "change"), mark: flag(may, "mark"), book: flag(may, "book") },
+    may: { readReasons: flag(may, "readReasons"), readNotes: flag(may, "readNotes"), change: flag(may, "change"), mark: flag(may, "mark"), book: flag(may, "book") },
     email: text(raw, "email"),
     pin: {
       origin: text(pin, "origin"),

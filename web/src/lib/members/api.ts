@@ -189,7 +189,7 @@ async function rewrap(crypto: CryptoClient, data: MembersData, rotation: Rotatio
   for (let start = 0; start < stale.length; start += REWRAP_BATCH) {
     const batch = stale.slice(start, start + REWRAP_BATCH);
     const { wraps } = await crypto.call("rewrapItemKeys", { rotation, wraps: batch });
-    if (wraps.length > 0) await ok(sessionApi.POST("/api/v1/practices/{practice_id}/item-key-wraps", { ...path(data), body: { wraps: wraps.map(toBase64Url) } }));
+    if (wraps.length > 0) await ok(sessionApi.POST("/api/v1/practices/{practice_id}/item-key-wraps", { ...path(data), body: { wraps: wraps.map(toBase64Url), group: "practice" } }));
     moved(start + batch.length);
   }
 }

@@ -1,12 +1,15 @@
 // A patient's record at the practice, from a member's side: the notes, messages and documents
-// through the staff API, opened in one worker call per kind with the practice group keys
-// (openPracticeRecords), sealed for the practice group and the patient's holder, each key proven
-// in the key directory. Uploads and downloads are the holder page's (lib/records/api.ts).
+// through the staff API, opened in one worker call per kind (openPracticeRecords), each key proven
+// in the key directory. Messages and documents are sealed for the practice group and the
+// patient's holder; notes for the holder and the practitioners' group (clinical.ts), so that only
+// practitioners' keys open them; notes written before that group existed still open with the
+// practice group's key. Uploads and downloads are the holder page's (lib/records/api.ts).
 import type { CryptoClient } from "../../crypto/client";
 import type { KeyBinding, OpenedAgendaReason, RecordKind, UnlockedKeys } from "../../crypto/protocol";
 import { ok, sessionApi } from "../api/session";
 import { fromBase64Url, toBase64Url } from "../base64url";
 import { untilProven } from "../keys/directory";
+import type { ClinicalGroup } from "./clinical";
 import { downloadFrom, uploadDocumentTo, type Opened, type RecordSide } from "../records/api";
 import { recordMessages } from "../records/messages";
 import type { PracticeRecordData } from "./data";
@@ -16,6 +19,8 @@ export interface MemberPlace {
   crypto: CryptoClient;
   data: PracticeRecordData;
   keys: UnlockedKeys;
+  /** A practitioner's practitioners' group, as their browser found it (null for other roles). */
+  clinical: ClinicalGroup | null;
 }
 
 function path(place: MemberPlace): { practice_id: string; patient_id: string } {
@@ -71,6 +76,7 @@ export async function readRecords(place: MemberPlace, kind: RecordKind): Promise
         holderId: place.data.holderId,
         kind,
         groupWraps: wraps,
+        clinicalWraps: kind === "note" ? (place.clinical?.wraps ?? []) : [],
         items,
         answers,
       }),
@@ -94,13 +100,23 @@ async function recipients(place: MemberPlace): Promise<KeyBinding[]> {
   return [holder.binding, group.binding];
 }
 
+/** A note's recipients: the patient's holder (when an account holds them) and the
+ * practitioners' group, never the practice group, whose key secretaries and admins hold too. */
+async function noteRecipients(place: MemberPlace): Promise<KeyBinding[]> {
+  const { pin, practiceId, holderId } = place.data;
+  const group = await untilProven((answers) => place.crypto.call("proveClinicalKey", { pin, practiceId, answers }), {});
+  if (holderId === null) return [group.binding];
+  const holder = await untilProven((answers) => place.crypto.call("proveUserKey", { pin, userId: holderId, answers }), {});
+  return [holder.binding, group.binding];
+}
+
 export async function writeNote(place: MemberPlace, text: string): Promise<void> {
   const item = await place.crypto.call("sealNote", {
     keys: place.keys.keys,
     itemId: globalThis.crypto.randomUUID(),
     patientId: place.data.patientId,
     text,
-    recipients: await recipients(place),
+    recipients: await noteRecipients(place),
   });
   await ok(
     sessionApi.POST("/api/v1/practices/{practice_id}/patients/{patient_id}/notes", {

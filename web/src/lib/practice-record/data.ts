@@ -21,7 +21,10 @@ export interface PracticeRecordData {
   patientId: string;
   /** The account that holds the patient (null: none), whose key messages are sealed for too. */
   holderId: string | null;
-  /** Notes and documents: practitioners only (practice:clinical_record:read and write). */
+  /** Visit reasons: sealed for the practice group, which every member's role holds. */
+  mayReadReasons: boolean;
+  /** Notes and documents: practitioners only (practice:clinical_record:read and write); notes
+   * are sealed for the practitioners' key group. */
   mayReadClinical: boolean;
   mayWriteClinical: boolean;
   mayReadMessages: boolean;
@@ -55,6 +58,7 @@ export function readPracticeRecordData(value: unknown): PracticeRecordData {
     practiceName: field(raw, "practiceName", "string"),
     patientId: field(raw, "patientId", "string"),
     holderId,
+    mayReadReasons: field(raw, "mayReadReasons", "boolean"),
     mayReadClinical: field(raw, "mayReadClinical", "boolean"),
     mayWriteClinical: field(raw, "mayWriteClinical", "boolean"),
     mayReadMessages: field(raw, "mayReadMessages", "boolean"),

@@ -2,6 +2,7 @@
 // type error. `shared` replaces the holder page's wording where the reader is the practice.
 import type { Standing } from "../../crypto/protocol";
 import type { Lang } from "../i18n";
+import type { ClinicalState } from "./clinical";
 import type { RecordMessages } from "../records/messages";
 
 export interface MemberRecordMessages {
@@ -21,6 +22,10 @@ export interface MemberRecordMessages {
   noteSaved: string;
   noteFailed: string;
   practitionersOnly: (what: string) => string;
+  /** A non-practitioner's notes section: for which key notes are sealed. */
+  notesSealedFor: string;
+  /** The practitioners' key group as this practitioner's browser found it. */
+  clinical: Record<ClinicalState, string>;
   loadFailed: string;
   shared: Pick<RecordMessages, "author" | "write" | "writeHint" | "file">;
 }
@@ -36,12 +41,22 @@ const fr: MemberRecordMessages = {
   noNote: "Aucune note pour l'instant.",
   noteAuthor: (standing) => (standing === "former member" ? "Ancien praticien du cabinet" : "Praticien du cabinet"),
   writeNote: "Nouvelle note",
-  writeNoteHint: "Chiffrée sur votre appareil pour le cabinet et le patient.",
+  writeNoteHint: "Chiffrée sur votre appareil pour les praticiens du cabinet et le patient.",
   saveNote: "Enregistrer la note",
   savingNote: "Enregistrement…",
   noteSaved: "Note enregistrée.",
   noteFailed: "La note n'a pas pu être enregistrée.",
   practitionersOnly: (what) => `${what} : réservé aux praticiens du cabinet.`,
+  notesSealedFor: "Les notes sont chiffrées pour la clé des praticiens, que votre appareil ne détient pas.",
+  clinical: {
+    ready: "Les notes sont chiffrées pour la clé des praticiens : le secrétariat et les administrateurs ne peuvent pas les ouvrir.",
+    created: "La clé des praticiens a été créée sur cet appareil et partagée avec chaque praticien qui a des clés.",
+    rotated: "La clé des praticiens a été renouvelée après un départ ; les notes déjà écrites restent lisibles.",
+    shared: "La clé des praticiens a été partagée avec un praticien arrivé depuis.",
+    waiting:
+      "En attente de l'appareil d'un confrère pour recevoir la clé des praticiens : les notes chiffrées pour elle ne peuvent pas encore être lues ni écrites sur cet appareil.",
+    failed: "La clé des praticiens n'a pas pu être vérifiée. Rechargez la page pour réessayer.",
+  },
   loadFailed: "Le dossier n'a pas pu être chargé. Rechargez la page.",
   shared: {
     author: (standing, practice) => (standing === "holder" ? "Le patient" : standing === "member" ? practice : `${practice} (ancien membre)`),
@@ -62,12 +77,21 @@ const en: MemberRecordMessages = {
   noNote: "No notes yet.",
   noteAuthor: (standing) => (standing === "former member" ? "Former practitioner of the practice" : "Practitioner of the practice"),
   writeNote: "New note",
-  writeNoteHint: "Encrypted on your device for the practice and the patient.",
+  writeNoteHint: "Encrypted on your device for the practice's practitioners and the patient.",
   saveNote: "Save the note",
   savingNote: "Saving…",
   noteSaved: "Note saved.",
   noteFailed: "The note could not be saved.",
   practitionersOnly: (what) => `${what}: for the practice's practitioners only.`,
+  notesSealedFor: "Notes are encrypted for the practitioners' key, which your device does not hold.",
+  clinical: {
+    ready: "Notes are encrypted for the practitioners' key: the front desk and administrators cannot open them.",
+    created: "The practitioners' key was created on this device and shared with every practitioner who has keys.",
+    rotated: "The practitioners' key was renewed after someone left; notes written before stay readable.",
+    shared: "The practitioners' key was shared with a practitioner who joined since.",
+    waiting: "Waiting for a colleague's device to share the practitioners' key: notes encrypted for it cannot be read or written on this device yet.",
+    failed: "The practitioners' key could not be checked. Reload the page to try again.",
+  },
   loadFailed: "The record could not be loaded. Reload the page.",
   shared: {
     author: (standing, practice) => (standing === "holder" ? "The patient" : standing === "member" ? practice : `${practice} (former member)`),
