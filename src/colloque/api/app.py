@@ -30,6 +30,8 @@ from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
+from colloque.delivery.outbox import OutboxWorker
+from colloque.delivery.setup import outbox_delivery_from_settings
 from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.witnesses import Witnessing, WitnessRetry
 from colloque.storage.blobs import FilesystemBlobStore
@@ -83,6 +85,12 @@ def create_app(
                 document_upload_grace=settings.document_upload_grace,
             )
             refresher.start()
+        outbox = None
+        if settings.effective_run_outbox_worker:
+            outbox = OutboxWorker(
+                running.state.outbox_delivery, interval=settings.outbox_interval_seconds
+            )
+            outbox.start()
         retry = None
         if witnessing is not None:
             retry = WitnessRetry(witnessing, interval=settings.key_directory_witness_retry_seconds)
@@ -92,6 +100,8 @@ def create_app(
         finally:
             if refresher is not None:
                 refresher.stop()
+            if outbox is not None:
+                outbox.stop()
             if retry is not None:
                 retry.stop()
 
@@ -108,6 +118,10 @@ def create_app(
     app.state.clock = clock
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
+    #: Replaceable before the app starts (the channels of a test or of the demo).
+    app.state.outbox_delivery = outbox_delivery_from_settings(
+        settings, database=database, clock=clock
+    )
     problems.install(app)
     openapi.install(app)
     # Bodies are limited per route before anything reads them (api/limits.py). Added first, so
