@@ -20,6 +20,7 @@ from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
 from colloque.api.routes.key_directory import router as key_directory_router
 from colloque.api.routes.operator_access import router as operator_access_router
+from colloque.api.routes.outbox import router as outbox_router
 from colloque.api.routes.patients import router as patients_router
 from colloque.api.routes.practice_keys import router as practice_keys_router
 from colloque.api.routes.records import router as records_router
@@ -166,6 +167,7 @@ def create_app(
         waitlist_router,
         accounts_router,
         operator_access_router,
+        outbox_router,
         key_directory_router,
         practice_keys_router,
         records_router,

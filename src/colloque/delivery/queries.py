@@ -13,7 +13,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.notifications.models import AccountMail, OutboxMessage
+from colloque.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,14 @@ def failed_messages(
         )
         for row in session.scalars(statement)
     ]
+
+
+def list_failed_messages(
+    session: Session, *, principal: Principal, practice_id: UUID, limit: int = 100
+) -> list[FailedMessage]:
+    """A practice's admins see its failed messages (``practice:outbox:view``)."""
+    require(principal, Action.PRACTICE_OUTBOX_VIEW, PracticeTarget(practice_id), what="practice")
+    return failed_messages(session, practice_id=practice_id, limit=limit)
 
 
 def failed_account_mail(session: Session, *, limit: int = 100) -> list[FailedAccountMail]:
