@@ -110,8 +110,16 @@ class OutboxDelivery:
     # -- rounds ------------------------------------------------------------------------------
 
     def run_round(self) -> DeliveryReport:
-        """Claim and deliver one batch of each kind of message."""
-        return self._account_round(None) + self._appointment_round()
+        """Claim and deliver one batch of each kind of message, over one connection."""
+        try:
+            return self._account_round(None) + self._appointment_round()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._channels.email.close()
+        if self._channels.sms is not None:
+            self._channels.sms.close()
 
     def run_until_idle(self, max_rounds: int = 1_000) -> DeliveryReport:
         total = DeliveryReport()
@@ -126,7 +134,10 @@ class OutboxDelivery:
         """Send these account mails now if they are still due (the request path's fast lane)."""
         if not mail_ids:
             return DeliveryReport()
-        return self._account_round(list(mail_ids))
+        try:
+            return self._account_round(list(mail_ids))
+        finally:
+            self._channels.email.close()
 
     def deliver_account_mail_quietly(self, mail_ids: Sequence[UUID]) -> None:
         """:meth:`deliver_account_mail` for a background task: a failure is left to the worker."""

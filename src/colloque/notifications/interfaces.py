@@ -62,10 +62,18 @@ class EmailChannel(Protocol):
         """Hand the mail to the mail system or raise :class:`DeliveryError`."""
         ...
 
+    def close(self) -> None:
+        """Let go of any connection kept between messages (the end of a round)."""
+        ...
+
 
 class SmsChannel(Protocol):
     def deliver(self, message: TextMessage) -> None:
         """Hand the SMS to the provider or raise :class:`DeliveryError`."""
+        ...
+
+    def close(self) -> None:
+        """Let go of any connection kept between messages."""
         ...
 
 

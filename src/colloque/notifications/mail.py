@@ -171,6 +171,9 @@ class ConsoleMailSender:
     def deliver(self, mail: OutgoingMail) -> None:
         self._write(mail.to, mail.subject, mail.text)
 
+    def close(self) -> None:
+        """Nothing kept open."""
+
     def _write(self, to: str, subject: str, text: str) -> None:
         stream = self._stream or sys.stdout
         stream.write(f"\n--- mail to {to}: {subject}\n{text}\n---\n")
@@ -210,6 +213,9 @@ class MaildirMailSender:
                     box.add(raw)
             except OSError as exc:
                 raise DeliveryError("maildir not writable", category="maildir") from exc
+
+    def close(self) -> None:
+        """Nothing kept open."""
 
     @staticmethod
     def message_ids(box: mailbox.Maildir) -> set[str]:

@@ -24,11 +24,12 @@ class HttpSmsProvider:
         self._url = url
         self._token = token
         self._sender = sender
-        self._client = httpx2.Client(timeout=timeout)
+        self._timeout = timeout
+        self._open: httpx2.Client | None = None
 
     def deliver(self, message: TextMessage) -> None:
         try:
-            response = self._client.post(
+            response = self._client().post(
                 self._url,
                 json={"from": self._sender, "to": message.to, "text": message.text},
                 headers={
@@ -61,7 +62,15 @@ class HttpSmsProvider:
         )
 
     def close(self) -> None:
-        self._client.close()
+        if self._open is not None:
+            self._open.close()
+        self._open = None
+
+    def _client(self) -> httpx2.Client:
+        """One connection pool for a round of messages (``close`` ends it)."""
+        if self._open is None:
+            self._open = httpx2.Client(timeout=self._timeout)
+        return self._open
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -85,3 +94,6 @@ class ConsoleSmsSender:
         stream = self._stream or sys.stdout
         stream.write(f"\n--- SMS to {message.to}\n{message.text}\n---\n")
         stream.flush()
+
+    def close(self) -> None:
+        """Nothing kept open."""

@@ -39,14 +39,19 @@ def smtp_to(inbox: Inbox) -> SmtpMailSender:
 
 
 def delivery_for(
-    db: Database, clock: SettableClock, channels: Channels, **policy: object
+    db: Database,
+    clock: SettableClock,
+    channels: Channels,
+    *,
+    key: bytes = SECRET_KEY,
+    **policy: object,
 ) -> OutboxDelivery:
     return OutboxDelivery(
         db,
         clock,
         channels,
         mail=MAIL,
-        account_mail_key=SECRET_KEY,
+        account_mail_key=key,
         policy=RetryPolicy(**policy),  # type: ignore[arg-type]
         rng=random.Random(7),
     )
