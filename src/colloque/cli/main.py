@@ -373,9 +373,30 @@ def demo(
     typer.echo(f"API: {url}/api/v1  (docs: {url}/docs)")
     for line in lines:
         typer.echo(line)
+    maildir = _demo_maildir(settings)
+    if maildir is not None:
+        typer.echo(
+            f"Mail the demo sends (confirmations, cancellations, codes): the maildir {maildir} "
+            f"(read it with: mutt -f {maildir})"
+        )
     database.dispose()
     if serve_after:
         _run_server(settings, host=host or settings.host, port=port or settings.port, workers=1)
+
+
+def _demo_maildir(settings: Settings) -> Path | None:
+    """The demo delivers its mail into a maildir, where a person can read it, unless the mail
+    backend was chosen; the server's processes find the choice in their environment."""
+    import os
+
+    from colloque.config import MailBackend
+
+    if settings.mail_backend not in (None, MailBackend.MAILDIR):
+        return None
+    maildir = settings.effective_maildir_path.resolve()
+    os.environ["COLLOQUE_MAIL_BACKEND"] = MailBackend.MAILDIR.value
+    os.environ["COLLOQUE_MAILDIR_PATH"] = str(maildir)
+    return maildir
 
 
 @app.command("verify-web")
