@@ -280,3 +280,65 @@ def test_a_failing_server_is_retried_with_growing_delays_then_the_message_fails(
 def _only_row(db: Database) -> OutboxMessage:
     with db.read() as session:
         return session.scalars(select(OutboxMessage)).one()
+
+
+def test_every_message_reaches_only_the_patient_of_its_appointment(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
+) -> None:
+    """Bookings, moves and cancellations by patients, a relative's holder and the desk, across
+    three patients of two accounts: each change is told once, to its own patient's account."""
+    holder_own = book(db, clock, world, TUE_0900)
+    child = book(db, clock, world, TUE_0900 + timedelta(hours=1), patient_id=world.child_patient_id)
+    stranger = book(
+        db,
+        clock,
+        world,
+        TUE_0900 + timedelta(hours=2),
+        person=world.stranger,
+        patient_id=world.stranger_patient_id,
+    )
+    with db.write() as session:
+        do_reschedule_appointment(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=child.appointment_id,
+            new_starts_at=TUE_0900 + timedelta(days=1, hours=6),
+        )
+    with db.write() as session:
+        do_cancel_appointment(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=stranger.appointment_id,
+            reason=CancelReason.PRACTICE_CLOSED,
+        )
+    with db.write() as session:
+        do_cancel_appointment(
+            session,
+            now=clock.now(),
+            principal=world.holder.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=holder_own.appointment_id,
+            reason=CancelReason.NO_LONGER_NEEDED,
+        )
+    assert delivery.run_until_idle().sent == 6
+    owner = {
+        holder_own.appointment_id: HOLDER,
+        child.appointment_id: HOLDER,
+        stranger.appointment_id: "stranger.sophie@example.test",
+    }
+    with db.read() as session:
+        rows = {
+            f"<{row.message_id}@mail.colloque.test>": row
+            for row in session.scalars(select(OutboxMessage))
+        }
+    received = [(rcpt, message["Message-ID"]) for rcpt, message in inbox.messages]
+    assert len(received) == len(rows) == 6
+    assert {message_id for _, message_id in received} == set(rows)
+    for recipients, message_id in received:
+        row = rows[message_id]
+        assert row.appointment_id is not None
+        assert recipients == [owner[row.appointment_id]]
