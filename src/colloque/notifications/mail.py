@@ -137,13 +137,9 @@ class SmtpMailSender:
             self._smtp = None
 
     def _session(self) -> smtplib.SMTP:
+        # Kept open within a round only (``close`` at its end), so it is fresh: no NOOP probe.
         if self._smtp is not None:
-            try:
-                if self._smtp.noop()[0] == 250:
-                    return self._smtp
-            except (OSError, smtplib.SMTPException):
-                pass
-            self._drop()
+            return self._smtp
         smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
         if self._starttls:
             smtp.starttls(context=ssl.create_default_context())

@@ -1,11 +1,13 @@
-"""Failed messages are visible: to the practice's admins (the API) and to the operator (the CLI);
-ids, templates and error categories, never a recipient or a content."""
+"""Failed messages are visible to the practice's admins (the API) and to the operator (the CLI):
+ids, templates and error categories, never a recipient or a content. And the server delivers
+the outbox itself."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime
 
 from fastapi.testclient import TestClient
@@ -14,11 +16,12 @@ from pydantic import SecretStr
 from colloque.api.app import create_app
 from colloque.booking.rules import Source
 from colloque.clock import SettableClock
-from colloque.config import KdfCost, Settings
+from colloque.config import KdfCost, MailBackend, Settings
 from colloque.delivery.outbox import OutboxDelivery
 from colloque.patients.registry import do_register_patient
 from colloque.storage.engine import Database
 from tests.factories import World, book
+from tests.smtp import Inbox
 
 TUE_0900 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -74,3 +77,24 @@ def test_admins_and_the_operator_see_failed_messages(
     assert f"message {failed['message_id']} appointment_confirmed" in listing.stdout
     assert "error=no_contact" in listing.stdout
     assert "1 failed messages, 0 failed account mails" in listing.stdout
+
+
+def test_the_server_delivers_the_outbox_in_process(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox
+) -> None:
+    settings = Settings(
+        run_refresher=False,
+        run_outbox_worker=True,
+        outbox_interval_seconds=0.05,
+        secret_key=SecretStr("x" * 40),
+        kdf_cost=KdfCost.TEST,
+        mail_backend=MailBackend.SMTP,
+        smtp_host="127.0.0.1",
+        smtp_port=inbox.port,
+    )
+    with TestClient(create_app(settings, database=db, clock=clock)):
+        book(db, clock, world, TUE_0900)
+        deadline = time.monotonic() + 30
+        while not inbox.to("holder.hugo@example.test"):
+            assert time.monotonic() < deadline, "the in-process worker sent nothing"
+            time.sleep(0.02)
