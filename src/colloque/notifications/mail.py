@@ -102,15 +102,18 @@ class SmtpMailSender:
         self._lock = threading.Lock()
 
     def send(self, message: MailMessage) -> None:
-        """An account notice outside the outbox (the CLI's own mail)."""
-        self.deliver(
-            OutgoingMail(
-                to=message.to,
-                subject=message.subject,
-                text=message.text,
-                message_id=make_msgid(domain=envelope_sender(self._sender).rpartition("@")[2]),
+        """One notice outside the outbox, over a connection of its own."""
+        try:
+            self.deliver(
+                OutgoingMail(
+                    to=message.to,
+                    subject=message.subject,
+                    text=message.text,
+                    message_id=make_msgid(domain=envelope_sender(self._sender).rpartition("@")[2]),
+                )
             )
-        )
+        finally:
+            self.close()
 
     def deliver(self, mail: OutgoingMail) -> None:
         raw = compose(mail, sender=self._sender, at=mail.date or _now(), signer=self._signer)
