@@ -7,6 +7,7 @@ Errors end with a one-line message and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import base64
+import os
 import sys
 import time
 from pathlib import Path
@@ -137,7 +138,6 @@ def serve(
 
 
 def _run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    import os
 
     import uvicorn
 
@@ -373,6 +373,8 @@ def demo(
     typer.echo(f"API: {url}/api/v1  (docs: {url}/docs)")
     for line in lines:
         typer.echo(line)
+    # Links in the demo's mail point to the demo's own pages.
+    os.environ.setdefault("COLLOQUE_PUBLIC_URL", url)
     maildir = _demo_maildir(settings)
     if maildir is not None:
         typer.echo(
@@ -387,8 +389,6 @@ def demo(
 def _demo_maildir(settings: Settings) -> Path | None:
     """The demo delivers its mail into a maildir, where a person can read it, unless the mail
     backend was chosen; the server's processes find the choice in their environment."""
-    import os
-
     from colloque.config import MailBackend
 
     if settings.mail_backend not in (None, MailBackend.MAILDIR):
