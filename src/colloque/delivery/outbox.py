@@ -255,7 +255,9 @@ class OutboxDelivery:
             select(model)
             .where(
                 model.status == "pending",
-                model.due_at <= now,
+                # No due time: a row written by a server older than this worker (a rolling
+                # upgrade), due at once.
+                or_(model.due_at.is_(None), model.due_at <= now),
                 or_(model.leased_until.is_(None), model.leased_until <= now),
                 *extra,  # type: ignore[arg-type]
             )
