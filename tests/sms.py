@@ -23,6 +23,8 @@ class SmsProvider:
     #: What the next requests get, in order; then 200.
     script: list[str] = field(default_factory=list)
     retry_after: int = 600
+    #: Seconds each request takes, like a real provider's API.
+    delay: float = 0.0
     #: (to, text, idempotency key) of every SMS actually sent.
     sent: list[tuple[str, str, str]] = field(default_factory=list)
     #: Every request's idempotency key, sent or not.
@@ -38,6 +40,7 @@ class SmsProvider:
             if request.headers.get("Authorization") != f"Bearer {self.token}":
                 return Response(status_code=401)
             key = request.headers.get("Idempotency-Key", "")
+            await asyncio.sleep(self.delay)
             self.requests.append(key)
             body: dict[str, Any] = await request.json()
             step = self.script.pop(0) if self.script else "200"
@@ -56,8 +59,10 @@ class SmsProvider:
 
 
 @contextmanager
-def running_provider(script: list[str] | None = None) -> Iterator[SmsProvider]:
-    provider = SmsProvider(script=list(script or []))
+def running_provider(
+    script: list[str] | None = None, *, delay: float = 0.0
+) -> Iterator[SmsProvider]:
+    provider = SmsProvider(script=list(script or []), delay=delay)
     with running_server(provider.app()) as base:
         provider.url = f"{base}/messages"
         yield provider

@@ -1,5 +1,6 @@
 """Exactly once from the recipient's view: the worker, a real process, is killed with SIGKILL in
-the middle of a batch and restarted; a real SMTP server on loopback counts what arrived.
+the middle of a batch and restarted; a real SMTP server and a real HTTP SMS provider stand-in on
+loopback count what arrived.
 
 Every message arrives. A message can arrive twice only if the worker died after the SMTP server
 accepted it and before its result was written: then both copies carry the same Message-ID, which
@@ -16,7 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,20 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from colloque.booking.rules import Source
 from colloque.clock import SettableClock
 from colloque.notifications.models import OutboxMessage
 from colloque.notifications.services import Template, enqueue
+from colloque.patients.registry import do_register_patient
 from colloque.storage.engine import Database
 from tests.factories import World, book
 from tests.server import free_port
+from tests.sms import running_provider
 
 #: Tuesday 2026-03-03 09:00 in Paris.
 TUE_0900 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 MESSAGES = 40
+SMS = 30
 BATCH = 10
 
 
@@ -62,7 +67,7 @@ def slow_inbox() -> Iterator[tuple[SlowInbox, int]]:
         controller.stop()
 
 
-def _worker(db: Database, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
+def _worker(db: Database, port: int, tmp_path: Path, **extra: str) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
         "COLLOQUE_DATABASE_URL": db.url.render_as_string(hide_password=False),
@@ -75,6 +80,7 @@ def _worker(db: Database, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
         "COLLOQUE_OUTBOX_LEASE_SECONDS": "1",
         "COLLOQUE_OUTBOX_INTERVAL_SECONDS": "0.2",
         "COLLOQUE_REFRESH_INTERVAL_SECONDS": "60",
+        **extra,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "colloque.cli", "worker"],
@@ -159,3 +165,75 @@ def _pending(db: Database) -> int:
             )
             or 0
         )
+
+
+def test_sms_after_a_kill_mid_batch_are_sent_once_by_the_provider(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    slow_inbox: tuple[SlowInbox, int],
+    tmp_path: Path,
+) -> None:
+    """The same with a patient who has only a phone: the provider stand-in (a real HTTP server)
+    sends once per idempotency key, which the retried request repeats."""
+    inbox, port = slow_inbox
+    with db.write() as session:
+        registered = do_register_patient(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=world.practice_id,
+            first_name="Paul",
+            last_name="Durand",
+            birth_date=date(1950, 1, 1),
+            phone="+33612345678",
+        )
+    appointment = book(
+        db,
+        clock,
+        world,
+        TUE_0900,
+        person=world.secretary,
+        patient_id=registered.patient.patient_id,
+        source=Source.PRACTICE,
+    )
+    with db.write() as session:
+        for _ in range(SMS - 1):
+            enqueue(
+                session,
+                at=clock.now(),
+                practice_id=world.practice_id,
+                template=Template.APPOINTMENT_MOVED,
+                patient_id=appointment.patient_id,
+                appointment_id=appointment.appointment_id,
+            )
+        expected = {
+            f"colloque-{message_id}"
+            for message_id in session.scalars(select(OutboxMessage.message_id))
+        }
+    with running_provider(delay=0.05) as provider:
+        sms = {
+            "COLLOQUE_SMS_BACKEND": "http",
+            "COLLOQUE_SMS_PROVIDER_URL": provider.url,
+            "COLLOQUE_SMS_PROVIDER_TOKEN": provider.token,
+        }
+        first = _worker(db, port, tmp_path, **sms)
+        try:
+            _wait_for(lambda: len(provider.sent) >= BATCH // 2)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        assert len(provider.sent) < SMS
+        second = _worker(db, port, tmp_path, **sms)
+        try:
+            _wait_for(lambda: _pending(db) == 0)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=10)
+    assert inbox.message_ids == []
+    sent_keys = [key for _, _, key in provider.sent]
+    assert sorted(sent_keys) == sorted(expected)  # each SMS sent once
+    repeated = [key for key, n in Counter(provider.requests).items() if n > 1]
+    assert len(repeated) <= 1  # at most the request in flight at the kill, sent once all the same
