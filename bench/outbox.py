@@ -83,7 +83,7 @@ def _composed(database: Database) -> list[bytes]:
         rows = list(session.scalars(select(OutboxMessage)))
         return [
             compose_bytes(mail, sender=SENDER, at=T0)
-            for mail in (compose(session, row, MAIL).mail for row in rows)
+            for mail in (compose(session, row, MAIL, now=T0).mail for row in rows)
             if mail is not None
         ]
 

@@ -10,6 +10,7 @@ practitioner's specialty.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.orm import Session
@@ -56,12 +57,16 @@ class Composed:
     sms: TextMessage | None
 
 
-def compose(session: Session, row: OutboxMessage, config: MailConfig) -> Composed:
+def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: datetime) -> Composed:
     if row.appointment_id is None:
         raise Undeliverable("no_appointment")
     appointment = session.get(Appointment, (row.practice_id, row.appointment_id))
     if appointment is None:
         raise Undeliverable("no_appointment")
+    if appointment.starts_at <= now:
+        # Told too late to matter (a worker long down, rows queued before delivery existed):
+        # a confirmation of an appointment already begun would only confuse.
+        raise Undeliverable("past")
     patient_id = patient_of(patient_id=row.patient_id, appointment=appointment)
     recipient = recipient_of(session, practice_id=row.practice_id, patient_id=patient_id)
     practice = session.get(Practice, row.practice_id)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 import structlog
@@ -73,15 +73,6 @@ class DeliveryReport:
     @property
     def handled(self) -> int:
         return self.sent + self.retried + self.failed
-
-
-class _Deliverable(Protocol):
-    status: str
-    attempts: int
-    due_at: datetime | None
-    leased_until: datetime | None
-    sent_at: datetime | None
-    last_error: str | None
 
 
 Row = TypeVar("Row", OutboxMessage, AccountMail)
@@ -171,7 +162,7 @@ class OutboxDelivery:
                 row = session.get(OutboxMessage, key)
                 if row is None:  # pragma: no cover - rows are never deleted while leased
                     return DeliveryReport()
-                composed = compose(session, row, self._mail)
+                composed = compose(session, row, self._mail, now=self._clock.now())
         except Undeliverable as exc:
             return self._record(OutboxMessage, key, error=exc.category, permanent=True)
         try:

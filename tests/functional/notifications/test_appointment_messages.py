@@ -342,3 +342,13 @@ def test_every_message_reaches_only_the_patient_of_its_appointment(
         row = rows[message_id]
         assert row.appointment_id is not None
         assert recipients == [owner[row.appointment_id]]
+
+
+def test_nothing_is_said_about_an_appointment_already_begun(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
+) -> None:
+    book(db, clock, world, MON_0900)
+    clock.set(MON_0900)  # the worker was down until the appointment's time
+    assert delivery.run_until_idle().failed == 1
+    assert inbox.messages == []
+    assert _statuses(db) == [("appointment_confirmed", "failed", "past")]

@@ -17,17 +17,19 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from colloque.booking.rules import Source
-from colloque.clock import SettableClock
+from colloque.clock import SettableClock, SystemClock
 from colloque.notifications.models import OutboxMessage
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.registry import do_register_patient
@@ -36,8 +38,7 @@ from tests.factories import World, book
 from tests.server import free_port
 from tests.sms import running_provider
 
-#: Tuesday 2026-03-03 09:00 in Paris.
-TUE_0900 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+PARIS = ZoneInfo("Europe/Paris")
 MESSAGES = 40
 SMS = 30
 BATCH = 10
@@ -90,6 +91,17 @@ def _worker(db: Database, port: int, tmp_path: Path, **extra: str) -> subprocess
     )
 
 
+def _soon(clock: SettableClock) -> datetime:
+    """A weekday 10:00 in Paris two to four days from now, the clock set to now: the worker
+    process reads the system clock, and says nothing about appointments already begun."""
+    now = SystemClock().now()
+    clock.set(now)
+    day = (now + timedelta(days=2)).astimezone(PARIS).date()
+    while day.weekday() > 4:
+        day += timedelta(days=1)
+    return datetime.combine(day, clock_time(10, 0), tzinfo=PARIS).astimezone(UTC)
+
+
 def _wait_for(condition: Any, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -105,7 +117,7 @@ def test_a_worker_killed_mid_batch_and_restarted_delivers_each_message_once(
     tmp_path: Path,
 ) -> None:
     inbox, port = slow_inbox
-    appointment = book(db, clock, world, TUE_0900)
+    appointment = book(db, clock, world, _soon(clock))
     with db.write() as session:
         # Forty more messages about the appointment (each a distinct row, as forty changes are).
         expected = {
@@ -192,7 +204,7 @@ def test_sms_after_a_kill_mid_batch_are_sent_once_by_the_provider(
         db,
         clock,
         world,
-        TUE_0900,
+        _soon(clock),
         person=world.secretary,
         patient_id=registered.patient.patient_id,
         source=Source.PRACTICE,

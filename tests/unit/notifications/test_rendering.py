@@ -98,3 +98,10 @@ def test_templates_of_later_parts_are_not_rendered_yet() -> None:
         render(replace(NOTICE, template=Template.WAITLIST_OFFER))
     assert Language.of("en") is Language.EN
     assert Language.of("de") is Language.FR
+
+
+def test_a_move_queued_before_its_event_was_recorded_gives_the_new_time_only() -> None:
+    rendered = render(replace(NOTICE, template=Template.APPOINTMENT_MOVED))
+    assert "Ancien horaire" not in rendered.text
+    assert "Nouvel horaire : mardi 14 juillet 2026 à 09:30" in rendered.text
+    assert "None" not in rendered.text + rendered.html + rendered.sms
