@@ -38,6 +38,14 @@ class Inbox:
         assert isinstance(payload, bytes)
         return payload.decode()
 
+    @staticmethod
+    def code_of(message: Message) -> str:
+        payload = message.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        found = re.search(r"\b(\d{6})\b", payload.decode())
+        assert found, "no code in the mail"
+        return found.group(1)
+
     def code(self, address: str) -> str:
         found = re.search(r"\b(\d{6})\b", self.last_text(address))
         assert found, "no code in the mail"

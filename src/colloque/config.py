@@ -42,6 +42,17 @@ class MailBackend(enum.StrEnum):
     #: Prints mail on standard output: the local demo only.
     CONSOLE = "console"
     SMTP = "smtp"
+    #: Delivers into a local maildir (``maildir_path``) that a mail reader opens: the demo.
+    MAILDIR = "maildir"
+
+
+class SmsBackend(enum.StrEnum):
+    #: No SMS: messages for patients with only a phone wait as failed ("no_contact").
+    NONE = "none"
+    #: Prints SMS on standard output: development only.
+    CONSOLE = "console"
+    #: A provider's HTTP API (``colloque.notifications.sms``).
+    HTTP = "http"
 
 
 class KdfCost(enum.StrEnum):
@@ -142,6 +153,35 @@ class Settings(BaseSettings):
     #: Unset: STARTTLS in production, plain SMTP elsewhere. Production refuses ``false``.
     smtp_starttls: bool | None = None
     mail_from: str = "Colloque <noreply@localhost>"
+    #: The domain of Message-IDs and calendar UIDs. Unset: the domain of ``mail_from``.
+    mail_domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$")
+    #: Where the maildir backend delivers. Unset: ``<data_dir>/maildir``.
+    maildir_path: Path | None = None
+    #: DKIM: mail is signed when a selector is set, with the PEM private key in the file named
+    #: (its public half is published at ``<selector>._domainkey.<dkim_domain>``).
+    dkim_selector: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,63}$")
+    #: Unset: ``mail_domain``.
+    dkim_domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$")
+    dkim_private_key_file: Path | None = None
+    #: The web address that links in mail point to (no personal data and no credential in them).
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/?#]+$")
+    sms_backend: SmsBackend = SmsBackend.NONE
+    sms_provider_url: str | None = None
+    sms_provider_token: SecretStr | None = None
+    #: The sender name or number the provider shows.
+    sms_sender: str = "Colloque"
+    #: The outbox worker: how often it looks for due messages, how many it claims at once, how
+    #: long a claim lasts before another worker may take the message over (after a crash), and
+    #: the retries (exponential from ``outbox_retry_base_seconds``, capped, with jitter) before
+    #: a message is marked failed.
+    outbox_interval_seconds: float = Field(default=2.0, gt=0)
+    outbox_batch: int = Field(default=50, ge=1, le=1_000)
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
+    outbox_retry_base_seconds: float = Field(default=30.0, gt=0)
+    outbox_retry_cap_seconds: float = Field(default=3_600.0, gt=0)
+    #: Run the outbox worker inside ``colloque serve``. Unset: as ``run_refresher``.
+    run_outbox_worker: bool | None = None
     #: ``Secure`` on the session cookies. Unset: on, except in development (the local demo is
     #: served over plain HTTP on 127.0.0.1). Production refuses ``false``.
     cookie_secure: bool | None = None
@@ -254,6 +294,41 @@ class Settings(BaseSettings):
         return MailBackend.CONSOLE
 
     @property
+    def effective_mail_domain(self) -> str:
+        if self.mail_domain:
+            return self.mail_domain
+        from email.utils import parseaddr
+
+        return parseaddr(self.mail_from)[1].rpartition("@")[2] or "localhost"
+
+    @property
+    def effective_maildir_path(self) -> Path:
+        return self.maildir_path or (self.data_dir / "maildir")
+
+    @property
+    def effective_run_outbox_worker(self) -> bool:
+        if self.run_outbox_worker is not None:
+            return self.run_outbox_worker
+        return self.run_refresher
+
+    def dkim_private_key(self) -> bytes | None:
+        """The DKIM key's PEM, or None when mail is not signed. Raises ConfigurationError when a
+        selector is set and its key cannot be read."""
+        if self.dkim_selector is None:
+            return None
+        if self.dkim_private_key_file is None:
+            raise ConfigurationError(
+                "COLLOQUE_DKIM_PRIVATE_KEY_FILE must be set when COLLOQUE_DKIM_SELECTOR is"
+            )
+        try:
+            key = self.dkim_private_key_file.read_bytes()
+        except OSError:
+            raise ConfigurationError("COLLOQUE_DKIM_PRIVATE_KEY_FILE cannot be read") from None
+        if b"PRIVATE KEY" not in key:
+            raise ConfigurationError("COLLOQUE_DKIM_PRIVATE_KEY_FILE holds no PEM private key")
+        return key
+
+    @property
     def effective_smtp_starttls(self) -> bool:
         if self.smtp_starttls is not None:
             return self.smtp_starttls
@@ -276,8 +351,22 @@ class Settings(BaseSettings):
             )
         if not self.database_url:
             raise ConfigurationError("COLLOQUE_DATABASE_URL must be set in production")
-        if self.effective_mail_backend is MailBackend.CONSOLE:
-            raise ConfigurationError("COLLOQUE_MAIL_BACKEND=console is refused in production")
+        if self.effective_mail_backend is not MailBackend.SMTP:
+            raise ConfigurationError(
+                f"COLLOQUE_MAIL_BACKEND={self.effective_mail_backend.value} is refused in production"
+            )
+        self.dkim_private_key()
+        if self.sms_backend is SmsBackend.CONSOLE:
+            raise ConfigurationError("COLLOQUE_SMS_BACKEND=console is refused in production")
+        if self.sms_backend is SmsBackend.HTTP and not (
+            self.sms_provider_url
+            and self.sms_provider_token
+            and self.sms_provider_token.get_secret_value()
+        ):
+            raise ConfigurationError(
+                "COLLOQUE_SMS_PROVIDER_URL and COLLOQUE_SMS_PROVIDER_TOKEN must be set when "
+                "COLLOQUE_SMS_BACKEND=http"
+            )
         if not self.effective_smtp_starttls:
             raise ConfigurationError("COLLOQUE_SMTP_STARTTLS=false is refused in production")
         if self.smtp_username and not (

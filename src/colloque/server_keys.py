@@ -47,6 +47,12 @@ class ServerKeys:
         return self._accounts("totp-seal/v1")
 
     @property
+    def account_mail_seal(self) -> bytes:
+        """Seals account mail waiting in the outbox (``notifications.account_mail``). Not
+        re-sealed by a rotation: mail still waiting then fails, its codes expire within minutes."""
+        return _hmac(self.secret, b"colloque/notifications/account-mail-seal/v1")
+
+    @property
     def email_hash(self) -> bytes:
         """Names an address in throttle keys (``AccountsConfig.email_key``)."""
         return self._accounts("email-key/v1")

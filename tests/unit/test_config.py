@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ from colloque.config import (
     DEVELOPMENT_LOG_SEED,
     ConfigurationError,
     Environment,
+    MailBackend,
     Settings,
+    SmsBackend,
     decode_log_seed,
 )
 
@@ -111,3 +114,61 @@ def test_the_document_upload_grace_is_a_day_by_default_and_bounded(
         monkeypatch.setenv("COLLOQUE_DOCUMENT_UPLOAD_GRACE_SECONDS", refused)
         with pytest.raises(ValidationError, match="document_upload_grace_seconds"):
             Settings()
+
+
+_PRODUCTION: dict[str, Any] = {
+    "environment": Environment.PRODUCTION,
+    "secret_key": SecretStr("k" * 40),
+    "database_url": "postgresql://x/y",
+    "key_directory_log_key": SecretStr(base64.b64encode(bytes(range(32))).decode()),
+}
+
+
+def test_production_refuses_a_dkim_selector_without_its_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="COLLOQUE_DKIM_PRIVATE_KEY_FILE must be set"):
+        Settings(**_PRODUCTION, dkim_selector="s1").check_production()
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        Settings(
+            **_PRODUCTION, dkim_selector="s1", dkim_private_key_file=tmp_path / "missing.pem"
+        ).check_production()
+    not_a_key = tmp_path / "empty.pem"
+    not_a_key.write_text("")
+    with pytest.raises(ConfigurationError, match="no PEM private key"):
+        Settings(
+            **_PRODUCTION, dkim_selector="s1", dkim_private_key_file=not_a_key
+        ).check_production()
+    key = tmp_path / "dkim.pem"
+    key.write_text("-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n")
+    Settings(**_PRODUCTION, dkim_selector="s1", dkim_private_key_file=key).check_production()
+    # No selector: mail is not signed, and nothing is required.
+    assert Settings(**_PRODUCTION).dkim_private_key() is None
+
+
+def test_production_refuses_development_channels_and_an_sms_provider_without_its_token() -> None:
+    for backend, variable in (
+        (MailBackend.CONSOLE, "COLLOQUE_MAIL_BACKEND=console"),
+        (MailBackend.MAILDIR, "COLLOQUE_MAIL_BACKEND=maildir"),
+    ):
+        with pytest.raises(ConfigurationError, match=variable):
+            Settings(**_PRODUCTION, mail_backend=backend).check_production()
+    with pytest.raises(ConfigurationError, match="COLLOQUE_SMS_BACKEND=console"):
+        Settings(**_PRODUCTION, sms_backend=SmsBackend.CONSOLE).check_production()
+    with pytest.raises(ConfigurationError, match="COLLOQUE_SMS_PROVIDER_TOKEN"):
+        Settings(
+            **_PRODUCTION, sms_backend=SmsBackend.HTTP, sms_provider_url="https://sms.example"
+        ).check_production()
+    Settings(
+        **_PRODUCTION,
+        sms_backend=SmsBackend.HTTP,
+        sms_provider_url="https://sms.example",
+        sms_provider_token=SecretStr("t"),
+    ).check_production()
+
+
+def test_the_mail_domain_defaults_to_the_sender_s() -> None:
+    assert Settings(mail_from="Colloque <noreply@colloque.example>").effective_mail_domain == (
+        "colloque.example"
+    )
+    assert Settings(mail_domain="mail.example").effective_mail_domain == "mail.example"
+    assert Settings(run_refresher=False).effective_run_outbox_worker is False
+    assert Settings(run_refresher=False, run_outbox_worker=True).effective_run_outbox_worker

@@ -1,58 +1,64 @@
 """Account mail: what is said (never a secret other than the code or invitation meant for the
-reader), through which sender, and sent after the response so that timing reveals nothing."""
+reader), queued in the outbox with the change that decided it, and sent after the response so
+that timing reveals nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from uuid import UUID
 
-import structlog
 from fastapi import BackgroundTasks
+from sqlalchemy.orm import Session
 
-from colloque.config import MailBackend, Settings
-from colloque.notifications.interfaces import DeliveryError, MailMessage, MailSender
-from colloque.notifications.mail import ConsoleMailSender, SmtpMailSender
-
-log = structlog.get_logger("colloque.accounts")
+from colloque.clock import Clock
+from colloque.notifications.account_mail import enqueue_account_mail
+from colloque.notifications.interfaces import MailMessage
 
 _SIGNATURE = "\n\n-- \nColloque\n"
 
 
-def sender_from_settings(settings: Settings) -> MailSender:
-    if settings.effective_mail_backend is MailBackend.CONSOLE:
-        return ConsoleMailSender()
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-    return SmtpMailSender(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.mail_from,
-        username=settings.smtp_username,
-        password=password,
-        starttls=settings.effective_smtp_starttls,
-    )
-
-
-def send_quietly(sender: MailSender, message: MailMessage) -> None:
-    """Deliver, or log the failure with the fixed subject only (never the address or the text)."""
-    try:
-        sender.send(message)
-    except DeliveryError as exc:
-        log.warning("mail_delivery_failed", subject=message.subject, error=str(exc))
-
-
 class MailQueue:
-    """Mail to send once the response has gone (FastAPI background tasks).
+    """Account mail of one request: queued in the outbox inside the request's transaction, then
+    handed to ``send_now`` once the response has gone (FastAPI background tasks).
 
-    The account routes attach ``background`` to error responses too (``AccountsRoute``), so that
-    a notice decided by a refused request (an account just locked) still goes, after the answer.
+    The outbox row is what makes the mail dependable: if the process dies before ``send_now``
+    runs, or the mail server is down, the outbox worker sends it later. ``send_now`` only saves
+    the wait for the worker's next round (a sign-up code is awaited by a person). The account
+    routes attach ``background`` to error responses too (``AccountsRoute``), so that a notice
+    decided by a refused request (an account just locked) is still sent at once.
     """
 
-    def __init__(self, sender: MailSender, background: BackgroundTasks) -> None:
-        self._sender = sender
+    def __init__(
+        self,
+        *,
+        key: bytes,
+        clock: Clock,
+        background: BackgroundTasks,
+        send_now: Callable[[list[UUID]], object] | None = None,
+    ) -> None:
+        self._key = key
+        self._clock = clock
+        self._send_now = send_now
+        self._queued: list[UUID] = []
         self.background = background
 
-    def send_later(self, message: MailMessage | None) -> None:
-        if message is not None:
-            self.background.add_task(send_quietly, self._sender, message)
+    def queue(self, session: Session, message: MailMessage | None) -> None:
+        if message is None:
+            return
+        mail_id = enqueue_account_mail(
+            session, message, at=self._clock.now(), kind=_kind_of(message), key=self._key
+        )
+        if self._send_now is not None:
+            if not self._queued:
+                self.background.add_task(self._send_now, self._queued)
+            # Read when the task runs: every mail of the request, committed by then.
+            self._queued.append(mail_id)
+
+
+def _kind_of(message: MailMessage) -> str:
+    """The notice's kind for counts: its fixed subject line, never the address or a code."""
+    return message.subject[:48]
 
 
 def _when(instant: datetime) -> str:

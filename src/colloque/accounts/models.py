@@ -41,6 +41,8 @@ class Account(Base):
     account_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True, nullable=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    #: The language of the mail the account receives ("fr" or "en").
+    language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,6 +20,7 @@ from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
 from colloque.api.routes.key_directory import router as key_directory_router
 from colloque.api.routes.operator_access import router as operator_access_router
+from colloque.api.routes.outbox import router as outbox_router
 from colloque.api.routes.patients import router as patients_router
 from colloque.api.routes.practice_keys import router as practice_keys_router
 from colloque.api.routes.records import router as records_router
@@ -30,6 +31,8 @@ from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
+from colloque.delivery.outbox import OutboxWorker
+from colloque.delivery.setup import outbox_delivery_from_settings
 from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.witnesses import Witnessing, WitnessRetry
 from colloque.storage.blobs import FilesystemBlobStore
@@ -83,6 +86,12 @@ def create_app(
                 document_upload_grace=settings.document_upload_grace,
             )
             refresher.start()
+        outbox = None
+        if settings.effective_run_outbox_worker:
+            outbox = OutboxWorker(
+                running.state.outbox_delivery, interval=settings.outbox_interval_seconds
+            )
+            outbox.start()
         retry = None
         if witnessing is not None:
             retry = WitnessRetry(witnessing, interval=settings.key_directory_witness_retry_seconds)
@@ -92,6 +101,8 @@ def create_app(
         finally:
             if refresher is not None:
                 refresher.stop()
+            if outbox is not None:
+                outbox.stop()
             if retry is not None:
                 retry.stop()
 
@@ -108,6 +119,10 @@ def create_app(
     app.state.clock = clock
     app.state.settings = settings
     app.state.blob_store = FilesystemBlobStore(settings.data_dir / "blobs")
+    #: Replaceable before the app starts (the channels of a test or of the demo).
+    app.state.outbox_delivery = outbox_delivery_from_settings(
+        settings, database=database, clock=clock
+    )
     problems.install(app)
     openapi.install(app)
     # Bodies are limited per route before anything reads them (api/limits.py). Added first, so
@@ -152,6 +167,7 @@ def create_app(
         waitlist_router,
         accounts_router,
         operator_access_router,
+        outbox_router,
         key_directory_router,
         practice_keys_router,
         records_router,

@@ -10,7 +10,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import AccountsConfig
-from colloque.accounts.mailing import MailQueue, sender_from_settings
+from colloque.accounts.mailing import MailQueue
 from colloque.accounts.sessions import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -22,11 +22,11 @@ from colloque.accounts.sessions import (
 from colloque.authorization import probing
 from colloque.clock import Clock
 from colloque.config import Settings
+from colloque.delivery.outbox import OutboxDelivery
 from colloque.errors import Unauthenticated
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.witnesses import Witnessing
-from colloque.notifications.interfaces import MailSender
 from colloque.principal import ANONYMOUS, Principal
 from colloque.storage.engine import Database
 
@@ -77,21 +77,25 @@ def _log_signer(request: Request, settings: SettingsDep) -> LogSigner:
     return signer
 
 
-def _mail_sender(request: Request, settings: SettingsDep) -> MailSender:
-    """``app.state.mail_sender`` if set, else the one the settings name (made once)."""
-    sender: MailSender | None = getattr(request.app.state, "mail_sender", None)
-    if sender is None:
-        sender = sender_from_settings(settings)
-        request.app.state.mail_sender = sender
-    return sender
+def _outbox_delivery(request: Request) -> OutboxDelivery:
+    """The outbox delivery ``create_app`` made (its channels from the settings)."""
+    delivery: OutboxDelivery = request.app.state.outbox_delivery
+    return delivery
 
 
 def _mail_queue(
     request: Request,
     background: BackgroundTasks,
-    sender: Annotated[MailSender, Depends(_mail_sender)],
+    settings: SettingsDep,
+    clock: ClockDep,
+    delivery: Annotated[OutboxDelivery, Depends(_outbox_delivery)],
 ) -> MailQueue:
-    queue = MailQueue(sender, background)
+    queue = MailQueue(
+        key=settings.server_keys.account_mail_seal,
+        clock=clock,
+        background=background,
+        send_now=delivery.deliver_account_mail_quietly,
+    )
     request.state.mail_queue = queue  # so that error responses send it too
     return queue
 

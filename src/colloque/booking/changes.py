@@ -85,7 +85,7 @@ def do_cancel_appointment(
     appointment.cancel_reason = reason.value
     appointment.updated_at = now
     session.flush()
-    record_event(
+    event_id = record_event(
         session, appointment, now=now, principal=principal, kind="cancelled", reason=reason.value
     )
     audit_appointment(
@@ -96,8 +96,9 @@ def do_cancel_appointment(
         at=now,
         practice_id=practice_id,
         template=Template.APPOINTMENT_CANCELLED,
+        patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
-        recipient_account_id=access.patient.holder_account_id,
+        event_id=event_id,
     )
     _slot_freed(session, appointment=appointment, now=now, principal=principal)
     count_booking_on_commit(session, BookingAction.CANCELLED)
@@ -225,7 +226,7 @@ def do_reschedule_appointment(
     appointment.updated_at = now
     with translate_overlap():
         session.flush()
-    record_event(
+    event_id = record_event(
         session,
         appointment,
         now=now,
@@ -255,8 +256,9 @@ def do_reschedule_appointment(
         at=now,
         practice_id=practice_id,
         template=Template.APPOINTMENT_MOVED,
+        patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
-        recipient_account_id=access.patient.holder_account_id,
+        event_id=event_id,
     )
     mark_agenda_stale(session, practice_id=practice_id, practitioner_id=practitioner_id)
     if changes_hands:

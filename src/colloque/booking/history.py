@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy.orm import Session
 
@@ -22,14 +23,15 @@ def record_event(
     new_starts_at: datetime | None = None,
     reason: str | None = None,
     outside_hours: bool = False,
-) -> None:
+) -> UUID:
     """Add the event; the actor's role is the principal's in the practice, else "patient" for a
     signed-in account, else "system" (the upkeep)."""
     role = principal.role_in(appointment.practice_id)
+    event_id = new_id()
     session.add(
         AppointmentEvent(
             practice_id=appointment.practice_id,
-            event_id=new_id(),
+            event_id=event_id,
             appointment_id=appointment.appointment_id,
             at=now,
             kind=kind,
@@ -41,3 +43,4 @@ def record_event(
             outside_hours=outside_hours,
         )
     )
+    return event_id

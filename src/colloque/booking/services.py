@@ -189,7 +189,7 @@ def do_book_appointment(
             reason=request.sealed_reason,
             now=now,
         )
-    record_event(
+    event_id = record_event(
         session,
         appointment,
         now=now,
@@ -214,8 +214,9 @@ def do_book_appointment(
         at=now,
         practice_id=appointment.practice_id,
         template=Template.APPOINTMENT_CONFIRMED,
+        patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
-        recipient_account_id=patient.holder_account_id,
+        event_id=event_id,
     )
     count_booking_on_commit(session, BookingAction.MADE)
     return appointment

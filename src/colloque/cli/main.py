@@ -7,6 +7,7 @@ Errors end with a one-line message and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import base64
+import os
 import sys
 import time
 from pathlib import Path
@@ -137,7 +138,6 @@ def serve(
 
 
 def _run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    import os
 
     import uvicorn
 
@@ -197,14 +197,31 @@ def worker(
     database_url: DatabaseOption = None,
     once: Annotated[bool, typer.Option(help="Run one cycle and exit.")] = False,
 ) -> None:
-    """Rebuild stale search caches, lapse expired waitlist holds and sweep document streams
-    never described, periodically."""
+    """Deliver the outbox (mail and SMS), rebuild stale search caches, lapse expired waitlist
+    holds and sweep document streams never described, periodically."""
+    from colloque.delivery.outbox import DeliveryReport, OutboxWorker
+    from colloque.delivery.setup import outbox_delivery_from_settings
     from colloque.storage.blobs import FilesystemBlobStore
     from colloque.worker import SweepSchedule, run_cycle
 
     settings = _settings(database_url)
     database = _database(settings)
     clock = SystemClock()
+    try:
+        delivery = outbox_delivery_from_settings(settings, database=database, clock=clock)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+
+    def print_delivery(report: DeliveryReport) -> None:
+        console.print(
+            f"outbox: sent {report.sent}, retrying {report.retried}, failed {report.failed}"
+        )
+
+    outbox = OutboxWorker(
+        delivery, interval=settings.outbox_interval_seconds, on_report=print_delivery
+    )
+    if not once:
+        outbox.start()
     sweeps = SweepSchedule(FilesystemBlobStore(settings.data_dir / "blobs"), clock)
     while True:
         report = run_cycle(
@@ -220,8 +237,49 @@ def worker(
             f"{report.temporaries_removed} temporary files"
         )
         if once:
+            print_delivery(delivery.run_until_idle())
             return
         time.sleep(settings.refresh_interval_seconds)
+
+
+outbox_app = typer.Typer(help="The outbox: messages that could not be sent.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("failed")
+def outbox_failed(
+    database_url: DatabaseOption = None,
+    practice_id: Annotated[
+        str | None, typer.Option(help="Only this practice's messages (its id).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+) -> None:
+    """List the messages given up after their retries (ids, template, error; no content)."""
+    import uuid
+
+    from colloque.delivery.queries import failed_account_mail, failed_messages
+
+    try:
+        practice = uuid.UUID(practice_id) if practice_id else None
+    except ValueError:
+        raise _fail("--practice-id must be a UUID") from None
+    settings = _settings(database_url)
+    database = _database(settings)
+    with database.read() as session:
+        messages = failed_messages(session, practice_id=practice, limit=limit)
+        account = [] if practice else failed_account_mail(session, limit=limit)
+    for m in messages:
+        typer.echo(
+            f"{m.created_at:%Y-%m-%d %H:%M}Z practice {m.practice_id} message {m.message_id} "
+            f"{m.template} attempts={m.attempts} error={m.last_error}"
+        )
+    for a in account:
+        typer.echo(
+            f"{a.created_at:%Y-%m-%d %H:%M}Z account-mail {a.mail_id} "
+            f"attempts={a.attempts} error={a.last_error}"
+        )
+    typer.echo(f"{len(messages)} failed messages, {len(account)} failed account mails")
+    database.dispose()
 
 
 @app.command()
@@ -315,9 +373,30 @@ def demo(
     typer.echo(f"API: {url}/api/v1  (docs: {url}/docs)")
     for line in lines:
         typer.echo(line)
+    # Links in the demo's mail point to the demo's own pages.
+    os.environ.setdefault("COLLOQUE_PUBLIC_URL", url)
+    maildir = _demo_maildir(settings)
+    if maildir is not None:
+        typer.echo(
+            f"Mail the demo sends (confirmations, cancellations, codes): the maildir {maildir} "
+            f"(read it with: mutt -f {maildir})"
+        )
     database.dispose()
     if serve_after:
         _run_server(settings, host=host or settings.host, port=port or settings.port, workers=1)
+
+
+def _demo_maildir(settings: Settings) -> Path | None:
+    """The demo delivers its mail into a maildir, where a person can read it, unless the mail
+    backend was chosen; the server's processes find the choice in their environment."""
+    from colloque.config import MailBackend
+
+    if settings.mail_backend not in (None, MailBackend.MAILDIR):
+        return None
+    maildir = settings.effective_maildir_path.resolve()
+    os.environ["COLLOQUE_MAIL_BACKEND"] = MailBackend.MAILDIR.value
+    os.environ["COLLOQUE_MAILDIR_PATH"] = str(maildir)
+    return maildir
 
 
 @app.command("verify-web")

@@ -27,21 +27,29 @@ def enqueue(
     at: datetime,
     practice_id: UUID,
     template: Template,
-    appointment_id: UUID | None,
-    recipient_account_id: UUID | None,
-) -> None:
-    """Queue a message for the account that manages the patient, never for a guessed address."""
-    if recipient_account_id is None:
-        return
+    patient_id: UUID,
+    appointment_id: UUID | None = None,
+    event_id: UUID | None = None,
+) -> UUID:
+    """Queue a message about ``patient_id``, due at once; return its id.
+
+    No recipient is given: the worker finds it from the patient (their holder account, or the
+    contact the practice recorded), and for an appointment message checks that the patient is the
+    appointment's own. Nothing a caller passes can send a message to someone else.
+    """
+    message_id = new_id()
     session.add(
         OutboxMessage(
             practice_id=practice_id,
-            message_id=new_id(),
+            message_id=message_id,
             created_at=at,
             template=template.value,
             appointment_id=appointment_id,
-            recipient_account_id=recipient_account_id,
+            patient_id=patient_id,
+            event_id=event_id,
             status="pending",
             attempts=0,
+            due_at=at,
         )
     )
+    return message_id

@@ -176,8 +176,7 @@ def do_write_item(
             at=now,
             practice_id=practice_id,
             template=Template.MESSAGE_RECEIVED,
-            appointment_id=None,
-            recipient_account_id=patient.holder_account_id,
+            patient_id=patient.patient_id,
         )
     return row
 

@@ -9,14 +9,16 @@ import pytest
 from pydantic import SecretStr
 
 from colloque.accounts.config import TEST_COST, AccountsConfig
-from colloque.accounts.mailing import send_quietly, sender_from_settings, signup_code
+from colloque.accounts.mailing import signup_code
 from colloque.accounts.secrets import open_server_secret, seal_server_secret
 from colloque.accounts.services import do_add_member
 from colloque.clock import SettableClock
 from colloque.config import ConfigurationError, Environment, KdfCost, MailBackend, Settings
 from colloque.crypto import CryptoError
 from colloque.crypto.login import INTERACTIVE_COST
+from colloque.delivery.channels import email_channel_from_settings
 from colloque.errors import InvalidInput
+from colloque.notifications.interfaces import DeliveryError
 from colloque.notifications.mail import ConsoleMailSender, SmtpMailSender
 from colloque.principal import Role
 from colloque.storage.engine import Database
@@ -81,9 +83,9 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert AccountsConfig.from_settings(Settings()).kdf_cost == INTERACTIVE_COST
 
 
-def test_mail_senders() -> None:
-    assert isinstance(sender_from_settings(Settings()), ConsoleMailSender)
-    smtp = sender_from_settings(
+def test_mail_channels() -> None:
+    assert isinstance(email_channel_from_settings(Settings()), ConsoleMailSender)
+    smtp = email_channel_from_settings(
         Settings(
             mail_backend=MailBackend.SMTP,
             smtp_username="mailer",
@@ -91,11 +93,15 @@ def test_mail_senders() -> None:
         )
     )
     assert isinstance(smtp, SmtpMailSender)
-    # A failed delivery is logged, not raised: the request it follows has already been answered.
+    # A failed delivery raises for the outbox to retry, naming neither the address nor the text.
     unreachable = SmtpMailSender(
         host="127.0.0.1", port=free_port(), sender="noreply@colloque.test", timeout=2
     )
-    send_quietly(unreachable, signup_code("ana@example.test", "123456"))
+    with pytest.raises(DeliveryError) as raised:
+        unreachable.send(signup_code("ana@example.test", "123456"))
+    assert raised.value.category == "smtp_unavailable"
+    assert "ana" not in str(raised.value)
+    assert "123456" not in str(raised.value)
 
 
 def test_server_secrets_are_sealed_to_their_account() -> None:

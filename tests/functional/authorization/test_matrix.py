@@ -461,6 +461,10 @@ def list_grants(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/operator-grants")
 
 
+def failed_messages(s: Scene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/outbox/failed")
+
+
 def grant(s: Scene, t: Target) -> Call:
     body = {"operator_account_id": str(s.spare_operator.account_id), "duration_minutes": 60}
     return Call(f"{P}/{s.practice(t)}/operator-grants", json=body)
@@ -1451,6 +1455,7 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/invitations/accept"): Spec(accept_invitation, signed_in("404")),
     ("POST", PRACTICE + "/operator-grants"): Spec(grant, ADMIN_ONLY),
     ("GET", PRACTICE + "/operator-grants"): Spec(list_grants, ADMIN_ONLY),
+    ("GET", PRACTICE + "/outbox/failed"): Spec(failed_messages, ADMIN_ONLY),
     ("DELETE", PRACTICE + "/operator-grants/{grant_id}"): Spec(revoke, ADMIN_ONLY),
     ("GET", "/api/v1/key-directory"): Spec(get("/api/v1/key-directory"), PUBLIC),
     ("GET", "/api/v1/key-directory/consistency"): Spec(

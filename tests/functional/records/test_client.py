@@ -199,6 +199,4 @@ def test_a_message_from_the_practice_queues_a_mail_without_content(s: Scene, db:
         queued = session.scalars(
             select(OutboxMessage).where(OutboxMessage.template == "message_received")
         ).all()
-    assert [(m.recipient_account_id, m.appointment_id) for m in queued] == [
-        (s.holder.account_id, None)
-    ]
+    assert [(m.patient_id, m.appointment_id) for m in queued] == [(s.patient_id, None)]

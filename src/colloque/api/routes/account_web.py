@@ -60,13 +60,14 @@ def attempt(
     database: Database, work: Callable[[Session], T], mail: MailQueue, *, write: bool = True
 ) -> T:
     """Run ``work`` in one transaction. On a Refusal, nothing of it is kept; the refusal's trace
-    is written in a transaction of its own, any notice is mailed, and the refusal's error raised."""
+    is written in a transaction of its own with any notice it mails, and the refusal's error
+    raised."""
     try:
         with database.write() if write else database.read() as session:
             return work(session)
     except Refusal as refusal:
         with database.write() as session:
-            mail.send_later(refusal.record(session))
+            mail.queue(session, refusal.record(session))
         raise refusal.error from None
 
 

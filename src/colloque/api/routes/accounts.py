@@ -97,7 +97,7 @@ def email_change_start(
             client_ip=client_ip,
             config=config,
         )
-    mail.send_later(message)
+        mail.queue(session, message)
     return EmailChangeOut(
         challenge_id=challenge_id, expires_in_seconds=int(CODE_LIFETIME.total_seconds())
     )
@@ -119,19 +119,21 @@ def email_change_confirm(
     config: AccountsConfigDep,
     mail: Mail,
 ) -> None:
-    message = attempt(
+    attempt(
         database,
-        lambda session: do_confirm_email_change(
+        lambda session: mail.queue(
             session,
-            now=clock.now(),
-            resolved=resolved,
-            challenge_id=body.challenge_id,
-            code=body.code,
-            config=config,
+            do_confirm_email_change(
+                session,
+                now=clock.now(),
+                resolved=resolved,
+                challenge_id=body.challenge_id,
+                code=body.code,
+                config=config,
+            ),
         ),
         mail,
     )
-    mail.send_later(message)
 
 
 @me_router.post(
@@ -187,7 +189,7 @@ def totp_confirm(
 def totp_disable(resolved: CurrentSession, database: DB, clock: ClockDep, mail: Mail) -> None:
     with database.write() as session:
         message = do_disable_totp(session, now=clock.now(), resolved=resolved)
-    mail.send_later(message)
+        mail.queue(session, message)
 
 
 @me_router.post(
@@ -259,7 +261,7 @@ def recovery_code_renew(
             ),
             config=config,
         )
-    mail.send_later(message)
+        mail.queue(session, message)
     return _status_out(renewed)
 
 
@@ -281,7 +283,7 @@ def delete_account(
     personal goes."""
     with database.write() as session:
         message = do_delete_account(session, now=clock.now(), resolved=resolved, config=config)
-    mail.send_later(message)
+        mail.queue(session, message)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_cookies(response, secure=settings.effective_cookie_secure)
     return response

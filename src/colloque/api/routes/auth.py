@@ -105,7 +105,7 @@ def signup_start(
         signup_id, message = do_start_signup(
             session, now=clock.now(), email=email, client_ip=client_ip, config=config
         )
-    mail.send_later(message)
+        mail.queue(session, message)
     return SignupStartOut(
         signup_id=signup_id, expires_in_seconds=int(CODE_LIFETIME.total_seconds())
     )
@@ -357,7 +357,7 @@ def change_password(
             new=NewPassword(body.new_auth_key, body.new_kdf_params, body.new_sealed_by_password),
             config=config,
         )
-    mail.send_later(message)
+        mail.queue(session, message)
     return SignedUpOut(
         account_id=subject.account_id,
         session=session_out(new, response, secure=settings.effective_cookie_secure),
@@ -452,7 +452,7 @@ def recovery_complete(
             kind=_kind(body.session),
             config=config,
         )
-    mail.send_later(message)
+        mail.queue(session, message)
     return SignedUpOut(
         account_id=account_id,
         session=session_out(new, response, secure=settings.effective_cookie_secure),

@@ -60,7 +60,7 @@ def invite(
             practitioner_id=body.practitioner_id,
         )
         out = _out(invitation)
-    mail.send_later(message)
+        mail.queue(session, message)
     return out
 
 

@@ -49,7 +49,7 @@ def key_reset_start(
         reset_id, message = do_start_key_reset(
             session, now=clock.now(), email=email, client_ip=client_ip, config=config
         )
-    mail.send_later(message)
+        mail.queue(session, message)
     return KeyResetStartOut(
         reset_id=reset_id, expires_in_seconds=int(CODE_LIFETIME.total_seconds())
     )
@@ -136,7 +136,7 @@ def key_reset_complete(
             config=config,
             log=log,
         )
-    mail.send_later(message)
+        mail.queue(session, message)
     return SignedUpOut(
         account_id=account_id,
         session=session_out(new, response, secure=settings.effective_cookie_secure),

@@ -233,7 +233,7 @@ def _make_offer(
     session.add(offer)
     entry.status = "offered"
     session.flush()
-    record_event(session, hold_row, now=now, principal=principal, kind="offered")
+    event_id = record_event(session, hold_row, now=now, principal=principal, kind="offered")
     audit_waitlist(
         session,
         now,
@@ -243,16 +243,14 @@ def _make_offer(
         offer.offer_id,
         AuditAction.WAITLIST_OFFERED,
     )
-    holder = session.scalar(
-        select(Patient.holder_account_id).where(Patient.patient_id == entry.patient_id)
-    )
     enqueue(
         session,
         at=now,
         practice_id=entry.practice_id,
         template=Template.WAITLIST_OFFER,
+        patient_id=entry.patient_id,
         appointment_id=hold_row.appointment_id,
-        recipient_account_id=holder,
+        event_id=event_id,
     )
     return offer
 
@@ -320,7 +318,9 @@ def do_decide_offer(
             reason=SealedReason(envelope=reason_envelope, wraps=tuple(reason_wraps)),
             now=now,
         )
-    record_event(session, appointment, now=now, principal=principal, kind="offer_accepted")
+    event_id = record_event(
+        session, appointment, now=now, principal=principal, kind="offer_accepted"
+    )
     audit_waitlist(
         session,
         now,
@@ -335,8 +335,9 @@ def do_decide_offer(
         at=now,
         practice_id=practice_id,
         template=Template.APPOINTMENT_CONFIRMED,
+        patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
-        recipient_account_id=principal.account_id,
+        event_id=event_id,
     )
     return OfferDecision(offer=offer, appointment=appointment)
 

@@ -1357,6 +1357,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/outbox/failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The practice's messages that could not be sent, newest first
+         * @description Practice admins list the messages about their appointments given up after their retries: which appointment, which message, why (a category). The content and the recipient are not stored: they are rendered only when sent.
+         */
+        get: operations["list_failed_api_v1_practices__practice_id__outbox_failed_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/overrides/{override_id}": {
         parameters: {
             query?: never;
@@ -2294,6 +2314,27 @@ export interface components {
             previous_starts_at: string | null;
             /** Reason */
             reason: string | null;
+        };
+        /** FailedMessageOut */
+        FailedMessageOut: {
+            /** Appointment Id */
+            appointment_id: string | null;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Message Id
+             * Format: uuid
+             */
+            message_id: string;
+            /** Template */
+            template: string;
         };
         /** GroupCreateIn */
         GroupCreateIn: {
@@ -6828,6 +6869,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_failed_api_v1_practices__practice_id__outbox_failed_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FailedMessageOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };

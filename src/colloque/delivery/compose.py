@@ -1,0 +1,151 @@
+"""An outbox row made into a message, from current data at delivery time.
+
+Names, the address and the recipient's language are read now, so a renamed practice or a changed
+address is what the patient reads. The times told are the event's (the booking, the move from one
+time to another, the cancellation and who made it), so each change is told as it happened even if
+another followed. Nothing about the visit is read: not the reason, not the visit type, not the
+practitioner's specialty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from colloque.booking.models import Appointment, AppointmentEvent
+from colloque.booking.rules import Status
+from colloque.delivery.recipients import Recipient, Undeliverable, patient_of, recipient_of
+from colloque.notifications.calendar import CalendarEntry, appointment_ics
+from colloque.notifications.interfaces import Attachment, OutgoingMail, TextMessage
+from colloque.notifications.models import OutboxMessage
+from colloque.notifications.rendering import (
+    CancelledBy,
+    Language,
+    Notice,
+    reference_code,
+    render,
+)
+from colloque.notifications.services import Template
+from colloque.scheduling.models import Practice, Practitioner
+
+_CALENDAR_SUMMARY = {Language.FR: "Rendez-vous avec {name}", Language.EN: "Appointment with {name}"}
+_PRACTICE_ROLES = frozenset({"practitioner", "secretary", "admin", "system"})
+
+
+@dataclass(frozen=True, slots=True)
+class MailConfig:
+    """What the worker needs to write mail: the Message-ID domain and the site's address."""
+
+    domain: str
+    public_url: str
+
+    @property
+    def host(self) -> str:
+        return self.public_url.split("://", 1)[1]
+
+    def message_id(self, row_id: UUID) -> str:
+        return f"<{row_id}@{self.domain}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    recipient: Recipient
+    mail: OutgoingMail | None
+    sms: TextMessage | None
+
+
+def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: datetime) -> Composed:
+    if row.appointment_id is None:
+        raise Undeliverable("no_appointment")
+    appointment = session.get(Appointment, (row.practice_id, row.appointment_id))
+    if appointment is None:
+        raise Undeliverable("no_appointment")
+    if appointment.starts_at <= now:
+        # Told too late to matter (a worker long down, rows queued before delivery existed):
+        # a confirmation of an appointment already begun would only confuse.
+        raise Undeliverable("past")
+    patient_id = patient_of(patient_id=row.patient_id, appointment=appointment)
+    recipient = recipient_of(session, practice_id=row.practice_id, patient_id=patient_id)
+    practice = session.get(Practice, row.practice_id)
+    practitioner = session.get(Practitioner, appointment.practitioner_id)
+    if practice is None or practitioner is None:
+        raise Undeliverable("no_appointment")
+    event = (
+        session.get(AppointmentEvent, (row.practice_id, row.event_id))
+        if row.event_id is not None
+        else None
+    )
+    template = Template(row.template)
+    starts_at = appointment.starts_at
+    previous = None
+    if event is not None and template is Template.APPOINTMENT_MOVED:
+        previous = event.previous_starts_at
+    if event is not None and event.new_starts_at is not None:
+        starts_at = event.new_starts_at
+    name = " ".join(
+        p for p in (practitioner.title, practitioner.first_name, practitioner.last_name) if p
+    )
+    address = f"{practice.address}, {practice.postcode} {practice.city}"
+    notice = Notice(
+        template=template,
+        language=recipient.language,
+        timezone=practice.timezone,
+        practitioner=name,
+        practice_name=practice.name,
+        practice_address=address,
+        starts_at=starts_at,
+        previous_starts_at=previous,
+        cancelled_by=_cancelled_by(appointment, event)
+        if template is Template.APPOINTMENT_CANCELLED
+        else None,
+        link=f"{config.public_url}/me/appointments",
+        reference=reference_code(row.message_id),
+    )
+    rendered = render(notice)
+    mail = sms = None
+    if recipient.email:
+        attachments: tuple[Attachment, ...] = ()
+        if template is Template.APPOINTMENT_CONFIRMED:
+            attachments = (
+                Attachment(
+                    filename="rendez-vous.ics"
+                    if recipient.language is Language.FR
+                    else "appointment.ics",
+                    content_type="text/calendar",
+                    data=appointment_ics(
+                        CalendarEntry(
+                            appointment_id=appointment.appointment_id,
+                            host=config.host,
+                            starts_at=appointment.starts_at,
+                            ends_at=appointment.ends_at,
+                            changed_at=appointment.updated_at,
+                            summary=_CALENDAR_SUMMARY[recipient.language].format(name=name),
+                            location=f"{practice.name}, {address}",
+                        )
+                    ),
+                ),
+            )
+        mail = OutgoingMail(
+            to=recipient.email,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=config.message_id(row.message_id),
+            attachments=attachments,
+        )
+    elif recipient.phone:
+        sms = TextMessage(
+            to=recipient.phone, text=rendered.sms, idempotency_key=f"colloque-{row.message_id}"
+        )
+    return Composed(recipient=recipient, mail=mail, sms=sms)
+
+
+def _cancelled_by(appointment: Appointment, event: AppointmentEvent | None) -> CancelledBy:
+    if event is not None:
+        return CancelledBy.PRACTICE if event.actor_role in _PRACTICE_ROLES else CancelledBy.PATIENT
+    if appointment.status == Status.CANCELLED_BY_PATIENT.value:
+        return CancelledBy.PATIENT
+    return CancelledBy.PRACTICE

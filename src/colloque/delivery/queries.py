@@ -1,0 +1,87 @@
+"""Reads of the outbox for the practice's admins and the operator: what could not be sent.
+
+Ids, templates, counts and error categories only: the recipient is not stored, and the content
+is rendered only when sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colloque.authorization.policy import Action, PracticeTarget, require
+from colloque.notifications.models import AccountMail, OutboxMessage
+from colloque.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class FailedMessage:
+    practice_id: UUID
+    message_id: UUID
+    template: str
+    appointment_id: UUID | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAccountMail:
+    mail_id: UUID
+    kind: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+def failed_messages(
+    session: Session, *, practice_id: UUID | None = None, limit: int = 100
+) -> list[FailedMessage]:
+    """The newest failed messages, of one practice or (the operator) of all."""
+    statement = select(OutboxMessage).where(OutboxMessage.status == "failed")
+    if practice_id is not None:
+        statement = statement.where(OutboxMessage.practice_id == practice_id)
+    statement = statement.order_by(OutboxMessage.created_at.desc()).limit(limit)
+    return [
+        FailedMessage(
+            practice_id=row.practice_id,
+            message_id=row.message_id,
+            template=row.template,
+            appointment_id=row.appointment_id,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+        )
+        for row in session.scalars(statement)
+    ]
+
+
+def list_failed_messages(
+    session: Session, *, principal: Principal, practice_id: UUID, limit: int = 100
+) -> list[FailedMessage]:
+    """A practice's admins see its failed messages (``practice:outbox:view``)."""
+    require(principal, Action.PRACTICE_OUTBOX_VIEW, PracticeTarget(practice_id), what="practice")
+    return failed_messages(session, practice_id=practice_id, limit=limit)
+
+
+def failed_account_mail(session: Session, *, limit: int = 100) -> list[FailedAccountMail]:
+    statement = (
+        select(AccountMail)
+        .where(AccountMail.status == "failed")
+        .order_by(AccountMail.created_at.desc())
+        .limit(limit)
+    )
+    return [
+        FailedAccountMail(
+            mail_id=row.mail_id,
+            kind=row.kind,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+        )
+        for row in session.scalars(statement)
+    ]

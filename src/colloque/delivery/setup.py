@@ -1,0 +1,35 @@
+"""The outbox delivery of a deployment, made from its settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from colloque.clock import Clock
+from colloque.config import Settings
+from colloque.delivery.channels import Channels, channels_from_settings
+from colloque.delivery.compose import MailConfig
+from colloque.delivery.outbox import OutboxDelivery, RetryPolicy
+from colloque.storage.engine import Database
+
+
+def retry_policy_from_settings(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.outbox_max_attempts,
+        base=timedelta(seconds=settings.outbox_retry_base_seconds),
+        cap=timedelta(seconds=settings.outbox_retry_cap_seconds),
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        batch=settings.outbox_batch,
+    )
+
+
+def outbox_delivery_from_settings(
+    settings: Settings, *, database: Database, clock: Clock, channels: Channels | None = None
+) -> OutboxDelivery:
+    return OutboxDelivery(
+        database,
+        clock,
+        channels or channels_from_settings(settings),
+        mail=MailConfig(domain=settings.effective_mail_domain, public_url=settings.public_url),
+        account_mail_key=settings.server_keys.account_mail_seal,
+        policy=retry_policy_from_settings(settings),
+    )

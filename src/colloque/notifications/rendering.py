@@ -1,0 +1,115 @@
+"""What a notification says, in the recipient's language: Jinja2 templates, Babel dates.
+
+Pure: it takes what the worker read (names, address, times) and returns the subject, the plain
+text, the HTML alternative and the SMS text. What it is given is all a message may hold: the
+practitioner's name, the practice's address, the date and time, who cancelled, a link and a
+reference. Nothing here can reach a reason or a visit type: they are not in :class:`Notice`.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from colloque.notifications.services import Template
+
+
+class Language(enum.StrEnum):
+    FR = "fr"
+    EN = "en"
+
+    @classmethod
+    def of(cls, code: str | None) -> Language:
+        return cls.EN if code == "en" else cls.FR
+
+
+class CancelledBy(enum.StrEnum):
+    PATIENT = "patient"
+    PRACTICE = "practice"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    template: Template
+    language: Language
+    #: The practice's time zone: every time is written as the patient lives it there.
+    timezone: str
+    practitioner: str
+    practice_name: str
+    practice_address: str
+    starts_at: datetime
+    link: str
+    reference: str
+    previous_starts_at: datetime | None = None
+    cancelled_by: CancelledBy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    sms: str
+
+
+_ENVIRONMENT = Environment(
+    loader=PackageLoader("colloque.notifications", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+#: The templates the worker renders today; the others wait for their part of issue 13.
+RENDERED_TEMPLATES = frozenset(
+    {Template.APPOINTMENT_CONFIRMED, Template.APPOINTMENT_CANCELLED, Template.APPOINTMENT_MOVED}
+)
+
+
+def reference_code(message_id: UUID) -> str:
+    """A short code that names one message (to find it in the account's inbox, a later part)."""
+    return base64.b32encode(message_id.bytes[:5]).decode("ascii")
+
+
+def when(instant: datetime, *, timezone: str, language: Language) -> str:
+    """'jeudi 14 août 2026 à 09:30' / 'Thursday 14 August 2026 at 09:30', in the practice's zone."""
+    zone = ZoneInfo(timezone)
+    local = instant.astimezone(zone)
+    locale = "fr_FR" if language is Language.FR else "en_GB"
+    day = format_date(local.date(), format="full", locale=locale)
+    hour = format_time(local.time(), format="HH:mm", locale=locale)
+    return f"{day} à {hour}" if language is Language.FR else f"{day} at {hour}"
+
+
+def render(notice: Notice) -> Rendered:
+    if notice.template not in RENDERED_TEMPLATES:
+        raise ValueError(f"no template yet for {notice.template}")
+    context = {
+        "practitioner": notice.practitioner,
+        "practice_name": notice.practice_name,
+        "practice_address": notice.practice_address,
+        "when": when(notice.starts_at, timezone=notice.timezone, language=notice.language),
+        "previous_when": (
+            when(notice.previous_starts_at, timezone=notice.timezone, language=notice.language)
+            if notice.previous_starts_at is not None
+            else None
+        ),
+        "cancelled_by": notice.cancelled_by.value if notice.cancelled_by else None,
+        "link": notice.link,
+        "reference": notice.reference,
+    }
+    base = f"{notice.language.value}/{notice.template.value}"
+    return Rendered(
+        subject=_ENVIRONMENT.get_template(f"{base}.subject").render(context).strip(),
+        text=_ENVIRONMENT.get_template(f"{base}.txt").render(context),
+        html=_ENVIRONMENT.get_template(f"{base}.html").render(context),
+        sms=_ENVIRONMENT.get_template(f"{base}.sms").render(context).strip(),
+    )

@@ -1,0 +1,107 @@
+"""What the templates say, in both languages, and what they never let through."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pytest
+
+from colloque.notifications.rendering import (
+    CancelledBy,
+    Language,
+    Notice,
+    reference_code,
+    render,
+    when,
+)
+from colloque.notifications.services import Template
+
+# 2026-07-14 07:30 UTC is 09:30 in Paris (summer time) and 03:30 in Martinique.
+SUMMER = datetime(2026, 7, 14, 7, 30, tzinfo=UTC)
+NOTICE = Notice(
+    template=Template.APPOINTMENT_CONFIRMED,
+    language=Language.FR,
+    timezone="Europe/Paris",
+    practitioner="Dr Claire Martin",
+    practice_name="Cabinet <b>du</b> Test",
+    practice_address="12 rue de la Paix, 75002 Paris",
+    starts_at=SUMMER,
+    link="https://colloque.test/me/appointments",
+    reference="ABCDEFGH",
+)
+
+
+def test_times_are_the_practice_s_local_times_in_the_recipient_s_language() -> None:
+    assert when(SUMMER, timezone="Europe/Paris", language=Language.FR) == (
+        "mardi 14 juillet 2026 à 09:30"
+    )
+    assert when(SUMMER, timezone="Europe/Paris", language=Language.EN) == (
+        "Tuesday, 14 July 2026 at 09:30"
+    )
+    assert when(SUMMER, timezone="America/Martinique", language=Language.FR) == (
+        "mardi 14 juillet 2026 à 03:30"
+    )
+
+
+def test_the_html_part_escapes_what_the_practice_typed_and_the_text_keeps_it() -> None:
+    rendered = render(NOTICE)
+    assert "Cabinet &lt;b&gt;du&lt;/b&gt; Test" in rendered.html
+    assert "<b>du</b>" not in rendered.html
+    assert "Cabinet <b>du</b> Test" in rendered.text
+
+
+@pytest.mark.parametrize(
+    ("language", "by", "expected"),
+    [
+        (Language.FR, CancelledBy.PRACTICE, "Le cabinet a annulé votre rendez-vous du"),
+        (Language.FR, CancelledBy.PATIENT, "a été annulé à votre demande"),
+        (Language.EN, CancelledBy.PRACTICE, "The practice cancelled your appointment on"),
+        (Language.EN, CancelledBy.PATIENT, "was cancelled at your request"),
+    ],
+)
+def test_a_cancellation_says_who(language: Language, by: CancelledBy, expected: str) -> None:
+    rendered = render(
+        replace(NOTICE, template=Template.APPOINTMENT_CANCELLED, language=language, cancelled_by=by)
+    )
+    assert expected in rendered.text
+    assert expected in rendered.html
+
+
+def test_a_move_in_english_gives_both_times() -> None:
+    rendered = render(
+        replace(
+            NOTICE,
+            template=Template.APPOINTMENT_MOVED,
+            language=Language.EN,
+            previous_starts_at=datetime(2026, 7, 13, 7, 30, tzinfo=UTC),
+        )
+    )
+    assert rendered.subject == "Appointment moved to Tuesday, 14 July 2026 at 09:30"
+    assert "Previous time: Monday, 13 July 2026 at 09:30" in rendered.text
+    assert "New time: Tuesday, 14 July 2026 at 09:30" in rendered.text
+    assert "Monday, 13 July 2026 at 09:30" in rendered.sms
+
+
+def test_every_email_says_where_to_check_it_and_names_its_reference() -> None:
+    for language in Language:
+        rendered = render(replace(NOTICE, language=language))
+        assert "ABCDEFGH" in rendered.text
+        assert "ABCDEFGH" in rendered.html
+        assert "https://colloque.test/me/appointments" in rendered.text
+    assert reference_code(UUID(int=0)) == "AAAAAAAA"
+
+
+def test_templates_of_later_parts_are_not_rendered_yet() -> None:
+    with pytest.raises(ValueError, match="no template yet"):
+        render(replace(NOTICE, template=Template.WAITLIST_OFFER))
+    assert Language.of("en") is Language.EN
+    assert Language.of("de") is Language.FR
+
+
+def test_a_move_queued_before_its_event_was_recorded_gives_the_new_time_only() -> None:
+    rendered = render(replace(NOTICE, template=Template.APPOINTMENT_MOVED))
+    assert "Ancien horaire" not in rendered.text
+    assert "Nouvel horaire : mardi 14 juillet 2026 à 09:30" in rendered.text
+    assert "None" not in rendered.text + rendered.html + rendered.sms
