@@ -21,7 +21,7 @@ from alembic import op
 from colloque.storage.types import UTCDateTime
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | None = None
 depends_on: str | None = None
 
