@@ -2,8 +2,9 @@
 their browser signs the removal and rotates the key group (a progress bar to the end), the Python
 client accepts the epoch the browser made, the item keys sealed before are re-wrapped, and the
 removed member's old group key opens nothing sealed after; an admin creates the key group of a
-practice that has none; an admin invites and revokes; a practitioner only reads; axe in French
-and English.
+practice that has none; an admin invites and revokes; a practitioner only reads; each member's
+state for the practitioners' key (held, awaited, not for their role), a newcomer shown waiting,
+then holding it once a colleague's browser shared it; axe in French and English.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from colloque.storage.engine import Database
 from tests.browser.conftest import serious_violations
 from tests.browser.scene import Member, Scene, make_member, phone_booking
 from tests.factories import register_at_practice
+from tests.functional.keys.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -192,4 +194,73 @@ def test_an_admin_invites_and_revokes_and_a_practitioner_only_reads(
     expect(reader.get_by_role("button", name="Retirer Patronne")).to_have_count(0)
     expect(reader.get_by_label("Adresse à inviter")).to_have_count(0)
     found = serious_violations(reader)
+    assert not found, [(v["id"], v["help"]) for v in found]
+
+
+def _record_opened(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], member: Member
+) -> Locator:
+    """A practitioner's browser opens the patient's record and unlocks: it makes the
+    practitioners' key, or shares it with practitioners who came since (docs/crypto.md 5.4.1)."""
+    context = member.sign_in(scene, browser)
+    contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{scene.url}/practice/{scene.world.practice_id}/patients/{scene.patient_id}")
+    record = page.locator("#practice-record")
+    record.locator("#record-unlock-password").fill(PASSWORD)
+    record.locator("button[type=submit]").click()
+    record.locator("input[autocomplete=one-time-code]").fill(member.authenticator.code())
+    record.locator("button[type=submit]").click()
+    expect(record.get_by_role("heading", name="Notes")).to_be_visible()
+    return record.locator("#clinical-state")
+
+
+def test_the_practitioners_key_column_shows_a_newcomer_waiting_then_holding_it(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    boss = make_member(scene, clock, "patronne", Role.ADMIN)
+    doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    make_member(scene, clock, "accueil", Role.SECRETARY)
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    page = _members_page(browser, scene, contexts, boss)
+    expect(page.get_by_role("columnheader", name="Clé des praticiens (notes)")).to_be_visible()
+    no_group = (
+        "Pas encore de clé des praticiens : le premier praticien qui ouvre un dossier la crée"
+    )
+    expect(_row(page, "Docteur")).to_contain_text(no_group)
+
+    state = _record_opened(browser, scene, contexts, doctor)
+    expect(state).to_contain_text("La clé des praticiens a été créée sur cet appareil")
+    late = make_member(scene, clock, "remplacante", Role.PRACTITIONER)
+    page.reload()
+    held = "Détient la clé des praticiens (époque 1)"
+    expect(_row(page, "Docteur")).to_contain_text(held)
+    expect(_row(page, "Remplacante")).to_contain_text(
+        "En attente : l'appareil d'un confrère doit lui transmettre la clé des praticiens"
+    )
+    # Still the practice key's holder: the two columns say different things.
+    expect(_row(page, "Remplacante")).to_contain_text("Détient la clé actuelle du cabinet")
+    not_theirs = "Non concerné : seuls les praticiens détiennent cette clé"
+    for name in ("Patronne", "Accueil"):
+        expect(_row(page, name)).to_contain_text(not_theirs)
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+
+    # The doctor's browser shares the key the next time it opens a record.
+    state = _record_opened(browser, scene, contexts, doctor)
+    expect(state).to_have_text(
+        "La clé des praticiens a été partagée avec un praticien arrivé depuis."
+    )
+    page.reload()
+    expect(_row(page, "Remplacante")).to_contain_text(held)
+
+    # The newcomer's own page, in English.
+    own = _members_page(browser, scene, contexts, late, locale="en-GB")
+    expect(own.get_by_role("columnheader", name="Practitioners' key (notes)")).to_be_visible()
+    expect(_row(own, "Remplacante")).to_contain_text("Holds the practitioners' key (epoch 1)")
+    expect(_row(own, "Accueil")).to_contain_text(
+        "Not for this role: only practitioners hold this key"
+    )
+    found = serious_violations(own)
     assert not found, [(v["id"], v["help"]) for v in found]

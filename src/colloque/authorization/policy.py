@@ -45,6 +45,8 @@ class Action(enum.StrEnum):
     #: The practitioners' key group, which notes are sealed to: practitioners only hold its key.
     PRACTICE_CLINICAL_KEYS_VIEW = "practice:clinical_keys:view"
     PRACTICE_CLINICAL_KEYS_MANAGE = "practice:clinical_keys:manage"
+    #: Which practitioners hold its current key: one flag each, no key, no wrap (the members page).
+    PRACTICE_CLINICAL_HOLDERS_VIEW = "practice:clinical_holders:view"
     # Sealed records: notes, messages, documents and their key wraps (docs/authorization.md)
     PATIENT_RECORDS_VIEW = "patient:records:view"
     PATIENT_MESSAGE_SEND = "patient:message:send"
@@ -87,6 +89,9 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     # only: an admin or a secretary never holds it, an operator neither.
     Action.PRACTICE_CLINICAL_KEYS_VIEW: frozenset({Role.PRACTITIONER}),
     Action.PRACTICE_CLINICAL_KEYS_MANAGE: frozenset({Role.PRACTITIONER}),
+    # Who holds it is no secret from the staff (the signed chain names the practitioners, the
+    # epoch's statement whom it was wrapped for): the members page shows it to everyone there.
+    Action.PRACTICE_CLINICAL_HOLDERS_VIEW: _STAFF,
     # Sealed records. Notes and documents are clinical: practitioners only. Notes are sealed to
     # the practitioners' group, so no other member's key opens them; documents are sealed to the
     # practice group, so for them this is the server's refusal alone.

@@ -22,7 +22,7 @@ from colloque.client.care import Care
 from colloque.client.directory import KeyDirectory, pinned_log_key, pinned_witnesses
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
-from colloque.client.monitor import Alert, group_alerts, own_key_alerts
+from colloque.client.monitor import Alert, clinical_alerts, group_alerts, own_key_alerts
 from colloque.client.practice_keys import NotWrappedYet, PracticeKeys
 from colloque.client.records import AuthorStanding, OpenedItem, SealedRecords
 from colloque.crypto.authorship import Standing, author_standing
@@ -183,17 +183,21 @@ class ColloqueClient(Care):
             self.monitor()
 
     def monitor(self) -> list[Alert]:
-        """Check this user's own chain in the log against what this device knows, and, for the
+        """Check this user's own chain in the log against what this device knows, for the
         practices this user is an admin of, their signed membership chain and current group
-        epoch; what does not verify is added to :attr:`alerts` (and returned) rather than
+        epoch, and for those they are an admin or a practitioner of, the current epoch of the
+        practitioners' group; what does not verify is added to :attr:`alerts` (and returned) rather than
         raised. Runs at login when the directory is pinned, and at pinning when logged in."""
         keys = self.unlocked_keys
         known = self.state.get("own_keys", str(keys.user_id)) or {}
         found = own_key_alerts(self.key_directory, keys, known)
-        administered = [
-            UUID(m["practice_id"]) for m in self.me()["memberships"] if m["role"] == "admin"
-        ]
+        memberships = self.me()["memberships"]
+        administered = [UUID(m["practice_id"]) for m in memberships if m["role"] == "admin"]
         found += group_alerts(self.key_directory, administered)
+        clinical = [
+            UUID(m["practice_id"]) for m in memberships if m["role"] in ("admin", "practitioner")
+        ]
+        found += clinical_alerts(self.key_directory, clinical)
         self.alerts.extend(alert for alert in found if alert not in self.alerts)
         return found
 

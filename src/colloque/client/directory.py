@@ -31,6 +31,7 @@ from typing import Any
 from uuid import UUID
 
 from colloque.client.encoding import b64, unb64
+from colloque.client.http import ApiError
 from colloque.client.state import MemoryState
 from colloque.clock import Clock, SystemClock
 from colloque.crypto.errors import CryptoError, ProofInvalid, StaleEpoch
@@ -435,9 +436,30 @@ class KeyDirectory:
         For the practice's staff (the server answers 404 to anyone else, and before the group
         exists)."""
         group_id = clinical_group_id(practice_id)
-        binding, answer, leaves = self._group_binding(
+        found = self._group_binding(
             f"/api/v1/key-directory/practices/{practice_id}/clinical", group_id
         )
+        return self._verified_clinical(practice_id, *found)
+
+    def clinical_key_if_any(self, practice_id: UUID) -> KeyBinding | None:
+        """:meth:`clinical_key`, or None when the server says the group does not exist (its 404
+        for the group itself). A 404 met later, such as a signer's keys withheld, is raised: the
+        group exists and does not verify."""
+        group_id = clinical_group_id(practice_id)
+        try:
+            found = self._group_binding(
+                f"/api/v1/key-directory/practices/{practice_id}/clinical", group_id
+            )
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return self._verified_clinical(practice_id, *found)
+
+    def _verified_clinical(
+        self, practice_id: UUID, binding: KeyBinding, answer: Json, leaves: list[bytes]
+    ) -> KeyBinding:
+        group_id = clinical_group_id(practice_id)
         chain = self.membership_chain(practice_id)
         found = self._epoch_statement(binding, answer, leaves)
         if chain is None or found is None:

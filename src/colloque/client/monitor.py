@@ -4,8 +4,9 @@ docs/crypto.md (5.9) relies on the owner's client noticing a binding the server 
 user. :func:`own_key_alerts` reads the user's own chain and compares it with what this device
 knows: the keys it unlocked and the fingerprints it remembers per epoch (state "own_keys").
 For an admin, :func:`group_alerts` also reads each of their practices' signed membership chain
-and current group epoch. It reports rather than raises, so that the user can still act (warn their
-practices, reset).
+and current group epoch. For an admin or a practitioner, :func:`clinical_alerts` verifies each of
+their practices' practitioners' group epoch. It reports rather than raises, so that the user can
+still act (warn their practices, reset).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from uuid import UUID
 from colloque.client.directory import KeyDirectory, epoch_fingerprint, same_fingerprint
 from colloque.client.http import ApiError
 from colloque.crypto.errors import CryptoError
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.keys import UserKeys
 
 
@@ -27,8 +29,10 @@ class Alert:
     ``what`` is "chain_refused" (the chain does not verify: e.g. an epoch nobody endorsed),
     "unknown_epoch" (keys newer than this device's), "not_my_keys" (an epoch whose keys differ
     from the ones this device holds or remembers), "missing_epoch" (the log hides the keys
-    this device holds) or, for a practice an admin runs, "group_refused" (its membership chain
-    or its current group epoch does not verify)."""
+    this device holds), for a practice an admin runs, "group_refused" (its membership chain
+    or its current group epoch does not verify) or, for a practice an admin or a practitioner
+    is in, "clinical_refused" (its practitioners' group epoch does not verify, or the server
+    hides a group this device verified before)."""
 
     subject_id: UUID
     what: str
@@ -78,4 +82,24 @@ def group_alerts(directory: KeyDirectory, practice_ids: Iterable[UUID]) -> list[
                 alerts.append(Alert(practice_id, "group_refused", None, str(error)))
         except CryptoError as error:
             alerts.append(Alert(practice_id, "group_refused", None, str(error)))
+    return alerts
+
+
+def clinical_alerts(directory: KeyDirectory, practice_ids: Iterable[UUID]) -> list[Alert]:
+    """For each practice (those the user is an admin or a practitioner of), whether the current
+    epoch of its practitioners' group verifies: signed by a practitioner of the verified chain,
+    wrapped for practitioners only, its signer's keys served. A practice without the group has
+    nothing to check, unless this device verified an epoch of it before (then the server hides
+    it)."""
+    alerts = []
+    for practice_id in practice_ids:
+        try:
+            found = directory.clinical_key_if_any(practice_id)
+        except (CryptoError, ApiError) as error:
+            alerts.append(Alert(practice_id, "clinical_refused", None, str(error)))
+            continue
+        seen = directory.state.get("group_epochs", str(clinical_group_id(practice_id)))
+        if found is None and seen:
+            hidden = "the server hides the practitioners' group this device verified"
+            alerts.append(Alert(practice_id, "clinical_refused", seen, hidden))
     return alerts

@@ -1,5 +1,6 @@
 """The practice's members, ``/practice/{practice_id}/members``: who works there, their role, and
-the state of their key (no keys yet, waiting for the practice key, holding the current one), the
+the state of their key (no keys yet, waiting for the practice key, holding the current one) and
+of the practitioners' key (held, waiting for a colleague's device, not for their role), the
 pending invitations, and for admins the changes: invite, revoke an invitation, share the key with
 a newcomer, remove a member (the browser signs the removal and rotates the key group), and create
 the key group of a practice that has none.

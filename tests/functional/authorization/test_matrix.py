@@ -1487,6 +1487,10 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ),
     ("GET", PRACTICE + "/clinical-key-group"): Spec(clinical_group(""), NOTES_READ),
     ("GET", PRACTICE + "/clinical-key-group/members"): Spec(clinical_group("/members"), NOTES_READ),
+    # Who holds its key, for the members page: one flag each, for any of the staff.
+    ("GET", PRACTICE + "/clinical-key-group/holders"): Spec(
+        clinical_group("/holders"), PRACTICE_BOOK
+    ),
     ("POST", PRACTICE + "/clinical-key-group/wraps"): Spec(
         clinical_group("/wraps", {"epoch": 1, "wraps": []}), NOTES_READ
     ),

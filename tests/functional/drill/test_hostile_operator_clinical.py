@@ -6,7 +6,9 @@ Covered: a practitioners' group epoch the operator made itself (no statement), o
 admin, and one wrapped for a secretary are refused by a practitioner's client, which then seals
 no note; an older epoch than one it verified is refused; a secretary handed every wrap the server
 holds for a note opens none of them; a removed practitioner the operator quietly puts back gets
-no later epoch, and cannot open a note written after the removal with the keys they kept.
+no later epoch, and cannot open a note written after the removal with the keys they kept. The
+owners' monitoring (``client.monitor()``) of an admin and of a practitioner reports each of these
+epochs, a withheld signer's keys and a hidden group as ``clinical_refused``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -42,7 +45,15 @@ from colloque.scheduling.models import PracticeMember
 from colloque.scheduling.services import do_add_practitioner
 from colloque.scheduling.specialties import Specialty
 from colloque.storage.engine import Database
-from tests.functional.keys.conftest import LOG, SETTINGS, Keyed, add, keyed, new_practice
+from tests.functional.keys.conftest import (
+    LOG,
+    PASSWORD,
+    SETTINGS,
+    Keyed,
+    add,
+    keyed,
+    new_practice,
+)
 
 
 @pytest.fixture
@@ -295,3 +306,131 @@ def test_a_removed_practitioner_gets_no_later_epoch(
     chain = team.ben.key_directory.membership_chain(team.practice)
     assert chain is not None
     assert carla not in chain.members()
+
+
+def _refused(client: ColloqueClient) -> list[tuple[UUID, str]]:
+    return [(alert.subject_id, alert.what) for alert in client.monitor()]
+
+
+def test_monitoring_an_honest_group_raises_nothing(team: Team) -> None:
+    team.ben.write_note(practice_id=team.practice, patient_id=team.patient, text="Diagnostic")
+    for client in (team.admin, team.ben, team.carla, team.desk):
+        assert client.monitor() == []
+        assert client.alerts == []
+
+
+def test_monitoring_reports_an_epoch_the_operator_made(
+    db: Database, clock: SettableClock, team: Team
+) -> None:
+    _operator_epoch(db, clock, team)
+    for client in (team.admin, team.ben, team.carla):
+        (alert,) = client.monitor()
+        assert (alert.subject_id, alert.what) == (team.practice, "clinical_refused")
+        assert "practitioner" in alert.detail
+        assert alert in client.alerts
+    # The secretary does not hold the key nor keep watch over it.
+    assert team.desk.monitor() == []
+
+
+def test_monitoring_reports_an_epoch_an_admin_signed(
+    db: Database, clock: SettableClock, team: Team
+) -> None:
+    bad = _operator_epoch(db, clock, team)
+    members = [team.ben.unlocked_keys.encryption_binding()]
+    _statement(db, clock, team, key=bad, members=members, signer=team.admin.unlocked_keys)
+    for client in (team.admin, team.ben):
+        (alert,) = client.monitor()
+        assert (alert.subject_id, alert.what) == (team.practice, "clinical_refused")
+        assert "role may not make" in alert.detail
+
+
+def test_monitoring_reports_an_epoch_wrapped_for_a_secretary(
+    db: Database, clock: SettableClock, team: Team
+) -> None:
+    bad = _operator_epoch(db, clock, team)
+    members: list[KeyBinding] = [
+        team.ben.unlocked_keys.encryption_binding(),
+        team.desk.unlocked_keys.encryption_binding(),
+    ]
+    _statement(db, clock, team, key=bad, members=members, signer=team.carla.unlocked_keys)
+    for client in (team.admin, team.ben):
+        (alert,) = client.monitor()
+        assert (alert.subject_id, alert.what) == (team.practice, "clinical_refused")
+        assert "not an attested member" in alert.detail
+
+
+class _Withholding:
+    """A server that answers ``status`` (404: as if it did not exist) to one GET."""
+
+    def __init__(self, http: TestClient, path: str, status: int = 404) -> None:
+        self.http, self.path, self.status = http, path, status
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        if method == "GET" and url == self.path:
+            return _Problem(self.status)
+        return self.http.request(method, url, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+class _Problem:
+    content = b"x"
+    headers = {"content-type": "application/problem+json"}
+    text = "{}"
+
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+
+    def json(self) -> Any:
+        return {"type": "about:blank", "status": self.status_code, "detail": "withheld"}
+
+
+def _device(http: Any, who: Keyed) -> ColloqueClient:
+    """``who`` on a new device talking to ``http`` (monitoring runs at pinning)."""
+    client = ColloqueClient(http=http, insecure_allow_weak_cost=True)
+    client.log_in(who.email, PASSWORD)
+    client._token = who.token
+    client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
+    return client
+
+
+def test_monitoring_reports_a_withheld_signer(http: TestClient, team: Team) -> None:
+    """The practitioners' group exists, but the server withholds the keys of Ben, who signed
+    its epoch: not the same as having no group."""
+    ben = team.people["ben"].account_id
+    withholding = _Withholding(http, f"/api/v1/key-directory/users/{ben}")
+    carla = _device(withholding, team.people["carla"])
+    assert [(a.subject_id, a.what) for a in carla.alerts] == [(team.practice, "clinical_refused")]
+    assert "404" in carla.alerts[0].detail
+
+
+def test_monitoring_reports_a_hidden_group(http: TestClient, team: Team) -> None:
+    """A device that verified an epoch of the group is told it does not exist."""
+    path = f"/api/v1/key-directory/practices/{team.practice}/clinical"
+    assert team.ben.monitor() == []
+    team.ben._http = _Withholding(http, path)
+    (alert,) = team.ben.monitor()
+    assert (alert.subject_id, alert.what, alert.epoch) == (team.practice, "clinical_refused", 1)
+    # Any other failing answer is reported as it is.
+    team.admin._http = _Withholding(http, path, status=500)
+    (failed,) = team.admin.monitor()
+    assert (failed.subject_id, failed.what, failed.epoch) == (
+        team.practice,
+        "clinical_refused",
+        None,
+    )
+    assert "500" in failed.detail
+
+
+def test_monitoring_a_practice_without_the_group(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    """Before any practitioner's device made the group, there is nothing to check."""
+    people = {n: keyed(db, clock, n) for n in ("admin", "ben")}
+    practice = new_practice(db, clock, people["admin"])
+    _practitioner(db, clock, practice, people["admin"], people["ben"])
+    admin = people["admin"].client(http)
+    admin.practice_keys.create_group(practice)
+    assert admin.monitor() == []
+    assert people["ben"].client(http).monitor() == []

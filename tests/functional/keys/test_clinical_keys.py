@@ -337,3 +337,34 @@ def test_a_practice_without_signed_memberships_gets_no_practitioners_group(
     add_practitioner(db, clock, practice, doc, admin)
     with pytest.raises(UnsignedClinicalGroup):
         doc.client(http).practice_keys.create_clinical_group(practice)
+
+
+def test_the_staff_see_which_practitioners_hold_the_key(
+    db: Database, clock: SettableClock, http: TestClient, team: Any
+) -> None:
+    """One flag per practitioner for every member of the staff (the members page): no keys, no
+    wraps; secretaries and admins are not listed, as they never hold it."""
+    practice, people, clients = team["practice"], team["people"], team["clients"]
+    path = _path(practice, "/holders")
+
+    def holders(client: ColloqueClient) -> tuple[int | None, dict[UUID, bool]]:
+        answer = client._request("GET", path)
+        assert all(set(h) == {"account_id", "wrapped"} for h in answer["holders"])
+        return answer["epoch"], {UUID(h["account_id"]): h["wrapped"] for h in answer["holders"]}
+
+    doc, doc2 = people["doc"].account_id, people["doc2"].account_id
+    for name in ("admin", "sec", "doc"):
+        assert holders(clients[name]) == (None, {doc: False, doc2: False})
+    clients["doc"].practice_keys.create_clinical_group(practice)
+    newcomer = keyed(db, clock, "doc3")
+    add_practitioner(db, clock, practice, newcomer, people["admin"])
+    clients["admin"].practice_keys.attest_member(
+        practice, newcomer.account_id, GroupRole.PRACTITIONER
+    )
+    waiting = {doc: True, doc2: True, newcomer.account_id: False}
+    for name in ("admin", "sec", "doc2"):
+        assert holders(clients[name]) == (1, waiting)
+    clients["doc"].practice_keys.wrap_for_pending(practice, clinical=True)
+    assert holders(clients["sec"]) == (1, {**waiting, newcomer.account_id: True})
+    stranger = keyed(db, clock, "stranger").client(http)
+    assert _error(stranger, "GET", path).status == 404

@@ -13,7 +13,7 @@ from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
 from colloque.api.limits import KEY_GROUP_BODY_LIMIT, body_limit
 from colloque.api.routes.key_directory import BindingOut, LeafOut
 from colloque.api.schemas import B64, Body, Out
-from colloque.practicekeys import memberships, services
+from colloque.practicekeys import holders, memberships, services
 from colloque.practicekeys.groups import CLINICAL, PRACTICE, KeyGroup
 from colloque.practicekeys.models import PracticeKeyEpoch
 
@@ -466,6 +466,35 @@ def clinical_members(
     practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
 ) -> MembersOut:
     return _members(CLINICAL, practice_id, db, log, principal)
+
+
+class HolderOut(Out):
+    account_id: UUID
+    wrapped: bool
+
+
+class HoldersOut(Out):
+    epoch: int | None
+    holders: list[HolderOut]
+
+
+@router.get(
+    "/clinical-key-group/holders",
+    response_model=HoldersOut,
+    summary="Which practitioners hold the current key of the practitioners' group (staff)",
+    description=(
+        "Any member of the practice's staff lists its practitioners with whether each holds the "
+        "current key of the practitioners' group (`wrapped`): no keys, no wraps. `epoch` is null "
+        "before a practitioner made the group. 404 for anyone outside the practice."
+    ),
+)
+def clinical_holders(practice_id: UUID, db: DB, principal: CurrentPrincipal) -> HoldersOut:
+    with db.read() as session:
+        found = holders.list_clinical_holders(session, principal=principal, practice_id=practice_id)
+    return HoldersOut(
+        epoch=found.epoch,
+        holders=[HolderOut(account_id=h.account_id, wrapped=h.wrapped) for h in found.holders],
+    )
 
 
 @router.post(

@@ -1013,6 +1013,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/clinical-key-group/holders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which practitioners hold the current key of the practitioners' group (staff)
+         * @description Any member of the practice's staff lists its practitioners with whether each holds the current key of the practitioners' group (`wrapped`): no keys, no wraps. `epoch` is null before a practitioner made the group. 404 for anyone outside the practice.
+         */
+        get: operations["clinical_holders_api_v1_practices__practice_id__clinical_key_group_holders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/clinical-key-group/members": {
         parameters: {
             query?: never;
@@ -2367,6 +2387,23 @@ export interface components {
             signed_checkpoint: string;
             /** Wraps */
             wraps: components["schemas"]["colloque__api__routes__practice_keys__WrapOut"][];
+        };
+        /** HolderOut */
+        HolderOut: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Wrapped */
+            wrapped: boolean;
+        };
+        /** HoldersOut */
+        HoldersOut: {
+            /** Epoch */
+            epoch: number | null;
+            /** Holders */
+            holders: components["schemas"]["HolderOut"][];
         };
         /** InvitationIn */
         InvitationIn: {
@@ -6093,6 +6130,33 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    clinical_holders_api_v1_practices__practice_id__clinical_key_group_holders_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldersOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };

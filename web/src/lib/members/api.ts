@@ -38,6 +38,19 @@ export async function readGroup(data: MembersData): Promise<GroupState> {
   return { epoch: listed.epoch, rotationDue, members: listed.members };
 }
 
+/** Which practitioners hold the current key of the practitioners' group (notes): one flag each,
+ * readable by every member of the staff. `held` is keyed by lower-case account id. */
+export interface ClinicalHolders {
+  /** null: no practitioner's device made the group yet. */
+  epoch: number | null;
+  held: Record<string, boolean>;
+}
+
+export async function readClinicalHolders(data: MembersData): Promise<ClinicalHolders> {
+  const found = await ok(sessionApi.GET("/api/v1/practices/{practice_id}/clinical-key-group/holders", path(data)));
+  return { epoch: found.epoch, held: Object.fromEntries(found.holders.map((h) => [h.account_id.toLowerCase(), h.wrapped])) };
+}
+
 async function groupWraps(data: MembersData) {
   return ok(sessionApi.GET("/api/v1/practices/{practice_id}/key-group", path(data)));
 }

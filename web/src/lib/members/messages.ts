@@ -15,6 +15,12 @@ export interface MembersMessages {
   keysNoGroup: string;
   stale: string;
   current: (epoch: number) => string;
+  clinicalKey: string;
+  clinicalHeld: (epoch: number) => string;
+  clinicalWaiting: string;
+  clinicalNoKeys: string;
+  clinicalNoGroup: string;
+  clinicalNotForRole: string;
   noGroup: string;
   noGroupAdmin: string;
   createGroup: string;
@@ -62,6 +68,12 @@ const fr: MembersMessages = {
   keysNoGroup: "A ses clés ; le cabinet n'a pas encore de clé",
   stale: "Clé en attente : la clé actuelle du cabinet doit lui être transmise",
   current: (epoch) => `Détient la clé actuelle du cabinet (époque ${epoch})`,
+  clinicalKey: "Clé des praticiens (notes)",
+  clinicalHeld: (epoch) => `Détient la clé des praticiens (époque ${epoch})`,
+  clinicalWaiting: "En attente : l'appareil d'un confrère doit lui transmettre la clé des praticiens",
+  clinicalNoKeys: "En attente : ce praticien doit d'abord se connecter depuis un navigateur",
+  clinicalNoGroup: "Pas encore de clé des praticiens : le premier praticien qui ouvre un dossier la crée",
+  clinicalNotForRole: "Non concerné : seuls les praticiens détiennent cette clé",
   noGroup: "Ce cabinet n'a pas encore de groupe de clés : rien ne peut être chiffré pour lui. Un administrateur doit le créer.",
   noGroupAdmin: "Ce cabinet n'a pas encore de groupe de clés. Créez-le pour que les motifs et notes soient chiffrés pour ses membres.",
   createGroup: "Créer le groupe de clés",
@@ -109,6 +121,12 @@ const en: MembersMessages = {
   keysNoGroup: "Has keys; the practice has no key yet",
   stale: "Key pending: the practice's current key must be shared with them",
   current: (epoch) => `Holds the practice's current key (epoch ${epoch})`,
+  clinicalKey: "Practitioners' key (notes)",
+  clinicalHeld: (epoch) => `Holds the practitioners' key (epoch ${epoch})`,
+  clinicalWaiting: "Waiting for a colleague's device to share the practitioners' key",
+  clinicalNoKeys: "Waiting: this practitioner must first sign in from a browser",
+  clinicalNoGroup: "No practitioners' key yet: the first practitioner to open a record makes it",
+  clinicalNotForRole: "Not for this role: only practitioners hold this key",
   noGroup: "This practice has no key group yet, so nothing can be encrypted for it. An admin must create it.",
   noGroupAdmin: "This practice has no key group yet. Create it so that reasons and notes are encrypted for its members.",
   createGroup: "Create the key group",
