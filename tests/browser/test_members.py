@@ -2,8 +2,9 @@
 their browser signs the removal and rotates the key group (a progress bar to the end), the Python
 client accepts the epoch the browser made, the item keys sealed before are re-wrapped, and the
 removed member's old group key opens nothing sealed after; an admin creates the key group of a
-practice that has none; an admin invites and revokes; a practitioner only reads; axe in French
-and English.
+practice that has none; an admin invites and revokes; a practitioner only reads; an admin makes
+a practitioner a secretary (by keyboard, the consequence shown first), whose key then opens no
+note written after the next practitioner rotates; axe in French and English.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 // admin's key operations, each made in the crypto worker (group-admin.ts) from what the key
 // directory proves and posted here: create the group, share the key with a newcomer, and remove
 // a member, which signs the removal, rotates the group and re-wraps the practice's item keys
-// batch by batch, telling `progress` how far it got.
+// batch by batch, telling `progress` how far it got; and change a member's role (signed too).
 import type { CryptoClient } from "../../crypto/client";
 import type { ListedMember, MemberRole, MemberWrap, RotationHandle, StaleItemWrap, UnlockedKeys } from "../../crypto/protocol";
 import { ApiFailure, ok, sessionApi } from "../api/session";
