@@ -233,6 +233,7 @@ def test_an_admin_makes_a_practitioner_a_secretary_who_then_opens_no_new_note(
     page.get_by_role("button", name="Change the role", exact=True).focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text("The role of Dana is now: Secretary.")
+    expect(page.get_by_role("button", name="Change the role of Dana")).to_be_focused()
     expect(_row(page, "Dana")).to_contain_text("Secretary")
 
     # The next practitioner rotates the practitioners' key and writes a note: Dana's key opens
