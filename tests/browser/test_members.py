@@ -4,7 +4,9 @@ client accepts the epoch the browser made, the item keys sealed before are re-wr
 removed member's old group key opens nothing sealed after; an admin creates the key group of a
 practice that has none; an admin invites and revokes; a practitioner only reads; each member's
 state for the practitioners' key (held, awaited, not for their role), a newcomer shown waiting,
-then holding it once a colleague's browser shared it; axe in French and English.
+then holding it once a colleague's browser shared it; an admin makes a practitioner a secretary
+(by keyboard, the consequence shown first), whose key then opens no note written after the next
+practitioner rotates; axe in French and English.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import select
 
 from colloque.clock import SettableClock
 from colloque.crypto.errors import CryptoError
+from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.items import unwrap_item_key
 from colloque.principal import Role
 from colloque.records.models import ItemKeyWrap
@@ -264,3 +267,88 @@ def test_the_practitioners_key_column_shows_a_newcomer_waiting_then_holding_it(
     )
     found = serious_violations(own)
     assert not found, [(v["id"], v["help"]) for v in found]
+
+
+NOTE_AFTER = "Écrite après le changement de rôle de Dana"
+
+
+def test_an_admin_makes_a_practitioner_a_secretary_who_then_opens_no_new_note(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    practice = scene.world.practice_id
+    boss = make_member(scene, clock, "patronne", Role.ADMIN)
+    dana = make_member(scene, clock, "dana", Role.PRACTITIONER)
+    colleague = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    # The practitioners' group exists (a colleague's client made it); Dana holds its key.
+    with colleague.client(scene) as client:
+        client.healthy_clinical_key(practice)
+    with dana.client(scene) as client:
+        danas_key = client.practice_keys.open_group_key(practice, clinical=True)
+    assert danas_key.epoch == 1
+
+    page = _members_page(browser, scene, contexts, boss, locale="en-GB")
+    boss.unlock(page, lang="en")
+    # By keyboard: the change opened, the focus on the new role, the consequence shown first.
+    page.get_by_role("button", name="Change the role of Dana").focus()
+    page.keyboard.press("Enter")
+    choice = page.get_by_label("New role", exact=True)
+    expect(choice).to_be_focused()
+    choice.select_option(label="Secretary")
+    change = page.get_by_role("form", name="New role for Dana")
+    expect(change).to_contain_text(
+        "Dana will no longer open notes: the practitioners' key will be renewed by the next"
+        " practitioner's browser."
+    )
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+    page.get_by_role("button", name="Change the role", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("The role of Dana is now: Secretary.")
+    expect(page.get_by_role("button", name="Change the role of Dana")).to_be_focused()
+    expect(_row(page, "Dana")).to_contain_text("Secretary")
+
+    # The next practitioner rotates the practitioners' key and writes a note: Dana's key opens
+    # none of it, and her client is refused notes as a secretary.
+    with colleague.client(scene) as client:
+        client.write_note(practice_id=practice, patient_id=scene.patient_id, text=NOTE_AFTER)
+        assert client.practice_keys.open_group_key(practice, clinical=True).epoch == 2
+    with scene.db.read() as session:
+        note, wrap = session.execute(
+            select(ItemKeyWrap.item_id, ItemKeyWrap.wrap).where(
+                ItemKeyWrap.recipient_kind == "practice",
+                ItemKeyWrap.recipient_id == clinical_group_id(practice),
+            )
+        ).one()
+    with pytest.raises(CryptoError):
+        unwrap_item_key(wrap, item_id=note, holder=danas_key)
+    context = dana.sign_in(scene, browser)
+    contexts.append(context)
+    record = context.new_page()
+    record.set_default_timeout(30_000)
+    record.goto(f"{scene.url}/practice/{practice}/patients/{scene.patient_id}")
+    dana.unlock(record)
+    expect(record.get_by_text("Notes : réservé aux praticiens du cabinet.")).to_be_visible()
+    expect(record.locator("body")).not_to_contain_text(NOTE_AFTER)
+
+
+def test_the_role_change_reads_well_in_french(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    boss = make_member(scene, clock, "patronne", Role.ADMIN)
+    make_member(scene, clock, "sam", Role.SECRETARY)
+    page = _members_page(browser, scene, contexts, boss)
+    boss.unlock(page)
+    page.get_by_role("button", name="Changer le rôle de Sam").click()
+    expect(page.get_by_label("Nouveau rôle", exact=True)).to_be_focused()
+    page.get_by_label("Nouveau rôle", exact=True).select_option(label="Praticien")
+    expect(page.get_by_role("form", name="Nouveau rôle de Sam")).to_contain_text(
+        "Sam ouvrira les notes quand le navigateur d'un praticien lui aura transmis la clé des"
+        " praticiens."
+    )
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+    page.get_by_label("Agenda du praticien").select_option(index=1)
+    page.get_by_role("button", name="Changer le rôle", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Le rôle de Sam est désormais : Praticien.")
+    expect(_row(page, "Sam")).to_contain_text("Praticien")

@@ -64,6 +64,7 @@ CONFLICTS = {
     ("post", "/api/v1/practices/{practice_id}/clinical-key-group/wraps"),
     ("post", "/api/v1/practices/{practice_id}/clinical-key-group/rotations"),
     ("delete", "/api/v1/practices/{practice_id}/members/{account_id}"),
+    ("patch", "/api/v1/practices/{practice_id}/members/{account_id}"),
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/notes"),
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/messages"),
     ("post", "/api/v1/me/patients/{patient_id}/practices/{practice_id}/messages"),

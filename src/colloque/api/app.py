@@ -19,6 +19,7 @@ from colloque.api.routes.agenda_settings import router as agenda_settings_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
 from colloque.api.routes.key_directory import router as key_directory_router
+from colloque.api.routes.members import router as members_router
 from colloque.api.routes.operator_access import router as operator_access_router
 from colloque.api.routes.outbox import router as outbox_router
 from colloque.api.routes.patients import router as patients_router
@@ -170,6 +171,7 @@ def create_app(
         outbox_router,
         key_directory_router,
         practice_keys_router,
+        members_router,
         records_router,
         documents_router,
     ):

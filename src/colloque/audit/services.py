@@ -61,6 +61,7 @@ class AuditAction(enum.StrEnum):
     INVITATION_ACCEPTED = "accounts:invitation:accept"
     INVITATION_REVOKED = "accounts:invitation:revoke"
     MEMBER_REMOVED = "accounts:member:remove"
+    MEMBER_ROLE_CHANGED = "accounts:member:change"
     PRACTICE_KEY_GROUP_CREATED = "keys:practice_group:create"
     PRACTICE_KEY_GROUP_WRAPPED = "keys:practice_group:wrap"
     PRACTICE_KEY_GROUP_ROTATED = "keys:practice_group:rotate"

@@ -176,6 +176,38 @@ class PracticeKeys:
             steps.append((account_id, role))
         return self._append(practice_id, chain, steps)
 
+    def change_role(
+        self,
+        practice_id: UUID,
+        account_id: UUID,
+        role: Role,
+        practitioner_id: UUID | None = None,
+    ) -> int | None:
+        """Give a member another role (admins; a practitioner names their agenda). In a practice
+        that signs its memberships, the change is this admin's statement at the chain's next
+        sequence, signed over the chain this client verified; without a chain, the change is
+        sent unsigned. Returns the chain's new sequence (``None`` without a chain)."""
+        names = {value: name for name, value in ROLES.items()}
+        if role not in names:
+            raise ValueError("a role change names a role a member can hold")
+        chain = self._directory.membership_chain(practice_id)
+        body: Json = {
+            "role": names[role],
+            "practitioner_id": practitioner_id and str(practitioner_id),
+        }
+        if chain is not None:
+            statement = sign_membership(
+                group_id=practice_id,
+                sequence=chain.sequence + 1,
+                previous=chain.head,
+                member_id=account_id,
+                role=role,
+                signer=self._me,
+            )
+            body["statement"] = b64(statement.to_leaf())
+        self._request("PATCH", f"/api/v1/practices/{practice_id}/members/{account_id}", body)
+        return None if chain is None else chain.sequence + 1
+
     def _append(
         self, practice_id: UUID, chain: MembershipChain | None, steps: list[tuple[UUID, Role]]
     ) -> int:

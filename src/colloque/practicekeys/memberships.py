@@ -136,6 +136,13 @@ def remove_membership(
     )
 
 
+def leave_practitioners_group(session: Session, *, practice_id: UUID, account_id: UUID) -> None:
+    """The account no longer holds the practitioners' key (it left that role): its wraps of that
+    group go, and the group, if the account held any, becomes rotation-due."""
+    if _drop_wraps(session, practice_id, account_id, clinical_only=True):
+        _mark_rotation_due(session, practice_id, clinical=True)
+
+
 def _drop_wraps(
     session: Session, practice_id: UUID, account_id: UUID, *, clinical_only: bool
 ) -> bool:
@@ -171,12 +178,12 @@ def _mark_rotation_due(session: Session, practice_id: UUID, *, clinical: bool) -
         latest.rotation_due = True
 
 
-def _signer_key(session: Session, principal: Principal) -> KeyBinding:
+def _signer_key(session: Session, principal: Principal, *, field: str) -> KeyBinding:
     bundle = (
         None if principal.account_id is None else session.get(KeyBundleRow, principal.account_id)
     )
     if bundle is None:
-        raise InvalidInput("the caller has no signing key", field="statements")
+        raise InvalidInput("the caller has no signing key", field=field)
     return KeyBinding(
         SubjectKind.USER, bundle.account_id, KeyPurpose.SIGNING, bundle.epoch, bundle.signing_public
     )
@@ -226,18 +233,20 @@ def do_append_memberships(
     practice_id: UUID,
     leaves: Sequence[bytes],
     log: LogSigner,
+    field: str | None = None,
 ) -> list[UUID]:
     """Append the admin's signed statements, in order; a removal also removes the member (the
     membership, their wraps; the group becomes rotation-due), and a member attested in another
     role than practitioner loses any wrap of the practitioners' group (which becomes
-    rotation-due). Returns the removed accounts."""
+    rotation-due). Returns the removed accounts. Errors name ``statements[i]``, or ``field`` when
+    the caller sent one statement under that name (a role change)."""
     require(
         principal, Action.PRACTICE_MEMBERSHIP_ATTEST, PracticeTarget(practice_id), what="practice"
     )
     chain = stored_chain(session, practice_id=practice_id)
     roles = attested(chain)
     head = chain[-1].leaf_hash() if chain else GENESIS_PREVIOUS
-    signer = _signer_key(session, principal)
+    signer = _signer_key(session, principal, field=field or "statements")
     members = {
         row.account_id: row.role
         for row in session.execute(
@@ -248,14 +257,14 @@ def do_append_memberships(
     }
     parsed: list[MembershipStatement] = []
     for index, leaf in enumerate(leaves):
-        field = f"statements[{index}]"
+        name = field or f"statements[{index}]"
         try:
             statement = MembershipStatement.from_leaf(leaf)
         except CryptoError:
-            raise InvalidInput("not a membership statement", field=field) from None
+            raise InvalidInput("not a membership statement", field=name) from None
         _check(
             statement,
-            field=field,
+            field=name,
             practice_id=practice_id,
             sequence=len(chain) + len(parsed),
             head=head,
@@ -274,8 +283,7 @@ def do_append_memberships(
     removed = [s.member_id for s in parsed if s.role is Role.REMOVED]
     # Attested in another role (a role change): the practitioners' key is no longer theirs.
     for account_id in {s.member_id for s in parsed if s.role in (Role.SECRETARY, Role.ADMIN)}:
-        if _drop_wraps(session, practice_id, account_id, clinical_only=True):
-            _mark_rotation_due(session, practice_id, clinical=True)
+        leave_practitioners_group(session, practice_id=practice_id, account_id=account_id)
     for account_id in removed:
         remove_membership(
             session,
@@ -353,7 +361,7 @@ def check_epoch_statement(
         public_key,
     ):
         raise InvalidInput("a statement of another group, epoch or key", field="statement")
-    signer = _signer_key(session, principal)
+    signer = _signer_key(session, principal, field="statements")
     if statement.signer_id != signer.subject_id:
         raise InvalidInput("statements are signed by the caller", field="statement")
     try:

@@ -2,8 +2,9 @@
 the state of their key (no keys yet, waiting for the practice key, holding the current one) and
 of the practitioners' key (held, waiting for a colleague's device, not for their role), the
 pending invitations, and for admins the changes: invite, revoke an invitation, share the key with
-a newcomer, remove a member (the browser signs the removal and rotates the key group), and create
-the key group of a practice that has none.
+a newcomer, remove a member (the browser signs the removal and rotates the key group), change a
+member's role (the browser signs it where the practice signs its memberships), and create the key
+group of a practice that has none.
 
 The server renders the shell with the members' names (its own word, the log signs no names); the
 island (web/src/members.ts) reads the key group through the API and does every key operation in

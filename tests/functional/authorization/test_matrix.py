@@ -946,6 +946,12 @@ def remove_member(s: MatrixScene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/members/{s.member(t)}")
 
 
+def change_role(s: MatrixScene, t: Target) -> Call:
+    """The disposable secretary made an admin, unsigned: the scene's practices sign their
+    memberships, so the roles let past the policy get the 422 naming ``statement``."""
+    return Call(f"{P}/{s.practice(t)}/members/{s.member(t)}", json={"role": "admin"})
+
+
 def own_records(suffix: str, body: dict[str, Any] | None = None) -> Builder:
     """The records of a patient the owner holds at the target's practice. A write needs the
     patient in that practice's registry: the scene registers them first."""
@@ -1504,6 +1510,7 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("DELETE", PRACTICE + "/members/{account_id}"): Spec(
         remove_member, refused_body(ADMIN_ONLY, "409")
     ),
+    ("PATCH", PRACTICE + "/members/{account_id}"): Spec(change_role, refused_body(ADMIN_ONLY)),
     # Sealed records
     ("POST", RECORDS + "/notes"): Spec(desk_records("notes", SEALED_BODY), NOTES_WRITE),
     ("GET", RECORDS + "/notes"): Spec(desk_records("notes"), NOTES_READ),

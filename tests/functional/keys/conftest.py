@@ -31,7 +31,8 @@ from colloque.crypto.statements import EndorsementKind, endorse_keys
 from colloque.keydirectory import services as log_services
 from colloque.keydirectory.config import LogKey
 from colloque.principal import Principal, Role
-from colloque.scheduling.services import do_create_practice
+from colloque.scheduling.services import do_add_practitioner, do_create_practice
+from colloque.scheduling.specialties import Specialty
 from colloque.storage.engine import Database
 from tests.unit.crypto.helpers import new_user
 
@@ -116,6 +117,37 @@ def new_practice(db: Database, clock: SettableClock, admin: Keyed) -> UUID:
 def add(db: Database, practice_id: UUID, person: Keyed, role: Role = Role.SECRETARY) -> None:
     with db.write() as session:
         do_add_member(session, practice_id=practice_id, account_id=person.account_id, role=role)
+
+
+def new_agenda(
+    db: Database, clock: SettableClock, practice: UUID, admin: Keyed, first_name: str
+) -> UUID:
+    """A practitioner's agenda in the practice (no account linked yet)."""
+    with db.write() as session:
+        return do_add_practitioner(
+            session,
+            now=clock.now(),
+            principal=admin.principal(db),
+            practice_id=practice,
+            first_name=first_name,
+            last_name="Clinique",
+            specialty=Specialty.GENERAL_PRACTICE,
+        ).practitioner_id
+
+
+def add_practitioner(
+    db: Database, clock: SettableClock, practice: UUID, person: Keyed, admin: Keyed
+) -> None:
+    """``person`` joins as a practitioner with an agenda of their own."""
+    agenda = new_agenda(db, clock, practice, admin, person.email.split("@")[0].title())
+    with db.write() as session:
+        do_add_member(
+            session,
+            practice_id=practice,
+            account_id=person.account_id,
+            role=Role.PRACTITIONER,
+            practitioner_id=agenda,
+        )
 
 
 def operator_mints(

@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from colloque.accounts.services import do_add_member
 from colloque.audit.models import AuditEvent
 from colloque.client import ApiError, ColloqueClient, UnsignedClinicalGroup
 from colloque.client.records import AwaitingPractitionersKey
@@ -29,10 +28,8 @@ from colloque.practicekeys.groups import CLINICAL
 from colloque.practicekeys.models import PracticeKeyWrap
 from colloque.principal import Role
 from colloque.scheduling.models import PracticeMember
-from colloque.scheduling.services import do_add_practitioner
-from colloque.scheduling.specialties import Specialty
 from colloque.storage.engine import Database
-from tests.functional.keys.conftest import Keyed, add, keyed, new_practice
+from tests.functional.keys.conftest import add, add_practitioner, keyed, new_practice
 
 
 def b64(data: bytes) -> str:
@@ -51,29 +48,6 @@ def team(db: Database, clock: SettableClock, http: TestClient) -> dict[str, Any]
     clients = {n: p.client(http) for n, p in people.items()}
     clients["admin"].practice_keys.create_group(practice)
     return {"practice": practice, "people": people, "clients": clients}
-
-
-def add_practitioner(
-    db: Database, clock: SettableClock, practice: UUID, person: Keyed, admin: Keyed
-) -> None:
-    """``person`` joins as a practitioner with an agenda of their own."""
-    with db.write() as session:
-        agenda = do_add_practitioner(
-            session,
-            now=clock.now(),
-            principal=admin.principal(db),
-            practice_id=practice,
-            first_name=person.email.split("@")[0].title(),
-            last_name="Clinique",
-            specialty=Specialty.GENERAL_PRACTICE,
-        )
-        do_add_member(
-            session,
-            practice_id=practice,
-            account_id=person.account_id,
-            role=Role.PRACTITIONER,
-            practitioner_id=agenda.practitioner_id,
-        )
 
 
 def _path(practice: UUID, suffix: str = "") -> str:

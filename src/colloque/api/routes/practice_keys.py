@@ -1,12 +1,12 @@
 """HTTP routes of practice key groups (the practice's, and its practitioners' that notes are sealed
-to: the same shapes under ``/clinical-key-group``), and of removing a practice member."""
+to: the same shapes under ``/clinical-key-group``). Members' removal and role changes: members.py."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 from pydantic import Field
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
@@ -378,32 +378,6 @@ def group_log(practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipa
         ],
         signed_checkpoint=note,
     )
-
-
-@router.delete(
-    "/members/{account_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
-    summary="Remove a member (admins; not the last admin); the group key becomes rotation-due",
-    description=(
-        "Practice admins remove a member of a practice with neither a key group nor signed "
-        "memberships. 409 for the last admin, and in a keyed practice (a removal is then a signed "
-        "statement)."
-    ),
-    responses={409: {"description": "The last admin, or a keyed practice"}},
-)
-def remove_member(
-    practice_id: UUID, account_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
-) -> Response:
-    with db.write() as session:
-        services.do_remove_member(
-            session,
-            now=clock.now(),
-            principal=principal,
-            practice_id=practice_id,
-            account_id=account_id,
-        )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # The practitioners' key group (notes) -----------------------------------------------------------

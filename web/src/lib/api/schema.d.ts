@@ -1302,7 +1302,11 @@ export interface paths {
         delete: operations["remove_member_api_v1_practices__practice_id__members__account_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Give a member another role (admins; signed where the practice signs memberships)
+         * @description Practice admins change a member's role. A practitioner is linked to one of the practice's agendas (`practitioner_id`, 422 otherwise, and for another role). In a practice with a signed membership chain, `statement` is the admin's membership statement attesting this member in the new role at the chain's next sequence (422 when missing, malformed, for another member or role, or not signed by the caller as an admin of the chain; 409 when the chain moved on); the row changes and the statement is appended together. A practice without a chain takes no statement (422). A member who stops being a practitioner loses the practitioners' key, which becomes rotation-due. 409 for the role the member already holds and for the last admin; 404 for a non-member.
+         */
+        patch: operations["change_role_api_v1_practices__practice_id__members__account_id__patch"];
         trace?: never;
     };
     "/api/v1/practices/{practice_id}/openings/{opening_id}": {
@@ -3528,6 +3532,25 @@ export interface components {
          * @enum {string}
          */
         Role: "practitioner" | "secretary" | "admin" | "operator";
+        /** RoleChangeIn */
+        RoleChangeIn: {
+            /** Practitioner Id */
+            practitioner_id?: string | null;
+            role: components["schemas"]["Role"];
+            /** Statement */
+            statement?: string | null;
+        };
+        /** RoleChangedOut */
+        RoleChangedOut: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Practitioner Id */
+            practitioner_id: string | null;
+            role: components["schemas"]["Role"];
+        };
         /** RotationIn */
         RotationIn: {
             /** Epoch */
@@ -6702,6 +6725,49 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    change_role_api_v1_practices__practice_id__members__account_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleChangedOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The same role, the last admin, or the chain moved on */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };

@@ -2,7 +2,7 @@
 // admin's key operations, each made in the crypto worker (group-admin.ts) from what the key
 // directory proves and posted here: create the group, share the key with a newcomer, and remove
 // a member, which signs the removal, rotates the group and re-wraps the practice's item keys
-// batch by batch, telling `progress` how far it got.
+// batch by batch, telling `progress` how far it got; and change a member's role (signed too).
 import type { CryptoClient } from "../../crypto/client";
 import type { ListedMember, MemberRole, MemberWrap, RotationHandle, StaleItemWrap, UnlockedKeys } from "../../crypto/protocol";
 import { ApiFailure, ok, sessionApi } from "../api/session";
@@ -205,4 +205,30 @@ async function rewrap(crypto: CryptoClient, data: MembersData, rotation: Rotatio
     if (wraps.length > 0) await ok(sessionApi.POST("/api/v1/practices/{practice_id}/item-key-wraps", { ...path(data), body: { wraps: wraps.map(toBase64Url), group: "practice" } }));
     moved(start + batch.length);
   }
+}
+
+/** A membership statement's type byte (docs/crypto.md 5.12): the practice signs its memberships
+ * when its log holds one. Only where to go is decided here; the worker verifies the chain. */
+const MEMBERSHIP_TYPE = 0x0b;
+
+/** Gives `memberId` another role (a practitioner names their agenda). Where the practice signs its
+ * memberships, the worker signs the statement at the chain's next sequence, over the chain it
+ * verified; a 409 means the chain moved on (or the role is already theirs). */
+export async function changeRole(crypto: CryptoClient, data: MembersData, keys: UnlockedKeys, memberId: string, role: MemberRole, practitionerId: string | null): Promise<void> {
+  const log = await ok(sessionApi.GET("/api/v1/practices/{practice_id}/key-group/memberships", path(data)));
+  const signed = log.chain.some((leaf) => fromBase64Url(leaf.leaf)[1] === MEMBERSHIP_TYPE);
+  let statement: string | null = null;
+  if (signed) {
+    const made = await untilProven(
+      (answers) => crypto.call("signMembership", { pin: data.pin, keys: keys.keys, practiceId: data.practiceId, memberId, role, answers }),
+      {},
+    );
+    statement = toBase64Url(made.statement);
+  }
+  await ok(
+    sessionApi.PATCH("/api/v1/practices/{practice_id}/members/{account_id}", {
+      params: { path: { practice_id: data.practiceId, account_id: memberId } },
+      body: { role, practitioner_id: practitionerId, statement },
+    }),
+  );
 }

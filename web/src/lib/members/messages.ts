@@ -50,6 +50,15 @@ export interface MembersMessages {
   revoke: (email: string) => string;
   revoked: (email: string) => string;
   rolesNote: string;
+  changeRole: (name: string) => string;
+  changeTitle: (name: string) => string;
+  newRole: string;
+  agenda: string;
+  leavesPractitioners: (name: string) => string;
+  joinsPractitioners: (name: string) => string;
+  keepsKeys: (name: string) => string;
+  confirmChange: string;
+  roleChanged: (name: string, role: string) => string;
   loading: string;
   failed: string;
   conflict: string;
@@ -102,7 +111,18 @@ const fr: MembersMessages = {
   invited: (email) => `Invitation envoyée à ${email}.`,
   revoke: (email) => `Annuler l'invitation de ${email}`,
   revoked: (email) => `L'invitation de ${email} est annulée.`,
-  rolesNote: "Pour changer le rôle d'un membre, retirez-le puis invitez-le de nouveau avec le bon rôle.",
+  rolesNote: "Un changement de rôle est signé dans votre navigateur, comme un retrait.",
+  changeRole: (name) => `Changer le rôle de ${name}`,
+  changeTitle: (name) => `Nouveau rôle de ${name}`,
+  newRole: "Nouveau rôle",
+  agenda: "Agenda du praticien",
+  leavesPractitioners: (name) =>
+    `${name} n'ouvrira plus les notes : la clé des praticiens sera renouvelée par le navigateur du prochain praticien qui se connecte. La clé du cabinet ne change pas.`,
+  joinsPractitioners: (name) =>
+    `${name} ouvrira les notes quand le navigateur d'un praticien lui aura transmis la clé des praticiens. La clé du cabinet ne change pas.`,
+  keepsKeys: (name) => `${name} garde la clé du cabinet ; rien d'autre ne change pour ses clés.`,
+  confirmChange: "Changer le rôle",
+  roleChanged: (name, role) => `Le rôle de ${name} est désormais : ${role}.`,
   loading: "Chargement…",
   failed: "L'opération a échoué. Rechargez la page puis réessayez.",
   conflict: "Un autre administrateur a modifié le groupe entre-temps. La page est rechargée : réessayez.",
@@ -155,7 +175,18 @@ const en: MembersMessages = {
   invited: (email) => `Invitation sent to ${email}.`,
   revoke: (email) => `Revoke the invitation of ${email}`,
   revoked: (email) => `The invitation of ${email} is revoked.`,
-  rolesNote: "To change a member's role, remove them, then invite them again with the right role.",
+  rolesNote: "A role change is signed in your browser, as a removal is.",
+  changeRole: (name) => `Change the role of ${name}`,
+  changeTitle: (name) => `New role for ${name}`,
+  newRole: "New role",
+  agenda: "Practitioner's agenda",
+  leavesPractitioners: (name) =>
+    `${name} will no longer open notes: the practitioners' key will be renewed by the next practitioner's browser. The practice key does not change.`,
+  joinsPractitioners: (name) =>
+    `${name} will open notes once a practitioner's browser has shared the practitioners' key with them. The practice key does not change.`,
+  keepsKeys: (name) => `${name} keeps the practice key; nothing else changes for their keys.`,
+  confirmChange: "Change the role",
+  roleChanged: (name, role) => `The role of ${name} is now: ${role}.`,
   loading: "Loading…",
   failed: "That did not work. Reload the page, then try again.",
   conflict: "Another admin changed the group meanwhile. The page was reloaded: try again.",
