@@ -410,9 +410,26 @@ class KeyDirectory:
         this client verified. The epoch must come with its group epoch statement: signed by an
         admin of the practice's verified membership chain at the stated sequence, for this key,
         wrapped for attested members only (docs/crypto.md 5.12); else :class:`UnsignedPractice`."""
-        binding, answer, leaves = self._group_binding(
-            f"/api/v1/key-directory/practices/{practice_id}", practice_id
-        )
+        found = self._group_binding(f"/api/v1/key-directory/practices/{practice_id}", practice_id)
+        return self._verified_practice(practice_id, *found)
+
+    def practice_key_if_any(self, practice_id: UUID) -> KeyBinding | None:
+        """:meth:`practice_key`, or None when the server says the group does not exist (its 404
+        for the group itself). A 404 met later, such as a signer's keys withheld, is raised: the
+        group exists and does not verify."""
+        try:
+            found = self._group_binding(
+                f"/api/v1/key-directory/practices/{practice_id}", practice_id
+            )
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return self._verified_practice(practice_id, *found)
+
+    def _verified_practice(
+        self, practice_id: UUID, binding: KeyBinding, answer: Json, leaves: list[bytes]
+    ) -> KeyBinding:
         chain = self._verified_memberships(practice_id, leaves)
         found = self._epoch_statement(binding, answer, leaves)
         if chain is None or found is None:

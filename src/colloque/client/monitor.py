@@ -66,7 +66,8 @@ def own_key_alerts(
 def group_alerts(directory: KeyDirectory, practice_ids: Iterable[UUID]) -> list[Alert]:
     """For each practice (those the user is an admin of), what in its signed chain or current
     group epoch does not verify; a group key without them too (the practice needs re-keying).
-    A practice without a group key yet has only its chain, if any, to check."""
+    A practice without a group key yet has only its chain, if any, to check, unless this device
+    verified an epoch of it before (then the server hides it)."""
     alerts = []
     for practice_id in practice_ids:
         try:
@@ -76,12 +77,14 @@ def group_alerts(directory: KeyDirectory, practice_ids: Iterable[UUID]) -> list[
             alerts.append(Alert(practice_id, "group_refused", None, str(error)))
             continue
         try:
-            directory.practice_key(practice_id)
-        except ApiError as error:
-            if error.status != 404:  # 404: the practice has no group key yet
-                alerts.append(Alert(practice_id, "group_refused", None, str(error)))
-        except CryptoError as error:
+            found = directory.practice_key_if_any(practice_id)
+        except (CryptoError, ApiError) as error:
             alerts.append(Alert(practice_id, "group_refused", None, str(error)))
+            continue
+        seen = directory.state.get("group_epochs", str(practice_id))
+        if found is None and seen:
+            hidden = "the server hides the practice group this device verified"
+            alerts.append(Alert(practice_id, "group_refused", seen, hidden))
     return alerts
 
 

@@ -423,6 +423,16 @@ def test_monitoring_reports_a_hidden_group(http: TestClient, team: Team) -> None
     assert "500" in failed.detail
 
 
+def test_monitoring_reports_a_hidden_practice_group(http: TestClient, team: Team) -> None:
+    """The same for the practice group: an admin's device that verified its epoch is told it
+    does not exist (before, any 404 there read as "no group yet")."""
+    assert team.admin.monitor() == []
+    team.admin._http = _Withholding(http, f"/api/v1/key-directory/practices/{team.practice}")
+    (alert,) = team.admin.monitor()
+    assert (alert.subject_id, alert.what, alert.epoch) == (team.practice, "group_refused", 1)
+    assert "hides" in alert.detail
+
+
 def test_monitoring_a_practice_without_the_group(
     db: Database, clock: SettableClock, http: TestClient
 ) -> None:
