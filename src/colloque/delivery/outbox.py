@@ -24,7 +24,7 @@ from typing import TypeVar
 from uuid import UUID
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from colloque.clock import Clock
@@ -201,7 +201,9 @@ class OutboxDelivery:
     def _account_round(self, only: list[UUID] | None) -> DeliveryReport:
         now = self._clock.now()
         with self._database.write() as session:
-            extra = () if only is None else (AccountMail.mail_id.in_(only),)
+            extra: tuple[ColumnElement[bool], ...] = (
+                () if only is None else (AccountMail.mail_id.in_(only),)
+            )
             claimed = [row.mail_id for row in self._claim(session, AccountMail, now, *extra)]
         report = DeliveryReport()
         for mail_id in claimed:
@@ -240,7 +242,7 @@ class OutboxDelivery:
     # -- the shared state machine ------------------------------------------------------------
 
     def _claim(
-        self, session: Session, model: type[Row], now: datetime, *extra: object
+        self, session: Session, model: type[Row], now: datetime, *extra: ColumnElement[bool]
     ) -> list[Row]:
         statement = (
             select(model)
@@ -250,7 +252,7 @@ class OutboxDelivery:
                 # upgrade), due at once.
                 or_(model.due_at.is_(None), model.due_at <= now),
                 or_(model.leased_until.is_(None), model.leased_until <= now),
-                *extra,  # type: ignore[arg-type]
+                *extra,
             )
             .order_by(model.due_at)
             .limit(self._policy.batch)

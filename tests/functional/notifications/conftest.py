@@ -44,7 +44,7 @@ def delivery_for(
     channels: Channels,
     *,
     key: bytes = SECRET_KEY,
-    **policy: object,
+    policy: RetryPolicy | None = None,
 ) -> OutboxDelivery:
     return OutboxDelivery(
         db,
@@ -52,7 +52,7 @@ def delivery_for(
         channels,
         mail=MAIL,
         account_mail_key=key,
-        policy=RetryPolicy(**policy),  # type: ignore[arg-type]
+        policy=policy or RetryPolicy(),
         rng=random.Random(7),
     )
 

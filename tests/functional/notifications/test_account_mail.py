@@ -4,6 +4,8 @@ request's fast lane or, if that fails or the process dies, by the worker."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from uuid import UUID
 
 from fastapi import BackgroundTasks
 from sqlalchemy import select
@@ -28,9 +30,14 @@ def _rows(db: Database) -> list[AccountMail]:
         return list(session.scalars(select(AccountMail).order_by(AccountMail.created_at)))
 
 
-def _queue(db: Database, clock: SettableClock, *codes: str, send_now: object = None) -> MailQueue:
+def _queue(
+    db: Database,
+    clock: SettableClock,
+    *codes: str,
+    send_now: Callable[[list[UUID]], object] | None = None,
+) -> MailQueue:
     background = BackgroundTasks()
-    queue = MailQueue(key=SECRET_KEY, clock=clock, background=background, send_now=send_now)  # type: ignore[arg-type]
+    queue = MailQueue(key=SECRET_KEY, clock=clock, background=background, send_now=send_now)
     with db.write() as session:
         queue.queue(session, None)  # nothing to say: nothing queued
         for code in codes:

@@ -16,7 +16,7 @@ from colloque.booking.changes import do_cancel_appointment, do_reschedule_appoin
 from colloque.booking.rules import CancelReason, Source
 from colloque.clock import SettableClock
 from colloque.delivery.channels import Channels
-from colloque.delivery.outbox import OutboxDelivery
+from colloque.delivery.outbox import OutboxDelivery, RetryPolicy
 from colloque.notifications.models import OutboxMessage
 from colloque.patients.registry import do_register_patient
 from colloque.storage.engine import Database
@@ -254,7 +254,10 @@ def test_a_failing_server_is_retried_with_growing_delays_then_the_message_fails(
     book(db, clock, world, MON_0900)
     down = SmtpMailSender(host="127.0.0.1", port=free_port(), sender="noreply@colloque.test")
     delivery = delivery_for(
-        db, clock, Channels(email=down), max_attempts=4, base=timedelta(seconds=60)
+        db,
+        clock,
+        Channels(email=down),
+        policy=RetryPolicy(max_attempts=4, base=timedelta(seconds=60)),
     )
     delays = []
     for _ in range(3):

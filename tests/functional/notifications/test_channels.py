@@ -14,6 +14,7 @@ from sqlalchemy import select
 from colloque.booking.rules import Source
 from colloque.clock import SettableClock
 from colloque.delivery.channels import Channels
+from colloque.delivery.outbox import RetryPolicy
 from colloque.notifications.interfaces import DeliveryError, OutgoingMail, TextMessage
 from colloque.notifications.mail import DkimSigner, MaildirMailSender, compose
 from colloque.notifications.models import OutboxMessage
@@ -100,7 +101,10 @@ def test_sms_survives_the_provider_s_500_timeout_and_rate_limit_and_is_sent_once
             url=provider.url, token=provider.token, sender="Colloque", timeout=0.5
         )
         delivery = delivery_for(
-            db, clock, Channels(email=smtp_to(inbox), sms=sms), base=timedelta(seconds=10)
+            db,
+            clock,
+            Channels(email=smtp_to(inbox), sms=sms),
+            policy=RetryPolicy(base=timedelta(seconds=10)),
         )
         for expected in ("sms_unavailable", "sms_timeout", "sms_rate_limited"):
             assert delivery.run_round().retried == 1
