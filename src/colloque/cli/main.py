@@ -71,10 +71,14 @@ def _settings(database_url: str | None) -> Settings:
 
 
 def _database(settings: Settings) -> Database:
+    from colloque.delivery.setup import configure_breaker
+
     try:
-        return Database(settings.effective_database_url)
+        database = Database(settings.effective_database_url)
     except Exception as exc:
         raise _fail(f"cannot use the database URL: {exc}") from None
+    configure_breaker(settings, database)
+    return database
 
 
 def _migrate(settings: Settings) -> None:
