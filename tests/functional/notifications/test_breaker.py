@@ -4,6 +4,9 @@ releases or discards them. Counted at a real SMTP server on loopback."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -389,6 +392,22 @@ def test_the_api_lists_releases_and_discards(
         [listed] = http.get(base, headers=admin).json()
         assert (listed["held"], listed["held_cancellations"]) == (2, 2)
         assert listed["principal_account_id"] == str(world.secretary.account_id)
+        # The operator sees it too: ids and counts.
+        listing = subprocess.run(
+            [sys.executable, "-m", "colloque.cli", "outbox", "held"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                **os.environ,
+                "COLLOQUE_DATABASE_URL": db.url.render_as_string(hide_password=False),
+            },
+            check=True,
+        )
+        assert f"pause {listed['pause_id']} by account {world.secretary.account_id}" in (
+            listing.stdout
+        )
+        assert "1 open pauses, 2 messages held" in listing.stdout
         secretary = {"Authorization": f"Bearer {world.secretary.token}"}
         refused = http.post(f"{base}/{listed['pause_id']}/release", headers=secretary)
         assert refused.status_code == 403
