@@ -60,7 +60,7 @@ def _slots(count: int) -> Iterator[datetime]:
         day += timedelta(days=1)
 
 
-def _book_many(db: Database, clock: SettableClock, world: World, count: int) -> list[UUID]:
+def book_many(db: Database, clock: SettableClock, world: World, count: int) -> list[UUID]:
     """``count`` appointments booked by the desk for a patient it registered with an address;
     their confirmations are marked sent (they are not what this is about)."""
     with db.write() as session:
@@ -91,7 +91,7 @@ def _book_many(db: Database, clock: SettableClock, world: World, count: int) -> 
     return ids
 
 
-def _cancel(
+def cancel(
     db: Database, clock: SettableClock, world: World, appointment_id: UUID, by: Person
 ) -> None:
     with db.write() as session:
@@ -131,10 +131,10 @@ def _cancellations_received(inbox: Inbox) -> int:
 def test_200_cancellations_by_one_desk_account_send_no_more_than_the_limit(
     db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
 ) -> None:
-    appointments = _book_many(db, clock, world, 200)
+    appointments = book_many(db, clock, world, 200)
     for n, appointment_id in enumerate(appointments, start=1):
         clock.advance(timedelta(seconds=1))
-        _cancel(db, clock, world, appointment_id, world.secretary)
+        cancel(db, clock, world, appointment_id, world.secretary)
         if n % 20 == 0:  # the worker comes round while the desk goes on
             delivery.run_round()
     delivery.run_until_idle()
@@ -162,9 +162,9 @@ def test_a_release_sends_the_held_messages_and_re_arms_the_breaker(
     db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
 ) -> None:
     _limit(db, 3)
-    appointments = _book_many(db, clock, world, 8)
+    appointments = book_many(db, clock, world, 8)
     for appointment_id in appointments[:5]:
-        _cancel(db, clock, world, appointment_id, world.secretary)
+        cancel(db, clock, world, appointment_id, world.secretary)
     delivery.run_until_idle()
     assert _cancellations_received(inbox) == 3
     with db.read() as session:
@@ -198,7 +198,7 @@ def test_a_release_sends_the_held_messages_and_re_arms_the_breaker(
     # The window starts again after the release: three more go (the old three no longer count).
     clock.advance(timedelta(seconds=1))
     for appointment_id in appointments[5:]:
-        _cancel(db, clock, world, appointment_id, world.secretary)
+        cancel(db, clock, world, appointment_id, world.secretary)
     delivery.run_until_idle()
     assert _cancellations_received(inbox) == 8
     assert _statuses(db) == {"sent": 8}
@@ -208,8 +208,8 @@ def test_a_discard_never_sends_and_is_visible_as_failed(
     db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
 ) -> None:
     _limit(db, 2)
-    for appointment_id in _book_many(db, clock, world, 5):
-        _cancel(db, clock, world, appointment_id, world.secretary)
+    for appointment_id in book_many(db, clock, world, 5):
+        cancel(db, clock, world, appointment_id, world.secretary)
     with db.read() as session:
         [pause] = pauses(session, practice_id=world.practice_id)
     with db.write() as session:
@@ -236,9 +236,9 @@ def test_changes_by_several_accounts_trip_the_practice_and_moves_count(
     db: Database, clock: SettableClock, world: World, delivery: OutboxDelivery
 ) -> None:
     _limit(db, 3)
-    appointments = _book_many(db, clock, world, 4)
-    _cancel(db, clock, world, appointments[0], world.secretary)
-    _cancel(db, clock, world, appointments[1], world.doctor)
+    appointments = book_many(db, clock, world, 4)
+    cancel(db, clock, world, appointments[0], world.secretary)
+    cancel(db, clock, world, appointments[1], world.doctor)
     with db.write() as session:
         do_reschedule_appointment(
             session,
@@ -248,7 +248,7 @@ def test_changes_by_several_accounts_trip_the_practice_and_moves_count(
             appointment_id=appointments[2],
             new_starts_at=datetime(2026, 4, 6, 8, tzinfo=UTC),
         )
-    _cancel(db, clock, world, appointments[3], world.doctor)
+    cancel(db, clock, world, appointments[3], world.doctor)
     with db.read() as session:
         [pause] = pauses(session, practice_id=world.practice_id)
         held = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "held")).all()
@@ -343,8 +343,8 @@ def test_only_the_practice_s_admins_decide(
     db: Database, clock: SettableClock, world: World
 ) -> None:
     _limit(db, 1)
-    for appointment_id in _book_many(db, clock, world, 2):
-        _cancel(db, clock, world, appointment_id, world.secretary)
+    for appointment_id in book_many(db, clock, world, 2):
+        cancel(db, clock, world, appointment_id, world.secretary)
     with db.read() as session:
         [pause] = pauses(session, practice_id=world.practice_id)
     for person in (world.secretary, world.doctor):
@@ -385,8 +385,8 @@ def test_the_api_lists_releases_and_discards(
         mass_change_limit=1,
     )
     with TestClient(create_app(settings, database=db, clock=clock)) as http:
-        for appointment_id in _book_many(db, clock, world, 3):
-            _cancel(db, clock, world, appointment_id, world.secretary)
+        for appointment_id in book_many(db, clock, world, 3):
+            cancel(db, clock, world, appointment_id, world.secretary)
         admin = {"Authorization": f"Bearer {world.admin.token}"}
         base = f"/api/v1/practices/{world.practice_id}/outbox/pauses"
         [listed] = http.get(base, headers=admin).json()
@@ -429,8 +429,8 @@ def test_the_alert_goes_to_every_admin_once_in_their_language(
         account = session.get(Account, world.admin.account_id)
         assert account is not None
         account.language = "en"
-    for appointment_id in _book_many(db, clock, world, 3):
-        _cancel(db, clock, world, appointment_id, world.secretary)
+    for appointment_id in book_many(db, clock, world, 3):
+        cancel(db, clock, world, appointment_id, world.secretary)
     delivery.run_until_idle()
     delivery.run_until_idle()
     [alert] = inbox.to(ADMIN)

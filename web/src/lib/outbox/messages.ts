@@ -21,7 +21,9 @@ export interface OutboxMessages {
   forbidden: string;
 }
 
-const plural = (count: number, one: string, many: string): string => `${count} ${count > 1 ? many : one}`;
+// French puts 0 and 1 in the singular; English only 1.
+const pluralFr = (count: number, one: string, many: string): string => `${count} ${count > 1 ? many : one}`;
+const pluralEn = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
 
 const fr: OutboxMessages = {
   loading: "Chargement…",
@@ -31,15 +33,15 @@ const fr: OutboxMessages = {
   byAccount: "Par un compte du cabinet",
   byPractice: "Par le cabinet (plusieurs comptes)",
   held: (cancellations, moves) =>
-    `${plural(cancellations, "annulation", "annulations")} et ${plural(moves, "déplacement", "déplacements")} en attente`,
+    `${pluralFr(cancellations, "annulation", "annulations")} et ${pluralFr(moves, "déplacement", "déplacements")} en attente`,
   alerted: "Les administrateurs ont été prévenus par courriel.",
   release: "Envoyer",
   discard: "Abandonner",
-  confirmDiscard: (count) => `Abandonner ${plural(count, "message", "messages")} ? Les patients ne seront pas prévenus.`,
+  confirmDiscard: (count) => `Abandonner ${pluralFr(count, "message", "messages")} ? Les patients ne seront pas prévenus.`,
   confirm: "Abandonner",
   cancel: "Annuler",
-  released: (count) => `${plural(count, "message envoyé", "messages envoyés")} au prochain passage.`,
-  discarded: (count) => `${plural(count, "message abandonné", "messages abandonnés")}.`,
+  released: (count) => `${pluralFr(count, "message envoyé", "messages envoyés")} au prochain passage.`,
+  discarded: (count) => `${pluralFr(count, "message abandonné", "messages abandonnés")}.`,
   conflict: "Un autre administrateur a déjà décidé : la liste est à jour.",
   forbidden: "Seuls les administrateurs du cabinet décident.",
 };
@@ -52,15 +54,15 @@ const en: OutboxMessages = {
   byAccount: "By one account of the practice",
   byPractice: "By the practice (several accounts)",
   held: (cancellations, moves) =>
-    `${plural(cancellations, "cancellation", "cancellations")} and ${plural(moves, "move", "moves")} waiting`,
+    `${pluralEn(cancellations, "cancellation", "cancellations")} and ${pluralEn(moves, "move", "moves")} waiting`,
   alerted: "The admins were told by email.",
   release: "Send",
   discard: "Discard",
-  confirmDiscard: (count) => `Discard ${plural(count, "message", "messages")}? The patients will not be told.`,
+  confirmDiscard: (count) => `Discard ${pluralEn(count, "message", "messages")}? The patients will not be told.`,
   confirm: "Discard",
   cancel: "Cancel",
-  released: (count) => `${plural(count, "message", "messages")} sent on the next round.`,
-  discarded: (count) => `${plural(count, "message", "messages")} discarded.`,
+  released: (count) => `${pluralEn(count, "message", "messages")} sent on the next round.`,
+  discarded: (count) => `${pluralEn(count, "message", "messages")} discarded.`,
   conflict: "Another admin already decided: the list is up to date.",
   forbidden: "Only the practice's admins decide.",
 };
