@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,7 +19,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from colloque.accounts.models import Account
 from colloque.api.app import create_app
@@ -445,3 +447,61 @@ def test_the_alert_goes_to_every_admin_once_in_their_language(
     assert kinds == ["mass_change_held"]
     assert pause.alerted_at is not None
     assert appointment_count == 3
+
+
+@pytest.mark.postgres
+def test_two_changes_tripping_at_once_meet_in_one_pause(
+    postgres_db: Database, clock: SettableClock
+) -> None:
+    """The second trips while the first's pause is not committed: PostgreSQL makes it wait on
+    the open-pause index, then it joins the first's pause instead of failing."""
+    db = postgres_db
+    _limit(db, 1)
+    practice = uuid.uuid4()
+    assert _enqueue(db, clock, practice_id=practice, by=None) == ["pending"]
+    started = threading.Event()
+    second: list[str] = []
+
+    def trip_second() -> None:
+        started.wait()
+        second.extend(_enqueue(db, clock, practice_id=practice, by=None))
+
+    thread = threading.Thread(target=trip_second)
+    thread.start()
+    with db.write() as session:
+        enqueue(
+            session,
+            at=clock.now(),
+            practice_id=practice,
+            template=Template.APPOINTMENT_CANCELLED,
+            patient_id=uuid.uuid4(),
+        )
+        session.flush()
+        started.set()
+        _wait_for_a_lock_wait(db)
+    thread.join(timeout=30)
+    assert second == ["held"]
+    with db.read() as session:
+        opened = session.scalars(select(OutboxPause.pause_id)).all()
+        held = session.scalars(
+            select(OutboxMessage.pause_id).where(OutboxMessage.status == "held")
+        ).all()
+    assert len(opened) == 1
+    assert held == [opened[0], opened[0]]
+
+
+def _wait_for_a_lock_wait(db: Database) -> None:
+    """Until another transaction of this database waits on a lock (the second's insert)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with db.read() as session:
+            waiting = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the second change never waited on the first's pause")
