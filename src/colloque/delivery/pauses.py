@@ -92,7 +92,7 @@ def do_release_pause(
         what="pause",
         field="pause_id",
     )
-    return resolve_pause(
+    return _resolve(
         session,
         now=now,
         practice_id=practice_id,
@@ -113,7 +113,7 @@ def do_discard_pause(
         what="pause",
         field="pause_id",
     )
-    return resolve_pause(
+    return _resolve(
         session,
         now=now,
         practice_id=practice_id,
@@ -123,7 +123,7 @@ def do_discard_pause(
     )
 
 
-def resolve_pause(
+def _resolve(
     session: Session,
     *,
     now: datetime,
@@ -132,7 +132,7 @@ def resolve_pause(
     release: bool,
     principal: Principal,
 ) -> PauseView:
-    """Release or discard, for an admin (through the policy above) or the operator's CLI.
+    """Release or discard, once the caller checked the policy.
 
     The pause is locked first: a change queueing a message into it at the same moment reads it
     ``FOR SHARE`` (``notifications.breaker``), so its row is either held before this counts them
