@@ -33,7 +33,7 @@ from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
 from colloque.delivery.outbox import OutboxWorker
-from colloque.delivery.setup import outbox_delivery_from_settings
+from colloque.delivery.setup import configure_breaker, outbox_delivery_from_settings
 from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.witnesses import Witnessing, WitnessRetry
 from colloque.storage.blobs import FilesystemBlobStore
@@ -68,6 +68,7 @@ def create_app(
     settings = settings or load_settings()
     settings.check_production()
     database = database or Database(settings.effective_database_url)
+    configure_breaker(settings, database)
     clock = clock or SystemClock()
     witnessing = Witnessing.from_settings(
         settings, database=database, log=CosignedLogKey.from_settings(settings), clock=clock

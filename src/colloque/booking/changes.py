@@ -99,6 +99,7 @@ def do_cancel_appointment(
         patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
         event_id=event_id,
+        caused_by=principal.account_id,
     )
     _slot_freed(session, appointment=appointment, now=now, principal=principal)
     count_booking_on_commit(session, BookingAction.CANCELLED)
@@ -259,6 +260,7 @@ def do_reschedule_appointment(
         patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
         event_id=event_id,
+        caused_by=principal.account_id,
     )
     mark_agenda_stale(session, practice_id=practice_id, practitioner_id=practitioner_id)
     if changes_hands:

@@ -15,6 +15,7 @@ from colloque.web import (
     booking_page,
     desk_pages,
     members_page,
+    outbox_page,
     practices_page,
     practitioner_page,
     records_pages,
@@ -50,5 +51,6 @@ def create_app(
     app.include_router(desk_pages.router)
     app.include_router(agenda_page.router)
     app.include_router(members_page.router)
+    app.include_router(outbox_page.router)
     app.include_router(practices_page.router)
     return app

@@ -1401,6 +1401,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/outbox/pauses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The mass-change breaker's pauses of the practice, newest first
+         * @description When more cancellations or moves than the limit come from the practice, or from one account, in the window, their messages to patients are held. Practice admins list the pauses with how many messages wait (``all=true``: the resolved ones too), then release or discard them.
+         */
+        get: operations["list_outbox_pauses_api_v1_practices__practice_id__outbox_pauses_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/outbox/pauses/{pause_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Never send the messages a pause holds
+         * @description The held messages are marked failed (``discarded``) and never sent. 409 when the pause was already released or discarded.
+         */
+        post: operations["discard_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/outbox/pauses/{pause_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the messages a pause holds
+         * @description The held messages become due and the worker sends them; each is checked again then (an appointment that has begun meanwhile is not told). 409 when the pause was already released or discarded.
+         */
+        post: operations["release_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__release_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/overrides/{override_id}": {
         parameters: {
             query?: never;
@@ -3031,6 +3091,37 @@ export interface components {
              * Format: uuid
              */
             patient_id: string;
+        };
+        /** PauseOut */
+        PauseOut: {
+            /** Alerted At */
+            alerted_at: string | null;
+            /** Held */
+            held: number;
+            /** Held Cancellations */
+            held_cancellations: number;
+            /** Held Moves */
+            held_moves: number;
+            /**
+             * Pause Id
+             * Format: uuid
+             */
+            pause_id: string;
+            /** Principal Account Id */
+            principal_account_id: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Resolved Count */
+            resolved_count: number | null;
+            /** Status */
+            status: string;
+            /**
+             * Tripped At
+             * Format: date-time
+             */
+            tripped_at: string;
         };
         /** PlaceOut */
         PlaceOut: {
@@ -7028,6 +7119,111 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_outbox_pauses_api_v1_practices__practice_id__outbox_pauses_get: {
+        parameters: {
+            query?: {
+                /** @description Include released and discarded pauses. */
+                all?: boolean;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    discard_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__discard_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                pause_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The pause was already released or discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    release_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__release_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                pause_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The pause was already released or discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };
