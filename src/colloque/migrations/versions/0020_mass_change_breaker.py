@@ -6,8 +6,8 @@ count shown (``approved``), the pause that holds or held it (``pause_id``), and 
 status. ``outbox_pauses`` is the breaker's record per practice (and per account in it): when it
 tripped, when its admins were alerted, who released or discarded it (docs/notifications.md).
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from alembic import op
 
 from colloque.storage.types import UTCDateTime
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | None = None
 depends_on: str | None = None
 
