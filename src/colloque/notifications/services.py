@@ -30,13 +30,19 @@ def enqueue(
     patient_id: UUID,
     appointment_id: UUID | None = None,
     event_id: UUID | None = None,
+    approved: bool = False,
 ) -> UUID:
     """Queue a message about ``patient_id``, due at once; return its id.
 
     No recipient is given: the worker finds it from the patient (their holder account, or the
     contact the practice recorded), and for an appointment message checks that the patient is the
     appointment's own. Nothing a caller passes can send a message to someone else.
+
+    ``approved`` marks a message the practice confirmed with the count shown (an absence's
+    cancellations): the mass-change breaker is to let such messages pass. Not stored yet: the
+    breaker, and its column, come with their own part of issue 13.
     """
+    del approved  # accepted now so that callers already say it; read once the breaker lands
     message_id = new_id()
     session.add(
         OutboxMessage(
