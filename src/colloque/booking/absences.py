@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.booking.changes import cancel
+from colloque.booking import changes
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason, Status
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
@@ -290,7 +290,7 @@ def _cancel_all(
         if appointment.status == Status.HELD:
             _withdraw_hold(session, appointment, now=now, principal=principal)
             continue
-        cancel(
+        changes.cancel(
             session,
             appointment,
             now=now,

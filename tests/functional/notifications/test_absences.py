@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from colloque.booking import absences
+from colloque.booking import absences, changes
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 from colloque.booking.waitlist.services import do_join_waitlist
@@ -196,7 +196,7 @@ def test_nothing_is_half_written_when_a_cancellation_fails(
     first = book(db, clock, world, TUE_0900)
     second = book(db, clock, world, WED_1000, patient_id=world.child_patient_id)
     before = _state(db)
-    real_cancel = absences.cancel
+    real_cancel = changes.cancel
     calls: list[UUID] = []
 
     def failing_on_the_second(*args: Any, **kwargs: Any) -> None:
@@ -205,7 +205,7 @@ def test_nothing_is_half_written_when_a_cancellation_fails(
             raise RuntimeError("the database went away")
         real_cancel(*args, **kwargs)
 
-    monkeypatch.setattr(absences, "cancel", failing_on_the_second)
+    monkeypatch.setattr(changes, "cancel", failing_on_the_second)
     with pytest.raises(RuntimeError), db.write() as session:
         absences.do_add_time_off(
             session,
