@@ -21,7 +21,8 @@ from colloque.clock import SettableClock
 from colloque.delivery.outbox import OutboxDelivery
 from colloque.notifications.models import OutboxMessage
 from colloque.scheduling.domain import OverrideKind
-from colloque.scheduling.models import AgendaOverride
+from colloque.scheduling.editing import do_retire_visit_type, visit_type_version
+from colloque.scheduling.models import AgendaOverride, VisitType
 from colloque.scheduling.services import do_add_practitioner
 from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import do_add_override
@@ -404,3 +405,36 @@ def test_with_no_free_time_ahead_the_message_offers_the_waitlist(
     assert (
         f"https://colloque.test/practitioners/{world.practice_id}/{world.practitioner_id}" in text
     )
+
+
+def test_with_no_online_visit_of_that_length_any_more_the_message_offers_the_waitlist(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    client: TestClient,
+    inbox: Inbox,
+    delivery: OutboxDelivery,
+) -> None:
+    booked = book(db, clock, world, TUE_0900)
+    # The 20-minute consultation is retired: the server knows no other visit of that length.
+    with db.write() as session:
+        consultation = session.get(VisitType, (world.practice_id, world.consultation_id))
+        assert consultation is not None
+        do_retire_visit_type(
+            session,
+            now=clock.now(),
+            principal=world.admin.principal(db),
+            practice_id=world.practice_id,
+            visit_type_id=world.consultation_id,
+            expected_version=visit_type_version(consultation),
+        )
+    confirmed = client.post(
+        _overrides(world),
+        json={**TUE_TO_WED, "cancel_appointment_ids": [str(booked.appointment_id)]},
+        headers=bearer(world.secretary),
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    delivery.run_until_idle()
+    [text] = _cancellations(inbox, HOLDER)
+    assert "liste d'attente" in text
+    assert "- lundi" not in text
