@@ -80,6 +80,9 @@ CONFLICTS = {
         "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents/{document_id}/content",
     ),
     ("post", "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents"),
+    # Time off over booked appointments not confirmed (appointments-affected).
+    ("post", "/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/overrides"),
+    ("put", "/api/v1/practices/{practice_id}/overrides/{override_id}"),
 }
 
 

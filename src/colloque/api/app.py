@@ -27,6 +27,7 @@ from colloque.api.routes.practice_keys import router as practice_keys_router
 from colloque.api.routes.records import router as records_router
 from colloque.api.routes.scheduling import router as scheduling_router
 from colloque.api.routes.search import router as search_router
+from colloque.api.routes.time_off import router as time_off_router
 from colloque.api.routes.timetable import router as timetable_router
 from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
@@ -163,6 +164,7 @@ def create_app(
         search_router,
         scheduling_router,
         agenda_settings_router,
+        time_off_router,
         timetable_router,
         booking_router,
         patients_router,

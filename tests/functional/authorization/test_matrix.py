@@ -1379,6 +1379,9 @@ MATRIX: dict[tuple[str, str], Spec] = {
         timetable_part("breaks", "delete"), AGENDA_MANAGE
     ),
     ("POST", AGENDA + "/overrides"): Spec(agenda_part("overrides", override_body), TIME_OFF_MANAGE),
+    ("POST", AGENDA + "/overrides/preview"): Spec(
+        agenda_part("overrides/preview", override_body), TIME_OFF_MANAGE
+    ),
     ("GET", AGENDA + "/overrides"): Spec(agenda_part("overrides", no_body), PRACTICE_READ),
     ("GET", PRACTICE + "/overrides/{override_id}"): Spec(
         timetable_part("overrides"), PRACTICE_READ

@@ -1475,7 +1475,7 @@ export interface paths {
         get: operations["get_override_api_v1_practices__practice_id__overrides__override_id__get"];
         /**
          * Replace Override
-         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field); a practitioner replaces an absence or holiday of their own agenda with another (403 otherwise). Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field); a practitioner replaces an absence or holiday of their own agenda with another (403 otherwise). 404 when it is not yours. Time off over booked (or held) appointments answers 409 `appointments-affected` with their `count` and `appointments` (ids and start times) unless `cancel_appointment_ids` names exactly them: then they are cancelled by the practice in the same transaction and each patient is told. A different set (one booked since the preview) is a 409 with the new list. Only what the replacement newly closes counts. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         put: operations["replace_override_api_v1_practices__practice_id__overrides__override_id__put"];
         post?: never;
@@ -1764,9 +1764,29 @@ export interface paths {
         put?: never;
         /**
          * Add Override
-         * @description Practice admins and secretaries add an absence, a holiday or an extra opening; a practitioner adds an absence or holiday to their own agenda (403 otherwise). Booked appointments stay. 422 for an invalid range.
+         * @description Practice admins and secretaries add an absence, a holiday or an extra opening; a practitioner adds an absence or holiday to their own agenda (403 otherwise). 422 for an invalid range. Time off over booked (or held) appointments answers 409 `appointments-affected` with their `count` and `appointments` (ids and start times) unless `cancel_appointment_ids` names exactly them: then they are cancelled by the practice in the same transaction and each patient is told. A different set (one booked since the preview) is a 409 with the new list.
          */
         post: operations["add_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/overrides/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Override
+         * @description Those who may add (or, with `replacing`, replace) this override list the appointments it would cancel, with the patients' names as the agenda shows them; nothing is written. The same checks as adding it: 422 naming the field, 403, 404 when it is not yours.
+         */
+        post: operations["preview_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_preview_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2021,6 +2041,29 @@ export interface components {
         AcceptIn: {
             /** Token */
             token: string;
+        };
+        /** AffectedOut */
+        AffectedOut: {
+            /**
+             * Appointment Id
+             * Format: uuid
+             */
+            appointment_id: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Patient First Name */
+            patient_first_name: string;
+            /** Patient Last Name */
+            patient_last_name: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            status: components["schemas"]["Status"];
         };
         /** AgendaOut */
         AgendaOut: {
@@ -2950,26 +2993,6 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
-        /** OverrideIn */
-        OverrideIn: {
-            /** End Minute */
-            end_minute?: number | null;
-            /**
-             * First Day
-             * Format: date
-             */
-            first_day: string;
-            kind: components["schemas"]["OverrideKind"];
-            /**
-             * Last Day
-             * Format: date
-             */
-            last_day: string;
-            /** Start Minute */
-            start_minute?: number | null;
-            /** Visit Type Ids */
-            visit_type_ids?: string[];
-        };
         /**
          * OverrideKind
          * @enum {string}
@@ -3563,6 +3586,40 @@ export interface components {
          * @enum {string}
          */
         Relationship: "self" | "child" | "parent" | "partner" | "sibling" | "dependant" | "other";
+        /** ReplacedOverrideOut */
+        ReplacedOverrideOut: {
+            /** Cancelled */
+            cancelled: number;
+            /** End Minute */
+            end_minute: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /**
+             * Override Id
+             * Format: uuid
+             */
+            override_id: string;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number | null;
+            /** Version */
+            version: string;
+            /** Visit Type Ids */
+            visit_type_ids: string[];
+        };
         /** RescheduleIn */
         RescheduleIn: {
             /**
@@ -4003,6 +4060,67 @@ export interface components {
             subject_id: string;
             /** Subject Kind */
             subject_kind: string;
+        };
+        /** TimeOffCreatedOut */
+        TimeOffCreatedOut: {
+            /** Cancelled */
+            cancelled: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** TimeOffIn */
+        TimeOffIn: {
+            /** Cancel Appointment Ids */
+            cancel_appointment_ids?: string[] | null;
+            /** End Minute */
+            end_minute?: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /** Start Minute */
+            start_minute?: number | null;
+            /** Visit Type Ids */
+            visit_type_ids?: string[];
+        };
+        /** TimeOffPreviewIn */
+        TimeOffPreviewIn: {
+            /** End Minute */
+            end_minute?: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /** Replacing */
+            replacing?: string | null;
+            /** Start Minute */
+            start_minute?: number | null;
+            /** Visit Type Ids */
+            visit_type_ids?: string[];
+        };
+        /** TimeOffPreviewOut */
+        TimeOffPreviewOut: {
+            /** Appointments */
+            appointments: components["schemas"]["AffectedOut"][];
+            /** Count */
+            count: number;
         };
         /** TimeRangeIn */
         TimeRangeIn: {
@@ -7273,7 +7391,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["OverrideIn"];
+                "application/json": components["schemas"]["TimeOffIn"];
             };
         };
         responses: {
@@ -7285,13 +7403,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OverrideOut"];
+                    "application/json": components["schemas"]["ReplacedOverrideOut"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The time off would cancel appointments not confirmed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description It changed since you read it (`If-Match` is stale): read it again */
             412: {
                 headers: {
@@ -8128,7 +8255,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["OverrideIn"];
+                "application/json": components["schemas"]["TimeOffIn"];
             };
         };
         responses: {
@@ -8138,7 +8265,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["colloque__api__routes__scheduling__CreatedOut"];
+                    "application/json": components["schemas"]["TimeOffCreatedOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The time off would cancel appointments not confirmed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    preview_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TimeOffPreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimeOffPreviewOut"];
                 };
             };
             400: components["responses"]["BadRequest"];
