@@ -19,6 +19,7 @@ from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock
 from colloque.delivery.outbox import OutboxDelivery
+from colloque.notifications.breaker import LIMITS_KEY, MassChangeLimits
 from colloque.notifications.models import OutboxMessage
 from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.editing import do_retire_visit_type, visit_type_version
@@ -438,3 +439,34 @@ def test_with_no_online_visit_of_that_length_any_more_the_message_offers_the_wai
     [text] = _cancellations(inbox, HOLDER)
     assert "liste d'attente" in text
     assert "- lundi" not in text
+
+
+@pytest.mark.parametrize(("who", "held"), [("admin", 0), ("secretary", 1)])
+def test_an_admin_s_confirmation_passes_the_mass_change_breaker_a_secretary_s_counts(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    client: TestClient,
+    delivery: OutboxDelivery,
+    who: str,
+    held: int,
+) -> None:
+    """Confirmed with the count shown by someone who may release held messages: nothing waits.
+    Anyone else's cancellations count like a desk's and wait for an admin past the limit."""
+    book(db, clock, world, TUE_0900)
+    book(db, clock, world, WED_1000, person=world.stranger, patient_id=world.stranger_patient_id)
+    delivery.run_until_idle()
+    db.session_info[LIMITS_KEY] = MassChangeLimits(limit=1, window=timedelta(minutes=10))
+    ids = [a["appointment_id"] for a in _preview(client, world, TUE_TO_WED)["appointments"]]
+    confirmed = client.post(
+        _overrides(world),
+        json={**TUE_TO_WED, "cancel_appointment_ids": ids},
+        headers=bearer(getattr(world, who)),
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    with db.read() as session:
+        statuses = session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.template == "appointment_cancelled")
+        ).all()
+    assert sorted(statuses).count("held") == held
+    assert len(statuses) == 2
