@@ -1,7 +1,8 @@
 """A property over random sequences of changes: every message reaches only the person whose
 appointment it describes, and every change is told exactly once.
 
-Hypothesis draws bookings, moves and cancellations, by patients, a relative's holder and the desk,
+Hypothesis draws bookings, moves, cancellations and days of absence (confirmed with the list the
+server gives), by patients, a relative's holder, the desk and the admin,
 over four patients: the holder, the holder's child (whose mail goes to the holder), a stranger with
 an account of her own, and a patient the desk registered by phone with only a recorded address.
 Operations the rules refuse (a taken slot, a move into the past...) change nothing and must tell
@@ -23,12 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from colloque.booking.absences import TimeOff, do_add_time_off, preview_time_off
 from colloque.booking.changes import do_cancel_appointment, do_reschedule_appointment
 from colloque.booking.rules import CancelReason, Source
 from colloque.clock import SettableClock
@@ -37,6 +40,7 @@ from colloque.errors import ColloqueError
 from colloque.notifications.models import OutboxMessage
 from colloque.notifications.services import Template
 from colloque.patients.registry import do_register_patient
+from colloque.scheduling.domain import OverrideKind
 from colloque.storage.engine import Database
 from tests.conftest import T0
 from tests.factories import Person, World, book, build_world, register_at_practice
@@ -50,6 +54,7 @@ BY_PHONE = "paul.durand@example.test"
 #: apart (so that only the same slot clashes), six a morning, four mornings.
 FIRST_SLOT = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 SLOTS = 24
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def slot(index: int) -> datetime:
@@ -117,13 +122,23 @@ class Cancel:
     by_desk: bool
 
 
-Operation = Book | Move | Cancel
+@dataclass(frozen=True)
+class Absence:
+    """A day off entered by the desk (or the admin) over that day's appointments, confirmed
+    with the list the server gave."""
+
+    day: int
+    by_admin: bool
+
+
+Operation = Book | Move | Cancel | Absence
 
 bookings = st.builds(Book, st.integers(0, 3), st.integers(0, SLOTS - 1), st.booleans())
 changes = st.one_of(
     bookings,
     st.builds(Move, st.integers(0, 20), st.integers(0, SLOTS - 1), st.booleans()),
     st.builds(Cancel, st.integers(0, 20), st.booleans()),
+    st.builds(Absence, st.integers(0, SLOTS // 6 - 1), st.booleans()),
 )
 #: A few bookings first (a sequence of moves with nothing booked tells nothing), then any mix.
 operations = st.tuples(
@@ -179,6 +194,9 @@ class Play:
                 (address, Template.APPOINTMENT_CONFIRMED, appointment.appointment_id)
             ] += 1
             return
+        if isinstance(operation, Absence):
+            self._absence(operation)
+            return
         if not self.appointments:
             return
         appointment_id, patient = self.appointments[operation.appointment % len(self.appointments)]
@@ -208,6 +226,34 @@ class Play:
                 else CancelReason.NO_LONGER_NEEDED,
             )
         self.expected[(address, Template.APPOINTMENT_CANCELLED, appointment_id)] += 1
+
+    def _absence(self, operation: Absence) -> None:
+        day = slot(operation.day * 6).astimezone(PARIS).date()
+        time_off = TimeOff(kind=OverrideKind.ABSENCE, first_day=day, last_day=day)
+        actor = self.world.admin if operation.by_admin else self.world.secretary
+        principal = actor.principal(self.db)
+        where = {
+            "practice_id": self.world.practice_id,
+            "practitioner_id": self.world.practitioner_id,
+        }
+        with self.db.read() as session:
+            listed = preview_time_off(
+                session, now=self.clock.now(), principal=principal, time_off=time_off, **where
+            )
+        with self.db.write() as session:
+            do_add_time_off(
+                session,
+                now=self.clock.now(),
+                principal=principal,
+                time_off=time_off,
+                cancel_appointment_ids=[a.appointment.appointment_id for a in listed] or None,
+                **where,
+            )
+        owners = dict(self.appointments)
+        for affected in listed:
+            address = self.patients[owners[affected.appointment.appointment_id]][2]
+            key = (address, Template.APPOINTMENT_CANCELLED, affected.appointment.appointment_id)
+            self.expected[key] += 1
 
     def received(self, inbox: Inbox) -> Counter[tuple[str, str, UUID]]:
         """What the SMTP server received, as (address, template, appointment) from each
