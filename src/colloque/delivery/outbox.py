@@ -32,6 +32,7 @@ from colloque.crypto.errors import CryptoError
 from colloque.delivery.channels import Channels
 from colloque.delivery.compose import Composed, MailConfig, compose
 from colloque.delivery.recipients import Undeliverable
+from colloque.delivery.reminders import ReminderPlanner
 from colloque.notifications.account_mail import open_account_mail
 from colloque.notifications.interfaces import DeliveryError, OutgoingMail
 from colloque.notifications.models import AccountMail, OutboxMessage
@@ -89,6 +90,7 @@ class OutboxDelivery:
         account_mail_key: bytes,
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        reminders: ReminderPlanner | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -97,15 +99,24 @@ class OutboxDelivery:
         self._key = account_mail_key
         self._policy = policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._reminders = reminders
 
     # -- rounds ------------------------------------------------------------------------------
 
     def run_round(self) -> DeliveryReport:
         """Claim and deliver one batch of each kind of message, over one connection."""
         try:
+            self.plan_reminders()
             return self._account_round(None) + self._appointment_round()
         finally:
             self.close()
+
+    def plan_reminders(self) -> int:
+        """Queue the reminders whose moment came (``delivery.reminders``), in a transaction."""
+        if self._reminders is None:
+            return 0
+        with self._database.write() as session:
+            return self._reminders.plan(session, now=self._clock.now())
 
     def close(self) -> None:
         self._channels.email.close()
@@ -194,6 +205,7 @@ class OutboxDelivery:
             html=mail.html,
             attachments=mail.attachments,
             date=self._clock.now(),
+            headers=mail.headers,
         )
 
     # -- account mail ------------------------------------------------------------------------

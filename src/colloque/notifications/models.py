@@ -38,6 +38,9 @@ class OutboxMessage(Base):
         CheckConstraint(_STATUS_CHECK, name="status"),
         Index("ix_outbox_pending", "status", "created_at"),
         Index("ix_outbox_due", "status", "due_at"),
+        # The planner queues a reminder once: its key names what it reminds of. Led by the key so
+        # that the SMS of one person's day is found whatever practice queued it.
+        Index("ux_outbox_dedupe", "dedupe_key", "practice_id", unique=True),
         {"info": shard(ShardKind.PRACTICE)},
     )
 
@@ -61,6 +64,19 @@ class OutboxMessage(Base):
     #: A category (``smtp_refused``, ``no_contact``...), never a server's reply: replies can quote
     #: the address.
     last_error: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    #: Reminders only (``delivery.reminders``): what the row reminds of, so that it is queued once
+    #: (``reminder_day:<appointment>:<starts_at>``, ``reminder_sms:<person>:<local day>``).
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+class ReminderPlanning(Base):
+    """Up to when the reminder planner has looked: each round plans the moments since."""
+
+    __tablename__ = "reminder_planning"
+    __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    planned_until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AccountMail(Base):

@@ -49,6 +49,8 @@ class Notice:
     reference: str
     previous_starts_at: datetime | None = None
     cancelled_by: CancelledBy | None = None
+    #: Reminders only: the one-click unsubscribe link (also in the mail's headers).
+    unsubscribe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +72,18 @@ _ENVIRONMENT = Environment(
 
 #: The templates the worker renders today; the others wait for their part of issue 13.
 RENDERED_TEMPLATES = frozenset(
-    {Template.APPOINTMENT_CONFIRMED, Template.APPOINTMENT_CANCELLED, Template.APPOINTMENT_MOVED}
+    {
+        Template.APPOINTMENT_CONFIRMED,
+        Template.APPOINTMENT_CANCELLED,
+        Template.APPOINTMENT_MOVED,
+        Template.REMINDER_WEEK,
+        Template.REMINDER_DAY,
+        Template.REMINDER_SMS,
+    }
 )
+REMINDERS = frozenset({Template.REMINDER_WEEK, Template.REMINDER_DAY, Template.REMINDER_SMS})
+#: The day's SMS says what the day's email says.
+_FILES = {Template.REMINDER_SMS: "reminder_day"}
 
 
 def reference_code(message_id: UUID) -> str:
@@ -105,8 +117,9 @@ def render(notice: Notice) -> Rendered:
         "cancelled_by": notice.cancelled_by.value if notice.cancelled_by else None,
         "link": notice.link,
         "reference": notice.reference,
+        "unsubscribe": notice.unsubscribe,
     }
-    base = f"{notice.language.value}/{notice.template.value}"
+    base = f"{notice.language.value}/{_FILES.get(notice.template, notice.template.value)}"
     return Rendered(
         subject=_ENVIRONMENT.get_template(f"{base}.subject").render(context).strip(),
         text=_ENVIRONMENT.get_template(f"{base}.txt").render(context),

@@ -16,6 +16,10 @@ class Template(enum.StrEnum):
     APPOINTMENT_CONFIRMED = "appointment_confirmed"
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_MOVED = "appointment_moved"
+    #: Reminders, queued by the planner (``delivery.reminders``) when their moment comes.
+    REMINDER_WEEK = "reminder_week"
+    REMINDER_DAY = "reminder_day"
+    REMINDER_SMS = "reminder_sms"
     WAITLIST_OFFER = "waitlist_offer"
     #: "You have a new message from <practice>": never the message, which the server cannot read.
     MESSAGE_RECEIVED = "message_received"
@@ -30,6 +34,8 @@ def enqueue(
     patient_id: UUID,
     appointment_id: UUID | None = None,
     event_id: UUID | None = None,
+    due_at: datetime | None = None,
+    dedupe_key: str | None = None,
 ) -> UUID:
     """Queue a message about ``patient_id``, due at once; return its id.
 
@@ -49,7 +55,8 @@ def enqueue(
             event_id=event_id,
             status="pending",
             attempts=0,
-            due_at=at,
+            due_at=due_at or at,
+            dedupe_key=dedupe_key,
         )
     )
     return message_id
