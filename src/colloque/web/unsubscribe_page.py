@@ -84,7 +84,7 @@ def _one_click(content_type: str, body: bytes) -> bool:
 
 
 def _bad_request(page: Page) -> HTMLResponse:
-    return error_page(page, 400, "unsubscribe.bad_request")
+    return error_page(page, 400, "error.bad_unsubscribe")
 
 
 def _private(response: HTMLResponse) -> HTMLResponse:
