@@ -184,38 +184,25 @@ class ReminderPlanner:
     ) -> int:
         contacts = self._contacts(session, [a for a, _ in candidates])
         rows: list[dict[str, Any]] = []
-        sms_keys: set[str] = set()
+        # The first appointment of each phone's day: candidates come in time order.
+        texts: dict[str, Appointment] = {}
         for appointment, zone in candidates:
             contact = contacts.get((appointment.practice_id, appointment.patient_id))
             if contact is None or appointment.starts_at <= now:
                 continue
             if contact.email and _week_is_due(appointment, since=since, now=now):
-                rows.append(
-                    _row(
-                        appointment,
-                        Template.REMINDER_WEEK,
-                        now,
-                        reminder_key(Template.REMINDER_WEEK, appointment),
-                    )
-                )
+                rows.append(_email_row(appointment, Template.REMINDER_WEEK, now))
             if not _day_is_due(appointment, zone, now=now):
                 continue
             if contact.email:
-                rows.append(
-                    _row(
-                        appointment,
-                        Template.REMINDER_DAY,
-                        now,
-                        reminder_key(Template.REMINDER_DAY, appointment),
-                    )
-                )
+                rows.append(_email_row(appointment, Template.REMINDER_DAY, now))
             if self._sms and contact.phone:
-                key = sms_key(
-                    self._phone_hash(contact.phone), local_day(appointment.starts_at, zone)
-                )
-                if key not in sms_keys and not _queued_anywhere(session, key):
-                    sms_keys.add(key)
-                    rows.append(_row(appointment, Template.REMINDER_SMS, now, key))
+                day = local_day(appointment.starts_at, zone)
+                texts.setdefault(sms_key(self._phone_hash(contact.phone), day), appointment)
+        queued = _queued_anywhere(session, list(texts))
+        for key, appointment in texts.items():
+            if key not in queued:
+                rows.append(_row(appointment, Template.REMINDER_SMS, now, key))
         return _insert_ignoring_duplicates(session, OutboxMessage, rows)
 
     def _contacts(
@@ -295,10 +282,19 @@ def _day_is_due(appointment: Appointment, zone: str, *, now: datetime) -> bool:
     return day_before_moment(day, zone) <= now < _midnight(day, zone)
 
 
-def _queued_anywhere(session: Session, key: str) -> bool:
-    """The SMS of one phone's day may have been queued by another practice's appointment."""
-    found = session.scalar(select(OutboxMessage.message_id).where(OutboxMessage.dedupe_key == key))
-    return found is not None
+def _queued_anywhere(session: Session, keys: list[str]) -> set[str]:
+    """The SMS keys already queued, in any practice (another practice's appointment may have
+    queued that phone's day): one query per chunk, led by the key's index."""
+    found: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        statement = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+        found.update(key for key in session.scalars(statement) if key is not None)
+    return found
+
+
+def _email_row(appointment: Appointment, template: Template, now: datetime) -> dict[str, Any]:
+    return _row(appointment, template, now, reminder_key(template, appointment))
 
 
 def _row(appointment: Appointment, template: Template, now: datetime, key: str) -> dict[str, Any]:

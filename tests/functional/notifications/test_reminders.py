@@ -33,6 +33,7 @@ from colloque.notifications.models import OutboxMessage
 from colloque.notifications.sms import HttpSmsProvider
 from colloque.patients.registry import do_register_patient
 from colloque.storage.engine import Database
+from tests.conftest import QueryCount
 from tests.factories import World, book
 from tests.functional.notifications.conftest import SECRET_KEY, smtp_to
 from tests.sms import SmsProvider, running_provider
@@ -51,6 +52,7 @@ MON_16 = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)  # 09:00 in Paris
 WEEK_MOMENT = MON_16 - timedelta(days=7)
 DAY_MOMENT = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)  # Sunday 10:00 in Paris
 SECOND = timedelta(seconds=1)
+PLAN_A_DAY = {"sqlite": 12, "postgresql": 11}
 
 
 @pytest.fixture
@@ -101,14 +103,16 @@ def _parsed(message: Message) -> EmailMessage:
     return parsed
 
 
-def _phone_patient(db: Database, clock: SettableClock, world: World, *, email: str | None) -> UUID:
+def _phone_patient(
+    db: Database, clock: SettableClock, world: World, *, email: str | None, name: str = "Paul"
+) -> UUID:
     with db.write() as session:
         registered = do_register_patient(
             session,
             now=clock.now(),
             principal=world.secretary.principal(db),
             practice_id=world.practice_id,
-            first_name="Paul",
+            first_name=name,
             last_name="Durand",
             birth_date=date(1950, 1, 1),
             phone=PHONE,
@@ -367,3 +371,27 @@ def test_an_unsubscribed_account_gets_no_reminders(
     assert [s for s in _subjects(inbox, HOLDER) if s.startswith("Rappel")] == [
         "Rappel : rendez-vous le lundi 16 mars 2026 à 09:00"
     ]
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_planning_a_day_reads_the_same_few_statements_however_many_appointments(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    inbox: Inbox,
+    delivery: OutboxDelivery,
+    assert_query_count: QueryCount,
+    count: int,
+) -> None:
+    for index in range(count):
+        paul = _phone_patient(
+            db, clock, world, email=f"paul{index}@example.test", name=f"Paul{index}"
+        )
+        _desk_book(db, clock, world, MON_16 + index * timedelta(minutes=20), paul)
+    delivery.plan_reminders()  # the planner's first round: its state row
+    clock.set(DAY_MOMENT)
+    # The state, the week slice, the zones, the day, the changed ones, patients, their recorded
+    # contacts, the SMS keys already queued, one insert; and the transaction's own statements.
+    with assert_query_count(PLAN_A_DAY):
+        delivery.plan_reminders()
+    assert len(_reminders(db)) == 2 * count - (count - 1)  # one SMS for the one phone
