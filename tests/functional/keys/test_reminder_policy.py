@@ -66,20 +66,25 @@ def test_the_client_sends_the_visit_type_s_reminder_policy(
     person = keyed(db, clock, "patient")
     client = person.client(http)
     patient_id = _patient(db, clock, person)
-    booking = {
-        "practice_id": world.practice_id,
-        "practitioner_id": world.practitioner_id,
-        "patient_id": patient_id,
-        "visit_type_id": world.consultation_id,
-        "duration_minutes": 20,
-    }
-    quiet = client.book(starts_at=MON_0900, **booking)
+
+    def book(starts_at: datetime, reminders: bool | None = None) -> dict[str, object]:
+        return client.book(
+            practice_id=world.practice_id,
+            practitioner_id=world.practitioner_id,
+            patient_id=patient_id,
+            visit_type_id=world.consultation_id,
+            duration_minutes=20,
+            starts_at=starts_at,
+            reminders_wanted=reminders,
+        )
+
+    quiet = book(MON_0900)
     assert quiet["reminders_wanted"] is False
     # The caller may still say it (a client that read the policy itself).
-    told = client.book(starts_at=LATER_0900, reminders_wanted=True, **booking)
+    told = book(LATER_0900, reminders=True)
     assert told["reminders_wanted"] is True
     with db.read() as session:
-        stored = session.get(Appointment, (world.practice_id, UUID(quiet["appointment_id"])))
+        stored = session.get(Appointment, (world.practice_id, UUID(str(quiet["appointment_id"]))))
         assert stored is not None
         assert stored.reminders_wanted is False
     # A type or an agenda the practice does not list: reminders, the default.
