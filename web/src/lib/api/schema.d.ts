@@ -2274,6 +2274,12 @@ export interface components {
         DecisionIn: {
             /** Accept */
             accept: boolean;
+            /**
+             * Reminders Wanted
+             * @description on accepting: the reminder policy of the visit type the patient seals (the server never learns the type)
+             * @default true
+             */
+            reminders_wanted: boolean;
             /** @description on accepting: the visit reason sealed for the held appointment's id */
             sealed_reason?: components["schemas"]["SealedReasonIn"] | null;
         };
