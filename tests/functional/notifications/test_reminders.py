@@ -395,3 +395,39 @@ def test_planning_a_day_reads_the_same_few_statements_however_many_appointments(
     with assert_query_count(PLAN_A_DAY):
         delivery.plan_reminders()
     assert len(_reminders(db)) == 2 * count - (count - 1)  # one SMS for the one phone
+
+
+def test_a_reminder_queued_then_made_stale_is_not_sent(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
+) -> None:
+    moved = book(db, clock, world, MON_16)
+    quiet = book(db, clock, world, MON_16 + timedelta(hours=1), patient_id=world.child_patient_id)
+    _at(clock, delivery, clock.now())
+    clock.set(DAY_MOMENT)
+    delivery.plan_reminders()
+    with db.write() as session:
+        do_reschedule_appointment(
+            session,
+            now=clock.now(),
+            principal=world.holder.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=moved.appointment_id,
+            new_starts_at=MON_16 + timedelta(days=1),
+        )
+        stored = session.get(Appointment, (world.practice_id, quiet.appointment_id))
+        assert stored is not None
+        stored.reminders_wanted = False  # as if booked so: only the worker's check stops it
+    delivery.run_until_idle()
+    with db.read() as session:
+        errors = sorted(
+            row.last_error or ""
+            for row in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.template == "reminder_day")
+            )
+        )
+    assert errors == ["moved", "reminders_off"]
+    # The new time's own reminder, the day before it.
+    _at(clock, delivery, DAY_MOMENT + timedelta(days=1))
+    assert [s for s in _subjects(inbox, HOLDER) if s.startswith("Rappel")] == [
+        "Rappel : rendez-vous demain, mardi 17 mars 2026 à 09:00"
+    ]
