@@ -28,6 +28,7 @@ from colloque.clock import SettableClock
 from colloque.delivery.channels import Channels
 from colloque.delivery.compose import MailConfig
 from colloque.delivery.outbox import OutboxDelivery
+from colloque.delivery.queries import failed_messages
 from colloque.delivery.reminders import ReminderPlanner
 from colloque.notifications.models import OutboxMessage
 from colloque.notifications.sms import HttpSmsProvider
@@ -426,6 +427,8 @@ def test_a_reminder_queued_then_made_stale_is_not_sent(
             )
         )
     assert errors == ["moved", "reminders_off"]
+    with db.read() as session:
+        assert failed_messages(session, practice_id=world.practice_id) == []
     # The new time's own reminder, the day before it.
     _at(clock, delivery, DAY_MOMENT + timedelta(days=1))
     assert [s for s in _subjects(inbox, HOLDER) if s.startswith("Rappel")] == [
