@@ -17,7 +17,6 @@ from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.notifications.models import AccountMail, OutboxMessage
 from colloque.principal import Principal
 
-
 #: Why a reminder was rightly not sent (``delivery.compose``): left out of the failed lists.
 STALE_REMINDER = ("not_booked", "moved", "reminders_off")
 
