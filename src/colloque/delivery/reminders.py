@@ -36,7 +36,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -132,24 +132,10 @@ class ReminderPlanner:
             raise LookupError(_PLANNER)
         return state
 
-    @staticmethod
-    def _booked() -> Any:
-        return (
-            select(Appointment, Practice.timezone)
-            .join(Practice, Practice.practice_id == Appointment.practice_id)
-            .where(
-                Appointment.status == Status.BOOKED.value,
-                Appointment.reminders_wanted,
-            )
-        )
-
     def _week_candidates(
         self, session: Session, since: datetime, now: datetime
     ) -> Iterable[tuple[Appointment, str]]:
-        statement = self._booked().where(
-            Appointment.starts_at > since + WEEK, Appointment.starts_at <= now + WEEK
-        )
-        yield from _pairs(session, statement)
+        yield from _pairs(session, week_scan(since, now))
 
     def _day_candidates(
         self, session: Session, since: datetime, now: datetime
@@ -157,20 +143,12 @@ class ReminderPlanner:
         zones = session.scalars(select(Practice.timezone).distinct()).all()
         for zone in zones:
             for day in _days_whose_moment_passed(zone, since, now):
-                statement = self._booked().where(
-                    Practice.timezone == zone,
-                    Appointment.starts_at >= max(_midnight(day, zone), now),
-                    Appointment.starts_at < _midnight(day + timedelta(days=1), zone),
-                )
-                yield from _pairs(session, statement)
+                yield from _pairs(session, day_scan(zone, day, now))
 
     def _changed(
         self, session: Session, since: datetime, now: datetime
     ) -> Iterable[tuple[Appointment, str]]:
-        statement = self._booked().where(
-            Appointment.updated_at > since, Appointment.updated_at <= now
-        )
-        yield from _pairs(session, statement)
+        yield from _pairs(session, changed_scan(since, now))
 
     # -- what to queue -----------------------------------------------------------------------
 
@@ -253,7 +231,36 @@ class ReminderPlanner:
         return hmac.new(self._phone_key, phone.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
-def _pairs(session: Session, statement: Any) -> list[tuple[Appointment, str]]:
+def _booked() -> Select[Appointment, str]:
+    return (
+        select(Appointment, Practice.timezone)
+        .join(Practice, Practice.practice_id == Appointment.practice_id)
+        .where(Appointment.status == Status.BOOKED.value, Appointment.reminders_wanted)
+    )
+
+
+def week_scan(since: datetime, now: datetime) -> Select[Appointment, str]:
+    """Booked appointments whose week moment passed in ``(since, now]``."""
+    return _booked().where(
+        Appointment.starts_at > since + WEEK, Appointment.starts_at <= now + WEEK
+    )
+
+
+def day_scan(zone: str, day: date, now: datetime) -> Select[Appointment, str]:
+    """The booked appointments of one local day in the practices of one time zone."""
+    return _booked().where(
+        Practice.timezone == zone,
+        Appointment.starts_at >= max(_midnight(day, zone), now),
+        Appointment.starts_at < _midnight(day + timedelta(days=1), zone),
+    )
+
+
+def changed_scan(since: datetime, now: datetime) -> Select[Appointment, str]:
+    """The appointments booked or moved since the last round."""
+    return _booked().where(Appointment.updated_at > since, Appointment.updated_at <= now)
+
+
+def _pairs(session: Session, statement: Select[Appointment, str]) -> list[tuple[Appointment, str]]:
     return [(appointment, zone) for appointment, zone in session.execute(statement)]
 
 
