@@ -10,17 +10,21 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from colloque.booking.changes import do_cancel_appointment
 from colloque.booking.models import Appointment
+from colloque.booking.rules import CancelReason
 from colloque.clock import SettableClock
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from tests.factories import World, build_world
+from tests.factories import book as book_for_holder
 from tests.functional.http import bearer
 from tests.functional.keys.conftest import SETTINGS, Keyed, keyed
 
 MON_0900 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LATER_0900 = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
+TUE_0900 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -90,3 +94,40 @@ def test_the_client_sends_the_visit_type_s_reminder_policy(
     # A type or an agenda the practice does not list: reminders, the default.
     assert client._visit_type_reminders(world.practice_id, world.practitioner_id, uuid4())
     assert client._visit_type_reminders(world.practice_id, uuid4(), world.consultation_id)
+
+
+def test_accepting_a_waitlist_offer_carries_the_policy_too(
+    db: Database, clock: SettableClock, http: TestClient
+) -> None:
+    world = build_world(db, clock)
+    _turn_reminders_off(http, world, world.consultation_id)
+    taken = book_for_holder(db, clock, world, TUE_0900)
+    person = keyed(db, clock, "waiter")
+    client = person.client(http)
+    patient_id = _patient(db, clock, person)
+    client.join_waitlist(
+        practice_id=world.practice_id,
+        practitioner_id=world.practitioner_id,
+        patient_id=patient_id,
+        duration_minutes=20,
+        first_day=date(2026, 3, 3),
+        last_day=date(2026, 3, 3),
+    )
+    with db.write() as session:
+        do_cancel_appointment(
+            session,
+            now=clock.now(),
+            principal=world.holder.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=taken.appointment_id,
+            reason=CancelReason.PATIENT_UNAVAILABLE,
+        )
+    [entry] = client.my_waitlist()
+    client.accept_offer(entry, visit_type_id=world.consultation_id)
+    with db.read() as session:
+        held = session.get(
+            Appointment, (world.practice_id, UUID(entry["pending_offer"]["appointment_id"]))
+        )
+        assert held is not None
+        assert held.status == "booked"
+        assert held.reminders_wanted is False
