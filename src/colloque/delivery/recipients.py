@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from colloque.accounts.models import Account
 from colloque.booking.models import Appointment
 from colloque.notifications.rendering import Language
+from colloque.notifications.unsubscribe import Subscriber, Unsubscribe
 from colloque.patients.models import Patient, PracticePatient
 
 
@@ -25,6 +26,9 @@ class Recipient:
     language: Language
     email: str | None = None
     phone: str | None = None
+    #: Whose setting turns reminders off: the account, or the patient without one.
+    subscriber: Unsubscribe | None = None
+    reminders: bool = True
 
 
 class Undeliverable(Exception):
@@ -53,10 +57,21 @@ def recipient_of(session: Session, *, practice_id: UUID, patient_id: UUID) -> Re
     if patient.holder_account_id is not None:
         account = session.get(Account, patient.holder_account_id)
         if account is not None and account.email and not account.disabled:
-            return Recipient(language=Language.of(account.language), email=account.email)
+            return Recipient(
+                language=Language.of(account.language),
+                email=account.email,
+                subscriber=Unsubscribe(Subscriber.ACCOUNT, account.account_id),
+                reminders=account.reminders,
+            )
         if account is not None:
             raise Undeliverable("no_contact")
     contact = session.get(PracticePatient, (practice_id, patient_id))
     if contact is None or not (contact.email or contact.phone):
         raise Undeliverable("no_contact")
-    return Recipient(language=Language.FR, email=contact.email, phone=contact.phone)
+    return Recipient(
+        language=Language.FR,
+        email=contact.email,
+        phone=contact.phone,
+        subscriber=Unsubscribe(Subscriber.PATIENT, patient.patient_id),
+        reminders=patient.reminders,
+    )

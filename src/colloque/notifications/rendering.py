@@ -55,6 +55,8 @@ class Notice:
     rebook_link: str | None = None
     #: The next free times with the same practitioner for an appointment of the same length.
     other_times: tuple[datetime, ...] = ()
+    #: Reminders only: the one-click unsubscribe link (also in the mail's headers).
+    unsubscribe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +78,18 @@ _ENVIRONMENT = Environment(
 
 #: The templates the worker renders today; the others wait for their part of issue 13.
 RENDERED_TEMPLATES = frozenset(
-    {Template.APPOINTMENT_CONFIRMED, Template.APPOINTMENT_CANCELLED, Template.APPOINTMENT_MOVED}
+    {
+        Template.APPOINTMENT_CONFIRMED,
+        Template.APPOINTMENT_CANCELLED,
+        Template.APPOINTMENT_MOVED,
+        Template.REMINDER_WEEK,
+        Template.REMINDER_DAY,
+        Template.REMINDER_SMS,
+    }
 )
+REMINDERS = frozenset({Template.REMINDER_WEEK, Template.REMINDER_DAY, Template.REMINDER_SMS})
+#: The day's SMS says what the day's email says.
+_FILES = {Template.REMINDER_SMS: "reminder_day"}
 
 
 def reference_code(message_id: UUID) -> str:
@@ -116,8 +128,9 @@ def render(notice: Notice) -> Rendered:
         ],
         "link": notice.link,
         "reference": notice.reference,
+        "unsubscribe": notice.unsubscribe,
     }
-    base = f"{notice.language.value}/{notice.template.value}"
+    base = f"{notice.language.value}/{_FILES.get(notice.template, notice.template.value)}"
     return Rendered(
         subject=_ENVIRONMENT.get_template(f"{base}.subject").render(context).strip(),
         text=_ENVIRONMENT.get_template(f"{base}.txt").render(context),
