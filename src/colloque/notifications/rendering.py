@@ -82,6 +82,7 @@ RENDERED_TEMPLATES = frozenset(
         Template.APPOINTMENT_CONFIRMED,
         Template.APPOINTMENT_CANCELLED,
         Template.APPOINTMENT_MOVED,
+        Template.NO_SHOW_FOLLOW_UP,
         Template.REMINDER_WEEK,
         Template.REMINDER_DAY,
         Template.REMINDER_SMS,
