@@ -25,12 +25,13 @@ from rich.progress import (
 )
 from sqlalchemy import func, select
 
+from colloque.cli.common import DatabaseOption, database_of, fail, settings_of
+from colloque.cli.outbox import outbox_app
 from colloque.cli.witness import witness_app
 from colloque.clock import SystemClock
-from colloque.config import ConfigurationError, Settings, load_settings
+from colloque.config import ConfigurationError, Settings
 from colloque.logs import configure as configure_logging
 from colloque.server_keys import ServerKeys
-from colloque.storage.engine import Database, normalise_url
 from colloque.storage.migrate import upgrade
 
 app = typer.Typer(
@@ -41,68 +42,25 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-errors = Console(stderr=True)
 app.add_typer(witness_app, name="witness")
+app.add_typer(outbox_app, name="outbox")
 
 MAX_DEMO_PRACTITIONERS = 10_000
 MAX_DEMO_APPOINTMENTS = 1_000_000
 MAX_DEMO_PATIENTS = 2_000_000
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=2)
-
-
-def _settings(database_url: str | None) -> Settings:
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from None
-    except Exception as exc:  # pydantic reports which variable is wrong
-        raise _fail(f"invalid configuration: {exc}") from None
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    try:
-        normalise_url(settings.effective_database_url)
-    except Exception as exc:
-        raise _fail(f"invalid database URL: {exc}") from None
-    return settings
-
-
-def _database(settings: Settings) -> Database:
-    from colloque.delivery.setup import configure_breaker
-
-    try:
-        database = Database(settings.effective_database_url)
-    except Exception as exc:
-        raise _fail(f"cannot use the database URL: {exc}") from None
-    configure_breaker(settings, database)
-    return database
-
-
 def _migrate(settings: Settings) -> None:
     try:
         upgrade(settings.effective_database_url)
     except Exception as exc:
-        raise _fail(
-            f"migration failed ({type(exc).__name__}); is the database reachable?"
-        ) from None
-
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Overrides COLLOQUE_DATABASE_URL (sqlite:///PATH or postgresql://...).",
-    ),
-]
+        raise fail(f"migration failed ({type(exc).__name__}); is the database reachable?") from None
 
 
 @app.command()
 def migrate(database_url: DatabaseOption = None) -> None:
     """Bring the database schema up to date."""
-    settings = _settings(database_url)
+    settings = settings_of(database_url)
     _migrate(settings)
     console.print("schema is up to date")
 
@@ -130,7 +88,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (migrating the schema first)."""
-    settings = _settings(database_url)
+    settings = settings_of(database_url)
     overrides: dict[str, object] = {}
     if proxy_headers is not None:
         overrides["proxy_headers"] = proxy_headers
@@ -208,13 +166,13 @@ def worker(
     from colloque.storage.blobs import FilesystemBlobStore
     from colloque.worker import SweepSchedule, run_cycle
 
-    settings = _settings(database_url)
-    database = _database(settings)
+    settings = settings_of(database_url)
+    database = database_of(settings)
     clock = SystemClock()
     try:
         delivery = outbox_delivery_from_settings(settings, database=database, clock=clock)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
     def print_delivery(report: DeliveryReport) -> None:
         console.print(
@@ -246,83 +204,6 @@ def worker(
         time.sleep(settings.refresh_interval_seconds)
 
 
-outbox_app = typer.Typer(
-    help="The outbox: messages that could not be sent, or that the mass-change breaker holds.",
-    no_args_is_help=True,
-)
-app.add_typer(outbox_app, name="outbox")
-
-
-@outbox_app.command("failed")
-def outbox_failed(
-    database_url: DatabaseOption = None,
-    practice_id: Annotated[
-        str | None, typer.Option(help="Only this practice's messages (its id).")
-    ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
-) -> None:
-    """List the messages given up after their retries (ids, template, error; no content)."""
-    import uuid
-
-    from colloque.delivery.queries import failed_account_mail, failed_messages
-
-    try:
-        practice = uuid.UUID(practice_id) if practice_id else None
-    except ValueError:
-        raise _fail("--practice-id must be a UUID") from None
-    settings = _settings(database_url)
-    database = _database(settings)
-    with database.read() as session:
-        messages = failed_messages(session, practice_id=practice, limit=limit)
-        account = [] if practice else failed_account_mail(session, limit=limit)
-    for m in messages:
-        typer.echo(
-            f"{m.created_at:%Y-%m-%d %H:%M}Z practice {m.practice_id} message {m.message_id} "
-            f"{m.template} attempts={m.attempts} error={m.last_error}"
-        )
-    for a in account:
-        typer.echo(
-            f"{a.created_at:%Y-%m-%d %H:%M}Z account-mail {a.mail_id} "
-            f"attempts={a.attempts} error={a.last_error}"
-        )
-    typer.echo(f"{len(messages)} failed messages, {len(account)} failed account mails")
-    database.dispose()
-
-
-@outbox_app.command("held")
-def outbox_held(
-    database_url: DatabaseOption = None,
-    practice_id: Annotated[
-        str | None, typer.Option(help="Only this practice's pauses (its id).")
-    ] = None,
-) -> None:
-    """List the open pauses of the mass-change breaker: which practice, which account tripped
-    it, how many messages wait. Only the practice's admins release or discard them (the API and
-    the practice's outbox page): the decision about its patients' messages is theirs."""
-    import uuid
-
-    from colloque.delivery.pauses import pauses
-
-    try:
-        practice = uuid.UUID(practice_id) if practice_id else None
-    except ValueError:
-        raise _fail("--practice-id must be a UUID") from None
-    settings = _settings(database_url)
-    database = _database(settings)
-    with database.read() as session:
-        found = pauses(session, practice_id=practice)
-    for p in found:
-        who = f"account {p.principal_account_id}" if p.principal_account_id else "the practice"
-        alerted = "alerted" if p.alerted_at else "not yet alerted"
-        typer.echo(
-            f"{p.tripped_at:%Y-%m-%d %H:%M}Z practice {p.practice_id} pause {p.pause_id} "
-            f"by {who}: {p.held} held ({p.held_cancellations} cancellations, "
-            f"{p.held_moves} moves), {alerted}"
-        )
-    typer.echo(f"{len(found)} open pauses, {sum(p.held for p in found)} messages held")
-    database.dispose()
-
-
 @app.command()
 def demo(
     database_url: DatabaseOption = None,
@@ -345,16 +226,16 @@ def demo(
     """Load realistic demo data (once), print the URL, the logins with fresh bearer tokens and
     lines to try (on every start), and serve."""
     if not 1 <= practitioners <= MAX_DEMO_PRACTITIONERS:
-        raise _fail(f"--practitioners must be between 1 and {MAX_DEMO_PRACTITIONERS}")
+        raise fail(f"--practitioners must be between 1 and {MAX_DEMO_PRACTITIONERS}")
     if not 0 <= appointments <= MAX_DEMO_APPOINTMENTS:
-        raise _fail(f"--appointments must be between 0 and {MAX_DEMO_APPOINTMENTS}")
+        raise fail(f"--appointments must be between 0 and {MAX_DEMO_APPOINTMENTS}")
     if not 1 <= patients <= MAX_DEMO_PATIENTS:
-        raise _fail(f"--patients must be between 1 and {MAX_DEMO_PATIENTS}")
-    settings = _settings(database_url)
+        raise fail(f"--patients must be between 1 and {MAX_DEMO_PATIENTS}")
+    settings = settings_of(database_url)
     if settings.environment == "production":
-        raise _fail("demo data is refused in production")
+        raise fail("demo data is refused in production")
     _migrate(settings)
-    database = _database(settings)
+    database = database_of(settings)
 
     from colloque.demo.generator import generate_demo
     from colloque.keydirectory.config import LogKey
@@ -457,11 +338,11 @@ def verify_web(
     from colloque.web.verify import read_manifest, verify_page
 
     if not url.startswith(("http://", "https://")):
-        raise _fail("the URL must start with http:// or https://")
+        raise fail("the URL must start with http:// or https://")
     try:
         expected = read_manifest(manifest.read_bytes())
     except (ValueError, KeyError, TypeError) as exc:
-        raise _fail(f"{manifest} is not an asset manifest ({type(exc).__name__})") from None
+        raise fail(f"{manifest} is not an asset manifest ({type(exc).__name__})") from None
     with httpx2.Client(timeout=20, follow_redirects=False) as client:
 
         def fetch(target: str) -> tuple[int, bytes]:
@@ -471,7 +352,7 @@ def verify_web(
         try:
             report = verify_page(url, expected, fetch)
         except httpx2.HTTPError as exc:
-            raise _fail(f"cannot fetch from {url}: {type(exc).__name__}") from None
+            raise fail(f"cannot fetch from {url}: {type(exc).__name__}") from None
     for finding in report.findings:
         typer.echo(f"{'ok  ' if finding.ok else 'FAIL'}  {finding.what}: {finding.detail}")
     if not report.ok:
@@ -485,10 +366,10 @@ def _read_secret_file(path: Path) -> str:
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"cannot read {path}: {type(exc).__name__}") from None
+        raise fail(f"cannot read {path}: {type(exc).__name__}") from None
     secret = text.rstrip("\r\n")
     if not secret:
-        raise _fail(f"{path} holds no secret")
+        raise fail(f"{path} holds no secret")
     return secret
 
 
@@ -510,13 +391,13 @@ def rotate_secret(
 
     from colloque.accounts.secrets import SealedUnderNeither, do_reseal_totp_seeds
 
-    settings = _settings(database_url)
+    settings = settings_of(database_url)
     old_secret = _read_secret_file(old_secret_file)
     if old_secret == settings.secret_key.get_secret_value():
-        raise _fail(
+        raise fail(
             "the old secret is COLLOQUE_SECRET_KEY itself: set COLLOQUE_SECRET_KEY to the new one"
         )
-    database = _database(settings)
+    database = database_of(settings)
     try:
         with Progress(
             TextColumn("{task.description:<24}"),
@@ -538,9 +419,9 @@ def rotate_secret(
                     progress=report,
                 )
     except SealedUnderNeither as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise _fail(
+        raise fail(
             f"cannot re-seal ({type(exc).__name__}); is the database reachable and migrated?"
         ) from None
     finally:
@@ -562,7 +443,7 @@ def legacy_log_key() -> None:
     try:
         settings = Settings()
     except Exception as exc:  # pydantic reports which variable is wrong
-        raise _fail(f"invalid configuration: {exc}") from None
+        raise fail(f"invalid configuration: {exc}") from None
     seed = legacy_log_signing_seed(settings.secret_key.get_secret_value())
     log = LogKey(origin=settings.key_directory_origin, seed=seed)
     # Plain lines, never wrapped: made to be appended to an environment file.
