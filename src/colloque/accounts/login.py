@@ -104,7 +104,7 @@ def failure_recorder(
         if locked_until is None or account_id is None:
             return None
         _audit(session, now, ANONYMOUS, AuditAction.ACCOUNT_LOCKED, account_id)
-        return account_locked(email, locked_until)
+        return account_locked(email, locked_until, account_id=account_id)
 
     return record_failure
 

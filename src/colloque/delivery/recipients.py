@@ -25,6 +25,9 @@ class Recipient:
     language: Language
     email: str | None = None
     phone: str | None = None
+    #: The account whose address it is (its inbox lists the message); None for the contact a
+    #: practice recorded for a patient without an account, who has no inbox.
+    account_id: UUID | None = None
 
 
 class Undeliverable(Exception):
@@ -53,7 +56,11 @@ def recipient_of(session: Session, *, practice_id: UUID, patient_id: UUID) -> Re
     if patient.holder_account_id is not None:
         account = session.get(Account, patient.holder_account_id)
         if account is not None and account.email and not account.disabled:
-            return Recipient(language=Language.of(account.language), email=account.email)
+            return Recipient(
+                language=Language.of(account.language),
+                email=account.email,
+                account_id=account.account_id,
+            )
         if account is not None:
             raise Undeliverable("no_contact")
     contact = session.get(PracticePatient, (practice_id, patient_id))

@@ -17,6 +17,8 @@ class Template(enum.StrEnum):
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_MOVED = "appointment_moved"
     WAITLIST_OFFER = "waitlist_offer"
+    #: The offer lapsed (passed to the next patient); the patient stays on the waitlist.
+    WAITLIST_OFFER_EXPIRED = "waitlist_offer_expired"
     #: "You have a new message from <practice>": never the message, which the server cannot read.
     MESSAGE_RECEIVED = "message_received"
 
