@@ -210,8 +210,8 @@ def test_a_message_from_the_practice_queues_a_mail_without_content(
     assert [(m.patient_id, m.appointment_id) for m in queued] == [(s.patient_id, None)]
     # Delivered to the holder: the practice's name and a link, never the message.
     with running_inbox() as inbox:
-        sender = smtp_to(inbox)
-        assert delivery_for(db, clock, Channels(email=sender)).run_until_idle().sent == 1
+        smtp = smtp_to(inbox)
+        assert delivery_for(db, clock, Channels(email=smtp)).run_until_idle().sent == 1
         [mail] = inbox.to("holder.records@example.test")
     reparsed = message_from_bytes(mail.as_bytes(), policy=default)
     assert isinstance(reparsed, EmailMessage)
