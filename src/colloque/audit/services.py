@@ -62,6 +62,8 @@ class AuditAction(enum.StrEnum):
     INVITATION_REVOKED = "accounts:invitation:revoke"
     MEMBER_REMOVED = "accounts:member:remove"
     MEMBER_ROLE_CHANGED = "accounts:member:change"
+    NOTIFICATIONS_LISTED = "accounts:notification:list"
+    NOTIFICATION_CHECKED = "accounts:notification:check"
     PRACTICE_KEY_GROUP_CREATED = "keys:practice_group:create"
     PRACTICE_KEY_GROUP_WRAPPED = "keys:practice_group:wrap"
     PRACTICE_KEY_GROUP_ROTATED = "keys:practice_group:rotate"
