@@ -36,7 +36,7 @@ _LISTED = ("sent", "pending")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class Status(enum.StrEnum):
+class InboxStatus(enum.StrEnum):
     SENT = "sent"
     #: Addressed to the account, not handed over yet (a retry is due).
     ON_ITS_WAY = "on_its_way"
@@ -50,7 +50,7 @@ class InboxEntry:
     template: str
     #: Every message to an account goes by email (SMS go to patients without an account only).
     channel: str
-    status: Status
+    status: InboxStatus
     created_at: datetime
     sent_at: datetime | None
     #: An account notice's subject line (fixed text, no personal data); None otherwise.
@@ -242,5 +242,5 @@ def _entries(
     return entries[:limit]
 
 
-def _status(status: str) -> Status:
-    return Status.SENT if status == "sent" else Status.ON_ITS_WAY
+def _status(status: str) -> InboxStatus:
+    return InboxStatus.SENT if status == "sent" else InboxStatus.ON_ITS_WAY

@@ -68,7 +68,7 @@ class NotificationOut(Out):
     template: str
     channel: str
     #: ``sent``, or ``on_its_way`` (addressed to this account, to be sent again shortly).
-    status: inbox.Status
+    status: inbox.InboxStatus
     created_at: datetime
     sent_at: datetime | None
     #: An account notice's subject line; None for a message about an appointment or a practice.
