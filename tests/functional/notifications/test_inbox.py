@@ -16,11 +16,15 @@ from sqlalchemy import select
 from colloque.accounts.mailing import MailQueue, password_changed, signup_code
 from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
+from colloque.delivery.channels import Channels
 from colloque.delivery.outbox import OutboxDelivery
+from colloque.notifications.mail import SmtpMailSender
+from colloque.notifications.models import OutboxMessage
 from colloque.storage.engine import Database
 from tests.factories import World, book
 from tests.functional.http import app_client, bearer, problem
-from tests.functional.notifications.conftest import SECRET_KEY
+from tests.functional.notifications.conftest import SECRET_KEY, delivery_for, smtp_to
+from tests.server import free_port
 from tests.smtp import Inbox
 
 # Monday 2026-03-02 09:00 in Paris (UTC+1).
@@ -186,3 +190,22 @@ def test_the_inbox_pages_newest_first_across_both_kinds(
         422,
         field="before",
     )
+
+
+def test_a_message_to_be_sent_again_shows_as_on_its_way(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, client: TestClient
+) -> None:
+    book(db, clock, world, MON_0900 + timedelta(days=1))
+    down = SmtpMailSender(host="127.0.0.1", port=free_port(), sender="noreply@colloque.test")
+    assert delivery_for(db, clock, Channels(email=down)).run_until_idle().retried == 1
+    [item] = client.get("/api/v1/me/notifications", headers=bearer(world.holder)).json()["items"]
+    assert (item["status"], item["sent_at"]) == ("on_its_way", None)
+    with db.read() as session:
+        [row] = session.scalars(select(OutboxMessage)).all()
+        assert row.due_at is not None
+    clock.set(row.due_at)
+    up = delivery_for(db, clock, Channels(email=smtp_to(inbox)))
+    assert up.run_until_idle().sent == 1
+    [item] = client.get("/api/v1/me/notifications", headers=bearer(world.holder)).json()["items"]
+    assert item["status"] == "sent"
+    assert item["reference"] == _reference(inbox.to(HOLDER)[0])

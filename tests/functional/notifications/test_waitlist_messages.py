@@ -57,7 +57,12 @@ def _subjects(inbox: Inbox, address: str) -> list[str]:
 
 
 def _join(
-    db: Database, clock: SettableClock, world: World, person: Person, patient_id: UUID
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    person: Person,
+    patient_id: UUID,
+    last_day: date = date(2026, 3, 20),
 ) -> None:
     with db.write() as session:
         do_join_waitlist(
@@ -69,7 +74,7 @@ def _join(
             duration_minutes=20,
             patient_id=patient_id,
             first_day=date(2026, 3, 1),
-            last_day=date(2026, 3, 20),
+            last_day=last_day,
         )
     clock.advance(timedelta(seconds=1))
 
@@ -175,3 +180,31 @@ def test_an_offer_closed_before_it_is_sent_is_not_sent(
         ("failed", "offer_closed", None),
         ("failed", "offer_closed", None),
     ]
+
+
+def test_an_offer_lapsing_after_the_entry_s_last_day_tells_no_waiting(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
+) -> None:
+    """The entry is over by the time the lapse is noticed (the upkeep was down): nobody is told
+    they are still waiting."""
+    taken = book(db, clock, world, TUE_0900)
+    wendy = make_person(db, clock, "Waiting Wendy")
+    wendy_patient = make_patient(db, clock, wendy, "Wendy", "Blanc")
+    _join(db, clock, world, wendy, wendy_patient, last_day=date(2026, 3, 3))
+    with db.write() as session:
+        do_cancel_appointment(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=taken.appointment_id,
+            reason=CancelReason.PRACTITIONER_UNAVAILABLE,
+        )
+    clock.set(datetime(2026, 3, 4, 8, 0, tzinfo=UTC))
+    with db.write() as session:
+        assert lapse_due_offers(session, now=clock.now(), principal=ANONYMOUS) == 1
+        templates = session.scalars(select(OutboxMessage.template)).all()
+    assert "waitlist_offer_expired" not in templates
+    delivery.run_until_idle()
+    # The offer itself was never sent in time: its hold had ended.
+    assert inbox.to(WENDY) == []
