@@ -1,12 +1,18 @@
 """Booking throughput over HTTP on PostgreSQL, against pgbench running the same SQL transaction.
 
-    uv run python -m bench.booking [--seconds 20] [--connections 32] [--workers 2]
+    uv run python -m bench.booking [--seconds 20] [--connections 32] [--workers 2] [--no-delivery]
 
 Concurrent clients (wrk) book distinct free slots through `POST /api/v1/appointments` on a real
 `colloque serve`. Then pgbench runs the statements that one booking request sends (principal
 lookup, agenda version, patient, nearby time, patient history, cache delete, and the inserts of the
 appointment, its history event, its audit event and its outbox message) on the same database, with
 the same client count. The ratio says how much of PostgreSQL's capacity the Python side reaches.
+
+The outbox's cost, two ways. pgbench runs the transaction again without the outbox row: the ratio is
+what the row costs the database. And the HTTP run is repeated with the server's in-process outbox
+worker delivering every confirmation to an SMTP server on loopback (aiosmtpd, in this process,
+accepting everything): the ratio is what sending costs the booking path on the same cores
+(``--no-delivery`` skips that run).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select, text
 
 from bench.harness import (
     machine,
@@ -28,7 +35,9 @@ from bench.harness import (
     run_wrk,
     server,
 )
+from bench.outbox import Sink
 from colloque.accounts.services import do_create_account, do_issue_token, principal_for_account
+from colloque.notifications.models import OutboxMessage
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.scheduling.domain import PatientKind
 from colloque.scheduling.services import (
@@ -41,6 +50,7 @@ from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
+from tests.server import free_port
 
 DATABASE = "colloque_bench_booking"
 PRACTICES = 20
@@ -118,10 +128,12 @@ INSERT INTO appointment_events (practice_id, event_id, appointment_id, at, kind,
 INSERT INTO audit_events (event_id, at, action, actor_account_id, actor_role, practice_id, subject_id,
   object_kind, object_id) VALUES (gen_random_uuid(), now(), 'booking:appointment:book', ':account_id', 'patient',
   ':practice_id', ':patient_id', 'appointment', gen_random_uuid());
-INSERT INTO outbox_messages (practice_id, message_id, created_at, template, appointment_id, recipient_account_id,
-  status, attempts) VALUES (':practice_id', gen_random_uuid(), now(), 'appointment_confirmed', gen_random_uuid(),
-  ':account_id', 'pending', 0);
-END;
+%(outbox)sEND;
+"""
+
+OUTBOX_ROW = """INSERT INTO outbox_messages (practice_id, message_id, created_at, template, appointment_id, patient_id,
+  event_id, status, attempts, due_at) VALUES (':practice_id', gen_random_uuid(), now(), 'appointment_confirmed',
+  gen_random_uuid(), ':patient_id', gen_random_uuid(), 'pending', 0, now());
 """
 
 
@@ -199,7 +211,12 @@ def build(url: str, now: datetime) -> tuple[list[tuple[str, str, str]], list[tup
                     )
                 )
         for index in range(PATIENTS):
-            account = do_create_account(session, now=now, display_name=f"Patient {index}")
+            account = do_create_account(
+                session,
+                now=now,
+                display_name=f"Patient {index}",
+                email=f"patient{index}@bench.colloque.test",
+            )
             token = do_issue_token(
                 session, now=now, account_id=account.account_id, lifetime=timedelta(days=30)
             )
@@ -272,12 +289,25 @@ def write_requests(
             prefix.with_name(f"{prefix.name}.{t}.tsv").write_text("\n".join(run[t::threads]) + "\n")
 
 
+def _sent(url: str) -> tuple[int, int]:
+    """Outbox rows sent, and all of them."""
+    database = Database(url)
+    with database.read() as session:
+        sent = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+        )
+        total = session.scalar(select(func.count()).select_from(OutboxMessage))
+    database.dispose()
+    return sent or 0, total or 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-delivery", action="store_true")
     args = parser.parse_args()
 
     now = datetime.now(UTC)
@@ -286,13 +316,14 @@ def main() -> None:
     budget = 3_000 * (args.seconds + 10)
     with tempfile.TemporaryDirectory() as directory:
         prefix = Path(directory) / "bookings"
+        delivering = Path(directory) / "delivering"
         warmup = Path(directory) / "warmup"
         write_requests(
-            [(warmup, 10_000), (prefix, budget)],
+            [(warmup, 10_000), (prefix, budget), (delivering, budget)],
             agendas,
             patients,
             threads=args.threads,
-            count=budget + 10_000,
+            count=2 * budget + 10_000,
             now=now,
         )
         with server(url, workers=args.workers) as base:
@@ -307,9 +338,46 @@ def main() -> None:
                 seconds=args.seconds,
                 label="booking",
             )
+        delivered = None
+        if not args.no_delivery:
+            sink = Sink()
+            smtp_port = free_port()
+            controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+            controller.start()
+            sent_before, _ = _sent(url)
+            settings = {
+                "COLLOQUE_RUN_OUTBOX_WORKER": "true",
+                "COLLOQUE_MAIL_BACKEND": "smtp",
+                "COLLOQUE_SMTP_HOST": "127.0.0.1",
+                "COLLOQUE_SMTP_PORT": str(smtp_port),
+                "COLLOQUE_SMTP_STARTTLS": "false",
+                "COLLOQUE_OUTBOX_INTERVAL_SECONDS": "0.5",
+            }
+            try:
+                with server(url, workers=args.workers, settings=settings) as base:
+                    delivered = run_wrk(
+                        base,
+                        LUA % {"prefix": delivering},
+                        connections=args.connections,
+                        threads=args.threads,
+                        seconds=args.seconds,
+                        label="booking while delivering",
+                    )
+                    received = sink.received
+                    sent_after, total = _sent(url)
+            finally:
+                controller.stop()
+    outbox = {"agendas": len(agendas), "patients": len(patients)}
     tps = run_pgbench(
         url,
-        PGBENCH % {"agendas": len(agendas), "patients": len(patients)},
+        PGBENCH % {**outbox, "outbox": OUTBOX_ROW},
+        clients=args.connections,
+        threads=args.threads,
+        seconds=args.seconds,
+    )
+    bare_tps = run_pgbench(
+        url,
+        PGBENCH % {**outbox, "outbox": ""},
         clients=args.connections,
         threads=args.threads,
         seconds=args.seconds,
@@ -322,8 +390,22 @@ def main() -> None:
         f"  bookings/s {http.requests_per_second:.0f}  p50 {http.p50_ms:.1f} ms  p95 {http.p95_ms:.1f} ms  p99 {http.p99_ms:.1f} ms"
     )
     print(f"  statuses {http.statuses}")
+    if delivered is not None:
+        print("HTTP booking while the in-process outbox worker delivers to loopback SMTP:")
+        print(
+            f"  bookings/s {delivered.requests_per_second:.0f}  p50 {delivered.p50_ms:.1f} ms  p95 {delivered.p95_ms:.1f} ms"
+        )
+        print(
+            f"  during the run: SMTP received {received} messages, {sent_after - sent_before} recorded"
+            f" sent; {total} queued in all (both runs)"
+        )
+        print(
+            f"  ratio delivering / not: {delivered.requests_per_second / http.requests_per_second:.2f}"
+        )
     print(f"pgbench, same SQL transaction, {args.connections} clients: {tps:.0f} tps")
+    print(f"pgbench, the same without the outbox row: {bare_tps:.0f} tps")
     print(f"ratio HTTP / pgbench: {http.requests_per_second / tps:.2f}")
+    print(f"ratio pgbench with / without the outbox row: {tps / bare_tps:.2f}")
 
 
 if __name__ == "__main__":

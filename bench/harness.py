@@ -86,13 +86,18 @@ def recreate_database(name: str) -> str:
 
 
 @contextmanager
-def server(url: str, *, workers: int, port: int = 8765) -> Iterator[str]:
-    """`colloque serve` in a subprocess, as in production, without the upkeep loop."""
+def server(
+    url: str, *, workers: int, port: int = 8765, settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`colloque serve` in a subprocess, as in production, without the upkeep loop (and so
+    without the outbox worker) unless ``settings`` turn them on."""
     env = {
         **os.environ,
         "COLLOQUE_DATABASE_URL": url,
         "COLLOQUE_RUN_REFRESHER": "false",
+        "COLLOQUE_RUN_OUTBOX_WORKER": "false",
         "COLLOQUE_ENVIRONMENT": "development",
+        **(settings or {}),
     }
     process = subprocess.Popen(
         [

@@ -95,6 +95,7 @@ export default defineConfig(({ mode }) => {
         "desk-patient": "src/desk-patient.ts",
         agenda: "src/agenda.ts",
         members: "src/members.ts",
+        outbox: "src/outbox.ts",
         // The pages that seal and open (booking, messages) load it on demand; an entry of its
         // own until they exist, so that the worker ships and is checked with every build.
         "crypto-client": "src/crypto/client.ts",

@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=50)
     outbox_retry_base_seconds: float = Field(default=30.0, gt=0)
     outbox_retry_cap_seconds: float = Field(default=3_600.0, gt=0)
+    #: The mass-change breaker: more cancellation or move messages than this from one practice,
+    #: or from one account, within the window, and the rest wait for a practice admin
+    #: (docs/notifications.md).
+    mass_change_limit: int = Field(default=50, ge=1, le=100_000)
+    mass_change_window_seconds: float = Field(default=600.0, gt=0)
     #: Run the outbox worker inside ``colloque serve``. Unset: as ``run_refresher``.
     run_outbox_worker: bool | None = None
     #: ``Secure`` on the session cookies. Unset: on, except in development (the local demo is

@@ -5,6 +5,7 @@ Messages are written for the person using the API and never contain personal dat
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 
@@ -78,6 +79,21 @@ class Duplicate(Conflict):
     def __init__(self, detail: str, *, existing_id: UUID, field: str | None = None) -> None:
         super().__init__(detail, field=field)
         self.existing_id = existing_id
+
+
+class AppointmentsAffected(Conflict):
+    """Time off would close time that booked (or held) appointments occupy, and the request did
+    not confirm cancelling exactly these: ``appointments`` lists them (ids and start times, in
+    the practice's zone), so that the client can show them and confirm."""
+
+    code = "appointments-affected"
+    title = "Appointments are booked in this time"
+
+    def __init__(
+        self, detail: str, *, appointments: list[tuple[UUID, datetime]], field: str | None = None
+    ) -> None:
+        super().__init__(detail, field=field)
+        self.appointments = appointments
 
 
 class PreconditionRequired(ColloqueError):

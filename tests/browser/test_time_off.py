@@ -1,6 +1,8 @@
 """The time off page in a real browser on a live server: an absence over booked appointments
-lists them, and says they stay booked, before anything is saved; a practitioner enters and
-removes their own absence; axe-core finds no serious or critical violation in either language."""
+lists them with the count before anything is saved, then cancels them once confirmed and says how
+many; one booked since the list was shown is listed again, never cancelled unseen; a practitioner
+enters and removes their own absence; axe-core finds no serious or critical violation in either
+language."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from colloque.booking.models import Appointment
+from colloque.notifications.models import OutboxMessage
 from colloque.scheduling.models import AgendaOverride
 from tests.browser.conftest import AXE, Site, serious_violations
 from tests.factories import book
@@ -78,7 +81,7 @@ def test_an_absence_over_booked_appointments_lists_them_before_saving(
     expect(items.nth(0)).to_contain_text("Hugo Bernard")
     expect(items.nth(0)).to_contain_text("9:00")
     expect(items.nth(1)).to_contain_text("Sophie Petit")
-    expect(covered).to_contain_text("These appointments stay booked")
+    expect(covered).to_contain_text("Saving the time off cancels these appointments")
     # Nothing is saved until the member confirms.
     assert _overrides(site) == []
 
@@ -90,17 +93,58 @@ def test_an_absence_over_booked_appointments_lists_them_before_saving(
 
     _fill(page, DAY, DAY, "08:30", "12:00")
     page.get_by_role("button", name="Show the appointments it covers").click()
-    covered.get_by_role("button", name="Save the time off").click()
-    expect(page.get_by_role("status")).to_have_text("Time off saved.")
+    covered.get_by_role("button", name="Save the time off and cancel these 2 appointments").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Time off saved; 2 appointments cancelled, each patient told."
+    )
     assert _overrides(site) == [("absence", date(2026, 3, 10), 510)]
     expect(page.locator(".existing li")).to_have_count(1)
-    # What the page said: the appointments are still booked.
     with site.db.read() as session:
         for appointment in (morning, later):
             row = session.get(Appointment, (world.practice_id, appointment.appointment_id))
             assert row is not None
-            assert row.status == "booked"
+            assert row.status == "cancelled_by_practice"
+        told = session.scalars(
+            select(OutboxMessage.appointment_id).where(
+                OutboxMessage.template == "appointment_cancelled"
+            )
+        ).all()
+    assert set(told) == {morning.appointment_id, later.appointment_id}
+    assert len(told) == 2
     assert not [v["id"] for v in serious_violations(page)]
+
+
+def test_an_appointment_booked_after_the_list_was_shown_is_listed_again(
+    context: BrowserContext, site: Site
+) -> None:
+    world = site.world
+    book(site.db, site.clock, world, datetime(2026, 3, 10, 8, 0, tzinfo=UTC))
+    page = _open(context, site, world.secretary.account_id)
+    _fill(page, DAY, DAY, "08:30", "12:00")
+    page.get_by_role("button", name="Show the appointments it covers").click()
+    covered = page.locator(".covered")
+    expect(covered.locator("li")).to_have_count(1)
+    # Someone books 10:00 while the list is on screen.
+    book(
+        site.db,
+        site.clock,
+        world,
+        datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
+        person=world.stranger,
+        patient_id=world.stranger_patient_id,
+    )
+    covered.get_by_role("button", name="Save the time off and cancel this appointment").click()
+    expect(covered).to_contain_text("The appointments changed since the list was shown")
+    expect(covered.get_by_role("heading")).to_have_text(
+        "2 booked appointments fall in this time off:"
+    )
+    expect(covered.locator("li").nth(1)).to_contain_text("Sophie Petit")
+    assert _overrides(site) == []
+    covered.get_by_role("button", name="Save the time off and cancel these 2 appointments").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Time off saved; 2 appointments cancelled, each patient told."
+    )
+    assert _overrides(site) == [("absence", date(2026, 3, 10), 510)]
 
 
 def test_the_covered_appointments_are_found_on_the_practices_wall_clock_after_dst(

@@ -56,6 +56,8 @@ CONFLICTS = {
     ("post", "/api/v1/me/mfa/totp"),
     ("post", "/api/v1/invitations/accept"),
     ("delete", "/api/v1/practices/{practice_id}/operator-grants/{grant_id}"),
+    ("post", "/api/v1/practices/{practice_id}/outbox/pauses/{pause_id}/release"),
+    ("post", "/api/v1/practices/{practice_id}/outbox/pauses/{pause_id}/discard"),
     ("post", "/api/v1/practices/{practice_id}/key-group"),
     ("post", "/api/v1/practices/{practice_id}/key-group/wraps"),
     ("post", "/api/v1/practices/{practice_id}/key-group/rotations"),
@@ -78,6 +80,9 @@ CONFLICTS = {
         "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents/{document_id}/content",
     ),
     ("post", "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents"),
+    # Time off over booked appointments not confirmed (appointments-affected).
+    ("post", "/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/overrides"),
+    ("put", "/api/v1/practices/{practice_id}/overrides/{override_id}"),
 }
 
 

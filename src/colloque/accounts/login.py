@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts import throttling
 from colloque.accounts.config import AccountsConfig
+from colloque.accounts.devices import DeviceClaim, recognise_device
 from colloque.accounts.interfaces import LoginFailed, Recorder, Refusal
-from colloque.accounts.mailing import account_locked
+from colloque.accounts.mailing import account_locked, new_device
 from colloque.accounts.mfa import check_second_factor, totp_enabled
 from colloque.accounts.models import Account, Credentials, KeyBundleRow
 from colloque.accounts.sessions import (
@@ -191,6 +192,10 @@ class LoginResult:
     keys: KeyBundleOut
     mfa_enabled: bool
     is_member: bool
+    #: The token the device keeps (in its cookie) to be recognised next time.
+    device_token: str
+    #: The owner's notice of a sign-in from a device the account had not used, if it is one.
+    notice: MailMessage | None
 
 
 def do_log_in(
@@ -204,8 +209,10 @@ def do_log_in(
     kind: SessionKind,
     client_ip: str,
     config: AccountsConfig,
+    device: DeviceClaim,
 ) -> LoginResult:
-    """After :func:`check_proof`: the second factor, then a new session of ``kind``."""
+    """After :func:`check_proof`: the second factor, then a new session of ``kind``; a device
+    the account has not signed in from before is recorded and its owner told."""
     account_id = subject.account_id
     # The proof was checked in an earlier, read-only transaction: the account may have been
     # deleted or disabled since. Read it again under a key-share lock, so that a deletion
@@ -238,6 +245,7 @@ def do_log_in(
         credentials.auth_key_hash = hash_auth_key(auth_key)
     new = open_session(session, now=now, account_id=account_id, kind=kind, mfa_verified=mfa_enabled)
     _audit(session, now, Principal(account_id=account_id), AuditAction.LOGIN_SUCCEEDED, account_id)
+    seen = recognise_device(session, now=now, account_id=account_id, claim=device)
     return LoginResult(
         account_id=account_id,
         session=new,
@@ -245,6 +253,12 @@ def do_log_in(
         keys=key_bundle(session, account_id),
         mfa_enabled=mfa_enabled,
         is_member=bool(load_memberships(session, account_id)),
+        device_token=seen.token,
+        notice=(
+            new_device(subject.email, label=seen.label, at=now, account_id=account_id)
+            if seen.is_new
+            else None
+        ),
     )
 
 

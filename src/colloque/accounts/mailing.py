@@ -225,3 +225,18 @@ def account_deleted(to: str) -> MailMessage:
             "déjà pris restent connus des cabinets concernés." + _SIGNATURE
         ),
     )
+
+
+def new_device(to: str, *, label: str, at: datetime, account_id: UUID) -> MailMessage:
+    software = "un logiciel non reconnu" if label == "unknown" else label
+    return MailMessage(
+        to=to,
+        account_id=account_id,
+        subject="Nouvelle connexion à votre compte Colloque",
+        text=(
+            f"Votre compte Colloque vient d'être ouvert depuis un appareil inconnu ({software}), "
+            f"le {_when(at)}.\n\nSi c'est vous, vous n'avez rien à faire. Sinon, changez votre mot "
+            "de passe et fermez les autres sessions depuis la page de votre compte, puis activez "
+            "la double authentification." + _SIGNATURE
+        ),
+    )

@@ -81,6 +81,26 @@ class AccessToken(Base):
     reauth_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class KnownDevice(Base):
+    """A browser or client an account has signed in from, so that a sign-in from a new one can be
+    told to the account's owner (docs/accounts.md, "New device notice").
+
+    The device holds a random token in a long-lived cookie; only its SHA-256 is kept, with a coarse
+    label of the software ("Firefox on Linux"): never an address, a version or a fingerprint.
+    """
+
+    __tablename__ = "account_devices"
+    __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True
+    )
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Credentials(Base):
     """What the server needs to check a login and a recovery, and nothing it could reuse."""
 

@@ -18,6 +18,7 @@ from colloque.api.routes.accounts import router as accounts_router
 from colloque.api.routes.agenda_settings import router as agenda_settings_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
+from colloque.api.routes.inbox import router as inbox_router
 from colloque.api.routes.key_directory import router as key_directory_router
 from colloque.api.routes.members import router as members_router
 from colloque.api.routes.operator_access import router as operator_access_router
@@ -27,13 +28,14 @@ from colloque.api.routes.practice_keys import router as practice_keys_router
 from colloque.api.routes.records import router as records_router
 from colloque.api.routes.scheduling import router as scheduling_router
 from colloque.api.routes.search import router as search_router
+from colloque.api.routes.time_off import router as time_off_router
 from colloque.api.routes.timetable import router as timetable_router
 from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
 from colloque.delivery.outbox import OutboxWorker
-from colloque.delivery.setup import outbox_delivery_from_settings
+from colloque.delivery.setup import configure_breaker, outbox_delivery_from_settings
 from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.witnesses import Witnessing, WitnessRetry
 from colloque.storage.blobs import FilesystemBlobStore
@@ -68,6 +70,7 @@ def create_app(
     settings = settings or load_settings()
     settings.check_production()
     database = database or Database(settings.effective_database_url)
+    configure_breaker(settings, database)
     clock = clock or SystemClock()
     witnessing = Witnessing.from_settings(
         settings, database=database, log=CosignedLogKey.from_settings(settings), clock=clock
@@ -162,6 +165,7 @@ def create_app(
         search_router,
         scheduling_router,
         agenda_settings_router,
+        time_off_router,
         timetable_router,
         booking_router,
         patients_router,
@@ -169,6 +173,7 @@ def create_app(
         accounts_router,
         operator_access_router,
         outbox_router,
+        inbox_router,
         key_directory_router,
         practice_keys_router,
         members_router,

@@ -16,7 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colloque.api.requestids import REQUEST_ID_HEADER, current_request_id, request_id_of
 from colloque.authorization.probing import note_miss
-from colloque.errors import ColloqueError, Duplicate, NotFound, RuleViolation
+from colloque.errors import (
+    AppointmentsAffected,
+    ColloqueError,
+    Duplicate,
+    NotFound,
+    RuleViolation,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://colloque.invalid/problems/"
@@ -94,6 +100,12 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         extra["rule"] = exc.rule
     if isinstance(exc, Duplicate):
         extra["existing_id"] = str(exc.existing_id)
+    if isinstance(exc, AppointmentsAffected):
+        extra["count"] = len(exc.appointments)
+        extra["appointments"] = [
+            {"appointment_id": str(appointment_id), "starts_at": starts_at.isoformat()}
+            for appointment_id, starts_at in exc.appointments
+        ]
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     if exc.status == 401:
         headers = WWW_AUTHENTICATE

@@ -64,6 +64,9 @@ class AuditAction(enum.StrEnum):
     MEMBER_ROLE_CHANGED = "accounts:member:change"
     NOTIFICATIONS_LISTED = "accounts:notification:list"
     NOTIFICATION_CHECKED = "accounts:notification:check"
+    # The mass-change breaker's held messages, let go or dropped by a practice admin.
+    OUTBOX_PAUSE_RELEASED = "notifications:pause:release"
+    OUTBOX_PAUSE_DISCARDED = "notifications:pause:discard"
     PRACTICE_KEY_GROUP_CREATED = "keys:practice_group:create"
     PRACTICE_KEY_GROUP_WRAPPED = "keys:practice_group:wrap"
     PRACTICE_KEY_GROUP_ROTATED = "keys:practice_group:rotate"

@@ -36,6 +36,8 @@ class Action(enum.StrEnum):
     PRACTICE_OPERATOR_ACCESS_MANAGE = "practice:operator_access:manage"
     #: The practice's messages that could not be sent (ids, templates and error categories).
     PRACTICE_OUTBOX_VIEW = "practice:outbox:view"
+    #: Release or discard the messages the mass-change breaker holds (docs/notifications.md).
+    PRACTICE_OUTBOX_MANAGE = "practice:outbox:manage"
     # Practice key groups (colloque.practicekeys): staff hold the group key; admins remove members.
     PRACTICE_KEYS_VIEW = "practice:keys:view"
     PRACTICE_KEYS_MANAGE = "practice:keys:manage"
@@ -84,6 +86,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OUTBOX_VIEW: frozenset({Role.ADMIN}),
+    Action.PRACTICE_OUTBOX_MANAGE: frozenset({Role.ADMIN}),
     # Operators never hold a practice's group key, grant or not.
     Action.PRACTICE_KEYS_VIEW: _STAFF,
     Action.PRACTICE_KEYS_MANAGE: frozenset({Role.ADMIN}),

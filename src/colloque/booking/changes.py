@@ -79,8 +79,39 @@ def do_cancel_appointment(
         check_patient_cutoff(
             starts_at=appointment.starts_at, now=now, cutoff_minutes=practice.cancel_cutoff_minutes
         )
+    cancel(
+        session,
+        appointment,
+        now=now,
+        principal=principal,
+        by_practice=access.as_practice,
+        reason=reason,
+    )
+    _slot_freed(session, appointment=appointment, now=now, principal=principal)
+    return view_appointment(
+        session, principal=principal, appointment=appointment, as_practice=access.as_practice
+    )
+
+
+def cancel(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    principal: Principal,
+    by_practice: bool,
+    reason: CancelReason,
+    approved: bool = False,
+) -> None:
+    """The cancellation itself, once the caller has reached the appointment and checked it: its
+    status, its history event, the audit event and the patient's message. Freeing the time (the
+    search cache, the waitlist) is the caller's: an absence closes the time it frees.
+
+    ``approved`` tells the outbox that the practice confirmed this cancellation having been
+    shown the count (an absence), so that the mass-change breaker lets it pass.
+    """
     appointment.status = (
-        Status.CANCELLED_BY_PRACTICE if access.as_practice else Status.CANCELLED_BY_PATIENT
+        Status.CANCELLED_BY_PRACTICE if by_practice else Status.CANCELLED_BY_PATIENT
     ).value
     appointment.cancel_reason = reason.value
     appointment.updated_at = now
@@ -94,17 +125,15 @@ def do_cancel_appointment(
     enqueue(
         session,
         at=now,
-        practice_id=practice_id,
+        practice_id=appointment.practice_id,
         template=Template.APPOINTMENT_CANCELLED,
         patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
         event_id=event_id,
+        caused_by=principal.account_id,
+        approved=approved,
     )
-    _slot_freed(session, appointment=appointment, now=now, principal=principal)
     count_booking_on_commit(session, BookingAction.CANCELLED)
-    return view_appointment(
-        session, principal=principal, appointment=appointment, as_practice=access.as_practice
-    )
 
 
 def _slot_freed(
@@ -259,6 +288,7 @@ def do_reschedule_appointment(
         patient_id=appointment.patient_id,
         appointment_id=appointment.appointment_id,
         event_id=event_id,
+        caused_by=principal.account_id,
     )
     mark_agenda_stale(session, practice_id=practice_id, practitioner_id=practitioner_id)
     if changes_hands:

@@ -71,10 +71,14 @@ def _settings(database_url: str | None) -> Settings:
 
 
 def _database(settings: Settings) -> Database:
+    from colloque.delivery.setup import configure_breaker
+
     try:
-        return Database(settings.effective_database_url)
+        database = Database(settings.effective_database_url)
     except Exception as exc:
         raise _fail(f"cannot use the database URL: {exc}") from None
+    configure_breaker(settings, database)
+    return database
 
 
 def _migrate(settings: Settings) -> None:
@@ -242,7 +246,10 @@ def worker(
         time.sleep(settings.refresh_interval_seconds)
 
 
-outbox_app = typer.Typer(help="The outbox: messages that could not be sent.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    help="The outbox: messages that could not be sent, or that the mass-change breaker holds.",
+    no_args_is_help=True,
+)
 app.add_typer(outbox_app, name="outbox")
 
 
@@ -279,6 +286,40 @@ def outbox_failed(
             f"attempts={a.attempts} error={a.last_error}"
         )
     typer.echo(f"{len(messages)} failed messages, {len(account)} failed account mails")
+    database.dispose()
+
+
+@outbox_app.command("held")
+def outbox_held(
+    database_url: DatabaseOption = None,
+    practice_id: Annotated[
+        str | None, typer.Option(help="Only this practice's pauses (its id).")
+    ] = None,
+) -> None:
+    """List the open pauses of the mass-change breaker: which practice, which account tripped
+    it, how many messages wait. Only the practice's admins release or discard them (the API and
+    the practice's outbox page): the decision about its patients' messages is theirs."""
+    import uuid
+
+    from colloque.delivery.pauses import pauses
+
+    try:
+        practice = uuid.UUID(practice_id) if practice_id else None
+    except ValueError:
+        raise _fail("--practice-id must be a UUID") from None
+    settings = _settings(database_url)
+    database = _database(settings)
+    with database.read() as session:
+        found = pauses(session, practice_id=practice)
+    for p in found:
+        who = f"account {p.principal_account_id}" if p.principal_account_id else "the practice"
+        alerted = "alerted" if p.alerted_at else "not yet alerted"
+        typer.echo(
+            f"{p.tripped_at:%Y-%m-%d %H:%M}Z practice {p.practice_id} pause {p.pause_id} "
+            f"by {who}: {p.held} held ({p.held_cancellations} cancellations, "
+            f"{p.held_moves} moves), {alerted}"
+        )
+    typer.echo(f"{len(found)} open pauses, {sum(p.held for p in found)} messages held")
     database.dispose()
 
 

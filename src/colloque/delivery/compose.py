@@ -16,8 +16,9 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 
 from colloque.booking.models import Appointment, AppointmentEvent
-from colloque.booking.rules import Status
+from colloque.booking.rules import CancelReason, Status
 from colloque.delivery.recipients import Recipient, Undeliverable, patient_of, recipient_of
+from colloque.errors import NotFound
 from colloque.notifications.calendar import CalendarEntry, appointment_ics
 from colloque.notifications.interfaces import Attachment, OutgoingMail, TextMessage
 from colloque.notifications.models import OutboxMessage
@@ -31,9 +32,18 @@ from colloque.notifications.rendering import (
 )
 from colloque.notifications.services import Template
 from colloque.scheduling.models import Practice, Practitioner
+from colloque.search.availability import list_free_slots
 
 _CALENDAR_SUMMARY = {Language.FR: "Rendez-vous avec {name}", Language.EN: "Appointment with {name}"}
 _PRACTICE_ROLES = frozenset({"practitioner", "secretary", "admin", "system"})
+#: Cancellation reasons that mean "the practitioner is away" (an absence, a holiday: what
+#: booking/absences.py cancels with): the message offers other times with them.
+_AWAY_REASONS = frozenset(
+    {CancelReason.PRACTITIONER_UNAVAILABLE.value, CancelReason.PRACTICE_CLOSED.value}
+)
+#: How many other times the message offers, and how far ahead it looks for them.
+OTHER_TIMES = 3
+OTHER_TIMES_DAYS = 56
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,19 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
         previous = event.previous_starts_at
     if event is not None and event.new_starts_at is not None:
         starts_at = event.new_starts_at
+    rebook_link = None
+    other_times: tuple[datetime, ...] = ()
+    if (
+        template is Template.APPOINTMENT_CANCELLED
+        and event is not None
+        and event.reason in _AWAY_REASONS
+        and _cancelled_by(appointment, event) is CancelledBy.PRACTICE
+    ):
+        rebook_link = (
+            f"{config.public_url}/practitioners/{appointment.practice_id}"
+            f"/{appointment.practitioner_id}"
+        )
+        other_times = _other_times(session, appointment, now=now)
     name = " ".join(
         p for p in (practitioner.title, practitioner.first_name, practitioner.last_name) if p
     )
@@ -121,6 +144,8 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
         link=f"{config.public_url}/me/appointments",
         inbox_link=config.inbox_link(recipient),
         reference=reference_code(row.message_id),
+        rebook_link=rebook_link,
+        other_times=other_times,
     )
     rendered = render(notice)
     attachments: tuple[Attachment, ...] = ()
@@ -190,6 +215,29 @@ def _composed(
             to=recipient.phone, text=rendered.sms, idempotency_key=f"colloque-{row.message_id}"
         )
     return Composed(recipient=recipient, mail=mail, sms=sms)
+
+
+def _other_times(
+    session: Session, appointment: Appointment, *, now: datetime
+) -> tuple[datetime, ...]:
+    """The next free online times with the same practitioner, of the cancelled appointment's
+    length (the server never learns the visit type; it knows the duration), from current data."""
+    minutes = int((appointment.ends_at - appointment.starts_at).total_seconds()) // 60
+    try:
+        slots = list_free_slots(
+            session,
+            now=now,
+            practice_id=appointment.practice_id,
+            practitioner_id=appointment.practitioner_id,
+            visit_type_id=None,
+            duration_minutes=minutes,
+            start=now,
+            days=OTHER_TIMES_DAYS,
+        )
+    except NotFound:
+        # No online visit type of this length any more: the message offers the waitlist.
+        return ()
+    return tuple(slot.start for slot in slots[:OTHER_TIMES])
 
 
 def _cancelled_by(appointment: Appointment, event: AppointmentEvent | None) -> CancelledBy:

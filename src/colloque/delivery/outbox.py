@@ -31,6 +31,7 @@ from colloque.clock import Clock
 from colloque.crypto.errors import CryptoError
 from colloque.delivery.channels import Channels
 from colloque.delivery.compose import Composed, MailConfig, compose
+from colloque.delivery.pauses import alert_admins
 from colloque.delivery.recipients import Undeliverable
 from colloque.notifications.account_mail import open_account_mail
 from colloque.notifications.interfaces import DeliveryError, OutgoingMail
@@ -101,8 +102,10 @@ class OutboxDelivery:
     # -- rounds ------------------------------------------------------------------------------
 
     def run_round(self) -> DeliveryReport:
-        """Claim and deliver one batch of each kind of message, over one connection."""
+        """Claim and deliver one batch of each kind of message, over one connection; first, alert
+        the admins of a practice whose messages the mass-change breaker just held."""
         try:
+            self._alert_round()
             return self._account_round(None) + self._appointment_round()
         finally:
             self.close()
@@ -136,6 +139,14 @@ class OutboxDelivery:
             self.deliver_account_mail(mail_ids)
         except Exception as exc:  # the rows stay due; the worker's next round takes them
             log.error("account_mail_fast_lane_failed", error_type=type(exc).__name__)
+
+    def _alert_round(self) -> None:
+        with self._database.write() as session:
+            alerted = alert_admins(
+                session, now=self._clock.now(), key=self._key, public_url=self._mail.public_url
+            )
+        if alerted:
+            log.warning("outbox_mass_change_paused", pauses=alerted)
 
     # -- appointment messages ----------------------------------------------------------------
 

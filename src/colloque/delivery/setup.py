@@ -9,7 +9,16 @@ from colloque.config import Settings
 from colloque.delivery.channels import Channels, channels_from_settings
 from colloque.delivery.compose import MailConfig
 from colloque.delivery.outbox import OutboxDelivery, RetryPolicy
+from colloque.notifications.breaker import LIMITS_KEY, MassChangeLimits
 from colloque.storage.engine import Database
+
+
+def configure_breaker(settings: Settings, database: Database) -> None:
+    """Every session of ``database`` reads the mass-change breaker's limits from the settings."""
+    database.session_info[LIMITS_KEY] = MassChangeLimits(
+        limit=settings.mass_change_limit,
+        window=timedelta(seconds=settings.mass_change_window_seconds),
+    )
 
 
 def retry_policy_from_settings(settings: Settings) -> RetryPolicy:

@@ -42,7 +42,7 @@ def enqueue_account_mail(
     mail_id = new_id()
     text = message.text
     if message.account_id is not None:
-        text = _with_reference(text, reference_code(mail_id), inbox_url)
+        text = _with_reference(text, reference_code(mail_id), inbox_url, message.language)
     payload = json.dumps(
         {"to": message.to, "subject": message.subject, "text": text}, ensure_ascii=False
     ).encode("utf-8")
@@ -61,12 +61,21 @@ def enqueue_account_mail(
     return mail_id
 
 
-def _with_reference(text: str, reference: str, inbox_url: str | None) -> str:
-    where = f" : {inbox_url}" if inbox_url else ""
-    line = (
-        f"Référence {reference}. Ce message figure dans les notifications de votre espace "
-        f"Colloque{where} ; s'il n'y est pas, il ne vient pas de nous : n'en suivez pas les liens."
-    )
+def _with_reference(text: str, reference: str, inbox_url: str | None, language: str) -> str:
+    if language == "en":
+        where = f": {inbox_url}" if inbox_url else ""
+        line = (
+            f"Reference {reference}. This message is listed in the notifications of your "
+            f"Colloque account{where}; if it is not there, it is not from us: do not follow its "
+            "links."
+        )
+    else:
+        where = f" : {inbox_url}" if inbox_url else ""
+        line = (
+            f"Référence {reference}. Ce message figure dans les notifications de votre espace "
+            f"Colloque{where} ; s'il n'y est pas, il ne vient pas de nous : n'en suivez pas les "
+            "liens."
+        )
     body, signature, rest = text.partition(_SIGNATURE)
     return f"{body}\n\n{line}{signature}{rest}"
 

@@ -19,6 +19,8 @@ class MailMessage:
     #: The existing account the notice is about: the mail then names a reference and is listed
     #: in that account's inbox. None for an address without an account (a sign-up code).
     account_id: UUID | None = None
+    #: The language of the text (``fr`` or ``en``): the reference line added to it follows it.
+    language: str = "fr"
 
 
 @dataclass(frozen=True, slots=True)

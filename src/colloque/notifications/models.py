@@ -22,25 +22,44 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import text
 
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
 
-STATUSES = ("pending", "sent", "failed")
+STATUSES = ("pending", "held", "sent", "failed")
+#: ``held``: waiting for a practice admin's release or discard (the mass-change breaker,
+#: ``notifications.breaker``). Account mail is never held.
+_MESSAGE_STATUS_CHECK = "status IN ('pending', 'held', 'sent', 'failed')"
 _STATUS_CHECK = "status IN ('pending', 'sent', 'failed')"
+PAUSE_STATUSES = ("open", "released", "discarded")
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint(_STATUS_CHECK, name="status"),
+        CheckConstraint(_MESSAGE_STATUS_CHECK, name="status"),
         Index("ix_outbox_pending", "status", "created_at"),
         Index("ix_outbox_due", "status", "due_at"),
         # The account's inbox, newest first: on a distributed database each shard answers from
         # its part of the index (docs/scaling.md).
         Index("ix_outbox_recipient", "recipient_account_id", "created_at"),
+        # The breaker's counts: a practice's recent messages, and one account's.
+        Index("ix_outbox_practice_created", "practice_id", "created_at"),
+        Index("ix_outbox_caused_by", "caused_by", "created_at"),
+        Index("ix_outbox_pause", "practice_id", "pause_id"),
         {"info": shard(ShardKind.PRACTICE)},
     )
 
@@ -65,6 +84,49 @@ class OutboxMessage(Base):
     #: A category (``smtp_refused``, ``no_contact``...), never a server's reply: replies can quote
     #: the address.
     last_error: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    #: The account whose change queued the message; NULL for the system (and rows older than the
+    #: breaker). The mass-change breaker counts per practice and per account.
+    caused_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: Confirmed by a practice admin who was shown how many messages it makes (an absence): such
+    #: rows are never counted nor held by the breaker.
+    approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The breaker's pause that held it (kept after a release, so that it is not counted again).
+    pause_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+
+class OutboxPause(Base):
+    """The mass-change breaker tripped: a practice's messages (or one account's messages in it)
+    are held until an admin releases or discards them. At most one open pause per practice and
+    scope (the partial unique index), so that concurrent trips join one pause."""
+
+    __tablename__ = "outbox_pauses"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'released', 'discarded')", name="status"),
+        Index(
+            "ix_outbox_pauses_open",
+            "practice_id",
+            "scope_key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        {"info": shard(ShardKind.PRACTICE)},
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    pause_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    #: The account whose changes tripped it, or NULL when the practice as a whole did.
+    principal_account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: ``practice`` or the account id: what the open-pause index is unique on (NULLs never are).
+    scope_key: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    tripped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When its admins were mailed (once per pause, by the worker).
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: How many messages the release sent on or the discard dropped.
+    resolved_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AccountMail(Base):

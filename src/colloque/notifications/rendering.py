@@ -3,7 +3,7 @@
 Pure: it takes what the worker read (names, address, times) and returns the subject, the plain
 text, the HTML alternative and the SMS text. What it is given is all a message may hold: the
 practitioner's name, the practice's address, the date and time, who cancelled, a link and a
-reference. Nothing here can reach a reason or a visit type: they are not in :class:`Notice`.
+reference; after an absence, the next free times with the same practitioner. Nothing here can reach a reason or a visit type: they are not in :class:`Notice`.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ class Notice:
     cancelled_by: CancelledBy | None = None
     #: Until when a waitlist offer's hold keeps the time for the patient.
     held_until: datetime | None = None
+    #: A cancellation by the practice because the practitioner is away (an absence, a
+    #: holiday): the practitioner's page, to book again, or to join the waitlist when
+    #: ``other_times`` is empty. None for any other message.
+    rebook_link: str | None = None
+    #: The next free times with the same practitioner for an appointment of the same length.
+    other_times: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,11 @@ def render(notice: Notice) -> Rendered:
         "previous_when": local(notice.previous_starts_at),
         "held_until": local(notice.held_until),
         "cancelled_by": notice.cancelled_by.value if notice.cancelled_by else None,
+        "rebook_link": notice.rebook_link,
+        "other_times": [
+            when(time, timezone=notice.timezone, language=notice.language)
+            for time in notice.other_times
+        ],
         "link": notice.link,
         "inbox_link": notice.inbox_link,
         "reference": notice.reference,

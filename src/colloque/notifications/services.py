@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 
 from colloque.ids import new_id
+from colloque.notifications.breaker import hold_if_tripped
 from colloque.notifications.models import OutboxMessage
 
 
@@ -32,14 +33,29 @@ def enqueue(
     patient_id: UUID,
     appointment_id: UUID | None = None,
     event_id: UUID | None = None,
+    caused_by: UUID | None = None,
+    approved: bool = False,
 ) -> UUID:
     """Queue a message about ``patient_id``, due at once; return its id.
 
     No recipient is given: the worker finds it from the patient (their holder account, or the
     contact the practice recorded), and for an appointment message checks that the patient is the
     appointment's own. Nothing a caller passes can send a message to someone else.
+
+    ``caused_by`` is the account whose change this announces (None: the system). ``approved``
+    means confirmed by a practice admin who was shown how many messages the change makes (an
+    absence): such a message is never counted nor held by the mass-change breaker
+    (``notifications.breaker``), which may otherwise queue it as ``held``.
     """
     message_id = new_id()
+    pause_id = hold_if_tripped(
+        session,
+        at=at,
+        practice_id=practice_id,
+        template=template.value,
+        caused_by=caused_by,
+        approved=approved,
+    )
     session.add(
         OutboxMessage(
             practice_id=practice_id,
@@ -49,9 +65,12 @@ def enqueue(
             appointment_id=appointment_id,
             patient_id=patient_id,
             event_id=event_id,
-            status="pending",
+            status="pending" if pause_id is None else "held",
             attempts=0,
             due_at=at,
+            caused_by=caused_by,
+            approved=approved,
+            pause_id=pause_id,
         )
     )
     return message_id

@@ -86,8 +86,15 @@ class Database:
                 hide_parameters=True,
             )
             self.reader_engine = self.writer_engine
-        self._writer = sessionmaker(self.writer_engine, expire_on_commit=False)
-        self._reader = sessionmaker(self.reader_engine, expire_on_commit=False)
+        #: Copied into every session's ``info``: process-wide settings that services deep in a
+        #: transaction read (the mass-change breaker's limits), set once at start-up.
+        self.session_info: dict[str, object] = {}
+        self._writer = sessionmaker(
+            self.writer_engine, expire_on_commit=False, info=self.session_info
+        )
+        self._reader = sessionmaker(
+            self.reader_engine, expire_on_commit=False, info=self.session_info
+        )
 
     @property
     def is_sqlite(self) -> bool:

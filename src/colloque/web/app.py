@@ -16,6 +16,7 @@ from colloque.web import (
     desk_pages,
     members_page,
     notifications_page,
+    outbox_page,
     practices_page,
     practitioner_page,
     records_pages,
@@ -52,5 +53,6 @@ def create_app(
     app.include_router(desk_pages.router)
     app.include_router(agenda_page.router)
     app.include_router(members_page.router)
+    app.include_router(outbox_page.router)
     app.include_router(practices_page.router)
     return app

@@ -42,6 +42,11 @@ def members_url(practice_id: UUID) -> str:
     return f"{PREFIX}/{practice_id}/members"
 
 
+def outbox_url(practice_id: UUID) -> str:
+    """The messages the mass-change breaker holds (admins): the link its alert mail gives."""
+    return f"{PREFIX}/{practice_id}/outbox"
+
+
 #: The navigation's catalogue keys, in the order a member uses the pages.
 LINK_KEYS = (
     "practice.nav.agenda",
@@ -49,20 +54,24 @@ LINK_KEYS = (
     "practice.nav.settings",
     "practice.nav.time_off",
     "practice.nav.members",
+    "practice.nav.outbox",
 )
 
 
 def section_links(principal: Principal, practice_id: UUID) -> list[tuple[str, str]]:
     """The section's navigation (path, catalogue key): the desk and time off only for members
-    who may book (not an operator reading under a grant), the members page for its staff."""
+    who may book (not an operator reading under a grant), the members page for its staff, the
+    held messages for its admins."""
     books = may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id)
     staff = may(principal, Action.PRACTICE_KEYS_VIEW, practice_id)
+    admin = may(principal, Action.PRACTICE_OUTBOX_VIEW, practice_id)
     links = [
         (agenda_url(practice_id), LINK_KEYS[0]),
         (book_url(practice_id), LINK_KEYS[1]) if books else None,
         (settings_url(practice_id), LINK_KEYS[2]),
         (time_off_url(practice_id), LINK_KEYS[3]) if books else None,
         (members_url(practice_id), LINK_KEYS[4]) if staff else None,
+        (outbox_url(practice_id), LINK_KEYS[5]) if admin else None,
     ]
     return [link for link in links if link is not None]
 

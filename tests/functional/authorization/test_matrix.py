@@ -60,6 +60,7 @@ from colloque.crypto.statements import Role as GroupRole
 from colloque.demo.showcase_keys import make_clinical_group, make_practice_group
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.services import publish_bindings
+from colloque.notifications.models import OutboxPause
 from colloque.patients.models import PracticePatient
 from colloque.patients.registry import remember_patient
 from colloque.practicekeys.memberships import ROLE_NAMES
@@ -463,6 +464,35 @@ def list_grants(s: Scene, t: Target) -> Call:
 
 def failed_messages(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/outbox/failed")
+
+
+def outbox_pauses(s: Scene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/outbox/pauses", params={"all": "true"})
+
+
+def pause_decision(decision: str) -> Builder:
+    """Release or discard a pause of the target's practice: a fresh open one for each call."""
+
+    def build(s: Scene, t: Target) -> Call:
+        # A missing pause: the target's practice, a random id (as for a grant).
+        practice_id = s.sites[t.site].practice_id
+        pause_id = uuid.uuid4()
+        if t.mode is not Mode.MISSING:
+            with s.db.write() as session:
+                session.add(
+                    OutboxPause(
+                        practice_id=practice_id,
+                        pause_id=pause_id,
+                        principal_account_id=None,
+                        # Each its own scope: several stay open at once in one practice.
+                        scope_key=str(pause_id),
+                        status="open",
+                        tripped_at=s.now,
+                    )
+                )
+        return Call(f"{P}/{practice_id}/outbox/pauses/{pause_id}/{decision}")
+
+    return build
 
 
 def grant(s: Scene, t: Target) -> Call:
@@ -1349,6 +1379,9 @@ MATRIX: dict[tuple[str, str], Spec] = {
         timetable_part("breaks", "delete"), AGENDA_MANAGE
     ),
     ("POST", AGENDA + "/overrides"): Spec(agenda_part("overrides", override_body), TIME_OFF_MANAGE),
+    ("POST", AGENDA + "/overrides/preview"): Spec(
+        agenda_part("overrides/preview", override_body), TIME_OFF_MANAGE
+    ),
     ("GET", AGENDA + "/overrides"): Spec(agenda_part("overrides", no_body), PRACTICE_READ),
     ("GET", PRACTICE + "/overrides/{override_id}"): Spec(
         timetable_part("overrides"), PRACTICE_READ
@@ -1468,6 +1501,13 @@ MATRIX: dict[tuple[str, str], Spec] = {
     # A reference nobody was sent: each account is told it has no such message, alike.
     ("GET", "/api/v1/me/notifications/{reference}"): Spec(
         get("/api/v1/me/notifications/AAAAAAAA"), signed_in("404"), own_account=True
+    ),
+    ("GET", PRACTICE + "/outbox/pauses"): Spec(outbox_pauses, ADMIN_ONLY),
+    ("POST", PRACTICE + "/outbox/pauses/{pause_id}/release"): Spec(
+        pause_decision("release"), ADMIN_ONLY
+    ),
+    ("POST", PRACTICE + "/outbox/pauses/{pause_id}/discard"): Spec(
+        pause_decision("discard"), ADMIN_ONLY
     ),
     ("DELETE", PRACTICE + "/operator-grants/{grant_id}"): Spec(revoke, ADMIN_ONLY),
     ("GET", "/api/v1/key-directory"): Spec(get("/api/v1/key-directory"), PUBLIC),

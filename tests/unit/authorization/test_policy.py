@@ -107,6 +107,7 @@ PRACTICE_TABLE: dict[Action, tuple[str, ...]] = {
     Action.PRACTICE_AGENDA_MANAGE:      (LOW, OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_SETTINGS_MANAGE:    (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_OUTBOX_VIEW:        (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+    Action.PRACTICE_OUTBOX_MANAGE:      (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE:
                                         (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_KEYS_VIEW:          (OK,  OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),

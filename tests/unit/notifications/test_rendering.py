@@ -131,3 +131,46 @@ def test_a_move_queued_before_its_event_was_recorded_gives_the_new_time_only() -
     assert "Ancien horaire" not in rendered.text
     assert "Nouvel horaire : mardi 14 juillet 2026 à 09:30" in rendered.text
     assert "None" not in rendered.text + rendered.html + rendered.sms
+
+
+AWAY = replace(
+    NOTICE,
+    template=Template.APPOINTMENT_CANCELLED,
+    cancelled_by=CancelledBy.PRACTICE,
+    rebook_link="https://colloque.test/practitioners/p/q",
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "lead", "first"),
+    [
+        (Language.FR, "Les prochains horaires libres avec Dr Claire Martin", "mercredi 15 juillet"),
+        (Language.EN, "The next free times with Dr Claire Martin", "Wednesday, 15 July"),
+    ],
+)
+def test_a_cancellation_for_an_absence_offers_the_next_free_times(
+    language: Language, lead: str, first: str
+) -> None:
+    later = (datetime(2026, 7, 15, 7, 0, tzinfo=UTC), datetime(2026, 7, 15, 7, 15, tzinfo=UTC))
+    rendered = render(replace(AWAY, language=language, other_times=later))
+    for part in (rendered.text, rendered.html):
+        assert lead in part
+        assert first in part
+        assert "https://colloque.test/practitioners/p/q" in part
+    assert rendered.html.count("<li>") == 2
+    assert first in rendered.sms
+    assert "https://colloque.test/practitioners/p/q" in rendered.sms
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [(Language.FR, "liste d'attente"), (Language.EN, "join the waitlist")]
+)
+def test_with_no_free_time_ahead_it_offers_the_waitlist(language: Language, words: str) -> None:
+    rendered = render(replace(AWAY, language=language))
+    assert words in rendered.text
+    assert words in rendered.html
+
+
+def test_other_cancellations_offer_nothing_more() -> None:
+    rendered = render(replace(AWAY, rebook_link=None))
+    assert "practitioners" not in rendered.text + rendered.html + rendered.sms

@@ -9,6 +9,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from colloque.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
 from colloque.accounts.interfaces import Refusal, Throttled
 from colloque.accounts.mailing import MailQueue
 from colloque.accounts.sessions import CSRF_COOKIE, SESSION_COOKIE, NewSession, SessionKind
@@ -96,6 +97,20 @@ def session_out(new: NewSession, response: Response, *, secure: bool) -> Session
         csrf_token=new.csrf_token,
         expires_at=new.expires_at,
         idle_timeout_seconds=int(new.idle_timeout.total_seconds()) if new.idle_timeout else None,
+    )
+
+
+def remember_device(response: Response, token: str, *, secure: bool) -> None:
+    """The device's token, sent back only to the sign-in routes. It outlives sessions on
+    purpose (that is how a device is recognised) and survives logging out."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        path="/api/v1/auth",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
     )
 
 

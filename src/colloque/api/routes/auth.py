@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
+from colloque.accounts.devices import DEVICE_COOKIE, DeviceClaim
 from colloque.accounts.login import (
+    LoginResult,
     Subject,
     account_email,
     check_proof,
@@ -64,7 +66,13 @@ from colloque.api.routes.account_schemas import (
     SignupVerifyIn,
     SignupVerifyOut,
 )
-from colloque.api.routes.account_web import AccountsRoute, attempt, clear_cookies, session_out
+from colloque.api.routes.account_web import (
+    AccountsRoute,
+    attempt,
+    clear_cookies,
+    remember_device,
+    session_out,
+)
 from colloque.patients.services import OwnDetails
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"], route_class=AccountsRoute)
@@ -188,6 +196,7 @@ def signup_complete(
 )
 def login(
     body: LoginIn,
+    request: Request,
     response: Response,
     database: DB,
     clock: ClockDep,
@@ -212,9 +221,12 @@ def login(
         mail,
         write=False,
     )
-    result = attempt(
-        database,
-        lambda session: do_log_in(
+    device = DeviceClaim(
+        token=request.cookies.get(DEVICE_COOKIE), user_agent=request.headers.get("user-agent")
+    )
+
+    def log_in(session: Session) -> LoginResult:
+        result = do_log_in(
             session,
             now=now,
             subject=subject,
@@ -224,9 +236,13 @@ def login(
             kind=_kind(body.session),
             client_ip=client_ip,
             config=config,
-        ),
-        mail,
-    )
+            device=device,
+        )
+        mail.queue(session, result.notice)
+        return result
+
+    result = attempt(database, log_in, mail)
+    remember_device(response, result.device_token, secure=settings.effective_cookie_secure)
     keys = result.keys
     return LoginOut(
         account_id=result.account_id,

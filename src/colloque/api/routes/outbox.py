@@ -1,5 +1,5 @@
-"""HTTP routes of the outbox: a practice's failed messages (practice admins only), and the
-signed-in account's notification inbox."""
+"""HTTP routes of a practice's outbox (practice admins only): its failed messages, and the
+mass-change breaker's pauses to release or discard."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Out
-from colloque.delivery import inbox
+from colloque.delivery.pauses import PauseView, do_discard_pause, do_release_pause, list_pauses
 from colloque.delivery.queries import FailedMessage, list_failed_messages
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -61,96 +61,116 @@ def list_failed(
     return [FailedMessageOut.of(message) for message in failed]
 
 
-class NotificationOut(Out):
-    #: The short code the message names: the same in the mail or SMS and here.
-    reference: str
-    #: ``appointment_confirmed``, ``waitlist_offer``... or ``account_notice`` (see ``subject``).
-    template: str
-    channel: str
-    #: ``sent``, or ``on_its_way`` (addressed to this account, to be sent again shortly).
-    status: inbox.InboxStatus
-    created_at: datetime
-    sent_at: datetime | None
-    #: An account notice's subject line; None for a message about an appointment or a practice.
-    subject: str | None
-    practice_id: UUID | None
-    practice_name: str | None
-    #: The practice's time zone, the one the message wrote its times in.
-    practice_timezone: str | None
-    appointment_id: UUID | None
-    appointment_starts_at: datetime | None
+class PauseOut(Out):
+    pause_id: UUID
+    #: The account whose changes tripped the breaker; null when the practice as a whole did.
+    principal_account_id: UUID | None
+    #: ``open`` (its messages wait), ``released`` or ``discarded``.
+    status: str
+    tripped_at: datetime
+    #: Messages waiting now (open pauses), and of them the cancellations and the moves.
+    held: int
+    held_cancellations: int
+    held_moves: int
+    #: When the practice's admins were mailed about it (null until the worker's next round).
+    alerted_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: UUID | None
+    #: How many messages the release let go or the discard dropped.
+    resolved_count: int | None
 
     @classmethod
-    def of(cls, entry: inbox.InboxEntry) -> NotificationOut:
+    def of(cls, pause: PauseView) -> PauseOut:
         return cls(
-            reference=entry.reference,
-            template=entry.template,
-            channel=entry.channel,
-            status=entry.status,
-            created_at=entry.created_at,
-            sent_at=entry.sent_at,
-            subject=entry.subject,
-            practice_id=entry.practice_id,
-            practice_name=entry.practice_name,
-            practice_timezone=entry.practice_timezone,
-            appointment_id=entry.appointment_id,
-            appointment_starts_at=entry.appointment_starts_at,
+            pause_id=pause.pause_id,
+            principal_account_id=pause.principal_account_id,
+            status=pause.status,
+            tripped_at=pause.tripped_at,
+            held=pause.held,
+            held_cancellations=pause.held_cancellations,
+            held_moves=pause.held_moves,
+            alerted_at=pause.alerted_at,
+            resolved_at=pause.resolved_at,
+            resolved_by=pause.resolved_by,
+            resolved_count=pause.resolved_count,
         )
-
-
-class NotificationPageOut(Out):
-    items: list[NotificationOut]
-    #: Pass as ``before`` for the next (older) page; None at the end.
-    next_before: str | None
 
 
 @router.get(
-    "/me/notifications",
-    response_model=NotificationPageOut,
-    summary="The messages sent to this account, newest first",
+    "/practices/{practice_id}/outbox/pauses",
+    response_model=list[PauseOut],
+    summary="The mass-change breaker's pauses of the practice, newest first",
     description=(
-        "Every message Colloque sent to the signed-in account (appointment messages, waitlist "
-        "offers, new-message notices, account notices), with the reference each one names, "
-        "newest first; ``before`` (the previous page's ``next_before``) pages on. Never the "
-        "visit's reason or type. 422 naming ``before`` for a cursor this server did not give."
+        "When more cancellations or moves than the limit come from the practice, or from one "
+        "account, in the window, their messages to patients are held. Practice admins list the "
+        "pauses with how many messages wait (``all=true``: the resolved ones too), then release "
+        "or discard them."
     ),
 )
-def my_notifications(
+def list_outbox_pauses(
+    practice_id: UUID,
     db: DB,
-    clock: ClockDep,
     principal: CurrentPrincipal,
-    before: Annotated[str | None, Query(max_length=80)] = None,
-    limit: Annotated[int, Query(ge=1, le=inbox.MAX_PAGE)] = 50,
-) -> NotificationPageOut:
-    # A write transaction: reading personal data writes its audit event.
-    with db.write() as session:
-        page = inbox.list_inbox(
-            session, now=clock.now(), principal=principal, before=before, limit=limit
+    include_resolved: Annotated[
+        bool, Query(alias="all", description="Include released and discarded pauses.")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PauseOut]:
+    with db.read() as session:
+        found = list_pauses(
+            session,
+            principal=principal,
+            practice_id=practice_id,
+            only_open=not include_resolved,
+            limit=limit,
         )
-    return NotificationPageOut(
-        items=[NotificationOut.of(entry) for entry in page.entries], next_before=page.next_before
-    )
+    return [PauseOut.of(pause) for pause in found]
 
 
-@router.get(
-    "/me/notifications/{reference}",
-    response_model=NotificationOut,
-    summary="Check a message's reference",
+@router.post(
+    "/practices/{practice_id}/outbox/pauses/{pause_id}/release",
+    response_model=PauseOut,
+    summary="Send the messages a pause holds",
     description=(
-        "The message of this account that names this reference: a message that names one this "
-        "account does not have did not come from Colloque (404, naming ``reference``). 422 "
-        "naming ``reference`` for text that is not a reference (8 letters and digits)."
+        "The held messages become due and the worker sends them; each is checked again then "
+        "(an appointment that has begun meanwhile is not told). 409 when the pause was already "
+        "released or discarded."
     ),
-    responses={404: {"description": "No message of this account names this reference"}},
+    responses={409: {"description": "The pause was already released or discarded"}},
 )
-def check_notification(
-    reference: Annotated[str, Path(max_length=32)],
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-) -> NotificationOut:
+def release_outbox_pause(
+    practice_id: UUID, pause_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> PauseOut:
     with db.write() as session:
-        entry = inbox.check_reference(
-            session, now=clock.now(), principal=principal, reference=reference
+        pause = do_release_pause(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            pause_id=pause_id,
         )
-    return NotificationOut.of(entry)
+    return PauseOut.of(pause)
+
+
+@router.post(
+    "/practices/{practice_id}/outbox/pauses/{pause_id}/discard",
+    response_model=PauseOut,
+    summary="Never send the messages a pause holds",
+    description=(
+        "The held messages are marked failed (``discarded``) and never sent. 409 when the pause "
+        "was already released or discarded."
+    ),
+    responses={409: {"description": "The pause was already released or discarded"}},
+)
+def discard_outbox_pause(
+    practice_id: UUID, pause_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
+) -> PauseOut:
+    with db.write() as session:
+        pause = do_discard_pause(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            pause_id=pause_id,
+        )
+    return PauseOut.of(pause)

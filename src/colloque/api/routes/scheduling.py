@@ -402,33 +402,3 @@ class OverrideIn(Body):
     start_minute: int | None = Field(default=None, ge=0, lt=24 * 60)
     end_minute: int | None = Field(default=None, gt=0, le=24 * 60)
     visit_type_ids: list[UUID] = Field(default_factory=list, max_length=50)
-
-
-@router.post(
-    "/practices/{practice_id}/practitioners/{practitioner_id}/overrides",
-    response_model=CreatedOut,
-    status_code=status.HTTP_201_CREATED,
-    description=(
-        "Practice admins and secretaries add an absence, a holiday or an extra opening; a"
-        " practitioner adds an absence or holiday to their own agenda (403 otherwise). Booked"
-        " appointments stay. 422 for an invalid range."
-    ),
-)
-def add_override(
-    practice_id: UUID,
-    practitioner_id: UUID,
-    body: OverrideIn,
-    db: DB,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-) -> CreatedOut:
-    with db.write() as session:
-        override = timetable.do_add_override(
-            session,
-            now=clock.now(),
-            principal=principal,
-            practice_id=practice_id,
-            practitioner_id=practitioner_id,
-            **body.model_dump(),
-        )
-        return CreatedOut(id=override.override_id)

@@ -22,8 +22,10 @@ from colloque.api.routes.agenda_settings import (
     if_match,
     tag,
 )
-from colloque.api.routes.scheduling import OpeningIn, OverrideIn, TimeRangeIn
+from colloque.api.routes.scheduling import OpeningIn, TimeRangeIn
+from colloque.api.routes.time_off import AFFECTED_409, CONFLICT_409, TimeOffIn, time_off_of
 from colloque.api.schemas import Day, Out
+from colloque.booking import absences
 from colloque.scheduling import timetable_editing as editing
 from colloque.scheduling.domain import OverrideKind
 from colloque.scheduling.models import AgendaBreak, AgendaOverride, OpeningRange
@@ -380,39 +382,46 @@ def get_override(
     return out
 
 
+class ReplacedOverrideOut(OverrideOut):
+    #: How many appointments the replacement cancelled (time off widened over them).
+    cancelled: int
+
+
 @router.put(
     OVERRIDE,
-    response_model=OverrideOut,
-    responses=EDIT_RESPONSES,
+    response_model=ReplacedOverrideOut,
+    responses={**EDIT_RESPONSES, **CONFLICT_409},
     description=(
         "Practice admins and secretaries replace a date override, checked like a new one (422"
         " naming the field); a practitioner replaces an absence or holiday of their own agenda"
-        " with another (403 otherwise). Booked appointments stay. 404 when it is not yours."
+        " with another (403 otherwise). 404 when it is not yours."
+        + AFFECTED_409
+        + " Only what the replacement newly closes counts."
         + IF_MATCH
     ),
 )
 def replace_override(
     practice_id: UUID,
     override_id: UUID,
-    body: OverrideIn,
+    body: TimeOffIn,
     response: Response,
     db: DB,
     clock: ClockDep,
     principal: CurrentPrincipal,
     version: OverrideVersion,
-) -> OverrideOut:
+) -> ReplacedOverrideOut:
     with db.write() as session:
-        out = OverrideOut.of(
-            *editing.do_replace_override(
-                session,
-                now=clock.now(),
-                principal=principal,
-                practice_id=practice_id,
-                override_id=override_id,
-                expected_version=version,
-                **body.model_dump(),
-            )
+        override, ids, cancelled = absences.do_replace_time_off(
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            override_id=override_id,
+            expected_version=version,
+            time_off=time_off_of(body),
+            cancel_appointment_ids=body.cancel_appointment_ids,
         )
+        out = ReplacedOverrideOut(**OverrideOut.of(override, ids).model_dump(), cancelled=cancelled)
     tag(response, out.version)
     return out
 

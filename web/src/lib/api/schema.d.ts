@@ -1441,6 +1441,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/practices/{practice_id}/outbox/pauses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The mass-change breaker's pauses of the practice, newest first
+         * @description When more cancellations or moves than the limit come from the practice, or from one account, in the window, their messages to patients are held. Practice admins list the pauses with how many messages wait (``all=true``: the resolved ones too), then release or discard them.
+         */
+        get: operations["list_outbox_pauses_api_v1_practices__practice_id__outbox_pauses_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/outbox/pauses/{pause_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Never send the messages a pause holds
+         * @description The held messages are marked failed (``discarded``) and never sent. 409 when the pause was already released or discarded.
+         */
+        post: operations["discard_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/outbox/pauses/{pause_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the messages a pause holds
+         * @description The held messages become due and the worker sends them; each is checked again then (an appointment that has begun meanwhile is not told). 409 when the pause was already released or discarded.
+         */
+        post: operations["release_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__release_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/practices/{practice_id}/overrides/{override_id}": {
         parameters: {
             query?: never;
@@ -1455,7 +1515,7 @@ export interface paths {
         get: operations["get_override_api_v1_practices__practice_id__overrides__override_id__get"];
         /**
          * Replace Override
-         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field); a practitioner replaces an absence or holiday of their own agenda with another (403 otherwise). Booked appointments stay. 404 when it is not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         * @description Practice admins and secretaries replace a date override, checked like a new one (422 naming the field); a practitioner replaces an absence or holiday of their own agenda with another (403 otherwise). 404 when it is not yours. Time off over booked (or held) appointments answers 409 `appointments-affected` with their `count` and `appointments` (ids and start times) unless `cancel_appointment_ids` names exactly them: then they are cancelled by the practice in the same transaction and each patient is told. A different set (one booked since the preview) is a 409 with the new list. Only what the replacement newly closes counts. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         put: operations["replace_override_api_v1_practices__practice_id__overrides__override_id__put"];
         post?: never;
@@ -1744,9 +1804,29 @@ export interface paths {
         put?: never;
         /**
          * Add Override
-         * @description Practice admins and secretaries add an absence, a holiday or an extra opening; a practitioner adds an absence or holiday to their own agenda (403 otherwise). Booked appointments stay. 422 for an invalid range.
+         * @description Practice admins and secretaries add an absence, a holiday or an extra opening; a practitioner adds an absence or holiday to their own agenda (403 otherwise). 422 for an invalid range. Time off over booked (or held) appointments answers 409 `appointments-affected` with their `count` and `appointments` (ids and start times) unless `cancel_appointment_ids` names exactly them: then they are cancelled by the practice in the same transaction and each patient is told. A different set (one booked since the preview) is a 409 with the new list.
          */
         post: operations["add_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/overrides/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Override
+         * @description Those who may add (or, with `replacing`, replace) this override list the appointments it would cancel, with the patients' names as the agenda shows them; nothing is written. The same checks as adding it: 422 naming the field, 403, 404 when it is not yours.
+         */
+        post: operations["preview_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_preview_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2001,6 +2081,29 @@ export interface components {
         AcceptIn: {
             /** Token */
             token: string;
+        };
+        /** AffectedOut */
+        AffectedOut: {
+            /**
+             * Appointment Id
+             * Format: uuid
+             */
+            appointment_id: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Patient First Name */
+            patient_first_name: string;
+            /** Patient Last Name */
+            patient_last_name: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            status: components["schemas"]["Status"];
         };
         /** AgendaOut */
         AgendaOut: {
@@ -2971,26 +3074,6 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
-        /** OverrideIn */
-        OverrideIn: {
-            /** End Minute */
-            end_minute?: number | null;
-            /**
-             * First Day
-             * Format: date
-             */
-            first_day: string;
-            kind: components["schemas"]["OverrideKind"];
-            /**
-             * Last Day
-             * Format: date
-             */
-            last_day: string;
-            /** Start Minute */
-            start_minute?: number | null;
-            /** Visit Type Ids */
-            visit_type_ids?: string[];
-        };
         /**
          * OverrideKind
          * @enum {string}
@@ -3112,6 +3195,37 @@ export interface components {
              * Format: uuid
              */
             patient_id: string;
+        };
+        /** PauseOut */
+        PauseOut: {
+            /** Alerted At */
+            alerted_at: string | null;
+            /** Held */
+            held: number;
+            /** Held Cancellations */
+            held_cancellations: number;
+            /** Held Moves */
+            held_moves: number;
+            /**
+             * Pause Id
+             * Format: uuid
+             */
+            pause_id: string;
+            /** Principal Account Id */
+            principal_account_id: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Resolved Count */
+            resolved_count: number | null;
+            /** Status */
+            status: string;
+            /**
+             * Tripped At
+             * Format: date-time
+             */
+            tripped_at: string;
         };
         /** PlaceOut */
         PlaceOut: {
@@ -3553,6 +3667,40 @@ export interface components {
          * @enum {string}
          */
         Relationship: "self" | "child" | "parent" | "partner" | "sibling" | "dependant" | "other";
+        /** ReplacedOverrideOut */
+        ReplacedOverrideOut: {
+            /** Cancelled */
+            cancelled: number;
+            /** End Minute */
+            end_minute: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /**
+             * Override Id
+             * Format: uuid
+             */
+            override_id: string;
+            /**
+             * Practitioner Id
+             * Format: uuid
+             */
+            practitioner_id: string;
+            /** Start Minute */
+            start_minute: number | null;
+            /** Version */
+            version: string;
+            /** Visit Type Ids */
+            visit_type_ids: string[];
+        };
         /** RescheduleIn */
         RescheduleIn: {
             /**
@@ -3993,6 +4141,67 @@ export interface components {
             subject_id: string;
             /** Subject Kind */
             subject_kind: string;
+        };
+        /** TimeOffCreatedOut */
+        TimeOffCreatedOut: {
+            /** Cancelled */
+            cancelled: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** TimeOffIn */
+        TimeOffIn: {
+            /** Cancel Appointment Ids */
+            cancel_appointment_ids?: string[] | null;
+            /** End Minute */
+            end_minute?: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /** Start Minute */
+            start_minute?: number | null;
+            /** Visit Type Ids */
+            visit_type_ids?: string[];
+        };
+        /** TimeOffPreviewIn */
+        TimeOffPreviewIn: {
+            /** End Minute */
+            end_minute?: number | null;
+            /**
+             * First Day
+             * Format: date
+             */
+            first_day: string;
+            kind: components["schemas"]["OverrideKind"];
+            /**
+             * Last Day
+             * Format: date
+             */
+            last_day: string;
+            /** Replacing */
+            replacing?: string | null;
+            /** Start Minute */
+            start_minute?: number | null;
+            /** Visit Type Ids */
+            visit_type_ids?: string[];
+        };
+        /** TimeOffPreviewOut */
+        TimeOffPreviewOut: {
+            /** Appointments */
+            appointments: components["schemas"]["AffectedOut"][];
+            /** Count */
+            count: number;
         };
         /** TimeRangeIn */
         TimeRangeIn: {
@@ -7173,6 +7382,111 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    list_outbox_pauses_api_v1_practices__practice_id__outbox_pauses_get: {
+        parameters: {
+            query?: {
+                /** @description Include released and discarded pauses. */
+                all?: boolean;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseOut"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    discard_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__discard_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                pause_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The pause was already released or discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    release_outbox_pause_api_v1_practices__practice_id__outbox_pauses__pause_id__release_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                pause_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The pause was already released or discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     get_override_api_v1_practices__practice_id__overrides__override_id__get: {
         parameters: {
             query?: never;
@@ -7218,7 +7532,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["OverrideIn"];
+                "application/json": components["schemas"]["TimeOffIn"];
             };
         };
         responses: {
@@ -7230,13 +7544,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OverrideOut"];
+                    "application/json": components["schemas"]["ReplacedOverrideOut"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The time off would cancel appointments not confirmed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description It changed since you read it (`If-Match` is stale): read it again */
             412: {
                 headers: {
@@ -8073,7 +8396,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["OverrideIn"];
+                "application/json": components["schemas"]["TimeOffIn"];
             };
         };
         responses: {
@@ -8083,7 +8406,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["colloque__api__routes__scheduling__CreatedOut"];
+                    "application/json": components["schemas"]["TimeOffCreatedOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The time off would cancel appointments not confirmed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    preview_override_api_v1_practices__practice_id__practitioners__practitioner_id__overrides_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                practitioner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TimeOffPreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimeOffPreviewOut"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -10,6 +10,7 @@ export type VisitType = Schemas["VisitTypeDetailOut"];
 export type Opening = Schemas["OpeningOut"];
 export type Pause = Schemas["BreakOut"];
 export type Override = Schemas["OverrideOut"];
+export type Affected = Schemas["AffectedOut"];
 
 const ifMatch = (version: string): { "if-match": string } => ({ "if-match": `"${version}"` });
 

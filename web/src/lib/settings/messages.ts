@@ -69,7 +69,10 @@ export interface SettingsMessages {
   coveredNone: string;
   whatHappens: string;
   confirmSave: string;
+  confirmCancel: (count: number) => string;
+  coveredChanged: string;
   timeOffSaved: string;
+  timeOffSavedCancelled: (count: number) => string;
   existing: string;
   period: (first: string, last: string) => string;
   hours: (start: string, end: string) => string;
@@ -144,9 +147,14 @@ const fr: SettingsMessages = {
     `${count} rendez-vous pris ${count > 1 ? "tombent" : "tombe"} pendant cette absence :`,
   coveredNone: "Aucun rendez-vous pris pendant cette absence.",
   whatHappens:
-    "Ces rendez-vous restent réservés : enregistrer l'absence ne les annule ni ne les déplace. Le cabinet doit les déplacer ou les annuler depuis l'agenda. L'absence ferme seulement les créneaux libres.",
+    "Enregistrer l'absence annule ces rendez-vous au nom du cabinet. Chaque patient est prévenu, avec les prochains horaires libres (ou la liste d'attente).",
   confirmSave: "Enregistrer l'absence",
+  confirmCancel: (count) =>
+    `Enregistrer l'absence et annuler ${count > 1 ? `ces ${count} rendez-vous` : "ce rendez-vous"}`,
+  coveredChanged: "Les rendez-vous ont changé depuis la liste : voici la liste à jour. Rien n'est enregistré.",
   timeOffSaved: "Absence enregistrée.",
+  timeOffSavedCancelled: (count) =>
+    `Absence enregistrée ; ${count} rendez-vous ${count > 1 ? "annulés" : "annulé"}, chaque patient est prévenu.`,
   existing: "Absences et congés à venir",
   period: (first, last) => (first === last ? `le ${first}` : `du ${first} au ${last}`),
   hours: (start, end) => `de ${start} à ${end}`,
@@ -220,9 +228,14 @@ const en: SettingsMessages = {
   covered: (count) => `${count} booked appointment${count > 1 ? "s fall" : " falls"} in this time off:`,
   coveredNone: "No booked appointment in this time off.",
   whatHappens:
-    "These appointments stay booked: saving the time off neither cancels nor moves them. The practice must move or cancel them from the agenda. The time off only closes the free slots.",
+    "Saving the time off cancels these appointments on the practice's behalf. Each patient is told, with the next free times (or the waitlist).",
   confirmSave: "Save the time off",
+  confirmCancel: (count) =>
+    `Save the time off and cancel ${count > 1 ? `these ${count} appointments` : "this appointment"}`,
+  coveredChanged: "The appointments changed since the list was shown: here is the list as it is now. Nothing was saved.",
   timeOffSaved: "Time off saved.",
+  timeOffSavedCancelled: (count) =>
+    `Time off saved; ${count} appointment${count > 1 ? "s" : ""} cancelled, each patient told.`,
   existing: "Upcoming time off",
   period: (first, last) => (first === last ? `on ${first}` : `from ${first} to ${last}`),
   hours: (start, end) => `${start} to ${end}`,
