@@ -18,6 +18,7 @@ from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
 from colloque.delivery.channels import Channels
 from colloque.delivery.outbox import OutboxDelivery
+from colloque.notifications.interfaces import MailMessage
 from colloque.notifications.mail import SmtpMailSender
 from colloque.notifications.models import OutboxMessage
 from colloque.storage.engine import Database
@@ -209,3 +210,34 @@ def test_a_message_to_be_sent_again_shows_as_on_its_way(
     [item] = client.get("/api/v1/me/notifications", headers=bearer(world.holder)).json()["items"]
     assert item["status"] == "sent"
     assert item["reference"] == _reference(inbox.to(HOLDER)[0])
+
+
+def test_an_english_notice_names_its_reference_in_english(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    inbox: Inbox,
+    delivery: OutboxDelivery,
+    client: TestClient,
+) -> None:
+    """Account mail is French but for the breaker's alert to an English-speaking admin: the
+    reference line follows the text's language."""
+    notice = MailMessage(
+        to=HOLDER,
+        subject="Colloque: messages held for your review",
+        text="Review them.\n\n-- \nColloque\n",
+        account_id=world.holder.account_id,
+        language="en",
+    )
+    _queue(db, clock, notice)
+    delivery.run_until_idle()
+    text = _text(inbox.to(HOLDER)[0])
+    found = re.search(
+        r"Reference ([A-Z2-7]{8})\. This message is listed in the notifications", text
+    )
+    assert found
+    # Before the signature, which stays last.
+    assert INBOX in text.split("-- ")[0]
+    assert text.rstrip().endswith("Colloque")
+    [item] = client.get("/api/v1/me/notifications", headers=bearer(world.holder)).json()["items"]
+    assert item["reference"] == found.group(1)
