@@ -53,6 +53,19 @@ class ServerKeys:
         return _hmac(self.secret, b"colloque/notifications/account-mail-seal/v1")
 
     @property
+    def unsubscribe_token(self) -> bytes:
+        """Signs the one-click unsubscribe links of reminders (``notifications.unsubscribe``). A
+        rotation voids the links of reminders already sent: they answer 404, the account page
+        still turns reminders off."""
+        return _hmac(self.secret, b"colloque/notifications/unsubscribe-token/v1")
+
+    @property
+    def reminder_phone_hash(self) -> bytes:
+        """Names a phone in the key of its day's SMS reminder (``delivery.reminders``), so that
+        the outbox holds no number. A rotation can let one more SMS go that day."""
+        return _hmac(self.secret, b"colloque/notifications/reminder-phone/v1")
+
+    @property
     def email_hash(self) -> bytes:
         """Names an address in throttle keys (``AccountsConfig.email_key``)."""
         return self._accounts("email-key/v1")

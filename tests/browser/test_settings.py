@@ -51,12 +51,15 @@ def test_an_admin_edits_a_visit_type_and_the_weekly_hours(
     form.get_by_label("Label", exact=True).fill("Consultation générale")
     form.get_by_label("Length (minutes)").fill("25")
     form.get_by_label("Bookable online").uncheck()
+    expect(form.get_by_label("Reminders before the appointment")).to_be_checked()
+    form.get_by_label("Reminders before the appointment").uncheck()
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_role("status")).to_have_text("Saved.")
     row = _consultation(site)
-    assert (row.label, row.duration_minutes, row.online_bookable) == (
+    assert (row.label, row.duration_minutes, row.online_bookable, row.reminders) == (
         "Consultation générale",
         25,
+        False,
         False,
     )
 

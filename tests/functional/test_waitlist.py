@@ -132,9 +132,12 @@ def test_freed_slot_is_offered_and_accepted(
             practice_id=world.practice_id,
             offer_id=offer.offer_id,
             accept=True,
+            # The visit type the patient sealed is one the practice sends no reminders for.
+            reminders_wanted=False,
         )
         assert decision.appointment.status == Status.BOOKED
         assert decision.appointment.hold_expires_at is None
+        assert decision.appointment.reminders_wanted is False
     with db.read() as session:
         entry = session.get(WaitlistEntry, (world.practice_id, first_in_line.entry_id))
         assert entry is not None

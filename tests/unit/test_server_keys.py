@@ -29,6 +29,8 @@ def test_each_purpose_has_its_own_label() -> None:
         "email_code_hash": _hmac(b"colloque/accounts/email-code/v1"),
         "throttle_client_hash": _hmac(b"colloque/accounts/throttle-client/v1"),
         "probing_client_hash": _hmac(b"colloque:probing:client"),
+        "unsubscribe_token": _hmac(b"colloque/notifications/unsubscribe-token/v1"),
+        "reminder_phone_hash": _hmac(b"colloque/notifications/reminder-phone/v1"),
     }
     derived = {name: getattr(keys, name) for name in expected}
     assert derived == expected

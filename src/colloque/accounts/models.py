@@ -45,6 +45,9 @@ class Account(Base):
     language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Reminders by email and SMS (docs/notifications.md, "Reminders"): turned off by the
+    #: one-click unsubscribe link of a reminder, back on from the account.
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -43,6 +43,10 @@ class AuditAction(enum.StrEnum):
     ACCOUNT_DISABLED = "accounts:account:disable"
     ACCOUNT_LOCKED = "accounts:account:lock"
     EMAIL_CHANGED = "accounts:email:change"
+    #: Reminders turned off (a reminder's one-click unsubscribe) or back on (the account).
+    REMINDERS_CHANGED = "accounts:reminders:change"
+    #: The same for a patient without an account, by their reminder's unsubscribe link.
+    PATIENT_REMINDERS_CHANGED = "patients:reminders:change"
     PASSWORD_CHANGED = "accounts:password:change"  # noqa: S105 - an audit tag
     PASSWORD_RECOVERED = "accounts:password:recover"  # noqa: S105 - an audit tag
     KEYS_RESET = "accounts:keys:reset"

@@ -59,6 +59,10 @@ class Appointment(Base):
         ),
         Index("ix_appointments_agenda_start", "practice_id", "practitioner_id", "starts_at"),
         Index("ix_appointments_patient_start", "patient_id", "starts_at"),
+        # The reminder planner's two scans (delivery.reminders): one local day of booked
+        # appointments, and the ones booked or moved since its last round.
+        Index("ix_appointments_status_start", "status", "starts_at"),
+        Index("ix_appointments_status_updated", "status", "updated_at"),
         {"info": shard(ShardKind.PRACTICE)},
     )
 
@@ -80,8 +84,10 @@ class Appointment(Base):
     source: Mapped[str] = mapped_column(String(16))
     cancel_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: Whether the patient wants reminders. The visit type is not stored: it travels sealed with
-    #: the visit reason (records.SealedItemRow, kind "visit_reason"); the duration is ends_at.
+    #: The reminder policy: false when the visit type's practice setting says no reminders
+    #: (``visit_types.reminders``), carried by the booking client because the visit type is not
+    #: stored: it travels sealed with the visit reason (records.SealedItemRow, kind
+    #: "visit_reason"); the duration is ends_at. docs/crypto.md says what this bit tells.
     reminders_wanted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     #: A practice member forced this time outside the opening hours, and confirmed so.
     outside_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

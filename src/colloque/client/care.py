@@ -24,6 +24,7 @@ class Care(Accounts):
     #: The practice's current key, proven in the key directory (None before it has one): the
     #: client's (``client.py``).
     _practice_key_if_any: Callable[[UUID], KeyBinding | None]
+    _visit_type_reminders: Callable[[UUID, UUID, UUID], bool]
 
     # Patients ----------------------------------------------------------------------------------
 
@@ -140,7 +141,8 @@ class Care(Accounts):
 
     def accept_offer(self, entry: Json, *, visit_type_id: UUID, reason: str = "") -> Json:
         """Take the freed slot offered to ``entry`` (from :meth:`my_waitlist`): the held
-        appointment becomes booked, with its reason and visit type sealed here as at booking."""
+        appointment becomes booked, with its reason and visit type sealed here as at booking, and
+        the visit type's reminder policy."""
         offer = self._pending_offer(entry)
         practice_id = UUID(entry["practice_id"])
         keys = self.unlocked_keys
@@ -152,9 +154,11 @@ class Care(Accounts):
             practice_key=self._practice_key_if_any(practice_id),
             appointment_id=UUID(offer["appointment_id"]),
         )
-        return self._decide(
-            entry, offer, {"accept": True, "sealed_reason": sealed["sealed_reason"]}
+        reminders = self._visit_type_reminders(
+            practice_id, UUID(entry["practitioner_id"]), visit_type_id
         )
+        body = {"accept": True, "sealed_reason": sealed["sealed_reason"]}
+        return self._decide(entry, offer, {**body, "reminders_wanted": reminders})
 
     def decline_offer(self, entry: Json) -> Json:
         """Let the freed slot go to the next in line; the entry waits for the next one."""

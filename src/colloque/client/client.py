@@ -64,11 +64,16 @@ class ColloqueClient(Care):
         visit_type_id: UUID,
         duration_minutes: int,
         reason: str = "",
-        reminders_wanted: bool = True,
+        reminders_wanted: bool | None = None,
     ) -> Json:
         """Book online for a patient this account holds. The visit type and the reason are sealed
         here for this account and for the practice's current key, proven in the key directory;
-        the server receives the time and the duration."""
+        the server receives the time, the duration and the visit type's reminder policy (read
+        from the practice's public visit types unless given), never the type itself."""
+        if reminders_wanted is None:
+            reminders_wanted = self._visit_type_reminders(
+                practice_id, practitioner_id, visit_type_id
+            )
         keys = self.unlocked_keys
         body: Json = {
             "practice_id": str(practice_id),
@@ -87,6 +92,19 @@ class ColloqueClient(Care):
         }
         out: Json = self._request("POST", "/api/v1/appointments", json=body)
         return out
+
+    def _visit_type_reminders(
+        self, practice_id: UUID, practitioner_id: UUID, visit_type_id: UUID
+    ) -> bool:
+        """The practice's reminder setting for this visit type (reminders when not listed)."""
+        agendas: list[Json] = self._get(f"/api/v1/practices/{practice_id}/practitioners")
+        for agenda in agendas:
+            if agenda["practitioner"]["practitioner_id"] != str(practitioner_id):
+                continue
+            for visit_type in agenda["visit_types"]:
+                if visit_type["visit_type_id"] == str(visit_type_id):
+                    return bool(visit_type.get("reminders", True))
+        return True
 
     def _practice_key_if_any(self, practice_id: UUID) -> KeyBinding | None:
         """The practice's proven key; None when the practice has not made its key group yet."""

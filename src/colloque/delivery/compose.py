@@ -9,7 +9,7 @@ practitioner's specialty.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import CancelReason, Status
 from colloque.delivery.recipients import Recipient, Undeliverable, patient_of, recipient_of
+from colloque.delivery.reminders import local_day, reminder_key, sms_day
 from colloque.errors import NotFound
 from colloque.notifications.calendar import CalendarEntry, appointment_ics
 from colloque.notifications.interfaces import Attachment, OutgoingMail, TextMessage
 from colloque.notifications.models import OutboxMessage
 from colloque.notifications.rendering import (
+    REMINDERS,
     CancelledBy,
     Language,
     Notice,
@@ -31,6 +33,7 @@ from colloque.notifications.rendering import (
     render,
 )
 from colloque.notifications.services import Template
+from colloque.notifications.unsubscribe import make_token
 from colloque.scheduling.models import Practice, Practitioner
 from colloque.search.availability import list_free_slots
 
@@ -52,6 +55,8 @@ class MailConfig:
 
     domain: str
     public_url: str
+    #: Signs the one-click unsubscribe links of reminders (``ServerKeys.unsubscribe_token``).
+    unsubscribe_key: bytes | None = field(default=None, repr=False)
 
     @property
     def host(self) -> str:
@@ -105,6 +110,8 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
         if row.event_id is not None
         else None
     )
+    if template in REMINDERS:
+        _check_reminder(row, template, appointment, recipient, timezone=practice.timezone)
     starts_at = appointment.starts_at
     previous = None
     if event is not None and template is Template.APPOINTMENT_MOVED:
@@ -127,6 +134,9 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
     name = " ".join(
         p for p in (practitioner.title, practitioner.first_name, practitioner.last_name) if p
     )
+    unsubscribe = headers = None
+    if template in (Template.REMINDER_WEEK, Template.REMINDER_DAY):
+        unsubscribe, headers = _unsubscribe(config, recipient, now=now)
     address = f"{practice.address}, {practice.postcode} {practice.city}"
     notice = Notice(
         template=template,
@@ -146,6 +156,7 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
         reference=reference_code(row.message_id),
         rebook_link=rebook_link,
         other_times=other_times,
+        unsubscribe=unsubscribe,
     )
     rendered = render(notice)
     attachments: tuple[Attachment, ...] = ()
@@ -169,7 +180,7 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
                 ),
             ),
         )
-    return _composed(row, config, recipient, rendered, attachments)
+    return _composed(row, config, recipient, rendered, attachments, headers or ())
 
 
 def _compose_message_notice(session: Session, row: OutboxMessage, config: MailConfig) -> Composed:
@@ -189,7 +200,7 @@ def _compose_message_notice(session: Session, row: OutboxMessage, config: MailCo
         inbox_link=config.inbox_link(recipient),
         reference=reference_code(row.message_id),
     )
-    return _composed(row, config, recipient, render(notice), ())
+    return _composed(row, config, recipient, render(notice), (), ())
 
 
 def _composed(
@@ -198,10 +209,22 @@ def _composed(
     recipient: Recipient,
     rendered: Rendered,
     attachments: tuple[Attachment, ...],
+    headers: tuple[tuple[str, str], ...],
 ) -> Composed:
     """The mail when the recipient has an address, else the SMS when they have a phone."""
     mail = sms = None
-    if recipient.email:
+    template = Template(row.template)
+    if template is Template.REMINDER_SMS:
+        # The SMS reminder goes to the phone even when an email is known: the emails go too.
+        if not recipient.phone:
+            raise Undeliverable("no_contact")
+        sms = TextMessage(
+            to=recipient.phone, text=rendered.sms, idempotency_key=f"colloque-{row.message_id}"
+        )
+    elif template in REMINDERS and not recipient.email:
+        # The email reminders are email only: the SMS of the day has its own row.
+        raise Undeliverable("no_contact")
+    elif recipient.email:
         mail = OutgoingMail(
             to=recipient.email,
             subject=rendered.subject,
@@ -209,6 +232,7 @@ def _composed(
             html=rendered.html,
             message_id=config.message_id(row.message_id),
             attachments=attachments,
+            headers=headers,
         )
     elif recipient.phone:
         sms = TextMessage(
@@ -238,6 +262,45 @@ def _other_times(
         # No online visit type of this length any more: the message offers the waitlist.
         return ()
     return tuple(slot.start for slot in slots[:OTHER_TIMES])
+
+
+def _check_reminder(
+    row: OutboxMessage,
+    template: Template,
+    appointment: Appointment,
+    recipient: Recipient,
+    *,
+    timezone: str,
+) -> None:
+    """A reminder goes only for an appointment still booked at the time it was queued for, whose
+    policy and recipient still want reminders."""
+    if appointment.status != Status.BOOKED.value:
+        raise Undeliverable("not_booked")
+    if not appointment.reminders_wanted or not recipient.reminders:
+        raise Undeliverable("reminders_off")
+    if template is Template.REMINDER_SMS:
+        moved = row.dedupe_key is None or sms_day(row.dedupe_key) != local_day(
+            appointment.starts_at, timezone
+        )
+    else:
+        moved = row.dedupe_key != reminder_key(template, appointment)
+    if moved:
+        # Its new time has reminders of its own, queued under a new key.
+        raise Undeliverable("moved")
+
+
+def _unsubscribe(
+    config: MailConfig, recipient: Recipient, *, now: datetime
+) -> tuple[str | None, tuple[tuple[str, str], ...] | None]:
+    """The link and the RFC 8058 headers: a POST to the link turns reminders off."""
+    if config.unsubscribe_key is None or recipient.subscriber is None:
+        return None, None
+    token = make_token(config.unsubscribe_key, recipient.subscriber, now=now)
+    link = f"{config.public_url}/unsubscribe/{token}"
+    return link, (
+        ("List-Unsubscribe", f"<{link}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    )
 
 
 def _cancelled_by(appointment: Appointment, event: AppointmentEvent | None) -> CancelledBy:

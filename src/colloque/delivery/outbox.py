@@ -33,6 +33,7 @@ from colloque.delivery.channels import Channels
 from colloque.delivery.compose import Composed, MailConfig, compose
 from colloque.delivery.pauses import alert_admins
 from colloque.delivery.recipients import Undeliverable
+from colloque.delivery.reminders import ReminderPlanner
 from colloque.notifications.account_mail import open_account_mail
 from colloque.notifications.interfaces import DeliveryError, OutgoingMail
 from colloque.notifications.models import AccountMail, OutboxMessage
@@ -90,6 +91,7 @@ class OutboxDelivery:
         account_mail_key: bytes,
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        reminders: ReminderPlanner | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -98,6 +100,7 @@ class OutboxDelivery:
         self._key = account_mail_key
         self._policy = policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._reminders = reminders
 
     # -- rounds ------------------------------------------------------------------------------
 
@@ -106,9 +109,17 @@ class OutboxDelivery:
         the admins of a practice whose messages the mass-change breaker just held."""
         try:
             self._alert_round()
+            self.plan_reminders()
             return self._account_round(None) + self._appointment_round()
         finally:
             self.close()
+
+    def plan_reminders(self) -> int:
+        """Queue the reminders whose moment came (``delivery.reminders``), in a transaction."""
+        if self._reminders is None:
+            return 0
+        with self._database.write() as session:
+            return self._reminders.plan(session, now=self._clock.now())
 
     def close(self) -> None:
         self._channels.email.close()
@@ -209,6 +220,7 @@ class OutboxDelivery:
             html=mail.html,
             attachments=mail.attachments,
             date=self._clock.now(),
+            headers=mail.headers,
         )
 
     # -- account mail ------------------------------------------------------------------------

@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.notifications.models import AccountMail, OutboxMessage
 from colloque.principal import Principal
+
+#: Why a reminder was rightly not sent (``delivery.compose``): left out of the failed lists.
+STALE_REMINDER = ("not_booked", "moved", "reminders_off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,15 @@ def failed_messages(
     session: Session, *, practice_id: UUID | None = None, limit: int = 100
 ) -> list[FailedMessage]:
     """The newest failed messages, of one practice or (the operator) of all."""
-    statement = select(OutboxMessage).where(OutboxMessage.status == "failed")
+    statement = select(OutboxMessage).where(
+        OutboxMessage.status == "failed",
+        # A reminder let go because its appointment changed or reminders were turned off since it
+        # was queued did what it should: not a failure anyone has to look at.
+        or_(
+            OutboxMessage.last_error.is_(None),
+            OutboxMessage.last_error.not_in(STALE_REMINDER),
+        ),
+    )
     if practice_id is not None:
         statement = statement.where(OutboxMessage.practice_id == practice_id)
     statement = statement.order_by(OutboxMessage.created_at.desc()).limit(limit)

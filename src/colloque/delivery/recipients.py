@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from colloque.accounts.models import Account
 from colloque.booking.models import Appointment
 from colloque.notifications.rendering import Language
+from colloque.notifications.unsubscribe import Subscriber, Unsubscribe
 from colloque.patients.models import Patient, PracticePatient
 
 
@@ -28,6 +29,9 @@ class Recipient:
     #: The account whose address it is (its inbox lists the message); None for the contact a
     #: practice recorded for a patient without an account, who has no inbox.
     account_id: UUID | None = None
+    #: Whose setting turns reminders off: the account, or the patient without one.
+    subscriber: Unsubscribe | None = None
+    reminders: bool = True
 
 
 class Undeliverable(Exception):
@@ -60,10 +64,18 @@ def recipient_of(session: Session, *, practice_id: UUID, patient_id: UUID) -> Re
                 language=Language.of(account.language),
                 email=account.email,
                 account_id=account.account_id,
+                subscriber=Unsubscribe(Subscriber.ACCOUNT, account.account_id),
+                reminders=account.reminders,
             )
         if account is not None:
             raise Undeliverable("no_contact")
     contact = session.get(PracticePatient, (practice_id, patient_id))
     if contact is None or not (contact.email or contact.phone):
         raise Undeliverable("no_contact")
-    return Recipient(language=Language.FR, email=contact.email, phone=contact.phone)
+    return Recipient(
+        language=Language.FR,
+        email=contact.email,
+        phone=contact.phone,
+        subscriber=Unsubscribe(Subscriber.PATIENT, patient.patient_id),
+        reminders=patient.reminders,
+    )

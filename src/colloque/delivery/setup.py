@@ -9,6 +9,7 @@ from colloque.config import Settings
 from colloque.delivery.channels import Channels, channels_from_settings
 from colloque.delivery.compose import MailConfig
 from colloque.delivery.outbox import OutboxDelivery, RetryPolicy
+from colloque.delivery.reminders import ReminderPlanner
 from colloque.notifications.breaker import LIMITS_KEY, MassChangeLimits
 from colloque.storage.engine import Database
 
@@ -34,11 +35,18 @@ def retry_policy_from_settings(settings: Settings) -> RetryPolicy:
 def outbox_delivery_from_settings(
     settings: Settings, *, database: Database, clock: Clock, channels: Channels | None = None
 ) -> OutboxDelivery:
+    channels = channels or channels_from_settings(settings)
+    keys = settings.server_keys
     return OutboxDelivery(
         database,
         clock,
-        channels or channels_from_settings(settings),
-        mail=MailConfig(domain=settings.effective_mail_domain, public_url=settings.public_url),
-        account_mail_key=settings.server_keys.account_mail_seal,
+        channels,
+        mail=MailConfig(
+            domain=settings.effective_mail_domain,
+            public_url=settings.public_url,
+            unsubscribe_key=keys.unsubscribe_token,
+        ),
+        account_mail_key=keys.account_mail_seal,
         policy=retry_policy_from_settings(settings),
+        reminders=ReminderPlanner(sms=channels.sms is not None, phone_key=keys.reminder_phone_hash),
     )

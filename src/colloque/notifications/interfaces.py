@@ -46,6 +46,8 @@ class OutgoingMail:
     attachments: tuple[Attachment, ...] = field(default=())
     #: The Date header (the worker's clock); unset, the moment of sending.
     date: datetime | None = None
+    #: More headers: ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` on reminders.
+    headers: tuple[tuple[str, str], ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,18 @@ import dkim
 from colloque.clock import SystemClock
 from colloque.notifications.interfaces import DeliveryError, MailMessage, OutgoingMail
 
-#: The headers the DKIM signature covers: what a forger would change.
-_SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"mime-version")
+#: The headers the DKIM signature covers: what a forger would change. RFC 8058 asks that the
+#: one-click unsubscribe headers be signed too (a header absent from a message is signed absent).
+_SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"mime-version",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
 
 
 class DkimSigner:
@@ -58,6 +68,8 @@ def compose(
     email["Subject"] = mail.subject
     email["Date"] = format_datetime(at)
     email["Message-ID"] = mail.message_id
+    for name, value in mail.headers:
+        email[name] = value
     email.set_content(mail.text)
     if mail.html is not None:
         email.add_alternative(mail.html, subtype="html")

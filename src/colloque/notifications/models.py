@@ -60,6 +60,9 @@ class OutboxMessage(Base):
         Index("ix_outbox_practice_created", "practice_id", "created_at"),
         Index("ix_outbox_caused_by", "caused_by", "created_at"),
         Index("ix_outbox_pause", "practice_id", "pause_id"),
+        # The planner queues a reminder once: its key names what it reminds of. Led by the key so
+        # that the SMS of one person's day is found whatever practice queued it.
+        Index("ux_outbox_dedupe", "dedupe_key", "practice_id", unique=True),
         {"info": shard(ShardKind.PRACTICE)},
     )
 
@@ -92,6 +95,9 @@ class OutboxMessage(Base):
     approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The breaker's pause that held it (kept after a release, so that it is not counted again).
     pause_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: Reminders only (``delivery.reminders``): what the row reminds of, so that it is queued once
+    #: (``reminder_day:<appointment>:<starts_at>``, ``reminder_sms:<person>:<local day>``).
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
 class OutboxPause(Base):
@@ -127,6 +133,16 @@ class OutboxPause(Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: How many messages the release sent on or the discard dropped.
     resolved_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ReminderPlanning(Base):
+    """Up to when the reminder planner has looked: each round plans the moments since."""
+
+    __tablename__ = "reminder_planning"
+    __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    planned_until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AccountMail(Base):

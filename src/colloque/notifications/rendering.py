@@ -61,6 +61,8 @@ class Notice:
     rebook_link: str | None = None
     #: The next free times with the same practitioner for an appointment of the same length.
     other_times: tuple[datetime, ...] = ()
+    #: Reminders only: the one-click unsubscribe link (also in the mail's headers).
+    unsubscribe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,9 @@ _ENVIRONMENT = Environment(
 
 #: The templates the worker renders (every one there is today).
 RENDERED_TEMPLATES = frozenset(Template)
+REMINDERS = frozenset({Template.REMINDER_WEEK, Template.REMINDER_DAY, Template.REMINDER_SMS})
+#: The day's SMS says what the day's email says.
+_FILES = {Template.REMINDER_SMS: "reminder_day"}
 
 
 def reference_code(message_id: UUID) -> str:
@@ -121,8 +126,9 @@ def render(notice: Notice) -> Rendered:
         "link": notice.link,
         "inbox_link": notice.inbox_link,
         "reference": notice.reference,
+        "unsubscribe": notice.unsubscribe,
     }
-    base = f"{notice.language.value}/{notice.template.value}"
+    base = f"{notice.language.value}/{_FILES.get(notice.template, notice.template.value)}"
     return Rendered(
         subject=_ENVIRONMENT.get_template(f"{base}.subject").render(context).strip(),
         text=_ENVIRONMENT.get_template(f"{base}.txt").render(context),

@@ -17,6 +17,10 @@ class Template(enum.StrEnum):
     APPOINTMENT_CONFIRMED = "appointment_confirmed"
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_MOVED = "appointment_moved"
+    #: Reminders, queued by the planner (``delivery.reminders``) when their moment comes.
+    REMINDER_WEEK = "reminder_week"
+    REMINDER_DAY = "reminder_day"
+    REMINDER_SMS = "reminder_sms"
     WAITLIST_OFFER = "waitlist_offer"
     #: The offer lapsed (passed to the next patient); the patient stays on the waitlist.
     WAITLIST_OFFER_EXPIRED = "waitlist_offer_expired"
@@ -35,6 +39,8 @@ def enqueue(
     event_id: UUID | None = None,
     caused_by: UUID | None = None,
     approved: bool = False,
+    due_at: datetime | None = None,
+    dedupe_key: str | None = None,
 ) -> UUID:
     """Queue a message about ``patient_id``, due at once; return its id.
 
@@ -67,10 +73,11 @@ def enqueue(
             event_id=event_id,
             status="pending" if pause_id is None else "held",
             attempts=0,
-            due_at=at,
             caused_by=caused_by,
             approved=approved,
             pause_id=pause_id,
+            due_at=due_at or at,
+            dedupe_key=dedupe_key,
         )
     )
     return message_id

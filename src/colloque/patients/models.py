@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Uuid
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import true
 
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
@@ -40,6 +41,9 @@ class Patient(Base):
     #: NULL only for an account holder's own record made at sign-up, until they complete it.
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Reminders to the contact the practice recorded, for a patient without an account (an
+    #: account's own setting is ``accounts.reminders``): off by a reminder's unsubscribe link.
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class PracticePatient(Base):

@@ -126,6 +126,8 @@ class VisitTypeInfo:
     online_bookable: bool
     patient_kind: PatientKind
     mode: VisitMode
+    #: Whether its appointments get reminders (the booking client copies it onto them).
+    reminders: bool = True
 
     def spec(self) -> VisitTypeSpec:
         return VisitTypeSpec(

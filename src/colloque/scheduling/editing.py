@@ -37,6 +37,7 @@ def visit_type_version(visit_type: VisitType) -> str:
         visit_type.patient_kind,
         visit_type.mode,
         visit_type.active,
+        visit_type.reminders,
     )
 
 
@@ -98,6 +99,7 @@ class VisitTypeChanges:
     online_bookable: bool | None = None
     patient_kind: PatientKind | None = None
     mode: VisitMode | None = None
+    reminders: bool | None = None
 
 
 def do_edit_visit_type(
@@ -125,6 +127,8 @@ def do_edit_visit_type(
         visit_type.duration_minutes = changes.duration_minutes
     if changes.online_bookable is not None:
         visit_type.online_bookable = changes.online_bookable
+    if changes.reminders is not None:
+        visit_type.reminders = changes.reminders
     if changes.patient_kind is not None:
         visit_type.patient_kind = changes.patient_kind.value
     if changes.mode is not None:

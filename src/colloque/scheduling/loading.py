@@ -214,6 +214,7 @@ def _visit_types(
             online_bookable=vt.online_bookable,
             patient_kind=PatientKind(vt.patient_kind),
             mode=VisitMode(vt.mode),
+            reminders=vt.reminders,
         )
         for vt in session.scalars(
             select(VisitType).where(

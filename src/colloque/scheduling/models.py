@@ -18,6 +18,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import true
 
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
@@ -145,6 +146,9 @@ class VisitType(Base):
     patient_kind: Mapped[str] = mapped_column(String(12), default="any")
     mode: Mapped[str] = mapped_column(String(12), default="in_person")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Whether appointments of this type get reminders: the booking client copies it onto the
+    #: appointment (``appointments.reminders_wanted``), since the server never learns the type.
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class OpeningRange(Base):

@@ -55,6 +55,7 @@ def do_add_visit_type(
     patient_kind: PatientKind = PatientKind.ANY,
     mode: VisitMode = VisitMode.IN_PERSON,
     visit_type_id: UUID | None = None,
+    reminders: bool = True,
 ) -> VisitType:
     require(principal, Action.PRACTICE_AGENDA_MANAGE, PracticeTarget(practice_id), what="practice")
     row = get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
@@ -72,6 +73,7 @@ def do_add_visit_type(
         patient_kind=patient_kind.value,
         mode=mode.value,
         active=True,
+        reminders=reminders,
     )
     session.add(visit_type)
     definition_changed(row)

@@ -25,6 +25,7 @@ from colloque.web import (
     settings_pages,
     setup_pages,
     static,
+    unsubscribe_page,
 )
 from colloque.web.assets import Assets, load_assets
 
@@ -55,4 +56,5 @@ def create_app(
     app.include_router(members_page.router)
     app.include_router(outbox_page.router)
     app.include_router(practices_page.router)
+    app.include_router(unsubscribe_page.router)
     return app

@@ -112,7 +112,12 @@ def booking_page(
         "timezone": practice.timezone,
         "slot": local.isoformat(),
         "visitTypes": [
-            {"id": str(vt.visit_type_id), "label": vt.label, "durationMinutes": vt.duration_minutes}
+            {
+                "id": str(vt.visit_type_id),
+                "label": vt.label,
+                "durationMinutes": vt.duration_minutes,
+                "reminders": vt.reminders,
+            }
             for vt in visit_types
         ],
         "visitTypeId": str(chosen.visit_type_id),

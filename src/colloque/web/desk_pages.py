@@ -128,6 +128,7 @@ def desk_booking_page(
                         "id": str(vt.visit_type_id),
                         "label": vt.label,
                         "durationMinutes": vt.duration_minutes,
+                        "reminders": vt.reminders,
                     }
                     for vt in visit_types
                 ],

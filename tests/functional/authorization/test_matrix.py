@@ -1485,6 +1485,12 @@ MATRIX: dict[tuple[str, str], Spec] = {
         REAUTH_FIRST,
         refusal="reauthentication-required",
     ),
+    ("GET", "/api/v1/me/reminders"): Spec(
+        get("/api/v1/me/reminders"), signed_in("200"), own_account=True
+    ),
+    ("PUT", "/api/v1/me/reminders"): Spec(
+        to("/api/v1/me/reminders", {"enabled": True}), signed_in("200"), own_account=True
+    ),
     ("POST", "/api/v1/me/mfa/recovery-codes"): Spec(
         to("/api/v1/me/mfa/recovery-codes"), REAUTH_FIRST, refusal="reauthentication-required"
     ),

@@ -174,3 +174,27 @@ def test_with_no_free_time_ahead_it_offers_the_waitlist(language: Language, word
 def test_other_cancellations_offer_nothing_more() -> None:
     rendered = render(replace(AWAY, rebook_link=None))
     assert "practitioners" not in rendered.text + rendered.html + rendered.sms
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize(
+    "template", [Template.REMINDER_WEEK, Template.REMINDER_DAY, Template.REMINDER_SMS]
+)
+def test_reminders_carry_their_unsubscribe_link_in_both_parts(
+    language: Language, template: Template
+) -> None:
+    link = "https://colloque.test/unsubscribe/TOKEN"
+    rendered = render(replace(NOTICE, template=template, language=language, unsubscribe=link))
+    assert link in rendered.text
+    assert f'href="{link}"' in rendered.html
+    assert "ABCDEFGH" in rendered.sms
+    assert "unsubscribe" not in rendered.sms  # an SMS has no link to spend characters on
+    # Other messages have none.
+    assert "unsubscribe" not in render(replace(NOTICE, language=language)).text
+
+
+def test_the_day_s_sms_says_tomorrow() -> None:
+    day = render(replace(NOTICE, template=Template.REMINDER_SMS))
+    assert day.sms.startswith("Colloque : rappel, RDV demain mardi 14 juillet 2026 à 09:30")
+    english = render(replace(NOTICE, template=Template.REMINDER_WEEK, language=Language.EN))
+    assert english.subject == "Reminder: appointment on Tuesday, 14 July 2026 at 09:30"

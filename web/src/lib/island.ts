@@ -7,6 +7,9 @@ export interface VisitTypeChoice {
   id: string;
   label: string;
   durationMinutes: number;
+  /** The practice's reminder policy for this type, sent as the appointment's `reminders_wanted`
+   * (the server never learns the type). Absent where no booking is made. */
+  reminders?: boolean;
 }
 
 export interface SlotPickerData {

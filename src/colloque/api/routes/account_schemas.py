@@ -279,3 +279,12 @@ class MeOut(Out):
     account_id: UUID
     memberships: list[MembershipOut]
     mfa_satisfied: bool
+
+
+class RemindersIn(Body):
+    #: Reminders by email and SMS before appointments (confirmations and changes always go).
+    enabled: bool
+
+
+class RemindersOut(Out):
+    enabled: bool

@@ -40,12 +40,15 @@ from colloque.api.routes.account_schemas import (
     RecoveryCodeIn,
     RecoveryCodesOut,
     RecoveryCodeStatusOut,
+    RemindersIn,
+    RemindersOut,
     TotpSetupOut,
 )
 from colloque.api.routes.account_web import AccountsRoute, attempt, clear_cookies
 from colloque.api.routes.auth import router as auth_router
 from colloque.api.routes.invitations import router as invitation_router
 from colloque.api.routes.key_reset import router as key_reset_router
+from colloque.delivery.preferences import account_reminders, do_set_account_reminders
 from colloque.erasure.services import do_delete_account
 from colloque.errors import NotFound
 
@@ -263,6 +266,36 @@ def recovery_code_renew(
         )
         mail.queue(session, message)
     return _status_out(renewed)
+
+
+@me_router.get(
+    "/me/reminders",
+    response_model=RemindersOut,
+    summary="Whether the account receives reminders",
+    description=(
+        "Reminders before appointments, by email and SMS. A reminder's one-click unsubscribe "
+        "link turns them off; confirmations, moves and cancellations are always sent."
+    ),
+)
+def reminders_get(principal: CurrentPrincipal, database: DB) -> RemindersOut:
+    with database.read() as session:
+        return RemindersOut(enabled=account_reminders(session, principal=principal))
+
+
+@me_router.put(
+    "/me/reminders",
+    response_model=RemindersOut,
+    summary="Turn the account's reminders on or off",
+    description="Recorded in the audit log, like the account's other changes.",
+)
+def reminders_set(
+    body: RemindersIn, principal: CurrentPrincipal, database: DB, clock: ClockDep
+) -> RemindersOut:
+    with database.write() as session:
+        enabled = do_set_account_reminders(
+            session, now=clock.now(), principal=principal, enabled=body.enabled
+        )
+    return RemindersOut(enabled=enabled)
 
 
 @me_router.delete(

@@ -246,6 +246,8 @@ class VisitTypeDetailOut(Out):
     online_bookable: bool
     patient_kind: PatientKind
     mode: VisitMode
+    #: Whether its appointments get reminders (docs/notifications.md, "Reminders").
+    reminders: bool
     version: str
 
     @classmethod
@@ -258,6 +260,7 @@ class VisitTypeDetailOut(Out):
             online_bookable=visit_type.online_bookable,
             patient_kind=PatientKind(visit_type.patient_kind),
             mode=VisitMode(visit_type.mode),
+            reminders=visit_type.reminders,
             version=editing.visit_type_version(visit_type),
         )
 
@@ -318,6 +321,7 @@ class VisitTypeChangesIn(Body):
     online_bookable: bool | None = None
     patient_kind: PatientKind | None = None
     mode: VisitMode | None = None
+    reminders: bool | None = None
 
 
 @router.patch(

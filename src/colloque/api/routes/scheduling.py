@@ -102,6 +102,9 @@ class VisitTypeOut(Out):
     online_bookable: bool
     patient_kind: PatientKind
     mode: VisitMode
+    #: The practice's reminder policy for this type: the booking client sends it as the
+    #: appointment's ``reminders_wanted`` (the server never learns the type).
+    reminders: bool = True
 
 
 class PractitionerOut(Out):
@@ -293,6 +296,7 @@ class VisitTypeIn(Body):
     online_bookable: bool = True
     patient_kind: PatientKind = PatientKind.ANY
     mode: VisitMode = VisitMode.IN_PERSON
+    reminders: bool = True
 
 
 @router.post(

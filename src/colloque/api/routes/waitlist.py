@@ -116,6 +116,11 @@ class DecisionIn(Body):
         default=None,
         description="on accepting: the visit reason sealed for the held appointment's id",
     )
+    reminders_wanted: bool = Field(
+        default=True,
+        description="on accepting: the reminder policy of the visit type the patient seals (the "
+        "server never learns the type)",
+    )
 
 
 @router.post(
@@ -145,5 +150,6 @@ def decide(
             accept=body.accept,
             reason_envelope=body.sealed_reason.envelope if body.sealed_reason else None,
             reason_wraps=body.sealed_reason.wraps if body.sealed_reason else (),
+            reminders_wanted=body.reminders_wanted,
         )
         return decision.offer

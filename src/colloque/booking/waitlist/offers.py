@@ -271,11 +271,13 @@ def do_decide_offer(
     accept: bool,
     reason_envelope: bytes | None = None,
     reason_wraps: Sequence[bytes] = (),
+    reminders_wanted: bool = True,
 ) -> OfferDecision:
     """The patient takes the held slot (it becomes a booked appointment) or lets it go.
 
     On accepting, the patient's client may attach the visit reason, sealed for the held
-    appointment's id (crypto.items.seal_visit_reason), as at booking.
+    appointment's id (crypto.items.seal_visit_reason), as at booking, and the reminder policy
+    of the visit type it seals (``appointments.reminders_wanted``).
     """
     offer = session.get(WaitlistOffer, (practice_id, offer_id))
     if offer is None:
@@ -309,6 +311,7 @@ def do_decide_offer(
     appointment.status = Status.BOOKED.value
     appointment.hold_expires_at = None
     appointment.booked_by_account_id = principal.account_id
+    appointment.reminders_wanted = reminders_wanted
     appointment.updated_at = now
     if reason_envelope is not None:
         store_reason(

@@ -94,6 +94,15 @@ export async function logOut(): Promise<void> {
 
 /** Ends every other session of the account (other browsers, API clients, issued tokens); this
  * one stays. Returns how many ended. */
+/** Whether the account receives reminders; a reminder's unsubscribe link turns them off. */
+export async function reminders(): Promise<boolean> {
+  return (await ok(sessionApi.GET("/api/v1/me/reminders"))).enabled;
+}
+
+export async function setReminders(enabled: boolean): Promise<boolean> {
+  return (await ok(sessionApi.PUT("/api/v1/me/reminders", { body: { enabled } }))).enabled;
+}
+
 export async function logOutOthers(): Promise<number> {
   return (await ok(sessionApi.POST("/api/v1/auth/logout/others"))).ended_sessions;
 }

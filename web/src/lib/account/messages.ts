@@ -66,6 +66,11 @@ export interface AccountMessages {
   createPractice: string;
   logOut: string;
   sessionsTitle: string;
+  remindersTitle: string;
+  remindersExplain: string;
+  remindersLabel: string;
+  remindersOn: string;
+  remindersOff: string;
   logOutHere: string;
   logOutOthers: string;
   logOutOthersExplain: string;
@@ -146,6 +151,12 @@ const fr: AccountMessages = {
   createPractice: "Créer un cabinet",
   logOut: "Se déconnecter",
   sessionsTitle: "Sessions",
+  remindersTitle: "Rappels de rendez-vous",
+  remindersExplain:
+    "Un courriel une semaine et la veille de vos rendez-vous. Les confirmations, déplacements et annulations sont toujours envoyés.",
+  remindersLabel: "Recevoir des rappels",
+  remindersOn: "Les rappels sont activés.",
+  remindersOff: "Vous ne recevrez plus de rappels.",
   logOutHere: "Fermer la session de cet appareil.",
   logOutOthers: "Déconnecter tous les autres appareils",
   logOutOthersExplain:
@@ -238,6 +249,12 @@ const en: AccountMessages = {
   createPractice: "Create a practice",
   logOut: "Log out",
   sessionsTitle: "Sessions",
+  remindersTitle: "Appointment reminders",
+  remindersExplain:
+    "An email a week and a day before your appointments. Confirmations, moves and cancellations are always sent.",
+  remindersLabel: "Receive reminders",
+  remindersOn: "Reminders are on.",
+  remindersOff: "You will no longer receive reminders.",
   logOutHere: "End the session on this device.",
   logOutOthers: "Log out all other devices",
   logOutOthersExplain:

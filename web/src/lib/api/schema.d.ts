@@ -801,6 +801,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the account receives reminders
+         * @description Reminders before appointments, by email and SMS. A reminder's one-click unsubscribe link turns them off; confirmations, moves and cancellations are always sent.
+         */
+        get: operations["reminders_get_api_v1_me_reminders_get"];
+        /**
+         * Turn the account's reminders on or off
+         * @description Recorded in the audit log, like the account's other changes.
+         */
+        put: operations["reminders_set_api_v1_me_reminders_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/waitlist": {
         parameters: {
             query?: never;
@@ -2393,6 +2417,12 @@ export interface components {
         DecisionIn: {
             /** Accept */
             accept: boolean;
+            /**
+             * Reminders Wanted
+             * @description on accepting: the reminder policy of the visit type the patient seals (the server never learns the type)
+             * @default true
+             */
+            reminders_wanted: boolean;
             /** @description on accepting: the visit reason sealed for the held appointment's id */
             sealed_reason?: components["schemas"]["SealedReasonIn"] | null;
         };
@@ -3667,6 +3697,16 @@ export interface components {
          * @enum {string}
          */
         Relationship: "self" | "child" | "parent" | "partner" | "sibling" | "dependant" | "other";
+        /** RemindersIn */
+        RemindersIn: {
+            /** Enabled */
+            enabled: boolean;
+        };
+        /** RemindersOut */
+        RemindersOut: {
+            /** Enabled */
+            enabled: boolean;
+        };
         /** ReplacedOverrideOut */
         ReplacedOverrideOut: {
             /** Cancelled */
@@ -4243,6 +4283,8 @@ export interface components {
             /** Online Bookable */
             online_bookable?: boolean | null;
             patient_kind?: components["schemas"]["PatientKind"] | null;
+            /** Reminders */
+            reminders?: boolean | null;
         };
         /** VisitTypeDetailOut */
         VisitTypeDetailOut: {
@@ -4259,6 +4301,8 @@ export interface components {
              * Format: uuid
              */
             practitioner_id: string;
+            /** Reminders */
+            reminders: boolean;
             /** Version */
             version: string;
             /**
@@ -4282,6 +4326,11 @@ export interface components {
             online_bookable: boolean;
             /** @default any */
             patient_kind: components["schemas"]["PatientKind"];
+            /**
+             * Reminders
+             * @default true
+             */
+            reminders: boolean;
         };
         /** VisitTypeOut */
         VisitTypeOut: {
@@ -4293,6 +4342,11 @@ export interface components {
             /** Online Bookable */
             online_bookable: boolean;
             patient_kind: components["schemas"]["PatientKind"];
+            /**
+             * Reminders
+             * @default true
+             */
+            reminders: boolean;
             /**
              * Visit Type Id
              * Format: uuid
@@ -5932,6 +5986,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecoveryCodeStatusOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    reminders_get_api_v1_me_reminders_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemindersOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    reminders_set_api_v1_me_reminders_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemindersIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemindersOut"];
                 };
             };
             400: components["responses"]["BadRequest"];

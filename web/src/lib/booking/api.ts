@@ -31,6 +31,8 @@ export interface Booking {
   startsAt: string;
   visitTypeId: string;
   durationMinutes: number;
+  /** The visit type's reminder policy (docs/crypto.md: one bit the server learns). */
+  remindersWanted: boolean;
   reason: string;
   pin: DirectoryPin;
 }
@@ -84,7 +86,7 @@ export async function book(crypto: CryptoClient, booking: Booking, answers: Answ
         patient_id: booking.patientId,
         starts_at: booking.startsAt,
         duration_minutes: booking.durationMinutes,
-        reminders_wanted: true,
+        reminders_wanted: booking.remindersWanted,
         appointment_id: sealed.appointmentId,
         sealed_reason: sealed.sealedReason,
       },

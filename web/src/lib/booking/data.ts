@@ -59,7 +59,7 @@ export function readBookingData(value: unknown): BookingData {
       const vt = record(item, "a visit type");
       const minutes = vt["durationMinutes"];
       if (typeof minutes !== "number") throw new Error("booking data: a duration is not a number");
-      return { id: text(vt, "id"), label: text(vt, "label"), durationMinutes: minutes };
+      return { id: text(vt, "id"), label: text(vt, "label"), durationMinutes: minutes, reminders: vt["reminders"] !== false };
     }),
     visitTypeId: text(raw, "visitTypeId"),
     practitionerUrl: text(raw, "practitionerUrl"),

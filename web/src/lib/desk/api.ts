@@ -45,6 +45,8 @@ export interface PhoneBooking {
   startsAt: string;
   visitTypeId: string;
   durationMinutes: number;
+  /** The visit type's reminder policy (docs/crypto.md: one bit the server learns). */
+  remindersWanted: boolean;
   reason: string;
   outsideHoursConfirmed: boolean;
 }
@@ -69,7 +71,7 @@ export async function bookByPhone(crypto: CryptoClient, booking: PhoneBooking, a
         appointment_id: sealed.appointmentId,
         sealed_reason: sealed.sealedReason,
         outside_hours_confirmed: booking.outsideHoursConfirmed,
-        reminders_wanted: true,
+        reminders_wanted: booking.remindersWanted,
         source: "practice",
       },
     }),

@@ -83,7 +83,7 @@ export function readDeskData(value: unknown): DeskData {
           const vt = record(entry, "a visit type");
           const minutes = vt["durationMinutes"];
           if (typeof minutes !== "number") throw new Error("desk data: a duration is not a number");
-          return { id: text(vt, "id"), label: text(vt, "label"), durationMinutes: minutes };
+          return { id: text(vt, "id"), label: text(vt, "label"), durationMinutes: minutes, reminders: vt["reminders"] !== false };
         }),
       };
     }),

@@ -20,7 +20,7 @@ function versioned<T extends { version: string }>(item: T, keys: readonly (keyof
   return { values, version: item.version };
 }
 
-export const VISIT_TYPE_KEYS = ["label", "duration_minutes", "online_bookable", "patient_kind", "mode"] as const;
+export const VISIT_TYPE_KEYS = ["label", "duration_minutes", "online_bookable", "patient_kind", "mode", "reminders"] as const;
 export const WEEKLY_KEYS = ["weekday", "start_minute", "end_minute"] as const;
 export const OPENING_KEYS = [...WEEKLY_KEYS, "visit_type_ids"] as const;
 export const RULE_KEYS = [

@@ -19,6 +19,7 @@ export interface SettingsMessages {
   label: string;
   duration: string;
   onlineBookable: string;
+  reminders: string;
   patientKind: string;
   patientKinds: Record<"any" | "new_only" | "known_only", string>;
   mode: string;
@@ -97,6 +98,7 @@ const fr: SettingsMessages = {
   label: "Libellé",
   duration: "Durée (minutes)",
   onlineBookable: "Réservable en ligne",
+  reminders: "Rappels avant le rendez-vous",
   patientKind: "Patients",
   patientKinds: { any: "Tous", new_only: "Nouveaux seulement", known_only: "Déjà connus seulement" },
   mode: "Mode",
@@ -179,6 +181,7 @@ const en: SettingsMessages = {
   label: "Label",
   duration: "Length (minutes)",
   onlineBookable: "Bookable online",
+  reminders: "Reminders before the appointment",
   patientKind: "Patients",
   patientKinds: { any: "All", new_only: "New patients only", known_only: "Known patients only" },
   mode: "Mode",
