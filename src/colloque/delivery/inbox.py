@@ -26,6 +26,7 @@ from colloque.booking.models import Appointment
 from colloque.errors import InvalidInput, NotFound
 from colloque.notifications.models import AccountMail, OutboxMessage
 from colloque.notifications.rendering import reference_code
+from colloque.notifications.services import Template
 from colloque.principal import Principal
 from colloque.scheduling.models import Practice
 
@@ -48,7 +49,8 @@ class InboxEntry:
     entry_id: UUID
     reference: str
     template: str
-    #: Every message to an account goes by email (SMS go to patients without an account only).
+    #: ``email``, or ``sms`` for the day-before SMS reminder (today SMS go only to patients
+    #: without an account, whose messages no inbox lists; the field does not assume it).
     channel: str
     status: InboxStatus
     created_at: datetime
@@ -212,7 +214,7 @@ def _entries(
         InboxEntry(
             reference=reference_code(row.message_id),
             template=row.template,
-            channel="email",
+            channel="sms" if row.template == Template.REMINDER_SMS else "email",
             status=_status(row.status),
             created_at=row.created_at,
             sent_at=row.sent_at,

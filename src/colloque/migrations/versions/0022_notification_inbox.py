@@ -9,8 +9,8 @@ distributed database each shard answers from its own part of it (docs/scaling.md
 changed password...), NULL for mail to an address without an account (a sign-up code, an
 invitation). It goes with the account (ON DELETE SET NULL), and has the same index.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | None = None
 depends_on: str | None = None
 
