@@ -338,7 +338,7 @@ def do_mark_appointment(
     check_markable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
     appointment.status = outcome.value
     appointment.updated_at = now
-    record_event(
+    event_id = record_event(
         session,
         appointment,
         now=now,
@@ -348,6 +348,17 @@ def do_mark_appointment(
     audit_appointment(
         session, appointment, now=now, principal=principal, action=AuditAction.APPOINTMENT_MARKED
     )
+    if outcome is Status.NO_SHOW:
+        enqueue(
+            session,
+            at=now,
+            practice_id=practice_id,
+            template=Template.NO_SHOW_FOLLOW_UP,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.appointment_id,
+            event_id=event_id,
+            caused_by=principal.account_id,
+        )
     return view_appointment(
         session, principal=principal, appointment=appointment, as_practice=access.as_practice
     )

@@ -10,7 +10,7 @@ practitioner's specialty.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy.orm import Session
@@ -37,6 +37,8 @@ from colloque.notifications.unsubscribe import make_token
 from colloque.scheduling.models import Practice, Practitioner
 from colloque.search.availability import list_free_slots
 
+#: A no-show follow-up not sent within this of the appointment is not sent.
+NO_SHOW_TOO_LATE = timedelta(days=3)
 _CALENDAR_SUMMARY = {Language.FR: "Rendez-vous avec {name}", Language.EN: "Appointment with {name}"}
 _PRACTICE_ROLES = frozenset({"practitioner", "secretary", "admin", "system"})
 #: Cancellation reasons that mean "the practitioner is away" (an absence, a holiday: what
@@ -86,7 +88,10 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
     appointment = session.get(Appointment, (row.practice_id, row.appointment_id))
     if appointment is None:
         raise Undeliverable("no_appointment")
-    if appointment.starts_at <= now:
+    template = Template(row.template)
+    if template is Template.NO_SHOW_FOLLOW_UP:
+        _check_no_show(appointment, now=now)
+    elif appointment.starts_at <= now:
         # Told too late to matter (a worker long down, rows queued before delivery existed):
         # a confirmation of an appointment already begun would only confuse.
         raise Undeliverable("past")
@@ -120,17 +125,19 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
         starts_at = event.new_starts_at
     rebook_link = None
     other_times: tuple[datetime, ...] = ()
+    practitioner_page = (
+        f"{config.public_url}/practitioners/{appointment.practice_id}/{appointment.practitioner_id}"
+    )
     if (
         template is Template.APPOINTMENT_CANCELLED
         and event is not None
         and event.reason in _AWAY_REASONS
         and _cancelled_by(appointment, event) is CancelledBy.PRACTICE
     ):
-        rebook_link = (
-            f"{config.public_url}/practitioners/{appointment.practice_id}"
-            f"/{appointment.practitioner_id}"
-        )
+        rebook_link = practitioner_page
         other_times = _other_times(session, appointment, now=now)
+    elif template is Template.NO_SHOW_FOLLOW_UP:
+        rebook_link = practitioner_page
     name = " ".join(
         p for p in (practitioner.title, practitioner.first_name, practitioner.last_name) if p
     )
@@ -239,6 +246,15 @@ def _composed(
             to=recipient.phone, text=rendered.sms, idempotency_key=f"colloque-{row.message_id}"
         )
     return Composed(recipient=recipient, mail=mail, sms=sms)
+
+
+def _check_no_show(appointment: Appointment, *, now: datetime) -> None:
+    """Said only of an appointment still marked a no-show, and not days later (a worker long
+    down): a late reproach helps nobody."""
+    if appointment.status != Status.NO_SHOW.value:
+        raise Undeliverable("no_longer_no_show")
+    if now - appointment.starts_at > NO_SHOW_TOO_LATE:
+        raise Undeliverable("past")
 
 
 def _other_times(

@@ -18,7 +18,7 @@ from colloque.notifications.models import AccountMail, OutboxMessage
 from colloque.principal import Principal
 
 #: Why a reminder was rightly not sent (``delivery.compose``): left out of the failed lists.
-STALE_REMINDER = ("not_booked", "moved", "reminders_off")
+STALE_REMINDER = ("not_booked", "moved", "reminders_off", "no_longer_no_show")
 
 
 @dataclass(frozen=True, slots=True)

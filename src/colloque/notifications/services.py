@@ -18,6 +18,8 @@ class Template(enum.StrEnum):
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_MOVED = "appointment_moved"
     #: Reminders, queued by the planner (``delivery.reminders``) when their moment comes.
+    #: The practice marked the appointment a no-show: a word to book again and to cancel ahead.
+    NO_SHOW_FOLLOW_UP = "no_show_follow_up"
     REMINDER_WEEK = "reminder_week"
     REMINDER_DAY = "reminder_day"
     REMINDER_SMS = "reminder_sms"

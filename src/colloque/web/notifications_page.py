@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from colloque.api.deps import DB, AnyPrincipal, ClockDep
 from colloque.delivery import inbox
 from colloque.errors import InvalidInput, NotFound
+from colloque.notifications.services import Template
 from colloque.web.assets import Assets
 from colloque.web.rendering import LangParam, Page, json_for_html, page_for, render
 from colloque.web.session import has_account, login_redirect, private
@@ -28,17 +29,9 @@ router = APIRouter(include_in_schema=False)
 PATH = "/me/notifications"
 ENTRY = "src/notifications.ts"
 PAGE_SIZE = 50
-#: The templates the page names (catalogue ``notifications.template.<name>``).
-TEMPLATES = frozenset(
-    {
-        "appointment_confirmed",
-        "appointment_cancelled",
-        "appointment_moved",
-        "waitlist_offer",
-        "waitlist_offer_expired",
-        "message_received",
-    }
-)
+#: The templates the page names (catalogue ``notifications.template.<name>``): every one, so that
+#: a new template without a label fails the catalogue test.
+TEMPLATES = frozenset(template.value for template in Template)
 
 
 def _when(instant: datetime, timezone: str | None, page: Page) -> str:

@@ -7,13 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from email.policy import default
+from uuid import UUID
 
 import icalendar
 from sqlalchemy import select
 
 from colloque.accounts.models import Account
-from colloque.booking.changes import do_cancel_appointment, do_reschedule_appointment
-from colloque.booking.rules import CancelReason, Source
+from colloque.booking.changes import (
+    do_cancel_appointment,
+    do_mark_appointment,
+    do_reschedule_appointment,
+)
+from colloque.booking.models import Appointment
+from colloque.booking.rules import CancelReason, Source, Status
 from colloque.clock import SettableClock
 from colloque.delivery.channels import Channels
 from colloque.delivery.outbox import OutboxDelivery, RetryPolicy
@@ -355,3 +361,67 @@ def test_nothing_is_said_about_an_appointment_already_begun(
     assert delivery.run_until_idle().failed == 1
     assert inbox.messages == []
     assert _statuses(db) == [("appointment_confirmed", "failed", "past")]
+
+
+def _mark(
+    db: Database, world: World, clock: SettableClock, appointment_id: UUID, outcome: Status
+) -> None:
+    with db.write() as session:
+        do_mark_appointment(
+            session,
+            now=clock.now(),
+            principal=world.secretary.principal(db),
+            practice_id=world.practice_id,
+            appointment_id=appointment_id,
+            outcome=outcome,
+        )
+
+
+def test_a_no_show_is_followed_by_a_word_to_book_again_and_a_visit_that_happened_by_nothing(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
+) -> None:
+    missed = book(db, clock, world, TUE_0900)
+    came = book(db, clock, world, TUE_0900 + timedelta(hours=1), patient_id=world.child_patient_id)
+    delivery.run_until_idle()
+    inbox.messages.clear()
+    clock.set(TUE_0900 + timedelta(hours=3))
+    _mark(db, world, clock, missed.appointment_id, Status.NO_SHOW)
+    _mark(db, world, clock, came.appointment_id, Status.DONE)
+    assert delivery.run_until_idle().sent == 1
+    [message] = _mail(inbox, HOLDER)
+    assert message["Subject"] == "Rendez-vous manqué : mardi 3 mars 2026 à 09:00"
+    text = _text(message)
+    assert "n'êtes pas venu(e) à votre rendez-vous du mardi 3 mars 2026 à 09:00" in text
+    assert (
+        f"https://colloque.test/practitioners/{world.practice_id}/{world.practitioner_id}" in text
+    )
+    assert [rcpt for rcpt, _ in inbox.messages] == [[HOLDER]]
+
+
+def test_a_no_show_follow_up_is_not_sent_days_late(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
+) -> None:
+    missed = book(db, clock, world, TUE_0900)
+    delivery.run_until_idle()
+    inbox.messages.clear()
+    clock.set(TUE_0900 + timedelta(hours=1))
+    _mark(db, world, clock, missed.appointment_id, Status.NO_SHOW)
+    clock.set(TUE_0900 + timedelta(days=4))  # the worker was down
+    assert delivery.run_until_idle().failed == 1
+    assert inbox.messages == []
+    assert ("no_show_follow_up", "failed", "past") in _statuses(db)
+
+
+def test_a_no_show_follow_up_is_said_only_while_the_mark_stands(
+    db: Database, clock: SettableClock, world: World, inbox: Inbox, delivery: OutboxDelivery
+) -> None:
+    missed = book(db, clock, world, TUE_0900)
+    delivery.run_until_idle()
+    inbox.messages.clear()
+    clock.set(TUE_0900 + timedelta(hours=1))
+    _mark(db, world, clock, missed.appointment_id, Status.NO_SHOW)
+    with db.write() as session:  # as a later correction of the mark would leave it
+        session.get_one(Appointment, (world.practice_id, missed.appointment_id)).status = "done"
+    assert delivery.run_until_idle().failed == 1
+    assert inbox.messages == []
+    assert ("no_show_follow_up", "failed", "no_longer_no_show") in _statuses(db)

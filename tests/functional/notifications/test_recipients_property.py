@@ -6,8 +6,10 @@ server gives), by patients, a relative's holder, the desk and the admin,
 over four patients: the holder, the holder's child (whose mail goes to the holder), a stranger with
 an account of her own, and a patient the desk registered by phone with only a recorded address.
 Operations the rules refuse (a taken slot, a move into the past...) change nothing and must tell
-nobody. Then the real worker delivers to a real SMTP server on loopback, and what each address
-received is compared with what each change should have told: the same multiset, exactly.
+nobody. Then the real worker delivers to a real SMTP server on loopback, and the clock runs on over
+the days of the appointments so that the reminder planner reminds each appointment still booked.
+What each address received is compared with what each change (and each reminder) should have told:
+the same multiset, exactly.
 
 Each example starts from a copy of one prepared SQLite file (a fresh database per example is what
 makes the property about a sequence and not about leftovers). The run is deterministic
@@ -17,6 +19,7 @@ makes the property about a sequence and not about leftovers). The run is determi
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -33,9 +36,12 @@ from sqlalchemy import select
 
 from colloque.booking.absences import TimeOff, do_add_time_off, preview_time_off
 from colloque.booking.changes import do_cancel_appointment, do_reschedule_appointment
-from colloque.booking.rules import CancelReason, Source
+from colloque.booking.models import Appointment
+from colloque.booking.rules import CancelReason, Source, Status
 from colloque.clock import SettableClock
 from colloque.delivery.channels import Channels
+from colloque.delivery.outbox import OutboxDelivery
+from colloque.delivery.reminders import ReminderPlanner
 from colloque.errors import ColloqueError
 from colloque.notifications.models import OutboxMessage
 from colloque.notifications.services import Template
@@ -44,7 +50,7 @@ from colloque.scheduling.domain import OverrideKind
 from colloque.storage.engine import Database
 from tests.conftest import T0
 from tests.factories import Person, World, book, build_world, register_at_practice
-from tests.functional.notifications.conftest import MAIL, delivery_for, smtp_to
+from tests.functional.notifications.conftest import MAIL, SECRET_KEY, smtp_to
 from tests.smtp import Inbox, running_inbox
 
 HOLDER = "holder.hugo@example.test"
@@ -255,6 +261,16 @@ class Play:
             key = (address, Template.APPOINTMENT_CANCELLED, affected.appointment.appointment_id)
             self.expected[key] += 1
 
+    def expect_reminders(self) -> None:
+        owners = dict(self.appointments)
+        with self.db.read() as session:
+            booked = session.scalars(
+                select(Appointment.appointment_id).where(Appointment.status == Status.BOOKED.value)
+            ).all()
+        for appointment_id in booked:
+            address = self.patients[owners[appointment_id]][2]
+            self.expected[(address, Template.REMINDER_DAY, appointment_id)] += 1
+
     def received(self, inbox: Inbox) -> Counter[tuple[str, str, UUID]]:
         """What the SMTP server received, as (address, template, appointment) from each
         message's Message-ID (which names its outbox row)."""
@@ -288,11 +304,26 @@ def test_each_change_is_told_once_and_only_to_its_own_patient(
         for change in changes:
             play.apply(change)
         sender = smtp_to(inbox)
+        delivery = OutboxDelivery(
+            play.db,
+            play.clock,
+            Channels(email=sender),
+            mail=MAIL,
+            account_mail_key=SECRET_KEY,
+            rng=random.Random(7),
+            reminders=ReminderPlanner(sms=False, phone_key=b"p" * 32),
+        )
         try:
-            report = delivery_for(play.db, play.clock, Channels(email=sender)).run_until_idle()
+            report = delivery.run_until_idle()
+            # Then the days go by, a worker round every six hours: each appointment still booked
+            # is reminded the day before, once, to its own patient.
+            while play.clock.now() < slot(SLOTS - 1):
+                play.clock.advance(timedelta(hours=6))
+                report += delivery.run_until_idle()
         finally:
             sender.close()
         assert report.failed == 0
+        play.expect_reminders()
         assert play.received(inbox) == play.expected
     finally:
         play.db.dispose()

@@ -8,7 +8,11 @@ export type Template =
   | "appointment_moved"
   | "waitlist_offer"
   | "waitlist_offer_expired"
-  | "message_received";
+  | "message_received"
+  | "reminder_week"
+  | "reminder_day"
+  | "reminder_sms"
+  | "no_show_follow_up";
 
 export interface NotificationMessages {
   label: string;
@@ -40,6 +44,10 @@ export const notificationMessages: Record<Lang, NotificationMessages> = {
       waitlist_offer: "Créneau proposé (liste d'attente)",
       waitlist_offer_expired: "Proposition expirée (liste d'attente)",
       message_received: "Nouveau message d'un cabinet",
+      reminder_week: "Rappel de rendez-vous (une semaine avant)",
+      reminder_day: "Rappel de rendez-vous (la veille)",
+      reminder_sms: "Rappel de rendez-vous par SMS (la veille)",
+      no_show_follow_up: "Rendez-vous manqué",
     },
     other: "Message de votre compte",
   },
@@ -59,6 +67,10 @@ export const notificationMessages: Record<Lang, NotificationMessages> = {
       waitlist_offer: "Time offered (waiting list)",
       waitlist_offer_expired: "Offer expired (waiting list)",
       message_received: "New message from a practice",
+      reminder_week: "Appointment reminder (a week before)",
+      reminder_day: "Appointment reminder (the day before)",
+      reminder_sms: "Appointment reminder by SMS (the day before)",
+      no_show_follow_up: "Missed appointment",
     },
     other: "Message about your account",
   },
