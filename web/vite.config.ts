@@ -82,6 +82,7 @@ export default defineConfig(({ mode }) => {
         "near-me": "src/near-me.ts",
         appointments: "src/appointments.ts",
         relatives: "src/relatives.ts",
+        notifications: "src/notifications.ts",
         records: "src/records.ts",
         settings: "src/settings.ts",
         "time-off": "src/time-off.ts",

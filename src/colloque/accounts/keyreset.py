@@ -79,7 +79,7 @@ def do_start_key_reset(
     challenge, code = challenge_with_code(
         session, now=now, purpose=PURPOSE, email=email, account_id=account_id, config=config
     )
-    message = key_reset_code(email, code) if account_id is not None else None
+    message = key_reset_code(email, code, account_id=account_id) if account_id is not None else None
     return challenge.challenge_id, message
 
 
@@ -260,7 +260,7 @@ def do_complete_key_reset(
         object_kind="account",
         object_id=account_id,
     )
-    return account_id, fresh, keys_reset(email)
+    return account_id, fresh, keys_reset(email, account_id=account_id)
 
 
 def _check_new_keys(

@@ -105,7 +105,7 @@ def failure_recorder(
         if locked_until is None or account_id is None:
             return None
         _audit(session, now, ANONYMOUS, AuditAction.ACCOUNT_LOCKED, account_id)
-        return account_locked(email, locked_until)
+        return account_locked(email, locked_until, account_id=account_id)
 
     return record_failure
 
@@ -254,7 +254,11 @@ def do_log_in(
         mfa_enabled=mfa_enabled,
         is_member=bool(load_memberships(session, account_id)),
         device_token=seen.token,
-        notice=new_device(subject.email, label=seen.label, at=now) if seen.is_new else None,
+        notice=(
+            new_device(subject.email, label=seen.label, at=now, account_id=account_id)
+            if seen.is_new
+            else None
+        ),
     )
 
 

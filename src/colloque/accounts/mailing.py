@@ -36,8 +36,10 @@ class MailQueue:
         clock: Clock,
         background: BackgroundTasks,
         send_now: Callable[[list[UUID]], object] | None = None,
+        inbox_url: str | None = None,
     ) -> None:
         self._key = key
+        self._inbox_url = inbox_url
         self._clock = clock
         self._send_now = send_now
         self._queued: list[UUID] = []
@@ -47,7 +49,12 @@ class MailQueue:
         if message is None:
             return
         mail_id = enqueue_account_mail(
-            session, message, at=self._clock.now(), kind=_kind_of(message), key=self._key
+            session,
+            message,
+            at=self._clock.now(),
+            kind=_kind_of(message),
+            key=self._key,
+            inbox_url=self._inbox_url,
         )
         if self._send_now is not None:
             if not self._queued:
@@ -77,9 +84,10 @@ def signup_code(to: str, code: str) -> MailMessage:
     )
 
 
-def signup_existing(to: str) -> MailMessage:
+def signup_existing(to: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Votre compte Colloque",
         text=(
             "Quelqu'un a demandé à créer un compte Colloque avec cette adresse, qui en a déjà un. "
@@ -89,9 +97,10 @@ def signup_existing(to: str) -> MailMessage:
     )
 
 
-def email_change_code(to: str, code: str) -> MailMessage:
+def email_change_code(to: str, code: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Confirmez votre nouvelle adresse",
         text=(
             f"Votre code de confirmation : {code}\n\n"
@@ -101,9 +110,10 @@ def email_change_code(to: str, code: str) -> MailMessage:
     )
 
 
-def email_changed(to: str) -> MailMessage:
+def email_changed(to: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Votre adresse Colloque a changé",
         text=(
             "L'adresse de connexion de votre compte Colloque vient d'être remplacée. Si ce n'est "
@@ -112,9 +122,10 @@ def email_changed(to: str) -> MailMessage:
     )
 
 
-def key_reset_code(to: str, code: str) -> MailMessage:
+def key_reset_code(to: str, code: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Réinitialisation de vos clés Colloque",
         text=(
             f"Votre code de réinitialisation : {code}\n\n"
@@ -126,9 +137,10 @@ def key_reset_code(to: str, code: str) -> MailMessage:
     )
 
 
-def keys_reset(to: str) -> MailMessage:
+def keys_reset(to: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Vos clés Colloque ont été réinitialisées",
         text=(
             "Les clés de chiffrement de votre compte Colloque viennent d'être remplacées, avec un "
@@ -140,9 +152,10 @@ def keys_reset(to: str) -> MailMessage:
     )
 
 
-def account_locked(to: str, until: datetime) -> MailMessage:
+def account_locked(to: str, until: datetime, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Connexion à votre compte bloquée",
         text=(
             "Après plusieurs essais de mot de passe erronés, la connexion à votre compte Colloque "
@@ -153,9 +166,10 @@ def account_locked(to: str, until: datetime) -> MailMessage:
     )
 
 
-def password_changed(to: str) -> MailMessage:
+def password_changed(to: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Votre mot de passe Colloque a changé",
         text=(
             "Le mot de passe de votre compte Colloque vient d'être changé et toutes vos sessions "
@@ -165,9 +179,10 @@ def password_changed(to: str) -> MailMessage:
     )
 
 
-def recovery_code_renewed(to: str) -> MailMessage:
+def recovery_code_renewed(to: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Nouveau code de récupération Colloque",
         text=(
             "Un nouveau code de récupération vient d'être créé pour votre compte Colloque ; "
@@ -177,9 +192,10 @@ def recovery_code_renewed(to: str) -> MailMessage:
     )
 
 
-def mfa_disabled(to: str) -> MailMessage:
+def mfa_disabled(to: str, *, account_id: UUID) -> MailMessage:
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Double authentification désactivée",
         text=(
             "La double authentification de votre compte Colloque vient d'être désactivée. Si ce "
@@ -211,10 +227,11 @@ def account_deleted(to: str) -> MailMessage:
     )
 
 
-def new_device(to: str, *, label: str, at: datetime) -> MailMessage:
+def new_device(to: str, *, label: str, at: datetime, account_id: UUID) -> MailMessage:
     software = "un logiciel non reconnu" if label == "unknown" else label
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Nouvelle connexion à votre compte Colloque",
         text=(
             f"Votre compte Colloque vient d'être ouvert depuis un appareil inconnu ({software}), "

@@ -255,4 +255,4 @@ def do_disable_totp(session: Session, *, now: datetime, resolved: ResolvedSessio
     _audit(session, now, resolved.principal, AuditAction.MFA_DISABLED)
     email = session.get_one(Account, account_id).email
     assert email is not None  # re-authenticated, so it has credentials, so an address
-    return mfa_disabled(email)
+    return mfa_disabled(email, account_id=account_id)

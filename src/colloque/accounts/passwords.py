@@ -137,7 +137,7 @@ def do_change_password(
         object_kind="account",
         object_id=subject.account_id,
     )
-    return fresh, password_changed(subject.email)
+    return fresh, password_changed(subject.email, account_id=subject.account_id)
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ def do_complete_recovery(
         object_kind="account",
         object_id=account_id,
     )
-    return account_id, fresh, password_changed(email)
+    return account_id, fresh, password_changed(email, account_id=account_id)
 
 
 # The recovery code, renewed without being used --------------------------------------------------
@@ -301,7 +301,9 @@ def do_renew_recovery_code(
         object_kind="account",
         object_id=account_id,
     )
-    return RecoveryCodeStatus(now, None), recovery_code_renewed(account_email(session, account_id))
+    return RecoveryCodeStatus(now, None), recovery_code_renewed(
+        account_email(session, account_id), account_id=account_id
+    )
 
 
 def _check_same_keys(keys: KeyBundleRow, sealed: bytes, *, account_id: UUID) -> None:

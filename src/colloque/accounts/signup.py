@@ -129,7 +129,9 @@ def do_start_signup(
         session, now=now, purpose="signup", email=email, account_id=None, config=config
     )
     taken = session.scalar(select(Account.account_id).where(Account.email == email))
-    message = signup_existing(email) if taken is not None else signup_code(email, code)
+    message = (
+        signup_existing(email, account_id=taken) if taken is not None else signup_code(email, code)
+    )
     return challenge.challenge_id, message
 
 
@@ -328,7 +330,9 @@ def do_start_email_change(
         account_id=resolved.account_id,
         config=config,
     )
-    return challenge.challenge_id, email_change_code(new_email, code)
+    return challenge.challenge_id, email_change_code(
+        new_email, code, account_id=resolved.account_id
+    )
 
 
 def do_confirm_email_change(
@@ -369,4 +373,4 @@ def do_confirm_email_change(
         object_kind="account",
         object_id=resolved.account_id,
     )
-    return email_changed(old_email)
+    return email_changed(old_email, account_id=resolved.account_id)

@@ -18,6 +18,7 @@ from colloque.api.routes.accounts import router as accounts_router
 from colloque.api.routes.agenda_settings import router as agenda_settings_router
 from colloque.api.routes.booking import router as booking_router
 from colloque.api.routes.documents import router as documents_router
+from colloque.api.routes.inbox import router as inbox_router
 from colloque.api.routes.key_directory import router as key_directory_router
 from colloque.api.routes.members import router as members_router
 from colloque.api.routes.operator_access import router as operator_access_router
@@ -172,6 +173,7 @@ def create_app(
         accounts_router,
         operator_access_router,
         outbox_router,
+        inbox_router,
         key_directory_router,
         practice_keys_router,
         members_router,

@@ -95,6 +95,7 @@ def _mail_queue(
         clock=clock,
         background=background,
         send_now=delivery.deliver_account_mail_quietly,
+        inbox_url=f"{settings.public_url}/me/notifications",
     )
     request.state.mail_queue = queue  # so that error responses send it too
     return queue

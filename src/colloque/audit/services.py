@@ -66,6 +66,8 @@ class AuditAction(enum.StrEnum):
     INVITATION_REVOKED = "accounts:invitation:revoke"
     MEMBER_REMOVED = "accounts:member:remove"
     MEMBER_ROLE_CHANGED = "accounts:member:change"
+    NOTIFICATIONS_LISTED = "accounts:notification:list"
+    NOTIFICATION_CHECKED = "accounts:notification:check"
     # The mass-change breaker's held messages, let go or dropped by a practice admin.
     OUTBOX_PAUSE_RELEASED = "notifications:pause:release"
     OUTBOX_PAUSE_DISCARDED = "notifications:pause:discard"

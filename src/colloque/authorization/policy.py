@@ -67,6 +67,8 @@ class Action(enum.StrEnum):
     PRACTICE_SEALED_WRAPS_READ = "practice:sealed_wraps:read"
     # A person's published keys (the key directory): themselves and those who deal with them.
     PERSON_KEYS_VIEW = "person:keys:view"
+    #: An account's notification inbox: what was sent to it, under which reference.
+    ACCOUNT_NOTIFICATIONS_VIEW = "account:notifications:view"
     # The platform's own operators.
     PLATFORM_ACCOUNT_DISABLE = "platform:account:disable"
 
@@ -160,13 +162,22 @@ class PersonTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountTarget:
+    """Something that belongs to one account and to no one else (its notification inbox)."""
+
+    account_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
 class PlatformTarget:
     """The platform itself: accounts across practices, which only operators act on."""
 
 
 PLATFORM = PlatformTarget()
 
-Target = PatientTarget | PracticeTarget | AgendaTarget | PersonTarget | PlatformTarget
+Target = (
+    PatientTarget | PracticeTarget | AgendaTarget | PersonTarget | AccountTarget | PlatformTarget
+)
 
 
 class Reason(enum.StrEnum):
@@ -177,6 +188,8 @@ class Reason(enum.StrEnum):
     NOT_OPERATOR = "not_operator"
     #: Another person's keys, and the principal has no dealings with them.
     UNRELATED = "unrelated"
+    #: Something of another account's own (its inbox): nobody else's, whatever their roles.
+    NOT_SELF = "not_self"
     ROLE_TOO_LOW = "role_too_low"
     #: A practitioner acting on a colleague's agenda where only their own is theirs to change.
     NOT_OWN_AGENDA = "not_own_agenda"
@@ -219,6 +232,12 @@ def authorize(principal: Principal, action: Action, target: Target) -> Decision:
             return _DENIED[Reason.WRONG_TARGET]
         if target.account_id != principal.account_id and not target.deals_with_principal:
             return _DENIED[Reason.UNRELATED]
+        return ALLOWED
+    if action is Action.ACCOUNT_NOTIFICATIONS_VIEW:
+        if not isinstance(target, AccountTarget):
+            return _DENIED[Reason.WRONG_TARGET]
+        if target.account_id != principal.account_id:
+            return _DENIED[Reason.NOT_SELF]
         return ALLOWED
     if action is Action.PLATFORM_ACCOUNT_DISABLE:
         if not isinstance(target, PlatformTarget):

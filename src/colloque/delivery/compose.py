@@ -28,6 +28,7 @@ from colloque.notifications.rendering import (
     CancelledBy,
     Language,
     Notice,
+    Rendered,
     reference_code,
     render,
 )
@@ -66,6 +67,10 @@ class MailConfig:
     def message_id(self, row_id: UUID) -> str:
         return f"<{row_id}@{self.domain}>"
 
+    def inbox_link(self, recipient: Recipient) -> str | None:
+        """Where the recipient checks a message's reference: their account's inbox, if any."""
+        return f"{self.public_url}/me/notifications" if recipient.account_id else None
+
 
 @dataclass(frozen=True, slots=True)
 class Composed:
@@ -75,6 +80,9 @@ class Composed:
 
 
 def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: datetime) -> Composed:
+    template = Template(row.template)
+    if template is Template.MESSAGE_RECEIVED:
+        return _compose_message_notice(session, row, config)
     if row.appointment_id is None:
         raise Undeliverable("no_appointment")
     appointment = session.get(Appointment, (row.practice_id, row.appointment_id))
@@ -93,6 +101,15 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
     practitioner = session.get(Practitioner, appointment.practitioner_id)
     if practice is None or practitioner is None:
         raise Undeliverable("no_appointment")
+    held_until = None
+    if template is Template.WAITLIST_OFFER:
+        # Only an offer still open is worth telling: one accepted, declined or lapsed since it
+        # was queued would send the patient to a time that is no longer theirs to take.
+        if appointment.status != Status.HELD.value or appointment.hold_expires_at is None:
+            raise Undeliverable("offer_closed")
+        if appointment.hold_expires_at <= now:
+            raise Undeliverable("offer_closed")
+        held_until = appointment.hold_expires_at
     event = (
         session.get(AppointmentEvent, (row.practice_id, row.event_id))
         if row.event_id is not None
@@ -140,14 +157,70 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
         cancelled_by=_cancelled_by(appointment, event)
         if template is Template.APPOINTMENT_CANCELLED
         else None,
+        held_until=held_until,
         link=f"{config.public_url}/me/appointments",
+        inbox_link=config.inbox_link(recipient),
         reference=reference_code(row.message_id),
         rebook_link=rebook_link,
         other_times=other_times,
         unsubscribe=unsubscribe,
     )
     rendered = render(notice)
+    attachments: tuple[Attachment, ...] = ()
+    if recipient.email and template is Template.APPOINTMENT_CONFIRMED:
+        attachments = (
+            Attachment(
+                filename="rendez-vous.ics"
+                if recipient.language is Language.FR
+                else "appointment.ics",
+                content_type="text/calendar",
+                data=appointment_ics(
+                    CalendarEntry(
+                        appointment_id=appointment.appointment_id,
+                        host=config.host,
+                        starts_at=appointment.starts_at,
+                        ends_at=appointment.ends_at,
+                        changed_at=appointment.updated_at,
+                        summary=_CALENDAR_SUMMARY[recipient.language].format(name=name),
+                        location=f"{practice.name}, {address}",
+                    )
+                ),
+            ),
+        )
+    return _composed(row, config, recipient, rendered, attachments, headers or ())
+
+
+def _compose_message_notice(session: Session, row: OutboxMessage, config: MailConfig) -> Composed:
+    """ "You have a new message from <practice>": the practice's name and a link, nothing else
+    (the server cannot read the message, and would not say it if it could)."""
+    patient_id = patient_of(patient_id=row.patient_id, appointment=None)
+    recipient = recipient_of(session, practice_id=row.practice_id, patient_id=patient_id)
+    practice = session.get(Practice, row.practice_id)
+    if practice is None:
+        raise Undeliverable("no_practice")
+    notice = Notice(
+        template=Template.MESSAGE_RECEIVED,
+        language=recipient.language,
+        timezone=practice.timezone,
+        practice_name=practice.name,
+        link=f"{config.public_url}/me/records",
+        inbox_link=config.inbox_link(recipient),
+        reference=reference_code(row.message_id),
+    )
+    return _composed(row, config, recipient, render(notice), (), ())
+
+
+def _composed(
+    row: OutboxMessage,
+    config: MailConfig,
+    recipient: Recipient,
+    rendered: Rendered,
+    attachments: tuple[Attachment, ...],
+    headers: tuple[tuple[str, str], ...],
+) -> Composed:
+    """The mail when the recipient has an address, else the SMS when they have a phone."""
     mail = sms = None
+    template = Template(row.template)
     if template is Template.REMINDER_SMS:
         # The SMS reminder goes to the phone even when an email is known: the emails go too.
         if not recipient.phone:
@@ -159,27 +232,6 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
         # The email reminders are email only: the SMS of the day has its own row.
         raise Undeliverable("no_contact")
     elif recipient.email:
-        attachments: tuple[Attachment, ...] = ()
-        if template is Template.APPOINTMENT_CONFIRMED:
-            attachments = (
-                Attachment(
-                    filename="rendez-vous.ics"
-                    if recipient.language is Language.FR
-                    else "appointment.ics",
-                    content_type="text/calendar",
-                    data=appointment_ics(
-                        CalendarEntry(
-                            appointment_id=appointment.appointment_id,
-                            host=config.host,
-                            starts_at=appointment.starts_at,
-                            ends_at=appointment.ends_at,
-                            changed_at=appointment.updated_at,
-                            summary=_CALENDAR_SUMMARY[recipient.language].format(name=name),
-                            location=f"{practice.name}, {address}",
-                        )
-                    ),
-                ),
-            )
         mail = OutgoingMail(
             to=recipient.email,
             subject=rendered.subject,
@@ -187,7 +239,7 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
             html=rendered.html,
             message_id=config.message_id(row.message_id),
             attachments=attachments,
-            headers=headers or (),
+            headers=headers,
         )
     elif recipient.phone:
         sms = TextMessage(

@@ -187,6 +187,9 @@ class OutboxDelivery:
                 composed = compose(session, row, self._mail, now=self._clock.now())
         except Undeliverable as exc:
             return self._record(OutboxMessage, key, error=exc.category, permanent=True)
+        # Whom it goes to is recorded with the result, so the account's inbox lists it (a retry
+        # as "on its way"); the next attempt finds the recipient afresh from the patient.
+        account_id = composed.recipient.account_id
         try:
             self._send(composed)
         except DeliveryError as exc:
@@ -196,8 +199,9 @@ class OutboxDelivery:
                 error=exc.category,
                 permanent=exc.permanent,
                 retry_after=exc.retry_after,
+                recipient=account_id,
             )
-        return self._record(OutboxMessage, key)
+        return self._record(OutboxMessage, key, recipient=account_id)
 
     def _send(self, composed: Composed) -> None:
         if composed.mail is not None:
@@ -295,6 +299,7 @@ class OutboxDelivery:
         error: str | None = None,
         permanent: bool = False,
         retry_after: float | None = None,
+        recipient: UUID | None = None,
     ) -> DeliveryReport:
         now = self._clock.now()
         with self._database.write() as session:
@@ -302,6 +307,8 @@ class OutboxDelivery:
             if row is None:  # pragma: no cover - rows are never deleted while leased
                 return DeliveryReport()
             row.leased_until = None
+            if isinstance(row, OutboxMessage):
+                row.recipient_account_id = recipient
             if error is None:
                 row.status = "sent"
                 row.sent_at = now

@@ -204,7 +204,7 @@ def alert_admins(session: Session, *, now: datetime, key: bytes, public_url: str
             select(Practice.name).where(Practice.practice_id == pause.practice_id)
         )
         admins = session.execute(
-            select(Account.email, Account.language)
+            select(Account.email, Account.language, Account.account_id)
             .join(PracticeMember, PracticeMember.account_id == Account.account_id)
             .where(
                 PracticeMember.practice_id == pause.practice_id,
@@ -214,28 +214,45 @@ def alert_admins(session: Session, *, now: datetime, key: bytes, public_url: str
             )
         ).all()
         link = f"{public_url.rstrip('/')}/practice/{pause.practice_id}/outbox"
-        for email, language in admins:
+        for email, language, account_id in admins:
             message = _alert(
                 str(email),
+                account_id=account_id,
                 language=language,
                 practice=practice_name or "",
                 held=held,
                 by_one_account=pause.principal_account_id is not None,
                 link=link,
             )
-            enqueue_account_mail(session, message, at=now, kind="mass_change_held", key=key)
+            enqueue_account_mail(
+                session,
+                message,
+                at=now,
+                kind="mass_change_held",
+                key=key,
+                inbox_url=f"{public_url.rstrip('/')}/me/notifications",
+            )
         pause.alerted_at = now
     return len(opened)
 
 
 def _alert(
-    to: str, *, language: str, practice: str, held: int, by_one_account: bool, link: str
+    to: str,
+    *,
+    account_id: UUID,
+    language: str,
+    practice: str,
+    held: int,
+    by_one_account: bool,
+    link: str,
 ) -> MailMessage:
     """No patient, no appointment, no time: how many wait and where to decide."""
     if language == "en":
         who = "one account of the practice" if by_one_account else "the practice"
         return MailMessage(
             to=to,
+            account_id=account_id,
+            language="en",
             subject="Colloque: messages held for your review",
             text=(
                 f"More cancellations or moves than usual came from {who} at {practice} in a "
@@ -247,6 +264,7 @@ def _alert(
     who = "un compte du cabinet" if by_one_account else "le cabinet"
     return MailMessage(
         to=to,
+        account_id=account_id,
         subject="Colloque : messages en attente de votre décision",
         text=(
             f"Plus d'annulations ou de déplacements que d'habitude sont venus de {who} "

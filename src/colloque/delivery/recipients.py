@@ -26,6 +26,9 @@ class Recipient:
     language: Language
     email: str | None = None
     phone: str | None = None
+    #: The account whose address it is (its inbox lists the message); None for the contact a
+    #: practice recorded for a patient without an account, who has no inbox.
+    account_id: UUID | None = None
     #: Whose setting turns reminders off: the account, or the patient without one.
     subscriber: Unsubscribe | None = None
     reminders: bool = True
@@ -60,6 +63,7 @@ def recipient_of(session: Session, *, practice_id: UUID, patient_id: UUID) -> Re
             return Recipient(
                 language=Language.of(account.language),
                 email=account.email,
+                account_id=account.account_id,
                 subscriber=Unsubscribe(Subscriber.ACCOUNT, account.account_id),
                 reminders=account.reminders,
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from colloque.booking.waitlist.models import WaitlistEntry
 from colloque.booking.waitlist.services import do_leave_waitlist
 from colloque.errors import Conflict, Forbidden, NotFound
 from colloque.notifications.interfaces import MailMessage
+from colloque.notifications.models import OutboxMessage
 from colloque.patients.models import Patient
 from colloque.principal import Principal
 
@@ -91,6 +92,13 @@ def do_delete_account(
         object_id=account_id,
     )
     session.flush()
+    # Its inbox goes: the practices keep their messages' delivery state, no longer whom they
+    # reached (a distributed table has no foreign key to accounts; account mail's is SET NULL).
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.recipient_account_id == account_id)
+        .values(recipient_account_id=None)
+    )
     # Credentials, keys, sessions, MFA, challenges and grants go with it (ON DELETE CASCADE);
     # appointments and waitlist entries it booked keep their rows without it (SET NULL).
     session.delete(account)

@@ -19,20 +19,37 @@ from colloque.crypto.server_secrets import open_server_secret, seal_server_secre
 from colloque.ids import new_id
 from colloque.notifications.interfaces import MailMessage
 from colloque.notifications.models import AccountMail
+from colloque.notifications.rendering import reference_code
 
 _PURPOSE = "account-mail"
 
 
+#: Where the reference line goes: before the signature, or at the end.
+_SIGNATURE = "\n\n-- \n"
+
+
 def enqueue_account_mail(
-    session: Session, message: MailMessage, *, at: datetime, kind: str, key: bytes
+    session: Session,
+    message: MailMessage,
+    *,
+    at: datetime,
+    kind: str,
+    key: bytes,
+    inbox_url: str | None = None,
 ) -> UUID:
+    """Queue the notice; one about an existing account names its reference (the code the
+    account's inbox shows for it) and where to check it."""
     mail_id = new_id()
+    text = message.text
+    if message.account_id is not None:
+        text = _with_reference(text, reference_code(mail_id), inbox_url, message.language)
     payload = json.dumps(
-        {"to": message.to, "subject": message.subject, "text": message.text}, ensure_ascii=False
+        {"to": message.to, "subject": message.subject, "text": text}, ensure_ascii=False
     ).encode("utf-8")
     session.add(
         AccountMail(
             mail_id=mail_id,
+            account_id=message.account_id,
             created_at=at,
             kind=kind,
             sealed=seal_server_secret(payload, key=key, purpose=_PURPOSE, subject_id=mail_id),
@@ -42,6 +59,25 @@ def enqueue_account_mail(
         )
     )
     return mail_id
+
+
+def _with_reference(text: str, reference: str, inbox_url: str | None, language: str) -> str:
+    if language == "en":
+        where = f": {inbox_url}" if inbox_url else ""
+        line = (
+            f"Reference {reference}. This message is listed in the notifications of your "
+            f"Colloque account{where}; if it is not there, it is not from us: do not follow its "
+            "links."
+        )
+    else:
+        where = f" : {inbox_url}" if inbox_url else ""
+        line = (
+            f"Référence {reference}. Ce message figure dans les notifications de votre espace "
+            f"Colloque{where} ; s'il n'y est pas, il ne vient pas de nous : n'en suivez pas les "
+            "liens."
+        )
+    body, signature, rest = text.partition(_SIGNATURE)
+    return f"{body}\n\n{line}{signature}{rest}"
 
 
 def open_account_mail(row: AccountMail, *, key: bytes) -> MailMessage:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,11 @@ class MailMessage:
     to: str
     subject: str
     text: str
+    #: The existing account the notice is about: the mail then names a reference and is listed
+    #: in that account's inbox. None for an address without an account (a sign-up code).
+    account_id: UUID | None = None
+    #: The language of the text (``fr`` or ``en``): the reference line added to it follows it.
+    language: str = "fr"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Index, Integer, LargeBinary, String, Uuid, false
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import text
 
@@ -43,6 +53,9 @@ class OutboxMessage(Base):
         CheckConstraint(_MESSAGE_STATUS_CHECK, name="status"),
         Index("ix_outbox_pending", "status", "created_at"),
         Index("ix_outbox_due", "status", "due_at"),
+        # The account's inbox, newest first: on a distributed database each shard answers from
+        # its part of the index (docs/scaling.md).
+        Index("ix_outbox_recipient", "recipient_account_id", "created_at"),
         # The breaker's counts: a practice's recent messages, and one account's.
         Index("ix_outbox_practice_created", "practice_id", "created_at"),
         Index("ix_outbox_caused_by", "caused_by", "created_at"),
@@ -58,7 +71,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     template: Mapped[str] = mapped_column(String(48))
     appointment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
-    #: Kept for the rows queued before the patient was recorded; never read to choose a recipient.
+    #: The account whose address the message went to, written by the worker when it sends (the
+    #: account's inbox lists it). Never read to choose a recipient: that is found from the patient.
     recipient_account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: The patient the message is about: the recipient is their holder account, or the contact
     #: the practice recorded for them. For appointment messages it must be the appointment's.
@@ -136,11 +150,17 @@ class AccountMail(Base):
     __table_args__ = (
         CheckConstraint(_STATUS_CHECK, name="status"),
         Index("ix_account_mail_due", "status", "due_at"),
+        Index("ix_account_mail_account", "account_id", "created_at"),
         {"info": shard(ShardKind.GLOBAL)},
     )
 
     mail_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The existing account the notice is about, whose inbox lists it; NULL for mail to an address
+    #: without an account (a sign-up code, an invitation).
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("accounts.account_id", ondelete="SET NULL"), nullable=True
+    )
     #: What kind of notice (its subject line's key), for counts: never its content.
     kind: Mapped[str] = mapped_column(String(48))
     #: The address, subject and text, sealed under the server's outbox key (``crypto``);

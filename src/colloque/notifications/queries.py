@@ -14,8 +14,8 @@ from colloque.notifications.rendering import RENDERED_TEMPLATES
 def oldest_pending_at(session: Session) -> datetime | None:
     """When the oldest message not yet sent was queued, appointment message or account mail.
 
-    Only the templates the worker sends count: rows queued for a later part of the work (waitlist
-    offers, "new message" notices) would otherwise age forever and hide a real backlog.
+    Only the templates the worker sends count (``RENDERED_TEMPLATES``): a row of a template no
+    worker renders yet would otherwise age forever and hide a real backlog.
     """
     pending = union_all(
         select(func.min(OutboxMessage.created_at).label("at")).where(

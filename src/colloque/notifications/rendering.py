@@ -41,14 +41,20 @@ class Notice:
     language: Language
     #: The practice's time zone: every time is written as the patient lives it there.
     timezone: str
-    practitioner: str
     practice_name: str
-    practice_address: str
-    starts_at: datetime
     link: str
     reference: str
+    #: The recipient account's inbox, which lists this message under ``reference``; None for a
+    #: patient without an account (the practice's recorded contact), who has no inbox.
+    inbox_link: str | None = None
+    #: The appointment's: empty for a "new message" notice, which names the practice only.
+    practitioner: str = ""
+    practice_address: str = ""
+    starts_at: datetime | None = None
     previous_starts_at: datetime | None = None
     cancelled_by: CancelledBy | None = None
+    #: Until when a waitlist offer's hold keeps the time for the patient.
+    held_until: datetime | None = None
     #: A cancellation by the practice because the practitioner is away (an absence, a
     #: holiday): the practitioner's page, to book again, or to join the waitlist when
     #: ``other_times`` is empty. None for any other message.
@@ -76,25 +82,15 @@ _ENVIRONMENT = Environment(
     lstrip_blocks=True,
 )
 
-#: The templates the worker renders today; the others wait for their part of issue 13.
-RENDERED_TEMPLATES = frozenset(
-    {
-        Template.APPOINTMENT_CONFIRMED,
-        Template.APPOINTMENT_CANCELLED,
-        Template.APPOINTMENT_MOVED,
-        Template.NO_SHOW_FOLLOW_UP,
-        Template.REMINDER_WEEK,
-        Template.REMINDER_DAY,
-        Template.REMINDER_SMS,
-    }
-)
+#: The templates the worker renders (every one there is today).
+RENDERED_TEMPLATES = frozenset(Template)
 REMINDERS = frozenset({Template.REMINDER_WEEK, Template.REMINDER_DAY, Template.REMINDER_SMS})
 #: The day's SMS says what the day's email says.
 _FILES = {Template.REMINDER_SMS: "reminder_day"}
 
 
 def reference_code(message_id: UUID) -> str:
-    """A short code that names one message (to find it in the account's inbox, a later part)."""
+    """A short code that names one message: the message says it, the account's inbox lists it."""
     return base64.b32encode(message_id.bytes[:5]).decode("ascii")
 
 
@@ -109,18 +105,18 @@ def when(instant: datetime, *, timezone: str, language: Language) -> str:
 
 
 def render(notice: Notice) -> Rendered:
-    if notice.template not in RENDERED_TEMPLATES:
-        raise ValueError(f"no template yet for {notice.template}")
+    def local(instant: datetime | None) -> str | None:
+        if instant is None:
+            return None
+        return when(instant, timezone=notice.timezone, language=notice.language)
+
     context = {
         "practitioner": notice.practitioner,
         "practice_name": notice.practice_name,
         "practice_address": notice.practice_address,
-        "when": when(notice.starts_at, timezone=notice.timezone, language=notice.language),
-        "previous_when": (
-            when(notice.previous_starts_at, timezone=notice.timezone, language=notice.language)
-            if notice.previous_starts_at is not None
-            else None
-        ),
+        "when": local(notice.starts_at),
+        "previous_when": local(notice.previous_starts_at),
+        "held_until": local(notice.held_until),
         "cancelled_by": notice.cancelled_by.value if notice.cancelled_by else None,
         "rebook_link": notice.rebook_link,
         "other_times": [
@@ -128,6 +124,7 @@ def render(notice: Notice) -> Rendered:
             for time in notice.other_times
         ],
         "link": notice.link,
+        "inbox_link": notice.inbox_link,
         "reference": notice.reference,
         "unsubscribe": notice.unsubscribe,
     }

@@ -24,6 +24,8 @@ class Template(enum.StrEnum):
     REMINDER_DAY = "reminder_day"
     REMINDER_SMS = "reminder_sms"
     WAITLIST_OFFER = "waitlist_offer"
+    #: The offer lapsed (passed to the next patient); the patient stays on the waitlist.
+    WAITLIST_OFFER_EXPIRED = "waitlist_offer_expired"
     #: "You have a new message from <practice>": never the message, which the server cannot read.
     MESSAGE_RECEIVED = "message_received"
 

@@ -15,6 +15,7 @@ from colloque.web import (
     booking_page,
     desk_pages,
     members_page,
+    notifications_page,
     outbox_page,
     practices_page,
     practitioner_page,
@@ -44,6 +45,7 @@ def create_app(
     app.include_router(practitioner_page.router)
     app.include_router(appointments_page.router)
     app.include_router(relatives_page.router)
+    app.include_router(notifications_page.router)
     app.include_router(records_pages.router)
     app.include_router(setup_pages.router)
     app.include_router(settings_pages.router)

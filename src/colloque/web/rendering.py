@@ -78,6 +78,7 @@ SIGNED_IN_LINKS = (
     ("/me/appointments", "nav.appointments"),
     ("/me/records", "nav.records"),
     ("/me/relatives", "nav.relatives"),
+    ("/me/notifications", "nav.notifications"),
 )
 
 

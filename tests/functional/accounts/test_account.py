@@ -22,8 +22,10 @@ from colloque.booking.models import Appointment
 from colloque.booking.waitlist.models import WaitlistEntry
 from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock
+from colloque.delivery.channels import Channels
 from colloque.erasure.services import do_disable_account
 from colloque.errors import Forbidden, NotFound
+from colloque.notifications.models import AccountMail, OutboxMessage
 from colloque.patients.models import Patient
 from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship
@@ -36,6 +38,7 @@ from tests.functional.accounts.conftest import (
     register,
     totp_now,
 )
+from tests.functional.notifications.conftest import delivery_for, smtp_to
 from tests.functional.test_api import assert_problem
 from tests.smtp import Inbox
 
@@ -134,6 +137,13 @@ def test_deletion_keeps_appointments_and_removes_personal_data(
             last_day=date(2026, 3, 20),
         )
         entry_key = (entry.practice_id, entry.entry_id)
+    # The confirmation is sent: the account's inbox lists it, until the account goes.
+    assert delivery_for(db, clock, Channels(email=smtp_to(inbox))).run_until_idle().sent >= 1
+    with db.read() as session:
+        received = select(OutboxMessage).where(
+            OutboxMessage.recipient_account_id == person.account_id
+        )
+        assert len(session.scalars(received).all()) == 1
     token = _token(http, person.email)
     assert_problem(http.delete("/api/v1/me", headers=bearer(person.token)), 403)  # no re-auth
     gone = http.delete("/api/v1/me", headers=bearer(token))
@@ -158,6 +168,13 @@ def test_deletion_keeps_appointments_and_removes_personal_data(
         assert session.get(Patient, partner) is None
         assert session.get_one(Patient, known).holder_account_id is None
         assert session.get(WaitlistEntry, entry_key) is None
+        assert session.scalars(received).all() == []
+        assert (
+            session.scalars(
+                select(AccountMail).where(AccountMail.account_id == person.account_id)
+            ).all()
+            == []
+        )
         actions = session.scalars(select(AuditEvent.action)).all()
     assert "accounts:account:delete" in actions
     assert_problem(http.get("/api/v1/me", headers=bearer(token)), 401)

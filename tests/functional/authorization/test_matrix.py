@@ -1501,6 +1501,13 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", PRACTICE + "/operator-grants"): Spec(grant, ADMIN_ONLY),
     ("GET", PRACTICE + "/operator-grants"): Spec(list_grants, ADMIN_ONLY),
     ("GET", PRACTICE + "/outbox/failed"): Spec(failed_messages, ADMIN_ONLY),
+    ("GET", "/api/v1/me/notifications"): Spec(
+        get("/api/v1/me/notifications"), SIGNED_IN, own_account=True
+    ),
+    # A reference nobody was sent: each account is told it has no such message, alike.
+    ("GET", "/api/v1/me/notifications/{reference}"): Spec(
+        get("/api/v1/me/notifications/AAAAAAAA"), signed_in("404"), own_account=True
+    ),
     ("GET", PRACTICE + "/outbox/pauses"): Spec(outbox_pauses, ADMIN_ONLY),
     ("POST", PRACTICE + "/outbox/pauses/{pause_id}/release"): Spec(
         pause_decision("release"), ADMIN_ONLY

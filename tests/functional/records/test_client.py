@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -14,12 +17,15 @@ from colloque.client import ApiError
 from colloque.client.records import AwaitingPractitionersKey
 from colloque.clock import SettableClock
 from colloque.crypto.items import seal_note
+from colloque.delivery.channels import Channels
 from colloque.notifications.models import OutboxMessage
 from colloque.patients.services import Relationship
 from colloque.records.models import ItemKeyWrap, SealedItemRow
 from colloque.storage.engine import Database
 from tests.factories import Person, make_patient
+from tests.functional.notifications.conftest import delivery_for, smtp_to
 from tests.functional.records.clients import Scene, scene
+from tests.smtp import running_inbox
 
 
 @pytest.fixture
@@ -186,7 +192,9 @@ def test_a_holder_writes_only_to_a_practice_that_knows_the_patient(
     assert read == []
 
 
-def test_a_message_from_the_practice_queues_a_mail_without_content(s: Scene, db: Database) -> None:
+def test_a_message_from_the_practice_queues_a_mail_without_content(
+    s: Scene, db: Database, clock: SettableClock
+) -> None:
     for sender, as_holder in ((s.secretary, False), (s.holder, True)):
         sender.records.send_message(
             practice_id=s.world.practice_id,
@@ -200,3 +208,17 @@ def test_a_message_from_the_practice_queues_a_mail_without_content(s: Scene, db:
             select(OutboxMessage).where(OutboxMessage.template == "message_received")
         ).all()
     assert [(m.patient_id, m.appointment_id) for m in queued] == [(s.patient_id, None)]
+    # Delivered to the holder: the practice's name and a link, never the message.
+    with running_inbox() as inbox:
+        smtp = smtp_to(inbox)
+        assert delivery_for(db, clock, Channels(email=smtp)).run_until_idle().sent == 1
+        [mail] = inbox.to("holder.records@example.test")
+    reparsed = message_from_bytes(mail.as_bytes(), policy=default)
+    assert isinstance(reparsed, EmailMessage)
+    assert reparsed["Subject"] == "Nouveau message de Cabinet du Test"
+    everything = reparsed.as_string()
+    plain = reparsed.get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert "https://colloque.test/me/records" in plain.get_content()
+    assert "résultats" not in everything
+    assert "sultats" not in everything

@@ -15,6 +15,7 @@ import pytest
 from colloque.audit.services import actor_role
 from colloque.authorization.policy import (
     PLATFORM,
+    AccountTarget,
     Action,
     AgendaTarget,
     Allowed,
@@ -88,6 +89,7 @@ NOT_HOLDER = Reason.NOT_HOLDER
 WRONG = Reason.WRONG_TARGET
 UNRELATED = Reason.UNRELATED
 NOT_OWN = Reason.NOT_OWN_AGENDA
+NOT_SELF = Reason.NOT_SELF
 
 # fmt: off
 #: Practice actions on PracticeTarget(PRACTICE). "elsewhere" is an admin of another practice;
@@ -180,6 +182,16 @@ PERSON_TARGETS: dict[str, Target] = {
 }
 PERSON_KEYS_ROW = {"self": OK, "dealt": OK, "unrelated": UNRELATED, "practice": WRONG}
 
+#: An account's own things (its notification inbox), by target: "self" ME's, "other" OTHER's,
+#: "practice" a practice target. No role reaches another account's inbox: not an admin, not an
+#: operator with a grant.
+ACCOUNT_TARGETS: dict[str, Target] = {
+    "self": AccountTarget(ME),
+    "other": AccountTarget(OTHER),
+    "practice": PracticeTarget(PRACTICE),
+}
+ACCOUNT_NOTIFICATIONS_ROW = {"self": OK, "other": NOT_SELF, "practice": WRONG}
+
 #: Disabling an account, on the platform, by principal: operators only, with or without a grant.
 PLATFORM_DISABLE_ROW = {
     "practitioner": FAKE, "secretary": FAKE, "admin": FAKE, "operator+grant": OK, "operator": OK,
@@ -199,6 +211,7 @@ RAISES: dict[str, type[ColloqueError] | None] = {
     WRONG: NotFound,
     UNRELATED: NotFound,
     NOT_OWN: Forbidden,
+    NOT_SELF: NotFound,
 }
 
 
@@ -222,7 +235,11 @@ def _check(principal: Principal, action: Action, target: Target, cell: str) -> N
 
 def test_every_action_has_a_row_written_by_hand() -> None:
     assert set(PRACTICE_TABLE).isdisjoint(PATIENT_TABLE)
-    others = {Action.PERSON_KEYS_VIEW, Action.PLATFORM_ACCOUNT_DISABLE}
+    others = {
+        Action.PERSON_KEYS_VIEW,
+        Action.PLATFORM_ACCOUNT_DISABLE,
+        Action.ACCOUNT_NOTIFICATIONS_VIEW,
+    }
     assert set(PRACTICE_TABLE).isdisjoint(AGENDA_TABLE)
     assert set(PRACTICE_TABLE) | set(PATIENT_TABLE) | set(AGENDA_TABLE) | others == set(Action)
     assert all(set(rows) == set(AGENDA_TARGETS) for rows in AGENDA_TABLE.values())
@@ -284,6 +301,13 @@ def test_patient_actions(action: Action, target: str, who: str) -> None:
 def test_person_keys(target: str, who: str) -> None:
     cell = ANON if who == "anonymous" else PERSON_KEYS_ROW[target]
     _check(PRINCIPALS[who], Action.PERSON_KEYS_VIEW, PERSON_TARGETS[target], cell)
+
+
+@pytest.mark.parametrize("target", list(ACCOUNT_TARGETS))
+@pytest.mark.parametrize("who", list(PRINCIPALS))
+def test_account_notifications(target: str, who: str) -> None:
+    cell = ANON if who == "anonymous" else ACCOUNT_NOTIFICATIONS_ROW[target]
+    _check(PRINCIPALS[who], Action.ACCOUNT_NOTIFICATIONS_VIEW, ACCOUNT_TARGETS[target], cell)
 
 
 @pytest.mark.parametrize("who", list(PRINCIPALS))

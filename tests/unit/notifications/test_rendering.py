@@ -93,11 +93,37 @@ def test_every_email_says_where_to_check_it_and_names_its_reference() -> None:
     assert reference_code(UUID(int=0)) == "AAAAAAAA"
 
 
-def test_templates_of_later_parts_are_not_rendered_yet() -> None:
-    with pytest.raises(ValueError, match="no template yet"):
-        render(replace(NOTICE, template=Template.WAITLIST_OFFER))
+def test_the_reference_line_points_to_the_inbox_when_there_is_one() -> None:
+    inbox = "https://colloque.test/me/notifications"
+    for language, said in ((Language.FR, "ne vient pas de nous"), (Language.EN, "not from us")):
+        rendered = render(replace(NOTICE, language=language, inbox_link=inbox))
+        assert inbox in rendered.text
+        assert inbox in rendered.html
+        assert said in rendered.text
+        # A patient without an account has no inbox: nothing claims there is one.
+        alone = render(replace(NOTICE, language=language))
+        assert said not in alone.text
+        assert "notifications" not in alone.text + alone.html
     assert Language.of("en") is Language.EN
     assert Language.of("de") is Language.FR
+
+
+def test_a_new_message_notice_names_the_practice_only() -> None:
+    for language in Language:
+        rendered = render(
+            Notice(
+                template=Template.MESSAGE_RECEIVED,
+                language=language,
+                timezone="Europe/Paris",
+                practice_name="Cabinet <b>du</b> Test",
+                link="https://colloque.test/me/records",
+                reference="ABCDEFGH",
+            )
+        )
+        assert "Cabinet <b>du</b> Test" in rendered.subject
+        assert "Cabinet &lt;b&gt;du&lt;/b&gt; Test" in rendered.html
+        assert "https://colloque.test/me/records" in rendered.sms
+        assert "None" not in rendered.text + rendered.html + rendered.sms
 
 
 def test_a_move_queued_before_its_event_was_recorded_gives_the_new_time_only() -> None:

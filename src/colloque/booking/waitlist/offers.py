@@ -390,6 +390,16 @@ def lapse_due_offers(
         assert entry is not None
         close_offer(session, offer, now=now, principal=principal, outcome="lapsed")
         entry.status = "waiting" if entry.last_day >= now.date() else "expired"
+        if entry.status == "waiting":
+            # Told that the offer went, so that its silence is not read as "still yours".
+            enqueue(
+                session,
+                at=now,
+                practice_id=offer.practice_id,
+                template=Template.WAITLIST_OFFER_EXPIRED,
+                patient_id=entry.patient_id,
+                appointment_id=appointment.appointment_id,
+            )
         session.flush()
         offer_freed_time(
             session,

@@ -597,6 +597,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The messages sent to this account, newest first
+         * @description Every message Colloque sent to the signed-in account (appointment messages, waitlist offers, new-message notices, account notices), with the reference each one names, newest first; ``before`` (the previous page's ``next_before``) pages on. Never the visit's reason or type. 422 naming ``before`` for a cursor this server did not give.
+         */
+        get: operations["my_notifications_api_v1_me_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notifications/{reference}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check a message's reference
+         * @description The message of this account that names this reference: a message that names one this account does not have did not come from Colloque (404, naming ``reference``). 422 naming ``reference`` for text that is not a reference (8 letters and digits).
+         */
+        get: operations["check_notification_api_v1_me_notifications__reference__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/patients": {
         parameters: {
             query?: never;
@@ -2542,6 +2582,11 @@ export interface components {
             /** Holders */
             holders: components["schemas"]["HolderOut"][];
         };
+        /**
+         * InboxStatus
+         * @enum {string}
+         */
+        InboxStatus: "sent" | "on_its_way";
         /** InvitationIn */
         InvitationIn: {
             /**
@@ -2907,6 +2952,42 @@ export interface components {
              * @description base64url (RFC 4648 section 5); padding optional
              */
             kdf_params: string;
+        };
+        /** NotificationOut */
+        NotificationOut: {
+            /** Appointment Id */
+            appointment_id: string | null;
+            /** Appointment Starts At */
+            appointment_starts_at: string | null;
+            /** Channel */
+            channel: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Practice Id */
+            practice_id: string | null;
+            /** Practice Name */
+            practice_name: string | null;
+            /** Practice Timezone */
+            practice_timezone: string | null;
+            /** Reference */
+            reference: string;
+            /** Sent At */
+            sent_at: string | null;
+            status: components["schemas"]["InboxStatus"];
+            /** Subject */
+            subject: string | null;
+            /** Template */
+            template: string;
+        };
+        /** NotificationPageOut */
+        NotificationPageOut: {
+            /** Items */
+            items: components["schemas"]["NotificationOut"][];
+            /** Next Before */
+            next_before: string | null;
         };
         /** OfferOut */
         OfferOut: {
@@ -5435,6 +5516,66 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    my_notifications_api_v1_me_notifications_get: {
+        parameters: {
+            query?: {
+                before?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPageOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    check_notification_api_v1_me_notifications__reference__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reference: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No message of this account names this reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };
