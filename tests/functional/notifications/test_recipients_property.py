@@ -1,8 +1,9 @@
 """A property over random sequences of changes: every message reaches only the person whose
 appointment it describes, and every change is told exactly once.
 
-Hypothesis draws bookings, moves, cancellations and days of absence (confirmed with the list the
-server gives), by patients, a relative's holder, the desk and the admin,
+Hypothesis draws bookings, moves, cancellations, days of absence (confirmed with the list the
+server gives) and places on the waitlist (a freed time is then offered), by patients, a relative's
+holder, the desk and the admin,
 over four patients: the holder, the holder's child (whose mail goes to the holder), a stranger with
 an account of her own, and a patient the desk registered by phone with only a recorded address.
 Operations the rules refuse (a taken slot, a move into the past...) change nothing and must tell
@@ -38,6 +39,8 @@ from colloque.booking.absences import TimeOff, do_add_time_off, preview_time_off
 from colloque.booking.changes import do_cancel_appointment, do_reschedule_appointment
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason, Source, Status
+from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
+from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock
 from colloque.delivery.channels import Channels
 from colloque.delivery.outbox import OutboxDelivery
@@ -137,7 +140,15 @@ class Absence:
     by_admin: bool
 
 
-Operation = Book | Move | Cancel | Absence
+@dataclass(frozen=True)
+class Wait:
+    """A patient with an account joins the waitlist for a day: a time freed on it is offered."""
+
+    patient: int
+    day: int
+
+
+Operation = Book | Move | Cancel | Absence | Wait
 
 bookings = st.builds(Book, st.integers(0, 3), st.integers(0, SLOTS - 1), st.booleans())
 changes = st.one_of(
@@ -145,6 +156,7 @@ changes = st.one_of(
     st.builds(Move, st.integers(0, 20), st.integers(0, SLOTS - 1), st.booleans()),
     st.builds(Cancel, st.integers(0, 20), st.booleans()),
     st.builds(Absence, st.integers(0, SLOTS // 6 - 1), st.booleans()),
+    st.builds(Wait, st.integers(0, 2), st.integers(0, SLOTS // 6 - 1)),
 )
 #: A few bookings first (a sequence of moves with nothing booked tells nothing), then any mix.
 operations = st.tuples(
@@ -202,6 +214,23 @@ class Play:
             return
         if isinstance(operation, Absence):
             self._absence(operation)
+            return
+        if isinstance(operation, Wait):
+            patient_id, holder, _ = self.patients[operation.patient]
+            assert holder is not None
+            day = slot(operation.day * 6).astimezone(PARIS).date()
+            with self.db.write() as session:
+                do_join_waitlist(
+                    session,
+                    now=self.clock.now(),
+                    principal=holder.principal(self.db),
+                    practice_id=self.world.practice_id,
+                    practitioner_id=self.world.practitioner_id,
+                    duration_minutes=20,
+                    patient_id=patient_id,
+                    first_day=day,
+                    last_day=day,
+                )
             return
         if not self.appointments:
             return
@@ -261,6 +290,20 @@ class Play:
             key = (address, Template.APPOINTMENT_CANCELLED, affected.appointment.appointment_id)
             self.expected[key] += 1
 
+    def expect_offers(self) -> None:
+        """Each time offered to a waiting patient is told to that patient, once."""
+        addresses = {patient_id: address for patient_id, _, address in self.patients}
+        with self.db.read() as session:
+            offers = session.execute(
+                select(WaitlistOffer.appointment_id, WaitlistEntry.patient_id).join(
+                    WaitlistEntry,
+                    (WaitlistEntry.practice_id == WaitlistOffer.practice_id)
+                    & (WaitlistEntry.entry_id == WaitlistOffer.entry_id),
+                )
+            ).all()
+        for appointment_id, patient_id in offers:
+            self.expected[(addresses[patient_id], Template.WAITLIST_OFFER, appointment_id)] += 1
+
     def expect_reminders(self) -> None:
         owners = dict(self.appointments)
         with self.db.read() as session:
@@ -301,8 +344,6 @@ def test_each_change_is_told_once_and_only_to_its_own_patient(
     inbox.messages.clear()
     play = Play(prepared, tmp_path)
     try:
-        for change in changes:
-            play.apply(change)
         sender = smtp_to(inbox)
         delivery = OutboxDelivery(
             play.db,
@@ -315,6 +356,10 @@ def test_each_change_is_told_once_and_only_to_its_own_patient(
         )
         try:
             report = delivery.run_until_idle()
+            # Delivered as the changes come: an offer is told while its time is held for it.
+            for change in changes:
+                play.apply(change)
+                report += delivery.run_until_idle()
             # Then the days go by, a worker round every six hours: each appointment still booked
             # is reminded the day before, once, to its own patient.
             while play.clock.now() < slot(SLOTS - 1):
@@ -323,6 +368,7 @@ def test_each_change_is_told_once_and_only_to_its_own_patient(
         finally:
             sender.close()
         assert report.failed == 0
+        play.expect_offers()
         play.expect_reminders()
         assert play.received(inbox) == play.expected
     finally:
