@@ -55,12 +55,12 @@ def _reference(message: Message) -> str:
     return found.group(1)
 
 
-def _queue(db: Database, clock: SettableClock, *messages: object) -> None:
+def _queue(db: Database, clock: SettableClock, *messages: MailMessage) -> None:
     """Account mail as the account routes queue it (the worker sends it)."""
     queue = MailQueue(key=SECRET_KEY, clock=clock, background=BackgroundTasks(), inbox_url=INBOX)
     with db.write() as session:
         for message in messages:
-            queue.queue(session, message)  # type: ignore[arg-type]
+            queue.queue(session, message)
 
 
 def test_every_message_an_account_received_is_in_its_inbox_under_its_reference(
