@@ -1,5 +1,6 @@
-"""The waitlist on "My appointments", in the browser against a real server: the offer the mail
-links to is shown with its time and hold, declined (it passes to the next person waiting, here a
+"""The waitlist in the browser against a real server: a patient joins it on the practitioner's
+page, for herself and her child (the same list twice is refused plainly); on "My appointments"
+the offer the mail links to is shown with its time and hold, declined (it passes to the next person waiting, here a
 child of the same account), then accepted with a reason that the browser seals under the held
 appointment's id; the appointment is then listed as booked, and its reason opens on the holder's
 keys. An offer past its hold says so; an entry is left. Axe finds no serious violation."""
@@ -58,6 +59,17 @@ def _join(scene: Scene, patient_id: UUID) -> dict[str, Any]:
     return joined
 
 
+def _join_on_the_page(page: Page, whom: str, *, expect_joined: bool = True) -> None:
+    """The practitioner page's waitlist form, for ``whom``, with its days as they come."""
+    form = page.locator(".waitlist-join")
+    form.get_by_label("Pour qui").select_option(label=whom)
+    form.get_by_label("Type de consultation").select_option(label="Consultation (20 min)")
+    expect(form.get_by_label("À partir du")).to_have_value("2026-03-02")
+    form.get_by_role("button", name="M'inscrire sur la liste d'attente").click()
+    if expect_joined:
+        expect(form.get_by_role("status")).to_contain_text("Vous êtes sur la liste d'attente")
+
+
 def _free_a_time(scene: Scene, clock: SettableClock) -> datetime:
     """Another patient's appointment at the first free time, then the desk cancels it."""
     starts = datetime.fromisoformat(scene.slots()[0]).astimezone(UTC)
@@ -89,13 +101,30 @@ def test_decline_passes_the_offer_on_and_accepting_books_it_with_a_sealed_reason
     browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
 ) -> None:
     child = add_relative(scene.db, clock.now(), "Léo", "Genou")
-    _join(scene, scene.patient_id)
+    page = open_page(browser, scene, contexts, scene.practitioner_path)
+    _join_on_the_page(page, "Moi-même")
+    assert serious_violations(page) == []
+    # The same list on the same days again: said plainly, nothing added.
+    page.reload()
+    _join_on_the_page(page, "Moi-même", expect_joined=False)
+    expect(page.locator(".waitlist-join").get_by_role("alert")).to_have_text(
+        "Cette personne attend déjà ce praticien sur ces dates."
+    )
     clock.advance(timedelta(seconds=1))
-    _join(scene, child)
+    page.reload()
+    _join_on_the_page(page, "Léo Genou")
+    with scene.db.read() as session:
+        waiting = session.scalars(select(WaitlistEntry).order_by(WaitlistEntry.created_at)).all()
+    assert [(e.patient_id, e.duration_minutes) for e in waiting] == [
+        (scene.patient_id, 20),
+        (child, 20),
+    ]
+    # The days are the practice's, from the server's clock: today and 30 days on.
+    assert (waiting[0].first_day, waiting[0].last_day) == (date(2026, 3, 2), date(2026, 4, 1))
     starts = _free_a_time(scene, clock)
     first = _pending(scene)
 
-    page = open_page(browser, scene, contexts, "/me/appointments")
+    page.goto(scene.url + "/me/appointments")
     expect(page.get_by_role("heading", name="Offres de la liste d'attente")).to_be_visible()
     card = _offer_card(page, first)
     expect(card).to_contain_text("Inès Genou")
