@@ -33,13 +33,14 @@ from colloque.web.booking_page import key_directory_pin
 from colloque.web.rendering import LangParam, Page, error_page, full_name, json_for_html, page_for
 from colloque.web.rendering import render as render_page
 from colloque.web.session import has_account, login_redirect, private, signed_in
+from colloque.web.waitlist_section import island_entries, island_offers, waitlist_section
 
 router = APIRouter(include_in_schema=False)
 
 PATH = "/me/appointments"
 ENTRY = "src/appointments.ts"
 #: ?done= after a change made by the component, for the message the reloaded page shows.
-DONE = frozenset({"cancelled", "moved"})
+DONE = frozenset({"cancelled", "moved", "accepted", "declined", "left"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,7 @@ def my_appointments_page(
         items = [_item(page, v, places[_key(v)], now) for v in views]
         sealed_at = {v.appointment.practice_id for v in views if v.reason is not None}
         labels = _visit_type_labels(session, sealed_at)
+        offers, entries = waitlist_section(session, principal=principal, language=page.language)
     upcoming = [item for item in items if item["upcoming"]]
     # The most recent first: last week's visit matters more than one from three years ago.
     past = [item for item in reversed(items) if not item["upcoming"]]
@@ -172,6 +174,8 @@ def my_appointments_page(
             if item["sealed"]
         ],
         "visitTypes": labels,
+        "offers": island_offers(offers),
+        "entries": island_entries(entries),
         "pin": key_directory_pin(request.app.state.settings),
         "email": who.email,
     }
@@ -180,6 +184,8 @@ def my_appointments_page(
         "appointments.html",
         upcoming=upcoming,
         past=past,
+        offers=offers,
+        entries=entries,
         done=done if done in DONE else None,
         any_sealed=any(item["sealed"] for item in items),
         island=assets.entry(ENTRY),

@@ -143,7 +143,7 @@ def practitionerpage_for(
         page,
         "practitioner.html",
         **_practitioner_context(
-            page, practice, practitioner, visit_types, chosen, week, this_monday, slots
+            page, practice, practitioner, visit_types, chosen, week, today, slots
         ),
     )
 
@@ -200,10 +200,11 @@ def _practitioner_context(
     visit_types: list[VisitType],
     chosen: VisitType | None,
     week: date,
-    this_monday: date,
+    today: date,
     slots: list[Slot],
 ) -> dict[str, Any]:
     language = page.language
+    this_monday = today - timedelta(days=today.weekday())
     zone = ZoneInfo(practice.timezone)
     days: dict[date, list[dict[str, str]]] = {week + timedelta(days=n): [] for n in range(7)}
     for slot in slots:
@@ -233,6 +234,8 @@ def _practitioner_context(
         "visitTypeId": str(chosen.visit_type_id) if chosen is not None else None,
         "week": week.isoformat(),
         "firstWeek": this_monday.isoformat(),
+        # The practice's day by the server's clock: where the waitlist form's days start.
+        "today": today.isoformat(),
         "lastWeek": last_monday.isoformat(),
         "slots": [slot.start.astimezone(zone).isoformat() for slot in slots],
     }

@@ -224,6 +224,7 @@ def test_the_island_data_is_inert_json_even_with_markup_in_a_label(site: Site) -
     assert hostile in [vt["label"] for vt in data["visitTypes"]]
     assert data["week"] == "2026-03-02"
     assert data["firstWeek"] == "2026-03-02"
+    assert data["today"] == "2026-03-02"  # the practice's day by the server's clock
     assert data["slots"] == re.findall(r'<li><a href="/book/[^"]+"><time datetime="([^"]+)">', text)
 
 

@@ -22,6 +22,8 @@ export interface SlotPickerData {
   week: string;
   firstWeek: string;
   lastWeek: string;
+  /** The practice's day by the server's clock (the waitlist form starts there). */
+  today: string;
   slots: string[];
 }
 
@@ -59,6 +61,7 @@ export function readSlotPickerData(raw: unknown): SlotPickerData {
     week: text(raw, "week"),
     firstWeek: text(raw, "firstWeek"),
     lastWeek: text(raw, "lastWeek"),
+    today: text(raw, "today"),
     slots: slots.map((item: unknown) => {
       if (typeof item !== "string") throw new Error("slot picker data: bad slot");
       return item;

@@ -49,13 +49,13 @@ export interface SealedBooking {
 }
 
 /** Seals the visit type and reason for `recipients` (each key proven by the caller), signed by
- * `keys`, under an appointment id drawn here (docs/crypto.md 5.11). The patient's booking and the
- * desk's share it. */
+ * `keys`, under an appointment id drawn here (docs/crypto.md 5.11), or the one given: a waitlist
+ * offer's held appointment already has its id. The patient's booking and the desk's share it. */
 export async function sealReason(
   crypto: CryptoClient,
-  reason: { keys: KeysHandle; visitTypeId: string; reason: string; recipients: KeyBinding[] },
+  reason: { keys: KeysHandle; visitTypeId: string; reason: string; recipients: KeyBinding[]; appointmentId?: string },
 ): Promise<SealedBooking> {
-  const appointmentId = globalThis.crypto.randomUUID();
+  const appointmentId = reason.appointmentId ?? globalThis.crypto.randomUUID();
   const sealed = await crypto.call("sealVisitReason", {
     keys: reason.keys,
     itemId: globalThis.crypto.randomUUID(),

@@ -3,6 +3,7 @@
 // server-rendered page as it is rather than mounting a broken component.
 import type { DirectoryPin } from "../../crypto/protocol";
 import type { Lang } from "../i18n";
+import type { VisitTypeChoice } from "../island";
 import { readPin } from "../keys/pin";
 import type { RelativeKind } from "./messages";
 
@@ -23,12 +24,30 @@ export interface SealedAppointment {
   practiceId: string;
 }
 
+/** A waitlist offer held for one of the account's patients: what its decision needs. */
+export interface HeldOffer {
+  id: string;
+  practiceId: string;
+  /** The held appointment's id: the reason is sealed under it. */
+  appointmentId: string;
+  /** The practitioner's online visit types of the offer's length, one of which is sealed. */
+  visitTypes: VisitTypeChoice[];
+}
+
+/** A waitlist entry still open, which its patient may leave. */
+export interface OpenEntry {
+  id: string;
+  practiceId: string;
+}
+
 export interface AppointmentsData {
   lang: Lang;
   appointments: ChangeableAppointment[];
   sealed: SealedAppointment[];
   /** Visit type id -> label, for the practices of the sealed appointments. */
   visitTypes: Record<string, string>;
+  offers: HeldOffer[];
+  entries: OpenEntry[];
   pin: DirectoryPin;
   /** The signed-in holder's address: the unlock form asks only for the password. */
   email: string;
@@ -103,6 +122,24 @@ export function readAppointmentsData(value: unknown): AppointmentsData {
       return { id: text(a, "id"), practiceId: text(a, "practiceId") };
     }),
     visitTypes: Object.fromEntries(Object.entries(record(raw["visitTypes"], "visitTypes")).map(([id, label]) => [id, String(label)])),
+    offers: list(raw, "offers").map((item) => {
+      const o = record(item, "offer");
+      return {
+        id: text(o, "id"),
+        practiceId: text(o, "practiceId"),
+        appointmentId: text(o, "appointmentId"),
+        visitTypes: list(o, "visitTypes").map((choice) => {
+          const vt = record(choice, "visit type");
+          const minutes = vt["durationMinutes"];
+          if (typeof minutes !== "number") throw new Error("durationMinutes is not a number");
+          return { id: text(vt, "id"), label: text(vt, "label"), durationMinutes: minutes, reminders: vt["reminders"] !== false };
+        }),
+      };
+    }),
+    entries: list(raw, "entries").map((item) => {
+      const e = record(item, "entry");
+      return { id: text(e, "id"), practiceId: text(e, "practiceId") };
+    }),
     pin: readPin(raw["pin"]),
     email: text(raw, "email"),
   };
