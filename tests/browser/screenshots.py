@@ -18,7 +18,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from colloque.booking.rules import Source
 from colloque.clock import SettableClock
-from colloque.config import Settings
+from colloque.config import MailBackend, Settings
+from colloque.delivery.setup import outbox_delivery_from_settings
 from colloque.search import availability
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
@@ -48,9 +49,10 @@ def main(out: Path) -> None:
         db, clock = Database(url), SettableClock(T0)
         world = build_world(db, clock)
         run_cycle(db, clock, batch=100)
-        app = create_app(
-            Settings(run_refresher=False, data_dir=Path(work)), database=db, clock=clock
+        settings = Settings(
+            run_refresher=False, data_dir=Path(work), mail_backend=MailBackend.MAILDIR
         )
+        app = create_app(settings, database=db, clock=clock)
         patient = make_patient_account(db, clock, PATIENT_EMAIL)
         with db.read() as session:
             free = availability.list_free_slots(
@@ -69,11 +71,14 @@ def main(out: Path) -> None:
         register_at_practice(db, clock, world, world.holder_patient_id)
         for taken in free[5:60:5]:
             book(db, clock, world, taken.start, person=world.secretary, source=Source.PRACTICE)
+        # The confirmations delivered (into a maildir), so that the inbox lists them.
+        outbox_delivery_from_settings(settings, database=db, clock=clock).run_until_idle()
         slot = quote(free[-1].start.isoformat(), safe="")
         signed_in_pages = {
             "booking": f"/book/{world.practice_id}/{world.practitioner_id}"
             f"?slot={slot}&visit_type={world.consultation_id}",
             "appointments": "/me/appointments",
+            "notifications": "/me/notifications",
             "records": "/me/records",
             "relatives": "/me/relatives",
             "account": "/account",
@@ -81,6 +86,7 @@ def main(out: Path) -> None:
         practice_pages = {
             "settings": f"/practice/{world.practice_id}/settings",
             "time-off": f"/practice/{world.practice_id}/time-off",
+            "outbox": f"/practice/{world.practice_id}/outbox",
         }
         pages = {
             "home": "/",
