@@ -330,7 +330,7 @@ def _withdraw_hold(
     entry.status = "waiting"
 
 
-def do_add_time_off(
+def _lock_and_confirm(
     session: Session,
     *,
     now: datetime,
@@ -338,12 +338,12 @@ def do_add_time_off(
     practice_id: UUID,
     practitioner_id: UUID,
     time_off: TimeOff,
-    cancel_appointment_ids: Collection[UUID] | None = None,
-) -> tuple[AgendaOverride, int]:
-    """Add a date override; with time off over appointments, cancel them as confirmed. Answers
-    the override and how many appointments it cancelled."""
-    timetable.require_override_rights(principal, practice_id, practitioner_id, [time_off.kind])
-    # Locked, so that two changes of one agenda's time off take their turns.
+    replacing: TimeOff | None,
+    cancel_appointment_ids: Collection[UUID] | None,
+) -> list[Affected]:
+    """The appointments the change cancels, once the request named exactly them. The agenda row
+    is locked first, so that two changes of one agenda's time off take their turns, and the
+    appointments then, so that none changes under the confirmation."""
     get_agenda_row(
         session, practice_id=practice_id, practitioner_id=practitioner_id, for_update=True
     )
@@ -360,10 +360,36 @@ def do_add_time_off(
         practice_id=practice_id,
         practitioner_id=practitioner_id,
         time_off=time_off,
-        replacing=None,
+        replacing=replacing,
         lock=True,
     )
     _confirm(principal, practice_id, affected, cancel_appointment_ids)
+    return affected
+
+
+def do_add_time_off(
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    practice_id: UUID,
+    practitioner_id: UUID,
+    time_off: TimeOff,
+    cancel_appointment_ids: Collection[UUID] | None = None,
+) -> tuple[AgendaOverride, int]:
+    """Add a date override; with time off over appointments, cancel them as confirmed. Answers
+    the override and how many appointments it cancelled."""
+    timetable.require_override_rights(principal, practice_id, practitioner_id, [time_off.kind])
+    affected = _lock_and_confirm(
+        session,
+        now=now,
+        principal=principal,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        time_off=time_off,
+        replacing=None,
+        cancel_appointment_ids=cancel_appointment_ids,
+    )
     override = timetable.do_add_override(
         session,
         now=now,
@@ -403,27 +429,16 @@ def do_replace_time_off(
         kind=time_off.kind,
     )
     check_version(editing.override_version(override, types), expected_version, what="override")
-    practitioner_id = override.practitioner_id
-    get_agenda_row(
-        session, practice_id=practice_id, practitioner_id=practitioner_id, for_update=True
-    )
-    _check_time_off(
+    affected = _lock_and_confirm(
         session,
         now=now,
+        principal=principal,
         practice_id=practice_id,
-        practitioner_id=practitioner_id,
-        time_off=time_off,
-    )
-    affected = _affected(
-        session,
-        now=now,
-        practice_id=practice_id,
-        practitioner_id=practitioner_id,
+        practitioner_id=override.practitioner_id,
         time_off=time_off,
         replacing=TimeOff.of(override),
-        lock=True,
+        cancel_appointment_ids=cancel_appointment_ids,
     )
-    _confirm(principal, practice_id, affected, cancel_appointment_ids)
     replaced, ids = editing.do_replace_override(
         session,
         now=now,
