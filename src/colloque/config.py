@@ -29,6 +29,7 @@ DEVELOPMENT_LOG_SEED = legacy_log_signing_seed(DEVELOPMENT_SECRET)
 LOG_SEED_BYTES = 32
 WITNESS_KEY_BYTES = 32
 #: A day: a document's stream must be described within it, and is swept some time after.
+DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS = 180
 DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS = 86_400
 
 
@@ -141,6 +142,11 @@ class Settings(BaseSettings):
     #: what uploads cut off mid-way left behind, once untouched for this long.
     document_upload_grace_seconds: int = Field(
         default=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS, ge=3_600, le=30 * 86_400
+    )
+    #: How long the audit log keeps a client's full address; then only its /24 or /48 prefix is
+    #: left (docs/operations.md, "Audit log").
+    audit_address_retention_days: int = Field(
+        default=DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS, ge=1, le=3_650
     )
 
     #: Where account mail (sign-up codes, invitations, notices) goes. Unset: the console in
@@ -289,6 +295,10 @@ class Settings(BaseSettings):
     @property
     def document_upload_grace(self) -> timedelta:
         return timedelta(seconds=self.document_upload_grace_seconds)
+
+    @property
+    def audit_address_retention(self) -> timedelta:
+        return timedelta(days=self.audit_address_retention_days)
 
     @property
     def effective_mail_backend(self) -> MailBackend:

@@ -40,6 +40,9 @@ class Principal:
     is_operator: bool = False
     #: False for a practice member who has not set up (or not passed) MFA: no practice action then.
     mfa_satisfied: bool = True
+    #: The session or token this request came with (:func:`credential_id`), for the audit log: a
+    #: stolen token is told from its owner's other sessions by it. None in-process (CLI, worker).
+    credential_id: UUID | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -51,3 +54,9 @@ class Principal:
 
 
 ANONYMOUS = Principal(account_id=None)
+
+
+def credential_id(token_hash: bytes) -> UUID:
+    """A session's id in the audit log: the first 128 bits of its stored SHA-256 hash. It names the
+    session without being a secret (the token cannot be recovered from it), and needs no column."""
+    return UUID(bytes=token_hash[:16])

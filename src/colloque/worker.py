@@ -15,9 +15,14 @@ from datetime import datetime, timedelta
 import structlog
 
 from colloque.accounts.upkeep import purge_expired_account_data
+from colloque.audit.context import Interface, bind_for_process
+from colloque.audit.upkeep import forget_client_addresses
 from colloque.booking.waitlist.offers import lapse_due_offers
 from colloque.clock import Clock
-from colloque.config import DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS
+from colloque.config import (
+    DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS,
+    DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS,
+)
 from colloque.errors import NotFound
 from colloque.principal import ANONYMOUS
 from colloque.records.upkeep import sweep_document_blobs
@@ -38,6 +43,7 @@ class CycleReport:
 
 
 _DEFAULT_GRACE = timedelta(seconds=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS)
+_DEFAULT_ADDRESS_RETENTION = timedelta(days=DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS)
 #: The documents sweep walks the whole blob directory: hourly is ample against a grace of hours.
 DOCUMENT_SWEEP_INTERVAL = timedelta(hours=1)
 
@@ -67,6 +73,7 @@ def run_cycle(
     batch: int,
     blobs: BlobStore | None = None,
     document_upload_grace: timedelta = _DEFAULT_GRACE,
+    address_retention: timedelta = _DEFAULT_ADDRESS_RETENTION,
 ) -> CycleReport:
     """One round of upkeep; the documents sweep runs when given the ``blobs`` store."""
     with database.write() as session:
@@ -74,6 +81,8 @@ def run_cycle(
     with database.write() as session:
         # Expired sessions, codes, recovery grants and throttle windows: nothing kept for nothing.
         purge_expired_account_data(session, now=clock.now())
+    with database.write() as session:
+        forget_client_addresses(session, now=clock.now(), retention=address_retention)
     with database.read() as session:
         due = agendas_due(session, now=clock.now(), limit=batch)
     refreshed = 0
@@ -116,6 +125,7 @@ class BackgroundRefresher:
         batch: int,
         blobs: BlobStore | None = None,
         document_upload_grace: timedelta = _DEFAULT_GRACE,
+        address_retention: timedelta = _DEFAULT_ADDRESS_RETENTION,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -123,6 +133,7 @@ class BackgroundRefresher:
         self._batch = batch
         self._sweeps = SweepSchedule(blobs, clock)
         self._grace = document_upload_grace
+        self._address_retention = address_retention
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="colloque-refresher", daemon=True)
 
@@ -134,6 +145,7 @@ class BackgroundRefresher:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
+        bind_for_process(Interface.WORKER)  # a new thread starts from an empty context
         while not self._stop.is_set():
             try:
                 report = run_cycle(
@@ -142,6 +154,7 @@ class BackgroundRefresher:
                     batch=self._batch,
                     blobs=self._sweeps.due(),
                     document_upload_grace=self._grace,
+                    address_retention=self._address_retention,
                 )
                 log_report(report)
             except Exception as exc:  # keep the loop alive; the next cycle retries

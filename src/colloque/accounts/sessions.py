@@ -25,7 +25,7 @@ from colloque.accounts.grants import active_grants
 from colloque.accounts.interfaces import ReauthenticationRequired
 from colloque.accounts.models import AccessToken, Account
 from colloque.errors import Forbidden, Unauthenticated
-from colloque.principal import Membership, Principal, Role
+from colloque.principal import Membership, Principal, Role, credential_id
 from colloque.scheduling.models import PracticeMember
 
 TOKEN_BYTES = 32
@@ -161,6 +161,7 @@ def resolve_session(session: Session, *, now: datetime, token: str) -> ResolvedS
         memberships=memberships,
         is_operator=account.is_operator,
         mfa_satisfied=not memberships or row.mfa_verified,
+        credential_id=credential_id(row.token_hash),
     )
     return ResolvedSession(
         principal=principal,

@@ -88,6 +88,7 @@ def create_app(
                 # Read at start: the store the routes use, even one set after create_app.
                 blobs=running.state.blob_store,
                 document_upload_grace=settings.document_upload_grace,
+                address_retention=settings.audit_address_retention,
             )
             refresher.start()
         outbox = None

@@ -34,6 +34,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from colloque import metrics
 from colloque.api import requestids
 from colloque.api.problems import problem
+from colloque.audit import context as audit_context
+from colloque.audit.context import Interface
 from colloque.authorization import probing
 from colloque.config import Environment, Settings
 from colloque.notifications.queries import oldest_pending_at
@@ -45,13 +47,31 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 UNMATCHED_ROUTE = "<unmatched>"
 
 
+def _bind_audit_context(app: ASGIApp) -> ASGIApp:
+    """Bind the audit context (audit/context.py) just inside the proxy check, where the scope's
+    client is the real client's address."""
+
+    async def bound_app(scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        path: str = scope.get("path", "")
+        context = audit_context.RequestContext(
+            interface=Interface.API if path.startswith("/api/") else Interface.WEB,
+            request_id=scope.get("state", {}).get(requestids.STATE_KEY),
+            client_address=client[0] if client else None,
+        )
+        with audit_context.bound(context):
+            await app(scope, receive, send)
+
+    return bound_app
+
+
 class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, *, proxy_headers: bool, forwarded_allow_ips: str) -> None:
-        self.app = app
+        self.app = _bind_audit_context(app)
         self.proxy = (
             # uvicorn types its middleware with its own ASGI aliases, Starlette with others; both
             # describe the same ASGI 3 callable.
-            ProxyHeadersMiddleware(app, trusted_hosts=forwarded_allow_ips)  # type: ignore[arg-type]
+            ProxyHeadersMiddleware(self.app, trusted_hosts=forwarded_allow_ips)  # type: ignore[arg-type]
             if proxy_headers
             else None
         )

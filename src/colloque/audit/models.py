@@ -1,15 +1,25 @@
-"""The audit events table. Append-only: nothing cascades into it, and it holds ids, not data."""
+"""The audit log's tables. Append-only: nothing cascades into them, and they hold ids, not data.
+
+``audit_events`` and ``audit_event_subjects`` refuse UPDATE and DELETE (a trigger on both
+databases, and on PostgreSQL the application's role is granted SELECT and INSERT only).
+``audit_client_addresses`` is the one place where a full client address is kept, and only for the
+retention period (``audit.addresses``); ``audit_pending`` is the sequencer's queue of events not yet
+in a Merkle log.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Uuid
+from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colloque.storage.base import Base, ShardKind, shard
 from colloque.storage.types import UTCDateTime
+
+#: The log of events without a practice (sign-ups, logins, an account's own reads).
+GLOBAL_LOG = uuid.UUID(int=0)
 
 
 class AuditEvent(Base):
@@ -17,6 +27,12 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_practice_at", "practice_id", "at"),
         Index("ix_audit_events_subject", "subject_id"),
+        Index("ix_audit_events_actor_at", "actor_account_id", "at"),
+        Index("ix_audit_events_credential_at", "credential_id", "at"),
+        Index("ix_audit_events_client_prefix_at", "client_prefix", "at"),
+        Index("ix_audit_events_at", "at"),
+        CheckConstraint("outcome IN ('allowed', 'denied')", name="outcome"),
+        CheckConstraint("(outcome = 'denied') = (reason IS NOT NULL)", name="denied_has_reason"),
         {"info": shard(ShardKind.GLOBAL)},
     )
 
@@ -25,8 +41,66 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     actor_account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     actor_role: Mapped[str] = mapped_column(String(16))
+    #: The session or token (``principal.credential_id``); NULL in-process and for the anonymous.
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    interface: Mapped[str] = mapped_column(String(8), default="internal")
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    client_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    client_commitment: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     #: No foreign keys on purpose: the log outlives what it describes.
     practice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     object_kind: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: Every object the event touched or returned (``audit.objects.pack``). NULL only on events
+    #: written before migration 0023, which named their main object alone.
+    objects: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(8), default="allowed")
+    #: Why it was denied (a problem type such as ``not-found``); NULL when allowed.
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AuditEventSubject(Base):
+    """One row per patient an event touched: what a patient's access history reads by index."""
+
+    __tablename__ = "audit_event_subjects"
+    __table_args__ = (
+        Index("ix_audit_event_subjects_subject_at", "subject_id", "at"),
+        {"info": shard(ShardKind.GLOBAL)},
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditClientAddress(Base):
+    """A full client address and its commitment's salt, deleted once the retention is over."""
+
+    __tablename__ = "audit_client_addresses"
+    __table_args__ = (
+        Index("ix_audit_client_addresses_at", "at"),
+        Index("ix_audit_client_addresses_address", "address", "at"),
+        {"info": shard(ShardKind.GLOBAL)},
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+
+
+class AuditPending(Base):
+    """An event committed but not yet integrated into its Merkle log. Writers only insert here,
+    so they never wait on one another; the sequencer integrates and deletes."""
+
+    __tablename__ = "audit_pending"
+    __table_args__ = (
+        Index("ix_audit_pending_log_queued", "log_id", "queued_at"),
+        {"info": shard(ShardKind.GLOBAL)},
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    #: The practice's id, or :data:`GLOBAL_LOG`.
+    log_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import enum
+import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from colloque.audit.models import AuditEvent
+from colloque.audit.addresses import SALT_BYTES, commitment, prefix_of
+from colloque.audit.context import current
+from colloque.audit.models import (
+    GLOBAL_LOG,
+    AuditClientAddress,
+    AuditEvent,
+    AuditEventSubject,
+    AuditPending,
+)
+from colloque.audit.objects import ObjectKind, collect, pack
 from colloque.ids import new_id
 from colloque.principal import Principal
 
@@ -86,6 +98,11 @@ class AuditAction(enum.StrEnum):
     ITEM_KEYS_RESHARED = "records:item_key:reshare"
 
 
+class Outcome(enum.StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
 def actor_role(principal: Principal, practice_id: UUID | None) -> str:
     if principal.account_id is None:
         return "anonymous"
@@ -106,17 +123,68 @@ def record(
     object_id: UUID | None,
     practice_id: UUID | None = None,
     subject_id: UUID | None = None,
-) -> None:
-    session.add(
-        AuditEvent(
-            event_id=new_id(),
+    objects: Iterable[tuple[ObjectKind, UUID]] = (),
+    outcome: Outcome = Outcome.ALLOWED,
+    reason: str | None = None,
+) -> UUID:
+    """Write one event in the caller's transaction, at once (not at flush), so that a read whose
+    event cannot be written fails before it returns anything.
+
+    ``objects`` names everything the action touched or returned; the main object
+    (``object_kind``/``object_id``) and ``subject_id`` (a patient) are added to it. Every patient
+    named gets a row in ``audit_event_subjects``, which their access history reads.
+    """
+    if (outcome is Outcome.DENIED) != (reason is not None):
+        raise ValueError("a denied event says why, an allowed one does not")
+    refs = list(objects)
+    if object_id is not None and object_kind in _KIND_VALUES:
+        refs.append((ObjectKind(object_kind), object_id))
+    if subject_id is not None:
+        refs.append((ObjectKind.PATIENT, subject_id))
+    grouped = collect(refs)
+    context = current()
+    event_id = new_id()
+    address = None if context.client_address is None else context.client_address[:64]
+    salt = secrets.token_bytes(SALT_BYTES)
+    session.execute(
+        insert(AuditEvent).values(
+            event_id=event_id,
             at=at,
             action=action.value,
             actor_account_id=principal.account_id,
             actor_role=actor_role(principal, practice_id),
+            credential_id=principal.credential_id,
+            interface=context.interface.value,
+            request_id=context.request_id,
+            client_prefix=None if address is None else prefix_of(address),
+            client_commitment=None if address is None else commitment(salt, address),
             practice_id=practice_id,
             subject_id=subject_id,
             object_kind=object_kind,
             object_id=object_id,
+            objects=pack(grouped),
+            outcome=outcome.value,
+            reason=reason,
         )
     )
+    session.execute(
+        insert(AuditPending).values(
+            event_id=event_id,
+            log_id=practice_id if practice_id is not None else GLOBAL_LOG,
+            queued_at=at,
+        )
+    )
+    if address is not None:
+        session.execute(
+            insert(AuditClientAddress).values(event_id=event_id, at=at, address=address, salt=salt)
+        )
+    patients = grouped.get(ObjectKind.PATIENT, frozenset())
+    if patients:
+        session.execute(
+            insert(AuditEventSubject),
+            [{"event_id": event_id, "subject_id": patient, "at": at} for patient in patients],
+        )
+    return event_id
+
+
+_KIND_VALUES = frozenset(kind.value for kind in ObjectKind)

@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from sqlalchemy import func, select
 
+from colloque.audit.context import Interface, bind_for_process
 from colloque.cli.common import DatabaseOption, database_of, fail, settings_of
 from colloque.cli.outbox import outbox_app
 from colloque.cli.witness import witness_app
@@ -42,6 +43,14 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+
+
+@app.callback()
+def _every_command() -> None:
+    # What a command does is audited as the CLI's, whoever's principal it acts as.
+    bind_for_process(Interface.CLI)
+
+
 app.add_typer(witness_app, name="witness")
 app.add_typer(outbox_app, name="outbox")
 
@@ -192,6 +201,7 @@ def worker(
             batch=settings.refresh_batch,
             blobs=sweeps.due(),
             document_upload_grace=settings.document_upload_grace,
+            address_retention=settings.audit_address_retention,
         )
         console.print(
             f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers, "

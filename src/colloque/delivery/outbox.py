@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from colloque.audit.context import Interface, bind_for_process
 from colloque.clock import Clock
 from colloque.crypto.errors import CryptoError
 from colloque.delivery.channels import Channels
@@ -361,6 +362,7 @@ class OutboxWorker:
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        bind_for_process(Interface.WORKER)  # a new thread starts from an empty context
         while not self._stop.is_set():
             try:
                 report = self._delivery.run_until_idle()
