@@ -74,7 +74,8 @@ def test_checkpoints_follow_the_cadence_and_prove_consistency(
     write_events(db, clock, 1, [PRACTICE_B])
     clock.advance(timedelta(minutes=1))
     report = sealing.run(db, clock)
-    assert report.checkpoint is not None and first is not None
+    assert report.checkpoint is not None
+    assert first is not None
     with db.read() as session:
         rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()
         for old in rows:

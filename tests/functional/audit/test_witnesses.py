@@ -92,7 +92,8 @@ def test_witnesses_cosign_and_conflicts_are_adopted(
         from colloque.audit.checkpoints import latest
 
         head = latest(session)
-    assert head is not None and size == head.tree_size
+    assert head is not None
+    assert size == head.tree_size
     checkpoint = witness.verify_witnessed_checkpoint(
         head.signed_note + line,
         origin=ORIGIN,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -46,7 +47,7 @@ def test_the_encoding_is_fixed() -> None:
 def test_every_column_changes_the_leaf(field: str) -> None:
     value = getattr(EVENT, field)
     if isinstance(value, UUID):
-        other: object = UUID(int=value.int + 100)
+        other: Any = UUID(int=value.int + 100)
     elif isinstance(value, datetime):
         other = value + timedelta(microseconds=1)
     elif isinstance(value, str):
@@ -66,14 +67,15 @@ def test_null_and_empty_differ_and_fields_do_not_slide() -> None:
 
 def test_instants_are_aware_and_exact() -> None:
     with pytest.raises(ValueError, match="naive"):
-        microseconds(datetime(2026, 1, 1))  # noqa: DTZ001 - refused on purpose
+        microseconds(datetime(2026, 1, 1))
     assert microseconds(datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)) == -1
 
 
 def test_head_leaves() -> None:
     head = HeadFields(UUID(int=7), 3, b"\x09" * 32, AT)
     leaf = head_leaf(head)
-    assert leaf[:2] == b"\x02\x01" and len(leaf) == 2 + 16 + 8 + 32 + 8
+    assert leaf[:2] == b"\x02\x01"
+    assert len(leaf) == 2 + 16 + 8 + 32 + 8
     with pytest.raises(ValueError, match="bad tree size or root"):
         head_leaf(head._replace(root_hash=b"\x09"))
     with pytest.raises(ValueError, match="bad tree size or root"):
