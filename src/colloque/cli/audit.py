@@ -113,14 +113,15 @@ def verify(
                 else verify_exported(database, sealing.file_witness, expected=key_log)
             )
     except checks.VerificationFailed as failure:
-        errors.print(f"[bold red]inconsistent:[/] {failure}", highlight=False)
+        errors.print(f"[bold red]inconsistent:[/] {failure}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1) from None
     finally:
         database.dispose()
     console.print(
         f"consistent: {report.leaves} events in {report.logs} logs, {report.heads} heads, "
         f"{report.checkpoints} checkpoints; exported checkpoints checked: {report.exported} "
-        f"(audit), {key_exported} (key directory)"
+        f"(audit), {key_exported} (key directory)",
+        soft_wrap=True,
     )
 
 
