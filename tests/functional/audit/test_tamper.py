@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from colloque.audit import sequencer
+from colloque.audit import verify as checks
 from colloque.audit.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -36,6 +37,16 @@ from tests.functional.audit.conftest import (
 )
 
 Drill = Callable[[Session, list[UUID]], None]
+
+
+class _Signer:
+    """The sealing's signer, for the drills that hold the key."""
+
+    public_key: bytes
+    sign: Callable[[bytes], bytes]
+
+
+SIGNER = _Signer()
 
 
 def _sealed(db: Database, clock: SettableClock, sealing: Sealing) -> list[UUID]:
@@ -144,6 +155,15 @@ def _forge_checkpoint(session: Session, _ids: list[UUID]) -> None:
     session.execute(update(AuditCheckpoint).values(signed_note=forged))
 
 
+def _checkpoint_of_another_size(session: Session, _ids: list[UUID]) -> None:
+    # A note the key really signed, but for another tree: replayed onto this row.
+    root = session.scalars(select(AuditCheckpoint.root_hash)).one()
+    other = transparency.signed_note(
+        transparency.Checkpoint(ORIGIN, 8, root), public_key=SIGNER.public_key, sign=SIGNER.sign
+    )
+    session.execute(update(AuditCheckpoint).values(signed_note=other))
+
+
 def _rewrite_checkpoint_root(session: Session, _ids: list[UUID]) -> None:
     session.execute(update(AuditCheckpoint).values(root_hash=b"\x01" * 32))
 
@@ -197,6 +217,7 @@ def _at(session: Session) -> object:
         ),
         (_truncate_heads, "the checkpoint of size 9 is beyond the 6 heads"),
         (_forge_checkpoint, "checkpoint of size 9: the signed note does not verify"),
+        (_checkpoint_of_another_size, "checkpoint of size 9: the signed note is for another"),
         (_rewrite_checkpoint_root, "checkpoint of size 9: its root is not"),
         (_lose_a_pending_event, "pending events, event {9}: the event is missing"),
         (_queue_twice, "pending events, event {0}: already in a log"),
@@ -206,6 +227,7 @@ def _at(session: Session) -> object:
 def test_tampering_is_named(
     db: Database, clock: SettableClock, sealing: Sealing, drill: Drill, expected: str
 ) -> None:
+    SIGNER.public_key, SIGNER.sign = sealing.signer.public_key, sealing.signer.sign
     ids = _sealed(db, clock, sealing)
     ids += write_events(db, clock, 2, [PRACTICE_A])  # pending, not yet integrated
     with tampering(db) as session:
@@ -298,3 +320,27 @@ def test_the_triggers_refuse_changes(db: Database, clock: SettableClock, sealing
                 statement = statement.replace("tree_size", "leaf_index")
             with pytest.raises(Exception, match="append-only"), db.write() as session:
                 session.execute(text(statement))
+
+
+def test_an_empty_log_verifies_and_progress_is_reported(
+    db: Database, clock: SettableClock, sealing: Sealing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = checks.verify(
+        db,
+        expected=checks.Expected(ORIGIN, sealing.signer.public_key),
+        now=clock.now(),
+        bound=timedelta(hours=1),
+    )
+    assert (report.logs, report.leaves, report.heads, report.exported) == (0, 0, 0, 0)
+    write_events(db, clock, 5, [PRACTICE_A])
+    sealing.run(db, clock)
+    monkeypatch.setattr(checks, "_STREAM", 2)
+    seen: list[int] = []
+    checks.verify(
+        db,
+        expected=checks.Expected(ORIGIN, sealing.signer.public_key),
+        now=clock.now(),
+        bound=timedelta(hours=1),
+        progress=seen.append,
+    )
+    assert sum(seen) == checks.work(db) == 5 + 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -54,8 +53,9 @@ def test_refusals(tmp_path: Path) -> None:
     path.mkdir()
     with pytest.raises(SigningKeyError, match="cannot read the audit signing key"):
         load_key_file_signer(path)
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    if os.geteuid() != 0:  # root writes anywhere
-        with pytest.raises(SigningKeyError, match="cannot make the audit signing key"):
-            load_key_file_signer(locked / "key")
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    with pytest.raises(SigningKeyError, match="cannot make the audit signing key"):
+        load_key_file_signer(not_a_directory / "key")
+    with pytest.raises(SigningKeyError, match="cannot make the audit signing key"):
+        load_key_file_signer(tmp_path / ("k" * 300))
