@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     #: The built web assets (``scripts/web-build``). Unset: ``web/dist`` of the source tree.
     web_dist_dir: Path | None = None
     database_url: str | None = None
+    #: PostgreSQL: the role the application connects as. ``colloque migrate``, run as the
+    #: database's owner, grants it SELECT and INSERT only on the audit log and the usual rights
+    #: elsewhere (``colloque.storage.roles``; docs/operations.md, "Audit log").
+    database_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
