@@ -152,6 +152,25 @@ class Settings(BaseSettings):
     audit_address_retention_days: int = Field(
         default=DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS, ge=1, le=3_650
     )
+    #: The audit log's checkpoint signing key: a file holding an Ed25519 seed (hex), made 0600 at
+    #: first start if absent. Unset: ``<data_dir>/audit-signing-key``, refused in production.
+    #: Apart from ``secret_key`` and the key directory's key (docs/audit.md).
+    audit_signing_key_file: Path | None = None
+    #: The audit log's name in its signed checkpoints. Unset: ``<public_url's host>/audit``.
+    audit_origin: str | None = Field(default=None, pattern=r"^[^\s+\x00-\x1f]{1,200}$")
+    #: How often the sequencer signs a checkpoint when the logs grew (``colloque audit
+    #: checkpoint`` signs one on demand).
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+    #: How many pending events the sequencer integrates per transaction, and per upkeep round.
+    audit_sequencer_batch: int = Field(default=5_000, ge=1, le=100_000)
+    audit_sequencer_round: int = Field(default=200_000, ge=1)
+    #: The bound on the window between an event's commit and its integration: ``colloque audit
+    #: verify`` reports an event older than this that is in no log and not pending.
+    audit_integration_bound_seconds: float = Field(default=3_600.0, gt=0)
+    #: The file witness: a directory outside the database (another disk, a mount shipped
+    #: elsewhere) where every signed checkpoint, the audit log's and the key directory's, is
+    #: appended. Unset: no file witness.
+    audit_witness_dir: Path | None = None
 
     #: Where account mail (sign-up codes, invitations, notices) goes. Unset: the console in
     #: development and tests, SMTP in production (where the console is refused).
@@ -305,6 +324,20 @@ class Settings(BaseSettings):
         return timedelta(days=self.audit_address_retention_days)
 
     @property
+    def effective_audit_signing_key_file(self) -> Path:
+        if self.audit_signing_key_file is not None:
+            return self.audit_signing_key_file
+        if self.environment is Environment.PRODUCTION:
+            raise ConfigurationError("COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set in production")
+        return self.data_dir / "audit-signing-key"
+
+    @property
+    def effective_audit_origin(self) -> str:
+        if self.audit_origin:
+            return self.audit_origin
+        return f"{self.public_url.split('://', 1)[1]}/audit"
+
+    @property
     def effective_mail_backend(self) -> MailBackend:
         if self.mail_backend is not None:
             return self.mail_backend
@@ -398,6 +431,7 @@ class Settings(BaseSettings):
             raise ConfigurationError("COLLOQUE_COOKIE_SECURE=false is refused in production")
         if self.kdf_cost is KdfCost.TEST:
             raise ConfigurationError("COLLOQUE_KDF_COST=test is refused in production")
+        self.effective_audit_signing_key_file  # noqa: B018 - raises when unset
         if self.log_signing_seed == DEVELOPMENT_LOG_SEED:
             raise ConfigurationError(
                 "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"

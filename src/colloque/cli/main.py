@@ -1,5 +1,5 @@
 """``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key | verify-web |
-witness``.
+witness | outbox | audit``.
 
 Errors end with a one-line message and a non-zero exit, never a traceback.
 """
@@ -26,6 +26,7 @@ from rich.progress import (
 from sqlalchemy import func, select
 
 from colloque.audit.context import Interface, bind_for_process
+from colloque.cli.audit import audit_app
 from colloque.cli.common import (
     DatabaseOption,
     check_database_role,
@@ -60,6 +61,7 @@ def _every_command() -> None:
 
 app.add_typer(witness_app, name="witness")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(audit_app, name="audit")
 
 MAX_DEMO_PRACTITIONERS = 10_000
 MAX_DEMO_APPOINTMENTS = 1_000_000
@@ -189,7 +191,7 @@ def worker(
     from colloque.delivery.outbox import DeliveryReport, OutboxWorker
     from colloque.delivery.setup import outbox_delivery_from_settings
     from colloque.storage.blobs import FilesystemBlobStore
-    from colloque.worker import SweepSchedule, run_cycle
+    from colloque.worker import SweepSchedule, audit_sealing, run_cycle
 
     settings = settings_of(database_url)
     database = database_of(settings)
@@ -210,6 +212,10 @@ def worker(
     )
     if not once:
         outbox.start()
+    try:
+        audit = audit_sealing(settings)
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None
     sweeps = SweepSchedule(FilesystemBlobStore(settings.data_dir / "blobs"), clock)
     while True:
         report = run_cycle(
@@ -219,8 +225,10 @@ def worker(
             blobs=sweeps.due(),
             document_upload_grace=settings.document_upload_grace,
             address_retention=settings.audit_address_retention,
+            audit=audit,
         )
         console.print(
+            f"integrated {report.audit_integrated} audit events, "
             f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers, "
             f"swept {report.documents_swept} documents never described, "
             f"{report.temporaries_removed} temporary files"

@@ -10,7 +10,7 @@ The downgrade gives the tables back to the migrating role and keeps the roles, w
 databases of the cluster may use.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from alembic import context, op
 from colloque.storage import roles
 
 revision: str = "0025"
-down_revision: str | None = "0023"
+down_revision: str | None = "0024"
 branch_labels: str | None = None
 depends_on: str | None = None
 
