@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     #: first start if absent. Unset: ``<data_dir>/audit-signing-key``, refused in production.
     #: Apart from ``secret_key`` and the key directory's key (docs/audit.md).
     audit_signing_key_file: Path | None = None
+    #: Or the key on a PKCS#11 token (an HSM), which never lets it out: the vendor's module (a
+    #: shared library), the token's label, its user PIN and the key's label. Set the module and
+    #: the key file is not used; ``colloque audit hsm-keygen`` makes the key (docs/audit.md).
+    audit_pkcs11_module: Path | None = None
+    audit_pkcs11_token_label: str | None = None
+    audit_pkcs11_pin: SecretStr | None = None
+    audit_pkcs11_key_label: str = Field(default="colloque-audit", min_length=1, max_length=200)
     #: The audit log's name in its signed checkpoints. Unset: ``<public_url's host>/audit``.
     audit_origin: str | None = Field(default=None, pattern=r"^[^\s+\x00-\x1f]{1,200}$")
     #: How often the sequencer signs a checkpoint when the logs grew (``colloque audit
@@ -253,6 +260,12 @@ class Settings(BaseSettings):
         if value is not None:
             decode_log_seed(value.get_secret_value())
         return value
+
+    @field_validator("audit_pkcs11_module", mode="before")
+    @classmethod
+    def _empty_module_is_none(cls, value: object) -> object:
+        # An empty variable would otherwise be the current directory, loaded as a module.
+        return None if value == "" else value
 
     @field_validator("key_directory_witnesses")
     @classmethod
@@ -431,7 +444,8 @@ class Settings(BaseSettings):
             raise ConfigurationError("COLLOQUE_COOKIE_SECURE=false is refused in production")
         if self.kdf_cost is KdfCost.TEST:
             raise ConfigurationError("COLLOQUE_KDF_COST=test is refused in production")
-        self.effective_audit_signing_key_file  # noqa: B018 - raises when unset
+        if self.audit_pkcs11_module is None:
+            self.effective_audit_signing_key_file  # noqa: B018 - raises when unset
         if self.log_signing_seed == DEVELOPMENT_LOG_SEED:
             raise ConfigurationError(
                 "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from colloque.audit.models import AuditClientAddress, AuditEvent, AuditEventSubject, AuditPending
+from colloque.audit.upkeep import Sealing
 from colloque.cli.common import check_database_role
 from colloque.clock import SettableClock
 from colloque.config import Environment, Settings
@@ -37,10 +38,22 @@ from colloque.storage.roles import (
 )
 from tests.conftest import T0
 from tests.factories import book, build_world
+from tests.functional.audit.conftest import verify
 
-APPEND_ONLY = ("audit_events", "audit_event_subjects")
+#: Every table the application may only read and append to (a name starting with ``audit_``),
+#: with one of its columns.
+APPEND_ONLY = {
+    "audit_events": "at",
+    "audit_event_subjects": "at",
+    "audit_log_leaves": "leaf_hash",
+    "audit_log_heads": "at",
+    "audit_checkpoints": "signed_at",
+    "audit_cosignatures": "created_at",
+}
+#: The tables SQLite's triggers guard that the application writes on its own.
+SQLITE_TRIGGERED = ("audit_events", "audit_event_subjects")
 EDITS = (
-    "UPDATE {table} SET at = at",
+    "UPDATE {table} SET {column} = {column}",
     "DELETE FROM {table}",
     "TRUNCATE {table}",
     "ALTER TABLE {table} DISABLE TRIGGER USER",
@@ -116,7 +129,7 @@ def test_the_app_role_appends_and_reads_but_cannot_edit(
     with app_db.read() as session:
         assert session.get(AuditEvent, event_id) is not None
     with pytest.raises(ProgrammingError) as refused, app_db.write() as session:
-        session.execute(text(edit.format(table=table)))
+        session.execute(text(edit.format(table=table, column=APPEND_ONLY[table])))
     assert is_permission_denied(refused.value)
     with app_db.read() as session:
         assert session.get(AuditEvent, event_id) is not None
@@ -135,7 +148,7 @@ def test_the_app_role_cannot_become_the_log_owner_nor_grant_itself(app_db: Datab
 
 
 @pytest.mark.postgres
-def test_the_app_role_does_the_ordinary_work(app_db: Database) -> None:
+def test_the_app_role_does_the_ordinary_work(app_db: Database, sealing: Sealing) -> None:
     clock = SettableClock(T0)
     world = build_world(app_db, clock)
     appointment = book(app_db, clock, world, T0 + timedelta(days=1, hours=2))
@@ -145,20 +158,24 @@ def test_the_app_role_does_the_ordinary_work(app_db: Database) -> None:
             {"id": appointment.appointment_id},
         ).all()
     assert events
-    # The sequencer's queue and the addresses past their retention are the app's to delete.
+    # The sequencer empties its queue into the Merkle logs and signs, all as the app's role.
+    report = sealing.run(app_db, clock, force=True)
+    assert report.integrated > 0
+    assert report.checkpoint is not None
+    assert verify(app_db, sealing, clock).leaves == report.integrated
+    # Addresses past their retention are the app's to delete.
     with app_db.write() as session:
         session.add(
             AuditClientAddress(event_id=events[0], at=T0, address="192.0.2.1", salt=bytes(16))
         )
     with app_db.write() as session:
-        for table in (AuditPending, AuditClientAddress):
-            assert session.scalar(select(func.count()).select_from(table))
-            session.execute(delete(table))
-            assert session.scalar(select(func.count()).select_from(table)) == 0
+        session.execute(delete(AuditClientAddress))
+        assert session.scalar(select(func.count()).select_from(AuditPending)) == 0
+        assert session.scalar(select(func.count()).select_from(AuditClientAddress)) == 0
     with app_db.read() as session:
-        report = privileges_of_current_role(session.connection())
-    assert report.missing == ()
-    assert report.can_edit_audit_log == ()
+        report_of_role = privileges_of_current_role(session.connection())
+    assert report_of_role.missing == ()
+    assert report_of_role.can_edit_audit_log == ()
 
 
 @pytest.mark.postgres
@@ -247,7 +264,8 @@ def test_a_role_without_grants_is_told_what_it_lacks(stranger_url: str) -> None:
 
 
 def _colloque(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    """The command's result, its standard error on one line (the console wraps it)."""
+    result = subprocess.run(
         [sys.executable, "-m", "colloque.cli", *args],
         capture_output=True,
         text=True,
@@ -255,6 +273,8 @@ def _colloque(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         env={**os.environ, "COLLOQUE_DATA_DIR": str(tmp_path)},
         check=False,
     )
+    result.stderr = " ".join(result.stderr.split())
+    return result
 
 
 @pytest.mark.postgres
@@ -303,7 +323,7 @@ def test_the_migrating_role_could_edit_the_log(role_database: RoleDatabase) -> N
     assert "UPDATE on audit_events" in report.can_edit_audit_log
 
 
-@pytest.mark.parametrize("table", APPEND_ONLY)
+@pytest.mark.parametrize("table", SQLITE_TRIGGERED)
 @pytest.mark.parametrize("edit", EDITS[:2], ids=["update", "delete"])
 def test_sqlite_triggers_refuse_edits(sqlite_db: Database, table: str, edit: str) -> None:
     event_id = _append_event(sqlite_db)
@@ -311,6 +331,6 @@ def test_sqlite_triggers_refuse_edits(sqlite_db: Database, table: str, edit: str
         pytest.raises(DBAPIError, match=f"{table} is append-only"),
         sqlite_db.write() as session,
     ):
-        session.execute(text(edit.format(table=table)))
+        session.execute(text(edit.format(table=table, column="at")))
     with sqlite_db.read() as session:
         assert session.get(AuditEvent, event_id) is not None
