@@ -64,7 +64,7 @@ def _tables(connection: Connection) -> list[str]:
 
 def _create_owner_role(connection: Connection) -> None:
     # Another database of the cluster may be creating it at this very moment: the loser of that
-    # race sees a duplicate, which is what it wanted anyway.
+    # race sees a duplicate, which is what it wanted anyway. (AUDIT_OWNER, spelt out.)
     connection.execute(
         text(
             "DO $$ BEGIN"
