@@ -120,6 +120,45 @@ def _append_event(database: Database) -> uuid.UUID:
 
 
 @pytest.mark.postgres
+def test_a_database_owner_with_createrole_migrates_as_well(postgres_url: str) -> None:
+    """What a deployment without a superuser does: the database's owner, with CREATEROLE,
+    migrates, joins the log's owner role, and can still alter the audit tables later."""
+    run = uuid.uuid4().hex[:12]
+    name, owner, app = f"colloque_owned_{run}", f"colloque_mig_{run}", f"colloque_app_{run}"
+    server = create_engine(
+        make_url(postgres_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{owner}" LOGIN CREATEROLE'))
+        connection.execute(text(f'CREATE ROLE "{app}" LOGIN'))
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER "{owner}"'))
+    url = make_url(postgres_url).set(database=name, username=owner)
+    try:
+        upgrade(url.render_as_string(hide_password=False), app_role=app)
+        migrator = create_engine(url.set(drivername="postgresql+psycopg"))
+        with migrator.begin() as connection:
+            assert connection.scalar(text(f"SELECT pg_has_role('{AUDIT_OWNER}', 'MEMBER')"))
+            connection.execute(text("ALTER TABLE audit_events ADD COLUMN later integer"))
+        migrator.dispose()
+        database = Database(url.set(username=app).render_as_string(hide_password=False))
+        _append_event(database)
+        with pytest.raises(ProgrammingError) as refused, database.write() as session:
+            session.execute(text("DELETE FROM audit_events"))
+        database.dispose()
+        assert is_permission_denied(refused.value)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{app}"'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{owner}"'))
+        server.dispose()
+
+
+def test_only_a_missing_privilege_is_a_permission_error() -> None:
+    assert not is_permission_denied(ValueError("something else"))
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("table", APPEND_ONLY)
 @pytest.mark.parametrize("edit", EDITS, ids=lambda edit: edit.split()[0].lower())
 def test_the_app_role_appends_and_reads_but_cannot_edit(
