@@ -122,7 +122,11 @@ def serve(
         overrides["forwarded_allow_ips"] = forwarded_allow_ips
     settings = settings.model_copy(update=overrides)
     _migrate(settings)
-    check_database_role(settings, database_of(settings))
+    checked = database_of(settings)
+    try:
+        check_database_role(settings, checked)
+    finally:
+        checked.dispose()
     _run_server(settings, host=host or settings.host, port=port or settings.port, workers=workers)
 
 
