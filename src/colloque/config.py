@@ -444,11 +444,14 @@ class Settings(BaseSettings):
             raise ConfigurationError("COLLOQUE_COOKIE_SECURE=false is refused in production")
         if self.kdf_cost is KdfCost.TEST:
             raise ConfigurationError("COLLOQUE_KDF_COST=test is refused in production")
-        if self.audit_pkcs11_module is None:
-            self.effective_audit_signing_key_file  # noqa: B018 - raises when unset
         if self.log_signing_seed == DEVELOPMENT_LOG_SEED:
             raise ConfigurationError(
                 "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"
+            )
+        if self.audit_signing_key_file is None and self.audit_pkcs11_module is None:
+            raise ConfigurationError(
+                "COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set in production (or the token's "
+                "COLLOQUE_AUDIT_PKCS11_MODULE)"
             )
 
 

@@ -41,6 +41,9 @@ def _create(path: Path) -> bytes | None:
     """A new seed written to ``path``, or None when the file already exists."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SigningKeyError(f"cannot make the audit signing key {path}: {error}") from None
+    try:
         # O_EXCL: two processes starting at once never overwrite each other's key.
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -15,6 +15,7 @@ server-side cursor on PostgreSQL) in one snapshot, so memory stays flat however 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -85,8 +86,11 @@ def _fail(
     raise VerificationFailed(Inconsistency(where, problem, index, event))
 
 
-def _stream(connection: Connection, statement: Any) -> Iterator[_Row]:
+def _stream(connection: Connection, statement: Any, cleanup: ExitStack) -> Iterator[_Row]:
+    """The rows of ``statement``, fetched ``_STREAM`` at a time; the cursor is closed by
+    ``cleanup`` even when a check stops the walk half-way."""
     result = connection.execution_options(yield_per=_STREAM).execute(statement)
+    cleanup.callback(result.close)
     for partition in result.partitions():
         yield from partition
 
@@ -108,12 +112,13 @@ class _Peek:
 @dataclass
 class _LogWalk:
     log_id: UUID
+    where: str
     size: int = 0
     compact: list[tuple[int, bytes]] | None = None
     last_head: int = 0
 
 
-def _verify_logs(connection: Connection, progress: Progress) -> tuple[int, int]:
+def _verify_logs(connection: Connection, progress: Progress, cleanup: ExitStack) -> tuple[int, int]:
     event_columns = [getattr(AuditEvent, name) for name in EVENT_COLUMNS]
     leaves = _stream(
         connection,
@@ -121,6 +126,7 @@ def _verify_logs(connection: Connection, progress: Progress) -> tuple[int, int]:
         .outerjoin(AuditEvent, AuditEvent.event_id == AuditLogLeaf.event_id)
         .add_columns(AuditLogLeaf.event_id)
         .order_by(AuditLogLeaf.log_id, AuditLogLeaf.leaf_index),
+        cleanup,
     )
     heads = _Peek(
         _stream(
@@ -128,6 +134,7 @@ def _verify_logs(connection: Connection, progress: Progress) -> tuple[int, int]:
             select(AuditLogHead.log_id, AuditLogHead.tree_size, AuditLogHead.root_hash).order_by(
                 AuditLogHead.log_id, AuditLogHead.tree_size
             ),
+            cleanup,
         )
     )
     walk: _LogWalk | None = None
@@ -138,9 +145,9 @@ def _verify_logs(connection: Connection, progress: Progress) -> tuple[int, int]:
             if walk is not None:
                 _finish_log(walk, heads)
             _orphan_heads_before(log_id, heads)
-            walk = _LogWalk(log_id, compact=[])
+            walk = _LogWalk(log_id, log_name(log_id), compact=[])
             logs += 1
-        where = log_name(log_id)
+        where = walk.where
         leaf_event = row[-1]
         if index != walk.size:
             _fail(where, "a leaf is missing (rows deleted or moved)", index=walk.size)
@@ -196,14 +203,16 @@ def _verify_heads(
     expected: Expected,
     exported: dict[int, list[tuple[int, str]]],
     progress: Progress,
+    cleanup: ExitStack,
 ) -> tuple[int, int, int]:
-    heads = _stream(connection, select(AuditLogHead).order_by(AuditLogHead.head_index))
+    heads = _stream(connection, select(AuditLogHead).order_by(AuditLogHead.head_index), cleanup)
     signed = _Peek(
         _stream(
             connection,
             select(
                 AuditCheckpoint.tree_size, AuditCheckpoint.root_hash, AuditCheckpoint.signed_note
             ).order_by(AuditCheckpoint.tree_size),
+            cleanup,
         )
     )
     compact: list[tuple[int, bytes]] = []
@@ -343,8 +352,10 @@ def verify(
         if database.is_postgres:
             # One snapshot for every query: the sequencer may run meanwhile.
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        with connection.begin():
-            logs, leaves = _verify_logs(connection, progress)
-            heads, checkpoints, _matched = _verify_heads(connection, expected, exported, progress)
+        with connection.begin(), ExitStack() as cleanup:
+            logs, leaves = _verify_logs(connection, progress, cleanup)
+            heads, checkpoints, _matched = _verify_heads(
+                connection, expected, exported, progress, cleanup
+            )
             _verify_queue(connection, now=now, bound=bound)
     return VerifyReport(logs, leaves, heads, checkpoints, exported_count)

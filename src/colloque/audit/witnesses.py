@@ -200,4 +200,4 @@ def cosigned_sizes(session: Session) -> dict[str, int]:
             AuditCosignature.witness
         )
     )
-    return dict(rows.tuples())
+    return {row[0]: row[1] for row in rows}

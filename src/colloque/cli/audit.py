@@ -79,17 +79,20 @@ def checkpoint(database_url: DatabaseOption = None) -> None:
     sealing = _sealing(settings)
     database = database_of(settings)
     try:
-        report = sealing.run(database, SystemClock(), force=True)
-        while report.integrated == sealing.round_limit:
-            report = sealing.run(database, SystemClock(), force=True)
+        reports = [sealing.run(database, SystemClock(), force=True)]
+        # A round integrates a bounded number of events: go on until the queue is empty.
+        while reports[-1].integrated == sealing.round_limit:
+            reports.append(sealing.run(database, SystemClock(), force=True))
     finally:
         database.dispose()
-    if report.checkpoint is None:
+    signed = [report.checkpoint for report in reports if report.checkpoint is not None]
+    if not signed:
         console.print("no new events since the latest checkpoint")
     else:
         console.print(
-            f"checkpoint of size {report.checkpoint} signed, exported {report.exported}, "
-            f"cosigned by {report.cosigned} witnesses"
+            f"checkpoint of size {signed[-1]} signed, exported "
+            f"{sum(report.exported for report in reports)}, cosigned by "
+            f"{reports[-1].cosigned} witnesses"
         )
 
 
@@ -107,12 +110,10 @@ def verify(
     sealing = _sealing(settings)
     database = database_of(settings)
     expected = checks.Expected(sealing.origin, sealing.signer.public_key)
-    try:
-        key_log = checks.Expected(
-            settings.key_directory_origin, _log_public_key(settings.log_signing_seed)
-        )
-    except ConfigurationError as error:
-        raise fail(str(error)) from None
+    # Outside production the development key; in production settings_of required a real one.
+    key_log = checks.Expected(
+        settings.key_directory_origin, _log_public_key(settings.log_signing_seed)
+    )
     try:
         with Progress(
             TextColumn("verifying the audit log"),
@@ -137,14 +138,15 @@ def verify(
                 else verify_exported(database, sealing.file_witness, expected=key_log)
             )
     except checks.VerificationFailed as failure:
-        errors.print(f"[bold red]inconsistent:[/] {failure}", highlight=False)
+        errors.print(f"[bold red]inconsistent:[/] {failure}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1) from None
     finally:
         database.dispose()
     console.print(
         f"consistent: {report.leaves} events in {report.logs} logs, {report.heads} heads, "
         f"{report.checkpoints} checkpoints; exported checkpoints checked: {report.exported} "
-        f"(audit), {key_exported} (key directory)"
+        f"(audit), {key_exported} (key directory)",
+        soft_wrap=True,
     )
 
 

@@ -63,16 +63,19 @@ def verify_exported(database: Database, witness: FileWitness, *, expected: Expec
             .order_by(KeyDirectoryLeaf.leaf_index)
             .execution_options(yield_per=10_000)
         )
-        for index, leaf_hash in hashes:
-            if current is None:
-                break
-            if index != size:
-                raise _fail(current[1], f"the key directory lacks its leaf {size}")
-            compact = transparency.compact_range_append(compact, leaf_hash)
-            size += 1
-            while current is not None and current[0] == size:
-                _check(current, transparency.compact_range_root(compact), expected)
-                current = next(pending, None)
+        try:
+            for index, leaf_hash in hashes:
+                if current is None:
+                    break
+                if index != size:
+                    raise _fail(current[1], f"the key directory lacks its leaf {size}")
+                compact = transparency.compact_range_append(compact, leaf_hash)
+                size += 1
+                while current is not None and current[0] == size:
+                    _check(current, transparency.compact_range_root(compact), expected)
+                    current = next(pending, None)
+        finally:
+            hashes.close()  # the server-side cursor, even when a check stopped the walk
     if current is not None:
         raise _fail(
             current[1],

@@ -19,6 +19,7 @@ from colloque.audit.models import (
 from colloque.audit.upkeep import Sealing
 from colloque.clock import SettableClock
 from colloque.crypto import transparency
+from colloque.errors import InvalidInput
 from colloque.storage.engine import Database
 from tests.functional.audit.conftest import (
     ORIGIN,
@@ -74,7 +75,8 @@ def test_checkpoints_follow_the_cadence_and_prove_consistency(
     write_events(db, clock, 1, [PRACTICE_B])
     clock.advance(timedelta(minutes=1))
     report = sealing.run(db, clock)
-    assert report.checkpoint is not None and first is not None
+    assert report.checkpoint is not None
+    assert first is not None
     with db.read() as session:
         rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()
         for old in rows:
@@ -142,3 +144,22 @@ def test_concurrent_writers_and_sequencers(
     assert sorted(map(str, integrated)) == sorted(map(str, written))
     assert len(logs[PRACTICE_A]) == 80
     assert verify(db, sealing, clock).leaves == 160
+
+
+def test_nothing_pending_and_a_stale_cache(
+    db: Database, clock: SettableClock, sealing: Sealing
+) -> None:
+    assert sequencer.integrate(db, now=clock.now(), batch=5, limit=10).events == 0
+    write_events(db, clock, 3, [PRACTICE_A])
+    assert sequencer.integrate(db, now=clock.now(), batch=2, limit=2).events == 2  # the round
+    sealing.run(db, clock)
+    # This process's cache says something else than the rows (another database at this URL).
+    for cache in sequencer._caches.values():
+        cache.heads.hashes[-1] = bytes(32)
+    write_events(db, clock, 1, [PRACTICE_A])
+    assert sealing.run(db, clock, force=True).checkpoint is not None
+    assert verify(db, sealing, clock).heads == 3
+    with db.read() as session, pytest.raises(InvalidInput, match="not reached this size"):
+        checkpoints.consistency(session, old_size=0, new_size=4)
+    with db.read() as session, pytest.raises(InvalidInput, match="between 0 and the new size"):
+        checkpoints.consistency(session, old_size=3, new_size=2)
