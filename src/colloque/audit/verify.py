@@ -112,6 +112,7 @@ class _Peek:
 @dataclass
 class _LogWalk:
     log_id: UUID
+    where: str
     size: int = 0
     compact: list[tuple[int, bytes]] | None = None
     last_head: int = 0
@@ -144,9 +145,9 @@ def _verify_logs(connection: Connection, progress: Progress, cleanup: ExitStack)
             if walk is not None:
                 _finish_log(walk, heads)
             _orphan_heads_before(log_id, heads)
-            walk = _LogWalk(log_id, compact=[])
+            walk = _LogWalk(log_id, log_name(log_id), compact=[])
             logs += 1
-        where = log_name(log_id)
+        where = walk.where
         leaf_event = row[-1]
         if index != walk.size:
             _fail(where, "a leaf is missing (rows deleted or moved)", index=walk.size)
