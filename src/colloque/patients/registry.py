@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.errors import Duplicate, InvalidInput, NotFound
@@ -199,6 +200,7 @@ def find_practice_patients(
         practice_id=practice_id,
         object_kind="patient_list",
         object_id=None,
+        objects=[(ObjectKind.PATIENT, registered.patient_id) for registered in found],
     )
     return found
 

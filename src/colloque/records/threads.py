@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
 from colloque.crypto.groups import clinical_group_id
@@ -122,15 +123,27 @@ def get_place(
 
 
 def get_holder(
-    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
 ) -> UUID | None:
     """The account holding a patient of the practice (None: nobody holds them): a staff
     client seals notes and messages for that account's key (from the key directory) and the
-    practice group's."""
+    practice group's. Audited as a read of the patient (it links them to an account)."""
     patient = staff_patient(
         session, principal, Action.PRACTICE_MESSAGE_SEND, practice_id, patient_id
     )
-    return patient.holder_account_id
+    holder = patient.holder_account_id
+    record(
+        session,
+        at=now,
+        action=AuditAction.PRACTICE_PATIENT_VIEWED,
+        principal=principal,
+        practice_id=practice_id,
+        subject_id=patient_id,
+        object_kind="patient",
+        object_id=patient_id,
+        objects=[] if holder is None else [(ObjectKind.ACCOUNT, holder)],
+    )
+    return holder
 
 
 def do_write_item(
@@ -228,5 +241,6 @@ def read_items(
         subject_id=patient_id,
         object_kind=kind,
         object_id=None,
+        objects=[(ObjectKind.ITEM, found_item.item.item_id) for found_item in found],
     )
     return found

@@ -147,7 +147,9 @@ def my_appointments_page(
         items = [_item(page, v, places[_key(v)], now) for v in views]
         sealed_at = {v.appointment.practice_id for v in views if v.reason is not None}
         labels = _visit_type_labels(session, sealed_at)
-        offers, entries = waitlist_section(session, principal=principal, language=page.language)
+        offers, entries = waitlist_section(
+            session, now=now, principal=principal, language=page.language
+        )
     upcoming = [item for item in items if item["upcoming"]]
     # The most recent first: last week's visit matters more than one from three years ago.
     past = [item for item in reversed(items) if not item["upcoming"]]

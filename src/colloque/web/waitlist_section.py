@@ -31,13 +31,13 @@ _OPEN = frozenset({"waiting", "offered"})
 
 
 def waitlist_section(
-    session: Session, *, principal: Principal, language: Language
+    session: Session, *, now: datetime, principal: Principal, language: Language
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The pending offers and the open entries, each as the template and the island read it."""
     offers: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
     agendas: dict[UUID, list[tuple[Practitioner, list[VisitType]]]] = {}
-    for entry, offer in services.list_my_waitlist(session, principal=principal):
+    for entry, offer in services.list_my_waitlist(session, now=now, principal=principal):
         if entry.status not in _OPEN:
             continue
         practice = session.get(Practice, entry.practice_id)
