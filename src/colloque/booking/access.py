@@ -26,7 +26,7 @@ from colloque.booking.rules import Status
 from colloque.booking.versions import appointment_version, window_version
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
-from colloque.patients.registry import get_registered_patient
+from colloque.patients.registry import RegisteredPatient, reach_practice_patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.models import Practice
@@ -413,33 +413,46 @@ def read_practice_agenda(
     return AgendaWindow(version=version, views=views)
 
 
-def list_patient_appointments(
+@dataclass(frozen=True, slots=True)
+class RegistryPatientPage:
+    registered: RegisteredPatient
+    #: Latest first, as the practice reads them.
+    views: list[AppointmentView]
+
+
+def read_registry_patient(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
-) -> list[Appointment]:
-    """A registry patient's appointments at this practice, latest first (the desk's patient page);
-    a patient outside the registry is not found. Lapsed holds never were appointments."""
-    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
-    get_registered_patient(session, practice_id=practice_id, patient_id=patient_id)
-    found = list(
-        session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.practice_id == practice_id,
-                Appointment.patient_id == patient_id,
-                Appointment.status != Status.HOLD_LAPSED,
-            )
-            .order_by(Appointment.starts_at.desc())
+) -> RegistryPatientPage:
+    """A registry patient and their appointments at this practice, latest first (the desk's
+    patient page); a patient outside the registry is not found. Lapsed holds never were
+    appointments. One audited read names the patient, each appointment and each sealed reason."""
+    registered = reach_practice_patient(
+        session, principal=principal, practice_id=practice_id, patient_id=patient_id
+    )
+    found = session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.practice_id == practice_id,
+            Appointment.patient_id == patient_id,
+            Appointment.status != Status.HOLD_LAPSED,
         )
+        .order_by(Appointment.starts_at.desc())
+    )
+    views = practice_views(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        rows=[PatientAppointmentRow(appointment, registered.patient) for appointment in found],
     )
     record(
         session,
         at=now,
-        action=AuditAction.APPOINTMENTS_LISTED,
+        action=AuditAction.PRACTICE_PATIENT_VIEWED,
         principal=principal,
         practice_id=practice_id,
         subject_id=patient_id,
-        object_kind="appointment_list",
-        object_id=None,
-        objects=appointment_refs(found),
+        object_kind="patient",
+        object_id=patient_id,
+        objects=view_refs(views),
     )
-    return found
+    return RegistryPatientPage(registered, views)

@@ -221,12 +221,22 @@ def _registered(
     return RegisteredPatient(patient=row[0], contact=row[1])
 
 
+def reach_practice_patient(
+    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+) -> RegisteredPatient:
+    """A patient of the practice's registry, for its members, not audited: for a reader that
+    records one event for all it shows (``booking.access.read_registry_patient``)."""
+    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
+    return _registered(session, practice_id, patient_id)
+
+
 def get_practice_patient(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
 ) -> RegisteredPatient:
     """A patient of the practice's registry, for its members; read access is audited."""
-    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
-    registered = _registered(session, practice_id, patient_id)
+    registered = reach_practice_patient(
+        session, principal=principal, practice_id=practice_id, patient_id=patient_id
+    )
     record(
         session,
         at=now,

@@ -87,9 +87,9 @@ class Place:
     patient: Patient
 
 
-def list_places(session: Session, *, principal: Principal) -> list[Place]:
+def list_places(session: Session, *, now: datetime, principal: Principal) -> list[Place]:
     """Every practice that knows a patient the principal holds, by practice name, the holder's
-    own record before their relatives'."""
+    own record before their relatives'. Audited, naming each patient."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     rows = session.execute(
@@ -107,18 +107,35 @@ def list_places(session: Session, *, principal: Principal) -> list[Place]:
             what="patient",
             field="patient_id",
         )
+    _audit_places(session, now, principal, [patient.patient_id for _, _, patient in rows])
     return [Place(practice_id, name, patient) for practice_id, name, patient in rows]
 
 
+def _audit_places(
+    session: Session, now: datetime, principal: Principal, patient_ids: list[UUID]
+) -> None:
+    record(
+        session,
+        at=now,
+        action=AuditAction.PATIENTS_LISTED,
+        principal=principal,
+        object_kind="patient_list",
+        object_id=None,
+        objects=[(ObjectKind.PATIENT, patient_id) for patient_id in patient_ids],
+    )
+
+
 def get_place(
-    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
 ) -> Place:
-    """One of :func:`list_places`; anything else, someone else's included, is not found."""
+    """One of :func:`list_places`; anything else, someone else's included, is not found.
+    Audited, naming the patient."""
     patient = held_patient(
         session, principal, Action.PATIENT_RECORDS_VIEW, practice_id, patient_id, known_there=True
     )
     # The registry row held_patient found references the practice: it exists.
     practice = session.get_one(Practice, practice_id)
+    _audit_places(session, now, principal, [patient.patient_id])
     return Place(practice.practice_id, practice.name, patient)
 
 
