@@ -85,6 +85,8 @@ class AuditAction(enum.StrEnum):
     MEMBER_ROLE_CHANGED = "accounts:member:change"
     NOTIFICATIONS_LISTED = "accounts:notification:list"
     NOTIFICATION_CHECKED = "accounts:notification:check"
+    #: The worker read a patient's contact to address a message to them.
+    NOTIFICATION_COMPOSED = "notifications:message:compose"
     # The mass-change breaker's held messages, let go or dropped by a practice admin.
     OUTBOX_PAUSES_LISTED = "notifications:pause:list"
     OUTBOX_FAILED_LISTED = "notifications:failed:list"
