@@ -564,6 +564,6 @@ def test_a_read_that_finds_nothing_records_an_event(scene: Matrix) -> None:
     template = "/api/v1/me/patients"
     answer = scene.send("GET", template, "operator", Call(template))
     assert answer.status_code == 200
-    assert answer.json() == []
+    assert json.loads(answer.content) == []
     count, refs = named(scene.scene.db, answer.headers["x-request-id"])
     assert (count, refs) == (1, {})
