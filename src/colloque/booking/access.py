@@ -82,9 +82,9 @@ def appointment_refs(appointments: Iterable[Appointment]) -> list[tuple[ObjectKi
 
 def view_refs(views: Iterable[AppointmentView]) -> list[tuple[ObjectKind, UUID]]:
     """The same for appointments as shown: with the sealed reason each one carries."""
-    views = list(views)
-    refs = appointment_refs(view.appointment for view in views)
-    refs += [(ObjectKind.ITEM, view.reason.item_id) for view in views if view.reason is not None]
+    shown = list(views)
+    refs = appointment_refs(view.appointment for view in shown)
+    refs += [(ObjectKind.ITEM, view.reason.item_id) for view in shown if view.reason is not None]
     return refs
 
 
