@@ -290,8 +290,11 @@ PERSONAL: dict[tuple[str, str], Scenario] = {
 _PUBLIC = "public data: a practice, its practitioners and their opening hours (not audited)"
 _SETTINGS = "the practice's agenda settings: no person in them"
 _OWN_ACCOUNT = "the caller's own account and sign-in state, not a patient's or a colleague's data"
-_KEYS = "public keys, key wraps and signed statements of staff keys: no patient in them"
-_REFUSED = "answers only an id, a count or a status, never another person's data"
+_KEYS = (
+    "public keys (published in the key directory's log), key wraps and signed statements: keys "
+    "and account ids, no personal data"
+)
+_NOTHING_SHOWN = "answers only an id, a count or a status, never another person's data"
 _SEALED_WRITE = (
     "answers the id of the item the caller just sealed; the write's event names it "
     "(tests/functional/records/test_store.py, test_documents.py)"
@@ -333,7 +336,7 @@ NO_PERSONAL_DATA: dict[tuple[str, str], str] = {
     ("GET", PRACTICE + "/overrides/{override_id}"): _SETTINGS,
     ("PUT", PRACTICE + "/overrides/{override_id}"): _SETTINGS,
     ("DELETE", PRACTICE + "/overrides/{override_id}"): _SETTINGS,
-    ("DELETE", "/api/v1/me/patients/{patient_id}"): _REFUSED,
+    ("DELETE", "/api/v1/me/patients/{patient_id}"): _NOTHING_SHOWN,
     ("POST", "/api/v1/auth/prelogin"): _OWN_ACCOUNT,
     ("POST", "/api/v1/auth/signup"): _OWN_ACCOUNT,
     ("POST", "/api/v1/auth/signup/verify"): _OWN_ACCOUNT,
@@ -361,10 +364,10 @@ NO_PERSONAL_DATA: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/me/recovery-code"): _OWN_ACCOUNT,
     ("GET", "/api/v1/me/reminders"): _OWN_ACCOUNT,
     ("PUT", "/api/v1/me/reminders"): _OWN_ACCOUNT,
-    ("DELETE", PRACTICE + "/invitations/{invitation_id}"): _REFUSED,
+    ("DELETE", PRACTICE + "/invitations/{invitation_id}"): _NOTHING_SHOWN,
     ("POST", "/api/v1/invitations/accept"): _OWN_ACCOUNT,
-    ("DELETE", PRACTICE + "/members/{account_id}"): _REFUSED,
-    ("PATCH", PRACTICE + "/members/{account_id}"): _REFUSED,
+    ("DELETE", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
+    ("PATCH", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
     ("GET", "/api/v1/key-directory"): _KEYS,
     ("GET", "/api/v1/key-directory/consistency"): _KEYS,
     ("GET", "/api/v1/key-directory/users/{account_id}"): _KEYS,
@@ -384,8 +387,8 @@ NO_PERSONAL_DATA: dict[tuple[str, str], str] = {
     ("POST", PRACTICE + "/clinical-key-group/wraps"): _KEYS,
     ("POST", PRACTICE + "/clinical-key-group/rotations"): _KEYS,
     # Re-wraps and re-shares answer a count; their events name every item (test_rewrap.py).
-    ("POST", PRACTICE + "/item-key-wraps"): _REFUSED,
-    ("POST", RECORDS + "/reshare"): _REFUSED,
+    ("POST", PRACTICE + "/item-key-wraps"): _NOTHING_SHOWN,
+    ("POST", RECORDS + "/reshare"): _NOTHING_SHOWN,
     ("POST", RECORDS + "/notes"): _SEALED_WRITE,
     ("POST", RECORDS + "/messages"): _SEALED_WRITE,
     ("POST", MY_RECORDS + "/messages"): _SEALED_WRITE,
