@@ -262,9 +262,15 @@ def _history(
 
 
 def list_my_appointments(
-    session: Session, *, now: datetime, principal: Principal, upcoming_only: bool = False
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    upcoming_only: bool = False,
+    also: Iterable[tuple[ObjectKind, UUID]] = (),
 ) -> list[AppointmentView]:
-    """Appointments of every patient the principal manages (themself and relatives)."""
+    """Appointments of every patient the principal manages (themself and relatives). The read's
+    event names them, and ``also`` what else the same page shows (its waitlist)."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     query = (
@@ -287,7 +293,7 @@ def list_my_appointments(
         principal=principal,
         object_kind="appointment_list",
         object_id=None,
-        objects=view_refs(views),
+        objects=[*view_refs(views), *also],
     )
     return views
 

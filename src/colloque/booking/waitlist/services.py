@@ -163,11 +163,12 @@ def do_leave_waitlist(
     return entry
 
 
-def list_my_waitlist(
-    session: Session, *, now: datetime, principal: Principal
-) -> list[tuple[WaitlistEntry, WaitlistOffer | None]]:
-    """The entries of the account's patients and their pending offers; the read is audited,
-    naming each entry, offer, held appointment and patient."""
+Waitlist = list[tuple[WaitlistEntry, WaitlistOffer | None]]
+
+
+def find_my_waitlist(session: Session, *, principal: Principal) -> Waitlist:
+    """The entries of the account's patients and their pending offers, not audited: for a
+    reader that records one event for all it shows (the "my appointments" page)."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     entries = session.scalars(
@@ -176,7 +177,12 @@ def list_my_waitlist(
         .where(Patient.holder_account_id == principal.account_id)
         .order_by(WaitlistEntry.created_at)
     ).all()
-    found = [(entry, pending_offer(session, entry)) for entry in entries]
+    return [(entry, pending_offer(session, entry)) for entry in entries]
+
+
+def waitlist_refs(found: Waitlist) -> list[tuple[ObjectKind, UUID]]:
+    """What showing these names in an audit event: each entry, offer, held appointment and
+    patient."""
     refs: list[tuple[ObjectKind, UUID]] = []
     for entry, offer in found:
         refs += [
@@ -188,6 +194,12 @@ def list_my_waitlist(
                 (ObjectKind.WAITLIST_OFFER, offer.offer_id),
                 (ObjectKind.APPOINTMENT, offer.appointment_id),
             ]
+    return refs
+
+
+def list_my_waitlist(session: Session, *, now: datetime, principal: Principal) -> Waitlist:
+    """:func:`find_my_waitlist`, audited."""
+    found = find_my_waitlist(session, principal=principal)
     record(
         session,
         at=now,
@@ -195,6 +207,6 @@ def list_my_waitlist(
         principal=principal,
         object_kind="waitlist_list",
         object_id=None,
-        objects=refs,
+        objects=waitlist_refs(found),
     )
     return found
