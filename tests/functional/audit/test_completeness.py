@@ -409,7 +409,7 @@ def _items(
     s: MatrixScene, blobs: FilesystemBlobStore | None = None
 ) -> dict[tuple[UUID, str], UUID]:
     """Sealed items of each kind for practice A's desk patient and the holder's own patient, a
-    stale wrap of each, a key epoch for the holder, a failed message and one in the holder's
+    stale wrap of each, a visit reason for the holder's appointment, a key epoch for the holder, a failed message and one in the holder's
     inbox: written once per scene, straight into their tables (the server reads them as they
     are: it cannot open them)."""
     if id(s) in _ITEMS:
@@ -448,6 +448,21 @@ def _items(
                         wrap=bytes(32),
                     )
                 )
+        # The holder's appointment carries a sealed visit reason: its readers are shown it.
+        mine = s.appointment(Target("mine"))
+        session.add(
+            SealedItemRow(
+                practice_id=mine.practice_id,
+                item_id=uuid.uuid4(),
+                kind="visit_reason",
+                patient_id=session.get_one(Appointment, (mine.practice_id, mine.id)).patient_id,
+                context_id=mine.id,
+                author_account_id=holder,
+                envelope=b"\x01" + bytes(63),
+                size_bytes=64,
+                created_at=s.now,
+            )
+        )
         if session.get(KeyBundleRow, holder) is None:
             session.add(
                 KeyBundleRow(
