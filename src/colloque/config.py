@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     #: The built web assets (``scripts/web-build``). Unset: ``web/dist`` of the source tree.
     web_dist_dir: Path | None = None
     database_url: str | None = None
+    #: PostgreSQL: the role the application connects as. ``colloque migrate``, run as the
+    #: database's owner, grants it SELECT and INSERT only on the audit log and the usual rights
+    #: elsewhere (``colloque.storage.roles``; docs/operations.md, "Audit log").
+    database_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -152,6 +156,13 @@ class Settings(BaseSettings):
     #: first start if absent. Unset: ``<data_dir>/audit-signing-key``, refused in production.
     #: Apart from ``secret_key`` and the key directory's key (docs/audit.md).
     audit_signing_key_file: Path | None = None
+    #: Or the key on a PKCS#11 token (an HSM), which never lets it out: the vendor's module (a
+    #: shared library), the token's label, its user PIN and the key's label. Set the module and
+    #: the key file is not used; ``colloque audit hsm-keygen`` makes the key (docs/audit.md).
+    audit_pkcs11_module: Path | None = None
+    audit_pkcs11_token_label: str | None = None
+    audit_pkcs11_pin: SecretStr | None = None
+    audit_pkcs11_key_label: str = Field(default="colloque-audit", min_length=1, max_length=200)
     #: The audit log's name in its signed checkpoints. Unset: ``<public_url's host>/audit``.
     audit_origin: str | None = Field(default=None, pattern=r"^[^\s+\x00-\x1f]{1,200}$")
     #: How often the sequencer signs a checkpoint when the logs grew (``colloque audit
@@ -249,6 +260,12 @@ class Settings(BaseSettings):
         if value is not None:
             decode_log_seed(value.get_secret_value())
         return value
+
+    @field_validator("audit_pkcs11_module", mode="before")
+    @classmethod
+    def _empty_module_is_none(cls, value: object) -> object:
+        # An empty variable would otherwise be the current directory, loaded as a module.
+        return None if value == "" else value
 
     @field_validator("key_directory_witnesses")
     @classmethod
@@ -431,8 +448,11 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"
             )
-        if self.audit_signing_key_file is None:
-            raise ConfigurationError("COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set in production")
+        if self.audit_signing_key_file is None and self.audit_pkcs11_module is None:
+            raise ConfigurationError(
+                "COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set in production (or the token's "
+                "COLLOQUE_AUDIT_PKCS11_MODULE)"
+            )
 
 
 class WitnessSettings(BaseSettings):

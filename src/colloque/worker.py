@@ -17,7 +17,7 @@ import structlog
 
 from colloque.accounts.upkeep import purge_expired_account_data
 from colloque.audit.context import Interface, bind_for_process
-from colloque.audit.signing import SigningKeyError, load_key_file_signer
+from colloque.audit.signing import SigningKeyError, signer_from_settings
 from colloque.audit.upkeep import Sealing, forget_client_addresses
 from colloque.audit.witnesses import FileWitness
 from colloque.booking.waitlist.offers import lapse_due_offers
@@ -137,7 +137,7 @@ def audit_sealing(settings: Settings) -> Sealing:
     """The audit log's sealing from the settings; ConfigurationError when its signing key cannot
     be used (production refuses to start without one)."""
     try:
-        signer = load_key_file_signer(settings.effective_audit_signing_key_file)
+        signer = signer_from_settings(settings)
     except SigningKeyError as error:
         raise ConfigurationError(str(error)) from None
     return Sealing(

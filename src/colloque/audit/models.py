@@ -49,7 +49,7 @@ class AuditEvent(Base):
     #: The session or token (``principal.credential_id``); NULL in-process and for the anonymous.
     credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     interface: Mapped[str] = mapped_column(String(8), default="internal")
-    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     client_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
     client_commitment: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     #: No foreign keys on purpose: the log outlives what it describes.

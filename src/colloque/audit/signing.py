@@ -13,7 +13,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from colloque.audit.hsm import HsmError, Pkcs11Signer, token_key_from_settings
 from colloque.audit.interfaces import CheckpointSigner
+from colloque.config import Settings
 from colloque.crypto import transparency
 
 SEED_BYTES = 32
@@ -75,3 +77,15 @@ def load_key_file_signer(path: Path) -> CheckpointSigner:
     """The signer of the seed in ``path``, made there first if the file does not exist."""
     seed = _create(path) or _read(path)
     return _KeyFileSigner(seed)
+
+
+def signer_from_settings(settings: Settings) -> CheckpointSigner:
+    """The token's signer when ``COLLOQUE_AUDIT_PKCS11_MODULE`` is set, else the key file's.
+    Raises SigningKeyError when the key cannot be used."""
+    try:
+        token_key = token_key_from_settings(settings)
+        if token_key is not None:
+            return Pkcs11Signer(token_key)
+    except HsmError as error:
+        raise SigningKeyError(str(error)) from None
+    return load_key_file_signer(settings.effective_audit_signing_key_file)

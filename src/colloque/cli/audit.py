@@ -1,4 +1,5 @@
-"""``colloque audit verify | status | checkpoint | key``: the audit log's tamper evidence.
+"""``colloque audit verify | status | checkpoint | key | hsm-keygen``: the audit log's tamper
+evidence.
 
 ``verify`` exits 1 naming the first inconsistency; configuration and database errors exit 2
 with a one-line message, never a traceback.
@@ -45,6 +46,29 @@ def key(database_url: DatabaseOption = None) -> None:
     sealing = _sealing(settings)
     public = base64.b64encode(sealing.signer.public_key).decode("ascii")
     console.print(f"{sealing.origin}={public}", soft_wrap=True, highlight=False)
+
+
+@audit_app.command("hsm-keygen")
+def hsm_keygen() -> None:
+    """Make the audit log's Ed25519 key on the PKCS#11 token that COLLOQUE_AUDIT_PKCS11_MODULE,
+    _TOKEN_LABEL, _PIN and _KEY_LABEL name, and print its public key. The private key is made
+    on the token and never leaves it."""
+    from colloque.audit.hsm import HsmError, generate_key, token_key_from_settings
+
+    settings = settings_of(None)
+    try:
+        token_key = token_key_from_settings(settings)
+        if token_key is None:
+            raise fail("set COLLOQUE_AUDIT_PKCS11_MODULE (and its token label and PIN) first")
+        public = generate_key(token_key)
+    except HsmError as error:
+        raise fail(str(error)) from None
+    console.print(
+        f"made key {token_key.key_label!r} on {token_key.describe()}; public key: "
+        f"{base64.b64encode(public).decode('ascii')}",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 @audit_app.command()

@@ -27,7 +27,13 @@ from sqlalchemy import func, select
 
 from colloque.audit.context import Interface, bind_for_process
 from colloque.cli.audit import audit_app
-from colloque.cli.common import DatabaseOption, database_of, fail, settings_of
+from colloque.cli.common import (
+    DatabaseOption,
+    check_database_role,
+    database_of,
+    fail,
+    settings_of,
+)
 from colloque.cli.outbox import outbox_app
 from colloque.cli.witness import witness_app
 from colloque.clock import SystemClock
@@ -35,6 +41,7 @@ from colloque.config import ConfigurationError, Settings
 from colloque.logs import configure as configure_logging
 from colloque.server_keys import ServerKeys
 from colloque.storage.migrate import upgrade
+from colloque.storage.roles import DatabaseRoleError, is_permission_denied
 
 app = typer.Typer(
     name="colloque",
@@ -63,8 +70,16 @@ MAX_DEMO_PATIENTS = 2_000_000
 
 def _migrate(settings: Settings) -> None:
     try:
-        upgrade(settings.effective_database_url)
+        upgrade(settings.effective_database_url, app_role=settings.database_app_role)
+    except DatabaseRoleError as exc:
+        raise fail(str(exc)) from None
     except Exception as exc:
+        if is_permission_denied(exc):
+            raise fail(
+                "this database role lacks a privilege the migration needs (permission denied): run "
+                "`colloque migrate` as the database's owner first (docs/operations.md, "
+                '"Audit log")'
+            ) from None
         raise fail(f"migration failed ({type(exc).__name__}); is the database reachable?") from None
 
 
@@ -114,6 +129,11 @@ def serve(
         except ConfigurationError as exc:
             raise fail(str(exc)) from None
     _migrate(settings)
+    checked = database_of(settings)
+    try:
+        check_database_role(settings, checked)
+    finally:
+        checked.dispose()
     _run_server(settings, host=host or settings.host, port=port or settings.port, workers=workers)
 
 
@@ -186,6 +206,7 @@ def worker(
 
     settings = settings_of(database_url)
     database = database_of(settings)
+    check_database_role(settings, database)
     clock = SystemClock()
     try:
         delivery = outbox_delivery_from_settings(settings, database=database, clock=clock)
