@@ -164,6 +164,10 @@ def _integrate_batch(
     rows = session.execute(
         select(AuditPending.log_id, *columns)
         .join(AuditEvent, AuditEvent.event_id == AuditPending.event_id)
+        # A pending row for an event already in a log (inserted behind the sequencer) is left
+        # for verify to name; integrating it again would stop the sequencer on a duplicate.
+        .outerjoin(AuditLogLeaf, AuditLogLeaf.event_id == AuditPending.event_id)
+        .where(AuditLogLeaf.event_id.is_(None))
         .order_by(AuditPending.queued_at, AuditPending.event_id)
         .limit(batch)
     ).all()

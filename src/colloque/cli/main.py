@@ -121,6 +121,13 @@ def serve(
     if forwarded_allow_ips is not None:
         overrides["forwarded_allow_ips"] = forwarded_allow_ips
     settings = settings.model_copy(update=overrides)
+    if settings.run_refresher:
+        from colloque.worker import audit_sealing
+
+        try:
+            audit_sealing(settings)  # the audit signing key: refused here rather than in a worker
+        except ConfigurationError as exc:
+            raise fail(str(exc)) from None
     _migrate(settings)
     checked = database_of(settings)
     try:

@@ -93,3 +93,17 @@ def test_an_unusable_signing_key_exits_with_a_message(
     status = _run("status")
     assert status.exit_code == 0
     assert "file witness" not in status.output
+
+
+def test_serve_refuses_an_unusable_signing_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "audit-signing-key"
+    key.write_text("00" * 32)
+    key.chmod(0o604)
+    monkeypatch.setenv("COLLOQUE_AUDIT_SIGNING_KEY_FILE", str(key))
+    monkeypatch.setenv("COLLOQUE_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["serve", "--port", "1"])
+    assert result.exit_code == 2
+    assert "open to other users" in result.output
+    assert "Traceback" not in result.output

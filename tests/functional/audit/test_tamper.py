@@ -344,3 +344,14 @@ def test_an_empty_log_verifies_and_progress_is_reported(
         progress=seen.append,
     )
     assert sum(seen) == checks.work(db) == 5 + 2
+
+
+def test_the_sequencer_goes_on_past_a_queued_duplicate(
+    db: Database, clock: SettableClock, sealing: Sealing
+) -> None:
+    ids = _sealed(db, clock, sealing)
+    with db.write() as session:
+        _queue_twice(session, ids)
+    write_events(db, clock, 1, [PRACTICE_A])
+    assert sealing.run(db, clock).integrated == 1
+    assert "already in a log" in first_inconsistency(db, sealing, clock)
