@@ -1,5 +1,5 @@
 """``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key | verify-web |
-witness``.
+witness | outbox | incident``.
 
 Errors end with a one-line message and a non-zero exit, never a traceback.
 """
@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from colloque.audit.context import Interface, bind_for_process
 from colloque.cli.common import DatabaseOption, database_of, fail, settings_of
+from colloque.cli.incident import incident_app
 from colloque.cli.outbox import outbox_app
 from colloque.cli.witness import witness_app
 from colloque.clock import SystemClock
@@ -53,6 +54,7 @@ def _every_command() -> None:
 
 app.add_typer(witness_app, name="witness")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(incident_app, name="incident")
 
 MAX_DEMO_PRACTITIONERS = 10_000
 MAX_DEMO_APPOINTMENTS = 1_000_000
