@@ -43,6 +43,11 @@ class OutputNotEmpty(Exception):
 def report_json(report: Report) -> dict[str, Any]:
     """The whole report as plain JSON values (ids as strings, instants in ISO 8601 UTC)."""
     touched = report.touched
+    contacts: dict[UUID, list[dict[str, Any]]] = {}
+    for (practice, patient), contact in sorted(report.contacts.items()):
+        contacts.setdefault(patient, []).append(
+            {"practice_id": str(practice), "phone": contact.phone, "email": contact.email}
+        )
     return {
         "generated_at": report.generated_at.isoformat(),
         "criteria": report.suspect.describe(),
@@ -82,7 +87,10 @@ def report_json(report: Report) -> dict[str, Any]:
         "without_practice": [str(patient) for patient in report.without_practice],
         "administrative": {
             "appointments": [_appointment_json(a) for a in report.appointments],
-            "patients": [_person_json(report, person) for person in _sorted_persons(report)],
+            "patients": [
+                _person_json(person, contacts.get(person.patient_id, []))
+                for person in _sorted_persons(report)
+            ],
         },
         "sealed": {"items": [_item_json(item) for item in report.items]},
         "denied_attempts": {
@@ -117,18 +125,14 @@ def _item_json(item: SealedFact) -> dict[str, Any]:
     }
 
 
-def _person_json(report: Report, person: Person) -> dict[str, Any]:
+def _person_json(person: Person, contacts: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "patient_id": str(person.patient_id),
         "first_name": person.first_name,
         "last_name": person.last_name,
         "birth_date": None if person.birth_date is None else person.birth_date.isoformat(),
         "account_email": person.email,
-        "practice_contacts": [
-            {"practice_id": str(practice), "phone": contact.phone, "email": contact.email}
-            for (practice, patient), contact in sorted(report.contacts.items())
-            if patient == person.patient_id
-        ],
+        "practice_contacts": contacts,
     }
 
 
@@ -239,11 +243,12 @@ def write_report(report: Report, output: Path) -> list[Path]:
         _write(path, text)
         written.append(path)
 
-    put("report.json", json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n")
+    as_json = report_json(report)
+    put("report.json", json.dumps(as_json, indent=2, ensure_ascii=False) + "\n")
     put(
         "report.html",
         _ENVIRONMENT.get_template("report.html").render(
-            _context(report, Language.EN, "UTC") | {"json": report_json(report)}
+            _context(report, Language.EN, "UTC") | {"json": as_json}
         ),
     )
     for language in Language:
@@ -254,6 +259,8 @@ def write_report(report: Report, output: Path) -> list[Path]:
             ),
         )
     lists: dict[str, list[list[str]]] = {}
+    # What every letter in one language and zone says about the incident, formatted once.
+    shared: dict[tuple[Language, str], dict[str, Any]] = {}
     for folder, letter in _letters(report):
         person = letter.person
         contact = (
@@ -273,7 +280,10 @@ def write_report(report: Report, output: Path) -> list[Path]:
             ]
         )
         for language in Language:
-            context = _context(report, language, letter.timezone) | {"letter": letter}
+            key = (language, letter.timezone)
+            if key not in shared:
+                shared[key] = _context(report, language, letter.timezone)
+            context = shared[key] | {"letter": letter}
             put(
                 f"practices/{folder}/letters/{person.patient_id}.{language.value}.html",
                 _ENVIRONMENT.get_template(f"{language.value}/letter.html").render(context),
