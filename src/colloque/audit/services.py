@@ -54,6 +54,14 @@ class AuditAction(enum.StrEnum):
     OPERATOR_ACCESS_REVOKED = "security:operator_access:revoke"
     PROBING_SLOWED = "security:probing:slowed"
     PROBING_LOCKED = "security:probing:locked"
+    #: A request the policy refused, or that named an object not there or not the caller's
+    #: (``audit.denials``); the route's own action is not known where the refusal is rendered.
+    ACCESS_DENIED = "security:access:denied"
+    # A personal data breach's own record (``colloque.incidents``).
+    INCIDENT_OPENED = "security:incident:open"
+    INCIDENT_CONTAINED = "security:incident:contain"
+    INCIDENT_NOTIFIED = "security:incident:notify"
+    INCIDENT_REPORTED = "security:incident:report"
     ACCOUNT_CREATED = "accounts:account:create"
     ACCOUNT_DELETED = "accounts:account:delete"
     ACCOUNT_DISABLED = "accounts:account:disable"

@@ -1,5 +1,5 @@
 """``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key | verify-web |
-witness | outbox | audit``.
+witness | outbox | audit | incident``.
 
 Errors end with a one-line message and a non-zero exit, never a traceback.
 """
@@ -34,6 +34,7 @@ from colloque.cli.common import (
     fail,
     settings_of,
 )
+from colloque.cli.incident import incident_app
 from colloque.cli.outbox import outbox_app
 from colloque.cli.witness import witness_app
 from colloque.clock import SystemClock
@@ -62,6 +63,7 @@ def _every_command() -> None:
 app.add_typer(witness_app, name="witness")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(audit_app, name="audit")
+app.add_typer(incident_app, name="incident")
 
 MAX_DEMO_PRACTITIONERS = 10_000
 MAX_DEMO_APPOINTMENTS = 1_000_000
