@@ -80,6 +80,9 @@ class AuditAction(enum.StrEnum):
     MEMBER_ROLE_CHANGED = "accounts:member:change"
     NOTIFICATIONS_LISTED = "accounts:notification:list"
     NOTIFICATION_CHECKED = "accounts:notification:check"
+    # Reading the audit log is an access too: a patient's access history, a practice's log.
+    ACCESS_HISTORY_VIEWED = "audit:access_history:view"
+    PRACTICE_AUDIT_VIEWED = "audit:practice_log:view"
     # The mass-change breaker's held messages, let go or dropped by a practice admin.
     OUTBOX_PAUSE_RELEASED = "notifications:pause:release"
     OUTBOX_PAUSE_DISCARDED = "notifications:pause:discard"
