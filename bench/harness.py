@@ -87,10 +87,16 @@ def recreate_database(name: str) -> str:
 
 @contextmanager
 def server(
-    url: str, *, workers: int, port: int = 8765, settings: dict[str, str] | None = None
+    url: str,
+    *,
+    workers: int,
+    port: int = 8765,
+    settings: dict[str, str] | None = None,
+    audit: bool = True,
 ) -> Iterator[str]:
     """`colloque serve` in a subprocess, as in production, without the upkeep loop (and so
-    without the outbox worker) unless ``settings`` turn them on."""
+    without the outbox worker) unless ``settings`` turn them on. ``audit=False`` runs it through
+    ``bench.without_audit``, which writes no audit event: a baseline, never a product setting."""
     env = {
         **os.environ,
         "COLLOQUE_DATABASE_URL": url,
@@ -103,7 +109,7 @@ def server(
         [
             sys.executable,
             "-m",
-            "colloque.cli",
+            "colloque.cli" if audit else "bench.without_audit",
             "serve",
             "--workers",
             str(workers),
