@@ -51,6 +51,8 @@ class Access:
     outcome: str
     practice_id: UUID | None
     practice_name: str | None
+    #: The practice's time zone, to show the time as the practice lived it.
+    practice_timezone: str | None
     #: The acting practitioner's public name (title, first and last name), when one acted.
     practitioner_name: str | None
 
@@ -80,23 +82,9 @@ def list_access_history(
     cursor = Cursor.decode(before, with_subject=True) if before is not None else None
     rows = _rows(session, account_id, patients, cursor, limit + 1)
     shown = rows[:limit]
-    practices = _practice_names(session, {row.practice_id for row in shown})
+    practices = _practices(session, {row.practice_id for row in shown})
     practitioners = _practitioner_names(session, shown)
-    accesses = [
-        Access(
-            event_id=row.event_id,
-            at=row.at,
-            patient_id=row.subject_id,
-            actor=YOU if row.actor_account_id == account_id else row.actor_role,
-            action=row.action,
-            object_kinds=_kinds(row.objects, row.object_kind),
-            outcome=row.outcome,
-            practice_id=row.practice_id,
-            practice_name=practices.get(row.practice_id) if row.practice_id else None,
-            practitioner_name=practitioners.get((row.practice_id, row.actor_account_id)),
-        )
-        for row in shown
-    ]
+    accesses = [_access(row, account_id, practices, practitioners) for row in shown]
     record(
         session,
         at=now,
@@ -114,6 +102,28 @@ def list_access_history(
         else None
     )
     return AccessPage(accesses=accesses, next_before=next_before)
+
+
+def _access(
+    row: _Row,
+    account_id: UUID,
+    practices: dict[UUID, tuple[str, str]],
+    practitioners: dict[tuple[UUID | None, UUID | None], str],
+) -> Access:
+    name, timezone = practices.get(row.practice_id, (None, None))
+    return Access(
+        event_id=row.event_id,
+        at=row.at,
+        patient_id=row.subject_id,
+        actor=YOU if row.actor_account_id == account_id else row.actor_role,
+        action=row.action,
+        object_kinds=_kinds(row.objects, row.object_kind),
+        outcome=row.outcome,
+        practice_id=row.practice_id,
+        practice_name=name,
+        practice_timezone=timezone,
+        practitioner_name=practitioners.get((row.practice_id, row.actor_account_id)),
+    )
 
 
 def _patients_of(
@@ -177,14 +187,19 @@ def _rows(
     return session.execute(query).all()
 
 
-def _practice_names(session: Session, practice_ids: Iterable[UUID | None]) -> dict[UUID, str]:
+def _practices(
+    session: Session, practice_ids: Iterable[UUID | None]
+) -> dict[UUID, tuple[str, str]]:
+    """Each practice's name and time zone."""
     wanted = [practice_id for practice_id in practice_ids if practice_id is not None]
     if not wanted:
         return {}
     rows = session.execute(
-        select(Practice.practice_id, Practice.name).where(Practice.practice_id.in_(wanted))
+        select(Practice.practice_id, Practice.name, Practice.timezone).where(
+            Practice.practice_id.in_(wanted)
+        )
     )
-    return {row.practice_id: row.name for row in rows}
+    return {row.practice_id: (row.name, row.timezone) for row in rows}
 
 
 def _practitioner_names(

@@ -36,6 +36,8 @@ class AccessOut(Out):
     outcome: str
     practice_id: UUID | None
     practice_name: str | None
+    #: The practice's time zone (``Europe/Paris``).
+    practice_timezone: str | None
     #: The practitioner who acted, by the public name the search shows; null for other roles.
     practitioner_name: str | None
 
@@ -50,6 +52,7 @@ class AccessOut(Out):
             outcome=access.outcome,
             practice_id=access.practice_id,
             practice_name=access.practice_name,
+            practice_timezone=access.practice_timezone,
             practitioner_name=access.practitioner_name,
         )
 
