@@ -121,7 +121,8 @@ def server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # Starting takes ~30 s when other jobs share the cores: leave room.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx2.get(base + "/healthz", timeout=1).status_code == 200:
