@@ -1,5 +1,5 @@
 """A patient's access history: who accessed the records of the account's own patient and of its
-relatives, newest first (docs/audit.md).
+relatives, newest first (docs/audit-access.md).
 
 It reads ``audit_event_subjects`` by its index (patient, time) and joins the events. A row says
 when, which practice, which role, what action on which kinds of object, and whether it was

@@ -1,5 +1,5 @@
 """A practice's audit log for its admins: who among its members (and the operators it granted
-access) did what, filtered by member, patient, action and time, newest first (docs/audit.md).
+access) did what, filtered by member, patient, action and time, newest first (docs/audit-access.md).
 
 Each event comes with what an investigation needs and no more: the time, the member and their
 role, the action and its outcome, every object it named (kinds and ids), the credential and the

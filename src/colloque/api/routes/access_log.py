@@ -1,5 +1,5 @@
 """HTTP routes of the audit log as people see it: a patient's access history and a practice's
-log for its admins (docs/audit.md)."""
+log for its admins (docs/audit-access.md)."""
 
 from __future__ import annotations
 
