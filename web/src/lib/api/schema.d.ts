@@ -2170,6 +2170,8 @@ export interface components {
             practice_id: string | null;
             /** Practice Name */
             practice_name: string | null;
+            /** Practice Timezone */
+            practice_timezone: string | null;
             /** Practitioner Name */
             practitioner_name: string | null;
         };
