@@ -1,22 +1,24 @@
 """What the audit log costs: bookings and agenda reads over HTTP, with and without audit events.
 
-    uv run python -m bench.audit_overhead [--seconds 10] [--rounds 3] [--connections 32]
+    uv run python -m bench.audit_overhead [--seconds 10] [--rounds 5] [--connections 32]
 
 The booking benchmark's database (``bench.booking``: 20 practices, 100 agendas, 2,000 patients).
-Each round starts ``colloque serve`` twice, once as shipped and once through
-``bench.without_audit`` (the same server with ``colloque.audit.services.record`` writing nothing:
-the switch exists only in this harness), the order alternating between rounds so that drift on a
-shared machine falls on both sides. Against each server wrk runs the same load: online bookings
-(each request a distinct free slot), then practice admins' week agendas (20 practices, the
-bookings just made in them). Medians over the rounds; the overhead is the throughput lost with
-audit. The audit rows written during each run are counted, which shows the switch worked.
+Two ``colloque serve`` run side by side: one as shipped, one through ``bench.without_audit``
+(the same server with ``colloque.audit.services.record`` writing nothing: the switch exists only
+in this harness). Each round loads one, then the other (the order alternating between rounds),
+with the same load: online bookings (each request a distinct free slot), then practice admins'
+week agendas (20 practices, with the bookings just made in them). The overhead is the median of
+the rounds' throughput ratios, each taken from two runs a few seconds apart, so that the drift of
+a shared machine falls on both sides. The audit rows written during each run are counted, which
+shows the switch worked.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,6 +45,10 @@ DATABASE = "colloque_bench_audit"
 AGENDA_DAYS = 7
 
 AGENDA_LUA = """
+threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
 function init(args)
   lines = {}
   for line in io.lines("%(paths)s") do table.insert(lines, line) end
@@ -65,10 +71,10 @@ end
 
 @dataclass
 class Side:
-    bookings: list[WrkResult]
-    agendas: list[WrkResult]
-    #: Audit rows written during each run (bookings and agenda reads together).
-    events: list[int]
+    bookings: list[WrkResult] = field(default_factory=list)
+    agendas: list[WrkResult] = field(default_factory=list)
+    #: Audit rows written during each round (bookings and agenda reads together).
+    events: list[int] = field(default_factory=list)
 
 
 def _audit_rows(url: str) -> int:
@@ -110,10 +116,34 @@ def _show(label: str, runs: list[WrkResult]) -> str:
     )
 
 
+def _paired(label: str, audited: list[WrkResult], bare: list[WrkResult]) -> None:
+    print(_show(f"  {label} with audit   ", audited))
+    print(_show(f"  {label} without audit", bare))
+    print(f"    statuses with {_total(audited)}, without {_total(bare)}")
+    # Each round ran both servers back to back: its ratio is free of the drift between rounds.
+    ratios = [
+        without.requests_per_second / with_audit.requests_per_second
+        for with_audit, without in zip(audited, bare, strict=True)
+    ]
+    ratio = median(ratios)
+    print(
+        f"    ratio without / with, median of the rounds: {ratio:.3f} "
+        f"(rounds {', '.join(f'{r:.2f}' for r in ratios)}; overhead {100 * (ratio - 1):+.1f} %)"
+    )
+
+
+def _total(runs: list[WrkResult]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for run in runs:
+        for status, count in run.statuses.items():
+            totals[status] = totals.get(status, 0) + count
+    return totals
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
@@ -124,14 +154,18 @@ def main() -> None:
     agendas, patients = build(url, now)
     token = _admin_token(url, now)
     budget = 3_000 * (args.seconds + 10)
-    sides = {True: Side([], [], []), False: Side([], [], [])}
-    with tempfile.TemporaryDirectory() as directory:
+    sides = {True: Side(), False: Side()}
+    with tempfile.TemporaryDirectory() as directory, ExitStack() as servers:
         folder = Path(directory)
-        runs = [(audit, n) for n in range(args.rounds) for audit in (n % 2 == 0, n % 2 == 1)]
-        prefixes = [(folder / f"bookings-{n}-{audit}", budget) for audit, n in runs]
-        warmup = folder / "warmup"
+        prefixes = {
+            (n, audit): folder / f"bookings-{n}-{audit}"
+            for n in range(args.rounds)
+            for audit in (True, False)
+        }
+        warmup = {audit: folder / f"warmup-{audit}" for audit in (True, False)}
         write_requests(
-            [(warmup, 10_000), *prefixes],
+            [(path, 5_000) for path in warmup.values()]
+            + [(path, budget) for path in prefixes.values()],
             agendas,
             patients,
             threads=args.threads,
@@ -141,25 +175,32 @@ def main() -> None:
         paths = folder / "agendas.txt"
         _agenda_paths(paths, agendas, now)
         agenda_lua = AGENDA_LUA % {"paths": paths, "token": token}
-        # A port of its own: other benchmarks may hold the harness's default one.
-        port = free_port()
-        with server(url, workers=args.workers, port=port) as base:
+        # Both servers run side by side, each on a port of its own (other benchmarks may hold the
+        # harness's default one); only the one under load uses the cores.
+        bases = {
+            audit: servers.enter_context(
+                server(url, workers=args.workers, port=free_port(), audit=audit)
+            )
+            for audit in (True, False)
+        }
+        for audit, base in bases.items():
             run_wrk(
                 base,
-                BOOKING_LUA % {"prefix": warmup},
+                BOOKING_LUA % {"prefix": warmup[audit]},
                 connections=4,
                 threads=1,
                 seconds=3,
-                label="warm-up",
+                label=f"warm-up, audit {audit}",
             )
-        for (audit, n), (prefix, _) in zip(runs, prefixes, strict=True):
-            side = sides[audit]
-            before = _audit_rows(url)
-            with server(url, workers=args.workers, port=port, audit=audit) as base:
+        for n in range(args.rounds):
+            # The order alternates, so that neither side always runs on a warmer machine.
+            for audit in (n % 2 == 0, n % 2 == 1):
+                side, base = sides[audit], bases[audit]
+                before = _audit_rows(url)
                 side.bookings.append(
                     run_wrk(
                         base,
-                        BOOKING_LUA % {"prefix": prefix},
+                        BOOKING_LUA % {"prefix": prefixes[n, audit]},
                         connections=args.connections,
                         threads=args.threads,
                         seconds=args.seconds,
@@ -176,25 +217,17 @@ def main() -> None:
                         label=f"agenda, round {n}, audit {audit}",
                     )
                 )
-            side.events.append(_audit_rows(url) - before)
+                side.events.append(_audit_rows(url) - before)
 
     audited, bare = sides[True], sides[False]
     print(f"machine: {machine()}; PostgreSQL {postgres_version()}")
     print(
-        f"{args.rounds} rounds, {args.connections} connections, {args.workers} server workers, "
-        f"{args.seconds} s per run"
+        f"{args.rounds} rounds, {args.connections} connections, {args.workers} server workers "
+        f"each, {args.seconds} s per run"
     )
-    for label, pick in (("bookings", "bookings"), ("agenda weeks", "agendas")):
-        with_audit: list[WrkResult] = getattr(audited, pick)
-        without: list[WrkResult] = getattr(bare, pick)
-        print(_show(f"  {label} with audit   ", with_audit))
-        print(_show(f"  {label} without audit", without))
-        print(f"    statuses with {with_audit[-1].statuses}, without {without[-1].statuses}")
-        ratio = median([r.requests_per_second for r in without]) / median(
-            [r.requests_per_second for r in with_audit]
-        )
-        print(f"    ratio without / with: {ratio:.3f} (overhead {100 * (ratio - 1):+.1f} %)")
-    print(f"  audit rows written per run: with {audited.events}, without {bare.events}")
+    _paired("bookings", audited.bookings, bare.bookings)
+    _paired("agenda weeks", audited.agendas, bare.agendas)
+    print(f"  audit rows written per round: with {audited.events}, without {bare.events}")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
+from colloque.accesslog.history import list_access_history
 from colloque.accesslog.practice_log import LogFilter, list_practice_log
 from colloque.audit.context import RequestContext, bound
 from colloque.audit.models import AuditEvent, AuditEventSubject
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.clock import SettableClock
-from colloque.errors import InvalidInput
+from colloque.errors import InvalidInput, Unauthenticated
+from colloque.principal import ANONYMOUS
 from colloque.storage.engine import Database
 from tests.factories import Person, World, book, build_world
 from tests.functional.http import app_client, bearer, problem
@@ -420,3 +422,8 @@ def test_the_window_is_checked_by_the_service_too(
             where=LogFilter(end=naive),
         )
     assert refused.value.field == "to"
+
+
+def test_the_history_is_for_a_signed_in_account(db: Database, clock: SettableClock) -> None:
+    with db.write() as session, pytest.raises(Unauthenticated):
+        list_access_history(session, now=clock.now(), principal=ANONYMOUS)
