@@ -1,14 +1,14 @@
 """What the audit log costs: bookings and agenda reads over HTTP, with and without audit events.
 
-    uv run python -m bench.audit_overhead [--seconds 10] [--rounds 5] [--connections 32]
+    uv run python -m bench.audit_overhead [--seconds 10] [--rounds 4] [--connections 32]
 
 The booking benchmark's database (``bench.booking``: 20 practices, 100 agendas, 2,000 patients).
-Two ``colloque serve`` run side by side: one as shipped, one through ``bench.without_audit``
-(the same server with ``colloque.audit.services.record`` writing nothing: the switch exists only
-in this harness). Each round loads one, then the other (the order alternating between rounds),
-with the same load: online bookings (each request a distinct free slot), then practice admins'
-week agendas (20 practices, with the bookings just made in them). The overhead is the median of
-the rounds' throughput ratios, each taken from two runs a few seconds apart, so that the drift of
+Each round starts ``colloque serve`` as shipped, then through ``bench.without_audit`` (the same
+server with ``colloque.audit.services.record`` writing nothing: the switch exists only in this
+harness), the order alternating between rounds, and gives each the same load: online bookings
+(each request a distinct free slot), then practice admins' week agendas (20 practices, with the
+bookings just made in them). The overhead is the median of
+the rounds' throughput ratios, each taken from two runs under a minute apart, so that the drift of
 a shared machine falls on both sides. The audit rows written during each run are counted, which
 shows the switch worked.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,7 +142,7 @@ def _total(runs: list[WrkResult]) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
@@ -155,7 +154,7 @@ def main() -> None:
     token = _admin_token(url, now)
     budget = 3_000 * (args.seconds + 10)
     sides = {True: Side(), False: Side()}
-    with tempfile.TemporaryDirectory() as directory, ExitStack() as servers:
+    with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
         prefixes = {
             (n, audit): folder / f"bookings-{n}-{audit}"
@@ -175,48 +174,45 @@ def main() -> None:
         paths = folder / "agendas.txt"
         _agenda_paths(paths, agendas, now)
         agenda_lua = AGENDA_LUA % {"paths": paths, "token": token}
-        # Both servers run side by side, each on a port of its own (other benchmarks may hold the
-        # harness's default one); only the one under load uses the cores.
-        bases = {
-            audit: servers.enter_context(
-                server(url, workers=args.workers, port=free_port(), audit=audit)
-            )
-            for audit in (True, False)
-        }
-        for audit, base in bases.items():
-            run_wrk(
-                base,
-                BOOKING_LUA % {"prefix": warmup[audit]},
-                connections=4,
-                threads=1,
-                seconds=3,
-                label=f"warm-up, audit {audit}",
-            )
+        # A port of its own: other benchmarks may hold the harness's default one. One server at
+        # a time: two, each with its pools, would take PostgreSQL's connections from the others.
+        port = free_port()
         for n in range(args.rounds):
             # The order alternates, so that neither side always runs on a warmer machine.
             for audit in (n % 2 == 0, n % 2 == 1):
-                side, base = sides[audit], bases[audit]
+                side = sides[audit]
                 before = _audit_rows(url)
-                side.bookings.append(
-                    run_wrk(
-                        base,
-                        BOOKING_LUA % {"prefix": prefixes[n, audit]},
-                        connections=args.connections,
-                        threads=args.threads,
-                        seconds=args.seconds,
-                        label=f"booking, round {n}, audit {audit}",
+                with server(url, workers=args.workers, port=port, audit=audit) as base:
+                    if n < 2:  # each server's first start: its caches, then the real runs
+                        run_wrk(
+                            base,
+                            BOOKING_LUA % {"prefix": warmup[audit]},
+                            connections=4,
+                            threads=1,
+                            seconds=3,
+                            label=f"warm-up, audit {audit}",
+                        )
+                        before = _audit_rows(url)
+                    side.bookings.append(
+                        run_wrk(
+                            base,
+                            BOOKING_LUA % {"prefix": prefixes[n, audit]},
+                            connections=args.connections,
+                            threads=args.threads,
+                            seconds=args.seconds,
+                            label=f"booking, round {n}, audit {audit}",
+                        )
                     )
-                )
-                side.agendas.append(
-                    run_wrk(
-                        base,
-                        agenda_lua,
-                        connections=args.connections,
-                        threads=args.threads,
-                        seconds=args.seconds,
-                        label=f"agenda, round {n}, audit {audit}",
+                    side.agendas.append(
+                        run_wrk(
+                            base,
+                            agenda_lua,
+                            connections=args.connections,
+                            threads=args.threads,
+                            seconds=args.seconds,
+                            label=f"agenda, round {n}, audit {audit}",
+                        )
                     )
-                )
                 side.events.append(_audit_rows(url) - before)
 
     audited, bare = sides[True], sides[False]

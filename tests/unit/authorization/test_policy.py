@@ -52,14 +52,16 @@ def _member(
     *,
     practice: uuid.UUID = PRACTICE,
     practitioner_id: uuid.UUID | None = None,
-    **flags: bool,
+    is_operator: bool = False,
+    mfa_satisfied: bool = True,
 ) -> Principal:
     return Principal(
         account_id=ME,
         memberships=MappingProxyType(
             {practice: Membership(role=role, practitioner_id=practitioner_id)}
         ),
-        **flags,
+        is_operator=is_operator,
+        mfa_satisfied=mfa_satisfied,
     )
 
 
