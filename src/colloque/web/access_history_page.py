@@ -97,6 +97,9 @@ def access_history_page(
     before = request.query_params.get("before") or None
     try:
         patient_id = UUID(asked) if asked else None
+    except ValueError:  # not an id: like a patient that is not the account's
+        return private(request, error_page(page, 404, "error.not_found"))
+    try:
         with db.write() as session:  # reading the log is itself logged
             patients = list_patients(session, principal=principal)
             try:
@@ -112,7 +115,7 @@ def access_history_page(
                 listed = list_access_history(
                     session, now=clock.now(), principal=principal, patient_id=patient_id
                 )
-    except (ValueError, NotFound):  # not a patient of this account looks like no patient
+    except NotFound:  # not a patient of this account looks like no patient
         return private(request, error_page(page, 404, "error.not_found"))
     names = {
         patient.patient_id: f"{patient.first_name} {patient.last_name}" for patient in patients

@@ -83,14 +83,13 @@ def _filter(asked: dict[str, str], zone: ZoneInfo) -> LogFilter:
 _ACTIONS = frozenset(action.value for action in AuditAction)
 
 
-def _event(
-    event: LoggedEvent, page: Page, zone: ZoneInfo, names: dict[UUID, str]
-) -> dict[str, Any]:
+def _event(event: LoggedEvent, page: Page, zone: ZoneInfo) -> dict[str, Any]:
     local = event.at.astimezone(zone)
-    member = event.member_name or (names.get(event.member_id) if event.member_id else None)
+    # An account deleted since is its id alone; a visitor or the system, nobody.
+    member = event.member_name or (str(event.member_id) if event.member_id else None)
     return {
         "when": format_datetime(local, format="d MMM y, HH:mm:ss", locale=page.language.value),
-        "member": member or (str(event.member_id) if event.member_id else page.t("audit.nobody")),
+        "member": member or page.t("audit.nobody"),
         "role": event.role,
         "action": event.action,
         "outcome": page.t("audit.allowed")
@@ -165,7 +164,7 @@ def practice_audit_page(
         ),
         actions=sorted(_ACTIONS),
         refused=refused,
-        events=[_event(event, page, zone, names) for event in listed.events],
+        events=[_event(event, page, zone) for event in listed.events],
         older=older,
     )
     return private(request, response)
