@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from colloque.audit.context import RequestContext, bound
 from colloque.clock import SettableClock
 from colloque.scheduling.loading import AGENDAS
 from colloque.schema import load_metadata
@@ -33,6 +34,14 @@ T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 
 def pytest_report_header() -> str:
     return f"postgres: {os.environ.get('COLLOQUE_TEST_POSTGRES_URL', DEFAULT_POSTGRES_URL)}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_audit_context() -> Iterator[None]:
+    """A CLI command run in-process binds its interface for the whole process (as it should in
+    its own process): undo that after each test, so the next one starts from nothing bound."""
+    with bound(RequestContext()):
+        yield
 
 
 @pytest.fixture

@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     #: The built web assets (``scripts/web-build``). Unset: ``web/dist`` of the source tree.
     web_dist_dir: Path | None = None
     database_url: str | None = None
+    #: PostgreSQL: the role the application connects as. ``colloque migrate``, run as the
+    #: database's owner, grants it SELECT and INSERT only on the audit log and the usual rights
+    #: elsewhere (``colloque.storage.roles``; docs/operations.md, "Audit log").
+    database_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -148,6 +152,32 @@ class Settings(BaseSettings):
     audit_address_retention_days: int = Field(
         default=DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS, ge=1, le=3_650
     )
+    #: The audit log's checkpoint signing key: a file holding an Ed25519 seed (hex), made 0600 at
+    #: first start if absent. Unset: ``<data_dir>/audit-signing-key``, refused in production.
+    #: Apart from ``secret_key`` and the key directory's key (docs/audit.md).
+    audit_signing_key_file: Path | None = None
+    #: Or the key on a PKCS#11 token (an HSM), which never lets it out: the vendor's module (a
+    #: shared library), the token's label, its user PIN and the key's label. Set the module and
+    #: the key file is not used; ``colloque audit hsm-keygen`` makes the key (docs/audit.md).
+    audit_pkcs11_module: Path | None = None
+    audit_pkcs11_token_label: str | None = None
+    audit_pkcs11_pin: SecretStr | None = None
+    audit_pkcs11_key_label: str = Field(default="colloque-audit", min_length=1, max_length=200)
+    #: The audit log's name in its signed checkpoints. Unset: ``<public_url's host>/audit``.
+    audit_origin: str | None = Field(default=None, pattern=r"^[^\s+\x00-\x1f]{1,200}$")
+    #: How often the sequencer signs a checkpoint when the logs grew (``colloque audit
+    #: checkpoint`` signs one on demand).
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+    #: How many pending events the sequencer integrates per transaction, and per upkeep round.
+    audit_sequencer_batch: int = Field(default=5_000, ge=1, le=100_000)
+    audit_sequencer_round: int = Field(default=200_000, ge=1)
+    #: The bound on the window between an event's commit and its integration: ``colloque audit
+    #: verify`` reports an event older than this that is in no log and not pending.
+    audit_integration_bound_seconds: float = Field(default=3_600.0, gt=0)
+    #: The file witness: a directory outside the database (another disk, a mount shipped
+    #: elsewhere) where every signed checkpoint, the audit log's and the key directory's, is
+    #: appended. Unset: no file witness.
+    audit_witness_dir: Path | None = None
 
     #: Where account mail (sign-up codes, invitations, notices) goes. Unset: the console in
     #: development and tests, SMTP in production (where the console is refused).
@@ -231,6 +261,12 @@ class Settings(BaseSettings):
             decode_log_seed(value.get_secret_value())
         return value
 
+    @field_validator("audit_pkcs11_module", mode="before")
+    @classmethod
+    def _empty_module_is_none(cls, value: object) -> object:
+        # An empty variable would otherwise be the current directory, loaded as a module.
+        return None if value == "" else value
+
     @field_validator("key_directory_witnesses")
     @classmethod
     def _witnesses_parse(cls, value: str) -> str:
@@ -299,6 +335,20 @@ class Settings(BaseSettings):
     @property
     def audit_address_retention(self) -> timedelta:
         return timedelta(days=self.audit_address_retention_days)
+
+    @property
+    def effective_audit_signing_key_file(self) -> Path:
+        if self.audit_signing_key_file is not None:
+            return self.audit_signing_key_file
+        if self.environment is Environment.PRODUCTION:
+            raise ConfigurationError("COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set in production")
+        return self.data_dir / "audit-signing-key"
+
+    @property
+    def effective_audit_origin(self) -> str:
+        if self.audit_origin:
+            return self.audit_origin
+        return f"{self.public_url.split('://', 1)[1]}/audit"
 
     @property
     def effective_mail_backend(self) -> MailBackend:
@@ -397,6 +447,11 @@ class Settings(BaseSettings):
         if self.log_signing_seed == DEVELOPMENT_LOG_SEED:
             raise ConfigurationError(
                 "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"
+            )
+        if self.audit_signing_key_file is None and self.audit_pkcs11_module is None:
+            raise ConfigurationError(
+                "COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set in production (or the token's "
+                "COLLOQUE_AUDIT_PKCS11_MODULE)"
             )
 
 

@@ -1,5 +1,6 @@
 """Periodic upkeep: rebuild stale search caches, pass lapsed waitlist holds on, purge expired
-account data, sweep document streams never described.
+account data, sweep document streams never described, and seal the audit log (the sequencer,
+checkpoints and witnesses, ``audit.upkeep.Sealing``).
 
 It runs inside ``colloque serve`` by default (a daemon thread), or alone with
 ``colloque worker``. Each agenda is rebuilt in its own short transaction, so a slow rebuild never
@@ -16,14 +17,20 @@ import structlog
 
 from colloque.accounts.upkeep import purge_expired_account_data
 from colloque.audit.context import Interface, bind_for_process
-from colloque.audit.upkeep import forget_client_addresses
+from colloque.audit.signing import SigningKeyError, signer_from_settings
+from colloque.audit.upkeep import Sealing, forget_client_addresses
+from colloque.audit.witnesses import FileWitness
 from colloque.booking.waitlist.offers import lapse_due_offers
 from colloque.clock import Clock
 from colloque.config import (
     DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS,
     DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS,
+    ConfigurationError,
+    Settings,
 )
 from colloque.errors import NotFound
+from colloque.keydirectory.exports import export_checkpoints
+from colloque.keydirectory.witnesses import HttpWitness
 from colloque.principal import ANONYMOUS
 from colloque.records.upkeep import sweep_document_blobs
 from colloque.search.services import agendas_due, refresh_agenda
@@ -40,6 +47,9 @@ class CycleReport:
     #: Document streams never described, and temporary files of cut-off uploads, removed.
     documents_swept: int = 0
     temporaries_removed: int = 0
+    #: Audit events integrated into their Merkle logs, and the checkpoint signed (its size).
+    audit_integrated: int = 0
+    audit_checkpoint: int | None = None
 
 
 _DEFAULT_GRACE = timedelta(seconds=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS)
@@ -74,8 +84,10 @@ def run_cycle(
     blobs: BlobStore | None = None,
     document_upload_grace: timedelta = _DEFAULT_GRACE,
     address_retention: timedelta = _DEFAULT_ADDRESS_RETENTION,
+    audit: Sealing | None = None,
 ) -> CycleReport:
-    """One round of upkeep; the documents sweep runs when given the ``blobs`` store."""
+    """One round of upkeep; the documents sweep runs when given the ``blobs`` store, the audit
+    log's sealing when given ``audit``."""
     with database.write() as session:
         lapsed = lapse_due_offers(session, now=clock.now(), principal=ANONYMOUS)
     with database.write() as session:
@@ -98,6 +110,12 @@ def run_cycle(
             refreshed += 1
         except NotFound:  # removed meanwhile
             continue
+    integrated, checkpoint = 0, None
+    if audit is not None:
+        sealed = audit.run(database, clock)
+        integrated, checkpoint = sealed.integrated, sealed.checkpoint
+        if audit.file_witness is not None:
+            export_checkpoints(database, audit.file_witness)
     swept = temporaries = 0
     if blobs is not None:
         # Last, so that a failing store never holds up the rest of the upkeep.
@@ -110,6 +128,29 @@ def run_cycle(
         offers_lapsed=lapsed,
         documents_swept=swept,
         temporaries_removed=temporaries,
+        audit_integrated=integrated,
+        audit_checkpoint=checkpoint,
+    )
+
+
+def audit_sealing(settings: Settings) -> Sealing:
+    """The audit log's sealing from the settings; ConfigurationError when its signing key cannot
+    be used (production refuses to start without one)."""
+    try:
+        signer = signer_from_settings(settings)
+    except SigningKeyError as error:
+        raise ConfigurationError(str(error)) from None
+    return Sealing(
+        signer=signer,
+        origin=settings.effective_audit_origin,
+        cadence=timedelta(seconds=settings.audit_checkpoint_seconds),
+        batch=settings.audit_sequencer_batch,
+        round_limit=settings.audit_sequencer_round,
+        file_witness=(
+            None if settings.audit_witness_dir is None else FileWitness(settings.audit_witness_dir)
+        ),
+        # The key directory's witnesses: one witness process follows both logs.
+        witnesses=[HttpWitness(e.name, e.public_key, e.url) for e in settings.witnesses],
     )
 
 
@@ -126,8 +167,10 @@ class BackgroundRefresher:
         blobs: BlobStore | None = None,
         document_upload_grace: timedelta = _DEFAULT_GRACE,
         address_retention: timedelta = _DEFAULT_ADDRESS_RETENTION,
+        audit: Sealing | None = None,
     ) -> None:
         self._database = database
+        self._audit = audit
         self._clock = clock
         self._interval = interval
         self._batch = batch
@@ -155,6 +198,7 @@ class BackgroundRefresher:
                     blobs=self._sweeps.due(),
                     document_upload_grace=self._grace,
                     address_retention=self._address_retention,
+                    audit=self._audit,
                 )
                 log_report(report)
             except Exception as exc:  # keep the loop alive; the next cycle retries
@@ -169,6 +213,7 @@ def log_report(report: CycleReport) -> None:
         or report.offers_lapsed
         or report.documents_swept
         or report.temporaries_removed
+        or report.audit_integrated
     ):
         log.info(
             "upkeep_cycle",
@@ -176,4 +221,6 @@ def log_report(report: CycleReport) -> None:
             offers_lapsed=report.offers_lapsed,
             documents_swept=report.documents_swept,
             temporaries_removed=report.temporaries_removed,
+            audit_integrated=report.audit_integrated,
+            audit_checkpoint=report.audit_checkpoint,
         )

@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -353,6 +354,7 @@ def test_metrics_are_off_in_production_without_a_token(
         "database_url": "postgresql://x/y",
         "mail_backend": MailBackend.SMTP,
         "key_directory_log_key": SecretStr(bytes(range(32)).hex()),
+        "audit_signing_key_file": Path("/run/keys/colloque-audit"),
     }
     with TestClient(make_app(sqlite_db, clock, **production)) as client:
         assert client.get("/metrics").status_code == 404

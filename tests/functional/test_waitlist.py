@@ -251,10 +251,9 @@ def test_join_rules_and_leave(db: Database, clock: SettableClock, world: World) 
     entry = join(
         db, clock, world, world.holder, world.holder_patient_id, date(2026, 3, 3), date(2026, 3, 5)
     )
-    with db.read() as session:
-        assert [
-            e.entry_id for e, _ in list_my_waitlist(session, principal=world.holder.principal(db))
-        ] == [entry.entry_id]
+    with db.write() as session:  # the listing is audited
+        listed = list_my_waitlist(session, now=clock.now(), principal=world.holder.principal(db))
+        assert [e.entry_id for e, _ in listed] == [entry.entry_id]
     with db.write() as session:
         left = do_leave_waitlist(
             session,

@@ -351,11 +351,12 @@ def test_list_my_waitlist_needs_a_principal(
     db: Database, clock: SettableClock, world: World
 ) -> None:
     offer = stranger_offered_tuesday(db, clock, world)
-    with db.read() as session:
+    now = clock.now()
+    with db.write() as session:
         with pytest.raises(Unauthenticated):
-            list_my_waitlist(session, principal=ANONYMOUS)
-        mine = list_my_waitlist(session, principal=world.stranger.principal(db))
-        theirs = list_my_waitlist(session, principal=world.holder.principal(db))
+            list_my_waitlist(session, now=now, principal=ANONYMOUS)
+        mine = list_my_waitlist(session, now=now, principal=world.stranger.principal(db))
+        theirs = list_my_waitlist(session, now=now, principal=world.holder.principal(db))
     assert [(e.entry_id, o.offer_id if o else None) for e, o in mine] == [
         (offer.entry_id, offer.offer_id)
     ]

@@ -45,6 +45,7 @@ def test_production_with_real_settings_starts() -> None:
         secret_key=SecretStr("k" * 40),
         database_url="postgresql://x/y",
         key_directory_log_key=SecretStr(base64.b64encode(bytes(range(32))).decode()),
+        audit_signing_key_file=Path("/run/keys/colloque-audit"),
     ).check_production()
 
 
@@ -121,6 +122,7 @@ _PRODUCTION: dict[str, Any] = {
     "secret_key": SecretStr("k" * 40),
     "database_url": "postgresql://x/y",
     "key_directory_log_key": SecretStr(base64.b64encode(bytes(range(32))).decode()),
+    "audit_signing_key_file": Path("/run/keys/colloque-audit"),
 }
 
 
@@ -172,3 +174,16 @@ def test_the_mail_domain_defaults_to_the_sender_s() -> None:
     assert Settings(mail_domain="mail.example").effective_mail_domain == "mail.example"
     assert Settings(run_refresher=False).effective_run_outbox_worker is False
     assert Settings(run_refresher=False, run_outbox_worker=True).effective_run_outbox_worker
+
+
+def test_the_audit_signing_key_file_and_origin(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set"):
+        Settings(**{**_PRODUCTION, "audit_signing_key_file": None}).check_production()
+    with pytest.raises(ConfigurationError, match="COLLOQUE_AUDIT_SIGNING_KEY_FILE must be set"):
+        _ = Settings(environment=Environment.PRODUCTION).effective_audit_signing_key_file
+    development = Settings(data_dir=tmp_path, public_url="https://rdv.example.org")
+    assert development.effective_audit_signing_key_file == tmp_path / "audit-signing-key"
+    assert development.effective_audit_origin == "rdv.example.org/audit"
+    chosen = Settings(audit_signing_key_file=tmp_path / "k", audit_origin="example.org/a")
+    assert chosen.effective_audit_signing_key_file == tmp_path / "k"
+    assert chosen.effective_audit_origin == "example.org/a"

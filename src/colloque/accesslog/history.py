@@ -85,6 +85,8 @@ def list_access_history(
     practices = _practices(session, {row.practice_id for row in shown})
     practitioners = _practitioner_names(session, shown)
     accesses = [_access(row, account_id, practices, practitioners) for row in shown]
+    # What the answer shows: the patients of its rows (and the one asked for, even with none).
+    named = {access.patient_id for access in accesses} | ({patient_id} if patient_id else set())
     record(
         session,
         at=now,
@@ -92,7 +94,7 @@ def list_access_history(
         principal=principal,
         object_kind=ObjectKind.ACCOUNT,
         object_id=account_id,
-        objects=[(ObjectKind.PATIENT, patient) for patient in patients]
+        objects=[(ObjectKind.PATIENT, patient) for patient in named]
         + [(ObjectKind.PRACTICE, practice) for practice in practices],
     )
     last = shown[-1] if shown else None

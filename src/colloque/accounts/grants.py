@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import Account
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.models import MAX_GRANT_HOURS, OperatorGrant
 from colloque.authorization.policy import Action, PracticeTarget, require
@@ -92,16 +93,17 @@ def do_revoke_operator_access(
 
 
 def list_operator_grants(
-    session: Session, *, principal: Principal, practice_id: UUID
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID
 ) -> list[OperatorGrant]:
-    """The practice's grants, newest first (the last 100)."""
+    """The practice's grants, newest first (the last 100); the read is audited, naming each
+    grant and the accounts it shows."""
     require(
         principal,
         Action.PRACTICE_OPERATOR_ACCESS_MANAGE,
         PracticeTarget(practice_id),
         what="practice",
     )
-    return list(
+    found = list(
         session.scalars(
             select(OperatorGrant)
             .where(OperatorGrant.practice_id == practice_id)
@@ -109,6 +111,25 @@ def list_operator_grants(
             .limit(LIST_LIMIT)
         )
     )
+    record(
+        session,
+        at=now,
+        action=AuditAction.OPERATOR_GRANTS_LISTED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="operator_grant_list",
+        object_id=None,
+        objects=[ref for grant in found for ref in _refs(grant)],
+    )
+    return found
+
+
+def _refs(grant: OperatorGrant) -> list[tuple[ObjectKind, UUID]]:
+    return [
+        (ObjectKind.OPERATOR_GRANT, grant.grant_id),
+        (ObjectKind.ACCOUNT, grant.operator_account_id),
+        (ObjectKind.ACCOUNT, grant.granted_by_account_id),
+    ]
 
 
 def active_grants(session: Session, account_id: UUID, now: datetime) -> dict[UUID, Membership]:
@@ -140,4 +161,5 @@ def _audit(
         practice_id=grant.practice_id,
         object_kind="operator_grant",
         object_id=grant.grant_id,
+        objects=_refs(grant),
     )

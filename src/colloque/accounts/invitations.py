@@ -19,6 +19,7 @@ from colloque.accounts.mailing import invitation as invitation_mail
 from colloque.accounts.models import Account, PracticeInvitation
 from colloque.accounts.services import do_add_member
 from colloque.accounts.sessions import hash_token
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -115,11 +116,12 @@ def do_invite(
 def list_invitations(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID
 ) -> list[PracticeInvitation]:
-    """Pending invitations of a practice (admins only)."""
+    """Pending invitations of a practice (admins only); the read is audited, naming each (they
+    show the invitees' addresses)."""
     require(
         principal, Action.PRACTICE_SETTINGS_MANAGE, PracticeTarget(practice_id), what="practice"
     )
-    return list(
+    found = list(
         session.scalars(
             select(PracticeInvitation)
             .where(
@@ -131,6 +133,17 @@ def list_invitations(
             .order_by(PracticeInvitation.created_at)
         )
     )
+    record(
+        session,
+        at=now,
+        action=AuditAction.INVITATIONS_LISTED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="invitation_list",
+        object_id=None,
+        objects=[(ObjectKind.INVITATION, invitation.invitation_id) for invitation in found],
+    )
+    return found
 
 
 def do_revoke_invitation(

@@ -30,6 +30,7 @@ from colloque.accounts.sessions import (
     SessionKind,
     end_other_sessions,
     end_session,
+    hash_token,
     load_memberships,
     mark_reauthenticated,
     open_session,
@@ -38,7 +39,7 @@ from colloque.audit.services import AuditAction, record
 from colloque.crypto.errors import AuthenticationFailed
 from colloque.crypto.login import auth_key_needs_rehash, hash_auth_key, verify_auth_key
 from colloque.notifications.interfaces import MailMessage
-from colloque.principal import ANONYMOUS, Principal
+from colloque.principal import ANONYMOUS, Principal, credential_id
 from colloque.text import normalise_email
 
 WRONG_CREDENTIALS = "the email address or the password is not right"
@@ -244,7 +245,9 @@ def do_log_in(
     if auth_key_needs_rehash(credentials.auth_key_hash):
         credentials.auth_key_hash = hash_auth_key(auth_key)
     new = open_session(session, now=now, account_id=account_id, kind=kind, mfa_verified=mfa_enabled)
-    _audit(session, now, Principal(account_id=account_id), AuditAction.LOGIN_SUCCEEDED, account_id)
+    # The login's event names the session it opened: what that session does next is traced to it.
+    opened = Principal(account_id=account_id, credential_id=credential_id(hash_token(new.token)))
+    _audit(session, now, opened, AuditAction.LOGIN_SUCCEEDED, account_id)
     seen = recognise_device(session, now=now, account_id=account_id, claim=device)
     return LoginResult(
         account_id=account_id,

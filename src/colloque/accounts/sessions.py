@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from uuid import UUID
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import sha256
@@ -222,6 +222,28 @@ def end_other_sessions(session: Session, *, account_id: UUID, keep: bytes) -> in
     ended = session.execute(
         delete(AccessToken)
         .where(AccessToken.account_id == account_id, AccessToken.token_hash != keep)
+        .returning(AccessToken.token_hash)
+    )
+    return len(ended.all())
+
+
+def end_credential(session: Session, *, credential: UUID) -> int:
+    """End the session or token the audit log names ``credential`` (the first 128 bits of its
+    hash, :func:`colloque.principal.credential_id`), whoever's it is: an incident's containment.
+    Returns how many ended (0 or 1; more only if two hashes shared 128 bits)."""
+    ended = session.execute(
+        delete(AccessToken)
+        .where(func.substr(AccessToken.token_hash, 1, 16) == credential.bytes)
+        .returning(AccessToken.token_hash)
+    )
+    return len(ended.all())
+
+
+def end_account_sessions(session: Session, *, account_id: UUID) -> int:
+    """End every session and token of the account. Returns how many ended."""
+    ended = session.execute(
+        delete(AccessToken)
+        .where(AccessToken.account_id == account_id)
         .returning(AccessToken.token_hash)
     )
     return len(ended.all())

@@ -41,7 +41,7 @@ from colloque.keydirectory.config import CosignedLogKey
 from colloque.keydirectory.witnesses import Witnessing, WitnessRetry
 from colloque.storage.blobs import FilesystemBlobStore
 from colloque.storage.engine import Database
-from colloque.worker import BackgroundRefresher
+from colloque.worker import BackgroundRefresher, audit_sealing
 
 #: Requests that never append to the key directory.
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -77,10 +77,13 @@ def create_app(
         settings, database=database, log=CosignedLogKey.from_settings(settings), clock=clock
     )
 
+    # Read before serving: production refuses to start without a usable audit signing key.
+    audit = audit_sealing(settings) if settings.run_refresher else None
+
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         refresher = None
-        if settings.run_refresher:
+        if audit is not None:
             refresher = BackgroundRefresher(
                 database,
                 clock,
@@ -90,6 +93,7 @@ def create_app(
                 blobs=running.state.blob_store,
                 document_upload_grace=settings.document_upload_grace,
                 address_retention=settings.audit_address_retention,
+                audit=audit,
             )
             refresher.start()
         outbox = None

@@ -14,12 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from colloque.api.denials import note_denied
 from colloque.api.requestids import REQUEST_ID_HEADER, current_request_id, request_id_of
 from colloque.authorization.probing import note_miss
 from colloque.errors import (
     AppointmentsAffected,
     ColloqueError,
     Duplicate,
+    Forbidden,
     NotFound,
     RuleViolation,
 )
@@ -95,6 +97,8 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound):
         # Counted against the principal (probing detection); the answer stays the same.
         await note_miss(request)
+    if isinstance(exc, NotFound | Forbidden):
+        await note_denied(request, reason=exc.code)
     extra: dict[str, Any] = {}
     if isinstance(exc, RuleViolation):
         extra["rule"] = exc.rule

@@ -1,7 +1,12 @@
-"""Contracts of the audit log's side effects: who signs its checkpoints, where they are exported."""
+"""Contracts of the audit log's side effects: who signs its checkpoints, who witnesses them.
+
+The witness contracts serve the key directory too (``keydirectory.interfaces`` re-exports them):
+both logs' checkpoints go to the same witnesses.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -16,4 +21,32 @@ class CheckpointSigner(Protocol):
 
     def sign(self, message: bytes) -> bytes:
         """The 64-byte Ed25519 signature of ``message``."""
+        ...
+
+
+class WitnessConflict(Exception):
+    """The witness last cosigned another size than the one submitted as old (HTTP 409)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the witness is at size {size}")
+        self.size = size
+
+
+class WitnessUnavailable(Exception):
+    """The witness did not cosign: unreachable, or it refused (its reason in the message)."""
+
+
+class Witness(Protocol):
+    """A witness (C2SP tlog-witness): its name and key, which clients pin, and its
+    ``add-checkpoint`` call."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def public_key(self) -> bytes: ...
+
+    def add_checkpoint(self, *, old_size: int, proof: Sequence[bytes], signed_note: str) -> str:
+        """The witness's cosignature line(s) over ``signed_note``; raises WitnessConflict or
+        WitnessUnavailable."""
         ...

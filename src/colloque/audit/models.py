@@ -5,6 +5,11 @@ databases, and on PostgreSQL the application's role is granted SELECT and INSERT
 ``audit_client_addresses`` is the one place where a full client address is kept, and only for the
 retention period (``audit.addresses``); ``audit_pending`` is the sequencer's queue of events not yet
 in a Merkle log.
+
+The Merkle logs (docs/audit.md): ``audit_log_leaves`` holds every log's leaf hashes, one log per
+practice and :data:`GLOBAL_LOG`; ``audit_log_heads`` is the log of heads (each time a log grew,
+its new size and root), and ``audit_checkpoints`` the signed notes over that log of heads. All
+three refuse UPDATE and DELETE like the events.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colloque.storage.base import Base, ShardKind, shard
@@ -44,7 +49,7 @@ class AuditEvent(Base):
     #: The session or token (``principal.credential_id``); NULL in-process and for the anonymous.
     credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     interface: Mapped[str] = mapped_column(String(8), default="internal")
-    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     client_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
     client_commitment: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     #: No foreign keys on purpose: the log outlives what it describes.
@@ -104,3 +109,64 @@ class AuditPending(Base):
     #: The practice's id, or :data:`GLOBAL_LOG`.
     log_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditLogLeaf(Base):
+    """One event's place in its log. Each log (``log_id``: the practice, or :data:`GLOBAL_LOG`)
+    is an RFC 9162 tree over these hashes in ``leaf_index`` order, so its rows can live on the
+    practice's shard."""
+
+    __tablename__ = "audit_log_leaves"
+    __table_args__ = (
+        CheckConstraint("leaf_index >= 0", name="index_positive"),
+        {"info": shard(ShardKind.GLOBAL)},
+    )
+
+    log_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    #: The hash of ``audit.leaf.event_leaf`` of the event's row (RFC 9162 leaf hash).
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditLogHead(Base):
+    """A leaf of the log of heads: ``log_id`` reached ``tree_size`` leaves with ``root_hash``."""
+
+    __tablename__ = "audit_log_heads"
+    __table_args__ = (
+        CheckConstraint("head_index >= 0 AND tree_size > 0", name="sizes_positive"),
+        Index("ix_audit_log_heads_log_size", "log_id", "tree_size", unique=True),
+        {"info": shard(ShardKind.GLOBAL)},
+    )
+
+    head_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    log_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: When the sequencer integrated up to this size (in the leaf, so signed with it).
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditCheckpoint(Base):
+    """A C2SP signed note over the first ``tree_size`` leaves of the log of heads."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signed_note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditCosignature(Base):
+    """A witness's cosignature line over the checkpoint of ``tree_size``, verified before it is
+    stored: what the next submission to that witness proves consistency from."""
+
+    __tablename__ = "audit_cosignatures"
+    __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    line: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -36,6 +36,8 @@ class AuditAction(enum.StrEnum):
     AGENDA_CHANGED = "scheduling:agenda:change"
     PRACTICE_CHANGED = "scheduling:practice:change"
     RELATIVE_CHANGED = "patients:relative:change"
+    #: An account holder's own record and relatives, read.
+    PATIENTS_LISTED = "patients:patient:list"
     PRACTICE_PATIENT_REGISTERED = "patients:practice_patient:register"
     PRACTICE_PATIENTS_SEARCHED = "patients:practice_patient:search"
     PRACTICE_PATIENT_VIEWED = "patients:practice_patient:view"
@@ -44,12 +46,22 @@ class AuditAction(enum.StrEnum):
     #: booking's or the move's own event).
     APPOINTMENT_OUTSIDE_HOURS = "booking:appointment:outside-hours"
     WAITLIST_CHANGED = "waitlist:entry:change"
+    WAITLIST_LISTED = "waitlist:entry:list"
     WAITLIST_OFFERED = "waitlist:offer:create"
     WAITLIST_OFFER_DECIDED = "waitlist:offer:decide"
     OPERATOR_ACCESS_GRANTED = "security:operator_access:grant"
+    OPERATOR_GRANTS_LISTED = "security:operator_access:list"
     OPERATOR_ACCESS_REVOKED = "security:operator_access:revoke"
     PROBING_SLOWED = "security:probing:slowed"
     PROBING_LOCKED = "security:probing:locked"
+    #: A request the policy refused, or that named an object not there or not the caller's
+    #: (``audit.denials``); the route's own action is not known where the refusal is rendered.
+    ACCESS_DENIED = "security:access:denied"
+    # A personal data breach's own record (``colloque.incidents``).
+    INCIDENT_OPENED = "security:incident:open"
+    INCIDENT_CONTAINED = "security:incident:contain"
+    INCIDENT_NOTIFIED = "security:incident:notify"
+    INCIDENT_REPORTED = "security:incident:report"
     ACCOUNT_CREATED = "accounts:account:create"
     ACCOUNT_DELETED = "accounts:account:delete"
     ACCOUNT_DISABLED = "accounts:account:disable"
@@ -74,16 +86,21 @@ class AuditAction(enum.StrEnum):
     RECOVERY_CODE_USED = "accounts:recovery-code:use"
     RECOVERY_CODE_RENEWED = "accounts:recovery-code:renew"
     INVITATION_CREATED = "accounts:invitation:create"
+    INVITATIONS_LISTED = "accounts:invitation:list"
     INVITATION_ACCEPTED = "accounts:invitation:accept"
     INVITATION_REVOKED = "accounts:invitation:revoke"
     MEMBER_REMOVED = "accounts:member:remove"
     MEMBER_ROLE_CHANGED = "accounts:member:change"
     NOTIFICATIONS_LISTED = "accounts:notification:list"
     NOTIFICATION_CHECKED = "accounts:notification:check"
+    #: The worker read a patient's contact to address a message to them.
+    NOTIFICATION_COMPOSED = "notifications:message:compose"
     # Reading the audit log is an access too: a patient's access history, a practice's log.
     ACCESS_HISTORY_VIEWED = "audit:access_history:view"
     PRACTICE_AUDIT_VIEWED = "audit:practice_log:view"
     # The mass-change breaker's held messages, let go or dropped by a practice admin.
+    OUTBOX_PAUSES_LISTED = "notifications:pause:list"
+    OUTBOX_FAILED_LISTED = "notifications:failed:list"
     OUTBOX_PAUSE_RELEASED = "notifications:pause:release"
     OUTBOX_PAUSE_DISCARDED = "notifications:pause:discard"
     PRACTICE_KEY_GROUP_CREATED = "keys:practice_group:create"

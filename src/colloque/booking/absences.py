@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, authorize, require
 from colloque.booking import changes
+from colloque.booking.access import appointment_refs
 from colloque.booking.models import Appointment
 from colloque.booking.rules import CancelReason, Status
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
@@ -247,6 +248,7 @@ def preview_time_off(
         practice_id=practice_id,
         object_kind="agenda",
         object_id=practitioner_id,
+        objects=appointment_refs(item.appointment for item in affected),
     )
     return affected
 

@@ -8,6 +8,7 @@ only the key wraps the reader can open.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, authorize, require
 from colloque.booking import queries
@@ -24,7 +26,7 @@ from colloque.booking.rules import Status
 from colloque.booking.versions import appointment_version, window_version
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
-from colloque.patients.registry import get_registered_patient
+from colloque.patients.registry import RegisteredPatient, reach_practice_patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.models import Practice
@@ -46,7 +48,10 @@ def audit_appointment(
     now: datetime,
     principal: Principal,
     action: AuditAction,
+    also: Iterable[tuple[ObjectKind, UUID]] = (),
 ) -> None:
+    """An event about one appointment (and its patient); ``also`` names what else the action
+    showed or touched, such as the sealed reason it returned."""
     record(
         session,
         at=now,
@@ -56,6 +61,7 @@ def audit_appointment(
         subject_id=appointment.patient_id,
         object_kind="appointment",
         object_id=appointment.appointment_id,
+        objects=also,
     )
 
 
@@ -63,6 +69,23 @@ def audit_appointment(
 class PatientAppointmentRow:
     appointment: Appointment
     patient: Patient
+
+
+def appointment_refs(appointments: Iterable[Appointment]) -> list[tuple[ObjectKind, UUID]]:
+    """What a read of these appointments names in its audit event: each one and its patient."""
+    refs: list[tuple[ObjectKind, UUID]] = []
+    for appointment in appointments:
+        refs.append((ObjectKind.APPOINTMENT, appointment.appointment_id))
+        refs.append((ObjectKind.PATIENT, appointment.patient_id))
+    return refs
+
+
+def view_refs(views: Iterable[AppointmentView]) -> list[tuple[ObjectKind, UUID]]:
+    """The same for appointments as shown: with the sealed reason each one carries."""
+    shown = list(views)
+    refs = appointment_refs(view.appointment for view in shown)
+    refs += [(ObjectKind.ITEM, view.reason.item_id) for view in shown if view.reason is not None]
+    return refs
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,18 +228,19 @@ def get_appointment(
         practice_action=Action.PRACTICE_AGENDA_VIEW,
         patient_action=Action.PATIENT_APPOINTMENT_VIEW,
     )
+    view = view_appointment(
+        session,
+        principal=principal,
+        appointment=access.appointment,
+        as_practice=access.as_practice,
+    )
     audit_appointment(
         session,
         access.appointment,
         now=now,
         principal=principal,
         action=AuditAction.APPOINTMENT_VIEWED,
-    )
-    view = view_appointment(
-        session,
-        principal=principal,
-        appointment=access.appointment,
-        as_practice=access.as_practice,
+        also=view_refs([view]),
     )
     history = _history(session, practice_id=practice_id, appointment_id=appointment_id)
     return AppointmentView(view.appointment, view.patient, view.reason, tuple(history))
@@ -238,9 +262,15 @@ def _history(
 
 
 def list_my_appointments(
-    session: Session, *, now: datetime, principal: Principal, upcoming_only: bool = False
+    session: Session,
+    *,
+    now: datetime,
+    principal: Principal,
+    upcoming_only: bool = False,
+    also: Iterable[tuple[ObjectKind, UUID]] = (),
 ) -> list[AppointmentView]:
-    """Appointments of every patient the principal manages (themself and relatives)."""
+    """Appointments of every patient the principal manages (themself and relatives). The read's
+    event names them, and ``also`` what else the same page shows (its waitlist)."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     query = (
@@ -255,6 +285,7 @@ def list_my_appointments(
     if upcoming_only:
         query = query.where(Appointment.starts_at > now)
     rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in session.execute(query)]
+    views = holder_views(session, principal=principal, rows=rows)
     record(
         session,
         at=now,
@@ -262,8 +293,9 @@ def list_my_appointments(
         principal=principal,
         object_kind="appointment_list",
         object_id=None,
+        objects=[*view_refs(views), *also],
     )
-    return holder_views(session, principal=principal, rows=rows)
+    return views
 
 
 #: The longest agenda window: 31 days, or 31 local days.
@@ -371,6 +403,9 @@ def read_practice_agenda(
     if version == known_version:
         return AgendaWindow(version=version, views=None)
     rows = [PatientAppointmentRow(appointment=a, patient=p) for a, p in pairs]
+    views = practice_views(
+        session, principal=principal, practice_id=practice_id, rows=rows, zone=zone
+    )
     record(
         session,
         at=now,
@@ -379,41 +414,51 @@ def read_practice_agenda(
         practice_id=practice_id,
         object_kind="agenda",
         object_id=practitioner_id,
+        objects=view_refs(views),
     )
-    return AgendaWindow(
-        version=version,
-        views=practice_views(
-            session, principal=principal, practice_id=practice_id, rows=rows, zone=zone
-        ),
-    )
+    return AgendaWindow(version=version, views=views)
 
 
-def list_patient_appointments(
+@dataclass(frozen=True, slots=True)
+class RegistryPatientPage:
+    registered: RegisteredPatient
+    #: Latest first, as the practice reads them.
+    views: list[AppointmentView]
+
+
+def read_registry_patient(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
-) -> list[Appointment]:
-    """A registry patient's appointments at this practice, latest first (the desk's patient page);
-    a patient outside the registry is not found. Lapsed holds never were appointments."""
-    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
-    get_registered_patient(session, practice_id=practice_id, patient_id=patient_id)
-    found = list(
-        session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.practice_id == practice_id,
-                Appointment.patient_id == patient_id,
-                Appointment.status != Status.HOLD_LAPSED,
-            )
-            .order_by(Appointment.starts_at.desc())
+) -> RegistryPatientPage:
+    """A registry patient and their appointments at this practice, latest first (the desk's
+    patient page); a patient outside the registry is not found. Lapsed holds never were
+    appointments. One audited read names the patient, each appointment and each sealed reason."""
+    registered = reach_practice_patient(
+        session, principal=principal, practice_id=practice_id, patient_id=patient_id
+    )
+    found = session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.practice_id == practice_id,
+            Appointment.patient_id == patient_id,
+            Appointment.status != Status.HOLD_LAPSED,
         )
+        .order_by(Appointment.starts_at.desc())
+    )
+    views = practice_views(
+        session,
+        principal=principal,
+        practice_id=practice_id,
+        rows=[PatientAppointmentRow(appointment, registered.patient) for appointment in found],
     )
     record(
         session,
         at=now,
-        action=AuditAction.APPOINTMENTS_LISTED,
+        action=AuditAction.PRACTICE_PATIENT_VIEWED,
         principal=principal,
         practice_id=practice_id,
         subject_id=patient_id,
-        object_kind="appointment_list",
-        object_id=None,
+        object_kind="patient",
+        object_id=patient_id,
+        objects=view_refs(views),
     )
-    return found
+    return RegistryPatientPage(registered, views)

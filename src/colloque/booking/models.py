@@ -63,6 +63,9 @@ class Appointment(Base):
         # appointments, and the ones booked or moved since its last round.
         Index("ix_appointments_status_start", "status", "starts_at"),
         Index("ix_appointments_status_updated", "status", "updated_at"),
+        # An incident report looks up the appointments an audit event names by id alone (a
+        # patient's own list spans practices).
+        Index("ix_appointments_appointment_id", "appointment_id"),
         {"info": shard(ShardKind.PRACTICE)},
     )
 

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from colloque.config import ConfigurationError, Settings, load_settings
+from colloque.config import ConfigurationError, Environment, Settings, load_settings
 from colloque.storage.engine import Database, normalise_url
+from colloque.storage.roles import privileges_of_current_role
 
 errors = Console(stderr=True)
 
@@ -52,3 +53,29 @@ def database_of(settings: Settings) -> Database:
         raise fail(f"cannot use the database URL: {exc}") from None
     configure_breaker(settings, database)
     return database
+
+
+def check_database_role(settings: Settings, database: Database) -> None:
+    """On PostgreSQL, before serving: fail when the connected role lacks a right the application
+    needs (its grants were never made), or, in production, when it could edit the audit log (the
+    database's owner or a superuser, not the application's own role)."""
+    if not database.is_postgres:
+        return
+    try:
+        with database.read() as session:
+            report = privileges_of_current_role(session.connection())
+    except Exception as exc:
+        raise fail(f"cannot read the database role's privileges ({type(exc).__name__})") from None
+    if report.missing:
+        shown = ", ".join(report.missing[:4]) + (" ..." if len(report.missing) > 4 else "")
+        raise fail(
+            f"this database role lacks privileges the application needs ({shown}): run "
+            "`colloque migrate` as the database's owner with COLLOQUE_DATABASE_APP_ROLE naming "
+            'this role (docs/operations.md, "Audit log")'
+        )
+    if settings.environment is Environment.PRODUCTION and report.can_edit_audit_log:
+        raise fail(
+            f"this database role can edit the audit log ({report.can_edit_audit_log[0]}), "
+            "refused in production: connect as the role COLLOQUE_DATABASE_APP_ROLE names "
+            '(docs/operations.md, "Audit log")'
+        )

@@ -1,5 +1,5 @@
 """``colloque serve | migrate | demo | worker | rotate-secret | legacy-log-key | verify-web |
-witness``.
+witness | outbox | audit | incident``.
 
 Errors end with a one-line message and a non-zero exit, never a traceback.
 """
@@ -26,7 +26,15 @@ from rich.progress import (
 from sqlalchemy import func, select
 
 from colloque.audit.context import Interface, bind_for_process
-from colloque.cli.common import DatabaseOption, database_of, fail, settings_of
+from colloque.cli.audit import audit_app
+from colloque.cli.common import (
+    DatabaseOption,
+    check_database_role,
+    database_of,
+    fail,
+    settings_of,
+)
+from colloque.cli.incident import incident_app
 from colloque.cli.outbox import outbox_app
 from colloque.cli.witness import witness_app
 from colloque.clock import SystemClock
@@ -34,6 +42,7 @@ from colloque.config import ConfigurationError, Settings
 from colloque.logs import configure as configure_logging
 from colloque.server_keys import ServerKeys
 from colloque.storage.migrate import upgrade
+from colloque.storage.roles import DatabaseRoleError, is_permission_denied
 
 app = typer.Typer(
     name="colloque",
@@ -53,6 +62,8 @@ def _every_command() -> None:
 
 app.add_typer(witness_app, name="witness")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(audit_app, name="audit")
+app.add_typer(incident_app, name="incident")
 
 MAX_DEMO_PRACTITIONERS = 10_000
 MAX_DEMO_APPOINTMENTS = 1_000_000
@@ -61,8 +72,16 @@ MAX_DEMO_PATIENTS = 2_000_000
 
 def _migrate(settings: Settings) -> None:
     try:
-        upgrade(settings.effective_database_url)
+        upgrade(settings.effective_database_url, app_role=settings.database_app_role)
+    except DatabaseRoleError as exc:
+        raise fail(str(exc)) from None
     except Exception as exc:
+        if is_permission_denied(exc):
+            raise fail(
+                "this database role lacks a privilege the migration needs (permission denied): run "
+                "`colloque migrate` as the database's owner first (docs/operations.md, "
+                '"Audit log")'
+            ) from None
         raise fail(f"migration failed ({type(exc).__name__}); is the database reachable?") from None
 
 
@@ -104,7 +123,19 @@ def serve(
     if forwarded_allow_ips is not None:
         overrides["forwarded_allow_ips"] = forwarded_allow_ips
     settings = settings.model_copy(update=overrides)
+    if settings.run_refresher:
+        from colloque.worker import audit_sealing
+
+        try:
+            audit_sealing(settings)  # the audit signing key: refused here rather than in a worker
+        except ConfigurationError as exc:
+            raise fail(str(exc)) from None
     _migrate(settings)
+    checked = database_of(settings)
+    try:
+        check_database_role(settings, checked)
+    finally:
+        checked.dispose()
     _run_server(settings, host=host or settings.host, port=port or settings.port, workers=workers)
 
 
@@ -173,10 +204,11 @@ def worker(
     from colloque.delivery.outbox import DeliveryReport, OutboxWorker
     from colloque.delivery.setup import outbox_delivery_from_settings
     from colloque.storage.blobs import FilesystemBlobStore
-    from colloque.worker import SweepSchedule, run_cycle
+    from colloque.worker import SweepSchedule, audit_sealing, run_cycle
 
     settings = settings_of(database_url)
     database = database_of(settings)
+    check_database_role(settings, database)
     clock = SystemClock()
     try:
         delivery = outbox_delivery_from_settings(settings, database=database, clock=clock)
@@ -193,6 +225,10 @@ def worker(
     )
     if not once:
         outbox.start()
+    try:
+        audit = audit_sealing(settings)
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None
     sweeps = SweepSchedule(FilesystemBlobStore(settings.data_dir / "blobs"), clock)
     while True:
         report = run_cycle(
@@ -202,8 +238,10 @@ def worker(
             blobs=sweeps.due(),
             document_upload_grace=settings.document_upload_grace,
             address_retention=settings.audit_address_retention,
+            audit=audit,
         )
         console.print(
+            f"integrated {report.audit_integrated} audit events, "
             f"refreshed {report.agendas_refreshed} agendas, lapsed {report.offers_lapsed} offers, "
             f"swept {report.documents_swept} documents never described, "
             f"{report.temporaries_removed} temporary files"

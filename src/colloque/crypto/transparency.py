@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from uuid import UUID
@@ -314,6 +314,33 @@ def note_key_id(name: str, public_key: bytes) -> bytes:
 def log_public_key(log_signing_seed: bytes) -> bytes:
     """The log's Ed25519 public key, which clients pin, from its 32-byte signing seed."""
     return _sodium.ed25519_keypair_from_seed(log_signing_seed)[0]
+
+
+def new_log_seed() -> bytes:
+    """A fresh 32-byte Ed25519 seed for a log's signing key."""
+    return _sodium.random_bytes(32)
+
+
+def sign_with_seed(message: bytes, *, seed: bytes) -> bytes:
+    """The 64-byte Ed25519 signature of ``message`` by the key of a 32-byte seed."""
+    return _sodium.ed25519_sign(message, _sodium.ed25519_keypair_from_seed(seed)[1])
+
+
+def signed_note(
+    checkpoint: Checkpoint, *, public_key: bytes, sign: Callable[[bytes], bytes]
+) -> str:
+    """The checkpoint as a signed note whose signature ``sign`` makes (a key file, or a token that
+    never lets its key out); the line's key ID names ``public_key``. The signature is checked
+    before the note is returned, so a signer holding another key fails here, not at a verifier."""
+    text = checkpoint.note_text()
+    signature = sign(text.encode("utf-8"))
+    try:
+        _sodium.ed25519_verify(signature, text.encode("utf-8"), public_key)
+    except SignatureInvalid:
+        raise ProofInvalid("the signer's signature does not verify with its public key") from None
+    key_id = note_key_id(checkpoint.origin, public_key)
+    encoded = base64.b64encode(key_id + signature).decode("ascii")
+    return f"{text}\n\u2014 {checkpoint.origin} {encoded}\n"
 
 
 def sign_checkpoint(checkpoint: Checkpoint, *, log_signing_seed: bytes) -> str:

@@ -15,6 +15,8 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
+from colloque.audit.services import AuditAction, record
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import CancelReason, Status
 from colloque.delivery.recipients import Recipient, Undeliverable, patient_of, recipient_of
@@ -34,6 +36,7 @@ from colloque.notifications.rendering import (
 )
 from colloque.notifications.services import Template
 from colloque.notifications.unsubscribe import make_token
+from colloque.principal import ANONYMOUS
 from colloque.scheduling.models import Practice, Practitioner
 from colloque.search.availability import list_free_slots
 
@@ -188,6 +191,31 @@ def compose(session: Session, row: OutboxMessage, config: MailConfig, *, now: da
             ),
         )
     return _composed(row, config, recipient, rendered, attachments, headers or ())
+
+
+def audit_composed(session: Session, row: OutboxMessage, *, now: datetime) -> None:
+    """Addressing a message read the patient's contact and their appointment: a read of personal
+    data like any other. The worker acts for no account (``ANONYMOUS``; the event's interface
+    says ``worker``)."""
+    appointment = (
+        None
+        if row.appointment_id is None
+        else session.get(Appointment, (row.practice_id, row.appointment_id))
+    )
+    refs = [(ObjectKind.NOTIFICATION, row.message_id)]
+    if appointment is not None:
+        refs.append((ObjectKind.APPOINTMENT, appointment.appointment_id))
+    record(
+        session,
+        at=now,
+        action=AuditAction.NOTIFICATION_COMPOSED,
+        principal=ANONYMOUS,
+        practice_id=row.practice_id,
+        subject_id=patient_of(patient_id=row.patient_id, appointment=appointment),
+        object_kind="notification",
+        object_id=row.message_id,
+        objects=refs,
+    )
 
 
 def _compose_message_notice(session: Session, row: OutboxMessage, config: MailConfig) -> Composed:

@@ -20,6 +20,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import AccountTarget, Action, require
 from colloque.booking.models import Appointment
@@ -62,6 +63,18 @@ class InboxEntry:
     practice_timezone: str | None = None
     appointment_id: UUID | None = None
     appointment_starts_at: datetime | None = None
+    #: The appointment's patient: named in the read's audit event, not shown.
+    patient_id: UUID | None = None
+
+    def refs(self) -> list[tuple[ObjectKind, UUID]]:
+        """What showing this entry names in an audit event."""
+        refs = [(ObjectKind.NOTIFICATION, self.entry_id)]
+        if self.appointment_id is not None and self.patient_id is not None:
+            refs += [
+                (ObjectKind.APPOINTMENT, self.appointment_id),
+                (ObjectKind.PATIENT, self.patient_id),
+            ]
+        return refs
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +128,7 @@ def list_inbox(
     account_id = _own(principal)
     cursor = Cursor.decode(before) if before is not None else None
     entries = _entries(session, account_id, cursor=cursor, limit=limit + 1)
+    page = entries[:limit]
     record(
         session,
         at=now,
@@ -122,8 +136,8 @@ def list_inbox(
         principal=principal,
         object_kind="notification_list",
         object_id=None,
+        objects=[ref for entry in page for ref in entry.refs()],
     )
-    page = entries[:limit]
     more = len(entries) > limit
     last = page[-1] if page else None
     next_before = (
@@ -148,6 +162,7 @@ def check_reference(
         principal=principal,
         object_kind="notification",
         object_id=found[0].entry_id if found else None,
+        objects=[ref for entry in found for ref in entry.refs()],
     )
     if not found:
         raise NotFound("no message with this reference", field="reference")
@@ -223,6 +238,7 @@ def _entries(
             practice_timezone=practice.timezone,
             appointment_id=appointment.appointment_id if appointment is not None else None,
             appointment_starts_at=appointment.starts_at if appointment is not None else None,
+            patient_id=appointment.patient_id if appointment is not None else None,
             entry_id=row.message_id,
         )
         for row, practice, appointment in session.execute(messages)

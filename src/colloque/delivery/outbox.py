@@ -31,7 +31,7 @@ from colloque.audit.context import Interface, bind_for_process
 from colloque.clock import Clock
 from colloque.crypto.errors import CryptoError
 from colloque.delivery.channels import Channels
-from colloque.delivery.compose import Composed, MailConfig, compose
+from colloque.delivery.compose import Composed, MailConfig, audit_composed, compose
 from colloque.delivery.pauses import alert_admins
 from colloque.delivery.recipients import Undeliverable
 from colloque.delivery.reminders import ReminderPlanner
@@ -181,11 +181,14 @@ class OutboxDelivery:
 
     def _deliver_appointment_message(self, key: tuple[UUID, UUID]) -> DeliveryReport:
         try:
-            with self._database.read() as session:
+            # A write: the read of the patient's contact is audited before the message goes.
+            with self._database.write() as session:
                 row = session.get(OutboxMessage, key)
                 if row is None:  # pragma: no cover - rows are never deleted while leased
                     return DeliveryReport()
-                composed = compose(session, row, self._mail, now=self._clock.now())
+                now = self._clock.now()
+                composed = compose(session, row, self._mail, now=now)
+                audit_composed(session, row, now=now)
         except Undeliverable as exc:
             return self._record(OutboxMessage, key, error=exc.category, permanent=True)
         # Whom it goes to is recorded with the result, so the account's inbox lists it (a retry

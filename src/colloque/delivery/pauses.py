@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import Account
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.errors import Conflict, NotFound
@@ -49,6 +50,13 @@ class PauseView:
     resolved_by: UUID | None
     resolved_count: int | None
 
+    def refs(self) -> list[tuple[ObjectKind, UUID]]:
+        """What showing this pause names in an audit event: it and the accounts it shows."""
+        accounts = {self.principal_account_id, self.resolved_by} - {None}
+        return [(ObjectKind.OUTBOX_PAUSE, self.pause_id)] + [
+            (ObjectKind.ACCOUNT, account) for account in accounts if account is not None
+        ]
+
 
 def pauses(
     session: Session,
@@ -71,14 +79,27 @@ def pauses(
 def list_pauses(
     session: Session,
     *,
+    now: datetime,
     principal: Principal,
     practice_id: UUID,
     only_open: bool = True,
     limit: int = 100,
 ) -> list[PauseView]:
-    """A practice's admins see its pauses (``practice:outbox:view``)."""
+    """A practice's admins see its pauses (``practice:outbox:view``); the read is audited,
+    naming each pause and the accounts that tripped or resolved it."""
     require(principal, Action.PRACTICE_OUTBOX_VIEW, PracticeTarget(practice_id), what="practice")
-    return pauses(session, practice_id=practice_id, only_open=only_open, limit=limit)
+    found = pauses(session, practice_id=practice_id, only_open=only_open, limit=limit)
+    record(
+        session,
+        at=now,
+        action=AuditAction.OUTBOX_PAUSES_LISTED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="outbox_pause_list",
+        object_id=None,
+        objects=[ref for pause in found for ref in pause.refs()],
+    )
+    return found
 
 
 def do_release_pause(
@@ -167,6 +188,7 @@ def _resolve(
     pause.resolved_at = now
     pause.resolved_by = principal.account_id
     pause.resolved_count = int(getattr(result, "rowcount", 0))
+    view = _view(pause, counts)
     record(
         session,
         at=now,
@@ -175,9 +197,10 @@ def _resolve(
         object_kind="outbox_pause",
         object_id=pause_id,
         practice_id=practice_id,
+        objects=view.refs(),
     )
     session.flush()
-    return _view(pause, counts)
+    return view
 
 
 # -- the admins' alert ---------------------------------------------------------------------

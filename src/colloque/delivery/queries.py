@@ -13,6 +13,8 @@ from uuid import UUID
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
+from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.notifications.models import AccountMail, OutboxMessage
 from colloque.principal import Principal
@@ -30,6 +32,8 @@ class FailedMessage:
     attempts: int
     last_error: str | None
     created_at: datetime
+    #: The patient it was about: named in the read's audit event, not shown.
+    patient_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +70,37 @@ def failed_messages(
             attempts=row.attempts,
             last_error=row.last_error,
             created_at=row.created_at,
+            patient_id=row.patient_id,
         )
         for row in session.scalars(statement)
     ]
 
 
 def list_failed_messages(
-    session: Session, *, principal: Principal, practice_id: UUID, limit: int = 100
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, limit: int = 100
 ) -> list[FailedMessage]:
-    """A practice's admins see its failed messages (``practice:outbox:view``)."""
+    """A practice's admins see its failed messages (``practice:outbox:view``); the read is
+    audited, naming each message and the appointment and patient it was about."""
     require(principal, Action.PRACTICE_OUTBOX_VIEW, PracticeTarget(practice_id), what="practice")
-    return failed_messages(session, practice_id=practice_id, limit=limit)
+    found = failed_messages(session, practice_id=practice_id, limit=limit)
+    refs: list[tuple[ObjectKind, UUID]] = []
+    for message in found:
+        refs.append((ObjectKind.NOTIFICATION, message.message_id))
+        if message.appointment_id is not None:
+            refs.append((ObjectKind.APPOINTMENT, message.appointment_id))
+        if message.patient_id is not None:
+            refs.append((ObjectKind.PATIENT, message.patient_id))
+    record(
+        session,
+        at=now,
+        action=AuditAction.OUTBOX_FAILED_LISTED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="notification_list",
+        object_id=None,
+        objects=refs,
+    )
+    return found
 
 
 def failed_account_mail(session: Session, *, limit: int = 100) -> list[FailedAccountMail]:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.errors import Duplicate, InvalidInput, NotFound
@@ -199,6 +200,7 @@ def find_practice_patients(
         practice_id=practice_id,
         object_kind="patient_list",
         object_id=None,
+        objects=[(ObjectKind.PATIENT, registered.patient_id) for registered in found],
     )
     return found
 
@@ -219,12 +221,22 @@ def _registered(
     return RegisteredPatient(patient=row[0], contact=row[1])
 
 
+def reach_practice_patient(
+    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+) -> RegisteredPatient:
+    """A patient of the practice's registry, for its members, not audited: for a reader that
+    records one event for all it shows (``booking.access.read_registry_patient``)."""
+    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
+    return _registered(session, practice_id, patient_id)
+
+
 def get_practice_patient(
     session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
 ) -> RegisteredPatient:
     """A patient of the practice's registry, for its members; read access is audited."""
-    require(principal, Action.PRACTICE_AGENDA_VIEW, PracticeTarget(practice_id), what="practice")
-    registered = _registered(session, practice_id, patient_id)
+    registered = reach_practice_patient(
+        session, principal=principal, practice_id=practice_id, patient_id=patient_id
+    )
     record(
         session,
         at=now,

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, require
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
@@ -180,16 +181,27 @@ def get_patient_for_holder(session: Session, *, principal: Principal, patient_id
     return patient
 
 
-def list_patients(session: Session, *, principal: Principal) -> list[Patient]:
+def list_patients(session: Session, *, now: datetime, principal: Principal) -> list[Patient]:
+    """The account's own record and its relatives; the read is audited, naming each of them."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
-    return list(
+    found = list(
         session.scalars(
             select(Patient)
             .where(Patient.holder_account_id == principal.account_id)
             .order_by(Patient.relationship != "self", Patient.birth_date)
         )
     )
+    record(
+        session,
+        at=now,
+        action=AuditAction.PATIENTS_LISTED,
+        principal=principal,
+        object_kind="patient_list",
+        object_id=None,
+        objects=[(ObjectKind.PATIENT, patient.patient_id) for patient in found],
+    )
+    return found
 
 
 def do_update_relative(

@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action
 from colloque.crypto.documents import HEADER_BYTES
@@ -207,5 +208,6 @@ def open_document_stream(
         subject_id=patient_id,
         object_kind=DOCUMENT,
         object_id=document_id,
+        objects=[(ObjectKind.ITEM, document_id)],
     )
     return stream

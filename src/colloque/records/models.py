@@ -43,6 +43,8 @@ class SealedItemRow(Base):
         CheckConstraint(f"kind IN {_in(ITEM_KINDS)}", name="kind"),
         Index("ix_sealed_items_context", "practice_id", "context_id", "created_at"),
         Index("ix_sealed_items_patient", "practice_id", "patient_id", "created_at"),
+        # The items an audit event names, looked up by id alone (an incident report).
+        Index("ix_sealed_items_item_id", "item_id"),
         {"info": shard(ShardKind.PRACTICE)},
     )
 

@@ -8,7 +8,7 @@ practitioners' group (notes) is re-wrapped the same way, by practitioners only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.errors import InvalidInput
@@ -61,16 +62,27 @@ class StaleWraps:
     next_after: UUID | None
 
 
+def _item_refs(items: Iterable[tuple[UUID, UUID]]) -> list[tuple[ObjectKind, UUID]]:
+    """What an event about these (item, patient) pairs names: each item and its patient."""
+    return [
+        ref
+        for item_id, patient_id in items
+        for ref in ((ObjectKind.ITEM, item_id), (ObjectKind.PATIENT, patient_id))
+    ]
+
+
 def list_stale_practice_wraps(
     session: Session,
     *,
+    now: datetime,
     principal: Principal,
     practice_id: UUID,
     after: UUID | None,
     limit: int,
     group: KeyGroup = PRACTICE,
 ) -> StaleWraps:
-    """The group's wraps at an epoch older than the current one, by item id after ``after``."""
+    """The group's wraps at an epoch older than the current one, by item id after ``after``.
+    Audited: a read of key wraps, naming each item and its patient."""
     _may_rewrap(principal, practice_id, group)
     current = _group_epoch(session, practice_id, group)
     stale = (
@@ -79,15 +91,41 @@ def list_stale_practice_wraps(
         ItemKeyWrap.recipient_id == group.group_id(practice_id),
         ItemKeyWrap.epoch < current,
     )
-    statement = select(ItemKeyWrap.item_id).where(*stale).distinct()
+    # The item's patient comes with its id, for the audit event.
+    statement = (
+        select(ItemKeyWrap.item_id, SealedItemRow.patient_id)
+        .join(
+            SealedItemRow,
+            (SealedItemRow.practice_id == ItemKeyWrap.practice_id)
+            & (SealedItemRow.item_id == ItemKeyWrap.item_id),
+        )
+        .where(*stale)
+        .distinct()
+    )
     if after is not None:
         statement = statement.where(ItemKeyWrap.item_id > after)
     size = min(limit, MAX_PAGE)
-    item_ids = list(session.scalars(statement.order_by(ItemKeyWrap.item_id).limit(size)))
+    items = [
+        (item_id, patient_id)
+        for item_id, patient_id in session.execute(
+            statement.order_by(ItemKeyWrap.item_id).limit(size)
+        )
+    ]
+    item_ids = [item_id for item_id, _patient in items]
     wraps = session.scalars(
         select(ItemKeyWrap)
         .where(*stale, ItemKeyWrap.item_id.in_(item_ids))
         .order_by(ItemKeyWrap.item_id, ItemKeyWrap.epoch)
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.SEALED_ITEMS_READ,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="item_key_wraps",
+        object_id=None,
+        objects=_item_refs(items),
     )
     return StaleWraps(current, list(wraps), _next(item_ids, size))
 
@@ -99,7 +137,8 @@ def _next(item_ids: list[UUID], size: int) -> UUID | None:
 
 def _batch(
     session: Session, wraps: Sequence[bytes], practice_id: UUID, patient_id: UUID | None
-) -> dict[UUID, bytes]:
+) -> tuple[dict[UUID, bytes], dict[UUID, UUID]]:
+    """The wraps by item, and each item's patient (what the write's event names)."""
     if not wraps:
         raise InvalidInput("no key wraps", field="wraps")
     if len(wraps) > MAX_BATCH:
@@ -110,16 +149,16 @@ def _batch(
         if item_id in by_item:
             raise InvalidInput("two key wraps for the same item", field=f"wraps[{index}]")
         by_item[item_id] = wrap
-    statement = select(SealedItemRow.item_id).where(
+    statement = select(SealedItemRow.item_id, SealedItemRow.patient_id).where(
         SealedItemRow.practice_id == practice_id, SealedItemRow.item_id.in_(list(by_item))
     )
     if patient_id is not None:
         statement = statement.where(SealedItemRow.patient_id == patient_id)
-    known = set(session.scalars(statement))
+    known: dict[UUID, UUID] = {row.item_id: row.patient_id for row in session.execute(statement)}
     for index, item_id in enumerate(by_item):
         if item_id not in known:
             raise InvalidInput("a key wrap of an unknown item", field=f"wraps[{index}]")
-    return by_item
+    return by_item, known
 
 
 def do_rewrap_practice_items(
@@ -134,7 +173,7 @@ def do_rewrap_practice_items(
     """Store wraps for the group's current epoch; drop its older wraps of those items."""
     _may_rewrap(principal, practice_id, group)
     current = _group_epoch(session, practice_id, group)
-    by_item = _batch(session, wraps, practice_id, None)
+    by_item, patients = _batch(session, wraps, practice_id, None)
     group_id = group.group_id(practice_id)
     wanted = Recipient("practice", group_id, current)
     for index, (item_id, wrap) in enumerate(by_item.items()):
@@ -155,6 +194,7 @@ def do_rewrap_practice_items(
         practice_id=practice_id,
         object_kind="item_key_wraps",
         object_id=None,
+        objects=_item_refs(patients.items()),
     )
     return len(by_item)
 
@@ -228,6 +268,7 @@ def list_reshare(
         subject_id=patient_id,
         object_kind="item_key_wraps",
         object_id=None,
+        objects=[(ObjectKind.ITEM, item_id) for item_id in item_ids],
     )
     return Reshare(holder, epoch, list(wraps), _next(item_ids, size))
 
@@ -251,7 +292,7 @@ def do_reshare_patient_items(
         raise InvalidInput(
             "check the patient's identity in person before re-sharing", field="identity_checked"
         )
-    by_item = _batch(session, wraps, practice_id, patient_id)
+    by_item, patients = _batch(session, wraps, practice_id, patient_id)
     wanted = Recipient("user", holder, epoch)
     for index, (item_id, wrap) in enumerate(by_item.items()):
         check_wrap(wrap, item_id=item_id, wanted={wanted}, field=f"wraps[{index}]")
@@ -272,5 +313,6 @@ def do_reshare_patient_items(
         subject_id=patient_id,
         object_kind="item_key_wraps",
         object_id=None,
+        objects=_item_refs(patients.items()),
     )
     return len(by_item)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import KeyBundleRow
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.items import (
@@ -247,6 +248,7 @@ def store_sealed_item(
         subject_id=patient_id,
         object_kind=kind,
         object_id=header.item_id,
+        objects=[(ObjectKind.ITEM, header.item_id)],
     )
     return row
 

@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
 from colloque.crypto.groups import clinical_group_id
@@ -86,9 +87,9 @@ class Place:
     patient: Patient
 
 
-def list_places(session: Session, *, principal: Principal) -> list[Place]:
+def list_places(session: Session, *, now: datetime, principal: Principal) -> list[Place]:
     """Every practice that knows a patient the principal holds, by practice name, the holder's
-    own record before their relatives'."""
+    own record before their relatives'. Audited, naming each patient."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     rows = session.execute(
@@ -106,31 +107,60 @@ def list_places(session: Session, *, principal: Principal) -> list[Place]:
             what="patient",
             field="patient_id",
         )
+    _audit_places(session, now, principal, [patient.patient_id for _, _, patient in rows])
     return [Place(practice_id, name, patient) for practice_id, name, patient in rows]
 
 
+def _audit_places(
+    session: Session, now: datetime, principal: Principal, patient_ids: list[UUID]
+) -> None:
+    record(
+        session,
+        at=now,
+        action=AuditAction.PATIENTS_LISTED,
+        principal=principal,
+        object_kind="patient_list",
+        object_id=None,
+        objects=[(ObjectKind.PATIENT, patient_id) for patient_id in patient_ids],
+    )
+
+
 def get_place(
-    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
 ) -> Place:
-    """One of :func:`list_places`; anything else, someone else's included, is not found."""
+    """One of :func:`list_places`; anything else, someone else's included, is not found.
+    Audited, naming the patient."""
     patient = held_patient(
         session, principal, Action.PATIENT_RECORDS_VIEW, practice_id, patient_id, known_there=True
     )
     # The registry row held_patient found references the practice: it exists.
     practice = session.get_one(Practice, practice_id)
+    _audit_places(session, now, principal, [patient.patient_id])
     return Place(practice.practice_id, practice.name, patient)
 
 
 def get_holder(
-    session: Session, *, principal: Principal, practice_id: UUID, patient_id: UUID
+    session: Session, *, now: datetime, principal: Principal, practice_id: UUID, patient_id: UUID
 ) -> UUID | None:
     """The account holding a patient of the practice (None: nobody holds them): a staff
     client seals notes and messages for that account's key (from the key directory) and the
-    practice group's."""
+    practice group's. Audited as a read of the patient (it links them to an account)."""
     patient = staff_patient(
         session, principal, Action.PRACTICE_MESSAGE_SEND, practice_id, patient_id
     )
-    return patient.holder_account_id
+    holder = patient.holder_account_id
+    record(
+        session,
+        at=now,
+        action=AuditAction.PRACTICE_PATIENT_VIEWED,
+        principal=principal,
+        practice_id=practice_id,
+        subject_id=patient_id,
+        object_kind="patient",
+        object_id=patient_id,
+        objects=[] if holder is None else [(ObjectKind.ACCOUNT, holder)],
+    )
+    return holder
 
 
 def do_write_item(
@@ -228,5 +258,6 @@ def read_items(
         subject_id=patient_id,
         object_kind=kind,
         object_id=None,
+        objects=[(ObjectKind.ITEM, found_item.item.item_id) for found_item in found],
     )
     return found

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from colloque.api.deps import DB, AnyPrincipal, ClockDep
 from colloque.booking import access as reading
 from colloque.booking.rules import Status
+from colloque.booking.waitlist.services import find_my_waitlist, waitlist_refs
 from colloque.errors import NotFound
 from colloque.scheduling.models import Practice, Practitioner, VisitType
 from colloque.web import calendar_file
@@ -142,12 +143,16 @@ def my_appointments_page(
     page = page_for(request, lang_cookie)
     now = clock.now()
     with db.write() as session:  # the listing is audited
-        views = reading.list_my_appointments(session, now=now, principal=principal)
+        # One event names the appointments and the waitlist the page shows.
+        waiting = find_my_waitlist(session, principal=principal)
+        views = reading.list_my_appointments(
+            session, now=now, principal=principal, also=waitlist_refs(waiting)
+        )
         places = _places(session, views)
         items = [_item(page, v, places[_key(v)], now) for v in views]
         sealed_at = {v.appointment.practice_id for v in views if v.reason is not None}
         labels = _visit_type_labels(session, sealed_at)
-        offers, entries = waitlist_section(session, principal=principal, language=page.language)
+        offers, entries = waitlist_section(session, found=waiting, language=page.language)
     upcoming = [item for item in items if item["upcoming"]]
     # The most recent first: last week's visit matters more than one from three years ago.
     past = [item for item in reversed(items) if not item["upcoming"]]

@@ -25,7 +25,6 @@ from colloque.booking import access as reading
 from colloque.booking.rules import Status
 from colloque.crypto.documents import MAX_DOCUMENT_BYTES
 from colloque.errors import NotFound
-from colloque.patients import registry
 from colloque.principal import Principal
 from colloque.scheduling import services as scheduling
 from colloque.scheduling import timetable
@@ -179,30 +178,15 @@ def desk_patient_page(
     try:
         with db.write() as session:
             practice = scheduling.get_practice(session, practice_id=practice_id)
-            registered = registry.get_practice_patient(
+            # With their sealed reasons (the practice's wraps) for members who hold its key.
+            patient_page = reading.read_registry_patient(
                 session,
                 now=now,
                 principal=principal,
                 practice_id=practice_id,
                 patient_id=patient_id,
             )
-            appointments = reading.list_patient_appointments(
-                session,
-                now=now,
-                principal=principal,
-                practice_id=practice_id,
-                patient_id=patient_id,
-            )
-            # Their sealed reasons with the practice's wraps, for members who hold its key.
-            views = reading.practice_views(
-                session,
-                principal=principal,
-                practice_id=practice_id,
-                rows=[
-                    reading.PatientAppointmentRow(appointment, registered.patient)
-                    for appointment in appointments
-                ],
-            )
+            registered, views = patient_page.registered, patient_page.views
             agendas = timetable.list_practice_agendas(
                 session, practice_id=practice_id, online_only=False
             )
@@ -215,7 +199,7 @@ def desk_patient_page(
     zone = ZoneInfo(practice.timezone)
     upcoming: list[dict[str, Any]] = []
     past: list[dict[str, Any]] = []
-    for appointment in appointments:  # latest first
+    for appointment in (view.appointment for view in views):  # latest first
         row = {
             "when": slot_text(appointment.starts_at.astimezone(zone), page.language),
             "practitioner": names.get(appointment.practitioner_id, ""),

@@ -15,7 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from colloque.api.deps import DB, AnyPrincipal, SettingsDep
+from colloque.api.deps import DB, AnyPrincipal, ClockDep, SettingsDep
 from colloque.crypto.documents import MAX_DOCUMENT_BYTES
 from colloque.errors import NotFound
 from colloque.patients.services import Relationship
@@ -44,13 +44,17 @@ def _who(page: Page, place: threads.Place) -> str:
 
 @router.get(PATH, response_class=HTMLResponse)
 def records_index(
-    request: Request, db: DB, principal: AnyPrincipal, lang_cookie: LangParam = None
+    request: Request,
+    db: DB,
+    clock: ClockDep,
+    principal: AnyPrincipal,
+    lang_cookie: LangParam = None,
 ) -> Response:
     if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
-    with db.read() as session:
-        places = threads.list_places(session, principal=principal)
+    with db.write() as session:  # the listing is audited
+        places = threads.list_places(session, now=clock.now(), principal=principal)
         practices: dict[UUID, dict[str, Any]] = {}
         for place in places:
             entry = practices.setdefault(
@@ -72,6 +76,7 @@ def record_page(
     practice_text: str,
     patient_text: str,
     db: DB,
+    clock: ClockDep,
     settings: SettingsDep,
     principal: AnyPrincipal,
     lang_cookie: LangParam = None,
@@ -87,9 +92,13 @@ def record_page(
     if ids[0] is None or ids[1] is None:
         return not_found
     try:
-        with db.read() as session:
+        with db.write() as session:  # the read is audited
             place = threads.get_place(
-                session, principal=principal, practice_id=ids[0], patient_id=ids[1]
+                session,
+                now=clock.now(),
+                principal=principal,
+                practice_id=ids[0],
+                patient_id=ids[1],
             )
     except NotFound:
         return not_found

@@ -11,7 +11,7 @@ from babel.dates import format_date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from colloque.api.deps import DB, AnyPrincipal
+from colloque.api.deps import DB, AnyPrincipal, ClockDep
 from colloque.patients import services as patients
 from colloque.patients.services import Relationship
 from colloque.web.assets import Assets
@@ -29,13 +29,17 @@ RELATIONSHIPS = [r.value for r in Relationship if r is not Relationship.SELF]
 
 @router.get(PATH, response_class=HTMLResponse)
 def relatives_page(
-    request: Request, db: DB, principal: AnyPrincipal, lang_cookie: LangParam = None
+    request: Request,
+    db: DB,
+    clock: ClockDep,
+    principal: AnyPrincipal,
+    lang_cookie: LangParam = None,
 ) -> Response:
     if not has_account(principal):
         return login_redirect(request)
     page = page_for(request, lang_cookie)
-    with db.read() as session:
-        people = patients.list_patients(session, principal=principal)
+    with db.write() as session:  # the listing is audited
+        people = patients.list_patients(session, now=clock.now(), principal=principal)
         rows: list[dict[str, Any]] = [
             {
                 "id": str(p.patient_id),

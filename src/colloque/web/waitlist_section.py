@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from colloque.booking.models import Appointment
 from colloque.booking.waitlist import services
 from colloque.patients.models import Patient
-from colloque.principal import Principal
 from colloque.scheduling import timetable
 from colloque.scheduling.models import Practice, Practitioner, VisitType
 from colloque.web.i18n import Language
@@ -31,13 +30,13 @@ _OPEN = frozenset({"waiting", "offered"})
 
 
 def waitlist_section(
-    session: Session, *, principal: Principal, language: Language
+    session: Session, *, found: services.Waitlist, language: Language
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The pending offers and the open entries, each as the template and the island read it."""
     offers: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
     agendas: dict[UUID, list[tuple[Practitioner, list[VisitType]]]] = {}
-    for entry, offer in services.list_my_waitlist(session, principal=principal):
+    for entry, offer in found:
         if entry.status not in _OPEN:
             continue
         practice = session.get(Practice, entry.practice_id)

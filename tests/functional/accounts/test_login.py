@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from colloque.accounts.config import AccountsConfig
 from colloque.accounts.models import Account, Credentials, Throttle
+from colloque.accounts.sessions import hash_token
 from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
 from colloque.config import Settings
 from colloque.crypto.login import KDF_PARAMS_BYTES, KdfParams, verify_auth_key
+from colloque.principal import credential_id
 from colloque.storage.engine import Database
 from tests.factories import make_person
 from tests.functional.accounts.conftest import (
@@ -80,8 +82,11 @@ def test_login_unlocks_the_keys(db: Database, clock: SettableClock, http: TestCl
     assert client.unlocked_keys.user_id == person.account_id
     assert client.me()["account_id"] == str(person.account_id)
     with db.read() as session:
-        actions = session.scalars(select(AuditEvent.action)).all()
-    assert "accounts:session:login" in actions
+        login = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "accounts:session:login")
+        ).one()
+    # The event names the session it opened, the one the client now uses.
+    assert login.credential_id == credential_id(hash_token(client.token))
 
 
 def test_wrong_password_and_unknown_address_look_the_same(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ PRODUCTION: dict[str, Any] = {
     "secret_key": SecretStr("k" * 40),
     "database_url": "postgresql://x/y",
     "key_directory_log_key": SecretStr("6b" * 32),
+    "audit_signing_key_file": Path("/run/keys/colloque-audit"),
 }
 
 

@@ -215,7 +215,7 @@ def test_the_history_pages_newest_first_without_repeats_and_reading_it_is_logged
         viewed = session.scalars(
             select(AuditEvent).where(AuditEvent.action == AuditAction.ACCESS_HISTORY_VIEWED.value)
         ).all()
-    # Each read is an event naming the patients shown, and none of them fills the history.
+    # Each read is an event naming the patients it shows, and none of them fills the history.
     assert len(viewed) == 5  # everything, then four pages
     assert all(event.actor_account_id == world.holder.account_id for event in viewed)
     assert len(_history(client, world.holder)["items"]) == 7

@@ -213,9 +213,17 @@ def test_revoking_ends_access_at_once(
     assert again.status_code == 409
     missing = client.delete(f"{grants_url(world)}/{uuid.uuid4()}", headers=auth(world.admin))
     assert missing.status_code == 404
-    assert [action for action, _role in audit_actions(db, object_kind="operator_grant")] == [
+    assert [
+        action
+        for action, _role in audit_actions(db, object_kind="operator_grant", outcome="allowed")
+    ] == [
         "security:operator_access:grant",
         "security:operator_access:revoke",
+    ]
+    # The secretary's 403 and the missing grant's 404 (audit.denials).
+    assert sorted(audit_actions(db, object_kind="operator_grant", outcome="denied")) == [
+        ("security:access:denied", "admin"),
+        ("security:access:denied", "secretary"),
     ]
     with pytest.raises(Conflict), db.write() as session:
         do_revoke_operator_access(

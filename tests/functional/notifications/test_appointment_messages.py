@@ -13,6 +13,9 @@ import icalendar
 from sqlalchemy import select
 
 from colloque.accounts.models import Account
+from colloque.audit.models import AuditEvent
+from colloque.audit.objects import ObjectKind, unpack
+from colloque.audit.services import AuditAction
 from colloque.booking.changes import (
     do_cancel_appointment,
     do_mark_appointment,
@@ -425,3 +428,22 @@ def test_a_no_show_follow_up_is_said_only_while_the_mark_stands(
     assert delivery.run_until_idle().failed == 1
     assert inbox.messages == []
     assert ("no_show_follow_up", "failed", "no_longer_no_show") in _statuses(db)
+
+
+def test_addressing_a_message_is_an_audited_read_of_the_patient(
+    db: Database, clock: SettableClock, world: World, delivery: OutboxDelivery
+) -> None:
+    """The worker reads the patient's contact to address the message: one event, by no account,
+    naming the message, the appointment and the patient."""
+    appointment = book(db, clock, world, MON_0900)
+    delivery.run_until_idle()
+    with db.read() as session:
+        (event,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == AuditAction.NOTIFICATION_COMPOSED.value)
+        )
+    assert (event.actor_account_id, event.subject_id) == (None, world.holder_patient_id)
+    assert unpack(event.objects or b"") == {
+        ObjectKind.NOTIFICATION: {_only_row(db).message_id},
+        ObjectKind.APPOINTMENT: {appointment.appointment_id},
+        ObjectKind.PATIENT: {world.holder_patient_id},
+    }

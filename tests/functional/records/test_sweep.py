@@ -293,6 +293,8 @@ def test_the_cycle_logs_counts_only() -> None:
             "offers_lapsed": 0,
             "documents_swept": 2,
             "temporaries_removed": 1,
+            "audit_integrated": 0,
+            "audit_checkpoint": None,
         }
     ]
 

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from colloque.audit.models import AuditEvent
+from colloque.audit.objects import ObjectKind, unpack
 from colloque.booking.changes import do_cancel_appointment
 from colloque.booking.rules import CancelReason
 from colloque.booking.waitlist.models import WaitlistOffer
@@ -98,7 +100,19 @@ def test_the_offer_and_the_open_entries_are_listed_for_the_holder_only(site: Sit
         )
     with site.db.read() as session:
         offer = session.scalars(select(WaitlistOffer)).one()
-    page = site.client.get("/me/appointments?lang=en").text
+    answer = site.client.get("/me/appointments?lang=en")
+    page = answer.text
+    with site.db.read() as session:
+        # One event for the page: its appointments and its waitlist together.
+        (named,) = session.scalars(
+            select(AuditEvent.objects).where(
+                AuditEvent.request_id == answer.headers["x-request-id"]
+            )
+        )
+    refs = unpack(named or b"")
+    assert refs[ObjectKind.WAITLIST_ENTRY] == {own_entry, child_entry}
+    assert refs[ObjectKind.WAITLIST_OFFER] == {offer.offer_id}
+    assert offer.appointment_id in refs[ObjectKind.APPOINTMENT]
     assert "Offers from the waitlist" in page
     assert f'id="offer-{offer.offer_id}"' in page
     assert f'id="offer-actions-{offer.offer_id}"' in page

@@ -73,7 +73,7 @@ def invite(
 def pending_invitations(
     practice_id: UUID, principal: CurrentPrincipal, database: DB, clock: ClockDep
 ) -> list[InvitationOut]:
-    with database.read() as session:
+    with database.write() as session:
         return [
             _out(i)
             for i in list_invitations(

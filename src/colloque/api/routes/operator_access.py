@@ -85,9 +85,9 @@ def list_operator_grants(
     practice_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> list[OperatorGrantOut]:
     now = clock.now()
-    with db.read() as session:
+    with db.write() as session:
         grants = operator_grants.list_operator_grants(
-            session, principal=principal, practice_id=practice_id
+            session, now=now, principal=principal, practice_id=practice_id
         )
         return [OperatorGrantOut.of(grant, now) for grant in grants]
 

@@ -51,12 +51,13 @@ class FailedMessageOut(Out):
 def list_failed(
     practice_id: UUID,
     db: DB,
+    clock: ClockDep,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[FailedMessageOut]:
-    with db.read() as session:
+    with db.write() as session:
         failed = list_failed_messages(
-            session, principal=principal, practice_id=practice_id, limit=limit
+            session, now=clock.now(), principal=principal, practice_id=practice_id, limit=limit
         )
     return [FailedMessageOut.of(message) for message in failed]
 
@@ -110,15 +111,17 @@ class PauseOut(Out):
 def list_outbox_pauses(
     practice_id: UUID,
     db: DB,
+    clock: ClockDep,
     principal: CurrentPrincipal,
     include_resolved: Annotated[
         bool, Query(alias="all", description="Include released and discarded pauses.")
     ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PauseOut]:
-    with db.read() as session:
+    with db.write() as session:
         found = list_pauses(
             session,
+            now=clock.now(),
             principal=principal,
             practice_id=practice_id,
             only_open=not include_resolved,

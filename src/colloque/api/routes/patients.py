@@ -48,9 +48,9 @@ class PatientOut(Out):
     response_model=list[PatientOut],
     description="The signed-in account holder's own patient record and their relatives.",
 )
-def list_patients(db: DB, principal: CurrentPrincipal) -> list[Patient]:
-    with db.read() as session:
-        return services.list_patients(session, principal=principal)
+def list_patients(db: DB, clock: ClockDep, principal: CurrentPrincipal) -> list[Patient]:
+    with db.write() as session:
+        return services.list_patients(session, now=clock.now(), principal=principal)
 
 
 @router.post(

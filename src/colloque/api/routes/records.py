@@ -284,14 +284,16 @@ def _stale(wraps: list[ItemKeyWrap]) -> list[StaleWrapOut]:
 def stale_wraps(
     practice_id: UUID,
     db: DB,
+    clock: ClockDep,
     principal: CurrentPrincipal,
     after: UUID | None = None,
     limit: Limit = 100,
     group: GroupName = "practice",
 ) -> StaleWrapsOut:
-    with db.read() as session:
+    with db.write() as session:
         found = rewrap.list_stale_practice_wraps(
             session,
+            now=clock.now(),
             principal=principal,
             practice_id=practice_id,
             after=after,
@@ -361,11 +363,15 @@ class RecipientsOut(Out):
     ),
 )
 def recipients(
-    practice_id: UUID, patient_id: UUID, db: DB, principal: CurrentPrincipal
+    practice_id: UUID, patient_id: UUID, db: DB, clock: ClockDep, principal: CurrentPrincipal
 ) -> RecipientsOut:
-    with db.read() as session:
+    with db.write() as session:
         holder = threads.get_holder(
-            session, principal=principal, practice_id=practice_id, patient_id=patient_id
+            session,
+            now=clock.now(),
+            principal=principal,
+            practice_id=practice_id,
+            patient_id=patient_id,
         )
         return RecipientsOut(holder_account_id=holder)
 

@@ -80,11 +80,11 @@ def join(
     response_model=list[WaitlistEntryOut],
     description="The signed-in account's waitlist entries and their pending offers.",
 )
-def mine(db: DB, principal: CurrentPrincipal) -> list[WaitlistEntryOut]:
-    with db.read() as session:
+def mine(db: DB, clock: ClockDep, principal: CurrentPrincipal) -> list[WaitlistEntryOut]:
+    with db.write() as session:
         return [
             WaitlistEntryOut.of(e, o)
-            for e, o in services.list_my_waitlist(session, principal=principal)
+            for e, o in services.list_my_waitlist(session, now=clock.now(), principal=principal)
         ]
 
 

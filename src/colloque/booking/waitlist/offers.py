@@ -7,7 +7,7 @@ lapses. The offer is recorded; its delivery by mail or SMS goes through the outb
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, authorize
 from colloque.booking import queries
@@ -44,9 +45,14 @@ def audit_waitlist(
     principal: Principal,
     practice_id: UUID,
     patient_id: UUID,
-    object_id: UUID,
+    main: tuple[ObjectKind, UUID],
     action: AuditAction,
+    *,
+    also: Iterable[tuple[ObjectKind, UUID]] = (),
 ) -> None:
+    """An event about a waitlist entry or offer (``main``), naming its patient and, for an
+    offer, the appointment held for it (``also``)."""
+    kind, object_id = main
     record(
         session,
         at=now,
@@ -54,8 +60,9 @@ def audit_waitlist(
         principal=principal,
         practice_id=practice_id,
         subject_id=patient_id,
-        object_kind="waitlist",
+        object_kind=kind.value,
         object_id=object_id,
+        objects=also,
     )
 
 
@@ -240,8 +247,9 @@ def _make_offer(
         principal,
         entry.practice_id,
         entry.patient_id,
-        offer.offer_id,
+        (ObjectKind.WAITLIST_OFFER, offer.offer_id),
         AuditAction.WAITLIST_OFFERED,
+        also=[(ObjectKind.APPOINTMENT, offer.appointment_id)],
     )
     enqueue(
         session,
@@ -330,8 +338,9 @@ def do_decide_offer(
         principal,
         practice_id,
         appointment.patient_id,
-        offer_id,
+        (ObjectKind.WAITLIST_OFFER, offer_id),
         AuditAction.WAITLIST_OFFER_DECIDED,
+        also=[(ObjectKind.APPOINTMENT, appointment.appointment_id)],
     )
     enqueue(
         session,
@@ -368,8 +377,9 @@ def close_offer(
         principal,
         offer.practice_id,
         appointment.patient_id,
-        offer.offer_id,
+        (ObjectKind.WAITLIST_OFFER, offer.offer_id),
         AuditAction.WAITLIST_OFFER_DECIDED,
+        also=[(ObjectKind.APPOINTMENT, appointment.appointment_id)],
     )
 
 

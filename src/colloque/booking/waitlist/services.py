@@ -13,7 +13,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colloque.audit.services import AuditAction
+from colloque.audit.objects import ObjectKind
+from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, require
 from colloque.booking.models import Appointment
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
@@ -120,7 +121,7 @@ def do_join_waitlist(
         principal,
         practice_id,
         patient_id,
-        entry.entry_id,
+        (ObjectKind.WAITLIST_ENTRY, entry.entry_id),
         AuditAction.WAITLIST_CHANGED,
     )
     return entry
@@ -144,7 +145,7 @@ def do_leave_waitlist(
         principal,
         practice_id,
         patient.patient_id,
-        entry_id,
+        (ObjectKind.WAITLIST_ENTRY, entry_id),
         AuditAction.WAITLIST_CHANGED,
     )
     if pending is not None:
@@ -162,9 +163,12 @@ def do_leave_waitlist(
     return entry
 
 
-def list_my_waitlist(
-    session: Session, *, principal: Principal
-) -> list[tuple[WaitlistEntry, WaitlistOffer | None]]:
+Waitlist = list[tuple[WaitlistEntry, WaitlistOffer | None]]
+
+
+def find_my_waitlist(session: Session, *, principal: Principal) -> Waitlist:
+    """The entries of the account's patients and their pending offers, not audited: for a
+    reader that records one event for all it shows (the "my appointments" page)."""
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
     entries = session.scalars(
@@ -174,3 +178,35 @@ def list_my_waitlist(
         .order_by(WaitlistEntry.created_at)
     ).all()
     return [(entry, pending_offer(session, entry)) for entry in entries]
+
+
+def waitlist_refs(found: Waitlist) -> list[tuple[ObjectKind, UUID]]:
+    """What showing these names in an audit event: each entry, offer, held appointment and
+    patient."""
+    refs: list[tuple[ObjectKind, UUID]] = []
+    for entry, offer in found:
+        refs += [
+            (ObjectKind.WAITLIST_ENTRY, entry.entry_id),
+            (ObjectKind.PATIENT, entry.patient_id),
+        ]
+        if offer is not None:
+            refs += [
+                (ObjectKind.WAITLIST_OFFER, offer.offer_id),
+                (ObjectKind.APPOINTMENT, offer.appointment_id),
+            ]
+    return refs
+
+
+def list_my_waitlist(session: Session, *, now: datetime, principal: Principal) -> Waitlist:
+    """:func:`find_my_waitlist`, audited."""
+    found = find_my_waitlist(session, principal=principal)
+    record(
+        session,
+        at=now,
+        action=AuditAction.WAITLIST_LISTED,
+        principal=principal,
+        object_kind="waitlist_list",
+        object_id=None,
+        objects=waitlist_refs(found),
+    )
+    return found

@@ -38,7 +38,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("interface", sa.String(length=8), server_default="internal", nullable=False)
         )
-        batch_op.add_column(sa.Column("request_id", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("client_prefix", sa.String(length=64), nullable=True))
         batch_op.add_column(
             sa.Column("client_commitment", sa.LargeBinary(length=32), nullable=True)
