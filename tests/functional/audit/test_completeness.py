@@ -271,9 +271,6 @@ PERSONAL: dict[tuple[str, str], Scenario] = {
     ("GET", "/api/v1/me/notifications"): Scenario("holder"),
     ("GET", "/api/v1/me/notifications/{reference}"): Scenario("holder", build=holder_reference),
     ("GET", "/api/v1/me/access-history"): Scenario("holder", "mine"),
-    # Its events' objects are ids under their kinds, not objects the answer shows (their read
-    # names the members listed and the filters' patient: docs/audit-access.md).
-    ("GET", PRACTICE + "/audit"): Scenario("admin"),
     ("GET", RECORDS + "/notes"): Scenario("practitioner"),
     ("GET", MY_RECORDS + "/notes"): Scenario("holder", "mine"),
     ("GET", RECORDS + "/messages"): Scenario(STAFF),
@@ -370,6 +367,12 @@ NO_PERSONAL_DATA: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/me/reminders"): _OWN_ACCOUNT,
     ("DELETE", PRACTICE + "/invitations/{invitation_id}"): _NOTHING_SHOWN,
     ("POST", "/api/v1/invitations/accept"): _OWN_ACCOUNT,
+    # Its read names the members it lists and the filters' member and patient
+    # (tests/functional/audit/test_access_views.py, docs/audit-access.md).
+    ("GET", PRACTICE + "/audit"): (
+        "the practice's audit log: the ids each event named, by kind, and the members who acted; "
+        "no patient's data"
+    ),
     ("DELETE", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
     ("PATCH", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
     ("GET", "/api/v1/key-directory"): _KEYS,
