@@ -58,10 +58,21 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldPatient:
+    """One of the account's patients, whose history it may ask for."""
+
+    patient_id: UUID
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccessPage:
     accesses: list[Access]
     #: Pass as ``before`` for the next (older) page; None at the end.
     next_before: str | None
+    #: The account's own record first, then its relatives: the choices of ``patient_id``.
+    patients: list[HeldPatient]
 
 
 def list_access_history(
@@ -78,15 +89,16 @@ def list_access_history(
     account_id = principal.account_id
     if account_id is None:
         raise Unauthenticated("sign in to do this")
-    patients = _patients_of(session, principal, account_id, patient_id)
+    held = _held(session, account_id)
+    if patient_id is not None:
+        _check_held(session, principal, patient_id)
+    subjects = [patient_id] if patient_id else [patient.patient_id for patient in held]
     cursor = Cursor.decode(before, with_subject=True) if before is not None else None
-    rows = _rows(session, account_id, patients, cursor, limit + 1)
+    rows = _rows(session, account_id, subjects, cursor, limit + 1)
     shown = rows[:limit]
     practices = _practices(session, {row.practice_id for row in shown})
     practitioners = _practitioner_names(session, shown)
     accesses = [_access(row, account_id, practices, practitioners) for row in shown]
-    # What the answer shows: the patients of its rows (and the one asked for, even with none).
-    named = {access.patient_id for access in accesses} | ({patient_id} if patient_id else set())
     record(
         session,
         at=now,
@@ -94,7 +106,8 @@ def list_access_history(
         principal=principal,
         object_kind=ObjectKind.ACCOUNT,
         object_id=account_id,
-        objects=[(ObjectKind.PATIENT, patient) for patient in named]
+        # What the answer shows: every patient of the account (the choices), the practices.
+        objects=[(ObjectKind.PATIENT, patient.patient_id) for patient in held]
         + [(ObjectKind.PRACTICE, practice) for practice in practices],
     )
     last = shown[-1] if shown else None
@@ -103,7 +116,7 @@ def list_access_history(
         if len(rows) > limit and last is not None
         else None
     )
-    return AccessPage(accesses=accesses, next_before=next_before)
+    return AccessPage(accesses=accesses, next_before=next_before, patients=held)
 
 
 def _access(
@@ -128,15 +141,16 @@ def _access(
     )
 
 
-def _patients_of(
-    session: Session, principal: Principal, account_id: UUID, patient_id: UUID | None
-) -> list[UUID]:
-    if patient_id is None:
-        return list(
-            session.scalars(
-                select(Patient.patient_id).where(Patient.holder_account_id == account_id)
-            )
-        )
+def _held(session: Session, account_id: UUID) -> list[HeldPatient]:
+    rows = session.execute(
+        select(Patient.patient_id, Patient.first_name, Patient.last_name)
+        .where(Patient.holder_account_id == account_id)
+        .order_by(Patient.relationship != "self", Patient.birth_date, Patient.patient_id)
+    )
+    return [HeldPatient(row.patient_id, row.first_name, row.last_name) for row in rows]
+
+
+def _check_held(session: Session, principal: Principal, patient_id: UUID) -> None:
     holder = session.scalar(
         select(Patient.holder_account_id).where(Patient.patient_id == patient_id)
     )
@@ -147,7 +161,6 @@ def _patients_of(
         what="patient",
         field="patient_id",
     )
-    return [patient_id]
 
 
 def _rows(

@@ -23,7 +23,6 @@ from colloque.accesslog.history import YOU, Access, list_access_history
 from colloque.api.deps import DB, AnyPrincipal, ClockDep
 from colloque.audit.objects import ObjectKind
 from colloque.errors import InvalidInput, NotFound
-from colloque.patients.services import list_patients
 from colloque.principal import Role
 from colloque.web.rendering import LangParam, Page, error_page, page_for, render
 from colloque.web.session import has_account, login_redirect, private
@@ -101,7 +100,6 @@ def access_history_page(
         return private(request, error_page(page, 404, "error.not_found"))
     try:
         with db.write() as session:  # reading the log is itself logged
-            patients = list_patients(session, principal=principal)
             try:
                 listed = list_access_history(
                     session,
@@ -118,7 +116,8 @@ def access_history_page(
     except NotFound:  # not a patient of this account looks like no patient
         return private(request, error_page(page, 404, "error.not_found"))
     names = {
-        patient.patient_id: f"{patient.first_name} {patient.last_name}" for patient in patients
+        patient.patient_id: f"{patient.first_name} {patient.last_name}"
+        for patient in listed.patients
     }
     older = None
     if listed.next_before:

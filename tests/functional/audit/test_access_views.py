@@ -121,6 +121,10 @@ def test_a_patient_sees_who_accessed_their_records_and_their_relatives(
 
     page = _history(client, world.holder)
     assert page["next_before"] is None
+    assert page["patients"] == [
+        {"patient_id": str(world.holder_patient_id), "first_name": "Hugo", "last_name": "Bernard"},
+        {"patient_id": str(world.child_patient_id), "first_name": "Lina", "last_name": "Bernard"},
+    ]
     # The account made both records: its own changes, as everything it does, show as "you".
     made = [i for i in page["items"] if i["action"] == "patients:relative:change"]
     assert {(i["actor"], i["patient_id"]) for i in made} == {

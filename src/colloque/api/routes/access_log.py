@@ -57,10 +57,19 @@ class AccessOut(Out):
         )
 
 
+class HeldPatientOut(Out):
+    patient_id: UUID
+    first_name: str
+    last_name: str
+
+
 class AccessPageOut(Out):
     items: list[AccessOut]
     #: Pass as ``before`` for the next (older) page; None at the end.
     next_before: str | None
+    #: The account's patients (its own record first, then its relatives): what ``patient_id``
+    #: may name.
+    patients: list[HeldPatientOut]
 
 
 @router.get(
@@ -96,7 +105,16 @@ def my_access_history(
             limit=limit,
         )
     return AccessPageOut(
-        items=[AccessOut.of(access) for access in page.accesses], next_before=page.next_before
+        items=[AccessOut.of(access) for access in page.accesses],
+        next_before=page.next_before,
+        patients=[
+            HeldPatientOut(
+                patient_id=patient.patient_id,
+                first_name=patient.first_name,
+                last_name=patient.last_name,
+            )
+            for patient in page.patients
+        ],
     )
 
 

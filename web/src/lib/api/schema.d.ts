@@ -2181,6 +2181,8 @@ export interface components {
             items: components["schemas"]["AccessOut"][];
             /** Next Before */
             next_before: string | null;
+            /** Patients */
+            patients: components["schemas"]["HeldPatientOut"][];
         };
         /** AffectedOut */
         AffectedOut: {
@@ -2367,7 +2369,7 @@ export interface components {
          * AuditAction
          * @enum {string}
          */
-        AuditAction: "booking:appointment:book" | "booking:appointment:cancel" | "booking:appointment:reschedule" | "booking:appointment:mark" | "booking:appointment:view" | "booking:appointment:list" | "scheduling:agenda:view" | "scheduling:agenda:change" | "scheduling:practice:change" | "patients:relative:change" | "patients:practice_patient:register" | "patients:practice_patient:search" | "patients:practice_patient:view" | "patients:practice_patient:change" | "booking:appointment:outside-hours" | "waitlist:entry:change" | "waitlist:offer:create" | "waitlist:offer:decide" | "security:operator_access:grant" | "security:operator_access:revoke" | "security:probing:slowed" | "security:probing:locked" | "accounts:account:create" | "accounts:account:delete" | "accounts:account:disable" | "accounts:account:lock" | "accounts:email:change" | "accounts:reminders:change" | "patients:reminders:change" | "accounts:password:change" | "accounts:password:recover" | "accounts:keys:reset" | "accounts:session:login" | "accounts:session:login-failed" | "accounts:session:logout" | "accounts:session:logout-others" | "accounts:session:reauth" | "accounts:mfa:enable" | "accounts:mfa:disable" | "accounts:mfa:renew-codes" | "accounts:mfa:use-code" | "accounts:recovery-code:use" | "accounts:recovery-code:renew" | "accounts:invitation:create" | "accounts:invitation:accept" | "accounts:invitation:revoke" | "accounts:member:remove" | "accounts:member:change" | "accounts:notification:list" | "accounts:notification:check" | "audit:access_history:view" | "audit:practice_log:view" | "notifications:pause:release" | "notifications:pause:discard" | "keys:practice_group:create" | "keys:practice_group:wrap" | "keys:practice_group:rotate" | "keys:practice_group:attest" | "keys:clinical_group:create" | "keys:clinical_group:wrap" | "keys:clinical_group:rotate" | "records:item:store" | "records:item:read" | "records:item_key:rewrap" | "records:item_key:reshare";
+        AuditAction: "booking:appointment:book" | "booking:appointment:cancel" | "booking:appointment:reschedule" | "booking:appointment:mark" | "booking:appointment:view" | "booking:appointment:list" | "scheduling:agenda:view" | "scheduling:agenda:change" | "scheduling:practice:change" | "patients:relative:change" | "patients:patient:list" | "patients:practice_patient:register" | "patients:practice_patient:search" | "patients:practice_patient:view" | "patients:practice_patient:change" | "booking:appointment:outside-hours" | "waitlist:entry:change" | "waitlist:entry:list" | "waitlist:offer:create" | "waitlist:offer:decide" | "security:operator_access:grant" | "security:operator_access:list" | "security:operator_access:revoke" | "security:probing:slowed" | "security:probing:locked" | "security:access:denied" | "security:incident:open" | "security:incident:contain" | "security:incident:notify" | "security:incident:report" | "accounts:account:create" | "accounts:account:delete" | "accounts:account:disable" | "accounts:account:lock" | "accounts:email:change" | "accounts:reminders:change" | "patients:reminders:change" | "accounts:password:change" | "accounts:password:recover" | "accounts:keys:reset" | "accounts:session:login" | "accounts:session:login-failed" | "accounts:session:logout" | "accounts:session:logout-others" | "accounts:session:reauth" | "accounts:mfa:enable" | "accounts:mfa:disable" | "accounts:mfa:renew-codes" | "accounts:mfa:use-code" | "accounts:recovery-code:use" | "accounts:recovery-code:renew" | "accounts:invitation:create" | "accounts:invitation:list" | "accounts:invitation:accept" | "accounts:invitation:revoke" | "accounts:member:remove" | "accounts:member:change" | "accounts:notification:list" | "accounts:notification:check" | "notifications:message:compose" | "audit:access_history:view" | "audit:practice_log:view" | "notifications:pause:list" | "notifications:failed:list" | "notifications:pause:release" | "notifications:pause:discard" | "keys:practice_group:create" | "keys:practice_group:wrap" | "keys:practice_group:rotate" | "keys:practice_group:attest" | "keys:clinical_group:create" | "keys:clinical_group:wrap" | "keys:clinical_group:rotate" | "records:item:store" | "records:item:read" | "records:item_key:rewrap" | "records:item_key:reshare";
         /** BindingOut */
         BindingOut: {
             /** Epoch */
@@ -2645,6 +2647,18 @@ export interface components {
             signed_checkpoint: string;
             /** Wraps */
             wraps: components["schemas"]["colloque__api__routes__practice_keys__WrapOut"][];
+        };
+        /** HeldPatientOut */
+        HeldPatientOut: {
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /**
+             * Patient Id
+             * Format: uuid
+             */
+            patient_id: string;
         };
         /** HolderOut */
         HolderOut: {
