@@ -87,10 +87,16 @@ def recreate_database(name: str) -> str:
 
 @contextmanager
 def server(
-    url: str, *, workers: int, port: int = 8765, settings: dict[str, str] | None = None
+    url: str,
+    *,
+    workers: int,
+    port: int = 8765,
+    settings: dict[str, str] | None = None,
+    audit: bool = True,
 ) -> Iterator[str]:
     """`colloque serve` in a subprocess, as in production, without the upkeep loop (and so
-    without the outbox worker) unless ``settings`` turn them on."""
+    without the outbox worker) unless ``settings`` turn them on. ``audit=False`` runs it through
+    ``bench.without_audit``, which writes no audit event: a baseline, never a product setting."""
     env = {
         **os.environ,
         "COLLOQUE_DATABASE_URL": url,
@@ -103,7 +109,7 @@ def server(
         [
             sys.executable,
             "-m",
-            "colloque.cli",
+            "colloque.cli" if audit else "bench.without_audit",
             "serve",
             "--workers",
             str(workers),
@@ -115,7 +121,8 @@ def server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # Starting takes ~30 s when other jobs share the cores: leave room.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx2.get(base + "/healthz", timeout=1).status_code == 200:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from colloque.api import observability, openapi, problems
 from colloque.api.limits import BodyLimit
+from colloque.api.routes.access_log import router as access_log_router
 from colloque.api.routes.accounts import router as accounts_router
 from colloque.api.routes.agenda_settings import router as agenda_settings_router
 from colloque.api.routes.booking import router as booking_router
@@ -179,6 +180,7 @@ def create_app(
         operator_access_router,
         outbox_router,
         inbox_router,
+        access_log_router,
         key_directory_router,
         practice_keys_router,
         members_router,

@@ -95,6 +95,9 @@ class AuditAction(enum.StrEnum):
     NOTIFICATION_CHECKED = "accounts:notification:check"
     #: The worker read a patient's contact to address a message to them.
     NOTIFICATION_COMPOSED = "notifications:message:compose"
+    # Reading the audit log is an access too: a patient's access history, a practice's log.
+    ACCESS_HISTORY_VIEWED = "audit:access_history:view"
+    PRACTICE_AUDIT_VIEWED = "audit:practice_log:view"
     # The mass-change breaker's held messages, let go or dropped by a practice admin.
     OUTBOX_PAUSES_LISTED = "notifications:pause:list"
     OUTBOX_FAILED_LISTED = "notifications:failed:list"

@@ -38,6 +38,8 @@ class Action(enum.StrEnum):
     PRACTICE_OUTBOX_VIEW = "practice:outbox:view"
     #: Release or discard the messages the mass-change breaker holds (docs/notifications.md).
     PRACTICE_OUTBOX_MANAGE = "practice:outbox:manage"
+    #: The practice's audit log: who among its members (and granted operators) did what.
+    PRACTICE_AUDIT_VIEW = "practice:audit:view"
     # Practice key groups (colloque.practicekeys): staff hold the group key; admins remove members.
     PRACTICE_KEYS_VIEW = "practice:keys:view"
     PRACTICE_KEYS_MANAGE = "practice:keys:manage"
@@ -56,6 +58,8 @@ class Action(enum.StrEnum):
     PATIENT_MESSAGE_SEND = "patient:message:send"
     #: A document the holder shares with a practice (a prescription, an earlier report).
     PATIENT_DOCUMENT_SHARE = "patient:document:share"
+    #: Who accessed a patient's records (the audit log, read by patient): their holder only.
+    PATIENT_ACCESS_HISTORY_VIEW = "patient:access_history:view"
     PRACTICE_CLINICAL_WRITE = "practice:clinical_record:write"
     PRACTICE_CLINICAL_READ = "practice:clinical_record:read"
     PRACTICE_MESSAGE_SEND = "practice:message:send"
@@ -87,6 +91,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OUTBOX_VIEW: frozenset({Role.ADMIN}),
     Action.PRACTICE_OUTBOX_MANAGE: frozenset({Role.ADMIN}),
+    Action.PRACTICE_AUDIT_VIEW: frozenset({Role.ADMIN}),
     # Operators never hold a practice's group key, grant or not.
     Action.PRACTICE_KEYS_VIEW: _STAFF,
     Action.PRACTICE_KEYS_MANAGE: frozenset({Role.ADMIN}),
@@ -126,6 +131,7 @@ PATIENT_ACTIONS = frozenset(
         Action.PATIENT_RECORDS_VIEW,
         Action.PATIENT_MESSAGE_SEND,
         Action.PATIENT_DOCUMENT_SHARE,
+        Action.PATIENT_ACCESS_HISTORY_VIEW,
     }
 )
 

@@ -9,6 +9,7 @@ from colloque.clock import Clock
 from colloque.config import Settings, load_settings
 from colloque.storage.engine import Database
 from colloque.web import (
+    access_history_page,
     account_pages,
     agenda_page,
     appointments_page,
@@ -17,6 +18,7 @@ from colloque.web import (
     members_page,
     notifications_page,
     outbox_page,
+    practice_audit_page,
     practices_page,
     practitioner_page,
     records_pages,
@@ -46,6 +48,7 @@ def create_app(
     app.include_router(appointments_page.router)
     app.include_router(relatives_page.router)
     app.include_router(notifications_page.router)
+    app.include_router(access_history_page.router)
     app.include_router(records_pages.router)
     app.include_router(setup_pages.router)
     app.include_router(settings_pages.router)
@@ -55,6 +58,7 @@ def create_app(
     app.include_router(agenda_page.router)
     app.include_router(members_page.router)
     app.include_router(outbox_page.router)
+    app.include_router(practice_audit_page.router)
     app.include_router(practices_page.router)
     app.include_router(unsubscribe_page.router)
     return app

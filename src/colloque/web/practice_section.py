@@ -47,6 +47,11 @@ def outbox_url(practice_id: UUID) -> str:
     return f"{PREFIX}/{practice_id}/outbox"
 
 
+def audit_url(practice_id: UUID) -> str:
+    """The practice's audit log (admins)."""
+    return f"{PREFIX}/{practice_id}/audit"
+
+
 #: The navigation's catalogue keys, in the order a member uses the pages.
 LINK_KEYS = (
     "practice.nav.agenda",
@@ -55,16 +60,18 @@ LINK_KEYS = (
     "practice.nav.time_off",
     "practice.nav.members",
     "practice.nav.outbox",
+    "practice.nav.audit",
 )
 
 
 def section_links(principal: Principal, practice_id: UUID) -> list[tuple[str, str]]:
     """The section's navigation (path, catalogue key): the desk and time off only for members
     who may book (not an operator reading under a grant), the members page for its staff, the
-    held messages for its admins."""
+    held messages and the audit log for its admins."""
     books = may(principal, Action.PRACTICE_APPOINTMENT_BOOK, practice_id)
     staff = may(principal, Action.PRACTICE_KEYS_VIEW, practice_id)
     admin = may(principal, Action.PRACTICE_OUTBOX_VIEW, practice_id)
+    auditor = may(principal, Action.PRACTICE_AUDIT_VIEW, practice_id)
     links = [
         (agenda_url(practice_id), LINK_KEYS[0]),
         (book_url(practice_id), LINK_KEYS[1]) if books else None,
@@ -72,6 +79,7 @@ def section_links(principal: Principal, practice_id: UUID) -> list[tuple[str, st
         (time_off_url(practice_id), LINK_KEYS[3]) if books else None,
         (members_url(practice_id), LINK_KEYS[4]) if staff else None,
         (outbox_url(practice_id), LINK_KEYS[5]) if admin else None,
+        (audit_url(practice_id), LINK_KEYS[6]) if auditor else None,
     ]
     return [link for link in links if link is not None]
 

@@ -79,6 +79,7 @@ SIGNED_IN_LINKS = (
     ("/me/records", "nav.records"),
     ("/me/relatives", "nav.relatives"),
     ("/me/notifications", "nav.notifications"),
+    ("/me/access-history", "nav.access_history"),
 )
 
 

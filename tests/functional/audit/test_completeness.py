@@ -270,6 +270,7 @@ PERSONAL: dict[tuple[str, str], Scenario] = {
     ("POST", PRACTICE + "/outbox/pauses/{pause_id}/discard"): fresh("admin"),
     ("GET", "/api/v1/me/notifications"): Scenario("holder"),
     ("GET", "/api/v1/me/notifications/{reference}"): Scenario("holder", build=holder_reference),
+    ("GET", "/api/v1/me/access-history"): Scenario("holder", "mine"),
     ("GET", RECORDS + "/notes"): Scenario("practitioner"),
     ("GET", MY_RECORDS + "/notes"): Scenario("holder", "mine"),
     ("GET", RECORDS + "/messages"): Scenario(STAFF),
@@ -366,6 +367,12 @@ NO_PERSONAL_DATA: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/me/reminders"): _OWN_ACCOUNT,
     ("DELETE", PRACTICE + "/invitations/{invitation_id}"): _NOTHING_SHOWN,
     ("POST", "/api/v1/invitations/accept"): _OWN_ACCOUNT,
+    # Its read names the members it lists and the filters' member and patient
+    # (tests/functional/audit/test_access_views.py, docs/audit-access.md).
+    ("GET", PRACTICE + "/audit"): (
+        "the practice's audit log: the ids each event named, by kind, and the members who acted; "
+        "no patient's data"
+    ),
     ("DELETE", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
     ("PATCH", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
     ("GET", "/api/v1/key-directory"): _KEYS,

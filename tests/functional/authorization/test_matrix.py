@@ -466,6 +466,14 @@ def failed_messages(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/outbox/failed")
 
 
+def access_history(s: Scene, t: Target) -> Call:
+    return Call("/api/v1/me/access-history", params={"patient_id": str(s.patient(t))})
+
+
+def practice_audit(s: Scene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/audit", params={"action": "scheduling:agenda:view"})
+
+
 def outbox_pauses(s: Scene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/outbox/pauses", params={"all": "true"})
 
@@ -1508,6 +1516,8 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/me/notifications/{reference}"): Spec(
         get("/api/v1/me/notifications/AAAAAAAA"), signed_in("404"), own_account=True
     ),
+    ("GET", "/api/v1/me/access-history"): Spec(access_history, PATIENT_ONLY),
+    ("GET", PRACTICE + "/audit"): Spec(practice_audit, ADMIN_ONLY),
     ("GET", PRACTICE + "/outbox/pauses"): Spec(outbox_pauses, ADMIN_ONLY),
     ("POST", PRACTICE + "/outbox/pauses/{pause_id}/release"): Spec(
         pause_decision("release"), ADMIN_ONLY

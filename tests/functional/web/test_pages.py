@@ -16,7 +16,13 @@ import pytest
 
 from colloque.scheduling.domain import VisitMode
 from colloque.scheduling.timetable import do_add_visit_type
-from colloque.web import i18n, notifications_page, practice_section, practices_page
+from colloque.web import (
+    access_history_page,
+    i18n,
+    notifications_page,
+    practice_section,
+    practices_page,
+)
 from colloque.web.i18n import Language
 from colloque.web.rendering import AGENDA_LINK, PRACTICES_LINK, SIGNED_IN_LINKS
 from colloque.web.security import CONTENT_SECURITY_POLICY
@@ -116,6 +122,8 @@ def test_the_catalogues_hold_the_same_keys_and_every_key_the_pages_use() -> None
     used |= {f"notifications.template.{name}" for name in notifications_page.TEMPLATES}
     used |= {"notifications.template.other"}
     used |= {f"notifications.check.{outcome}" for outcome in ("not_found", "invalid")}
+    # The access history names each actor, kind of item and verb by a key it builds.
+    used |= access_history_page.KEYS
     assert used, "no message id found: the pattern above no longer matches the templates"
     assert used <= set(french), sorted(used - set(french))
     assert not set(french) - used, f"unused keys: {sorted(set(french) - used)}"

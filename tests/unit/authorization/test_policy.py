@@ -52,14 +52,16 @@ def _member(
     *,
     practice: uuid.UUID = PRACTICE,
     practitioner_id: uuid.UUID | None = None,
-    **flags: bool,
+    is_operator: bool = False,
+    mfa_satisfied: bool = True,
 ) -> Principal:
     return Principal(
         account_id=ME,
         memberships=MappingProxyType(
             {practice: Membership(role=role, practitioner_id=practitioner_id)}
         ),
-        **flags,
+        is_operator=is_operator,
+        mfa_satisfied=mfa_satisfied,
     )
 
 
@@ -108,6 +110,7 @@ PRACTICE_TABLE: dict[Action, tuple[str, ...]] = {
     Action.PRACTICE_SETTINGS_MANAGE:    (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_OUTBOX_VIEW:        (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_OUTBOX_MANAGE:      (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+    Action.PRACTICE_AUDIT_VIEW:         (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE:
                                         (LOW, LOW, OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
     Action.PRACTICE_KEYS_VIEW:          (OK,  OK,  OK,  LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
@@ -169,6 +172,7 @@ PATIENT_TABLE: dict[Action, tuple[str, ...]] = {
     Action.PATIENT_RECORDS_VIEW:       (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
     Action.PATIENT_MESSAGE_SEND:       (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
     Action.PATIENT_DOCUMENT_SHARE:     (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
+    Action.PATIENT_ACCESS_HISTORY_VIEW: (OK,  NOT_HOLDER, NOT_HOLDER, WRONG),
 }
 
 #: Another person's keys, by target: "self" ME's own; "dealt" OTHER, who deals with ME (the

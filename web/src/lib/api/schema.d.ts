@@ -473,6 +473,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/access-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who accessed the records of this account's patients, newest first
+         * @description Every access the audit log recorded to the signed-in account's own patient record and to its relatives' (or to ``patient_id``, one of them): when, which practice, which role, what action on which kinds of object, allowed or denied. The account's own actions show as ``you``. Never a credential, an address or another object's id. A ``patient_id`` that is not the account's answers 404 like an unknown one; 422 naming ``before`` for a cursor this server did not give.
+         */
+        get: operations["my_access_history_api_v1_me_access_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/appointments": {
         parameters: {
             query?: never;
@@ -1019,6 +1039,26 @@ export interface paths {
          * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met. Practice staff may move it outside the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["reschedule_api_v1_practices__practice_id__appointments__appointment_id__reschedule_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The practice's audit log, newest first (admins)
+         * @description Who in the practice (members, and operators under its grant) did what: each event's time, member, role, action, outcome, objects (kinds and ids), credential and client network. Filtered by ``member_id``, ``patient_id`` (events naming that patient), ``action`` and the window ``[from, to)`` (instants with their offset; 422 naming ``to`` when it is not after ``from``). Reading it is itself logged.
+         */
+        get: operations["practice_audit_api_v1_practices__practice_id__audit_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2106,6 +2146,44 @@ export interface components {
             /** Token */
             token: string;
         };
+        /** AccessOut */
+        AccessOut: {
+            /** Action */
+            action: string;
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Object Kinds */
+            object_kinds: string[];
+            /** Outcome */
+            outcome: string;
+            /**
+             * Patient Id
+             * Format: uuid
+             */
+            patient_id: string;
+            /** Practice Id */
+            practice_id: string | null;
+            /** Practice Name */
+            practice_name: string | null;
+            /** Practice Timezone */
+            practice_timezone: string | null;
+            /** Practitioner Name */
+            practitioner_name: string | null;
+        };
+        /** AccessPageOut */
+        AccessPageOut: {
+            /** Items */
+            items: components["schemas"]["AccessOut"][];
+            /** Next Before */
+            next_before: string | null;
+            /** Patients */
+            patients: components["schemas"]["HeldPatientOut"][];
+        };
         /** AffectedOut */
         AffectedOut: {
             /**
@@ -2287,6 +2365,11 @@ export interface components {
              */
             version: string;
         };
+        /**
+         * AuditAction
+         * @enum {string}
+         */
+        AuditAction: "booking:appointment:book" | "booking:appointment:cancel" | "booking:appointment:reschedule" | "booking:appointment:mark" | "booking:appointment:view" | "booking:appointment:list" | "scheduling:agenda:view" | "scheduling:agenda:change" | "scheduling:practice:change" | "patients:relative:change" | "patients:patient:list" | "patients:practice_patient:register" | "patients:practice_patient:search" | "patients:practice_patient:view" | "patients:practice_patient:change" | "booking:appointment:outside-hours" | "waitlist:entry:change" | "waitlist:entry:list" | "waitlist:offer:create" | "waitlist:offer:decide" | "security:operator_access:grant" | "security:operator_access:list" | "security:operator_access:revoke" | "security:probing:slowed" | "security:probing:locked" | "security:access:denied" | "security:incident:open" | "security:incident:contain" | "security:incident:notify" | "security:incident:report" | "accounts:account:create" | "accounts:account:delete" | "accounts:account:disable" | "accounts:account:lock" | "accounts:email:change" | "accounts:reminders:change" | "patients:reminders:change" | "accounts:password:change" | "accounts:password:recover" | "accounts:keys:reset" | "accounts:session:login" | "accounts:session:login-failed" | "accounts:session:logout" | "accounts:session:logout-others" | "accounts:session:reauth" | "accounts:mfa:enable" | "accounts:mfa:disable" | "accounts:mfa:renew-codes" | "accounts:mfa:use-code" | "accounts:recovery-code:use" | "accounts:recovery-code:renew" | "accounts:invitation:create" | "accounts:invitation:list" | "accounts:invitation:accept" | "accounts:invitation:revoke" | "accounts:member:remove" | "accounts:member:change" | "accounts:notification:list" | "accounts:notification:check" | "notifications:message:compose" | "audit:access_history:view" | "audit:practice_log:view" | "notifications:pause:list" | "notifications:failed:list" | "notifications:pause:release" | "notifications:pause:discard" | "keys:practice_group:create" | "keys:practice_group:wrap" | "keys:practice_group:rotate" | "keys:practice_group:attest" | "keys:clinical_group:create" | "keys:clinical_group:wrap" | "keys:clinical_group:rotate" | "records:item:store" | "records:item:read" | "records:item_key:rewrap" | "records:item_key:reshare";
         /** BindingOut */
         BindingOut: {
             /** Epoch */
@@ -2565,6 +2648,18 @@ export interface components {
             /** Wraps */
             wraps: components["schemas"]["colloque__api__routes__practice_keys__WrapOut"][];
         };
+        /** HeldPatientOut */
+        HeldPatientOut: {
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /**
+             * Patient Id
+             * Format: uuid
+             */
+            patient_id: string;
+        };
         /** HolderOut */
         HolderOut: {
             /**
@@ -2834,6 +2929,50 @@ export interface components {
             signed_checkpoint: string;
             /** Tree Size */
             tree_size: number;
+        };
+        /** LogPageOut */
+        LogPageOut: {
+            /** Items */
+            items: components["schemas"]["LoggedEventOut"][];
+            /** Next Before */
+            next_before: string | null;
+        };
+        /** LoggedEventOut */
+        LoggedEventOut: {
+            /** Action */
+            action: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Client Prefix */
+            client_prefix: string | null;
+            /** Credential Id */
+            credential_id: string | null;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /** Interface */
+            interface: string;
+            /** Member Id */
+            member_id: string | null;
+            /** Member Name */
+            member_name: string | null;
+            /** Objects */
+            objects: {
+                [key: string]: string[];
+            };
+            /** Outcome */
+            outcome: string;
+            /** Reason */
+            reason: string | null;
+            /** Request Id */
+            request_id: string | null;
+            /** Role */
+            role: string;
         };
         /** LoggedOutElsewhereOut */
         LoggedOutElsewhereOut: {
@@ -5330,6 +5469,43 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    my_access_history_api_v1_me_access_history_get: {
+        parameters: {
+            query?: {
+                patient_id?: string | null;
+                /** @description The previous page's ``next_before``. */
+                before?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessPageOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No patient of this account has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     my_appointments_api_v1_me_appointments_get: {
         parameters: {
             query?: {
@@ -6406,6 +6582,50 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    practice_audit_api_v1_practices__practice_id__audit_get: {
+        parameters: {
+            query?: {
+                member_id?: string | null;
+                patient_id?: string | null;
+                action?: components["schemas"]["AuditAction"] | null;
+                from?: string | null;
+                to?: string | null;
+                /** @description The previous page's ``next_before``. */
+                before?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogPageOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No practice with this id where the caller is a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };
