@@ -3,7 +3,7 @@ relatives', nobody else's) and a practice's log for its admins, filtered and pag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -57,7 +57,7 @@ def _read(
     person: Person,
     *,
     patients: list[UUID],
-    appointments: list[UUID] = (),  # type: ignore[assignment]
+    appointments: Sequence[UUID] = (),
     action: AuditAction = AuditAction.AGENDA_VIEWED,
     address: str | None = None,
 ) -> UUID:

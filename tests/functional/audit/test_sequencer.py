@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
@@ -114,9 +115,9 @@ def test_concurrent_writers_and_sequencers(
     written: list[object] = []
     lock = threading.Lock()
 
-    def writer(practice: object) -> None:
+    def writer(practice: UUID | None) -> None:
         local = SettableClock(clock.now())
-        ids = write_events(db, local, 40, [practice])  # type: ignore[list-item]
+        ids = write_events(db, local, 40, [practice])
         with lock:
             written.extend(ids)
 

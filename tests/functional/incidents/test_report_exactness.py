@@ -24,7 +24,9 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import insert
 
 from colloque.accounts.services import do_issue_token
@@ -179,20 +181,20 @@ def scene(db: Database, clock: SettableClock) -> Scene:
 
 
 @pytest.fixture
-def app(db: Database, clock: SettableClock) -> object:
+def app(db: Database, clock: SettableClock) -> FastAPI:
     return create_app(Settings(run_refresher=False), database=db, clock=clock)
 
 
-def _client(app: object, person: Person, address: str) -> TestClient:
-    client = TestClient(app, client=(address, 40_000))  # type: ignore[arg-type]
+def _client(app: FastAPI, person: Person, address: str) -> TestClient:
+    client = TestClient(app, client=(address, 40_000))
     client.headers["Authorization"] = f"Bearer {person.token}"
     client.cookies.set(SESSION_COOKIE, person.token)
     return client
 
 
-def _ids(response: object) -> set[UUID]:
-    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
-    return {UUID(found["appointment_id"]) for found in response.json()}  # type: ignore[attr-defined]
+def _ids(response: Response) -> set[UUID]:
+    assert response.status_code == 200, response.text
+    return {UUID(found["appointment_id"]) for found in response.json()}
 
 
 def _window(indexes: range) -> dict[str, str]:
@@ -203,7 +205,7 @@ def _window(indexes: range) -> dict[str, str]:
 
 
 def test_the_report_lists_exactly_what_the_stolen_credential_read(
-    db: Database, clock: SettableClock, scene: Scene, app: object
+    db: Database, clock: SettableClock, scene: Scene, app: FastAPI
 ) -> None:
     world, a, b = scene.world, scene.a, scene.b
     api = f"/api/v1/practices/{a.practice_id}"
