@@ -33,6 +33,7 @@ from bench.harness import (
     recreate_database,
     run_wrk,
     server,
+    tree_cpu_seconds,
 )
 from colloque.accounts.models import Account
 from colloque.accounts.services import do_issue_token
@@ -74,6 +75,9 @@ class Side:
     agendas: list[WrkResult] = field(default_factory=list)
     #: Audit rows written during each round (bookings and agenda reads together).
     events: list[int] = field(default_factory=list)
+    #: The server processes' CPU milliseconds per request, each run (PostgreSQL's not counted).
+    booking_cpu: list[float] = field(default_factory=list)
+    agenda_cpu: list[float] = field(default_factory=list)
 
 
 def _audit_rows(url: str) -> int:
@@ -131,6 +135,17 @@ def _paired(label: str, audited: list[WrkResult], bare: list[WrkResult]) -> None
     )
 
 
+def _cpu(label: str, audited: list[float], bare: list[float]) -> None:
+    """The server's own CPU per request: steadier than throughput on a shared machine, since
+    time spent waiting for the cores is not counted."""
+    ratios = [with_audit / without for with_audit, without in zip(audited, bare, strict=True)]
+    print(
+        f"    server CPU per request: with {median(audited):.2f} ms, without "
+        f"{median(bare):.2f} ms; ratio with / without, median of the rounds: "
+        f"{median(ratios):.3f} (rounds {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
 def _total(runs: list[WrkResult]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for run in runs:
@@ -182,7 +197,8 @@ def main() -> None:
             for audit in (n % 2 == 0, n % 2 == 1):
                 side = sides[audit]
                 before = _audit_rows(url)
-                with server(url, workers=args.workers, port=port, audit=audit) as base:
+                pids: list[int] = []
+                with server(url, workers=args.workers, port=port, audit=audit, pids=pids) as base:
                     if n < 2:  # each server's first start: its caches, then the real runs
                         run_wrk(
                             base,
@@ -193,6 +209,7 @@ def main() -> None:
                             label=f"warm-up, audit {audit}",
                         )
                         before = _audit_rows(url)
+                    cpu = tree_cpu_seconds(pids[-1])
                     side.bookings.append(
                         run_wrk(
                             base,
@@ -203,6 +220,9 @@ def main() -> None:
                             label=f"booking, round {n}, audit {audit}",
                         )
                     )
+                    after_bookings = tree_cpu_seconds(pids[-1])
+                    spent, cpu = after_bookings - cpu, after_bookings
+                    side.booking_cpu.append(1000 * spent / max(1, side.bookings[-1].requests))
                     side.agendas.append(
                         run_wrk(
                             base,
@@ -213,6 +233,8 @@ def main() -> None:
                             label=f"agenda, round {n}, audit {audit}",
                         )
                     )
+                    spent = tree_cpu_seconds(pids[-1]) - cpu
+                    side.agenda_cpu.append(1000 * spent / max(1, side.agendas[-1].requests))
                 side.events.append(_audit_rows(url) - before)
 
     audited, bare = sides[True], sides[False]
@@ -222,7 +244,9 @@ def main() -> None:
         f"each, {args.seconds} s per run"
     )
     _paired("bookings", audited.bookings, bare.bookings)
+    _cpu("bookings", audited.booking_cpu, bare.booking_cpu)
     _paired("agenda weeks", audited.agendas, bare.agendas)
+    _cpu("agenda weeks", audited.agenda_cpu, bare.agenda_cpu)
     print(f"  audit rows written per round: with {audited.events}, without {bare.events}")
 
 

@@ -93,6 +93,7 @@ def server(
     port: int = 8765,
     settings: dict[str, str] | None = None,
     audit: bool = True,
+    pids: list[int] | None = None,
 ) -> Iterator[str]:
     """`colloque serve` in a subprocess, as in production, without the upkeep loop (and so
     without the outbox worker) unless ``settings`` turn them on. ``audit=False`` runs it through
@@ -120,6 +121,8 @@ def server(
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
+    if pids is not None:
+        pids.append(process.pid)
     try:
         # Starting takes ~30 s when other jobs share the cores: leave room.
         deadline = time.monotonic() + 180
@@ -139,6 +142,22 @@ def server(
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its live children (a server's workers), from
+    /proc: what the server itself spent, whatever else shares the cores."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        process_id, parent = int(stat.parent.name), int(fields[1])
+        if process_id == pid or parent == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 @dataclass(frozen=True)

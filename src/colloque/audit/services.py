@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import insert
+from sqlalchemy import Executable, Table, Uuid, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from colloque.audit.addresses import SALT_BYTES, commitment, prefix_of
@@ -23,6 +24,8 @@ from colloque.audit.models import (
 from colloque.audit.objects import ObjectKind, collect, pack
 from colloque.ids import new_id
 from colloque.principal import Principal
+from colloque.storage.base import Base
+from colloque.storage.types import UTCDateTime
 
 
 class AuditAction(enum.StrEnum):
@@ -166,45 +169,102 @@ def record(
     event_id = new_id()
     address = None if context.client_address is None else context.client_address[:64]
     salt = secrets.token_bytes(SALT_BYTES)
-    session.execute(
-        insert(AuditEvent).values(
-            event_id=event_id,
-            at=at,
-            action=action.value,
-            actor_account_id=principal.account_id,
-            actor_role=actor_role(principal, practice_id),
-            credential_id=principal.credential_id,
-            interface=context.interface.value,
-            request_id=context.request_id,
-            client_prefix=None if address is None else prefix_of(address),
-            client_commitment=None if address is None else commitment(salt, address),
-            practice_id=practice_id,
-            subject_id=subject_id,
-            object_kind=object_kind,
-            object_id=object_id,
-            objects=pack(grouped),
-            outcome=outcome.value,
-            reason=reason,
+    event = {
+        "event_id": event_id,
+        "at": at,
+        "action": action.value,
+        "actor_account_id": principal.account_id,
+        "actor_role": actor_role(principal, practice_id),
+        "credential_id": principal.credential_id,
+        "interface": context.interface.value,
+        "request_id": context.request_id,
+        "client_prefix": None if address is None else prefix_of(address),
+        "client_commitment": None if address is None else commitment(salt, address),
+        "practice_id": practice_id,
+        "subject_id": subject_id,
+        "object_kind": object_kind,
+        "object_id": object_id,
+        "objects": pack(grouped),
+        "outcome": outcome.value,
+        "reason": reason,
+    }
+    log_id = practice_id if practice_id is not None else GLOBAL_LOG
+    patients = sorted(grouped.get(ObjectKind.PATIENT, frozenset()))
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: a read's event is on the hot path of every agenda and list, and four
+        # statements (one row per patient, sent one by one by executemany) cost more than the read.
+        statement = _ONE_STATEMENT[address is not None]
+        session.execute(
+            statement,
+            event | {"log_id": log_id, "address": address, "salt": salt, "patients": patients},
         )
-    )
-    session.execute(
-        insert(AuditPending).values(
-            event_id=event_id,
-            log_id=practice_id if practice_id is not None else GLOBAL_LOG,
-            queued_at=at,
-        )
-    )
+        return event_id
+    session.execute(insert(AuditEvent).values(event))
+    session.execute(insert(AuditPending).values(event_id=event_id, log_id=log_id, queued_at=at))
     if address is not None:
         session.execute(
             insert(AuditClientAddress).values(event_id=event_id, at=at, address=address, salt=salt)
         )
-    patients = grouped.get(ObjectKind.PATIENT, frozenset())
-    if patients:
+    for start in range(0, len(patients), _ROWS_PER_INSERT):
         session.execute(
-            insert(AuditEventSubject),
-            [{"event_id": event_id, "subject_id": patient, "at": at} for patient in patients],
+            insert(AuditEventSubject).values(
+                [
+                    {"event_id": event_id, "subject_id": patient, "at": at}
+                    for patient in patients[start : start + _ROWS_PER_INSERT]
+                ]
+            )
         )
     return event_id
 
 
 _KIND_VALUES = frozenset(kind.value for kind in ObjectKind)
+#: SQLite takes at most 32,766 parameters per statement; three per row.
+_ROWS_PER_INSERT = 1_000
+
+
+def _table(model: type[Base]) -> Table:
+    return model.metadata.tables[model.__tablename__]
+
+
+def _postgres_statement(*, with_address: bool) -> Executable:
+    """The event, its queue row, its client address and its patients' rows in one statement
+    (data-modifying CTEs), on PostgreSQL. Core tables: the ORM's bulk insert would send the
+    patients' rows one by one."""
+    event_id, at = bindparam("event_id", type_=Uuid()), bindparam("at", type_=UTCDateTime())
+    ctes = [
+        insert(_table(AuditEvent))
+        .values(
+            {
+                column.name: event_id
+                if column.name == "event_id"
+                else at
+                if column.name == "at"
+                else bindparam(column.name, type_=column.type)
+                for column in _table(AuditEvent).columns
+            }
+        )
+        .cte("event"),
+        insert(_table(AuditPending))
+        .values(event_id=event_id, log_id=bindparam("log_id", type_=Uuid()), queued_at=at)
+        .cte("pending"),
+    ]
+    if with_address:
+        ctes.append(
+            insert(_table(AuditClientAddress))
+            .values(event_id=event_id, at=at, address=bindparam("address"), salt=bindparam("salt"))
+            .cte("address")
+        )
+    patients = func.unnest(bindparam("patients", type_=postgresql.ARRAY(Uuid()))).alias("patient")
+    return (
+        insert(_table(AuditEventSubject))
+        .from_select(
+            ["event_id", "subject_id", "at"],
+            select(event_id, patients.column, at),
+        )
+        .add_cte(*ctes)
+    )
+
+
+_ONE_STATEMENT = {
+    with_address: _postgres_statement(with_address=with_address) for with_address in (False, True)
+}

@@ -14,14 +14,15 @@ server-side cursor on PostgreSQL) in one snapshot, so memory stays flat however 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, func, select
 
 from colloque.audit.leaf import EVENT_COLUMNS, EventFields, HeadFields, event_leaf, head_leaf
 from colloque.audit.models import (
@@ -38,8 +39,9 @@ from colloque.crypto.errors import ProofInvalid
 from colloque.storage.engine import Database
 
 _STREAM = 10_000
-#: A streamed row of any shape (SQLAlchemy 2.1 types rows by their columns' types).
-_Row = Row[*tuple[Any, ...]]
+_cursor_numbers = itertools.count()
+#: A streamed row of any shape: a SQLAlchemy row, or psycopg's plain tuple.
+_Row = Sequence[Any]
 Progress = Callable[[int], None]
 
 
@@ -88,11 +90,32 @@ def _fail(
 
 def _stream(connection: Connection, statement: Any, cleanup: ExitStack) -> Iterator[_Row]:
     """The rows of ``statement``, fetched ``_STREAM`` at a time; the cursor is closed by
-    ``cleanup`` even when a check stops the walk half-way."""
+    ``cleanup`` even when a check stops the walk half-way.
+
+    On PostgreSQL the rows come from a server-side cursor in psycopg's binary format as plain
+    tuples: SQLAlchemy's row processing was most of a verification's time, and psycopg already
+    gives the types the leaf encoding needs (UUID, aware datetime, bytes, str). Same
+    transaction, so the same snapshot.
+    """
+    if connection.dialect.name == "postgresql":
+        yield from _stream_binary(connection, statement, cleanup)
+        return
     result = connection.execution_options(yield_per=_STREAM).execute(statement)
     cleanup.callback(result.close)
     for partition in result.partitions():
         yield from partition
+
+
+def _stream_binary(connection: Connection, statement: Any, cleanup: ExitStack) -> Iterator[_Row]:
+    compiled = statement.compile(dialect=connection.dialect)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor(name=f"verify_{next(_cursor_numbers)}", binary=True)
+    cleanup.callback(cursor.close)
+    cursor.itersize = _STREAM
+    cursor.execute(str(compiled), compiled.params)
+    while rows := cursor.fetchmany(_STREAM):
+        yield from rows
 
 
 class _Peek:
@@ -205,7 +228,17 @@ def _verify_heads(
     progress: Progress,
     cleanup: ExitStack,
 ) -> tuple[int, int, int]:
-    heads = _stream(connection, select(AuditLogHead).order_by(AuditLogHead.head_index), cleanup)
+    heads = _stream(
+        connection,
+        select(
+            AuditLogHead.head_index,
+            AuditLogHead.log_id,
+            AuditLogHead.tree_size,
+            AuditLogHead.root_hash,
+            AuditLogHead.at,
+        ).order_by(AuditLogHead.head_index),
+        cleanup,
+    )
     signed = _Peek(
         _stream(
             connection,
@@ -218,9 +251,9 @@ def _verify_heads(
     compact: list[tuple[int, bytes]] = []
     size = checked = matched = 0
     for row in heads:
-        if row.head_index != size:
+        if row[0] != size:
             _fail("log of heads", "a head is missing (rows deleted or moved)", index=size)
-        head = HeadFields(row.log_id, row.tree_size, row.root_hash, row.at)
+        head = HeadFields(*row[1:])
         compact = transparency.compact_range_append(
             compact, transparency.leaf_hash(head_leaf(head))
         )

@@ -28,7 +28,7 @@ def environment(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def _run(*args: str) -> Result:
-    result = CliRunner().invoke(app, ["audit", *args])
+    result = CliRunner().invoke(app, ["audit", *args], env={"COLUMNS": "400"})
     assert "Traceback" not in result.output
     return result
 
