@@ -1,5 +1,5 @@
 """Time ``colloque audit verify`` over a large audit log on PostgreSQL:
-`uv run python -m bench.audit_verify [--events N]` (N default 10,000,000).
+`uv run python -m bench.audit_verify [--events N] [--reuse]` (N default 10,000,000).
 
 The log is filled the fast way: events are generated in chunks and COPYed into ``audit_events``
 with their leaves, and after each chunk every log it touched gets its head, as the sequencer
@@ -19,8 +19,9 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg import sql
 
-from bench.harness import machine, postgres_version, recreate_database
+from bench.harness import database_url, machine, postgres_version, recreate_database
 from colloque.audit import checkpoints, sequencer
 from colloque.audit import verify as checks
 from colloque.audit.leaf import EVENT_COLUMNS, EventFields, HeadFields, event_leaf, head_leaf
@@ -72,7 +73,7 @@ def fill(url: str, events: int) -> None:
     heads_written = 0
     heads_compact: list[tuple[int, bytes]] = []
     columns = ", ".join(EVENT_COLUMNS)
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
+    with psycopg.connect(_driver_url(url)) as connection:
         for start in range(0, events, CHUNK):
             chunk = [_event(n) for n in range(start, min(events, start + CHUNK))]
             leaves = []
@@ -113,15 +114,60 @@ def fill(url: str, events: int) -> None:
     connection.close()
 
 
+def _without_secondary_indexes(url: str) -> tuple[str, ...]:
+    """Drop the audit events' secondary indexes for the load (COPY then maintains only the
+    primary key); returns their definitions, to make them again after."""
+    with psycopg.connect(_driver_url(url), autocommit=True) as connection:
+        indexes = connection.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_events' "
+            "AND indexname NOT LIKE 'pk\_%'"
+        ).fetchall()
+        for name, _definition in indexes:
+            connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    return tuple(definition for _name, definition in indexes)
+
+
+def _make_indexes(url: str, definitions: tuple[str, ...]) -> None:
+    with psycopg.connect(_driver_url(url), autocommit=True) as connection:
+        for definition in definitions:
+            # Definitions read from pg_indexes, not literals: sent as bytes.
+            connection.execute(definition.encode())
+        connection.execute("ANALYZE")
+
+
+def _driver_url(url: str) -> str:
+    return url.replace("postgresql+psycopg", "postgresql")
+
+
+def _filled_events(url: str) -> int | None:
+    """The events already in the bench's database, or None when it has no audit log yet."""
+    try:
+        with psycopg.connect(_driver_url(url)) as connection:
+            row = connection.execute("SELECT count(*) FROM audit_log_leaves").fetchone()
+    except psycopg.Error:
+        return None
+    return None if row is None else int(row[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database of an earlier run when it holds as many events",
+    )
     arguments = parser.parse_args()
-    url = recreate_database(DATABASE)
-    upgrade(url)
-    began = time.perf_counter()
-    fill(url, arguments.events)
-    filled = time.perf_counter() - began
+    url = database_url(DATABASE)
+    filled = 0.0
+    if not arguments.reuse or _filled_events(url) != arguments.events:
+        url = recreate_database(DATABASE)
+        upgrade(url)
+        began = time.perf_counter()
+        indexes = _without_secondary_indexes(url)
+        fill(url, arguments.events)
+        _make_indexes(url, indexes)
+        filled = time.perf_counter() - began
     database = Database(url)
     with tempfile.TemporaryDirectory() as keys:
         signer = load_key_file_signer(Path(keys) / "audit-signing-key")
@@ -139,7 +185,8 @@ def main() -> None:
         took = time.perf_counter() - began
     database.dispose()
     print(f"machine: {machine()}; PostgreSQL {postgres_version()}")
-    print(f"filled {arguments.events:,} events in {filled:.0f} s")
+    if filled:
+        print(f"filled {arguments.events:,} events in {filled:.0f} s")
     print(
         f"verify: {report.leaves:,} events in {report.logs} logs, {report.heads:,} heads, "
         f"{report.checkpoints} checkpoint: {took:.1f} s ({report.leaves / took:,.0f} events/s)"

@@ -1,7 +1,7 @@
 """The screenshots in docs/screenshots/: the main pages in French, desktop and mobile, over the
 test world on a fixed clock (so that they change only when the pages do): the public pages, then
-a signed-in patient's (booking, appointments, messages and documents, relatives, account), then
-a practice admin's settings and time off (desktop only: the desk works on a desktop screen) and
+a signed-in patient's (booking, appointments, messages and documents, relatives, account, who
+read their records), then a practice admin's settings, time off, outbox and audit log (desktop only: the desk works on a desktop screen) and
 the agenda's week (desktop and tablet).
 
     uv run python -m tests.browser.screenshots     # after scripts/web-build; or scripts/web-screenshots
@@ -82,11 +82,13 @@ def main(out: Path) -> None:
             "records": "/me/records",
             "relatives": "/me/relatives",
             "account": "/account",
+            "access-history": "/me/access-history",
         }
         practice_pages = {
             "settings": f"/practice/{world.practice_id}/settings",
             "time-off": f"/practice/{world.practice_id}/time-off",
             "outbox": f"/practice/{world.practice_id}/outbox",
+            "audit": f"/practice/{world.practice_id}/audit",
         }
         pages = {
             "home": "/",

@@ -13,14 +13,14 @@ patient read outside any practice (an account's own records) is listed under the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from colloque.accounts.models import Account
 from colloque.audit.objects import ObjectKind
@@ -126,38 +126,36 @@ def _chunks(values: Iterable[T]) -> Iterator[list[T]]:
 
 
 def _appointments(session: Session, ids: set[UUID]) -> list[AppointmentFact]:
-    found: list[AppointmentFact] = []
-    for chunk in _chunks(sorted(ids)):
-        rows = session.execute(
-            select(
-                Appointment.appointment_id,
-                Appointment.practice_id,
-                Appointment.patient_id,
-                Appointment.practitioner_id,
-                Appointment.starts_at,
-                Appointment.ends_at,
-                Appointment.status,
-            ).where(Appointment.appointment_id.in_(chunk))
-        )
-        found.extend(AppointmentFact(*row) for row in rows)
-    return found
+    columns = (
+        Appointment.appointment_id,
+        Appointment.practice_id,
+        Appointment.patient_id,
+        Appointment.practitioner_id,
+        Appointment.starts_at,
+        Appointment.ends_at,
+        Appointment.status,
+    )
+    return [AppointmentFact(*row) for row in _rows_of(session, columns, ids)]
 
 
 def _items(session: Session, ids: set[UUID]) -> list[SealedFact]:
-    found: list[SealedFact] = []
+    columns = (
+        SealedItemRow.item_id,
+        SealedItemRow.practice_id,
+        SealedItemRow.patient_id,
+        SealedItemRow.kind,
+        SealedItemRow.created_at,
+        SealedItemRow.size_bytes,
+    )
+    return [SealedFact(*row) for row in _rows_of(session, columns, ids)]
+
+
+def _rows_of(
+    session: Session, columns: tuple[InstrumentedAttribute[Any], ...], ids: set[UUID]
+) -> Iterator[Sequence[Any]]:
+    """The rows whose first column (their id) is in ``ids``, looked up a chunk at a time."""
     for chunk in _chunks(sorted(ids)):
-        rows = session.execute(
-            select(
-                SealedItemRow.item_id,
-                SealedItemRow.practice_id,
-                SealedItemRow.patient_id,
-                SealedItemRow.kind,
-                SealedItemRow.created_at,
-                SealedItemRow.size_bytes,
-            ).where(SealedItemRow.item_id.in_(chunk))
-        )
-        found.extend(SealedFact(*row) for row in rows)
-    return found
+        yield from session.execute(select(*columns).where(columns[0].in_(chunk)))
 
 
 def _persons(session: Session, ids: set[UUID]) -> dict[UUID, Person]:

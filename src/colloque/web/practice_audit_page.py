@@ -81,15 +81,20 @@ def _filter(asked: dict[str, str], zone: ZoneInfo) -> LogFilter:
 
 
 _ACTIONS = frozenset(action.value for action in AuditAction)
+_SYSTEM = frozenset({"worker", "cli", "internal"})
 
 
 def _event(event: LoggedEvent, page: Page, zone: ZoneInfo) -> dict[str, Any]:
     local = event.at.astimezone(zone)
-    # An account deleted since is its id alone; a visitor or the system, nobody.
+    # An account deleted since is its id alone. Without an account: Colloque's own work (the
+    # worker composing a confirmation, a command), or a visitor who was not signed in.
     member = event.member_name or (str(event.member_id) if event.member_id else None)
+    if member is None:
+        system = event.interface in _SYSTEM
+        member = page.t("audit.system") if system else page.t("audit.anonymous")
     return {
         "when": format_datetime(local, format="d MMM y, HH:mm:ss", locale=page.language.value),
-        "member": member or page.t("audit.nobody"),
+        "member": member,
         "role": event.role,
         "action": event.action,
         "outcome": page.t("audit.allowed")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from colloque.accesslog.history import Access, list_access_history
 from colloque.accesslog.paging import MAX_PAGE
-from colloque.accesslog.practice_log import LogFilter, LoggedEvent, list_practice_log
+from colloque.accesslog.practice_log import LogFilter, list_practice_log
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal
 from colloque.api.schemas import Instant, Out
 from colloque.audit.services import AuditAction
@@ -139,24 +139,6 @@ class LoggedEventOut(Out):
     #: Every object the event named: kind -> ids.
     objects: dict[str, list[UUID]]
 
-    @classmethod
-    def of(cls, event: LoggedEvent) -> LoggedEventOut:
-        return cls(
-            event_id=event.event_id,
-            at=event.at,
-            member_id=event.member_id,
-            member_name=event.member_name,
-            role=event.role,
-            action=event.action,
-            outcome=event.outcome,
-            reason=event.reason,
-            interface=event.interface,
-            credential_id=event.credential_id,
-            client_prefix=event.client_prefix,
-            request_id=event.request_id,
-            objects=event.objects,
-        )
-
 
 class LogPageOut(Out):
     items: list[LoggedEventOut]
@@ -203,5 +185,6 @@ def practice_audit(
             limit=limit,
         )
     return LogPageOut(
-        items=[LoggedEventOut.of(event) for event in page.events], next_before=page.next_before
+        items=[LoggedEventOut.model_validate(event) for event in page.events],
+        next_before=page.next_before,
     )
