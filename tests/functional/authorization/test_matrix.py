@@ -1004,7 +1004,9 @@ def end_foreign_session(s: MatrixScene, t: Target) -> Call:
         return Call(f"/api/v1/me/sessions/{uuid.uuid4()}")
     account_id = s.member(t)
     with s.db.write() as session:
-        token = do_issue_token(session, now=s.now, account_id=account_id, lifetime=timedelta(days=1))
+        token = do_issue_token(
+            session, now=s.now, account_id=account_id, lifetime=timedelta(days=1)
+        )
     return Call(f"/api/v1/me/sessions/{credential_id(hash_token(token))}")
 
 

@@ -26,7 +26,7 @@ from colloque.api.schemas import Out
 router = APIRouter(tags=["sessions"])
 
 
-class SessionOut(Out):
+class OpenSessionOut(Out):
     #: The session's id: the one the audit log names it by (not its token, nor its hash).
     session_id: UUID
     #: ``cookie``: a browser; ``token``: a bearer token (an API client, the CLI, an integration).
@@ -43,7 +43,7 @@ class SessionOut(Out):
 
 
 class SessionsOut(Out):
-    sessions: list[SessionOut]
+    sessions: list[OpenSessionOut]
 
 
 class EndedSessionsOut(Out):
@@ -53,7 +53,7 @@ class EndedSessionsOut(Out):
 def _out(sessions: list[SessionInfo]) -> SessionsOut:
     return SessionsOut(
         sessions=[
-            SessionOut(
+            OpenSessionOut(
                 session_id=info.session_id,
                 kind="cookie" if info.kind == "cookie" else "token",
                 browser=info.label,
