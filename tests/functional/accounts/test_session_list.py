@@ -20,8 +20,8 @@ from colloque.principal import Role, credential_id
 from colloque.storage.engine import Database
 from tests.factories import World, build_world
 from tests.functional.accounts.conftest import Registered, bearer, login_body, register
-from tests.functional.authorization.test_matrix import same_bytes_but_request_id
 from tests.functional.test_api import assert_problem
+from tests.problems import same_bytes_but_request_id
 from tests.smtp import Inbox
 
 SESSIONS = "/api/v1/me/sessions"
