@@ -93,7 +93,7 @@ def _admin_token(url: str, now: datetime) -> str:
     database = Database(url)
     with database.write() as session:
         owner = session.scalars(select(Account).where(Account.display_name == "Bench admin")).one()
-        token = do_issue_token(session, now=now, account_id=owner.account_id)
+        token = do_issue_token(session, now=now, account_id=owner.account_id, integration=True)
     database.dispose()
     return token
 

@@ -76,7 +76,11 @@ def make_person(db: Database, clock: SettableClock, name: str) -> Person:
             email=f"{name.lower().replace(' ', '.')}@example.test",
         )
         token = do_issue_token(
-            session, now=clock.now(), account_id=account.account_id, lifetime=timedelta(days=3650)
+            session,
+            now=clock.now(),
+            account_id=account.account_id,
+            lifetime=timedelta(days=3650),
+            integration=True,  # tests move the clock by days: no idle timeout
         )
         return Person(account_id=account.account_id, token=token)
 

@@ -8,6 +8,7 @@ The server keeps its real Argon2id cost: the browser refuses weaker parameters, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -224,7 +225,7 @@ def test_a_recovery_code_renewed_in_the_browser_recovers_in_python_and_the_old_o
         assert python.unlocked_keys.signing_public == row.signing_public
 
 
-def test_log_out_all_other_devices_signs_out_another_browser_and_the_python_client(
+def test_sessions_and_devices_end_the_python_client_then_log_out_another_browser(
     browser: Browser, context: BrowserContext, page: Page, site: Site, inbox: Inbox
 ) -> None:
     page.set_default_timeout(30_000)
@@ -241,20 +242,36 @@ def test_log_out_all_other_devices_signs_out_another_browser_and_the_python_clie
         expect(elsewhere).to_have_url(f"{site.url}/account")
         with ColloqueClient(site.url) as python:
             python.log_in(email, PASSWORD)
+            # The sessions and devices: this browser first, the other one, the Python client.
+            page.reload()
+            sessions = page.get_by_role("list", name="Sessions et appareils").get_by_role(
+                "listitem"
+            )
+            expect(sessions).to_have_count(3)
+            expect(sessions.first).to_contain_text("Cet appareil")
+            expect(sessions.first).to_contain_text("(navigateur, réseau 127.0.0.0/24)")
+            found = serious_violations(page, within="section[aria-labelledby=sessions-title]")
+            assert not found, [(v["id"], v["help"]) for v in found]
+            # One of them ended from its own button: the Python client's token.
+            page.get_by_role(
+                "button", name=re.compile(r"^Fermer la session .*jeton d'accès")
+            ).click()
+            expect(page.get_by_role("status")).to_have_text("La session a été fermée.")
+            expect(sessions).to_have_count(2)
+            with pytest.raises(ApiError) as ended:
+                python.me()
+            assert ended.value.status == 401
 
             # With the keyboard: the question, then the confirmation, which has the focus.
             page.get_by_role("button", name="Déconnecter tous les autres appareils").focus()
             page.keyboard.press("Enter")
             expect(page.get_by_role("button", name="Confirmer")).to_be_focused()
             page.keyboard.press("Enter")
-            expect(page.get_by_role("status")).to_contain_text("2 autres sessions ont été fermées")
+            expect(page.get_by_role("status")).to_contain_text("1 autre session a été fermée")
             expect(
                 page.get_by_role("button", name="Déconnecter tous les autres appareils")
             ).to_be_focused()
-
-            with pytest.raises(ApiError) as ended:
-                python.me()
-            assert ended.value.status == 401
+            expect(sessions).to_have_count(1)
         elsewhere.reload()
         expect(elsewhere).to_have_url(f"{site.url}/login?next=/account")
     finally:

@@ -2,7 +2,8 @@
 their browser signs the removal and rotates the key group (a progress bar to the end), the Python
 client accepts the epoch the browser made, the item keys sealed before are re-wrapped, and the
 removed member's old group key opens nothing sealed after; an admin creates the key group of a
-practice that has none; an admin invites and revokes; a practitioner only reads; each member's
+practice that has none; an admin invites and revokes, and ends a member's sessions (a lost
+browser); a practitioner only reads; each member's
 state for the practitioners' key (held, awaited, not for their role), a newcomer shown waiting,
 then holding it once a colleague's browser shared it; an admin makes a practitioner a secretary
 (by keyboard, the consequence shown first), whose key then opens no note written after the next
@@ -170,11 +171,12 @@ def test_an_admin_creates_the_key_group_in_the_browser(
     assert _appointment(scene, booked, doctor) == BEFORE
 
 
-def test_an_admin_invites_and_revokes_and_a_practitioner_only_reads(
+def test_an_admin_invites_revokes_and_ends_a_members_sessions_and_a_practitioner_only_reads(
     browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
 ) -> None:
     boss = make_member(scene, clock, "patronne", Role.ADMIN)
     doctor = make_member(scene, clock, "docteur", Role.PRACTITIONER)
+    lost = _members_page(browser, scene, contexts, doctor)  # a browser the doctor then loses
     page = _members_page(browser, scene, contexts, boss, locale="en-GB")
     page.get_by_label("Address to invite").fill("nadia@practice.example.test")
     page.get_by_label("Role").select_option(label="Secretary")
@@ -192,9 +194,24 @@ def test_an_admin_invites_and_revokes_and_a_practitioner_only_reads(
     )
     expect(page.get_by_text("No pending invitation.")).to_be_visible()
 
+    # The doctor lost that browser: the admin ends every session of theirs, by keyboard, after a
+    # confirmation that has the focus.
+    page.get_by_role("button", name="End the sessions of Docteur").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="End the sessions", exact=True)).to_be_focused()
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+    page.keyboard.press("Enter")
+    # Its browser's, its issued token and its Python client's (the scene shared the key with it).
+    expect(page.get_by_role("status")).to_have_text("3 sessions of Docteur were ended.")
+    expect(page.get_by_role("button", name="End the sessions of Docteur")).to_be_focused()
+    lost.reload()
+    expect(lost).to_have_url(re.compile(r"/login\?"))
+
     reader = _members_page(browser, scene, contexts, doctor)
     expect(_row(reader, "Patronne")).to_contain_text("Administrateur")
     expect(reader.get_by_role("button", name="Retirer Patronne")).to_have_count(0)
+    expect(reader.get_by_role("button", name="Fermer les sessions de Patronne")).to_have_count(0)
     expect(reader.get_by_label("Adresse à inviter")).to_have_count(0)
     found = serious_violations(reader)
     assert not found, [(v["id"], v["help"]) for v in found]

@@ -135,6 +135,7 @@ class Personas:
                     now=self.clock.now(),
                     account_id=person.account_id,
                     lifetime=timedelta(days=3650),
+                    integration=True,
                 )
                 self.people[name] = Person(account_id=person.account_id, token=token)
 

@@ -34,6 +34,7 @@ from colloque.accounts.sessions import (
     load_memberships,
     mark_reauthenticated,
     open_session,
+    place_of,
 )
 from colloque.audit.services import AuditAction, record
 from colloque.crypto.errors import AuthenticationFailed
@@ -244,11 +245,19 @@ def do_log_in(
     credentials = session.get_one(Credentials, account_id)
     if auth_key_needs_rehash(credentials.auth_key_hash):
         credentials.auth_key_hash = hash_auth_key(auth_key)
-    new = open_session(session, now=now, account_id=account_id, kind=kind, mfa_verified=mfa_enabled)
+    seen = recognise_device(session, now=now, account_id=account_id, claim=device)
+    new = open_session(
+        session,
+        now=now,
+        account_id=account_id,
+        kind=kind,
+        mfa_verified=mfa_enabled,
+        label=seen.label,
+        place=place_of(client_ip),
+    )
     # The login's event names the session it opened: what that session does next is traced to it.
     opened = Principal(account_id=account_id, credential_id=credential_id(hash_token(new.token)))
     _audit(session, now, opened, AuditAction.LOGIN_SUCCEEDED, account_id)
-    seen = recognise_device(session, now=now, account_id=account_id, claim=device)
     return LoginResult(
         account_id=account_id,
         session=new,

@@ -240,3 +240,20 @@ def new_device(to: str, *, label: str, at: datetime, account_id: UUID) -> MailMe
             "la double authentification." + _SIGNATURE
         ),
     )
+
+
+def sessions_ended_by_admin(
+    to: str, *, practice_name: str, at: datetime, account_id: UUID
+) -> MailMessage:
+    """What the new-device notice tells, and no more: when, and which practice's admin."""
+    return MailMessage(
+        to=to,
+        account_id=account_id,
+        subject="Vos sessions Colloque ont été fermées",
+        text=(
+            f"Un administrateur du cabinet « {practice_name} » a fermé toutes vos sessions "
+            f"Colloque le {_when(at)} (navigateurs, applications et jetons d'accès).\n\n"
+            "Reconnectez-vous avec votre mot de passe et votre code de double authentification. "
+            "Si vous ne savez pas pourquoi, parlez-en à votre cabinet." + _SIGNATURE
+        ),
+    )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Uuid,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,6 +83,12 @@ class AccessToken(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The last fresh proof of the password (and TOTP) in this session, for sensitive changes.
     reauth_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The software it was opened from, as a known device's label ("Firefox / Linux").
+    label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The network prefix (/24, /48) of the address it was opened from, as the audit log keeps.
+    place: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: An issued token for an integration: only ``expires_at`` ends it, whoever's it is.
+    integration: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class KnownDevice(Base):

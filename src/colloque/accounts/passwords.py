@@ -28,7 +28,7 @@ from colloque.accounts.login import (
 )
 from colloque.accounts.mailing import password_changed, recovery_code_renewed
 from colloque.accounts.mfa import check_second_factor, totp_enabled
-from colloque.accounts.models import Credentials, KeyBundleRow, RecoveryGrant
+from colloque.accounts.models import AccessToken, Credentials, KeyBundleRow, RecoveryGrant
 from colloque.accounts.sessions import (
     NewSession,
     ResolvedSession,
@@ -113,6 +113,12 @@ def do_change_password(
 ) -> tuple[NewSession, MailMessage]:
     """After :func:`~colloque.accounts.login.check_proof` of the old authentication key."""
     assert subject.account_id == resolved.account_id
+    # The new session stands on the same device: its owner sees the same software and place.
+    seen = session.execute(
+        select(AccessToken.label, AccessToken.place).where(
+            AccessToken.token_hash == resolved.token_hash
+        )
+    ).one()
     _store(
         session,
         now=now,
@@ -128,6 +134,8 @@ def do_change_password(
         account_id=subject.account_id,
         kind=kind,
         mfa_verified=resolved.mfa_verified,
+        label=seen.label,
+        place=seen.place,
     )
     record(
         session,

@@ -85,11 +85,15 @@ def do_issue_token(
     now: datetime,
     account_id: UUID,
     lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+    integration: bool = False,
 ) -> str:
     """Return a new bearer token (256 random bits) issued in-process (CLI, demo, tests).
 
-    The issuer vouches for the holder: no idle timeout, MFA counted as satisfied. Tokens that
-    people get over HTTP come from a login instead (``colloque.accounts.login``).
+    The issuer vouches for the holder: MFA counted as satisfied. A staff account's token (a
+    practice member's or an operator's) lasts at most a staff login session's lifetime (12 h)
+    and ends after its idle timeout (30 min), like one; only an ``integration`` token lasts its
+    whole ``lifetime`` without use. Tokens that people get over HTTP come from a login instead
+    (``colloque.accounts.login``).
     """
     return open_session(
         session,
@@ -98,6 +102,7 @@ def do_issue_token(
         kind=SessionKind.ISSUED,
         mfa_verified=True,
         lifetime=lifetime,
+        integration=integration,
     ).token
 
 

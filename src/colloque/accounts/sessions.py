@@ -2,9 +2,11 @@
 
 A session is a row of ``access_tokens`` keyed by the SHA-256 of a 256-bit random token. Login
 sessions end after an idle time and an absolute lifetime that depend on the account's role
-(docs/accounts.md); ``issued`` tokens (CLI, demo, tests) end at their own ``expires_at``. Every
-session of an account ends when its password changes, when it is recovered and when it is
-disabled; its owner can end all but the current one. ``last_seen_at`` is written at most once a minute.
+(docs/accounts.md). Tokens issued in-process (CLI, demo, tests) end at their own ``expires_at``;
+a staff account's (a practice member's or an operator's) also end like its login sessions, unless
+issued for an integration. Every session of an account ends when its password changes, when it is
+recovered and when it is disabled; its owner can end any of them, and a practice admin all of a
+member's. ``last_seen_at`` is written at most once a minute.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import sha256
 from colloque.accounts.grants import active_grants
 from colloque.accounts.interfaces import ReauthenticationRequired
 from colloque.accounts.models import AccessToken, Account
+from colloque.audit.addresses import prefix_of
 from colloque.errors import Forbidden, Unauthenticated
 from colloque.principal import Membership, Principal, Role, credential_id
 from colloque.scheduling.models import PracticeMember
@@ -55,8 +58,40 @@ def new_token() -> str:
 
 
 def limits_for(*, is_member: bool) -> tuple[timedelta, timedelta]:
-    """(idle timeout, absolute lifetime) of a login session."""
+    """(idle timeout, absolute lifetime) of a login session; ``is_member``: a staff account (a
+    practice member or an operator)."""
     return (MEMBER_IDLE, MEMBER_LIFETIME) if is_member else (PATIENT_IDLE, PATIENT_LIFETIME)
+
+
+def session_limits(
+    kind: SessionKind, *, is_staff: bool, integration: bool
+) -> tuple[timedelta, timedelta] | None:
+    """(idle timeout, lifetime from creation) that end a session besides its ``expires_at``, or
+    None when only that does. Login sessions follow the account's current role. An issued token
+    is bounded like a staff login session when its account is staff now, unless it was issued
+    for an integration: a token left in a script or a terminal must not outlive a working day."""
+    if kind is not SessionKind.ISSUED:
+        return limits_for(is_member=is_staff)
+    if is_staff and not integration:
+        return MEMBER_IDLE, MEMBER_LIFETIME
+    return None
+
+
+def _is_staff(session: Session, account_id: UUID) -> bool:
+    """A practice member or an operator (one statement, as the membership read it replaces)."""
+    member = exists().where(PracticeMember.account_id == account_id)
+    return bool(
+        session.scalar(
+            select(or_(Account.is_operator, member)).where(Account.account_id == account_id)
+        )
+    )
+
+
+def place_of(client_ip: str) -> str | None:
+    """The network prefix a session's owner is shown (/24, /48: as the audit log keeps it; we
+    ship no GeoIP database), or None for what is not an IP address (a test client)."""
+    prefix = prefix_of(client_ip)
+    return None if prefix == "other" else prefix
 
 
 def load_memberships(session: Session, account_id: UUID) -> MappingProxyType[UUID, Membership]:
@@ -89,13 +124,22 @@ def open_session(
     kind: SessionKind,
     mfa_verified: bool,
     lifetime: timedelta | None = None,
+    integration: bool = False,
+    label: str | None = None,
+    place: str | None = None,
 ) -> NewSession:
-    """Open a session. A login session counts as a fresh re-authentication."""
+    """Open a session. A login session counts as a fresh re-authentication. ``label`` and
+    ``place`` are what its owner sees of it: the software and the network prefix it came from."""
     idle: timedelta | None = None
+    bounds = session_limits(kind, is_staff=_is_staff(session, account_id), integration=integration)
     if kind is SessionKind.ISSUED:
         assert lifetime is not None
     else:
-        idle, lifetime = limits_for(is_member=bool(load_memberships(session, account_id)))
+        integration = False
+    if bounds is not None:
+        idle = bounds[0]
+        lifetime = bounds[1] if lifetime is None else min(lifetime, bounds[1])
+    assert lifetime is not None
     token = new_token()
     csrf_token = secrets.token_urlsafe(TOKEN_BYTES) if kind is SessionKind.COOKIE else None
     session.add(
@@ -109,6 +153,9 @@ def open_session(
             mfa_verified=mfa_verified,
             last_seen_at=now,
             reauth_at=None if kind is SessionKind.ISSUED else now,
+            label=label,
+            place=place,
+            integration=integration,
         )
     )
     return NewSession(kind, token, csrf_token, now + lifetime, idle)
@@ -152,10 +199,8 @@ def resolve_session(session: Session, *, now: datetime, token: str) -> ResolvedS
         )
     kind = SessionKind(row.kind)
     last_seen = row.last_seen_at or row.created_at
-    if kind is not SessionKind.ISSUED:
-        idle, lifetime = limits_for(is_member=bool(memberships))
-        if now >= last_seen + idle or now >= row.created_at + lifetime:
-            raise Unauthenticated("the session has ended; sign in again")
+    if has_ended(row, now=now, is_staff=bool(memberships) or account.is_operator):
+        raise Unauthenticated("the session has ended; sign in again")
     principal = Principal(
         account_id=account.account_id,
         memberships=memberships,
@@ -172,6 +217,17 @@ def resolve_session(session: Session, *, now: datetime, token: str) -> ResolvedS
         reauth_at=row.reauth_at,
         needs_touch=now - last_seen >= TOUCH_EVERY,
     )
+
+
+def has_ended(row: AccessToken, *, now: datetime, is_staff: bool) -> bool:
+    """Past its expiry, idle too long or too old for the account's current role."""
+    if row.expires_at <= now:
+        return True
+    bounds = session_limits(SessionKind(row.kind), is_staff=is_staff, integration=row.integration)
+    if bounds is None:
+        return False
+    idle, lifetime = bounds
+    return now >= (row.last_seen_at or row.created_at) + idle or now >= row.created_at + lifetime
 
 
 def touch_session(session: Session, *, now: datetime, token_hash: bytes) -> None:

@@ -185,9 +185,12 @@ def do_complete_signup(
     config: AccountsConfig,
     log: LogSigner,
     own: OwnDetails = OwnDetails(),
+    label: str | None = None,
+    place: str | None = None,
 ) -> tuple[Account, NewSession]:
     """Create the account with what the client derived and sealed, and its holder's own patient
-    record (``own``: names and birth date, each optional), and open its first session."""
+    record (``own``: names and birth date, each optional), and open its first session (seen
+    from ``label``'s software at ``place``, as its owner's sessions list shows it)."""
     challenge = session.scalars(
         select(EmailChallenge)
         .where(
@@ -216,7 +219,13 @@ def do_complete_signup(
     )
     session.delete(challenge)
     fresh = open_session(
-        session, now=now, account_id=account.account_id, kind=kind, mfa_verified=False
+        session,
+        now=now,
+        account_id=account.account_id,
+        kind=kind,
+        mfa_verified=False,
+        label=label,
+        place=place,
     )
     return account, fresh
 

@@ -29,6 +29,7 @@ from colloque.api.routes.practice_keys import router as practice_keys_router
 from colloque.api.routes.records import router as records_router
 from colloque.api.routes.scheduling import router as scheduling_router
 from colloque.api.routes.search import router as search_router
+from colloque.api.routes.sessions import router as sessions_router
 from colloque.api.routes.time_off import router as time_off_router
 from colloque.api.routes.timetable import router as timetable_router
 from colloque.api.routes.waitlist import router as waitlist_router
@@ -184,6 +185,7 @@ def create_app(
         key_directory_router,
         practice_keys_router,
         members_router,
+        sessions_router,
         records_router,
         documents_router,
     ):

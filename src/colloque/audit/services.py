@@ -82,6 +82,11 @@ class AuditAction(enum.StrEnum):
     LOGGED_OUT = "accounts:session:logout"
     LOGGED_OUT_ELSEWHERE = "accounts:session:logout-others"
     REAUTHENTICATED = "accounts:session:reauth"
+    #: One of the account's sessions ended by its owner (from the list of its sessions).
+    SESSION_ENDED = "accounts:session:end"
+    #: A practice admin read, or ended, every session of a member (a lost or stolen device).
+    MEMBER_SESSIONS_LISTED = "accounts:member-sessions:list"
+    MEMBER_SESSIONS_ENDED = "accounts:member-sessions:end"
     MFA_ENABLED = "accounts:mfa:enable"
     MFA_DISABLED = "accounts:mfa:disable"
     MFA_CODES_RENEWED = "accounts:mfa:renew-codes"

@@ -46,6 +46,8 @@ class Action(enum.StrEnum):
     PRACTICE_MEMBER_REMOVE = "practice:member:remove"
     #: Give a member another role (signed, in a practice with a membership chain): admins.
     PRACTICE_MEMBER_CHANGE = "practice:member:change"
+    #: See and end a member's sessions (a lost phone, a token that leaked): admins.
+    PRACTICE_MEMBER_SESSIONS_MANAGE = "practice:member_sessions:manage"
     #: Sign who holds which role in the group (docs/crypto.md 5.12): admins, as removal is.
     PRACTICE_MEMBERSHIP_ATTEST = "practice:membership:attest"
     #: The practitioners' key group, which notes are sealed to: practitioners only hold its key.
@@ -97,6 +99,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_KEYS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_MEMBER_REMOVE: frozenset({Role.ADMIN}),
     Action.PRACTICE_MEMBER_CHANGE: frozenset({Role.ADMIN}),
+    Action.PRACTICE_MEMBER_SESSIONS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_MEMBERSHIP_ATTEST: frozenset({Role.ADMIN}),
     # The key that opens notes is born on a practitioner's device and wrapped for practitioners
     # only: an admin or a secretary never holds it, an operator neither.

@@ -2,8 +2,9 @@
 "Try:" lines that work as printed, the example booking chosen by the real rules.
 
 Bearer tokens are real secrets, so they are not derived from the seed: each start issues the
-four logins a new token (valid :data:`DEMO_TOKEN_LIFETIME`); earlier ones stay valid until they
-expire. Every line is plain text, made to be pasted whatever the width of the terminal.
+four logins a new token (the patient's valid :data:`DEMO_TOKEN_LIFETIME`; the practice members',
+staff tokens, 12 hours and 30 minutes without use, docs/accounts.md); earlier ones stay valid
+until they expire. Every line is plain text, made to be pasted whatever the width of the terminal.
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ def welcome_lines(
     lines: list[str] = []
     if logins:
         lines.append(
-            f"Demo logins (bearer tokens are new on each start, valid {expires.days} days):"
+            "Demo logins (bearer tokens are new on each start; the patient's is valid "
+            f"{expires.days} days, practice members' 12 hours and end after 30 minutes unused):"
         )
         for login in logins:
             lines += [

@@ -375,6 +375,15 @@ NO_PERSONAL_DATA: dict[tuple[str, str], str] = {
     ),
     ("DELETE", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
     ("PATCH", PRACTICE + "/members/{account_id}"): _NOTHING_SHOWN,
+    ("GET", "/api/v1/me/sessions"): _OWN_ACCOUNT,
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): _OWN_ACCOUNT,
+    ("POST", "/api/v1/me/sessions/revoke-others"): _OWN_ACCOUNT,
+    # Its read is audited (accounts:member-sessions:list, naming the member).
+    ("GET", PRACTICE + "/members/{account_id}/sessions"): (
+        "a member's sessions: software, network prefix and times, for an admin of the practice; "
+        "no patient's data"
+    ),
+    ("POST", PRACTICE + "/members/{account_id}/sessions/revoke"): _NOTHING_SHOWN,
     ("GET", "/api/v1/key-directory"): _KEYS,
     ("GET", "/api/v1/key-directory/consistency"): _KEYS,
     ("GET", "/api/v1/key-directory/users/{account_id}"): _KEYS,

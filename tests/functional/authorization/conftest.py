@@ -60,7 +60,11 @@ def make_operator(db: Database, clock: SettableClock, name: str = "Operator Olga
             is_operator=True,
         )
         token = do_issue_token(
-            session, now=clock.now(), account_id=account.account_id, lifetime=timedelta(days=365)
+            session,
+            now=clock.now(),
+            account_id=account.account_id,
+            lifetime=timedelta(days=365),
+            integration=True,
         )
     return Person(account_id=account.account_id, token=token)
 

@@ -48,7 +48,7 @@ from colloque.accounts.config import TEST_COST, AccountsConfig
 from colloque.accounts.demo import do_create_demo_login
 from colloque.accounts.invitations import do_invite
 from colloque.accounts.models import Account, EmailChallenge, KeyBundleRow
-from colloque.accounts.services import do_add_member, do_create_account, do_issue_token
+from colloque.accounts.services import do_add_member, do_create_account, do_issue_token, hash_token
 from colloque.accounts.signup import CODE_LIFETIME
 from colloque.api.app import create_app
 from colloque.api.problems import PROBLEM_BASE
@@ -64,7 +64,7 @@ from colloque.notifications.models import OutboxPause
 from colloque.patients.models import PracticePatient
 from colloque.patients.registry import remember_patient
 from colloque.practicekeys.memberships import ROLE_NAMES
-from colloque.principal import Role
+from colloque.principal import Role, credential_id
 from colloque.scheduling.editing import visit_type_version
 from colloque.scheduling.models import (
     AgendaBreak,
@@ -990,6 +990,26 @@ def change_role(s: MatrixScene, t: Target) -> Call:
     return Call(f"{P}/{s.practice(t)}/members/{s.member(t)}", json={"role": "admin"})
 
 
+def member_sessions(s: MatrixScene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/members/{s.member(t)}/sessions")
+
+
+def end_member_sessions(s: MatrixScene, t: Target) -> Call:
+    return Call(f"{P}/{s.practice(t)}/members/{s.member(t)}/sessions/revoke")
+
+
+def end_foreign_session(s: MatrixScene, t: Target) -> Call:
+    """A session of another account (a disposable member's): must look like a missing one."""
+    if t.mode is Mode.MISSING:
+        return Call(f"/api/v1/me/sessions/{uuid.uuid4()}")
+    account_id = s.member(t)
+    with s.db.write() as session:
+        token = do_issue_token(
+            session, now=s.now, account_id=account_id, lifetime=timedelta(days=1)
+        )
+    return Call(f"/api/v1/me/sessions/{credential_id(hash_token(token))}")
+
+
 def own_records(suffix: str, body: dict[str, Any] | None = None) -> Builder:
     """The records of a patient the owner holds at the target's practice. A write needs the
     patient in that practice's registry: the scene registers them first."""
@@ -1172,6 +1192,21 @@ ADMIN_ONLY = grid("""
     other_admin   404   ok
     operator      404   404
     granted       403   404
+""")
+
+#: Something of another account's own (its session): every signed-in role gets a 404, alike a
+#: missing one.
+NOT_YOURS = grid("""
+                  theirs
+    anonymous     401
+    holder        404
+    stranger      404
+    secretary     404
+    practitioner  404
+    admin         404
+    other_admin   404
+    operator      404
+    granted       404
 """)
 
 APPOINTMENT_READ = grid("""
@@ -1574,6 +1609,16 @@ MATRIX: dict[tuple[str, str], Spec] = {
         remove_member, refused_body(ADMIN_ONLY, "409")
     ),
     ("PATCH", PRACTICE + "/members/{account_id}"): Spec(change_role, refused_body(ADMIN_ONLY)),
+    # Sessions and devices: one's own, and an admin's view of a member's (docs/accounts.md).
+    ("GET", "/api/v1/me/sessions"): Spec(get("/api/v1/me/sessions"), SIGNED_IN, own_account=True),
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): Spec(end_foreign_session, NOT_YOURS),
+    ("POST", "/api/v1/me/sessions/revoke-others"): Spec(
+        to("/api/v1/me/sessions/revoke-others"), SIGNED_IN, own_account=True
+    ),
+    ("GET", PRACTICE + "/members/{account_id}/sessions"): Spec(member_sessions, ADMIN_ONLY),
+    ("POST", PRACTICE + "/members/{account_id}/sessions/revoke"): Spec(
+        end_member_sessions, ADMIN_ONLY
+    ),
     # Sealed records
     ("POST", RECORDS + "/notes"): Spec(desk_records("notes", SEALED_BODY), NOTES_WRITE),
     ("GET", RECORDS + "/notes"): Spec(desk_records("notes"), NOTES_READ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
-from colloque.accounts.devices import DEVICE_COOKIE, DeviceClaim
+from colloque.accounts.devices import DEVICE_COOKIE, DeviceClaim, device_label
 from colloque.accounts.login import (
     LoginResult,
     Subject,
@@ -25,7 +25,7 @@ from colloque.accounts.passwords import (
     do_complete_recovery,
 )
 from colloque.accounts.services import check_email
-from colloque.accounts.sessions import REAUTH_WINDOW, SessionKind
+from colloque.accounts.sessions import REAUTH_WINDOW, SessionKind, place_of
 from colloque.accounts.signup import (
     CODE_LIFETIME,
     PublicKeys,
@@ -159,6 +159,7 @@ def signup_verify(
 )
 def signup_complete(
     body: SignupCompleteIn,
+    request: Request,
     response: Response,
     database: DB,
     clock: ClockDep,
@@ -181,6 +182,8 @@ def signup_complete(
             config=config,
             log=log,
             own=OwnDetails(body.first_name, body.last_name, body.birth_date),
+            label=device_label(request.headers.get("user-agent")),
+            place=place_of(request.client.host) if request.client is not None else None,
         )
     return SignedUpOut(
         account_id=account.account_id,

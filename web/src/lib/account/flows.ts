@@ -3,6 +3,7 @@
 // authentication key (sent to the server) and opaque handles.
 import { cryptoClient } from "../../crypto/client";
 import type { KekHandle, UnlockedKeys } from "../../crypto/protocol";
+import type { components } from "../api/schema";
 import { ApiFailure, ok, sessionApi } from "../api/session";
 import { fromBase64Url, toBase64Url } from "../base64url";
 
@@ -92,8 +93,6 @@ export async function logOut(): Promise<void> {
   cryptoClient().terminate();
 }
 
-/** Ends every other session of the account (other browsers, API clients, issued tokens); this
- * one stays. Returns how many ended. */
 /** Whether the account receives reminders; a reminder's unsubscribe link turns them off. */
 export async function reminders(): Promise<boolean> {
   return (await ok(sessionApi.GET("/api/v1/me/reminders"))).enabled;
@@ -103,8 +102,22 @@ export async function setReminders(enabled: boolean): Promise<boolean> {
   return (await ok(sessionApi.PUT("/api/v1/me/reminders", { body: { enabled } }))).enabled;
 }
 
+/** Ends every other session of the account (other browsers, API clients, issued tokens); this
+ * one stays. Returns how many ended. */
 export async function logOutOthers(): Promise<number> {
   return (await ok(sessionApi.POST("/api/v1/auth/logout/others"))).ended_sessions;
+}
+
+export type OpenSession = components["schemas"]["OpenSessionOut"];
+
+/** The account's open sessions (this one first): software, network prefix, when opened and used. */
+export async function listSessions(): Promise<OpenSession[]> {
+  return (await ok(sessionApi.GET("/api/v1/me/sessions"))).sessions;
+}
+
+/** Ends one of the account's sessions: its next request is refused. */
+export async function endSession(sessionId: string): Promise<void> {
+  await ok(sessionApi.DELETE("/api/v1/me/sessions/{session_id}", { params: { path: { session_id: sessionId } } }));
 }
 
 // Sign up ------------------------------------------------------------------------------------

@@ -78,6 +78,18 @@ export interface AccountMessages {
   confirm: string;
   cancel: string;
   loggedOutOthers: (count: number) => string;
+  sessionsExplain: string;
+  sessionsLoading: string;
+  thisDevice: string;
+  kindCookie: string;
+  kindToken: string;
+  unknownSoftware: string;
+  unknownPlace: string;
+  network: (prefix: string) => string;
+  sessionTimes: (opened: string, used: string) => string;
+  endSession: (what: string) => string;
+  sessionEnded: string;
+  noOtherSession: string;
   failures: Record<string, string>;
   failed: string;
 }
@@ -150,7 +162,7 @@ const fr: AccountMessages = {
   totpContinue: "Continuer vers le cabinet",
   createPractice: "Créer un cabinet",
   logOut: "Se déconnecter",
-  sessionsTitle: "Sessions",
+  sessionsTitle: "Sessions et appareils",
   remindersTitle: "Rappels de rendez-vous",
   remindersExplain:
     "Un courriel une semaine et la veille de vos rendez-vous. Les confirmations, déplacements et annulations sont toujours envoyés.",
@@ -166,6 +178,19 @@ const fr: AccountMessages = {
   cancel: "Annuler",
   loggedOutOthers: (count) =>
     count === 0 ? "Aucune autre session n'était ouverte." : count === 1 ? "1 autre session a été fermée." : `${count} autres sessions ont été fermées.`,
+  sessionsExplain:
+    "Les navigateurs et applications connectés à votre compte. Vous n'en reconnaissez pas un ? Fermez-le, puis changez votre mot de passe.",
+  sessionsLoading: "Chargement des sessions…",
+  thisDevice: "Cet appareil",
+  kindCookie: "navigateur",
+  kindToken: "jeton d'accès",
+  unknownSoftware: "Logiciel non reconnu",
+  unknownPlace: "lieu inconnu",
+  network: (prefix) => `réseau ${prefix}`,
+  sessionTimes: (opened, used) => `Ouverte le ${opened}, dernière activité le ${used}`,
+  endSession: (what) => `Fermer la session ${what}`,
+  sessionEnded: "La session a été fermée.",
+  noOtherSession: "Aucune autre session n'est ouverte.",
   failures: {
     "login-failed": "Adresse ou mot de passe incorrect.",
     "mfa-required": "Saisissez le code de votre application d'authentification.",
@@ -248,7 +273,7 @@ const en: AccountMessages = {
   totpContinue: "Continue to the practice",
   createPractice: "Create a practice",
   logOut: "Log out",
-  sessionsTitle: "Sessions",
+  sessionsTitle: "Sessions and devices",
   remindersTitle: "Appointment reminders",
   remindersExplain:
     "An email a week and a day before your appointments. Confirmations, moves and cancellations are always sent.",
@@ -264,6 +289,18 @@ const en: AccountMessages = {
   cancel: "Cancel",
   loggedOutOthers: (count) =>
     count === 0 ? "No other session was open." : count === 1 ? "1 other session was ended." : `${count} other sessions were ended.`,
+  sessionsExplain: "The browsers and apps signed in to your account. One you do not recognise? End it, then change your password.",
+  sessionsLoading: "Loading the sessions…",
+  thisDevice: "This device",
+  kindCookie: "browser",
+  kindToken: "access token",
+  unknownSoftware: "Unknown software",
+  unknownPlace: "unknown place",
+  network: (prefix) => `network ${prefix}`,
+  sessionTimes: (opened, used) => `Opened ${opened}, last used ${used}`,
+  endSession: (what) => `End the session ${what}`,
+  sessionEnded: "The session was ended.",
+  noOtherSession: "No other session is open.",
   failures: {
     "login-failed": "Wrong address or password.",
     "mfa-required": "Type the code from your authenticator app.",

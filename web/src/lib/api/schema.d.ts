@@ -845,6 +845,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My open sessions and devices
+         * @description Every open session of the account: browsers (cookie) and bearer tokens, with the software, the network prefix it was opened from, when it was opened and last used; ``current`` marks this one.
+         */
+        get: operations["my_sessions_api_v1_me_sessions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/revoke-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every other session of mine
+         * @description The same as ``POST /api/v1/auth/logout/others``: this session stays open.
+         */
+        post: operations["end_my_other_sessions_api_v1_me_sessions_revoke_others_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of my sessions
+         * @description Ends the session at once: its next request answers 401. Ending the current one is logging out (the browser's cookies are cleared). Another account's session answers 404, like one that does not exist.
+         */
+        delete: operations["end_my_session_api_v1_me_sessions__session_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/waitlist": {
         parameters: {
             query?: never;
@@ -1411,6 +1471,46 @@ export interface paths {
          * @description Practice admins change a member's role. A practitioner is linked to one of the practice's agendas (`practitioner_id`, 422 otherwise, and for another role). In a practice with a signed membership chain, `statement` is the admin's membership statement attesting this member in the new role at the chain's next sequence (422 when missing, malformed, for another member or role, or not signed by the caller as an admin of the chain; 409 when the chain moved on); the row changes and the statement is appended together. A practice without a chain takes no statement (422). A member who stops being a practitioner loses the practitioners' key, which becomes rotation-due. 409 for the role the member already holds and for the last admin; 404 for a non-member.
          */
         patch: operations["change_role_api_v1_practices__practice_id__members__account_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/members/{account_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A member's open sessions (admins)
+         * @description Practice admins see a member's open sessions; 404 for a non-member.
+         */
+        get: operations["member_sessions_api_v1_practices__practice_id__members__account_id__sessions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/practices/{practice_id}/members/{account_id}/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session of a member (admins)
+         * @description Practice admins end every session of a member (browsers, API clients, issued tokens): a lost phone, a leaked token. The member is told by mail and signs in again with MFA. 404 for a non-member.
+         */
+        post: operations["end_member_sessions_api_v1_practices__practice_id__members__account_id__sessions_revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/practices/{practice_id}/openings/{opening_id}": {
@@ -2369,7 +2469,7 @@ export interface components {
          * AuditAction
          * @enum {string}
          */
-        AuditAction: "booking:appointment:book" | "booking:appointment:cancel" | "booking:appointment:reschedule" | "booking:appointment:mark" | "booking:appointment:view" | "booking:appointment:list" | "scheduling:agenda:view" | "scheduling:agenda:change" | "scheduling:practice:change" | "patients:relative:change" | "patients:patient:list" | "patients:practice_patient:register" | "patients:practice_patient:search" | "patients:practice_patient:view" | "patients:practice_patient:change" | "booking:appointment:outside-hours" | "waitlist:entry:change" | "waitlist:entry:list" | "waitlist:offer:create" | "waitlist:offer:decide" | "security:operator_access:grant" | "security:operator_access:list" | "security:operator_access:revoke" | "security:probing:slowed" | "security:probing:locked" | "security:access:denied" | "security:incident:open" | "security:incident:contain" | "security:incident:notify" | "security:incident:report" | "accounts:account:create" | "accounts:account:delete" | "accounts:account:disable" | "accounts:account:lock" | "accounts:email:change" | "accounts:reminders:change" | "patients:reminders:change" | "accounts:password:change" | "accounts:password:recover" | "accounts:keys:reset" | "accounts:session:login" | "accounts:session:login-failed" | "accounts:session:logout" | "accounts:session:logout-others" | "accounts:session:reauth" | "accounts:mfa:enable" | "accounts:mfa:disable" | "accounts:mfa:renew-codes" | "accounts:mfa:use-code" | "accounts:recovery-code:use" | "accounts:recovery-code:renew" | "accounts:invitation:create" | "accounts:invitation:list" | "accounts:invitation:accept" | "accounts:invitation:revoke" | "accounts:member:remove" | "accounts:member:change" | "accounts:notification:list" | "accounts:notification:check" | "notifications:message:compose" | "audit:access_history:view" | "audit:practice_log:view" | "notifications:pause:list" | "notifications:failed:list" | "notifications:pause:release" | "notifications:pause:discard" | "keys:practice_group:create" | "keys:practice_group:wrap" | "keys:practice_group:rotate" | "keys:practice_group:attest" | "keys:clinical_group:create" | "keys:clinical_group:wrap" | "keys:clinical_group:rotate" | "records:item:store" | "records:item:read" | "records:item_key:rewrap" | "records:item_key:reshare";
+        AuditAction: "booking:appointment:book" | "booking:appointment:cancel" | "booking:appointment:reschedule" | "booking:appointment:mark" | "booking:appointment:view" | "booking:appointment:list" | "scheduling:agenda:view" | "scheduling:agenda:change" | "scheduling:practice:change" | "patients:relative:change" | "patients:patient:list" | "patients:practice_patient:register" | "patients:practice_patient:search" | "patients:practice_patient:view" | "patients:practice_patient:change" | "booking:appointment:outside-hours" | "waitlist:entry:change" | "waitlist:entry:list" | "waitlist:offer:create" | "waitlist:offer:decide" | "security:operator_access:grant" | "security:operator_access:list" | "security:operator_access:revoke" | "security:probing:slowed" | "security:probing:locked" | "security:access:denied" | "security:incident:open" | "security:incident:contain" | "security:incident:notify" | "security:incident:report" | "accounts:account:create" | "accounts:account:delete" | "accounts:account:disable" | "accounts:account:lock" | "accounts:email:change" | "accounts:reminders:change" | "patients:reminders:change" | "accounts:password:change" | "accounts:password:recover" | "accounts:keys:reset" | "accounts:session:login" | "accounts:session:login-failed" | "accounts:session:logout" | "accounts:session:logout-others" | "accounts:session:reauth" | "accounts:session:end" | "accounts:member-sessions:list" | "accounts:member-sessions:end" | "accounts:mfa:enable" | "accounts:mfa:disable" | "accounts:mfa:renew-codes" | "accounts:mfa:use-code" | "accounts:recovery-code:use" | "accounts:recovery-code:renew" | "accounts:invitation:create" | "accounts:invitation:list" | "accounts:invitation:accept" | "accounts:invitation:revoke" | "accounts:member:remove" | "accounts:member:change" | "accounts:notification:list" | "accounts:notification:check" | "notifications:message:compose" | "audit:access_history:view" | "audit:practice_log:view" | "notifications:pause:list" | "notifications:failed:list" | "notifications:pause:release" | "notifications:pause:discard" | "keys:practice_group:create" | "keys:practice_group:wrap" | "keys:practice_group:rotate" | "keys:practice_group:attest" | "keys:clinical_group:create" | "keys:clinical_group:wrap" | "keys:clinical_group:rotate" | "records:item:store" | "records:item:read" | "records:item_key:rewrap" | "records:item_key:reshare";
         /** BindingOut */
         BindingOut: {
             /** Epoch */
@@ -2536,6 +2636,11 @@ export interface components {
              * Format: email
              */
             email: string;
+        };
+        /** EndedSessionsOut */
+        EndedSessionsOut: {
+            /** Ended Sessions */
+            ended_sessions: number;
         };
         /** EpochMemberOut */
         EpochMemberOut: {
@@ -3152,6 +3257,40 @@ export interface components {
             offered_at: string;
             /** Outcome */
             outcome: string;
+        };
+        /** OpenSessionOut */
+        OpenSessionOut: {
+            /** Browser */
+            browser: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Current */
+            current: boolean;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "cookie" | "token";
+            /**
+             * Last Used At
+             * Format: date-time
+             */
+            last_used_at: string;
+            /** Place */
+            place: string | null;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
         };
         /** OpeningIn */
         OpeningIn: {
@@ -4084,6 +4223,11 @@ export interface components {
             kind: string;
             /** Token */
             token: string | null;
+        };
+        /** SessionsOut */
+        SessionsOut: {
+            /** Sessions */
+            sessions: components["schemas"]["OpenSessionOut"][];
         };
         /** SettingsOut */
         SettingsOut: {
@@ -6224,6 +6368,76 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    my_sessions_api_v1_me_sessions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    end_my_other_sessions_api_v1_me_sessions_revoke_others_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggedOutElsewhereOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    end_my_session_api_v1_me_sessions__session_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     mine_api_v1_me_waitlist_get: {
         parameters: {
             query?: never;
@@ -7444,6 +7658,62 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    member_sessions_api_v1_practices__practice_id__members__account_id__sessions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    end_member_sessions_api_v1_practices__practice_id__members__account_id__sessions_revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                practice_id: string;
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndedSessionsOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
         };

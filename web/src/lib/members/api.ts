@@ -232,3 +232,10 @@ export async function changeRole(crypto: CryptoClient, data: MembersData, keys: 
     }),
   );
 }
+
+/** Ends every session of a member (browsers, apps, tokens): a lost phone, a leaked token. The
+ * member is told by mail and signs in again. Returns how many ended. */
+export async function endMemberSessions(data: MembersData, accountId: string): Promise<number> {
+  const params = { params: { path: { practice_id: data.practiceId, account_id: accountId } } };
+  return (await ok(sessionApi.POST("/api/v1/practices/{practice_id}/members/{account_id}/sessions/revoke", params))).ended_sessions;
+}

@@ -59,6 +59,10 @@ export interface MembersMessages {
   keepsKeys: (name: string) => string;
   confirmChange: string;
   roleChanged: (name: string, role: string) => string;
+  endSessions: (name: string) => string;
+  confirmEndSessions: (name: string) => string;
+  confirmEnd: string;
+  sessionsEnded: (name: string, count: number) => string;
   loading: string;
   failed: string;
   conflict: string;
@@ -98,6 +102,12 @@ const fr: MembersMessages = {
   confirm: "Retirer",
   cancel: "Annuler",
   removed: (name) => `${name} ne fait plus partie du cabinet ; la clé est renouvelée.`,
+  endSessions: (name) => `Fermer les sessions de ${name}`,
+  confirmEndSessions: (name) =>
+    `Fermer toutes les sessions de ${name} (navigateurs, applications, jetons d'accès) ? Ce membre devra se reconnecter avec son mot de passe et son code ; il en sera informé par courriel.`,
+  confirmEnd: "Fermer les sessions",
+  sessionsEnded: (name, count) =>
+    count === 0 ? `${name} n'avait aucune session ouverte.` : count === 1 ? `1 session de ${name} a été fermée.` : `${count} sessions de ${name} ont été fermées.`,
   progress: "Renouvellement de la clé du cabinet",
   progressText: (done, total) => `${done} étapes sur ${total}`,
   invitations: "Invitations en attente",
@@ -162,6 +172,12 @@ const en: MembersMessages = {
   confirm: "Remove",
   cancel: "Cancel",
   removed: (name) => `${name} is no longer a member; the key is renewed.`,
+  endSessions: (name) => `End the sessions of ${name}`,
+  confirmEndSessions: (name) =>
+    `End every session of ${name} (browsers, apps, access tokens)? This member will sign in again with their password and code, and is told by email.`,
+  confirmEnd: "End the sessions",
+  sessionsEnded: (name, count) =>
+    count === 0 ? `${name} had no open session.` : count === 1 ? `1 session of ${name} was ended.` : `${count} sessions of ${name} were ended.`,
   progress: "Renewing the practice key",
   progressText: (done, total) => `${done} of ${total} steps`,
   invitations: "Pending invitations",
