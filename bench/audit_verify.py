@@ -120,7 +120,7 @@ def _without_secondary_indexes(url: str) -> tuple[str, ...]:
     with psycopg.connect(_driver_url(url), autocommit=True) as connection:
         indexes = connection.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_events' "
-            "AND indexname NOT LIKE 'pk\_%'"
+            r"AND indexname NOT LIKE 'pk\_%'"
         ).fetchall()
         for name, _definition in indexes:
             connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
