@@ -120,9 +120,7 @@ def test_an_envelope_naming_a_used_item_id_answers_like_a_malformed_one(
         )
 
     app, _sleeps = make_app(db, clock)
-    url = (
-        f"/api/v1/me/patients/{world.holder_patient_id}/practices/{world.practice_id}/messages"
-    )
+    url = f"/api/v1/me/patients/{world.holder_patient_id}/practices/{world.practice_id}/messages"
 
     def send(client: TestClient, sealed: SealedItem) -> httpx.Response:
         body = {"envelope": b64(sealed.envelope), "wraps": [b64(w) for w in sealed.wraps]}
