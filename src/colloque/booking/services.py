@@ -222,7 +222,9 @@ def do_book_appointment(
     return appointment
 
 
-UNUSABLE_APPOINTMENT_ID = "this appointment id cannot be used: draw a new random one (UUID version 4)"
+UNUSABLE_APPOINTMENT_ID = (
+    "this appointment id cannot be used: draw a new random one (UUID version 4)"
+)
 
 
 def _fresh_appointment_id(session: Session, request: BookingRequest) -> UUID:
