@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -23,7 +25,7 @@ from colloque.api.headers import (
     SecurityHeaders,
 )
 from colloque.clock import SettableClock
-from colloque.config import Environment, Settings
+from colloque.config import Environment, MailBackend, Settings
 from colloque.storage.engine import Database
 from colloque.web.app import create_app
 from colloque.web.assets import ASSET_MANIFEST, DEFAULT_DIST_DIR
@@ -109,6 +111,25 @@ def test_docs_and_the_openapi_are_off_in_production_unless_enabled(
             check(answer)
     # Still made in-process, for the web app's types and the tests.
     assert "/api/v1/auth/prelogin" in app.openapi()["paths"]
+
+
+def test_a_production_app_sends_hsts_and_no_docs(sqlite_db: Database, clock: SettableClock) -> None:
+    settings = Settings(
+        run_refresher=False,
+        environment=Environment.PRODUCTION,
+        secret_key=SecretStr("k" * 40),
+        database_url="postgresql://x/y",
+        mail_backend=MailBackend.SMTP,
+        key_directory_log_key=SecretStr(bytes(range(32)).hex()),
+        audit_signing_key_file=Path("/run/keys/colloque-audit"),
+    )
+    app = create_api(settings, database=sqlite_db, clock=clock)
+    with TestClient(app) as client:
+        for path in ("/docs", "/openapi.json", "/healthz"):
+            answer = client.get(path)
+            assert answer.status_code == (200 if path == "/healthz" else 404), path
+            assert answer.headers["strict-transport-security"] == STRICT_TRANSPORT_SECURITY
+            assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 
 def _hello(_request: object) -> PlainTextResponse:
