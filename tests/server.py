@@ -12,6 +12,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from colloque.cli.common import SERVER_OPTIONS
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -23,8 +25,9 @@ def free_port() -> int:
 @contextmanager
 def running_server(app: FastAPI) -> Iterator[str]:
     port = free_port()
+    # The options `colloque serve` runs uvicorn with (no `server` header, no access log).
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **SERVER_OPTIONS
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

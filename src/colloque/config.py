@@ -226,6 +226,9 @@ class Settings(BaseSettings):
     #: ``Secure`` on the session cookies. Unset: on, except in development (the local demo is
     #: served over plain HTTP on 127.0.0.1). Production refuses ``false``.
     cookie_secure: bool | None = None
+    #: Serve ``/docs`` and ``/openapi.json``. Unset: on, except in production (they map every
+    #: operation for an attacker; the OpenAPI is still made in-process for the web app's types).
+    api_docs: bool | None = None
     kdf_cost: KdfCost = KdfCost.INTERACTIVE
     #: The key directory's log name, in its signed checkpoints; clients pin it with the log's key.
     key_directory_origin: str = Field(
@@ -398,6 +401,12 @@ class Settings(BaseSettings):
         if self.smtp_starttls is not None:
             return self.smtp_starttls
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def effective_api_docs(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.environment is not Environment.PRODUCTION
 
     @property
     def effective_cookie_secure(self) -> bool:

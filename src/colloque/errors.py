@@ -46,6 +46,13 @@ class InvalidInput(ColloqueError):
     title = "Invalid input"
 
 
+class UnusableId(InvalidInput):
+    """A client-chosen id that cannot be used: not random (UUID version 4), or already used,
+    whoever used it. One answer for both, counted as a probing miss like a 404 (docs/threat-model.md,
+    "Answers that tell nothing"): an id that exists in another practice tells nothing more than
+    one that is malformed."""
+
+
 class RuleViolation(ColloqueError):
     """A booking rule refused the request; ``rule`` names which one."""
 

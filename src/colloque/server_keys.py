@@ -80,6 +80,12 @@ class ServerKeys:
         return self._accounts(f"fake-salt/{purpose}/v1")
 
     @property
+    def prelogin_cost_draw(self) -> bytes:
+        """Draws, per unknown address, which real accounts' KDF cost its prelogin answer has
+        (``accounts.prelogin``). A rotation moves some unknown addresses to another cost."""
+        return self._accounts("prelogin-cost-draw/v1")
+
+    @property
     def throttle_client_hash(self) -> bytes:
         """Names a client address in login and sign-up throttle keys (``accounts.throttling``)."""
         return self._accounts("throttle-client/v1")

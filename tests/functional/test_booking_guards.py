@@ -35,12 +35,12 @@ from colloque.booking.waitlist.offers import do_decide_offer
 from colloque.booking.waitlist.services import do_join_waitlist
 from colloque.clock import SettableClock
 from colloque.errors import (
-    Conflict,
     InvalidInput,
     NotFound,
     RuleViolation,
     SlotTaken,
     Unauthenticated,
+    UnusableId,
 )
 from colloque.principal import ANONYMOUS
 from colloque.storage.engine import Database
@@ -441,7 +441,7 @@ def test_a_sealed_reason_needs_its_appointment_id(
 def test_a_chosen_appointment_id_must_be_random_and_unused(
     db: Database, clock: SettableClock, world: World
 ) -> None:
-    with pytest.raises(InvalidInput) as not_random:
+    with pytest.raises(UnusableId) as not_random:
         book_request(db, clock, world.holder, request(world, appointment_id=uuid.uuid1()))
     assert not_random.value.field == "appointment_id"
     chosen = uuid.uuid4()
@@ -453,9 +453,10 @@ def test_a_chosen_appointment_id_must_be_random_and_unused(
         patient_id=world.child_patient_id,
         starts_at=TUE_0900 + timedelta(hours=1),
     )
-    with pytest.raises(Conflict) as used:
+    # Used, even by oneself: the same answer as not random (test_id_oracles.py over HTTP).
+    with pytest.raises(UnusableId) as used:
         book_request(db, clock, world.holder, again)
-    assert used.value.field == "appointment_id"
+    assert (used.value.detail, used.value.field) == (not_random.value.detail, "appointment_id")
     assert appointments(db) == 1
 
 

@@ -70,15 +70,7 @@ CONFLICTS = {
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/notes"),
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/messages"),
     ("post", "/api/v1/me/patients/{patient_id}/practices/{practice_id}/messages"),
-    (
-        "put",
-        "/api/v1/practices/{practice_id}/patients/{patient_id}/documents/{document_id}/content",
-    ),
     ("post", "/api/v1/practices/{practice_id}/patients/{patient_id}/documents"),
-    (
-        "put",
-        "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents/{document_id}/content",
-    ),
     ("post", "/api/v1/me/patients/{patient_id}/practices/{practice_id}/documents"),
     # Time off over booked appointments not confirmed (appointments-affected).
     ("post", "/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/overrides"),

@@ -28,6 +28,7 @@ def test_each_purpose_has_its_own_label() -> None:
         "email_hash": _hmac(b"colloque/accounts/email-key/v1"),
         "email_code_hash": _hmac(b"colloque/accounts/email-code/v1"),
         "throttle_client_hash": _hmac(b"colloque/accounts/throttle-client/v1"),
+        "prelogin_cost_draw": _hmac(b"colloque/accounts/prelogin-cost-draw/v1"),
         "probing_client_hash": _hmac(b"colloque:probing:client"),
         "unsubscribe_token": _hmac(b"colloque/notifications/unsubscribe-token/v1"),
         "reminder_phone_hash": _hmac(b"colloque/notifications/reminder-phone/v1"),

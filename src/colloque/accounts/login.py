@@ -1,6 +1,6 @@
-"""Prelogin, login and re-authentication: the server's side of a login that never sees the password.
+"""Login and re-authentication: the server's side of a login that never sees the password.
 
-The client asks for its KDF parameters (:func:`prelogin`), derives an authentication key from the
+The client asks for its KDF parameters (``accounts.prelogin``), derives an authentication key from the
 password, and sends that key. The server checks it against an Argon2id hash (:func:`check_proof`,
 in a read transaction), then checks the second factor and opens the session (:func:`do_log_in`,
 in a write transaction). Unknown addresses get stable fake parameters, the same refusal and the
@@ -44,28 +44,6 @@ from colloque.principal import ANONYMOUS, Principal, credential_id
 from colloque.text import normalise_email
 
 WRONG_CREDENTIALS = "the email address or the password is not right"
-
-
-@dataclass(frozen=True)
-class Prelogin:
-    kdf_params: bytes
-    recovery_kdf_params: bytes
-
-
-def prelogin(session: Session, *, email: str, config: AccountsConfig) -> Prelogin:
-    """The stored parameters, or for an address without credentials stable fake ones."""
-    normalised = normalise_email(email)
-    stored = session.execute(
-        select(Credentials.kdf_params, Credentials.recovery_kdf_params)
-        .join(Account, Account.account_id == Credentials.account_id)
-        .where(Account.email == normalised)
-    ).one_or_none()
-    if stored is not None:
-        return Prelogin(stored.kdf_params, stored.recovery_kdf_params)
-    return Prelogin(
-        config.fake_params(normalised, purpose="login").to_bytes(),
-        config.fake_params(normalised, purpose="recovery").to_bytes(),
-    )
 
 
 @dataclass(frozen=True)

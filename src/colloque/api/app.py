@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from colloque.api import observability, openapi, problems
+from colloque.api import headers, observability, openapi, problems
 from colloque.api.limits import BodyLimit
 from colloque.api.routes.access_log import router as access_log_router
 from colloque.api.routes.accounts import router as accounts_router
@@ -35,7 +35,7 @@ from colloque.api.routes.timetable import router as timetable_router
 from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
-from colloque.config import Settings, load_settings
+from colloque.config import Environment, Settings, load_settings
 from colloque.delivery.outbox import OutboxWorker
 from colloque.delivery.setup import configure_breaker, outbox_delivery_from_settings
 from colloque.keydirectory.config import CosignedLogKey
@@ -122,9 +122,12 @@ def create_app(
         version="0.1.0",
         summary="Medical appointments with end-to-end encrypted health data",
         lifespan=lifespan,
-        # Swagger UI is served from our own copy (api/openapi.py); ReDoc is off.
+        # Swagger UI is served from our own copy (api/openapi.py); ReDoc is off. Neither the
+        # docs nor the document are served in production unless COLLOQUE_API_DOCS says so
+        # (app.openapi() still makes the document in-process).
         docs_url=None,
         redoc_url=None,
+        openapi_url=openapi.OPENAPI_PATH if settings.effective_api_docs else None,
     )
     app.state.database = database
     app.state.clock = clock
@@ -135,12 +138,14 @@ def create_app(
         settings, database=database, clock=clock
     )
     problems.install(app)
-    openapi.install(app)
+    openapi.install(app, docs=settings.effective_api_docs)
     # Bodies are limited per route before anything reads them (api/limits.py). Added first, so
     # that observability's middleware wraps it: a 413 carries a request id and is logged.
     app.add_middleware(BodyLimit)
     observability.install(app, settings, database)
     probing.install(app, settings)
+    # Last: it wraps the whole stack, errors included.
+    headers.install(app, production=settings.environment is Environment.PRODUCTION)
     if witnessing is not None:
         app.state.log_signer = witnessing.log
         app.state.witnessing = witnessing

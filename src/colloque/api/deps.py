@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts.config import AccountsConfig
 from colloque.accounts.mailing import MailQueue
+from colloque.accounts.prelogin import CostMixCache
 from colloque.accounts.sessions import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -68,6 +69,15 @@ def _accounts_config(request: Request, settings: SettingsDep) -> AccountsConfig:
     return config
 
 
+def _cost_mix(request: Request) -> CostMixCache:
+    """The app's cache of the real accounts' KDF costs (``accounts.prelogin``), made once."""
+    cache: CostMixCache | None = getattr(request.app.state, "cost_mix", None)
+    if cache is None:
+        cache = CostMixCache()
+        request.app.state.cost_mix = cache
+    return cache
+
+
 def _log_signer(request: Request, settings: SettingsDep) -> LogSigner:
     """``app.state.log_signer`` if set, else the key derived from the settings (made once)."""
     signer: LogSigner | None = getattr(request.app.state, "log_signer", None)
@@ -115,6 +125,7 @@ def _witnessing(request: Request) -> Witnessing | None:
 
 
 AccountsConfigDep = Annotated[AccountsConfig, Depends(_accounts_config)]
+CostMixDep = Annotated[CostMixCache, Depends(_cost_mix)]
 #: The key directory's log: its origin, its public key and the signer of its checkpoints.
 LogDep = Annotated[LogSigner, Depends(_log_signer)]
 WitnessingDep = Annotated[Witnessing | None, Depends(_witnessing)]

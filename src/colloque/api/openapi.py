@@ -30,14 +30,14 @@ answers keep to it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from html import escape
 from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.requests import Request
 
 from colloque.accounts.sessions import CSRF_HEADER, SESSION_COOKIE
@@ -308,6 +308,7 @@ def document(app: FastAPI) -> dict[str, Any]:
 
 # --- the docs page ------------------------------------------------------------------------------
 
+OPENAPI_PATH = "/openapi.json"
 DOCS_PATH = "/docs"
 ASSETS_PATH = "/docs/assets"
 #: The files of the page, from the swagger-ui-py package: nothing is loaded from elsewhere.
@@ -322,27 +323,64 @@ def _asset_dir() -> Any:
     return files("swagger_ui") / "static"
 
 
-def install(app: FastAPI) -> None:
-    """Serve the completed document at ``/openapi.json`` and Swagger UI at ``/docs``. Create the
-    app with ``docs_url=None`` and ``redoc_url=None`` (they load their scripts from a CDN)."""
+#: Swagger UI's start, as a file: the one policy (api/headers.py) allows no inline script. The
+#: options are those FastAPI's page passes; the document's address is read from the page.
+INIT_SCRIPT = """\
+const root = document.getElementById("swagger-ui");
+window.ui = SwaggerUIBundle({
+  url: root.dataset.openapiUrl,
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  showExtensions: true,
+  showCommonExtensions: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+});
+"""
+INIT_NAME = "swagger-init.js"
+
+
+def docs_page(*, title: str, root: str, openapi_url: str) -> str:
+    """The docs page: Swagger UI's files and its start script, all from our origin."""
+    assets = escape(root + ASSETS_PATH)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{escape(title)}</title>
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
+<link rel="icon" href="{assets}/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{escape(root + openapi_url)}"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{assets}/{INIT_NAME}"></script>
+</body>
+</html>
+"""
+
+
+def install(app: FastAPI, *, docs: bool = True) -> None:
+    """Complete the document (``app.openapi()``); with ``docs``, serve it at ``/openapi.json``
+    (the app is created with ``openapi_url`` set) and Swagger UI at ``/docs``. Create the app
+    with ``docs_url=None`` and ``redoc_url=None`` (they load their scripts from a CDN)."""
     # FastAPI's documented way to complete the schema: replace the app's openapi method.
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
-    openapi_url = app.openapi_url or "/openapi.json"
+    if not docs:
+        return
+    openapi_url = app.openapi_url or OPENAPI_PATH
 
     @app.get(DOCS_PATH, include_in_schema=False)
-    def docs(request: Request) -> HTMLResponse:
+    def docs_route(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(
-            openapi_url=root + openapi_url,
-            title=f"{app.title} - API",
-            swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon-32x32.png",
-            oauth2_redirect_url=None,
+        return HTMLResponse(
+            docs_page(title=f"{app.title} - API", root=root, openapi_url=openapi_url)
         )
 
     @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
-    def docs_asset(name: str) -> FileResponse:
+    def docs_asset(name: str) -> Response:
+        if name == INIT_NAME:
+            return Response(INIT_SCRIPT, media_type="text/javascript")
         media_type = ASSETS.get(name)
         if media_type is None:
             raise NotFound("no such asset")

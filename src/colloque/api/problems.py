@@ -24,6 +24,7 @@ from colloque.errors import (
     Forbidden,
     NotFound,
     RuleViolation,
+    UnusableId,
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -94,8 +95,9 @@ def _allowed_methods(request: Request) -> str:
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ColloqueError)
-    if isinstance(exc, NotFound):
-        # Counted against the principal (probing detection); the answer stays the same.
+    if isinstance(exc, NotFound | UnusableId):
+        # Counted against the principal (probing detection); the answer stays the same. A used
+        # client-chosen id is a guess at somebody else's object as much as a 404 is.
         await note_miss(request)
     if isinstance(exc, NotFound | Forbidden):
         await note_denied(request, reason=exc.code)

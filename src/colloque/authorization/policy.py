@@ -292,15 +292,29 @@ def require(
     decision = authorize(principal, action, target)
     if isinstance(decision, Allowed):
         return
+    if hides_target(decision):
+        raise NotFound(f"{what} not found", field=field)
     if decision.reason is Reason.ANONYMOUS:
         raise Unauthenticated("sign in to do this")
     if decision.reason is Reason.ROLE_TOO_LOW:
         raise Forbidden("your role in this practice does not allow this")
     if decision.reason is Reason.NOT_OWN_AGENDA:
         raise Forbidden("a practitioner changes only their own agenda's time off")
-    if decision.reason is Reason.MFA_REQUIRED:
-        raise Forbidden("practice members must set up two-factor authentication first")
-    raise NotFound(f"{what} not found", field=field)
+    raise Forbidden("practice members must set up two-factor authentication first")
+
+
+#: Refusals that tell the principal why (401, 403): it already knows the practice or the target.
+_TOLD = frozenset(
+    {Reason.ANONYMOUS, Reason.ROLE_TOO_LOW, Reason.NOT_OWN_AGENDA, Reason.MFA_REQUIRED}
+)
+
+
+def hides_target(decision: Decision) -> bool:
+    """Whether :func:`require` answers this decision with a 404: the principal must not learn
+    that the target, or anything under it, exists. A lookup can then ask only for what the
+    principal may reach (one query filtered by owner), so that somebody else's object costs the
+    same work as a missing one (docs/authorization.md, "Not yours looks like not there")."""
+    return isinstance(decision, Denied) and decision.reason not in _TOLD
 
 
 def may_reset_keys_by_mail_alone(*, practice_member: bool, operator: bool) -> Decision:

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, authorize, require
+from colloque.authorization.policy import (
+    Action,
+    PatientTarget,
+    PracticeTarget,
+    authorize,
+    hides_target,
+    require,
+)
 from colloque.booking import queries
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.rules import Status
@@ -188,12 +195,25 @@ def reach(
     """
     if principal.account_id is None:
         raise Unauthenticated("sign in to do this")
-    appointment = session.get(
-        Appointment, (practice_id, appointment_id), with_for_update=for_update
+    as_practice = authorize(principal, practice_action, PracticeTarget(practice_id))
+    # One query, the appointment with its patient, in every case. Whoever may not learn what
+    # the practice holds asks only for appointments of patients they hold: somebody else's is
+    # then not even loaded, and costs the same work as a missing one (same timing, same answer).
+    statement = (
+        select(Appointment, Patient)
+        .join(Patient, Patient.patient_id == Appointment.patient_id)
+        .where(Appointment.practice_id == practice_id, Appointment.appointment_id == appointment_id)
     )
-    if appointment is not None and appointment.status != Status.HOLD_LAPSED:
-        patient = get_patient(session, appointment.patient_id)
-        if authorize(principal, practice_action, PracticeTarget(practice_id)):
+    if hides_target(as_practice):
+        statement = statement.where(Patient.holder_account_id == principal.account_id)
+    if for_update:
+        statement = statement.with_for_update(of=Appointment).execution_options(
+            populate_existing=True
+        )
+    row = session.execute(statement).one_or_none()
+    if row is not None and row.Appointment.status != Status.HOLD_LAPSED:
+        appointment, patient = row.Appointment, row.Patient
+        if as_practice:
             return Access(appointment=appointment, patient=patient, as_practice=True)
         if authorize(principal, patient_action, PatientTarget(patient.holder_account_id)):
             return Access(appointment=appointment, patient=patient, as_practice=False)

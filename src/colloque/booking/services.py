@@ -34,12 +34,12 @@ from colloque.booking.rules import (
     raise_for_slot_problem,
 )
 from colloque.errors import (
-    Conflict,
     InvalidInput,
     SlotTaken,
     Unauthenticated,
+    UnusableId,
 )
-from colloque.ids import new_id
+from colloque.ids import is_random, new_id
 from colloque.metrics import BookingAction, count_booking_on_commit
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.registry import get_registered_patient, remember_patient
@@ -222,6 +222,11 @@ def do_book_appointment(
     return appointment
 
 
+UNUSABLE_APPOINTMENT_ID = (
+    "this appointment id cannot be used: draw a new random one (UUID version 4)"
+)
+
+
 def _fresh_appointment_id(session: Session, request: BookingRequest) -> UUID:
     if request.appointment_id is None:
         if request.sealed_reason is not None:
@@ -230,15 +235,15 @@ def _fresh_appointment_id(session: Session, request: BookingRequest) -> UUID:
                 field="appointment_id",
             )
         return new_id()
-    if request.appointment_id.version != 4:
-        raise InvalidInput("appointment ids are random (UUID version 4)", field="appointment_id")
+    # One query and one answer whether the id is malformed or used (anywhere, by anyone): a
+    # used id must not tell that it exists (errors.UnusableId).
     taken = session.scalar(
-        select(Appointment.appointment_id).where(
-            Appointment.appointment_id == request.appointment_id
-        )
+        select(Appointment.appointment_id)
+        .where(Appointment.appointment_id == request.appointment_id)
+        .limit(1)
     )
-    if taken is not None:
-        raise Conflict("this appointment id is already used", field="appointment_id")
+    if taken is not None or not is_random(request.appointment_id):
+        raise UnusableId(UNUSABLE_APPOINTMENT_ID, field="appointment_id")
     return request.appointment_id
 
 

@@ -3,7 +3,7 @@ end in a one-line message and a non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.console import Console
@@ -13,6 +13,18 @@ from colloque.storage.engine import Database, normalise_url
 from colloque.storage.roles import privileges_of_current_role
 
 errors = Console(stderr=True)
+
+
+class ServerOptions(TypedDict):
+    server_header: bool
+    access_log: bool
+
+
+#: What every server we start passes to uvicorn. No ``server`` header: it names the software and
+#: its version to whoever probes (uvicorn adds it below the app, which cannot take it back; run
+#: ``uvicorn`` by hand with ``--no-server-header``). Raw paths and query strings can hold
+#: personal data: no access log (the app logs route templates).
+SERVER_OPTIONS: ServerOptions = {"server_header": False, "access_log": False}
 
 DatabaseOption = Annotated[
     str | None,

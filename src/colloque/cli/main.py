@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from colloque.audit.context import Interface, bind_for_process
 from colloque.cli.audit import audit_app
 from colloque.cli.common import (
+    SERVER_OPTIONS,
     DatabaseOption,
     check_database_role,
     database_of,
@@ -153,8 +154,7 @@ def _run_server(settings: Settings, *, host: str, port: int, workers: int) -> No
         workers=workers,
         log_level="warning",
         log_config=_uvicorn_log_config(),
-        # Raw paths and query strings can hold personal data: the app logs route templates.
-        access_log=False,
+        **SERVER_OPTIONS,
         # The app applies the proxy headers itself, from the same settings, so that the one
         # list of trusted proxies also decides whether their X-Request-ID is taken
         # (colloque.api.observability); uvicorn must not rewrite the client before it looks.

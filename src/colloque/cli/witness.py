@@ -98,6 +98,12 @@ def serve(
         raise _fail(str(error)) from None
     witness = Witness(key=witness_key, logs=logs, store=store, clock=SystemClock())
     errors.print(f"witness {witness_key.config_line()} on {host}:{port}", highlight=False)
+    # As `colloque serve` (cli.common.SERVER_OPTIONS): no `server` header, no access log.
     uvicorn.run(
-        create_witness_app(witness), host=host, port=port, log_level="warning", access_log=False
+        create_witness_app(witness),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
     )

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.audit.objects import ObjectKind
@@ -28,10 +27,11 @@ from colloque.crypto.sealed_documents import (
     check_stream_size,
     read_stream_header,
 )
-from colloque.errors import Conflict, InvalidInput, NotFound, TooLarge
+from colloque.errors import InvalidInput, NotFound, TooLarge, UnusableId
+from colloque.ids import is_random
 from colloque.principal import Principal
 from colloque.records.models import SealedItemRow
-from colloque.records.services import store_sealed_item
+from colloque.records.services import item_id_taken, store_sealed_item
 from colloque.records.threads import DOCUMENT, held_patient, staff_patient
 from colloque.storage.blobs import BlobMissing, BlobStore
 
@@ -74,6 +74,9 @@ def _may_add(
         staff_patient(session, principal, Action.PRACTICE_CLINICAL_WRITE, practice_id, patient_id)
 
 
+UNUSABLE_DOCUMENT_ID = "this document id cannot be used: draw a new random one (UUID version 4)"
+
+
 def check_upload(
     session: Session,
     *,
@@ -85,11 +88,10 @@ def check_upload(
 ) -> None:
     """May this principal upload this document's stream? Only before its envelope is stored."""
     _may_add(session, principal, as_holder, practice_id, patient_id)
-    taken = session.scalar(
-        select(SealedItemRow.item_id).where(SealedItemRow.item_id == document_id).limit(1)
-    )
-    if taken is not None:
-        raise Conflict("this document already exists", field="document_id")
+    # As for an item id (records.services): a described document's id, anyone's, answers like
+    # a malformed one.
+    if item_id_taken(session, document_id) or not is_random(document_id):
+        raise UnusableId(UNUSABLE_DOCUMENT_ID, field="document_id")
 
 
 class StreamFraming:

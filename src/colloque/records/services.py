@@ -30,7 +30,8 @@ from colloque.crypto.items import (
     verify_item_signature,
 )
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
-from colloque.errors import Conflict, InvalidInput, Unauthenticated
+from colloque.errors import Conflict, InvalidInput, Unauthenticated, UnusableId
+from colloque.ids import is_random
 from colloque.patients.models import Patient
 from colloque.practicekeys.groups import CLINICAL, PRACTICE, KeyGroup
 from colloque.practicekeys.services import CurrentEpoch, current_state
@@ -156,6 +157,19 @@ def check_wraps(
     return list(found.items())
 
 
+UNUSABLE_ITEM_ID = "this item id cannot be used: draw a new random one (UUID version 4)"
+
+
+def item_id_taken(session: Session, item_id: UUID) -> bool:
+    """Whether any sealed item, of any practice, has this id (one indexed lookup)."""
+    return (
+        session.scalar(
+            select(SealedItemRow.item_id).where(SealedItemRow.item_id == item_id).limit(1)
+        )
+        is not None
+    )
+
+
 def store_sealed_item(
     session: Session,
     *,
@@ -199,11 +213,10 @@ def store_sealed_item(
         verify_item_signature(envelope, author=signing)
     except CryptoError:
         raise InvalidInput("the author signature does not verify", field="envelope") from None
-    taken = session.scalar(
-        select(SealedItemRow.item_id).where(SealedItemRow.item_id == header.item_id).limit(1)
-    )
-    if taken is not None:
-        raise Conflict("this item id is already used", field="envelope")
+    # One query and one answer whether the id is malformed or used (anywhere, by anyone): a
+    # used id must not tell that it exists (errors.UnusableId).
+    if item_id_taken(session, header.item_id) or not is_random(header.item_id):
+        raise UnusableId(UNUSABLE_ITEM_ID, field="envelope")
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise ValueError("store_sealed_item needs an existing patient")

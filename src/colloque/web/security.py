@@ -1,4 +1,4 @@
-"""Headers of the pages and of the assets.
+"""Headers of the pages and of the assets (every response also gets api/headers.py's).
 
 The policy allows our own origin only, and no inline script or style: initial data travels as
 ``<script type="application/json">``, which the browser never runs. A page that needs an exception
@@ -9,28 +9,25 @@ from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    )
-)
+# One policy for every response, pages and API alike (api/headers.py adds it where a response
+# has none); re-exported for the page tests.
+from colloque.api.headers import CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY
+
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "IMMUTABLE",
+    "STRICT_TRANSPORT_SECURITY",
+    "WORKER_CONTENT_SECURITY_POLICY",
+    "asset_headers",
+    "page_headers",
+]
+
 #: The crypto worker's own policy (a dedicated worker served over HTTP takes the policy of its
 #: own response, not the page's). libsodium.js compiles its WebAssembly from bytes embedded in
 #: the worker script, which needs 'wasm-unsafe-eval' (and nothing more: no eval, no
 #: new Function). default-src 'none' leaves the worker no network at all: the one context that
 #: holds keys cannot send them anywhere. No page ever gets 'wasm-unsafe-eval'.
 WORKER_CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'"
-#: Two years, the preload lists' minimum; sent only in production, behind TLS.
-STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 

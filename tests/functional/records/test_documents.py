@@ -174,7 +174,7 @@ def test_a_description_needs_its_stream_and_seals_the_document(s: Scene) -> None
         s.doctor._request("POST", base, json={"envelope": b64(b"\x01"), "wraps": body["wraps"]})
     assert garbage.value.status == 422
     document_id = upload(s, b"contenu")
-    assert put(s, document_id, b"") == 409  # described: its stream is final
+    assert put(s, document_id, b"") == 422  # described: its stream is final (id unusable)
     assert (
         records.list_documents(
             practice_id=s.world.practice_id,

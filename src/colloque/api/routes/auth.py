@@ -15,7 +15,6 @@ from colloque.accounts.login import (
     do_log_out,
     do_log_out_elsewhere,
     do_reauthenticate,
-    prelogin,
 )
 from colloque.accounts.passwords import (
     NewPassword,
@@ -24,6 +23,7 @@ from colloque.accounts.passwords import (
     do_change_password,
     do_complete_recovery,
 )
+from colloque.accounts.prelogin import prelogin
 from colloque.accounts.services import check_email
 from colloque.accounts.sessions import REAUTH_WINDOW, SessionKind, place_of
 from colloque.accounts.signup import (
@@ -38,6 +38,7 @@ from colloque.api.deps import (
     AccountsConfigDep,
     ClientIp,
     ClockDep,
+    CostMixDep,
     CurrentSession,
     LogDep,
     Mail,
@@ -83,10 +84,13 @@ def _kind(choice: SessionChoice) -> SessionKind:
 
 
 @router.post("/prelogin", response_model=PreloginOut, summary="KDF parameters for an address")
-def prelogin_route(body: EmailIn, database: DB, config: AccountsConfigDep) -> PreloginOut:
-    """The same shape, stable, for an address without an account: this reveals nothing."""
+def prelogin_route(
+    body: EmailIn, database: DB, config: AccountsConfigDep, mix: CostMixDep, clock: ClockDep
+) -> PreloginOut:
+    """The same shape, stable, for an address without an account, with a cost drawn from the
+    real accounts' mix: this reveals nothing."""
     with database.read() as session:
-        answer = prelogin(session, email=body.email, config=config)
+        answer = prelogin(session, email=body.email, config=config, mix=mix, now=clock.now())
     return PreloginOut(kdf_params=answer.kdf_params, recovery_kdf_params=answer.recovery_kdf_params)
 
 

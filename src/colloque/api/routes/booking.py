@@ -203,7 +203,8 @@ OUTSIDE_HOURS_CONFIRMED = Field(
     description=(
         "A patient books for themselves or a relative they hold; the reason is sealed on the "
         "device. 409 when the slot was just taken, 422 when a booking rule is not met (`rule` names"
-        " it), 404 for an unknown practice, practitioner or patient."
+        " it) or the `appointment_id` cannot be used (not random, or already used: the same "
+        "answer), 404 for an unknown practice, practitioner or patient."
     ),
 )
 @body_limit(SEALED_BODY_LIMIT)
@@ -238,8 +239,8 @@ class PracticeBookingIn(_BookingFields):
     responses={409: {"description": "The slot was just taken"}},
     description=(
         "Practice staff book for a patient of the practice registry (phone, desk). 409 when the "
-        "slot was just taken, 422 when a booking rule is not met. Outside the opening hours, "
-        "only with `outside_hours_confirmed`."
+        "slot was just taken, 422 when a booking rule is not met or the `appointment_id` cannot be "
+        "used. Outside the opening hours, only with `outside_hours_confirmed`."
     ),
 )
 @body_limit(SEALED_BODY_LIMIT)

@@ -57,9 +57,8 @@ _UPLOAD_BODY: dict[str, Any] = {
         "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-_EXISTS: dict[int | str, dict[str, Any]] = {409: {"description": "This document already exists"}}
 _DESCRIBED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The id is already used, or the group key must be rotated first"}
+    409: {"description": "The group key must be rotated first"}
 }
 
 
@@ -122,9 +121,9 @@ async def _upload(
     openapi_extra=_UPLOAD_BODY,
     description=(
         "Practice staff upload a document's encrypted stream (raw bytes, at most 100 MiB) before "
-        "posting its sealed description. 413 past the limit, 409 when the document exists."
+        "posting its sealed description. 413 past the limit, 422 when the document id cannot be "
+        "used (not random, or already used: the same answer)."
     ),
-    responses=_EXISTS,
 )
 @body_limit(None)  # a raw stream, limited by the route itself (MAX_STREAM_BYTES)
 async def upload_document(
@@ -158,10 +157,10 @@ async def upload_document(
     description=(
         "The account holder uploads the encrypted stream (raw bytes, at most 100 MiB) of a "
         "document about a patient they hold, for a practice that knows the patient, before "
-        "posting its sealed description. 413 past the limit, 409 when the document exists, 404 "
-        "when the patient or practice is not yours."
+        "posting its sealed description. 413 past the limit, 422 when the document id cannot be "
+        "used (not random, or already used: the same answer), 404 when the patient or practice "
+        "is not yours."
     ),
-    responses=_EXISTS,
 )
 @body_limit(None)  # a raw stream, limited by the route itself (MAX_STREAM_BYTES)
 async def holder_upload(
@@ -221,8 +220,8 @@ def _describe(
     status_code=status.HTTP_201_CREATED,
     summary="The sealed description of an uploaded document",
     description=(
-        "Practice staff post the sealed description of an uploaded stream. 409 when the id is used "
-        "or the group key must be rotated first."
+        "Practice staff post the sealed description of an uploaded stream. 409 when the group key "
+        "must be rotated first, 422 when the id cannot be used (not random, or already used)."
     ),
     responses=_DESCRIBED,
 )
@@ -257,8 +256,9 @@ def describe_document(
     summary="The sealed description of a document you shared with a practice",
     description=(
         "The account holder posts the sealed description of a stream they uploaded, sealed for "
-        "themselves and the practice group. 409 when the id is used or the group key must be "
-        "rotated first, 404 when the patient or practice is not yours."
+        "themselves and the practice group. 409 when the group key must be rotated first, 422 "
+        "when the id cannot be used (not random, or already used), 404 when the patient or "
+        "practice is not yours."
     ),
     responses=_DESCRIBED,
 )

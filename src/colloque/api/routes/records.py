@@ -96,20 +96,22 @@ DESCRIPTIONS = {
     "my_documents": _HOLDER_READ,
     "write_note": (
         "A practitioner of the practice stores a note sealed on their device for the patient and "
-        "the practice group. 409 when the item id is used or the group key must be rotated first, "
-        "422 for headers or wraps that do not match."
+        "the practice group. 409 when the group key must be rotated first, 422 for headers or "
+        "wraps that do not match, or an item id that cannot be used (not random, or already used)."
     ),
     "practice_send": (
-        "Practice staff send a message sealed on their device. 409 when the item id is used or the "
-        "group key must be rotated first, 422 for headers or wraps that do not match."
+        "Practice staff send a message sealed on their device. 409 when the group key must be "
+        "rotated first, 422 for headers or wraps that do not match, or an item id that cannot be "
+        "used (not random, or already used)."
     ),
     "holder_send": (
-        "The account holder sends a sealed message for a patient they hold. 409 when the item id is "
-        "used or the group key must be rotated first, 422 for headers or wraps that do not match."
+        "The account holder sends a sealed message for a patient they hold. 409 when the group key "
+        "must be rotated first, 422 for headers or wraps that do not match, or an item id that "
+        "cannot be used (not random, or already used)."
     ),
 }
 _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The item id is already used, or the group key must be rotated first"}
+    409: {"description": "The group key must be rotated first"}
 }
 
 

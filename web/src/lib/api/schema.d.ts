@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Book online, for yourself or a relative
-         * @description A patient books for themselves or a relative they hold; the reason is sealed on the device. 409 when the slot was just taken, 422 when a booking rule is not met (`rule` names it), 404 for an unknown practice, practitioner or patient.
+         * @description A patient books for themselves or a relative they hold; the reason is sealed on the device. 409 when the slot was just taken, 422 when a booking rule is not met (`rule` names it) or the `appointment_id` cannot be used (not random, or already used: the same answer), 404 for an unknown practice, practitioner or patient.
          */
         post: operations["book_online_api_v1_appointments_post"];
         delete?: never;
@@ -197,7 +197,8 @@ export interface paths {
         put?: never;
         /**
          * KDF parameters for an address
-         * @description The same shape, stable, for an address without an account: this reveals nothing.
+         * @description The same shape, stable, for an address without an account, with a cost drawn from the
+         *     real accounts' mix: this reveals nothing.
          */
         post: operations["prelogin_route_api_v1_auth_prelogin_post"];
         delete?: never;
@@ -720,7 +721,7 @@ export interface paths {
         put?: never;
         /**
          * The sealed description of a document you shared with a practice
-         * @description The account holder posts the sealed description of a stream they uploaded, sealed for themselves and the practice group. 409 when the id is used or the group key must be rotated first, 404 when the patient or practice is not yours.
+         * @description The account holder posts the sealed description of a stream they uploaded, sealed for themselves and the practice group. 409 when the group key must be rotated first, 422 when the id cannot be used (not random, or already used), 404 when the patient or practice is not yours.
          */
         post: operations["holder_describe_api_v1_me_patients__patient_id__practices__practice_id__documents_post"];
         delete?: never;
@@ -743,7 +744,7 @@ export interface paths {
         get: operations["holder_download_api_v1_me_patients__patient_id__practices__practice_id__documents__document_id__content_get"];
         /**
          * Upload the encrypted stream of a document you share with a practice
-         * @description The account holder uploads the encrypted stream (raw bytes, at most 100 MiB) of a document about a patient they hold, for a practice that knows the patient, before posting its sealed description. 413 past the limit, 409 when the document exists, 404 when the patient or practice is not yours.
+         * @description The account holder uploads the encrypted stream (raw bytes, at most 100 MiB) of a document about a patient they hold, for a practice that knows the patient, before posting its sealed description. 413 past the limit, 422 when the document id cannot be used (not random, or already used: the same answer), 404 when the patient or practice is not yours.
          */
         put: operations["holder_upload_api_v1_me_patients__patient_id__practices__practice_id__documents__document_id__content_put"];
         post?: never;
@@ -768,7 +769,7 @@ export interface paths {
         put?: never;
         /**
          * A sealed message from a patient you hold to a practice
-         * @description The account holder sends a sealed message for a patient they hold. 409 when the item id is used or the group key must be rotated first, 422 for headers or wraps that do not match.
+         * @description The account holder sends a sealed message for a patient they hold. 409 when the group key must be rotated first, 422 for headers or wraps that do not match, or an item id that cannot be used (not random, or already used).
          */
         post: operations["holder_send_api_v1_me_patients__patient_id__practices__practice_id__messages_post"];
         delete?: never;
@@ -1016,7 +1017,7 @@ export interface paths {
         put?: never;
         /**
          * Book on behalf of a patient (phone, desk, integration)
-         * @description Practice staff book for a patient of the practice registry (phone, desk). 409 when the slot was just taken, 422 when a booking rule is not met. Outside the opening hours, only with `outside_hours_confirmed`.
+         * @description Practice staff book for a patient of the practice registry (phone, desk). 409 when the slot was just taken, 422 when a booking rule is not met or the `appointment_id` cannot be used. Outside the opening hours, only with `outside_hours_confirmed`.
          */
         post: operations["book_by_practice_api_v1_practices__practice_id__appointments_post"];
         delete?: never;
@@ -1756,7 +1757,7 @@ export interface paths {
         put?: never;
         /**
          * The sealed description of an uploaded document
-         * @description Practice staff post the sealed description of an uploaded stream. 409 when the id is used or the group key must be rotated first.
+         * @description Practice staff post the sealed description of an uploaded stream. 409 when the group key must be rotated first, 422 when the id cannot be used (not random, or already used).
          */
         post: operations["describe_document_api_v1_practices__practice_id__patients__patient_id__documents_post"];
         delete?: never;
@@ -1779,7 +1780,7 @@ export interface paths {
         get: operations["practice_download_api_v1_practices__practice_id__patients__patient_id__documents__document_id__content_get"];
         /**
          * Upload a document's encrypted stream (body: raw bytes), before its envelope
-         * @description Practice staff upload a document's encrypted stream (raw bytes, at most 100 MiB) before posting its sealed description. 413 past the limit, 409 when the document exists.
+         * @description Practice staff upload a document's encrypted stream (raw bytes, at most 100 MiB) before posting its sealed description. 413 past the limit, 422 when the document id cannot be used (not random, or already used: the same answer).
          */
         put: operations["upload_document_api_v1_practices__practice_id__patients__patient_id__documents__document_id__content_put"];
         post?: never;
@@ -1804,7 +1805,7 @@ export interface paths {
         put?: never;
         /**
          * A sealed message from the practice to a patient
-         * @description Practice staff send a message sealed on their device. 409 when the item id is used or the group key must be rotated first, 422 for headers or wraps that do not match.
+         * @description Practice staff send a message sealed on their device. 409 when the group key must be rotated first, 422 for headers or wraps that do not match, or an item id that cannot be used (not random, or already used).
          */
         post: operations["practice_send_api_v1_practices__practice_id__patients__patient_id__messages_post"];
         delete?: never;
@@ -1828,7 +1829,7 @@ export interface paths {
         put?: never;
         /**
          * A practitioner's sealed note about a patient of the practice
-         * @description A practitioner of the practice stores a note sealed on their device for the patient and the practice group. 409 when the item id is used or the group key must be rotated first, 422 for headers or wraps that do not match.
+         * @description A practitioner of the practice stores a note sealed on their device for the patient and the practice group. 409 when the group key must be rotated first, 422 for headers or wraps that do not match, or an item id that cannot be used (not random, or already used).
          */
         post: operations["write_note_api_v1_practices__practice_id__patients__patient_id__notes_post"];
         delete?: never;
@@ -6069,7 +6070,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The id is already used, or the group key must be rotated first */
+            /** @description The group key must be rotated first */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6138,15 +6139,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description This document already exists */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -6211,7 +6203,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The item id is already used, or the group key must be rotated first */
+            /** @description The group key must be rotated first */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8444,7 +8436,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The id is already used, or the group key must be rotated first */
+            /** @description The group key must be rotated first */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8514,15 +8506,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description This document already exists */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -8588,7 +8571,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The item id is already used, or the group key must be rotated first */
+            /** @description The group key must be rotated first */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8662,7 +8645,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The item id is already used, or the group key must be rotated first */
+            /** @description The group key must be rotated first */
             409: {
                 headers: {
                     [name: string]: unknown;
