@@ -297,7 +297,11 @@ def require(
         raise Forbidden("a practitioner changes only their own agenda's time off")
     if decision.reason is Reason.MFA_REQUIRED:
         raise Forbidden("practice members must set up two-factor authentication first")
-    raise NotFound(f"{what} not found", field=field)
+    # Not a member, on a practice's own routes: the answer is the same 404 for every practice id,
+    # existing or not (so it tells nothing, and practices are public anyway); it is a route the
+    # caller's role cannot use, not a look-up of an object, so it is no probing miss.
+    honest = decision.reason is Reason.NOT_MEMBER and what == "practice"
+    raise NotFound(f"{what} not found", field=field, counts_as_miss=not honest)
 
 
 def may_reset_keys_by_mail_alone(*, practice_member: bool, operator: bool) -> Decision:
