@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from colloque.accounts.config import AccountsConfig
 from colloque.accounts.interfaces import Throttled
 from colloque.accounts.models import Throttle
+from colloque.authorization.probing import address_network
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,16 @@ class Limit:
         return min(doubled, self.max_lock)
 
 
-#: Failed logins (or re-authentications) of one address: 10 lock it for 15 minutes, then 30...
+#: Failed logins (or re-authentications) of one address from devices it does not know: 10 lock
+#: it for 15 minutes, then 30... Its owner's known devices are not held by it (``login``).
 LOGIN_FAILURES_PER_EMAIL = Limit(10, timedelta(hours=24), lock=timedelta(minutes=15))
-#: Failed logins from one IP address, whatever the account.
+#: Failed logins from one network (:func:`login_network`) on devices their accounts do not know,
+#: whatever the account. A rate, not a lock: the people behind one NAT wait at most the window,
+#: and those on their own known devices not at all.
 LOGIN_FAILURES_PER_IP = Limit(30, timedelta(minutes=15))
+#: Failed logins from one known device of an account (a stolen laptop, a shared computer): a lock
+#: of that device only, which then signs in like an unknown one.
+LOGIN_FAILURES_PER_DEVICE = Limit(10, timedelta(hours=24), lock=timedelta(minutes=15))
 #: Codes mailed to one address, and sign-ups started from one IP address.
 CODES_PER_EMAIL = Limit(5, timedelta(hours=1))
 CODES_PER_IP = Limit(20, timedelta(hours=1))
@@ -51,6 +58,18 @@ CODES_PER_IP = Limit(20, timedelta(hours=1))
 def ip_key(config: AccountsConfig, kind: str, client_ip: str) -> str:
     """``<kind>:ip:<keyed hash of the address>``: the address itself is never stored."""
     return f"{kind}:ip:{config.client_key(client_ip)}"
+
+
+def login_network(client_ip: str) -> str:
+    """What failed logins are counted by: the /64 of an IPv6 address (one subscriber, who may
+    rotate through all of it), an IPv4 address itself (a /24 would hold many unrelated people,
+    and an attacker's IPv4 addresses are few and dear; the per-account lock bounds them)."""
+    return address_network(client_ip, ipv4_bits=32)
+
+
+def is_locked(session: Session, key: str, *, now: datetime) -> bool:
+    locked_until = session.scalar(select(Throttle.locked_until).where(Throttle.key == key))
+    return locked_until is not None and locked_until > now
 
 
 def _seconds(delta: timedelta) -> int:
