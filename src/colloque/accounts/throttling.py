@@ -85,7 +85,7 @@ def check(session: Session, key: str, *, now: datetime) -> None:
         )
 
 
-def _row(session: Session, key: str, now: datetime) -> Throttle:
+def row_for_update(session: Session, key: str, now: datetime) -> Throttle:
     """The row of ``key``, created if missing and locked for this transaction."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
@@ -103,7 +103,7 @@ def _row(session: Session, key: str, now: datetime) -> Throttle:
 
 def count(session: Session, key: str, *, now: datetime, limit: Limit) -> datetime | None:
     """Count one event for ``key``. When this event locked it (a lock, not a rate): until when."""
-    row = _row(session, key, now)
+    row = row_for_update(session, key, now)
     if row.window_started_at + limit.window <= now:
         row.count = 0
         row.window_started_at = now

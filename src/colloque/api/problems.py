@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from colloque.accounts.interfaces import MassChangeUnconfirmed
 from colloque.api.denials import note_denied
 from colloque.api.requestids import REQUEST_ID_HEADER, current_request_id, request_id_of
 from colloque.authorization.probing import REMAINING_HEADER, ProbingLocked, note_miss
@@ -116,6 +117,9 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
             {"appointment_id": str(appointment_id), "starts_at": starts_at.isoformat()}
             for appointment_id, starts_at in exc.appointments
         ]
+    if isinstance(exc, MassChangeUnconfirmed):
+        extra["count"] = exc.count
+        extra["window_seconds"] = exc.window_seconds
     if hasattr(exc, "retry_after"):
         headers = {"Retry-After": str(exc.retry_after)}
     if exc.status == 401:
