@@ -51,23 +51,21 @@ def probing_lock_notifier(*, key: bytes, inbox_url: str | None) -> OnLock:
     a member, one to each admin of the member's practices (the owner once, even if an admin)."""
 
     def notify(session: Session, principal: Principal, now: datetime, until: datetime) -> None:
-        if principal.account_id is None:
-            return
         practices = list(principal.memberships)
         rows = session.execute(
             select(Account.account_id, Account.email).where(
+                Account.email.is_not(None),
                 (Account.account_id == principal.account_id)
                 | Account.account_id.in_(
                     select(PracticeMember.account_id).where(
                         PracticeMember.practice_id.in_(practices),
                         PracticeMember.role == Role.ADMIN.value,
                     )
-                )
+                ),
             )
         ).all()
         for account_id, email in rows:
-            if email is None:
-                continue
+            assert email is not None  # selected so
             make = session_locked if account_id == principal.account_id else member_session_locked
             message = make(email, until, account_id=account_id)
             enqueue_account_mail(

@@ -306,18 +306,10 @@ def _count(
     return misses, locked_until
 
 
-def _lock(session: Session, key: str, now: datetime, until: datetime) -> bool:
-    """Lock ``key`` unless a concurrent miss just did: True for the one that did."""
-    locked = session.execute(
-        update(ProbingCounter)
-        .where(
-            ProbingCounter.key == key,
-            or_(ProbingCounter.locked_until.is_(None), ProbingCounter.locked_until <= now),
-        )
-        .values(locked_until=until)
-        .returning(ProbingCounter.key)
-    ).first()
-    return locked is not None
+def _lock(session: Session, key: str, until: datetime) -> None:
+    session.execute(
+        update(ProbingCounter).where(ProbingCounter.key == key).values(locked_until=until)
+    )
 
 
 def record_miss(
@@ -340,12 +332,15 @@ def record_miss(
         if judgement.starts_slowing:
             _incident(session, counter.key, principal, now, limits, misses, locked_until=None)
         if judgement.locks:
-            until = now + limits.lock_for
-            if _lock(session, counter.key, now, until):
-                locked_until = until
-                _incident(session, counter.key, principal, now, limits, misses, locked_until=until)
-                if on_lock is not None and counter.key.startswith(("credential:", "account:")):
-                    on_lock(session, principal, now, until)
+            # Exactly once: the upsert holds the row's lock until the commit (SQLite serialises
+            # writes), so a concurrent miss counts after this lock and sees it.
+            locked_until = now + limits.lock_for
+            _lock(session, counter.key, locked_until)
+            _incident(
+                session, counter.key, principal, now, limits, misses, locked_until=locked_until
+            )
+            if on_lock is not None and counter.key.startswith(("credential:", "account:")):
+                on_lock(session, principal, now, locked_until)
         refused = judgement.refused
         verdict = Verdict(
             misses=verdict.misses or misses,

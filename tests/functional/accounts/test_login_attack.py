@@ -21,6 +21,7 @@ from colloque.accounts.login import (
     email_throttle_key,
     network_throttle_key,
     prelogin,
+    trusted_device,
 )
 from colloque.accounts.models import Throttle
 from colloque.accounts.sessions import SessionKind
@@ -223,6 +224,13 @@ def test_a_known_device_has_its_own_lock_and_then_counts_as_unknown(
             device=DeviceClaim(None, "Firefox"),
         )
     laptop = DeviceClaim(result.device_token, "Firefox")
+    # A device token the account does not know is an unknown device.
+    with db.read() as session:
+        assert trusted_device(session, now=clock.now(), account_id=owner.account_id, device=laptop)
+        forged = DeviceClaim("x" * 32, "Firefox")
+        assert not trusted_device(
+            session, now=clock.now(), account_id=owner.account_id, device=forged
+        )
     for _ in range(throttling.LOGIN_FAILURES_PER_DEVICE.count):
         assert _try(db, clock, owner.email, wrong, "192.0.2.1", laptop) == "wrong"
     with db.read() as session:
