@@ -256,6 +256,12 @@ class Settings(BaseSettings):
     probing_window_seconds: float = Field(default=600.0, gt=0)
     probing_lock_seconds: float = Field(default=900.0, gt=0)
     probing_delay_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: An address's network (its IPv6 /64, its IPv4 /24) gets this many times those limits.
+    probing_network_factor: int = Field(default=5, ge=1)
+    #: Mass changes by hand (docs/accounts.md): past this many cancellations or moves by one
+    #: credential within the window, a member confirms with a fresh re-authentication (with MFA).
+    confirm_changes_after: int = Field(default=20, ge=1)
+    confirm_changes_window_seconds: float = Field(default=600.0, gt=0)
 
     @field_validator("key_directory_log_key")
     @classmethod

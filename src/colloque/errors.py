@@ -21,11 +21,18 @@ class ColloqueError(Exception):
 
 
 class NotFound(ColloqueError):
-    """Also what a principal gets for an object that exists but is not theirs."""
+    """Also what a principal gets for an object that exists but is not theirs.
+
+    ``counts_as_miss`` is False for a route the caller's role cannot use at all (a patient on a
+    practice's staff URL): every id answers the same there, so it is no probing miss."""
 
     status = 404
     code = "not-found"
     title = "Not found"
+
+    def __init__(self, detail: str, *, field: str | None = None, counts_as_miss: bool = True):
+        super().__init__(detail, field=field)
+        self.counts_as_miss = counts_as_miss
 
 
 class Forbidden(ColloqueError):

@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from colloque.accounts import throttling
+from colloque.accounts.sessions import SESSION_COOKIE, hash_token
 from colloque.booking.models import Appointment
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock
-from colloque.principal import Role
+from colloque.principal import Role, credential_id
 from colloque.scheduling.services import do_add_practitioner
 from colloque.scheduling.specialties import Specialty
 from tests.browser.conftest import serious_violations
@@ -394,3 +396,38 @@ def test_the_agenda_shows_another_members_change_by_itself(
     expect(_button(page, phoned)).to_have_count(0, timeout=15_000)
     page.get_by_role("radio", name="Liste").check()
     expect(page.get_by_role("row").filter(has_text="annulé par le cabinet")).to_have_count(1)
+
+
+def test_past_twenty_changes_the_agenda_asks_to_confirm_then_goes_on(
+    browser: Browser, scene: Scene, contexts: list[BrowserContext], clock: SettableClock
+) -> None:
+    secretary = make_member(scene, clock, "accueil", Role.SECRETARY)
+    first = scene.slots()[0]
+    day = datetime.fromisoformat(first).astimezone(PARIS).date()
+    register_at_practice(scene.db, clock, scene.world, scene.patient_id)
+    with scene.staff() as admin:
+        phoned = phone_booking(scene, admin, BY_PHONE, first)
+    page = _open_agenda(browser, scene, contexts, secretary)
+    _go_to(page, clock, day)
+    # This session has just cancelled or moved 20 appointments (its counter says so).
+    cookie = next(c for c in page.context.cookies() if c.get("name") == SESSION_COOKIE)
+    credential = credential_id(hash_token(cookie.get("value", "")))
+    with scene.db.write() as session:
+        row = throttling.row_for_update(session, f"changes:{credential}", clock.now())
+        row.count = 20
+
+    _button(page, phoned).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Annuler le rendez-vous").click()
+    dialog.get_by_role("button", name="Confirmer l'annulation").click()
+    expect(dialog.get_by_role("heading", name="Confirmer ces changements")).to_be_visible()
+    expect(dialog).to_contain_text("Vous avez annulé ou déplacé 20 rendez-vous")
+    expect(dialog.get_by_label("Mot de passe")).to_be_focused()
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+    dialog.get_by_label("Mot de passe").fill(PASSWORD)
+    dialog.get_by_label("Code de double authentification").fill(secretary.authenticator.code())
+    dialog.get_by_role("button", name="Confirmer et continuer").click()
+    # Confirmed: the same cancellation goes through.
+    expect(page.get_by_role("status")).to_have_text("Rendez-vous annulé.")
+    expect(_button(page, phoned)).to_have_count(0)

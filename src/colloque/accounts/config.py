@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import timedelta
 from uuid import UUID
 
 from colloque.config import KdfCost, Settings
@@ -40,6 +41,10 @@ class AccountsConfig:
     kdf_cost: Argon2Cost = INTERACTIVE_COST
     #: Only with ``COLLOQUE_KDF_COST=test``, which production refuses.
     allow_weak_cost: bool = False
+    #: Past this many cancellations or moves by one credential within ``confirm_changes_window``,
+    #: a member confirms with a fresh re-authentication (``accounts.confirmations``).
+    confirm_changes_after: int = 20
+    confirm_changes_window: timedelta = timedelta(minutes=10)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountsConfig:
@@ -47,6 +52,8 @@ class AccountsConfig:
             keys=settings.server_keys,
             kdf_cost=COSTS[settings.kdf_cost],
             allow_weak_cost=settings.kdf_cost is KdfCost.TEST,
+            confirm_changes_after=settings.confirm_changes_after,
+            confirm_changes_window=timedelta(seconds=settings.confirm_changes_window_seconds),
         )
 
     def email_key(self, email: str) -> str:

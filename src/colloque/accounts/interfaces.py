@@ -33,6 +33,24 @@ class ReauthenticationRequired(ColloqueError):
     title = "Re-authentication required"
 
 
+class MassChangeUnconfirmed(ColloqueError):
+    """More cancellations or moves by one credential than a person makes by hand in the window:
+    the member confirms with a fresh re-authentication (``POST /api/v1/auth/reauth``), then
+    retries. ``count`` is how many it made in the window."""
+
+    status = 403
+    code = "mass-change-unconfirmed"
+    title = "Confirm these changes"
+
+    def __init__(self, *, count: int, window_seconds: int) -> None:
+        super().__init__(
+            f"{count} appointments cancelled or moved in {window_seconds // 60} minutes: confirm "
+            "your password (and your code) to go on: POST /api/v1/auth/reauth"
+        )
+        self.count = count
+        self.window_seconds = window_seconds
+
+
 class Throttled(ColloqueError):
     """Too many attempts from this address or for this account; ``retry_after`` in seconds."""
 

@@ -23,7 +23,7 @@ from colloque.accounts.devices import DeviceClaim, recognise_device
 from colloque.accounts.interfaces import LoginFailed, Recorder, Refusal
 from colloque.accounts.mailing import account_locked, new_device
 from colloque.accounts.mfa import check_second_factor, totp_enabled
-from colloque.accounts.models import Account, Credentials, KeyBundleRow
+from colloque.accounts.models import Account, Credentials, KeyBundleRow, KnownDevice
 from colloque.accounts.sessions import (
     NewSession,
     ResolvedSession,
@@ -48,14 +48,40 @@ WRONG_CREDENTIALS = "the email address or the password is not right"
 
 @dataclass(frozen=True)
 class Subject:
-    """Who proved their password (or recovery code): the account and the address it signs in with."""
+    """Who proved their password (or recovery code): the account and the address it signs in with,
+    and the throttle key of the account's known device it came from, if it did."""
 
     account_id: UUID
     email: str
+    device_key: str | None = None
 
 
 def email_throttle_key(config: AccountsConfig, email: str) -> str:
     return "login:email:" + config.email_key(email)
+
+
+def network_throttle_key(config: AccountsConfig, client_ip: str) -> str:
+    return throttling.ip_key(config, "login", throttling.login_network(client_ip))
+
+
+def device_throttle_key(account_id: UUID, device_hash: bytes) -> str:
+    """One known device of one account (a device shared by two accounts has a key for each)."""
+    return f"login:device:{hash_token(account_id.hex + device_hash.hex()).hex()[:40]}"
+
+
+def trusted_device(
+    session: Session, *, now: datetime, account_id: UUID | None, device: DeviceClaim | None
+) -> str | None:
+    """The throttle key of the account's known device this attempt comes from (its cookie, as
+    OWASP's "device cookies"), or None for an unknown device or one locked for its own failures:
+    a known device is not held by the locks that an attacker's attempts from elsewhere set."""
+    if account_id is None or device is None or not device.token:
+        return None
+    device_hash = hash_token(device.token)
+    if session.get(KnownDevice, (account_id, device_hash)) is None:
+        return None
+    key = device_throttle_key(account_id, device_hash)
+    return None if throttling.is_locked(session, key, now=now) else key
 
 
 def failure_recorder(
@@ -65,23 +91,30 @@ def failure_recorder(
     email: str,
     client_ip: str,
     account_id: UUID | None,
+    device_key: str | None = None,
 ) -> Recorder:
-    """Count a failed proof for the address and the IP; mail the owner when it locks the account."""
+    """Count a failed proof: for a known device, against that device alone; otherwise for the
+    address and the network. Mail the owner when it locks (once per lock, not per attempt)."""
 
     def record_failure(session: Session) -> MailMessage | None:
-        throttling.count(
-            session,
-            throttling.ip_key(config, "login", client_ip),
-            now=now,
-            limit=throttling.LOGIN_FAILURES_PER_IP,
-        )
-        locked_until = throttling.count(
-            session,
-            email_throttle_key(config, email),
-            now=now,
-            limit=throttling.LOGIN_FAILURES_PER_EMAIL,
-        )
         _audit(session, now, ANONYMOUS, AuditAction.LOGIN_FAILED, account_id)
+        if device_key is not None:
+            locked_until = throttling.count(
+                session, device_key, now=now, limit=throttling.LOGIN_FAILURES_PER_DEVICE
+            )
+        else:
+            throttling.count(
+                session,
+                network_throttle_key(config, client_ip),
+                now=now,
+                limit=throttling.LOGIN_FAILURES_PER_IP,
+            )
+            locked_until = throttling.count(
+                session,
+                email_throttle_key(config, email),
+                now=now,
+                limit=throttling.LOGIN_FAILURES_PER_EMAIL,
+            )
         if locked_until is None or account_id is None:
             return None
         _audit(session, now, ANONYMOUS, AuditAction.ACCOUNT_LOCKED, account_id)
@@ -116,32 +149,42 @@ def check_proof(
     client_ip: str,
     config: AccountsConfig,
     recovery: bool = False,
+    device: DeviceClaim | None = None,
 ) -> Subject:
     """Check an authentication key (or, with ``recovery``, a recovery authentication key).
 
-    Raises Throttled while the IP or the address is locked, and a Refusal (to be recorded) when the
-    key is wrong or the address has no usable account. Reads only: call it outside a write.
+    From one of the account's known devices (``device``), only that device's own lock applies;
+    from any other, raises Throttled while the network or the address is locked. Raises a Refusal
+    (to be recorded) when the key is wrong or the address has no usable account. Reads only: call
+    it outside a write.
     """
     normalised = normalise_email(email)
-    throttling.check(session, throttling.ip_key(config, "login", client_ip), now=now)
-    throttling.check(session, email_throttle_key(config, normalised), now=now)
     column = Credentials.recovery_auth_key_hash if recovery else Credentials.auth_key_hash
     found = session.execute(
         select(Account.account_id, Account.disabled, column)
         .outerjoin(Credentials, Credentials.account_id == Account.account_id)
         .where(Account.email == normalised)
     ).one_or_none()
+    account_id = found.account_id if found is not None else None
+    device_key = trusted_device(session, now=now, account_id=account_id, device=device)
+    if device_key is None:
+        throttling.check(session, network_throttle_key(config, client_ip), now=now)
+        throttling.check(session, email_throttle_key(config, normalised), now=now)
     stored = found[2] if found is not None and not found.disabled else None
     try:
         verify_auth_key(stored, proof)
     except AuthenticationFailed:
-        account_id = found.account_id if found is not None else None
         recorder = failure_recorder(
-            config, now=now, email=normalised, client_ip=client_ip, account_id=account_id
+            config,
+            now=now,
+            email=normalised,
+            client_ip=client_ip,
+            account_id=account_id,
+            device_key=device_key,
         )
         raise Refusal(LoginFailed(WRONG_CREDENTIALS), recorder) from None
     assert found is not None  # only a stored hash verifies
-    return Subject(account_id=found.account_id, email=normalised)
+    return Subject(account_id=found.account_id, email=normalised, device_key=device_key)
 
 
 @dataclass(frozen=True)
@@ -207,7 +250,12 @@ def do_log_in(
     if still is None or still.disabled:
         raise LoginFailed(WRONG_CREDENTIALS)
     recorder = failure_recorder(
-        config, now=now, email=subject.email, client_ip=client_ip, account_id=account_id
+        config,
+        now=now,
+        email=subject.email,
+        client_ip=client_ip,
+        account_id=account_id,
+        device_key=subject.device_key,
     )
     check_second_factor(
         session,
@@ -219,7 +267,7 @@ def do_log_in(
         on_failure=recorder,
     )
     mfa_enabled = totp_enabled(session, account_id)
-    throttling.clear(session, email_throttle_key(config, subject.email))
+    _clear_failures(session, config, subject)
     credentials = session.get_one(Credentials, account_id)
     if auth_key_needs_rehash(credentials.auth_key_hash):
         credentials.auth_key_hash = hash_auth_key(auth_key)
@@ -252,6 +300,15 @@ def do_log_in(
     )
 
 
+def _clear_failures(session: Session, config: AccountsConfig, subject: Subject) -> None:
+    """A success clears the failures it is counted with: a known device's own, or the address's
+    (a success on the owner's device leaves an attacker's lock of the address in place)."""
+    if subject.device_key is not None:
+        throttling.clear(session, subject.device_key)
+    else:
+        throttling.clear(session, email_throttle_key(config, subject.email))
+
+
 def account_email(session: Session, account_id: UUID) -> str:
     """The address an account signs in with; accounts without one cannot prove a password, so
     they get an address that matches none (and fail like an unknown one)."""
@@ -273,7 +330,12 @@ def do_reauthenticate(
     """After :func:`check_proof` of the session's own account: second factor, then the session
     may make sensitive changes for five minutes. Returns when that window started."""
     recorder = failure_recorder(
-        config, now=now, email=subject.email, client_ip=client_ip, account_id=subject.account_id
+        config,
+        now=now,
+        email=subject.email,
+        client_ip=client_ip,
+        account_id=subject.account_id,
+        device_key=subject.device_key,
     )
     check_second_factor(
         session,
@@ -284,7 +346,7 @@ def do_reauthenticate(
         config=config,
         on_failure=recorder,
     )
-    throttling.clear(session, email_throttle_key(config, subject.email))
+    _clear_failures(session, config, subject)
     mark_reauthenticated(session, token_hash=resolved.token_hash, now=now)
     _audit(session, now, resolved.principal, AuditAction.REAUTHENTICATED, subject.account_id)
     return now

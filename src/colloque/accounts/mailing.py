@@ -15,7 +15,7 @@ from colloque.clock import Clock
 from colloque.notifications.account_mail import enqueue_account_mail
 from colloque.notifications.interfaces import MailMessage
 
-_SIGNATURE = "\n\n-- \nColloque\n"
+SIGNATURE = "\n\n-- \nColloque\n"
 
 
 class MailQueue:
@@ -52,7 +52,7 @@ class MailQueue:
             session,
             message,
             at=self._clock.now(),
-            kind=_kind_of(message),
+            kind=kind_of(message),
             key=self._key,
             inbox_url=self._inbox_url,
         )
@@ -63,12 +63,12 @@ class MailQueue:
             self._queued.append(mail_id)
 
 
-def _kind_of(message: MailMessage) -> str:
+def kind_of(message: MailMessage) -> str:
     """The notice's kind for counts: its fixed subject line, never the address or a code."""
     return message.subject[:48]
 
 
-def _when(instant: datetime) -> str:
+def when(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -79,7 +79,7 @@ def signup_code(to: str, code: str) -> MailMessage:
         text=(
             f"Votre code de vérification : {code}\n\n"
             "Il est valable 10 minutes. Si vous n'avez pas demandé à créer un compte Colloque, "
-            "ignorez ce message." + _SIGNATURE
+            "ignorez ce message." + SIGNATURE
         ),
     )
 
@@ -92,7 +92,7 @@ def signup_existing(to: str, *, account_id: UUID) -> MailMessage:
         text=(
             "Quelqu'un a demandé à créer un compte Colloque avec cette adresse, qui en a déjà un. "
             "Si c'était vous, connectez-vous avec votre mot de passe. Sinon, ignorez ce message."
-            + _SIGNATURE
+            + SIGNATURE
         ),
     )
 
@@ -105,7 +105,7 @@ def email_change_code(to: str, code: str, *, account_id: UUID) -> MailMessage:
         text=(
             f"Votre code de confirmation : {code}\n\n"
             "Il est valable 10 minutes. Si vous n'avez rien demandé, ignorez ce message."
-            + _SIGNATURE
+            + SIGNATURE
         ),
     )
 
@@ -117,7 +117,7 @@ def email_changed(to: str, *, account_id: UUID) -> MailMessage:
         subject="Votre adresse Colloque a changé",
         text=(
             "L'adresse de connexion de votre compte Colloque vient d'être remplacée. Si ce n'est "
-            "pas vous, contactez le support." + _SIGNATURE
+            "pas vous, contactez le support." + SIGNATURE
         ),
     )
 
@@ -132,7 +132,7 @@ def key_reset_code(to: str, code: str, *, account_id: UUID) -> MailMessage:
             "Il est valable 10 minutes. À n'utiliser que si vous avez perdu à la fois votre mot de "
             "passe et votre code de récupération : vous recevrez de nouvelles clés, et vos "
             "documents chiffrés resteront illisibles jusqu'à ce que vos cabinets vous les "
-            "partagent de nouveau. Si vous n'avez rien demandé, ignorez ce message." + _SIGNATURE
+            "partagent de nouveau. Si vous n'avez rien demandé, ignorez ce message." + SIGNATURE
         ),
     )
 
@@ -147,7 +147,7 @@ def keys_reset(to: str, *, account_id: UUID) -> MailMessage:
             "nouveau mot de passe et un nouveau code de récupération ; toutes vos sessions ont été "
             "fermées. Vos cabinets doivent vous partager de nouveau vos documents : ils le feront "
             "après avoir vérifié votre identité. Si ce n'est pas vous, contactez sans attendre "
-            "vos cabinets et le support de Colloque." + _SIGNATURE
+            "vos cabinets et le support de Colloque." + SIGNATURE
         ),
     )
 
@@ -159,9 +159,9 @@ def account_locked(to: str, until: datetime, *, account_id: UUID) -> MailMessage
         subject="Connexion à votre compte bloquée",
         text=(
             "Après plusieurs essais de mot de passe erronés, la connexion à votre compte Colloque "
-            f"est bloquée jusqu'à {_when(until)}. Si ce n'était pas vous, quelqu'un essaie "
+            f"est bloquée jusqu'à {when(until)}. Si ce n'était pas vous, quelqu'un essaie "
             "peut-être de deviner votre mot de passe : choisissez-en un long et unique, et "
-            "activez la double authentification." + _SIGNATURE
+            "activez la double authentification." + SIGNATURE
         ),
     )
 
@@ -174,7 +174,7 @@ def password_changed(to: str, *, account_id: UUID) -> MailMessage:
         text=(
             "Le mot de passe de votre compte Colloque vient d'être changé et toutes vos sessions "
             "ont été fermées. Si ce n'est pas vous, utilisez votre code de récupération."
-            + _SIGNATURE
+            + SIGNATURE
         ),
     )
 
@@ -187,7 +187,7 @@ def recovery_code_renewed(to: str, *, account_id: UUID) -> MailMessage:
         text=(
             "Un nouveau code de récupération vient d'être créé pour votre compte Colloque ; "
             "l'ancien ne fonctionne plus. Si ce n'est pas vous, changez votre mot de passe et "
-            "créez un nouveau code depuis la page de votre compte." + _SIGNATURE
+            "créez un nouveau code depuis la page de votre compte." + SIGNATURE
         ),
     )
 
@@ -199,7 +199,7 @@ def mfa_disabled(to: str, *, account_id: UUID) -> MailMessage:
         subject="Double authentification désactivée",
         text=(
             "La double authentification de votre compte Colloque vient d'être désactivée. Si ce "
-            "n'est pas vous, changez votre mot de passe." + _SIGNATURE
+            "n'est pas vous, changez votre mot de passe." + SIGNATURE
         ),
     )
 
@@ -211,7 +211,7 @@ def invitation(to: str, *, practice_name: str, role: str, token: str) -> MailMes
         text=(
             f"Le cabinet « {practice_name} » vous invite à le rejoindre sur Colloque ({role}).\n\n"
             "Connectez-vous (ou créez un compte) avec cette adresse, puis saisissez ce code "
-            f"d'invitation, valable 7 jours et une seule fois :\n\n{token}" + _SIGNATURE
+            f"d'invitation, valable 7 jours et une seule fois :\n\n{token}" + SIGNATURE
         ),
     )
 
@@ -222,7 +222,7 @@ def account_deleted(to: str) -> MailMessage:
         subject="Votre compte Colloque a été supprimé",
         text=(
             "Votre compte Colloque et ses données personnelles ont été supprimés. Les rendez-vous "
-            "déjà pris restent connus des cabinets concernés." + _SIGNATURE
+            "déjà pris restent connus des cabinets concernés." + SIGNATURE
         ),
     )
 
@@ -235,9 +235,9 @@ def new_device(to: str, *, label: str, at: datetime, account_id: UUID) -> MailMe
         subject="Nouvelle connexion à votre compte Colloque",
         text=(
             f"Votre compte Colloque vient d'être ouvert depuis un appareil inconnu ({software}), "
-            f"le {_when(at)}.\n\nSi c'est vous, vous n'avez rien à faire. Sinon, changez votre mot "
+            f"le {when(at)}.\n\nSi c'est vous, vous n'avez rien à faire. Sinon, changez votre mot "
             "de passe et fermez les autres sessions depuis la page de votre compte, puis activez "
-            "la double authentification." + _SIGNATURE
+            "la double authentification." + SIGNATURE
         ),
     )
 
@@ -252,8 +252,8 @@ def sessions_ended_by_admin(
         subject="Vos sessions Colloque ont été fermées",
         text=(
             f"Un administrateur du cabinet « {practice_name} » a fermé toutes vos sessions "
-            f"Colloque le {_when(at)} (navigateurs, applications et jetons d'accès).\n\n"
+            f"Colloque le {when(at)} (navigateurs, applications et jetons d'accès).\n\n"
             "Reconnectez-vous avec votre mot de passe et votre code de double authentification. "
-            "Si vous ne savez pas pourquoi, parlez-en à votre cabinet." + _SIGNATURE
+            "Si vous ne savez pas pourquoi, parlez-en à votre cabinet." + SIGNATURE
         ),
     )

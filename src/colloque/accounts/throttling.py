@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from colloque.accounts.config import AccountsConfig
 from colloque.accounts.interfaces import Throttled
 from colloque.accounts.models import Throttle
+from colloque.authorization.probing import address_network
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,16 @@ class Limit:
         return min(doubled, self.max_lock)
 
 
-#: Failed logins (or re-authentications) of one address: 10 lock it for 15 minutes, then 30...
+#: Failed logins (or re-authentications) of one address from devices it does not know: 10 lock
+#: it for 15 minutes, then 30... Its owner's known devices are not held by it (``login``).
 LOGIN_FAILURES_PER_EMAIL = Limit(10, timedelta(hours=24), lock=timedelta(minutes=15))
-#: Failed logins from one IP address, whatever the account.
+#: Failed logins from one network (:func:`login_network`) on devices their accounts do not know,
+#: whatever the account. A rate, not a lock: the people behind one NAT wait at most the window,
+#: and those on their own known devices not at all.
 LOGIN_FAILURES_PER_IP = Limit(30, timedelta(minutes=15))
+#: Failed logins from one known device of an account (a stolen laptop, a shared computer): a lock
+#: of that device only, which then signs in like an unknown one.
+LOGIN_FAILURES_PER_DEVICE = Limit(10, timedelta(hours=24), lock=timedelta(minutes=15))
 #: Codes mailed to one address, and sign-ups started from one IP address.
 CODES_PER_EMAIL = Limit(5, timedelta(hours=1))
 CODES_PER_IP = Limit(20, timedelta(hours=1))
@@ -51,6 +58,18 @@ CODES_PER_IP = Limit(20, timedelta(hours=1))
 def ip_key(config: AccountsConfig, kind: str, client_ip: str) -> str:
     """``<kind>:ip:<keyed hash of the address>``: the address itself is never stored."""
     return f"{kind}:ip:{config.client_key(client_ip)}"
+
+
+def login_network(client_ip: str) -> str:
+    """What failed logins are counted by: the /64 of an IPv6 address (one subscriber, who may
+    rotate through all of it), an IPv4 address itself (a /24 would hold many unrelated people,
+    and an attacker's IPv4 addresses are few and dear; the per-account lock bounds them)."""
+    return address_network(client_ip, ipv4_bits=32)
+
+
+def is_locked(session: Session, key: str, *, now: datetime) -> bool:
+    locked_until = session.scalar(select(Throttle.locked_until).where(Throttle.key == key))
+    return locked_until is not None and locked_until > now
 
 
 def _seconds(delta: timedelta) -> int:
@@ -66,7 +85,7 @@ def check(session: Session, key: str, *, now: datetime) -> None:
         )
 
 
-def _row(session: Session, key: str, now: datetime) -> Throttle:
+def row_for_update(session: Session, key: str, now: datetime) -> Throttle:
     """The row of ``key``, created if missing and locked for this transaction."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
@@ -84,7 +103,7 @@ def _row(session: Session, key: str, now: datetime) -> Throttle:
 
 def count(session: Session, key: str, *, now: datetime, limit: Limit) -> datetime | None:
     """Count one event for ``key``. When this event locked it (a lock, not a rate): until when."""
-    row = _row(session, key, now)
+    row = row_for_update(session, key, now)
     if row.window_started_at + limit.window <= now:
         row.count = 0
         row.window_started_at = now

@@ -1,4 +1,5 @@
-"""Periodic clean-up of what expires: sessions, mailed codes, recovery grants, idle counters.
+"""Periodic clean-up of what expires: sessions, mailed codes, recovery grants, idle counters
+(login throttles and probing counters).
 
 For the background worker (``colloque.worker``); one call, one transaction, idempotent.
 """
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from colloque.accounts import throttling
 from colloque.accounts.models import EmailChallenge, RecoveryGrant
 from colloque.accounts.sessions import purge_expired
+from colloque.authorization import probing
 
 
 def purge_expired_account_data(session: Session, *, now: datetime) -> None:
@@ -20,3 +22,4 @@ def purge_expired_account_data(session: Session, *, now: datetime) -> None:
     session.execute(delete(EmailChallenge).where(EmailChallenge.expires_at <= now))
     session.execute(delete(RecoveryGrant).where(RecoveryGrant.expires_at <= now))
     throttling.purge_stale(session, now=now)
+    probing.purge_idle(session, now=now)

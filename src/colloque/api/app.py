@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from colloque.accounts.alerts import probing_lock_notifier
 from colloque.api import headers, observability, openapi, problems
 from colloque.api.limits import BodyLimit
 from colloque.api.routes.access_log import router as access_log_router
@@ -143,7 +144,14 @@ def create_app(
     # that observability's middleware wraps it: a 413 carries a request id and is logged.
     app.add_middleware(BodyLimit)
     observability.install(app, settings, database)
-    probing.install(app, settings)
+    probing.install(
+        app,
+        settings,
+        on_lock=probing_lock_notifier(
+            key=settings.server_keys.account_mail_seal,
+            inbox_url=f"{settings.public_url}/me/notifications",
+        ),
+    )
     # Last: it wraps the whole stack, errors included.
     headers.install(app, production=settings.environment is Environment.PRODUCTION)
     if witnessing is not None:

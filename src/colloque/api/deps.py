@@ -157,9 +157,11 @@ def _session(
                 resolved = resolve_session(session, now=now, token=cookie)
                 _guard_principal(session, request, resolved, now)
         except Unauthenticated:
+            _guard_anonymous(database, request, now)
             return None
         check_csrf(resolved, method=request.method, header=request.headers.get(CSRF_HEADER))
     else:
+        _guard_anonymous(database, request, now)
         return None
     if resolved.needs_touch:
         with database.write() as session:
@@ -173,6 +175,12 @@ def _guard_principal(
     """Let a later 404 count against this principal, and refuse one locked for probing."""
     probing.note_principal(request, resolved.principal)
     probing.check_not_locked(session, request=request, principal=resolved.principal, now=now)
+
+
+def _guard_anonymous(database: Database, request: Request, now: datetime) -> None:
+    """Refuse an address (or its network) locked for probing: anonymous locks are enforced too."""
+    with database.read() as session:
+        probing.check_not_locked(session, request=request, principal=ANONYMOUS, now=now)
 
 
 SessionDep = Annotated[ResolvedSession | None, Depends(_session)]

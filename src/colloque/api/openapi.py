@@ -13,7 +13,7 @@ FastAPI writes the operations from the routes; :func:`document` then completes t
   | 404 | the path or a body field names an object by id ("not found *or not yours*") |
   | 400 | it has a JSON body (one that is not JSON at all) |
   | 413, 422 | it has a body (413) and any parameter or body at all (422) |
-  | 429 | it resolves a principal (locked for probing) or counts attempts per client address |
+  | 429 | it resolves a principal (locked for probing), names an object in its path (a miss past the probing limit) or counts attempts per client address |
 
   A route that can answer another status says so in its decorator (``responses={409: {...}}``,
   a description is enough: the problem content is filled in here). FastAPI's
@@ -88,6 +88,17 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "format": "uuid",
             "description": "the record already there (409 duplicate)",
         },
+        "count": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "how many: appointments affected (409), or cancelled and moved by this "
+            "session in the window (403 mass-change-unconfirmed)",
+        },
+        "window_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "the window of that count (403 mass-change-unconfirmed)",
+        },
     },
 }
 
@@ -110,16 +121,29 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, dict[str, Any]]] = {
     403: (
         "Forbidden",
         "Known but not allowed: a role too low, two-factor setup missing, a missing CSRF "
-        "header, or a re-authentication needed",
+        "header, or a re-authentication needed (also to confirm a mass change: "
+        "`mass-change-unconfirmed`, with its `count`)",
         {},
     ),
-    404: ("NotFound", "Not found, or not yours: the two look the same", {}),
+    404: (
+        "NotFound",
+        "Not found, or not yours: the two look the same. A miss on an object id counts towards "
+        "the probing limits (docs/authorization.md)",
+        {
+            "Misses-Remaining": {
+                "description": "With a counted miss: how many more before answers are slowed "
+                "down (then a 429 after `COLLOQUE_PROBING_LOCK_AFTER`); a client should stop at 0",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        },
+    ),
     409: ("Conflict", "Conflicts with the current state", {}),
     413: ("ContentTooLarge", "The body is larger than this route accepts", {}),
     422: ("UnprocessableContent", "Invalid input or a rule not met; `field` names it", {}),
     429: (
         "TooManyRequests",
-        "Too many attempts, or locked for probing; wait `Retry-After` seconds",
+        "Too many attempts, or locked for probing (or a miss past the probing limit); wait "
+        "`Retry-After` seconds",
         _RETRY_AFTER,
     ),
 }
@@ -190,7 +214,7 @@ def _statuses(
     if counts:
         statuses.add(429)
     if "{" in path:
-        statuses.add(404)
+        statuses |= {404, 429}  # a miss past the probing limit is refused
     body = operation.get("requestBody")
     if body is not None:
         statuses |= {413, 422}
@@ -198,7 +222,7 @@ def _statuses(
         if json_body is not None:
             statuses.add(400)  # not UTF-8, or not JSON
             if _names_an_object(json_body.get("schema", {}), schemas):
-                statuses.add(404)
+                statuses |= {404, 429}
     if operation.get("parameters"):
         statuses.add(422)
     return statuses

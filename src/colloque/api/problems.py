@@ -14,9 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from colloque.accounts.interfaces import MassChangeUnconfirmed
 from colloque.api.denials import note_denied
 from colloque.api.requestids import REQUEST_ID_HEADER, current_request_id, request_id_of
-from colloque.authorization.probing import note_miss
+from colloque.authorization.probing import REMAINING_HEADER, ProbingLocked, note_miss
 from colloque.errors import (
     AppointmentsAffected,
     ColloqueError,
@@ -95,12 +96,18 @@ def _allowed_methods(request: Request) -> str:
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ColloqueError)
-    if isinstance(exc, NotFound | UnusableId):
-        # Counted against the principal (probing detection); the answer stays the same. A used
-        # client-chosen id is a guess at somebody else's object as much as a 404 is.
-        await note_miss(request)
+    headers: dict[str, str] | None = None
     if isinstance(exc, NotFound | Forbidden):
         await note_denied(request, reason=exc.code)
+    if isinstance(exc, UnusableId) or (isinstance(exc, NotFound) and exc.counts_as_miss):
+        # Counted against the credential and the address (probing detection); the answer stays
+        # the same, with how many misses remain before a slow-down, until past the lock. A used
+        # client-chosen id is a guess at somebody else's object as much as a 404 is.
+        verdict = await note_miss(request)
+        if verdict is not None and verdict.refused:
+            exc = ProbingLocked(retry_after=verdict.retry_after)
+        elif verdict is not None:
+            headers = {REMAINING_HEADER: str(verdict.remaining)}
     extra: dict[str, Any] = {}
     if isinstance(exc, RuleViolation):
         extra["rule"] = exc.rule
@@ -112,7 +119,11 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
             {"appointment_id": str(appointment_id), "starts_at": starts_at.isoformat()}
             for appointment_id, starts_at in exc.appointments
         ]
-    headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+    if isinstance(exc, MassChangeUnconfirmed):
+        extra["count"] = exc.count
+        extra["window_seconds"] = exc.window_seconds
+    if hasattr(exc, "retry_after"):
+        headers = {"Retry-After": str(exc.retry_after)}
     if exc.status == 401:
         headers = WWW_AUTHENTICATE
     return problem(

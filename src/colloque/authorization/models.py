@@ -48,20 +48,23 @@ class OperatorGrant(Base):
     revoked_by_account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
-class AccessMiss(Base):
-    """One "not found" answer given to a principal. Rows older than the window are purged."""
+class ProbingCounter(Base):
+    """The misses of one key (a credential, an anonymous address, an address prefix) in its
+    current window, counted by one atomic upsert, and until when the key is locked."""
 
-    __tablename__ = "access_misses"
+    __tablename__ = "probing_counters"
     __table_args__ = (
-        Index("ix_access_misses_key_at", "principal_key", "at"),
-        Index("ix_access_misses_at", "at"),
+        CheckConstraint("misses >= 0", name="misses"),
+        Index("ix_probing_counters_window", "window_started_at"),
         {"info": shard(ShardKind.GLOBAL)},
     )
 
-    miss_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    #: ``account:<uuid>`` or, for anonymous requests, ``client:<keyed hash of the address>``.
-    principal_key: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ``credential:<uuid>``, ``account:<uuid>`` (in-process), ``client:<keyed hash>`` or
+    #: ``net:<keyed hash of the address prefix>``: never an address in clear.
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    misses: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ProbingIncident(Base):

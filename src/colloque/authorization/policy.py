@@ -300,7 +300,13 @@ def require(
         raise Forbidden("your role in this practice does not allow this")
     if decision.reason is Reason.NOT_OWN_AGENDA:
         raise Forbidden("a practitioner changes only their own agenda's time off")
-    raise Forbidden("practice members must set up two-factor authentication first")
+    if decision.reason is Reason.MFA_REQUIRED:
+        raise Forbidden("practice members must set up two-factor authentication first")
+    # Not a member, on a practice's own routes: the answer is the same 404 for every practice id,
+    # existing or not (so it tells nothing, and practices are public anyway); it is a route the
+    # caller's role cannot use, not a look-up of an object, so it is no probing miss.
+    honest = decision.reason is Reason.NOT_MEMBER and what == "practice"
+    raise NotFound(f"{what} not found", field=field, counts_as_miss=not honest)
 
 
 #: Refusals that tell the principal why (401, 403): it already knows the practice or the target.

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from colloque.accounts.devices import DEVICE_COOKIE
 from colloque.accounts.models import MfaRecoveryCode, TotpFactor
 from colloque.accounts.services import do_add_member
 from colloque.audit.models import AuditEvent
@@ -81,6 +82,8 @@ def test_reauthentication_with_a_wrong_password_counts(
 ) -> None:
     person = register(db, clock, "ana@example.test")
     token = _logged_in(http, person)
+    # From a device the account does not know (a known one has its own lock: test_login_attack).
+    http.cookies.delete(DEVICE_COOKIE)
     wrong = http.post(
         "/api/v1/auth/reauth",
         json={"auth_key": auth_key(http, person.email, "not the password at all")},

@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 
 from colloque.accounts.services import do_create_account, do_issue_token
 from colloque.api.app import create_app
-from colloque.authorization.probing import ProbingGuard, ProbingLimits
+from colloque.authorization.probing import ProbingLimits
 from colloque.clock import SettableClock
 from colloque.config import Settings
-from colloque.server_keys import ServerKeys
 from colloque.storage.engine import Database
 from tests.factories import Person, World, build_world
 
@@ -41,8 +40,8 @@ def make_app(
 ) -> tuple[FastAPI, Sleeps]:
     app = create_app(Settings(run_refresher=False), database=database, clock=clock)
     sleeps = Sleeps()
-    guard = ProbingGuard.for_keys(ServerKeys.from_secret("test secret"), limits)
-    app.state.probing = replace(guard, sleep=sleeps)
+    # The app's own guard (its notices of a lock), with these limits and a recorded sleep.
+    app.state.probing = replace(app.state.probing, limits=limits, sleep=sleeps)
     return app, sleeps
 
 

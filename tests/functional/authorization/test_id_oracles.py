@@ -8,12 +8,14 @@ from datetime import timedelta
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from colloque.accounts.sessions import hash_token
 from colloque.api.schemas import b64
-from colloque.authorization.models import AccessMiss
+from colloque.authorization.models import ProbingCounter
 from colloque.clock import SettableClock
 from colloque.crypto.items import SealedItem, conversation_id, seal_message, seal_note
+from colloque.principal import credential_id
 from colloque.records.services import store_sealed_item
 from colloque.storage.engine import Database
 from tests.factories import Person, World, book, register_at_practice
@@ -36,9 +38,9 @@ def fingerprint(answer: httpx.Response) -> tuple[int, tuple[str | None, ...], by
 def misses(db: Database, person: Person) -> int:
     with db.read() as session:
         count = session.scalar(
-            select(func.count())
-            .select_from(AccessMiss)
-            .where(AccessMiss.principal_key == f"account:{person.account_id}")
+            select(ProbingCounter.misses).where(
+                ProbingCounter.key == f"credential:{credential_id(hash_token(person.token))}"
+            )
         )
     return count or 0
 

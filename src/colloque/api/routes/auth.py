@@ -215,6 +215,7 @@ def login(
     """Wrong and unknown addresses get the same 401 in the same time; a locked address or a busy
     IP gets a 429 with Retry-After. An account with TOTP needs ``totp`` or ``recovery_code``."""
     now = clock.now()
+    device = _known_device(request)
     subject = attempt(
         database,
         lambda session: check_proof(
@@ -224,12 +225,10 @@ def login(
             proof=body.auth_key,
             client_ip=client_ip,
             config=config,
+            device=device,
         ),
         mail,
         write=False,
-    )
-    device = DeviceClaim(
-        token=request.cookies.get(DEVICE_COOKIE), user_agent=request.headers.get("user-agent")
     )
 
     def log_in(session: Session) -> LoginResult:
@@ -293,9 +292,18 @@ def logout_others(resolved: CurrentSession, database: DB, clock: ClockDep) -> Lo
     return LoggedOutElsewhereOut(ended_sessions=ended)
 
 
+def _known_device(request: Request) -> DeviceClaim:
+    """The device cookie (sent to the sign-in routes only): a known device of the account is not
+    held by the locks an attacker's attempts from elsewhere set (docs/accounts.md)."""
+    return DeviceClaim(
+        token=request.cookies.get(DEVICE_COOKIE), user_agent=request.headers.get("user-agent")
+    )
+
+
 @router.post("/reauth", response_model=ReauthOut, summary="Confirm the password in this session")
 def reauth(
     body: ReauthIn,
+    request: Request,
     resolved: CurrentSession,
     database: DB,
     clock: ClockDep,
@@ -309,7 +317,13 @@ def reauth(
     def check(session: Session) -> Subject:
         email = account_email(session, resolved.account_id)
         return check_proof(
-            session, now=now, email=email, proof=body.auth_key, client_ip=client_ip, config=config
+            session,
+            now=now,
+            email=email,
+            proof=body.auth_key,
+            client_ip=client_ip,
+            config=config,
+            device=_known_device(request),
         )
 
     subject = attempt(database, check, mail, write=False)
@@ -346,6 +360,7 @@ def new_password_params(_resolved: CurrentSession, config: AccountsConfigDep) ->
 @router.post("/password", response_model=SignedUpOut, summary="Change the password")
 def change_password(
     body: PasswordChangeIn,
+    request: Request,
     response: Response,
     resolved: CurrentSession,
     database: DB,
@@ -368,6 +383,7 @@ def change_password(
             proof=body.old_auth_key,
             client_ip=client_ip,
             config=config,
+            device=_known_device(request),
         )
 
     subject = attempt(database, check, mail, write=False)
@@ -395,6 +411,7 @@ def change_password(
 )
 def recovery_start(
     body: RecoveryStartIn,
+    request: Request,
     database: DB,
     clock: ClockDep,
     config: AccountsConfigDep,
@@ -414,6 +431,7 @@ def recovery_start(
             client_ip=client_ip,
             config=config,
             recovery=True,
+            device=_known_device(request),
         ),
         mail,
         write=False,

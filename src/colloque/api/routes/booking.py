@@ -10,7 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import Field
 
-from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.accounts.confirmations import count_change
+from colloque.api.deps import DB, AccountsConfigDep, ClockDep, CurrentPrincipal, CurrentSession
 from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.routes.agenda_settings import IfMatchHeader, tag
 from colloque.api.schemas import B64, Body, Instant, InstantOrDay, Out
@@ -317,6 +318,14 @@ def get_appointment(
         )
 
 
+#: Cancellations and moves by practice staff are counted per credential (docs/accounts.md).
+MASS_CHANGES = (
+    " Past 20 cancellations or moves by one session in 10 minutes (COLLOQUE_CONFIRM_CHANGES_*),"
+    " a member gets a 403 `mass-change-unconfirmed` with the `count`: after"
+    " `POST /api/v1/auth/reauth` the same request goes through."
+)
+
+
 class CancelIn(Body):
     reason: CancelReason
 
@@ -326,7 +335,7 @@ class CancelIn(Body):
     response_model=AppointmentOut,
     description=(
         "The patient or practice staff cancel an appointment with a reason code. 422 past the cut-"
-        "off or for a reason the caller may not give." + IF_MATCH
+        "off or for a reason the caller may not give." + MASS_CHANGES + IF_MATCH
     ),
     responses=STALE,
 )
@@ -336,14 +345,16 @@ def cancel(
     body: CancelIn,
     db: DB,
     clock: ClockDep,
-    principal: CurrentPrincipal,
+    resolved: CurrentSession,
+    config: AccountsConfigDep,
     if_match: IfMatchHeader = None,
 ) -> AppointmentOut:
     with db.write() as session:
+        count_change(session, now=clock.now(), resolved=resolved, config=config)
         changed = changes.do_cancel_appointment(
             session,
             now=clock.now(),
-            principal=principal,
+            principal=resolved.principal,
             practice_id=practice_id,
             appointment_id=appointment_id,
             reason=body.reason,
@@ -370,6 +381,7 @@ class RescheduleIn(Body):
         "The patient or practice staff move an appointment to a new slot in one step. 409 when the "
         "new slot was just taken, 422 when a rule is not met. Practice staff may move it outside "
         "the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422."
+        + MASS_CHANGES
         + IF_MATCH
     ),
 )
@@ -379,14 +391,16 @@ def reschedule(
     body: RescheduleIn,
     db: DB,
     clock: ClockDep,
-    principal: CurrentPrincipal,
+    resolved: CurrentSession,
+    config: AccountsConfigDep,
     if_match: IfMatchHeader = None,
 ) -> AppointmentOut:
     with db.write() as session:
+        count_change(session, now=clock.now(), resolved=resolved, config=config)
         changed = changes.do_reschedule_appointment(
             session,
             now=clock.now(),
-            principal=principal,
+            principal=resolved.principal,
             practice_id=practice_id,
             appointment_id=appointment_id,
             new_starts_at=body.starts_at,

@@ -4,6 +4,7 @@
 // opened once there.
 import type { CryptoClient } from "../../crypto/client";
 import type { AgendaReasonItem, OpenedAgendaReason, UnlockedKeys } from "../../crypto/protocol";
+import { reauthenticate } from "../account/flows";
 import { ApiFailure, ok, sessionApi } from "../api/session";
 import type { components } from "../api/schema";
 import { fromBase64Url } from "../base64url";
@@ -47,6 +48,16 @@ export async function change(practiceId: string, appointment: Appointment, what:
     return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/cancel", { params: { path, header }, body: { reason: what.reason } }));
   }
   return ok(sessionApi.POST("/api/v1/practices/{practice_id}/appointments/{appointment_id}/mark", { params: { path, header }, body: { outcome: what.outcome } }));
+}
+
+/** What a change answers when it was not made: why, in words, or that the member must first
+ * confirm this many cancellations and moves by hand (a 403 `mass-change-unconfirmed`). */
+export type Refusal = string | { confirm: number };
+
+/** Confirms the member's password (and second factor) in this session: the next change goes
+ * through (docs/accounts.md, mass changes). The same request as the account page's. */
+export async function confirmChanges(email: string, password: string, totp: string): Promise<void> {
+  await reauthenticate(email, password, totp === "" ? undefined : totp);
 }
 
 /** The appointment as it is now (after a refused change). */

@@ -70,6 +70,12 @@ export interface AgendaMessages {
   notFound: string;
   failed: string;
   signedOut: string;
+  confirmTitle: string;
+  confirmText: (count: number) => string;
+  confirmPassword: string;
+  confirmCode: string;
+  confirmSubmit: string;
+  confirmWrong: string;
   helpTitle: string;
   shortcuts: { key: string; what: string }[];
   legendNoReason: string;
@@ -153,6 +159,12 @@ const fr: AgendaMessages = {
   notFound: "Ce rendez-vous n'existe plus.",
   failed: "Le changement n'a pas pu être fait. Réessayez.",
   signedOut: "Votre session a expiré : reconnectez-vous.",
+  confirmTitle: "Confirmer ces changements",
+  confirmText: (count) => `Vous avez annulé ou déplacé ${count} rendez-vous en quelques minutes. Pour continuer, confirmez votre mot de passe et votre code de double authentification.`,
+  confirmPassword: "Mot de passe",
+  confirmCode: "Code de double authentification",
+  confirmSubmit: "Confirmer et continuer",
+  confirmWrong: "Le mot de passe ou le code n'est pas bon.",
   helpTitle: "Raccourcis clavier",
   shortcuts: [
     { key: "N", what: "Jour ou semaine suivante" },
@@ -245,6 +257,12 @@ const en: AgendaMessages = {
   notFound: "This appointment no longer exists.",
   failed: "The change could not be made. Try again.",
   signedOut: "Your session has expired: log in again.",
+  confirmTitle: "Confirm these changes",
+  confirmText: (count) => `You cancelled or moved ${count} appointments in a few minutes. To go on, confirm your password and your two-factor code.`,
+  confirmPassword: "Password",
+  confirmCode: "Two-factor code",
+  confirmSubmit: "Confirm and go on",
+  confirmWrong: "The password or the code is not right.",
   helpTitle: "Keyboard shortcuts",
   shortcuts: [
     { key: "N", what: "Next day or week" },

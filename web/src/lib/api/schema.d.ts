@@ -1057,7 +1057,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel
-         * @description The patient or practice staff cancel an appointment with a reason code. 422 past the cut-off or for a reason the caller may not give. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
+         * @description The patient or practice staff cancel an appointment with a reason code. 422 past the cut-off or for a reason the caller may not give. Past 20 cancellations or moves by one session in 10 minutes (COLLOQUE_CONFIRM_CHANGES_*), a member gets a 403 `mass-change-unconfirmed` with the `count`: after `POST /api/v1/auth/reauth` the same request goes through. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["cancel_api_v1_practices__practice_id__appointments__appointment_id__cancel_post"];
         delete?: never;
@@ -1097,7 +1097,7 @@ export interface paths {
         put?: never;
         /**
          * Reschedule
-         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met. Practice staff may move it outside the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
+         * @description The patient or practice staff move an appointment to a new slot in one step. 409 when the new slot was just taken, 422 when a rule is not met. Practice staff may move it outside the opening hours with `outside_hours_confirmed`; a patient who sends it gets a 422. Past 20 cancellations or moves by one session in 10 minutes (COLLOQUE_CONFIRM_CHANGES_*), a member gets a 403 `mass-change-unconfirmed` with the `count`: after `POST /api/v1/auth/reauth` the same request goes through. With `If-Match` (the `version` you read; the practice agenda always sends it), 412 when the appointment changed since; without it the change goes ahead.
          */
         post: operations["reschedule_api_v1_practices__practice_id__appointments__appointment_id__reschedule_post"];
         delete?: never;
@@ -3787,6 +3787,8 @@ export interface components {
          * @description An RFC 9457 problem. Never echoes the input back; `request_id` matches the server's log lines and the `X-Request-ID` header.
          */
         Problem: {
+            /** @description how many: appointments affected (409), or cancelled and moved by this session in the window (403 mass-change-unconfirmed) */
+            count?: number;
             /** @description for the person using the API */
             detail: string;
             /** @description every invalid input (422 invalid-input) */
@@ -3814,6 +3816,8 @@ export interface components {
              * @description `https://colloque.invalid/problems/<code>`, e.g. `not-found`, `slot-taken`
              */
             type: string;
+            /** @description the window of that count (403 mass-change-unconfirmed) */
+            window_seconds?: number;
         };
         /** ReauthIn */
         ReauthIn: {
@@ -4825,7 +4829,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Known but not allowed: a role too low, two-factor setup missing, a missing CSRF header, or a re-authentication needed */
+        /** @description Known but not allowed: a role too low, two-factor setup missing, a missing CSRF header, or a re-authentication needed (also to confirm a mass change: `mass-change-unconfirmed`, with its `count`) */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -4834,16 +4838,18 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Not found, or not yours: the two look the same */
+        /** @description Not found, or not yours: the two look the same. A miss on an object id counts towards the probing limits (docs/authorization.md) */
         NotFound: {
             headers: {
+                /** @description With a counted miss: how many more before answers are slowed down (then a 429 after `COLLOQUE_PROBING_LOCK_AFTER`); a client should stop at 0 */
+                "Misses-Remaining"?: number;
                 [name: string]: unknown;
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many attempts, or locked for probing; wait `Retry-After` seconds */
+        /** @description Too many attempts, or locked for probing (or a miss past the probing limit); wait `Retry-After` seconds */
         TooManyRequests: {
             headers: {
                 /** @description seconds to wait */
@@ -5386,6 +5392,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     accept_invitation_api_v1_invitations_accept_post: {
@@ -5416,6 +5423,8 @@ export interface operations {
             /** @description No pending invitation has this token */
             404: {
                 headers: {
+                    /** @description With a counted miss: how many more before answers are slowed down (then a 429 after `COLLOQUE_PROBING_LOCK_AFTER`); a client should stop at 0 */
+                    "Misses-Remaining"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5641,6 +5650,8 @@ export interface operations {
             /** @description No patient of this account has this id */
             404: {
                 headers: {
+                    /** @description With a counted miss: how many more before answers are slowed down (then a 429 after `COLLOQUE_PROBING_LOCK_AFTER`); a client should stop at 0 */
+                    "Misses-Remaining"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5891,6 +5902,8 @@ export interface operations {
             /** @description No message of this account names this reference */
             404: {
                 headers: {
+                    /** @description With a counted miss: how many more before answers are slowed down (then a 429 after `COLLOQUE_PROBING_LOCK_AFTER`); a client should stop at 0 */
+                    "Misses-Remaining"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6269,6 +6282,8 @@ export interface operations {
             /** @description The account has no credentials */
             404: {
                 headers: {
+                    /** @description With a counted miss: how many more before answers are slowed down (then a 429 after `COLLOQUE_PROBING_LOCK_AFTER`); a client should stop at 0 */
+                    "Misses-Remaining"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6528,6 +6543,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     practice_agenda_api_v1_practices__practice_id__agenda_get: {
@@ -6826,6 +6842,8 @@ export interface operations {
             /** @description No practice with this id where the caller is a member */
             404: {
                 headers: {
+                    /** @description With a counted miss: how many more before answers are slowed down (then a 429 after `COLLOQUE_PROBING_LOCK_AFTER`); a client should stop at 0 */
+                    "Misses-Remaining"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8774,6 +8792,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     add_practitioner_api_v1_practices__practice_id__practitioners_post: {
@@ -9157,6 +9176,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     list_visit_types_api_v1_practices__practice_id__practitioners__practitioner_id__visit_types_get: {

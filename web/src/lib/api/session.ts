@@ -43,6 +43,8 @@ export class ApiFailure extends Error {
     readonly detail: string | undefined = undefined,
     /** The booking rule not met (a 422 `rule-violation`): `closed`, `absent`, ... */
     readonly rule: string | undefined = undefined,
+    /** How many: cancellations and moves to confirm (a 403 `mass-change-unconfirmed`), ... */
+    readonly count: number | undefined = undefined,
   ) {
     super(`${status} ${code}`);
   }
@@ -62,5 +64,5 @@ export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response:
   const code = typeof problem.type === "string" ? (problem.type.split("/").pop() ?? "") : "";
   const field = problem.field ?? problem.errors?.[0]?.field;
   const detail = problem.errors?.[0]?.message ?? problem.detail;
-  throw new ApiFailure(response.status, code, field, problem.retry_after, detail, problem.rule);
+  throw new ApiFailure(response.status, code, field, problem.retry_after, detail, problem.rule, problem.count);
 }
