@@ -35,6 +35,7 @@ from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Settings, load_settings
+from colloque.containment import http as containment
 from colloque.delivery.outbox import OutboxWorker
 from colloque.delivery.setup import configure_breaker, outbox_delivery_from_settings
 from colloque.keydirectory.config import CosignedLogKey
@@ -140,6 +141,7 @@ def create_app(
     app.add_middleware(BodyLimit)
     observability.install(app, settings, database)
     probing.install(app, settings)
+    containment.install(app, settings)
     if witnessing is not None:
         app.state.log_signer = witnessing.log
         app.state.witnessing = witnessing
