@@ -70,13 +70,16 @@ def do_plant_canaries(session: Session, *, now: datetime, practice_id: UUID, key
     how many rows were planted. Run for a new practice, a new practitioner, by ``colloque
     canaries plant`` for existing practices, and by the demo."""
     planted = 0
-    patients = list(
-        session.scalars(
+    # Decoys planted under a rotated key are no longer recognised: they stay, new ones join them.
+    patients = [
+        patient_id
+        for patient_id in session.scalars(
             select(Canary.object_id).where(
                 Canary.practice_id == practice_id, Canary.kind == "patient"
             )
         )
-    )
+        if is_canary(key, patient_id)
+    ]
     while len(patients) < PATIENTS_PER_PRACTICE:
         patient_id = new_canary_id(key)
         born = date(now.year - 101 - secrets.randbelow(9), 1 + secrets.randbelow(12), 1)
@@ -102,13 +105,15 @@ def do_plant_canaries(session: Session, *, now: datetime, practice_id: UUID, key
         _list(session, now, practice_id, patient_id, "patient")
         patients.append(patient_id)
         planted += 1
-    covered = set(
-        session.scalars(
-            select(Appointment.practitioner_id)
+    covered = {
+        practitioner_id
+        for practitioner_id, appointment_id in session.execute(
+            select(Appointment.practitioner_id, Appointment.appointment_id)
             .join(Canary, Canary.object_id == Appointment.appointment_id)
             .where(Appointment.practice_id == practice_id, Canary.practice_id == practice_id)
         )
-    )
+        if is_canary(key, appointment_id)
+    }
     practitioners = session.execute(
         select(PracticePractitioner.practitioner_id, Practitioner.specialty)
         .join(Practitioner, Practitioner.practitioner_id == PracticePractitioner.practitioner_id)
