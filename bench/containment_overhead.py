@@ -34,10 +34,22 @@ DATABASE = "colloque_bench_containment"
 TOKENS = 20
 
 AGENDA_LUA = """
+threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
 function init(args)
   lines = {}
   for line in io.lines("%(paths)s") do table.insert(lines, line) end
   i = 0
+  c200 = 0; c404 = 0; c401 = 0; c422 = 0; c500 = 0
+end
+function response(status, headers, body)
+  if status == 200 then c200 = c200 + 1
+  elseif status == 404 then c404 = c404 + 1
+  elseif status == 401 then c401 = c401 + 1
+  elseif status == 422 then c422 = c422 + 1
+  else c500 = c500 + 1 end
 end
 function request()
   i = i + 1

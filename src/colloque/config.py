@@ -259,11 +259,11 @@ class Settings(BaseSettings):
     #: limit of ``base + per_patient x the practice's patients`` for its role.
     containment_enabled: bool = True
     containment_window_seconds: float = Field(default=3600.0, gt=0)
-    containment_secretary_base: int = Field(default=100, ge=1)
+    containment_secretary_base: int = Field(default=120, ge=1)
     containment_secretary_per_patient: float = Field(default=0.04, ge=0)
-    containment_practitioner_base: int = Field(default=80, ge=1)
+    containment_practitioner_base: int = Field(default=100, ge=1)
     containment_practitioner_per_patient: float = Field(default=0.03, ge=0)
-    containment_admin_base: int = Field(default=100, ge=1)
+    containment_admin_base: int = Field(default=120, ge=1)
     containment_admin_per_patient: float = Field(default=0.04, ge=0)
     containment_operator_base: int = Field(default=60, ge=1)
     containment_operator_per_patient: float = Field(default=0.01, ge=0)

@@ -32,9 +32,9 @@ class RoleLimit:
 def _default_roles() -> Mapping[Role, RoleLimit]:
     return MappingProxyType(
         {
-            Role.SECRETARY: RoleLimit(100, 0.04),
-            Role.PRACTITIONER: RoleLimit(80, 0.03),
-            Role.ADMIN: RoleLimit(100, 0.04),
+            Role.SECRETARY: RoleLimit(120, 0.04),
+            Role.PRACTITIONER: RoleLimit(100, 0.03),
+            Role.ADMIN: RoleLimit(120, 0.04),
             Role.OPERATOR: RoleLimit(60, 0.01),
         }
     )

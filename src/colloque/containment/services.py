@@ -95,7 +95,7 @@ class CredentialWatch:
                 principal.credential_id, principal.account_id, practice_id, Reason.CANARY
             )
             raise CredentialSuspended
-        if practice_id is None or self.trip is not None:
+        if practice_id is None:
             return
         role = principal.role_in(practice_id)
         limit = None if role is None else self.limits.roles.get(role)
@@ -128,9 +128,12 @@ class CredentialWatch:
         else:
             self._count(window, *counts)
         if window.points >= window.point_limit:
+            # Refused, not only suspended for later: one agenda read can return hundreds of
+            # persons, and the one that crosses the limit must not be the thief's best haul.
             self.trip = Trip(
                 principal.credential_id, principal.account_id, practice_id, Reason.THRESHOLD
             )
+            raise CredentialSuspended
 
     def _count(
         self,
