@@ -320,6 +320,7 @@ def demo(
                 appointments=appointments,
                 now=SystemClock().now(),
                 progress=report,
+                canary_key=settings.server_keys.canary_tag,
             )
     url = f"http://{host or settings.host}:{port or settings.port}"
     from colloque.demo.welcome import example_booking, issue_demo_logins, welcome_lines
