@@ -43,12 +43,14 @@ def populate(db: Database, clock: SettableClock, world: World) -> list[UUID]:
     year ahead (past ones done). Returns the patients' ids."""
     rng = random.Random(15)
     now = clock.now()
-    patients = []
+    patients: list[dict[str, object]] = []
     contacts = []
+    ids: list[UUID] = []
     for _ in range(PATIENTS):
         first = rng.choice(FIRST)
         last = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
         patient_id = new_id()
+        ids.append(patient_id)
         patients.append(
             {
                 "patient_id": patient_id,
@@ -65,7 +67,6 @@ def populate(db: Database, clock: SettableClock, world: World) -> list[UUID]:
         contacts.append(
             {"practice_id": world.practice_id, "patient_id": patient_id, "added_at": now}
         )
-    ids = [row["patient_id"] for row in patients]
     appointments = []
     day = now.replace(hour=0, minute=0) - timedelta(days=730)
     while day < now + timedelta(days=365):

@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 
 from colloque.accounts.sessions import SESSION_COOKIE, hash_token
 from colloque.api.app import create_app
+from colloque.audit import context as audit_context
 from colloque.audit.objects import ObjectKind
+from colloque.audit.services import AuditAction, record
 from colloque.clock import SettableClock
 from colloque.config import Settings
 from colloque.containment.http import ContainmentMiddleware
@@ -165,3 +167,27 @@ def test_the_upkeep_drops_old_windows_and_the_switch_turns_it_all_off(
     with db.write() as session:
         assert purge_windows(session, before=clock.now() - timedelta(hours=2)) == 0
         assert purge_windows(session, before=clock.now() + timedelta(hours=2)) == 1
+
+
+def test_the_audit_core_tells_the_watch_of_credentials_only(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    watch = CredentialWatch(ContainmentLimits(), KEY)
+    secretary = signed_in(world.secretary, db)
+    read = {ObjectKind.PATIENT: frozenset({new_id()})}
+    with db.write() as session, audit_context.observed(watch):
+        assert audit_context.observer() is watch
+        for principal in (world.secretary.principal(db), secretary):  # in-process, then a request
+            record(
+                session,
+                at=clock.now(),
+                action=AuditAction.PRACTICE_PATIENT_VIEWED,
+                principal=principal,
+                practice_id=world.practice_id,
+                object_kind="patient",
+                object_id=None,
+                objects=[(kind, object_id) for kind, ids in read.items() for object_id in ids],
+            )
+        (window,) = session.scalars(select(CredentialWindow)).all()
+        assert window.credential_id == secretary.credential_id
+    assert audit_context.observer() is None
