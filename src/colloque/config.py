@@ -256,7 +256,8 @@ class Settings(BaseSettings):
 
     #: Anomaly suspension (docs/containment.md): each credential's points per window (distinct
     #: persons read, weighted by how far from today the read looked, and changes made) against a
-    #: limit of ``base + per_patient x the practice's patients`` for its role.
+    #: limit of ``base + per_patient x the practice's patients`` for its role (or more for a busy
+    #: agenda: ``per_weekly_appointment``).
     containment_enabled: bool = True
     containment_window_seconds: float = Field(default=3600.0, gt=0)
     containment_secretary_base: int = Field(default=120, ge=1)
@@ -272,6 +273,8 @@ class Settings(BaseSettings):
     containment_far_weight: float = Field(default=4.0, ge=1)
     #: What one change (booking, cancellation, move, mark) counts, in persons.
     containment_change_weight: float = Field(default=2.0, ge=0)
+    #: The limit is at least this many times the practice's appointments of the coming week.
+    containment_per_weekly_appointment: float = Field(default=2.5, ge=0)
 
     @field_validator("key_directory_log_key")
     @classmethod

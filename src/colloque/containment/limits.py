@@ -48,6 +48,9 @@ class ContainmentLimits:
     horizon: timedelta = timedelta(days=120)
     far_weight: float = 4.0
     change_weight: float = 2.0
+    #: A busy agenda shows more persons a week than its registry size suggests: the limit is
+    #: at least this many times the practice's appointments of the coming week.
+    per_weekly_appointment: float = 2.5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ContainmentLimits:
@@ -77,7 +80,13 @@ class ContainmentLimits:
             horizon=timedelta(days=settings.containment_horizon_days),
             far_weight=settings.containment_far_weight,
             change_weight=settings.containment_change_weight,
+            per_weekly_appointment=settings.containment_per_weekly_appointment,
         )
+
+    def limit(self, role_limit: RoleLimit, *, patients: int, weekly_appointments: int) -> float:
+        """The points a window allows: the role's baseline for the practice's size, or more for
+        an agenda busier than that size says (a desk reads its weeks)."""
+        return max(role_limit.points(patients), self.per_weekly_appointment * weekly_appointments)
 
     def window_start(self, at: datetime) -> datetime:
         """The start of the fixed window ``at`` falls in (windows are aligned on the epoch)."""

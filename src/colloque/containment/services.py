@@ -16,10 +16,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from colloque.accounts.models import Account
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
+from colloque.booking.models import Appointment
 from colloque.containment import sketch
 from colloque.containment.alerts import suspended_notice
 from colloque.containment.canaries import first_canary, real_patient_count
@@ -111,7 +112,11 @@ class CredentialWatch:
                 credential_id=key[0],
                 practice_id=key[1],
                 window_start=key[2],
-                point_limit=limit.points(real_patient_count(session, practice_id=practice_id)),
+                point_limit=self.limits.limit(
+                    limit,
+                    patients=real_patient_count(session, practice_id=practice_id),
+                    weekly_appointments=_coming_week(session, practice_id, at),
+                ),
                 points=0.0,
                 persons=sketch.empty(),
                 appointments=sketch.empty(),
@@ -149,6 +154,21 @@ class CredentialWatch:
         window.points += weight * (
             new_persons + APPOINTMENT_SHARE * new_appointments
         ) + self.limits.change_weight * int(changed)
+
+
+def _coming_week(session: Session, practice_id: UUID, at: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(
+                Appointment.practice_id == practice_id,
+                Appointment.starts_at >= at,
+                Appointment.starts_at < at + timedelta(days=7),
+            )
+        )
+        or 0
+    )
 
 
 def _insert_window(session: Session, window: CredentialWindow) -> bool:

@@ -28,6 +28,10 @@ def test_the_limits_follow_the_settings_and_the_practice_size() -> None:
     # The defaults: a desk of a practice of 2,000 patients may not read 200 persons an hour.
     assert ContainmentLimits().roles[Role.SECRETARY].points(2_000) == 200
     assert ContainmentLimits.from_settings(Settings()) == ContainmentLimits()
+    # A busy agenda raises it: a desk reads its weeks.
+    secretary = ContainmentLimits().roles[Role.SECRETARY]
+    assert ContainmentLimits().limit(secretary, patients=2_000, weekly_appointments=60) == 200
+    assert ContainmentLimits().limit(secretary, patients=300, weekly_appointments=150) == 375
 
 
 def test_windows_are_aligned_and_far_reads_weigh_more() -> None:
