@@ -1,17 +1,21 @@
-"""The demo's practices get their decoys, as real ones do."""
+"""The demo's practices get their decoys, as real ones do; existing ones by the command."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from colloque.cli.main import app as cli
+from colloque.clock import SettableClock
 from colloque.containment.canaries import PATIENTS_PER_PRACTICE, is_canary
 from colloque.containment.models import Canary
 from colloque.demo.generator import generate_demo
 from colloque.scheduling.models import Practice
 from colloque.storage.engine import Database, sqlite_url_for
 from colloque.storage.migrate import upgrade
+from tests.factories import World
 from tests.unit.demo.support import DEMO_NOW
 
 KEY = bytes(range(32))
@@ -32,3 +36,17 @@ def test_each_demo_practice_gets_its_decoys(tmp_path: Path) -> None:
     patients = [row for row in decoys if row.kind == "patient"]
     assert len(patients) == PATIENTS_PER_PRACTICE * len(practices)
     assert all(is_canary(KEY, object_id) for _, object_id, _ in decoys)
+
+
+def test_colloque_canaries_plant_gives_existing_practices_theirs(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    url = db.url.render_as_string(hide_password=False)
+    first = CliRunner().invoke(cli, ["canaries", "plant", "--database-url", url])
+    assert first.exit_code == 0, first.output
+    assert "4 decoy record(s) planted" in first.output
+    again = CliRunner().invoke(cli, ["canaries", "plant", "--database-url", url])
+    assert "0 decoy record(s) planted" in again.output
+    with db.read() as session:
+        practices = set(session.scalars(select(Canary.practice_id)))
+    assert practices == {world.practice_id}
