@@ -263,6 +263,28 @@ class Settings(BaseSettings):
     confirm_changes_after: int = Field(default=20, ge=1)
     confirm_changes_window_seconds: float = Field(default=600.0, gt=0)
 
+    #: Anomaly suspension (docs/containment.md): each credential's points per window (distinct
+    #: persons read, weighted by how far from today the read looked, and changes made) against a
+    #: limit of ``base + per_patient x the practice's patients`` for its role (or more for a busy
+    #: agenda: ``per_weekly_appointment``).
+    containment_enabled: bool = True
+    containment_window_seconds: float = Field(default=3600.0, gt=0)
+    containment_secretary_base: int = Field(default=120, ge=1)
+    containment_secretary_per_patient: float = Field(default=0.04, ge=0)
+    containment_practitioner_base: int = Field(default=100, ge=1)
+    containment_practitioner_per_patient: float = Field(default=0.03, ge=0)
+    containment_admin_base: int = Field(default=120, ge=1)
+    containment_admin_per_patient: float = Field(default=0.04, ge=0)
+    containment_operator_base: int = Field(default=60, ge=1)
+    containment_operator_per_patient: float = Field(default=0.01, ge=0)
+    #: Reads of agenda windows reaching further than this from today (either way) weigh more.
+    containment_horizon_days: int = Field(default=120, ge=1)
+    containment_far_weight: float = Field(default=4.0, ge=1)
+    #: What one change (booking, cancellation, move, mark) counts, in persons.
+    containment_change_weight: float = Field(default=2.0, ge=0)
+    #: The limit is at least this many times the practice's appointments of the coming week.
+    containment_per_weekly_appointment: float = Field(default=2.5, ge=0)
+
     @field_validator("key_directory_log_key")
     @classmethod
     def _log_key_is_a_seed(cls, value: SecretStr | None) -> SecretStr | None:

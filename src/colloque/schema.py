@@ -13,6 +13,7 @@ from colloque.audit import models as _audit
 from colloque.authorization import models as _authorization
 from colloque.booking import models as _booking
 from colloque.booking.waitlist import models as _waitlist
+from colloque.containment import models as _containment
 from colloque.incidents import models as _incidents
 from colloque.keydirectory import models as _keydirectory
 from colloque.notifications import models as _notifications
@@ -28,6 +29,7 @@ TABLE_MODULES = (
     _authorization,
     _booking,
     _waitlist,
+    _containment,
     _incidents,
     _keydirectory,
     _notifications,

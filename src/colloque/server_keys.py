@@ -95,6 +95,13 @@ class ServerKeys:
         """Names an anonymous client address in probing counters (``authorization.probing``)."""
         return _hmac(self.secret, b"colloque:probing:client")
 
+    @property
+    def canary_tag(self) -> bytes:
+        """Marks the ids of decoy patients and appointments (``containment.canaries``), so that
+        a read is checked without a query. A rotation leaves the old decoys unrecognised: plant
+        new ones (``colloque canaries plant``)."""
+        return _hmac(self.secret, b"colloque/containment/canary-tag/v1")
+
 
 def legacy_log_signing_seed(secret: str) -> bytes:
     """The log signing seed earlier versions derived from ``secret``: what to put in

@@ -1,5 +1,5 @@
 """Periodic upkeep: rebuild stale search caches, pass lapsed waitlist holds on, purge expired
-account data, sweep document streams never described, and seal the audit log (the sequencer,
+account data and past anomaly counters, sweep document streams never described, and seal the audit log (the sequencer,
 checkpoints and witnesses, ``audit.upkeep.Sealing``).
 
 It runs inside ``colloque serve`` by default (a daemon thread), or alone with
@@ -28,6 +28,7 @@ from colloque.config import (
     ConfigurationError,
     Settings,
 )
+from colloque.containment.services import purge_windows
 from colloque.errors import NotFound
 from colloque.keydirectory.exports import export_checkpoints
 from colloque.keydirectory.witnesses import HttpWitness
@@ -53,6 +54,8 @@ class CycleReport:
 
 
 _DEFAULT_GRACE = timedelta(seconds=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS)
+#: Counter windows older than this are dropped (longer than any sensible counting window).
+COUNTER_RETENTION = timedelta(days=2)
 _DEFAULT_ADDRESS_RETENTION = timedelta(days=DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS)
 #: The documents sweep walks the whole blob directory: hourly is ample against a grace of hours.
 DOCUMENT_SWEEP_INTERVAL = timedelta(hours=1)
@@ -93,6 +96,8 @@ def run_cycle(
     with database.write() as session:
         # Expired sessions, codes, recovery grants and throttle windows: nothing kept for nothing.
         purge_expired_account_data(session, now=clock.now())
+        # The anomaly counters of past windows (docs/containment.md): the audit log keeps the reads.
+        purge_windows(session, before=clock.now() - COUNTER_RETENTION)
     with database.write() as session:
         forget_client_addresses(session, now=clock.now(), retention=address_retention)
     with database.read() as session:

@@ -32,6 +32,7 @@ def test_each_purpose_has_its_own_label() -> None:
         "probing_client_hash": _hmac(b"colloque:probing:client"),
         "unsubscribe_token": _hmac(b"colloque/notifications/unsubscribe-token/v1"),
         "reminder_phone_hash": _hmac(b"colloque/notifications/reminder-phone/v1"),
+        "canary_tag": _hmac(b"colloque/containment/canary-tag/v1"),
     }
     derived = {name: getattr(keys, name) for name in expected}
     assert derived == expected

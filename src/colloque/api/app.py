@@ -37,6 +37,7 @@ from colloque.api.routes.waitlist import router as waitlist_router
 from colloque.authorization import probing
 from colloque.clock import Clock, SystemClock
 from colloque.config import Environment, Settings, load_settings
+from colloque.containment import http as containment
 from colloque.delivery.outbox import OutboxWorker
 from colloque.delivery.setup import configure_breaker, outbox_delivery_from_settings
 from colloque.keydirectory.config import CosignedLogKey
@@ -152,6 +153,7 @@ def create_app(
             inbox_url=f"{settings.public_url}/me/notifications",
         ),
     )
+    containment.install(app, settings)
     # Last: it wraps the whole stack, errors included.
     headers.install(app, production=settings.environment is Environment.PRODUCTION)
     if witnessing is not None:

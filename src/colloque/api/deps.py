@@ -17,18 +17,21 @@ from colloque.accounts.sessions import (
     SESSION_COOKIE,
     ResolvedSession,
     check_csrf,
+    hash_token,
     resolve_session,
     touch_session,
 )
 from colloque.authorization import probing
 from colloque.clock import Clock
 from colloque.config import Settings
+from colloque.containment.interfaces import CredentialSuspended
+from colloque.containment.services import suspension_of
 from colloque.delivery.outbox import OutboxDelivery
 from colloque.errors import Unauthenticated
 from colloque.keydirectory.config import LogKey
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.witnesses import Witnessing
-from colloque.principal import ANONYMOUS, Principal
+from colloque.principal import ANONYMOUS, Principal, credential_id
 from colloque.storage.engine import Database
 
 _bearer = HTTPBearer(
@@ -149,13 +152,25 @@ def _session(
     now = clock.now()
     if credentials is not None:
         with database.read() as session:
-            resolved = resolve_session(session, now=now, token=credentials.credentials)
+            try:
+                resolved = resolve_session(session, now=now, token=credentials.credentials)
+            except Unauthenticated:
+                _raise_if_suspended(session, credentials.credentials)
+                raise
             _guard_principal(session, request, resolved, now)
     elif cookie is not None:
         try:
             with database.read() as session:
-                resolved = resolve_session(session, now=now, token=cookie)
+                try:
+                    resolved = resolve_session(session, now=now, token=cookie)
+                except Unauthenticated:
+                    _raise_if_suspended(session, cookie)
+                    raise
                 _guard_principal(session, request, resolved, now)
+        except CredentialSuspended:
+            # Public pages keep working; what needs a session says why there is none.
+            request.state.colloque_suspended = True
+            return None
         except Unauthenticated:
             _guard_anonymous(database, request, now)
             return None
@@ -167,6 +182,13 @@ def _session(
         with database.write() as session:
             touch_session(session, now=now, token_hash=resolved.token_hash)
     return resolved
+
+
+def _raise_if_suspended(session: Session, token: str) -> None:
+    """A refused token that the anomaly counters suspended says so (``credential-suspended``):
+    only refused requests pay for this look-up."""
+    if suspension_of(session, credential_id=credential_id(hash_token(token))) is not None:
+        raise CredentialSuspended
 
 
 def _guard_principal(
@@ -190,15 +212,21 @@ def _principal(resolved: SessionDep) -> Principal:
     return resolved.principal if resolved is not None else ANONYMOUS
 
 
-def _current_session(resolved: SessionDep) -> ResolvedSession:
+def _sign_in_first(request: Request) -> Unauthenticated | CredentialSuspended:
+    if getattr(request.state, "colloque_suspended", False):
+        return CredentialSuspended()
+    return Unauthenticated("sign in to do this")
+
+
+def _current_session(request: Request, resolved: SessionDep) -> ResolvedSession:
     if resolved is None:
-        raise Unauthenticated("sign in to do this")
+        raise _sign_in_first(request)
     return resolved
 
 
-def _signed_in(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+def _signed_in(request: Request, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if not principal.is_authenticated:
-        raise Unauthenticated("sign in to do this")
+        raise _sign_in_first(request)
     return principal
 
 

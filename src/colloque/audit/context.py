@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from colloque.audit.interfaces import ReadObserver
 
 
 class Interface(enum.StrEnum):
@@ -55,3 +59,21 @@ def bound(context: RequestContext) -> Iterator[None]:
 def bind_for_process(interface: Interface) -> None:
     """For a CLI command or the worker: everything it does from here on is that interface's."""
     _current.set(RequestContext(interface=interface))
+
+
+_observer: ContextVar[ReadObserver | None] = ContextVar("colloque_audit_observer", default=None)
+
+
+def observer() -> ReadObserver | None:
+    """What watches this request's events (``audit.services.record`` tells it), if anything."""
+    return _observer.get()
+
+
+@contextmanager
+def observed(watcher: ReadObserver) -> Iterator[None]:
+    """Bound by the HTTP layer around each request: the anomaly counters."""
+    token = _observer.set(watcher)
+    try:
+        yield
+    finally:
+        _observer.reset(token)

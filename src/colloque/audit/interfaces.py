@@ -1,4 +1,5 @@
-"""Contracts of the audit log's side effects: who signs its checkpoints, who witnesses them.
+"""Contracts of the audit log's side effects: who signs its checkpoints, who witnesses them, who
+watches what credentials read.
 
 The witness contracts serve the key directory too (``keydirectory.interfaces`` re-exports them):
 both logs' checkpoints go to the same witnesses.
@@ -6,8 +7,15 @@ both logs' checkpoints go to the same witnesses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from colloque.audit.objects import ObjectKind
+from colloque.principal import Principal
 
 
 class CheckpointSigner(Protocol):
@@ -50,3 +58,21 @@ class Witness(Protocol):
         """The witness's cosignature line(s) over ``signed_note``; raises WitnessConflict or
         WitnessUnavailable."""
         ...
+
+
+class ReadObserver(Protocol):
+    """Told of every event a credential's request records, in that request's transaction: the
+    anomaly counters (``colloque.containment``) sit here, where every id a read returned is
+    already known. It may raise to refuse the request (a decoy was touched)."""
+
+    def observe(
+        self,
+        session: Session,
+        *,
+        at: datetime,
+        action: str,
+        principal: Principal,
+        practice_id: UUID | None,
+        refs: Mapping[ObjectKind, frozenset[UUID]],
+        span: tuple[datetime, datetime] | None,
+    ) -> None: ...

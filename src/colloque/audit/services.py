@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from colloque.audit.addresses import SALT_BYTES, commitment, prefix_of
-from colloque.audit.context import current
+from colloque.audit.context import current, observer
 from colloque.audit.models import (
     GLOBAL_LOG,
     AuditClientAddress,
@@ -57,6 +57,8 @@ class AuditAction(enum.StrEnum):
     OPERATOR_ACCESS_REVOKED = "security:operator_access:revoke"
     PROBING_SLOWED = "security:probing:slowed"
     PROBING_LOCKED = "security:probing:locked"
+    #: A session or token suspended by the anomaly counters or a decoy (``colloque.containment``).
+    CREDENTIAL_SUSPENDED = "security:credential:suspend"
     #: A request the policy refused, or that named an object not there or not the caller's
     #: (``audit.denials``); the route's own action is not known where the refusal is rendered.
     ACCESS_DENIED = "security:access:denied"
@@ -154,6 +156,7 @@ def record(
     objects: Iterable[tuple[ObjectKind, UUID]] = (),
     outcome: Outcome = Outcome.ALLOWED,
     reason: str | None = None,
+    span: tuple[datetime, datetime] | None = None,
 ) -> UUID:
     """Write one event in the caller's transaction, at once (not at flush), so that a read whose
     event cannot be written fails before it returns anything.
@@ -161,6 +164,9 @@ def record(
     ``objects`` names everything the action touched or returned; the main object
     (``object_kind``/``object_id``) and ``subject_id`` (a patient) are added to it. Every patient
     named gets a row in ``audit_event_subjects``, which their access history reads.
+
+    ``span`` is the time window a read covered (an agenda's), for the anomaly counters: a
+    bound observer (``audit.context.observed``) is told of every event a credential records.
     """
     if (outcome is Outcome.DENIED) != (reason is not None):
         raise ValueError("a denied event says why, an allowed one does not")
@@ -218,6 +224,17 @@ def record(
                     for patient in patients[start : start + _ROWS_PER_INSERT]
                 ]
             )
+        )
+    watcher = observer()
+    if watcher is not None and principal.credential_id is not None:
+        watcher.observe(
+            session,
+            at=at,
+            action=action.value,
+            principal=principal,
+            practice_id=practice_id,
+            refs=grouped,
+            span=span,
         )
     return event_id
 

@@ -435,6 +435,7 @@ def read_practice_agenda(
         object_kind="agenda",
         object_id=practitioner_id,
         objects=view_refs(views),
+        span=(start, until),
     )
     return AgendaWindow(version=version, views=views)
 

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from colloque.audit.context import Interface, bind_for_process
 from colloque.cli.audit import audit_app
+from colloque.cli.canaries import canaries_app
 from colloque.cli.common import (
     SERVER_OPTIONS,
     DatabaseOption,
@@ -65,6 +66,7 @@ app.add_typer(witness_app, name="witness")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(audit_app, name="audit")
 app.add_typer(incident_app, name="incident")
+app.add_typer(canaries_app, name="canaries")
 
 MAX_DEMO_PRACTITIONERS = 10_000
 MAX_DEMO_APPOINTMENTS = 1_000_000
@@ -318,6 +320,7 @@ def demo(
                 appointments=appointments,
                 now=SystemClock().now(),
                 progress=report,
+                canary_key=settings.server_keys.canary_tag,
             )
     url = f"http://{host or settings.host}:{port or settings.port}"
     from colloque.demo.welcome import example_booking, issue_demo_logins, welcome_lines

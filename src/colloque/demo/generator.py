@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from colloque.booking.models import Appointment
+from colloque.containment.canaries import do_plant_canaries
 from colloque.demo.filler import MAX_FILL, AgendaGrid, AppointmentWriter, PatientPool, Piece, Row
 from colloque.demo.network import AGENDA_TABLES, Network, agenda_rows, plan_network
 from colloque.demo.plans import AgendaPlan
@@ -104,6 +105,7 @@ def generate_demo(
     appointments: int,
     now: datetime,
     progress: Progress | None = None,
+    canary_key: bytes | None = None,
 ) -> DemoSummary:
     """Fill an empty, migrated database with demo data.
 
@@ -112,7 +114,8 @@ def generate_demo(
     four demo accounts, a family of three and a dozen appointments on top. Appointments go where
     the agendas have room: if more are asked for than fit in about 60% of the open time between
     60 days ago and 60 days ahead, fewer are made. ``progress(stage, done, total)`` is called as
-    the work advances.
+    the work advances. With ``canary_key`` (the server's ``canary_tag``), every practice gets its
+    decoy records (``containment.canaries``), as a real one does.
 
     On PostgreSQL the search cache is built by worker processes (``spawn``): as with any use of
     :mod:`multiprocessing`, a script calling this must guard its entry point with
@@ -181,6 +184,10 @@ def generate_demo(
         ),
         report=report,
     )
+    if canary_key is not None:
+        with db.write() as session:
+            for practice_id in sorted({agenda.practice_id for agenda in agendas}):
+                do_plant_canaries(session, now=now, practice_id=practice_id, key=canary_key)
     with db.write() as session:
         analyze(session, BULK_TABLES)
     keys = [(a.practice_id, a.practitioner_id) for a in agendas]

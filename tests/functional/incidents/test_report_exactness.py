@@ -182,7 +182,11 @@ def scene(db: Database, clock: SettableClock) -> Scene:
 
 @pytest.fixture
 def app(db: Database, clock: SettableClock) -> FastAPI:
-    return create_app(Settings(run_refresher=False), database=db, clock=clock)
+    # The thief here reads 500 appointments: the anomaly counters (docs/containment.md) would
+    # stop it well before; this test is about the report of what it did read.
+    return create_app(
+        Settings(run_refresher=False, containment_enabled=False), database=db, clock=clock
+    )
 
 
 def _client(app: FastAPI, person: Person, address: str) -> TestClient:

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from colloque import places
-from colloque.api.deps import DB, ClockDep, CurrentPrincipal
+from colloque.api.deps import DB, ClockDep, CurrentPrincipal, SettingsDep
 from colloque.api.schemas import Body, Day, InstantOrDay, Out
+from colloque.containment.canaries import do_plant_canaries
 from colloque.scheduling import services, timetable
 from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
 from colloque.scheduling.models import Practice, Practitioner, VisitType
@@ -235,12 +236,23 @@ class PracticeIn(Body):
     ),
 )
 def create_practice(
-    body: PracticeIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+    body: PracticeIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
 ) -> Practice:
     with db.write() as session:
-        return services.do_create_practice(
+        practice = services.do_create_practice(
             session, now=clock.now(), principal=principal, **body.model_dump()
         )
+        do_plant_canaries(
+            session,
+            now=clock.now(),
+            practice_id=practice.practice_id,
+            key=settings.server_keys.canary_tag,
+        )
+        return practice
 
 
 class RulesIn(Body):
@@ -271,7 +283,12 @@ class PractitionerIn(Body):
     ),
 )
 def add_practitioner(
-    practice_id: UUID, body: PractitionerIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+    practice_id: UUID,
+    body: PractitionerIn,
+    db: DB,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
 ) -> PractitionerOut:
     with db.write() as session:
         practitioner = services.do_add_practitioner(
@@ -286,6 +303,10 @@ def add_practitioner(
             languages=body.languages,
             accepts_new_patients=body.accepts_new_patients,
             rules=services.AgendaRulesInput(**body.rules.model_dump()),
+        )
+        # The new agenda gets its decoys (docs/containment.md).
+        do_plant_canaries(
+            session, now=clock.now(), practice_id=practice_id, key=settings.server_keys.canary_tag
         )
         return PractitionerOut.of(practitioner)
 

@@ -1,0 +1,1 @@
+"""Containing a stolen credential: anomaly counters, suspension, decoys (docs/containment.md)."""

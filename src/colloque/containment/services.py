@@ -1,0 +1,274 @@
+"""The counters that watch each credential, and the suspension past their limit.
+
+:class:`CredentialWatch` is the audit log's read observer (``audit.interfaces.ReadObserver``):
+``audit.services.record`` tells it of every event a credential's request writes, in that
+request's transaction, with every id the event names. It adds the persons and appointments to
+the credential's sketches for the window (one row, read for update and written back: two
+statements per event that named any) and notes a trip when the points pass the limit. A decoy
+(``containment.canaries``) trips at once and refuses the request. The HTTP layer
+(``containment.http``) then runs :func:`do_suspend` in a transaction of its own: the credential
+ends, an incident is opened and contained, the owner and the practice admins are mailed, and the
+suspension is recorded, all or nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from colloque.accounts.models import Account
+from colloque.audit.objects import ObjectKind
+from colloque.audit.services import AuditAction, record
+from colloque.booking.models import Appointment
+from colloque.containment import sketch
+from colloque.containment.alerts import suspended_notice
+from colloque.containment.canaries import first_canary, real_patient_count
+from colloque.containment.interfaces import CredentialSuspended
+from colloque.containment.limits import APPOINTMENT_SHARE, ContainmentLimits
+from colloque.containment.models import CredentialSuspension, CredentialWindow
+from colloque.incidents.services import do_contain, do_open_incident
+from colloque.notifications.account_mail import enqueue_account_mail
+from colloque.principal import ANONYMOUS, Principal, Role
+from colloque.scheduling.models import PracticeMember
+
+#: Events that change appointments: each counts ``change_weight`` points.
+CHANGES = frozenset(
+    {
+        AuditAction.APPOINTMENT_BOOKED.value,
+        AuditAction.APPOINTMENT_CANCELLED.value,
+        AuditAction.APPOINTMENT_RESCHEDULED.value,
+        AuditAction.APPOINTMENT_MARKED.value,
+        AuditAction.PRACTICE_PATIENT_CHANGED.value,
+    }
+)
+
+
+class Reason(enum.StrEnum):
+    THRESHOLD = "threshold"
+    CANARY = "canary"
+
+
+@dataclass(frozen=True, slots=True)
+class Trip:
+    """A credential to suspend, and why."""
+
+    credential_id: UUID
+    account_id: UUID | None
+    practice_id: UUID | None
+    reason: Reason
+
+
+class CredentialWatch:
+    """One request's observer. ``trip`` is set when the request's credential must be suspended."""
+
+    def __init__(self, limits: ContainmentLimits, canary_key: bytes) -> None:
+        self.limits = limits
+        self.canary_key = canary_key
+        self.trip: Trip | None = None
+
+    def observe(
+        self,
+        session: Session,
+        *,
+        at: datetime,
+        action: str,
+        principal: Principal,
+        practice_id: UUID | None,
+        refs: Mapping[ObjectKind, frozenset[UUID]],
+        span: tuple[datetime, datetime] | None,
+    ) -> None:
+        assert principal.credential_id is not None  # record() tells credentials only
+        persons = refs.get(ObjectKind.PATIENT, frozenset())
+        appointments = refs.get(ObjectKind.APPOINTMENT, frozenset())
+        if (
+            first_canary(self.canary_key, persons) is not None
+            or first_canary(self.canary_key, appointments) is not None
+        ):
+            self.trip = Trip(
+                principal.credential_id, principal.account_id, practice_id, Reason.CANARY
+            )
+            raise CredentialSuspended
+        if practice_id is None:
+            return
+        role = principal.role_in(practice_id)
+        limit = None if role is None else self.limits.roles.get(role)
+        changed = action in CHANGES
+        if limit is None or not (persons or appointments or changed):
+            return
+        key = (principal.credential_id, practice_id, self.limits.window_start(at))
+        weight = self.limits.weight(span, at)
+        counts = (weight, persons, appointments, changed)
+        window = session.get(CredentialWindow, key, with_for_update=True)
+        if window is None:
+            window = CredentialWindow(
+                credential_id=key[0],
+                practice_id=key[1],
+                window_start=key[2],
+                point_limit=self.limits.limit(
+                    limit,
+                    patients=real_patient_count(session, practice_id=practice_id),
+                    weekly_appointments=_coming_week(session, practice_id, at),
+                ),
+                points=0.0,
+                persons=sketch.empty(),
+                appointments=sketch.empty(),
+                changes=0,
+            )
+            self._count(window, *counts)
+            if not _insert_window(session, window):
+                # A concurrent request of the credential opened the window first: add to it.
+                window = session.get(
+                    CredentialWindow, key, with_for_update=True, populate_existing=True
+                )
+                assert window is not None
+                self._count(window, *counts)
+        else:
+            self._count(window, *counts)
+        if window.points >= window.point_limit:
+            # Refused, not only suspended for later: one agenda read can return hundreds of
+            # persons, and the one that crosses the limit must not be the thief's best haul.
+            self.trip = Trip(
+                principal.credential_id, principal.account_id, practice_id, Reason.THRESHOLD
+            )
+            raise CredentialSuspended
+
+    def _count(
+        self,
+        window: CredentialWindow,
+        weight: float,
+        persons: frozenset[UUID],
+        appointments: frozenset[UUID],
+        changed: bool,
+    ) -> None:
+        window.persons, new_persons = sketch.add(window.persons, persons)
+        window.appointments, new_appointments = sketch.add(window.appointments, appointments)
+        window.changes += int(changed)
+        window.points += weight * (
+            new_persons + APPOINTMENT_SHARE * new_appointments
+        ) + self.limits.change_weight * int(changed)
+
+
+def _coming_week(session: Session, practice_id: UUID, at: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(
+                Appointment.practice_id == practice_id,
+                Appointment.starts_at >= at,
+                Appointment.starts_at < at + timedelta(days=7),
+            )
+        )
+        or 0
+    )
+
+
+def _insert_window(session: Session, window: CredentialWindow) -> bool:
+    """Insert the new window's row (not added to the session: this is its only write), unless
+    a concurrent request of the credential just did. True when inserted."""
+    values = {column.key: getattr(window, column.key) for column in CredentialWindow.__table__.c}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    inserted = session.execute(
+        insert(CredentialWindow)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(CredentialWindow.credential_id)
+    )
+    return inserted.first() is not None
+
+
+def do_suspend(
+    session: Session, *, now: datetime, trip: Trip, mail_key: bytes, public_url: str
+) -> UUID | None:
+    """Suspend the credential: end it, open an incident contained on it, mail its owner and the
+    practice's admins, and record it. Returns the incident, or None when the credential was
+    already suspended (concurrent requests of a thief trip together)."""
+    if session.get(CredentialSuspension, trip.credential_id) is not None:
+        return None
+    summary = (
+        f"credential {trip.credential_id} suspended: "
+        + ("a decoy record was read" if trip.reason is Reason.CANARY else "unusual reading volume")
+        + "; report: colloque incident report --credential "
+        + str(trip.credential_id)
+    )
+    incident_id = do_open_incident(session, now=now, detected_at=now, summary=summary)
+    do_contain(session, now=now, incident_id=incident_id, credentials=(trip.credential_id,))
+    session.add(
+        CredentialSuspension(
+            credential_id=trip.credential_id,
+            account_id=trip.account_id,
+            practice_id=trip.practice_id,
+            at=now,
+            reason=trip.reason.value,
+            incident_id=incident_id,
+        )
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.CREDENTIAL_SUSPENDED,
+        principal=ANONYMOUS,
+        practice_id=trip.practice_id,
+        object_kind=ObjectKind.INCIDENT.value,
+        object_id=incident_id,
+        objects=[] if trip.account_id is None else [(ObjectKind.ACCOUNT, trip.account_id)],
+    )
+    inbox = f"{public_url.rstrip('/')}/me/notifications"
+    for account_id, email, language, owner in _recipients(session, trip):
+        enqueue_account_mail(
+            session,
+            suspended_notice(email, account_id=account_id, language=language, owner=owner),
+            at=now,
+            kind="credential_suspended",
+            key=mail_key,
+            inbox_url=inbox,
+        )
+    return incident_id
+
+
+def _recipients(session: Session, trip: Trip) -> list[tuple[UUID, str, str, bool]]:
+    """The owner, and the admins of the practice where it happened (an admin owner once)."""
+    accounts: dict[UUID, bool] = {}
+    if trip.practice_id is not None:
+        admins = session.scalars(
+            select(PracticeMember.account_id).where(
+                PracticeMember.practice_id == trip.practice_id,
+                PracticeMember.role == Role.ADMIN.value,
+            )
+        )
+        accounts.update((admin, False) for admin in admins)
+    if trip.account_id is not None:
+        accounts[trip.account_id] = True
+    rows = session.execute(
+        select(Account.account_id, Account.email, Account.language).where(
+            Account.account_id.in_(accounts),
+            Account.email.is_not(None),
+            Account.disabled.is_(False),
+        )
+    ).all()
+    return sorted(
+        (account_id, str(email), language, accounts[account_id])
+        for account_id, email, language in rows
+    )
+
+
+def suspension_of(session: Session, *, credential_id: UUID) -> CredentialSuspension | None:
+    return session.get(CredentialSuspension, credential_id)
+
+
+def purge_windows(session: Session, *, before: datetime) -> int:
+    """Drop the counters of windows that started before ``before`` (the upkeep)."""
+    result = session.execute(
+        delete(CredentialWindow)
+        .where(CredentialWindow.window_start < before)
+        .returning(CredentialWindow.credential_id)
+    )
+    return len(result.all())

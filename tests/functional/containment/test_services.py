@@ -1,0 +1,193 @@
+"""The suspension's edges: a suspended cookie, a second trip, concurrent first reads, the upkeep,
+the switch."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from colloque.accounts.sessions import SESSION_COOKIE, hash_token
+from colloque.api.app import create_app
+from colloque.audit import context as audit_context
+from colloque.audit.objects import ObjectKind
+from colloque.audit.services import AuditAction, record
+from colloque.clock import SettableClock
+from colloque.config import Settings
+from colloque.containment.http import ContainmentMiddleware
+from colloque.containment.limits import ContainmentLimits
+from colloque.containment.models import CredentialWindow
+from colloque.containment.services import (
+    CredentialWatch,
+    Reason,
+    Trip,
+    do_suspend,
+    purge_windows,
+)
+from colloque.ids import new_id
+from colloque.principal import Principal, credential_id
+from colloque.storage.engine import Database
+from tests.factories import Person, World
+from tests.functional.containment.conftest import make_app, suspensions
+
+KEY = bytes(32)
+
+
+def test_a_suspended_cookie_says_why_where_a_session_is_needed(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    app = make_app(db, clock)
+    middleware = ContainmentMiddleware(app, settings=app.state.settings)
+    trip = Trip(
+        credential_id(hash_token(world.secretary.token)),
+        world.secretary.account_id,
+        world.practice_id,
+        Reason.THRESHOLD,
+    )
+    middleware._suspend(db, clock, trip)
+    middleware._suspend(db, clock, trip)  # a second trip of the same credential: nothing more
+    assert len(suspensions(db)) == 1
+    with TestClient(app) as client:
+        client.cookies.set(SESSION_COOKIE, world.secretary.token)
+        mine = client.get("/api/v1/me/appointments")
+        assert mine.status_code == 401
+        assert mine.json()["type"].endswith("/credential-suspended")
+        # Public pages keep working with the suspended cookie.
+        assert client.get(f"/api/v1/practices/{world.practice_id}").status_code == 200
+        client.cookies.set(SESSION_COOKIE, "clq_not-a-token")
+        other = client.get("/api/v1/me/appointments")
+        assert other.json()["type"].endswith("/unauthenticated")
+
+
+def test_the_suspension_alone_names_nobody_to_mail_without_an_owner(
+    db: Database, clock: SettableClock
+) -> None:
+    trip = Trip(new_id(), None, None, Reason.CANARY)
+    with db.write() as session:
+        incident = do_suspend(
+            session, now=clock.now(), trip=trip, mail_key=KEY, public_url="https://x.test"
+        )
+        assert incident is not None
+        again = do_suspend(
+            session, now=clock.now(), trip=trip, mail_key=KEY, public_url="https://x.test"
+        )
+        assert again is None
+
+
+def signed_in(person: Person, db: Database) -> Principal:
+    """The person's principal as a request carries it: with its credential."""
+    return replace(person.principal(db), credential_id=credential_id(hash_token(person.token)))
+
+
+def test_events_outside_a_practice_or_of_patients_are_not_counted(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    watch = CredentialWatch(ContainmentLimits(), KEY)
+    someone = {ObjectKind.PATIENT: frozenset({new_id()})}
+    holder, admin = signed_in(world.holder, db), signed_in(world.admin, db)
+    with db.write() as session:
+        for principal, practice, refs in (
+            (holder, None, someone),  # a patient's own list
+            (holder, world.practice_id, someone),  # a patient booking there
+            (admin, world.practice_id, {}),  # a settings change: no person
+        ):
+            watch.observe(
+                session,
+                at=clock.now(),
+                action="scheduling:practice:change",
+                principal=principal,
+                practice_id=practice,
+                refs=refs,
+                span=None,
+            )
+        assert session.scalar(select(func.count()).select_from(CredentialWindow)) == 0
+    assert watch.trip is None
+
+
+@pytest.mark.postgres
+def test_concurrent_first_reads_of_a_window_add_up(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    if db.writer_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no race to test")
+    principal = signed_in(world.secretary, db)
+    first, second = frozenset({new_id()}), frozenset({new_id(), new_id()})
+
+    def observe(persons: frozenset, hold: float) -> None:  # type: ignore[type-arg]
+        with db.write() as session:
+            CredentialWatch(ContainmentLimits(), KEY).observe(
+                session,
+                at=clock.now(),
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs={ObjectKind.PATIENT: persons},
+                span=None,
+            )
+            time.sleep(hold)  # the other one inserts meanwhile, and waits for this commit
+
+    holder = threading.Thread(target=observe, args=(first, 1.0))
+    holder.start()
+    time.sleep(0.3)
+    observe(second, 0)
+    holder.join()
+    with db.read() as session:
+        (window,) = session.scalars(select(CredentialWindow)).all()
+        assert window.points == pytest.approx(3.0)
+
+
+def test_the_upkeep_drops_old_windows_and_the_switch_turns_it_all_off(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    app = create_app(
+        Settings(run_refresher=False, containment_enabled=False), database=db, clock=clock
+    )
+    with TestClient(app) as client:
+        client.get(
+            f"/api/v1/practices/{world.practice_id}/patients",
+            params={"query": "ab"},
+            headers={"Authorization": f"Bearer {world.secretary.token}"},
+        )
+    with db.write() as session:
+        assert session.scalar(select(func.count()).select_from(CredentialWindow)) == 0
+        CredentialWatch(ContainmentLimits(), KEY).observe(
+            session,
+            at=clock.now(),
+            action="patients:practice_patient:view",
+            principal=signed_in(world.secretary, db),
+            practice_id=world.practice_id,
+            refs={ObjectKind.PATIENT: frozenset({new_id()})},
+            span=None,
+        )
+    with db.write() as session:
+        assert purge_windows(session, before=clock.now() - timedelta(hours=2)) == 0
+        assert purge_windows(session, before=clock.now() + timedelta(hours=2)) == 1
+
+
+def test_the_audit_core_tells_the_watch_of_credentials_only(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    watch = CredentialWatch(ContainmentLimits(), KEY)
+    secretary = signed_in(world.secretary, db)
+    read = {ObjectKind.PATIENT: frozenset({new_id()})}
+    with db.write() as session, audit_context.observed(watch):
+        assert audit_context.observer() is watch
+        for principal in (world.secretary.principal(db), secretary):  # in-process, then a request
+            record(
+                session,
+                at=clock.now(),
+                action=AuditAction.PRACTICE_PATIENT_VIEWED,
+                principal=principal,
+                practice_id=world.practice_id,
+                object_kind="patient",
+                object_id=None,
+                objects=[(kind, object_id) for kind, ids in read.items() for object_id in ids],
+            )
+        (window,) = session.scalars(select(CredentialWindow)).all()
+        assert window.credential_id == secretary.credential_id
+    assert audit_context.observer() is None
