@@ -198,7 +198,16 @@ def main() -> None:
                 side = sides[audit]
                 before = _audit_rows(url)
                 pids: list[int] = []
-                with server(url, workers=args.workers, port=port, audit=audit, pids=pids) as base:
+                with server(
+                    url,
+                    workers=args.workers,
+                    port=port,
+                    audit=audit,
+                    pids=pids,
+                    # The anomaly counters (fed by audit events) would suspend the admin reading
+                    # 20 practices' weeks at full speed; bench.containment_overhead measures them.
+                    settings={"COLLOQUE_CONTAINMENT_ENABLED": "false"},
+                ) as base:
                     if n < 2:  # each server's first start: its caches, then the real runs
                         run_wrk(
                             base,
