@@ -11,8 +11,8 @@ from pydantic import BaseModel, ValidationError
 from typer.testing import CliRunner
 
 from colloque.api.requestids import is_valid, new_request_id
-from colloque.cli.main import _server_environment, _uvicorn_log_config
 from colloque.cli.main import app as cli
+from colloque.cli.server import server_environment, uvicorn_log_config
 from colloque.config import Settings
 from colloque.logs import WithoutAppTracebacks, format_exception
 from colloque.metrics import exposition
@@ -87,7 +87,7 @@ def test_serve_hands_its_settings_to_the_workers(tmp_path: Path) -> None:
         proxy_headers=False,
         forwarded_allow_ips="10.0.0.0/8",
     )
-    assert _server_environment(settings, workers=1) == {
+    assert server_environment(settings, workers=1) == {
         "COLLOQUE_PROXY_HEADERS": "false",
         "COLLOQUE_FORWARDED_ALLOW_IPS": "10.0.0.0/8",
         "COLLOQUE_DATABASE_URL": "postgresql://db/colloque",
@@ -95,7 +95,7 @@ def test_serve_hands_its_settings_to_the_workers(tmp_path: Path) -> None:
     stale = tmp_path / "prometheus" / "counter_123.db"
     stale.parent.mkdir()
     stale.write_bytes(b"from an earlier run")
-    environment = _server_environment(settings, workers=2)
+    environment = server_environment(settings, workers=2)
     assert environment["PROMETHEUS_MULTIPROC_DIR"] == str((tmp_path / "prometheus").resolve())
     assert list((tmp_path / "prometheus").iterdir()) == []
     assert Settings(prometheus_multiproc_dir=tmp_path).prometheus_multiproc_dir == tmp_path
@@ -110,7 +110,7 @@ def test_serve_offers_the_proxy_options() -> None:
 
 
 def test_uvicorn_drops_only_its_copy_of_application_tracebacks() -> None:
-    config = _uvicorn_log_config()
+    config = uvicorn_log_config()
     assert all("without_app_tracebacks" in h["filters"] for h in config["handlers"].values())
     drop = WithoutAppTracebacks()
 

@@ -70,7 +70,11 @@ class SecurityHeaders:
 
 
 def install(app: FastAPI, *, production: bool) -> None:
-    """Wrap the app's whole middleware stack, built by Starlette at the first request."""
+    """Wrap the app's whole middleware stack, built by Starlette at the first request.
+
+    ``add_middleware`` would place it inside Starlette's ServerErrorMiddleware, so a 500 would
+    go out without the headers; replacing the stack's builder is the one way to be outermost
+    and still be built with the app."""
     build = app.build_middleware_stack
 
     def build_with_headers() -> ASGIApp:

@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -118,7 +119,7 @@ def test_concurrent_first_reads_of_a_window_add_up(
     principal = signed_in(world.secretary, db)
     first, second = frozenset({new_id()}), frozenset({new_id(), new_id()})
 
-    def observe(persons: frozenset, hold: float) -> None:  # type: ignore[type-arg]
+    def observe(persons: frozenset[UUID], hold: float) -> None:
         with db.write() as session:
             CredentialWatch(ContainmentLimits(), KEY).observe(
                 session,
