@@ -6,6 +6,7 @@ import enum
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Executable, Table, Uuid, bindparam, func, insert, select
@@ -204,12 +205,38 @@ def record(
     if session.get_bind().dialect.name == "postgresql":
         # One round trip: a read's event is on the hot path of every agenda and list, and four
         # statements (one row per patient, sent one by one by executemany) cost more than the read.
-        statement = _ONE_STATEMENT[address is not None]
         session.execute(
-            statement,
+            _ONE_STATEMENT[address is not None],
             event | {"log_id": log_id, "address": address, "salt": salt, "patients": patients},
         )
-        return event_id
+    else:
+        _insert_one_by_one(
+            session, event, log_id=log_id, address=address, salt=salt, patients=patients
+        )
+    watcher = observer()
+    if watcher is not None and principal.credential_id is not None:
+        watcher.observe(
+            session,
+            at=at,
+            action=action.value,
+            principal=principal,
+            practice_id=practice_id,
+            refs=grouped,
+            span=span,
+        )
+    return event_id
+
+
+def _insert_one_by_one(
+    session: Session,
+    event: dict[str, Any],
+    *,
+    log_id: UUID,
+    address: str | None,
+    salt: bytes,
+    patients: list[UUID],
+) -> None:
+    event_id, at = event["event_id"], event["at"]
     session.execute(insert(AuditEvent).values(event))
     session.execute(insert(AuditPending).values(event_id=event_id, log_id=log_id, queued_at=at))
     if address is not None:
@@ -225,18 +252,6 @@ def record(
                 ]
             )
         )
-    watcher = observer()
-    if watcher is not None and principal.credential_id is not None:
-        watcher.observe(
-            session,
-            at=at,
-            action=action.value,
-            principal=principal,
-            practice_id=practice_id,
-            refs=grouped,
-            span=span,
-        )
-    return event_id
 
 
 _KIND_VALUES = frozenset(kind.value for kind in ObjectKind)

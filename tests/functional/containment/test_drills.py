@@ -107,7 +107,7 @@ def test_a_normal_desk_week_never_trips_the_counters(
 ) -> None:
     """A trace from the desk's screens: each morning the week and the next in the week view,
     then through the day the day views, phone look-ups of patients by name, phone bookings and
-    moves; a new session each day."""
+    moves; a new session at each sitting (the staff's idle timeout is 30 minutes)."""
     ids = populate(db, clock, world)
     app = make_app(db, clock)
     base = f"/api/v1/practices/{world.practice_id}"
@@ -117,15 +117,15 @@ def test_a_normal_desk_week_never_trips_the_counters(
     booked: list[str] = []
     with TestClient(app) as client:
         for day in range(5):
-            clock.set(start + timedelta(days=day))
-            with db.write() as session:
-                token = do_issue_token(
-                    session, now=clock.now(), account_id=world.secretary.account_id
-                )
-            headers = bearer(token)
             today = monday + timedelta(days=day)
             for hour, views in enumerate(([0, 7], [0, 1], [1, 3])):
                 clock.set(start + timedelta(days=day, hours=2 * hour))
+                # Two hours apart, past the staff's 30-minute idle timeout: a new sign-in.
+                with db.write() as session:
+                    token = do_issue_token(
+                        session, now=clock.now(), account_id=world.secretary.account_id
+                    )
+                headers = bearer(token)
                 if hour == 0:
                     for weeks in (0, 1):
                         params = week(monday + timedelta(weeks=weeks))
