@@ -292,8 +292,6 @@ def require(
     decision = authorize(principal, action, target)
     if isinstance(decision, Allowed):
         return
-    if hides_target(decision):
-        raise NotFound(f"{what} not found", field=field)
     if decision.reason is Reason.ANONYMOUS:
         raise Unauthenticated("sign in to do this")
     if decision.reason is Reason.ROLE_TOO_LOW:

@@ -24,7 +24,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
-from colloque.accounts.services import do_add_member
+from colloque.accounts.services import do_add_member, do_issue_token
 from colloque.client import ColloqueClient
 from colloque.clock import SettableClock, SystemClock
 from colloque.crypto.transparency import KeyPurpose
@@ -89,10 +89,15 @@ def _next_monday_nine(now: datetime) -> datetime:
     return datetime.combine(day, time(9), tzinfo=PARIS).astimezone(UTC)
 
 
-def _client(url: str, person: Keyed) -> ColloqueClient:
+def _client(url: str, database: Database, person: Keyed) -> ColloqueClient:
     client = ColloqueClient(url, insecure_allow_weak_cost=True)
     client.log_in(person.email, PASSWORD)
-    client._token = person.token  # MFA counted as satisfied, as practice actions need
+    # A token issued now, MFA counted as satisfied, as practice actions need (the scene was
+    # built on yesterday's clock, past a staff token's idle timeout).
+    with database.write() as session:
+        client._token = do_issue_token(
+            session, now=SystemClock().now(), account_id=person.account_id
+        )
     client.pin_key_directory(origin=LOG.origin, log_public_key=LOG.public_key)
     return client
 
@@ -168,7 +173,7 @@ def test_nothing_readable_is_left_behind(scene: Scene, tmp_path: Path) -> None:
     try:
         with server_process(env, log_path) as url:
             staff, practitioner, patient = clients = [
-                _client(url, person) for person in (desk, doctor, holder)
+                _client(url, scene.database, person) for person in (desk, doctor, holder)
             ]
             staff.practice_keys.create_group(world.practice_id)
             booked = [
