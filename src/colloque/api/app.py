@@ -119,7 +119,7 @@ def create_app(
             if retry is not None:
                 retry.stop()
 
-    app = FastAPI(
+    app = headers.SecuredAPI(
         title="Colloque",
         version="0.1.0",
         summary="Medical appointments with end-to-end encrypted health data",

@@ -69,15 +69,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def install(app: FastAPI, *, production: bool) -> None:
-    """Wrap the app's whole middleware stack, built by Starlette at the first request.
+class SecuredAPI(FastAPI):
+    """FastAPI whose middleware stack, built by Starlette at the first request, is wrapped in
+    :class:`SecurityHeaders`. ``add_middleware`` would place it inside Starlette's
+    ServerErrorMiddleware, so a 500 would go out without the headers: only the stack's builder
+    can put it outermost."""
 
-    ``add_middleware`` would place it inside Starlette's ServerErrorMiddleware, so a 500 would
-    go out without the headers; replacing the stack's builder is the one way to be outermost
-    and still be built with the app."""
-    build = app.build_middleware_stack
+    def build_middleware_stack(self) -> ASGIApp:
+        production = bool(getattr(self.state, "production_headers", False))
+        return SecurityHeaders(super().build_middleware_stack(), production=production)
 
-    def build_with_headers() -> ASGIApp:
-        return SecurityHeaders(build(), production=production)
 
-    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
+def install(app: SecuredAPI, *, production: bool) -> None:
+    """Say whether the app is served in production (HSTS), before its first request."""
+    app.state.production_headers = production
