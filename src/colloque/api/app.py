@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -85,6 +86,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        # Sync routes and dependencies run on this loop's thread pool: capped at the database
+        # pool's size, a burst of requests waits here for a thread instead of opening (and
+        # closing) connections beyond the pool.
+        to_thread.current_default_thread_limiter().total_tokens = database.pool_size
         refresher = None
         if audit is not None:
             refresher = BackgroundRefresher(

@@ -60,6 +60,16 @@ def _configure_sqlite(engine: Engine, *, begin_statement: str) -> None:
         connection.exec_driver_sql(begin_statement)
 
 
+#: Connections a process keeps open to PostgreSQL, and the cap on the API's request threads
+#: (api/app.py). A request thread holds at most one connection at a time, so with no more threads
+#: than pooled connections no request opens a connection that the pool closes again on its return:
+#: a new PostgreSQL connection forks a backend, which costs more than the request that asked for it.
+POOL_SIZE = 16
+
+#: Connections beyond the pool for the threads outside the cap (the upkeep, the outbox worker).
+POOL_OVERFLOW = 8
+
+
 class Database:
     """One database, seen through a writer and a reader engine.
 
@@ -68,8 +78,9 @@ class Database:
     statement's parameters in its errors or logs (``hide_parameters``): they can be personal data.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, echo: bool = False) -> None:
         self.url = normalise_url(url)
+        self.pool_size = pool_size
         if self.is_sqlite:
             ensure_sqlite_directory(self.url)
             self.writer_engine = create_engine(self.url, echo=echo, hide_parameters=True)
@@ -81,7 +92,7 @@ class Database:
                 self.url,
                 echo=echo,
                 pool_size=pool_size,
-                max_overflow=pool_size,
+                max_overflow=POOL_OVERFLOW,
                 pool_pre_ping=True,
                 hide_parameters=True,
             )
