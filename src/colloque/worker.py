@@ -29,12 +29,11 @@ from colloque.config import (
     Settings,
 )
 from colloque.containment.services import purge_windows
-from colloque.errors import NotFound
 from colloque.keydirectory.exports import export_checkpoints
 from colloque.keydirectory.witnesses import HttpWitness
 from colloque.principal import ANONYMOUS
 from colloque.records.upkeep import sweep_document_blobs
-from colloque.search.services import agendas_due, refresh_agenda
+from colloque.search.services import agendas_due, refresh_agendas
 from colloque.storage.blobs import BlobStore
 from colloque.storage.engine import Database
 
@@ -56,6 +55,8 @@ class CycleReport:
 _DEFAULT_GRACE = timedelta(seconds=DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS)
 #: Counter windows older than this are dropped (longer than any sensible counting window).
 COUNTER_RETENTION = timedelta(days=2)
+#: Agendas whose search cache one upkeep transaction rebuilds: a few statements for them all.
+AGENDAS_PER_REFRESH = 50
 _DEFAULT_ADDRESS_RETENTION = timedelta(days=DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS)
 #: The documents sweep walks the whole blob directory: hourly is ample against a grace of hours.
 DOCUMENT_SWEEP_INTERVAL = timedelta(hours=1)
@@ -103,18 +104,14 @@ def run_cycle(
     with database.read() as session:
         due = agendas_due(session, now=clock.now(), limit=batch)
     refreshed = 0
-    for practice_id, practitioner_id in due:
-        try:
-            with database.write() as session:
-                refresh_agenda(
-                    session,
-                    now=clock.now(),
-                    practice_id=practice_id,
-                    practitioner_id=practitioner_id,
+    for start in range(0, len(due), AGENDAS_PER_REFRESH):
+        # Agendas removed meanwhile are left out.
+        with database.write() as session:
+            refreshed += len(
+                refresh_agendas(
+                    session, now=clock.now(), keys=due[start : start + AGENDAS_PER_REFRESH]
                 )
-            refreshed += 1
-        except NotFound:  # removed meanwhile
-            continue
+            )
     integrated, checkpoint = 0, None
     if audit is not None:
         sealed = audit.run(database, clock)

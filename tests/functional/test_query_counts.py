@@ -216,10 +216,11 @@ def grow_agenda(db: Database, clock: SettableClock, world: World, count: int) ->
             )
 
 
-#: Reading an agenda into its snapshot: its version, then the practice, the agenda row, the
-#: practitioner, the visit types, the openings' visit types, the openings, the breaks, the
-#: overrides, the extra openings' visit types, and every practice the practitioner works at.
-READ_AGENDA = 11
+#: Reading an agenda into its snapshot: its version, then the agenda row with its practice and
+#: practitioner (one join), the visit types, every practice the practitioner works at, the
+#: openings' visit types, the openings, the breaks, the overrides and the extra openings' visit
+#: types. The same nine for any number of agendas read together (``load_agendas``).
+READ_AGENDA = 9
 #: With the snapshot cached, only its version is read.
 CACHED_AGENDA = 1
 

@@ -3,12 +3,17 @@ cached slots ranks exactly like ranking every candidate."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete, select
 
 from colloque.clock import SettableClock
+from colloque.errors import NotFound
 from colloque.scheduling.domain import PatientKind
+from colloque.scheduling.loading import AGENDAS
+from colloque.scheduling.models import NextSlot, PracticePractitioner
 from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner
 from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
@@ -17,6 +22,7 @@ from colloque.search.services import SearchQuery
 from colloque.storage.engine import Database
 from colloque.worker import run_cycle
 from tests.factories import World, build_world
+from tests.querycount import count_queries
 
 
 def _add_gps(db: Database, clock: SettableClock, world: World, count: int) -> None:
@@ -100,3 +106,71 @@ def test_fast_path_ranks_like_the_full_ranking(
         assert fast.has_more == full.has_more
     if page_size < 7:
         assert fast_path_taken, "the fast path was never taken"
+
+
+def _cached_slots(db: Database) -> list[tuple[object, ...]]:
+    with db.read() as session:
+        return sorted(
+            tuple(row)
+            for row in session.execute(
+                select(
+                    NextSlot.practice_id,
+                    NextSlot.practitioner_id,
+                    NextSlot.visit_type_id,
+                    NextSlot.starts_at,
+                    NextSlot.ends_at,
+                    NextSlot.blocked_until,
+                    NextSlot.bookable_until,
+                    NextSlot.specialty,
+                    NextSlot.city_key,
+                )
+            )
+        )
+
+
+def test_refreshing_agendas_together_caches_what_one_at_a_time_does(
+    db: Database, clock: SettableClock
+) -> None:
+    world = build_world(db, clock)
+    _add_gps(db, clock, world, 9)
+    with db.read() as session:
+        keys = [
+            (row.practice_id, row.practitioner_id)
+            for row in session.scalars(select(PracticePractitioner))
+        ]
+    assert len(keys) == 10
+    for practice_id, practitioner_id in keys:
+        with db.write() as session:
+            search.refresh_agenda(
+                session, now=clock.now(), practice_id=practice_id, practitioner_id=practitioner_id
+            )
+    one_at_a_time = _cached_slots(db)
+    assert one_at_a_time
+
+    AGENDAS.clear()  # read every agenda again, together this time
+    gone = (world.practice_id, uuid.uuid4())
+    with db.write() as session:
+        session.execute(delete(NextSlot))
+        with count_queries(db) as statements:
+            counts = search.refresh_agendas(session, now=clock.now(), keys=[*keys, gone])
+    assert set(counts) == set(keys)  # the missing agenda is left out
+    assert sum(counts.values()) == len(one_at_a_time)
+    assert _cached_slots(db) == one_at_a_time
+
+    AGENDAS.clear()
+    with db.write() as session:
+        session.execute(delete(NextSlot))
+        with count_queries(db) as two:
+            search.refresh_agendas(session, now=clock.now(), keys=keys[:2])
+    # The same statements for two agendas as for ten: none per agenda.
+    assert len(two) == len(statements)
+
+
+def test_refreshing_a_removed_agenda_says_it_is_not_found(
+    db: Database, clock: SettableClock
+) -> None:
+    world = build_world(db, clock)
+    with db.write() as session, pytest.raises(NotFound):
+        search.refresh_agenda(
+            session, now=clock.now(), practice_id=world.practice_id, practitioner_id=uuid.uuid4()
+        )

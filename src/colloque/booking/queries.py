@@ -6,7 +6,7 @@ Each helper is one round trip, because these run inside every booking transactio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -89,11 +89,32 @@ def busy_between(
     now: datetime,
 ) -> list[Busy]:
     """All taken time of a practitioner over a long window (for slot listing and the cache)."""
+    return busy_of_practitioners(
+        session, practice_ids={practitioner_id: practice_ids}, start=start, until=until, now=now
+    )[practitioner_id]
+
+
+def busy_of_practitioners(
+    session: Session,
+    *,
+    practice_ids: Mapping[UUID, Collection[UUID]],
+    start: datetime,
+    until: datetime,
+    now: datetime,
+) -> dict[UUID, list[Busy]]:
+    """The taken time of several practitioners, each at the practices given for them, in one
+    query (the search cache's rebuild), in order of start."""
+    busy: dict[UUID, list[Busy]] = {practitioner_id: [] for practitioner_id in practice_ids}
     rows = session.execute(
-        select(Appointment.starts_at, Appointment.blocked_until)
+        select(
+            Appointment.practitioner_id,
+            Appointment.practice_id,
+            Appointment.starts_at,
+            Appointment.blocked_until,
+        )
         .where(
-            Appointment.practice_id.in_(practice_ids),
-            Appointment.practitioner_id == practitioner_id,
+            Appointment.practice_id.in_({p for ids in practice_ids.values() for p in ids}),
+            Appointment.practitioner_id.in_(list(practice_ids)),
             Appointment.starts_at < until,
             Appointment.blocked_until > start,
             or_(
@@ -103,7 +124,10 @@ def busy_between(
         )
         .order_by(Appointment.starts_at)
     )
-    return [Busy(start=s, until=u) for s, u in rows]
+    for practitioner_id, practice_id, starts_at, blocked_until in rows:
+        if practice_id in practice_ids[practitioner_id]:
+            busy[practitioner_id].append(Busy(start=starts_at, until=blocked_until))
+    return busy
 
 
 def lapse_holds(session: Session, *, holds: list[tuple[UUID, UUID]], now: datetime) -> None:

@@ -1,6 +1,6 @@
 """Building the search cache of every demo agenda with the real refresher.
 
-:func:`colloque.search.services.refresh_agenda` is mostly Python work (loading the agenda, the
+:func:`colloque.search.services.refresh_agendas` is mostly Python work (loading the agenda, the
 slot engine, the ORM), so on PostgreSQL a few worker processes share the agendas; SQLite has one
 writer at a time and refreshes in this process.
 """
@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from datetime import datetime
 from uuid import UUID
 
-from colloque.search.services import refresh_agenda
+from colloque.search.services import refresh_agendas
 from colloque.storage.engine import Database
 
 AgendaKey = tuple[UUID, UUID]
@@ -22,7 +22,7 @@ AgendaKey = tuple[UUID, UUID]
 #: Agendas refreshed per transaction.
 AGENDAS_PER_TRANSACTION = 100
 #: Below this many agendas, starting worker processes costs more than it saves.
-PARALLEL_FROM = 1_000
+PARALLEL_FROM = 3_000
 MAX_WORKERS = 4
 
 
@@ -69,10 +69,7 @@ def refresh_search_cache(
 
 def _refresh_chunk(db: Database, chunk: Sequence[AgendaKey], now: datetime) -> int:
     with db.write() as session:
-        for practice_id, practitioner_id in chunk:
-            refresh_agenda(
-                session, now=now, practice_id=practice_id, practitioner_id=practitioner_id
-            )
+        refresh_agendas(session, now=now, keys=chunk)
     return len(chunk)
 
 

@@ -17,7 +17,7 @@ from datetime import time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.orm import Session
 
 from colloque.errors import NotFound
@@ -126,25 +126,56 @@ class AgendaCache:
 AGENDAS = AgendaCache()
 
 
+AgendaKey = tuple[UUID, UUID]
+
+
 def load_agenda(session: Session, *, practice_id: UUID, practitioner_id: UUID) -> LoadedAgenda:
     """The agenda as this transaction sees it: cached when its version has not moved."""
-    version = session.scalar(
-        select(PracticePractitioner.agenda_version).where(
-            PracticePractitioner.practice_id == practice_id,
-            PracticePractitioner.practitioner_id == practitioner_id,
-        )
-    )
-    if version is None:
+    loaded = load_agendas(session, [(practice_id, practitioner_id)])
+    if not loaded:
         raise NotFound("practitioner not found at this practice")
+    return loaded[practice_id, practitioner_id]
+
+
+def load_agendas(session: Session, keys: Collection[AgendaKey]) -> dict[AgendaKey, LoadedAgenda]:
+    """Several agendas (practice, practitioner) as this transaction sees them, cached when their
+    version has not moved; the ones that do not exist are left out. One query for the versions,
+    and for those not cached the same ten queries however many there are: the search cache's
+    rebuild reads thousands of agendas."""
+    versions: dict[AgendaKey, int] = {
+        (practice_id, practitioner_id): version
+        for practice_id, practitioner_id, version in session.execute(
+            select(
+                PracticePractitioner.practice_id,
+                PracticePractitioner.practitioner_id,
+                PracticePractitioner.agenda_version,
+            ).where(_one_of(PracticePractitioner, keys))
+        )
+    }
     database = _database_key(session)
-    cached = AGENDAS.get((database, practice_id, practitioner_id), version)
-    if cached is not None:
-        return cached
-    loaded = _read_agenda(
-        session, practice_id=practice_id, practitioner_id=practitioner_id, version=version
-    )
-    AGENDAS.put(database, loaded)
-    return loaded
+    found: dict[AgendaKey, LoadedAgenda] = {}
+    missing: dict[AgendaKey, int] = {}
+    for key, version in versions.items():
+        cached = AGENDAS.get((database, *key), version)
+        if cached is None:
+            missing[key] = version
+        else:
+            found[key] = cached
+    if missing:
+        for loaded in _read_agendas(session, missing):
+            AGENDAS.put(database, loaded)
+            found[loaded.practice_id, loaded.practitioner_id] = loaded
+    return found
+
+
+def _one_of(
+    model: type[PracticePractitioner | OpeningRange | AgendaBreak | AgendaOverride | VisitType],
+    keys: Collection[AgendaKey],
+) -> ColumnElement[bool]:
+    if len(keys) == 1:
+        ((practice_id, practitioner_id),) = keys
+        return (model.practice_id == practice_id) & (model.practitioner_id == practitioner_id)
+    return tuple_(model.practice_id, model.practitioner_id).in_(list(keys))
 
 
 def _database_key(session: Session) -> str:
@@ -152,62 +183,71 @@ def _database_key(session: Session) -> str:
     return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
-def _read_agenda(
-    session: Session, *, practice_id: UUID, practitioner_id: UUID, version: int
-) -> LoadedAgenda:
-    practice = session.get(Practice, practice_id)
-    row = session.get(PracticePractitioner, (practice_id, practitioner_id))
-    practitioner = session.get(Practitioner, practitioner_id)
-    if (
-        practice is None or row is None or practitioner is None
-    ):  # pragma: no cover - checked by version
-        raise NotFound("practitioner not found at this practice")
-    visit_types = _visit_types(session, practice_id=practice_id, practitioner_id=practitioner_id)
-    practice_ids = tuple(
-        session.scalars(
-            select(PracticePractitioner.practice_id)
-            .where(PracticePractitioner.practitioner_id == practitioner_id)
-            .order_by(PracticePractitioner.practice_id)
-        )
-    )
-    return LoadedAgenda(
-        practice_id=practice_id,
-        practitioner_id=practitioner_id,
-        version=version,
-        practice=PracticeSettings(
-            timezone=practice.timezone,
-            city_key=practice.city_key,
-            cancel_cutoff_minutes=practice.cancel_cutoff_minutes,
-            anti_hoarding_days=practice.anti_hoarding_days,
-            hold_minutes=practice.hold_minutes,
-        ),
-        practitioner=PractitionerInfo(
-            specialty=practitioner.specialty, accepts_new_patients=practitioner.accepts_new_patients
-        ),
-        visit_types=visit_types,
-        agenda=Agenda(
-            timezone=ZoneInfo(practice.timezone),
-            weekly=_weekly_ranges(session, row=row, known_types=visit_types.keys()),
-            breaks=_weekly_breaks(session, row=row),
-            overrides=_date_overrides(session, row=row, known_types=visit_types.keys()),
-            rules=BookingRules(
-                slot_step=timedelta(minutes=row.slot_step_minutes),
-                min_notice=timedelta(minutes=row.min_notice_minutes),
-                max_horizon=timedelta(days=row.max_horizon_days),
-                buffer_after=timedelta(minutes=row.buffer_after_minutes),
-                daily_cap=row.daily_cap,
+def _read_agendas(session: Session, versions: dict[AgendaKey, int]) -> list[LoadedAgenda]:
+    keys = list(versions)
+    rows = session.execute(
+        select(PracticePractitioner, Practice, Practitioner)
+        .join(Practice, Practice.practice_id == PracticePractitioner.practice_id)
+        .join(Practitioner, Practitioner.practitioner_id == PracticePractitioner.practitioner_id)
+        .where(_one_of(PracticePractitioner, keys))
+    ).all()
+    visit_types = _visit_types(session, keys)
+    practice_ids: dict[UUID, list[UUID]] = defaultdict(list)
+    for practice_id, practitioner_id in session.execute(
+        select(PracticePractitioner.practice_id, PracticePractitioner.practitioner_id)
+        .where(PracticePractitioner.practitioner_id.in_({p for _, p in keys}))
+        .order_by(PracticePractitioner.practice_id)
+    ):
+        practice_ids[practitioner_id].append(practice_id)
+    weekly = _weekly_ranges(session, keys, visit_types)
+    breaks = _weekly_breaks(session, keys)
+    overrides = _date_overrides(session, keys, visit_types)
+    return [
+        LoadedAgenda(
+            practice_id=row.practice_id,
+            practitioner_id=row.practitioner_id,
+            version=versions[key],
+            practice=PracticeSettings(
+                timezone=practice.timezone,
+                city_key=practice.city_key,
+                cancel_cutoff_minutes=practice.cancel_cutoff_minutes,
+                anti_hoarding_days=practice.anti_hoarding_days,
+                hold_minutes=practice.hold_minutes,
             ),
-        ),
-        practitioner_practice_ids=practice_ids,
-    )
+            practitioner=PractitionerInfo(
+                specialty=practitioner.specialty,
+                accepts_new_patients=practitioner.accepts_new_patients,
+            ),
+            visit_types=visit_types[key],
+            agenda=Agenda(
+                timezone=ZoneInfo(practice.timezone),
+                weekly=weekly[key],
+                breaks=breaks[key],
+                overrides=overrides[key],
+                rules=BookingRules(
+                    slot_step=timedelta(minutes=row.slot_step_minutes),
+                    min_notice=timedelta(minutes=row.min_notice_minutes),
+                    max_horizon=timedelta(days=row.max_horizon_days),
+                    buffer_after=timedelta(minutes=row.buffer_after_minutes),
+                    daily_cap=row.daily_cap,
+                ),
+            ),
+            practitioner_practice_ids=tuple(practice_ids[row.practitioner_id]),
+        )
+        for row, practice, practitioner in rows
+        for key in [(row.practice_id, row.practitioner_id)]
+    ]
 
 
 def _visit_types(
-    session: Session, *, practice_id: UUID, practitioner_id: UUID
-) -> dict[UUID, VisitTypeInfo]:
-    """The agenda's active visit types, by id."""
-    return {
-        vt.visit_type_id: VisitTypeInfo(
+    session: Session, keys: Collection[AgendaKey]
+) -> defaultdict[AgendaKey, dict[UUID, VisitTypeInfo]]:
+    """Each agenda's active visit types, by id."""
+    types: defaultdict[AgendaKey, dict[UUID, VisitTypeInfo]] = defaultdict(dict)
+    for vt in session.scalars(
+        select(VisitType).where(_one_of(VisitType, keys), VisitType.active.is_(True))
+    ):
+        types[vt.practice_id, vt.practitioner_id][vt.visit_type_id] = VisitTypeInfo(
             visit_type_id=vt.visit_type_id,
             label=vt.label,
             duration_minutes=vt.duration_minutes,
@@ -216,100 +256,95 @@ def _visit_types(
             mode=VisitMode(vt.mode),
             reminders=vt.reminders,
         )
-        for vt in session.scalars(
-            select(VisitType).where(
-                VisitType.practice_id == practice_id,
-                VisitType.practitioner_id == practitioner_id,
-                VisitType.active.is_(True),
-            )
-        )
-    }
+    return types
 
 
 def _weekly_ranges(
-    session: Session, *, row: PracticePractitioner, known_types: Collection[UUID]
-) -> tuple[WeeklyRange, ...]:
+    session: Session,
+    keys: Collection[AgendaKey],
+    visit_types: dict[AgendaKey, dict[UUID, VisitTypeInfo]],
+) -> defaultdict[AgendaKey, tuple[WeeklyRange, ...]]:
     """Opening ranges in week order, each with the active visit types it offers."""
     range_types: dict[UUID, set[UUID]] = defaultdict(set)
-    for opening_id, visit_type_id in session.execute(
-        select(OpeningRangeVisitType.opening_id, OpeningRangeVisitType.visit_type_id)
+    for opening_id, practitioner_id, practice_id, visit_type_id in session.execute(
+        select(
+            OpeningRange.opening_id,
+            OpeningRange.practitioner_id,
+            OpeningRangeVisitType.practice_id,
+            OpeningRangeVisitType.visit_type_id,
+        )
         .join(
             OpeningRange,
             (OpeningRange.practice_id == OpeningRangeVisitType.practice_id)
             & (OpeningRange.opening_id == OpeningRangeVisitType.opening_id),
         )
-        .where(
-            OpeningRange.practice_id == row.practice_id,
-            OpeningRange.practitioner_id == row.practitioner_id,
-        )
+        .where(_one_of(OpeningRange, keys))
     ):
-        if visit_type_id in known_types:
+        if visit_type_id in visit_types[practice_id, practitioner_id]:
             range_types[opening_id].add(visit_type_id)
-    return tuple(
-        WeeklyRange(
-            weekday=o.weekday,
-            start=minute_to_time(o.start_minute),
-            end=minute_to_time(o.end_minute),
-            visit_type_ids=frozenset(range_types[o.opening_id]),
-        )
-        for o in session.scalars(
-            select(OpeningRange)
-            .where(
-                OpeningRange.practice_id == row.practice_id,
-                OpeningRange.practitioner_id == row.practitioner_id,
-            )
-            .order_by(OpeningRange.weekday, OpeningRange.start_minute)
-        )
-    )
-
-
-def _weekly_breaks(session: Session, *, row: PracticePractitioner) -> tuple[WeeklyBreak, ...]:
-    return tuple(
-        WeeklyBreak(
-            weekday=b.weekday,
-            start=minute_to_time(b.start_minute),
-            end=minute_to_time(b.end_minute),
-        )
-        for b in session.scalars(
-            select(AgendaBreak).where(
-                AgendaBreak.practice_id == row.practice_id,
-                AgendaBreak.practitioner_id == row.practitioner_id,
+    ranges: defaultdict[AgendaKey, list[WeeklyRange]] = defaultdict(list)
+    for o in session.scalars(
+        select(OpeningRange)
+        .where(_one_of(OpeningRange, keys))
+        .order_by(OpeningRange.weekday, OpeningRange.start_minute)
+    ):
+        ranges[o.practice_id, o.practitioner_id].append(
+            WeeklyRange(
+                weekday=o.weekday,
+                start=minute_to_time(o.start_minute),
+                end=minute_to_time(o.end_minute),
+                visit_type_ids=frozenset(range_types[o.opening_id]),
             )
         )
-    )
+    return defaultdict(tuple, {key: tuple(found) for key, found in ranges.items()})
+
+
+def _weekly_breaks(
+    session: Session, keys: Collection[AgendaKey]
+) -> defaultdict[AgendaKey, tuple[WeeklyBreak, ...]]:
+    breaks: defaultdict[AgendaKey, list[WeeklyBreak]] = defaultdict(list)
+    for b in session.scalars(select(AgendaBreak).where(_one_of(AgendaBreak, keys))):
+        breaks[b.practice_id, b.practitioner_id].append(
+            WeeklyBreak(
+                weekday=b.weekday,
+                start=minute_to_time(b.start_minute),
+                end=minute_to_time(b.end_minute),
+            )
+        )
+    return defaultdict(tuple, {key: tuple(found) for key, found in breaks.items()})
 
 
 def _date_overrides(
-    session: Session, *, row: PracticePractitioner, known_types: Collection[UUID]
-) -> tuple[DateOverride, ...]:
+    session: Session,
+    keys: Collection[AgendaKey],
+    visit_types: dict[AgendaKey, dict[UUID, VisitTypeInfo]],
+) -> defaultdict[AgendaKey, tuple[DateOverride, ...]]:
     """Absences and extra openings; an extra opening with the active visit types it offers."""
     override_rows = list(
-        session.scalars(
-            select(AgendaOverride).where(
-                AgendaOverride.practice_id == row.practice_id,
-                AgendaOverride.practitioner_id == row.practitioner_id,
-            )
-        )
+        session.scalars(select(AgendaOverride).where(_one_of(AgendaOverride, keys)))
     )
     override_types: dict[UUID, set[UUID]] = defaultdict(set)
-    extra_ids = [o.override_id for o in override_rows if o.kind == OverrideKind.EXTRA_OPENING]
-    if extra_ids:
+    extras = [o for o in override_rows if o.kind == OverrideKind.EXTRA_OPENING]
+    if extras:
+        agenda_of = {o.override_id: (o.practice_id, o.practitioner_id) for o in extras}
         for override_id, visit_type_id in session.execute(
             select(OverrideVisitType.override_id, OverrideVisitType.visit_type_id).where(
-                OverrideVisitType.practice_id == row.practice_id,
-                OverrideVisitType.override_id.in_(extra_ids),
+                OverrideVisitType.practice_id.in_({o.practice_id for o in extras}),
+                OverrideVisitType.override_id.in_(list(agenda_of)),
             )
         ):
-            if visit_type_id in known_types:
+            if visit_type_id in visit_types[agenda_of[override_id]]:
                 override_types[override_id].add(visit_type_id)
-    return tuple(
-        DateOverride(
-            kind=OverrideKind(o.kind),
-            first_day=o.first_day,
-            last_day=o.last_day,
-            start=minute_to_time(o.start_minute) if o.start_minute is not None else None,
-            end=minute_to_time(o.end_minute) if o.end_minute is not None else None,
-            visit_type_ids=frozenset(override_types[o.override_id]),
+    overrides: defaultdict[AgendaKey, list[DateOverride]] = defaultdict(list)
+    for o in override_rows:
+        overrides[o.practice_id, o.practitioner_id].append(
+            DateOverride(
+                kind=OverrideKind(o.kind),
+                first_day=o.first_day,
+                last_day=o.last_day,
+                start=minute_to_time(o.start_minute) if o.start_minute is not None else None,
+                end=minute_to_time(o.end_minute) if o.end_minute is not None else None,
+                visit_type_ids=frozenset(override_types[o.override_id]),
+            )
         )
-        for o in override_rows
-    )
+    return defaultdict(tuple, {key: tuple(found) for key, found in overrides.items()})

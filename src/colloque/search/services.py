@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import math
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
     tuple_,
@@ -29,11 +31,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from colloque.booking.queries import busy_between
-from colloque.errors import InvalidInput
+from colloque.booking.queries import busy_of_practitioners
+from colloque.errors import InvalidInput, NotFound
 from colloque.metrics import SEARCHES
 from colloque.scheduling.domain import PatientKind, VisitMode
-from colloque.scheduling.loading import load_agenda
+from colloque.scheduling.loading import AgendaKey, load_agendas
 from colloque.scheduling.models import (
     NextSlot,
     Practice,
@@ -61,58 +63,78 @@ def refresh_agenda(
     session: Session, *, now: datetime, practice_id: UUID, practitioner_id: UUID
 ) -> int:
     """Rebuild one agenda's cached next slots. Returns how many slots it now holds."""
-    loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
-    rules = loaded.agenda.rules
-    until = now + rules.max_horizon + timedelta(days=1)
-    busy = busy_between(
+    refreshed = refresh_agendas(session, now=now, keys=[(practice_id, practitioner_id)])
+    if not refreshed:
+        raise NotFound("practitioner not found at this practice")
+    return refreshed[practice_id, practitioner_id]
+
+
+def refresh_agendas(
+    session: Session, *, now: datetime, keys: Collection[AgendaKey]
+) -> dict[AgendaKey, int]:
+    """Rebuild the cached next slots of several agendas, in the same few statements however many
+    there are (the upkeep's hourly refresh, the demo's build); agendas that no longer exist are
+    left out. Returns how many slots each now holds."""
+    loaded = load_agendas(session, keys)
+    if not loaded:
+        return {}
+    until = {
+        key: now + agenda.agenda.rules.max_horizon + timedelta(days=1)
+        for key, agenda in loaded.items()
+    }
+    busy = busy_of_practitioners(
         session,
-        practice_ids=loaded.practitioner_practice_ids,
-        practitioner_id=practitioner_id,
+        practice_ids={a.practitioner_id: a.practitioner_practice_ids for a in loaded.values()},
         start=now - timedelta(days=1),
-        until=until,
+        until=max(until.values()),
         now=now,
     )
-    session.execute(
-        delete(NextSlot).where(
-            NextSlot.practice_id == practice_id, NextSlot.practitioner_id == practitioner_id
-        )
-    )
-    rows: list[NextSlot] = []
-    for visit_type in loaded.visit_types.values():
-        if not visit_type.online_bookable:
-            continue
-        for slot in free_slots(
-            loaded.agenda,
-            loaded.spec(visit_type.visit_type_id),
-            window_start=now,
-            window_end=until,
-            now=now,
-            busy=busy,
-            limit=SLOTS_PER_VISIT_TYPE,
-        ):
-            rows.append(
-                NextSlot(
-                    practice_id=practice_id,
-                    practitioner_id=practitioner_id,
-                    visit_type_id=visit_type.visit_type_id,
-                    starts_at=slot.start,
-                    ends_at=slot.end,
-                    blocked_until=slot.end + rules.buffer_after,
-                    specialty=loaded.practitioner.specialty,
-                    city_key=loaded.practice.city_key,
-                    bookable_until=slot.start - rules.min_notice,
+    agendas = tuple_(NextSlot.practice_id, NextSlot.practitioner_id).in_(list(loaded))
+    session.execute(delete(NextSlot).where(agendas))
+    rows: list[dict[str, Any]] = []
+    counts: dict[AgendaKey, int] = {}
+    for key, agenda in loaded.items():
+        before = len(rows)
+        rules = agenda.agenda.rules
+        for visit_type in agenda.visit_types.values():
+            if not visit_type.online_bookable:
+                continue
+            for slot in free_slots(
+                agenda.agenda,
+                agenda.spec(visit_type.visit_type_id),
+                window_start=now,
+                window_end=until[key],
+                now=now,
+                busy=busy[agenda.practitioner_id],
+                limit=SLOTS_PER_VISIT_TYPE,
+            ):
+                rows.append(
+                    {
+                        "practice_id": agenda.practice_id,
+                        "practitioner_id": agenda.practitioner_id,
+                        "visit_type_id": visit_type.visit_type_id,
+                        "starts_at": slot.start,
+                        "ends_at": slot.end,
+                        "blocked_until": slot.end + rules.buffer_after,
+                        "specialty": agenda.practitioner.specialty,
+                        "city_key": agenda.practice.city_key,
+                        "bookable_until": slot.start - rules.min_notice,
+                    }
                 )
-            )
-    session.add_all(rows)
+        counts[key] = len(rows) - before
+    if rows:
+        # The table, not the entity: the ORM's bulk path costs more than the slot engine here.
+        session.execute(insert(NextSlot.metadata.tables[NextSlot.__tablename__]), rows)
     session.execute(
         update(PracticePractitioner)
         .where(
-            PracticePractitioner.practice_id == practice_id,
-            PracticePractitioner.practitioner_id == practitioner_id,
+            tuple_(PracticePractitioner.practice_id, PracticePractitioner.practitioner_id).in_(
+                list(loaded)
+            )
         )
         .values(slots_refreshed_at=now)
     )
-    return len(rows)
+    return counts
 
 
 def agendas_due(session: Session, *, now: datetime, limit: int) -> list[tuple[UUID, UUID]]:
