@@ -197,7 +197,7 @@ def test_a_slow_stolen_desk_token_is_suspended_by_its_day(
     """A thief who knows the hourly limit: every 20 minutes (the token's idle timeout is 30) the
     agenda of four more days around today, inside the horizon, about 150 points an hour. The
     hour never trips; the day does, before 600 distinct patients, where the hourly limit alone
-    let it read about 1,800 in the token's 12 hours."""
+    let it read on for the token's 12 hours."""
     populate(db, clock, world)
     app = make_app(db, clock)
     base = f"/api/v1/practices/{world.practice_id}"
