@@ -179,8 +179,8 @@ def test_a_normal_desk_week_never_trips_the_counters(
         peak = max(w.points / w.point_limit for w in session.scalars(select(CredentialWindow)))
     print(f"the desk's busiest hour used {peak:.0%} of its limit")
     with db.read() as session:
-        day = max(w.day_points / w.day_limit for w in session.scalars(select(CredentialWindow)))
-    print(f"its busiest session used {day:.0%} of its day's limit")
+        sitting = max(w.day_points / w.day_limit for w in session.scalars(select(CredentialWindow)))
+    print(f"its busiest session used {sitting:.0%} of its day's limit")
     assert len(booked) == 15
     assert len(answers) > 140
 
