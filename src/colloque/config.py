@@ -284,6 +284,10 @@ class Settings(BaseSettings):
     containment_change_weight: float = Field(default=2.0, ge=0)
     #: The limit is at least this many times the practice's appointments of the coming week.
     containment_per_weekly_appointment: float = Field(default=2.5, ge=0)
+    #: The second window, from a credential's first counted event in a practice, and its limit
+    #: in window limits: reading just under the window's limit all day is stopped too.
+    containment_day_seconds: float = Field(default=86_400.0, gt=0)
+    containment_day_factor: float = Field(default=3.0, ge=1)
 
     @field_validator("key_directory_log_key")
     @classmethod
@@ -321,6 +325,14 @@ class Settings(BaseSettings):
         if self.probing_lock_after < self.probing_slow_after:
             raise ValueError(
                 "COLLOQUE_PROBING_LOCK_AFTER must not be below COLLOQUE_PROBING_SLOW_AFTER"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _containment_day_not_shorter(self) -> Self:
+        if self.containment_day_seconds < self.containment_window_seconds:
+            raise ValueError(
+                "COLLOQUE_CONTAINMENT_DAY_SECONDS must not be below COLLOQUE_CONTAINMENT_WINDOW_SECONDS"
             )
         return self
 

@@ -290,6 +290,36 @@ def test_the_agenda_page(
     assert len(answer.json()) == appointments
 
 
+#: The same page read again later the same day, 20 minutes on: the token's last use is written
+#: first, in a transaction of its own (SQLite's third BEGIN); then the counters. Within the same
+#: hour the credential's row (its hour and its day) is read for update and, as the page names
+#: nobody new, not written: one statement where the first read's took four. In the next hour the
+#: row's hour starts again (the same persons are new to it, not to the day), so the row is
+#: written back: two statements, under the limits fixed when the credential's day began, with no
+#: recount of the practice (docs/containment.md).
+AGENDA_REQUEST_SAME_HOUR = {"sqlite": 15, "postgresql": 9}
+AGENDA_REQUEST_NEXT_HOUR = {"sqlite": 16, "postgresql": 10}
+
+
+def test_the_agenda_page_later_in_the_day(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    client: TestClient,
+    assert_query_count: QueryCount,
+) -> None:
+    fill_agenda(db, clock, world, 10)
+    params = {"from": "2026-03-02T00:00:00Z", "until": "2026-04-01T00:00:00Z"}
+    url = f"/api/v1/practices/{world.practice_id}/agenda"
+    assert client.get(url, params=params, headers=bearer(world.secretary)).status_code == 200
+    # 07:20 and 07:40, the same hour; 08:00, the next (each within the idle timeout).
+    for expected in (AGENDA_REQUEST_SAME_HOUR, AGENDA_REQUEST_SAME_HOUR, AGENDA_REQUEST_NEXT_HOUR):
+        clock.advance(timedelta(minutes=20))
+        with assert_query_count(expected):
+            answer = client.get(url, params=params, headers=bearer(world.secretary))
+        assert answer.status_code == 200, answer.text
+
+
 # --- search -------------------------------------------------------------------------------------
 
 

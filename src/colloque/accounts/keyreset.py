@@ -189,9 +189,12 @@ def do_complete_key_reset(
     kind: SessionKind,
     config: AccountsConfig,
     log: LogSigner,
+    label: str | None = None,
+    place: str | None = None,
 ) -> tuple[UUID, NewSession, MailMessage]:
     """Replace the credentials and the key bundle (token used once), end every session and
-    pending recovery, open a session for the caller; returns the notice for the owner.
+    pending recovery, open a session for the caller (seen from ``label``'s software at
+    ``place``, as a login's); returns the notice for the owner.
 
     ``endorsement`` is the new epoch's reset endorsement (docs/crypto.md, section 5.12),
     published with the two bindings."""
@@ -251,6 +254,8 @@ def do_complete_key_reset(
         account_id=account_id,
         kind=kind,
         mfa_verified=totp_enabled(session, account_id),
+        label=label,
+        place=place,
     )
     record(
         session,

@@ -222,8 +222,11 @@ def do_complete_recovery(
     recovery: NewRecoveryCode,
     kind: SessionKind,
     config: AccountsConfig,
+    label: str | None = None,
+    place: str | None = None,
 ) -> tuple[UUID, NewSession, MailMessage]:
-    """Set the new password and recovery code with a grant (used once), end every session."""
+    """Set the new password and recovery code with a grant (used once), end every session. The
+    new session shows its owner ``label`` and ``place``, as a login's does."""
     grant = session.scalars(
         select(RecoveryGrant)
         .where(RecoveryGrant.token_hash == hash_token(token), RecoveryGrant.expires_at > now)
@@ -249,6 +252,8 @@ def do_complete_recovery(
         account_id=account_id,
         kind=kind,
         mfa_verified=totp_enabled(session, account_id),
+        label=label,
+        place=place,
     )
     record(
         session,

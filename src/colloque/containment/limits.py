@@ -4,6 +4,10 @@ A credential scores points per window: each distinct person read is 1 point (``f
 when the read looked further than ``horizon`` from now, as an agenda window years back or ahead
 does), each distinct appointment a tenth of that, each change ``change_weight``. Past
 ``base + per_patient x patients`` for its role it is suspended (``containment.services``).
+
+The same points are also counted over the credential's day (``day``, from its first counted
+event in the practice), against ``day_factor`` times that limit: a thief reading just under the
+hourly limit hour after hour is stopped by the day's.
 """
 
 from __future__ import annotations
@@ -51,6 +55,12 @@ class ContainmentLimits:
     #: A busy agenda shows more persons a week than its registry size suggests: the limit is
     #: at least this many times the practice's appointments of the coming week.
     per_weekly_appointment: float = 2.5
+    #: The day's window, from the credential's first counted event in the practice: a staff
+    #: session lives 12 hours at most, so it is the whole of a stolen session's life.
+    day: timedelta = timedelta(days=1)
+    #: The day's limit, in hourly limits: a desk reads its weeks in its first hour, and then
+    #: mostly the same persons again.
+    day_factor: float = 3.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ContainmentLimits:
@@ -81,12 +91,18 @@ class ContainmentLimits:
             far_weight=settings.containment_far_weight,
             change_weight=settings.containment_change_weight,
             per_weekly_appointment=settings.containment_per_weekly_appointment,
+            day=timedelta(seconds=settings.containment_day_seconds),
+            day_factor=settings.containment_day_factor,
         )
 
     def limit(self, role_limit: RoleLimit, *, patients: int, weekly_appointments: int) -> float:
         """The points a window allows: the role's baseline for the practice's size, or more for
         an agenda busier than that size says (a desk reads its weeks)."""
         return max(role_limit.points(patients), self.per_weekly_appointment * weekly_appointments)
+
+    def day_limit(self, window_limit: float) -> float:
+        """The points the credential's day allows, from its window's limit."""
+        return self.day_factor * window_limit
 
     def window_start(self, at: datetime) -> datetime:
         """The start of the fixed window ``at`` falls in (windows are aligned on the epoch)."""

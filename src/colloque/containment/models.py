@@ -16,24 +16,33 @@ CANARY_KINDS = ("patient", "appointment")
 
 
 class CredentialWindow(Base):
-    """What one credential read and changed in one practice during one window (sketches of the
-    distinct persons and appointments: ``containment.sketch``). Dropped by the upkeep after."""
+    """What one credential read and changed in one practice: during its current window (an
+    hour, aligned on the clock) and during its day (from its first counted event there), with
+    sketches of the distinct persons and appointments of each (``containment.sketch``). One row
+    per credential and practice, so that both are read and written by the same two statements.
+    Dropped by the upkeep once its day is long over."""
 
     __tablename__ = "containment_windows"
     __table_args__ = (
-        Index("ix_containment_windows_start", "window_start"),
+        Index("ix_containment_windows_day_start", "day_start"),
         {"info": shard(ShardKind.GLOBAL)},
     )
 
     credential_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     practice_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    #: The limit for the credential's role and the practice's size when the window opened.
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The window's limit for the credential's role and the practice's size when its day began.
     point_limit: Mapped[float] = mapped_column(Float)
     points: Mapped[float] = mapped_column(Float, default=0.0)
     persons: Mapped[bytes] = mapped_column(LargeBinary)
     appointments: Mapped[bytes] = mapped_column(LargeBinary)
     changes: Mapped[int] = mapped_column(Integer, default=0)
+    day_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    day_limit: Mapped[float] = mapped_column(Float)
+    day_points: Mapped[float] = mapped_column(Float, default=0.0)
+    day_persons: Mapped[bytes] = mapped_column(LargeBinary)
+    day_appointments: Mapped[bytes] = mapped_column(LargeBinary)
+    day_changes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CredentialSuspension(Base):

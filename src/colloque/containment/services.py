@@ -3,8 +3,9 @@
 :class:`CredentialWatch` is the audit log's read observer (``audit.interfaces.ReadObserver``):
 ``audit.services.record`` tells it of every event a credential's request writes, in that
 request's transaction, with every id the event names. It adds the persons and appointments to
-the credential's sketches for the window (one row, read for update and written back: two
-statements per event that named any) and notes a trip when the points pass the limit. A decoy
+the credential's sketches for the window (an hour) and for its day (one row per credential and
+practice holds both, read for update and written back: two statements per event that named any)
+and notes a trip when the points pass either limit. A decoy
 (``containment.canaries``) trips at once and refuses the request. The HTTP layer
 (``containment.http``) then runs :func:`do_suspend` in a transaction of its own: the credential
 ends, an incident is opened and contained, the owner and the practice admins are mailed, and the
@@ -56,6 +57,13 @@ class Reason(enum.StrEnum):
     CANARY = "canary"
 
 
+class Over(enum.StrEnum):
+    """Which limit a threshold trip passed: the window's (an hour) or the day's."""
+
+    WINDOW = "window"
+    DAY = "day"
+
+
 @dataclass(frozen=True, slots=True)
 class Trip:
     """A credential to suspend, and why."""
@@ -64,6 +72,7 @@ class Trip:
     account_id: UUID | None
     practice_id: UUID | None
     reason: Reason
+    over: Over | None = None
 
 
 class CredentialWatch:
@@ -103,57 +112,100 @@ class CredentialWatch:
         changed = action in CHANGES
         if limit is None or not (persons or appointments or changed):
             return
-        key = (principal.credential_id, practice_id, self.limits.window_start(at))
-        weight = self.limits.weight(span, at)
-        counts = (weight, persons, appointments, changed)
+        key = (principal.credential_id, practice_id)
+        counts = _Counts(self.limits.weight(span, at), persons, appointments, changed)
         window = session.get(CredentialWindow, key, with_for_update=True)
-        if window is None:
-            window = CredentialWindow(
-                credential_id=key[0],
-                practice_id=key[1],
-                window_start=key[2],
-                point_limit=self.limits.limit(
-                    limit,
-                    patients=real_patient_count(session, practice_id=practice_id),
-                    weekly_appointments=_coming_week(session, practice_id, at),
-                ),
-                points=0.0,
-                persons=sketch.empty(),
-                appointments=sketch.empty(),
-                changes=0,
+        if window is None or at >= window.day_start + self.limits.day:
+            # The credential's first counted event here, or its day is over (an integration's
+            # token outlives a day): the limits for the practice as it is now.
+            point_limit = self.limits.limit(
+                limit,
+                patients=real_patient_count(session, practice_id=practice_id),
+                weekly_appointments=_coming_week(session, practice_id, at),
             )
-            self._count(window, *counts)
-            if not _insert_window(session, window):
-                # A concurrent request of the credential opened the window first: add to it.
-                window = session.get(
-                    CredentialWindow, key, with_for_update=True, populate_existing=True
-                )
-                assert window is not None
-                self._count(window, *counts)
+            if window is None:
+                window = self._open(key, at, point_limit)
+                self._count(window, counts)
+                if not _insert_window(session, window):
+                    # A concurrent request of the credential opened the row first: add to it.
+                    window = session.get(
+                        CredentialWindow, key, with_for_update=True, populate_existing=True
+                    )
+                    assert window is not None
+                    self._count(window, counts)
+            else:
+                self._new_day(window, at, point_limit)
+                self._count(window, counts)
         else:
-            self._count(window, *counts)
-        if window.points >= window.point_limit:
+            start = self.limits.window_start(at)
+            if start > window.window_start:
+                # A new hour of the same day: its counters start again, under the day's limits.
+                _reset_window(window, start)
+            self._count(window, counts)
+        hour_over = window.points >= window.point_limit
+        if hour_over or window.day_points >= window.day_limit:
             # Refused, not only suspended for later: one agenda read can return hundreds of
             # persons, and the one that crosses the limit must not be the thief's best haul.
             self.trip = Trip(
-                principal.credential_id, principal.account_id, practice_id, Reason.THRESHOLD
+                principal.credential_id,
+                principal.account_id,
+                practice_id,
+                Reason.THRESHOLD,
+                over=Over.WINDOW if hour_over else Over.DAY,
             )
             raise CredentialSuspended
 
-    def _count(
-        self,
-        window: CredentialWindow,
-        weight: float,
-        persons: frozenset[UUID],
-        appointments: frozenset[UUID],
-        changed: bool,
-    ) -> None:
-        window.persons, new_persons = sketch.add(window.persons, persons)
-        window.appointments, new_appointments = sketch.add(window.appointments, appointments)
-        window.changes += int(changed)
-        window.points += weight * (
+    def _open(self, key: tuple[UUID, UUID], at: datetime, point_limit: float) -> CredentialWindow:
+        window = CredentialWindow(credential_id=key[0], practice_id=key[1])
+        self._new_day(window, at, point_limit)
+        return window
+
+    def _new_day(self, window: CredentialWindow, at: datetime, point_limit: float) -> None:
+        _reset_window(window, self.limits.window_start(at))
+        window.point_limit = point_limit
+        window.day_start = at
+        window.day_limit = self.limits.day_limit(point_limit)
+        window.day_points = 0.0
+        window.day_persons = sketch.empty()
+        window.day_appointments = sketch.empty()
+        window.day_changes = 0
+
+    def _count(self, window: CredentialWindow, counts: _Counts) -> None:
+        """Add the event to the window's counters and to the day's: each counts what is new
+        to it (a person read this morning and again now is new to this hour, not to the day)."""
+        window.persons, new_persons = sketch.add(window.persons, counts.persons)
+        window.appointments, new_appointments = sketch.add(window.appointments, counts.appointments)
+        window.changes += int(counts.changed)
+        window.points += self._points(counts, new_persons, new_appointments)
+        window.day_persons, new_persons = sketch.add(window.day_persons, counts.persons)
+        window.day_appointments, new_appointments = sketch.add(
+            window.day_appointments, counts.appointments
+        )
+        window.day_changes += int(counts.changed)
+        window.day_points += self._points(counts, new_persons, new_appointments)
+
+    def _points(self, counts: _Counts, new_persons: int, new_appointments: int) -> float:
+        return counts.weight * (
             new_persons + APPOINTMENT_SHARE * new_appointments
-        ) + self.limits.change_weight * int(changed)
+        ) + self.limits.change_weight * int(counts.changed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """What one event adds: its weight, the ids it names, whether it changed something."""
+
+    weight: float
+    persons: frozenset[UUID]
+    appointments: frozenset[UUID]
+    changed: bool
+
+
+def _reset_window(window: CredentialWindow, start: datetime) -> None:
+    window.window_start = start
+    window.points = 0.0
+    window.persons = sketch.empty()
+    window.appointments = sketch.empty()
+    window.changes = 0
 
 
 def _coming_week(session: Session, practice_id: UUID, at: datetime) -> int:
@@ -195,7 +247,7 @@ def do_suspend(
         return None
     summary = (
         f"credential {trip.credential_id} suspended: "
-        + ("a decoy record was read" if trip.reason is Reason.CANARY else "unusual reading volume")
+        + _why(trip)
         + "; report: colloque incident report --credential "
         + str(trip.credential_id)
     )
@@ -234,6 +286,14 @@ def do_suspend(
     return incident_id
 
 
+def _why(trip: Trip) -> str:
+    if trip.reason is Reason.CANARY:
+        return "a decoy record was read"
+    if trip.over is None:
+        return "unusual reading volume"
+    return f"unusual reading volume (its {trip.over.value}'s limit)"
+
+
 def _recipients(session: Session, trip: Trip) -> list[tuple[UUID, str, str, bool]]:
     """The owner, and the admins of the practice where it happened (an admin owner once)."""
     accounts: dict[UUID, bool] = {}
@@ -265,10 +325,11 @@ def suspension_of(session: Session, *, credential_id: UUID) -> CredentialSuspens
 
 
 def purge_windows(session: Session, *, before: datetime) -> int:
-    """Drop the counters of windows that started before ``before`` (the upkeep)."""
+    """Drop the counters of credentials whose day started before ``before`` (the upkeep; a
+    credential still reading after its day has a new one, started later)."""
     result = session.execute(
         delete(CredentialWindow)
-        .where(CredentialWindow.window_start < before)
+        .where(CredentialWindow.day_start < before)
         .returning(CredentialWindow.credential_id)
     )
     return len(result.all())

@@ -19,13 +19,22 @@ from colloque.clock import SettableClock
 from colloque.principal import Role, credential_id
 from colloque.storage.engine import Database
 from tests.factories import World, build_world
-from tests.functional.accounts.conftest import Registered, bearer, login_body, register
+from tests.functional.accounts.conftest import (
+    OTHER_PASSWORD,
+    PASSWORD,
+    Registered,
+    bearer,
+    login_body,
+    new_client,
+    register,
+)
 from tests.functional.test_api import assert_problem
 from tests.problems import same_bytes_but_request_id
 from tests.smtp import Inbox
 
 SESSIONS = "/api/v1/me/sessions"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+NEW_PASSWORD = "a brand new Passphrase, 2026"
 
 
 def _log_in(http: TestClient, email: str, kind: str = "token", **headers: str) -> dict[str, Any]:
@@ -203,3 +212,39 @@ def test_staff_tokens_issued_in_process_end_like_staff_sessions(
     assert_problem(http.get("/api/v1/me", headers=bearer(short)), 401)
     clock.advance(timedelta(days=60))
     assert http.get("/api/v1/me", headers=bearer(integration)).status_code == 200
+
+
+SAFARI = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Safari/605.1.15"
+)
+
+
+def test_recovery_and_key_reset_sessions_show_their_device(
+    app: FastAPI, http: TestClient, inbox: Inbox
+) -> None:
+    """The session a recovery or a key reset opens is listed with its software and place, as a
+    login's is (not as an unknown device)."""
+    code = new_client(http).sign_up(
+        "ana@example.test", PASSWORD, "Ana Martin", read_code=inbox.code
+    )
+    for agent, address, prefix in (
+        (FIREFOX, "203.0.113.7", "203.0.113.0/24"),
+        (SAFARI, "2001:db8:5:6::9", "2001:db8:5::/48"),
+    ):
+        with TestClient(
+            app,
+            base_url="https://testserver",
+            client=(address, 50000),
+            headers={"User-Agent": agent},
+        ) as there:
+            owner = new_client(there)
+            if agent == FIREFOX:
+                code = owner.recover("ana@example.test", code, OTHER_PASSWORD)
+                expected = "Firefox / Linux"
+            else:
+                owner.reset_keys("ana@example.test", NEW_PASSWORD, inbox.code)
+                expected = "Safari / Mac OS X"
+            (mine,) = _sessions(http, owner.token)  # every other session ended with it
+        assert mine["current"]
+        assert (mine["browser"], mine["place"]) == (expected, prefix)

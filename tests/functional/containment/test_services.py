@@ -192,3 +192,37 @@ def test_the_audit_core_tells_the_watch_of_credentials_only(
         (window,) = session.scalars(select(CredentialWindow)).all()
         assert window.credential_id == secretary.credential_id
     assert audit_context.observer() is None
+
+
+def test_hours_start_again_within_the_day_and_a_day_ends(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """One row per credential and practice: a new hour counts again what this hour has not
+    seen, the day only what it has not; past its day (an integration's token), a new day."""
+    watch = CredentialWatch(ContainmentLimits(), KEY)
+    principal = signed_in(world.secretary, db)
+    ana, bob, cid, dan = (new_id() for _ in range(4))
+    start = clock.now()
+
+    def read(at: timedelta, *persons: UUID) -> tuple[float, float, float]:
+        with db.write() as session:
+            watch.observe(
+                session,
+                at=start + at,
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs={ObjectKind.PATIENT: frozenset(persons)},
+                span=None,
+            )
+        with db.read() as session:
+            (window,) = session.scalars(select(CredentialWindow)).all()
+            assert window.day_limit == 3 * window.point_limit
+            return window.points, window.day_points, (window.day_start - start).total_seconds()
+
+    assert read(timedelta(0), ana, bob) == (2, 2, 0)
+    assert read(timedelta(hours=1), ana, cid) == (2, 3, 0)  # ana new to the hour, not the day
+    # A late request of the hour before counts in the current one.
+    assert read(timedelta(minutes=59), dan) == (3, 4, 0)
+    assert read(timedelta(days=1), ana) == (1, 1, 86_400)
+    assert watch.trip is None

@@ -6,6 +6,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import pytest
+from pydantic import ValidationError
+
 from colloque.config import Settings
 from colloque.containment import sketch
 from colloque.containment.alerts import suspended_notice
@@ -32,6 +35,18 @@ def test_the_limits_follow_the_settings_and_the_practice_size() -> None:
     secretary = ContainmentLimits().roles[Role.SECRETARY]
     assert ContainmentLimits().limit(secretary, patients=2_000, weekly_appointments=60) == 200
     assert ContainmentLimits().limit(secretary, patients=300, weekly_appointments=150) == 375
+    # The day allows three windows' worth, from its own settings too.
+    assert ContainmentLimits().day_limit(200) == 600
+    assert ContainmentLimits().day == timedelta(days=1)
+    days = ContainmentLimits.from_settings(
+        Settings(containment_day_seconds=43_200, containment_day_factor=2)
+    )
+    assert (days.day, days.day_limit(200)) == (timedelta(hours=12), 400)
+
+
+def test_a_day_is_not_shorter_than_its_window() -> None:
+    with pytest.raises(ValidationError, match="COLLOQUE_CONTAINMENT_DAY_SECONDS"):
+        Settings(containment_window_seconds=7200, containment_day_seconds=3600)
 
 
 def test_windows_are_aligned_and_far_reads_weigh_more() -> None:

@@ -470,12 +470,14 @@ def recovery_start(
 )
 def recovery_complete(
     body: RecoveryCompleteIn,
+    request: Request,
     response: Response,
     database: DB,
     clock: ClockDep,
     config: AccountsConfigDep,
     settings: SettingsDep,
     mail: Mail,
+    client_ip: ClientIp,
 ) -> SignedUpOut:
     with database.write() as session:
         account_id, new, message = do_complete_recovery(
@@ -492,6 +494,8 @@ def recovery_complete(
             ),
             kind=_kind(body.session),
             config=config,
+            label=device_label(request.headers.get("user-agent")),
+            place=place_of(client_ip),
         )
         mail.queue(session, message)
     return SignedUpOut(

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from colloque.accounts.devices import device_label
 from colloque.accounts.keyreset import (
     do_complete_key_reset,
     do_start_key_reset,
@@ -12,7 +13,7 @@ from colloque.accounts.keyreset import (
 )
 from colloque.accounts.passwords import NewPassword, NewRecoveryCode
 from colloque.accounts.services import check_email
-from colloque.accounts.sessions import SessionKind
+from colloque.accounts.sessions import SessionKind, place_of
 from colloque.accounts.signup import CODE_LIFETIME, PublicKeys
 from colloque.api.deps import DB, AccountsConfigDep, ClientIp, ClockDep, LogDep, Mail, SettingsDep
 from colloque.api.routes.account_schemas import (
@@ -112,6 +113,7 @@ def key_reset_verify(
 )
 def key_reset_complete(
     body: KeyResetCompleteIn,
+    request: Request,
     response: Response,
     database: DB,
     clock: ClockDep,
@@ -119,8 +121,10 @@ def key_reset_complete(
     settings: SettingsDep,
     mail: Mail,
     log: LogDep,
+    client_ip: ClientIp,
 ) -> SignedUpOut:
-    """Every session of the account ends; the caller gets a new one."""
+    """Every session of the account ends; the caller gets a new one, shown with its software
+    and place as a login's."""
     with database.write() as session:
         account_id, new, message = do_complete_key_reset(
             session,
@@ -135,6 +139,8 @@ def key_reset_complete(
             kind=SessionKind.COOKIE if body.session is SessionChoice.COOKIE else SessionKind.BEARER,
             config=config,
             log=log,
+            label=device_label(request.headers.get("user-agent")),
+            place=place_of(client_ip),
         )
         mail.queue(session, message)
     return SignedUpOut(
