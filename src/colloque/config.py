@@ -493,6 +493,10 @@ class Settings(BaseSettings):
             raise ConfigurationError("COLLOQUE_COOKIE_SECURE=false is refused in production")
         if self.kdf_cost is KdfCost.TEST:
             raise ConfigurationError("COLLOQUE_KDF_COST=test is refused in production")
+        if not self.containment_enabled:
+            # The switch exists for the benchmarks' baseline; off, a stolen staff credential reads
+            # a whole practice unchecked and the decoys catch nobody (docs/containment.md).
+            raise ConfigurationError("COLLOQUE_CONTAINMENT_ENABLED=false is refused in production")
         if self.log_signing_seed == DEVELOPMENT_LOG_SEED:
             raise ConfigurationError(
                 "COLLOQUE_KEY_DIRECTORY_LOG_KEY is the development default, refused in production"

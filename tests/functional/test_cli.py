@@ -84,6 +84,27 @@ def test_production_refuses_to_start_without_its_own_log_key(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
 
 
+def test_production_refuses_to_serve_with_containment_off(tmp_path: Path) -> None:
+    """Every other setting fit for production: the switch alone stops ``serve`` before it
+    migrates or listens."""
+    result = run(
+        "serve",
+        env_extra={
+            "COLLOQUE_ENVIRONMENT": "production",
+            "COLLOQUE_SECRET_KEY": "a-production-secret-of-at-least-32-characters",
+            "COLLOQUE_DATABASE_URL": f"sqlite:///{tmp_path / 'colloque.sqlite3'}",
+            "COLLOQUE_DATA_DIR": str(tmp_path),
+            "COLLOQUE_KEY_DIRECTORY_LOG_KEY": "6b" * 32,
+            "COLLOQUE_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit-signing-key"),
+            "COLLOQUE_CONTAINMENT_ENABLED": "false",
+        },
+    )
+    assert result.returncode == 2
+    assert "COLLOQUE_CONTAINMENT_ENABLED=false is refused in production" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "colloque.sqlite3").exists()
+
+
 def test_migrate_sqlite_creates_the_data_directory(tmp_path: Path) -> None:
     data_dir = tmp_path / "not" / "there" / "yet"
     result = run("migrate", env_extra={"COLLOQUE_DATA_DIR": str(data_dir)})

@@ -24,9 +24,10 @@ from colloque.accesslog.paging import Cursor
 from colloque.audit.models import AuditEvent, AuditEventSubject
 from colloque.audit.objects import ObjectKind, unpack
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, require
+from colloque.authorization.policy import Action
 from colloque.errors import Unauthenticated
 from colloque.patients.models import Patient
+from colloque.patients.services import reach_held_patient
 from colloque.principal import Principal
 from colloque.scheduling.models import Practice, PracticeMember, Practitioner
 
@@ -91,7 +92,12 @@ def list_access_history(
         raise Unauthenticated("sign in to do this")
     held = _held(session, account_id)
     if patient_id is not None:
-        _check_held(session, principal, patient_id)
+        reach_held_patient(
+            session,
+            principal=principal,
+            action=Action.PATIENT_ACCESS_HISTORY_VIEW,
+            patient_id=patient_id,
+        )
     subjects = [patient_id] if patient_id else [patient.patient_id for patient in held]
     cursor = Cursor.decode(before, with_subject=True) if before is not None else None
     rows = _rows(session, account_id, subjects, cursor, limit + 1)
@@ -148,19 +154,6 @@ def _held(session: Session, account_id: UUID) -> list[HeldPatient]:
         .order_by(Patient.relationship != "self", Patient.birth_date, Patient.patient_id)
     )
     return [HeldPatient(row.patient_id, row.first_name, row.last_name) for row in rows]
-
-
-def _check_held(session: Session, principal: Principal, patient_id: UUID) -> None:
-    holder = session.scalar(
-        select(Patient.holder_account_id).where(Patient.patient_id == patient_id)
-    )
-    require(
-        principal,
-        Action.PATIENT_ACCESS_HISTORY_VIEW,
-        PatientTarget(holder),
-        what="patient",
-        field="patient_id",
-    )
 
 
 def _rows(

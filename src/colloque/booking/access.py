@@ -34,6 +34,7 @@ from colloque.booking.versions import appointment_version, window_version
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.patients.models import Patient
 from colloque.patients.registry import RegisteredPatient, reach_practice_patient
+from colloque.patients.services import held
 from colloque.principal import Principal
 from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.models import Practice
@@ -205,7 +206,7 @@ def reach(
         .where(Appointment.practice_id == practice_id, Appointment.appointment_id == appointment_id)
     )
     if hides_target(as_practice):
-        statement = statement.where(Patient.holder_account_id == principal.account_id)
+        statement = statement.where(held(principal, patient_action))
     if for_update:
         statement = statement.with_for_update(of=Appointment).execution_options(
             populate_existing=True

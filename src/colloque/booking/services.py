@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction
-from colloque.authorization.policy import Action, PatientTarget, PracticeTarget, require
+from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.booking import queries
-from colloque.booking.access import audit_appointment, get_patient
+from colloque.booking.access import audit_appointment
 from colloque.booking.history import record_event
 from colloque.booking.models import Appointment
 from colloque.booking.reasons import SealedReason, store_reason
@@ -43,6 +43,7 @@ from colloque.ids import is_random, new_id
 from colloque.metrics import BookingAction, count_booking_on_commit
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.registry import get_registered_patient, remember_patient
+from colloque.patients.services import reach_held_patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import VisitTypeInfo, check_horizon
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
@@ -108,13 +109,11 @@ def do_book_appointment(
                 "only the practice may book outside the opening hours",
                 field="outside_hours_confirmed",
             )
-        patient = get_patient(session, request.patient_id)
-        require(
-            principal,
-            Action.PATIENT_APPOINTMENT_BOOK,
-            PatientTarget(patient.holder_account_id),
-            what="patient",
-            field="patient_id",
+        patient = reach_held_patient(
+            session,
+            principal=principal,
+            action=Action.PATIENT_APPOINTMENT_BOOK,
+            patient_id=request.patient_id,
         )
     appointment_id = _fresh_appointment_id(session, request)
     loaded = load_agenda(

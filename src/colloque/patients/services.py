@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, require
+from colloque.authorization.policy import Action, PatientTarget, reachable_holder, require
 from colloque.errors import InvalidInput, NotFound, Unauthenticated
 from colloque.ids import new_id
 from colloque.patients.models import Patient
@@ -166,14 +166,28 @@ def do_create_own_record(
     return patient
 
 
-def get_patient_for_holder(session: Session, *, principal: Principal, patient_id: UUID) -> Patient:
-    """A patient the principal manages; anything else is not found."""
-    patient = session.get(Patient, patient_id)
+def held(principal: Principal, action: Action) -> ColumnElement[bool]:
+    """The policy's patient rule as a WHERE clause (``policy.reachable_holder``): the patients
+    ``action`` lets the principal reach. A lookup by id filtered by it (of a patient, or of an
+    appointment, waitlist entry or offer joined to its patient) finds somebody else's no more
+    than a missing one: the same query, the same work, the same 404."""
+    return Patient.holder_account_id == reachable_holder(principal, action)
+
+
+def reach_held_patient(
+    session: Session, *, principal: Principal, action: Action, patient_id: UUID
+) -> Patient:
+    """A patient the principal manages, for ``action`` (a patient action); anything else,
+    somebody else's included, is not found after the same one query."""
+    patient = session.scalar(
+        select(Patient).where(Patient.patient_id == patient_id, held(principal, action))
+    )
     if patient is None:
         raise NotFound("patient not found", field="patient_id")
+    # What the filter found is allowed; the decision is still the policy's.
     require(
         principal,
-        Action.PATIENT_RELATIVE_MANAGE,
+        action,
         PatientTarget(patient.holder_account_id),
         what="patient",
         field="patient_id",
@@ -220,7 +234,9 @@ def do_update_relative(
     The holder's own record is completed with :func:`do_add_patient` (``SELF``) instead, and no
     relative may become ``SELF``: an account has exactly one record of its own.
     """
-    patient = get_patient_for_holder(session, principal=principal, patient_id=patient_id)
+    patient = reach_held_patient(
+        session, principal=principal, action=Action.PATIENT_RELATIVE_MANAGE, patient_id=patient_id
+    )
     if patient.relationship == Relationship.SELF:
         raise InvalidInput("your own record is changed with relationship self", field="patient_id")
     if relationship is Relationship.SELF:
@@ -236,7 +252,9 @@ def do_remove_relative(
     session: Session, *, now: datetime, principal: Principal, patient_id: UUID
 ) -> None:
     """Stop managing a relative. Their appointments stay with the practices."""
-    patient = get_patient_for_holder(session, principal=principal, patient_id=patient_id)
+    patient = reach_held_patient(
+        session, principal=principal, action=Action.PATIENT_RELATIVE_MANAGE, patient_id=patient_id
+    )
     if patient.relationship == Relationship.SELF:
         raise InvalidInput("your own record goes with the account", field="patient_id")
     patient.holder_account_id = None

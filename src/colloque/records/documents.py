@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.audit.objects import ObjectKind
@@ -194,8 +195,17 @@ def open_document_stream(
         )
     else:
         staff_patient(session, principal, Action.PRACTICE_CLINICAL_READ, practice_id, patient_id)
-    row = session.get(SealedItemRow, (practice_id, document_id))
-    if row is None or row.kind != DOCUMENT or row.patient_id != patient_id:
+    # The patient is the reader's (checked above): their documents only, in one query, so that
+    # another patient's document costs what a missing one does.
+    found = session.scalar(
+        select(SealedItemRow.item_id).where(
+            SealedItemRow.practice_id == practice_id,
+            SealedItemRow.item_id == document_id,
+            SealedItemRow.kind == DOCUMENT,
+            SealedItemRow.patient_id == patient_id,
+        )
+    )
+    if found is None:
         raise NotFound("document not found", field="document_id")
     try:
         stream = blobs.open(blob_key(practice_id, document_id))

@@ -296,8 +296,17 @@ def list_items(
         SealedItemRow.kind == kind,
     )
     if before is not None:
-        anchor = session.get(SealedItemRow, (practice_id, before))
-        if anchor is None or anchor.context_id != context_id or anchor.kind != kind:
+        # Within the listed context and kind only: a cursor naming another context's item
+        # (another patient's) costs what an unknown one does.
+        anchor = session.execute(
+            select(SealedItemRow.created_at, SealedItemRow.item_id).where(
+                SealedItemRow.practice_id == practice_id,
+                SealedItemRow.item_id == before,
+                SealedItemRow.context_id == context_id,
+                SealedItemRow.kind == kind,
+            )
+        ).one_or_none()
+        if anchor is None:
             raise InvalidInput("unknown paging cursor", field="before")
         statement = statement.where(
             or_(

@@ -26,6 +26,7 @@ from colloque.errors import NotFound, Unauthenticated
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient, PracticePatient
 from colloque.patients.registry import get_registered_patient
+from colloque.patients.services import held
 from colloque.principal import Principal
 from colloque.records.models import SealedItemRow
 from colloque.records.services import ItemWithWraps, Recipient, list_items, store_sealed_item
@@ -59,12 +60,24 @@ def held_patient(
     known_there: bool,
 ) -> Patient:
     """A patient the principal holds (and, if ``known_there``, in the practice's registry, so that
-    nobody writes to a practice that never saw them); anything else is not found."""
-    if principal.account_id is None:
-        raise Unauthenticated("sign in to do this")
-    patient = session.get(Patient, patient_id)
-    if patient is None:
+    nobody writes to a practice that never saw them); anything else is not found.
+
+    One query filtered by holder (``patients.held``), with the practice's registry row beside
+    it: somebody else's patient is not even loaded, and costs what a missing one does."""
+    row = session.execute(
+        select(Patient, PracticePatient.practice_id)
+        .outerjoin(
+            PracticePatient,
+            (PracticePatient.patient_id == Patient.patient_id)
+            & (PracticePatient.practice_id == practice_id),
+        )
+        .where(Patient.patient_id == patient_id, held(principal, action))
+    ).one_or_none()
+    if row is None:
         raise NotFound("patient not found", field="patient_id")
+    patient: Patient = row.Patient
+    registered_at: UUID | None = row.practice_id
+    # What the filter found is allowed; the decision is still the policy's.
     require(
         principal,
         action,
@@ -72,7 +85,7 @@ def held_patient(
         what="patient",
         field="patient_id",
     )
-    if known_there and session.get(PracticePatient, (practice_id, patient_id)) is None:
+    if known_there and registered_at is None:
         raise NotFound("practice not found", field="practice_id")
     return patient
 
@@ -233,7 +246,7 @@ def read_items(
             patient_id,
             known_there=False,
         )
-        assert principal.account_id is not None  # checked by held_patient
+        assert principal.account_id is not None  # checked by held_patient (the policy's 401)
         reader = Recipient("user", principal.account_id, 0)
     else:
         action = Action.PRACTICE_MESSAGE_READ if kind == MESSAGE else Action.PRACTICE_CLINICAL_READ

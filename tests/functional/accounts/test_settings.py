@@ -61,11 +61,20 @@ def test_development_defaults_suit_the_local_demo() -> None:
         ({"smtp_username": "mailer", "smtp_password": SecretStr("")}, "COLLOQUE_SMTP_PASSWORD"),
         ({"cookie_secure": False}, "COLLOQUE_COOKIE_SECURE"),
         ({"kdf_cost": KdfCost.TEST}, "COLLOQUE_KDF_COST"),
+        ({"containment_enabled": False}, "COLLOQUE_CONTAINMENT_ENABLED"),
     ],
 )
 def test_production_refuses(overrides: dict[str, Any], setting: str) -> None:
     with pytest.raises(ConfigurationError, match=setting):
         Settings(**{**PRODUCTION, **overrides}).check_production()
+
+
+@pytest.mark.parametrize("environment", [Environment.DEVELOPMENT, Environment.TEST])
+def test_containment_may_be_off_outside_production(environment: Environment) -> None:
+    """The benchmarks' baseline (and a test's bare app) turn the counters off."""
+    Settings(
+        **{**PRODUCTION, "environment": environment, "containment_enabled": False}
+    ).check_production()
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

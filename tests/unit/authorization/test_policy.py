@@ -28,6 +28,7 @@ from colloque.authorization.policy import (
     authorize,
     hides_target,
     may_reset_keys_by_mail_alone,
+    reachable_holder,
     require,
 )
 from colloque.errors import ColloqueError, Forbidden, NotFound, Unauthenticated
@@ -304,6 +305,30 @@ def test_patient_actions(action: Action, target: str, who: str) -> None:
     principal = PRINCIPALS[who]
     cell = ANON if who == "anonymous" else PATIENT_TABLE[action][PATIENT_COLUMNS.index(target)]
     _check(principal, action, PATIENT_TARGETS[target], cell)
+
+
+@pytest.mark.parametrize("action", list(PATIENT_TABLE))
+@pytest.mark.parametrize("who", list(PRINCIPALS))
+def test_a_lookup_filtered_by_the_reachable_holder_finds_what_is_allowed(
+    action: Action, who: str
+) -> None:
+    """The holder a lookup puts in its WHERE is the one ``authorize`` allows: any other holder,
+    or none, is a denial that ``require`` answers with the 404 of a missing object."""
+    principal = PRINCIPALS[who]
+    if principal.account_id is None:
+        with pytest.raises(Unauthenticated):
+            reachable_holder(principal, action)
+        return
+    holder = reachable_holder(principal, action)
+    assert authorize(principal, action, PatientTarget(holder)) == Allowed()
+    for other in (OTHER, None):
+        assert hides_target(authorize(principal, action, PatientTarget(other)))
+
+
+@pytest.mark.parametrize("action", [*PRACTICE_TABLE, *AGENDA_TABLE])
+def test_only_patient_actions_have_a_reachable_holder(action: Action) -> None:
+    with pytest.raises(ValueError, match="no patient action"):
+        reachable_holder(PRINCIPALS["admin"], action)
 
 
 @pytest.mark.parametrize("target", list(PERSON_TARGETS))

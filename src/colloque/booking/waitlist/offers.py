@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, authorize
+from colloque.authorization.policy import Action, PatientTarget, require
 from colloque.booking import queries
 from colloque.booking.history import record_event
 from colloque.booking.models import Appointment
@@ -30,10 +30,11 @@ from colloque.booking.rules import (
     fitting_visit_types,
 )
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
-from colloque.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
+from colloque.errors import InvalidInput, NotFound, RuleViolation
 from colloque.ids import new_id
 from colloque.notifications.services import Template, enqueue
 from colloque.patients.models import Patient
+from colloque.patients.services import held
 from colloque.principal import Principal
 from colloque.scheduling.loading import load_agenda
 from colloque.scheduling.slots import check_slot
@@ -66,24 +67,58 @@ def audit_waitlist(
     )
 
 
+_MANAGE = Action.PATIENT_WAITLIST_MANAGE
+
+
 def reach_entry(
-    session: Session,
-    *,
-    principal: Principal,
-    practice_id: UUID,
-    entry_id: UUID,
-    what: str = "waitlist entry",
+    session: Session, *, principal: Principal, practice_id: UUID, entry_id: UUID
 ) -> tuple[WaitlistEntry, Patient]:
-    if principal.account_id is None:
-        raise Unauthenticated("sign in to do this")
-    entry = session.get(WaitlistEntry, (practice_id, entry_id))
-    if entry is not None:
-        patient = session.get(Patient, entry.patient_id)
-        if patient is not None and authorize(
-            principal, Action.PATIENT_WAITLIST_MANAGE, PatientTarget(patient.holder_account_id)
-        ):
-            return entry, patient
-    raise NotFound(f"{what} not found")
+    """A waitlist entry of a patient the principal manages; anything else, somebody else's
+    included, is not found after the same one query (filtered by holder: ``patients.held``)."""
+    row = session.execute(
+        select(WaitlistEntry, Patient)
+        .join(Patient, Patient.patient_id == WaitlistEntry.patient_id)
+        .where(
+            WaitlistEntry.practice_id == practice_id,
+            WaitlistEntry.entry_id == entry_id,
+            held(principal, _MANAGE),
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("waitlist entry not found")
+    _confirm(principal, row.Patient, what="waitlist entry")
+    return row.WaitlistEntry, row.Patient
+
+
+def reach_offer(
+    session: Session, *, principal: Principal, practice_id: UUID, offer_id: UUID
+) -> tuple[WaitlistOffer, WaitlistEntry]:
+    """An offer made to a patient the principal manages, with its entry. As for an entry, one
+    query filtered by holder: somebody else's offer costs what a missing one does, and answers
+    the same (naming the offer, never its entry)."""
+    row = session.execute(
+        select(WaitlistOffer, WaitlistEntry, Patient)
+        .join(
+            WaitlistEntry,
+            (WaitlistEntry.practice_id == WaitlistOffer.practice_id)
+            & (WaitlistEntry.entry_id == WaitlistOffer.entry_id),
+        )
+        .join(Patient, Patient.patient_id == WaitlistEntry.patient_id)
+        .where(
+            WaitlistOffer.practice_id == practice_id,
+            WaitlistOffer.offer_id == offer_id,
+            held(principal, _MANAGE),
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("offer not found")
+    _confirm(principal, row.Patient, what="offer")
+    return row.WaitlistOffer, row.WaitlistEntry
+
+
+def _confirm(principal: Principal, patient: Patient, *, what: str) -> None:
+    """What the filter found is allowed; the decision is still the policy's."""
+    require(principal, _MANAGE, PatientTarget(patient.holder_account_id), what=what)
 
 
 def pending_offer(session: Session, entry: WaitlistEntry) -> WaitlistOffer | None:
@@ -287,12 +322,8 @@ def do_decide_offer(
     appointment's id (crypto.items.seal_visit_reason), as at booking, and the reminder policy
     of the visit type it seals (``appointments.reminders_wanted``).
     """
-    offer = session.get(WaitlistOffer, (practice_id, offer_id))
-    if offer is None:
-        raise NotFound("offer not found")
-    # Somebody else's offer answers exactly like a missing one.
-    entry, _patient = reach_entry(
-        session, principal=principal, practice_id=practice_id, entry_id=offer.entry_id, what="offer"
+    offer, entry = reach_offer(
+        session, principal=principal, practice_id=practice_id, offer_id=offer_id
     )
     appointment = session.get(Appointment, (practice_id, offer.appointment_id))
     assert appointment is not None

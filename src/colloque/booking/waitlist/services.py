@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PatientTarget, require
+from colloque.authorization.policy import Action
 from colloque.booking.models import Appointment
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
 from colloque.booking.waitlist.offers import (
@@ -25,9 +25,10 @@ from colloque.booking.waitlist.offers import (
     pending_offer,
     reach_entry,
 )
-from colloque.errors import Duplicate, InvalidInput, NotFound, RuleViolation, Unauthenticated
+from colloque.errors import Duplicate, InvalidInput, RuleViolation, Unauthenticated
 from colloque.ids import new_id
 from colloque.patients.models import Patient
+from colloque.patients.services import reach_held_patient
 from colloque.principal import Principal
 from colloque.scheduling.domain import check_horizon
 from colloque.scheduling.loading import load_agenda
@@ -48,15 +49,8 @@ def do_join_waitlist(
     first_day: date,
     last_day: date,
 ) -> WaitlistEntry:
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("patient not found", field="patient_id")
-    require(
-        principal,
-        Action.PATIENT_WAITLIST_MANAGE,
-        PatientTarget(patient.holder_account_id),
-        what="patient",
-        field="patient_id",
+    reach_held_patient(
+        session, principal=principal, action=Action.PATIENT_WAITLIST_MANAGE, patient_id=patient_id
     )
     loaded = load_agenda(session, practice_id=practice_id, practitioner_id=practitioner_id)
     if not any(
