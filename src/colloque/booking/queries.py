@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from colloque.booking.models import ACTIVE_STATUSES, Appointment
@@ -106,15 +106,9 @@ def busy_of_practitioners(
     query (the search cache's rebuild), in order of start."""
     busy: dict[UUID, list[Busy]] = {practitioner_id: [] for practitioner_id in practice_ids}
     rows = session.execute(
-        select(
-            Appointment.practitioner_id,
-            Appointment.practice_id,
-            Appointment.starts_at,
-            Appointment.blocked_until,
-        )
+        select(Appointment.practitioner_id, Appointment.starts_at, Appointment.blocked_until)
         .where(
-            Appointment.practice_id.in_({p for ids in practice_ids.values() for p in ids}),
-            Appointment.practitioner_id.in_(list(practice_ids)),
+            _at_their_practices(practice_ids),
             Appointment.starts_at < until,
             Appointment.blocked_until > start,
             or_(
@@ -124,10 +118,27 @@ def busy_of_practitioners(
         )
         .order_by(Appointment.starts_at)
     )
-    for practitioner_id, practice_id, starts_at, blocked_until in rows:
-        if practice_id in practice_ids[practitioner_id]:
-            busy[practitioner_id].append(Busy(start=starts_at, until=blocked_until))
+    for practitioner_id, starts_at, blocked_until in rows:
+        busy[practitioner_id].append(Busy(start=starts_at, until=blocked_until))
     return busy
+
+
+def _at_their_practices(practice_ids: Mapping[UUID, Collection[UUID]]) -> ColumnElement[bool]:
+    """Each practitioner's appointments at their own practices. For several, (practice,
+    practitioner) pairs: PostgreSQL walks the agenda index once per pair, where two lists of
+    ids would make it scan every combination (ten times slower for a hundred agendas)."""
+    if len(practice_ids) == 1:
+        ((practitioner_id, practices),) = practice_ids.items()
+        return Appointment.practice_id.in_(practices) & (
+            Appointment.practitioner_id == practitioner_id
+        )
+    return tuple_(Appointment.practice_id, Appointment.practitioner_id).in_(
+        [
+            (practice_id, practitioner_id)
+            for practitioner_id, practices in practice_ids.items()
+            for practice_id in practices
+        ]
+    )
 
 
 def lapse_holds(session: Session, *, holds: list[tuple[UUID, UUID]], now: datetime) -> None:

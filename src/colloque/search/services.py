@@ -23,7 +23,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     or_,
     select,
     tuple_,
@@ -45,6 +44,7 @@ from colloque.scheduling.models import (
 )
 from colloque.scheduling.slots import free_slots
 from colloque.scheduling.specialties import Specialty
+from colloque.storage.bulk import insert_rows
 from colloque.text import search_key
 
 #: Cached free slots per online visit type of an agenda.
@@ -122,9 +122,8 @@ def refresh_agendas(
                     }
                 )
         counts[key] = len(rows) - before
-    if rows:
-        # The table, not the entity: the ORM's bulk path costs more than the slot engine here.
-        session.execute(insert(NextSlot.metadata.tables[NextSlot.__tablename__]), rows)
+    # COPY on PostgreSQL: one statement per row cost more than the slot engine.
+    insert_rows(session, NextSlot.metadata.tables[NextSlot.__tablename__], rows)
     session.execute(
         update(PracticePractitioner)
         .where(
