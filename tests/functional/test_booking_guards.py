@@ -29,7 +29,8 @@ from colloque.booking.changes import (
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.reasons import SealedReason
 from colloque.booking.rules import CancelReason, Source, Status
-from colloque.booking.services import BookingRequest, do_book_appointment, translate_overlap
+from colloque.booking.ledger import translate_overlap
+from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.booking.waitlist.models import WaitlistOffer
 from colloque.booking.waitlist.offers import do_decide_offer
 from colloque.booking.waitlist.services import do_join_waitlist
