@@ -148,7 +148,8 @@ def do_plant_canaries(session: Session, *, now: datetime, practice_id: UUID, key
                 updated_at=min(now, starts_at) - _days(0, 1),
             )
             # A booked decoy takes the practitioner's time like any booking (the busy ledger),
-            # so that it looks like one; the next planting tries again if that night was taken.
+            # so that it looks like one. Should that night be taken at another practice, the
+            # practitioner keeps only the past decoy: one is enough to trip a reader.
             if status is Status.BOOKED and not ledger.try_claim(session, decoy):
                 continue
             session.add(decoy)
