@@ -20,14 +20,30 @@ from contextlib import contextmanager
 from uuid import UUID
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from colloque.booking.models import Appointment, PractitionerBusy
 from colloque.errors import SlotTaken
 
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK = "40P01"
 SLOT_TAKEN = "this slot was just taken"
+
+
+def _overlap_refused(exc: DBAPIError) -> bool:
+    """Whether PostgreSQL refused the write for overlapping time.
+
+    Two transactions inserting overlapping rows at once each put their row in the index, find
+    the other's and wait for it: PostgreSQL breaks that deadlock by failing one of them, "while
+    checking exclusion constraint". That one lost the race as surely as if it had come second.
+    """
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate == EXCLUSION_VIOLATION:
+        return True
+    diag = getattr(exc.orig, "diag", None)
+    context = getattr(diag, "context", None) or ""
+    return sqlstate == DEADLOCK and "exclusion constraint" in context
 
 
 @contextmanager
@@ -35,8 +51,8 @@ def translate_overlap() -> Iterator[None]:
     """Turn the database's refusal of an overlapping appointment into a 409."""
     try:
         yield
-    except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+    except DBAPIError as exc:
+        if _overlap_refused(exc):
             raise SlotTaken(SLOT_TAKEN, field="starts_at") from exc
         raise
 
@@ -77,19 +93,24 @@ def claim(session: Session, appointment: Appointment) -> None:
         )
 
 
-def try_claim(session: Session, appointment: Appointment) -> bool:
-    """:func:`claim`, answering False instead of failing the transaction when the time is
-    taken: for a waitlist hold, which a freed slot offers only if nobody took it meanwhile."""
+def try_add(session: Session, appointment: Appointment) -> bool:
+    """Add a new active appointment and claim its time, or, when the time is taken, neither,
+    answering False instead of failing the transaction: for a waitlist hold, which a freed slot
+    offers only if nobody took it meanwhile, and for a decoy."""
     if _serialised(session):
         try:
             _check_free(session, appointment)
         except SlotTaken:
             return False
+        session.add(appointment)
         claim(session, appointment)
         return True
     try:
-        # A refused insert aborts a PostgreSQL transaction: only its savepoint is rolled back.
+        # A refused write aborts a PostgreSQL transaction: only its savepoint is rolled back.
         with session.begin_nested():
+            session.add(appointment)
+            with translate_overlap():
+                session.flush()
             claim(session, appointment)
     except SlotTaken:
         return False

@@ -150,9 +150,10 @@ def do_plant_canaries(session: Session, *, now: datetime, practice_id: UUID, key
             # A booked decoy takes the practitioner's time like any booking (the busy ledger),
             # so that it looks like one. Should that night be taken at another practice, the
             # practitioner keeps only the past decoy: one is enough to trip a reader.
-            if status is Status.BOOKED and not ledger.try_claim(session, decoy):
+            if status is not Status.BOOKED:
+                session.add(decoy)
+            elif not ledger.try_add(session, decoy):
                 continue
-            session.add(decoy)
             _list(session, now, practice_id, appointment_id, "appointment")
             planted += 1
     session.flush()

@@ -231,9 +231,8 @@ def _make_offer(
         created_at=now,
         updated_at=now,
     )
-    if not ledger.try_claim(session, hold_row):
+    if not ledger.try_add(session, hold_row):
         return None
-    session.add(hold_row)
     offer = WaitlistOffer(
         practice_id=entry.practice_id,
         offer_id=new_id(),
