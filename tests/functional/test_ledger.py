@@ -93,7 +93,7 @@ def taken_elsewhere(db: Database, world: World, practice_id: UUID, starts_at: da
 
 def assert_ledger_mirrors_active_appointments(db: Database) -> None:
     with db.read() as session:
-        active = set(
+        active = {
             tuple(row)
             for row in session.execute(
                 select(
@@ -104,8 +104,8 @@ def assert_ledger_mirrors_active_appointments(db: Database) -> None:
                     Appointment.blocked_until,
                 ).where(Appointment.status.in_(ACTIVE_STATUSES))
             )
-        )
-        ledger = set(
+        }
+        ledger = {
             tuple(row)
             for row in session.execute(
                 select(
@@ -116,7 +116,7 @@ def assert_ledger_mirrors_active_appointments(db: Database) -> None:
                     PractitionerBusy.blocked_until,
                 )
             )
-        )
+        }
     assert ledger == active
 
 
