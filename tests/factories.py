@@ -25,12 +25,25 @@ from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
+from colloque.ids import new_id
 from colloque.keydirectory.services import proven_current
 from colloque.patients.registry import remember_patient
 from colloque.patients.services import Relationship, do_add_patient
 from colloque.principal import Principal, Role
 from colloque.scheduling.domain import PatientKind, VisitMode
-from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner, do_create_practice
+from colloque.scheduling.models import (
+    OpeningRange,
+    OpeningRangeVisitType,
+    Practice,
+    Practitioner,
+)
+from colloque.scheduling.services import (
+    AgendaRulesInput,
+    _add_agenda,
+    definition_changed,
+    do_add_practitioner,
+    do_create_practice,
+)
 from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import do_add_break, do_add_opening_range, do_add_visit_type
 from colloque.storage.engine import Database
@@ -265,6 +278,100 @@ def book(
             ),
             source=source,
         )
+
+
+@dataclass
+class SecondPractice:
+    """Another practice where the world's GP also works, run by the world's admin."""
+
+    practice_id: UUID
+    consultation_id: UUID  # 20 min, any patient, online
+
+
+def add_second_practice(
+    db: Database, clock: SettableClock, world: World, *, overlapping: bool
+) -> SecondPractice:
+    """The world's GP also works at "Cabinet Bis", with a 20-minute consultation.
+
+    Its hours are Saturday 09:00-12:00, or, ``overlapping``, Monday to Friday 09:00-12:00 over
+    the GP's hours at the first practice. The timetable refuses such hours (a person is in one
+    place at a time), so they are written as rows here: hours can still come to overlap (time
+    off at one practice withdrawn after an extra opening at the other), and a practice may book
+    outside its hours; the busy ledger must hold whatever the hours say. Nor is there a use case
+    for a known practitioner to join a practice yet: the agenda is made as do_add_practitioner
+    makes it.
+    """
+    admin = world.admin.principal(db)
+    now = clock.now()
+    with db.write() as session:
+        practice = do_create_practice(
+            session,
+            now=now,
+            principal=admin,
+            name="Cabinet Bis",
+            address="3 rue du Bac",
+            postcode="75007",
+            city="Paris",
+            latitude=48.8566,
+            longitude=2.3253,
+        )
+        practice_id = practice.practice_id
+    admin = world.admin.principal(db)
+    with db.write() as session:
+        practice_row = session.get(Practice, practice_id)
+        practitioner = session.get(Practitioner, world.practitioner_id)
+        assert practice_row is not None
+        assert practitioner is not None
+        row = _add_agenda(
+            session,
+            practice_row,
+            practitioner,
+            AgendaRulesInput(slot_step_minutes=15, min_notice_minutes=60, max_horizon_days=60),
+        )
+        session.flush()
+        consultation_id = do_add_visit_type(
+            session,
+            now=now,
+            principal=admin,
+            practice_id=practice_id,
+            practitioner_id=world.practitioner_id,
+            label="Consultation",
+            duration_minutes=20,
+        ).visit_type_id
+        session.flush()
+        if not overlapping:
+            do_add_opening_range(
+                session,
+                now=now,
+                principal=admin,
+                practice_id=practice_id,
+                practitioner_id=world.practitioner_id,
+                weekday=5,
+                start_minute=9 * 60,
+                end_minute=12 * 60,
+                visit_type_ids=[consultation_id],
+            )
+        else:
+            for weekday in range(5):
+                opening = OpeningRange(
+                    practice_id=practice_id,
+                    opening_id=new_id(),
+                    practitioner_id=world.practitioner_id,
+                    weekday=weekday,
+                    start_minute=9 * 60,
+                    end_minute=12 * 60,
+                )
+                session.add(opening)
+                session.flush()
+                session.add(
+                    OpeningRangeVisitType(
+                        practice_id=practice_id,
+                        opening_id=opening.opening_id,
+                        visit_type_id=consultation_id,
+                    )
+                )
+            definition_changed(row)
+    return SecondPractice(practice_id=practice_id, consultation_id=consultation_id)
 
 
 def register_at_practice(

@@ -17,7 +17,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from colloque.accounts.grants import do_grant_operator_access
 from colloque.booking.access import list_my_appointments, list_practice_agenda
@@ -26,10 +26,11 @@ from colloque.booking.changes import (
     do_mark_appointment,
     do_reschedule_appointment,
 )
+from colloque.booking.ledger import translate_overlap
 from colloque.booking.models import Appointment, AppointmentEvent
 from colloque.booking.reasons import SealedReason
 from colloque.booking.rules import CancelReason, Source, Status
-from colloque.booking.services import BookingRequest, do_book_appointment, translate_overlap
+from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.booking.waitlist.models import WaitlistOffer
 from colloque.booking.waitlist.offers import do_decide_offer
 from colloque.booking.waitlist.services import do_join_waitlist
@@ -472,6 +473,26 @@ def test_an_overlap_caught_by_the_database_is_a_409_anything_else_is_not() -> No
     assert caught.value.field == "starts_at"
     with pytest.raises(IntegrityError), translate_overlap():
         raise IntegrityError("INSERT", {}, Unique())
+
+    # Two racing overlapping inserts wait for each other; PostgreSQL fails one as a deadlock
+    # found while checking the constraint: a loser of the race too. Any other deadlock is not.
+    class Diag:
+        def __init__(self, context: str | None) -> None:
+            self.context = context
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+        def __init__(self, context: str | None) -> None:
+            super().__init__("deadlock detected")
+            self.diag = Diag(context)
+
+    racing = 'while checking exclusion constraint on tuple (1,33) in relation "practitioner_busy"'
+    with pytest.raises(SlotTaken), translate_overlap():
+        raise OperationalError("INSERT", {}, Deadlock(racing))
+    for context in ('while updating tuple (0,1) in relation "accounts"', None):
+        with pytest.raises(OperationalError), translate_overlap():
+            raise OperationalError("UPDATE", {}, Deadlock(context))
 
 
 def test_naive_instants_never_reach_the_database(

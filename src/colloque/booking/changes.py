@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action
-from colloque.booking import queries
+from colloque.booking import ledger, queries
 from colloque.booking.access import (
     AppointmentView,
     audit_appointment,
@@ -35,7 +35,7 @@ from colloque.booking.rules import (
     check_markable,
     check_patient_cutoff,
 )
-from colloque.booking.services import take_time, translate_overlap
+from colloque.booking.services import take_time
 from colloque.booking.waitlist import offers as waitlist
 from colloque.errors import InvalidInput, NotFound, RuleViolation
 from colloque.metrics import BookingAction, count_booking_on_commit
@@ -116,6 +116,7 @@ def cancel(
     appointment.cancel_reason = reason.value
     appointment.updated_at = now
     session.flush()
+    ledger.release(session, appointment)
     event_id = record_event(
         session, appointment, now=now, principal=principal, kind="cancelled", reason=reason.value
     )
@@ -253,8 +254,9 @@ def do_reschedule_appointment(
     appointment.blocked_until = blocked_until
     appointment.outside_hours = outside_hours
     appointment.updated_at = now
-    with translate_overlap():
+    with ledger.translate_overlap():
         session.flush()
+    ledger.move(session, appointment, previous_practitioner_id=previous_practitioner_id)
     event_id = record_event(
         session,
         appointment,
@@ -338,6 +340,7 @@ def do_mark_appointment(
     check_markable(status=Status(appointment.status), starts_at=appointment.starts_at, now=now)
     appointment.status = outcome.value
     appointment.updated_at = now
+    ledger.release(session, appointment)
     event_id = record_event(
         session,
         appointment,

@@ -2,8 +2,10 @@
 
 Double booking is impossible at the database level. On PostgreSQL an exclusion constraint
 (btree_gist, added by the migration) forbids two active rows of one agenda whose
-``[starts_at, blocked_until)`` ranges overlap. On SQLite, write transactions are serialised
-(``BEGIN IMMEDIATE``) and the overlap check runs inside them.
+``[starts_at, blocked_until)`` ranges overlap, and the busy ledger (``practitioner_busy``) holds
+the same time per practitioner with its own exclusion constraint, so that one person is not booked
+twice through two practices. On SQLite, write transactions are serialised (``BEGIN IMMEDIATE``)
+and the overlap checks run inside them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    PrimaryKeyConstraint,
     String,
     Uuid,
 )
@@ -96,6 +99,32 @@ class Appointment(Base):
     outside_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PractitionerBusy(Base):
+    """The busy ledger: the time of one active appointment, keyed by its practitioner.
+
+    A row exists exactly while its appointment is active (``ACTIVE_STATUSES``), with the same
+    ``[starts_at, blocked_until)``; booking/ledger.py writes it in the transaction that changes
+    the appointment. On PostgreSQL the migration adds ``ex_practitioner_busy_no_overlap``
+    (practitioner_id WITH =, the range WITH &&): the constraint the per-practice one cannot be.
+    No foreign key to the appointment: sharded by practitioner, it lives apart from the practice's
+    rows (docs/scaling.md).
+    """
+
+    __tablename__ = "practitioner_busy"
+    __table_args__ = (
+        PrimaryKeyConstraint("practitioner_id", "appointment_id"),
+        CheckConstraint("starts_at < blocked_until", name="period"),
+        {"info": shard(ShardKind.PRACTITIONER)},
+    )
+
+    practitioner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practitioners.practitioner_id"))
+    appointment_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: Where the appointment lives (its key is (practice_id, appointment_id)).
+    practice_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 EVENT_KINDS = (

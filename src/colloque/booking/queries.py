@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, case, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from colloque.booking import ledger
 from colloque.booking.models import ACTIVE_STATUSES, Appointment
 from colloque.booking.rules import Status
 from colloque.booking.waitlist.models import WaitlistEntry, WaitlistOffer
@@ -141,10 +142,18 @@ def _at_their_practices(practice_ids: Mapping[UUID, Collection[UUID]]) -> Column
     )
 
 
-def lapse_holds(session: Session, *, holds: list[tuple[UUID, UUID]], now: datetime) -> None:
-    """Free expired waitlist holds. The database constraint sees a hold as active until its
-    status changes, so this runs before the time is taken again. The entry that was offered the
-    hold waits again (or has expired), as when the upkeep lapses it."""
+def lapse_holds(
+    session: Session, *, practitioner_id: UUID, holds: list[tuple[UUID, UUID]], now: datetime
+) -> None:
+    """Free expired waitlist holds of one practitioner. The database constraints (the agenda's,
+    the busy ledger's) see a hold as active until its status changes and its ledger row goes, so
+    this runs before the time is taken again. The entry that was offered the hold waits again
+    (or has expired), as when the upkeep lapses it."""
+    ledger.release_ids(
+        session,
+        practitioner_id=practitioner_id,
+        appointment_ids=[appointment_id for _practice_id, appointment_id in holds],
+    )
     for practice_id, appointment_id in holds:
         session.execute(
             update(Appointment)

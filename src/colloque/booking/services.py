@@ -2,25 +2,24 @@
 
 Each function checks the principal with the one policy, applies the booking rules, makes the
 change with its history event, audit event and outbox message, and leaves the commit to the
-caller. On PostgreSQL the exclusion constraint is the last word on overlaps: a racing insert that
-slipped past the check fails there and becomes the same 409 as a check that caught it.
+caller. On PostgreSQL the exclusion constraints are the last word on overlaps, the agenda's and
+the practitioner's busy ledger's (ledger.py): a racing insert that slipped past the check fails
+there and becomes the same 409 as a check that caught it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction
 from colloque.authorization.policy import Action, PracticeTarget, require
-from colloque.booking import queries
+from colloque.booking import ledger, queries
 from colloque.booking.access import audit_appointment
 from colloque.booking.history import record_event
 from colloque.booking.models import Appointment
@@ -35,7 +34,6 @@ from colloque.booking.rules import (
 )
 from colloque.errors import (
     InvalidInput,
-    SlotTaken,
     Unauthenticated,
     UnusableId,
 )
@@ -48,19 +46,6 @@ from colloque.principal import Principal
 from colloque.scheduling.domain import VisitTypeInfo, check_horizon
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.slots import check_slot
-
-EXCLUSION_VIOLATION = "23P01"
-
-
-@contextmanager
-def translate_overlap() -> Iterator[None]:
-    """Turn the database's refusal of an overlapping appointment into a 409."""
-    try:
-        yield
-    except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
-            raise SlotTaken("this slot was just taken", field="starts_at") from exc
-        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +159,9 @@ def do_book_appointment(
         updated_at=now,
     )
     session.add(appointment)
-    with translate_overlap():
+    with ledger.translate_overlap():
         session.flush()
+    ledger.claim(session, appointment)
     if not by_practice:
         remember_patient(
             session, practice_id=request.practice_id, patient_id=patient.patient_id, now=now
@@ -291,7 +277,12 @@ def take_time(
         blocked_until=blocked_until,
     )
     if nearby.expired_holds:
-        queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
+        queries.lapse_holds(
+            session,
+            practitioner_id=loaded.practitioner_id,
+            holds=nearby.expired_holds,
+            now=now,
+        )
     queries.drop_cached_slots(
         session,
         practice_ids=loaded.practitioner_practice_ids,

@@ -24,6 +24,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from colloque.booking import ledger
 from colloque.booking.models import Appointment
 from colloque.booking.rules import Status
 from colloque.containment.models import Canary
@@ -130,24 +131,29 @@ def do_plant_canaries(session: Session, *, now: datetime, practice_id: UUID, key
             day = (now + offset).replace(hour=2, minute=15 * secrets.randbelow(4), second=0)
             starts_at = day.replace(microsecond=0)
             appointment_id = new_canary_id(key)
-            session.add(
-                Appointment(
-                    practice_id=practice_id,
-                    appointment_id=appointment_id,
-                    practitioner_id=practitioner_id,
-                    patient_id=secrets.choice(patients),
-                    booked_by_account_id=None,
-                    specialty=specialty,
-                    starts_at=starts_at,
-                    ends_at=starts_at + timedelta(minutes=15),
-                    blocked_until=starts_at + timedelta(minutes=15),
-                    status=status.value,
-                    source="practice",
-                    reminders_wanted=False,
-                    created_at=min(now, starts_at) - _days(1, 60),
-                    updated_at=min(now, starts_at) - _days(0, 1),
-                )
+            decoy = Appointment(
+                practice_id=practice_id,
+                appointment_id=appointment_id,
+                practitioner_id=practitioner_id,
+                patient_id=secrets.choice(patients),
+                booked_by_account_id=None,
+                specialty=specialty,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(minutes=15),
+                blocked_until=starts_at + timedelta(minutes=15),
+                status=status.value,
+                source="practice",
+                reminders_wanted=False,
+                created_at=min(now, starts_at) - _days(1, 60),
+                updated_at=min(now, starts_at) - _days(0, 1),
             )
+            # A booked decoy takes the practitioner's time like any booking (the busy ledger),
+            # so that it looks like one. Should that night be taken at another practice, the
+            # practitioner keeps only the past decoy: one is enough to trip a reader.
+            if status is not Status.BOOKED:
+                session.add(decoy)
+            elif not ledger.try_add(session, decoy):
+                continue
             _list(session, now, practice_id, appointment_id, "appointment")
             planted += 1
     session.flush()

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from colloque.booking.models import Appointment
+from colloque.booking.models import ACTIVE_STATUSES, Appointment
 from colloque.containment.canaries import do_plant_canaries
 from colloque.demo.filler import MAX_FILL, AgendaGrid, AppointmentWriter, PatientPool, Piece, Row
 from colloque.demo.network import AGENDA_TABLES, Network, agenda_rows, plan_network
@@ -56,6 +56,7 @@ BULK_TABLES = (
     "patients",
     "appointments",
     "appointment_events",
+    "practitioner_busy",
 )
 #: Concurrent writer threads on PostgreSQL.
 WRITERS = 2
@@ -316,6 +317,23 @@ def _write_appointments(db: Database, appointments: list[Row], events: list[Row]
     with db.write() as session:
         insert_rows(session, "appointments", appointments)
         insert_rows(session, "appointment_events", events)
+        # The busy ledger holds the active ones (booking/ledger.py); the filler already kept one
+        # practitioner's appointments apart across their practices.
+        insert_rows(
+            session,
+            "practitioner_busy",
+            [
+                {
+                    "practitioner_id": row["practitioner_id"],
+                    "appointment_id": row["appointment_id"],
+                    "practice_id": row["practice_id"],
+                    "starts_at": row["starts_at"],
+                    "blocked_until": row["blocked_until"],
+                }
+                for row in appointments
+                if row["status"] in ACTIVE_STATUSES
+            ],
+        )
     return len(appointments)
 
 

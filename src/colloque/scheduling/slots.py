@@ -45,7 +45,7 @@ from colloque.scheduling.timeline import (
     wall_instant,
 )
 
-__all__ = ["OpenSegment", "check_slot", "free_slots", "open_segments"]
+__all__ = ["OpenSegment", "check_slot", "first_clash", "free_slots", "open_segments"]
 
 _DAY = timedelta(days=1)
 _MIDNIGHT = time(0)
@@ -174,6 +174,45 @@ def open_segments(agenda: Agenda, day: date) -> list[OpenSegment]:
     ]
     segments.sort(key=lambda segment: (segment.start, segment.end))
     return segments
+
+
+def first_clash(
+    agenda: Agenda, others: Sequence[Agenda], *, first_day: date, last_day: date
+) -> date | None:
+    """The first local day of ``first_day``..``last_day`` on which ``agenda`` is open while one
+    of ``others`` is open too, or None. ``others`` are the same practitioner's agendas at other
+    practices: one person, one place at a time. Open means as bookings see it, breaks, holidays
+    and absences taken out, so that time off at one practice frees the practitioner for another.
+    The other agendas' days are taken one day wider on each side, for practices in other zones.
+    """
+    theirs = sorted(
+        piece
+        for other in others
+        for piece in _open_pieces(other, first_day=first_day - _DAY, last_day=last_day + _DAY)
+    )
+    # Merged into disjoint pieces, their ends ascend with their starts: one bisect per piece.
+    merged: list[Piece] = []
+    for start, end in theirs:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    ends = [end for _start, end in merged]
+    planner = _Planner(agenda, first_day=first_day, last_day=last_day)
+    for day in planner.days():
+        for opening in planner.openings(day):
+            for start, end in opening.available:
+                index = bisect_right(ends, start)
+                if index < len(merged) and merged[index][0] < end:
+                    return day.day
+    return None
+
+
+def _open_pieces(agenda: Agenda, *, first_day: date, last_day: date) -> Iterator[Piece]:
+    planner = _Planner(agenda, first_day=first_day, last_day=last_day)
+    for day in planner.days():
+        for opening in planner.openings(day):
+            yield from opening.available
 
 
 # -- Per-day planning ------------------------------------------------------------------------

@@ -30,6 +30,9 @@ class ShardKind(enum.StrEnum):
     #: Keyed by something else than a practice (accounts, the audit chain); stays on the coordinator
     #: or is distributed by its own key.
     GLOBAL = "global"
+    #: Keyed by practitioner_id, distributed by it (the busy ledger, docs/scaling.md): one person's
+    #: time across every practice they work at, on one shard.
+    PRACTITIONER = "practitioner"
 
 
 SHARD_KEY = "shard"

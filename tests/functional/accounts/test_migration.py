@@ -327,3 +327,99 @@ def test_sqlite_clinical_groups_migrate_both_ways(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_clinical_groups_migrate_both_ways(empty_postgres: str) -> None:
     _clinical_groups_round_trip(empty_postgres)
+
+
+def _busy_ledger_backfill(url: str) -> set[str]:
+    """Active appointments of one practitioner written under 0029, among them a double booking
+    across two practices (the hole 0030 closes), then the upgrade: the ledger rows, by label."""
+    config = alembic_config(url)
+    command.upgrade(config, "0029")
+    engine = create_engine(normalise_url(url))
+    ids = ("practice_id", "appointment_id", "practitioner_id", "patient_id")
+    appointments = sa.table(
+        "appointments",
+        *(sa.column(name, sa.Uuid()) for name in ids),
+        *(sa.column(name) for name in ("specialty", "status", "source")),
+        *(
+            sa.column(name, UTCDateTime())
+            for name in ("starts_at", "ends_at", "blocked_until", "hold_expires_at")
+        ),
+        *(sa.column(name, UTCDateTime()) for name in ("created_at", "updated_at")),
+    )
+    practitioner, first, second = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    nine = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    labels: dict[uuid.UUID, str] = {}
+    rows = (
+        ("first", first, 0, "booked"),
+        ("double", second, 10, "booked"),  # booked later through the other practice
+        ("cancelled", first, 0, "cancelled_by_patient"),
+        ("held", first, 60, "held"),
+    )
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # The rows' practices, patients and agendas do not matter here.
+                connection.execute(text("SET LOCAL session_replication_role = replica"))
+            practitioners = sa.table(
+                "practitioners",
+                sa.column("practitioner_id", sa.Uuid()),
+                *(sa.column(name) for name in ("title", "first_name", "last_name", "name_key")),
+                *(sa.column(name) for name in ("specialty", "languages", "accepts_new_patients")),
+                sa.column("created_at", UTCDateTime()),
+            )
+            connection.execute(
+                practitioners.insert().values(
+                    practitioner_id=practitioner,
+                    title="",
+                    first_name="Claire",
+                    last_name="Martin",
+                    name_key="claire martin | martin claire",
+                    specialty="general_practice",
+                    languages=",fr,",
+                    accepts_new_patients=True,
+                    created_at=nine,
+                )
+            )
+            for created, (label, practice, minutes, status) in enumerate(rows):
+                appointment_id = uuid.uuid4()
+                labels[appointment_id] = label
+                starts_at = nine + timedelta(minutes=minutes)
+                connection.execute(
+                    appointments.insert().values(
+                        practice_id=practice,
+                        appointment_id=appointment_id,
+                        practitioner_id=practitioner,
+                        patient_id=uuid.uuid4(),
+                        specialty="general_practice",
+                        status=status,
+                        source="online",
+                        starts_at=starts_at,
+                        ends_at=starts_at + timedelta(minutes=20),
+                        blocked_until=starts_at + timedelta(minutes=20),
+                        hold_expires_at=nine if status == "held" else None,
+                        created_at=nine - timedelta(days=10 - created),
+                        updated_at=nine - timedelta(days=10 - created),
+                    )
+                )
+        command.upgrade(config, "0030")
+        with engine.connect() as connection:
+            busy = connection.execute(text("SELECT appointment_id FROM practitioner_busy"))
+            found = {labels[uuid.UUID(str(value))] for value in busy.scalars()}
+        command.downgrade(config, "0029")
+        with engine.connect() as connection:
+            assert "practitioner_busy" not in set(inspect(connection).get_table_names())
+        return found
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_busy_ledger_is_filled_from_active_appointments(tmp_path: Path) -> None:
+    # SQLite serialised every booking: it cannot hold the double booking; were it there, it would
+    # be copied, there being no constraint to refuse it.
+    found = _busy_ledger_backfill(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    assert found == {"first", "double", "held"}
+
+
+@pytest.mark.postgres
+def test_postgres_busy_ledger_keeps_the_first_of_a_double_booking(empty_postgres: str) -> None:
+    assert _busy_ledger_backfill(empty_postgres) == {"first", "held"}

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
-from colloque.booking.models import Appointment
+from colloque.booking.models import Appointment, PractitionerBusy
 from colloque.clock import SettableClock
 from colloque.containment.canaries import (
     PATIENTS_PER_PRACTICE,
@@ -160,3 +160,31 @@ def test_decoys_trip_at_once_and_stay_out_of_everything_else(
             )
             == 0
         )
+
+
+def test_a_booked_decoy_never_takes_time_taken_elsewhere(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """The booked decoy takes the practitioner's time in the busy ledger like any booking; where
+    that night is taken (at another practice), only the past decoy is planted."""
+    key = canary_key(make_app(db, clock))
+    now = clock.now()
+    with db.write() as session:
+        session.execute(
+            insert(PractitionerBusy).values(
+                practitioner_id=world.practitioner_id,
+                appointment_id=new_id(),
+                practice_id=new_id(),
+                starts_at=now + timedelta(days=3 * 365 - 1),
+                blocked_until=now + timedelta(days=8 * 365 + 1),
+            )
+        )
+    with db.write() as session:
+        assert do_plant_canaries(session, now=now, practice_id=world.practice_id, key=key) == (
+            PATIENTS_PER_PRACTICE + 1
+        )
+        decoys = session.scalars(
+            select(Appointment.status).where(Appointment.practitioner_id == world.practitioner_id)
+        ).all()
+        assert decoys == ["done"]
+        assert session.scalar(select(func.count()).select_from(PractitionerBusy)) == 1

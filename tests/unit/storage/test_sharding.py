@@ -42,3 +42,19 @@ def test_practice_tables_lead_with_practice_id() -> None:
 def test_no_cascade_into_the_audit_log() -> None:
     audit = load_metadata().tables["audit_events"]
     assert not audit.foreign_key_constraints
+
+
+def test_practitioner_tables_lead_with_practitioner_id_and_stay_off_practice_shards() -> None:
+    """One person's time on one shard, whatever practices they work at (docs/scaling.md)."""
+    metadata = load_metadata()
+    practitioner_tables = {
+        name for name, t in metadata.tables.items() if t.info[SHARD_KEY] == ShardKind.PRACTITIONER
+    }
+    assert practitioner_tables == {"practitioner_busy"}
+    for name in practitioner_tables:
+        table = metadata.tables[name]
+        assert next(c.name for c in table.primary_key.columns) == "practitioner_id"
+        for fk in table.foreign_key_constraints:
+            assert fk.referred_table.info[SHARD_KEY] == ShardKind.REFERENCE, (
+                f"{name} -> {fk.referred_table.name}: only reference tables are reachable"
+            )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PatientTarget, require
-from colloque.booking import queries
+from colloque.booking import ledger, queries
 from colloque.booking.history import record_event
 from colloque.booking.models import Appointment
 from colloque.booking.reasons import SealedReason, store_reason
@@ -216,7 +216,9 @@ def offer_freed_time(
         if problem is not None:
             continue
         if nearby.expired_holds:
-            queries.lapse_holds(session, holds=nearby.expired_holds, now=now)
+            queries.lapse_holds(
+                session, practitioner_id=practitioner_id, holds=nearby.expired_holds, now=now
+            )
         return _make_offer(
             session,
             now=now,
@@ -242,7 +244,10 @@ def _make_offer(
     ends_at: datetime,
     blocked_until: datetime,
     hold: timedelta,
-) -> WaitlistOffer:
+) -> WaitlistOffer | None:
+    """The hold and its offer; none when the practitioner's time was taken meanwhile at another
+    practice (the busy ledger refuses it): the freed time then is not free, and the change that
+    freed it goes on without an offer."""
     expires_at = min(now + hold, starts_at)
     hold_row = Appointment(
         practice_id=entry.practice_id,
@@ -261,7 +266,8 @@ def _make_offer(
         created_at=now,
         updated_at=now,
     )
-    session.add(hold_row)
+    if not ledger.try_add(session, hold_row):
+        return None
     offer = WaitlistOffer(
         practice_id=entry.practice_id,
         offer_id=new_id(),
@@ -325,9 +331,13 @@ def do_decide_offer(
     offer, entry = reach_offer(
         session, principal=principal, practice_id=practice_id, offer_id=offer_id
     )
-    appointment = session.get(Appointment, (practice_id, offer.appointment_id))
+    # Locked: a booking elsewhere may be lapsing this very hold (queries.lapse_holds); then the
+    # hold is no longer there to take, whatever the offer row said when it was read.
+    appointment = session.get(
+        Appointment, (practice_id, offer.appointment_id), with_for_update=True
+    )
     assert appointment is not None
-    if offer.outcome != "pending":
+    if offer.outcome != "pending" or appointment.status != Status.HELD:
         raise RuleViolation("this offer is no longer open", rule="offer_closed")
     if offer.expires_at <= now:
         # The upkeep worker closes it and passes the slot on (see lapse_due_offers).
@@ -395,6 +405,7 @@ def close_offer(
     appointment.status = Status.HOLD_LAPSED.value
     appointment.hold_expires_at = None
     appointment.updated_at = now
+    ledger.release(session, appointment)
     record_event(
         session,
         appointment,

@@ -19,7 +19,7 @@ from alembic import op
 from colloque.storage.types import UTCDateTime
 
 revision: str = "0031"
-down_revision: str | None = "0029"
+down_revision: str | None = "0030"
 branch_labels: str | None = None
 depends_on: str | None = None
 
