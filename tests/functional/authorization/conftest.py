@@ -36,9 +36,12 @@ class Sleeps:
 
 
 def make_app(
-    database: Database, clock: SettableClock, limits: ProbingLimits = NO_PROBING_LIMITS
+    database: Database,
+    clock: SettableClock,
+    limits: ProbingLimits = NO_PROBING_LIMITS,
+    settings: Settings | None = None,
 ) -> tuple[FastAPI, Sleeps]:
-    app = create_app(Settings(run_refresher=False), database=database, clock=clock)
+    app = create_app(settings or Settings(run_refresher=False), database=database, clock=clock)
     sleeps = Sleeps()
     # The app's own guard (its notices of a lock), with these limits and a recorded sleep.
     app.state.probing = replace(app.state.probing, limits=limits, sleep=sleeps)
