@@ -42,13 +42,6 @@ from colloque.scheduling.timeline import window_end, window_start
 from colloque.scheduling.versions import check_version
 
 
-def get_patient(session: Session, patient_id: UUID) -> Patient:
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("patient not found", field="patient_id")
-    return patient
-
-
 def audit_appointment(
     session: Session,
     appointment: Appointment,
@@ -162,7 +155,9 @@ def view_appointment(
 ) -> AppointmentView:
     """One appointment the principal just reached or changed, read as the practice or as the
     patient's manager."""
-    rows = [PatientAppointmentRow(appointment, get_patient(session, appointment.patient_id))]
+    # The appointment's foreign key guarantees its patient: nothing to answer if it were missing.
+    patient = session.get_one(Patient, appointment.patient_id)
+    rows = [PatientAppointmentRow(appointment, patient)]
     if as_practice:
         return practice_views(
             session, principal=principal, practice_id=appointment.practice_id, rows=rows
