@@ -33,7 +33,7 @@ from colloque.keydirectory.exports import export_checkpoints
 from colloque.keydirectory.witnesses import HttpWitness
 from colloque.principal import ANONYMOUS
 from colloque.records.upkeep import sweep_document_blobs
-from colloque.search.services import agendas_due, refresh_agendas
+from colloque.search.cache import agendas_due, refresh_agendas
 from colloque.storage.blobs import BlobStore
 from colloque.storage.engine import Database
 

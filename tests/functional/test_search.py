@@ -17,6 +17,7 @@ from colloque.scheduling.models import NextSlot, PracticePractitioner
 from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner
 from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
+from colloque.search import cache
 from colloque.search import services as search
 from colloque.search.services import SearchQuery
 from colloque.storage.engine import Database
@@ -141,7 +142,7 @@ def test_refreshing_agendas_together_caches_what_one_at_a_time_does(
     assert len(keys) == 10
     for practice_id, practitioner_id in keys:
         with db.write() as session:
-            search.refresh_agenda(
+            cache.refresh_agenda(
                 session, now=clock.now(), practice_id=practice_id, practitioner_id=practitioner_id
             )
     one_at_a_time = _cached_slots(db)
@@ -152,7 +153,7 @@ def test_refreshing_agendas_together_caches_what_one_at_a_time_does(
     with db.write() as session:
         session.execute(delete(NextSlot))
         with count_queries(db) as statements:
-            counts = search.refresh_agendas(session, now=clock.now(), keys=[*keys, gone])
+            counts = cache.refresh_agendas(session, now=clock.now(), keys=[*keys, gone])
     assert set(counts) == set(keys)  # the missing agenda is left out
     assert sum(counts.values()) == len(one_at_a_time)
     assert _cached_slots(db) == one_at_a_time
@@ -161,7 +162,7 @@ def test_refreshing_agendas_together_caches_what_one_at_a_time_does(
     with db.write() as session:
         session.execute(delete(NextSlot))
         with count_queries(db) as two:
-            search.refresh_agendas(session, now=clock.now(), keys=keys[:2])
+            cache.refresh_agendas(session, now=clock.now(), keys=keys[:2])
     # The same statements for two agendas as for ten: none per agenda.
     assert len(two) == len(statements)
 
@@ -171,6 +172,6 @@ def test_refreshing_a_removed_agenda_says_it_is_not_found(
 ) -> None:
     world = build_world(db, clock)
     with db.write() as session, pytest.raises(NotFound):
-        search.refresh_agenda(
+        cache.refresh_agenda(
             session, now=clock.now(), practice_id=world.practice_id, practitioner_id=uuid.uuid4()
         )

@@ -1,6 +1,6 @@
 """Building the search cache of every demo agenda with the real refresher.
 
-:func:`colloque.search.services.refresh_agendas` is mostly Python work (loading the agenda, the
+:func:`colloque.search.cache.refresh_agendas` is mostly Python work (loading the agenda, the
 slot engine, the ORM), so on PostgreSQL a few worker processes share the agendas; SQLite has one
 writer at a time and refreshes in this process.
 """
@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from datetime import datetime
 from uuid import UUID
 
-from colloque.search.services import refresh_agendas
+from colloque.search.cache import refresh_agendas
 from colloque.storage.engine import Database
 
 AgendaKey = tuple[UUID, UUID]

@@ -27,7 +27,7 @@ from colloque.scheduling.domain import (
     VisitMode,
     check_horizon,
 )
-from colloque.scheduling.loading import load_agenda, minute_to_time
+from colloque.scheduling.loading import load_agendas, minute_to_time
 from colloque.scheduling.models import (
     AgendaBreak,
     AgendaOverride,
@@ -346,8 +346,10 @@ def _check_elsewhere(
     practice = get_practice(session, practice_id=practice_id)
     own = Agenda(timezone=ZoneInfo(practice.timezone), weekly=(), overrides=(extra,))
     others = [
-        load_agenda(session, practice_id=other, practitioner_id=practitioner_id).agenda
-        for other in elsewhere
+        loaded.agenda
+        for loaded in load_agendas(
+            session, [(other, practitioner_id) for other in elsewhere]
+        ).values()
     ]
     if first_clash(own, others, first_day=extra.first_day, last_day=extra.last_day) is not None:
         raise InvalidInput(
