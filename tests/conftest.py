@@ -88,6 +88,9 @@ def postgres_url() -> Iterator[str]:
     name = f"colloque_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test's commits need not survive a crash of the server; waiting for each WAL flush
+        # cost about a millisecond per commit, over tens of thousands of them.
+        connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     yield url
@@ -96,16 +99,23 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate_all(database: Database) -> None:
-    tables = ", ".join(f'"{t}"' for t in load_metadata().tables)
+def empty_all(database: Database) -> None:
+    """Delete every row of a PostgreSQL test database, as its superuser.
+
+    Not TRUNCATE: over the schema's tables it took about 150 ms, a new file for each table,
+    against about 10 ms for DELETE on the few rows a test leaves. The replica role skips the
+    triggers, both the foreign keys' (so the order does not matter) and the audit tables'
+    append-only ones (which refuse DELETE, as they should to the application)."""
     with database.writer_engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables}"))
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in load_metadata().tables:
+            connection.execute(text(f'DELETE FROM "{table}"'))
 
 
 @pytest.fixture
 def postgres_db(postgres_url: str) -> Iterator[Database]:
     database = Database(postgres_url, pool_size=20)
-    _truncate_all(database)
+    empty_all(database)
     # Same database URL, fresh rows: snapshots of the previous test's agendas must go.
     AGENDAS.clear()
     yield database

@@ -41,7 +41,7 @@ from uuid import UUID
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import TEST_COST, AccountsConfig
@@ -78,10 +78,9 @@ from colloque.scheduling.models import (
 )
 from colloque.scheduling.services import rules_version, settings_version
 from colloque.scheduling.timetable_editing import break_version, opening_version, override_version
-from colloque.schema import load_metadata
 from colloque.storage.engine import Database
 from colloque.versions import version_of
-from tests.conftest import T0
+from tests.conftest import T0, empty_all
 from tests.functional.authorization.conftest import MATRIX_RUNS, make_app
 from tests.functional.authorization.scene import (
     ADMIN_OF,
@@ -1852,12 +1851,6 @@ class Matrix:
         return failures
 
 
-def _truncate(database: Database) -> None:
-    tables = ", ".join(f'"{t}"' for t in load_metadata().tables)
-    with database.writer_engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables}"))
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -1873,7 +1866,7 @@ def matrix(
         database = Database(f"sqlite:///{path}")
     else:
         database = Database(request.getfixturevalue("postgres_url"), pool_size=10)
-        _truncate(database)
+        empty_all(database)
     clock = SettableClock(T0)
     app, _sleeps = make_app(database, clock)
     scene = MatrixScene(database, clock, AccountsConfig.from_settings(app.state.settings))
