@@ -126,6 +126,16 @@ class PreconditionFailed(ColloqueError):
     title = "Precondition failed"
 
 
+class Busy(ColloqueError):
+    """The transaction lost to a concurrent one (a deadlock, a serialisation failure) and was
+    rolled back whole: nothing was written, and the same request sent again should succeed."""
+
+    status = 503
+    code = "busy"
+    title = "Busy, try again"
+    retry_after = 1
+
+
 class TooLarge(ColloqueError):
     status = 413
     code = "too-large"

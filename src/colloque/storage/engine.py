@@ -18,9 +18,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from colloque.errors import Busy
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: PostgreSQL's refusals of a transaction that lost to a concurrent one: serialization_failure,
+#: deadlock_detected, lock_not_available. A service that expects one (the busy ledger's race)
+#: turns it into its own answer first; any other is worth the same request again.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
 def normalise_url(raw: str) -> URL:
@@ -118,15 +125,27 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
-        with self._writer() as session, session.begin():
+        with _transient_as_busy(), self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reader() as session, session.begin():
+        with _transient_as_busy(), self._reader() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.writer_engine.dispose()
         if self.reader_engine is not self.writer_engine:
             self.reader_engine.dispose()
+
+
+@contextmanager
+def _transient_as_busy() -> Iterator[None]:
+    """A transaction PostgreSQL broke off to let a concurrent one through, as :class:`Busy`
+    (503 with Retry-After, or the CLI's message) instead of an internal error."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+            raise Busy("a concurrent change got in the way; nothing was saved") from exc
+        raise
