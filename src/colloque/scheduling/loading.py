@@ -129,19 +129,26 @@ AGENDAS = AgendaCache()
 AgendaKey = tuple[UUID, UUID]
 
 
-def load_agenda(session: Session, *, practice_id: UUID, practitioner_id: UUID) -> LoadedAgenda:
+def load_agenda(
+    session: Session, *, practice_id: UUID, practitioner_id: UUID, cached: bool = True
+) -> LoadedAgenda:
     """The agenda as this transaction sees it: cached when its version has not moved."""
-    loaded = load_agendas(session, [(practice_id, practitioner_id)])
+    loaded = load_agendas(session, [(practice_id, practitioner_id)], cached=cached)
     if not loaded:
         raise NotFound("practitioner not found at this practice")
     return loaded[practice_id, practitioner_id]
 
 
-def load_agendas(session: Session, keys: Collection[AgendaKey]) -> dict[AgendaKey, LoadedAgenda]:
+def load_agendas(
+    session: Session, keys: Collection[AgendaKey], *, cached: bool = True
+) -> dict[AgendaKey, LoadedAgenda]:
     """Several agendas (practice, practitioner) as this transaction sees them, cached when their
     version has not moved; the ones that do not exist are left out. One query for the versions,
     and for those not cached the same ten queries however many there are: the search cache's
-    rebuild reads thousands of agendas."""
+    rebuild reads thousands of agendas.
+
+    ``cached=False`` neither reads nor fills the process's cache: for an agenda this
+    transaction changed, whose version may yet be rolled back and given to another change."""
     versions: dict[AgendaKey, int] = {
         (practice_id, practitioner_id): version
         for practice_id, practitioner_id, version in session.execute(
@@ -156,14 +163,15 @@ def load_agendas(session: Session, keys: Collection[AgendaKey]) -> dict[AgendaKe
     found: dict[AgendaKey, LoadedAgenda] = {}
     missing: dict[AgendaKey, int] = {}
     for key, version in versions.items():
-        cached = AGENDAS.get((database, *key), version)
-        if cached is None:
+        hit = AGENDAS.get((database, *key), version) if cached else None
+        if hit is None:
             missing[key] = version
         else:
-            found[key] = cached
+            found[key] = hit
     if missing:
         for loaded in _read_agendas(session, missing):
-            AGENDAS.put(database, loaded)
+            if cached:
+                AGENDAS.put(database, loaded)
             found[loaded.practice_id, loaded.practitioner_id] = loaded
     return found
 

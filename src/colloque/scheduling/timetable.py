@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
@@ -20,14 +19,14 @@ from colloque.errors import InvalidInput
 from colloque.ids import new_id
 from colloque.principal import Principal
 from colloque.scheduling.domain import (
-    Agenda,
     DateOverride,
     OverrideKind,
     PatientKind,
     VisitMode,
     check_horizon,
 )
-from colloque.scheduling.loading import load_agendas, minute_to_time
+from colloque.scheduling.elsewhere import check_extra_opening, check_opened_time
+from colloque.scheduling.loading import minute_to_time
 from colloque.scheduling.models import (
     AgendaBreak,
     AgendaOverride,
@@ -44,7 +43,6 @@ from colloque.scheduling.services import (
     get_agenda_row,
     get_practice,
 )
-from colloque.scheduling.slots import first_clash
 
 
 def do_add_visit_type(
@@ -232,6 +230,15 @@ def do_add_opening_range(
         for vt in ids
     )
     definition_changed(row)
+    session.flush()
+    check_opened_time(
+        session,
+        now=now,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        days=None,
+        field="start_minute",
+    )
     audit_agenda(session, now, principal, practice_id, practitioner_id)
     return opening
 
@@ -311,7 +318,7 @@ def check_override(
         if start_minute is None or end_minute is None:
             raise InvalidInput("an extra opening needs start and end times", field="start_minute")
         ids = _check_visit_types(session, practice_id, practitioner_id, visit_type_ids)
-        _check_elsewhere(
+        check_extra_opening(
             session,
             practice_id=practice_id,
             practitioner_id=practitioner_id,
@@ -327,35 +334,6 @@ def check_override(
     elif kind is OverrideKind.HOLIDAY and start_minute is not None:
         raise InvalidInput("a holiday closes whole days; give no times", field="start_minute")
     return ids
-
-
-def _check_elsewhere(
-    session: Session, *, practice_id: UUID, practitioner_id: UUID, extra: DateOverride
-) -> None:
-    """Refuse an extra opening over the practitioner's hours at another practice, as
-    :func:`check_opening` refuses a weekly one: hours there as they stand on those days (time off
-    there frees them), compared as instants, whatever the two practices' time zones."""
-    elsewhere = session.scalars(
-        select(PracticePractitioner.practice_id).where(
-            PracticePractitioner.practitioner_id == practitioner_id,
-            PracticePractitioner.practice_id != practice_id,
-        )
-    ).all()
-    if not elsewhere:
-        return
-    practice = get_practice(session, practice_id=practice_id)
-    own = Agenda(timezone=ZoneInfo(practice.timezone), weekly=(), overrides=(extra,))
-    others = [
-        loaded.agenda
-        for loaded in load_agendas(
-            session, [(other, practitioner_id) for other in elsewhere]
-        ).values()
-    ]
-    if first_clash(own, others, first_day=extra.first_day, last_day=extra.last_day) is not None:
-        raise InvalidInput(
-            "this opening overlaps the practitioner's hours at another practice",
-            field="start_minute",
-        )
 
 
 def do_add_override(

@@ -22,6 +22,7 @@ from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.errors import NotFound
 from colloque.principal import Principal
 from colloque.scheduling.domain import OverrideKind
+from colloque.scheduling.elsewhere import check_opened_time
 from colloque.scheduling.models import (
     AgendaBreak,
     AgendaOverride,
@@ -89,6 +90,28 @@ def _changed(
         get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
     )
     audit_agenda(session, now, principal, practice_id, practitioner_id)
+
+
+def _opened(
+    session: Session,
+    now: datetime,
+    practice_id: UUID,
+    practitioner_id: UUID,
+    *,
+    days: tuple[date, date] | None = None,
+    field: str | None = None,
+) -> None:
+    """The change may have opened time: flushed, then checked against the practitioner's hours
+    at other practices (``elsewhere.check_opened_time``)."""
+    session.flush()
+    check_opened_time(
+        session,
+        now=now,
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        days=days,
+        field=field,
+    )
 
 
 # --- weekly openings ----------------------------------------------------------------------------
@@ -173,6 +196,7 @@ def do_replace_opening(
         for vt in ids
     )
     _changed(session, now, principal, practice_id, opening.practitioner_id)
+    _opened(session, now, practice_id, opening.practitioner_id, field="start_minute")
     return opening, ids
 
 
@@ -239,6 +263,7 @@ def do_replace_break(
     check_weekly(weekday, start_minute, end_minute)
     pause.weekday, pause.start_minute, pause.end_minute = weekday, start_minute, end_minute
     _changed(session, now, principal, practice_id, pause.practitioner_id)
+    _opened(session, now, practice_id, pause.practitioner_id, field="start_minute")
     return pause
 
 
@@ -256,6 +281,7 @@ def do_remove_break(
     check_version(break_version(pause), expected_version, what="break")
     _changed(session, now, principal, practice_id, pause.practitioner_id)
     session.delete(pause)
+    _opened(session, now, practice_id, pause.practitioner_id)
 
 
 # --- date overrides (absences, holidays, extra openings) ------------------------------------------
@@ -329,6 +355,7 @@ def do_replace_override(
     )
     current = _override_types(session, practice_id, [override_id])[override_id]
     check_version(override_version(override, current), expected_version, what="override")
+    reopened = _time_off_days(override)
     ids = check_override(
         session,
         now=now,
@@ -354,6 +381,8 @@ def do_replace_override(
         for vt in ids
     )
     _changed(session, now, principal, practice_id, override.practitioner_id)
+    if reopened is not None:
+        _opened(session, now, practice_id, override.practitioner_id, days=reopened)
     return override, ids
 
 
@@ -375,3 +404,13 @@ def do_remove_override(
     check_version(override_version(override, current), expected_version, what="override")
     _changed(session, now, principal, practice_id, override.practitioner_id)
     session.delete(override)
+    reopened = _time_off_days(override)
+    if reopened is not None:
+        _opened(session, now, practice_id, override.practitioner_id, days=reopened)
+
+
+def _time_off_days(override: AgendaOverride) -> tuple[date, date] | None:
+    """The days time off closed, which its removal or its move may open again."""
+    if OverrideKind(override.kind) is OverrideKind.EXTRA_OPENING:
+        return None
+    return override.first_day, override.last_day
