@@ -75,6 +75,9 @@ CONFLICTS = {
     # Time off over booked appointments not confirmed (appointments-affected).
     ("post", "/api/v1/practices/{practice_id}/practitioners/{practitioner_id}/overrides"),
     ("put", "/api/v1/practices/{practice_id}/overrides/{override_id}"),
+    # Time freed at one practice over the practitioner's extra opening at another.
+    ("delete", "/api/v1/practices/{practice_id}/breaks/{break_id}"),
+    ("delete", "/api/v1/practices/{practice_id}/overrides/{override_id}"),
 }
 
 

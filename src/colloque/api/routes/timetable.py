@@ -7,7 +7,7 @@ each replacement or removal needs it back as ``If-Match`` (428 without, 412 when
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
@@ -23,7 +23,7 @@ from colloque.api.routes.agenda_settings import (
     tag,
 )
 from colloque.api.routes.scheduling import OpeningIn, TimeRangeIn
-from colloque.api.routes.time_off import AFFECTED_409, CONFLICT_409, TimeOffIn, time_off_of
+from colloque.api.routes.time_off import AFFECTED_409, TimeOffIn, time_off_of
 from colloque.api.schemas import Day, Out
 from colloque.booking import absences
 from colloque.scheduling import timetable_editing as editing
@@ -36,6 +36,9 @@ OpeningVersion = Annotated[str, if_match("opening")]
 BreakVersion = Annotated[str, if_match("break")]
 OverrideVersion = Annotated[str, if_match("override")]
 REMOVE_RESPONSES = {code: text for code, text in EDIT_RESPONSES.items() if code != 200}
+ELSEWHERE_409: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The time freed would meet the practitioner's hours at another practice."}
+}
 
 # --- weekly openings ----------------------------------------------------------------------------
 
@@ -277,10 +280,11 @@ def replace_break(
 @router.delete(
     BREAK,
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=REMOVE_RESPONSES,
+    responses={**REMOVE_RESPONSES, **ELSEWHERE_409},
     description=(
         "Practice admins and secretaries remove a weekly break. 404 when it is not there or not"
-        " yours." + IF_MATCH
+        " yours. 409 when the time it frees would meet the practitioner's hours at another"
+        " practice (an extra opening there)." + IF_MATCH
     ),
 )
 def remove_break(
@@ -390,7 +394,13 @@ class ReplacedOverrideOut(OverrideOut):
 @router.put(
     OVERRIDE,
     response_model=ReplacedOverrideOut,
-    responses={**EDIT_RESPONSES, **CONFLICT_409},
+    responses={
+        **EDIT_RESPONSES,
+        409: {
+            "description": "The time off would cancel appointments not confirmed, or the time"
+            " it frees would meet the practitioner's hours at another practice."
+        },
+    },
     description=(
         "Practice admins and secretaries replace a date override, checked like a new one (422"
         " naming the field); a practitioner replaces an absence or holiday of their own agenda"
@@ -429,11 +439,12 @@ def replace_override(
 @router.delete(
     OVERRIDE,
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=REMOVE_RESPONSES,
+    responses={**REMOVE_RESPONSES, **ELSEWHERE_409},
     description=(
         "Practice admins and secretaries remove a date override; a practitioner an absence or"
         " holiday of their own agenda (403 otherwise). 404 when it is not there or not yours."
-        + IF_MATCH
+        " 409 when the time off ended would meet the practitioner's hours at another practice"
+        " (an extra opening there)." + IF_MATCH
     ),
 )
 def remove_override(

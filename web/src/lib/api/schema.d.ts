@@ -1146,7 +1146,7 @@ export interface paths {
         post?: never;
         /**
          * Remove Break
-         * @description Practice admins and secretaries remove a weekly break. 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         * @description Practice admins and secretaries remove a weekly break. 404 when it is not there or not yours. 409 when the time it frees would meet the practitioner's hours at another practice (an extra opening there). Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         delete: operations["remove_break_api_v1_practices__practice_id__breaks__break_id__delete"];
         options?: never;
@@ -1686,7 +1686,7 @@ export interface paths {
         post?: never;
         /**
          * Remove Override
-         * @description Practice admins and secretaries remove a date override; a practitioner an absence or holiday of their own agenda (403 otherwise). 404 when it is not there or not yours. Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
+         * @description Practice admins and secretaries remove a date override; a practitioner an absence or holiday of their own agenda (403 otherwise). 404 when it is not there or not yours. 409 when the time off ended would meet the practitioner's hours at another practice (an extra opening there). Send the version you read as `If-Match`: 428 without it, 412 when it changed since (read it again).
          */
         delete: operations["remove_override_api_v1_practices__practice_id__overrides__override_id__delete"];
         options?: never;
@@ -6968,6 +6968,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The time freed would meet the practitioner's hours at another practice. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description It changed since you read it (`If-Match` is stale): read it again */
             412: {
                 headers: {
@@ -8159,7 +8168,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The time off would cancel appointments not confirmed. */
+            /** @description The time off would cancel appointments not confirmed, or the time it frees would meet the practitioner's hours at another practice. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8216,6 +8225,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The time freed would meet the practitioner's hours at another practice. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description It changed since you read it (`If-Match` is stale): read it again */
             412: {
                 headers: {
