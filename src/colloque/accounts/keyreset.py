@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts import throttling
 from colloque.accounts.config import AccountsConfig
+from colloque.accounts.devices import DeviceClaim, recognise_device
 from colloque.accounts.login import email_throttle_key, failure_recorder
 from colloque.accounts.mailing import key_reset_code, keys_reset
 from colloque.accounts.mfa import check_second_factor, totp_enabled
@@ -33,10 +34,9 @@ from colloque.accounts.models import (
     KeyBundleRow,
     RecoveryGrant,
 )
-from colloque.accounts.passwords import NewPassword, NewRecoveryCode
+from colloque.accounts.passwords import NewPassword, NewRecoveryCode, Reopened
 from colloque.accounts.services import current_key_epoch
 from colloque.accounts.sessions import (
-    NewSession,
     SessionKind,
     end_all_sessions,
     hash_token,
@@ -189,12 +189,12 @@ def do_complete_key_reset(
     kind: SessionKind,
     config: AccountsConfig,
     log: LogSigner,
-    label: str | None = None,
+    device: DeviceClaim,
     place: str | None = None,
-) -> tuple[UUID, NewSession, MailMessage]:
+) -> Reopened:
     """Replace the credentials and the key bundle (token used once), end every session and
-    pending recovery, open a session for the caller (seen from ``label``'s software at
-    ``place``, as a login's); returns the notice for the owner.
+    pending recovery, open a session for the caller (seen from its device's software at
+    ``place``, as a login's, and the device known from now on); with the notice for the owner.
 
     ``endorsement`` is the new epoch's reset endorsement (docs/crypto.md, section 5.12),
     published with the two bindings."""
@@ -248,13 +248,14 @@ def do_complete_key_reset(
     session.execute(delete(RecoveryGrant).where(RecoveryGrant.account_id == account_id))
     end_all_sessions(session, account_id=account_id)
     throttling.clear(session, email_throttle_key(config, email))
+    seen = recognise_device(session, now=now, account_id=account_id, claim=device)
     fresh = open_session(
         session,
         now=now,
         account_id=account_id,
         kind=kind,
         mfa_verified=totp_enabled(session, account_id),
-        label=label,
+        label=seen.label,
         place=place,
     )
     record(
@@ -265,7 +266,7 @@ def do_complete_key_reset(
         object_kind="account",
         object_id=account_id,
     )
-    return account_id, fresh, keys_reset(email, account_id=account_id)
+    return Reopened(account_id, fresh, keys_reset(email, account_id=account_id), seen.token)
 
 
 def _check_new_keys(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from colloque.accounts import throttling
 from colloque.accounts.config import AccountsConfig
+from colloque.accounts.devices import DeviceClaim, recognise_device
 from colloque.accounts.interfaces import LoginFailed
 from colloque.accounts.login import (
     Subject,
@@ -213,6 +214,17 @@ def do_begin_recovery(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Reopened:
+    """An account opened again by a recovery or a key reset: its new session, the owner's
+    notice, and the token of the device that did it, which it keeps in its cookie."""
+
+    account_id: UUID
+    session: NewSession
+    notice: MailMessage
+    device_token: str
+
+
 def do_complete_recovery(
     session: Session,
     *,
@@ -222,11 +234,13 @@ def do_complete_recovery(
     recovery: NewRecoveryCode,
     kind: SessionKind,
     config: AccountsConfig,
-    label: str | None = None,
+    device: DeviceClaim,
     place: str | None = None,
-) -> tuple[UUID, NewSession, MailMessage]:
+) -> Reopened:
     """Set the new password and recovery code with a grant (used once), end every session. The
-    new session shows its owner ``label`` and ``place``, as a login's does."""
+    new session shows its owner its device's software and ``place``, as a login's does, and the
+    device is one of the account's known devices from now on (it proved the email and the
+    recovery code; the owner is mailed that the password changed)."""
     grant = session.scalars(
         select(RecoveryGrant)
         .where(RecoveryGrant.token_hash == hash_token(token), RecoveryGrant.expires_at > now)
@@ -246,13 +260,14 @@ def do_complete_recovery(
     )
     email = account_email(session, account_id)
     throttling.clear(session, email_throttle_key(config, email))
+    seen = recognise_device(session, now=now, account_id=account_id, claim=device)
     fresh = open_session(
         session,
         now=now,
         account_id=account_id,
         kind=kind,
         mfa_verified=totp_enabled(session, account_id),
-        label=label,
+        label=seen.label,
         place=place,
     )
     record(
@@ -263,7 +278,7 @@ def do_complete_recovery(
         object_kind="account",
         object_id=account_id,
     )
-    return account_id, fresh, password_changed(email, account_id=account_id)
+    return Reopened(account_id, fresh, password_changed(email, account_id=account_id), seen.token)
 
 
 # The recovery code, renewed without being used --------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from colloque.accounts.devices import DEVICE_COOKIE
 from colloque.accounts.keyreset import _new_bindings
 from colloque.accounts.models import Account, EmailChallenge, KeyBundleRow
 from colloque.accounts.services import current_key_epoch, do_add_member, do_create_account
@@ -253,7 +254,10 @@ def test_wrong_expired_and_reused_codes_and_tokens_are_refused(
     assert _verify(http, reset_id, twice).status_code == 200
     assert_problem(_verify(http, reset_id, twice), 422, "code")
     body = _complete_body(ticket)
-    assert http.post(RESET + "/complete", json=body).status_code == 200
+    done = http.post(RESET + "/complete", json=body)
+    assert done.status_code == 200
+    # The device that reset the keys is known from then on, as after a login.
+    assert DEVICE_COOKIE in done.cookies
     assert_problem(http.post(RESET + "/complete", json=body), 422, "reset_token")
     clock.advance(timedelta(hours=1))  # five codes an hour to one address
     stale = _ticket(http, inbox)

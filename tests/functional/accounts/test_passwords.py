@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from colloque.accounts.models import Credentials, Throttle
+from colloque.accounts.devices import DEVICE_COOKIE
+from colloque.accounts.models import AccessToken, Credentials, KnownDevice, Throttle
+from colloque.accounts.sessions import hash_token
 from colloque.api.schemas import b64
 from colloque.client import ApiError, WeakPassword
 from colloque.clock import SettableClock
@@ -28,6 +32,7 @@ from tests.functional.accounts.conftest import (
     register,
     sign_up,
 )
+from tests.functional.accounts.test_devices import SAFARI_IPHONE
 from tests.functional.test_api import assert_problem
 from tests.problems import without_request_id
 from tests.smtp import Inbox
@@ -192,3 +197,29 @@ def test_recovery_grant_is_short_and_single_use(
     with db.read() as session:
         stored = session.scalars(select(Credentials.recovery_auth_key_hash)).one()
     assert stored.startswith("$argon2id$")
+
+
+def test_the_device_that_recovers_is_known_from_then_on(
+    db: Database, app: FastAPI, http: TestClient, inbox: Inbox
+) -> None:
+    """The recovery proved the address and the code: the device that made it is remembered as a
+    login's is, so the attempts an attacker makes from elsewhere do not hold it back."""
+    code = sign_up(new_client(http), inbox, "ana@example.test")
+    with TestClient(app, base_url="https://testserver") as phone:
+        start = _recovery_start(phone, "ana@example.test", code).json()
+        answer = phone.post(
+            "/api/v1/auth/recovery/complete",
+            json=_complete_body(start),
+            headers={"User-Agent": SAFARI_IPHONE},
+        )
+        assert answer.status_code == 200
+        cookie = phone.cookies[DEVICE_COOKIE]
+    with db.read() as session:
+        known = session.get(
+            KnownDevice, (uuid.UUID(answer.json()["account_id"]), hash_token(cookie))
+        )
+        assert known is not None
+        assert known.label == "Mobile Safari / iOS"
+        # The session it opened says so too.
+        labels = session.scalars(select(AccessToken.label)).all()
+    assert "Mobile Safari / iOS" in labels

@@ -9,12 +9,13 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from colloque.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
+from colloque.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DeviceClaim
 from colloque.accounts.interfaces import Refusal, Throttled
 from colloque.accounts.mailing import MailQueue
+from colloque.accounts.passwords import Reopened
 from colloque.accounts.sessions import CSRF_COOKIE, SESSION_COOKIE, NewSession, SessionKind
 from colloque.api.problems import problem
-from colloque.api.routes.account_schemas import SessionOut
+from colloque.api.routes.account_schemas import SessionOut, SignedUpOut
 from colloque.errors import ColloqueError
 from colloque.storage.engine import Database
 
@@ -97,6 +98,24 @@ def session_out(new: NewSession, response: Response, *, secure: bool) -> Session
         csrf_token=new.csrf_token,
         expires_at=new.expires_at,
         idle_timeout_seconds=int(new.idle_timeout.total_seconds()) if new.idle_timeout else None,
+    )
+
+
+def known_device(request: Request) -> DeviceClaim:
+    """The device cookie (sent to the sign-in routes only): a known device of the account is not
+    held by the locks an attacker's attempts from elsewhere set (docs/accounts.md)."""
+    return DeviceClaim(
+        token=request.cookies.get(DEVICE_COOKIE), user_agent=request.headers.get("user-agent")
+    )
+
+
+def reopened_out(reopened: Reopened, response: Response, *, secure: bool) -> SignedUpOut:
+    """A recovery's or a key reset's answer: the new session, and the device remembered as a
+    login remembers it."""
+    remember_device(response, reopened.device_token, secure=secure)
+    return SignedUpOut(
+        account_id=reopened.account_id,
+        session=session_out(reopened.session, response, secure=secure),
     )
 
 

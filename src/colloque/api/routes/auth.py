@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
-from colloque.accounts.devices import DEVICE_COOKIE, DeviceClaim, device_label
+from colloque.accounts.devices import device_label
 from colloque.accounts.login import (
     LoginResult,
     Subject,
@@ -71,7 +71,9 @@ from colloque.api.routes.account_web import (
     AccountsRoute,
     attempt,
     clear_cookies,
+    known_device,
     remember_device,
+    reopened_out,
     session_out,
 )
 from colloque.patients.services import OwnDetails
@@ -215,7 +217,7 @@ def login(
     """Wrong and unknown addresses get the same 401 in the same time; a locked address or a busy
     IP gets a 429 with Retry-After. An account with TOTP needs ``totp`` or ``recovery_code``."""
     now = clock.now()
-    device = _known_device(request)
+    device = known_device(request)
     subject = attempt(
         database,
         lambda session: check_proof(
@@ -292,14 +294,6 @@ def logout_others(resolved: CurrentSession, database: DB, clock: ClockDep) -> Lo
     return LoggedOutElsewhereOut(ended_sessions=ended)
 
 
-def _known_device(request: Request) -> DeviceClaim:
-    """The device cookie (sent to the sign-in routes only): a known device of the account is not
-    held by the locks an attacker's attempts from elsewhere set (docs/accounts.md)."""
-    return DeviceClaim(
-        token=request.cookies.get(DEVICE_COOKIE), user_agent=request.headers.get("user-agent")
-    )
-
-
 @router.post("/reauth", response_model=ReauthOut, summary="Confirm the password in this session")
 def reauth(
     body: ReauthIn,
@@ -323,7 +317,7 @@ def reauth(
             proof=body.auth_key,
             client_ip=client_ip,
             config=config,
-            device=_known_device(request),
+            device=known_device(request),
         )
 
     subject = attempt(database, check, mail, write=False)
@@ -383,7 +377,7 @@ def change_password(
             proof=body.old_auth_key,
             client_ip=client_ip,
             config=config,
-            device=_known_device(request),
+            device=known_device(request),
         )
 
     subject = attempt(database, check, mail, write=False)
@@ -431,7 +425,7 @@ def recovery_start(
             client_ip=client_ip,
             config=config,
             recovery=True,
-            device=_known_device(request),
+            device=known_device(request),
         ),
         mail,
         write=False,
@@ -480,7 +474,7 @@ def recovery_complete(
     client_ip: ClientIp,
 ) -> SignedUpOut:
     with database.write() as session:
-        account_id, new, message = do_complete_recovery(
+        reopened = do_complete_recovery(
             session,
             now=clock.now(),
             token=body.recovery_token,
@@ -494,11 +488,8 @@ def recovery_complete(
             ),
             kind=_kind(body.session),
             config=config,
-            label=device_label(request.headers.get("user-agent")),
+            device=known_device(request),
             place=place_of(client_ip),
         )
-        mail.queue(session, message)
-    return SignedUpOut(
-        account_id=account_id,
-        session=session_out(new, response, secure=settings.effective_cookie_secure),
-    )
+        mail.queue(session, reopened.notice)
+    return reopened_out(reopened, response, secure=settings.effective_cookie_secure)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from colloque.accounts.devices import device_label
 from colloque.accounts.keyreset import (
     do_complete_key_reset,
     do_start_key_reset,
@@ -25,7 +24,12 @@ from colloque.api.routes.account_schemas import (
     SessionChoice,
     SignedUpOut,
 )
-from colloque.api.routes.account_web import AccountsRoute, attempt, session_out
+from colloque.api.routes.account_web import (
+    AccountsRoute,
+    attempt,
+    known_device,
+    reopened_out,
+)
 
 router = APIRouter(prefix="/api/v1/auth/keys/reset", tags=["accounts"], route_class=AccountsRoute)
 
@@ -126,7 +130,7 @@ def key_reset_complete(
     """Every session of the account ends; the caller gets a new one, shown with its software
     and place as a login's."""
     with database.write() as session:
-        account_id, new, message = do_complete_key_reset(
+        reopened = do_complete_key_reset(
             session,
             now=clock.now(),
             token=body.reset_token,
@@ -139,11 +143,8 @@ def key_reset_complete(
             kind=SessionKind.COOKIE if body.session is SessionChoice.COOKIE else SessionKind.BEARER,
             config=config,
             log=log,
-            label=device_label(request.headers.get("user-agent")),
+            device=known_device(request),
             place=place_of(client_ip),
         )
-        mail.queue(session, message)
-    return SignedUpOut(
-        account_id=account_id,
-        session=session_out(new, response, secure=settings.effective_cookie_secure),
-    )
+        mail.queue(session, reopened.notice)
+    return reopened_out(reopened, response, secure=settings.effective_cookie_secure)
