@@ -25,22 +25,16 @@ from colloque.audit.services import AuditAction, record
 from colloque.authorization.policy import Action, PracticeTarget, require
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import FIRST_EPOCH, read_group_wrap_header
-from colloque.crypto.statements import MembershipStatement, Role, parse_member_entries
+from colloque.crypto.statements import MembershipStatement
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
 from colloque.errors import Conflict, InvalidInput, NotFound
 from colloque.keydirectory.interfaces import LogSigner
 from colloque.keydirectory.models import KeyDirectoryLeaf
 from colloque.keydirectory.services import (
-    Proven,
-    current_encryption_keys,
-    proven_current,
     publish_bindings,
-    signed_checkpoint,
-    tree_size,
 )
 from colloque.practicekeys.groups import PRACTICE, KeyGroup
 from colloque.practicekeys.memberships import (
-    ROLE_NAMES,
     attested,
     check_epoch_statement,
     remove_membership,
@@ -100,7 +94,7 @@ def rotation_due(session: Session, *, practice_id: UUID, group: KeyGroup = PRACT
 # Checks ------------------------------------------------------------------------------------------
 
 
-def _current_row(
+def current_row(
     session: Session, practice_id: UUID, group: KeyGroup, *, lock: bool = False
 ) -> PracticeKeyEpoch:
     query = (
@@ -310,7 +304,7 @@ def do_add_wraps(
 ) -> int:
     """A member's client seals the current key for members who have no wrap of it (newcomers)."""
     require(principal, group.manage, PracticeTarget(practice_id), what="practice")
-    current = _current_row(session, practice_id, group)
+    current = current_row(session, practice_id, group)
     if epoch != current.epoch:
         raise Conflict("the group key has changed; fetch it again", field="epoch")
     chain = stored_chain(session, practice_id=practice_id)
@@ -320,7 +314,7 @@ def do_add_wraps(
         epoch=current.epoch,
         public_key=current.public_key,
         allowed=_keyed_members(session, practice_id, chain, group)
-        - _wrapped(session, practice_id, group, epoch),
+        - wrapped_members(session, practice_id, group, epoch),
         exactly=False,
     )
     _insert_wraps(session, now=now, practice_id=practice_id, group=group, epoch=epoch, wraps=wraps)
@@ -346,7 +340,7 @@ def do_rotate_group(
     rotation-due. A practice keyed before signed memberships is re-keyed this way once its admin
     signed the chain (docs/operations.md)."""
     require(principal, group.manage, PracticeTarget(practice_id), what="practice")
-    current = _current_row(session, practice_id, group, lock=True)
+    current = current_row(session, practice_id, group, lock=True)
     if epoch != current.epoch + 1:
         raise Conflict("a rotation makes the epoch after the current one", field="epoch")
     chain = signed_chain(session, practice_id=practice_id)
@@ -392,58 +386,8 @@ def do_remove_member(
     )
 
 
-# Reading ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GroupState:
-    epoch: int
-    rotation_due: bool
-    binding: Proven
-    #: The caller's wraps, newest epoch first (older ones open items not re-wrapped yet).
-    wraps: list[PracticeKeyWrap]
-    #: The checkpoint the binding's proof is against.
-    signed_checkpoint: str
-
-
-def group_state(
-    session: Session,
-    *,
-    principal: Principal,
-    practice_id: UUID,
-    log: LogSigner,
-    group: KeyGroup = PRACTICE,
-) -> GroupState:
-    """For a member: the current epoch, its directory binding with proof, and my wraps."""
-    require(principal, group.view, PracticeTarget(practice_id), what="practice")
-    current = _current_row(session, practice_id, group)
-    (proven,) = proven_current(
-        session, SubjectKind.GROUP, [group.group_id(practice_id)], [KeyPurpose.ENCRYPTION]
-    )
-    wraps = session.scalars(
-        select(PracticeKeyWrap)
-        .where(
-            PracticeKeyWrap.practice_id == practice_id,
-            PracticeKeyWrap.clinical == group.clinical,
-            PracticeKeyWrap.account_id == principal.account_id,
-        )
-        .order_by(PracticeKeyWrap.epoch.desc())
-    ).all()
-    note = signed_checkpoint(session, size=proven.tree_size, log=log)
-    return GroupState(current.epoch, current.rotation_due, proven, list(wraps), note)
-
-
-@dataclass(frozen=True)
-class MemberKey:
-    account_id: UUID
-    role: str
-    #: The member's current encryption key, with proof; ``None`` for an account without keys.
-    key: Proven | None
-    #: Whether the member has a wrap of the current epoch's key (always False without a group).
-    wrapped: bool
-
-
-def _wrapped(session: Session, practice_id: UUID, group: KeyGroup, epoch: int) -> set[UUID]:
+def wrapped_members(session: Session, practice_id: UUID, group: KeyGroup, epoch: int) -> set[UUID]:
+    """The members holding a wrap of the group's key at ``epoch``."""
     return set(
         session.scalars(
             select(PracticeKeyWrap.account_id).where(
@@ -452,46 +396,6 @@ def _wrapped(session: Session, practice_id: UUID, group: KeyGroup, epoch: int) -
                 PracticeKeyWrap.epoch == epoch,
             )
         )
-    )
-
-
-@dataclass(frozen=True)
-class Members:
-    epoch: int | None
-    members: list[MemberKey]
-    #: The checkpoint the keys' proofs are against.
-    signed_checkpoint: str
-
-
-def list_members(
-    session: Session,
-    *,
-    principal: Principal,
-    practice_id: UUID,
-    log: LogSigner,
-    group: KeyGroup = PRACTICE,
-) -> Members:
-    """The current epoch and every member of the group's roles (every member; practitioners, for
-    their group) with their encryption key (to check against the directory before wrapping) and
-    whether they hold the current key."""
-    require(principal, group.view, PracticeTarget(practice_id), what="practice")
-    size = tree_size(session)
-    query = select(PracticeMember.account_id, PracticeMember.role).where(
-        PracticeMember.practice_id == practice_id
-    )
-    if group.clinical:
-        query = query.where(PracticeMember.role == ROLE_NAMES[Role.PRACTITIONER])
-    members = session.execute(query.order_by(PracticeMember.account_id)).all()
-    keys = current_encryption_keys(session, user_ids=[m.account_id for m in members], size=size)
-    epoch = current_epoch(session, practice_id=practice_id, group=group)
-    wrapped = _wrapped(session, practice_id, group, epoch) if epoch is not None else set()
-    return Members(
-        epoch,
-        [
-            MemberKey(m.account_id, m.role, keys.get(m.account_id), m.account_id in wrapped)
-            for m in members
-        ],
-        signed_checkpoint(session, size=size, log=log),
     )
 
 
@@ -512,18 +416,3 @@ def _audit(
         object_kind=group.name,
         object_id=group.group_id(practice_id),
     )
-
-
-def epoch_members(
-    session: Session, *, practice_id: UUID, group: KeyGroup = PRACTICE
-) -> dict[int, list[tuple[UUID, int]]]:
-    """Per epoch made in a practice that signs its memberships, the (member, encryption epoch)
-    its key was wrapped for: what the epoch's statement digest covers, for clients to check."""
-    rows = session.execute(
-        select(PracticeKeyEpoch.epoch, PracticeKeyEpoch.members).where(
-            PracticeKeyEpoch.practice_id == practice_id,
-            PracticeKeyEpoch.clinical == group.clinical,
-            PracticeKeyEpoch.members.is_not(None),
-        )
-    )
-    return {epoch: parse_member_entries(members or b"") for epoch, members in rows}

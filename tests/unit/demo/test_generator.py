@@ -30,7 +30,7 @@ from colloque.demo.showcase import SHOWCASE_NAME
 from colloque.errors import Conflict
 from colloque.patients.models import Patient
 from colloque.practicekeys.memberships import stored_chain
-from colloque.practicekeys.services import epoch_members
+from colloque.practicekeys.reading import epoch_members
 from colloque.principal import Role
 from colloque.scheduling.loading import LoadedAgenda, load_agenda
 from colloque.scheduling.models import (

@@ -14,7 +14,7 @@ from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.transparency import SubjectKind
 from colloque.keydirectory import services, subjects
 from colloque.practicekeys.groups import CLINICAL, PRACTICE
-from colloque.practicekeys.services import epoch_members
+from colloque.practicekeys.reading import epoch_members
 
 router = APIRouter(prefix="/api/v1/key-directory", tags=["key directory"])
 #: Far above any real log; keeps the sizes in the signed 64-bit range the database holds.

@@ -13,7 +13,7 @@ from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
 from colloque.api.limits import KEY_GROUP_BODY_LIMIT, body_limit
 from colloque.api.routes.key_directory import BindingOut, LeafOut
 from colloque.api.schemas import B64, Body, Out
-from colloque.practicekeys import holders, memberships, services
+from colloque.practicekeys import holders, memberships, reading, services
 from colloque.practicekeys.groups import CLINICAL, PRACTICE, KeyGroup
 from colloque.practicekeys.models import PracticeKeyEpoch
 
@@ -189,7 +189,7 @@ def _group(
     group: KeyGroup, practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
 ) -> GroupOut:
     with db.read() as session:
-        state = services.group_state(
+        state = reading.group_state(
             session, principal=principal, practice_id=practice_id, log=log, group=group
         )
         return GroupOut(
@@ -218,7 +218,7 @@ def _members(
     group: KeyGroup, practice_id: UUID, db: DB, log: LogDep, principal: CurrentPrincipal
 ) -> MembersOut:
     with db.read() as session:
-        found = services.list_members(
+        found = reading.list_members(
             session, principal=principal, practice_id=practice_id, log=log, group=group
         )
         return MembersOut(
