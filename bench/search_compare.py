@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx2
 
-from bench.harness import machine, run_wrk, server
+from bench.harness import machine, run_wrk, server, tree_cpu_seconds
 from bench.search import DATABASE, LUA, ensure_data, refresh_all_caches, search_paths
 
 
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--answer-seconds", type=float, default=2.0)
+    parser.add_argument("--answer-seconds", type=float, nargs="+", default=[2.0])
     parser.add_argument("--check", type=int, default=200, help="searches compared first")
     parser.add_argument("--no-refresh", action="store_true", help="keep the cached slots")
     args = parser.parse_args()
@@ -66,27 +66,38 @@ def main() -> None:
     variants = {
         "before": {"PYTHONPATH": baseline_path},
         "after": {"COLLOQUE_SEARCH_ANSWER_SECONDS": "0"},
-        f"after, answers kept {args.answer_seconds:g} s": {
-            "COLLOQUE_SEARCH_ANSWER_SECONDS": str(args.answer_seconds)
+        **{
+            f"after, answers kept {seconds:g} s": {"COLLOQUE_SEARCH_ANSWER_SECONDS": str(seconds)}
+            for seconds in args.answer_seconds
         },
     }
     results: dict[tuple[str, int], list[Any]] = {}
+    pids: dict[str, list[int]] = {name: [] for name in variants}
     with ExitStack() as stack:
         bases = {
             name: stack.enter_context(
-                server(url, workers=args.workers, port=8770 + index, settings=settings)
+                server(
+                    url,
+                    workers=args.workers,
+                    port=8770 + index,
+                    settings=settings,
+                    pids=pids[name],
+                )
             )
             for index, (name, settings) in enumerate(variants.items())
         }
         names = list(bases)
         checked, differing = same_answers(bases["before"], bases["after"], paths[: args.check])
-        print(f"answers compared: {checked}, differing: {len(differing)} {differing[:5]}")
+        print(
+            f"answers compared: {checked}, differing: {len(differing)} {differing[:5]}", flush=True
+        )
         for name in names:
             run_wrk(bases[name], script, connections=4, threads=1, seconds=5, label="warm-up")
         for round_ in range(args.rounds):
             order = names[round_ % len(names) :] + names[: round_ % len(names)]
             for name in order:
                 for connections in (4, 16):
+                    cpu = tree_cpu_seconds(pids[name][0])
                     result = run_wrk(
                         bases[name],
                         script,
@@ -95,13 +106,17 @@ def main() -> None:
                         seconds=args.seconds,
                         label=name,
                     )
+                    # The server's own CPU per request: what other jobs on the cores do not change.
+                    cpu_ms = (
+                        (tree_cpu_seconds(pids[name][0]) - cpu) * 1000 / max(result.requests, 1)
+                    )
                     load = os.getloadavg()[0]
-                    results.setdefault((name, connections), []).append((result, load))
+                    results.setdefault((name, connections), []).append((result, load, cpu_ms))
                     print(
                         f"round {round_ + 1} {name:32} c={connections:<2} "
                         f"{result.requests_per_second:6.0f} req/s  p50 {result.p50_ms:6.1f}  "
                         f"p95 {result.p95_ms:6.1f}  p99 {result.p99_ms:6.1f} ms  "
-                        f"statuses {result.statuses}  load {load:.1f}",
+                        f"CPU {cpu_ms:4.1f} ms/request  statuses {result.statuses}  load {load:.1f}",
                         flush=True,
                     )
     print(f"machine: {machine()}")
@@ -109,11 +124,12 @@ def main() -> None:
     for (name, connections), runs in results.items():
         print(
             f"  {name:32} c={connections:<2} "
-            f"{statistics.median(r.requests_per_second for r, _ in runs):6.0f} req/s  "
-            f"p50 {statistics.median(r.p50_ms for r, _ in runs):6.1f}  "
-            f"p95 {statistics.median(r.p95_ms for r, _ in runs):6.1f}  "
-            f"p99 {statistics.median(r.p99_ms for r, _ in runs):6.1f} ms  "
-            f"load {statistics.median(load for _, load in runs):.1f}"
+            f"{statistics.median(r.requests_per_second for r, _, _ in runs):6.0f} req/s  "
+            f"p50 {statistics.median(r.p50_ms for r, _, _ in runs):6.1f}  "
+            f"p95 {statistics.median(r.p95_ms for r, _, _ in runs):6.1f}  "
+            f"p99 {statistics.median(r.p99_ms for r, _, _ in runs):6.1f} ms  "
+            f"CPU {statistics.median(c for _, _, c in runs):4.1f} ms/request  "
+            f"load {statistics.median(load for _, load, _ in runs):.1f}"
         )
 
 
