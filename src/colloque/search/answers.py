@@ -15,8 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
-#: Distinct queries kept at most; past it the expired ones go, then all if none had.
-MAX_ANSWERS = 4_096
+#: Distinct queries kept at most (a page of twenty results is ~15 kB of JSON); past it the expired
+#: ones go, then all if none had.
+MAX_ANSWERS = 1_024
 
 
 class AnswerCache:
