@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
-#: Distinct queries kept at most (a page of twenty results is ~15 kB of JSON); past it the expired
+#: Distinct queries kept at most (a page of twenty results is ~30 kB of JSON); past it the expired
 #: ones go, then all if none had.
 MAX_ANSWERS = 1_024
 
