@@ -59,16 +59,18 @@ end
 """
 
 
-def ensure_data(practitioners: int, appointments: int, *, regenerate: bool) -> str:
-    if database_exists(DATABASE) and not regenerate:
-        url = database_url(DATABASE)
+def ensure_data(
+    practitioners: int, appointments: int, *, regenerate: bool, name: str = DATABASE
+) -> str:
+    if database_exists(name) and not regenerate:
+        url = database_url(name)
         database = Database(url)
         with database.read() as session:
             count = session.scalar(select(func.count()).select_from(Practitioner)) or 0
         database.dispose()
         if count >= practitioners:
             return url
-    url = recreate_database(DATABASE)
+    url = recreate_database(name)
     upgrade(url)
     database = Database(url)
     started = datetime.now(UTC)
@@ -131,9 +133,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--database", default=DATABASE, help="kept between runs under this name")
     args = parser.parse_args()
 
-    url = ensure_data(args.practitioners, args.appointments, regenerate=args.regenerate)
+    url = ensure_data(
+        args.practitioners, args.appointments, regenerate=args.regenerate, name=args.database
+    )
     upgrade(url)
     refresh_all_caches(url)
     paths = search_paths(url, 2_000)

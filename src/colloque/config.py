@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     #: How often the background worker rebuilds stale search caches and lapses waitlist holds.
     refresh_interval_seconds: float = Field(default=15.0, gt=0)
     refresh_batch: int = Field(default=200, ge=1)
+    #: How long each server process may answer a search from its last identical one (0: never).
+    #: An answer that old may offer a slot booked meanwhile (colloque/search/answers.py).
+    search_answer_seconds: float = Field(default=0.0, ge=0, le=60)
     #: Start the in-process refresher with the web server. Turn off when a separate worker runs it.
     run_refresher: bool = True
     #: How long an uploaded document stream waits for its description. Older, the description is

@@ -382,24 +382,47 @@ def _attach_slots_and_types(
         types_by_agenda[(visit_type.practice_id, visit_type.practitioner_id)].append(visit_type)
     allowed_types = {vt.visit_type_id for types in types_by_agenda.values() for vt in types}
     slots_by_agenda: dict[tuple[UUID, UUID], dict[datetime, list[UUID]]] = defaultdict(dict)
-    for practice_id, practitioner_id, visit_type_id, starts_at in session.execute(
-        select(
-            NextSlot.practice_id,
-            NextSlot.practitioner_id,
-            NextSlot.visit_type_id,
-            NextSlot.starts_at,
+    if allowed_types:
+        # Only the first few start times of each agenda leave the database: a large cell's page
+        # holds hundreds of cached slots, and turning them all into Python rows cost more than
+        # the rest of the search.
+        rank = (
+            func.dense_rank()
+            .over(
+                partition_by=(NextSlot.practice_id, NextSlot.practitioner_id),
+                order_by=NextSlot.starts_at,
+            )
+            .label("rank")
         )
-        .where(
-            tuple_(NextSlot.practice_id, NextSlot.practitioner_id).in_(keys),
-            NextSlot.bookable_until >= now,
+        offered = (
+            select(
+                NextSlot.practice_id,
+                NextSlot.practitioner_id,
+                NextSlot.visit_type_id,
+                NextSlot.starts_at,
+                rank,
+            )
+            .where(
+                tuple_(NextSlot.practice_id, NextSlot.practitioner_id).in_(keys),
+                NextSlot.bookable_until >= now,
+                NextSlot.visit_type_id.in_(allowed_types),
+            )
+            .subquery()
         )
-        .order_by(NextSlot.starts_at)
-    ):
-        if visit_type_id in allowed_types:
+        for practice_id, practitioner_id, visit_type_id, starts_at in session.execute(
+            select(
+                offered.c.practice_id,
+                offered.c.practitioner_id,
+                offered.c.visit_type_id,
+                offered.c.starts_at,
+            )
+            .where(offered.c.rank <= query.slots_per_result)
+            .order_by(offered.c.starts_at, offered.c.visit_type_id)
+        ):
             slots_by_agenda[(practice_id, practitioner_id)].setdefault(starts_at, []).append(
                 visit_type_id
             )
     for hit, key in zip(hits, keys, strict=True):
         hit.visit_types = types_by_agenda.get(key, [])
-        starts = sorted(slots_by_agenda.get(key, {}).items())[: query.slots_per_result]
+        starts = sorted(slots_by_agenda.get(key, {}).items())
         hit.next_slots = [SlotOffer(starts_at=s, visit_type_ids=tuple(ids)) for s, ids in starts]

@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from colloque.api.deps import DB, ClockDep
+from colloque.api.deps import DB, ClockDep, SettingsDep
 from colloque.api.routes.scheduling import PracticeOut, PractitionerOut, VisitTypeOut
 from colloque.api.schemas import Out, Text
 from colloque.scheduling.domain import VisitMode
 from colloque.scheduling.specialties import Specialty
 from colloque.search import services
+from colloque.search.answers import AnswerCache
 from colloque.search.services import SearchQuery, SortOrder
+from colloque.storage.engine import Database
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
@@ -40,6 +42,15 @@ class SearchPageOut(Out):
     has_more: bool
 
 
+def _answers(request: Request, settings: SettingsDep) -> AnswerCache:
+    """The process's cache of recent answers, made at the first search."""
+    cache: AnswerCache | None = getattr(request.app.state, "search_answers", None)
+    if cache is None:
+        cache = AnswerCache(settings.search_answer_seconds)
+        request.app.state.search_answers = cache
+    return cache
+
+
 @router.get(
     "/search",
     response_model=SearchPageOut,
@@ -52,6 +63,7 @@ class SearchPageOut(Out):
 def search(
     db: DB,
     clock: ClockDep,
+    answers: Annotated[AnswerCache, Depends(_answers)],
     specialty: Specialty | None = None,
     city: Annotated[Text | None, Query(max_length=100)] = None,
     postcode: Annotated[
@@ -70,7 +82,7 @@ def search(
     sort: SortOrder = SortOrder.EARLIEST,
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     page_size: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> SearchPageOut:
+) -> Response:
     query = SearchQuery(
         specialty=specialty,
         city=city,
@@ -87,9 +99,16 @@ def search(
         page=page,
         page_size=page_size,
     )
+    return Response(
+        answers.get_or_build(query, lambda: _answer(db, clock.now(), query)),
+        media_type="application/json",
+    )
+
+
+def _answer(db: Database, now: datetime, query: SearchQuery) -> bytes:
     with db.read() as session:
-        result = services.search_practitioners(session, now=clock.now(), query=query)
-        return SearchPageOut(
+        result = services.search_practitioners(session, now=now, query=query)
+        page = SearchPageOut(
             results=[
                 SearchHitOut(
                     practice=PracticeOut.model_validate(hit.practice),
@@ -108,3 +127,4 @@ def search(
             page_size=result.page_size,
             has_more=result.has_more,
         )
+    return page.model_dump_json().encode()
