@@ -7,10 +7,7 @@ defaults (console mail, cookies without ``Secure``, the tests' key-derivation co
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Self
@@ -19,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from colloque.server_keys import ServerKeys, legacy_log_signing_seed
+from colloque.settingvalues import WitnessEntry, decode_log_seed, parse_witnesses
 
 DEVELOPMENT_SECRET = "colloque-development-secret-not-for-production"  # noqa: S105 - refused in production
 MIN_SECRET_LENGTH = 32
@@ -26,10 +24,8 @@ MIN_SECRET_LENGTH = 32
 #: derived from the development secret, so existing demo databases keep their log. Public, so
 #: refused in production.
 DEVELOPMENT_LOG_SEED = legacy_log_signing_seed(DEVELOPMENT_SECRET)
-LOG_SEED_BYTES = 32
-WITNESS_KEY_BYTES = 32
-#: A day: a document's stream must be described within it, and is swept some time after.
 DEFAULT_AUDIT_ADDRESS_RETENTION_DAYS = 180
+#: A day: a document's stream must be described within it, and is swept some time after.
 DEFAULT_DOCUMENT_UPLOAD_GRACE_SECONDS = 86_400
 
 
@@ -69,53 +65,6 @@ class KdfCost(enum.StrEnum):
 
 class ConfigurationError(Exception):
     """The settings cannot run Colloque; the message says which setting and why."""
-
-
-def decode_log_seed(text: str) -> bytes:
-    """A 32-byte seed written in hex (64 digits) or base64 (standard or URL-safe, padding optional)."""
-    text = text.strip()
-    try:
-        if len(text) == 2 * LOG_SEED_BYTES:
-            seed = bytes.fromhex(text)
-        else:
-            padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
-            seed = base64.b64decode(padded, validate=True)
-    except (ValueError, binascii.Error):
-        seed = b""
-    if len(seed) != LOG_SEED_BYTES:
-        raise ValueError(
-            f"COLLOQUE_KEY_DIRECTORY_LOG_KEY must be {LOG_SEED_BYTES} random bytes in hex or base64"
-        )
-    return seed
-
-
-@dataclass(frozen=True)
-class WitnessEntry:
-    """One key directory witness the server submits checkpoints to."""
-
-    name: str
-    public_key: bytes
-    url: str
-
-
-def parse_witnesses(text: str) -> list[WitnessEntry]:
-    """``name=<public key base64>@<url>`` entries, separated by commas or whitespace."""
-    entries = []
-    for entry in text.replace(",", " ").split():
-        name, _, rest = entry.partition("=")
-        key_text, _, url = rest.partition("@")
-        try:
-            key = base64.b64decode(key_text, validate=True)
-        except binascii.Error:
-            key = b""
-        if not name or len(key) != WITNESS_KEY_BYTES or not url.startswith(("http://", "https://")):
-            raise ValueError(
-                "COLLOQUE_KEY_DIRECTORY_WITNESSES entries are name=<public key base64>@<url>"
-            )
-        entries.append(WitnessEntry(name, key, url.rstrip("/")))
-    if len({entry.name for entry in entries}) != len(entries):
-        raise ValueError("COLLOQUE_KEY_DIRECTORY_WITNESSES names a witness twice")
-    return entries
 
 
 class Settings(BaseSettings):

@@ -15,8 +15,8 @@ from colloque.config import (
     MailBackend,
     Settings,
     SmsBackend,
-    decode_log_seed,
 )
+from colloque.settingvalues import decode_log_seed
 
 
 def test_production_refuses_default_secret() -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from colloque.api.app import create_app
 from colloque.clock import SettableClock
-from colloque.config import Settings, WitnessEntry, parse_witnesses
+from colloque.config import Settings
 from colloque.crypto import transparency, witness
 from colloque.crypto.errors import ProofInvalid
 from colloque.crypto.transparency import KeyBinding, KeyPurpose, SubjectKind
@@ -33,6 +33,7 @@ from colloque.keydirectory.witnesses import (
     WitnessRetry,
     submission_body,
 )
+from colloque.settingvalues import WitnessEntry, parse_witnesses
 from colloque.storage.engine import Database
 from colloque.witness.keys import WitnessKey
 from colloque.witness.services import Refused
