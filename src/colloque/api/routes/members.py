@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, LogDep
-from colloque.api.routes.practice_keys import Statement
+from colloque.api.routes.practice_key_schemas import Statement
 from colloque.api.schemas import Body, Out
 from colloque.practicekeys import roles, services
 from colloque.principal import Role

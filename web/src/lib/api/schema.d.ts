@@ -2752,7 +2752,7 @@ export interface components {
             /** Signed Checkpoint */
             signed_checkpoint: string;
             /** Wraps */
-            wraps: components["schemas"]["colloque__api__routes__practice_keys__WrapOut"][];
+            wraps: components["schemas"]["colloque__api__routes__practice_key_schemas__WrapOut"][];
         };
         /** HeldPatientOut */
         HeldPatientOut: {
@@ -4737,7 +4737,7 @@ export interface components {
             added: number;
         };
         /** WrapOut */
-        colloque__api__routes__practice_keys__WrapOut: {
+        colloque__api__routes__practice_key_schemas__WrapOut: {
             /** Epoch */
             epoch: number;
             /**
@@ -4748,7 +4748,7 @@ export interface components {
             wrap: string;
         };
         /** WrapsIn */
-        colloque__api__routes__practice_keys__WrapsIn: {
+        colloque__api__routes__practice_key_schemas__WrapsIn: {
             /** Epoch */
             epoch: number;
             /** Wraps */
@@ -7175,7 +7175,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["colloque__api__routes__practice_keys__WrapsIn"];
+                "application/json": components["schemas"]["colloque__api__routes__practice_key_schemas__WrapsIn"];
             };
         };
         responses: {
@@ -7574,7 +7574,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["colloque__api__routes__practice_keys__WrapsIn"];
+                "application/json": components["schemas"]["colloque__api__routes__practice_key_schemas__WrapsIn"];
             };
         };
         responses: {
