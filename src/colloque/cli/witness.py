@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from colloque.client.directory import pinned_log_key
+from colloque.client.pins import pinned_log_key
 from colloque.config import WitnessSettings
 from colloque.witness.keys import WitnessKey, WitnessKeyError, load_or_create_seed
 

@@ -19,10 +19,11 @@ from colloque.client.appointments import (
     sealed_part,
 )
 from colloque.client.care import Care
-from colloque.client.directory import KeyDirectory, pinned_log_key, pinned_witnesses
+from colloque.client.directory import KeyDirectory
 from colloque.client.encoding import unb64
 from colloque.client.http import ApiError, Json, StreamingHttp, raise_for_problem
 from colloque.client.monitor import Alert, clinical_alerts, group_alerts, own_key_alerts
+from colloque.client.pins import pinned_log_key, pinned_witnesses
 from colloque.client.practice_keys import NotWrappedYet, PracticeKeys
 from colloque.client.records import AuthorStanding, OpenedItem, SealedRecords
 from colloque.crypto.authorship import Standing, author_standing

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
-from colloque.client.directory import KeyDirectory, epoch_fingerprint, same_fingerprint
+from colloque.client.directory import KeyDirectory
 from colloque.client.http import ApiError
+from colloque.client.pins import epoch_fingerprint, same_fingerprint
 from colloque.crypto.errors import CryptoError
 from colloque.crypto.groups import clinical_group_id
 from colloque.crypto.keys import UserKeys

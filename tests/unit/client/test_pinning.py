@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from colloque.client import ColloqueClient
-from colloque.client.directory import pinned_log_key
+from colloque.client.pins import pinned_log_key
 
 KEY = bytes(range(32))
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from colloque.client import ColloqueClient
-from colloque.client.directory import CHECKPOINTS, KeyDirectory, pinned_witnesses
+from colloque.client.directory import CHECKPOINTS, KeyDirectory
 from colloque.client.encoding import b64
+from colloque.client.pins import pinned_witnesses
 from colloque.client.state import FileState, MemoryState
 from colloque.clock import SettableClock
 from colloque.crypto import transparency, witness
