@@ -87,6 +87,9 @@ def serve(
     run_server(settings, host=host or settings.host, port=port or settings.port, workers=workers)
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
 
     import uvicorn
@@ -102,6 +105,11 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         log_level="warning",
         log_config=uvicorn_log_config(),
         **SERVER_OPTIONS,
+        # uvicorn kills a worker whose health thread has not answered in this time. Its default,
+        # 5 s, killed busy workers with requests in flight when a load spike starved that thread
+        # of the GIL (seen under the search benchmark on two shared cores); a hung worker is
+        # still replaced, later.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         # The app applies the proxy headers itself, from the same settings, so that the one
         # list of trusted proxies also decides whether their X-Request-ID is taken
         # (colloque.api.observability); uvicorn must not rewrite the client before it looks.
