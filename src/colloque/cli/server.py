@@ -105,10 +105,10 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         log_level="warning",
         log_config=uvicorn_log_config(),
         **SERVER_OPTIONS,
-        # uvicorn kills a worker whose health thread has not answered in this time. Its default,
-        # 5 s, killed busy workers with requests in flight when a load spike starved that thread
-        # of the GIL (seen under the search benchmark on two shared cores); a hung worker is
-        # still replaced, later.
+        # uvicorn kills a worker whose health thread has not answered in this time, requests in
+        # flight included. Its default, 5 s, is short for a worker whose 16 request threads hold
+        # the GIL through a load spike (workers were replaced mid-run under the search benchmark
+        # on two shared cores, most likely so); a hung worker is still replaced, later.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         # The app applies the proxy headers itself, from the same settings, so that the one
         # list of trusted proxies also decides whether their X-Request-ID is taken
