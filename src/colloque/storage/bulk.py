@@ -7,14 +7,17 @@ commit with the session's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
+from colloque.storage.engine import Database
 from colloque.storage.types import UTCDateTime
 
 Row = dict[str, Any]
@@ -53,3 +56,119 @@ def _copy(raw: psycopg.Connection[Any], table: Table, rows: Sequence[Row]) -> No
                 if value is not None and value.tzinfo is None:
                     raise ValueError(f"naive datetime refused in {table.name}.{column}")
             copy.write_row([row[c] for c in columns])
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """A constraint or index taken off a table for a bulk load, and how to put it back."""
+
+    name: str
+    #: Built from the server's own definition (``pg_get_constraintdef``, ``pg_get_indexdef``),
+    #: so the rebuilt one is what the migrations made, whatever they said.
+    restore: sql.SQL | sql.Composed
+
+
+#: Constraint kinds taken off: exclusion and foreign keys, which PostgreSQL checks row by row with
+#: an index probe each. Primary keys and unique constraints stay (other tables' keys point at
+#: them, and a B-tree insert is cheap); so do checks, which cost nothing beyond the row.
+_DEFERRED_KINDS = ("x", "f")
+
+
+@contextmanager
+def constraints_deferred(
+    db: Database,
+    table_names: Sequence[str],
+    *,
+    report: Callable[[int, int], None] | None = None,
+) -> Iterator[None]:
+    """On PostgreSQL, drop the exclusion constraints, foreign keys and plain indexes of
+    ``table_names`` for the block, then rebuild them: one bulk build instead of a check and an
+    index insert per row. Rebuilding checks every row, so data that breaks a constraint fails here,
+    as it would have at insert. For a load nothing else writes to meanwhile (the demo generator on
+    its empty database): until the rebuild, nothing stops an overlap. No-op on SQLite.
+
+    ``report(rebuilt, total)`` follows the rebuild. The rebuild also runs if the block fails, so
+    that the schema is whole again; if it fails too, its error is raised with the block's as its
+    context. A constraint the data breaks stays off (the error names it); the others come back.
+    """
+    if db.is_sqlite:
+        yield
+        return
+    with db.write() as session:
+        deferred = _drop(session, table_names)
+    try:
+        yield
+    finally:
+        _rebuild(db, deferred, report)
+
+
+def _rebuild(
+    db: Database, deferred: Sequence[_Deferred], report: Callable[[int, int], None] | None
+) -> None:
+    """One transaction each, so that one refused constraint leaves the others in place; the first
+    refusal is raised once all were tried."""
+    failure: Exception | None = None
+    for done, item in enumerate(deferred):
+        if report is not None:
+            report(done, len(deferred))
+        try:
+            with db.write() as session:
+                raw = _raw(session)
+                # Sorts for bulk builds: the server's default (64 MB) spills to disk at a
+                # million rows.
+                raw.execute(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'")
+                raw.execute(item.restore)
+        except Exception as exc:
+            failure = failure or exc
+    if report is not None:
+        report(len(deferred), len(deferred))
+    if failure is not None:
+        raise failure
+
+
+#: Memory per index build during the rebuild.
+REBUILD_MEMORY = "256MB"
+
+
+def _drop(session: Session, table_names: Sequence[str]) -> list[_Deferred]:
+    tables = list(table_names)
+    constraints = session.execute(
+        text(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+            "FROM pg_constraint c WHERE c.conrelid::regclass::text = ANY(:tables) "
+            "AND c.contype = ANY(:kinds) ORDER BY c.contype, c.conname"
+        ),
+        {"tables": tables, "kinds": list(_DEFERRED_KINDS)},
+    ).all()
+    # Plain indexes: the ones no constraint owns (those go and come back with their constraint).
+    indexes = session.execute(
+        text(
+            "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, "
+            "pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid::regclass::text = ANY(:tables) AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "ORDER BY 2"
+        ),
+        {"tables": tables},
+    ).all()
+    raw = _raw(session)
+    deferred: list[_Deferred] = []
+    for table, name, definition in constraints:
+        target = sql.SQL("ALTER TABLE {} {} CONSTRAINT {}")
+        table_id, name_id = sql.Identifier(table), sql.Identifier(name)
+        raw.execute(target.format(table_id, sql.SQL("DROP"), name_id))
+        restore = target.format(table_id, sql.SQL("ADD"), name_id) + sql.SQL(" " + definition)
+        deferred.append(_Deferred(name, restore))
+    for _table, name, definition in indexes:
+        raw.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        deferred.append(_Deferred(name, sql.SQL(definition)))
+    return deferred
+
+
+def _raw(session: Session) -> psycopg.Connection[Any]:
+    """The session's psycopg connection, in its transaction: catalog definitions go to the server
+    as they are, with no bind-parameter parsing of their colons and percent signs."""
+    raw = session.connection().connection.dbapi_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError("constraints_deferred needs psycopg")
+    return raw
