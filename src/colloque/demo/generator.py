@@ -123,9 +123,9 @@ def generate_demo(
     the work advances. With ``canary_key`` (the server's ``canary_tag``), every practice gets its
     decoy records (``containment.canaries``), as a real one does.
 
-    On PostgreSQL the search cache is built by worker processes (``spawn``): as with any use of
-    :mod:`multiprocessing`, a script calling this must guard its entry point with
-    ``if __name__ == "__main__":``.
+    On PostgreSQL, patients and appointments are loaded with their exclusion constraints, foreign
+    keys and plain indexes off, rebuilt and checked after (:data:`DEFERRED_TABLES`): nothing else
+    may write to the database meanwhile.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
