@@ -1,6 +1,7 @@
 """Time the benchmark data's set-up, stage by stage, then a rebuild of every search cache.
 
     uv run python -m bench.setup_time [--practitioners 10000] [--appointments 1000000]
+        [--database colloque_bench_setup]
 
 Recreates ``colloque_bench_setup`` on the local PostgreSQL, migrates it and runs the demo
 generator (``generate_demo``, as ``bench.search`` does); prints the seconds spent in each of its
@@ -48,8 +49,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--practitioners", type=int, default=10_000)
     parser.add_argument("--appointments", type=int, default=1_000_000)
+    # Another name lets two runs (this code and an older one) share the server side by side.
+    parser.add_argument("--database", default=DATABASE)
     args = parser.parse_args()
-    url = recreate_database(DATABASE)
+    url = recreate_database(args.database)
     upgrade(url)
     database = Database(url)
     stages = StageClock()

@@ -28,6 +28,7 @@ from colloque.demo.population import patient_batches
 from colloque.demo.search_cache import refresh_search_cache
 from colloque.demo.showcase import DemoLogin, build_showcase
 from colloque.demo.tables import analyze, insert_rows, table
+from colloque.storage.bulk import constraints_deferred
 from colloque.storage.engine import Database
 
 __all__ = ["DemoLogin", "DemoSummary", "Progress", "generate_demo"]
@@ -38,6 +39,7 @@ STAGE_SHOWCASE = "Showcase practice"
 STAGE_PRACTICES = "Practices and agendas"
 STAGE_PATIENTS = "Patients"
 STAGE_APPOINTMENTS = "Appointments"
+STAGE_CONSTRAINTS = "Constraints and indexes"
 STAGE_SEARCH = "Search cache"
 
 #: Appointments are spread over this many days before and after ``now``.
@@ -58,6 +60,9 @@ BULK_TABLES = (
     "appointment_events",
     "practitioner_busy",
 )
+#: Tables loaded with their exclusion constraints, foreign keys and plain indexes off (rebuilt and
+#: checked after: :func:`colloque.storage.bulk.constraints_deferred`).
+DEFERRED_TABLES = ("patients", "appointments", "appointment_events", "practitioner_busy")
 #: Concurrent writer threads on PostgreSQL.
 WRITERS = 2
 
@@ -118,9 +123,9 @@ def generate_demo(
     the work advances. With ``canary_key`` (the server's ``canary_tag``), every practice gets its
     decoy records (``containment.canaries``), as a real one does.
 
-    On PostgreSQL the search cache is built by worker processes (``spawn``): as with any use of
-    :mod:`multiprocessing`, a script calling this must guard its entry point with
-    ``if __name__ == "__main__":``.
+    On PostgreSQL, patients and appointments are loaded with their exclusion constraints, foreign
+    keys and plain indexes off, rebuilt and checked after (:data:`DEFERRED_TABLES`): nothing else
+    may write to the database meanwhile.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -148,43 +153,46 @@ def generate_demo(
     )
     _write_network(db, network_ids, network, report)
 
-    pool = PatientPool(ids=[], holders=[], children=[], women=[])
-    patient_rng = _rng(seed, "patients")
-    report(STAGE_PATIENTS, 0, patients)
-    done = 0
-    for batch in patient_batches(
-        patient_rng,
-        _id_factory(patient_rng),
-        holders=patients,
-        now=now,
-        batch_size=ACCOUNTS_PER_TRANSACTION,
-        pool=pool,
+    with constraints_deferred(
+        db, DEFERRED_TABLES, report=lambda done, n: report(STAGE_CONSTRAINTS, done, n)
     ):
-        with db.write() as session:
-            insert_rows(session, "accounts", batch.accounts)
-            insert_rows(session, "patients", batch.patients)
-        done += len(batch.accounts)
-        report(STAGE_PATIENTS, done, patients)
-
-    agendas = [*showcase.agendas, *network.agendas]
-    secretaries = {**network.secretaries, showcase.practice_id: showcase.secretary_account_id}
-    fill_rng = _rng(seed, "appointments")
-    _fill(
-        db,
-        agendas=agendas,
-        total=appointments,
-        busy=_showcase_busy(db, showcase.practice_id, showcase.agendas),
-        now=now,
-        rng=fill_rng,
-        writer=AppointmentWriter(
-            rng=fill_rng,
-            new_id=_id_factory(fill_rng),
+        pool = PatientPool(ids=[], holders=[], children=[], women=[])
+        patient_rng = _rng(seed, "patients")
+        report(STAGE_PATIENTS, 0, patients)
+        done = 0
+        for batch in patient_batches(
+            patient_rng,
+            _id_factory(patient_rng),
+            holders=patients,
             now=now,
-            patients=pool,
-            secretaries=secretaries,
-        ),
-        report=report,
-    )
+            batch_size=ACCOUNTS_PER_TRANSACTION,
+            pool=pool,
+        ):
+            with db.write() as session:
+                insert_rows(session, "accounts", batch.accounts)
+                insert_rows(session, "patients", batch.patients)
+            done += len(batch.accounts)
+            report(STAGE_PATIENTS, done, patients)
+
+        agendas = [*showcase.agendas, *network.agendas]
+        secretaries = {**network.secretaries, showcase.practice_id: showcase.secretary_account_id}
+        fill_rng = _rng(seed, "appointments")
+        _fill(
+            db,
+            agendas=agendas,
+            total=appointments,
+            busy=_showcase_busy(db, showcase.practice_id, showcase.agendas),
+            now=now,
+            rng=fill_rng,
+            writer=AppointmentWriter(
+                rng=fill_rng,
+                new_id=_id_factory(fill_rng),
+                now=now,
+                patients=pool,
+                secretaries=secretaries,
+            ),
+            report=report,
+        )
     if canary_key is not None:
         with db.write() as session:
             for practice_id in sorted({agenda.practice_id for agenda in agendas}):

@@ -6,6 +6,8 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
+from itertools import accumulate
 from uuid import UUID
 
 from colloque.demo.filler import PatientPool
@@ -40,8 +42,19 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+# Names come from short lists: their keys are worked out once, not per patient.
+@cache
 def _slug(text: str) -> str:
     return search_key(text).replace(" ", "-")
+
+
+@cache
+def _name_key(first_name: str, last_name: str) -> str:
+    return search_key(f"{first_name} {last_name}")
+
+
+#: ``cum_weights`` rather than ``weights``: the same draw, without summing again per call.
+_RELATIVES_COUNT_CUMULATIVE = tuple(accumulate((55, 30, 15)))
 
 
 def patient_batches(
@@ -57,10 +70,10 @@ def patient_batches(
     record every patient in ``pool`` for the appointment filler."""
     today = now.date()
     bands = [(low, high) for low, high, _ in HOLDER_AGES]
-    band_weights = [w for _, _, w in HOLDER_AGES]
+    band_weights = list(accumulate(w for _, _, w in HOLDER_AGES))
     batch = PatientBatch([], [])
     for number in range(1, holders + 1):
-        low, high = rng.choices(bands, weights=band_weights)[0]
+        low, high = rng.choices(bands, cum_weights=band_weights)[0]
         age = rng.randint(low, high)
         person = random_person(rng, age=age)
         account_id = new_id()
@@ -94,7 +107,7 @@ def patient_batches(
                     "relationship": relationship.value,
                     "first_name": first_name,
                     "last_name": last_name,
-                    "name_key": search_key(f"{first_name} {last_name}"),
+                    "name_key": _name_key(first_name, last_name),
                     "birth_date": birth_date(rng, today, member_age),
                     "created_at": created_at,
                 }
@@ -111,7 +124,7 @@ def _relatives(
 ) -> list[tuple[Relationship, str, str, Sex, int]]:
     relatives: list[tuple[Relationship, str, str, Sex, int]] = []
     has_partner = False
-    for _ in range(rng.choices((1, 2, 3), weights=(55, 30, 15))[0]):
+    for _ in range(rng.choices((1, 2, 3), cum_weights=_RELATIVES_COUNT_CUMULATIVE)[0]):
         draw = rng.random()
         sex = Sex.FEMALE if rng.random() < 0.5 else Sex.MALE
         name = last_name

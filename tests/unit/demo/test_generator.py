@@ -408,12 +408,11 @@ def test_easter_and_public_holidays() -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_bulk_copy_and_parallel_refresh(
+def test_postgres_bulk_copy_and_batched_refresh(
     postgres_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """COPY goes through the exclusion constraint and the foreign keys; worker processes build
-    the search cache."""
-    monkeypatch.setattr(search_cache, "PARALLEL_FROM", 1)
+    """COPY in the binary format, the constraints rebuilt after (test_bulk_load.py); the search
+    cache built in several batches."""
     monkeypatch.setattr(search_cache, "AGENDAS_PER_TRANSACTION", 10)
     summary = generate_demo(
         postgres_db,
