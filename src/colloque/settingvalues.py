@@ -11,18 +11,25 @@ LOG_SEED_BYTES = 32
 WITNESS_KEY_BYTES = 32
 
 
-def decode_log_seed(text: str) -> bytes:
-    """A 32-byte seed written in hex (64 digits) or base64 (standard or URL-safe, padding optional)."""
+def seed_of(text: str, size: int = 32) -> bytes | None:
+    """``size`` bytes written in hex (2 digits a byte) or base64 (standard or URL-safe, padding
+    optional); None for anything else, which each caller names in its own words."""
     text = text.strip()
     try:
-        if len(text) == 2 * LOG_SEED_BYTES:
+        if len(text) == 2 * size:
             seed = bytes.fromhex(text)
         else:
             padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
             seed = base64.b64decode(padded, validate=True)
     except (ValueError, binascii.Error):
-        seed = b""
-    if len(seed) != LOG_SEED_BYTES:
+        return None
+    return seed if len(seed) == size else None
+
+
+def decode_log_seed(text: str) -> bytes:
+    """The key directory log's seed (``COLLOQUE_KEY_DIRECTORY_LOG_KEY``)."""
+    seed = seed_of(text, LOG_SEED_BYTES)
+    if seed is None:
         raise ValueError(
             f"COLLOQUE_KEY_DIRECTORY_LOG_KEY must be {LOG_SEED_BYTES} random bytes in hex or base64"
         )

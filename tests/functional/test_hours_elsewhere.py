@@ -77,6 +77,21 @@ def add_override(
         return override.override_id
 
 
+def remove_time_off(db: Database, clock: SettableClock, world: World, override_id: UUID) -> None:
+    """The first practice's admin removes one of its time off, as it stands now."""
+    with db.write() as session:
+        row = session.get(AgendaOverride, (world.practice_id, override_id))
+        assert row is not None
+        do_remove_override(
+            session,
+            now=clock.now(),
+            principal=world.admin.principal(db),
+            practice_id=world.practice_id,
+            override_id=override_id,
+            expected_version=override_version(row, []),
+        )
+
+
 def test_time_off_under_an_extra_opening_elsewhere_stays(
     db: Database, clock: SettableClock, world: World, bis: SecondPractice
 ) -> None:
@@ -96,15 +111,8 @@ def test_time_off_under_an_extra_opening_elsewhere_stays(
         row = session.get(AgendaOverride, (world.practice_id, absence))
         assert row is not None
         version = override_version(row, [])
-    with pytest.raises(Conflict) as caught, db.write() as session:
-        do_remove_override(
-            session,
-            now=clock.now(),
-            principal=admin,
-            practice_id=world.practice_id,
-            override_id=absence,
-            expected_version=version,
-        )
+    with pytest.raises(Conflict) as caught:
+        remove_time_off(db, clock, world, absence)
     assert "another practice on 2026-03-16" in str(caught.value)
     # Moved to the next day, it reopens the Monday all the same.
     with pytest.raises(Conflict), db.write() as session:
@@ -129,28 +137,8 @@ def test_time_off_under_an_extra_opening_elsewhere_stays(
     )
     past = add_override(db, clock, world, world.practice_id, OverrideKind.ABSENCE, date(2026, 3, 9))
     clock.advance(timedelta(days=8))
-    with db.write() as session:
-        row = session.get(AgendaOverride, (world.practice_id, past))
-        assert row is not None
-        do_remove_override(
-            session,
-            now=clock.now(),
-            principal=admin,
-            practice_id=world.practice_id,
-            override_id=past,
-            expected_version=override_version(row, []),
-        )
-    with db.write() as session:
-        row = session.get(AgendaOverride, (world.practice_id, other))
-        assert row is not None
-        do_remove_override(
-            session,
-            now=clock.now(),
-            principal=admin,
-            practice_id=world.practice_id,
-            override_id=other,
-            expected_version=override_version(row, []),
-        )
+    remove_time_off(db, clock, world, past)
+    remove_time_off(db, clock, world, other)
 
 
 def test_a_break_under_an_extra_opening_elsewhere_stays(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from colloque.crypto import witness
+from colloque.settingvalues import seed_of
 
 SEED_BYTES = 32
 SEED_FILE = "witness-key"
@@ -20,16 +20,8 @@ class WitnessKeyError(Exception):
 
 def decode_seed(text: str) -> bytes:
     """32 bytes in hex (64 digits) or base64 (standard or URL-safe, padding optional)."""
-    text = text.strip()
-    try:
-        if len(text) == 2 * SEED_BYTES:
-            seed = bytes.fromhex(text)
-        else:
-            padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
-            seed = base64.b64decode(padded, validate=True)
-    except (ValueError, binascii.Error):
-        seed = b""
-    if len(seed) != SEED_BYTES:
+    seed = seed_of(text, SEED_BYTES)
+    if seed is None:
         raise WitnessKeyError(f"the witness key must be {SEED_BYTES} random bytes in hex or base64")
     return seed
 
