@@ -38,6 +38,7 @@ from bench.harness import (
     recreate_database,
     run_wrk,
     server,
+    tree_cpu_seconds,
 )
 from colloque.demo.generator import generate_demo
 from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
@@ -111,9 +112,7 @@ def week_paths(url: str, count: int, *, agendas: int, now: datetime) -> list[str
             .where(VisitType.active.is_(True), VisitType.online_bookable.is_(True))
             .order_by(VisitType.visit_type_id)
         ).all()
-        zones = dict(
-            session.execute(select(Practice.practice_id, Practice.timezone)).tuples().all()
-        )
+        zones = dict(session.execute(select(Practice.practice_id, Practice.timezone)).all())
     database.dispose()
     rng = random.Random(16)
     chosen = set(rng.sample(sorted({(p.practice_id, p.practitioner_id) for p in pairs}), agendas))
@@ -155,17 +154,20 @@ def measure(
     workers: int,
     seconds: int,
     warm_up: int,
-) -> tuple[dict[int, WrkResult], list[float]]:
-    """One server (importing ``src`` when given), warmed up, then one wrk run per count."""
+) -> tuple[dict[int, tuple[WrkResult, float]], list[float]]:
+    """One server (importing ``src`` when given), warmed up, then one wrk run per count: its
+    result and the server's CPU milliseconds per request (less noisy than latency on shared
+    cores; PostgreSQL's own CPU is not in it)."""
     settings = {"PYTHONPATH": src} if src else None
     pids: list[int] = []
-    results: dict[int, WrkResult] = {}
+    results: dict[int, tuple[WrkResult, float]] = {}
     with server(url, workers=workers, port=free_port(), settings=settings, pids=pids) as base:
         # Long enough for each worker to have read every agenda of the mix once: the runs
         # measure the steady state, where each process's snapshot of an agenda is cached.
         run_wrk(base, script, connections=16, threads=2, seconds=warm_up, label="warm-up")
         for count in connections:
-            results[count] = run_wrk(
+            cpu = tree_cpu_seconds(pids[0])
+            result = run_wrk(
                 base,
                 script,
                 connections=count,
@@ -173,6 +175,8 @@ def measure(
                 seconds=seconds,
                 label=f"week of slots, {count} connections",
             )
+            cpu = tree_cpu_seconds(pids[0]) - cpu
+            results[count] = (result, 1000 * cpu / max(result.requests, 1))
         rss = worker_rss_mib(pids[0])
     return results, rss
 
@@ -206,7 +210,7 @@ def main() -> None:
     versions: dict[str, str | None] = {"this tree": None}
     if args.baseline_src:
         versions = {"baseline": str(Path(args.baseline_src).resolve()), **versions}
-    runs: dict[str, list[dict[int, WrkResult]]] = {name: [] for name in versions}
+    runs: dict[str, list[dict[int, tuple[WrkResult, float]]]] = {name: [] for name in versions}
     memory: dict[str, list[float]] = {}
     for round_number in range(args.rounds):
         for name, src in versions.items():
@@ -220,12 +224,14 @@ def main() -> None:
                 warm_up=args.warm_up,
             )
             runs[name].append(results)
-            for count, result in results.items():
+            for count, (result, cpu_ms) in results.items():
                 print(
                     f"round {round_number + 1} {name:9} {count:2} connections: "
                     f"{result.requests_per_second:.0f}/s p50 {result.p50_ms:.1f} "
-                    f"p95 {result.p95_ms:.1f} p99 {result.p99_ms:.1f} ms {result.statuses} "
-                    f"(load {load_average()})"
+                    f"p95 {result.p95_ms:.1f} p99 {result.p99_ms:.1f} ms, "
+                    f"server CPU {cpu_ms:.2f} ms/request {result.statuses} "
+                    f"(load {load_average()})",
+                    flush=True,
                 )
 
     database = Database(url)
@@ -240,21 +246,24 @@ def main() -> None:
     print(f"{args.workers} server workers, {args.seconds} s per run, medians of {args.rounds}")
     for count in args.connections:
         print(f"{count} connections:")
+        medians: dict[str, dict[str, float]] = {}
         for name in versions:
-            rows = [results[count] for results in runs[name]]
-            print(
-                f"  {name:9} requests/s {median([r.requests_per_second for r in rows]):.0f}"
-                f"  p50 {median([r.p50_ms for r in rows]):.1f} ms"
-                f"  p95 {median([r.p95_ms for r in rows]):.1f} ms"
-                f"  p99 {median([r.p99_ms for r in rows]):.1f} ms"
-            )
+            rows = [results[count][0] for results in runs[name]]
+            medians[name] = {
+                "requests/s": median([r.requests_per_second for r in rows]),
+                "p50": median([r.p50_ms for r in rows]),
+                "p95": median([r.p95_ms for r in rows]),
+                "p99": median([r.p99_ms for r in rows]),
+                "CPU ms/request": median([results[count][1] for results in runs[name]]),
+            }
+            print(f"  {name:9} " + "  ".join(f"{k} {v:.2f}" for k, v in medians[name].items()))
         if args.baseline_src:
-            before = [results[count] for results in runs["baseline"]]
-            after = [results[count] for results in runs["this tree"]]
             print(
-                "  ratio (this tree / baseline): requests/s "
-                f"{median([r.requests_per_second for r in after]) / median([r.requests_per_second for r in before]):.2f}"
-                f", p95 {median([r.p95_ms for r in after]) / median([r.p95_ms for r in before]):.2f}"
+                "  ratio (this tree / baseline): "
+                + "  ".join(
+                    f"{k} {medians['this tree'][k] / medians['baseline'][k]:.2f}"
+                    for k in medians["baseline"]
+                )
             )
     for name, sizes in memory.items():
         print(f"resident memory per worker ({name}): " + ", ".join(f"{s:.0f} MiB" for s in sizes))
