@@ -12,7 +12,9 @@ from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
+from colloque.api.routes.scheduling import SlotOut
 from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
@@ -347,6 +349,12 @@ def test_a_week_of_slots(
         answer = client.get(url, params=params)
     assert answer.status_code == 200, answer.text
     assert answer.json() == first.json()
+    # Written without a model per slot: the same fields, each with the practice's offset.
+    assert TypeAdapter(list[SlotOut]).validate_python(answer.json())
+    assert all(
+        list(slot) == list(SlotOut.model_fields) and slot["starts_at"].endswith("+01:00")
+        for slot in answer.json()
+    )
     taken = {starts_at.isoformat() for starts_at in weekday_slots(appointments)}
     assert answer.json()
     assert not taken & {
