@@ -12,7 +12,9 @@ from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
+from colloque.api.routes.scheduling import SlotOut
 from colloque.booking.rules import Source
 from colloque.booking.services import BookingRequest, do_book_appointment
 from colloque.clock import SettableClock
@@ -321,6 +323,44 @@ def test_the_agenda_page_later_in_the_day(
         with assert_query_count(expected):
             answer = client.get(url, params=params, headers=bearer(world.secretary))
         assert answer.status_code == 200, answer.text
+
+
+#: A patient's week of slots (GET .../slots, public), the agenda snapshot cached: its version,
+#: then the practitioner's taken time over the window at every practice they work at. SQLite also
+#: sends its BEGIN. The same two however many appointments the week holds.
+WEEK_OF_SLOTS = {"sqlite": 3, "postgresql": 2}
+
+
+@pytest.mark.parametrize("appointments", SIZES)
+def test_a_week_of_slots(
+    db: Database,
+    clock: SettableClock,
+    world: World,
+    client: TestClient,
+    assert_query_count: QueryCount,
+    appointments: int,
+) -> None:
+    fill_agenda(db, clock, world, appointments)
+    url = f"/api/v1/practices/{world.practice_id}/practitioners/{world.practitioner_id}/slots"
+    params = {"visit_type_id": str(world.consultation_id), "from": "2026-03-02", "days": "7"}
+    first = client.get(url, params=params)
+    assert first.status_code == 200, first.text
+    with assert_query_count(WEEK_OF_SLOTS):
+        answer = client.get(url, params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == first.json()
+    # Written without a model per slot: the same fields, each with the practice's offset.
+    assert TypeAdapter(list[SlotOut]).validate_python(answer.json())
+    assert all(
+        list(slot) == list(SlotOut.model_fields) and slot["starts_at"].endswith("+01:00")
+        for slot in answer.json()
+    )
+    taken = {starts_at.isoformat() for starts_at in weekday_slots(appointments)}
+    assert answer.json()
+    assert not taken & {
+        datetime.fromisoformat(slot["starts_at"]).astimezone(UTC).isoformat()
+        for slot in answer.json()
+    }
 
 
 # --- search -------------------------------------------------------------------------------------

@@ -11,7 +11,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, delete, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from colloque.booking import ledger
@@ -89,10 +102,57 @@ def busy_between(
     until: datetime,
     now: datetime,
 ) -> list[Busy]:
-    """All taken time of a practitioner over a long window (for slot listing and the cache)."""
-    return busy_of_practitioners(
-        session, practice_ids={practitioner_id: practice_ids}, start=start, until=until, now=now
-    )[practitioner_id]
+    """All taken time of a practitioner over a window, at the practices given, in order of start
+    (the patient's week of slots)."""
+    statement = _BUSY_BY_RANGE if session.get_bind().dialect.name == "postgresql" else _BUSY
+    rows = session.execute(
+        statement,
+        {
+            "practice_ids": list(practice_ids),
+            "practitioner_id": practitioner_id,
+            "start": start,
+            "until": until,
+            "now": now,
+        },
+    ).all()  # one fetch: row by row, psycopg's fetchone was 8 % of a worker's CPU
+    return [Busy(start=starts_at, until=blocked_until) for starts_at, blocked_until in rows]
+
+
+def _busy_statement(*, by_range: bool) -> Select[datetime, datetime]:
+    """Built once: a statement built per call costs its SQLAlchemy cache key on every request.
+    Core columns, not the mapped class, so that the session runs it without the ORM's layer."""
+    table = Appointment.__table__.c
+    start = bindparam("start", type_=table.starts_at.type)
+    until = bindparam("until", type_=table.starts_at.type)
+    query = select(table.starts_at, table.blocked_until).where(
+        table.practice_id.in_(bindparam("practice_ids", expanding=True)),
+        table.practitioner_id == bindparam("practitioner_id"),
+        table.starts_at < until,
+        table.blocked_until > start,
+        table.status.in_(ACTIVE_STATUSES),
+        or_(
+            table.status == Status.BOOKED,
+            and_(
+                table.status == Status.HELD,
+                table.hold_expires_at > bindparam("now", type_=table.starts_at.type),
+            ),
+        ),
+    )
+    if by_range:
+        # The same overlap as the range of the agenda's exclusion constraint, so that PostgreSQL
+        # walks its GiST index to the window: with the two bounds alone it can only bound the
+        # agenda, and reads every active appointment of its whole history (0.2 ms against 1.4
+        # for a busy agenda, more as its history grows).
+        query = query.where(
+            func.tstzrange(table.starts_at, table.blocked_until, literal_column("'[)'")).op("&&")(
+                func.tstzrange(start, until, literal_column("'[)'"))
+            )
+        )
+    return query.order_by(table.starts_at)
+
+
+_BUSY = _busy_statement(by_range=False)
+_BUSY_BY_RANGE = _busy_statement(by_range=True)
 
 
 def busy_of_practitioners(

@@ -14,10 +14,11 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import time, timedelta
+from functools import lru_cache
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import URL, ColumnElement, bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from colloque.errors import NotFound
@@ -129,14 +130,34 @@ AGENDAS = AgendaCache()
 AgendaKey = tuple[UUID, UUID]
 
 
+#: One agenda's version, built once: the statement of every booking and every week of slots,
+#: whose cache key SQLAlchemy would otherwise compute again on each call. Core columns, so that the
+#: session runs it without the ORM's layer.
+_VERSION = select(PracticePractitioner.__table__.c.agenda_version).where(
+    PracticePractitioner.__table__.c.practice_id == bindparam("practice_id"),
+    PracticePractitioner.__table__.c.practitioner_id == bindparam("practitioner_id"),
+)
+
+
 def load_agenda(
     session: Session, *, practice_id: UUID, practitioner_id: UUID, cached: bool = True
 ) -> LoadedAgenda:
-    """The agenda as this transaction sees it: cached when its version has not moved."""
-    loaded = load_agendas(session, [(practice_id, practitioner_id)], cached=cached)
-    if not loaded:
+    """The agenda as this transaction sees it: cached when its version has not moved
+    (``cached=False``: as for :func:`load_agendas`)."""
+    version = session.execute(
+        _VERSION, {"practice_id": practice_id, "practitioner_id": practitioner_id}
+    ).scalar()
+    if version is None:
         raise NotFound("practitioner not found at this practice")
-    return loaded[practice_id, practitioner_id]
+    key = (practice_id, practitioner_id)
+    database = _database_key(session)
+    hit = AGENDAS.get((database, *key), version) if cached else None
+    if hit is not None:
+        return hit
+    (loaded,) = _read_agendas(session, {key: version})
+    if cached:
+        AGENDAS.put(database, loaded)
+    return loaded
 
 
 def load_agendas(
@@ -188,7 +209,13 @@ def _one_of(
 
 def _database_key(session: Session) -> str:
     """Which database a snapshot came from, so that one process may use several."""
-    return session.get_bind().engine.url.render_as_string(hide_password=True)
+    return _url_key(session.get_bind().engine.url)
+
+
+@lru_cache(maxsize=16)
+def _url_key(url: URL) -> str:
+    # Rendering a URL costs more than the cached read it keys; URLs are immutable and hashable.
+    return url.render_as_string(hide_password=True)
 
 
 def _read_agendas(session: Session, versions: dict[AgendaKey, int]) -> list[LoadedAgenda]:

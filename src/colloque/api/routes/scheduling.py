@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
-from pydantic import Field
+from fastapi import APIRouter, Query, Response, status
+from pydantic import Field, TypeAdapter
+from starlette.concurrency import run_in_threadpool
+from typing_extensions import TypedDict
 
 from colloque import places
 from colloque.api.deps import DB, ClockDep, CurrentPrincipal, SettingsDep
 from colloque.api.schemas import Body, Day, InstantOrDay, Out
 from colloque.containment.canaries import do_plant_canaries
 from colloque.scheduling import services, timetable
-from colloque.scheduling.domain import OverrideKind, PatientKind, VisitMode
+from colloque.scheduling.domain import OverrideKind, PatientKind, Slot, VisitMode
 from colloque.scheduling.models import Practice, Practitioner, VisitType
 from colloque.scheduling.specialties import SPECIALTY_LABELS, Specialty
 from colloque.search import availability
+from colloque.storage.engine import Database
 
 router = APIRouter(prefix="/api/v1", tags=["practices"])
 
@@ -174,6 +177,17 @@ class SlotOut(Out):
     ends_at: datetime
 
 
+class _SlotJson(TypedDict):
+    """:class:`SlotOut` as the answer is written: the same fields, serialized by the same
+    pydantic-core without a model per slot (a week holds a hundred)."""
+
+    starts_at: datetime
+    ends_at: datetime
+
+
+_SLOTS_JSON = TypeAdapter(list[_SlotJson])
+
+
 @router.get(
     "/practices/{practice_id}/practitioners/{practitioner_id}/slots",
     response_model=list[SlotOut],
@@ -189,7 +203,7 @@ class SlotOut(Out):
         "unknown practice, practitioner or visit type; 422 for a window beyond two years."
     ),
 )
-def list_slots(
+async def list_slots(
     practice_id: UUID,
     practitioner_id: UUID,
     db: DB,
@@ -198,11 +212,41 @@ def list_slots(
     duration_minutes: Annotated[int | None, Query(ge=5, le=480)] = None,
     start: Annotated[InstantOrDay | None, Query(alias="from")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_SLOT_WINDOW_DAYS)] = 7,
-) -> list[SlotOut]:
+) -> Response:
+    # The page a patient opens, so the hottest read: async, so that it makes one trip to the
+    # thread pool for its transaction, where a sync route makes another for its answer's check.
+    slots = await run_in_threadpool(
+        _free_slots,
+        db,
+        now=clock.now(),
+        practice_id=practice_id,
+        practitioner_id=practitioner_id,
+        visit_type_id=visit_type_id,
+        duration_minutes=duration_minutes,
+        start=start,
+        days=days,
+    )
+    return Response(
+        _SLOTS_JSON.dump_json([{"starts_at": s.start, "ends_at": s.end} for s in slots]),
+        media_type="application/json",
+    )
+
+
+def _free_slots(
+    db: Database,
+    *,
+    now: datetime,
+    practice_id: UUID,
+    practitioner_id: UUID,
+    visit_type_id: UUID | None,
+    duration_minutes: int | None,
+    start: datetime | date | None,
+    days: int,
+) -> list[Slot]:
     with db.read() as session:
-        slots = availability.list_free_slots(
+        return availability.list_free_slots(
             session,
-            now=clock.now(),
+            now=now,
             practice_id=practice_id,
             practitioner_id=practitioner_id,
             visit_type_id=visit_type_id,
@@ -210,7 +254,6 @@ def list_slots(
             start=start,
             days=days,
         )
-    return [SlotOut(starts_at=slot.start, ends_at=slot.end) for slot in slots]
 
 
 # --- practice management ----------------------------------------------------------------------
