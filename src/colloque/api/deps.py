@@ -229,7 +229,9 @@ async def _current_session(request: Request, resolved: SessionDep) -> ResolvedSe
     return resolved
 
 
-async def _signed_in(request: Request, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _signed_in(
+    request: Request, principal: Annotated[Principal, Depends(_principal)]
+) -> Principal:
     if not principal.is_authenticated:
         raise _sign_in_first(request)
     return principal
