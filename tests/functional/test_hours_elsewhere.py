@@ -96,17 +96,35 @@ def test_time_off_under_an_extra_opening_elsewhere_stays(
     db: Database, clock: SettableClock, world: World, bis: SecondPractice
 ) -> None:
     absence = add_override(db, clock, world, world.practice_id, OverrideKind.ABSENCE, MONDAY)
-    add_override(
+    extra = add_override(
         db,
         clock,
         world,
         bis.practice_id,
         OverrideKind.EXTRA_OPENING,
         MONDAY,
-        (600, 660),
+        (540, 600),
         bis.consultation_id,
     )
     admin = world.admin.principal(db)
+    # Moving an extra opening reopens no time off: only its own new hours are checked.
+    with db.write() as session:
+        row = session.get(AgendaOverride, (bis.practice_id, extra))
+        assert row is not None
+        do_replace_override(
+            session,
+            now=clock.now(),
+            principal=admin,
+            practice_id=bis.practice_id,
+            override_id=extra,
+            expected_version=override_version(row, [bis.consultation_id]),
+            kind=OverrideKind.EXTRA_OPENING,
+            first_day=MONDAY,
+            last_day=MONDAY,
+            start_minute=600,
+            end_minute=660,
+            visit_type_ids=[bis.consultation_id],
+        )
     with db.read() as session:
         row = session.get(AgendaOverride, (world.practice_id, absence))
         assert row is not None

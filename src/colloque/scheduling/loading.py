@@ -142,8 +142,10 @@ _VERSION = select(PracticePractitioner.__table__.c.agenda_version).where(
 def load_agenda(
     session: Session, *, practice_id: UUID, practitioner_id: UUID, cached: bool = True
 ) -> LoadedAgenda:
-    """The agenda as this transaction sees it: cached when its version has not moved
-    (``cached=False``: as for :func:`load_agendas`)."""
+    """The agenda as this transaction sees it: cached when its version has not moved.
+
+    ``cached=False`` neither reads nor fills the process's cache: for an agenda this transaction
+    changed, whose version may yet be rolled back and given to another change."""
     version = session.execute(
         _VERSION, {"practice_id": practice_id, "practitioner_id": practitioner_id}
     ).scalar()
@@ -160,16 +162,11 @@ def load_agenda(
     return loaded
 
 
-def load_agendas(
-    session: Session, keys: Collection[AgendaKey], *, cached: bool = True
-) -> dict[AgendaKey, LoadedAgenda]:
+def load_agendas(session: Session, keys: Collection[AgendaKey]) -> dict[AgendaKey, LoadedAgenda]:
     """Several agendas (practice, practitioner) as this transaction sees them, cached when their
     version has not moved; the ones that do not exist are left out. One query for the versions,
     and for those not cached the same ten queries however many there are: the search cache's
-    rebuild reads thousands of agendas.
-
-    ``cached=False`` neither reads nor fills the process's cache: for an agenda this
-    transaction changed, whose version may yet be rolled back and given to another change."""
+    rebuild reads thousands of agendas."""
     versions: dict[AgendaKey, int] = {
         (practice_id, practitioner_id): version
         for practice_id, practitioner_id, version in session.execute(
@@ -184,15 +181,14 @@ def load_agendas(
     found: dict[AgendaKey, LoadedAgenda] = {}
     missing: dict[AgendaKey, int] = {}
     for key, version in versions.items():
-        hit = AGENDAS.get((database, *key), version) if cached else None
+        hit = AGENDAS.get((database, *key), version)
         if hit is None:
             missing[key] = version
         else:
             found[key] = hit
     if missing:
         for loaded in _read_agendas(session, missing):
-            if cached:
-                AGENDAS.put(database, loaded)
+            AGENDAS.put(database, loaded)
             found[loaded.practice_id, loaded.practitioner_id] = loaded
     return found
 
