@@ -3,17 +3,18 @@ after exactly as the migrations made them, and checked against the loaded rows."
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from colloque.demo.filler import AgendaGrid
+from colloque.demo.filler import AgendaGrid, Piece
 from colloque.demo.generator import DEFERRED_TABLES, STAGE_CONSTRAINTS, generate_demo
 from colloque.storage.engine import Database, normalise_url
 from colloque.storage.migrate import upgrade
@@ -115,8 +116,10 @@ def test_a_generator_that_double_books_fails_at_the_rebuild(
     constraint the data does not break."""
     place = AgendaGrid.place
 
-    def twice(self: AgendaGrid, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
-        placed = place(self, *args, **kwargs)  # type: ignore[arg-type]
+    def twice(
+        self: AgendaGrid, rng: random.Random, count: int, busy: dict[date, list[Piece]]
+    ) -> list[tuple[date, int, int]]:
+        placed = place(self, rng, count, busy)
         return [*placed, *placed]
 
     monkeypatch.setattr(AgendaGrid, "place", twice)
