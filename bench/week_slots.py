@@ -30,18 +30,15 @@ from sqlalchemy import func, select, text
 
 from bench.harness import (
     WrkResult,
-    database_exists,
-    database_url,
     machine,
     median,
     postgres_version,
-    recreate_database,
     run_wrk,
     server,
     tree_cpu_seconds,
 )
-from colloque.demo.generator import generate_demo
-from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner, VisitType
+from bench.search import ensure_data
+from colloque.scheduling.models import Practice, PracticePractitioner, VisitType
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
 from tests.server import free_port
@@ -74,32 +71,6 @@ function response(status, headers, body)
   else c500 = c500 + 1 end
 end
 """
-
-
-def ensure_data(practitioners: int, appointments: int, *, regenerate: bool) -> str:
-    if database_exists(DATABASE) and not regenerate:
-        url = database_url(DATABASE)
-        database = Database(url)
-        with database.read() as session:
-            count = session.scalar(select(func.count()).select_from(Practitioner)) or 0
-        database.dispose()
-        if count >= practitioners:
-            return url
-    url = recreate_database(DATABASE)
-    upgrade(url)
-    database = Database(url)
-    started = datetime.now(UTC)
-    generate_demo(
-        database,
-        seed=2026,
-        practitioners=practitioners,
-        patients=max(1_000, appointments // 5),
-        appointments=appointments,
-        now=started,
-    )
-    print(f"generated in {(datetime.now(UTC) - started).total_seconds():.0f} s")
-    database.dispose()
-    return url
 
 
 def week_paths(url: str, count: int, *, agendas: int, now: datetime) -> list[str]:
@@ -200,7 +171,10 @@ def main() -> None:
     parser.add_argument("--data-only", action="store_true", help="build the data and stop")
     args = parser.parse_args()
 
-    url = ensure_data(args.practitioners, args.appointments, regenerate=args.regenerate)
+    # The demo generator's data, as bench.search builds it, under this benchmark's own name.
+    url = ensure_data(
+        args.practitioners, args.appointments, regenerate=args.regenerate, name=DATABASE
+    )
     if args.data_only:
         return
     upgrade(url)
