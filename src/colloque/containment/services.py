@@ -114,15 +114,21 @@ class CredentialWatch:
             return
         key = (principal.credential_id, practice_id)
         counts = _Counts(self.limits.weight(span, at), persons, appointments, changed)
-        window = session.get(CredentialWindow, key, with_for_update=True)
+        # A plain read first: most reads of a credential's hour name nobody new (a desk reloads
+        # its day), and then there is nothing to write, so no row lock to take and log.
+        window = session.get(CredentialWindow, key)
+        if window is not None and self._adds_nothing(window, counts, at):
+            self._check(window, principal, practice_id)
+            return
+        if window is not None:
+            window = session.get(
+                CredentialWindow, key, with_for_update=True, populate_existing=True
+            )
         if window is None or at >= window.day_start + self.limits.day:
             # The credential's first counted event here, or its day is over (an integration's
             # token outlives a day): the limits for the practice as it is now.
-            point_limit = self.limits.limit(
-                limit,
-                patients=real_patient_count(session, practice_id=practice_id),
-                weekly_appointments=_coming_week(session, practice_id, at),
-            )
+            patients, weekly = _baseline(session, practice_id, self.limits.window_start(at), at)
+            point_limit = self.limits.limit(limit, patients=patients, weekly_appointments=weekly)
             if window is None:
                 window = self._open(key, at, point_limit)
                 self._count(window, counts)
@@ -142,6 +148,21 @@ class CredentialWatch:
                 # A new hour of the same day: its counters start again, under the day's limits.
                 _reset_window(window, start)
             self._count(window, counts)
+        self._check(window, principal, practice_id)
+
+    def _adds_nothing(self, window: CredentialWindow, counts: _Counts, at: datetime) -> bool:
+        """Whether the event leaves the row as it is: no change, within the row's hour and day,
+        and nobody new to the hour (the hour's sketches are within the day's)."""
+        return (
+            not counts.changed
+            and at < window.day_start + self.limits.day
+            and self.limits.window_start(at) == window.window_start
+            and not sketch.any_new(window.persons, counts.persons)
+            and not sketch.any_new(window.appointments, counts.appointments)
+        )
+
+    def _check(self, window: CredentialWindow, principal: Principal, practice_id: UUID) -> None:
+        assert principal.credential_id is not None
         hour_over = window.points >= window.point_limit
         if hour_over or window.day_points >= window.day_limit:
             # Refused, not only suspended for later: one agenda read can return hundreds of
@@ -206,6 +227,28 @@ def _reset_window(window: CredentialWindow, start: datetime) -> None:
     window.persons = sketch.empty()
     window.appointments = sketch.empty()
     window.changes = 0
+
+
+#: The limits' inputs per practice and hour, kept by the process: they only set a threshold, and
+#: counting a practice's patients and coming week is most of what opening a window costs (every
+#: credential's first read of the day, in every practice it reads).
+_BASELINES: dict[tuple[UUID, datetime], tuple[int, int]] = {}
+_BASELINES_KEPT = 4_096
+
+
+def _baseline(session: Session, practice_id: UUID, hour: datetime, at: datetime) -> tuple[int, int]:
+    """The practice's patients and its coming week's appointments, counted once an hour."""
+    key = (practice_id, hour)
+    kept = _BASELINES.get(key)
+    if kept is None:
+        kept = (
+            real_patient_count(session, practice_id=practice_id),
+            _coming_week(session, practice_id, at),
+        )
+        if len(_BASELINES) >= _BASELINES_KEPT:
+            _BASELINES.clear()
+        _BASELINES[key] = kept
+    return kept
 
 
 def _coming_week(session: Session, practice_id: UUID, at: datetime) -> int:

@@ -31,3 +31,12 @@ def add(sketch: bytes, ids: Iterable[UUID]) -> tuple[bytes, int]:
             bits[byte] |= mask
             new += 1
     return bytes(bits), new
+
+
+def any_new(sketch: bytes, ids: Iterable[UUID]) -> bool:
+    """Whether :func:`add` would count any of ``ids`` as new, without building the new sketch."""
+    for object_id in ids:
+        index = object_id.int % BITS
+        if not sketch[index >> 3] & (1 << (index & 7)):
+            return True
+    return False

@@ -20,6 +20,7 @@ from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.containment import services as containment_services
 from colloque.containment.http import ContainmentMiddleware
 from colloque.containment.limits import ContainmentLimits
 from colloque.containment.models import CredentialWindow
@@ -35,6 +36,7 @@ from colloque.principal import Principal, credential_id
 from colloque.storage.engine import Database
 from tests.factories import Person, World
 from tests.functional.containment.conftest import make_app, suspensions
+from tests.querycount import count_queries
 
 KEY = bytes(32)
 
@@ -221,8 +223,41 @@ def test_hours_start_again_within_the_day_and_a_day_ends(
             return window.points, window.day_points, (window.day_start - start).total_seconds()
 
     assert read(timedelta(0), ana, bob) == (2, 2, 0)
+    # Nobody new to the hour: the row is read, neither locked nor written.
+    with count_queries(db) as statements:
+        assert read(timedelta(minutes=30), bob) == (2, 2, 0)
+    assert not [sql for sql in statements if "FOR UPDATE" in sql or sql.startswith("UPDATE")]
     assert read(timedelta(hours=1), ana, cid) == (2, 3, 0)  # ana new to the hour, not the day
     # A late request of the hour before counts in the current one.
     assert read(timedelta(minutes=59), dan) == (3, 4, 0)
     assert read(timedelta(days=1), ana) == (1, 1, 86_400)
     assert watch.trip is None
+
+
+def test_a_practice_is_counted_once_an_hour_for_the_limits(
+    db: Database, clock: SettableClock, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a window counts the practice's patients and coming week (its limit); the
+    credentials that open theirs in the same hour reuse that count, the next hour counts again."""
+    monkeypatch.setattr(containment_services, "_BASELINES", {})
+    someone = {ObjectKind.PATIENT: frozenset({new_id()})}
+
+    def opening_counts(principal: Principal, at: timedelta) -> int:
+        with db.write() as session, count_queries(db) as statements:
+            CredentialWatch(ContainmentLimits(), KEY).observe(
+                session,
+                at=clock.now() + at,
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs=someone,
+                span=None,
+            )
+        return sum("count(" in sql.lower() for sql in statements)
+
+    assert opening_counts(signed_in(world.secretary, db), timedelta(0)) == 2
+    assert opening_counts(signed_in(world.admin, db), timedelta(minutes=1)) == 0
+    # A process keeps a bounded number of counts: past it, they are dropped and counted again.
+    monkeypatch.setattr(containment_services, "_BASELINES_KEPT", 1)
+    assert opening_counts(signed_in(world.doctor, db), timedelta(hours=1)) == 2
+    assert len(containment_services._BASELINES) == 1

@@ -67,6 +67,8 @@ def test_the_sketch_counts_new_ids_once() -> None:
     # Collisions only ever undercount, and by little (n^2 / 2m: about one in 200).
     assert 195 <= new + again <= 200
     assert sketch.add(bits, ids[:10])[1] == 0
+    assert not sketch.any_new(bits, ids)
+    assert sketch.any_new(sketch.empty(), ids[:1])
 
 
 def test_decoy_ids_are_recognised_with_the_key_only() -> None:
