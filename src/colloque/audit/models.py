@@ -17,7 +17,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, String, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colloque.storage.base import Base, ShardKind, shard
@@ -31,7 +40,6 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_practice_at", "practice_id", "at"),
-        Index("ix_audit_events_subject", "subject_id"),
         Index("ix_audit_events_actor_at", "actor_account_id", "at"),
         Index("ix_audit_events_credential_at", "credential_id", "at"),
         Index("ix_audit_events_client_prefix_at", "client_prefix", "at"),
@@ -70,12 +78,14 @@ class AuditEventSubject(Base):
 
     __tablename__ = "audit_event_subjects"
     __table_args__ = (
-        Index("ix_audit_event_subjects_subject_at", "subject_id", "at"),
+        # The access histories' order (a patient's events, newest first) is the primary key:
+        # one index entry per row, on the hot path of every audited read (migration 0032).
+        PrimaryKeyConstraint("subject_id", "at", "event_id", name="pk_audit_event_subjects"),
         {"info": shard(ShardKind.GLOBAL)},
     )
 
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
