@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from colloque.clock import SettableClock
 from colloque.config import Settings
@@ -30,6 +30,11 @@ CHROMIUM = Path(os.environ.get("COLLOQUE_TEST_CHROMIUM", "/usr/bin/chromium"))
 AXE = DEFAULT_DIST_DIR.parent / "node_modules" / "axe-core" / "axe.min.js"
 #: WCAG 2.2 A and AA, as axe-core tags its rules.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+# Assertions wait up to 15 s, not Playwright's 5: the suite shares two cores between two test
+# workers, PostgreSQL and the browsers, and a page that derives a key (Argon2id in its crypto
+# worker) before it draws was seen to take longer than 5 s there. A passing test waits no longer.
+expect.set_options(timeout=15_000)
 
 
 # Package scope: Playwright's sync API keeps an event loop running in this thread while it is
