@@ -75,6 +75,23 @@ class Trip:
     over: Over | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A credential's row as this process last read it, committed: its hour, its day's start and
+    the hour's sketches. Within an hour the row only gains ids, so an event whose ids are all in
+    this copy adds nothing to the row either: a desk reloading its day costs no statement."""
+
+    window_start: datetime
+    day_start: datetime
+    persons: bytes
+    appointments: bytes
+
+
+_SEEN: dict[tuple[UUID, UUID], _Seen] = {}
+#: 4 KB each: at most 8 MB per process.
+_SEEN_KEPT = 2_048
+
+
 class CredentialWatch:
     """One request's observer. ``trip`` is set when the request's credential must be suspended."""
 
@@ -82,6 +99,8 @@ class CredentialWatch:
         self.limits = limits
         self.canary_key = canary_key
         self.trip: Trip | None = None
+        #: The rows this request changed: what it reads of them afterwards is not committed.
+        self._changed: set[tuple[UUID, UUID]] = set()
 
     def observe(
         self,
@@ -114,12 +133,19 @@ class CredentialWatch:
             return
         key = (principal.credential_id, practice_id)
         counts = _Counts(self.limits.weight(span, at), persons, appointments, changed)
-        # A plain read first: most reads of a credential's hour name nobody new (a desk reloads
-        # its day), and then there is nothing to write, so no row lock to take and log.
+        # Most reads of a credential's hour name nobody new (a desk reloads its day): then there
+        # is nothing to write. What this process last read of the row may already say so;
+        # otherwise a plain read does, with no row lock to take and log.
+        seen = _SEEN.get(key)
+        if seen is not None and self._adds_nothing(seen, counts, at):
+            return
         window = session.get(CredentialWindow, key)
+        if window is not None and key not in self._changed:
+            _remember(key, window)
         if window is not None and self._adds_nothing(window, counts, at):
             self._check(window, principal, practice_id)
             return
+        self._changed.add(key)
         if window is not None:
             window = session.get(
                 CredentialWindow, key, with_for_update=True, populate_existing=True
@@ -150,7 +176,9 @@ class CredentialWatch:
             self._count(window, counts)
         self._check(window, principal, practice_id)
 
-    def _adds_nothing(self, window: CredentialWindow, counts: _Counts, at: datetime) -> bool:
+    def _adds_nothing(
+        self, window: CredentialWindow | _Seen, counts: _Counts, at: datetime
+    ) -> bool:
         """Whether the event leaves the row as it is: no change, within the row's hour and day,
         and nobody new to the hour (the hour's sketches are within the day's)."""
         return (
@@ -219,6 +247,12 @@ class _Counts:
     persons: frozenset[UUID]
     appointments: frozenset[UUID]
     changed: bool
+
+
+def _remember(key: tuple[UUID, UUID], window: CredentialWindow) -> None:
+    if key not in _SEEN and len(_SEEN) >= _SEEN_KEPT:
+        _SEEN.clear()
+    _SEEN[key] = _Seen(window.window_start, window.day_start, window.persons, window.appointments)
 
 
 def _reset_window(window: CredentialWindow, start: datetime) -> None:

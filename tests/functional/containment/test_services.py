@@ -201,12 +201,12 @@ def test_hours_start_again_within_the_day_and_a_day_ends(
 ) -> None:
     """One row per credential and practice: a new hour counts again what this hour has not
     seen, the day only what it has not; past its day (an integration's token), a new day."""
-    watch = CredentialWatch(ContainmentLimits(), KEY)
     principal = signed_in(world.secretary, db)
     ana, bob, cid, dan = (new_id() for _ in range(4))
     start = clock.now()
 
     def read(at: timedelta, *persons: UUID) -> tuple[float, float, float]:
+        watch = CredentialWatch(ContainmentLimits(), KEY)  # one per request, as the middleware's
         with db.write() as session:
             watch.observe(
                 session,
@@ -217,21 +217,25 @@ def test_hours_start_again_within_the_day_and_a_day_ends(
                 refs={ObjectKind.PATIENT: frozenset(persons)},
                 span=None,
             )
+        assert watch.trip is None
         with db.read() as session:
             (window,) = session.scalars(select(CredentialWindow)).all()
             assert window.day_limit == 3 * window.point_limit
             return window.points, window.day_points, (window.day_start - start).total_seconds()
 
     assert read(timedelta(0), ana, bob) == (2, 2, 0)
-    # Nobody new to the hour: the row is read, neither locked nor written.
-    with count_queries(db) as statements:
-        assert read(timedelta(minutes=30), bob) == (2, 2, 0)
-    assert not [sql for sql in statements if "FOR UPDATE" in sql or sql.startswith("UPDATE")]
+    # Nobody new to the hour: the row is read, neither locked nor written; read again, this
+    # process's copy of what it read already says so, and the row is not even read.
+    for statements_on_the_row in (1, 0):
+        with count_queries(db) as statements:
+            assert read(timedelta(minutes=30), bob) == (2, 2, 0)
+        on_the_row = [sql for sql in statements if "containment_windows.credential_id =" in sql]
+        assert len(on_the_row) == statements_on_the_row
+        assert not [sql for sql in on_the_row if "FOR UPDATE" in sql or sql.startswith("UPDATE")]
     assert read(timedelta(hours=1), ana, cid) == (2, 3, 0)  # ana new to the hour, not the day
     # A late request of the hour before counts in the current one.
     assert read(timedelta(minutes=59), dan) == (3, 4, 0)
     assert read(timedelta(days=1), ana) == (1, 1, 86_400)
-    assert watch.trip is None
 
 
 def test_a_practice_is_counted_once_an_hour_for_the_limits(
@@ -261,3 +265,27 @@ def test_a_practice_is_counted_once_an_hour_for_the_limits(
     monkeypatch.setattr(containment_services, "_BASELINES_KEPT", 1)
     assert opening_counts(signed_in(world.doctor, db), timedelta(hours=1)) == 2
     assert len(containment_services._BASELINES) == 1
+
+
+def test_a_process_keeps_a_bounded_copy_of_the_rows_it_read(
+    db: Database, clock: SettableClock, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(containment_services, "_SEEN", {})
+    monkeypatch.setattr(containment_services, "_SEEN_KEPT", 1)
+    someone = {ObjectKind.PATIENT: frozenset({new_id()})}
+    for person in (world.secretary, world.admin):
+        principal = signed_in(person, db)
+        for minutes in (0, 1):  # the first opens the row, the second reads and keeps it
+            with db.write() as session:
+                CredentialWatch(ContainmentLimits(), KEY).observe(
+                    session,
+                    at=clock.now() + timedelta(minutes=minutes),
+                    action="patients:practice_patient:view",
+                    principal=principal,
+                    practice_id=world.practice_id,
+                    refs=someone,
+                    span=None,
+                )
+    assert list(containment_services._SEEN) == [
+        (signed_in(world.admin, db).credential_id, world.practice_id)
+    ]
