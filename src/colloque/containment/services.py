@@ -139,14 +139,17 @@ class CredentialWatch:
         seen = _SEEN.get(key)
         if seen is not None and self._adds_nothing(seen, counts, at):
             return
-        window = session.get(CredentialWindow, key)
+        # When the copy says the event adds something, the row will most likely be written:
+        # read it for update at once (a row read for update is committed too).
+        locked = seen is not None
+        window = session.get(CredentialWindow, key, with_for_update=locked)
         if window is not None and key not in self._changed:
             _remember(key, window)
         if window is not None and self._adds_nothing(window, counts, at):
             self._check(window, principal, practice_id)
             return
         self._changed.add(key)
-        if window is not None:
+        if window is not None and not locked:
             window = session.get(
                 CredentialWindow, key, with_for_update=True, populate_existing=True
             )
