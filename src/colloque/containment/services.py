@@ -139,20 +139,16 @@ class CredentialWatch:
         seen = _SEEN.get(key)
         if seen is not None and self._adds_nothing(seen, counts, at):
             return
-        # When the copy says the event adds something, the row will most likely be written:
-        # read it for update at once (a row read for update is committed too).
-        locked = seen is not None
-        window = session.get(CredentialWindow, key, with_for_update=locked)
-        if window is not None and key not in self._changed:
-            _remember(key, window)
-        if window is not None and self._adds_nothing(window, counts, at):
-            self._check(window, principal, practice_id)
-            return
-        self._changed.add(key)
-        if window is not None and not locked:
-            window = session.get(
-                CredentialWindow, key, with_for_update=True, populate_existing=True
-            )
+        if key in self._changed:
+            # This request has written the row already: its own state, locked since, is the one
+            # to add to (refreshing it would drop what is not flushed yet).
+            window = session.get(CredentialWindow, key, with_for_update=True)
+        else:
+            window = self._committed(session, key, counts, at, locked=seen is not None)
+            if window is not None and self._adds_nothing(window, counts, at):
+                self._check(window, principal, practice_id)
+                return
+            self._changed.add(key)
         if window is None or at >= window.day_start + self.limits.day:
             # The credential's first counted event here, or its day is over (an integration's
             # token outlives a day): the limits for the practice as it is now.
@@ -178,6 +174,28 @@ class CredentialWatch:
                 _reset_window(window, start)
             self._count(window, counts)
         self._check(window, principal, practice_id)
+
+    def _committed(
+        self,
+        session: Session,
+        key: tuple[UUID, UUID],
+        counts: _Counts,
+        at: datetime,
+        *,
+        locked: bool,
+    ) -> CredentialWindow | None:
+        """The row as committed, remembered for the next events; read for update, or read again
+        for update, unless the event adds nothing to it. ``locked``: the process's copy already
+        says it adds something, so the row is read for update at once (two statements, not
+        three). The row is always read afresh: an earlier event of the same transaction may have
+        read it before a concurrent request changed it."""
+        window = session.get(CredentialWindow, key, with_for_update=locked, populate_existing=True)
+        if window is None:
+            return None
+        _remember(key, window)
+        if locked or self._adds_nothing(window, counts, at):
+            return window
+        return session.get(CredentialWindow, key, with_for_update=True, populate_existing=True)
 
     def _adds_nothing(
         self, window: CredentialWindow | _Seen, counts: _Counts, at: datetime

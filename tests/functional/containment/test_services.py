@@ -289,3 +289,25 @@ def test_a_process_keeps_a_bounded_copy_of_the_rows_it_read(
     assert list(containment_services._SEEN) == [
         (signed_in(world.admin, db).credential_id, world.practice_id)
     ]
+
+
+def test_events_of_one_request_add_up_in_its_transaction(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """A request that records several events adds each to the row it has written already."""
+    principal = signed_in(world.secretary, db)
+    watch = CredentialWatch(ContainmentLimits(), KEY)
+    with db.write() as session:
+        for minutes, person in ((0, new_id()), (0, new_id()), (30, new_id())):
+            watch.observe(
+                session,
+                at=clock.now() + timedelta(minutes=minutes),
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs={ObjectKind.PATIENT: frozenset({person})},
+                span=None,
+            )
+    with db.read() as session:
+        (window,) = session.scalars(select(CredentialWindow)).all()
+        assert (window.points, window.day_points) == (3, 3)
