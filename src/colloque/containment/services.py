@@ -144,10 +144,22 @@ class CredentialWatch:
             # to add to (refreshing it would drop what is not flushed yet).
             window = session.get(CredentialWindow, key, with_for_update=True)
         else:
-            window = self._committed(session, key, counts, at, locked=seen is not None)
-            if window is not None and self._adds_nothing(window, counts, at):
-                self._check(window, principal, practice_id)
-                return
+            # Read afresh (an earlier event of this transaction may have read the row before a
+            # concurrent request changed it), and for update at once when the copy already says
+            # the event adds something: two statements, not three.
+            locked = seen is not None
+            window = session.get(
+                CredentialWindow, key, with_for_update=locked, populate_existing=True
+            )
+            if window is not None:
+                _remember(key, window)
+                if self._adds_nothing(window, counts, at):
+                    self._check(window, principal, practice_id)
+                    return
+                if not locked:
+                    window = session.get(
+                        CredentialWindow, key, with_for_update=True, populate_existing=True
+                    )
             self._changed.add(key)
         if window is None or at >= window.day_start + self.limits.day:
             # The credential's first counted event here, or its day is over (an integration's
@@ -174,28 +186,6 @@ class CredentialWatch:
                 _reset_window(window, start)
             self._count(window, counts)
         self._check(window, principal, practice_id)
-
-    def _committed(
-        self,
-        session: Session,
-        key: tuple[UUID, UUID],
-        counts: _Counts,
-        at: datetime,
-        *,
-        locked: bool,
-    ) -> CredentialWindow | None:
-        """The row as committed, remembered for the next events; read for update, or read again
-        for update, unless the event adds nothing to it. ``locked``: the process's copy already
-        says it adds something, so the row is read for update at once (two statements, not
-        three). The row is always read afresh: an earlier event of the same transaction may have
-        read it before a concurrent request changed it."""
-        window = session.get(CredentialWindow, key, with_for_update=locked, populate_existing=True)
-        if window is None:
-            return None
-        _remember(key, window)
-        if locked or self._adds_nothing(window, counts, at):
-            return window
-        return session.get(CredentialWindow, key, with_for_update=True, populate_existing=True)
 
     def _adds_nothing(
         self, window: CredentialWindow | _Seen, counts: _Counts, at: datetime
