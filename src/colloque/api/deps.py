@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -155,37 +157,51 @@ def _session(
     Activity is recorded at most once a minute, in a transaction of its own.
     """
     now = clock.now()
-    if credentials is not None:
-        with database.read() as session:
-            try:
-                resolved = resolve_session(session, now=now, token=credentials.credentials)
-            except Unauthenticated:
-                _raise_if_suspended(session, credentials.credentials)
-                raise
-            _guard_principal(session, request, resolved, now)
-    elif cookie is not None:
-        try:
-            with database.read() as session:
-                try:
-                    resolved = resolve_session(session, now=now, token=cookie)
-                except Unauthenticated:
-                    _raise_if_suspended(session, cookie)
-                    raise
-                _guard_principal(session, request, resolved, now)
-        except CredentialSuspended:
-            # Public pages keep working; what needs a session says why there is none.
-            request.state.colloque_suspended = True
-            return None
-        except Unauthenticated:
-            _guard_anonymous(database, request, now)
-            return None
-        check_csrf(resolved, method=request.method, header=request.headers.get(CSRF_HEADER))
-    else:
-        _guard_anonymous(database, request, now)
-        return None
-    if resolved.needs_touch:
+    with database.read() as session:
+        resolved = _resolve(
+            session,
+            request,
+            now,
+            bearer=None if credentials is None else credentials.credentials,
+            cookie=cookie,
+        )
+    if resolved is not None and resolved.needs_touch:
         with database.write() as session:
             touch_session(session, now=now, token_hash=resolved.token_hash)
+    return resolved
+
+
+def _resolve(
+    session: Session, request: Request, now: datetime, *, bearer: str | None, cookie: str | None
+) -> ResolvedSession | None:
+    """The request's session resolved in ``session``, or None for an anonymous one; raises as
+    the request must be refused (invalid or suspended token, probing lock, CSRF)."""
+    if bearer is not None:
+        try:
+            resolved = resolve_session(session, now=now, token=bearer)
+        except Unauthenticated:
+            _raise_if_suspended(session, bearer)
+            raise
+        _guard_principal(session, request, resolved, now)
+        return resolved
+    if cookie is None:
+        probing.check_not_locked(session, request=request, principal=ANONYMOUS, now=now)
+        return None
+    try:
+        try:
+            resolved = resolve_session(session, now=now, token=cookie)
+        except Unauthenticated:
+            _raise_if_suspended(session, cookie)
+            raise
+        _guard_principal(session, request, resolved, now)
+    except CredentialSuspended:
+        # Public pages keep working; what needs a session says why there is none.
+        request.state.colloque_suspended = True
+        return None
+    except Unauthenticated:
+        probing.check_not_locked(session, request=request, principal=ANONYMOUS, now=now)
+        return None
+    check_csrf(resolved, method=request.method, header=request.headers.get(CSRF_HEADER))
     return resolved
 
 
@@ -244,8 +260,56 @@ CurrentPrincipal = Annotated[Principal, Depends(_signed_in)]
 #: The signed-in session itself (logout, re-authentication, sensitive changes).
 CurrentSession = Annotated[ResolvedSession, Depends(_current_session)]
 
+
+@dataclass(frozen=True, slots=True)
+class PrincipalInTransaction:
+    """A signed-in principal that the route resolves inside its own write transaction.
+
+    The hot write routes (booking) take this instead of :data:`CurrentPrincipal`: resolving the
+    session there saves a transaction and a trip through the thread pool per request, about a
+    tenth of a booking's cost (docs/benchmarks.md, "Booking"). What is checked and refused is
+    the same (:func:`_resolve`); two things differ: a malformed body is answered (422) before a
+    token that is no longer valid, and the activity stamp is written with the route's change, so
+    a refused change does not record activity.
+    """
+
+    request: Request
+    bearer: str | None
+    cookie: str | None
+
+    def resolve(self, session: Session, *, now: datetime) -> Principal:
+        resolved = _resolve(session, self.request, now, bearer=self.bearer, cookie=self.cookie)
+        if resolved is None:
+            raise _sign_in_first(self.request)
+        if resolved.needs_touch:
+            touch_session(session, now=now, token_hash=resolved.token_hash)
+        return resolved.principal
+
+
+async def _principal_in_transaction(
+    request: Request,
+    database: DB,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> PrincipalInTransaction:
+    if credentials is None and cookie is None:
+        # Nothing to resolve: refused at once, as CurrentPrincipal refuses (a locked address
+        # first), without waiting for the body's validation.
+        await run_in_threadpool(_guard_anonymous, database, request, clock.now())
+        raise _sign_in_first(request)
+    return PrincipalInTransaction(
+        request=request,
+        bearer=None if credentials is None else credentials.credentials,
+        cookie=cookie,
+    )
+
+
+#: A signed-in account, resolved by the route in its own transaction (hot write routes only).
+PendingPrincipal = Annotated[PrincipalInTransaction, Depends(_principal_in_transaction)]
+
 #: How the OpenAPI document (api/openapi.py) tells which routes need a principal, which only
 #: accept one, and which count attempts per client address (and so may answer 429).
-REQUIRES_PRINCIPAL = (_signed_in, _current_session)
+REQUIRES_PRINCIPAL = (_signed_in, _current_session, _principal_in_transaction)
 ACCEPTS_PRINCIPAL = (_session,)
 COUNTS_ATTEMPTS = (_client_ip,)

@@ -11,7 +11,14 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import Field
 
 from colloque.accounts.confirmations import count_change
-from colloque.api.deps import DB, AccountsConfigDep, ClockDep, CurrentPrincipal, CurrentSession
+from colloque.api.deps import (
+    DB,
+    AccountsConfigDep,
+    ClockDep,
+    CurrentPrincipal,
+    CurrentSession,
+    PendingPrincipal,
+)
 from colloque.api.limits import SEALED_BODY_LIMIT, body_limit
 from colloque.api.routes.agenda_settings import IfMatchHeader, tag
 from colloque.api.schemas import B64, Body, Instant, InstantOrDay, Out
@@ -210,12 +217,14 @@ OUTSIDE_HOURS_CONFIRMED = Field(
 )
 @body_limit(SEALED_BODY_LIMIT)
 def book_online(
-    body: BookingIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+    body: BookingIn, db: DB, clock: ClockDep, pending: PendingPrincipal
 ) -> AppointmentOut:
+    now = clock.now()
     with db.write() as session:
+        principal = pending.resolve(session, now=now)
         appointment = services.do_book_appointment(
             session,
-            now=clock.now(),
+            now=now,
             principal=principal,
             request=body.request(body.practice_id),
             source=Source.ONLINE,
@@ -246,15 +255,17 @@ class PracticeBookingIn(_BookingFields):
 )
 @body_limit(SEALED_BODY_LIMIT)
 def book_by_practice(
-    practice_id: UUID, body: PracticeBookingIn, db: DB, clock: ClockDep, principal: CurrentPrincipal
+    practice_id: UUID, body: PracticeBookingIn, db: DB, clock: ClockDep, pending: PendingPrincipal
 ) -> AppointmentOut:
     source = (
         body.source if body.source in (Source.PRACTICE, Source.INTEGRATION) else Source.PRACTICE
     )
+    now = clock.now()
     with db.write() as session:
+        principal = pending.resolve(session, now=now)
         appointment = services.do_book_appointment(
             session,
-            now=clock.now(),
+            now=now,
             principal=principal,
             request=replace(
                 body.request(practice_id), outside_hours_confirmed=body.outside_hours_confirmed
