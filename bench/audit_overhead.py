@@ -28,8 +28,10 @@ part of it this server and its database spend; what it leaves out, and why it is
 - backends that end during a run take their CPU with them: the run reports how many ended (a
   server's pool keeps its connections, so none should);
 - waiting is not free of cost: a busy machine switches contexts and misses caches more, so CPU per
-  request still drifts with the load, but by far less than throughput. A commit's wait for the
-  WAL flush is waiting too: it costs latency, not CPU, and concurrent commits share flushes.
+  request still drifts with the load (at load 7 to 21 its rounds scattered almost as much as
+  throughput's: docs/benchmarks.md, eleventh session). A commit's wait for the WAL flush is
+  waiting too: it costs latency, not CPU, so a side that waits more can get fewer cores, and its
+  throughput ratio then exceeds its CPU ratio.
 """
 
 from __future__ import annotations
