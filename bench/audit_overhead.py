@@ -11,11 +11,33 @@ bookings just made in them). The overhead is the median of
 the rounds' throughput ratios, each taken from two runs under a minute apart, so that the drift of
 a shared machine falls on both sides. The audit rows written during each run are counted, which
 shows the switch worked.
+
+Beside throughput, each run measures CPU per request (``bench.harness.cpu_during``): the server's
+processes, the bench database's PostgreSQL backends, and their sum, whose ratio with / without is
+the steadier measure of the overhead. On two cores shared with wrk, PostgreSQL and other people's
+jobs, the machine is saturated, and a CPU-bound server's throughput is the cores it gets divided by
+the CPU one request needs: the numerator is whatever the other jobs leave, and it changes from one
+run to the next, which is why the rounds' throughput ratios scatter more than the effect. CPU time
+is only counted while a process runs on a core, so the time a request spends waiting for one (the
+other jobs' share) is not in it; the CPU per request is the denominator alone. The sum is the
+part of it this server and its database spend; what it leaves out, and why it is not exact:
+
+- PostgreSQL's shared processes (WAL writer, checkpointer, background writer) also work for the
+  commits, but for every database on the machine, so they are reported apart, not in the sum;
+- wrk's own CPU, the same on both sides for the same requests;
+- backends that end during a run take their CPU with them: the run reports how many ended (a
+  server's pool keeps its connections, so none should);
+- waiting is not free of cost: a busy machine switches contexts and misses caches more, so CPU per
+  request still drifts with the load (at load 7 to 21 its rounds scattered almost as much as
+  throughput's: docs/benchmarks.md, eleventh session). A commit's wait for the WAL flush is
+  waiting too: it costs latency, not CPU, so a side that waits more can get fewer cores, and its
+  throughput ratio then exceeds its CPU ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,14 +48,15 @@ from sqlalchemy import func, select
 from bench.booking import LUA as BOOKING_LUA
 from bench.booking import PARIS, build, write_requests
 from bench.harness import (
+    CpuPerRequest,
     WrkResult,
+    cpu_during,
     machine,
     median,
     postgres_version,
     recreate_database,
     run_wrk,
     server,
-    tree_cpu_seconds,
 )
 from colloque.accounts.models import Account
 from colloque.accounts.services import do_issue_token
@@ -75,9 +98,9 @@ class Side:
     agendas: list[WrkResult] = field(default_factory=list)
     #: Audit rows written during each round (bookings and agenda reads together).
     events: list[int] = field(default_factory=list)
-    #: The server processes' CPU milliseconds per request, each run (PostgreSQL's not counted).
-    booking_cpu: list[float] = field(default_factory=list)
-    agenda_cpu: list[float] = field(default_factory=list)
+    #: CPU per request, each run: the server's processes and the database's backends.
+    booking_cpu: list[CpuPerRequest] = field(default_factory=list)
+    agenda_cpu: list[CpuPerRequest] = field(default_factory=list)
 
 
 def _audit_rows(url: str) -> int:
@@ -135,15 +158,44 @@ def _paired(label: str, audited: list[WrkResult], bare: list[WrkResult]) -> None
     )
 
 
-def _cpu(label: str, audited: list[float], bare: list[float]) -> None:
-    """The server's own CPU per request: steadier than throughput on a shared machine, since
-    time spent waiting for the cores is not counted."""
-    ratios = [with_audit / without for with_audit, without in zip(audited, bare, strict=True)]
-    print(
-        f"    server CPU per request: with {median(audited):.2f} ms, without "
-        f"{median(bare):.2f} ms; ratio with / without, median of the rounds: "
-        f"{median(ratios):.3f} (rounds {', '.join(f'{r:.2f}' for r in ratios)})"
+def _cpu_line(cpu: list[CpuPerRequest]) -> str:
+    def part(values: list[float]) -> str:
+        return f"{median(values):.2f}"
+
+    return (
+        f"server {part([c.server for c in cpu])} + database {part([c.database for c in cpu])}"
+        f" = {part([c.total for c in cpu])} ms (shared processes {part([c.shared for c in cpu])}"
+        f" ms; backends opened {sum(c.opened for c in cpu)}, ended {sum(c.ended for c in cpu)})"
     )
+
+
+def cpu_report(
+    label: str, names: tuple[str, str], featured: list[CpuPerRequest], bare: list[CpuPerRequest]
+) -> None:
+    """CPU per request, server and database, each run and as medians of the rounds, and the
+    ratio of their sum with the feature / without: steadier than throughput (module docstring)."""
+    on, off = names
+    for n, (with_feature, without) in enumerate(zip(featured, bare, strict=True)):
+        print(
+            f"    round {n}: {on} {with_feature.server:.2f} + {with_feature.database:.2f} ="
+            f" {with_feature.total:.2f} ms, {off} {without.server:.2f} + {without.database:.2f}"
+            f" = {without.total:.2f} ms; shared {with_feature.shared:.2f} / {without.shared:.2f}"
+            f" ms; backends opened {with_feature.opened} / {without.opened}, ended"
+            f" {with_feature.ended} / {without.ended}"
+        )
+    print(f"    CPU per request, {on}:  {_cpu_line(featured)}")
+    print(f"    CPU per request, {off}: {_cpu_line(bare)}")
+    parts = {
+        "server": ([c.server for c in featured], [c.server for c in bare]),
+        "database": ([c.database for c in featured], [c.database for c in bare]),
+        "sum": ([c.total for c in featured], [c.total for c in bare]),
+    }
+    for name, (ons, offs) in parts.items():
+        ratios = [a / max(b, 1e-9) for a, b in zip(ons, offs, strict=True)]
+        print(
+            f"    {label} CPU per request ({name}), {on} / {off}, median of the rounds:"
+            f" {median(ratios):.3f} (rounds {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
 
 
 def _total(runs: list[WrkResult]) -> dict[str, int]:
@@ -163,6 +215,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     now = datetime.now(UTC)
     url = recreate_database(DATABASE)
     agendas, patients = build(url, now)
@@ -218,9 +271,8 @@ def main() -> None:
                             label=f"warm-up, audit {audit}",
                         )
                         before = _audit_rows(url)
-                    cpu = tree_cpu_seconds(pids[-1])
-                    side.bookings.append(
-                        run_wrk(
+                    with cpu_during(pids[-1], DATABASE) as meter:
+                        booking_run = run_wrk(
                             base,
                             BOOKING_LUA % {"prefix": prefixes[n, audit]},
                             connections=args.connections,
@@ -228,12 +280,10 @@ def main() -> None:
                             seconds=args.seconds,
                             label=f"booking, round {n}, audit {audit}",
                         )
-                    )
-                    after_bookings = tree_cpu_seconds(pids[-1])
-                    spent, cpu = after_bookings - cpu, after_bookings
-                    side.booking_cpu.append(1000 * spent / max(1, side.bookings[-1].requests))
-                    side.agendas.append(
-                        run_wrk(
+                    side.bookings.append(booking_run)
+                    side.booking_cpu.append(meter.per_request(booking_run.requests))
+                    with cpu_during(pids[-1], DATABASE) as meter:
+                        agenda_run = run_wrk(
                             base,
                             agenda_lua,
                             connections=args.connections,
@@ -241,21 +291,21 @@ def main() -> None:
                             seconds=args.seconds,
                             label=f"agenda, round {n}, audit {audit}",
                         )
-                    )
-                    spent = tree_cpu_seconds(pids[-1]) - cpu
-                    side.agenda_cpu.append(1000 * spent / max(1, side.agendas[-1].requests))
+                    side.agendas.append(agenda_run)
+                    side.agenda_cpu.append(meter.per_request(agenda_run.requests))
                 side.events.append(_audit_rows(url) - before)
 
     audited, bare = sides[True], sides[False]
     print(f"machine: {machine()}; PostgreSQL {postgres_version()}")
+    print(f"load average before {load_before}, after {os.getloadavg()}")
     print(
         f"{args.rounds} rounds, {args.connections} connections, {args.workers} server workers "
         f"each, {args.seconds} s per run"
     )
     _paired("bookings", audited.bookings, bare.bookings)
-    _cpu("bookings", audited.booking_cpu, bare.booking_cpu)
+    cpu_report("bookings", ("with", "without"), audited.booking_cpu, bare.booking_cpu)
     _paired("agenda weeks", audited.agendas, bare.agendas)
-    _cpu("agenda weeks", audited.agenda_cpu, bare.agenda_cpu)
+    cpu_report("agenda weeks", ("with", "without"), audited.agenda_cpu, bare.agenda_cpu)
     print(f"  audit rows written per round: with {audited.events}, without {bare.events}")
 
 

@@ -9,6 +9,12 @@ what is measured), and with ``COLLOQUE_CONTAINMENT_ENABLED=false``. The bookings
 bookings by patients (the counters skip patients: only the decoy check runs); the agenda reads
 are practice admins' week agendas, over 20 tokens of the admin, so that the counters' rows are
 not one hot row (a desk has its own token). The overhead is the median of the rounds' ratios.
+
+Beside throughput, each run measures CPU per request, the server's processes and the bench
+database's PostgreSQL backends, and the ratio of their sum on / off: on a saturated two-core
+machine it is the steadier measure, since the time a request waits for a core is not counted and
+throughput is the cores left by other jobs divided by the CPU per request (``bench.audit_overhead``
+explains it, and what the sum leaves out).
 """
 
 from __future__ import annotations
@@ -21,10 +27,18 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.audit_overhead import Side, _admin_token, _agenda_paths, _show, _total
+from bench.audit_overhead import Side, _admin_token, _agenda_paths, _show, _total, cpu_report
 from bench.booking import LUA as BOOKING_LUA
 from bench.booking import build, write_requests
-from bench.harness import WrkResult, machine, median, postgres_version, recreate_database, run_wrk
+from bench.harness import (
+    WrkResult,
+    cpu_during,
+    machine,
+    median,
+    postgres_version,
+    recreate_database,
+    run_wrk,
+)
 from bench.harness import server as serve
 from colloque.containment.models import CredentialWindow
 from colloque.storage.engine import Database
@@ -134,8 +148,13 @@ def main() -> None:
             for on in (n % 2 == 0, n % 2 == 1):
                 side = sides[on]
                 before = _windows(url)
+                pids: list[int] = []
                 with serve(
-                    url, workers=args.workers, port=port, settings=COUNTING if on else OFF
+                    url,
+                    workers=args.workers,
+                    port=port,
+                    settings=COUNTING if on else OFF,
+                    pids=pids,
                 ) as base:
                     if n < 2:
                         run_wrk(
@@ -146,8 +165,8 @@ def main() -> None:
                             seconds=3,
                             label=f"warm-up, counters {on}",
                         )
-                    side.bookings.append(
-                        run_wrk(
+                    with cpu_during(pids[-1], DATABASE) as meter:
+                        booking_run = run_wrk(
                             base,
                             BOOKING_LUA % {"prefix": prefixes[n, on]},
                             connections=args.connections,
@@ -155,9 +174,10 @@ def main() -> None:
                             seconds=args.seconds,
                             label=f"booking, round {n}, counters {on}",
                         )
-                    )
-                    side.agendas.append(
-                        run_wrk(
+                    side.bookings.append(booking_run)
+                    side.booking_cpu.append(meter.per_request(booking_run.requests))
+                    with cpu_during(pids[-1], DATABASE) as meter:
+                        agenda_run = run_wrk(
                             base,
                             agenda_lua,
                             connections=args.connections,
@@ -165,7 +185,8 @@ def main() -> None:
                             seconds=args.seconds,
                             label=f"agenda, round {n}, counters {on}",
                         )
-                    )
+                    side.agendas.append(agenda_run)
+                    side.agenda_cpu.append(meter.per_request(agenda_run.requests))
                 side.events.append(_windows(url) - before)
 
     counted, bare = sides[True], sides[False]
@@ -176,7 +197,9 @@ def main() -> None:
         f"each, {args.seconds} s per run"
     )
     _paired("bookings", counted.bookings, bare.bookings)
+    cpu_report("bookings", ("on", "off"), counted.booking_cpu, bare.booking_cpu)
     _paired("agenda weeks", counted.agendas, bare.agendas)
+    cpu_report("agenda weeks", ("on", "off"), counted.agenda_cpu, bare.agenda_cpu)
     print(f"  counter windows opened per round: on {counted.events}, off {bare.events}")
 
 

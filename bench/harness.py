@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx2
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from colloque.storage.engine import normalise_url
 
@@ -158,6 +159,132 @@ def tree_cpu_seconds(pid: int) -> float:
         if process_id == pid or parent == pid:
             total += int(fields[11]) + int(fields[12])
     return total / ticks
+
+
+def _process_cpu(pid: int, ticks: int) -> float | None:
+    """User and system CPU seconds of one PostgreSQL process, or None if it is gone (or is not
+    PostgreSQL: the pids come from the server, and /proc must be the same machine's)."""
+    try:
+        command, fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    except OSError:
+        return None
+    if not command.endswith("(postgres"):
+        return None
+    values = fields.split()
+    return (int(values[11]) + int(values[12])) / ticks
+
+
+#: PostgreSQL's shared processes that work for every database's commits: the WAL writer
+#: flushes the WAL that commits wait on, the checkpointer and background writer write the
+#: dirty pages back.
+SHARED_PROCESSES = ("walwriter", "checkpointer", "background writer")
+
+
+@dataclass(frozen=True)
+class PostgresCpu:
+    """PostgreSQL's CPU at one instant (seconds of user and system time, from /proc)."""
+
+    #: The backends connected to one database, by pid.
+    backends: dict[int, float]
+    #: The shared processes (``SHARED_PROCESSES``) together: they serve all databases.
+    shared: float
+    #: ``pg_stat_database.sessions`` of the database: the connections ever opened to it.
+    sessions: int
+
+
+def postgres_cpu(database: str) -> PostgresCpu:
+    """The CPU so far of ``database``'s backends and of the shared processes. The pids are read
+    over a connection to the admin database, so that the reading itself is not one of them.
+    PostgreSQL must run on this machine."""
+    engine = create_engine(normalise_url(ADMIN_URL), poolclass=NullPool)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT pid, datname, backend_type FROM pg_stat_activity"
+                " WHERE datname = :d OR backend_type = ANY(:shared)"
+            ),
+            {"d": database, "shared": list(SHARED_PROCESSES)},
+        ).all()
+        sessions = connection.execute(
+            text("SELECT sessions FROM pg_stat_database WHERE datname = :d"), {"d": database}
+        ).scalar()
+    engine.dispose()
+    ticks = os.sysconf("SC_CLK_TCK")
+    backends: dict[int, float] = {}
+    shared = 0.0
+    found_shared = 0
+    for pid, datname, _ in rows:
+        cpu = _process_cpu(pid, ticks)
+        if cpu is None:
+            continue
+        if datname == database:
+            backends[pid] = cpu
+        else:
+            shared += cpu
+            found_shared += 1
+    if found_shared == 0:
+        raise RuntimeError("PostgreSQL's processes are not in this machine's /proc")
+    return PostgresCpu(backends=backends, shared=shared, sessions=int(sessions or 0))
+
+
+@dataclass(frozen=True)
+class CpuPerRequest:
+    """Milliseconds of CPU per request during one run."""
+
+    #: The server's processes (``tree_cpu_seconds``).
+    server: float
+    #: The database's backends that were alive at the run's end: those that appeared during it
+    #: count from zero; those that ended during it are lost (see ``ended``).
+    database: float
+    #: PostgreSQL's shared processes, for every database on the machine: not in ``total``.
+    shared: float
+    #: Backends opened during the run (``pg_stat_database.sessions``) and backends that ended
+    #: during it, whose CPU is missing from ``database``. A server whose pool keeps its
+    #: connections opens a few at its first requests and ends none.
+    opened: int
+    ended: int
+
+    @property
+    def total(self) -> float:
+        return self.server + self.database
+
+
+@dataclass
+class CpuMeter:
+    """What ``cpu_during`` measured; ``per_request`` is valid once its block has ended."""
+
+    server: float = 0.0
+    database: float = 0.0
+    shared: float = 0.0
+    opened: int = 0
+    ended: int = 0
+
+    def per_request(self, requests: int) -> CpuPerRequest:
+        scale = 1000 / max(1, requests)
+        return CpuPerRequest(
+            server=self.server * scale,
+            database=self.database * scale,
+            shared=self.shared * scale,
+            opened=self.opened,
+            ended=self.ended,
+        )
+
+
+@contextmanager
+def cpu_during(server_pid: int, database: str) -> Iterator[CpuMeter]:
+    """The CPU a block (a wrk run) cost the server, the database's backends and PostgreSQL's
+    shared processes, each read before and after it."""
+    meter = CpuMeter()
+    server_before = tree_cpu_seconds(server_pid)
+    before = postgres_cpu(database)
+    yield meter
+    after = postgres_cpu(database)
+    meter.server = tree_cpu_seconds(server_pid) - server_before
+    meter.database = sum(cpu - before.backends.get(pid, 0.0) for pid, cpu in after.backends.items())
+    meter.shared = after.shared - before.shared
+    meter.opened = after.sessions - before.sessions
+    # Every backend alive before or opened since is either alive now or has ended.
+    meter.ended = len(before.backends) + meter.opened - len(after.backends)
 
 
 @dataclass(frozen=True)
