@@ -39,7 +39,7 @@ from colloque.scheduling.models import (
 )
 from colloque.scheduling.services import (
     AgendaRulesInput,
-    _add_agenda,
+    add_agenda,
     definition_changed,
     do_add_practitioner,
     do_create_practice,
@@ -322,11 +322,13 @@ def add_second_practice(
         practitioner = session.get(Practitioner, world.practitioner_id)
         assert practice_row is not None
         assert practitioner is not None
-        row = _add_agenda(
+        row = add_agenda(
             session,
-            practice_row,
-            practitioner,
-            AgendaRulesInput(slot_step_minutes=15, min_notice_minutes=60, max_horizon_days=60),
+            practice=practice_row,
+            practitioner=practitioner,
+            rules=AgendaRulesInput(
+                slot_step_minutes=15, min_notice_minutes=60, max_horizon_days=60
+            ),
         )
         session.flush()
         consultation_id = do_add_visit_type(
