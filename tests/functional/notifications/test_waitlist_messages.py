@@ -150,9 +150,7 @@ def test_a_lapsed_offer_is_told_and_the_next_patient_gets_theirs(
         assert {row.status for row in rows} == {"sent"}
     # Each names its own reference, the one the recipient's inbox lists. The lapse and the next
     # offer are written in one transaction at one instant, so creation time does not order them.
-    (sophie_row,) = [
-        row for row in rows if row.recipient_account_id == world.stranger.account_id
-    ]
+    (sophie_row,) = [row for row in rows if row.recipient_account_id == world.stranger.account_id]
     assert sophie_row.template == "waitlist_offer"
     assert reference_code(sophie_row.message_id) in _text(inbox.to(SOPHIE)[0])
 
