@@ -23,6 +23,7 @@ from colloque.scheduling.models import Practice, PracticeMember, PracticePractit
 from colloque.scheduling.services import do_create_practice
 from colloque.storage.engine import Database
 from tests.factories import (
+    DOCTOR_EMAIL,
     Person,
     World,
     add_second_practice,
@@ -35,7 +36,6 @@ from tests.functional.accounts.test_invitations import ACCEPT, _token_in
 from tests.functional.test_api import assert_problem
 from tests.smtp import Inbox
 
-DOCTOR = "doctor.claire@example.test"  # the world's GP's own login (factories.make_person)
 SATURDAY = date(2026, 3, 7)
 SAT_1000 = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)  # 10:00 in Paris
 
@@ -91,13 +91,13 @@ def test_a_practitioner_joins_a_second_practice_and_stays_one_person(
     db: Database, clock: SettableClock, http: TestClient, inbox: Inbox, world: World, other: Other
 ) -> None:
     created = invite(
-        http, other, {"email": DOCTOR, "role": "practitioner", "practises_elsewhere": True}
+        http, other, {"email": DOCTOR_EMAIL, "role": "practitioner", "practises_elsewhere": True}
     )
     assert created.status_code == 201, created.text
     assert created.json()["practises_elsewhere"] is True
     assert created.json()["practitioner_id"] is None
-    token = _token_in(inbox, DOCTOR)
-    assert "Vous exercez déjà dans un autre cabinet" in inbox.last_text(DOCTOR)
+    token = _token_in(inbox, DOCTOR_EMAIL)
+    assert "Vous exercez déjà dans un autre cabinet" in inbox.last_text(DOCTOR_EMAIL)
     pending = http.get(
         f"/api/v1/practices/{other.practice_id}/invitations", headers=bearer(other.admin.token)
     ).json()
@@ -198,10 +198,17 @@ def test_only_a_practitioner_elsewhere_accepts_and_only_once_per_practice(
         token = invite_elsewhere(http, inbox, other, email)
         refused = http.post(ACCEPT, json={"token": token}, headers=bearer(token_of))
         assert "account you practise with" in assert_problem(refused, 422, "token")["detail"]
-    # The practice already has an agenda of theirs (factories: made by hand, as if they had been
-    # a member who left).
+    # A practice they joined already (add_second_practice accepts such an invitation) ...
     bis = Other(add_second_practice(db, clock, world, overlapping=False).practice_id, world.admin)
-    token = invite_elsewhere(http, inbox, bis, DOCTOR)
+    token = invite_elsewhere(http, inbox, bis, DOCTOR_EMAIL)
+    refused = http.post(ACCEPT, json={"token": token}, headers=bearer(world.doctor.token))
+    assert "already a member" in assert_problem(refused, 409)["detail"]
+    # ... and that they left since: their agenda stays there.
+    left = http.delete(
+        f"/api/v1/practices/{bis.practice_id}/members/{world.doctor.account_id}",
+        headers=bearer(world.admin.token),
+    )
+    assert left.status_code == 204, left.text
     refused = http.post(ACCEPT, json={"token": token}, headers=bearer(world.doctor.token))
     assert "already has an agenda" in assert_problem(refused, 409)["detail"]
     # Nothing of any refusal was written: no membership, no new agenda, every invitation unused.
@@ -219,13 +226,14 @@ def test_only_a_practitioner_elsewhere_accepts_and_only_once_per_practice(
             )
         ).all()
         used = session.scalars(
-            select(PracticeInvitation.invitation_id).where(
+            select(PracticeInvitation.practice_id).where(
                 PracticeInvitation.accepted_at.is_not(None)
             )
         ).all()
-    assert joined == [world.practice_id] * 2  # the secretary and the doctor, as before
+    # The secretary and the doctor at the world's practice, as before.
+    assert joined == [world.practice_id] * 2
     assert agendas == []
-    assert used == []
+    assert used == [bis.practice_id]  # add_second_practice's own
 
 
 def test_the_account_must_act_as_one_practitioner(
@@ -256,13 +264,13 @@ def test_the_account_must_act_as_one_practitioner(
     own_id = created.json()["practitioner_id"]
     joined = http.post(
         f"/api/v1/practices/{third_id}/invitations",
-        json={"email": DOCTOR, "role": "practitioner", "practitioner_id": own_id},
+        json={"email": DOCTOR_EMAIL, "role": "practitioner", "practitioner_id": own_id},
         headers=bearer(third.token),
     )
     assert joined.status_code == 201, joined.text
-    first = _token_in(inbox, DOCTOR)
+    first = _token_in(inbox, DOCTOR_EMAIL)
     assert http.post(ACCEPT, json={"token": first}, headers=bearer(world.doctor.token)).is_success
-    token = invite_elsewhere(http, inbox, other, DOCTOR)
+    token = invite_elsewhere(http, inbox, other, DOCTOR_EMAIL)
     assert_problem(
         http.post(ACCEPT, json={"token": token}, headers=bearer(world.doctor.token)), 422, "token"
     )
@@ -271,7 +279,7 @@ def test_the_account_must_act_as_one_practitioner(
 def test_the_kind_of_invitation_is_checked(
     db: Database, http: TestClient, inbox: Inbox, world: World, other: Other
 ) -> None:
-    body = {"email": DOCTOR, "role": "practitioner", "practises_elsewhere": True}
+    body = {"email": DOCTOR_EMAIL, "role": "practitioner", "practises_elsewhere": True}
     for bad, field in (
         ({"practitioner_id": str(world.practitioner_id)}, "practitioner_id"),
         ({"role": "secretary"}, "practises_elsewhere"),
@@ -283,7 +291,7 @@ def test_the_kind_of_invitation_is_checked(
     # The database holds the same rule, whatever writes the row.
     row = {
         "practice_id": world.practice_id,
-        "email": DOCTOR,
+        "email": DOCTOR_EMAIL,
         "created_at": datetime(2026, 3, 2, tzinfo=UTC),
         "expires_at": datetime(2026, 3, 9, tzinfo=UTC),
     }
