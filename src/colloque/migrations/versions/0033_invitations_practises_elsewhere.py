@@ -33,8 +33,8 @@ _OLD = "role <> 'practitioner' OR practitioner_id IS NOT NULL"
 
 
 def upgrade() -> None:
-    # The old check let another role carry a practitioner id, which no code ever wrote and
-    # nothing read: cleared, so that the stricter check holds for every row.
+    # The old check let another role carry a practitioner id, which do_invite always refused:
+    # cleared should any row have one, so that the stricter check holds for every row.
     op.execute(
         "UPDATE practice_invitations SET practitioner_id = NULL WHERE role <> 'practitioner'"
     )
