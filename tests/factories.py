@@ -7,12 +7,14 @@ secretary, the GP's own login, a patient holder with a child, and a stranger pat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy.orm import Session
 
+from colloque.accounts.invitations import do_accept_invitation, do_invite
 from colloque.accounts.models import Account
 from colloque.accounts.services import (
     do_add_member,
@@ -34,19 +36,20 @@ from colloque.scheduling.domain import PatientKind, VisitMode
 from colloque.scheduling.models import (
     OpeningRange,
     OpeningRangeVisitType,
-    Practice,
-    Practitioner,
 )
 from colloque.scheduling.services import (
     AgendaRulesInput,
-    _add_agenda,
     definition_changed,
     do_add_practitioner,
     do_create_practice,
+    do_update_agenda_rules,
 )
 from colloque.scheduling.specialties import Specialty
 from colloque.scheduling.timetable import do_add_break, do_add_opening_range, do_add_visit_type
 from colloque.storage.engine import Database
+
+#: The world's GP's own login (make_person's address for "Doctor Claire").
+DOCTOR_EMAIL = "doctor.claire@example.test"
 
 
 @dataclass
@@ -297,9 +300,9 @@ def add_second_practice(
     the GP's hours at the first practice. The timetable refuses such hours (a person is in one
     place at a time), so they are written as rows here: hours can still come to overlap (time
     off at one practice withdrawn after an extra opening at the other), and a practice may book
-    outside its hours; the busy ledger must hold whatever the hours say. Nor is there a use case
-    for a known practitioner to join a practice yet: the agenda is made as do_add_practitioner
-    makes it.
+    outside its hours; the busy ledger must hold whatever the hours say. The GP joins as they
+    would: the admin invites them as practising elsewhere, their own login accepts (so they are
+    a member of both practices), and the admin sets the agenda's rules.
     """
     admin = world.admin.principal(db)
     now = clock.now()
@@ -318,17 +321,33 @@ def add_second_practice(
         practice_id = practice.practice_id
     admin = world.admin.principal(db)
     with db.write() as session:
-        practice_row = session.get(Practice, practice_id)
-        practitioner = session.get(Practitioner, world.practitioner_id)
-        assert practice_row is not None
-        assert practitioner is not None
-        row = _add_agenda(
+        _, mail = do_invite(
             session,
-            practice_row,
-            practitioner,
-            AgendaRulesInput(slot_step_minutes=15, min_notice_minutes=60, max_horizon_days=60),
+            now=now,
+            principal=admin,
+            practice_id=practice_id,
+            email=DOCTOR_EMAIL,
+            role=Role.PRACTITIONER,
+            practitioner_id=None,
+            practises_elsewhere=True,
         )
-        session.flush()
+    token = re.search(r"(?m)^([A-Za-z0-9_-]{64})$", mail.text)
+    assert token is not None
+    with db.write() as session:
+        do_accept_invitation(
+            session, now=now, principal=world.doctor.principal(db), token=token.group(1)
+        )
+    with db.write() as session:
+        row = do_update_agenda_rules(
+            session,
+            now=now,
+            principal=admin,
+            practice_id=practice_id,
+            practitioner_id=world.practitioner_id,
+            rules=AgendaRulesInput(
+                slot_step_minutes=15, min_notice_minutes=60, max_horizon_days=60
+            ),
+        )
         consultation_id = do_add_visit_type(
             session,
             now=now,

@@ -2,8 +2,8 @@
 their browser signs the removal and rotates the key group (a progress bar to the end), the Python
 client accepts the epoch the browser made, the item keys sealed before are re-wrapped, and the
 removed member's old group key opens nothing sealed after; an admin creates the key group of a
-practice that has none; an admin invites and revokes, and ends a member's sessions (a lost
-browser); a practitioner only reads; each member's
+practice that has none; an admin invites and revokes (a secretary, and a practitioner who
+already practises at another practice), and ends a member's sessions (a lost browser); a practitioner only reads; each member's
 state for the practitioners' key (held, awaited, not for their role), a newcomer shown waiting,
 then holding it once a colleague's browser shared it; an admin makes a practitioner a secretary
 (by keyboard, the consequence shown first), whose key then opens no note written after the next
@@ -192,6 +192,27 @@ def test_an_admin_invites_revokes_and_ends_a_members_sessions_and_a_practitioner
     expect(page.get_by_role("status")).to_have_text(
         "The invitation of nadia@practice.example.test is revoked."
     )
+    expect(page.get_by_text("No pending invitation.")).to_be_visible()
+
+    # A practitioner of another practice: no agenda of this one to name, they bring their own.
+    page.get_by_label("Address to invite").fill("lea@elsewhere.example.test")
+    page.get_by_label("Role").select_option(label="Practitioner")
+    expect(page.get_by_role("radio", name="A practitioner of this practice")).to_be_checked()
+    expect(page.get_by_label("For practitioner")).to_be_visible()
+    page.get_by_role("group", name="Which practitioner").get_by_role(
+        "radio", name=re.compile(r"^Already practises at another practice on Colloque")
+    ).check()
+    expect(page.get_by_label("For practitioner")).to_have_count(0)
+    found = serious_violations(page)
+    assert not found, [(v["id"], v["help"]) for v in found]
+    page.get_by_role("button", name="Invite", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Invitation sent to lea@elsewhere.example.test."
+    )
+    invitation = page.get_by_role("row").filter(has_text="lea@elsewhere.example.test")
+    expect(invitation).to_contain_text("Practitioner")
+    expect(invitation).to_contain_text("already practises at another practice on Colloque")
+    page.get_by_role("button", name="Revoke the invitation of lea@elsewhere.example.test").click()
     expect(page.get_by_text("No pending invitation.")).to_be_visible()
 
     # The doctor lost that browser: the admin ends every session of theirs, by keyboard, after a

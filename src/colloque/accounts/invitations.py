@@ -3,6 +3,12 @@ of that address accepts it with the mailed token, once, within 7 days.
 
 The token is the practice id and 256 random bits, base64url; only the SHA-256 of the whole token is
 stored, under the practice (so that a practice's rows stay on its shard).
+
+A practitioner invitation names an agenda of the practice, or is for somebody who already
+practises at another practice on this Colloque (``practises_elsewhere``): their account accepting
+it is their consent to an agenda here, which the practice could not otherwise make (through the
+busy ledger it would take their time at the other practice). Whether an address belongs to such a
+practitioner is not checked at invitation time: an admin must not learn it from a refusal.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from colloque.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colloque.ids import new_id
 from colloque.notifications.interfaces import MailMessage
 from colloque.principal import MEMBER_ROLES, Principal, Role
-from colloque.scheduling.models import PracticeMember, PracticePractitioner
-from colloque.scheduling.services import get_practice
+from colloque.scheduling.models import PracticeMember, PracticePractitioner, Practitioner
+from colloque.scheduling.services import add_agenda, get_practice
 from colloque.text import normalise_email
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -76,6 +82,7 @@ def do_invite(
     email: str,
     role: Role,
     practitioner_id: UUID | None,
+    practises_elsewhere: bool = False,
 ) -> tuple[PracticeInvitation, MailMessage]:
     """Invite ``email`` (normalised, checked) to the practice; returns the invitation and the
     mail carrying its token (the token is nowhere else)."""
@@ -84,9 +91,20 @@ def do_invite(
     )
     if role not in MEMBER_ROLES:
         raise InvalidInput("not a role a practice member can hold", field="role")
-    if (role is Role.PRACTITIONER) != (practitioner_id is not None):
+    if practises_elsewhere:
+        if role is not Role.PRACTITIONER:
+            raise InvalidInput(
+                "only a practitioner can practise elsewhere", field="practises_elsewhere"
+            )
+        if practitioner_id is not None:
+            raise InvalidInput(
+                "a practitioner who practises elsewhere brings their own: name none here",
+                field="practitioner_id",
+            )
+    elif (role is Role.PRACTITIONER) != (practitioner_id is not None):
         raise InvalidInput(
-            "a practitioner id is needed for, and only for, the practitioner role",
+            "a practitioner id is needed for, and only for, the practitioner role "
+            "(unless they practise elsewhere)",
             field="practitioner_id",
         )
     if (
@@ -102,6 +120,7 @@ def do_invite(
         email=email,
         role=role.value,
         practitioner_id=practitioner_id,
+        practises_elsewhere=practises_elsewhere,
         token_hash=hash_token(token),
         invited_by_account_id=principal.account_id,
         created_at=now,
@@ -109,7 +128,13 @@ def do_invite(
     )
     session.add(invitation)
     _audit(session, now, principal, AuditAction.INVITATION_CREATED, invitation)
-    message = invitation_mail(email, practice_name=practice.name, role=role.value, token=token)
+    message = invitation_mail(
+        email,
+        practice_name=practice.name,
+        role=role.value,
+        token=token,
+        practises_elsewhere=practises_elsewhere,
+    )
     return invitation, message
 
 
@@ -166,7 +191,10 @@ def do_revoke_invitation(
 def do_accept_invitation(
     session: Session, *, now: datetime, principal: Principal, token: str
 ) -> PracticeMember:
-    """Join the practice with the mailed token, signed in with an account of the invited address."""
+    """Join the practice with the mailed token, signed in with an account of the invited address.
+
+    An invitation for somebody who practises elsewhere also makes their agenda here
+    (:func:`_bring_own_agenda`)."""
     assert principal.account_id is not None
     practice_id = _practice_of(token)
     invitation = session.scalars(
@@ -190,14 +218,61 @@ def do_accept_invitation(
         )
     if session.get(PracticeMember, (practice_id, principal.account_id)) is not None:
         raise Conflict("you are already a member of this practice")
+    practitioner_id = invitation.practitioner_id
+    if invitation.practises_elsewhere:
+        practitioner_id = _bring_own_agenda(session, now, principal, practice_id)
     member = do_add_member(
         session,
         practice_id=practice_id,
         account_id=principal.account_id,
         role=Role(invitation.role),
-        practitioner_id=invitation.practitioner_id,
+        practitioner_id=practitioner_id,
     )
     invitation.accepted_at = now
     invitation.accepted_by_account_id = principal.account_id
     _audit(session, now, principal, AuditAction.INVITATION_ACCEPTED, invitation)
     return member
+
+
+def _bring_own_agenda(
+    session: Session, now: datetime, principal: Principal, practice_id: UUID
+) -> UUID:
+    """The accepting account's practitioner (it is one at other practices: never at this one,
+    which it is not a member of) gets an agenda here, with the default rules and no hours: the
+    practice sets them, checked against the practitioner's hours elsewhere as any change is.
+    Their profile (name, specialty, languages) is the one they have."""
+    assert principal.account_id is not None
+    practitioner_ids = set(
+        session.scalars(
+            select(PracticeMember.practitioner_id).where(
+                PracticeMember.account_id == principal.account_id,
+                PracticeMember.role == Role.PRACTITIONER.value,
+            )
+        )
+    )
+    if len(practitioner_ids) != 1:
+        # None: nobody to bring. Several: which of them is meant is not for us to guess.
+        raise InvalidInput(
+            "this invitation is for a practitioner of another practice: accept it with the "
+            "account you practise with there",
+            field="token",
+        )
+    (practitioner_id,) = practitioner_ids
+    assert practitioner_id is not None  # the members' practitioner_linked check
+    if session.get(PracticePractitioner, (practice_id, practitioner_id)) is not None:
+        raise Conflict("this practice already has an agenda of yours")
+    add_agenda(
+        session,
+        practice=get_practice(session, practice_id=practice_id),
+        practitioner=session.get_one(Practitioner, practitioner_id),
+    )
+    record(
+        session,
+        at=now,
+        action=AuditAction.AGENDA_CHANGED,
+        principal=principal,
+        practice_id=practice_id,
+        object_kind="practitioner",
+        object_id=practitioner_id,
+    )
+    return practitioner_id

@@ -204,14 +204,22 @@ def mfa_disabled(to: str, *, account_id: UUID) -> MailMessage:
     )
 
 
-def invitation(to: str, *, practice_name: str, role: str, token: str) -> MailMessage:
+def invitation(
+    to: str, *, practice_name: str, role: str, token: str, practises_elsewhere: bool = False
+) -> MailMessage:
+    how = (
+        "Vous exercez déjà dans un autre cabinet sur Colloque : connectez-vous avec le compte "
+        "de praticien que vous y utilisez. Votre profil vous suit ; ce cabinet fixera vos "
+        "horaires chez lui. Saisissez ensuite ce code"
+        if practises_elsewhere
+        else "Connectez-vous (ou créez un compte) avec cette adresse, puis saisissez ce code"
+    )
     return MailMessage(
         to=to,
         subject="Invitation à rejoindre un cabinet sur Colloque",
         text=(
             f"Le cabinet « {practice_name} » vous invite à le rejoindre sur Colloque ({role}).\n\n"
-            "Connectez-vous (ou créez un compte) avec cette adresse, puis saisissez ce code "
-            f"d'invitation, valable 7 jours et une seule fois :\n\n{token}" + SIGNATURE
+            f"{how} d'invitation, valable 7 jours et une seule fois :\n\n{token}" + SIGNATURE
         ),
     )
 

@@ -253,15 +253,22 @@ class Throttle(Base):
     lock_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+#: A practitioner invitation names an agenda of the practice, or else is for somebody who
+#: already practises at another practice and brings their own practitioner (and gets an agenda
+#: here on accepting); other roles have neither.
+PRACTITIONER_LINKED = (
+    "(role = 'practitioner' AND (practitioner_id IS NOT NULL) <> practises_elsewhere)"
+    " OR (role <> 'practitioner' AND practitioner_id IS NULL AND NOT practises_elsewhere)"
+)
+
+
 class PracticeInvitation(Base):
     """An invitation to join a practice, mailed to an address; single use, valid 7 days."""
 
     __tablename__ = "practice_invitations"
     __table_args__ = (
         CheckConstraint(ROLES_CHECK, name="role"),
-        CheckConstraint(
-            "role <> 'practitioner' OR practitioner_id IS NOT NULL", name="practitioner_linked"
-        ),
+        CheckConstraint(PRACTITIONER_LINKED, name="practitioner_linked"),
         ForeignKeyConstraint(
             ["practice_id", "practitioner_id"],
             ["practice_practitioners.practice_id", "practice_practitioners.practitioner_id"],
@@ -278,6 +285,10 @@ class PracticeInvitation(Base):
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(16))
     practitioner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: For a practitioner of another practice on this Colloque, whose own account accepts it.
+    practises_elsewhere: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     invited_by_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.account_id", ondelete="SET NULL"), nullable=True

@@ -244,7 +244,7 @@ def do_add_practitioner(
     )
     session.add(practitioner)
     session.flush()
-    _add_agenda(session, practice, practitioner, rules or AgendaRulesInput())
+    add_agenda(session, practice=practice, practitioner=practitioner, rules=rules)
     record(
         session,
         at=now,
@@ -261,9 +261,23 @@ def practitioner_name_key(first_name: str, last_name: str) -> str:
     return f"{search_key(first_name)} {search_key(last_name)} | {search_key(last_name)} {search_key(first_name)}"
 
 
-def _add_agenda(
-    session: Session, practice: Practice, practitioner: Practitioner, rules: AgendaRulesInput
+def add_agenda(
+    session: Session,
+    *,
+    practice: Practice,
+    practitioner: Practitioner,
+    rules: AgendaRulesInput | None = None,
 ) -> PracticePractitioner:
+    """The practitioner's agenda at the practice, with these rules (the defaults otherwise) and
+    no hours yet; its specialty is the practitioner's, its city the practice's.
+
+    Not a use case: it neither asks the policy nor audits. Its callers do both, each with the
+    right its own way in gives: an admin adding a new practitioner (:func:`do_add_practitioner`),
+    or a practitioner of another practice accepting an invitation here
+    (``accounts.invitations.do_accept_invitation``), since no practice may open an agenda, and
+    through the busy ledger take time, of someone who works elsewhere without their consent.
+    """
+    rules = rules or AgendaRulesInput()
     _check_rules(rules)
     agenda = PracticePractitioner(
         practice_id=practice.practice_id,

@@ -423,3 +423,108 @@ def test_sqlite_busy_ledger_is_filled_from_active_appointments(tmp_path: Path) -
 @pytest.mark.postgres
 def test_postgres_busy_ledger_keeps_the_first_of_a_double_booking(empty_postgres: str) -> None:
     assert _busy_ledger_backfill(empty_postgres) == {"first", "held"}
+
+
+def _invitations(*, elsewhere: bool) -> sa.TableClause:
+    """``practice_invitations`` as a revision has it: with ``practises_elsewhere`` from 0033."""
+    return sa.table(
+        "practice_invitations",
+        *(
+            sa.column(name, sa.Uuid())
+            for name in ("practice_id", "invitation_id", "practitioner_id")
+        ),
+        sa.column("email", sa.String()),
+        sa.column("role", sa.String()),
+        sa.column("token_hash", sa.LargeBinary()),
+        *(sa.column(name, UTCDateTime()) for name in ("created_at", "expires_at")),
+        *([sa.column("practises_elsewhere", sa.Boolean())] if elsewhere else []),
+    )
+
+
+def _invitations_both_ways(url: str) -> list[tuple[str, bool, bool]]:
+    """Invitations written under 0032 (a secretary's carrying a practitioner id, which its check
+    let through), then 0033 and one for a practitioner who practises elsewhere, then back to 0032
+    and up again: each step's rows as (email, has a practitioner id, practises elsewhere)."""
+    config = alembic_config(url)
+    command.upgrade(config, "0032")
+    engine = create_engine(normalise_url(url))
+    practice, practitioner = uuid.uuid4(), uuid.uuid4()
+    day = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+    def insert(email: str, role: str, practitioner_id: uuid.UUID | None, **more: Any) -> None:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # The practice and its agenda do not matter here, only the checks.
+                connection.execute(text("SET LOCAL session_replication_role = replica"))
+            connection.execute(
+                _invitations(elsewhere=bool(more))
+                .insert()
+                .values(
+                    practice_id=practice,
+                    invitation_id=uuid.uuid4(),
+                    practitioner_id=practitioner_id,
+                    email=email,
+                    role=role,
+                    token_hash=uuid.uuid4().bytes * 2,
+                    created_at=day,
+                    expires_at=day + timedelta(days=7),
+                    **more,
+                )
+            )
+
+    def rows() -> list[tuple[str, bool, bool]]:
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("practice_invitations")}
+            elsewhere = "practises_elsewhere" if "practises_elsewhere" in columns else "false"
+            found = connection.execute(
+                text(
+                    "SELECT email, practitioner_id IS NOT NULL, "
+                    f"{elsewhere} FROM practice_invitations ORDER BY email"
+                )
+            )
+            return [(email, bool(linked), bool(away)) for email, linked, away in found]
+
+    try:
+        insert("a.secretary@example.test", "secretary", practitioner)
+        insert("b.practitioner@example.test", "practitioner", practitioner)
+        steps = rows()
+        command.upgrade(config, "0033")
+        insert("c.elsewhere@example.test", "practitioner", None, practises_elsewhere=True)
+        steps += rows()
+        command.downgrade(config, "0032")
+        steps += rows()
+        command.upgrade(config, "head")
+        steps += rows()
+        return steps
+    finally:
+        engine.dispose()
+
+
+_INVITATION_STEPS = [
+    # Under 0032.
+    ("a.secretary@example.test", True, False),
+    ("b.practitioner@example.test", True, False),
+    # 0033: the secretary's practitioner id cleared; one invitation for somebody elsewhere.
+    ("a.secretary@example.test", False, False),
+    ("b.practitioner@example.test", True, False),
+    ("c.elsewhere@example.test", False, True),
+    # Back to 0032: that one cannot be stated there.
+    ("a.secretary@example.test", False, False),
+    ("b.practitioner@example.test", True, False),
+    # Up again.
+    ("a.secretary@example.test", False, False),
+    ("b.practitioner@example.test", True, False),
+]
+
+
+def test_sqlite_invitations_for_practitioners_elsewhere_migrate_both_ways(tmp_path: Path) -> None:
+    assert _invitations_both_ways(f"sqlite:///{tmp_path / 'invitations.sqlite3'}") == (
+        _INVITATION_STEPS
+    )
+
+
+@pytest.mark.postgres
+def test_postgres_invitations_for_practitioners_elsewhere_migrate_both_ways(
+    empty_postgres: str,
+) -> None:
+    assert _invitations_both_ways(empty_postgres) == _INVITATION_STEPS

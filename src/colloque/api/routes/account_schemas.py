@@ -250,10 +250,24 @@ class RecoveryCodesOut(Out):
     recovery_codes: list[str]
 
 
+_INVITED_PRACTITIONER = (
+    "for the practitioner role: the practitioner of this practice whom the invitee's account will "
+    "act as; null for other roles and for a practitioner who practises elsewhere"
+)
+_PRACTISES_ELSEWHERE = (
+    "for the practitioner role only, instead of a practitioner id: somebody who already practises "
+    "at another practice on this Colloque. Accepting with the account they practise with there "
+    "gives them an agenda at this practice for the same practitioner (their profile as it is, "
+    "default booking rules, no hours yet: the practice then sets its hours, which may not meet "
+    "their hours elsewhere)"
+)
+
+
 class InvitationIn(Body):
     email: Email
     role: Role
-    practitioner_id: UUID | None = None
+    practitioner_id: UUID | None = Field(default=None, description=_INVITED_PRACTITIONER)
+    practises_elsewhere: bool = Field(default=False, description=_PRACTISES_ELSEWHERE)
 
 
 class InvitationOut(Out):
@@ -261,7 +275,8 @@ class InvitationOut(Out):
     practice_id: UUID
     email: str
     role: Role
-    practitioner_id: UUID | None
+    practitioner_id: UUID | None = Field(description=_INVITED_PRACTITIONER)
+    practises_elsewhere: bool = Field(description=_PRACTISES_ELSEWHERE)
     expires_at: datetime
 
 

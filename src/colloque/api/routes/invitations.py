@@ -29,6 +29,7 @@ def _out(invitation: PracticeInvitation) -> InvitationOut:
         email=invitation.email,
         role=Role(invitation.role),
         practitioner_id=invitation.practitioner_id,
+        practises_elsewhere=invitation.practises_elsewhere,
         expires_at=invitation.expires_at,
     )
 
@@ -38,6 +39,14 @@ def _out(invitation: PracticeInvitation) -> InvitationOut:
     response_model=InvitationOut,
     status_code=status.HTTP_201_CREATED,
     summary="Invite someone to join the practice (admins)",
+    description=(
+        "Practice admins invite an address with a role. A practitioner invitation names a "
+        "practitioner of this practice (`practitioner_id`), or is for somebody who already "
+        "practises at another practice on this Colloque (`practises_elsewhere`): their "
+        "acceptance is their consent to an agenda here. 403 for a lower role; 422 naming the "
+        "field for a role a member cannot hold, a practitioner id missing, unknown or not "
+        "wanted, and `practises_elsewhere` with another role."
+    ),
 )
 def invite(
     practice_id: UUID,
@@ -47,7 +56,7 @@ def invite(
     clock: ClockDep,
     mail: Mail,
 ) -> InvitationOut:
-    """The token is mailed to the address and appears nowhere else."""
+    # The token is mailed to the address and appears nowhere else.
     email = check_email(body.email)
     with database.write() as session:
         invitation, message = do_invite(
@@ -58,6 +67,7 @@ def invite(
             email=email,
             role=body.role,
             practitioner_id=body.practitioner_id,
+            practises_elsewhere=body.practises_elsewhere,
         )
         out = _out(invitation)
         mail.queue(session, message)
@@ -112,16 +122,25 @@ def revoke_invitation(
     "/invitations/accept",
     response_model=MembershipOut,
     summary="Join a practice with the mailed token",
+    description=(
+        "Signed in with an account of the invited address. An invitation for a practitioner who "
+        "practises elsewhere must be accepted with the account that is a practitioner member of "
+        "another practice (422 naming `token` otherwise, for an account that is no practitioner "
+        "or that acts as several); it makes that practitioner's agenda at this practice, with no "
+        "hours yet. Set up MFA next: until then, no practice action is allowed."
+    ),
     responses={
         404: {"description": "No pending invitation has this token"},
-        409: {"description": "You are already a member of this practice"},
+        409: {
+            "description": (
+                "You are already a member of this practice, or it already has your agenda"
+            )
+        },
     },
 )
 def accept_invitation(
     body: AcceptIn, principal: CurrentPrincipal, database: DB, clock: ClockDep
 ) -> MembershipOut:
-    """Signed in with an account of the invited address. Set up MFA next: until then, no
-    practice action is allowed."""
     with database.write() as session:
         member = do_accept_invitation(
             session, now=clock.now(), principal=principal, token=body.token

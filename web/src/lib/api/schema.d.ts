@@ -339,8 +339,7 @@ export interface paths {
         put?: never;
         /**
          * Join a practice with the mailed token
-         * @description Signed in with an account of the invited address. Set up MFA next: until then, no
-         *     practice action is allowed.
+         * @description Signed in with an account of the invited address. An invitation for a practitioner who practises elsewhere must be accepted with the account that is a practitioner member of another practice (422 naming `token` otherwise, for an account that is no practitioner or that acts as several); it makes that practitioner's agenda at this practice, with no hours yet. Set up MFA next: until then, no practice action is allowed.
          */
         post: operations["accept_invitation_api_v1_invitations_accept_post"];
         delete?: never;
@@ -1273,7 +1272,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone to join the practice (admins)
-         * @description The token is mailed to the address and appears nowhere else.
+         * @description Practice admins invite an address with a role. A practitioner invitation names a practitioner of this practice (`practitioner_id`), or is for somebody who already practises at another practice on this Colloque (`practises_elsewhere`): their acceptance is their consent to an agenda here. 403 for a lower role; 422 naming the field for a role a member cannot hold, a practitioner id missing, unknown or not wanted, and `practises_elsewhere` with another role.
          */
         post: operations["invite_api_v1_practices__practice_id__invitations_post"];
         delete?: never;
@@ -2795,7 +2794,16 @@ export interface components {
              * Format: email
              */
             email: string;
-            /** Practitioner Id */
+            /**
+             * Practises Elsewhere
+             * @description for the practitioner role only, instead of a practitioner id: somebody who already practises at another practice on this Colloque. Accepting with the account they practise with there gives them an agenda at this practice for the same practitioner (their profile as it is, default booking rules, no hours yet: the practice then sets its hours, which may not meet their hours elsewhere)
+             * @default false
+             */
+            practises_elsewhere: boolean;
+            /**
+             * Practitioner Id
+             * @description for the practitioner role: the practitioner of this practice whom the invitee's account will act as; null for other roles and for a practitioner who practises elsewhere
+             */
             practitioner_id?: string | null;
             role: components["schemas"]["Role"];
         };
@@ -2818,7 +2826,15 @@ export interface components {
              * Format: uuid
              */
             practice_id: string;
-            /** Practitioner Id */
+            /**
+             * Practises Elsewhere
+             * @description for the practitioner role only, instead of a practitioner id: somebody who already practises at another practice on this Colloque. Accepting with the account they practise with there gives them an agenda at this practice for the same practitioner (their profile as it is, default booking rules, no hours yet: the practice then sets its hours, which may not meet their hours elsewhere)
+             */
+            practises_elsewhere: boolean;
+            /**
+             * Practitioner Id
+             * @description for the practitioner role: the practitioner of this practice whom the invitee's account will act as; null for other roles and for a practitioner who practises elsewhere
+             */
             practitioner_id: string | null;
             role: components["schemas"]["Role"];
         };
@@ -5433,7 +5449,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description You are already a member of this practice */
+            /** @description You are already a member of this practice, or it already has your agenda */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -59,8 +59,14 @@ export async function readInvitations(data: MembersData): Promise<Invitation[]> 
   return ok(sessionApi.GET("/api/v1/practices/{practice_id}/invitations", path(data)));
 }
 
-export async function invite(data: MembersData, email: string, role: MemberRole, practitionerId: string | null): Promise<Invitation> {
-  return ok(sessionApi.POST("/api/v1/practices/{practice_id}/invitations", { ...path(data), body: { email, role, practitioner_id: practitionerId } }));
+/** Whom a practitioner invitation is for: one of this practice's practitioners (by id), or
+ * somebody who already practises at another practice and brings their own. */
+export type Invitee = { practitionerId: string } | "elsewhere" | null;
+
+export async function invite(data: MembersData, email: string, role: MemberRole, invitee: Invitee): Promise<Invitation> {
+  const practitioner_id = invitee !== null && invitee !== "elsewhere" ? invitee.practitionerId : null;
+  const body = { email, role, practitioner_id, practises_elsewhere: invitee === "elsewhere" };
+  return ok(sessionApi.POST("/api/v1/practices/{practice_id}/invitations", { ...path(data), body }));
 }
 
 export async function revoke(data: MembersData, invitationId: string): Promise<void> {

@@ -45,6 +45,11 @@ export interface MembersMessages {
   inviteEmail: string;
   expires: string;
   practitioner: string;
+  practitionerKind: string;
+  kindHere: string;
+  kindElsewhere: string;
+  pendingHere: (name: string) => string;
+  pendingElsewhere: string;
   invite: string;
   invited: (email: string) => string;
   revoke: (email: string) => string;
@@ -117,6 +122,12 @@ const fr: MembersMessages = {
   inviteEmail: "Adresse à inviter",
   expires: "Expire le",
   practitioner: "Praticien concerné",
+  practitionerKind: "Praticien invité",
+  kindHere: "Un praticien de ce cabinet",
+  kindElsewhere:
+    "Exerce déjà dans un autre cabinet sur Colloque (son profil et son agenda le suivent ; vous fixez ensuite ses horaires ici)",
+  pendingHere: (name) => `pour l'agenda de ${name}`,
+  pendingElsewhere: "exerce déjà dans un autre cabinet sur Colloque",
   invite: "Inviter",
   invited: (email) => `Invitation envoyée à ${email}.`,
   revoke: (email) => `Annuler l'invitation de ${email}`,
@@ -187,6 +198,12 @@ const en: MembersMessages = {
   inviteEmail: "Address to invite",
   expires: "Expires",
   practitioner: "For practitioner",
+  practitionerKind: "Which practitioner",
+  kindHere: "A practitioner of this practice",
+  kindElsewhere:
+    "Already practises at another practice on Colloque (their profile and agenda come with them; you then set their hours here)",
+  pendingHere: (name) => `for the agenda of ${name}`,
+  pendingElsewhere: "already practises at another practice on Colloque",
   invite: "Invite",
   invited: (email) => `Invitation sent to ${email}.`,
   revoke: (email) => `Revoke the invitation of ${email}`,
