@@ -27,7 +27,7 @@ from colloque.accounts.services import do_add_member
 from colloque.accounts.sessions import hash_token
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
-from colloque.authorization.policy import Action, PracticeTarget, require
+from colloque.authorization.policy import Action, AgendaTarget, PracticeTarget, require
 from colloque.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colloque.ids import new_id
 from colloque.notifications.interfaces import MailMessage
@@ -211,7 +211,12 @@ def do_accept_invitation(
         raise InvalidInput("this invitation was already used", field="token")
     if invitation.expires_at <= now:
         raise InvalidInput("this invitation has expired", field="token")
-    email = session.scalar(select(Account.email).where(Account.account_id == principal.account_id))
+    # The account's row is locked until the commit: two invitations to one practice accepted
+    # at once by the same account then run one after the other, and the second finds the first's
+    # membership (a 409), where it would otherwise fail on the membership's key.
+    email = session.scalar(
+        select(Account.email).where(Account.account_id == principal.account_id).with_for_update()
+    )
     if normalise_email(email or "") != invitation.email:
         raise Forbidden(
             "this invitation was sent to another address: sign in with that account", field="token"
@@ -242,14 +247,13 @@ def _bring_own_agenda(
     practice sets them, checked against the practitioner's hours elsewhere as any change is.
     Their profile (name, specialty, languages) is the one they have."""
     assert principal.account_id is not None
-    practitioner_ids = set(
-        session.scalars(
-            select(PracticeMember.practitioner_id).where(
-                PracticeMember.account_id == principal.account_id,
-                PracticeMember.role == Role.PRACTITIONER.value,
-            )
+    held = session.execute(
+        select(PracticeMember.practice_id, PracticeMember.practitioner_id).where(
+            PracticeMember.account_id == principal.account_id,
+            PracticeMember.role == Role.PRACTITIONER.value,
         )
-    )
+    ).all()
+    practitioner_ids: set[UUID | None] = {row.practitioner_id for row in held}
     if len(practitioner_ids) != 1:
         # None: nobody to bring. Several: which of them is meant is not for us to guess.
         raise InvalidInput(
@@ -259,6 +263,14 @@ def _bring_own_agenda(
         )
     (practitioner_id,) = practitioner_ids
     assert practitioner_id is not None  # the members' practitioner_linked check
+    # Bringing one's agenda blocks one's time at the practices one comes from: as a change of
+    # one's own agenda there, it needs that membership's second factor.
+    require(
+        principal,
+        Action.PRACTICE_AGENDA_BRING,
+        AgendaTarget(practice_id=held[0].practice_id, practitioner_id=practitioner_id),
+        what="practice",
+    )
     if session.get(PracticePractitioner, (practice_id, practitioner_id)) is not None:
         raise Conflict("this practice already has an agenda of yours")
     add_agenda(

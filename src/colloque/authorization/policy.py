@@ -32,6 +32,10 @@ class Action(enum.StrEnum):
     #: Time off (absences and holidays) of one practitioner's agenda: the agenda's managers, and
     #: a practitioner for their own agenda only (an :class:`AgendaTarget`).
     PRACTICE_TIME_OFF_MANAGE = "practice:time_off:manage"
+    #: Take one's own agenda to another practice (an invitation for somebody who practises
+    #: elsewhere): the practitioner of that agenda only, at a practice where they hold it. Their
+    #: time there then counts against their time here (the busy ledger).
+    PRACTICE_AGENDA_BRING = "practice:agenda:bring"
     PRACTICE_SETTINGS_MANAGE = "practice:settings:manage"
     PRACTICE_OPERATOR_ACCESS_MANAGE = "practice:operator_access:manage"
     #: The practice's messages that could not be sent (ids, templates and error categories).
@@ -89,6 +93,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
     Action.PRACTICE_APPOINTMENT_MARK: _STAFF,
     Action.PRACTICE_AGENDA_MANAGE: frozenset({Role.SECRETARY, Role.ADMIN}),
     Action.PRACTICE_TIME_OFF_MANAGE: _STAFF,
+    Action.PRACTICE_AGENDA_BRING: frozenset({Role.PRACTITIONER}),
     Action.PRACTICE_SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OPERATOR_ACCESS_MANAGE: frozenset({Role.ADMIN}),
     Action.PRACTICE_OUTBOX_VIEW: frozenset({Role.ADMIN}),
@@ -122,7 +127,7 @@ PRACTICE_ROLES: dict[Action, frozenset[Role]] = {
 
 #: Practice actions on one practitioner's agenda (an :class:`AgendaTarget`): a practitioner
 #: among their roles acts on their own agenda only.
-OWN_AGENDA_ACTIONS = frozenset({Action.PRACTICE_TIME_OFF_MANAGE})
+OWN_AGENDA_ACTIONS = frozenset({Action.PRACTICE_TIME_OFF_MANAGE, Action.PRACTICE_AGENDA_BRING})
 
 PATIENT_ACTIONS = frozenset(
     {

@@ -4,6 +4,7 @@ at a time across the two (hours elsewhere, the busy ledger, the slots offered)."
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,9 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from colloque.accounts.invitations import do_accept_invitation
 from colloque.accounts.models import PracticeInvitation
+from colloque.accounts.sessions import SessionKind, open_session
 from colloque.audit.models import AuditEvent
 from colloque.clock import SettableClock
+from colloque.errors import Conflict
 from colloque.ids import new_id
 from colloque.principal import Role
 from colloque.scheduling.models import Practice, PracticeMember, PracticePractitioner
@@ -328,3 +332,59 @@ def test_the_kind_of_invitation_is_checked(
                     practises_elsewhere=elsewhere,
                 )
             )
+
+
+def test_bringing_ones_agenda_needs_the_second_factor(
+    db: Database, clock: SettableClock, http: TestClient, inbox: Inbox, world: World, other: Other
+) -> None:
+    """Accepting blocks the practitioner's time at the practice they come from: a session that
+    has not passed their second factor there cannot."""
+    token = invite_elsewhere(http, inbox, other, DOCTOR_EMAIL)
+    with db.write() as session:
+        unverified = open_session(
+            session,
+            now=clock.now(),
+            account_id=world.doctor.account_id,
+            kind=SessionKind.BEARER,
+            mfa_verified=False,
+        )
+    refused = http.post(ACCEPT, json={"token": token}, headers=bearer(unverified.token))
+    assert "two-factor" in assert_problem(refused, 403)["detail"]
+    with db.read() as session:
+        assert session.get(PracticePractitioner, (other.practice_id, world.practitioner_id)) is None
+        assert session.get(PracticeMember, (other.practice_id, world.doctor.account_id)) is None
+    accepted = http.post(ACCEPT, json={"token": token}, headers=bearer(world.doctor.token))
+    assert accepted.status_code == 200, accepted.text
+
+
+@pytest.mark.postgres
+def test_two_acceptances_at_once_make_one_membership_and_a_409(
+    db: Database, clock: SettableClock, http: TestClient, inbox: Inbox, world: World, other: Other
+) -> None:
+    """The same account accepts two invitations to one practice at the same moment: the second
+    waits for the first (the account's row is locked) and then finds its membership."""
+    first = invite_elsewhere(http, inbox, other, DOCTOR_EMAIL)
+    second = invite_elsewhere(http, inbox, other, DOCTOR_EMAIL)
+    principal = world.doctor.principal(db)
+    outcome: list[BaseException | None] = []
+
+    def accept_second() -> None:
+        try:
+            with db.write() as session:
+                do_accept_invitation(session, now=clock.now(), principal=principal, token=second)
+        except BaseException as error:  # handed to the test's thread, whatever it is
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    waiting = threading.Thread(target=accept_second)
+    with db.write() as session:
+        do_accept_invitation(session, now=clock.now(), principal=principal, token=first)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive(), "the second acceptance did not wait for the first"
+    waiting.join(timeout=30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], Conflict), outcome[0]
+    with db.read() as session:
+        assert session.get(PracticeMember, (other.practice_id, world.doctor.account_id))

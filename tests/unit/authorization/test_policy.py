@@ -152,6 +152,13 @@ AGENDA_TABLE: dict[Action, dict[str, tuple[str, ...]]] = {
         "elsewhere":   (OUT,    OUT, OUT, OUT, OUT, OK,  OUT, OUT, OUT,  ANON),
         "practice":    (WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, ANON),
     },
+    Action.PRACTICE_AGENDA_BRING: {
+        #              prac     sec  admin op+g op   elsw strg nmfa imp   anon
+        "mine":        (OK,     LOW, LOW, LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+        "colleague's": (NOT_OWN, LOW, LOW, LOW, OUT, OUT, OUT, MFA, FAKE, ANON),
+        "elsewhere":   (OUT,    OUT, OUT, OUT, OUT, LOW, OUT, OUT, OUT,  ANON),
+        "practice":    (WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, ANON),
+    },
 }
 
 #: Patient actions, by target. "mine" is a patient ME manages: ME's own record or a relative's
