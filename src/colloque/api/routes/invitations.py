@@ -126,8 +126,9 @@ def revoke_invitation(
         "Signed in with an account of the invited address. An invitation for a practitioner who "
         "practises elsewhere must be accepted with the account that is a practitioner member of "
         "another practice (422 naming `token` otherwise, for an account that is no practitioner "
-        "or that acts as several); it makes that practitioner's agenda at this practice, with no "
-        "hours yet. Set up MFA next: until then, no practice action is allowed."
+        "or that acts as several), from a session that passed its second factor there (403 "
+        "otherwise); it makes that practitioner's agenda at this practice, with no hours yet. "
+        "Set up MFA next: until then, no practice action is allowed."
     ),
     responses={
         404: {"description": "No pending invitation has this token"},

@@ -339,7 +339,7 @@ export interface paths {
         put?: never;
         /**
          * Join a practice with the mailed token
-         * @description Signed in with an account of the invited address. An invitation for a practitioner who practises elsewhere must be accepted with the account that is a practitioner member of another practice (422 naming `token` otherwise, for an account that is no practitioner or that acts as several); it makes that practitioner's agenda at this practice, with no hours yet. Set up MFA next: until then, no practice action is allowed.
+         * @description Signed in with an account of the invited address. An invitation for a practitioner who practises elsewhere must be accepted with the account that is a practitioner member of another practice (422 naming `token` otherwise, for an account that is no practitioner or that acts as several), from a session that passed its second factor there (403 otherwise); it makes that practitioner's agenda at this practice, with no hours yet. Set up MFA next: until then, no practice action is allowed.
          */
         post: operations["accept_invitation_api_v1_invitations_accept_post"];
         delete?: never;
