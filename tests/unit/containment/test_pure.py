@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from colloque.config import Settings
-from colloque.containment import sketch
+from colloque.containment import canaries, sketch
 from colloque.containment.alerts import suspended_notice
 from colloque.containment.canaries import first_canary, is_canary, new_canary_id
 from colloque.containment.interfaces import CredentialSuspended
@@ -79,6 +79,28 @@ def test_decoy_ids_are_recognised_with_the_key_only() -> None:
     assert not any(is_canary(KEY, object_id) for object_id in real)
     assert first_canary(KEY, real) is None
     assert first_canary(KEY, [*real, decoys[3]]) == decoys[3]
+
+
+def test_verdicts_kept_per_key_never_hide_a_decoy() -> None:
+    """The process keeps the ids it found real (a desk's reloads name them again): a decoy is
+    never among them, under another key the verdicts start again, and the set stays bounded."""
+    other_key = bytes(range(100, 132))
+    decoy = new_canary_id(KEY)
+    other_decoy = new_canary_id(other_key)
+    rng = random.Random(7)
+    real = [UUID(int=rng.getrandbits(128)) for _ in range(100)]
+    for _ in range(3):
+        assert first_canary(KEY, real) is None
+        assert first_canary(KEY, [*real, decoy]) == decoy
+    # The first key's decoy is an ordinary id under the other key: it is then remembered as
+    # real for that key only.
+    assert first_canary(other_key, [decoy, *real]) is None
+    assert first_canary(other_key, [decoy, other_decoy]) == other_decoy
+    assert first_canary(KEY, [decoy]) == decoy
+    many = (UUID(int=rng.getrandbits(128)) for _ in range(canaries._REAL_MAX + 10))
+    assert first_canary(KEY, many) is None
+    assert len(canaries._real) <= canaries._REAL_MAX
+    assert first_canary(KEY, [*real, decoy]) == decoy
 
 
 def test_the_notices_name_no_person() -> None:
