@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import URL, ColumnElement, bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
-from colloque.errors import NotFound
+from colloque.errors import Busy, NotFound
 from colloque.scheduling.domain import (
     Agenda,
     BookingRules,
@@ -156,10 +156,43 @@ def load_agenda(
     hit = AGENDAS.get((database, *key), version) if cached else None
     if hit is not None:
         return hit
-    (loaded,) = _read_agendas(session, {key: version})
+    if _per_statement(session):
+        loaded = _read_consistently(session, key, version)
+    else:
+        (loaded,) = _read_agendas(session, {key: version})
     if cached:
         AGENDAS.put(database, loaded)
     return loaded
+
+
+#: Reads of a definition changed under them before one of them is taken as it stands.
+_CONSISTENT_READ_ATTEMPTS = 3
+
+
+def _per_statement(session: Session) -> bool:
+    """Whether each statement of ``session`` runs on its own (``Database.read_statements``)."""
+    return session.get_bind().get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
+def _read_consistently(session: Session, key: AgendaKey, version: int) -> LoadedAgenda:
+    """The agenda's definition read statement by statement, outside a transaction: each sees
+    the database as it is when it runs. Every change of a definition moves its version in the
+    same commit, so when the version read again afterwards is unchanged no change was committed
+    in between and every statement saw that version. Otherwise the load starts again."""
+    for _ in range(_CONSISTENT_READ_ATTEMPTS):
+        (loaded,) = _read_agendas(session, {key: version})
+        again = session.execute(
+            _VERSION, {"practice_id": key[0], "practitioner_id": key[1]}
+        ).scalar()
+        if again == version:
+            return loaded
+        if again is None:
+            raise NotFound("practitioner not found at this practice")
+        version = again
+        # Rows the session still holds from the last attempt would be handed back as they were:
+        # expired, the next attempt's rows fill them afresh.
+        session.expire_all()
+    raise Busy("the agenda is being changed; try again")
 
 
 def load_agendas(session: Session, keys: Collection[AgendaKey]) -> dict[AgendaKey, LoadedAgenda]:

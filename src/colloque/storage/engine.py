@@ -113,6 +113,11 @@ class Database:
         self._reader = sessionmaker(
             self.reader_engine, expire_on_commit=False, info=self.session_info
         )
+        self._statement_reader = sessionmaker(
+            self.reader_engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            info=self.session_info,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,6 +136,20 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with _transient_as_busy(), self._reader() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_statements(self) -> Iterator[Session]:
+        """A read whose statements each see the database as it is when they run, with no
+        transaction around them (autocommit): on PostgreSQL, BEGIN and COMMIT are two round trips
+        of a public read's four (the week of slots). Only for reads that need no one snapshot;
+        a load of several statements that does must check itself (``scheduling.loading``). On
+        SQLite a plain read, whose BEGIN is no round trip."""
+        if self.is_sqlite:
+            with self.read() as session:
+                yield session
+            return
+        with _transient_as_busy(), self._statement_reader() as session:
             yield session
 
     def dispose(self) -> None:

@@ -243,7 +243,8 @@ def _free_slots(
     start: datetime | date | None,
     days: int,
 ) -> list[Slot]:
-    with db.read() as session:
+    # Public data, no audit event: its two statements need not share one snapshot.
+    with db.read_statements() as session:
         return availability.list_free_slots(
             session,
             now=now,
