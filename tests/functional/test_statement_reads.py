@@ -10,11 +10,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event
 
 from colloque.clock import SettableClock
-from colloque.errors import Busy
+from colloque.errors import Busy, NotFound
 from colloque.scheduling.loading import AGENDAS, load_agenda
+from colloque.scheduling.models import PracticePractitioner
 from colloque.scheduling.services import AgendaRulesInput, do_update_agenda_rules
 from colloque.scheduling.timetable import do_add_opening_range
 from colloque.storage.engine import Database
@@ -145,3 +146,35 @@ def test_a_definition_that_keeps_changing_is_a_503(
     finally:
         event.remove(db.reader_engine, "before_cursor_execute", change)
     assert change.changes == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("uncached")
+def test_an_agenda_removed_while_it_is_read_is_not_found(
+    postgres_db: Database, pg_world: World
+) -> None:
+    db, world = postgres_db, pg_world
+    removed = False
+
+    def remove(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal removed
+        if removed or "FROM opening_ranges" not in statement:
+            return
+        removed = True
+        with db.write() as session:
+            session.execute(
+                delete(PracticePractitioner).where(
+                    PracticePractitioner.practice_id == world.practice_id,
+                    PracticePractitioner.practitioner_id == world.practitioner_id,
+                )
+            )
+
+    event.listen(db.reader_engine, "before_cursor_execute", remove)
+    try:
+        with pytest.raises(NotFound), db.read_statements() as session:
+            load_agenda(
+                session, practice_id=world.practice_id, practitioner_id=world.practitioner_id
+            )
+    finally:
+        event.remove(db.reader_engine, "before_cursor_execute", remove)
+    assert removed
