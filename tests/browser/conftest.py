@@ -91,6 +91,10 @@ def context(browser: Browser, site: Site) -> Iterator[BrowserContext]:
 def page(context: BrowserContext) -> Page:
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # A first navigation loads the app's bundle and, on a practice page, its crypto worker: under
+    # a loaded machine (CI shares two cores with PostgreSQL and the other worker's browser) it
+    # was seen to pass 10 s. A page that loads waits no longer.
+    page.set_default_navigation_timeout(30_000)
     return page
 
 
