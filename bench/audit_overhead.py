@@ -6,8 +6,9 @@ The booking benchmark's database (``bench.booking``: 20 practices, 100 agendas, 
 Each round starts ``colloque serve`` as shipped, then through ``bench.without_audit`` (the same
 server with ``colloque.audit.services.record`` writing nothing: the switch exists only in this
 harness), the order alternating between rounds, and gives each the same load: online bookings
-(each request a distinct free slot), then practice admins' week agendas (20 practices, with the
-bookings just made in them). The overhead is the median of
+(each request a distinct free slot), then, once both sides have booked, practice admins' week
+agendas (20 practices, with the bookings made in them: both sides read the same weeks, a server
+started again for each phase). The overhead is the median of
 the rounds' throughput ratios, each taken from two runs under a minute apart, so that the drift of
 a shared machine falls on both sides. The audit rows written during each run are counted, which
 shows the switch worked.
@@ -246,54 +247,59 @@ def main() -> None:
         # a time: two, each with its pools, would take PostgreSQL's connections from the others.
         port = free_port()
         for n in range(args.rounds):
-            # The order alternates, so that neither side always runs on a warmer machine.
-            for audit in (n % 2 == 0, n % 2 == 1):
-                side = sides[audit]
-                before = _audit_rows(url)
-                pids: list[int] = []
-                with server(
-                    url,
-                    workers=args.workers,
-                    port=port,
-                    audit=audit,
-                    pids=pids,
-                    # The anomaly counters (fed by audit events) would suspend the admin reading
-                    # 20 practices' weeks at full speed; bench.containment_overhead measures them.
-                    settings={"COLLOQUE_CONTAINMENT_ENABLED": "false"},
-                ) as base:
-                    if n < 2:  # each server's first start: its caches, then the real runs
-                        run_wrk(
-                            base,
-                            BOOKING_LUA % {"prefix": warmup[audit]},
-                            connections=4,
-                            threads=1,
-                            seconds=3,
-                            label=f"warm-up, audit {audit}",
-                        )
-                        before = _audit_rows(url)
-                    with cpu_during(pids[-1], DATABASE) as meter:
-                        booking_run = run_wrk(
-                            base,
-                            BOOKING_LUA % {"prefix": prefixes[n, audit]},
-                            connections=args.connections,
-                            threads=args.threads,
-                            seconds=args.seconds,
-                            label=f"booking, round {n}, audit {audit}",
-                        )
-                    side.bookings.append(booking_run)
-                    side.booking_cpu.append(meter.per_request(booking_run.requests))
-                    with cpu_during(pids[-1], DATABASE) as meter:
-                        agenda_run = run_wrk(
-                            base,
-                            agenda_lua,
-                            connections=args.connections,
-                            threads=args.threads,
-                            seconds=args.seconds,
-                            label=f"agenda, round {n}, audit {audit}",
-                        )
-                    side.agendas.append(agenda_run)
-                    side.agenda_cpu.append(meter.per_request(agenda_run.requests))
-                side.events.append(_audit_rows(url) - before)
+            # The order alternates, so that neither side always runs on a warmer machine. Both
+            # sides book, then both read: the weeks read then hold the same bookings for each
+            # side (read right after its own bookings, the side read second found more rows,
+            # which moved a read's cost by more than the audit log does).
+            order = (n % 2 == 0, n % 2 == 1)
+            written = {True: 0, False: 0}
+            for phase in ("booking", "agenda"):
+                for audit in order:
+                    side = sides[audit]
+                    before = _audit_rows(url)
+                    pids: list[int] = []
+                    with server(
+                        url,
+                        workers=args.workers,
+                        port=port,
+                        audit=audit,
+                        pids=pids,
+                        # The anomaly counters (fed by audit events) would suspend the admin
+                        # reading 20 practices' weeks at full speed; bench.containment_overhead
+                        # measures them.
+                        settings={"COLLOQUE_CONTAINMENT_ENABLED": "false"},
+                    ) as base:
+                        if n < 2 and phase == "booking":
+                            # Each server's first start: its caches, then the real runs.
+                            run_wrk(
+                                base,
+                                BOOKING_LUA % {"prefix": warmup[audit]},
+                                connections=4,
+                                threads=1,
+                                seconds=3,
+                                label=f"warm-up, audit {audit}",
+                            )
+                            before = _audit_rows(url)
+                        with cpu_during(pids[-1], DATABASE) as meter:
+                            run = run_wrk(
+                                base,
+                                BOOKING_LUA % {"prefix": prefixes[n, audit]}
+                                if phase == "booking"
+                                else agenda_lua,
+                                connections=args.connections,
+                                threads=args.threads,
+                                seconds=args.seconds,
+                                label=f"{phase}, round {n}, audit {audit}",
+                            )
+                        if phase == "booking":
+                            side.bookings.append(run)
+                            side.booking_cpu.append(meter.per_request(run.requests))
+                        else:
+                            side.agendas.append(run)
+                            side.agenda_cpu.append(meter.per_request(run.requests))
+                    written[audit] += _audit_rows(url) - before
+            for audit in order:
+                sides[audit].events.append(written[audit])
 
     audited, bare = sides[True], sides[False]
     print(f"machine: {machine()}; PostgreSQL {postgres_version()}")
