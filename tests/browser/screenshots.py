@@ -1,7 +1,7 @@
 """The screenshots in docs/screenshots/: the main pages in French, desktop and mobile, over the
 test world on a fixed clock (so that they change only when the pages do): the public pages, then
 a signed-in patient's (booking, appointments, messages and documents, relatives, account, who
-read their records), then a practice admin's settings, time off, outbox and audit log (desktop only: the desk works on a desktop screen) and
+read their records), then a practice admin's settings, time off, outbox, audit log and members (desktop only: the desk works on a desktop screen) and
 the agenda's week (desktop and tablet).
 
     uv run python -m tests.browser.screenshots     # after scripts/web-build; or scripts/web-screenshots
@@ -131,6 +131,12 @@ def main(out: Path) -> None:
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(out / f"{name}-desktop.png"), full_page=True)
+            # The members page with a practitioner's invitation being written: both of its kinds.
+            page.goto(f"{base}/practice/{world.practice_id}/members")
+            page.wait_for_load_state("networkidle")
+            page.select_option("#invite-role", "practitioner")
+            page.check("input[name=invite-kind][value=elsewhere]")
+            page.screenshot(path=str(out / "members-desktop.png"), full_page=True)
             context.close()
             # The agenda's week, on a desktop and on a tablet (a practitioner between rooms).
             for size, (width, height) in {"desktop": SIZES["desktop"], **TABLET}.items():

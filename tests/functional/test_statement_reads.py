@@ -4,7 +4,7 @@ version of it, even when a change is committed while it is read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import time, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import delete, event
 
 from colloque.clock import SettableClock
 from colloque.errors import Busy, NotFound
-from colloque.scheduling.loading import AGENDAS, load_agenda
+from colloque.scheduling.loading import AGENDAS, LoadedAgenda, load_agenda
 from colloque.scheduling.models import PracticePractitioner
 from colloque.scheduling.services import AgendaRulesInput, do_update_agenda_rules
 from colloque.scheduling.timetable import do_add_opening_range
@@ -92,6 +92,18 @@ def pg_world(postgres_db: Database, clock: SettableClock) -> World:
     return build_world(postgres_db, clock)
 
 
+def load_while(db: Database, world: World, listener: Callable[..., None]) -> LoadedAgenda:
+    """The world's agenda loaded statement by statement, ``listener`` seeing each statement."""
+    event.listen(db.reader_engine, "before_cursor_execute", listener)
+    try:
+        with db.read_statements() as session:
+            return load_agenda(
+                session, practice_id=world.practice_id, practitioner_id=world.practitioner_id
+            )
+    finally:
+        event.remove(db.reader_engine, "before_cursor_execute", listener)
+
+
 @pytest.fixture
 def uncached() -> Iterator[None]:
     AGENDAS.clear()
@@ -106,14 +118,7 @@ def test_a_definition_changed_while_it_is_read_is_read_again(
 ) -> None:
     db, world = postgres_db, pg_world
     change = ChangeWhileLoading(db, clock, world, times=2)
-    event.listen(db.reader_engine, "before_cursor_execute", change)
-    try:
-        with db.read_statements() as session:
-            loaded = load_agenda(
-                session, practice_id=world.practice_id, practitioner_id=world.practitioner_id
-            )
-    finally:
-        event.remove(db.reader_engine, "before_cursor_execute", change)
+    loaded = load_while(db, world, change)
     assert change.changes == 2
     saturday = sorted((o.start, o.end) for o in loaded.agenda.weekly if o.weekday == SATURDAY)
     assert saturday == [(time(8), time(9)), (time(9), time(10))]
@@ -137,14 +142,8 @@ def test_a_definition_that_keeps_changing_is_a_503(
 ) -> None:
     db, world = postgres_db, pg_world
     change = ChangeWhileLoading(db, clock, world, times=10)
-    event.listen(db.reader_engine, "before_cursor_execute", change)
-    try:
-        with pytest.raises(Busy), db.read_statements() as session:
-            load_agenda(
-                session, practice_id=world.practice_id, practitioner_id=world.practitioner_id
-            )
-    finally:
-        event.remove(db.reader_engine, "before_cursor_execute", change)
+    with pytest.raises(Busy):
+        load_while(db, world, change)
     assert change.changes == 3
 
 
@@ -169,12 +168,6 @@ def test_an_agenda_removed_while_it_is_read_is_not_found(
                 )
             )
 
-    event.listen(db.reader_engine, "before_cursor_execute", remove)
-    try:
-        with pytest.raises(NotFound), db.read_statements() as session:
-            load_agenda(
-                session, practice_id=world.practice_id, practitioner_id=world.practitioner_id
-            )
-    finally:
-        event.remove(db.reader_engine, "before_cursor_execute", remove)
+    with pytest.raises(NotFound):
+        load_while(db, world, remove)
     assert removed
