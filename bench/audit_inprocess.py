@@ -24,7 +24,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -62,7 +62,7 @@ def _without_audit() -> Iterator[None]:
             module.__dict__["record"] = real
 
 
-def _bookings(
+def bookings_from(
     agendas: list[tuple[str, str, str]], patients: list[tuple[str, str]], count: int, now: datetime
 ) -> list[tuple[str, dict[str, object]]]:
     """Distinct free slots over the agendas, from tomorrow: (token, body)."""
@@ -88,40 +88,57 @@ def _bookings(
     return requests
 
 
-def _timed(send: Callable[[int], None], indexes: range) -> tuple[float, float]:
+def _timed(
+    send: Callable[[int], tuple[float, float] | None], indexes: range
+) -> tuple[float, float]:
     """Wall and CPU milliseconds per request over ``indexes``."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall = cpu = 0.0
     for index in indexes:
-        send(index)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        own = send(index)
+        if own is None:
+            wall += time.perf_counter() - started
+            cpu += time.process_time() - started_cpu
+        else:
+            wall += own[0]
+            cpu += own[1]
     count = len(indexes)
-    return (
-        1000 * (time.perf_counter() - wall) / count,
-        1000 * (time.process_time() - cpu) / count,
-    )
+    return 1000 * wall / count, 1000 * cpu / count
 
 
-def _compare(label: str, send: Callable[[int], None], *, blocks: int, size: int) -> None:
-    """Pairs of blocks, audited and not, the order alternating; medians of the pairs' ratios."""
-    audited: list[tuple[float, float]] = []
-    bare: list[tuple[float, float]] = []
+def compare(
+    label: str,
+    send: Callable[[int], tuple[float, float] | None],
+    *,
+    switch_off: Callable[[], AbstractContextManager[None]],
+    names: tuple[str, str] = ("with audit", "without"),
+    blocks: int,
+    size: int,
+) -> None:
+    """Pairs of blocks, the feature on and off, the order alternating; medians of the pairs'
+    ratios. ``send`` may time its own request (returning wall and CPU seconds) when it does
+    untimed work around it; otherwise the whole call is timed."""
+    on: list[tuple[float, float]] = []
+    off: list[tuple[float, float]] = []
     for block in range(blocks):
         first = range(2 * block * size, (2 * block + 1) * size)
         second = range((2 * block + 1) * size, (2 * block + 2) * size)
         if block % 2 == 0:
-            audited.append(_timed(send, first))
-            with _without_audit():
-                bare.append(_timed(send, second))
+            on.append(_timed(send, first))
+            with switch_off():
+                off.append(_timed(send, second))
         else:
-            with _without_audit():
-                bare.append(_timed(send, first))
-            audited.append(_timed(send, second))
+            with switch_off():
+                off.append(_timed(send, first))
+            on.append(_timed(send, second))
     for name, which in (("wall", 0), ("CPU", 1)):
-        ratios = [a[which] / b[which] for a, b in zip(audited, bare, strict=True)]
+        ratios = [a[which] / b[which] for a, b in zip(on, off, strict=True)]
         print(
-            f"  {label}, {name} per request: with audit {median([a[which] for a in audited]):.2f}"
-            f" ms, without {median([b[which] for b in bare]):.2f} ms; ratio with / without, "
+            f"  {label}, {name} per request: {names[0]} {median([a[which] for a in on]):.2f}"
+            f" ms, {names[1]} {median([b[which] for b in off]):.2f} ms; ratio on / off, "
             f"median of {blocks} pairs: {median(ratios):.3f} "
-            f"(overhead {100 * (median(ratios) - 1):+.1f} %)"
+            f"(overhead {100 * (median(ratios) - 1):+.1f} %; pairs "
+            f"{min(ratios):.3f} to {max(ratios):.3f})"
         )
 
 
@@ -149,7 +166,7 @@ def main() -> None:
     from bench.audit_overhead import _admin_token
     from colloque.web.main import app
 
-    bookings = _bookings(agendas, patients, 2 * args.blocks * args.size + 50, now)
+    bookings = bookings_from(agendas, patients, 2 * args.blocks * args.size + 50, now)
     first = (now.astimezone(PARIS) + timedelta(days=1)).date()
     practices = sorted({practice for practice, _, _ in agendas})
     agenda_paths = [
@@ -177,8 +194,8 @@ def main() -> None:
         for index in range(2 * len(agenda_paths)):
             read_agenda(index)
         print(f"machine: {machine()}; PostgreSQL {postgres_version()}; load {os.getloadavg()}")
-        _compare("bookings", book, blocks=args.blocks, size=args.size)
-        _compare("agenda weeks", read_agenda, blocks=args.blocks, size=args.size)
+        for label, send in (("bookings", book), ("agenda weeks", read_agenda)):
+            compare(label, send, switch_off=_without_audit, blocks=args.blocks, size=args.size)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,8 @@ def is_canary(key: bytes, object_id: UUID) -> bool:
 #: never changes for a key, so remembering it is safe; the set is cleared when full.
 _REAL_MAX = 16_384
 _real_key: bytes | None = None
-_real: set[UUID] = set()
+#: Kept as integers: a UUID's hash is computed in Python, an integer's is not.
+_real: set[int] = set()
 
 
 def first_canary(key: bytes, ids: Iterable[UUID]) -> UUID | None:
@@ -72,13 +73,14 @@ def first_canary(key: bytes, ids: Iterable[UUID]) -> UUID | None:
         _real.clear()
         _real_key = key
     for object_id in ids:
-        if object_id in _real:
+        number = object_id.int
+        if number in _real:
             continue
         if is_canary(key, object_id):
             return object_id
         if len(_real) >= _REAL_MAX:
             _real.clear()
-        _real.add(object_id)
+        _real.add(number)
     return None
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colloque.storage.base import Base, ShardKind, shard
@@ -19,7 +29,7 @@ class CredentialWindow(Base):
     """What one credential read and changed in one practice: during its current window (an
     hour, aligned on the clock) and during its day (from its first counted event there), with
     sketches of the distinct persons and appointments of each (``containment.sketch``). One row
-    per credential and practice, so that both are read and written by the same two statements.
+    per credential and practice, so that both are read and written together.
     Dropped by the upkeep once its day is long over."""
 
     __tablename__ = "containment_windows"
@@ -43,6 +53,9 @@ class CredentialWindow(Base):
     day_persons: Mapped[bytes] = mapped_column(LargeBinary)
     day_appointments: Mapped[bytes] = mapped_column(LargeBinary)
     day_changes: Mapped[int] = mapped_column(Integer, default=0)
+    #: Raised by every write: a write made from a copy of the row applies only if the row is
+    #: still at the copy's revision (``containment.services``).
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 
 class CredentialSuspension(Base):

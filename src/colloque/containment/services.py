@@ -14,13 +14,16 @@ suspension is recorded, all or nothing.
 
 from __future__ import annotations
 
+import copy
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, Table, Update, bindparam, delete, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,7 +36,7 @@ from colloque.containment import sketch
 from colloque.containment.alerts import suspended_notice
 from colloque.containment.canaries import first_canary, real_patient_count
 from colloque.containment.interfaces import CredentialSuspended
-from colloque.containment.limits import APPOINTMENT_SHARE, ContainmentLimits
+from colloque.containment.limits import APPOINTMENT_SHARE, ContainmentLimits, RoleLimit
 from colloque.containment.models import CredentialSuspension, CredentialWindow
 from colloque.incidents.services import do_contain, do_open_incident
 from colloque.notifications.account_mail import enqueue_account_mail
@@ -75,21 +78,37 @@ class Trip:
     over: Over | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    """A credential's row as this process last read it, committed: its hour, its day's start and
-    the hour's sketches. Within an hour the row only gains ids, so an event whose ids are all in
-    this copy adds nothing to the row either: a desk reloading its day costs no statement."""
+@dataclass(slots=True)
+class _Row:
+    """A credential's counters row (``CredentialWindow``'s columns), outside any session: on
+    this hot path it is read and written with Core statements, which cost a third of the ORM's
+    loading and flush."""
 
+    credential_id: UUID
+    practice_id: UUID
     window_start: datetime
-    day_start: datetime
+    point_limit: float
+    points: float
     persons: bytes
     appointments: bytes
+    changes: int
+    day_start: datetime
+    day_limit: float
+    day_points: float
+    day_persons: bytes
+    day_appointments: bytes
+    day_changes: int
+    revision: int
 
 
-_SEEN: dict[tuple[UUID, UUID], _Seen] = {}
-#: 4 KB each: at most 8 MB per process.
-_SEEN_KEPT = 2_048
+#: Each credential's row as this process last saw it committed (read, or written by a
+#: transaction that then committed). Within an hour a row only gains ids, so an event whose ids
+#: are all in this copy adds nothing to the row either: a desk reloading its day costs no
+#: statement. When an event does add something, the copy is what it is added to, written in one
+#: statement on the condition that the row is still at the copy's revision.
+_SEEN: dict[tuple[UUID, UUID], _Row] = {}
+#: 8 KB each: at most 8 MB per process.
+_SEEN_KEPT = 1_024
 
 
 class CredentialWatch:
@@ -99,8 +118,9 @@ class CredentialWatch:
         self.limits = limits
         self.canary_key = canary_key
         self.trip: Trip | None = None
-        #: The rows this request changed: what it reads of them afterwards is not committed.
-        self._changed: set[tuple[UUID, UUID]] = set()
+        #: The rows this request wrote, as it wrote them (locked since): an event of the same
+        #: request adds to that state, which is not committed and so not in ``_SEEN``.
+        self._written: dict[tuple[UUID, UUID], _Row] = {}
 
     def observe(
         self,
@@ -134,62 +154,63 @@ class CredentialWatch:
         key = (principal.credential_id, practice_id)
         counts = _Counts(self.limits.weight(span, at), persons, appointments, changed)
         # Most reads of a credential's hour name nobody new (a desk reloads its day): then there
-        # is nothing to write. What this process last read of the row may already say so;
+        # is nothing to write. What this process last saw of the row may already say so;
         # otherwise a plain read does, with no row lock to take and log.
         seen = _SEEN.get(key)
         if seen is not None and self._adds_nothing(seen, counts, at):
             return
-        if key in self._changed:
-            # This request has written the row already: its own state, locked since, is the one
-            # to add to (refreshing it would drop what is not flushed yet).
-            window = session.get(CredentialWindow, key, with_for_update=True)
-        else:
-            # Read afresh (an earlier event of this transaction may have read the row before a
-            # concurrent request changed it), and for update at once when the copy already says
-            # the event adds something: two statements, not three.
-            locked = seen is not None
-            window = session.get(
-                CredentialWindow, key, with_for_update=locked, populate_existing=True
-            )
-            if window is not None:
-                _remember(key, window)
-                if self._adds_nothing(window, counts, at):
-                    self._check(window, principal, practice_id)
+        row = self._written.get(key)
+        if row is None and seen is not None:
+            row = copy.copy(seen)
+        elif row is None:
+            row = _load(session, key, lock=False)
+            if row is not None:
+                _remember(key, row)
+                if self._adds_nothing(row, counts, at):
+                    self._check(row, principal, practice_id)
                     return
-                if not locked:
-                    window = session.get(
-                        CredentialWindow, key, with_for_update=True, populate_existing=True
-                    )
-            self._changed.add(key)
-        if window is None or at >= window.day_start + self.limits.day:
+        while (written := self._add(session, key, row, counts, at, limit)) is None:
+            # The row changed since it was read or copied (a concurrent request of the
+            # credential, or one in another process): add to it as it is now. Read for update,
+            # this write cannot miss; a row that was missing may have been opened meanwhile
+            # (then the insert gave way), and is there to lock on the next turn.
+            row = _load(session, key, lock=True)
+        self._written[key] = written
+        _remember_when_committed(session, key, written)
+        self._check(written, principal, practice_id)
+
+    def _add(
+        self,
+        session: Session,
+        key: tuple[UUID, UUID],
+        row: _Row | None,
+        counts: _Counts,
+        at: datetime,
+        limit: RoleLimit,
+    ) -> _Row | None:
+        """Add the event to ``row`` (None: the credential has none here yet) and write it,
+        unless the row is no longer at ``row``'s revision; then None, and nothing written."""
+        if row is None or at >= row.day_start + self.limits.day:
             # The credential's first counted event here, or its day is over (an integration's
             # token outlives a day): the limits for the practice as it is now.
-            patients, weekly = _baseline(session, practice_id, self.limits.window_start(at), at)
+            patients, weekly = _baseline(session, key[1], self.limits.window_start(at), at)
             point_limit = self.limits.limit(limit, patients=patients, weekly_appointments=weekly)
-            if window is None:
-                window = self._open(key, at, point_limit)
-                self._count(window, counts)
-                if not _insert_window(session, window):
-                    # A concurrent request of the credential opened the row first: add to it.
-                    window = session.get(
-                        CredentialWindow, key, with_for_update=True, populate_existing=True
-                    )
-                    assert window is not None
-                    self._count(window, counts)
-            else:
-                self._new_day(window, at, point_limit)
-                self._count(window, counts)
+            if row is None:
+                opened = self._open(key, at, point_limit)
+                self._count(opened, counts)
+                return opened if _insert_window(session, opened) else None
+            before = _values(row)
+            self._new_day(row, at, point_limit)
         else:
+            before = _values(row)
             start = self.limits.window_start(at)
-            if start > window.window_start:
+            if start > row.window_start:
                 # A new hour of the same day: its counters start again, under the day's limits.
-                _reset_window(window, start)
-            self._count(window, counts)
-        self._check(window, principal, practice_id)
+                _reset_window(row, start)
+        self._count(row, counts)
+        return row if _store(session, row, before) else None
 
-    def _adds_nothing(
-        self, window: CredentialWindow | _Seen, counts: _Counts, at: datetime
-    ) -> bool:
+    def _adds_nothing(self, window: _Row, counts: _Counts, at: datetime) -> bool:
         """Whether the event leaves the row as it is: no change, within the row's hour and day,
         and nobody new to the hour (the hour's sketches are within the day's)."""
         return (
@@ -200,7 +221,7 @@ class CredentialWatch:
             and not sketch.any_new(window.appointments, counts.appointments)
         )
 
-    def _check(self, window: CredentialWindow, principal: Principal, practice_id: UUID) -> None:
+    def _check(self, window: _Row, principal: Principal, practice_id: UUID) -> None:
         assert principal.credential_id is not None
         hour_over = window.points >= window.point_limit
         if hour_over or window.day_points >= window.day_limit:
@@ -215,12 +236,15 @@ class CredentialWatch:
             )
             raise CredentialSuspended
 
-    def _open(self, key: tuple[UUID, UUID], at: datetime, point_limit: float) -> CredentialWindow:
-        window = CredentialWindow(credential_id=key[0], practice_id=key[1])
+    def _open(self, key: tuple[UUID, UUID], at: datetime, point_limit: float) -> _Row:
+        start = self.limits.window_start(at)
+        window = _Row(
+            key[0], key[1], start, point_limit, 0.0, b"", b"", 0, at, 0.0, 0.0, b"", b"", 0, 0
+        )
         self._new_day(window, at, point_limit)
         return window
 
-    def _new_day(self, window: CredentialWindow, at: datetime, point_limit: float) -> None:
+    def _new_day(self, window: _Row, at: datetime, point_limit: float) -> None:
         _reset_window(window, self.limits.window_start(at))
         window.point_limit = point_limit
         window.day_start = at
@@ -230,7 +254,7 @@ class CredentialWatch:
         window.day_appointments = sketch.empty()
         window.day_changes = 0
 
-    def _count(self, window: CredentialWindow, counts: _Counts) -> None:
+    def _count(self, window: _Row, counts: _Counts) -> None:
         """Add the event to the window's counters and to the day's: each counts what is new
         to it (a person read this morning and again now is new to this hour, not to the day)."""
         window.persons, new_persons = sketch.add(window.persons, counts.persons)
@@ -260,13 +284,95 @@ class _Counts:
     changed: bool
 
 
-def _remember(key: tuple[UUID, UUID], window: CredentialWindow) -> None:
+_WINDOWS = cast(Table, CredentialWindow.__table__)
+_COLUMNS = tuple(column.key for column in _WINDOWS.c)
+_KEY = {"key_credential", "key_practice"}
+
+#: Built once: building a statement costs as much as running it on this path.
+_LOAD = select(_WINDOWS).where(
+    _WINDOWS.c.credential_id == bindparam("key_credential"),
+    _WINDOWS.c.practice_id == bindparam("key_practice"),
+)
+_LOAD_LOCKED = _LOAD.with_for_update()
+
+
+def _load(session: Session, key: tuple[UUID, UUID], *, lock: bool) -> _Row | None:
+    """The row as committed, or as this transaction left it."""
+    found = session.execute(
+        _LOAD_LOCKED if lock else _LOAD, {"key_credential": key[0], "key_practice": key[1]}
+    ).one_or_none()
+    return None if found is None else _Row(**found._mapping)
+
+
+@functools.lru_cache(maxsize=64)
+def _update(names: tuple[str, ...]) -> Update:
+    """Set ``names`` and the next revision, where the row is at the expected one."""
+    return (
+        update(_WINDOWS)
+        .where(
+            _WINDOWS.c.credential_id == bindparam("key_credential"),
+            _WINDOWS.c.practice_id == bindparam("key_practice"),
+            _WINDOWS.c.revision == bindparam("expected_revision"),
+        )
+        .values(
+            {name: bindparam(f"new_{name}") for name in names}
+            | {"revision": _WINDOWS.c.revision + 1}
+        )
+    )
+
+
+def _values(row: _Row) -> dict[str, object]:
+    return {name: getattr(row, name) for name in _COLUMNS}
+
+
+def _store(session: Session, row: _Row, before: dict[str, object]) -> bool:
+    """Write what changed since ``before`` (an unchanged sketch is neither sent nor TOASTed
+    again) if the row is still at ``row``'s revision, and move ``row`` to the next one. False
+    when it was not: nothing written."""
+    changed = {name: value for name, value in _values(row).items() if before[name] != value}
+    written = session.execute(
+        _update(tuple(changed)),
+        {"key_credential": row.credential_id, "key_practice": row.practice_id}
+        | {"expected_revision": row.revision}
+        | {f"new_{name}": value for name, value in changed.items()},
+    )
+    if cast(CursorResult[Any], written).rowcount != 1:
+        return False
+    row.revision += 1
+    return True
+
+
+def _remember(key: tuple[UUID, UUID], row: _Row) -> None:
     if key not in _SEEN and len(_SEEN) >= _SEEN_KEPT:
         _SEEN.clear()
-    _SEEN[key] = _Seen(window.window_start, window.day_start, window.persons, window.appointments)
+    _SEEN[key] = copy.copy(row)
 
 
-def _reset_window(window: CredentialWindow, start: datetime) -> None:
+_COMMITTED_COPIES = "containment.committed_copies"
+
+
+def _remember_when_committed(session: Session, key: tuple[UUID, UUID], row: _Row) -> None:
+    """Keep a copy of the row as written once its transaction commits (a copy of a write that
+    was rolled back would credit the counters with ids nobody read)."""
+    session.info.setdefault(_COMMITTED_COPIES, {})[key] = copy.copy(row)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_copies(session: Session) -> None:
+    copies = session.info.pop(_COMMITTED_COPIES, None)
+    if copies:
+        if len(_SEEN) + len(copies) > _SEEN_KEPT:
+            _SEEN.clear()
+        _SEEN.update(copies)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_copies(session: Session, _previous: object) -> None:
+    # Any rollback, a savepoint's too: a copy left out is only a statement more later.
+    session.info.pop(_COMMITTED_COPIES, None)
+
+
+def _reset_window(window: _Row, start: datetime) -> None:
     window.window_start = start
     window.points = 0.0
     window.persons = sketch.empty()
@@ -311,16 +417,15 @@ def _coming_week(session: Session, practice_id: UUID, at: datetime) -> int:
     )
 
 
-def _insert_window(session: Session, window: CredentialWindow) -> bool:
-    """Insert the new window's row (not added to the session: this is its only write), unless
-    a concurrent request of the credential just did. True when inserted."""
-    values = {column.key: getattr(window, column.key) for column in CredentialWindow.__table__.c}
+def _insert_window(session: Session, window: _Row) -> bool:
+    """Insert the new window's row, unless a concurrent request of the credential just did.
+    True when inserted."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted = session.execute(
-        insert(CredentialWindow)
-        .values(values)
+        insert(_WINDOWS)
+        .values(_values(window))
         .on_conflict_do_nothing()
-        .returning(CredentialWindow.credential_id)
+        .returning(_WINDOWS.c.credential_id)
     )
     return inserted.first() is not None
 

@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from colloque.containment.models import CredentialWindow
 from colloque.schema import load_metadata
 from colloque.storage.engine import normalise_url
 from colloque.storage.migrate import alembic_config
@@ -528,3 +529,55 @@ def test_postgres_invitations_for_practitioners_elsewhere_migrate_both_ways(
     empty_postgres: str,
 ) -> None:
     assert _invitations_both_ways(empty_postgres) == _INVITATION_STEPS
+
+
+def _window_revisions_both_ways(url: str) -> tuple[list[int], bool]:
+    """A credential's counters row written under 0033, then 0034 (its revision), then back."""
+    model = CredentialWindow.__table__.c
+    at = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    sketch = bytes(2048)
+    row: dict[str, Any] = {
+        "credential_id": uuid.uuid4(),
+        "practice_id": uuid.uuid4(),
+        "window_start": at,
+        "point_limit": 100.0,
+        "points": 1.0,
+        "persons": sketch,
+        "appointments": sketch,
+        "changes": 0,
+        "day_start": at,
+        "day_limit": 300.0,
+        "day_points": 1.0,
+        "day_persons": sketch,
+        "day_appointments": sketch,
+        "day_changes": 0,
+    }
+    # The table as 0033 has it: the model's column types, without the revision.
+    windows = sa.table("containment_windows", *(sa.column(name, model[name].type) for name in row))
+    config = alembic_config(url)
+    command.upgrade(config, "0033")
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.insert(windows).values(row))
+        command.upgrade(config, "0034")
+        with engine.connect() as connection:
+            revisions = list(
+                connection.execute(text("SELECT revision FROM containment_windows")).scalars()
+            )
+        command.downgrade(config, "0033")
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("containment_windows")}
+            kept = connection.execute(sa.select(windows.c.points)).scalars().all() == [1.0]
+        return revisions, kept and "revision" not in columns
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_counter_rows_get_a_revision_and_lose_it(tmp_path: Path) -> None:
+    assert _window_revisions_both_ways(f"sqlite:///{tmp_path / 'windows.sqlite3'}") == ([0], True)
+
+
+@pytest.mark.postgres
+def test_postgres_counter_rows_get_a_revision_and_lose_it(empty_postgres: str) -> None:
+    assert _window_revisions_both_ways(empty_postgres) == ([0], True)

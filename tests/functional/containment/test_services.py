@@ -224,9 +224,12 @@ def test_hours_start_again_within_the_day_and_a_day_ends(
             return window.points, window.day_points, (window.day_start - start).total_seconds()
 
     assert read(timedelta(0), ana, bob) == (2, 2, 0)
-    # Nobody new to the hour: the row is read, neither locked nor written; read again, this
-    # process's copy of what it read already says so, and the row is not even read.
-    for statements_on_the_row in (1, 0):
+    # Nobody new to the hour: this process's copy of what it wrote says so, and the row is not
+    # even read. A process without a copy (another one wrote the row) reads it, neither locked
+    # nor written, and keeps what it read.
+    for statements_on_the_row, copy_kept in ((0, True), (1, False), (0, True)):
+        if not copy_kept:
+            containment_services._SEEN.clear()
         with count_queries(db) as statements:
             assert read(timedelta(minutes=30), bob) == (2, 2, 0)
         on_the_row = [sql for sql in statements if "containment_windows.credential_id =" in sql]
@@ -273,22 +276,89 @@ def test_a_process_keeps_a_bounded_copy_of_the_rows_it_read(
     monkeypatch.setattr(containment_services, "_SEEN", {})
     monkeypatch.setattr(containment_services, "_SEEN_KEPT", 1)
     someone = {ObjectKind.PATIENT: frozenset({new_id()})}
-    for person in (world.secretary, world.admin):
-        principal = signed_in(person, db)
-        for minutes in (0, 1):  # the first opens the row, the second reads and keeps it
-            with db.write() as session:
-                CredentialWatch(ContainmentLimits(), KEY).observe(
-                    session,
-                    at=clock.now() + timedelta(minutes=minutes),
-                    action="patients:practice_patient:view",
-                    principal=principal,
-                    practice_id=world.practice_id,
-                    refs=someone,
-                    span=None,
-                )
-    assert list(containment_services._SEEN) == [
-        (signed_in(world.admin, db).credential_id, world.practice_id)
-    ]
+    secretary, admin = signed_in(world.secretary, db), signed_in(world.admin, db)
+    # Each opens its row and keeps a copy once committed; the secretary's next read, in this
+    # process that now holds the admin's copy only, reads the row and keeps what it read.
+    for principal, minutes in ((secretary, 0), (admin, 0), (secretary, 1)):
+        with db.write() as session:
+            CredentialWatch(ContainmentLimits(), KEY).observe(
+                session,
+                at=clock.now() + timedelta(minutes=minutes),
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs=someone,
+                span=None,
+            )
+        assert list(containment_services._SEEN) == [(principal.credential_id, world.practice_id)]
+
+
+def test_a_copy_of_a_write_is_kept_only_once_committed(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    principal = signed_in(world.secretary, db)
+    assert principal.credential_id is not None
+    key = (principal.credential_id, world.practice_id)
+
+    def observe(person: UUID, *, then_fail: bool = False) -> None:
+        with db.write() as session:
+            CredentialWatch(ContainmentLimits(), KEY).observe(
+                session,
+                at=clock.now(),
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs={ObjectKind.PATIENT: frozenset({person})},
+                span=None,
+            )
+            assert key not in containment_services._SEEN
+            if then_fail:
+                raise RuntimeError("the request fails after its read was counted")
+
+    containment_services._SEEN.clear()
+    with pytest.raises(RuntimeError):
+        observe(new_id(), then_fail=True)
+    assert key not in containment_services._SEEN
+    observe(new_id())
+    assert containment_services._SEEN[key].points == 1
+    assert containment_services._SEEN[key].revision == 0
+
+
+def test_a_stale_copy_gives_way_to_the_row_as_it_is(
+    db: Database, clock: SettableClock, world: World
+) -> None:
+    """A copy behind the row (another process wrote it since) is not written over: the write
+    made from it applies to nothing, and the event is added to the row read for update."""
+    principal = signed_in(world.secretary, db)
+    assert principal.credential_id is not None
+    key = (principal.credential_id, world.practice_id)
+
+    def observe(person: UUID) -> None:
+        with db.write() as session:
+            CredentialWatch(ContainmentLimits(), KEY).observe(
+                session,
+                at=clock.now(),
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs={ObjectKind.PATIENT: frozenset({person})},
+                span=None,
+            )
+
+    observe(new_id())
+    stale = replace(containment_services._SEEN[key])
+    observe(new_id())  # written from the current copy: one statement
+    containment_services._SEEN[key] = stale
+    with count_queries(db) as statements:
+        observe(new_id())
+    on_the_row = [sql.split(" ")[0] for sql in statements if "containment_windows" in sql]
+    assert on_the_row == ["UPDATE", "SELECT", "UPDATE"]
+    locked = [sql for sql in statements if "containment_windows" in sql][1].endswith("FOR UPDATE")
+    assert locked == db.is_postgres  # SQLite has one writer at a time, and no FOR UPDATE
+    with db.read() as session:
+        (window,) = session.scalars(select(CredentialWindow)).all()
+        assert (window.points, window.day_points, window.revision) == (3, 3, 2)
+    assert containment_services._SEEN[key].revision == 2
 
 
 def test_events_of_one_request_add_up_in_its_transaction(
