@@ -53,8 +53,8 @@ class CredentialWindow(Base):
     day_persons: Mapped[bytes] = mapped_column(LargeBinary)
     day_appointments: Mapped[bytes] = mapped_column(LargeBinary)
     day_changes: Mapped[int] = mapped_column(Integer, default=0)
-    #: Raised by every write: a write made from a copy of the row applies only if the row is
-    #: still at the copy's revision (``containment.services``).
+    #: Drawn afresh (at random) by every write: a write made from a copy of the row applies only
+    #: if the row is still at the copy's revision (``containment.services``).
     revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 

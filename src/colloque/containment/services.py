@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import enum
 import functools
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -169,12 +170,20 @@ class CredentialWatch:
                 if self._adds_nothing(row, counts, at):
                     self._check(row, principal, practice_id)
                     return
+        missed = 0
         while (written := self._add(session, key, row, counts, at, limit)) is None:
-            # The row changed since it was read or copied (a concurrent request of the
-            # credential, or one in another process): add to it as it is now. Read for update,
-            # this write cannot miss; a row that was missing may have been opened meanwhile
-            # (then the insert gave way), and is there to lock on the next turn.
-            row = _load(session, key, lock=True)
+            # The row changed since it was read or copied (another request of the credential,
+            # often in another process, which may have added these very ids): read it as it is
+            # now, and write nothing if the event adds nothing to it. A second miss reads it for
+            # update, and then the write cannot miss; a row that was missing may have been
+            # opened meanwhile (then the insert gave way), and is there to lock on the next turn.
+            missed += 1
+            row = _load(session, key, lock=missed > 1)
+            if row is not None:
+                _remember(key, row)
+                if self._adds_nothing(row, counts, at):
+                    self._check(row, principal, practice_id)
+                    return
         self._written[key] = written
         _remember_when_committed(session, key, written)
         self._check(written, principal, practice_id)
@@ -239,7 +248,21 @@ class CredentialWatch:
     def _open(self, key: tuple[UUID, UUID], at: datetime, point_limit: float) -> _Row:
         start = self.limits.window_start(at)
         window = _Row(
-            key[0], key[1], start, point_limit, 0.0, b"", b"", 0, at, 0.0, 0.0, b"", b"", 0, 0
+            key[0],
+            key[1],
+            start,
+            point_limit,
+            0.0,
+            b"",
+            b"",
+            0,
+            at,
+            0.0,
+            0.0,
+            b"",
+            b"",
+            0,
+            _new_revision(),
         )
         self._new_day(window, at, point_limit)
         return window
@@ -306,7 +329,7 @@ def _load(session: Session, key: tuple[UUID, UUID], *, lock: bool) -> _Row | Non
 
 @functools.lru_cache(maxsize=64)
 def _update(names: tuple[str, ...]) -> Update:
-    """Set ``names`` and the next revision, where the row is at the expected one."""
+    """Set ``names`` and a new revision, where the row is at the expected one."""
     return (
         update(_WINDOWS)
         .where(
@@ -314,10 +337,7 @@ def _update(names: tuple[str, ...]) -> Update:
             _WINDOWS.c.practice_id == bindparam("key_practice"),
             _WINDOWS.c.revision == bindparam("expected_revision"),
         )
-        .values(
-            {name: bindparam(f"new_{name}") for name in names}
-            | {"revision": _WINDOWS.c.revision + 1}
-        )
+        .values({name: bindparam(f"new_{name}") for name in (*names, "revision")})
     )
 
 
@@ -325,20 +345,27 @@ def _values(row: _Row) -> dict[str, object]:
     return {name: getattr(row, name) for name in _COLUMNS}
 
 
+def _new_revision() -> int:
+    """Random, not counted: a write that was undone (a rolled-back savepoint) and another that
+    came after it never share one, so a copy of either can only miss."""
+    return secrets.randbits(63)
+
+
 def _store(session: Session, row: _Row, before: dict[str, object]) -> bool:
     """Write what changed since ``before`` (an unchanged sketch is neither sent nor TOASTed
-    again) if the row is still at ``row``'s revision, and move ``row`` to the next one. False
-    when it was not: nothing written."""
+    again) if the row is still at ``row``'s revision, and give ``row`` the new one. False when
+    it was not: nothing written."""
     changed = {name: value for name, value in _values(row).items() if before[name] != value}
+    revision = _new_revision()
     written = session.execute(
         _update(tuple(changed)),
         {"key_credential": row.credential_id, "key_practice": row.practice_id}
-        | {"expected_revision": row.revision}
+        | {"expected_revision": row.revision, "new_revision": revision}
         | {f"new_{name}": value for name, value in changed.items()},
     )
     if cast(CursorResult[Any], written).rowcount != 1:
         return False
-    row.revision += 1
+    row.revision = revision
     return True
 
 

@@ -11,7 +11,8 @@ from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from colloque.accounts.sessions import SESSION_COOKIE, hash_token
 from colloque.api.app import create_app
@@ -321,14 +322,65 @@ def test_a_copy_of_a_write_is_kept_only_once_committed(
     assert key not in containment_services._SEEN
     observe(new_id())
     assert containment_services._SEEN[key].points == 1
-    assert containment_services._SEEN[key].revision == 0
+    with db.read() as session:
+        (window,) = session.scalars(select(CredentialWindow)).all()
+        assert window.revision == containment_services._SEEN[key].revision
 
 
 def test_a_stale_copy_gives_way_to_the_row_as_it_is(
     db: Database, clock: SettableClock, world: World
 ) -> None:
     """A copy behind the row (another process wrote it since) is not written over: the write
-    made from it applies to nothing, and the event is added to the row read for update."""
+    made from it applies to nothing; the row is read again, and the event written from that
+    read when it adds something, or nothing written when the other write already counted it."""
+    principal = signed_in(world.secretary, db)
+    assert principal.credential_id is not None
+    key = (principal.credential_id, world.practice_id)
+    ana, bob = new_id(), new_id()
+
+    def observe(*persons: UUID) -> list[str]:
+        with count_queries(db) as statements, db.write() as session:
+            CredentialWatch(ContainmentLimits(), KEY).observe(
+                session,
+                at=clock.now(),
+                action="patients:practice_patient:view",
+                principal=principal,
+                practice_id=world.practice_id,
+                refs={ObjectKind.PATIENT: frozenset(persons)},
+                span=None,
+            )
+        return [sql.split(" ")[0] for sql in statements if "containment_windows" in sql]
+
+    def row() -> tuple[float, int]:
+        with db.read() as session:
+            (window,) = session.scalars(select(CredentialWindow)).all()
+            return window.points, window.revision
+
+    observe(new_id())
+    stale = replace(containment_services._SEEN[key])
+    assert observe(ana) == ["UPDATE"]  # from the current copy: one statement
+    containment_services._SEEN[key] = stale
+    assert observe(ana) == ["UPDATE", "SELECT"]  # ana is counted already: nothing written
+    assert row() == (2, containment_services._SEEN[key].revision)
+    containment_services._SEEN[key] = stale
+    assert observe(ana, bob) == ["UPDATE", "SELECT", "UPDATE"]  # bob is new to the row
+    assert row() == (3, containment_services._SEEN[key].revision)
+    # A process without a copy reads the row, and writes from that read.
+    containment_services._SEEN.clear()
+    assert observe(new_id()) == ["SELECT", "UPDATE"]
+    assert row() == (4, containment_services._SEEN[key].revision)
+    # The row is gone (the upkeep dropped it): the write from the copy misses, the read finds
+    # nothing, and the row is opened again.
+    with db.write() as session:
+        session.execute(delete(CredentialWindow))
+    assert observe(new_id()) == ["UPDATE", "SELECT", "INSERT"]
+    assert row() == (1, containment_services._SEEN[key].revision)
+
+
+def test_a_row_changed_between_two_reads_is_written_under_a_lock(
+    db: Database, clock: SettableClock, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second miss reads the row for update: then the write cannot miss."""
     principal = signed_in(world.secretary, db)
     assert principal.credential_id is not None
     key = (principal.credential_id, world.practice_id)
@@ -347,37 +399,30 @@ def test_a_stale_copy_gives_way_to_the_row_as_it_is(
 
     observe(new_id())
     stale = replace(containment_services._SEEN[key])
-    observe(new_id())  # written from the current copy: one statement
+    observe(new_id())
     containment_services._SEEN[key] = stale
+    real_load = containment_services._load
+    loads: list[bool] = []
+
+    def load_behind(session: Session, key: tuple[UUID, UUID], *, lock: bool) -> object:
+        # As if another request wrote the row between this read and the write made from it.
+        loads.append(lock)
+        found = real_load(session, key, lock=lock)
+        return found if lock else stale
+
+    monkeypatch.setattr(containment_services, "_load", load_behind)
     with count_queries(db) as statements:
         observe(new_id())
-    on_the_row = [sql.split(" ")[0] for sql in statements if "containment_windows" in sql]
-    assert on_the_row == ["UPDATE", "SELECT", "UPDATE"]
-    locked = [sql for sql in statements if "containment_windows" in sql][1].endswith("FOR UPDATE")
-    assert locked == db.is_postgres  # SQLite has one writer at a time, and no FOR UPDATE
+    on_the_row = [sql for sql in statements if "containment_windows.credential_id =" in sql]
+    assert [sql.split(" ")[0] for sql in on_the_row] == [
+        "UPDATE",
+        "SELECT",
+        "UPDATE",
+        "SELECT",
+        "UPDATE",
+    ]
+    assert loads == [False, True]
+    assert on_the_row[3].endswith("FOR UPDATE") == db.is_postgres
     with db.read() as session:
         (window,) = session.scalars(select(CredentialWindow)).all()
-        assert (window.points, window.day_points, window.revision) == (3, 3, 2)
-    assert containment_services._SEEN[key].revision == 2
-
-
-def test_events_of_one_request_add_up_in_its_transaction(
-    db: Database, clock: SettableClock, world: World
-) -> None:
-    """A request that records several events adds each to the row it has written already."""
-    principal = signed_in(world.secretary, db)
-    watch = CredentialWatch(ContainmentLimits(), KEY)
-    with db.write() as session:
-        for minutes, person in ((0, new_id()), (0, new_id()), (30, new_id())):
-            watch.observe(
-                session,
-                at=clock.now() + timedelta(minutes=minutes),
-                action="patients:practice_patient:view",
-                principal=principal,
-                practice_id=world.practice_id,
-                refs={ObjectKind.PATIENT: frozenset({person})},
-                span=None,
-            )
-    with db.read() as session:
-        (window,) = session.scalars(select(CredentialWindow)).all()
-        assert (window.points, window.day_points) == (3, 3)
+        assert window.points == 3

@@ -1,8 +1,8 @@
 """a revision number on each credential's counters row
 
-``containment_windows`` gains ``revision``, raised by every write of the row. A process that
-holds a recent copy of a row writes what an event adds in one statement, on the condition that
-the row is still at the copy's revision, instead of reading it for update first
+``containment_windows`` gains ``revision``, drawn at random by every write of the row. A process
+that holds a recent copy of a row writes what an event adds in one statement, on the condition
+that the row is still at the copy's revision, instead of reading it for update first
 (docs/containment.md, "Cost"). Existing rows start at 0.
 
 Revision ID: 0034
