@@ -173,18 +173,21 @@ def busy_of_practitioners(
     """The taken time of several practitioners, each at the practices given for them, in one
     query (the search cache's rebuild), in order of start."""
     busy: dict[UUID, list[Busy]] = {practitioner_id: [] for practitioner_id in practice_ids}
+    # Core columns: at a million appointments the ORM's per-row loading was a third of the
+    # search caches' rebuild (docs/benchmarks.md, set-up).
+    table = Appointment.__table__.c
     rows = session.execute(
-        select(Appointment.practitioner_id, Appointment.starts_at, Appointment.blocked_until)
+        select(table.practitioner_id, table.starts_at, table.blocked_until)
         .where(
             _at_their_practices(practice_ids),
-            Appointment.starts_at < until,
-            Appointment.blocked_until > start,
+            table.starts_at < until,
+            table.blocked_until > start,
             or_(
-                Appointment.status == Status.BOOKED,
-                and_(Appointment.status == Status.HELD, Appointment.hold_expires_at > now),
+                table.status == Status.BOOKED,
+                and_(table.status == Status.HELD, table.hold_expires_at > now),
             ),
         )
-        .order_by(Appointment.starts_at)
+        .order_by(table.starts_at)
     )
     for practitioner_id, starts_at, blocked_until in rows:
         busy[practitioner_id].append(Busy(start=starts_at, until=blocked_until))
@@ -195,12 +198,11 @@ def _at_their_practices(practice_ids: Mapping[UUID, Collection[UUID]]) -> Column
     """Each practitioner's appointments at their own practices. For several, (practice,
     practitioner) pairs: PostgreSQL walks the agenda index once per pair, where two lists of
     ids would make it scan every combination (ten times slower for a hundred agendas)."""
+    table = Appointment.__table__.c
     if len(practice_ids) == 1:
         ((practitioner_id, practices),) = practice_ids.items()
-        return Appointment.practice_id.in_(practices) & (
-            Appointment.practitioner_id == practitioner_id
-        )
-    return tuple_(Appointment.practice_id, Appointment.practitioner_id).in_(
+        return table.practice_id.in_(practices) & (table.practitioner_id == practitioner_id)
+    return tuple_(table.practice_id, table.practitioner_id).in_(
         [
             (practice_id, practitioner_id)
             for practitioner_id, practices in practice_ids.items()

@@ -15,10 +15,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import time, timedelta
 from functools import lru_cache
+from typing import cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import URL, ColumnElement, bindparam, select, tuple_
+from sqlalchemy import URL, ColumnElement, Table, bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from colloque.errors import Busy, NotFound
@@ -45,8 +46,27 @@ from colloque.scheduling.models import (
     Practitioner,
     VisitType,
 )
+from colloque.storage.base import Base
 
 CACHE_SIZE = 20_000
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# The reads below select from the tables, not the mapped classes: the rows come back as plain
+# rows, without the ORM's per-row loading, which was two thirds of the search caches' rebuild
+# (docs/benchmarks.md, set-up). Their column names are the mapped attributes' names.
+_AGENDAS = _table(PracticePractitioner)
+_PRACTICES = _table(Practice)
+_PRACTITIONERS = _table(Practitioner)
+_VISIT_TYPES = _table(VisitType)
+_OPENINGS = _table(OpeningRange)
+_OPENING_TYPES = _table(OpeningRangeVisitType)
+_BREAKS = _table(AgendaBreak)
+_OVERRIDES = _table(AgendaOverride)
+_OVERRIDE_TYPES = _table(OverrideVisitType)
 
 
 def minute_to_time(minute: int) -> time:
@@ -204,10 +224,8 @@ def load_agendas(session: Session, keys: Collection[AgendaKey]) -> dict[AgendaKe
         (practice_id, practitioner_id): version
         for practice_id, practitioner_id, version in session.execute(
             select(
-                PracticePractitioner.practice_id,
-                PracticePractitioner.practitioner_id,
-                PracticePractitioner.agenda_version,
-            ).where(_one_of(PracticePractitioner, keys))
+                _AGENDAS.c.practice_id, _AGENDAS.c.practitioner_id, _AGENDAS.c.agenda_version
+            ).where(_one_of(_AGENDAS, keys))
         )
     }
     database = _database_key(session)
@@ -226,14 +244,12 @@ def load_agendas(session: Session, keys: Collection[AgendaKey]) -> dict[AgendaKe
     return found
 
 
-def _one_of(
-    model: type[PracticePractitioner | OpeningRange | AgendaBreak | AgendaOverride | VisitType],
-    keys: Collection[AgendaKey],
-) -> ColumnElement[bool]:
+def _one_of(table: Table, keys: Collection[AgendaKey]) -> ColumnElement[bool]:
+    practice, practitioner = table.c.practice_id, table.c.practitioner_id
     if len(keys) == 1:
         ((practice_id, practitioner_id),) = keys
-        return (model.practice_id == practice_id) & (model.practitioner_id == practitioner_id)
-    return tuple_(model.practice_id, model.practitioner_id).in_(list(keys))
+        return (practice == practice_id) & (practitioner == practitioner_id)
+    return tuple_(practice, practitioner).in_(list(keys))
 
 
 def _database_key(session: Session) -> str:
@@ -249,18 +265,34 @@ def _url_key(url: URL) -> str:
 
 def _read_agendas(session: Session, versions: dict[AgendaKey, int]) -> list[LoadedAgenda]:
     keys = list(versions)
+    agenda, practice, practitioner = _AGENDAS.c, _PRACTICES.c, _PRACTITIONERS.c
     rows = session.execute(
-        select(PracticePractitioner, Practice, Practitioner)
-        .join(Practice, Practice.practice_id == PracticePractitioner.practice_id)
-        .join(Practitioner, Practitioner.practitioner_id == PracticePractitioner.practitioner_id)
-        .where(_one_of(PracticePractitioner, keys))
+        select(
+            agenda.practice_id,
+            agenda.practitioner_id,
+            agenda.slot_step_minutes,
+            agenda.min_notice_minutes,
+            agenda.max_horizon_days,
+            agenda.buffer_after_minutes,
+            agenda.daily_cap,
+            practice.timezone,
+            practice.city_key,
+            practice.cancel_cutoff_minutes,
+            practice.anti_hoarding_days,
+            practice.hold_minutes,
+            practitioner.specialty,
+            practitioner.accepts_new_patients,
+        )
+        .join(_PRACTICES, practice.practice_id == agenda.practice_id)
+        .join(_PRACTITIONERS, practitioner.practitioner_id == agenda.practitioner_id)
+        .where(_one_of(_AGENDAS, keys))
     ).all()
     visit_types = _visit_types(session, keys)
     practice_ids: dict[UUID, list[UUID]] = defaultdict(list)
     for practice_id, practitioner_id in session.execute(
-        select(PracticePractitioner.practice_id, PracticePractitioner.practitioner_id)
-        .where(PracticePractitioner.practitioner_id.in_({p for _, p in keys}))
-        .order_by(PracticePractitioner.practice_id)
+        select(agenda.practice_id, agenda.practitioner_id)
+        .where(agenda.practitioner_id.in_({p for _, p in keys}))
+        .order_by(agenda.practice_id)
     ):
         practice_ids[practitioner_id].append(practice_id)
     weekly = _weekly_ranges(session, keys, visit_types)
@@ -272,19 +304,19 @@ def _read_agendas(session: Session, versions: dict[AgendaKey, int]) -> list[Load
             practitioner_id=row.practitioner_id,
             version=versions[key],
             practice=PracticeSettings(
-                timezone=practice.timezone,
-                city_key=practice.city_key,
-                cancel_cutoff_minutes=practice.cancel_cutoff_minutes,
-                anti_hoarding_days=practice.anti_hoarding_days,
-                hold_minutes=practice.hold_minutes,
+                timezone=row.timezone,
+                city_key=row.city_key,
+                cancel_cutoff_minutes=row.cancel_cutoff_minutes,
+                anti_hoarding_days=row.anti_hoarding_days,
+                hold_minutes=row.hold_minutes,
             ),
             practitioner=PractitionerInfo(
-                specialty=practitioner.specialty,
-                accepts_new_patients=practitioner.accepts_new_patients,
+                specialty=row.specialty,
+                accepts_new_patients=row.accepts_new_patients,
             ),
             visit_types=visit_types[key],
             agenda=Agenda(
-                timezone=ZoneInfo(practice.timezone),
+                timezone=ZoneInfo(row.timezone),
                 weekly=weekly[key],
                 breaks=breaks[key],
                 overrides=overrides[key],
@@ -298,7 +330,7 @@ def _read_agendas(session: Session, versions: dict[AgendaKey, int]) -> list[Load
             ),
             practitioner_practice_ids=tuple(practice_ids[row.practitioner_id]),
         )
-        for row, practice, practitioner in rows
+        for row in rows
         for key in [(row.practice_id, row.practitioner_id)]
     ]
 
@@ -308,8 +340,8 @@ def _visit_types(
 ) -> defaultdict[AgendaKey, dict[UUID, VisitTypeInfo]]:
     """Each agenda's active visit types, by id."""
     types: defaultdict[AgendaKey, dict[UUID, VisitTypeInfo]] = defaultdict(dict)
-    for vt in session.scalars(
-        select(VisitType).where(_one_of(VisitType, keys), VisitType.active.is_(True))
+    for vt in session.execute(
+        select(_VISIT_TYPES).where(_one_of(_VISIT_TYPES, keys), _VISIT_TYPES.c.active.is_(True))
     ):
         types[vt.practice_id, vt.practitioner_id][vt.visit_type_id] = VisitTypeInfo(
             visit_type_id=vt.visit_type_id,
@@ -332,25 +364,26 @@ def _weekly_ranges(
     range_types: dict[UUID, set[UUID]] = defaultdict(set)
     for opening_id, practitioner_id, practice_id, visit_type_id in session.execute(
         select(
-            OpeningRange.opening_id,
-            OpeningRange.practitioner_id,
-            OpeningRangeVisitType.practice_id,
-            OpeningRangeVisitType.visit_type_id,
+            _OPENINGS.c.opening_id,
+            _OPENINGS.c.practitioner_id,
+            _OPENING_TYPES.c.practice_id,
+            _OPENING_TYPES.c.visit_type_id,
         )
+        .select_from(_OPENING_TYPES)
         .join(
-            OpeningRange,
-            (OpeningRange.practice_id == OpeningRangeVisitType.practice_id)
-            & (OpeningRange.opening_id == OpeningRangeVisitType.opening_id),
+            _OPENINGS,
+            (_OPENINGS.c.practice_id == _OPENING_TYPES.c.practice_id)
+            & (_OPENINGS.c.opening_id == _OPENING_TYPES.c.opening_id),
         )
-        .where(_one_of(OpeningRange, keys))
+        .where(_one_of(_OPENINGS, keys))
     ):
         if visit_type_id in visit_types[practice_id, practitioner_id]:
             range_types[opening_id].add(visit_type_id)
     ranges: defaultdict[AgendaKey, list[WeeklyRange]] = defaultdict(list)
-    for o in session.scalars(
-        select(OpeningRange)
-        .where(_one_of(OpeningRange, keys))
-        .order_by(OpeningRange.weekday, OpeningRange.start_minute)
+    for o in session.execute(
+        select(_OPENINGS)
+        .where(_one_of(_OPENINGS, keys))
+        .order_by(_OPENINGS.c.weekday, _OPENINGS.c.start_minute)
     ):
         ranges[o.practice_id, o.practitioner_id].append(
             WeeklyRange(
@@ -367,7 +400,7 @@ def _weekly_breaks(
     session: Session, keys: Collection[AgendaKey]
 ) -> defaultdict[AgendaKey, tuple[WeeklyBreak, ...]]:
     breaks: defaultdict[AgendaKey, list[WeeklyBreak]] = defaultdict(list)
-    for b in session.scalars(select(AgendaBreak).where(_one_of(AgendaBreak, keys))):
+    for b in session.execute(select(_BREAKS).where(_one_of(_BREAKS, keys))):
         breaks[b.practice_id, b.practitioner_id].append(
             WeeklyBreak(
                 weekday=b.weekday,
@@ -384,17 +417,15 @@ def _date_overrides(
     visit_types: dict[AgendaKey, dict[UUID, VisitTypeInfo]],
 ) -> defaultdict[AgendaKey, tuple[DateOverride, ...]]:
     """Absences and extra openings; an extra opening with the active visit types it offers."""
-    override_rows = list(
-        session.scalars(select(AgendaOverride).where(_one_of(AgendaOverride, keys)))
-    )
+    override_rows = session.execute(select(_OVERRIDES).where(_one_of(_OVERRIDES, keys))).all()
     override_types: dict[UUID, set[UUID]] = defaultdict(set)
     extras = [o for o in override_rows if o.kind == OverrideKind.EXTRA_OPENING]
     if extras:
         agenda_of = {o.override_id: (o.practice_id, o.practitioner_id) for o in extras}
         for override_id, visit_type_id in session.execute(
-            select(OverrideVisitType.override_id, OverrideVisitType.visit_type_id).where(
-                OverrideVisitType.practice_id.in_({o.practice_id for o in extras}),
-                OverrideVisitType.override_id.in_(list(agenda_of)),
+            select(_OVERRIDE_TYPES.c.override_id, _OVERRIDE_TYPES.c.visit_type_id).where(
+                _OVERRIDE_TYPES.c.practice_id.in_({o.practice_id for o in extras}),
+                _OVERRIDE_TYPES.c.override_id.in_(list(agenda_of)),
             )
         ):
             if visit_type_id in visit_types[agenda_of[override_id]]:
