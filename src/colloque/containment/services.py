@@ -386,6 +386,10 @@ def _remember_when_committed(session: Session, key: tuple[UUID, UUID], row: _Row
 
 @event.listens_for(Session, "after_commit")
 def _publish_copies(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint released (SQLAlchemy tells that as a commit too): the transaction that
+        # holds the writes may still roll back.
+        return
     copies = session.info.pop(_COMMITTED_COPIES, None)
     if copies:
         if len(_SEEN) + len(copies) > _SEEN_KEPT:
