@@ -4,8 +4,8 @@
 ``audit.services.record`` tells it of every event a credential's request writes, in that
 request's transaction, with every id the event names. It adds the persons and appointments to
 the credential's sketches for the window (an hour) and for its day (one row per credential and
-practice holds both, read for update and written back: two statements per event that named any)
-and notes a trip when the points pass either limit. A decoy
+practice holds both, ``containment.rows``: most events send no statement, one that adds somebody
+one conditional update) and notes a trip when the points pass either limit. A decoy
 (``containment.canaries``) trips at once and refuses the request. The HTTP layer
 (``containment.http``) then runs :func:`do_suspend` in a transaction of its own: the credential
 ends, an incident is opened and contained, the owner and the practice admins are mailed, and the
@@ -16,24 +16,19 @@ from __future__ import annotations
 
 import copy
 import enum
-import functools
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import CursorResult, Table, Update, bindparam, delete, event, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import Account
 from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.booking.models import Appointment
-from colloque.containment import sketch
+from colloque.containment import rows, sketch
 from colloque.containment.alerts import suspended_notice
 from colloque.containment.canaries import first_canary, real_patient_count
 from colloque.containment.interfaces import CredentialSuspended
@@ -79,39 +74,6 @@ class Trip:
     over: Over | None = None
 
 
-@dataclass(slots=True)
-class _Row:
-    """A credential's counters row (``CredentialWindow``'s columns), outside any session: on
-    this hot path it is read and written with Core statements, which cost a third of the ORM's
-    loading and flush."""
-
-    credential_id: UUID
-    practice_id: UUID
-    window_start: datetime
-    point_limit: float
-    points: float
-    persons: bytes
-    appointments: bytes
-    changes: int
-    day_start: datetime
-    day_limit: float
-    day_points: float
-    day_persons: bytes
-    day_appointments: bytes
-    day_changes: int
-    revision: int
-
-
-#: Each credential's row as this process last saw it committed (read, or written by a
-#: transaction that then committed). Within an hour a row only gains ids, so an event whose ids
-#: are all in this copy adds nothing to the row either: a desk reloading its day costs no
-#: statement. When an event does add something, the copy is what it is added to, written in one
-#: statement on the condition that the row is still at the copy's revision.
-_SEEN: dict[tuple[UUID, UUID], _Row] = {}
-#: 8 KB each: at most 8 MB per process.
-_SEEN_KEPT = 1_024
-
-
 class CredentialWatch:
     """One request's observer. ``trip`` is set when the request's credential must be suspended."""
 
@@ -120,8 +82,8 @@ class CredentialWatch:
         self.canary_key = canary_key
         self.trip: Trip | None = None
         #: The rows this request wrote, as it wrote them (locked since): an event of the same
-        #: request adds to that state, which is not committed and so not in ``_SEEN``.
-        self._written: dict[tuple[UUID, UUID], _Row] = {}
+        #: request adds to that state, which is not committed and so not in ``rows.SEEN``.
+        self._written: dict[tuple[UUID, UUID], rows.Row] = {}
 
     def observe(
         self,
@@ -157,16 +119,16 @@ class CredentialWatch:
         # Most reads of a credential's hour name nobody new (a desk reloads its day): then there
         # is nothing to write. What this process last saw of the row may already say so;
         # otherwise a plain read does, with no row lock to take and log.
-        seen = _SEEN.get(key)
+        seen = rows.SEEN.get(key)
         if seen is not None and self._adds_nothing(seen, counts, at):
             return
         row = self._written.get(key)
         if row is None and seen is not None:
             row = copy.copy(seen)
         elif row is None:
-            row = _load(session, key, lock=False)
+            row = rows.load(session, key, lock=False)
             if row is not None:
-                _remember(key, row)
+                rows.remember(key, row)
                 if self._adds_nothing(row, counts, at):
                     self._check(row, principal, practice_id)
                     return
@@ -178,25 +140,25 @@ class CredentialWatch:
             # update, and then the write cannot miss; a row that was missing may have been
             # opened meanwhile (then the insert gave way), and is there to lock on the next turn.
             missed += 1
-            row = _load(session, key, lock=missed > 1)
+            row = rows.load(session, key, lock=missed > 1)
             if row is not None:
-                _remember(key, row)
+                rows.remember(key, row)
                 if self._adds_nothing(row, counts, at):
                     self._check(row, principal, practice_id)
                     return
         self._written[key] = written
-        _remember_when_committed(session, key, written)
+        rows.remember_when_committed(session, key, written)
         self._check(written, principal, practice_id)
 
     def _add(
         self,
         session: Session,
         key: tuple[UUID, UUID],
-        row: _Row | None,
+        row: rows.Row | None,
         counts: _Counts,
         at: datetime,
         limit: RoleLimit,
-    ) -> _Row | None:
+    ) -> rows.Row | None:
         """Add the event to ``row`` (None: the credential has none here yet) and write it,
         unless the row is no longer at ``row``'s revision; then None, and nothing written."""
         if row is None or at >= row.day_start + self.limits.day:
@@ -207,19 +169,19 @@ class CredentialWatch:
             if row is None:
                 opened = self._open(key, at, point_limit)
                 self._count(opened, counts)
-                return opened if _insert_window(session, opened) else None
-            before = _values(row)
+                return opened if rows.insert(session, opened) else None
+            before = rows.values(row)
             self._new_day(row, at, point_limit)
         else:
-            before = _values(row)
+            before = rows.values(row)
             start = self.limits.window_start(at)
             if start > row.window_start:
                 # A new hour of the same day: its counters start again, under the day's limits.
                 _reset_window(row, start)
         self._count(row, counts)
-        return row if _store(session, row, before) else None
+        return row if rows.store(session, row, before) else None
 
-    def _adds_nothing(self, window: _Row, counts: _Counts, at: datetime) -> bool:
+    def _adds_nothing(self, window: rows.Row, counts: _Counts, at: datetime) -> bool:
         """Whether the event leaves the row as it is: no change, within the row's hour and day,
         and nobody new to the hour (the hour's sketches are within the day's)."""
         return (
@@ -230,7 +192,7 @@ class CredentialWatch:
             and not sketch.any_new(window.appointments, counts.appointments)
         )
 
-    def _check(self, window: _Row, principal: Principal, practice_id: UUID) -> None:
+    def _check(self, window: rows.Row, principal: Principal, practice_id: UUID) -> None:
         assert principal.credential_id is not None
         hour_over = window.points >= window.point_limit
         if hour_over or window.day_points >= window.day_limit:
@@ -245,9 +207,9 @@ class CredentialWatch:
             )
             raise CredentialSuspended
 
-    def _open(self, key: tuple[UUID, UUID], at: datetime, point_limit: float) -> _Row:
+    def _open(self, key: tuple[UUID, UUID], at: datetime, point_limit: float) -> rows.Row:
         start = self.limits.window_start(at)
-        window = _Row(
+        window = rows.Row(
             key[0],
             key[1],
             start,
@@ -262,12 +224,12 @@ class CredentialWatch:
             b"",
             b"",
             0,
-            _new_revision(),
+            rows.new_revision(),
         )
         self._new_day(window, at, point_limit)
         return window
 
-    def _new_day(self, window: _Row, at: datetime, point_limit: float) -> None:
+    def _new_day(self, window: rows.Row, at: datetime, point_limit: float) -> None:
         _reset_window(window, self.limits.window_start(at))
         window.point_limit = point_limit
         window.day_start = at
@@ -277,7 +239,7 @@ class CredentialWatch:
         window.day_appointments = sketch.empty()
         window.day_changes = 0
 
-    def _count(self, window: _Row, counts: _Counts) -> None:
+    def _count(self, window: rows.Row, counts: _Counts) -> None:
         """Add the event to the window's counters and to the day's: each counts what is new
         to it (a person read this morning and again now is new to this hour, not to the day)."""
         window.persons, new_persons = sketch.add(window.persons, counts.persons)
@@ -307,103 +269,7 @@ class _Counts:
     changed: bool
 
 
-_WINDOWS = cast(Table, CredentialWindow.__table__)
-_COLUMNS = tuple(column.key for column in _WINDOWS.c)
-_KEY = {"key_credential", "key_practice"}
-
-#: Built once: building a statement costs as much as running it on this path.
-_LOAD = select(_WINDOWS).where(
-    _WINDOWS.c.credential_id == bindparam("key_credential"),
-    _WINDOWS.c.practice_id == bindparam("key_practice"),
-)
-_LOAD_LOCKED = _LOAD.with_for_update()
-
-
-def _load(session: Session, key: tuple[UUID, UUID], *, lock: bool) -> _Row | None:
-    """The row as committed, or as this transaction left it."""
-    found = session.execute(
-        _LOAD_LOCKED if lock else _LOAD, {"key_credential": key[0], "key_practice": key[1]}
-    ).one_or_none()
-    return None if found is None else _Row(**found._mapping)
-
-
-@functools.lru_cache(maxsize=64)
-def _update(names: tuple[str, ...]) -> Update:
-    """Set ``names`` and a new revision, where the row is at the expected one."""
-    return (
-        update(_WINDOWS)
-        .where(
-            _WINDOWS.c.credential_id == bindparam("key_credential"),
-            _WINDOWS.c.practice_id == bindparam("key_practice"),
-            _WINDOWS.c.revision == bindparam("expected_revision"),
-        )
-        .values({name: bindparam(f"new_{name}") for name in (*names, "revision")})
-    )
-
-
-def _values(row: _Row) -> dict[str, object]:
-    return {name: getattr(row, name) for name in _COLUMNS}
-
-
-def _new_revision() -> int:
-    """Random, not counted: a write that was undone (a rolled-back savepoint) and another that
-    came after it never share one, so a copy of either can only miss."""
-    return secrets.randbits(63)
-
-
-def _store(session: Session, row: _Row, before: dict[str, object]) -> bool:
-    """Write what changed since ``before`` (an unchanged sketch is neither sent nor TOASTed
-    again) if the row is still at ``row``'s revision, and give ``row`` the new one. False when
-    it was not: nothing written."""
-    changed = {name: value for name, value in _values(row).items() if before[name] != value}
-    revision = _new_revision()
-    written = session.execute(
-        _update(tuple(changed)),
-        {"key_credential": row.credential_id, "key_practice": row.practice_id}
-        | {"expected_revision": row.revision, "new_revision": revision}
-        | {f"new_{name}": value for name, value in changed.items()},
-    )
-    if cast(CursorResult[Any], written).rowcount != 1:
-        return False
-    row.revision = revision
-    return True
-
-
-def _remember(key: tuple[UUID, UUID], row: _Row) -> None:
-    if key not in _SEEN and len(_SEEN) >= _SEEN_KEPT:
-        _SEEN.clear()
-    _SEEN[key] = copy.copy(row)
-
-
-_COMMITTED_COPIES = "containment.committed_copies"
-
-
-def _remember_when_committed(session: Session, key: tuple[UUID, UUID], row: _Row) -> None:
-    """Keep a copy of the row as written once its transaction commits (a copy of a write that
-    was rolled back would credit the counters with ids nobody read)."""
-    session.info.setdefault(_COMMITTED_COPIES, {})[key] = copy.copy(row)
-
-
-@event.listens_for(Session, "after_commit")
-def _publish_copies(session: Session) -> None:
-    if session.in_nested_transaction():
-        # A savepoint released (SQLAlchemy tells that as a commit too): the transaction that
-        # holds the writes may still roll back.
-        return
-    copies = session.info.pop(_COMMITTED_COPIES, None)
-    if copies:
-        if len(_SEEN) + len(copies) > _SEEN_KEPT:
-            _SEEN.clear()
-        _SEEN.update(copies)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_copies(session: Session, _previous: object) -> None:
-    # Any rollback, a savepoint's too: a copy left out is only a statement more later.
-    session.info.pop(_COMMITTED_COPIES, None)
-
-
-def _reset_window(window: _Row, start: datetime) -> None:
+def _reset_window(window: rows.Row, start: datetime) -> None:
     window.window_start = start
     window.points = 0.0
     window.persons = sketch.empty()
@@ -446,19 +312,6 @@ def _coming_week(session: Session, practice_id: UUID, at: datetime) -> int:
         )
         or 0
     )
-
-
-def _insert_window(session: Session, window: _Row) -> bool:
-    """Insert the new window's row, unless a concurrent request of the credential just did.
-    True when inserted."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = session.execute(
-        insert(_WINDOWS)
-        .values(_values(window))
-        .on_conflict_do_nothing()
-        .returning(_WINDOWS.c.credential_id)
-    )
-    return inserted.first() is not None
 
 
 def do_suspend(

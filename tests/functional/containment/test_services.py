@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -21,6 +21,7 @@ from colloque.audit.objects import ObjectKind
 from colloque.audit.services import AuditAction, record
 from colloque.clock import SettableClock
 from colloque.config import Settings
+from colloque.containment import rows as containment_rows
 from colloque.containment import services as containment_services
 from colloque.containment.http import ContainmentMiddleware
 from colloque.containment.limits import ContainmentLimits
@@ -40,6 +41,26 @@ from tests.functional.containment.conftest import make_app, suspensions
 from tests.querycount import count_queries
 
 KEY = bytes(32)
+
+
+def view_patients(
+    session: Session,
+    principal: Principal,
+    practice_id: UUID,
+    refs: dict[ObjectKind, frozenset[UUID]],
+    *,
+    at: datetime,
+) -> None:
+    """One request's event of a practice's patients seen, told to a new watch."""
+    CredentialWatch(ContainmentLimits(), KEY).observe(
+        session,
+        at=at,
+        action="patients:practice_patient:view",
+        principal=principal,
+        practice_id=practice_id,
+        refs=refs,
+        span=None,
+    )
 
 
 def test_a_suspended_cookie_says_why_where_a_session_is_needed(
@@ -124,14 +145,8 @@ def test_concurrent_first_reads_of_a_window_add_up(
 
     def observe(persons: frozenset[UUID], hold: float) -> None:
         with db.write() as session:
-            CredentialWatch(ContainmentLimits(), KEY).observe(
-                session,
-                at=clock.now(),
-                action="patients:practice_patient:view",
-                principal=principal,
-                practice_id=world.practice_id,
-                refs={ObjectKind.PATIENT: persons},
-                span=None,
+            view_patients(
+                session, principal, world.practice_id, {ObjectKind.PATIENT: persons}, at=clock.now()
             )
             time.sleep(hold)  # the other one inserts meanwhile, and waits for this commit
 
@@ -230,7 +245,7 @@ def test_hours_start_again_within_the_day_and_a_day_ends(
     # nor written, and keeps what it read.
     for statements_on_the_row, copy_kept in ((0, True), (1, False), (0, True)):
         if not copy_kept:
-            containment_services._SEEN.clear()
+            containment_rows.SEEN.clear()
         with count_queries(db) as statements:
             assert read(timedelta(minutes=30), bob) == (2, 2, 0)
         on_the_row = [sql for sql in statements if "containment_windows.credential_id =" in sql]
@@ -252,15 +267,7 @@ def test_a_practice_is_counted_once_an_hour_for_the_limits(
 
     def opening_counts(principal: Principal, at: timedelta) -> int:
         with db.write() as session, count_queries(db) as statements:
-            CredentialWatch(ContainmentLimits(), KEY).observe(
-                session,
-                at=clock.now() + at,
-                action="patients:practice_patient:view",
-                principal=principal,
-                practice_id=world.practice_id,
-                refs=someone,
-                span=None,
-            )
+            view_patients(session, principal, world.practice_id, someone, at=clock.now() + at)
         return sum("count(" in sql.lower() for sql in statements)
 
     assert opening_counts(signed_in(world.secretary, db), timedelta(0)) == 2
@@ -274,24 +281,22 @@ def test_a_practice_is_counted_once_an_hour_for_the_limits(
 def test_a_process_keeps_a_bounded_copy_of_the_rows_it_read(
     db: Database, clock: SettableClock, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(containment_services, "_SEEN", {})
-    monkeypatch.setattr(containment_services, "_SEEN_KEPT", 1)
+    monkeypatch.setattr(containment_rows, "SEEN", {})
+    monkeypatch.setattr(containment_rows, "SEEN_KEPT", 1)
     someone = {ObjectKind.PATIENT: frozenset({new_id()})}
     secretary, admin = signed_in(world.secretary, db), signed_in(world.admin, db)
     # Each opens its row and keeps a copy once committed; the secretary's next read, in this
     # process that now holds the admin's copy only, reads the row and keeps what it read.
     for principal, minutes in ((secretary, 0), (admin, 0), (secretary, 1)):
         with db.write() as session:
-            CredentialWatch(ContainmentLimits(), KEY).observe(
+            view_patients(
                 session,
+                principal,
+                world.practice_id,
+                someone,
                 at=clock.now() + timedelta(minutes=minutes),
-                action="patients:practice_patient:view",
-                principal=principal,
-                practice_id=world.practice_id,
-                refs=someone,
-                span=None,
             )
-        assert list(containment_services._SEEN) == [(principal.credential_id, world.practice_id)]
+        assert list(containment_rows.SEEN) == [(principal.credential_id, world.practice_id)]
 
 
 def test_a_copy_of_a_write_is_kept_only_once_committed(
@@ -303,30 +308,28 @@ def test_a_copy_of_a_write_is_kept_only_once_committed(
 
     def observe(person: UUID, *, then_fail: bool = False) -> None:
         with db.write() as session:
-            CredentialWatch(ContainmentLimits(), KEY).observe(
+            view_patients(
                 session,
+                principal,
+                world.practice_id,
+                {ObjectKind.PATIENT: frozenset({person})},
                 at=clock.now(),
-                action="patients:practice_patient:view",
-                principal=principal,
-                practice_id=world.practice_id,
-                refs={ObjectKind.PATIENT: frozenset({person})},
-                span=None,
             )
             with session.begin_nested():  # a savepoint released is not the commit
                 pass
-            assert key not in containment_services._SEEN
+            assert key not in containment_rows.SEEN
             if then_fail:
                 raise RuntimeError("the request fails after its read was counted")
 
-    containment_services._SEEN.clear()
+    containment_rows.SEEN.clear()
     with pytest.raises(RuntimeError):
         observe(new_id(), then_fail=True)
-    assert key not in containment_services._SEEN
+    assert key not in containment_rows.SEEN
     observe(new_id())
-    assert containment_services._SEEN[key].points == 1
+    assert containment_rows.SEEN[key].points == 1
     with db.read() as session:
         (window,) = session.scalars(select(CredentialWindow)).all()
-        assert window.revision == containment_services._SEEN[key].revision
+        assert window.revision == containment_rows.SEEN[key].revision
 
 
 def test_a_stale_copy_gives_way_to_the_row_as_it_is(
@@ -342,14 +345,12 @@ def test_a_stale_copy_gives_way_to_the_row_as_it_is(
 
     def observe(*persons: UUID) -> list[str]:
         with count_queries(db) as statements, db.write() as session:
-            CredentialWatch(ContainmentLimits(), KEY).observe(
+            view_patients(
                 session,
+                principal,
+                world.practice_id,
+                {ObjectKind.PATIENT: frozenset(persons)},
                 at=clock.now(),
-                action="patients:practice_patient:view",
-                principal=principal,
-                practice_id=world.practice_id,
-                refs={ObjectKind.PATIENT: frozenset(persons)},
-                span=None,
             )
         return [sql.split(" ")[0] for sql in statements if "containment_windows" in sql]
 
@@ -359,24 +360,24 @@ def test_a_stale_copy_gives_way_to_the_row_as_it_is(
             return window.points, window.revision
 
     observe(new_id())
-    stale = replace(containment_services._SEEN[key])
+    stale = replace(containment_rows.SEEN[key])
     assert observe(ana) == ["UPDATE"]  # from the current copy: one statement
-    containment_services._SEEN[key] = stale
+    containment_rows.SEEN[key] = stale
     assert observe(ana) == ["UPDATE", "SELECT"]  # ana is counted already: nothing written
-    assert row() == (2, containment_services._SEEN[key].revision)
-    containment_services._SEEN[key] = stale
+    assert row() == (2, containment_rows.SEEN[key].revision)
+    containment_rows.SEEN[key] = stale
     assert observe(ana, bob) == ["UPDATE", "SELECT", "UPDATE"]  # bob is new to the row
-    assert row() == (3, containment_services._SEEN[key].revision)
+    assert row() == (3, containment_rows.SEEN[key].revision)
     # A process without a copy reads the row, and writes from that read.
-    containment_services._SEEN.clear()
+    containment_rows.SEEN.clear()
     assert observe(new_id()) == ["SELECT", "UPDATE"]
-    assert row() == (4, containment_services._SEEN[key].revision)
+    assert row() == (4, containment_rows.SEEN[key].revision)
     # The row is gone (the upkeep dropped it): the write from the copy misses, the read finds
     # nothing, and the row is opened again.
     with db.write() as session:
         session.execute(delete(CredentialWindow))
     assert observe(new_id()) == ["UPDATE", "SELECT", "INSERT"]
-    assert row() == (1, containment_services._SEEN[key].revision)
+    assert row() == (1, containment_rows.SEEN[key].revision)
 
 
 def test_a_row_changed_between_two_reads_is_written_under_a_lock(
@@ -389,21 +390,19 @@ def test_a_row_changed_between_two_reads_is_written_under_a_lock(
 
     def observe(person: UUID) -> None:
         with db.write() as session:
-            CredentialWatch(ContainmentLimits(), KEY).observe(
+            view_patients(
                 session,
+                principal,
+                world.practice_id,
+                {ObjectKind.PATIENT: frozenset({person})},
                 at=clock.now(),
-                action="patients:practice_patient:view",
-                principal=principal,
-                practice_id=world.practice_id,
-                refs={ObjectKind.PATIENT: frozenset({person})},
-                span=None,
             )
 
     observe(new_id())
-    stale = replace(containment_services._SEEN[key])
+    stale = replace(containment_rows.SEEN[key])
     observe(new_id())
-    containment_services._SEEN[key] = stale
-    real_load = containment_services._load
+    containment_rows.SEEN[key] = stale
+    real_load = containment_rows.load
     loads: list[bool] = []
 
     def load_behind(session: Session, key: tuple[UUID, UUID], *, lock: bool) -> object:
@@ -412,7 +411,7 @@ def test_a_row_changed_between_two_reads_is_written_under_a_lock(
         found = real_load(session, key, lock=lock)
         return found if lock else stale
 
-    monkeypatch.setattr(containment_services, "_load", load_behind)
+    monkeypatch.setattr(containment_rows, "load", load_behind)
     with count_queries(db) as statements:
         observe(new_id())
     on_the_row = [sql for sql in statements if "containment_windows.credential_id =" in sql]
