@@ -1,6 +1,7 @@
 """Earliest-available search through the HTTP API, on PostgreSQL at national scale.
 
     uv run python -m bench.search [--practitioners 10000] [--appointments 1000000] [--connections 4]
+        [--warmup 5] [--churn 0]
 
 Loads the demo generator's data once into `colloque_bench_search` (kept between runs; pass
 --regenerate to rebuild), starts `colloque serve`, and has wrk send searches by specialty and city
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import random
-from datetime import UTC, datetime
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import psycopg
 from sqlalchemy import func, select, text
 
 from bench.harness import (
@@ -28,9 +32,10 @@ from bench.harness import (
     run_wrk,
     server,
 )
+from colloque.booking.queries import drop_cached_slots
 from colloque.demo.generator import generate_demo
 from colloque.demo.search_cache import refresh_search_cache
-from colloque.scheduling.models import Practice, PracticePractitioner, Practitioner
+from colloque.scheduling.models import NextSlot, Practice, PracticePractitioner, Practitioner
 from colloque.storage.engine import Database
 from colloque.storage.migrate import upgrade
 
@@ -103,6 +108,68 @@ def refresh_all_caches(url: str) -> None:
         f"refreshed {len(keys)} agenda caches in {(datetime.now(UTC) - started).total_seconds():.0f} s"
     )
     database.dispose()
+    # Rebuilding every cache rewrites a million rows: without this, autovacuum starts on them
+    # during the measured run and takes a core from it.
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as raw:
+        raw.execute("VACUUM ANALYZE next_slots, practice_practitioners, search_cells")
+
+
+class SlotChurn:
+    """Takes cached slots away at a steady rate in a thread, as bookings do (the statement a
+    booking runs, ``booking.queries.drop_cached_slots``), from the agendas searched most: what
+    invalidates kept answers, without the rest of a booking's load."""
+
+    def __init__(self, url: str, *, per_second: float) -> None:
+        self.url = url
+        self.per_second = per_second
+        self.taken = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> SlotChurn:
+        if self.per_second > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        database = Database(self.url)
+        rng = random.Random(5)
+        with database.read() as session:
+            # Each search's first page shows its cell's earliest slots: take from those.
+            slots = list(
+                session.execute(
+                    select(
+                        NextSlot.practice_id,
+                        NextSlot.practitioner_id,
+                        NextSlot.starts_at,
+                        NextSlot.ends_at,
+                    )
+                    .where(NextSlot.starts_at < datetime.now(UTC) + timedelta(days=3))
+                    .order_by(func.random())
+                    .limit(50_000)
+                )
+            )
+        interval = 1 / self.per_second
+        next_at = time.monotonic()
+        while not self._stop.is_set() and slots:
+            practice_id, practitioner_id, starts_at, ends_at = slots.pop(rng.randrange(len(slots)))
+            with database.write() as session:
+                drop_cached_slots(
+                    session,
+                    practice_ids=[practice_id],
+                    practitioner_id=practitioner_id,
+                    start=starts_at,
+                    until=ends_at,
+                )
+            self.taken += 1
+            next_at += interval
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+        database.dispose()
 
 
 def search_paths(url: str, count: int) -> list[str]:
@@ -132,6 +199,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="seconds of searches before the measured ones"
+    )
+    parser.add_argument(
+        "--churn",
+        type=float,
+        default=0.0,
+        help="cached slots taken per second during the run, as bookings take them (0: none)",
+    )
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--database", default=DATABASE, help="kept between runs under this name")
     args = parser.parse_args()
@@ -144,15 +220,23 @@ def main() -> None:
     paths = search_paths(url, 2_000)
     script = LUA % {"queries": ", ".join(f'"{p}"' for p in paths)}
     with server(url, workers=args.workers) as base:
-        run_wrk(base, script, connections=args.connections, threads=1, seconds=5, label="warm-up")
-        result = run_wrk(
+        run_wrk(
             base,
             script,
             connections=args.connections,
-            threads=min(2, args.connections),
-            seconds=args.seconds,
-            label="search",
+            threads=1,
+            seconds=args.warmup,
+            label="warm-up",
         )
+        with SlotChurn(url, per_second=args.churn) as churn:
+            result = run_wrk(
+                base,
+                script,
+                connections=args.connections,
+                threads=min(2, args.connections),
+                seconds=args.seconds,
+                label="search",
+            )
     database = Database(url)
     with database.read() as session:
         counts = {
@@ -169,6 +253,8 @@ def main() -> None:
         f"  requests/s {result.requests_per_second:.0f}  p50 {result.p50_ms:.1f} ms  p95 {result.p95_ms:.1f} ms  p99 {result.p99_ms:.1f} ms"
     )
     print(f"  statuses {result.statuses}")
+    if args.churn:
+        print(f"  cached slots taken during the run: {churn.taken} ({args.churn:g}/s asked)")
 
 
 if __name__ == "__main__":

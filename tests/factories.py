@@ -389,7 +389,7 @@ def add_second_practice(
                         visit_type_id=consultation_id,
                     )
                 )
-            definition_changed(row)
+            definition_changed(session, row)
     return SecondPractice(practice_id=practice_id, consultation_id=consultation_id)
 
 
@@ -409,3 +409,46 @@ def newest_binding(
     """The subject's current published binding for ``purpose``, if any."""
     proven = proven_current(session, subject_kind, [subject_id], [purpose])
     return proven[0].binding if proven else None
+
+
+def add_gps(db: Database, clock: SettableClock, world: World, count: int) -> None:
+    """More GPs in the world's practice, each opening at a different hour, so that search
+    rankings differ; every fourth has no opening (no slots, ranked last)."""
+    principal = world.admin.principal(db)
+    now = clock.now()
+    for index in range(count):
+        with db.write() as session:
+            gp = do_add_practitioner(
+                session,
+                now=now,
+                principal=principal,
+                practice_id=world.practice_id,
+                first_name=f"Gp{index}",
+                last_name=f"Doctor{index}",
+                specialty=Specialty.GENERAL_PRACTICE,
+                rules=AgendaRulesInput(slot_step_minutes=30, min_notice_minutes=60 * (index % 3)),
+            )
+            visit_type = do_add_visit_type(
+                session,
+                now=now,
+                principal=principal,
+                practice_id=world.practice_id,
+                practitioner_id=gp.practitioner_id,
+                label="Consultation",
+                duration_minutes=30,
+                patient_kind=PatientKind.ANY,
+            )
+            session.flush()
+            if index % 4 == 3:
+                continue  # no opening at all: no slots, ranked last
+            do_add_opening_range(
+                session,
+                now=now,
+                principal=principal,
+                practice_id=world.practice_id,
+                practitioner_id=gp.practitioner_id,
+                weekday=(index % 5),
+                start_minute=8 * 60 + 30 * (index % 7),
+                end_minute=19 * 60,
+                visit_type_ids=[visit_type.visit_type_id],
+            )

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     #: How long each server process may answer a search from its last identical one (0: never).
     #: An answer that old may offer a slot booked meanwhile (colloque/search/answers.py).
     search_answer_seconds: float = Field(default=0.0, ge=0, le=60)
+    #: Keep each process's last answer of a (specialty, city) search's first page and serve it
+    #: again while a one-statement check says it is still exact (colloque/search/services.py).
+    search_keep_answers: bool = True
     #: Start the in-process refresher with the web server. Turn off when a separate worker runs it.
     run_refresher: bool = True
     #: How long an uploaded document stream waits for its description. Older, the description is

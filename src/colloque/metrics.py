@@ -61,6 +61,14 @@ for _action in BookingAction:
     BOOKINGS.labels(action=_action.value)
 
 SEARCHES = Counter("colloque_search_requests", "Practitioner searches run")
+SEARCH_ANSWERS = Counter(
+    "colloque_search_answers",
+    "Answers of first-page searches by specialty and city: kept (served again, still exact), "
+    "stale (a kept answer no longer exact, built again), new (none kept, built)",
+    ["outcome"],
+)
+for _outcome in ("kept", "stale", "new"):
+    SEARCH_ANSWERS.labels(outcome=_outcome)
 
 
 def count_booking_on_commit(session: Session, action: BookingAction) -> None:

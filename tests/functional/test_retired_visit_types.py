@@ -33,9 +33,10 @@ def _retire(db: Database, world: World, *visit_type_ids: object) -> None:
             .values(active=False)
         )
         definition_changed(
+            session,
             get_agenda_row(
                 session, practice_id=world.practice_id, practitioner_id=world.practitioner_id
-            )
+            ),
         )
 
 

@@ -11,61 +11,16 @@ from sqlalchemy import delete, select
 
 from colloque.clock import SettableClock
 from colloque.errors import NotFound
-from colloque.scheduling.domain import PatientKind
 from colloque.scheduling.loading import AGENDAS
 from colloque.scheduling.models import NextSlot, PracticePractitioner
-from colloque.scheduling.services import AgendaRulesInput, do_add_practitioner
 from colloque.scheduling.specialties import Specialty
-from colloque.scheduling.timetable import do_add_opening_range, do_add_visit_type
 from colloque.search import cache
 from colloque.search import services as search
 from colloque.search.services import SearchQuery
 from colloque.storage.engine import Database
 from colloque.worker import run_cycle
-from tests.factories import World, build_world
+from tests.factories import add_gps, build_world
 from tests.querycount import count_queries
-
-
-def _add_gps(db: Database, clock: SettableClock, world: World, count: int) -> None:
-    """More GPs in the same practice, each opening at a different hour, so rankings differ."""
-    principal = world.admin.principal(db)
-    now = clock.now()
-    for index in range(count):
-        with db.write() as session:
-            gp = do_add_practitioner(
-                session,
-                now=now,
-                principal=principal,
-                practice_id=world.practice_id,
-                first_name=f"Gp{index}",
-                last_name=f"Doctor{index}",
-                specialty=Specialty.GENERAL_PRACTICE,
-                rules=AgendaRulesInput(slot_step_minutes=30, min_notice_minutes=60 * (index % 3)),
-            )
-            visit_type = do_add_visit_type(
-                session,
-                now=now,
-                principal=principal,
-                practice_id=world.practice_id,
-                practitioner_id=gp.practitioner_id,
-                label="Consultation",
-                duration_minutes=30,
-                patient_kind=PatientKind.ANY,
-            )
-            session.flush()
-            if index % 4 == 3:
-                continue  # no opening at all: no slots, ranked last
-            do_add_opening_range(
-                session,
-                now=now,
-                principal=principal,
-                practice_id=world.practice_id,
-                practitioner_id=gp.practitioner_id,
-                weekday=(index % 5),
-                start_minute=8 * 60 + 30 * (index % 7),
-                end_minute=19 * 60,
-                visit_type_ids=[visit_type.visit_type_id],
-            )
 
 
 @pytest.mark.parametrize("page_size", [1, 3, 7, 50])
@@ -73,7 +28,7 @@ def test_fast_path_ranks_like_the_full_ranking(
     db: Database, clock: SettableClock, page_size: int
 ) -> None:
     world = build_world(db, clock)
-    _add_gps(db, clock, world, 14)
+    add_gps(db, clock, world, 14)
     run_cycle(db, clock, batch=100)
     clock.advance(timedelta(hours=30))
     query = SearchQuery(specialty=Specialty.GENERAL_PRACTICE, city="Paris", page_size=page_size)
@@ -133,7 +88,7 @@ def test_refreshing_agendas_together_caches_what_one_at_a_time_does(
     db: Database, clock: SettableClock
 ) -> None:
     world = build_world(db, clock)
-    _add_gps(db, clock, world, 9)
+    add_gps(db, clock, world, 9)
     with db.read() as session:
         keys = [
             (row.practice_id, row.practitioner_id)

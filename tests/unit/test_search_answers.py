@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from colloque.search import answers
-from colloque.search.answers import AnswerCache
+from colloque.search.answers import AnswerCache, KeptAnswers
 
 
 class Ticks:
@@ -52,3 +52,16 @@ def test_full_cache_forgets_the_expired_then_everything(monkeypatch: pytest.Monk
     assert cache.get_or_build("a", lambda: b"rebuilt") == b"a"
     cache.get_or_build("d", lambda: b"d")  # full of fresh answers: all go
     assert cache.get_or_build("a", lambda: b"rebuilt") == b"rebuilt"
+
+
+def test_kept_answers_push_out_the_least_recently_used() -> None:
+    kept: KeptAnswers[str] = KeptAnswers(capacity=2)
+    kept.keep("a", b"A", "proof a")
+    kept.keep("b", b"B", "proof b")
+    assert kept.get("a") == (b"A", "proof a")  # now the most recently used
+    kept.keep("c", b"C", "proof c")
+    assert kept.get("b") is None
+    assert kept.get("a") == (b"A", "proof a")
+    kept.keep("a", b"A2", "proof a2")  # kept again after a rebuild: replaced, not doubled
+    assert kept.get("a") == (b"A2", "proof a2")
+    assert kept.get("c") == (b"C", "proof c")

@@ -161,8 +161,9 @@ def do_retire_visit_type(
 
 def _changed(session: Session, now: datetime, principal: Principal, visit_type: VisitType) -> None:
     definition_changed(
+        session,
         get_agenda_row(
             session, practice_id=visit_type.practice_id, practitioner_id=visit_type.practitioner_id
-        )
+        ),
     )
     audit_agenda(session, now, principal, visit_type.practice_id, visit_type.practitioner_id)

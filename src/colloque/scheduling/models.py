@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -289,6 +290,20 @@ class PracticeMember(Base):
     practitioner_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("practitioners.practitioner_id"), nullable=True
     )
+
+
+class SearchCell(Base):
+    """A (specialty, city) cell of search, with a revision bumped by every change to what a search
+    of it may show other than a booking: an agenda's cached slots rebuilt, an agenda added, its
+    definition or its practice's settings changed. Search answers kept per process hold it
+    (``search.services.CellProof``). A cell without a row is at revision 0."""
+
+    __tablename__ = "search_cells"
+    __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)
+
+    specialty: Mapped[str] = mapped_column(String(40), primary_key=True)
+    city_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class NextSlot(Base):

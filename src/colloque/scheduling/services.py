@@ -16,6 +16,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
@@ -28,6 +30,7 @@ from colloque.scheduling.models import (
     PracticeMember,
     PracticePractitioner,
     Practitioner,
+    SearchCell,
 )
 from colloque.scheduling.specialties import LANGUAGES, Specialty
 from colloque.scheduling.versions import check_version, version_of
@@ -294,6 +297,7 @@ def add_agenda(
     )
     session.add(agenda)
     session.flush()
+    search_cells_changed(session, [(agenda.specialty, agenda.city_key)])
     return agenda
 
 
@@ -344,7 +348,7 @@ def do_update_agenda_rules(
     row.max_horizon_days = rules.max_horizon_days
     row.buffer_after_minutes = rules.buffer_after_minutes
     row.daily_cap = rules.daily_cap
-    definition_changed(row)
+    definition_changed(session, row)
     audit_agenda(session, now, principal, practice_id, practitioner_id)
     return row
 
@@ -363,17 +367,41 @@ def audit_agenda(
     )
 
 
-def definition_changed(row: PracticePractitioner) -> None:
-    """The agenda's definition changed: caches of it (in processes, in search) are now stale."""
+def definition_changed(session: Session, row: PracticePractitioner) -> None:
+    """The agenda's definition changed: caches of it (in processes, in search, search answers
+    kept) are now stale."""
     row.agenda_version += 1
     row.slots_refreshed_at = None
+    search_cells_changed(session, [(row.specialty, row.city_key)])
 
 
 def _practice_definition_changed(session: Session, practice_id: UUID) -> None:
-    session.execute(
+    cells = session.execute(
         update(PracticePractitioner)
         .where(PracticePractitioner.practice_id == practice_id)
         .values(agenda_version=PracticePractitioner.agenda_version + 1, slots_refreshed_at=None)
+        .returning(PracticePractitioner.specialty, PracticePractitioner.city_key)
+    ).all()
+    search_cells_changed(session, [(specialty, city_key) for specialty, city_key in cells])
+
+
+def search_cells_changed(session: Session, cells: Iterable[tuple[str, str]]) -> None:
+    """What a search of these (specialty, city key) cells shows may have changed other than by a
+    booking: bump their revisions, so that no process serves a kept answer of them again. Cells
+    are taken in one order, so two transactions bumping the same ones cannot deadlock."""
+    rows = [
+        {"specialty": specialty, "city_key": city_key, "revision": 1}
+        for specialty, city_key in sorted(set(cells))
+    ]
+    if not rows:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(SearchCell).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SearchCell.specialty, SearchCell.city_key],
+            set_={"revision": SearchCell.revision + 1},
+        )
     )
 
 

@@ -79,7 +79,7 @@ def do_add_visit_type(
         reminders=reminders,
     )
     session.add(visit_type)
-    definition_changed(row)
+    definition_changed(session, row)
     audit_agenda(session, now, principal, practice_id, practitioner_id)
     return visit_type
 
@@ -229,7 +229,7 @@ def do_add_opening_range(
         )
         for vt in ids
     )
-    definition_changed(row)
+    definition_changed(session, row)
     session.flush()
     check_opened_time(
         session,
@@ -266,7 +266,7 @@ def do_add_break(
         end_minute=end_minute,
     )
     session.add(pause)
-    definition_changed(row)
+    definition_changed(session, row)
     audit_agenda(session, now, principal, practice_id, practitioner_id)
     return pause
 
@@ -382,6 +382,6 @@ def do_add_override(
         )
         for vt in ids
     )
-    definition_changed(row)
+    definition_changed(session, row)
     audit_agenda(session, now, principal, practice_id, practitioner_id)
     return override

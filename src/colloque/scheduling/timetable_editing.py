@@ -87,7 +87,7 @@ def _changed(
     session: Session, now: datetime, principal: Principal, practice_id: UUID, practitioner_id: UUID
 ) -> None:
     definition_changed(
-        get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
+        session, get_agenda_row(session, practice_id=practice_id, practitioner_id=practitioner_id)
     )
     audit_agenda(session, now, principal, practice_id, practitioner_id)
 

@@ -1,4 +1,5 @@
-"""A short-lived cache of search answers, per server process.
+"""Search answers kept per server process: for a few seconds (:class:`AnswerCache`), or for as
+long as a check against the database says they are still exact (:class:`KeptAnswers`).
 
 The common search (a specialty in a large city) is asked many times a second with the same
 parameters, and each answer costs a few queries and the building of a page of twenty results.
@@ -13,11 +14,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 #: Distinct queries kept at most (a page of twenty results is ~30 kB of JSON); past it the expired
 #: ones go, then all if none had.
 MAX_ANSWERS = 1_024
+
+Proof = TypeVar("Proof")
 
 
 class AnswerCache:
@@ -51,3 +56,29 @@ class AnswerCache:
             del self._answers[key]
         if len(self._answers) >= MAX_ANSWERS:
             self._answers.clear()
+
+
+class KeptAnswers(Generic[Proof]):
+    """The last answer of each query with what it was built from, kept until it is found stale
+    (by a check the caller makes) or pushed out by newer queries: the least recently used go first
+    past ``capacity``. Unlike :class:`AnswerCache`, an answer served from here is never old: its
+    proof is checked against the database at every use (``search.services.check_kept``)."""
+
+    def __init__(self, capacity: int = MAX_ANSWERS) -> None:
+        self.capacity = capacity
+        self._answers: OrderedDict[Hashable, tuple[bytes, Proof]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[bytes, Proof] | None:
+        with self._lock:
+            kept = self._answers.get(key)
+            if kept is not None:
+                self._answers.move_to_end(key)
+            return kept
+
+    def keep(self, key: Hashable, answer: bytes, proof: Proof) -> None:
+        with self._lock:
+            self._answers[key] = (answer, proof)
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.capacity:
+                self._answers.popitem(last=False)

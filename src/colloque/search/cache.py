@@ -16,6 +16,7 @@ from colloque.booking.queries import busy_of_practitioners
 from colloque.errors import NotFound
 from colloque.scheduling.loading import AgendaKey, load_agendas
 from colloque.scheduling.models import NextSlot, PracticePractitioner
+from colloque.scheduling.services import search_cells_changed
 from colloque.scheduling.slots import free_slots
 from colloque.storage.bulk import insert_rows
 
@@ -98,6 +99,10 @@ def refresh_agendas(
             )
         )
         .values(slots_refreshed_at=now)
+    )
+    # Last: the cells' rows stay locked until the transaction ends.
+    search_cells_changed(
+        session, [(a.practitioner.specialty, a.practice.city_key) for a in loaded.values()]
     )
     return counts
 

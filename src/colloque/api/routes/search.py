@@ -14,8 +14,8 @@ from colloque.api.schemas import Out, Text
 from colloque.scheduling.domain import VisitMode
 from colloque.scheduling.specialties import Specialty
 from colloque.search import services
-from colloque.search.answers import AnswerCache
-from colloque.search.services import SearchQuery, SortOrder
+from colloque.search.answers import AnswerCache, KeptAnswers
+from colloque.search.services import CellProof, SearchQuery, SortOrder
 from colloque.storage.engine import Database
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
@@ -51,6 +51,17 @@ def _answers(request: Request, settings: SettingsDep) -> AnswerCache:
     return cache
 
 
+def _kept_answers(request: Request, settings: SettingsDep) -> KeptAnswers[CellProof] | None:
+    """The process's answers kept while still exact, made at the first search; None when off."""
+    if not settings.search_keep_answers:
+        return None
+    kept: KeptAnswers[CellProof] | None = getattr(request.app.state, "search_kept", None)
+    if kept is None:
+        kept = KeptAnswers()
+        request.app.state.search_kept = kept
+    return kept
+
+
 @router.get(
     "/search",
     response_model=SearchPageOut,
@@ -64,6 +75,7 @@ def search(
     db: DB,
     clock: ClockDep,
     answers: Annotated[AnswerCache, Depends(_answers)],
+    kept: Annotated[KeptAnswers[CellProof] | None, Depends(_kept_answers)],
     specialty: Specialty | None = None,
     city: Annotated[Text | None, Query(max_length=100)] = None,
     postcode: Annotated[
@@ -99,32 +111,45 @@ def search(
         page=page,
         page_size=page_size,
     )
-    return Response(
-        answers.get_or_build(query, lambda: _answer(db, clock.now(), query)),
-        media_type="application/json",
-    )
+    if kept is not None and services.keeps_answers(query):
+        body = _checked_answer(db, clock.now(), query, kept)
+    else:
+        body = answers.get_or_build(query, lambda: _answer(db, clock.now(), query))
+    return Response(body, media_type="application/json")
+
+
+def _checked_answer(
+    db: Database, now: datetime, query: SearchQuery, kept: KeptAnswers[CellProof]
+) -> bytes:
+    # Each statement sees what has committed when it runs (on PostgreSQL, as in a read
+    # transaction at READ COMMITTED); services.answer_of_cell reads what it checks first.
+    with db.read_statements() as session:
+        return services.answer_of_cell(session, now=now, query=query, kept=kept, render=_render)
 
 
 def _answer(db: Database, now: datetime, query: SearchQuery) -> bytes:
     with db.read() as session:
-        result = services.search_practitioners(session, now=now, query=query)
-        page = SearchPageOut(
-            results=[
-                SearchHitOut(
-                    practice=PracticeOut.model_validate(hit.practice),
-                    practitioner=PractitionerOut.of(hit.practitioner),
-                    earliest_slot=hit.earliest,
-                    distance_km=round(hit.distance_km, 2) if hit.distance_km is not None else None,
-                    next_slots=[
-                        SlotOfferOut(starts_at=s.starts_at, visit_type_ids=list(s.visit_type_ids))
-                        for s in hit.next_slots
-                    ],
-                    visit_types=[VisitTypeOut.model_validate(vt) for vt in hit.visit_types],
-                )
-                for hit in result.hits
-            ],
-            page=result.page,
-            page_size=result.page_size,
-            has_more=result.has_more,
-        )
+        return _render(services.search_practitioners(session, now=now, query=query))
+
+
+def _render(result: services.SearchPage) -> bytes:
+    page = SearchPageOut(
+        results=[
+            SearchHitOut(
+                practice=PracticeOut.model_validate(hit.practice),
+                practitioner=PractitionerOut.of(hit.practitioner),
+                earliest_slot=hit.earliest,
+                distance_km=round(hit.distance_km, 2) if hit.distance_km is not None else None,
+                next_slots=[
+                    SlotOfferOut(starts_at=s.starts_at, visit_type_ids=list(s.visit_type_ids))
+                    for s in hit.next_slots
+                ],
+                visit_types=[VisitTypeOut.model_validate(vt) for vt in hit.visit_types],
+            )
+            for hit in result.hits
+        ],
+        page=result.page,
+        page_size=result.page_size,
+        has_more=result.has_more,
+    )
     return page.model_dump_json().encode()
