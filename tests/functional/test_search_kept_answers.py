@@ -21,8 +21,12 @@ from colloque.clock import SettableClock
 from colloque.config import Settings
 from colloque.metrics import SEARCH_ANSWERS
 from colloque.scheduling.editing import VisitTypeChanges, do_edit_visit_type, visit_type_version
-from colloque.scheduling.models import NextSlot, VisitType
-from colloque.scheduling.services import do_update_practice_settings, mark_agenda_stale
+from colloque.scheduling.models import NextSlot, SearchCell, VisitType
+from colloque.scheduling.services import (
+    do_update_practice_settings,
+    mark_agenda_stale,
+    search_cells_changed,
+)
 from colloque.scheduling.specialties import Specialty
 from colloque.search import cache
 from colloque.search.answers import KeptAnswers
@@ -313,3 +317,11 @@ def test_the_route_serves_kept_answers_unless_turned_off(
     assert first.status_code == second.status_code == 200
     assert first.content == second.content
     assert kept._value.get() - before == (1 if keep else 0)
+
+
+def test_bumping_no_cell_writes_nothing(db: Database) -> None:
+    """A practice without agendas changing its settings bumps no cell."""
+    with db.write() as session:
+        search_cells_changed(session, [])
+    with db.read() as session:
+        assert session.scalars(select(SearchCell)).all() == []
