@@ -6,6 +6,7 @@ cache, an edited visit type or practice, or a new agenda make it built again."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -30,14 +31,8 @@ from colloque.scheduling.services import (
 from colloque.scheduling.specialties import Specialty
 from colloque.search import cache
 from colloque.search.answers import KeptAnswers
-from colloque.search.services import (
-    CellProof,
-    SearchPage,
-    SearchQuery,
-    answer_of_cell,
-    keeps_answers,
-    search_practitioners,
-)
+from colloque.search.kept import CellProof, answer_of_cell, keeps_answers
+from colloque.search.services import SearchPage, SearchQuery, search_practitioners
 from colloque.storage.engine import Database
 from colloque.worker import run_cycle
 from tests.factories import World, add_gps, build_world, register_at_practice
@@ -65,6 +60,12 @@ class Searches:
             return answer_of_cell(
                 session, now=self.clock.now(), query=query, kept=self.kept, render=render
             )
+
+    def check(self, *, built: int) -> None:
+        """The answer served now is the one a search builds now, and ``built`` pages have been
+        built so far (one more than before: it was rebuilt; as many: it was kept)."""
+        assert self.answer() == self.fresh()
+        assert self.built == built
 
     def fresh(self, query: SearchQuery = QUERY) -> bytes:
         with self.db.read() as session:
@@ -149,8 +150,7 @@ def test_bookings_off_the_page_keep_it_and_on_it_rebuild_it(
         if (slot.practice_id, slot.practitioner_id) not in shown
     )
     _book(db, clock, world, off_page)
-    assert searches.answer() == searches.fresh()
-    assert searches.built == 1, "a booking off the first page changed nothing on it"
+    searches.check(built=1)  # a booking off the first page changed nothing on it
 
     practice_id, practitioner_id, visit_type_id, starts_at = searches.shown_slots()[0]
     on_page = next(
@@ -160,8 +160,7 @@ def test_bookings_off_the_page_keep_it_and_on_it_rebuild_it(
         == (practice_id, practitioner_id, visit_type_id, starts_at)
     )
     _book(db, clock, world, on_page)
-    assert searches.answer() == searches.fresh()
-    assert searches.built == 2
+    searches.check(built=2)
 
 
 def test_after_any_run_of_bookings_the_answer_is_a_fresh_one(
@@ -180,7 +179,7 @@ def test_after_any_run_of_bookings_the_answer_is_a_fresh_one(
     assert outcomes == {True, False}, "both kept and rebuilt answers were exercised"
 
 
-def _off_page_agenda(searches: Searches, world: World) -> tuple[UUID, UUID]:
+def _off_page_agenda(searches: Searches) -> tuple[UUID, UUID]:
     searches.answer()
     shown = searches.shown()
     agendas = {
@@ -236,20 +235,22 @@ def _add_agenda(
     add_gps(db, clock, world, 1)
 
 
+#: A change to one agenda of the cell, named by its (practice, practitioner).
+Change = Callable[[Database, SettableClock, World, tuple[UUID, UUID]], None]
+
+
 @pytest.mark.parametrize(
     "change",
     [_refresh, _change_practice_settings, _edit_visit_type, _add_agenda],
     ids=["cache rebuilt", "practice settings", "visit type edited", "new agenda"],
 )
 def test_a_change_to_the_cells_agendas_rebuilds_it(
-    db: Database, clock: SettableClock, world: World, change: object
+    db: Database, clock: SettableClock, world: World, change: Change
 ) -> None:
     searches = Searches(db, clock)
-    agenda = _off_page_agenda(searches, world)
-    assert callable(change)
+    agenda = _off_page_agenda(searches)
     change(db, clock, world, agenda)
-    assert searches.answer() == searches.fresh()
-    assert searches.built == 2
+    searches.check(built=2)
 
 
 def test_an_edit_on_the_page_that_takes_no_slot_still_rebuilds_it(
@@ -273,11 +274,9 @@ def test_a_stale_agenda_keeps_it_until_its_cache_is_rebuilt(
     agenda = sorted(searches.shown())[0]
     with db.write() as session:
         mark_agenda_stale(session, practice_id=agenda[0], practitioner_id=agenda[1])
-    assert searches.answer() == searches.fresh()
-    assert searches.built == 1
+    searches.check(built=1)
     run_cycle(db, clock, batch=100)
-    assert searches.answer() == searches.fresh()
-    assert searches.built == 2
+    searches.check(built=2)
 
 
 def test_time_passing_a_shown_slots_notice_rebuilds_it(
@@ -287,8 +286,7 @@ def test_time_passing_a_shown_slots_notice_rebuilds_it(
     searches.answer()
     first_bookable_until = min(slot.bookable_until for slot in _cached(db, clock.now()))
     clock.set(first_bookable_until + timedelta(seconds=1))
-    assert searches.answer() == searches.fresh()
-    assert searches.built == 2
+    searches.check(built=2)
 
 
 def test_only_a_cells_first_page_is_kept() -> None:

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from colloque.accounts.config import AccountsConfig
 from colloque.accounts.interfaces import Throttled
 from colloque.accounts.models import Throttle
 from colloque.authorization.probing import address_network
+from colloque.storage.upsert import insert_on_conflict
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,8 @@ def check(session: Session, key: str, *, now: datetime) -> None:
 
 def row_for_update(session: Session, key: str, now: datetime) -> Throttle:
     """The row of ``key``, created if missing and locked for this transaction."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(Throttle)
+        insert_on_conflict(session, Throttle)
         .values(key=key, count=0, window_started_at=now, lock_count=0)
         .on_conflict_do_nothing(index_elements=["key"])
     )

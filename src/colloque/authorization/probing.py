@@ -40,7 +40,6 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import case, delete, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -54,6 +53,7 @@ from colloque.ids import new_id
 from colloque.principal import ANONYMOUS, Principal
 from colloque.server_keys import ServerKeys
 from colloque.storage.engine import Database
+from colloque.storage.upsert import insert_on_conflict
 
 ENV_PREFIX = "COLLOQUE_PROBING_"
 #: Sent with every counted 404: how many more misses before answers are slowed down, so that an
@@ -285,10 +285,9 @@ def _count(
     session: Session, key: str, now: datetime, window: timedelta
 ) -> tuple[int, datetime | None]:
     """One more miss for ``key``, in one statement: a new window when the last one is over."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     over = ProbingCounter.window_started_at <= now - window
     statement = (
-        insert(ProbingCounter)
+        insert_on_conflict(session, ProbingCounter)
         .values(key=key, window_started_at=now, misses=1)
         .on_conflict_do_update(
             index_elements=["key"],

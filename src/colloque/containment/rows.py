@@ -18,11 +18,10 @@ from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import CursorResult, Table, Update, bindparam, event, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from colloque.containment.models import CredentialWindow
+from colloque.storage.upsert import insert_on_conflict
 
 
 @dataclass(slots=True)
@@ -156,9 +155,8 @@ def _drop_copies(session: Session, _previous: object) -> None:
 def insert(session: Session, window: Row) -> bool:
     """Insert the new window's row, unless a concurrent request of the credential just did.
     True when inserted."""
-    statement = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted = session.execute(
-        statement(_WINDOWS)
+        insert_on_conflict(session, _WINDOWS)
         .values(values(window))
         .on_conflict_do_nothing()
         .returning(_WINDOWS.c.credential_id)

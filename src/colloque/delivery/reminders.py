@@ -37,7 +37,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from colloque.accounts.models import Account
@@ -48,6 +47,7 @@ from colloque.notifications.models import OutboxMessage, ReminderPlanning
 from colloque.notifications.services import Template
 from colloque.patients.models import Patient, PracticePatient
 from colloque.scheduling.models import Practice
+from colloque.storage.upsert import insert_on_conflict
 
 WEEK = timedelta(days=7)
 #: The hour of the day before from which the day's reminders go, in the practice's zone.
@@ -326,13 +326,13 @@ def _insert_ignoring_duplicates(
     moment, a reminder queued in an earlier round)."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     count = 0
     # In chunks: SQLite caps the parameters of one statement.
     for start in range(0, len(rows), _CHUNK):
         result = session.execute(
-            insert(model).values(rows[start : start + _CHUNK]).on_conflict_do_nothing()
+            insert_on_conflict(session, model)
+            .values(rows[start : start + _CHUNK])
+            .on_conflict_do_nothing()
         )
         count += max(getattr(result, "rowcount", 0), 0)
     return count

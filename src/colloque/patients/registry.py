@@ -8,7 +8,6 @@ from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from colloque.audit.objects import ObjectKind
@@ -27,6 +26,7 @@ from colloque.patients.contact import (
 )
 from colloque.patients.models import Patient, PracticePatient
 from colloque.principal import Principal
+from colloque.storage.upsert import insert_on_conflict
 from colloque.text import search_key
 from colloque.versions import check_version, version_of
 
@@ -37,10 +37,8 @@ def remember_patient(
     session: Session, *, practice_id: UUID, patient_id: UUID, now: datetime
 ) -> None:
     """Add the patient to the practice's registry, once (one statement, no read first)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(PracticePatient)
+        insert_on_conflict(session, PracticePatient)
         .values(practice_id=practice_id, patient_id=patient_id, added_at=now)
         .on_conflict_do_nothing(index_elements=["practice_id", "patient_id"])
     )

@@ -296,7 +296,7 @@ class SearchCell(Base):
     """A (specialty, city) cell of search, with a revision bumped by every change to what a search
     of it may show other than a booking: an agenda's cached slots rebuilt, an agenda added, its
     definition or its practice's settings changed. Search answers kept per process hold it
-    (``search.services.CellProof``). A cell without a row is at revision 0."""
+    (``search.kept.CellProof``). A cell without a row is at revision 0."""
 
     __tablename__ = "search_cells"
     __table_args__ = ({"info": shard(ShardKind.GLOBAL)},)

@@ -16,8 +16,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from colloque.audit.services import AuditAction, record
@@ -34,6 +32,7 @@ from colloque.scheduling.models import (
 )
 from colloque.scheduling.specialties import LANGUAGES, Specialty
 from colloque.scheduling.versions import check_version, version_of
+from colloque.storage.upsert import insert_on_conflict
 from colloque.text import search_key
 
 POSTCODE = re.compile(r"^[0-9A-Z][0-9A-Z \-]{2,9}$")
@@ -395,10 +394,10 @@ def search_cells_changed(session: Session, cells: Iterable[tuple[str, str]]) -> 
     ]
     if not rows:
         return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(SearchCell).values(rows)
     session.execute(
-        statement.on_conflict_do_update(
+        insert_on_conflict(session, SearchCell)
+        .values(rows)
+        .on_conflict_do_update(
             index_elements=[SearchCell.specialty, SearchCell.city_key],
             set_={"revision": SearchCell.revision + 1},
         )

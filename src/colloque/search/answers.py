@@ -62,7 +62,7 @@ class KeptAnswers(Generic[Proof]):
     """The last answer of each query with what it was built from, kept until it is found stale
     (by a check the caller makes) or pushed out by newer queries: the least recently used go first
     past ``capacity``. Unlike :class:`AnswerCache`, an answer served from here is never old: its
-    proof is checked against the database at every use (``search.services.check_kept``)."""
+    proof is checked against the database at every use (``search.kept.check_kept``)."""
 
     def __init__(self, capacity: int = MAX_ANSWERS) -> None:
         self.capacity = capacity

@@ -15,7 +15,8 @@ from colloque.scheduling.domain import VisitMode
 from colloque.scheduling.specialties import Specialty
 from colloque.search import services
 from colloque.search.answers import AnswerCache, KeptAnswers
-from colloque.search.services import CellProof, SearchQuery, SortOrder
+from colloque.search.kept import CellProof, answer_of_cell, keeps_answers
+from colloque.search.services import SearchQuery, SortOrder
 from colloque.storage.engine import Database
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
@@ -111,7 +112,7 @@ def search(
         page=page,
         page_size=page_size,
     )
-    if kept is not None and services.keeps_answers(query):
+    if kept is not None and keeps_answers(query):
         body = _checked_answer(db, clock.now(), query, kept)
     else:
         body = answers.get_or_build(query, lambda: _answer(db, clock.now(), query))
@@ -122,9 +123,9 @@ def _checked_answer(
     db: Database, now: datetime, query: SearchQuery, kept: KeptAnswers[CellProof]
 ) -> bytes:
     # Each statement sees what has committed when it runs (on PostgreSQL, as in a read
-    # transaction at READ COMMITTED); services.answer_of_cell reads what it checks first.
+    # transaction at READ COMMITTED); answer_of_cell reads what it checks first.
     with db.read_statements() as session:
-        return services.answer_of_cell(session, now=now, query=query, kept=kept, render=_render)
+        return answer_of_cell(session, now=now, query=query, kept=kept, render=_render)
 
 
 def _answer(db: Database, now: datetime, query: SearchQuery) -> bytes:
